@@ -1,0 +1,215 @@
+// Package eventstore is the port every part of cardledger uses to write and
+// read events. Adapters live in sub-packages: eventstore/pgstore (PostgreSQL)
+// and eventstore/esdbstore (EventStoreDB). Every adapter passes the one
+// conformance suite in eventstore/storetest.
+//
+// Invariants every adapter guarantees:
+//   - Stream revisions count from 0 and are contiguous.
+//   - An append is atomic: readers of a stream or of $all see all of its
+//     events or none of them.
+//   - Append with an expected revision fails with *WrongRevisionError
+//     (errors.Is(err, ErrWrongRevision)) when the stream is elsewhere.
+//   - Appending events whose ids are already the stream's last events at the
+//     same expected revision succeeds without writing them again (idempotent
+//     retry) and returns the original result.
+//   - Positions in the global log are totally ordered; ReadAll and SubscribeAll
+//     deliver events in position order and never skip an event that commits
+//     later with a lower position than one already delivered.
+package eventstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Store is the event-store port.
+type Store interface {
+	// Append writes events to the end of stream if the stream is at expected.
+	Append(ctx context.Context, stream string, expected ExpectedRevision, events []EventData) (AppendResult, error)
+	// ReadStream returns up to limit events of stream, forwards, starting at
+	// revision from (inclusive). limit <= 0 means all. A stream that does not
+	// exist gives ErrStreamNotFound.
+	ReadStream(ctx context.Context, stream string, from uint64, limit int) ([]RecordedEvent, error)
+	// ReadAll returns up to limit events of the global log strictly after
+	// position after, in position order. Use Start to read from the beginning.
+	ReadAll(ctx context.Context, after Position, limit int) ([]RecordedEvent, error)
+	// SubscribeAll calls handle for every event strictly after position after:
+	// first the stored ones (catch-up), then new ones as they commit (live).
+	// It returns when ctx ends (ctx.Err()) or handle returns an error.
+	SubscribeAll(ctx context.Context, after Position, handle func(RecordedEvent) error) error
+	// Head returns the position and time of the last event in the global log;
+	// ok is false for an empty store.
+	Head(ctx context.Context) (head Head, ok bool, err error)
+	Close() error
+}
+
+// EventData is an event to append. ID makes appends idempotent: derive it
+// from the command that caused it so a retry carries the same ids.
+type EventData struct {
+	ID       uuid.UUID
+	Type     string
+	Data     []byte // JSON
+	Metadata []byte // JSON
+}
+
+// RecordedEvent is an event as stored.
+type RecordedEvent struct {
+	Stream     string
+	Revision   uint64
+	Position   Position
+	ID         uuid.UUID
+	Type       string
+	Data       []byte
+	Metadata   []byte
+	RecordedAt time.Time
+}
+
+// AppendResult names the last event written (or found, on an idempotent retry).
+type AppendResult struct {
+	Revision uint64   // revision of the stream's last event after the append
+	Position Position // global position of the last appended event
+}
+
+// Head is the newest event of the global log.
+type Head struct {
+	Position   Position
+	RecordedAt time.Time
+}
+
+// Position is a place in the global log. Adapters fill both parts; ordering
+// is lexicographic on (Commit, Prepare). Treat it as opaque outside adapters:
+// pass it around as String() and read it back with ParsePosition.
+type Position struct {
+	Commit  uint64
+	Prepare uint64
+}
+
+// Start is the position before the first event.
+var Start = Position{}
+
+// Less reports whether p comes before q.
+func (p Position) Less(q Position) bool {
+	if p.Commit != q.Commit {
+		return p.Commit < q.Commit
+	}
+	return p.Prepare < q.Prepare
+}
+
+// String is the opaque wire form, e.g. "1f3-1f3".
+func (p Position) String() string {
+	return strconv.FormatUint(p.Commit, 16) + "-" + strconv.FormatUint(p.Prepare, 16)
+}
+
+// ParsePosition reads a Position written by String. The empty string is Start.
+func ParsePosition(s string) (Position, error) {
+	if s == "" {
+		return Start, nil
+	}
+	c, p, ok := strings.Cut(s, "-")
+	if !ok {
+		return Position{}, fmt.Errorf("%w: %q", ErrBadPosition, s)
+	}
+	commit, err1 := strconv.ParseUint(c, 16, 64)
+	prepare, err2 := strconv.ParseUint(p, 16, 64)
+	if err1 != nil || err2 != nil {
+		return Position{}, fmt.Errorf("%w: %q", ErrBadPosition, s)
+	}
+	return Position{Commit: commit, Prepare: prepare}, nil
+}
+
+// ExpectedRevision is what an append requires of its stream: Any, NoStream,
+// StreamExists or Exact(n).
+type ExpectedRevision struct {
+	kind     expectKind
+	revision uint64
+}
+
+type expectKind uint8
+
+const (
+	expectAny expectKind = iota
+	expectNoStream
+	expectStreamExists
+	expectExact
+)
+
+// Any accepts the stream in any state.
+func Any() ExpectedRevision { return ExpectedRevision{kind: expectAny} }
+
+// NoStream requires that the stream does not exist yet.
+func NoStream() ExpectedRevision { return ExpectedRevision{kind: expectNoStream} }
+
+// StreamExists requires that the stream has at least one event.
+func StreamExists() ExpectedRevision { return ExpectedRevision{kind: expectStreamExists} }
+
+// Exact requires that the stream's last event has revision rev.
+func Exact(rev uint64) ExpectedRevision { return ExpectedRevision{kind: expectExact, revision: rev} }
+
+// IsAny, IsNoStream, IsStreamExists and Revision let adapters map the value.
+func (e ExpectedRevision) IsAny() bool          { return e.kind == expectAny }
+func (e ExpectedRevision) IsNoStream() bool     { return e.kind == expectNoStream }
+func (e ExpectedRevision) IsStreamExists() bool { return e.kind == expectStreamExists }
+
+// Revision returns the exact revision and true, or 0 and false for the others.
+func (e ExpectedRevision) Revision() (uint64, bool) { return e.revision, e.kind == expectExact }
+
+// Accepts reports whether a stream whose last revision is current (exists
+// false for a missing stream) satisfies e.
+func (e ExpectedRevision) Accepts(current uint64, exists bool) bool {
+	switch e.kind {
+	case expectNoStream:
+		return !exists
+	case expectStreamExists:
+		return exists
+	case expectExact:
+		return exists && current == e.revision
+	default:
+		return true
+	}
+}
+
+func (e ExpectedRevision) String() string {
+	switch e.kind {
+	case expectNoStream:
+		return "no_stream"
+	case expectStreamExists:
+		return "stream_exists"
+	case expectExact:
+		return strconv.FormatUint(e.revision, 10)
+	default:
+		return "any"
+	}
+}
+
+var (
+	// ErrWrongRevision: the stream is not at the expected revision.
+	ErrWrongRevision = errors.New("wrong expected revision")
+	// ErrStreamNotFound: the stream has no events (or was deleted).
+	ErrStreamNotFound = errors.New("stream not found")
+	// ErrBadPosition: a position string that no adapter wrote.
+	ErrBadPosition = errors.New("bad position")
+)
+
+// WrongRevisionError tells what the stream's revision actually is.
+type WrongRevisionError struct {
+	Stream       string
+	Expected     ExpectedRevision
+	Actual       uint64
+	ActualExists bool
+}
+
+func (e *WrongRevisionError) Error() string {
+	actual := "no stream"
+	if e.ActualExists {
+		actual = strconv.FormatUint(e.Actual, 10)
+	}
+	return fmt.Sprintf("append %s: expected revision %s, stream is at %s", e.Stream, e.Expected, actual)
+}
+
+func (e *WrongRevisionError) Is(target error) bool { return target == ErrWrongRevision }
