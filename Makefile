@@ -1,0 +1,44 @@
+# The two commands a newcomer needs:
+#   make run    install/start services, migrate, seed a demo city, serve on 127.0.0.1:8080
+#   make test   install/start services and run the whole test suite (CI runs this)
+SHELL := /bin/bash
+GO ?= go
+BIN := bin/cardledger
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+export CARDLEDGER_LOG_FORMAT ?= text
+
+.PHONY: run test build services vet fuzz compose-config bench clean
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/cardledger
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/cardbridge ./cmd/cardbridge
+
+services:
+	scripts/services.sh packages
+	scripts/services.sh postgres
+
+run: services build
+	@set -e; \
+	export CARDLEDGER_CLICKHOUSE_URL=$$(scripts/services.sh clickhouse); \
+	$(BIN) migrate; \
+	$(BIN) seed --people $${SEED_PEOPLE:-2000} --months $${SEED_MONTHS:-6} --if-empty; \
+	echo "demo admin key (use as: Authorization: Bearer KEY):"; \
+	$(BIN) clients add --name demo-admin-$$(date +%s) --role admin | tail -1; \
+	echo "dashboard: http://$${CARDLEDGER_LISTEN:-127.0.0.1:8080}/dashboard"; \
+	exec $(BIN) serve
+
+test: services
+	$(GO) vet ./...
+	CARDLEDGER_REQUIRE_CLICKHOUSE=1 SSCARD_REQUIRE=1 $(GO) test -count=1 -timeout 20m ./...
+	docker-compose -f docker-compose.yml config -q && echo "docker-compose.yml: valid"
+
+# Run every fuzz target for a short while (the corpora run in `make test` anyway).
+fuzz:
+	scripts/fuzz.sh $${FUZZTIME:-20s}
+
+bench: services build
+	scripts/bench.sh
+
+clean:
+	rm -rf bin .state

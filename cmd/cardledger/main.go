@@ -1,0 +1,126 @@
+// Command cardledger is the card ledger's one binary: the HTTP service, the
+// projection worker, migrations, API clients, the offline blacklist copy,
+// imports, simulators, the demo seeder and load commands.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+)
+
+// version is set by the build (-ldflags "-X main.version=...").
+var version = "dev"
+
+// subcommand is one entry of the command table. run gets the arguments after
+// the subcommand's name (subcommands with their own verbs, like "clients add",
+// dispatch further themselves).
+type subcommand struct {
+	name  string
+	usage string
+	run   func(ctx context.Context, env *environment, args []string) error
+}
+
+// environment is what every subcommand may use: streams and the process env.
+type environment struct {
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	isTerminal     bool
+}
+
+func commandTable() []subcommand {
+	return []subcommand{
+		{"serve", "run the HTTP API (and the projections unless --projections=false)", runServe},
+		{"project", "run the projections only (scale-out worker)", runProject},
+		{"projections", "projections rebuild [NAME]: rebuild read models from position zero", runProjections},
+		{"migrate", "create or update every table (PostgreSQL event store and read models, ClickHouse)", runMigrate},
+		{"clients", "clients add --name N --role R: create an API client; prints its key once", runClients},
+		{"blacklist", "blacklist sync --dir DIR | blacklist check --dir DIR CARD_NO: offline blacklist copy", runBlacklist},
+		{"seed", "seed --people N --months M: fill the system with a demo city", runSeed},
+		{"import", "import applications FILE: bulk applications from CSV (UTF-8 or GB18030)", runImport},
+		{"batch", "batch ...: batch production workflow (see `cardledger batch help`)", runBatch},
+		{"simulate", "simulate bank|vendor EXPORT_FILE: write the return file that party would send", runSimulate},
+		{"bench", "bench commands|store|projections|blacklist|analytics: load commands with figures", runBench},
+		{"version", "print the version", runVersion},
+	}
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	env := &environment{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, isTerminal: isTerminal(os.Stderr)}
+	os.Exit(run(ctx, env, os.Args[1:]))
+}
+
+func run(ctx context.Context, env *environment, args []string) int {
+	table := commandTable()
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		printUsage(env.stderr, table)
+		return 2
+	}
+	for _, c := range table {
+		if c.name != args[0] {
+			continue
+		}
+		err := c.run(ctx, env, args[1:])
+		switch {
+		case err == nil:
+			return 0
+		case errors.Is(err, flag.ErrHelp):
+			return 2
+		case errors.Is(err, context.Canceled):
+			return 130
+		}
+		var u usageError
+		if errors.As(err, &u) {
+			fmt.Fprintf(env.stderr, "cardledger %s: %v\n", c.name, err)
+			return 2
+		}
+		fmt.Fprintf(env.stderr, "cardledger %s: %v\n", c.name, err)
+		return 1
+	}
+	fmt.Fprintf(env.stderr, "cardledger: unknown command %q\n", args[0])
+	printUsage(env.stderr, table)
+	return 2
+}
+
+func printUsage(w io.Writer, table []subcommand) {
+	fmt.Fprintln(w, "usage: cardledger COMMAND [flags]\n\ncommands:")
+	sort.SliceStable(table, func(i, j int) bool { return table[i].name < table[j].name })
+	for _, c := range table {
+		fmt.Fprintf(w, "  %-12s %s\n", c.name, c.usage)
+	}
+	fmt.Fprintln(w, "\nEvery command takes the common flags (see `cardledger COMMAND -h`); each flag overrides its CARDLEDGER_* variable.")
+}
+
+// usageError is a mistake in the command line (exit status 2).
+type usageError struct{ msg string }
+
+func (u usageError) Error() string { return u.msg }
+
+func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(format, a...)} }
+
+func runVersion(_ context.Context, env *environment, _ []string) error {
+	fmt.Fprintln(env.stdout, "cardledger", version)
+	return nil
+}
+
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// verb splits "add --name x" into "add" and the rest.
+func verb(args []string) (string, []string) {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		return "", args
+	}
+	return args[0], args[1:]
+}

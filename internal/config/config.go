@@ -1,0 +1,123 @@
+// Package config is the one place cardledger reads its configuration:
+// environment variables first, then command-line flags that override them.
+// Every setting is listed in Settings (and in the README's table).
+package config
+
+import (
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+)
+
+// Config holds every setting of the cardledger binary.
+type Config struct {
+	Listen        string
+	PostgresURL   string
+	EventStoreURL string
+	ClickHouseURL string
+	IDKey         []byte // key of the keyed hash that turns an ID number into a cardholder id
+	CityCode      string // prefecture this system serves, GB/T 2260
+	LogLevel      string
+	LogFormat     string // json or text
+	Projections   bool   // run projections inside serve
+	ShutdownGrace time.Duration
+}
+
+// Setting documents one configuration knob.
+type Setting struct {
+	Env, Flag, Default, Help string
+}
+
+// DefaultPostgresURL is the local read-model database.
+const DefaultPostgresURL = "postgres://postgres@127.0.0.1:5432/cardledger?sslmode=disable"
+
+// devIDKey is only for demos and tests; serve warns when it is in use.
+const devIDKey = "6361726465646c65722d6465762d6b65792d646f2d6e6f742d7573652d696e2d70726f64"
+
+// Settings is the table of every knob, in README order.
+var Settings = []Setting{
+	{"CARDLEDGER_LISTEN", "listen", "127.0.0.1:8080", "HTTP listen address"},
+	{"CARDLEDGER_POSTGRES_URL", "postgres-url", DefaultPostgresURL, "PostgreSQL for read models, API clients and idempotency keys"},
+	{"CARDLEDGER_EVENTSTORE_URL", "eventstore-url", "(same as CARDLEDGER_POSTGRES_URL)", "event store: a postgres:// URL selects the PostgreSQL event store, esdb:// selects EventStoreDB"},
+	{"CARDLEDGER_CLICKHOUSE_URL", "clickhouse-url", "(empty: analytics off)", "ClickHouse native-protocol URL, e.g. clickhouse://127.0.0.1:9000/default"},
+	{"CARDLEDGER_ID_KEY", "id-key", "(a fixed development key)", "hex key of the keyed hash deriving cardholder ids from ID numbers; set it in production and never change it"},
+	{"CARDLEDGER_CITY_CODE", "city-code", "320500", "GB/T 2260 code of the prefecture this system serves (home city for analytics)"},
+	{"CARDLEDGER_LOG_LEVEL", "log-level", "info", "debug, info, warn or error"},
+	{"CARDLEDGER_LOG_FORMAT", "log-format", "json", "json or text"},
+	{"CARDLEDGER_PROJECTIONS", "projections", "true", "run the projections inside serve (false when `cardledger project` runs them)"},
+}
+
+// Load reads the environment, then parses args with fs so flags override.
+// fs may already hold command-specific flags; Load adds the common ones.
+func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	env := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	var c Config
+	var idKey, projections string
+	fs.StringVar(&c.Listen, "listen", env("CARDLEDGER_LISTEN", "127.0.0.1:8080"), "HTTP listen address")
+	fs.StringVar(&c.PostgresURL, "postgres-url", env("CARDLEDGER_POSTGRES_URL", DefaultPostgresURL), "PostgreSQL URL for read models")
+	fs.StringVar(&c.EventStoreURL, "eventstore-url", getenv("CARDLEDGER_EVENTSTORE_URL"), "event store URL (postgres:// or esdb://)")
+	fs.StringVar(&c.ClickHouseURL, "clickhouse-url", getenv("CARDLEDGER_CLICKHOUSE_URL"), "ClickHouse URL (native protocol)")
+	fs.StringVar(&idKey, "id-key", env("CARDLEDGER_ID_KEY", devIDKey), "hex key deriving cardholder ids")
+	fs.StringVar(&c.CityCode, "city-code", env("CARDLEDGER_CITY_CODE", "320500"), "prefecture code of this city")
+	fs.StringVar(&c.LogLevel, "log-level", env("CARDLEDGER_LOG_LEVEL", "info"), "log level")
+	fs.StringVar(&c.LogFormat, "log-format", env("CARDLEDGER_LOG_FORMAT", "json"), "log format: json or text")
+	fs.StringVar(&projections, "projections", env("CARDLEDGER_PROJECTIONS", "true"), "run projections inside serve")
+	c.ShutdownGrace = 10 * time.Second
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	if c.EventStoreURL == "" {
+		c.EventStoreURL = c.PostgresURL
+	}
+	key, err := hex.DecodeString(idKey)
+	if err != nil || len(key) < 16 {
+		return Config{}, fmt.Errorf("CARDLEDGER_ID_KEY / --id-key: want at least 16 bytes as hex")
+	}
+	c.IDKey = key
+	switch strings.ToLower(projections) {
+	case "true", "1", "yes":
+		c.Projections = true
+	case "false", "0", "no":
+		c.Projections = false
+	default:
+		return Config{}, fmt.Errorf("CARDLEDGER_PROJECTIONS / --projections: want true or false, got %q", projections)
+	}
+	if len(c.CityCode) != 6 {
+		return Config{}, fmt.Errorf("CARDLEDGER_CITY_CODE / --city-code: want a 6-digit GB/T 2260 code, got %q", c.CityCode)
+	}
+	return c, nil
+}
+
+// UsesDevIDKey reports whether the demo key is in use.
+func (c Config) UsesDevIDKey() bool { return hex.EncodeToString(c.IDKey) == devIDKey }
+
+// EventStoreKind is "postgres" or "esdb" from the event-store URL's scheme.
+func (c Config) EventStoreKind() (string, error) {
+	switch {
+	case strings.HasPrefix(c.EventStoreURL, "postgres://"), strings.HasPrefix(c.EventStoreURL, "postgresql://"):
+		return "postgres", nil
+	case strings.HasPrefix(c.EventStoreURL, "esdb://"), strings.HasPrefix(c.EventStoreURL, "esdb+discover://"):
+		return "esdb", nil
+	}
+	return "", fmt.Errorf("CARDLEDGER_EVENTSTORE_URL: want a postgres:// or esdb:// URL, got %q", redact(c.EventStoreURL))
+}
+
+func redact(u string) string {
+	if i := strings.Index(u, "@"); i >= 0 {
+		if j := strings.Index(u, "://"); j >= 0 && j < i {
+			return u[:j+3] + "…" + u[i:]
+		}
+	}
+	return u
+}
