@@ -1,0 +1,87 @@
+package httpapi
+
+import (
+	"fmt"
+	"net/http"
+)
+
+// ProblemContentType is the media type of every error response (RFC 9457).
+const ProblemContentType = "application/problem+json"
+
+// Problem is an error response. Code is stable and meant for programs;
+// Title and Detail are for people.
+type Problem struct {
+	Type      string       `json:"type"`
+	Title     string       `json:"title"`
+	Status    int          `json:"status"`
+	Detail    string       `json:"detail,omitempty"`
+	Code      string       `json:"code"`
+	Errors    []FieldError `json:"errors,omitempty"`
+	RequestID string       `json:"request_id,omitempty"`
+}
+
+// FieldError names one bad input field. Field is a JSON path such as
+// "sex" or "items[2].card_no"; it is empty for errors of the whole body.
+type FieldError struct {
+	Field   string `json:"field"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func (p *Problem) Error() string {
+	if p.Detail != "" {
+		return fmt.Sprintf("%d %s: %s", p.Status, p.Code, p.Detail)
+	}
+	return fmt.Sprintf("%d %s", p.Status, p.Code)
+}
+
+// NewProblem builds a problem; Type is derived from code so that it stays
+// stable, and Title from the status.
+func NewProblem(status int, code, detail string, fields ...FieldError) *Problem {
+	return &Problem{
+		Type:   "urn:cardledger:problem:" + code,
+		Title:  http.StatusText(status),
+		Status: status,
+		Detail: detail,
+		Code:   code,
+		Errors: fields,
+	}
+}
+
+// Common problems. Codes used by the plumbing itself.
+const (
+	CodeMalformedJSON    = "malformed_json"
+	CodeUnknownField     = "unknown_field"
+	CodeWrongType        = "wrong_type"
+	CodeTrailingData     = "trailing_data"
+	CodeEmptyBody        = "empty_body"
+	CodeBodyTooLarge     = "body_too_large"
+	CodeUnsupportedMedia = "unsupported_media_type"
+	CodeInvalid          = "invalid_request"
+	CodeUnauthenticated  = "unauthenticated"
+	CodeForbidden        = "forbidden"
+	CodeNotFound         = "not_found"
+	CodeMethodNotAllowed = "method_not_allowed"
+	CodeInternal         = "internal_error"
+	CodeUnavailable      = "unavailable"
+)
+
+func BadRequest(code, detail string, fields ...FieldError) *Problem {
+	return NewProblem(http.StatusBadRequest, code, detail, fields...)
+}
+
+func NotFound(code, detail string) *Problem {
+	return NewProblem(http.StatusNotFound, code, detail)
+}
+
+func Conflict(code, detail string, fields ...FieldError) *Problem {
+	return NewProblem(http.StatusConflict, code, detail, fields...)
+}
+
+func Unprocessable(code, detail string, fields ...FieldError) *Problem {
+	return NewProblem(http.StatusUnprocessableEntity, code, detail, fields...)
+}
+
+func PreconditionFailed(code, detail string) *Problem {
+	return NewProblem(http.StatusPreconditionFailed, code, detail)
+}

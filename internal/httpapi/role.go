@@ -1,0 +1,84 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// Role is what an API client may do. The set is closed.
+type Role string
+
+const (
+	RoleAdmin             Role = "admin"              // everything
+	RoleCounter           Role = "counter"            // service counters (社保经办窗口)
+	RoleBank              Role = "bank"               // cooperating banks (合作银行)
+	RoleAuditor           Role = "auditor"            // read histories and past states
+	RoleAnalyst           Role = "analyst"            // aggregate statistics only
+	RoleBlacklistConsumer Role = "blacklist-consumer" // hospitals, pharmacies, POS: the blacklist feed
+)
+
+// Roles lists every role.
+func Roles() []Role {
+	return []Role{RoleAdmin, RoleCounter, RoleBank, RoleAuditor, RoleAnalyst, RoleBlacklistConsumer}
+}
+
+// Valid reports whether r is one of the declared roles.
+func (r Role) Valid() bool {
+	for _, v := range Roles() {
+		if r == v {
+			return true
+		}
+	}
+	return false
+}
+
+// ParseRole reads a role name.
+func ParseRole(s string) (Role, error) {
+	if r := Role(s); r.Valid() {
+		return r, nil
+	}
+	return "", fmt.Errorf("unknown role %q (want one of %v)", s, Roles())
+}
+
+// Principal is the authenticated API client of a request.
+type Principal struct {
+	Client string // unique client name
+	Role   Role
+	Region string // optional scope: GB/T 2260 region code the client is limited to
+	Bank   string // optional scope: bank code the client acts for
+}
+
+// Authenticator turns a bearer key into the client it belongs to.
+// It returns ErrUnauthenticated (possibly wrapped) for an unknown key; any
+// other error is an outage and becomes 503.
+type Authenticator interface {
+	Authenticate(ctx context.Context, key string) (Principal, error)
+}
+
+// ErrUnauthenticated: the key belongs to no client.
+var ErrUnauthenticated = errors.New("unknown API key")
+
+// StaticAuthenticator maps fixed keys to principals; for tests and local runs.
+type StaticAuthenticator map[string]Principal
+
+func (s StaticAuthenticator) Authenticate(_ context.Context, key string) (Principal, error) {
+	p, ok := s[key]
+	if !ok {
+		return Principal{}, ErrUnauthenticated
+	}
+	return p, nil
+}
+
+type principalKey struct{}
+
+// ContextWithPrincipal returns ctx carrying p, for code below the HTTP layer.
+func ContextWithPrincipal(ctx context.Context, p Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// PrincipalFromContext returns the principal stored by ContextWithPrincipal.
+func PrincipalFromContext(ctx context.Context) (Principal, bool) {
+	p, ok := ctx.Value(principalKey{}).(Principal)
+	return p, ok
+}

@@ -1,0 +1,204 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/sirupsen/logrus"
+)
+
+// DefaultMaxBody is the request body limit of routes that set none.
+const DefaultMaxBody int64 = 1 << 20
+
+// Route is one endpoint. Path uses OpenAPI templates: /v1/cards/{card_no}.
+type Route struct {
+	Method  string
+	Path    string
+	Roles   []Role // empty: public, no key needed; RoleAdmin is always allowed otherwise
+	Summary string
+	Handler echo.HandlerFunc
+	// Request is an example body (a value of the request type, filled with
+	// sample values); the OpenAPI schema is inferred from its JSON form.
+	Request any
+	// Response is an example success body for the document; optional.
+	Response any
+	// Status is the success status for the document; 0 means 200.
+	Status int
+	// MaxBody overrides the body limit, e.g. for bulk endpoints; 0 means
+	// Options.MaxBody.
+	MaxBody int64
+}
+
+// Options configure NewServer.
+type Options struct {
+	Auth    Authenticator  // required when any route has Roles
+	Log     *logrus.Logger // nil: JSON to stderr
+	MaxBody int64          // 0: DefaultMaxBody
+	Title   string         // OpenAPI info.title; default "cardledger"
+	Version string         // OpenAPI info.version; default "1"
+	// Health is called by GET /healthz; an error makes it 503.
+	Health func(context.Context) error
+	// MapError turns module errors (e.g. domain errors) into problems; it
+	// returns nil for errors it does not know. Tried before the defaults.
+	MapError func(error) *Problem
+}
+
+// NewServer returns an echo server serving routes plus GET /healthz and
+// GET /openapi.json. It panics on a malformed table (duplicate route,
+// unknown role, missing handler, roles without an Authenticator): those are
+// programming errors found at start-up.
+func NewServer(opts Options, routes ...[]Route) *echo.Echo {
+	if opts.Log == nil {
+		opts.Log = logrus.New()
+		opts.Log.SetOutput(os.Stderr)
+		opts.Log.SetFormatter(&logrus.JSONFormatter{})
+	}
+	if opts.MaxBody <= 0 {
+		opts.MaxBody = DefaultMaxBody
+	}
+	if opts.Title == "" {
+		opts.Title = "cardledger"
+	}
+	if opts.Version == "" {
+		opts.Version = "1"
+	}
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.Server.ReadHeaderTimeout = 10 * time.Second
+	e.HTTPErrorHandler = errorHandler(opts)
+	e.Use(requestIDs, accessLog(opts.Log))
+
+	var all []Route
+	for _, table := range routes {
+		all = append(all, table...)
+	}
+	all = append(all, builtinRoutes(opts)...)
+	doc, err := json.Marshal(openAPI(opts, all))
+	if err != nil {
+		panic(fmt.Sprintf("httpapi: openapi document: %v", err))
+	}
+	all = append(all, Route{
+		Method: http.MethodGet, Path: "/openapi.json", Summary: "This OpenAPI 3 document",
+		Handler: func(c echo.Context) error { return c.JSONBlob(http.StatusOK, doc) },
+	})
+
+	seen := map[string]bool{}
+	for _, r := range all {
+		key := r.Method + " " + r.Path
+		switch {
+		case seen[key]:
+			panic("httpapi: duplicate route " + key)
+		case r.Handler == nil:
+			panic("httpapi: route without handler " + key)
+		case len(r.Roles) > 0 && opts.Auth == nil:
+			panic("httpapi: route " + key + " needs roles but Options.Auth is nil")
+		}
+		for _, role := range r.Roles {
+			if !role.Valid() {
+				panic(fmt.Sprintf("httpapi: route %s: unknown role %q", key, role))
+			}
+		}
+		seen[key] = true
+		limit := r.MaxBody
+		if limit <= 0 {
+			limit = opts.MaxBody
+		}
+		mw := []echo.MiddlewareFunc{bodyLimit(limit)}
+		if len(r.Roles) > 0 {
+			mw = append(mw, authenticate(opts.Auth, r.Roles))
+		}
+		e.Add(r.Method, echoPath(r.Path), r.Handler, mw...)
+	}
+	return e
+}
+
+func builtinRoutes(opts Options) []Route {
+	return []Route{{
+		Method: http.MethodGet, Path: "/healthz", Summary: "Liveness and dependency check",
+		Response: map[string]string{"status": "ok"},
+		Handler: func(c echo.Context) error {
+			if opts.Health != nil {
+				if err := opts.Health(c.Request().Context()); err != nil {
+					opts.Log.WithError(err).Warn("health check failed")
+					return NewProblem(http.StatusServiceUnavailable, CodeUnavailable, "a dependency is unavailable")
+				}
+			}
+			return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+		},
+	}}
+}
+
+// echoPath turns /v1/cards/{card_no} into echo's /v1/cards/:card_no.
+func echoPath(p string) string {
+	parts := strings.Split(p, "/")
+	for i, s := range parts {
+		if strings.HasPrefix(s, "{") && strings.HasSuffix(s, "}") {
+			parts[i] = ":" + s[1:len(s)-1]
+		}
+	}
+	return strings.Join(parts, "/")
+}
+
+func errorHandler(opts Options) echo.HTTPErrorHandler {
+	return func(err error, c echo.Context) {
+		if c.Response().Committed {
+			return
+		}
+		p := problemFor(opts, err)
+		if p.Status >= 500 {
+			c.Set(ctxError, err)
+		}
+		p.RequestID = RequestID(c)
+		h := c.Response().Header()
+		if p.Status == http.StatusUnauthorized {
+			h.Set("WWW-Authenticate", `Bearer realm="cardledger"`)
+		}
+		h.Set(echo.HeaderContentType, ProblemContentType)
+		c.Response().WriteHeader(p.Status)
+		if c.Request().Method != http.MethodHead {
+			_ = json.NewEncoder(c.Response()).Encode(p)
+		}
+	}
+}
+
+func problemFor(opts Options, err error) *Problem {
+	var p *Problem
+	if errors.As(err, &p) {
+		cp := *p
+		return &cp
+	}
+	if opts.MapError != nil {
+		if p := opts.MapError(err); p != nil {
+			return p
+		}
+	}
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		switch he.Code {
+		case http.StatusNotFound:
+			return NotFound(CodeNotFound, "no such resource")
+		case http.StatusMethodNotAllowed:
+			return NewProblem(he.Code, CodeMethodNotAllowed, "method not allowed on this resource")
+		case http.StatusRequestEntityTooLarge:
+			return NewProblem(he.Code, CodeBodyTooLarge, "the body is too large")
+		case http.StatusUnauthorized:
+			return NewProblem(he.Code, CodeUnauthenticated, "a valid API key is required")
+		}
+		if he.Code < 500 {
+			return NewProblem(he.Code, strings.ReplaceAll(strings.ToLower(http.StatusText(he.Code)), " ", "_"), fmt.Sprint(he.Message))
+		}
+	}
+	if errors.Is(err, context.Canceled) {
+		// The client went away; 499 in the log, nobody reads the body.
+		return NewProblem(499, "client_closed_request", "")
+	}
+	return NewProblem(http.StatusInternalServerError, CodeInternal, "internal error; quote the request id when reporting it")
+}
