@@ -1,0 +1,54 @@
+// Package esdbdouble is an in-process stand-in for an EventStoreDB node,
+// for tests only. It serves, over real gRPC on 127.0.0.1, the part of the
+// EventStoreDB protocol that EventStore-Client-Go v4 uses for streams, so
+// code under test talks to it through the real client exactly as it would
+// to a server. Production code must never import it.
+//
+// Behaviour, and the EventStoreDB documentation it follows:
+//
+//   - Revisions count from 0 per stream. Appends carry an expected revision
+//     (any, no_stream, stream_exists or an exact revision); a mismatch is a
+//     normal AppendResp with wrong_expected_version holding the stream's
+//     actual revision, not a gRPC error. ("Writing Events", section
+//     "Handling concurrency", https://developers.eventstore.com/clients/dotnet/generated/v20.6.1/writing-events/;
+//     "Optimistic concurrency and idempotence",
+//     https://eventstore.org/docs/dotnet-api/optimistic-concurrency-and-idempotence/index.html)
+//   - Idempotent writes: appending events whose ids are already the
+//     stream's events right after the expected revision (or, with any,
+//     wherever the first id is found) succeeds without writing them again
+//     and reports the original last revision and position. (Same pages,
+//     "eventId" / "Idempotence".)
+//   - $all: every event has one log position; commit equals prepare, as on
+//     a server without explicit transactions (EventStore issue #3989,
+//     https://github.com/EventStore/EventStore/issues/3989). Positions are
+//     byte-offset-like: strictly increasing in append order, not contiguous,
+//     and never 0. A forwards read of $all from a position includes the
+//     event at it; a backwards read excludes it. An append takes one lock,
+//     so no reader ever sees part of a multi-event append.
+//   - Catch-up subscriptions (stream or $all): a confirmation first, then
+//     every event strictly after the start point, "caught up", then live
+//     events as they are written, each exactly once. Server-side filters
+//     (event type or stream, prefix or regex) are honoured and produce
+//     checkpoints. ("Catch-up Subscriptions",
+//     https://developers.eventstore.com/clients/dotnet/5.0/subscriptions/catchup-subscriptions.html)
+//   - Deleting streams: a soft delete writes "$metadata" with "$tb" to
+//     "$$stream"; reads then report stream not found, and a later append
+//     continues the numbering (expected-revision checks keep using the
+//     stream's last revision). A tombstone writes "$streamDeleted"; reads
+//     and appends then fail with the "stream-deleted" exception.
+//     ("Deleting a Stream", https://eventstore.org/docs/http-api/deleting-a-stream/,
+//     and the client's DeleteStream / TombstoneStream documentation.)
+//   - Every event sent carries the "type", "content-type" and "created"
+//     metadata; the v4 client kills the process (log.Fatalf) without
+//     "created". Bounded reads answer only with events or
+//     stream_not_found, since the client panics on other reply kinds.
+//   - ServerFeatures.GetSupportedMethods reports version 24.10.0 and the
+//     read, append, delete and tombstone methods.
+//
+// Deliberately not implemented: BatchAppend (the client uses it only on
+// request), persistent subscriptions, projections, users/ACLs and
+// authentication, stream metadata beyond soft delete ($maxAge, $maxCount,
+// reading "$$" streams as metadata), link resolution, explicit
+// transactions, clustering and gossip, TLS, scavenging and persistence:
+// the log lives in memory and dies with Stop.
+package esdbdouble

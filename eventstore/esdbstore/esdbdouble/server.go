@@ -1,0 +1,72 @@
+package esdbdouble
+
+import (
+	"context"
+	"fmt"
+	"net"
+
+	"github.com/EventStore/EventStore-Client-Go/v4/protos/serverfeatures"
+	"github.com/EventStore/EventStore-Client-Go/v4/protos/shared"
+	api "github.com/EventStore/EventStore-Client-Go/v4/protos/streams"
+	"google.golang.org/grpc"
+)
+
+// ServerVersion is the EventStoreDB version the double reports.
+const ServerVersion = "24.10.0"
+
+// Server is a running double. Each Server has its own empty log.
+type Server struct {
+	lis  net.Listener
+	grpc *grpc.Server
+	log  *eventLog
+	done chan struct{}
+}
+
+// Start listens on a free port of 127.0.0.1 and serves until Stop.
+func Start() (*Server, error) {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("esdbdouble: listen: %w", err)
+	}
+	s := &Server{lis: lis, grpc: grpc.NewServer(), log: newEventLog(), done: make(chan struct{})}
+	api.RegisterStreamsServer(s.grpc, &streams{log: s.log})
+	serverfeatures.RegisterServerFeaturesServer(s.grpc, features{})
+	go func() {
+		defer close(s.done)
+		_ = s.grpc.Serve(lis) // returns when Stop closes the listener
+	}()
+	return s, nil
+}
+
+// URL is the connection string for esdb.ParseConnectionString.
+func (s *Server) URL() string {
+	return "esdb://" + s.lis.Addr().String() + "?tls=false"
+}
+
+// Stop closes every connection, ending open subscriptions, and waits for
+// the server to finish.
+func (s *Server) Stop() {
+	s.grpc.Stop()
+	<-s.done
+}
+
+// streams implements the Streams service.
+type streams struct {
+	api.UnimplementedStreamsServer
+	log *eventLog
+}
+
+// features implements ServerFeatures so the client learns the version and
+// that BatchAppend is not offered.
+type features struct {
+	serverfeatures.UnimplementedServerFeaturesServer
+}
+
+func (features) GetSupportedMethods(context.Context, *shared.Empty) (*serverfeatures.SupportedMethods, error) {
+	const svc = "event_store.client.streams.streams"
+	methods := []*serverfeatures.SupportedMethod{}
+	for _, m := range []string{"read", "append", "delete", "tombstone"} {
+		methods = append(methods, &serverfeatures.SupportedMethod{MethodName: m, ServiceName: svc})
+	}
+	return &serverfeatures.SupportedMethods{Methods: methods, EventStoreServerVersion: ServerVersion}, nil
+}
