@@ -80,15 +80,16 @@ func NewServer(opts Options, routes ...[]Route) *echo.Echo {
 	for _, table := range routes {
 		all = append(all, table...)
 	}
+	var doc []byte
 	all = append(all, builtinRoutes(opts)...)
-	doc, err := json.Marshal(openAPI(opts, all))
-	if err != nil {
-		panic(fmt.Sprintf("httpapi: openapi document: %v", err))
-	}
 	all = append(all, Route{
 		Method: http.MethodGet, Path: "/openapi.json", Summary: "This OpenAPI 3 document",
 		Handler: func(c echo.Context) error { return c.JSONBlob(http.StatusOK, doc) },
 	})
+	doc, err := json.Marshal(openAPI(opts, all))
+	if err != nil {
+		panic(fmt.Sprintf("httpapi: openapi document: %v", err))
+	}
 
 	seen := map[string]bool{}
 	for _, r := range all {
