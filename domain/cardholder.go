@@ -68,7 +68,7 @@ type Card struct {
 
 // Custody is where the physical card is and who last handed it over.
 type Custody struct {
-	At      string // who holds it: the vendor, a service outlet, "holder"
+	At      string // who holds it: "vendor" after production, then outlets, "holder" once issued
 	From    string // previous holder
 	Handler string // who did the last handover
 }
@@ -82,6 +82,11 @@ type Cancellation struct {
 
 // CustodyHolder is Custody.At once the card is issued.
 const CustodyHolder = "holder"
+
+// custodyAtVendor is Custody.At right after production, whoever the vendor
+// is; it equals CustodyVendor of the batch aggregate, so batch handovers
+// start "from vendor".
+const custodyAtVendor = "vendor"
 
 // NewCardholder is the empty state of the stream of cardholder id.
 func NewCardholder(id string) *Cardholder { return &Cardholder{ID: id} }
@@ -161,7 +166,7 @@ func (c *Cardholder) Apply(e Event) {
 			card.Vendor = e.Vendor
 			card.LastFailure = ""
 			card.Status = StatusProduced
-			card.Custody = Custody{At: e.Vendor}
+			card.Custody = Custody{At: custodyAtVendor}
 		}
 	case CardProductionFailed:
 		if card := c.card(e.CardNo); card != nil {
