@@ -1,0 +1,188 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/cardledger/cardledger/eventstore"
+)
+
+// ErrDuplicateEventID: some of the appended event ids are already stored,
+// but not as an earlier append of exactly these events at this expected
+// revision, so the append is neither new nor a retry.
+var ErrDuplicateEventID = errors.New("event id already stored")
+
+// notifyChannel is signalled (on commit) by every append.
+const notifyChannel = "eventstore_events"
+
+// Expected-revision kinds as the append statement tests them.
+const (
+	kindAny = iota
+	kindNoStream
+	kindStreamExists
+	kindExact
+)
+
+// appendSQL is the whole append in one statement, so one round trip and one
+// implicit transaction: read the stream's revision, check the expectation
+// and that none of the ids is stored, insert all events from arrays, and
+// queue a notification that PostgreSQL sends at commit. When the check fails
+// nothing is inserted and the caller learns why from cur_rev and dup_count.
+//
+// Two appends that read the same cur_rev collide on (stream, revision): the
+// later one waits for the first to commit and then fails with a unique
+// violation, and Append runs it again on the new state.
+const appendSQL = `
+WITH cur AS (
+	SELECT max(revision) AS rev FROM eventstore_events WHERE stream = $1
+), dup AS (
+	SELECT count(*) AS n FROM eventstore_events WHERE id = ANY($2::uuid[])
+), ins AS (
+	INSERT INTO eventstore_events (stream, revision, id, type, data, metadata)
+	SELECT $1, coalesce(cur.rev, -1) + e.ord, e.id, e.type, coalesce(e.data, ''), coalesce(e.metadata, '')
+	FROM cur, dup, unnest($2::uuid[], $3::text[], $4::bytea[], $5::bytea[])
+		WITH ORDINALITY AS e(id, type, data, metadata, ord)
+	WHERE dup.n = 0 AND CASE $6::int
+		WHEN 1 THEN cur.rev IS NULL
+		WHEN 2 THEN cur.rev IS NOT NULL
+		WHEN 3 THEN cur.rev IS NOT DISTINCT FROM $7::bigint
+		ELSE true END
+	ORDER BY e.ord
+	RETURNING revision, xid, seq
+), last AS (
+	SELECT revision, xid, seq FROM ins ORDER BY seq DESC LIMIT 1
+), notified AS (
+	SELECT pg_notify('` + notifyChannel + `', '') FROM last
+)
+SELECT cur.rev, dup.n, last.revision, last.xid, last.seq, (SELECT count(*) FROM notified)
+FROM cur CROSS JOIN dup LEFT JOIN last ON true`
+
+// maxAppendAttempts bounds reruns after unique violations. Each rerun means
+// another writer committed to the same stream, so progress is made; the
+// bound only stops a pathological loop.
+const maxAppendAttempts = 100
+
+// Append writes events to stream in one transaction if the stream is at
+// expected. See the package doc for idempotency.
+func (s *Store) Append(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events []eventstore.EventData) (eventstore.AppendResult, error) {
+	if len(events) == 0 {
+		return eventstore.AppendResult{}, fmt.Errorf("append %s: no events", stream)
+	}
+	for i, e := range events {
+		if e.ID == uuid.Nil {
+			return eventstore.AppendResult{}, fmt.Errorf("append %s: event %d has no id", stream, i)
+		}
+	}
+	for attempt := 1; ; attempt++ {
+		res, err := appendOnce(ctx, s.pool, stream, expected, events)
+		if !isUniqueViolation(err) || attempt == maxAppendAttempts {
+			return res, err
+		}
+	}
+}
+
+func isUniqueViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "23505"
+}
+
+func appendOnce(ctx context.Context, q querier, stream string, expected eventstore.ExpectedRevision, events []eventstore.EventData) (eventstore.AppendResult, error) {
+	ids := make([][16]byte, len(events))
+	types := make([]string, len(events))
+	data := make([][]byte, len(events))
+	metadata := make([][]byte, len(events))
+	for i, e := range events {
+		ids[i], types[i], data[i], metadata[i] = e.ID, e.Type, e.Data, e.Metadata
+	}
+	kind, exact := kindAny, int64(0)
+	switch rev, isExact := expected.Revision(); {
+	case expected.IsNoStream():
+		kind = kindNoStream
+	case expected.IsStreamExists():
+		kind = kindStreamExists
+	case isExact:
+		kind, exact = kindExact, int64(rev)
+	}
+
+	var (
+		curRev, lastRev, lastSeq *int64
+		lastXID                  *uint64
+		dups, notified           int64
+	)
+	err := q.QueryRow(ctx, appendSQL, stream, ids, types, data, metadata, kind, exact).
+		Scan(&curRev, &dups, &lastRev, &lastXID, &lastSeq, &notified)
+	if err != nil {
+		return eventstore.AppendResult{}, fmt.Errorf("append %s: %w", stream, err)
+	}
+	if lastRev != nil {
+		return eventstore.AppendResult{
+			Revision: uint64(*lastRev),
+			Position: eventstore.Position{Commit: *lastXID, Prepare: uint64(*lastSeq)},
+		}, nil
+	}
+	if dups > 0 {
+		return findRetried(ctx, q, stream, expected, ids)
+	}
+	return eventstore.AppendResult{}, wrongRevision(stream, expected, curRev)
+}
+
+func wrongRevision(stream string, expected eventstore.ExpectedRevision, curRev *int64) error {
+	e := &eventstore.WrongRevisionError{Stream: stream, Expected: expected}
+	if curRev != nil {
+		e.Actual, e.ActualExists = uint64(*curRev), true
+	}
+	return e
+}
+
+// findRetried decides whether an append whose ids are already stored is a
+// retry: the ids must be stored in this stream, in this order, at
+// consecutive revisions, and expected must have accepted the stream as it
+// was just before them. Then it returns the original result.
+func findRetried(ctx context.Context, q querier, stream string, expected eventstore.ExpectedRevision, ids [][16]byte) (eventstore.AppendResult, error) {
+	rows, err := q.Query(ctx, `SELECT `+eventColumns+` FROM eventstore_events
+		WHERE id = ANY($1::uuid[]) ORDER BY xid, seq`, ids)
+	if err != nil {
+		return eventstore.AppendResult{}, fmt.Errorf("append %s: find retried events: %w", stream, err)
+	}
+	stored, err := scanEvents(rows)
+	if err != nil {
+		return eventstore.AppendResult{}, fmt.Errorf("append %s: find retried events: %w", stream, err)
+	}
+	if isRetry(stream, expected, ids, stored) {
+		last := stored[len(stored)-1]
+		return eventstore.AppendResult{Revision: last.Revision, Position: last.Position}, nil
+	}
+	var curRev *int64
+	if err := q.QueryRow(ctx, `SELECT max(revision) FROM eventstore_events WHERE stream = $1`,
+		stream).Scan(&curRev); err != nil {
+		return eventstore.AppendResult{}, fmt.Errorf("append %s: %w", stream, err)
+	}
+	if !expected.Accepts(uint64(ptrOr(curRev, 0)), curRev != nil) {
+		return eventstore.AppendResult{}, wrongRevision(stream, expected, curRev)
+	}
+	return eventstore.AppendResult{}, fmt.Errorf("append %s: %w", stream, ErrDuplicateEventID)
+}
+
+func isRetry(stream string, expected eventstore.ExpectedRevision, ids [][16]byte, stored []eventstore.RecordedEvent) bool {
+	if len(stored) != len(ids) {
+		return false
+	}
+	first := stored[0].Revision
+	for i, e := range stored {
+		if e.Stream != stream || e.ID != uuid.UUID(ids[i]) || e.Revision != first+uint64(i) {
+			return false
+		}
+	}
+	return expected.Accepts(first-1, first > 0)
+}
+
+func ptrOr(p *int64, def int64) int64 {
+	if p == nil {
+		return def
+	}
+	return *p
+}

@@ -1,0 +1,73 @@
+// Package pgstore is the PostgreSQL adapter of the eventstore port.
+//
+// All events live in one append-only table, eventstore_events. Invariants:
+//   - (stream, revision) is unique, so two appends that read the same stream
+//     revision cannot both commit: per-stream optimistic concurrency.
+//   - Event ids are unique across the store. A retried append whose ids are
+//     already stored, at an expected revision that matched where they were
+//     written, returns the original AppendResult and writes nothing.
+//   - An event's global position is (xid, seq): the id of the transaction
+//     that wrote it (xid8) and a sequence number taken inside it. $all readers
+//     (ReadAll, SubscribeAll, Head) only see rows whose transaction id is
+//     below the xmin of their snapshot, which makes the visible log a prefix
+//     that only ever grows at its end. See visibility.go for why.
+//   - UPDATE, DELETE and TRUNCATE on the table are refused by triggers.
+//
+// Open runs Migrate, so a Store is always on the current schema; Migrate is
+// exported for tools that want to prepare a database without appending.
+package pgstore
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/cardledger/cardledger/eventstore"
+)
+
+// Store is an eventstore.Store on PostgreSQL. It is safe for concurrent use.
+type Store struct {
+	pool *pgxpool.Pool
+}
+
+var _ eventstore.Store = (*Store)(nil)
+
+// Open connects to the database at url (a pgx URL; pool settings such as
+// pool_max_conns are honoured), checks the connection and runs Migrate.
+func Open(ctx context.Context, url string) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: parse url: %w", err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: connect: %w", err)
+	}
+	s := &Store{pool: pool}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("pgstore: connect: %w", err)
+	}
+	if err := s.Migrate(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close releases all connections. Subscriptions still running fail.
+func (s *Store) Close() error {
+	s.pool.Close()
+	return nil
+}
+
+// querier is what both the pool and a transaction offer; tests use a
+// transaction to hold an append open.
+type querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}

@@ -1,0 +1,59 @@
+// Package storetest is the conformance suite every eventstore.Store adapter
+// passes. An adapter's test calls Run with a function that opens a store
+// (and registers its Close with t.Cleanup).
+//
+// The suite is safe against a shared store that is never empty, such as a
+// real EventStoreDB: every case writes only streams named with its own
+// random prefix, and reads of $all start at the Head taken when the case
+// began and ignore events of other streams. Reads of $all poll for a while
+// when events are not visible yet, because an adapter may publish $all
+// slightly after Append returns (PostgreSQL does; see pgstore).
+package storetest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/cardledger/cardledger/eventstore"
+)
+
+// caseTimeout bounds each case; the whole suite takes seconds.
+const caseTimeout = 60 * time.Second
+
+type testCase struct {
+	name string
+	run  func(t *testing.T, f *fixture)
+}
+
+var cases = []testCase{
+	{"append and read back byte for byte", testRoundTrip},
+	{"revisions count from zero", testRevisionsFromZero},
+	{"expected revision", testExpectedRevision},
+	{"idempotent retry", testIdempotentRetry},
+	{"read stream from and limit", testReadStreamFromLimit},
+	{"read missing stream", testReadMissingStream},
+	{"read all in append order with atomic appends", testReadAllOrder},
+	{"read all in pages", testReadAllPages},
+	{"positions increase and round trip", testPositions},
+	{"head of empty store", testHeadEmpty},
+	{"head follows appends", testHeadFollowsAppends},
+	{"concurrent exact appends have one winner per revision", testConcurrentExact},
+	{"concurrent any appends all land", testConcurrentAny},
+	{"subscribe catches up then goes live", testSubscribeCatchUpLive},
+	{"subscribe resumes after a mid position", testSubscribeResume},
+	{"subscribe stops on handler error", testSubscribeHandlerError},
+	{"large stream reads completely", testLargeStream},
+}
+
+// Run runs every case as a subtest, each on a store from open.
+func Run(t *testing.T, open func(t *testing.T) eventstore.Store) {
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(t.Context(), caseTimeout)
+			defer cancel()
+			s := open(t)
+			c.run(t, newFixture(ctx, t, s))
+		})
+	}
+}
