@@ -24,6 +24,7 @@ func start(t *testing.T) *esdb.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
+	conf.Logger = esdb.NoopLogging()
 	c, err := esdb.NewClient(conf)
 	if err != nil {
 		t.Fatal(err)
