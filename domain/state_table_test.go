@@ -1,0 +1,151 @@
+package domain
+
+import (
+	"testing"
+)
+
+// TestStateTable checks every command against every status: "ok" means the
+// command is accepted, anything else is the refusal code. It is the table in
+// doc.go, executable.
+func TestStateTable(t *testing.T) {
+	histories := []struct {
+		name   string
+		events []Event
+	}{
+		{"unregistered", nil},
+		{"none", registered()},
+		{"applied", applied()},
+		{"account_opened", accountOpened()},
+		{"produced", produced()},
+		{"issued", issued()},
+		{"active", active()},
+		{"lost", lost()},
+		{"temporarily_lost", temporarilyLost()},
+		{"cancelled", cancelled()},
+		{"transferred", transferred()},
+	}
+	const (
+		ok  = "ok"
+		nr  = CodeNotRegistered
+		cnf = CodeCardNotFound
+		it  = CodeInvalidTransition
+		vce = CodeValidCardExists
+		npa = CodeNoPendingApplication
+		aao = CodeAccountAlreadyOpen
+		tro = CodeTransferredOut
+	)
+	rows := []struct {
+		cmd  Command
+		want [11]string // in the order of histories
+	}{
+		{RegisterCardholder{CardholderID: testHolderID, IDNumber: testIDNumber, Name: "张三", Nationality: "CHN", RegionCode: "320505"},
+			[11]string{ok, CodeAlreadyRegistered, CodeAlreadyRegistered, CodeAlreadyRegistered, CodeAlreadyRegistered, CodeAlreadyRegistered, CodeAlreadyRegistered, CodeAlreadyRegistered, CodeAlreadyRegistered, CodeAlreadyRegistered, CodeAlreadyRegistered}},
+		{ApplyForCard{ApplicationID: "app-2", Source: SourceOnline},
+			[11]string{nr, ok, vce, vce, vce, vce, vce, vce, vce, ok, tro}},
+		{OpenBankAccount{BankCode: testBank, AccountNo: testAccount},
+			[11]string{nr, npa, ok, aao, npa, npa, npa, npa, npa, npa, npa}},
+		{RefuseBankAccount{BankCode: testBank, Reason: "blacklisted"},
+			[11]string{nr, npa, ok, aao, npa, npa, npa, npa, npa, npa, npa}},
+		{AssignCardNumber{CardNo: otherCardNo},
+			[11]string{nr, npa, ok, CodeCardNumberAssigned, npa, npa, npa, npa, npa, npa, npa}},
+		{RecordProduction{CardNo: testCardNo, ChipID: testChipID},
+			[11]string{nr, cnf, cnf, ok, it, it, it, it, it, it, it}},
+		{RecordProductionFailure{CardNo: testCardNo, Reason: "chip write error"},
+			[11]string{nr, cnf, cnf, ok, it, it, it, it, it, it, it}},
+		{HandOverCard{CardNo: testCardNo, From: "vendor", To: "outlet-1", Handler: "li"},
+			[11]string{nr, cnf, cnf, it, ok, it, it, it, it, it, it}},
+		{IssueCard{CardNo: testCardNo, On: testDay},
+			[11]string{nr, cnf, cnf, it, ok, it, it, it, it, it, it}},
+		{ActivateCard{CardNo: testCardNo},
+			[11]string{nr, cnf, cnf, it, it, ok, it, it, it, it, it}},
+		{ReportLoss{CardNo: testCardNo},
+			[11]string{nr, cnf, cnf, it, it, ok, ok, it, ok, it, it}},
+		{ReportTemporaryLoss{CardNo: testCardNo},
+			[11]string{nr, cnf, cnf, it, it, ok, ok, it, it, it, it}},
+		{UnlockCard{CardNo: testCardNo},
+			[11]string{nr, cnf, cnf, it, it, it, it, ok, ok, it, it}},
+		{CancelCard{CardNo: testCardNo},
+			[11]string{nr, cnf, cnf, it, it, ok, ok, ok, ok, it, it}},
+		{RestoreCancellation{CardNo: testCardNo},
+			[11]string{nr, cnf, cnf, it, it, it, it, it, it, ok, it}},
+		{ResetPIN{CardNo: testCardNo},
+			[11]string{nr, cnf, cnf, it, it, ok, ok, it, it, it, it}},
+		{ChangePIN{CardNo: testCardNo},
+			[11]string{nr, cnf, cnf, it, it, ok, ok, it, it, it, it}},
+		{ReplaceCard{CardNo: testCardNo, ApplicationID: "app-2", Source: SourceCounter},
+			[11]string{nr, cnf, cnf, it, it, ok, ok, ok, ok, ok, it}},
+		{TransferOut{CardNo: testCardNo, ToRegion: "110105"},
+			[11]string{nr, cnf, cnf, it, it, ok, ok, it, it, it, it}},
+		{IssueECard{CardNo: testCardNo},
+			[11]string{nr, cnf, cnf, CodeCardNotActive, CodeCardNotActive, CodeCardNotActive, ok, CodeCardNotActive, CodeCardNotActive, CodeCardNotActive, CodeCardNotActive}},
+		{RevokeECard{CardNo: testCardNo},
+			[11]string{nr, cnf, cnf, CodeNoECard, CodeNoECard, CodeNoECard, CodeNoECard, CodeNoECard, CodeNoECard, CodeNoECard, CodeNoECard}},
+		{InstantIssue{ApplicationID: "app-2", BankCode: testBank, AccountNo: testAccount, CardNo: testCardNo, ChipID: testChipID, On: testDay},
+			[11]string{nr, ok, ok, ok, it, vce, vce, vce, vce, ok, tro}},
+	}
+	for _, row := range rows {
+		for i, h := range histories {
+			t.Run(row.cmd.CommandName()+"/"+h.name, func(t *testing.T) {
+				c := Replay(testHolderID, h.events)
+				events, err := Decide(c, row.cmd)
+				got := ok
+				if err != nil {
+					e, isDomain := AsError(err)
+					if !isDomain {
+						t.Fatalf("want *Error, got %T: %v", err, err)
+					}
+					got = e.Code
+				} else if len(events) == 0 {
+					t.Fatal("accepted without events")
+				}
+				if got != row.want[i] {
+					t.Fatalf("got %s, want %s (err %v)", got, row.want[i], err)
+				}
+			})
+		}
+	}
+}
+
+// The status each history leaves the card in, so the table above means what
+// its column names say.
+func TestHistoriesReachTheirStatus(t *testing.T) {
+	for _, tc := range []struct {
+		events []Event
+		want   CardStatus
+	}{
+		{registered(), StatusNone},
+		{applied(), StatusApplied},
+		{accountOpened(), StatusAccountOpened},
+		{produced(), StatusProduced},
+		{issued(), StatusIssued},
+		{active(), StatusActive},
+		{lost(), StatusLost},
+		{temporarilyLost(), StatusTemporarilyLost},
+		{cancelled(), StatusCancelled},
+		{transferred(), StatusTransferred},
+	} {
+		if got := Replay(testHolderID, tc.events).Status(); got != tc.want {
+			t.Errorf("got %q, want %q", got, tc.want)
+		}
+	}
+}
+
+// Refusals by kind: the HTTP layer maps them to 400, 404 and 409.
+func TestErrorKinds(t *testing.T) {
+	e := given(t).when(ActivateCard{CardNo: testCardNo}).thenError(CodeNotRegistered)
+	if e.Kind != KindNotFound {
+		t.Errorf("not_registered kind %s", e.Kind)
+	}
+	e = given(t, registered()).when(ActivateCard{CardNo: testCardNo}).thenError(CodeCardNotFound)
+	if e.Kind != KindNotFound {
+		t.Errorf("card_not_found kind %s", e.Kind)
+	}
+	e = given(t, active()).when(ActivateCard{CardNo: testCardNo}).thenError(CodeInvalidTransition)
+	if e.Kind != KindConflict || e.From != StatusActive || e.Command != "activate_card" {
+		t.Errorf("invalid_transition: %+v", e)
+	}
+	e = given(t, active()).when(ActivateCard{CardNo: "bad"}).thenError(CodeInvalidCommand)
+	if e.Kind != KindInvalid {
+		t.Errorf("invalid_command kind %s", e.Kind)
+	}
+}
