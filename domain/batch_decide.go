@@ -1,0 +1,301 @@
+package domain
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+)
+
+// Codes of refused batch commands.
+const (
+	CodeBatchExists      = "batch_exists"       // KindConflict
+	CodeBatchNotFound    = "batch_not_found"    // KindNotFound
+	CodeBatchWrongStep   = "batch_wrong_step"   // KindConflict: the step is not the next one
+	CodeBatchEmpty       = "batch_empty"        // KindConflict: the filter selected nobody
+	CodeBatchJobRunning  = "batch_job_running"  // KindConflict: wait for the process manager
+	CodeExportMismatch   = "export_mismatch"    // KindConflict: regenerated file differs from the recorded one
+	CodeReturnRejected   = "return_rejected"    // KindInvalid: Fields lists every problem, by line
+	CodeReturnDifferent  = "return_different"   // KindConflict: another return was already accepted
+	CodeJobNotRunning    = "batch_job_mismatch" // KindConflict: progress for a job that is not running
+	CodeCustodyElsewhere = "batch_custody"      // KindConflict: hand-over From is not where the cards are
+
+	// Per-line codes of a rejected return (FieldError.Code, Field "line N").
+	CodeWrongBatch    = "wrong_batch"
+	CodeWrongFile     = "wrong_file"
+	CodeUnknownPerson = "unknown_person"
+	CodeDuplicateLine = "duplicate_line"
+	CodeMissingPerson = "missing_person"
+)
+
+// BatchChunk is how many members or return rows one event carries.
+const BatchChunk = 2000
+
+// BatchStreamFor names the stream of a batch.
+func BatchStreamFor(batchID string) string { return "batch-" + batchID }
+
+var (
+	batchIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$`)
+	datePattern    = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
+	chipIDPattern  = regexp.MustCompile(`^[0-9A-F]{32}$`)
+)
+
+// ValidBatchID reports whether id may name a batch (it appears in stream
+// names and file headers, so it is short and plain).
+func ValidBatchID(id string) bool { return batchIDPattern.MatchString(id) }
+
+// DecideBatch decides a batch command against b (nil or empty for a batch
+// that does not exist yet). It returns the events to append, or a *Error.
+func DecideBatch(b *Batch, cmd Command) ([]Event, error) {
+	if c, ok := cmd.(CreateBatch); ok {
+		return decideCreateBatch(b, c)
+	}
+	if b == nil || b.ID == "" {
+		return nil, NotFound(CodeBatchNotFound, "no such batch")
+	}
+	switch c := cmd.(type) {
+	case ReviewBatch:
+		if c.Reviewer == "" {
+			return nil, Invalid(FieldError{Field: "reviewer", Code: CodeRequired, Message: "who reviewed"})
+		}
+		if b.Step == StepReviewed && b.Reviewer == c.Reviewer {
+			return nil, nil
+		}
+		if err := b.requireStep(cmd, StepCreated); err != nil {
+			return nil, err
+		}
+		return []Event{BatchReviewed{Reviewer: c.Reviewer, Note: c.Note}}, nil
+	case ConfirmBatch:
+		if c.ConfirmedBy == "" {
+			return nil, Invalid(FieldError{Field: "confirmed_by", Code: CodeRequired, Message: "who confirmed"})
+		}
+		if b.Step == StepConfirmed {
+			return nil, nil
+		}
+		if err := b.requireStep(cmd, StepReviewed); err != nil {
+			return nil, err
+		}
+		return []Event{BatchConfirmed{ConfirmedBy: c.ConfirmedBy}}, nil
+	case RecordBatchExport:
+		return b.decideExport(c)
+	case AcceptBatchReturn:
+		return b.decideReturn(c)
+	case HandOverBatch:
+		return b.decideHandOver(c)
+	case PickUpBatch:
+		if c.Agency == "" || !datePattern.MatchString(c.On) {
+			return nil, Invalid(FieldError{Field: "agency/on", Code: CodeRequired, Message: "agency and date (YYYY-MM-DD) are required"})
+		}
+		if err := b.requireStep(cmd, StepActivationApplied, StepHandedOver); err != nil {
+			return nil, err
+		}
+		return []Event{BatchPickedUp{On: c.On, Agency: c.Agency, Job: b.Jobs + 1}}, nil
+	case RecordBatchJobProgress:
+		if b.Job == nil || b.Job.Seq != c.Job || c.Done > len(b.Job.Items) {
+			return nil, Conflict(CodeJobNotRunning, "job %d is not running or has fewer items", c.Job)
+		}
+		if c.Done <= b.Job.Done && len(c.CardNos) == 0 {
+			return nil, nil
+		}
+		return []Event{BatchJobProgressed{Job: c.Job, Done: c.Done, CardNos: c.CardNos}}, nil
+	case CompleteBatchJob:
+		if b.Job == nil || b.Job.Seq != c.Job {
+			if b.Jobs >= c.Job {
+				return nil, nil // already completed: a retry
+			}
+			return nil, Conflict(CodeJobNotRunning, "job %d is not running", c.Job)
+		}
+		return []Event{BatchJobCompleted{Job: c.Job, Failures: c.Failures}}, nil
+	}
+	return nil, &Error{Kind: KindInvalid, Code: CodeUnknownCommand, Message: fmt.Sprintf("batch cannot decide %s", cmd.CommandName())}
+}
+
+func decideCreateBatch(b *Batch, c CreateBatch) ([]Event, error) {
+	if b != nil && b.ID != "" {
+		return nil, Conflict(CodeBatchExists, "batch %s exists", b.ID)
+	}
+	var fe []FieldError
+	if !ValidBatchID(c.BatchID) {
+		fe = append(fe, FieldError{Field: "batch_id", Code: CodeInvalidValue, Message: "1-40 letters, digits, '-' or '_'"})
+	}
+	if !datePattern.MatchString(c.CreatedOn) {
+		fe = append(fe, FieldError{Field: "created_on", Code: CodeInvalidValue, Message: "YYYY-MM-DD"})
+	}
+	if len(fe) > 0 {
+		return nil, Invalid(fe...)
+	}
+	if len(c.Members) == 0 {
+		return nil, Conflict(CodeBatchEmpty, "no pending application matches the filter")
+	}
+	seen := make(map[string]bool, len(c.Members))
+	for _, m := range c.Members {
+		if seen[m.ApplicationID] || seen[m.CardholderID] {
+			return nil, Invalid(FieldError{Field: "members", Code: CodeDuplicateLine, Message: "member " + m.ApplicationID + " twice"})
+		}
+		seen[m.ApplicationID], seen[m.CardholderID] = true, true
+	}
+	events := []Event{BatchCreated{BatchID: c.BatchID, Filter: c.Filter, MemberCount: len(c.Members), CreatedOn: c.CreatedOn}}
+	for start := 0; start < len(c.Members); start += BatchChunk {
+		end := min(start+BatchChunk, len(c.Members))
+		events = append(events, BatchMembersAdded{Members: c.Members[start:end]})
+	}
+	return events, nil
+}
+
+func (b *Batch) requireStep(cmd Command, allowed ...BatchStep) error {
+	if b.Job != nil {
+		return Conflict(CodeBatchJobRunning, "%s: job %d (%s) is still being applied (%d of %d)", cmd.CommandName(), b.Job.Seq, b.Job.Kind, b.Job.Done, len(b.Job.Items))
+	}
+	for _, s := range allowed {
+		if b.Step == s {
+			return nil
+		}
+	}
+	return Conflict(CodeBatchWrongStep, "%s is not allowed when the batch is %s", cmd.CommandName(), b.Step)
+}
+
+// exportStep is the step an export is allowed from and the step it leads to.
+var exportStep = map[BatchFileKind][2]BatchStep{
+	FileBankOpen:   {StepConfirmed, StepBankExported},
+	FileProduction: {StepBankApplied, StepProductionExported},
+	FileBankData:   {StepProductionApplied, StepBankDataExported},
+}
+
+func (b *Batch) decideExport(c RecordBatchExport) ([]Event, error) {
+	steps, ok := exportStep[c.File]
+	if !ok {
+		return nil, Invalid(FieldError{Field: "file", Code: CodeInvalidValue, Message: "not an export file: " + string(c.File)})
+	}
+	if prev, done := b.Exports[c.File]; done {
+		if prev.SHA256 != c.SHA256 {
+			return nil, Conflict(CodeExportMismatch, "%s was exported with digest %s, now %s", c.File, prev.SHA256, c.SHA256)
+		}
+		return nil, nil
+	}
+	if err := b.requireStep(c, steps[0]); err != nil {
+		return nil, err
+	}
+	return []Event{BatchFileExported{File: c.File, SHA256: c.SHA256, Lines: c.Lines}}, nil
+}
+
+func (b *Batch) decideHandOver(c HandOverBatch) ([]Event, error) {
+	if c.From == "" || c.To == "" || c.Handler == "" {
+		return nil, Invalid(FieldError{Field: "from/to/handler", Code: CodeRequired, Message: "from, to and handler are required"})
+	}
+	if err := b.requireStep(c, StepActivationApplied, StepHandedOver); err != nil {
+		return nil, err
+	}
+	if c.From != b.Custody {
+		return nil, Conflict(CodeCustodyElsewhere, "the cards are with %s, not %s", b.Custody, c.From)
+	}
+	return []Event{BatchHandedOver{From: c.From, To: c.To, Handler: c.Handler, Job: b.Jobs + 1}}, nil
+}
+
+// returnStep is the step a return is accepted in.
+var returnStep = map[BatchFileKind]BatchStep{
+	FileBankOpenReturn:   StepBankExported,
+	FileProductionReturn: StepProductionExported,
+	FileBankDataReturn:   StepBankDataExported,
+}
+
+func (b *Batch) decideReturn(c AcceptBatchReturn) ([]Event, error) {
+	export, ok := c.File.ExportOf()
+	if !ok {
+		return nil, Invalid(FieldError{Field: "file", Code: CodeWrongFile, Message: "not a return file: " + string(c.File)})
+	}
+	if prev, done := b.Returns[c.File]; done {
+		if prev.SHA256 == c.SHA256 {
+			return nil, nil
+		}
+		return nil, Conflict(CodeReturnDifferent, "a different %s (digest %s) was already accepted", c.File, prev.SHA256)
+	}
+	if err := b.requireStep(c, returnStep[c.File]); err != nil {
+		return nil, err
+	}
+	rows, problems := b.checkReturn(c, export)
+	if len(problems) > 0 {
+		return nil, &Error{Kind: KindInvalid, Code: CodeReturnRejected,
+			Message: fmt.Sprintf("%s rejected: %d problem(s); nothing was applied", c.File, len(problems)), Fields: problems}
+	}
+	ev := BatchReturnAccepted{File: c.File, SHA256: c.SHA256, Lines: len(rows)}
+	if c.File != FileBankDataReturn {
+		ev.Job = b.Jobs + 1
+	}
+	events := []Event{ev}
+	for start := 0; start < len(rows); start += BatchChunk {
+		end := min(start+BatchChunk, len(rows))
+		events = append(events, BatchReturnRowsAdded{Rows: rows[start:end]})
+	}
+	return events, nil
+}
+
+// checkReturn validates every line against the export it answers and
+// returns the rows in file order, or every problem found.
+func (b *Batch) checkReturn(c AcceptBatchReturn, export BatchFileKind) ([]ReturnRow, []FieldError) {
+	var problems []FieldError
+	add := func(line int, code, format string, args ...any) {
+		problems = append(problems, FieldError{Field: "line " + strconv.Itoa(line), Code: code, Message: fmt.Sprintf(format, args...)})
+	}
+	if c.BatchID != b.ID {
+		add(1, CodeWrongBatch, "the file is for batch %q, not %q", c.BatchID, b.ID)
+		return nil, problems
+	}
+	expected := b.InFile(export)
+	want := make(map[int]bool, len(expected))
+	for _, i := range expected {
+		want[i] = true
+	}
+	seenAt := make(map[int]int, len(c.Lines))
+	rows := make([]ReturnRow, 0, len(c.Lines))
+	for _, l := range c.Lines {
+		i, known := b.index[l.ApplicationID]
+		if !known || !want[i] || b.Members[i].IDNumber != l.IDNumber {
+			add(l.Line, CodeUnknownPerson, "application %s / id %s is not in this batch's %s file", l.ApplicationID, maskID(l.IDNumber), export)
+			continue
+		}
+		if first, dup := seenAt[i]; dup {
+			add(l.Line, CodeDuplicateLine, "application %s already on line %d", l.ApplicationID, first)
+			continue
+		}
+		seenAt[i] = l.Line
+		if export != FileBankOpen && l.CardNo != b.Progress[i].CardNo {
+			add(l.Line, CodeMismatch, "card number %s, the batch has %s", l.CardNo, b.Progress[i].CardNo)
+			continue
+		}
+		row := ReturnRow{Member: i, OK: l.OK, Reason: l.Reason}
+		switch {
+		case !l.OK && l.Reason == "":
+			add(l.Line, CodeRequired, "a refusal needs a reason")
+			continue
+		case l.OK && c.File == FileBankOpenReturn:
+			if l.AccountNo == "" {
+				add(l.Line, CodeRequired, "account number missing")
+				continue
+			}
+			row.AccountNo = l.AccountNo
+		case l.OK && c.File == FileProductionReturn:
+			if !chipIDPattern.MatchString(l.ChipID) {
+				add(l.Line, CodeInvalidChipID, "chip id %q is not 32 upper-case hex digits", l.ChipID)
+				continue
+			}
+			row.ChipID = l.ChipID
+		}
+		rows = append(rows, row)
+	}
+	for _, i := range expected {
+		if _, ok := seenAt[i]; !ok {
+			add(0, CodeMissingPerson, "application %s (%s) has no line", b.Members[i].ApplicationID, maskID(b.Members[i].IDNumber))
+			if len(problems) > 200 {
+				break
+			}
+		}
+	}
+	return rows, problems
+}
+
+// maskID keeps ID numbers out of reports and logs except the last four digits.
+func maskID(id string) string {
+	if len(id) <= 4 {
+		return id
+	}
+	return "**************"[:min(14, len(id)-4)] + id[len(id)-4:]
+}
