@@ -137,4 +137,6 @@ func transferred() []Event {
 
 func withECard(h []Event) []Event { return append(h, ECardIssued{CardNo: testCardNo}) }
 
-func testDayUTC(y int, m time.Month, d, h int) time.Time { return time.Date(y, m, d, h, 0, 0, 0, time.UTC) }
+func testDayUTC(y int, m time.Month, d, h int) time.Time {
+	return time.Date(y, m, d, h, 0, 0, 0, time.UTC)
+}
