@@ -164,6 +164,8 @@ func firstRevisionAtOrAfter(recs []*record, rev uint64) int {
 // the only cursor, so no event is sent twice or skipped at the switch from
 // catch-up to live.
 func (s *streams) subscribe(o *api.ReadReq_Options, f eventFilter, asString bool, srv api.Streams_ReadServer) error {
+	dropped, release := s.track()
+	defer release()
 	if err := srv.Send(&api.ReadResp{Content: &api.ReadResp_Confirmation{Confirmation: &api.ReadResp_SubscriptionConfirmation{
 		SubscriptionId: uuid.NewString(),
 	}}}); err != nil {
@@ -223,6 +225,8 @@ func (s *streams) subscribe(o *api.ReadReq_Options, f eventFilter, asString bool
 		case <-changed:
 		case <-srv.Context().Done():
 			return srv.Context().Err()
+		case <-dropped:
+			return status.Error(codes.Unavailable, "subscription dropped by the server")
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"sync"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/serverfeatures"
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/shared"
@@ -18,8 +19,9 @@ const ServerVersion = "24.10.0"
 type Server struct {
 	lis  net.Listener
 	grpc *grpc.Server
-	log  *eventLog
-	done chan struct{}
+	log     *eventLog
+	streams *streams
+	done    chan struct{}
 }
 
 // Start listens on a free port of 127.0.0.1 and serves until Stop.
@@ -29,7 +31,8 @@ func Start() (*Server, error) {
 		return nil, fmt.Errorf("esdbdouble: listen: %w", err)
 	}
 	s := &Server{lis: lis, grpc: grpc.NewServer(), log: newEventLog(), done: make(chan struct{})}
-	api.RegisterStreamsServer(s.grpc, &streams{log: s.log})
+	s.streams = &streams{log: s.log, drops: map[chan struct{}]struct{}{}}
+	api.RegisterStreamsServer(s.grpc, s.streams)
 	serverfeatures.RegisterServerFeaturesServer(s.grpc, features{})
 	go func() {
 		defer close(s.done)
@@ -50,10 +53,38 @@ func (s *Server) Stop() {
 	<-s.done
 }
 
+// DropSubscriptions ends every open subscription with Unavailable, as a
+// server restart or a lost connection would, while the server keeps
+// running. Clients must resubscribe to go on.
+func (s *Server) DropSubscriptions() {
+	s.streams.mu.Lock()
+	defer s.streams.mu.Unlock()
+	for drop := range s.streams.drops {
+		close(drop)
+		delete(s.streams.drops, drop)
+	}
+}
+
 // streams implements the Streams service.
 type streams struct {
 	api.UnimplementedStreamsServer
 	log *eventLog
+
+	mu    sync.Mutex
+	drops map[chan struct{}]struct{} // one per open subscription
+}
+
+// track registers a subscription for DropSubscriptions; release forgets it.
+func (s *streams) track() (dropped <-chan struct{}, release func()) {
+	ch := make(chan struct{})
+	s.mu.Lock()
+	s.drops[ch] = struct{}{}
+	s.mu.Unlock()
+	return ch, func() {
+		s.mu.Lock()
+		delete(s.drops, ch)
+		s.mu.Unlock()
+	}
 }
 
 // features implements ServerFeatures so the client learns the version and

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // TestSubscriptionDeliversEveryEventOnceAcrossCatchUp subscribes from the
@@ -198,5 +200,44 @@ func TestStopEndsSubscriptions(t *testing.T) {
 	case <-done:
 	case <-ctx.Done():
 		t.Fatal("subscription still open after Stop")
+	}
+}
+
+func TestDropSubscriptionsEndsThemWithUnavailable(t *testing.T) {
+	srv, err := Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Stop()
+	conf, err := esdb.ParseConnectionString(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf.Logger = esdb.NoopLogging()
+	c, err := esdb.NewClient(conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	sub, err := c.SubscribeToAll(ctx, esdb.SubscribeToAllOptions{From: esdb.Start{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	for ev := sub.Recv(); ev.CaughtUp == nil; ev = sub.Recv() {
+		if ev.SubscriptionDropped != nil {
+			t.Fatal(ev.SubscriptionDropped.Error)
+		}
+	}
+	srv.DropSubscriptions()
+	ev := sub.Recv()
+	if ev.SubscriptionDropped == nil || status.Code(ev.SubscriptionDropped.Error) != codes.Unavailable {
+		t.Fatalf("after DropSubscriptions got %+v, want a drop with Unavailable", ev)
+	}
+	// The server itself is still up.
+	if _, err := c.AppendToStream(ctx, "s", esdb.AppendToStreamOptions{}, jsonEvent("E", 0)); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -1,0 +1,22 @@
+// Package esdbstore is the EventStoreDB adapter of eventstore.Store, built on
+// github.com/EventStore/EventStore-Client-Go/v4. Every import of that client
+// stays in this package, so a move to its successor (KurrentDB-Client-Go) is
+// a rename here and nowhere else.
+//
+// Invariants, on top of those of eventstore.Store:
+//   - Stream revisions are EventStoreDB's own (from 0); the mapping of
+//     eventstore.ExpectedRevision to the client's types is expectedRevision.
+//   - A Position is the $all commit and prepare position of an event.
+//   - ReadAll, SubscribeAll and Head see only application events: events
+//     whose type starts with "$" (system events, tombstones, stream
+//     metadata) are skipped. ReadAll and SubscribeAll start strictly after
+//     the given position; Start means the beginning, which subscriptions
+//     must request explicitly because the client defaults them to the end.
+//   - SubscribeAll survives dropped subscriptions (the client does not
+//     reconnect reads by itself): it resubscribes from the last event it
+//     delivered, so every event is handled once.
+//   - Events are written with content type application/json.
+//
+// Tests run against esdbdouble, an in-process server on the same gRPC
+// protocol, and against a real server when CARDLEDGER_TEST_ESDB_URL is set.
+package esdbstore

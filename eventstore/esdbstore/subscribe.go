@@ -1,0 +1,91 @@
+package esdbstore
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
+
+	"github.com/cardledger/cardledger/eventstore"
+)
+
+// Resubscription backoff after a dropped subscription.
+const (
+	minBackoff = 50 * time.Millisecond
+	maxBackoff = 5 * time.Second
+)
+
+// SubscribeAll calls handle for every application event after position
+// after, catching up and then following live. A dropped subscription is
+// reopened from the last event handled, so each event is handled once; it
+// returns only when ctx ends or handle fails.
+func (s *Store) SubscribeAll(ctx context.Context, after eventstore.Position, handle func(eventstore.RecordedEvent) error) error {
+	backoff := minBackoff
+	for {
+		delivered, err := s.subscribeOnce(ctx, &after, handle)
+		if ctx.Err() != nil {
+			return fmt.Errorf("subscribe $all: %w", ctx.Err())
+		}
+		if err, ok := err.(handlerError); ok {
+			return fmt.Errorf("subscribe $all: handle event: %w", err.error)
+		}
+		if permanent(err) {
+			return opError(ctx, "subscribe $all", err)
+		}
+		if delivered {
+			backoff = minBackoff
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("subscribe $all: %w", ctx.Err())
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, maxBackoff)
+	}
+}
+
+// handlerError marks an error returned by the caller's handler, which ends
+// the subscription instead of reopening it.
+type handlerError struct{ error }
+
+// subscribeOnce runs one server subscription until it drops, advancing
+// *after past every event handled. delivered reports whether it got any
+// event at all, which resets the backoff.
+func (s *Store) subscribeOnce(ctx context.Context, after *eventstore.Position, handle func(eventstore.RecordedEvent) error) (delivered bool, err error) {
+	sub, err := s.client.SubscribeToAll(ctx, esdb.SubscribeToAllOptions{
+		From:   allFrom(*after), // never nil: the client's default is End
+		Filter: esdb.ExcludeSystemEventsFilter(),
+	})
+	if err != nil {
+		return false, err
+	}
+	defer sub.Close()
+	for {
+		ev := sub.Recv()
+		switch {
+		case ev.SubscriptionDropped != nil:
+			return delivered, ev.SubscriptionDropped.Error
+		case ev.EventAppeared != nil:
+			e := ev.EventAppeared.OriginalEvent()
+			if e == nil {
+				continue
+			}
+			delivered = true
+			p := position(e.Position)
+			if !after.Less(p) || isSystem(e) {
+				continue
+			}
+			if err := handle(recorded(e)); err != nil {
+				return delivered, handlerError{err}
+			}
+			*after = p
+		}
+	}
+}
+
+// permanent reports errors that resubscribing cannot fix.
+func permanent(err error) bool {
+	return hasCode(err, esdb.ErrorCodeUnauthenticated) || hasCode(err, esdb.ErrorCodeAccessDenied) ||
+		hasCode(err, esdb.ErrorCodeConnectionClosed)
+}
