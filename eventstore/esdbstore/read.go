@@ -127,4 +127,3 @@ func drain(rs *esdb.ReadStream, yield func(*esdb.RecordedEvent) bool) error {
 		}
 	}
 }
-

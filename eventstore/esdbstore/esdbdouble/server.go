@@ -17,8 +17,8 @@ const ServerVersion = "24.10.0"
 
 // Server is a running double. Each Server has its own empty log.
 type Server struct {
-	lis  net.Listener
-	grpc *grpc.Server
+	lis     net.Listener
+	grpc    *grpc.Server
 	log     *eventLog
 	streams *streams
 	done    chan struct{}
