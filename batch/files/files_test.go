@@ -46,7 +46,9 @@ func TestParseRejectsBrokenFraming(t *testing.T) {
 		code string
 	}{
 		{"edited detail line", func(s string) string { return strings.Replace(s, "6210000000000000001", "6210000000000000009", 1) }, CodeChecksum},
-		{"dropped line", func(s string) string { return strings.Replace(s, "D|2|app2|110101199003070026|1||身份信息核验不通过\n", "", 1) }, CodeLineCount},
+		{"dropped line", func(s string) string {
+			return strings.Replace(s, "D|2|app2|110101199003070026|1||身份信息核验不通过\n", "", 1)
+		}, CodeLineCount},
 		{"truncated", func(s string) string { return s[:len(s)-10] }, CodeTrailer},
 		{"CRLF", func(s string) string { return strings.ReplaceAll(s, "\n", "\r\n") }, CodeLine},
 		{"missing field", func(s string) string { return strings.Replace(s, "|1||", "|1|", 1) }, CodeLine},
