@@ -11,7 +11,6 @@ func runServe(context.Context, *environment, []string) error       { return errN
 func runProject(context.Context, *environment, []string) error     { return errNotWired }
 func runProjections(context.Context, *environment, []string) error { return errNotWired }
 func runMigrate(context.Context, *environment, []string) error     { return errNotWired }
-func runClients(context.Context, *environment, []string) error     { return errNotWired }
 func runBlacklist(context.Context, *environment, []string) error   { return errNotWired }
 func runSeed(context.Context, *environment, []string) error        { return errNotWired }
 func runImport(context.Context, *environment, []string) error      { return errNotWired }

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/sirupsen/logrus"
+
+	"github.com/cardledger/cardledger/eventstore"
+	"github.com/cardledger/cardledger/eventstore/esdbstore"
+	"github.com/cardledger/cardledger/eventstore/pgstore"
+	"github.com/cardledger/cardledger/internal/config"
+)
+
+// deps are the connections a subcommand works with. Each opener is lazy so a
+// command only connects to what it uses.
+type deps struct {
+	cfg   config.Config
+	log   *logrus.Logger
+	pool  *pgxpool.Pool
+	store eventstore.Store
+}
+
+// parseConfig adds the common flags to fs, parses args and sets up logging.
+func parseConfig(env *environment, fs *flag.FlagSet, args []string) (*deps, error) {
+	fs.SetOutput(env.stderr)
+	cfg, err := config.Load(fs, args, env.getenv)
+	if err != nil {
+		return nil, err
+	}
+	log, err := newLogger(cfg, env.stderr)
+	if err != nil {
+		return nil, err
+	}
+	return &deps{cfg: cfg, log: log}, nil
+}
+
+func newLogger(cfg config.Config, w io.Writer) (*logrus.Logger, error) {
+	log := logrus.New()
+	log.SetOutput(w)
+	level, err := logrus.ParseLevel(cfg.LogLevel)
+	if err != nil {
+		return nil, fmt.Errorf("CARDLEDGER_LOG_LEVEL: %w", err)
+	}
+	log.SetLevel(level)
+	switch cfg.LogFormat {
+	case "json":
+		log.SetFormatter(&logrus.JSONFormatter{})
+	case "text":
+		log.SetFormatter(&logrus.TextFormatter{FullTimestamp: true})
+	default:
+		return nil, fmt.Errorf("CARDLEDGER_LOG_FORMAT: want json or text, got %q", cfg.LogFormat)
+	}
+	return log, nil
+}
+
+// openPool connects to the read-model database.
+func (d *deps) openPool(ctx context.Context) (*pgxpool.Pool, error) {
+	if d.pool != nil {
+		return d.pool, nil
+	}
+	pool, err := pgxpool.New(ctx, d.cfg.PostgresURL)
+	if err != nil {
+		return nil, fmt.Errorf("connect read-model database: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect read-model database: %w", err)
+	}
+	d.pool = pool
+	return pool, nil
+}
+
+// openStore connects to the event store the URL's scheme selects.
+func (d *deps) openStore(ctx context.Context) (eventstore.Store, error) {
+	if d.store != nil {
+		return d.store, nil
+	}
+	kind, err := d.cfg.EventStoreKind()
+	if err != nil {
+		return nil, err
+	}
+	var store eventstore.Store
+	switch kind {
+	case "postgres":
+		store, err = pgstore.Open(ctx, d.cfg.EventStoreURL)
+	case "esdb":
+		store, err = esdbstore.Open(ctx, d.cfg.EventStoreURL)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open %s event store: %w", kind, err)
+	}
+	d.log.WithField("event_store", kind).Debug("event store open")
+	d.store = store
+	return store, nil
+}
+
+func (d *deps) close() {
+	if d.store != nil {
+		d.store.Close()
+	}
+	if d.pool != nil {
+		d.pool.Close()
+	}
+}
