@@ -1,0 +1,30 @@
+// Package projections turns the event store's global log into read models.
+//
+// A Projection consumes $all in position order and keeps a checkpoint: the
+// position of the last event whose effects it stored. The Runner drives any
+// number of projections (PostgreSQL read models here, the ClickHouse
+// analytics projection elsewhere):
+//
+//   - It reads the checkpoint, catches up with large ReadAll pages, then
+//     subscribes to $all for live events, and hands events to Apply in
+//     batches (up to MaxBatch events, or whatever arrived within Linger), so
+//     catch-up costs a few round trips per batch, not per event.
+//   - Only one instance of each projection is active in a deployment: the
+//     runner holds a session-level PostgreSQL advisory lock per projection
+//     name on a dedicated connection. Other instances wait on that lock and
+//     take over when the holder's connection ends (process death closes it).
+//   - Apply must be atomic with its checkpoint: a PostgreSQL projection
+//     writes its rows and the checkpoint in one transaction, and skips
+//     events at or before the checkpoint it reads (FOR UPDATE) in that
+//     transaction. A crash anywhere therefore neither loses nor repeats an
+//     event, and a stray second writer is harmless.
+//   - Event types a projection does not know are skipped (the checkpoint
+//     still moves past them).
+//   - Lag (events and seconds behind the store's head) is exposed through
+//     WriteMetrics (Prometheus text) and Ready; WaitFor gives read-your-writes.
+//   - Rebuild builds a Rebuildable projection from position zero into fresh
+//     tables and swaps them in atomically.
+//
+// ReadModel is the PostgreSQL read model of cardholders, cards, production
+// steps and the blacklist (schema "readmodel"); readapi serves it.
+package projections

@@ -1,0 +1,160 @@
+package projections_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/sirupsen/logrus"
+
+	"github.com/cardledger/cardledger/domain"
+	"github.com/cardledger/cardledger/eventstore"
+	"github.com/cardledger/cardledger/eventstore/pgstore"
+	"github.com/cardledger/cardledger/internal/testpg"
+	"github.com/cardledger/cardledger/projections"
+)
+
+type env struct {
+	url   string
+	store *pgstore.Store
+	pool  *pgxpool.Pool
+	log   *logrus.Logger
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	url := testpg.NewDatabase(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	store, err := pgstore.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	if err := projections.Migrate(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
+	log := logrus.New()
+	log.SetLevel(logrus.WarnLevel)
+	return &env{url: url, store: store, pool: pool, log: log}
+}
+
+func (e *env) runner() *projections.Runner {
+	return projections.NewRunner(e.store, e.pool, e.log).
+		WithOptions(projections.Options{LockPoll: 50 * time.Millisecond, Retry: 50 * time.Millisecond}).
+		Add(projections.ReadModels(e.pool)...)
+}
+
+// start runs a runner until the test ends (or stop is called).
+func (e *env) start(t *testing.T, r *projections.Runner) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = r.Run(ctx)
+	}()
+	stop = func() {
+		cancel()
+		<-done
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+func (e *env) head(t *testing.T) eventstore.Position {
+	t.Helper()
+	h, ok, err := e.store.Head(context.Background())
+	if err != nil || !ok {
+		t.Fatalf("head: %v %v", ok, err)
+	}
+	return h.Position
+}
+
+func (e *env) waitCaughtUp(t *testing.T, r *projections.Runner) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := r.WaitFor(ctx, e.head(t)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// appendEvents appends domain events to the stream of cardholder id.
+func (e *env) appendEvents(t *testing.T, stream string, events ...domain.Event) eventstore.AppendResult {
+	t.Helper()
+	data, err := projections.EncodeForSeed(events, time.Now().UTC())
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.store.Append(context.Background(), stream, eventstore.Any(), data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// expectedBlacklist replays every cardholder stream of the store with the
+// domain's own Apply and lists the cards whose status is blacklisted.
+func expectedBlacklist(t *testing.T, store eventstore.Store) map[string]string {
+	t.Helper()
+	events, err := store.ReadAll(context.Background(), eventstore.Start, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	states := map[string]*domain.Cardholder{}
+	for _, ev := range events {
+		e, err := domain.DecodeEvent(ev.Type, ev.Data)
+		if err != nil {
+			continue
+		}
+		st := states[ev.Stream]
+		if st == nil {
+			st = domain.NewCardholder(ev.Stream)
+			states[ev.Stream] = st
+		}
+		st.Apply(e)
+	}
+	listed := map[string]string{}
+	for _, st := range states {
+		cards := slices.Clone(st.PastCards)
+		if st.Card != nil {
+			cards = append(cards, *st.Card)
+		}
+		for _, c := range cards {
+			if c.CardNo != "" && c.Status.Blacklisted() {
+				listed[c.CardNo] = string(c.Status)
+			}
+		}
+	}
+	return listed
+}
+
+// tableBlacklist reads the blacklist table as card → status part of the reason.
+func tableBlacklist(t *testing.T, pool *pgxpool.Pool) map[string]string {
+	t.Helper()
+	rows, err := pool.Query(context.Background(), "SELECT card_no, split_part(reason, ':', 1) FROM readmodel.blacklist")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var c, r string
+		if err := rows.Scan(&c, &r); err != nil {
+			t.Fatal(err)
+		}
+		out[c] = r
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}

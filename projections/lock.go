@@ -1,0 +1,80 @@
+package projections
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// lockKey maps a projection name to its advisory lock key.
+func lockKey(name string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte("cardledger.projection." + name))
+	return int64(h.Sum64())
+}
+
+// projectionLock is a session-level advisory lock held on a connection of
+// its own: the lock lives exactly as long as that connection, so a crashed
+// process releases it and a waiting instance takes over.
+type projectionLock struct {
+	conn *pgx.Conn
+	key  int64
+}
+
+// acquireLock waits until it holds the lock for name, trying every poll.
+// Trying (not blocking in pg_advisory_lock) keeps ctx cancellation prompt.
+func acquireLock(ctx context.Context, pool *pgxpool.Pool, name string, poll time.Duration) (*projectionLock, error) {
+	conn, err := pgx.ConnectConfig(ctx, pool.Config().ConnConfig)
+	if err != nil {
+		return nil, fmt.Errorf("lock projection %s: connect: %w", name, err)
+	}
+	key := lockKey(name)
+	for {
+		var ok bool
+		if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", key).Scan(&ok); err != nil {
+			conn.Close(context.Background())
+			return nil, fmt.Errorf("lock projection %s: %w", name, err)
+		}
+		if ok {
+			return &projectionLock{conn: conn, key: key}, nil
+		}
+		select {
+		case <-ctx.Done():
+			conn.Close(context.Background())
+			return nil, ctx.Err()
+		case <-time.After(poll):
+		}
+	}
+}
+
+// watch returns when the lock connection fails (the lock may be gone) or ctx
+// ends. The runner stops applying when it returns.
+func (l *projectionLock) watch(ctx context.Context, every time.Duration) error {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+			pctx, cancel := context.WithTimeout(ctx, every)
+			err := l.conn.Ping(pctx)
+			cancel()
+			if err != nil && ctx.Err() == nil {
+				return fmt.Errorf("advisory lock connection lost: %w", err)
+			}
+		}
+	}
+}
+
+// release unlocks and closes the connection; closing alone would release it too.
+func (l *projectionLock) release() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, _ = l.conn.Exec(ctx, "SELECT pg_advisory_unlock($1)", l.key)
+	_ = l.conn.Close(ctx)
+}

@@ -1,0 +1,47 @@
+package projections
+
+import (
+	"context"
+	"errors"
+
+	"github.com/cardledger/cardledger/eventstore"
+)
+
+// Projection is one consumer of the global log with its own checkpoint.
+type Projection interface {
+	// Name identifies the projection in locks, metrics and logs.
+	Name() string
+	// Checkpoint is the position of the last event Apply stored;
+	// eventstore.Start for a projection that has seen nothing.
+	Checkpoint(ctx context.Context) (eventstore.Position, error)
+	// Apply stores the effects of batch (events in position order, all after
+	// the checkpoint the runner last read) together with the new checkpoint,
+	// atomically. It must skip events at or before its stored checkpoint, so
+	// a repeated batch changes nothing, and ignore unknown event types.
+	Apply(ctx context.Context, batch []eventstore.RecordedEvent) error
+}
+
+// ReadAllFunc reads the global log after a position; it is
+// eventstore.Store.ReadAll.
+type ReadAllFunc func(ctx context.Context, after eventstore.Position, limit int) ([]eventstore.RecordedEvent, error)
+
+// Rebuildable projections can be rebuilt from zero into fresh storage while
+// the live one keeps serving, then swapped in.
+type Rebuildable interface {
+	Projection
+	// Shadow creates empty storage for a rebuild (dropping any left-over
+	// one) and returns a projection that writes into it.
+	Shadow(ctx context.Context) (Projection, error)
+	// Swap replaces the live storage with shadow's in one transaction. The
+	// live projection may have moved past the shadow meanwhile: Swap stops
+	// live writes, brings the shadow up to the live checkpoint with readAll,
+	// then swaps, so no event is lost across the switch.
+	Swap(ctx context.Context, shadow Projection, readAll ReadAllFunc) error
+}
+
+var (
+	// ErrUnknownProjection: no projection of that name is registered.
+	ErrUnknownProjection = errors.New("unknown projection")
+	// ErrNotCaughtUp: WaitFor gave up before the projection reached the position.
+	ErrNotCaughtUp = errors.New("projection has not reached the position yet")
+)

@@ -1,0 +1,145 @@
+package projections
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/cardledger/cardledger/domain"
+	"github.com/cardledger/cardledger/eventstore"
+)
+
+// ReadModelName is the name of the PostgreSQL read-model projection.
+const ReadModelName = "readmodel"
+
+// ReadModel is the PostgreSQL projection behind readapi: cardholders, cards,
+// production steps and the blacklist with its change feed, all in one
+// schema with one checkpoint, so every query and the blacklist feed see the
+// same point of the log.
+type ReadModel struct {
+	pool   *pgxpool.Pool
+	schema string
+}
+
+var _ Rebuildable = (*ReadModel)(nil)
+
+// NewReadModel returns the read model writing to ReadModelSchema.
+func NewReadModel(pool *pgxpool.Pool) *ReadModel {
+	return &ReadModel{pool: pool, schema: ReadModelSchema}
+}
+
+// ReadModels returns every PostgreSQL projection, for Runner.Add.
+func ReadModels(pool *pgxpool.Pool) []Projection {
+	return []Projection{NewReadModel(pool)}
+}
+
+// Name implements Projection.
+func (m *ReadModel) Name() string { return ReadModelName }
+
+// Checkpoint implements Projection.
+func (m *ReadModel) Checkpoint(ctx context.Context) (eventstore.Position, error) {
+	pos, _, err := readCheckpoint(ctx, m.pool, m.schema, false)
+	return pos, err
+}
+
+type queryRower interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+func readCheckpoint(ctx context.Context, q queryRower, schema string, forUpdate bool) (eventstore.Position, int64, error) {
+	sql := "SELECT pos_commit, pos_prepare, last_seq FROM " + schema + ".checkpoint"
+	if forUpdate {
+		sql += " FOR UPDATE"
+	}
+	var c, p, seq int64
+	if err := q.QueryRow(ctx, sql).Scan(&c, &p, &seq); err != nil {
+		return eventstore.Position{}, 0, fmt.Errorf("read checkpoint of %s: %w", schema, err)
+	}
+	return eventstore.Position{Commit: uint64(c), Prepare: uint64(p)}, seq, nil
+}
+
+// Apply implements Projection: one transaction writes the batch's rows and
+// the checkpoint.
+func (m *ReadModel) Apply(ctx context.Context, batch []eventstore.RecordedEvent) error {
+	return pgx.BeginFunc(ctx, m.pool, func(tx pgx.Tx) error {
+		return m.applyTx(ctx, tx, batch)
+	})
+}
+
+// applyTx locks the checkpoint row first: it serialises writers (so blacklist
+// seqs are handed out in apply order and commit in that order) and tells
+// which events are already stored, which Apply then skips.
+func (m *ReadModel) applyTx(ctx context.Context, tx pgx.Tx, batch []eventstore.RecordedEvent) error {
+	cp, lastSeq, err := readCheckpoint(ctx, tx, m.schema, true)
+	if err != nil {
+		return err
+	}
+	fresh := batch[:0:0]
+	for _, ev := range batch {
+		if cp.Less(ev.Position) {
+			fresh = append(fresh, ev)
+		}
+	}
+	if len(fresh) == 0 {
+		return nil
+	}
+	type decoded struct {
+		ev eventstore.RecordedEvent
+		e  domain.Event
+	}
+	events := make([]decoded, 0, len(fresh))
+	streams := map[string]bool{}
+	for _, ev := range fresh {
+		if _, ok := domain.CardholderIDOfStream(ev.Stream); !ok {
+			continue // other aggregates (batches, PSAMs, usage) are not read here
+		}
+		e, err := domain.DecodeEvent(ev.Type, ev.Data)
+		if errors.Is(err, domain.ErrUnknownEventType) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("event %s at %s: %w", ev.ID, ev.Position, err)
+		}
+		events = append(events, decoded{ev, e})
+		streams[ev.Stream] = true
+	}
+	f := newFold(lastSeq)
+	if err := m.loadDocs(ctx, tx, streams, f); err != nil {
+		return err
+	}
+	for _, d := range events {
+		f.apply(d.ev, d.e)
+	}
+	return m.write(ctx, tx, f, fresh[len(fresh)-1].Position)
+}
+
+func (m *ReadModel) loadDocs(ctx context.Context, tx pgx.Tx, streams map[string]bool, f *fold) error {
+	if len(streams) == 0 {
+		return nil
+	}
+	names := make([]string, 0, len(streams))
+	for s := range streams {
+		names = append(names, s)
+	}
+	rows, err := tx.Query(ctx, "SELECT stream, state FROM "+m.schema+".cardholders WHERE stream = ANY($1)", names)
+	if err != nil {
+		return fmt.Errorf("load cardholders: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var stream string
+		var state []byte
+		if err := rows.Scan(&stream, &state); err != nil {
+			return fmt.Errorf("load cardholders: %w", err)
+		}
+		doc, err := decodeHolderDoc(state)
+		if err != nil {
+			return fmt.Errorf("load cardholder %s: %w", stream, err)
+		}
+		f.docs[stream] = doc
+	}
+	return rows.Err()
+}

@@ -1,0 +1,392 @@
+package projections
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/sirupsen/logrus"
+
+	"github.com/cardledger/cardledger/eventstore"
+)
+
+// Options tune a Runner; zero fields take the defaults.
+type Options struct {
+	// MaxBatch is the most events handed to one Apply while live (2000).
+	MaxBatch int
+	// Linger is how long a live batch waits for more events (5ms).
+	Linger time.Duration
+	// PageSize is the ReadAll page during catch-up and rebuild; each page
+	// is one Apply (5000).
+	PageSize int
+	// LockPoll is how often a standby instance retries the lock (1s).
+	LockPoll time.Duration
+	// Retry is the pause after a failed run before trying again (1s).
+	Retry time.Duration
+	// ReadyLag is the lag in seconds above which Ready reports not ready (30s).
+	ReadyLag time.Duration
+}
+
+func (o Options) withDefaults() Options {
+	if o.MaxBatch <= 0 {
+		o.MaxBatch = 2000
+	}
+	if o.Linger <= 0 {
+		o.Linger = 5 * time.Millisecond
+	}
+	if o.PageSize <= 0 {
+		o.PageSize = 5000
+	}
+	if o.LockPoll <= 0 {
+		o.LockPoll = time.Second
+	}
+	if o.Retry <= 0 {
+		o.Retry = time.Second
+	}
+	if o.ReadyLag <= 0 {
+		o.ReadyLag = 30 * time.Second
+	}
+	return o
+}
+
+// Runner runs projections against a store. The pool is used for the
+// advisory locks and change notifications, so it must be the PostgreSQL
+// database that coordinates instances (the read-model database).
+type Runner struct {
+	store   eventstore.Store
+	pool    *pgxpool.Pool
+	log     logrus.FieldLogger
+	opts    Options
+	changed *signal
+
+	mu      sync.Mutex
+	entries []*entry
+}
+
+// entry is the runner's view of one projection in this process.
+type entry struct {
+	p Projection
+
+	mu       sync.Mutex
+	active   bool // this process holds the projection's lock
+	position eventstore.Position
+	applied  uint64
+	lastErr  error
+}
+
+// NewRunner returns a Runner with default Options and no projections.
+func NewRunner(store eventstore.Store, pool *pgxpool.Pool, log logrus.FieldLogger) *Runner {
+	if log == nil {
+		log = logrus.StandardLogger()
+	}
+	return &Runner{store: store, pool: pool, log: log, opts: Options{}.withDefaults(), changed: newSignal()}
+}
+
+// WithOptions sets the options; call it before Run.
+func (r *Runner) WithOptions(o Options) *Runner {
+	r.opts = o.withDefaults()
+	return r
+}
+
+// Add registers projections; call it before Run.
+func (r *Runner) Add(ps ...Projection) *Runner {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, p := range ps {
+		r.entries = append(r.entries, &entry{p: p})
+	}
+	return r
+}
+
+// Names lists the registered projections in registration order.
+func (r *Runner) Names() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	names := make([]string, len(r.entries))
+	for i, e := range r.entries {
+		names[i] = e.p.Name()
+	}
+	return names
+}
+
+func (r *Runner) entry(name string) (*entry, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, e := range r.entries {
+		if e.p.Name() == name {
+			return e, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: %q", ErrUnknownProjection, name)
+}
+
+func (r *Runner) all() []*entry {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]*entry(nil), r.entries...)
+}
+
+// Changed returns a channel closed at the next applied batch of any
+// projection, in this process or (through NOTIFY) another one.
+func (r *Runner) Changed() <-chan struct{} { return r.changed.wait() }
+
+// Run keeps every registered projection running until ctx ends: waiting for
+// its lock, catching up, following live, and starting over after errors.
+// It returns ctx.Err().
+func (r *Runner) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		listen(ctx, r.pool, r.changed, r.log)
+	}()
+	for _, e := range r.all() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.keepRunning(ctx, e)
+		}()
+	}
+	wg.Wait()
+	return ctx.Err()
+}
+
+func (r *Runner) keepRunning(ctx context.Context, e *entry) {
+	log := r.log.WithField("projection", e.p.Name())
+	for ctx.Err() == nil {
+		lock, err := acquireLock(ctx, r.pool, e.p.Name(), r.opts.LockPoll)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			r.failed(ctx, e, log, err)
+			continue
+		}
+		log.Info("projection: lock acquired, this instance is active")
+		e.setActive(true)
+		err = r.runLocked(ctx, e, lock)
+		e.setActive(false)
+		lock.release()
+		if ctx.Err() != nil {
+			return
+		}
+		r.failed(ctx, e, log, err)
+	}
+}
+
+func (r *Runner) failed(ctx context.Context, e *entry, log logrus.FieldLogger, err error) {
+	e.mu.Lock()
+	e.lastErr = err
+	e.mu.Unlock()
+	log.WithError(err).Error("projection: run failed; retrying")
+	select {
+	case <-time.After(r.opts.Retry):
+	case <-ctx.Done():
+	}
+}
+
+// runLocked follows the log while the lock connection is healthy.
+func (r *Runner) runLocked(ctx context.Context, e *entry, lock *projectionLock) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	go func() {
+		if err := lock.watch(ctx, 2*time.Second); err != nil && ctx.Err() == nil {
+			cancel(err)
+		}
+	}()
+	err := r.follow(ctx, e)
+	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+		return cause
+	}
+	return err
+}
+
+// follow catches up with pages, then applies live events in batches.
+func (r *Runner) follow(ctx context.Context, e *entry) error {
+	pos, err := e.p.Checkpoint(ctx)
+	if err != nil {
+		return fmt.Errorf("read checkpoint: %w", err)
+	}
+	e.setPosition(pos, 0)
+	pos, err = r.catchUp(ctx, e.p, pos, func(batch []eventstore.RecordedEvent) {
+		e.setPosition(batch[len(batch)-1].Position, len(batch))
+		r.changed.fire()
+	})
+	if err != nil {
+		return err
+	}
+	return r.live(ctx, e, pos)
+}
+
+// catchUp applies ReadAll pages until a short page says the head is near.
+// The next page is read while the current one is applied.
+func (r *Runner) catchUp(ctx context.Context, p Projection, after eventstore.Position,
+	applied func([]eventstore.RecordedEvent)) (eventstore.Position, error) {
+	type page struct {
+		events []eventstore.RecordedEvent
+		err    error
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pages := make(chan page, 1)
+	go func() {
+		defer close(pages)
+		from := after
+		for {
+			events, err := r.store.ReadAll(ctx, from, r.opts.PageSize)
+			select {
+			case pages <- page{events, err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil || len(events) < r.opts.PageSize {
+				return
+			}
+			from = events[len(events)-1].Position
+		}
+	}()
+	for pg := range pages {
+		if pg.err != nil {
+			return after, fmt.Errorf("catch up after %s: %w", after, pg.err)
+		}
+		if len(pg.events) == 0 {
+			break
+		}
+		if err := p.Apply(ctx, pg.events); err != nil {
+			return after, fmt.Errorf("apply %d events after %s: %w", len(pg.events), after, err)
+		}
+		after = pg.events[len(pg.events)-1].Position
+		if applied != nil {
+			applied(pg.events)
+		}
+	}
+	return after, ctx.Err()
+}
+
+// live subscribes after pos and applies events in batches of up to
+// MaxBatch, each closed when the subscription has nothing more within Linger.
+func (r *Runner) live(ctx context.Context, e *entry, pos eventstore.Position) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	events := make(chan eventstore.RecordedEvent, 2*r.opts.MaxBatch)
+	subErr := make(chan error, 1)
+	go func() {
+		subErr <- r.store.SubscribeAll(ctx, pos, func(ev eventstore.RecordedEvent) error {
+			select {
+			case events <- ev:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+	}()
+	linger := time.NewTimer(r.opts.Linger)
+	defer linger.Stop()
+	batch := make([]eventstore.RecordedEvent, 0, r.opts.MaxBatch)
+	for {
+		batch = batch[:0]
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case err := <-subErr:
+			return fmt.Errorf("subscribe after %s: %w", pos, err)
+		case ev := <-events:
+			batch = append(batch, ev)
+		}
+		linger.Reset(r.opts.Linger)
+	fill:
+		for len(batch) < r.opts.MaxBatch {
+			select {
+			case ev := <-events:
+				batch = append(batch, ev)
+			case <-linger.C:
+				break fill
+			}
+		}
+		if err := e.p.Apply(ctx, batch); err != nil {
+			return fmt.Errorf("apply %d events after %s: %w", len(batch), pos, err)
+		}
+		pos = batch[len(batch)-1].Position
+		e.setPosition(pos, len(batch))
+		r.changed.fire()
+	}
+}
+
+func (e *entry) setActive(active bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.active = active
+	if active {
+		e.lastErr = nil
+	}
+}
+
+func (e *entry) setPosition(pos eventstore.Position, applied int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.position = pos
+	e.applied += uint64(applied)
+}
+
+// checkpoint is the projection's checkpoint: from memory while this process
+// runs it (updated after each commit), else from its storage.
+func (e *entry) checkpoint(ctx context.Context) (eventstore.Position, error) {
+	e.mu.Lock()
+	active, pos := e.active, e.position
+	e.mu.Unlock()
+	if active {
+		return pos, nil
+	}
+	return e.p.Checkpoint(ctx)
+}
+
+// WaitFor waits until every registered projection has stored pos (or moved
+// past it), or ctx ends (then an error wrapping ErrNotCaughtUp).
+func (r *Runner) WaitFor(ctx context.Context, pos eventstore.Position) error {
+	for _, e := range r.all() {
+		if err := r.waitEntry(ctx, e, pos); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// WaitForProjection is WaitFor for one projection.
+func (r *Runner) WaitForProjection(ctx context.Context, name string, pos eventstore.Position) error {
+	e, err := r.entry(name)
+	if err != nil {
+		return err
+	}
+	return r.waitEntry(ctx, e, pos)
+}
+
+// waitPoll bounds the wait when the projection runs in another process and
+// a notification is missed.
+const waitPoll = 50 * time.Millisecond
+
+func (r *Runner) waitEntry(ctx context.Context, e *entry, pos eventstore.Position) error {
+	for {
+		// Take the wake-up channel before reading the checkpoint so an
+		// apply in between is not missed.
+		wake := r.changed.wait()
+		cp, err := e.checkpoint(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return fmt.Errorf("%w: %s at %s: %w", ErrNotCaughtUp, e.p.Name(), pos, ctx.Err())
+			}
+			return fmt.Errorf("wait for %s: %w", e.p.Name(), err)
+		}
+		if !cp.Less(pos) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w: %s is at %s, wanted %s", ErrNotCaughtUp, e.p.Name(), cp, pos)
+		case <-wake:
+		case <-time.After(waitPoll):
+		}
+	}
+}

@@ -1,0 +1,158 @@
+package projections
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/cardledger/cardledger/domain"
+	"github.com/cardledger/cardledger/eventstore"
+)
+
+// SeedOptions shape the synthetic history Seed writes.
+type SeedOptions struct {
+	// Key derives cardholder ids (domain.CardholderIDFor); nil uses a fixed test key.
+	Key []byte
+	// First is the index of the first person, so several seeds can add up.
+	First int
+	// Concurrency is the number of parallel appenders (4).
+	Concurrency int
+	// Listed makes every person's card end lost, so all are on the blacklist.
+	Listed bool
+}
+
+// SeedKey is the cardholder-id key Seed uses when none is given.
+var SeedKey = []byte("cardledger-seed-key")
+
+// Seed appends the lifecycles of persons cardholders directly to store, one
+// append per person: registration, application, account, number,
+// production, handover, issue and activation, then (varying by person) a
+// production failure first, a loss, a temporary loss and unlock, a
+// cancellation, or a replacement. It returns the number of events written;
+// about 10 per person, so 100,000 persons give about a million events.
+func Seed(ctx context.Context, store eventstore.Store, persons int, opts SeedOptions) (int, error) {
+	if opts.Key == nil {
+		opts.Key = SeedKey
+	}
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 4
+	}
+	var (
+		next    atomic.Int64
+		written atomic.Int64
+		wg      sync.WaitGroup
+		errOnce sync.Once
+		first   error
+	)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for range opts.Concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= persons || ctx.Err() != nil {
+					return
+				}
+				stream, events := SeedLifecycle(opts.Key, opts.First+i, opts.Listed)
+				data, err := EncodeForSeed(events, time.Date(2024, 1, 1, 8, 0, 0, 0, time.UTC).Add(time.Duration(opts.First+i)*time.Minute))
+				if err == nil {
+					_, err = store.Append(ctx, stream, eventstore.NoStream(), data)
+				}
+				if err != nil {
+					errOnce.Do(func() { first = fmt.Errorf("seed person %d: %w", opts.First+i, err); cancel() })
+					return
+				}
+				written.Add(int64(len(data)))
+			}
+		}()
+	}
+	wg.Wait()
+	return int(written.Load()), first
+}
+
+// SeedLifecycle returns the stream and events of synthetic person i.
+func SeedLifecycle(key []byte, i int, listed bool) (string, []domain.Event) {
+	// Unique and valid for i < 500,000,000: sequence, birth year, then region vary.
+	first17 := fmt.Sprintf("11%04d%04d0101%03d", (i/50000)%10000, 1950+(i/1000)%50, i%1000)
+	idNumber := first17 + string(domain.IDCheckChar(first17))
+	id := domain.CardholderIDFor(key, idNumber)
+	sex := domain.Male
+	if i%2 == 0 {
+		sex = domain.Female
+	}
+	county := fmt.Sprintf("1101%02d", 1+i%16)
+	app := fmt.Sprintf("app-%d", i)
+	cardNo := fmt.Sprintf("B%08d", i)
+	bank := fmt.Sprintf("bank%d", i%5)
+	agency := fmt.Sprintf("agency-%d", i%7)
+	events := []domain.Event{
+		domain.CardholderRegistered{CardholderID: id, IDNumber: idNumber, Name: fmt.Sprintf("person %d", i),
+			Sex: sex, BirthDate: fmt.Sprintf("%04d-01-01", 1950+(i/1000)%50), Nationality: "CHN", RegionCode: county,
+			EmployerCode: fmt.Sprintf("E%04d", i%1000), CommunityCode: fmt.Sprintf("%s%03d", county, i%30)},
+		domain.CardApplied{ApplicationID: app, Source: domain.SourceCounter, Kind: domain.FirstIssue, BankCode: bank},
+		domain.BankAccountOpened{ApplicationID: app, BankCode: bank, AccountNo: fmt.Sprintf("62%014d", i)},
+		domain.CardNumberAssigned{ApplicationID: app, CardNo: cardNo},
+	}
+	if i%13 == 0 {
+		events = append(events, domain.CardProductionFailed{CardNo: cardNo, Reason: "photo rejected"})
+	}
+	if i%17 == 0 && !listed {
+		return domain.StreamFor(id), events // still waiting after a failure
+	}
+	chip := fmt.Sprintf("%032x", i)
+	issued := time.Date(2024, time.Month(1+i%12), 1+i%28, 0, 0, 0, 0, time.UTC)
+	events = append(events,
+		domain.CardProduced{CardNo: cardNo, ChipID: chip, Vendor: "vendor-a"},
+		domain.CardHandedOver{CardNo: cardNo, From: "vendor-a", To: agency, Handler: "clerk"},
+		domain.CardIssued{CardNo: cardNo, IssuedOn: issued.Format(domain.DateLayout),
+			ExpiresOn: issued.AddDate(domain.ValidityYears, 0, 0).Format(domain.DateLayout), Agency: agency},
+		domain.CardActivated{CardNo: cardNo},
+	)
+	switch {
+	case listed:
+		events = append(events, domain.CardReportedLost{CardNo: cardNo})
+	case i%5 == 1:
+		events = append(events, domain.CardReportedLost{CardNo: cardNo, Reason: "lost wallet"})
+	case i%5 == 2:
+		events = append(events, domain.CardTemporarilyLost{CardNo: cardNo},
+			domain.CardUnlocked{CardNo: cardNo, Lifted: domain.StatusTemporarilyLost})
+	case i%5 == 3:
+		newApp := app + "-r"
+		events = append(events,
+			domain.CardCancelled{CardNo: cardNo, Cause: domain.CauseReplacement, From: domain.StatusActive},
+			domain.CardApplied{ApplicationID: newApp, Source: domain.SourceOnline, Kind: domain.Replacement,
+				BankCode: bank, ReplacesCardNo: cardNo},
+			domain.BankAccountOpened{ApplicationID: newApp, BankCode: bank, AccountNo: fmt.Sprintf("63%014d", i)},
+			domain.CardNumberAssigned{ApplicationID: newApp, CardNo: fmt.Sprintf("C%08d", i)})
+	case i%5 == 4 && i%3 == 0:
+		events = append(events, domain.CardCancelled{CardNo: cardNo, Cause: domain.CauseRequest, From: domain.StatusActive})
+	}
+	return domain.StreamFor(id), events
+}
+
+// EncodeForSeed encodes events with an envelope, one minute apart from at.
+// Event ids are random: seeded streams are appended once.
+func EncodeForSeed(events []domain.Event, at time.Time) ([]eventstore.EventData, error) {
+	out := make([]eventstore.EventData, 0, len(events))
+	for k, e := range events {
+		typ, data, err := domain.EncodeEvent(e)
+		if err != nil {
+			return nil, err
+		}
+		id := uuid.New()
+		meta, err := json.Marshal(domain.Metadata{EventID: id.String(), SchemaVersion: domain.SchemaVersion(typ),
+			OccurredAt: at.Add(time.Duration(k) * time.Second), Actor: domain.Actor{Client: "seed"}, Channel: "seed"})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, eventstore.EventData{ID: id, Type: typ, Data: data, Metadata: meta})
+	}
+	return out, nil
+}
