@@ -1,0 +1,115 @@
+package pgstore
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/cardledger/cardledger/eventstore"
+)
+
+// Cases beyond the conformance suite: what a stored event id means when the
+// append is not an exact retry.
+func TestAppendWithStoredIDs(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := t.Context()
+	a, b, c := event("A"), event("B"), event("C")
+	first, err := s.Append(ctx, "card-1", eventstore.NoStream(), []eventstore.EventData{a, b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Append(ctx, "card-1", eventstore.Exact(1), []eventstore.EventData{c}); err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		name     string
+		stream   string
+		expected eventstore.ExpectedRevision
+		events   []eventstore.EventData
+		check    func(t *testing.T, res eventstore.AppendResult, err error)
+	}{
+		{"retry after the stream moved on returns the original result", "card-1", eventstore.NoStream(), []eventstore.EventData{a, b},
+			func(t *testing.T, res eventstore.AppendResult, err error) {
+				if err != nil || res != first {
+					t.Errorf("= %+v, %v; want %+v", res, err, first)
+				}
+			}},
+		{"retry at another expected revision is a wrong revision", "card-1", eventstore.Exact(0), []eventstore.EventData{a, b},
+			func(t *testing.T, _ eventstore.AppendResult, err error) {
+				var wre *eventstore.WrongRevisionError
+				if !errors.As(err, &wre) || wre.Actual != 2 || !wre.ActualExists {
+					t.Errorf("err = %v, want wrong revision, stream at 2", err)
+				}
+			}},
+		{"ids in another stream", "card-2", eventstore.Any(), []eventstore.EventData{a, b},
+			wantErr(ErrDuplicateEventID)},
+		{"ids in another order", "card-1", eventstore.Any(), []eventstore.EventData{b, a},
+			wantErr(ErrDuplicateEventID)},
+		{"part of the ids stored", "card-1", eventstore.Any(), []eventstore.EventData{c, event("D")},
+			wantErr(ErrDuplicateEventID)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := s.Append(ctx, tc.stream, tc.expected, tc.events)
+			tc.check(t, res, err)
+		})
+	}
+	got, err := s.ReadStream(ctx, "card-1", 0, 0)
+	if err != nil || len(got) != 3 {
+		t.Errorf("card-1 has %d events (%v), want the 3 first written", len(got), err)
+	}
+	if _, err := s.ReadStream(ctx, "card-2", 0, 0); !errors.Is(err, eventstore.ErrStreamNotFound) {
+		t.Errorf("card-2: %v, want not found", err)
+	}
+}
+
+func wantErr(target error) func(*testing.T, eventstore.AppendResult, error) {
+	return func(t *testing.T, _ eventstore.AppendResult, err error) {
+		t.Helper()
+		if !errors.Is(err, target) {
+			t.Errorf("err = %v, want %v", err, target)
+		}
+	}
+}
+
+func TestAppendRefusesEmptyAndNilIDs(t *testing.T) {
+	s, _ := openTest(t)
+	for name, events := range map[string][]eventstore.EventData{
+		"no events": nil,
+		"nil id":    {event("A"), {Type: "NoID", Data: []byte(`{}`)}},
+	} {
+		if _, err := s.Append(t.Context(), "card-1", eventstore.Any(), events); err == nil {
+			t.Errorf("%s: append succeeded", name)
+		}
+	}
+	if _, err := s.ReadStream(t.Context(), "card-1", 0, 0); !errors.Is(err, eventstore.ErrStreamNotFound) {
+		t.Errorf("stream written: %v", err)
+	}
+}
+
+func TestMigrateIsIdempotentAndTableAppendOnly(t *testing.T) {
+	s, url := openTest(t)
+	if err := s.Migrate(t.Context()); err != nil {
+		t.Fatalf("second Migrate: %v", err)
+	}
+	again, err := Open(t.Context(), url)
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	defer again.Close()
+	if _, err := again.Append(t.Context(), "card-1", eventstore.NoStream(), []eventstore.EventData{event("A")}); err != nil {
+		t.Fatal(err)
+	}
+	for _, sql := range []string{
+		`UPDATE eventstore_events SET type = 'B'`,
+		`DELETE FROM eventstore_events`,
+		`TRUNCATE eventstore_events`,
+	} {
+		if _, err := s.pool.Exec(t.Context(), sql); err == nil {
+			t.Errorf("%s: allowed", sql)
+		}
+	}
+	if got, err := s.ReadStream(t.Context(), "card-1", 0, 0); err != nil || len(got) != 1 || got[0].Type != "A" {
+		t.Errorf("events changed: %+v, %v", got, err)
+	}
+}

@@ -1,0 +1,127 @@
+package pgstore
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cardledger/cardledger/eventstore"
+	"github.com/cardledger/cardledger/internal/testpg"
+)
+
+func openTest(t *testing.T) (*Store, string) {
+	t.Helper()
+	url := testpg.NewDatabase(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	s, err := Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, url
+}
+
+func event(typ string) eventstore.EventData {
+	return eventstore.EventData{ID: uuid.New(), Type: typ, Data: []byte(`{}`)}
+}
+
+// An append that takes its position first but commits last must not be
+// skipped by $all readers, and nothing after it may be delivered before it.
+func TestEarlierPositionCommittingLaterIsNotSkipped(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	s, url := openTest(t)
+
+	var (
+		mu        sync.Mutex
+		delivered []uuid.UUID
+	)
+	subCtx, stopSub := context.WithCancel(ctx)
+	subDone := make(chan error, 1)
+	go func() {
+		subDone <- s.SubscribeAll(subCtx, eventstore.Start, func(e eventstore.RecordedEvent) error {
+			mu.Lock()
+			defer mu.Unlock()
+			delivered = append(delivered, e.ID)
+			return nil
+		})
+	}()
+	deliveredNow := func() []uuid.UUID {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(delivered)
+	}
+
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(context.Background())
+	early := event("Early")
+	earlyRes, err := appendOnce(ctx, tx, "early", eventstore.NoStream(), []eventstore.EventData{early})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	late := event("Late")
+	lateRes, err := s.Append(ctx, "late", eventstore.NoStream(), []eventstore.EventData{late})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !earlyRes.Position.Less(lateRes.Position) {
+		t.Fatalf("held append at %s is not before the committed one at %s", earlyRes.Position, lateRes.Position)
+	}
+
+	// The later event is committed: its stream shows it, $all does not yet.
+	if got, err := s.ReadStream(ctx, "late", 0, 0); err != nil || len(got) != 1 {
+		t.Fatalf("ReadStream(late) = %d events, %v; want the committed event", len(got), err)
+	}
+	if got, err := s.ReadAll(ctx, eventstore.Start, 0); err != nil || len(got) != 0 {
+		t.Fatalf("ReadAll while an earlier append is open = %d events, %v; want none", len(got), err)
+	}
+	if h, ok, err := s.Head(ctx); err != nil || ok {
+		t.Fatalf("Head while an earlier append is open = %+v, %v, %v; want none", h, ok, err)
+	}
+	time.Sleep(3 * pollInterval)
+	if got := deliveredNow(); len(got) != 0 {
+		t.Fatalf("subscriber got %v while an earlier append was open, want nothing", got)
+	}
+
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want := []uuid.UUID{early.ID, late.ID}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(deliveredNow()) < len(want) && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if got := deliveredNow(); !slices.Equal(got, want) {
+		t.Errorf("subscriber got %v, want %v (early first)", got, want)
+	}
+	all, err := s.ReadAll(ctx, eventstore.Start, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []uuid.UUID
+	for _, e := range all {
+		got = append(got, e.ID)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("ReadAll = %v, want %v", got, want)
+	}
+	stopSub()
+	if err := <-subDone; err != context.Canceled {
+		t.Errorf("SubscribeAll ended with %v", err)
+	}
+}
