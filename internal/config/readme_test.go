@@ -1,0 +1,62 @@
+package config
+
+import (
+	"flag"
+	"os"
+	"strings"
+	"testing"
+)
+
+// Every setting must be documented in the README's configuration table.
+func TestEverySettingIsInTheREADME(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range Settings {
+		row := "| `" + s.Env + "` | `--" + s.Flag + "` |"
+		if !strings.Contains(string(readme), row) {
+			t.Errorf("README lacks the row starting %q", row)
+		}
+	}
+}
+
+func TestFlagsOverrideEnvironment(t *testing.T) {
+	env := map[string]string{"CARDLEDGER_LISTEN": "127.0.0.1:9999", "CARDLEDGER_CITY_CODE": "320100"}
+	fs := newFlagSet()
+	c, err := Load(fs, []string{"--listen", "127.0.0.1:7000"}, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Listen != "127.0.0.1:7000" || c.CityCode != "320100" {
+		t.Fatalf("got listen %q city %q, want the flag's listen and the env's city", c.Listen, c.CityCode)
+	}
+	if c.EventStoreURL != c.PostgresURL {
+		t.Fatalf("event store URL %q should default to the read-model URL %q", c.EventStoreURL, c.PostgresURL)
+	}
+	if kind, _ := c.EventStoreKind(); kind != "postgres" {
+		t.Fatalf("default event store kind %q, want postgres", kind)
+	}
+}
+
+func TestBadSettingsAreRefusedWithTheirName(t *testing.T) {
+	cases := map[string]map[string]string{
+		"CARDLEDGER_ID_KEY":      {"CARDLEDGER_ID_KEY": "not-hex"},
+		"CARDLEDGER_PROJECTIONS": {"CARDLEDGER_PROJECTIONS": "maybe"},
+		"CARDLEDGER_CITY_CODE":   {"CARDLEDGER_CITY_CODE": "32"},
+	}
+	for name, env := range cases {
+		_, err := Load(newFlagSet(), nil, func(k string) string { return env[k] })
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s: error %v should name the setting", name, err)
+		}
+	}
+	c, _ := Load(newFlagSet(), nil, func(k string) string {
+		return map[string]string{"CARDLEDGER_EVENTSTORE_URL": "mysql://x"}[k]
+	})
+	if _, err := c.EventStoreKind(); err == nil || !strings.Contains(err.Error(), "CARDLEDGER_EVENTSTORE_URL") {
+		t.Errorf("unknown event-store scheme: error %v should name the setting", err)
+	}
+}
+
+func newFlagSet() *flag.FlagSet { return flag.NewFlagSet("test", flag.ContinueOnError) }
