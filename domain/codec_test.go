@@ -1,0 +1,125 @@
+package domain
+
+import (
+	"errors"
+	"testing"
+)
+
+// oneOfEach has a fully populated value of every event type.
+func oneOfEach() []Event {
+	return []Event{
+		CardholderRegistered{CardholderID: testHolderID, IDNumber: testIDNumber, Name: "张三", Sex: Male, BirthDate: "1990-03-07",
+			Nationality: "CHN", RegionCode: "320505", Phone: "13800138000", EmployerCode: "E1", CommunityCode: "C1"},
+		CardApplied{ApplicationID: testApp, Source: SourceBank, Kind: Replacement, BankCode: testBank, PhotoRef: "p", ReplacesCardNo: otherCardNo},
+		BankAccountOpened{ApplicationID: testApp, BankCode: testBank, AccountNo: testAccount},
+		BankAccountRefused{ApplicationID: testApp, BankCode: testBank, Reason: "r"},
+		CardNumberAssigned{ApplicationID: testApp, CardNo: testCardNo},
+		CardProduced{CardNo: testCardNo, ChipID: testChipID, Vendor: "acme"},
+		CardProductionFailed{CardNo: testCardNo, Reason: "r"},
+		CardHandedOver{CardNo: testCardNo, From: "vendor", To: "outlet", Handler: "h"},
+		CardIssued{CardNo: testCardNo, IssuedOn: "2024-03-01", ExpiresOn: "2034-03-01", Agency: "a"},
+		CardActivated{CardNo: testCardNo},
+		CardReportedLost{CardNo: testCardNo, Reason: "r"},
+		CardTemporarilyLost{CardNo: testCardNo, Reason: "r"},
+		CardUnlocked{CardNo: testCardNo, Lifted: StatusLost, Reason: "r"},
+		CardCancelled{CardNo: testCardNo, Cause: CauseDeath, From: StatusActive, Reason: "r"},
+		CardCancellationRestored{CardNo: testCardNo, To: StatusActive, Reason: "r"},
+		PINReset{CardNo: testCardNo},
+		PINChanged{CardNo: testCardNo},
+		CardholderTransferredOut{CardNo: testCardNo, FromRegion: "320505", ToRegion: "110105", Reason: "r"},
+		ECardIssued{CardNo: testCardNo},
+		ECardRevoked{CardNo: testCardNo, Reason: "r"},
+	}
+}
+
+func TestCodecRoundTripsEveryEventType(t *testing.T) {
+	events := oneOfEach()
+	types := EventTypes()
+	if len(events) != len(types) {
+		t.Fatalf("%d sample events for %d types", len(events), len(types))
+	}
+	for i, e := range events {
+		typ, data, err := EncodeEvent(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if typ != types[i] || typ != e.EventType() {
+			t.Errorf("type %s, want %s", typ, types[i])
+		}
+		if SchemaVersion(typ) != 1 {
+			t.Errorf("%s schema version %d", typ, SchemaVersion(typ))
+		}
+		back, err := DecodeEvent(typ, data)
+		if err != nil {
+			t.Fatalf("decode %s: %v", typ, err)
+		}
+		if back != e {
+			t.Errorf("round trip %s:\n got %#v\nwant %#v", typ, back, e)
+		}
+	}
+}
+
+func TestCodecStoredForm(t *testing.T) {
+	// The JSON names are the stored contract.
+	_, data, err := EncodeEvent(CardCancelled{CardNo: testCardNo, Cause: CauseReplacement, From: StatusLost})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"card_no":"A12345678","cause":"replacement","from":"lost"}`; string(data) != want {
+		t.Fatalf("got %s, want %s", data, want)
+	}
+	// Pointers encode like values.
+	typ, _, err := EncodeEvent(&CardActivated{CardNo: testCardNo})
+	if err != nil || typ != "CardActivated" {
+		t.Fatal(typ, err)
+	}
+}
+
+func TestDecodeUnknownEventType(t *testing.T) {
+	_, err := DecodeEvent("CardTeleported", []byte(`{}`))
+	if !errors.Is(err, ErrUnknownEventType) {
+		t.Fatalf("got %v", err)
+	}
+	if SchemaVersion("CardTeleported") != 0 {
+		t.Fatal("unknown type has a schema version")
+	}
+	if _, _, err := EncodeEvent(unknownEvent{}); !errors.Is(err, ErrUnknownEventType) {
+		t.Fatalf("encode unknown: %v", err)
+	}
+	if _, _, err := EncodeEvent(nil); err == nil {
+		t.Fatal("encoded nil")
+	}
+}
+
+func TestDecodeIgnoresUnknownFieldsAndRejectsBadJSON(t *testing.T) {
+	e, err := DecodeEvent("CardActivated", []byte(`{"card_no":"A12345678","added_later":1}`))
+	if err != nil || e != (CardActivated{CardNo: testCardNo}) {
+		t.Fatal(e, err)
+	}
+	if _, err := DecodeEvent("CardActivated", []byte(`{"card_no":`)); err == nil || errors.Is(err, ErrUnknownEventType) {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestReplayOfDecodedEvents(t *testing.T) {
+	var decoded []Event
+	for _, e := range active() {
+		typ, data, err := EncodeEvent(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := DecodeEvent(typ, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		decoded = append(decoded, back)
+	}
+	c := Replay(testHolderID, decoded)
+	if c.Status() != StatusActive || c.Version != len(decoded) {
+		t.Fatalf("status %s version %d", c.Status(), c.Version)
+	}
+}
+
+type unknownEvent struct{}
+
+func (unknownEvent) EventType() string { return "CardTeleported" }
