@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,7 +18,39 @@ import (
 // 400 for an empty body, malformed JSON, unknown fields, wrong types or data
 // after the JSON value. Nothing about v is guaranteed on error.
 func DecodeJSON(c echo.Context, v any) error {
+	return decode(c, v, false)
+}
+
+// DecodeOptionalJSON is DecodeJSON for routes whose body may be omitted: an
+// empty body leaves v as it is and is not an error.
+func DecodeOptionalJSON(c echo.Context, v any) error {
+	return decode(c, v, true)
+}
+
+// ReadBody returns the raw body (for hashing, e.g. idempotency keys) after
+// the same content-type and size checks as DecodeJSON, and puts it back so
+// that a later DecodeJSON reads it again.
+func ReadBody(c echo.Context) ([]byte, error) {
 	req := c.Request()
+	if err := requireJSON(req); err != nil {
+		return nil, err
+	}
+	if req.Body == nil {
+		return nil, nil
+	}
+	data, err := io.ReadAll(req.Body)
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return nil, decodeProblem(err)
+		}
+		return nil, fmt.Errorf("read body: %w", err)
+	}
+	req.Body = io.NopCloser(bytes.NewReader(data))
+	return data, nil
+}
+
+func requireJSON(req *http.Request) error {
 	if ct := req.Header.Get(echo.HeaderContentType); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || !(mt == "application/json" || strings.HasSuffix(mt, "+json")) {
@@ -25,9 +58,26 @@ func DecodeJSON(c echo.Context, v any) error {
 				fmt.Sprintf("content type %q is not JSON", ct))
 		}
 	}
+	return nil
+}
+
+func decode(c echo.Context, v any, optional bool) error {
+	req := c.Request()
+	if err := requireJSON(req); err != nil {
+		return err
+	}
+	if req.Body == nil {
+		if optional {
+			return nil
+		}
+		return BadRequest(CodeEmptyBody, "the body is empty; a JSON object is required")
+	}
 	dec := json.NewDecoder(req.Body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
+		if optional && errors.Is(err, io.EOF) {
+			return nil
+		}
 		return decodeProblem(err)
 	}
 	if _, err := dec.Token(); err != io.EOF {

@@ -1,0 +1,62 @@
+// Package commands is the write side of cardledger: the application layer
+// that turns requests into domain commands, runs them against the event
+// store, and the command HTTP API on top of it.
+//
+// Invariants:
+//   - Repository.Update is the only code that appends to cardholder streams
+//     and the only place that retries on concurrent writes: load, decide,
+//     append at the loaded revision (NoStream for a new stream); on a wrong
+//     revision it decides again on the new state, at most DefaultAttempts
+//     times. With an If-Match revision it never retries: a moved stream is
+//     ErrRevisionMismatch (412).
+//   - Event ids derive from the command id and the event's index, and the
+//     command id from (client, Idempotency-Key) when one is sent; so a
+//     retried command appends nothing new, even after a crash between the
+//     append and storing its response.
+//   - Card numbers are unique: each is reserved by the first and only event
+//     (CardNumberReserved) of stream "cardno-<card_no>", appended with
+//     NoStream before the cardholder stream records the assignment. Card
+//     paths resolve card_no → cardholder through that stream, so they work
+//     right after assignment on any store, without projections.
+//   - A refused command appends nothing: invalid input → 400, business rule
+//     → 409 with the domain code, unknown cardholder or card → 404.
+//   - Every event carries domain.Metadata: event id, schema version,
+//     occurred_at, actor (API client and X-Operator), channel, correlation
+//     and causation ids.
+//
+// HTTP contract (RoleAdmin may call everything; bodies are strict JSON):
+//
+//	POST /v1/cardholders                              counter, bank   201
+//	POST /v1/cardholders/{id}/applications            counter, bank   201
+//	POST /v1/cardholders/{id}/instant-issuance        bank
+//	POST /v1/cardholders/{id}/bank-account            bank
+//	POST /v1/cardholders/{id}/bank-account-refusal    bank
+//	POST /v1/cardholders/{id}/card-number             counter
+//	POST /v1/cards/{card_no}/production               counter
+//	POST /v1/cards/{card_no}/production-failure       counter
+//	POST /v1/cards/{card_no}/handovers                counter
+//	POST /v1/cards/{card_no}/issue                    counter, bank
+//	POST /v1/cards/{card_no}/activation               counter, bank
+//	POST /v1/cards/{card_no}/loss                     counter, bank
+//	POST /v1/cards/{card_no}/temporary-loss           counter, bank
+//	POST /v1/cards/{card_no}/unlock                   counter, bank
+//	POST /v1/cards/{card_no}/cancellation             counter
+//	POST /v1/cards/{card_no}/restoration              counter
+//	POST /v1/cards/{card_no}/replacement              counter, bank
+//	POST /v1/cards/{card_no}/pin-reset                counter, bank
+//	POST /v1/cards/{card_no}/pin-change               counter, bank
+//	POST /v1/cards/{card_no}/transfer                 counter
+//	POST /v1/cards/{card_no}/ecard                    counter
+//	POST /v1/cards/{card_no}/ecard/revocation         counter
+//	GET  /v1/cardholders/{id}/history                 auditor, counter
+//	GET  /v1/cards/{card_no}/history                  auditor, counter
+//	GET  /v1/cardholders/{id}/state[?as_of=RFC3339]   auditor, counter
+//
+// Analysts and blacklist consumers have no access here: they read
+// projections. Command responses carry cardholder_id, revision, position
+// (opaque) and the appended event types, and the revision as ETag ("7").
+// Headers: Idempotency-Key (same key and body → the first response again,
+// marked Idempotent-Replayed: true; same key, other body → 422),
+// If-Match: <revision> (412 when the cardholder moved on), X-Operator (the
+// person at the client's counter, recorded in the actor).
+package commands

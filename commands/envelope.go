@@ -1,0 +1,66 @@
+package commands
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+
+	"github.com/google/uuid"
+
+	"github.com/cardledger/cardledger/domain"
+)
+
+// Envelope is what every command carries besides its payload: who sent it,
+// through which channel, and the id that makes its effects idempotent.
+type Envelope struct {
+	// CommandID names the command. Event ids, application ids and card
+	// number candidates derive from it, so running the same command twice
+	// writes nothing new.
+	CommandID uuid.UUID
+	// Expected is the If-Match revision of the cardholder stream, or nil.
+	Expected      *uint64
+	Actor         domain.Actor
+	Channel       string
+	CorrelationID string
+	// CausationID is what caused the command (a request id, an event id);
+	// it defaults to the command id.
+	CausationID string
+}
+
+// NewEnvelope returns an envelope with a fresh random command id.
+func NewEnvelope(actor domain.Actor, channel string) Envelope {
+	return Envelope{CommandID: uuid.New(), Actor: actor, Channel: channel}
+}
+
+// namespace of every id derived here (a fixed random UUID; never change it:
+// stored event ids depend on it).
+var namespace = uuid.MustParse("6f1d2c5e-8a43-4b8e-9c0a-3e7b1f52d9a4")
+
+// CommandIDFor is the command id of a request sent with an Idempotency-Key:
+// the same client and key always name the same command.
+func CommandIDFor(client, idempotencyKey string) uuid.UUID {
+	return uuid.NewSHA1(namespace, []byte("idempotency\x00"+client+"\x00"+idempotencyKey))
+}
+
+// EventID is the id of the index-th event a command appends to stream.
+func EventID(commandID uuid.UUID, stream string, index int) uuid.UUID {
+	b := make([]byte, 0, 16+len(stream)+9)
+	b = append(b, commandID[:]...)
+	b = append(b, stream...)
+	b = append(b, 0)
+	b = binary.BigEndian.AppendUint64(b, uint64(index))
+	return uuid.NewSHA1(namespace, b)
+}
+
+// ApplicationIDFor is the application id a command creates.
+func ApplicationIDFor(commandID uuid.UUID) string {
+	return uuid.NewSHA1(namespace, append([]byte("application\x00"), commandID[:]...)).String()
+}
+
+// derived returns stable pseudo-random bytes for purpose, so that values a
+// command invents (account numbers, chip ids, card number candidates) are
+// the same when the command is retried.
+func derived(commandID uuid.UUID, purpose string, n uint64) [32]byte {
+	b := append([]byte(purpose+"\x00"), commandID[:]...)
+	b = binary.BigEndian.AppendUint64(b, n)
+	return sha256.Sum256(b)
+}

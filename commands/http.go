@@ -1,0 +1,221 @@
+package commands
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/cardledger/cardledger/domain"
+	"github.com/cardledger/cardledger/internal/httpapi"
+)
+
+// Headers of the command API.
+const (
+	HeaderIdempotencyKey = "Idempotency-Key"
+	HeaderOperator       = "X-Operator"
+	HeaderReplayed       = "Idempotent-Replayed"
+)
+
+// CommandResponse is the body of every successful command.
+type CommandResponse struct {
+	CardholderID  string            `json:"cardholder_id"`
+	CardNo        string            `json:"card_no,omitempty"`
+	CardStatus    domain.CardStatus `json:"card_status,omitempty"`
+	ApplicationID string            `json:"application_id,omitempty"`
+	Revision      uint64            `json:"revision"`
+	Position      string            `json:"position"`
+	Events        []string          `json:"events"`
+}
+
+func responseFor(r Result) CommandResponse {
+	out := CommandResponse{
+		CardholderID: r.CardholderID, Revision: r.Revision, Position: r.Position.String(),
+		Events: make([]string, len(r.Events)),
+	}
+	for i, e := range r.Events {
+		out.Events[i] = e.EventType()
+	}
+	if r.State != nil && r.State.Card != nil {
+		out.CardNo = r.State.Card.CardNo
+		out.CardStatus = r.State.Card.Status
+		out.ApplicationID = r.State.Card.ApplicationID
+	}
+	return out
+}
+
+// etag is the strong ETag of a stream revision; If-Match accepts it with or
+// without quotes.
+func etag(rev uint64) string { return `"` + strconv.FormatUint(rev, 10) + `"` }
+
+// commandRoute builds the handler of one table row: decode the body into B,
+// run the command, answer with CommandResponse, all under the If-Match and
+// Idempotency-Key rules.
+func commandRoute[B any](a *API, r httpapi.Route, optionalBody bool,
+	run func(ctx context.Context, c echo.Context, env Envelope, body B) (Result, error)) httpapi.Route {
+	if r.Status == 0 {
+		r.Status = http.StatusOK
+	}
+	if r.Response == nil {
+		r.Response = CommandResponse{
+			CardholderID: "5f0c1e2d3a4b5c6d7e8f90a1b2c3d4e5", CardNo: "A12345678", CardStatus: domain.StatusActive,
+			Revision: 7, Position: "2f1-2f1", Events: []string{"CardReportedLost"},
+		}
+	}
+	status := r.Status
+	r.Handler = func(c echo.Context) error {
+		return a.serveCommand(c, status, func(env Envelope) (Result, error) {
+			var body B
+			decode := httpapi.DecodeJSON
+			if optionalBody {
+				decode = httpapi.DecodeOptionalJSON
+			}
+			if err := decode(c, &body); err != nil {
+				return Result{}, err
+			}
+			return run(c.Request().Context(), c, env, body)
+		})
+	}
+	return r
+}
+
+func (a *API) serveCommand(c echo.Context, status int, exec func(Envelope) (Result, error)) error {
+	env, err := envelopeFrom(c)
+	if err != nil {
+		return err
+	}
+	key := c.Request().Header.Get(HeaderIdempotencyKey)
+	if key == "" {
+		res, err := exec(env)
+		if err != nil {
+			return a.commandError(err)
+		}
+		c.Response().Header().Set("ETag", etag(res.Revision))
+		return c.JSON(status, responseFor(res))
+	}
+
+	if !validIdempotencyKey(key) {
+		return httpapi.BadRequest(CodeInvalidIdempotencyKey, "Idempotency-Key must be 1 to 128 printable ASCII characters")
+	}
+	raw, err := httpapi.ReadBody(c)
+	if err != nil {
+		return err
+	}
+	h := sha256.New()
+	h.Write([]byte(c.Request().Method + " " + c.Request().URL.Path + "\n"))
+	h.Write(raw)
+	env.CommandID = CommandIDFor(env.Actor.Client, key)
+	ctx := c.Request().Context()
+	stored, err := a.idem.Claim(ctx, env.Actor.Client, key, h.Sum(nil))
+	if err != nil {
+		return a.commandError(err)
+	}
+	if stored != nil {
+		c.Response().Header().Set(HeaderReplayed, "true")
+		return writeStored(c, *stored)
+	}
+
+	res, err := exec(env)
+	var out StoredResponse
+	if err != nil {
+		p := ProblemFor(err)
+		if p == nil || p.Status >= 500 {
+			if rerr := a.idem.Release(context.WithoutCancel(ctx), env.Actor.Client, key); rerr != nil {
+				a.log.WithError(rerr).Warn("release idempotency key")
+			}
+			return err
+		}
+		cp := *p
+		cp.RequestID = httpapi.RequestID(c)
+		out.Status = cp.Status
+		out.Body, err = json.Marshal(cp)
+	} else {
+		out.Status = status
+		out.ETag = etag(res.Revision)
+		out.Body, err = json.Marshal(responseFor(res))
+	}
+	if err != nil {
+		return err
+	}
+	if err := a.idem.Complete(context.WithoutCancel(ctx), env.Actor.Client, key, out); err != nil {
+		// The command happened; a retry will find its events in the stream.
+		a.log.WithError(err).Warn("store idempotent response")
+	}
+	return writeStored(c, out)
+}
+
+// commandError passes known errors on as problems and the rest as they are
+// (the server logs them and answers 500).
+func (a *API) commandError(err error) error {
+	if p := ProblemFor(err); p != nil {
+		return p
+	}
+	return err
+}
+
+func writeStored(c echo.Context, r StoredResponse) error {
+	h := c.Response().Header()
+	if r.ETag != "" {
+		h.Set("ETag", r.ETag)
+	}
+	ct := echo.MIMEApplicationJSON
+	if r.Status >= 400 {
+		ct = httpapi.ProblemContentType
+	}
+	return c.Blob(r.Status, ct, r.Body)
+}
+
+func validIdempotencyKey(k string) bool {
+	if len(k) == 0 || len(k) > 128 {
+		return false
+	}
+	for i := range len(k) {
+		if k[i] < 0x20 || k[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// envelopeFrom collects who and what from the request: the authenticated
+// client, the X-Operator at its counter, the correlation id and If-Match.
+func envelopeFrom(c echo.Context) (Envelope, error) {
+	p, _ := httpapi.PrincipalFrom(c)
+	env := NewEnvelope(domain.Actor{Client: p.Client}, "http")
+	env.CorrelationID = httpapi.CorrelationID(c)
+	env.CausationID = httpapi.RequestID(c)
+
+	op := strings.TrimSpace(c.Request().Header.Get(HeaderOperator))
+	if !validOperator(op) {
+		return Envelope{}, httpapi.BadRequest(CodeInvalidOperator, "X-Operator must be at most 64 printable characters")
+	}
+	env.Actor.Operator = op
+
+	if im := strings.TrimSpace(c.Request().Header.Get("If-Match")); im != "" && im != "*" {
+		im = strings.Trim(strings.TrimPrefix(im, "W/"), `"`)
+		rev, err := strconv.ParseUint(im, 10, 64)
+		if err != nil {
+			return Envelope{}, httpapi.BadRequest(CodeInvalidIfMatch, "If-Match must be a stream revision such as \"7\"")
+		}
+		env.Expected = &rev
+	}
+	return env, nil
+}
+
+func validOperator(s string) bool {
+	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !unicode.IsPrint(r) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,264 @@
+package commands
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/cardledger/cardledger/domain"
+	"github.com/cardledger/cardledger/internal/httpapi"
+)
+
+// Request bodies. Field names are the public contract.
+type (
+	registerBody struct {
+		IDNumber      string     `json:"id_number"`
+		Name          string     `json:"name"`
+		Sex           domain.Sex `json:"sex"`
+		Nationality   string     `json:"nationality"`
+		RegionCode    string     `json:"region_code"`
+		Phone         string     `json:"phone"`
+		EmployerCode  string     `json:"employer_code"`
+		CommunityCode string     `json:"community_code"`
+	}
+	applyBody struct {
+		Source   domain.ApplicationSource `json:"source"`
+		BankCode string                   `json:"bank_code"`
+		PhotoRef string                   `json:"photo_ref"`
+	}
+	instantIssueBody struct {
+		BankCode  string `json:"bank_code"`
+		AccountNo string `json:"account_no"`
+		ChipID    string `json:"chip_id"`
+		Agency    string `json:"agency"`
+	}
+	bankAccountBody struct {
+		BankCode  string `json:"bank_code"`
+		AccountNo string `json:"account_no"`
+	}
+	bankRefusalBody struct {
+		BankCode string `json:"bank_code"`
+		Reason   string `json:"reason"`
+	}
+	reasonBody struct {
+		Reason string `json:"reason"`
+	}
+	productionBody struct {
+		ChipID string `json:"chip_id"`
+		Vendor string `json:"vendor"`
+	}
+	handoverBody struct {
+		From    string `json:"from"`
+		To      string `json:"to"`
+		Handler string `json:"handler"`
+	}
+	issueBody struct {
+		Agency string `json:"agency"`
+	}
+	cancelBody struct {
+		Cause  domain.CancelCause `json:"cause"`
+		Reason string             `json:"reason"`
+	}
+	replaceBody struct {
+		Source   domain.ApplicationSource `json:"source"`
+		BankCode string                   `json:"bank_code"`
+		PhotoRef string                   `json:"photo_ref"`
+		Reason   string                   `json:"reason"`
+	}
+	transferBody struct {
+		ToRegion string `json:"to_region"`
+		Reason   string `json:"reason"`
+	}
+	emptyBody struct{}
+)
+
+// Who may call what (RoleAdmin may call everything).
+var (
+	rolesCounter     = []httpapi.Role{httpapi.RoleCounter}
+	rolesBank        = []httpapi.Role{httpapi.RoleBank}
+	rolesCounterBank = []httpapi.Role{httpapi.RoleCounter, httpapi.RoleBank}
+	rolesReaders     = []httpapi.Role{httpapi.RoleAuditor, httpapi.RoleCounter}
+)
+
+// routes is the one table of the command API.
+func (a *API) routes() []httpapi.Route {
+	return []httpapi.Route{
+		commandRoute(a, httpapi.Route{
+			Method: http.MethodPost, Path: "/v1/cardholders", Roles: rolesCounterBank, Status: http.StatusCreated,
+			Summary: "Register a cardholder (一人一号); the id derives from the ID number",
+			Request: registerBody{IDNumber: "44030419900307123X", Name: "张三", Sex: domain.Male, Nationality: "CHN",
+				RegionCode: "440304", Phone: "13800138000", EmployerCode: "E1001", CommunityCode: "C2002"},
+		}, false, func(ctx context.Context, c echo.Context, env Envelope, b registerBody) (Result, error) {
+			return a.svc.Register.Handle(ctx, Register{Envelope: env, Cardholder: domain.RegisterCardholder{
+				IDNumber: b.IDNumber, Name: b.Name, Sex: b.Sex, Nationality: b.Nationality, RegionCode: b.RegionCode,
+				Phone: b.Phone, EmployerCode: b.EmployerCode, CommunityCode: b.CommunityCode,
+			}})
+		}),
+
+		holderRoute(a, "/applications", "Apply for a card (申领)", rolesCounterBank, http.StatusCreated, false,
+			applyBody{Source: domain.SourceCounter, BankCode: "102", PhotoRef: "photos/2026/abc.jpg"},
+			func(env Envelope, p httpapi.Principal, b applyBody) domain.Command {
+				return domain.ApplyForCard{ApplicationID: ApplicationIDFor(env.CommandID), Source: b.Source,
+					BankCode: orDefault(b.BankCode, p.Bank), PhotoRef: b.PhotoRef}
+			}),
+		holderRoute(a, "/bank-account", "Record the bank account opened for the pending application (预开户)", rolesBank, http.StatusOK, false,
+			bankAccountBody{BankCode: "102", AccountNo: "6212260200012345678"},
+			func(env Envelope, p httpapi.Principal, b bankAccountBody) domain.Command {
+				return domain.OpenBankAccount{BankCode: orDefault(b.BankCode, p.Bank), AccountNo: b.AccountNo}
+			}),
+		holderRoute(a, "/bank-account-refusal", "Record that the bank refused the account", rolesBank, http.StatusOK, false,
+			bankRefusalBody{BankCode: "102", Reason: "identity check failed"},
+			func(env Envelope, p httpapi.Principal, b bankRefusalBody) domain.Command {
+				return domain.RefuseBankAccount{BankCode: orDefault(b.BankCode, p.Bank), Reason: b.Reason}
+			}),
+		commandRoute(a, httpapi.Route{
+			Method: http.MethodPost, Path: "/v1/cardholders/{id}/card-number", Roles: rolesCounter,
+			Summary: "Assign a new unique card number to the pending application", Request: emptyBody{},
+		}, true, func(ctx context.Context, c echo.Context, env Envelope, _ emptyBody) (Result, error) {
+			return a.svc.AssignNumber.Handle(ctx, AssignNumber{Envelope: env, CardholderID: c.Param("id")})
+		}),
+		commandRoute(a, httpapi.Route{
+			Method: http.MethodPost, Path: "/v1/cardholders/{id}/instant-issuance", Roles: rolesBank,
+			Summary: "Bank counter instant issuance (即时制卡): apply if needed, open the account, assign, produce, issue and activate",
+			Request: instantIssueBody{BankCode: "102", AccountNo: "6212260200012345678", ChipID: "0123456789abcdef0123456789abcdef", Agency: "102-shenzhen-futian"},
+		}, false, func(ctx context.Context, c echo.Context, env Envelope, b instantIssueBody) (Result, error) {
+			p, _ := httpapi.PrincipalFrom(c)
+			return a.svc.InstantIssue.Handle(ctx, InstantIssue{Envelope: env, CardholderID: c.Param("id"),
+				BankCode: orDefault(b.BankCode, p.Bank), AccountNo: b.AccountNo, ChipID: b.ChipID, Agency: b.Agency})
+		}),
+
+		cardRoute(a, "/production", "Record that the vendor produced the card (制卡成功)", rolesCounter, false,
+			productionBody{ChipID: "0123456789abcdef0123456789abcdef", Vendor: "vendor-1"},
+			func(no string, _ Envelope, _ httpapi.Principal, b productionBody) domain.Command {
+				return domain.RecordProduction{CardNo: no, ChipID: b.ChipID, Vendor: b.Vendor}
+			}),
+		cardRoute(a, "/production-failure", "Record that production failed (制卡失败)", rolesCounter, false,
+			reasonBody{Reason: "chip personalisation failed"},
+			func(no string, _ Envelope, _ httpapi.Principal, b reasonBody) domain.Command {
+				return domain.RecordProductionFailure{CardNo: no, Reason: b.Reason}
+			}),
+		cardRoute(a, "/handovers", "Record a custody handover of the physical card (卡片交接)", rolesCounter, false,
+			handoverBody{From: "vendor-1", To: "outlet-futian", Handler: "王五"},
+			func(no string, _ Envelope, _ httpapi.Principal, b handoverBody) domain.Command {
+				return domain.HandOverCard{CardNo: no, From: b.From, To: b.To, Handler: b.Handler}
+			}),
+		cardRoute(a, "/issue", "Issue the card to its holder (发放)", rolesCounterBank, true,
+			issueBody{Agency: "outlet-futian"},
+			func(no string, _ Envelope, p httpapi.Principal, b issueBody) domain.Command {
+				return domain.IssueCard{CardNo: no, On: a.now(), Agency: orDefault(b.Agency, p.Client)}
+			}),
+		cardRoute(a, "/activation", "Activate the card (启用)", rolesCounterBank, true, emptyBody{},
+			func(no string, _ Envelope, _ httpapi.Principal, _ emptyBody) domain.Command {
+				return domain.ActivateCard{CardNo: no}
+			}),
+		cardRoute(a, "/loss", "Report the card lost (正式挂失)", rolesCounterBank, true, reasonBody{Reason: "lost on the bus"},
+			func(no string, _ Envelope, _ httpapi.Principal, b reasonBody) domain.Command {
+				return domain.ReportLoss{CardNo: no, Reason: b.Reason}
+			}),
+		cardRoute(a, "/temporary-loss", "Report the card temporarily lost (临时挂失)", rolesCounterBank, true, reasonBody{Reason: "cannot find it"},
+			func(no string, _ Envelope, _ httpapi.Principal, b reasonBody) domain.Command {
+				return domain.ReportTemporaryLoss{CardNo: no, Reason: b.Reason}
+			}),
+		cardRoute(a, "/unlock", "Lift a formal or temporary loss (解挂)", rolesCounterBank, true, reasonBody{Reason: "found it"},
+			func(no string, _ Envelope, _ httpapi.Principal, b reasonBody) domain.Command {
+				return domain.UnlockCard{CardNo: no, Reason: b.Reason}
+			}),
+		cardRoute(a, "/cancellation", "Cancel the card (注销); cause defaults to request", rolesCounter, true,
+			cancelBody{Cause: domain.CauseRequest, Reason: "holder asked"},
+			func(no string, _ Envelope, _ httpapi.Principal, b cancelBody) domain.Command {
+				return domain.CancelCard{CardNo: no, Cause: b.Cause, Reason: b.Reason}
+			}),
+		cardRoute(a, "/restoration", "Undo a cancellation (注销还原)", rolesCounter, true, reasonBody{Reason: "cancelled by mistake"},
+			func(no string, _ Envelope, _ httpapi.Principal, b reasonBody) domain.Command {
+				return domain.RestoreCancellation{CardNo: no, Reason: b.Reason}
+			}),
+		cardRoute(a, "/replacement", "Replace the card (补换卡): cancel it and apply for a new one; source defaults to the caller's channel",
+			rolesCounterBank, true,
+			replaceBody{Source: domain.SourceCounter, BankCode: "102", PhotoRef: "photos/2026/new.jpg", Reason: "damaged"},
+			func(no string, env Envelope, p httpapi.Principal, b replaceBody) domain.Command {
+				return domain.ReplaceCard{CardNo: no, ApplicationID: ApplicationIDFor(env.CommandID),
+					Source: orDefault(b.Source, defaultSource(p)), BankCode: orDefault(b.BankCode, p.Bank),
+					PhotoRef: b.PhotoRef, Reason: b.Reason}
+			}),
+		cardRoute(a, "/pin-reset", "Record a PIN reset (重置密码); never carries a PIN", rolesCounterBank, true, emptyBody{},
+			func(no string, _ Envelope, _ httpapi.Principal, _ emptyBody) domain.Command {
+				return domain.ResetPIN{CardNo: no}
+			}),
+		cardRoute(a, "/pin-change", "Record a PIN change (修改密码); never carries a PIN", rolesCounterBank, true, emptyBody{},
+			func(no string, _ Envelope, _ httpapi.Principal, _ emptyBody) domain.Command {
+				return domain.ChangePIN{CardNo: no}
+			}),
+		cardRoute(a, "/transfer", "Transfer the holder's card to another city (地市卡转移)", rolesCounter, false,
+			transferBody{ToRegion: "110105", Reason: "moved to Beijing"},
+			func(no string, _ Envelope, _ httpapi.Principal, b transferBody) domain.Command {
+				return domain.TransferOut{CardNo: no, ToRegion: b.ToRegion, Reason: b.Reason}
+			}),
+		cardRoute(a, "/ecard", "Issue the e-card (电子社保卡) of an active card", rolesCounter, true, emptyBody{},
+			func(no string, _ Envelope, _ httpapi.Principal, _ emptyBody) domain.Command {
+				return domain.IssueECard{CardNo: no}
+			}),
+		cardRoute(a, "/ecard/revocation", "Revoke the e-card", rolesCounter, true, reasonBody{Reason: "holder asked"},
+			func(no string, _ Envelope, _ httpapi.Principal, b reasonBody) domain.Command {
+				return domain.RevokeECard{CardNo: no, Reason: b.Reason}
+			}),
+
+		{
+			Method: http.MethodGet, Path: "/v1/cardholders/{id}/history", Roles: rolesReaders,
+			Summary: "Every event of the cardholder in stream order; ETag is the current revision",
+			Handler: a.cardholderHistory,
+		},
+		{
+			Method: http.MethodGet, Path: "/v1/cards/{card_no}/history", Roles: rolesReaders,
+			Summary: "The events of one card in stream order; ETag is the holder's current revision",
+			Handler: a.cardHistory,
+		},
+		{
+			Method: http.MethodGet, Path: "/v1/cardholders/{id}/state", Roles: rolesReaders,
+			Summary: "The cardholder's state, rebuilt from its events; ?as_of=<RFC3339> gives the state at that instant",
+			Handler: a.state,
+		},
+	}
+}
+
+// holderRoute is a row for a domain command addressed by cardholder id.
+func holderRoute[B any](a *API, path, summary string, roles []httpapi.Role, status int, optional bool, example B,
+	build func(env Envelope, p httpapi.Principal, body B) domain.Command) httpapi.Route {
+	return commandRoute(a, httpapi.Route{
+		Method: http.MethodPost, Path: "/v1/cardholders/{id}" + path, Roles: roles, Status: status,
+		Summary: summary, Request: example,
+	}, optional, func(ctx context.Context, c echo.Context, env Envelope, b B) (Result, error) {
+		p, _ := httpapi.PrincipalFrom(c)
+		return a.svc.Cardholder.Handle(ctx, CardholderCommand{Envelope: env, CardholderID: c.Param("id"), Command: build(env, p, b)})
+	})
+}
+
+// cardRoute is a row for a domain command addressed by card number.
+func cardRoute[B any](a *API, path, summary string, roles []httpapi.Role, optional bool, example B,
+	build func(cardNo string, env Envelope, p httpapi.Principal, body B) domain.Command) httpapi.Route {
+	return commandRoute(a, httpapi.Route{
+		Method: http.MethodPost, Path: "/v1/cards/{card_no}" + path, Roles: roles,
+		Summary: summary, Request: example,
+	}, optional, func(ctx context.Context, c echo.Context, env Envelope, b B) (Result, error) {
+		p, _ := httpapi.PrincipalFrom(c)
+		no := c.Param("card_no")
+		return a.svc.Card.Handle(ctx, CardCommand{Envelope: env, CardNo: no, Command: build(no, env, p, b)})
+	})
+}
+
+func orDefault[T ~string](v, def T) T {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+func defaultSource(p httpapi.Principal) domain.ApplicationSource {
+	if p.Role == httpapi.RoleBank {
+		return domain.SourceBank
+	}
+	return domain.SourceCounter
+}
+
+func (a *API) now() time.Time { return a.svc.Repository.clock() }

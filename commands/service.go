@@ -1,0 +1,47 @@
+package commands
+
+import (
+	"errors"
+	"time"
+
+	"github.com/cardledger/cardledger/eventstore"
+)
+
+// Service is the application layer without HTTP: every command handler and
+// the history reader, wired over one event store. Batch jobs, the seeder and
+// the load command use it directly.
+type Service struct {
+	Repository   *Repository
+	CardNumbers  *CardNumbers
+	History      *History
+	Register     *RegisterHandler
+	Cardholder   *CardholderCommandHandler
+	Card         *CardCommandHandler
+	AssignNumber *AssignNumberHandler
+	InstantIssue *InstantIssueHandler
+}
+
+// NewService wires the handlers. idKey is the cardholder-id HMAC key (see
+// NewRegisterHandler); clock stamps events and dates issues.
+func NewService(store eventstore.Store, idKey []byte, clock func() time.Time) (*Service, error) {
+	repo, err := NewRepository(store, clock)
+	if err != nil {
+		return nil, err
+	}
+	numbers, err := NewCardNumbers(store, clock)
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{Repository: repo, CardNumbers: numbers}
+	var errs [6]error
+	s.History, errs[0] = NewHistory(store, numbers)
+	s.Register, errs[1] = NewRegisterHandler(repo, idKey)
+	s.Cardholder, errs[2] = NewCardholderCommandHandler(repo)
+	s.Card, errs[3] = NewCardCommandHandler(repo, numbers)
+	s.AssignNumber, errs[4] = NewAssignNumberHandler(repo, numbers)
+	s.InstantIssue, errs[5] = NewInstantIssueHandler(repo, numbers, clock)
+	if err := errors.Join(errs[:]...); err != nil {
+		return nil, err
+	}
+	return s, nil
+}

@@ -1,0 +1,86 @@
+package commands
+
+import "github.com/cardledger/cardledger/domain"
+
+// StateView is the JSON form of a cardholder's state.
+type StateView struct {
+	CardholderID string      `json:"cardholder_id"`
+	Revision     uint64      `json:"revision"`
+	Registered   bool        `json:"registered"`
+	Deceased     bool        `json:"deceased"`
+	Profile      ProfileView `json:"profile"`
+	Card         *CardView   `json:"card"`
+	PastCards    []CardView  `json:"past_cards"`
+	ECardUsable  bool        `json:"ecard_usable"`
+}
+
+type ProfileView struct {
+	IDNumber      string     `json:"id_number"`
+	Name          string     `json:"name"`
+	Sex           domain.Sex `json:"sex"`
+	BirthDate     string     `json:"birth_date"`
+	Nationality   string     `json:"nationality"`
+	RegionCode    string     `json:"region_code"`
+	Phone         string     `json:"phone,omitempty"`
+	EmployerCode  string     `json:"employer_code,omitempty"`
+	CommunityCode string     `json:"community_code,omitempty"`
+}
+
+type CardView struct {
+	ApplicationID  string                   `json:"application_id"`
+	Source         domain.ApplicationSource `json:"source"`
+	Kind           domain.ApplicationKind   `json:"kind"`
+	ReplacesCardNo string                   `json:"replaces_card_no,omitempty"`
+	CardNo         string                   `json:"card_no,omitempty"`
+	Status         domain.CardStatus        `json:"status"`
+	BankCode       string                   `json:"bank_code,omitempty"`
+	AccountNo      string                   `json:"account_no,omitempty"`
+	ChipID         string                   `json:"chip_id,omitempty"`
+	Vendor         string                   `json:"vendor,omitempty"`
+	IssuedOn       string                   `json:"issued_on,omitempty"`
+	ExpiresOn      string                   `json:"expires_on,omitempty"`
+	Agency         string                   `json:"agency,omitempty"`
+	CustodyAt      string                   `json:"custody_at,omitempty"`
+	LastFailure    string                   `json:"last_failure,omitempty"`
+	ECardIssued    bool                     `json:"ecard_issued"`
+	BeforeLoss     domain.CardStatus        `json:"before_loss,omitempty"`
+	CancelCause    domain.CancelCause       `json:"cancel_cause,omitempty"`
+	TransferredTo  string                   `json:"transferred_to,omitempty"`
+}
+
+// NewStateView renders s at revision rev.
+func NewStateView(s *domain.Cardholder, rev uint64) StateView {
+	p := s.Profile
+	v := StateView{
+		CardholderID: s.ID, Revision: rev, Registered: s.Registered, Deceased: s.Deceased,
+		Profile: ProfileView{
+			IDNumber: p.IDNumber, Name: p.Name, Sex: p.Sex, BirthDate: p.BirthDate,
+			Nationality: p.Nationality, RegionCode: p.RegionCode, Phone: p.Phone,
+			EmployerCode: p.EmployerCode, CommunityCode: p.CommunityCode,
+		},
+		PastCards:   make([]CardView, 0, len(s.PastCards)),
+		ECardUsable: s.ECardUsable(),
+	}
+	if s.Card != nil {
+		c := cardView(*s.Card)
+		v.Card = &c
+	}
+	for _, c := range s.PastCards {
+		v.PastCards = append(v.PastCards, cardView(c))
+	}
+	return v
+}
+
+func cardView(c domain.Card) CardView {
+	v := CardView{
+		ApplicationID: c.ApplicationID, Source: c.Source, Kind: c.Kind, ReplacesCardNo: c.ReplacesCardNo,
+		CardNo: c.CardNo, Status: c.Status, BankCode: c.BankCode, AccountNo: c.AccountNo,
+		ChipID: c.ChipID, Vendor: c.Vendor, IssuedOn: c.IssuedOn, ExpiresOn: c.ExpiresOn,
+		Agency: c.Agency, CustodyAt: c.Custody.At, LastFailure: c.LastFailure,
+		ECardIssued: c.ECardIssued, BeforeLoss: c.BeforeLoss, TransferredTo: c.TransferredTo,
+	}
+	if c.Cancellation != nil {
+		v.CancelCause = c.Cancellation.Cause
+	}
+	return v
+}
