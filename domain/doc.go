@@ -1,0 +1,120 @@
+// Package domain is the cardholder aggregate of cardledger: one event stream
+// per person ("cardholder-<id>", see StreamFor) holding the registration and
+// the life of every card the person had. Decide turns a command into events
+// or a typed *Error; Apply folds events into a Cardholder; codec.go is the
+// stored JSON form. The package is pure: no storage, transport or logging.
+//
+// # Identity
+//
+// The stream id is CardholderIDFor(key, ID number): a keyed HMAC, so stream
+// names and logs carry no personal data, and registering the same person twice
+// addresses the same stream and is refused (already_registered) — one person,
+// one stream (一人一号).
+//
+// # State table
+//
+// Rows are commands, columns the status of the holder's current card (none:
+// registered, no application yet). A cell is the status after the command
+// ("=" unchanged, "+" a new application, status applied), or the code the
+// command is refused with. An unregistered holder gets not_registered for
+// everything but RegisterCardholder. Card commands name the card; a number
+// that is not the current card's gives card_not_found (so do "none" and
+// "applied", which have no number yet). TestStateTable executes this table.
+//
+//	                       none    applied  acct_op  produced issued  active  lost    temp    cancel  transf
+//	register_cardholder    AR      AR       AR       AR       AR      AR      AR      AR      AR      AR
+//	apply_for_card         +       VCE      VCE      VCE      VCE     VCE     VCE     VCE     +R      TO
+//	open_bank_account      NPA     acct_op  AAO      NPA      NPA     NPA     NPA     NPA     NPA     NPA
+//	refuse_bank_account    NPA     = (1)    AAO      NPA      NPA     NPA     NPA     NPA     NPA     NPA
+//	assign_card_number     NPA     = (2)    CNA      NPA      NPA     NPA     NPA     NPA     NPA     NPA
+//	record_production      CNF     CNF (3)  produced IT       IT      IT      IT      IT      IT      IT
+//	record_prod._failure   CNF     CNF (3)  applied  IT       IT      IT      IT      IT      IT      IT
+//	hand_over_card         CNF     CNF      IT       = (4)    IT      IT      IT      IT      IT      IT
+//	issue_card             CNF     CNF      IT       issued   IT      IT      IT      IT      IT      IT
+//	activate_card          CNF     CNF      IT       IT       active  IT      IT      IT      IT      IT
+//	report_loss            CNF     CNF      IT       IT       lost    lost    IT      lost    IT      IT
+//	report_temporary_loss  CNF     CNF      IT       IT       temp    temp    IT      IT      IT      IT
+//	unlock_card            CNF     CNF      IT       IT       IT      IT      (5)     (5)     IT      IT
+//	cancel_card            CNF     CNF      IT       IT       cancel  cancel  cancel  cancel  IT      IT
+//	restore_cancellation   CNF     CNF      IT       IT       IT      IT      IT      IT      (6)     IT
+//	reset_pin, change_pin  CNF     CNF      IT       IT       =       =       IT      IT      IT      IT
+//	replace_card           CNF     CNF      IT       IT       +R (7)  +R (7)  +R (7)  +R (7)  +R      IT
+//	transfer_out           CNF     CNF      IT       IT       transf  transf  IT      IT      IT      IT
+//	issue_ecard            CNF     CNF      CNA'     CNA'     CNA'    = (8)   CNA'    CNA'    CNA'    CNA'
+//	revoke_ecard           CNF     CNF      = (9)    = (9)    = (9)   = (9)   = (9)   = (9)   = (9)   = (9)
+//	instant_issue          active  active   active   IT       VCE     VCE     VCE     VCE     active  TO
+//
+//	AR already_registered    VCE valid_card_exists    TO transferred_out
+//	NPA no_pending_application  AAO account_already_open  CNA card_number_already_assigned
+//	CNF card_not_found       IT invalid_transition (Error.From, Error.Command say which)
+//	CNA' card_not_active     +R new application of kind replacement with ReplacesCardNo
+//
+//	(1) the reason becomes Card.LastFailure; another bank may then open the account.
+//	(2) the number may be assigned before or after the account is opened.
+//	(3) production (and its failure) needs the number assigned and the
+//	    account open: from account_opened, or from applied after a failed
+//	    production, which keeps both (not_ready_for_production otherwise).
+//	(4) custody moves From → To; From must be where the card is (custody_mismatch).
+//	    Production leaves it at "vendor"; issue hands it to "holder".
+//	(5) back to the status before the loss (issued or active); CardUnlocked.Lifted
+//	    records which loss was lifted. A temporary loss confirmed as formal is
+//	    lifted in one unlock.
+//	(6) back to CardCancelled.From. A replaced card is never current, so a
+//	    replacement cannot be undone (restore_not_allowed guards hand-made streams).
+//	(7) CardCancelled{Cause: replacement, From} and CardApplied{Kind: replacement}
+//	    in one decision, appended atomically.
+//	(8) needs active; ecard_already_issued if it has one.
+//	(9) no_ecard unless the card's e-card is issued.
+//
+// InstantIssue (即时制卡) emits only the steps still missing, in order:
+// CardApplied (source bank), BankAccountOpened, CardNumberAssigned,
+// CardProduced, CardIssued, CardActivated. Continuing a pending application,
+// its existing account and number must equal the command's
+// (account_already_open, card_number_mismatch).
+//
+// # Invariants
+//
+//   - At most one valid card per person. A card in applied, account_opened,
+//     produced, issued, active, lost or temporarily_lost is valid (IsValidCard);
+//     a new application is refused while one exists (valid_card_exists) —
+//     replace_card is the way. After a cancellation a new application is
+//     allowed and is recorded as a replacement of the cancelled card
+//     (ApplyForCard, ReplaceCard and InstantIssue all give the same
+//     CardApplied). The old card moves to Cardholder.PastCards.
+//   - A cancellation with cause death marks the holder deceased: no new
+//     application or replacement until that cancellation is restored
+//     (cardholder_deceased). CancelCard cannot use cause replacement.
+//   - Transferred (地市卡转移) is final for this city: the card lives on in the
+//     target city, so nothing more happens to it here and a new application
+//     is refused (transferred_out). The target must be a valid region outside
+//     the holder's prefecture (same_prefecture).
+//   - Transitions happen only from the statuses in the table; every other
+//     pair is refused, and Decide never returns events together with an error.
+//   - Card numbers are unique system-wide. The domain checks only the format
+//     (ValidateCardNo); uniqueness is the application layer's job: it
+//     reserves a number in a unique index before sending AssignCardNumber,
+//     ReplaceCard's follow-up or InstantIssue, and releases it if the
+//     append fails.
+//   - Decide is pure: the card number, the account number, the chip id and
+//     the issue date all come in the command. The one exception is the ID
+//     number's birth date, checked against today's date in China.
+//   - Issue dates are civil dates in China (UTC+8); a card expires
+//     ValidityYears (10) years after its issue date.
+//
+// # The e-card rule
+//
+// The e-card (电子社保卡) belongs to the current card. It can be issued only
+// while that card is active. It is usable (ECardUsable) while it is issued
+// and not revoked and the physical card is issued or active: a loss,
+// temporary loss, cancellation or transfer makes it unusable without any
+// e-card event, and unlocking or restoring the card makes it usable again.
+// A replacement starts a new card without an e-card; the new card needs its
+// own IssueECard once active. Projections derive usability the same way.
+//
+// # Refusals
+//
+// Decide checks the command's own fields first (KindInvalid, every field
+// error at once, code invalid_command), then that the holder and the named
+// card exist (KindNotFound), then the state rules (KindConflict). Codes are
+// the Code* constants in errors.go and are stable.
+package domain
