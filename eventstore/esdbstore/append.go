@@ -31,6 +31,11 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 			Metadata:    e.Metadata,
 		}
 	}
+	release, err := s.use()
+	if err != nil {
+		return eventstore.AppendResult{}, fmt.Errorf("append %s: %w", stream, err)
+	}
+	defer release()
 	res, err := s.client.AppendToStream(ctx, stream, esdb.AppendToStreamOptions{ExpectedRevision: expectedRevision(expected)}, data...)
 	if hasCode(err, esdb.ErrorCodeWrongExpectedVersion) {
 		return eventstore.AppendResult{}, s.wrongRevision(ctx, stream, expected, err)
@@ -45,7 +50,7 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 	if out.Position == eventstore.Start {
 		// The server may answer without a position (no_position); the last
 		// event itself knows it.
-		last, err := s.ReadStream(ctx, stream, out.Revision, 1)
+		last, err := s.readPage(ctx, stream, out.Revision, 1)
 		if err != nil || len(last) != 1 {
 			return eventstore.AppendResult{}, fmt.Errorf("append %s: find position of revision %d: %w", stream, out.Revision, err)
 		}

@@ -3,6 +3,7 @@ package esdbstore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
@@ -16,6 +17,11 @@ const pageSize = 1024
 
 // ReadStream returns up to limit events of stream from revision from.
 func (s *Store) ReadStream(ctx context.Context, stream string, from uint64, limit int) ([]eventstore.RecordedEvent, error) {
+	release, err := s.use()
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", stream, err)
+	}
+	defer release()
 	var out []eventstore.RecordedEvent
 	for {
 		want := uint64(pageSize)
@@ -49,6 +55,11 @@ func (s *Store) readPage(ctx context.Context, stream string, from, count uint64)
 
 // ReadAll returns up to limit application events after position after.
 func (s *Store) ReadAll(ctx context.Context, after eventstore.Position, limit int) ([]eventstore.RecordedEvent, error) {
+	release, err := s.use()
+	if err != nil {
+		return nil, fmt.Errorf("read $all: %w", err)
+	}
+	defer release()
 	var out []eventstore.RecordedEvent
 	for {
 		// The server includes the event at the position a read starts from.
@@ -81,6 +92,11 @@ func (s *Store) ReadAll(ctx context.Context, after eventstore.Position, limit in
 
 // Head returns the newest application event's position and time.
 func (s *Store) Head(ctx context.Context) (eventstore.Head, bool, error) {
+	release, err := s.use()
+	if err != nil {
+		return eventstore.Head{}, false, fmt.Errorf("head: %w", err)
+	}
+	defer release()
 	var from esdb.AllPosition = esdb.End{}
 	for {
 		rs, err := s.client.ReadAll(ctx, esdb.ReadAllOptions{Direction: esdb.Backwards, From: from}, pageSize)

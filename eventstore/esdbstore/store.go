@@ -2,8 +2,10 @@ package esdbstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
+	"sync"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 
@@ -13,6 +15,25 @@ import (
 // Store is an eventstore.Store on one EventStoreDB node or cluster.
 type Store struct {
 	client *esdb.Client
+	// mu is held shared by every call into the client and exclusively by
+	// Close: the v4 client sends on a channel that Close closes, so closing
+	// it under a running call panics the process.
+	mu     sync.RWMutex
+	closed bool
+}
+
+// errClosed is returned by operations on a closed Store.
+var errClosed = errors.New("esdbstore: store is closed")
+
+// use admits one operation; call release when it no longer touches the
+// client. Operations never nest uses: a pending Close would deadlock them.
+func (s *Store) use() (release func(), err error) {
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return nil, errClosed
+	}
+	return s.mu.RUnlock, nil
 }
 
 var _ eventstore.Store = (*Store)(nil)
@@ -47,8 +68,15 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	return &Store{client: client}, nil
 }
 
-// Close closes the connection; open subscriptions end.
+// Close waits for running calls, then closes the connection; open
+// subscriptions end with an error.
 func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
 	return s.client.Close()
 }
 

@@ -2,6 +2,7 @@ package esdbstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -53,10 +54,16 @@ type handlerError struct{ error }
 // *after past every event handled. delivered reports whether it got any
 // event at all, which resets the backoff.
 func (s *Store) subscribeOnce(ctx context.Context, after *eventstore.Position, handle func(eventstore.RecordedEvent) error) (delivered bool, err error) {
+	release, err := s.use()
+	if err != nil {
+		return false, err
+	}
+	// Receiving does not touch what Close tears down; subscribing does.
 	sub, err := s.client.SubscribeToAll(ctx, esdb.SubscribeToAllOptions{
 		From:   allFrom(*after), // never nil: the client's default is End
 		Filter: esdb.ExcludeSystemEventsFilter(),
 	})
+	release()
 	if err != nil {
 		return false, err
 	}
@@ -86,6 +93,6 @@ func (s *Store) subscribeOnce(ctx context.Context, after *eventstore.Position, h
 
 // permanent reports errors that resubscribing cannot fix.
 func permanent(err error) bool {
-	return hasCode(err, esdb.ErrorCodeUnauthenticated) || hasCode(err, esdb.ErrorCodeAccessDenied) ||
+	return errors.Is(err, errClosed) || hasCode(err, esdb.ErrorCodeUnauthenticated) || hasCode(err, esdb.ErrorCodeAccessDenied) ||
 		hasCode(err, esdb.ErrorCodeConnectionClosed)
 }
