@@ -3,6 +3,7 @@ package domain
 import (
 	"fmt"
 	"strings"
+	"unicode"
 )
 
 // Decide returns the events that command cmd causes on cardholder c, or an
@@ -135,6 +136,9 @@ func decideRegister(c *Cardholder, cmd RegisterCardholder) ([]Event, error) {
 	}
 	name := strings.TrimSpace(cmd.Name)
 	f.requiredText("name", name, MaxNameLen)
+	if strings.ContainsFunc(name, unicode.IsControl) {
+		f.add("name", CodeInvalidValue, "name contains control characters")
+	}
 	sex := cmd.Sex
 	switch {
 	case sex != "" && !sex.Valid():

@@ -235,7 +235,7 @@ func decideRevokeECard(c *Cardholder, cmd RevokeECard) ([]Event, error) {
 // the steps an existing pending application has already done. Values the
 // application already has (account, card number) must agree with the command.
 func decideInstantIssue(c *Cardholder, cmd InstantIssue) ([]Event, error) {
-	const name = "instant_issue"
+	name := cmd.CommandName()
 	var f fieldErrors
 	f.requiredRef("bank_code", cmd.BankCode)
 	f.accountNo("account_no", cmd.AccountNo)

@@ -53,6 +53,7 @@ func TestRegisterFieldRules(t *testing.T) {
 		{"lowercase x", func(c *RegisterCardholder) { c.IDNumber = "11010519491231002x" }, "id_number", CodeInvalidIDNumber},
 		{"name required", func(c *RegisterCardholder) { c.Name = "  " }, "name", CodeRequired},
 		{"name too long", func(c *RegisterCardholder) { c.Name = strings.Repeat("张", MaxNameLen+1) }, "name", CodeTooLong},
+		{"name with a newline", func(c *RegisterCardholder) { c.Name = "张\n三" }, "name", CodeInvalidValue},
 		{"sex contradicts id", func(c *RegisterCardholder) { c.Sex = Female }, "sex", CodeSexMismatch},
 		{"sex unknown", func(c *RegisterCardholder) { c.Sex = "x" }, "sex", CodeInvalidValue},
 		{"nationality required", func(c *RegisterCardholder) { c.Nationality = "" }, "nationality", CodeRequired},
