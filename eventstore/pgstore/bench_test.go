@@ -98,3 +98,40 @@ func BenchmarkRawInsert(b *testing.B) {
 		return err
 	})
 }
+
+// BenchmarkSubscribeDelivery: time from Append returning to a live
+// subscriber receiving the event, one event at a time.
+func BenchmarkSubscribeDelivery(b *testing.B) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s, err := Open(ctx, benchURL(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	delivered := make(chan time.Time, 1)
+	go s.SubscribeAll(ctx, eventstore.Start, func(eventstore.RecordedEvent) error {
+		delivered <- time.Now()
+		return nil
+	})
+	var total, worst time.Duration
+	b.ResetTimer()
+	for i := range b.N {
+		if _, err := s.Append(ctx, "card-"+strconv.Itoa(i), eventstore.NoStream(), []eventstore.EventData{
+			{ID: uuid.New(), Type: "CardReported", Data: []byte(`{}`)},
+		}); err != nil {
+			b.Fatal(err)
+		}
+		appended := time.Now()
+		select {
+		case at := <-delivered:
+			d := max(at.Sub(appended), 0)
+			total += d
+			worst = max(worst, d)
+		case <-time.After(10 * time.Second):
+			b.Fatalf("event %d not delivered within 10s", i)
+		}
+	}
+	b.ReportMetric(float64(total.Microseconds())/1000/float64(b.N), "ms-mean-delivery")
+	b.ReportMetric(float64(worst.Microseconds())/1000, "ms-max-delivery")
+}
