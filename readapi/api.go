@@ -1,0 +1,132 @@
+package readapi
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/labstack/echo/v4"
+	"github.com/sirupsen/logrus"
+
+	"github.com/cardledger/cardledger/eventstore"
+	"github.com/cardledger/cardledger/internal/httpapi"
+	"github.com/cardledger/cardledger/projections"
+)
+
+// MaxWait bounds how long a read waits for min_position.
+const MaxWait = 5 * time.Second
+
+// Problem codes of this API.
+const (
+	CodeProjectionBehind  = "projection_behind"
+	CodeInvalidPosition   = "invalid_position"
+	CodeInvalidQuery      = "invalid_query"
+	CodeCardholderAbsent  = "cardholder_not_found"
+	CodeCardAbsent        = "card_not_found"
+	CodeApplicationAbsent = "application_not_found"
+)
+
+// Who may read what. Admin may call everything (httpapi adds it).
+var (
+	rolesRecords   = []httpapi.Role{httpapi.RoleCounter, httpapi.RoleBank, httpapi.RoleAuditor}
+	rolesStats     = []httpapi.Role{httpapi.RoleCounter, httpapi.RoleAuditor, httpapi.RoleAnalyst}
+	rolesBlacklist = []httpapi.Role{httpapi.RoleBlacklistConsumer, httpapi.RoleCounter, httpapi.RoleBank, httpapi.RoleAuditor}
+)
+
+// API is the read side's HTTP API.
+type API struct {
+	pool   *pgxpool.Pool
+	runner *projections.Runner
+	idKey  []byte
+	log    logrus.FieldLogger
+	schema string
+}
+
+// NewAPI serves the read model in pool. runner gives read-your-writes and
+// wakes feed long polls; idKey is the key of domain.CardholderIDFor, so
+// lookups by ID number find the cardholder without storing a searchable
+// ID-number index.
+func NewAPI(pool *pgxpool.Pool, runner *projections.Runner, idKey []byte, log logrus.FieldLogger) *API {
+	if log == nil {
+		log = logrus.StandardLogger()
+	}
+	return &API{pool: pool, runner: runner, idKey: idKey, log: log, schema: projections.ReadModelSchema}
+}
+
+// Routes is the route table of the read API.
+func (a *API) Routes() []httpapi.Route {
+	var routes []httpapi.Route
+	routes = append(routes, a.recordRoutes()...)
+	routes = append(routes, a.statsRoutes()...)
+	routes = append(routes, a.blacklistRoutes()...)
+	routes = append(routes, a.opsRoutes()...)
+	return routes
+}
+
+// t names a read-model table.
+func (a *API) t(name string) string { return a.schema + "." + name }
+
+// consistent waits for min_position if the request carries one.
+func (a *API) consistent(c echo.Context) error {
+	raw := c.QueryParam("min_position")
+	if raw == "" {
+		return nil
+	}
+	pos, err := eventstore.ParsePosition(raw)
+	if err != nil {
+		return httpapi.BadRequest(CodeInvalidPosition, "min_position is not a position returned by a command",
+			httpapi.FieldError{Field: "min_position", Code: CodeInvalidPosition, Message: err.Error()})
+	}
+	ctx, cancel := context.WithTimeout(c.Request().Context(), MaxWait)
+	defer cancel()
+	err = a.runner.WaitForProjection(ctx, projections.ReadModelName, pos)
+	if errors.Is(err, projections.ErrNotCaughtUp) {
+		if c.Request().Context().Err() != nil {
+			return c.Request().Context().Err()
+		}
+		c.Response().Header().Set("Retry-After", "1")
+		return httpapi.NewProblem(http.StatusServiceUnavailable, CodeProjectionBehind,
+			"the read model has not reached min_position within "+MaxWait.String()+"; retry shortly")
+	}
+	return err
+}
+
+// page reads limit (default def, at most max) and cursor.
+type page struct {
+	limit  int
+	cursor string // the last key of the previous page; "" for the first
+}
+
+func pageOf(c echo.Context, def, max int) (page, error) {
+	p := page{limit: def}
+	if s := c.QueryParam("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > max {
+			return p, httpapi.BadRequest(CodeInvalidQuery, "limit must be between 1 and "+strconv.Itoa(max),
+				httpapi.FieldError{Field: "limit", Code: CodeInvalidQuery, Message: "want 1.." + strconv.Itoa(max)})
+		}
+		p.limit = n
+	}
+	if s := c.QueryParam("cursor"); s != "" {
+		b, err := base64.RawURLEncoding.DecodeString(s)
+		if err != nil {
+			return p, httpapi.BadRequest(CodeInvalidQuery, "cursor is not one this API returned",
+				httpapi.FieldError{Field: "cursor", Code: CodeInvalidQuery, Message: "malformed cursor"})
+		}
+		p.cursor = string(b)
+	}
+	return p, nil
+}
+
+// nextCursor is the cursor of the page after one ending at key, or "" when
+// the page was not full (no more rows).
+func nextCursor(n, limit int, key string) string {
+	if n < limit {
+		return ""
+	}
+	return base64.RawURLEncoding.EncodeToString([]byte(key))
+}
