@@ -1,0 +1,125 @@
+package analytics
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/labstack/echo/v4"
+
+	"github.com/cardledger/cardledger/analytics/dashboard"
+	"github.com/cardledger/cardledger/domain"
+	"github.com/cardledger/cardledger/eventstore"
+	"github.com/cardledger/cardledger/internal/httpapi"
+)
+
+// DashboardData is what the public dashboard page draws: city-wide
+// aggregates of the last DashboardMonths months, nothing about a person.
+type DashboardData struct {
+	From          string            `json:"from"`
+	To            string            `json:"to"`
+	Flows         []Flow            `json:"flows"`
+	Spending      []SpendingMonth   `json:"spending"`
+	Categories    []Category        `json:"categories"`
+	Lifecycle     []LifecycleMonth  `json:"lifecycle"`
+	Lag           *Lag              `json:"lag"`
+	Cities        map[string]string `json:"cities"`         // prefecture code → name, for the codes in flows
+	CategoryNames map[string]string `json:"category_names"` // category → Chinese label
+}
+
+// DashboardMonths is the span the dashboard shows, ending today.
+const DashboardMonths = 12
+
+// CategoryNames labels the categories the demo city and common settlement
+// systems report.
+func CategoryNames() map[string]string {
+	return map[string]string{
+		"drugs":              "药品",
+		"medical_treatment":  "门诊诊疗",
+		"examination":        "检查检验",
+		"hospitalization":    "住院",
+		"transit":            "交通出行",
+		"government_service": "政务服务",
+		"other":              "其他",
+	}
+}
+
+func (a *API) dashboardRoutes() []httpapi.Route {
+	file := func(path, name, contentType, cache string) httpapi.Route {
+		return httpapi.Route{Method: http.MethodGet, Path: path, Summary: "Dashboard asset " + name,
+			Handler: func(c echo.Context) error {
+				b, err := dashboard.Files.ReadFile(name)
+				if err != nil {
+					return err
+				}
+				c.Response().Header().Set("Cache-Control", cache)
+				return c.Blob(http.StatusOK, contentType, b)
+			}}
+	}
+	return []httpapi.Route{
+		file("/dashboard", "index.html", "text/html; charset=utf-8", "no-cache"),
+		file("/dashboard/dashboard.js", "dashboard.js", "text/javascript; charset=utf-8", "no-cache"),
+		file("/dashboard/assets/echarts.min.js", "assets/echarts.min.js", "text/javascript; charset=utf-8", "public, max-age=86400"),
+		{Method: http.MethodGet, Path: "/dashboard/data", Summary: "Dashboard figures (public: city-wide aggregates only)",
+			Handler: a.getDashboardData, Response: DashboardData{}},
+	}
+}
+
+func (a *API) getDashboardData(c echo.Context) error {
+	ctx := c.Request().Context()
+	y, m, d := a.now().In(domain.ChinaTime()).Date()
+	to := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	w := Window{From: time.Date(y, m, 1, 0, 0, 0, 0, time.UTC).AddDate(0, -(DashboardMonths - 1), 0), To: to}
+	data := DashboardData{From: w.from(), To: w.to(), Cities: map[string]string{}, CategoryNames: CategoryNames()}
+	var err error
+	if data.Flows, err = a.queries.Flows(ctx, w); err != nil {
+		return err
+	}
+	if data.Spending, err = a.queries.Spending(ctx, w); err != nil {
+		return err
+	}
+	if data.Categories, err = a.queries.Categories(ctx, w, 10); err != nil {
+		return err
+	}
+	if data.Lifecycle, err = a.queries.Lifecycle(ctx, w); err != nil {
+		return err
+	}
+	if a.lag != nil {
+		if lag, err := a.lag(ctx); err == nil {
+			data.Lag = &lag
+		}
+	}
+	for _, f := range data.Flows {
+		for _, code := range []string{f.HomeRegion, f.UseRegion} {
+			if name := domain.RegionName(code); name != "" {
+				data.Cities[code] = name
+			}
+		}
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.JSON(http.StatusOK, data)
+}
+
+// ProjectionLag returns a LagFunc comparing the checkpoint stored in
+// ClickHouse with the head of store.
+func ProjectionLag(store eventstore.Store, conn driver.Conn) LagFunc {
+	return func(ctx context.Context) (Lag, error) {
+		cp, err := readCheckpoint(ctx, conn)
+		if err != nil {
+			return Lag{}, err
+		}
+		head, ok, err := store.Head(ctx)
+		if err != nil {
+			return Lag{}, err
+		}
+		lag := Lag{Checkpoint: cp.pos.String(), CaughtUp: !ok || !cp.pos.Less(head.Position)}
+		if !lag.CaughtUp {
+			lag.Seconds = head.RecordedAt.Sub(cp.eventAt).Seconds()
+			if cp.pos == eventstore.Start {
+				lag.Seconds = 0 // nothing projected yet: no meaningful distance in time
+			}
+		}
+		return lag, nil
+	}
+}

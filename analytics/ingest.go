@@ -1,0 +1,297 @@
+package analytics
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/cardledger/cardledger/domain"
+	"github.com/cardledger/cardledger/eventstore"
+	"github.com/cardledger/cardledger/eventstore/pgstore"
+)
+
+// MaxUsageBatch is the most records one ingest call takes.
+const MaxUsageBatch = 10000
+
+// CardDirectory tells which card numbers exist. Card numbers are never
+// reused, so a "yes" may be cached forever.
+type CardDirectory interface {
+	// KnownCards returns the subset of cardNos that were ever assigned.
+	KnownCards(ctx context.Context, cardNos []string) (map[string]bool, error)
+}
+
+// RecordError is a refused record: its index in the batch and what is wrong.
+type RecordError struct {
+	Index  int
+	Fields []domain.FieldError
+}
+
+// IngestResult counts what an ingest call did with its records.
+type IngestResult struct {
+	Recorded   int           // new events written
+	Duplicates int           // records already stored (same id), written nothing
+	Rejected   []RecordError // in index order
+}
+
+// Ingester validates usage records and appends them to per card-month
+// usage streams (domain.UsageStream). Each record becomes one event with id
+// domain.UsageEventID(record id); before appending, the ingester reads the
+// target stream and leaves out ids it already holds, and appends with the
+// stream's exact revision, so concurrent or repeated batches never store a
+// record twice.
+type Ingester struct {
+	store       eventstore.Store
+	cards       CardDirectory
+	now         func() time.Time
+	parallelism int
+}
+
+// NewIngester returns an ingester writing to store. now is the clock used
+// to refuse records from the future (nil: time.Now).
+func NewIngester(store eventstore.Store, cards CardDirectory, now func() time.Time) *Ingester {
+	if now == nil {
+		now = time.Now
+	}
+	return &Ingester{store: store, cards: cards, now: now, parallelism: 8}
+}
+
+// Ingest validates and stores records. With allOrNothing, one bad record
+// rejects the batch and nothing is written; otherwise the good records are
+// stored and the bad ones reported. actor names the sending system.
+func (in *Ingester) Ingest(ctx context.Context, records []domain.UsageInput, allOrNothing bool, actor domain.Actor) (IngestResult, error) {
+	if len(records) > MaxUsageBatch {
+		return IngestResult{}, fmt.Errorf("%w: %d records, at most %d", ErrBatchTooLarge, len(records), MaxUsageBatch)
+	}
+	now := in.now()
+	var res IngestResult
+	parsed := make([]domain.UsageRecorded, len(records))
+	ok := make([]bool, len(records))
+	byID := make(map[string]int, len(records))
+	for i, r := range records {
+		u, errs := domain.ParseUsage(r, now)
+		if len(errs) > 0 {
+			res.Rejected = append(res.Rejected, RecordError{Index: i, Fields: errs})
+			continue
+		}
+		if j, seen := byID[u.RecordID]; seen {
+			if !sameUsage(parsed[j], u) {
+				res.Rejected = append(res.Rejected, RecordError{Index: i, Fields: []domain.FieldError{{
+					Field: "id", Code: CodeDuplicateID,
+					Message: fmt.Sprintf("record id also used by record %d with different content", j),
+				}}})
+			} else {
+				res.Duplicates++
+			}
+			continue
+		}
+		byID[u.RecordID] = i
+		parsed[i], ok[i] = u, true
+	}
+	if err := in.checkCards(ctx, parsed, ok, &res); err != nil {
+		return IngestResult{}, err
+	}
+	sort.Slice(res.Rejected, func(a, b int) bool { return res.Rejected[a].Index < res.Rejected[b].Index })
+	if allOrNothing && len(res.Rejected) > 0 {
+		res.Duplicates = 0
+		return res, nil
+	}
+	groups := make(map[string][]int)
+	for i := range parsed {
+		if ok[i] {
+			s := domain.UsageStream(parsed[i].CardNo, parsed[i].At)
+			groups[s] = append(groups[s], i)
+		}
+	}
+	written, dups, rejected, err := in.appendGroups(ctx, groups, parsed, actor)
+	if err != nil {
+		return IngestResult{}, err
+	}
+	res.Recorded += written
+	res.Duplicates += dups
+	if len(rejected) > 0 {
+		res.Rejected = append(res.Rejected, rejected...)
+		sort.Slice(res.Rejected, func(a, b int) bool { return res.Rejected[a].Index < res.Rejected[b].Index })
+	}
+	return res, nil
+}
+
+// ErrBatchTooLarge: more than MaxUsageBatch records in one call.
+var ErrBatchTooLarge = errors.New("usage batch too large")
+
+// Codes of per-record errors the ingester adds to domain.ParseUsage's.
+const (
+	CodeDuplicateID = "duplicate_id" // the id names a different record already
+)
+
+func sameUsage(a, b domain.UsageRecorded) bool {
+	return a.RecordID == b.RecordID && a.CardNo == b.CardNo && a.At.Equal(b.At) && a.Kind == b.Kind &&
+		a.Amount.Equal(b.Amount) && a.RegionCode == b.RegionCode && a.Merchant == b.Merchant &&
+		a.Category == b.Category && a.Channel == b.Channel
+}
+
+func (in *Ingester) checkCards(ctx context.Context, parsed []domain.UsageRecorded, ok []bool, res *IngestResult) error {
+	seen := make(map[string]bool)
+	var nos []string
+	for i := range parsed {
+		if ok[i] && !seen[parsed[i].CardNo] {
+			seen[parsed[i].CardNo] = true
+			nos = append(nos, parsed[i].CardNo)
+		}
+	}
+	if len(nos) == 0 {
+		return nil
+	}
+	known, err := in.cards.KnownCards(ctx, nos)
+	if err != nil {
+		return fmt.Errorf("look up cards: %w", err)
+	}
+	for i := range parsed {
+		if ok[i] && !known[parsed[i].CardNo] {
+			ok[i] = false
+			res.Rejected = append(res.Rejected, RecordError{Index: i, Fields: []domain.FieldError{{
+				Field: "card_no", Code: domain.CodeUnknownCard, Message: "no card with this number exists",
+			}}})
+		}
+	}
+	return nil
+}
+
+// appendGroups appends each stream's records, several streams at a time.
+func (in *Ingester) appendGroups(ctx context.Context, groups map[string][]int, parsed []domain.UsageRecorded,
+	actor domain.Actor) (written, dups int, rejected []RecordError, err error) {
+	streams := make([]string, 0, len(groups))
+	for s := range groups {
+		streams = append(streams, s)
+	}
+	sort.Strings(streams)
+	var (
+		mu    sync.Mutex
+		wg    sync.WaitGroup
+		first error
+		next  = make(chan string)
+	)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for w := 0; w < min(in.parallelism, len(streams)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for s := range next {
+				n, d, rej, err := in.appendStream(ctx, s, groups[s], parsed, actor)
+				mu.Lock()
+				written, dups, rejected = written+n, dups+d, append(rejected, rej...)
+				if err != nil && first == nil {
+					first = err
+					cancel()
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+feed:
+	for _, s := range streams {
+		select {
+		case next <- s:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	if first != nil {
+		return 0, 0, nil, first
+	}
+	return written, dups, rejected, ctx.Err()
+}
+
+// appendStream stores the records idx of one usage stream, leaving out
+// those already there. A concurrent writer to the same stream makes the
+// append fail on the revision; it then reads again and retries.
+func (in *Ingester) appendStream(ctx context.Context, stream string, idx []int, parsed []domain.UsageRecorded,
+	actor domain.Actor) (written, dups int, rejected []RecordError, err error) {
+	for attempt := 0; attempt < 20; attempt++ {
+		stored, err := in.store.ReadStream(ctx, stream, 0, 0)
+		expected := eventstore.NoStream()
+		switch {
+		case errors.Is(err, eventstore.ErrStreamNotFound):
+		case err != nil:
+			return 0, 0, nil, fmt.Errorf("read %s: %w", stream, err)
+		default:
+			expected = eventstore.Exact(stored[len(stored)-1].Revision)
+		}
+		have := make(map[[16]byte]bool, len(stored))
+		for _, e := range stored {
+			have[e.ID] = true
+		}
+		var events []eventstore.EventData
+		var fresh []int
+		dups = 0
+		for _, i := range idx {
+			id := domain.UsageEventID(parsed[i].RecordID)
+			if have[id] {
+				dups++
+				continue
+			}
+			ev, err := usageEvent(parsed[i], actor)
+			if err != nil {
+				return 0, 0, nil, err
+			}
+			events, fresh = append(events, ev), append(fresh, i)
+		}
+		if len(events) == 0 {
+			return 0, dups, nil, nil
+		}
+		_, err = in.store.Append(ctx, stream, expected, events)
+		switch {
+		case err == nil:
+			return len(events), dups, nil, nil
+		case errors.Is(err, eventstore.ErrWrongRevision):
+			continue
+		case errors.Is(err, pgstore.ErrDuplicateEventID):
+			return in.appendOneByOne(ctx, stream, fresh, events, dups)
+		default:
+			return 0, 0, nil, err
+		}
+	}
+	return 0, 0, nil, fmt.Errorf("append %s: too many concurrent writers", stream)
+}
+
+// appendOneByOne finds which records reuse an id stored in another stream
+// (the same record id with another card or month): those are refused, the
+// rest stored.
+func (in *Ingester) appendOneByOne(ctx context.Context, stream string, idx []int, events []eventstore.EventData,
+	dups int) (written, duplicates int, rejected []RecordError, err error) {
+	for k, ev := range events {
+		_, err := in.store.Append(ctx, stream, eventstore.Any(), []eventstore.EventData{ev})
+		switch {
+		case err == nil:
+			written++
+		case errors.Is(err, pgstore.ErrDuplicateEventID):
+			rejected = append(rejected, RecordError{Index: idx[k], Fields: []domain.FieldError{{
+				Field: "id", Code: CodeDuplicateID, Message: "record id was already used for a different record",
+			}}})
+		default:
+			return 0, 0, nil, fmt.Errorf("append %s: %w", stream, err)
+		}
+	}
+	return written, dups, rejected, nil
+}
+
+func usageEvent(u domain.UsageRecorded, actor domain.Actor) (eventstore.EventData, error) {
+	id := domain.UsageEventID(u.RecordID)
+	data, err := json.Marshal(u)
+	if err != nil {
+		return eventstore.EventData{}, fmt.Errorf("encode usage %s: %w", u.RecordID, err)
+	}
+	md, err := json.Marshal(domain.Metadata{
+		EventID: id.String(), SchemaVersion: 1, OccurredAt: u.At, Actor: actor, Channel: "http",
+	})
+	if err != nil {
+		return eventstore.EventData{}, fmt.Errorf("encode usage metadata: %w", err)
+	}
+	return eventstore.EventData{ID: id, Type: domain.UsageEventType, Data: data, Metadata: md}, nil
+}

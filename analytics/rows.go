@@ -1,0 +1,168 @@
+package analytics
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/google/uuid"
+	"github.com/shopspring/decimal"
+
+	"github.com/cardledger/cardledger/domain"
+	"github.com/cardledger/cardledger/eventstore"
+)
+
+// Rows are buffered column by column and sent with columnar appends, which
+// the driver encodes ~25% faster than row appends. The column lists below
+// are explicit on purpose: 18.16 cannot infer them (see the shared notes).
+
+const usageInsert = `INSERT INTO usage_facts (event_id, pos_commit, pos_prepare, record_id, card_no, holder,
+	day, at, hour, kind, channel, amount, use_region, use_city, home_city, merchant, category)`
+
+// usageRows holds usage_facts rows as columns.
+type usageRows struct {
+	eventID                      []uuid.UUID
+	posCommit, posPrepare        []uint64
+	recordID, cardNo, holder     []string
+	day, at                      []time.Time
+	hour                         []uint8
+	kind, channel                []int8
+	amount                       []decimal.Decimal
+	useRegion, useCity, homeCity []string
+	merchant, category           []string
+}
+
+func (r *usageRows) len() int { return len(r.eventID) }
+
+func (r *usageRows) reset() {
+	*r = usageRows{
+		eventID: r.eventID[:0], posCommit: r.posCommit[:0], posPrepare: r.posPrepare[:0],
+		recordID: r.recordID[:0], cardNo: r.cardNo[:0], holder: r.holder[:0],
+		day: r.day[:0], at: r.at[:0], hour: r.hour[:0], kind: r.kind[:0], channel: r.channel[:0],
+		amount: r.amount[:0], useRegion: r.useRegion[:0], useCity: r.useCity[:0],
+		homeCity: r.homeCity[:0], merchant: r.merchant[:0], category: r.category[:0],
+	}
+}
+
+// add appends one usage fact. holder and homeCity are "" when the card is
+// not (yet) known to the projection.
+func (r *usageRows) add(id uuid.UUID, pos eventstore.Position, u domain.UsageRecorded, holder, homeCity string) {
+	local := u.At.In(domain.ChinaTime())
+	y, m, d := local.Date()
+	r.eventID = append(r.eventID, id)
+	r.posCommit = append(r.posCommit, pos.Commit)
+	r.posPrepare = append(r.posPrepare, pos.Prepare)
+	r.recordID = append(r.recordID, u.RecordID)
+	r.cardNo = append(r.cardNo, u.CardNo)
+	r.holder = append(r.holder, holder)
+	r.day = append(r.day, time.Date(y, m, d, 0, 0, 0, 0, time.UTC))
+	r.at = append(r.at, u.At.UTC())
+	r.hour = append(r.hour, uint8(local.Hour()))
+	r.kind = append(r.kind, kindCode(u.Kind))
+	r.channel = append(r.channel, channelCode(u.Channel))
+	r.amount = append(r.amount, u.Amount)
+	r.useRegion = append(r.useRegion, u.RegionCode)
+	r.useCity = append(r.useCity, domain.PrefectureOf(u.RegionCode))
+	r.homeCity = append(r.homeCity, homeCity)
+	r.merchant = append(r.merchant, u.Merchant)
+	r.category = append(r.category, u.Category)
+}
+
+func (r *usageRows) send(ctx context.Context, conn driver.Conn) error {
+	if r.len() == 0 {
+		return nil
+	}
+	return sendColumns(ctx, conn, usageInsert, r.eventID, r.posCommit, r.posPrepare, r.recordID, r.cardNo,
+		r.holder, r.day, r.at, r.hour, r.kind, r.channel, r.amount, r.useRegion, r.useCity, r.homeCity,
+		r.merchant, r.category)
+}
+
+// kindCode and channelCode are the Enum8 values of the migration's enums:
+// position in the domain's list, from 1.
+func kindCode(k domain.UsageKind) int8 {
+	for i, v := range domain.UsageKinds() {
+		if v == k {
+			return int8(i + 1)
+		}
+	}
+	return int8(len(domain.UsageKinds())) // other; ParseUsage lets no unknown kind through
+}
+
+func channelCode(c domain.UsageChannel) int8 {
+	for i, v := range domain.UsageChannels() {
+		if v == c {
+			return int8(i + 1)
+		}
+	}
+	return 1
+}
+
+const cardEventInsert = `INSERT INTO card_events (event_id, pos_commit, pos_prepare, day, at, holder, card_no,
+	event, detail, home_city, blacklist_delta)`
+
+// cardEventRows holds card_events rows as columns.
+type cardEventRows struct {
+	eventID                             []uuid.UUID
+	posCommit, posPrepare               []uint64
+	day, at                             []time.Time
+	holder, cardNo, event, detail, home []string
+	delta                               []int8
+}
+
+func (r *cardEventRows) len() int { return len(r.eventID) }
+
+func (r *cardEventRows) reset() {
+	*r = cardEventRows{
+		eventID: r.eventID[:0], posCommit: r.posCommit[:0], posPrepare: r.posPrepare[:0],
+		day: r.day[:0], at: r.at[:0], holder: r.holder[:0], cardNo: r.cardNo[:0],
+		event: r.event[:0], detail: r.detail[:0], home: r.home[:0], delta: r.delta[:0],
+	}
+}
+
+func (r *cardEventRows) add(ev eventstore.RecordedEvent, day, at time.Time, f lifecycleFact) {
+	r.eventID = append(r.eventID, ev.ID)
+	r.posCommit = append(r.posCommit, ev.Position.Commit)
+	r.posPrepare = append(r.posPrepare, ev.Position.Prepare)
+	r.day = append(r.day, day)
+	r.at = append(r.at, at)
+	r.holder = append(r.holder, f.holder)
+	r.cardNo = append(r.cardNo, f.cardNo)
+	r.event = append(r.event, f.event)
+	r.detail = append(r.detail, f.detail)
+	r.home = append(r.home, f.homeCity)
+	r.delta = append(r.delta, f.blacklistDelta)
+}
+
+func (r *cardEventRows) send(ctx context.Context, conn driver.Conn) error {
+	if r.len() == 0 {
+		return nil
+	}
+	return sendColumns(ctx, conn, cardEventInsert, r.eventID, r.posCommit, r.posPrepare, r.day, r.at,
+		r.holder, r.cardNo, r.event, r.detail, r.home, r.delta)
+}
+
+// sendColumns inserts one block whose columns are given in the order of the
+// INSERT's column list.
+func sendColumns(ctx context.Context, conn driver.Conn, insert string, columns ...any) error {
+	b, err := conn.PrepareBatch(ctx, insert)
+	if err != nil {
+		return fmt.Errorf("prepare %s: %w", tableOf(insert), err)
+	}
+	for i, col := range columns {
+		if err := b.Column(i).Append(col); err != nil {
+			_ = b.Abort()
+			return fmt.Errorf("append column %d of %s: %w", i, tableOf(insert), err)
+		}
+	}
+	if err := b.Send(); err != nil {
+		return fmt.Errorf("insert into %s: %w", tableOf(insert), err)
+	}
+	return nil
+}
+
+func tableOf(insert string) string {
+	var table string
+	fmt.Sscanf(insert, "INSERT INTO %s", &table)
+	return table
+}
