@@ -140,7 +140,7 @@ func (a *API) routes() []httpapi.Route {
 				return domain.RecordProductionFailure{CardNo: no, Reason: b.Reason}
 			}),
 		cardRoute(a, "/handovers", "Record a custody handover of the physical card (卡片交接)", rolesCounter, false,
-			handoverBody{From: "vendor-1", To: "outlet-futian", Handler: "王五"},
+			handoverBody{From: "vendor", To: "outlet-futian", Handler: "王五"},
 			func(no string, _ Envelope, _ httpapi.Principal, b handoverBody) domain.Command {
 				return domain.HandOverCard{CardNo: no, From: b.From, To: b.To, Handler: b.Handler}
 			}),
