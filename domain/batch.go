@@ -169,24 +169,24 @@ func (b *Batch) MemberIndex(applicationID string) (int, bool) {
 	return i, ok
 }
 
-// InFile lists, in batch order, the members that belong in an export of kind k.
+// InFile lists, in batch order, the members that belong in an export of
+// kind k. The selection stays the same after later steps, so an export can
+// be generated again, byte for byte, at any time after it was first made.
 func (b *Batch) InFile(k BatchFileKind) []int {
 	var out []int
 	for i, m := range b.Members {
 		p := b.Progress[i]
+		var in bool
 		switch k {
 		case FileBankOpen:
-			if m.AccountNo == "" {
-				out = append(out, i)
-			}
+			in = m.AccountNo == ""
 		case FileProduction:
-			if p.Stage == MemberAccountOpened {
-				out = append(out, i)
-			}
+			in = p.Stage != MemberSelected && p.Stage != MemberAccountRefused && p.CardNo != ""
 		case FileBankData:
-			if p.Stage == MemberProduced {
-				out = append(out, i)
-			}
+			in = p.Stage == MemberProduced || p.Stage == MemberIssued
+		}
+		if in {
+			out = append(out, i)
 		}
 	}
 	return out
@@ -274,12 +274,12 @@ func (b *Batch) Apply(e Event) error {
 		for _, a := range e.CardNos {
 			b.Progress[a.Member].CardNo = a.CardNo
 		}
+		b.Failures = append(b.Failures, e.Failures...)
 	case BatchJobCompleted:
 		if b.Job == nil || b.Job.Seq != e.Job {
 			return fmt.Errorf("batch %s: completion of job %d, which is not running", b.ID, e.Job)
 		}
 		b.finishJob()
-		b.Failures = append(b.Failures, e.Failures...)
 	default:
 		return fmt.Errorf("batch %s: unknown event %T", b.ID, e)
 	}

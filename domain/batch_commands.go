@@ -63,14 +63,14 @@ type PickUpBatch struct {
 // RecordBatchJobProgress is sent by the process manager after it applied
 // items [0, Done) of job Job.
 type RecordBatchJobProgress struct {
-	Job     int
-	Done    int
-	CardNos []CardAssignment
+	Job      int
+	Done     int
+	CardNos  []CardAssignment
+	Failures []JobFailure
 }
 
 type CompleteBatchJob struct {
-	Job      int
-	Failures []JobFailure
+	Job int
 }
 
 func (CreateBatch) CommandName() string            { return "create_batch" }

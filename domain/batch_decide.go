@@ -93,10 +93,10 @@ func DecideBatch(b *Batch, cmd Command) ([]Event, error) {
 		if b.Job == nil || b.Job.Seq != c.Job || c.Done > len(b.Job.Items) {
 			return nil, Conflict(CodeJobNotRunning, "job %d is not running or has fewer items", c.Job)
 		}
-		if c.Done <= b.Job.Done && len(c.CardNos) == 0 {
-			return nil, nil
+		if c.Done <= b.Job.Done {
+			return nil, nil // a stretch recorded before
 		}
-		return []Event{BatchJobProgressed{Job: c.Job, Done: c.Done, CardNos: c.CardNos}}, nil
+		return []Event{BatchJobProgressed{Job: c.Job, Done: c.Done, CardNos: c.CardNos, Failures: c.Failures}}, nil
 	case CompleteBatchJob:
 		if b.Job == nil || b.Job.Seq != c.Job {
 			if b.Jobs >= c.Job {
@@ -104,7 +104,10 @@ func DecideBatch(b *Batch, cmd Command) ([]Event, error) {
 			}
 			return nil, Conflict(CodeJobNotRunning, "job %d is not running", c.Job)
 		}
-		return []Event{BatchJobCompleted{Job: c.Job, Failures: c.Failures}}, nil
+		if b.Job.Done < len(b.Job.Items) {
+			return nil, Conflict(CodeJobNotRunning, "job %d has applied %d of %d items", c.Job, b.Job.Done, len(b.Job.Items))
+		}
+		return []Event{BatchJobCompleted{Job: c.Job}}, nil
 	}
 	return nil, &Error{Kind: KindInvalid, Code: CodeUnknownCommand, Message: fmt.Sprintf("batch cannot decide %s", cmd.CommandName())}
 }

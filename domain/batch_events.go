@@ -121,11 +121,13 @@ type BatchPickedUp struct {
 
 // BatchJobProgressed: the process manager applied items [0, Done) of job
 // Job to the cardholder streams. CardNos lists card numbers assigned in this
-// stretch (bank return job only).
+// stretch (bank return job only); Failures the items of this stretch that
+// their cardholder stream refused.
 type BatchJobProgressed struct {
-	Job     int              `json:"job"`
-	Done    int              `json:"done"`
-	CardNos []CardAssignment `json:"card_nos,omitempty"`
+	Job      int              `json:"job"`
+	Done     int              `json:"done"`
+	CardNos  []CardAssignment `json:"card_nos,omitempty"`
+	Failures []JobFailure     `json:"failures,omitempty"`
 }
 
 // CardAssignment records the card number assigned to a member.
@@ -135,15 +137,15 @@ type CardAssignment struct {
 }
 
 // BatchJobCompleted: every item of job Job reached its cardholder; the batch
-// moves to the next step. Failed counts items the cardholder refused (their
-// reasons are in Failures).
+// moves to the next step.
 type BatchJobCompleted struct {
-	Job      int          `json:"job"`
-	Failures []JobFailure `json:"failures,omitempty"`
+	Job int `json:"job"`
 }
 
-// JobFailure is an item a cardholder stream refused when the job applied it.
+// JobFailure is an item a cardholder stream refused when the job applied it
+// (say, the card was cancelled after the return file came in).
 type JobFailure struct {
+	Job    int    `json:"job"`
 	Member int    `json:"member"`
 	Code   string `json:"code"`
 	Reason string `json:"reason"`
