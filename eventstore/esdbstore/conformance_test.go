@@ -31,7 +31,7 @@ func TestConformanceRealESDB(t *testing.T) {
 	})
 }
 
-func startDouble(t *testing.T) *esdbdouble.Server {
+func startDouble(t testing.TB) *esdbdouble.Server {
 	t.Helper()
 	srv, err := esdbdouble.Start()
 	if err != nil {
@@ -41,12 +41,12 @@ func startDouble(t *testing.T) *esdbdouble.Server {
 	return srv
 }
 
-func openDouble(t *testing.T, srv *esdbdouble.Server) *Store {
+func openDouble(t testing.TB, srv *esdbdouble.Server) *Store {
 	t.Helper()
 	return openURL(t, srv.URL())
 }
 
-func openURL(t *testing.T, url string) *Store {
+func openURL(t testing.TB, url string) *Store {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -44,6 +44,10 @@
 //     stream_not_found, since the client panics on other reply kinds.
 //   - ServerFeatures.GetSupportedMethods reports version 24.10.0 and the
 //     read, append, delete and tombstone methods.
+//   - Server.DropSubscriptions ends every open subscription with
+//     Unavailable while the server stays up, as a restart or a lost
+//     connection would; the client does not resubscribe by itself (upstream
+//     issue #190), so this is how a caller's resubscription is tested.
 //
 // Deliberately not implemented: BatchAppend (the client uses it only on
 // request), persistent subscriptions, projections, users/ACLs and
