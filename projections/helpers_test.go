@@ -3,6 +3,7 @@ package projections_test
 import (
 	"context"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +22,9 @@ type env struct {
 	store *pgstore.Store
 	pool  *pgxpool.Pool
 	log   *logrus.Logger
+
+	mu   sync.Mutex
+	last eventstore.Position // greatest position appended by the test
 }
 
 func newEnv(t *testing.T) *env {
@@ -69,20 +73,57 @@ func (e *env) start(t *testing.T, r *projections.Runner) (stop func()) {
 	return stop
 }
 
-func (e *env) head(t *testing.T) eventstore.Position {
+// seed appends synthetic lifecycles and waits until $all shows all of them
+// (the PostgreSQL store holds $all back while older transactions anywhere
+// in the cluster run, e.g. other tests creating databases).
+func (e *env) seed(t *testing.T, persons int, opts projections.SeedOptions) projections.SeedResult {
 	t.Helper()
-	h, ok, err := e.store.Head(context.Background())
-	if err != nil || !ok {
-		t.Fatalf("head: %v %v", ok, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	res, err := projections.Seed(ctx, e.store, persons, opts)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return h.Position
+	e.noteAppended(res.Last)
+	e.waitVisible(t, res.Last)
+	return res
 }
 
+func (e *env) noteAppended(pos eventstore.Position) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.last.Less(pos) {
+		e.last = pos
+	}
+}
+
+func (e *env) waitVisible(t *testing.T, pos eventstore.Position) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		h, ok, err := e.store.Head(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok && !h.Position.Less(pos) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("position %s not visible in $all after 30s", pos)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// waitCaughtUp waits until r has applied everything this test appended.
 func (e *env) waitCaughtUp(t *testing.T, r *projections.Runner) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	if err := r.WaitFor(ctx, e.head(t)); err != nil {
+	e.mu.Lock()
+	last := e.last
+	e.mu.Unlock()
+	if err := r.WaitFor(ctx, last); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -98,6 +139,7 @@ func (e *env) appendEvents(t *testing.T, stream string, events ...domain.Event) 
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.noteAppended(res.Position)
 	return res
 }
 

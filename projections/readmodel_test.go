@@ -14,9 +14,7 @@ func TestReadModelMatchesTheDomainReplay(t *testing.T) {
 	e := newEnv(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	if _, err := projections.Seed(ctx, e.store, 300, projections.SeedOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	e.seed(t, 300, projections.SeedOptions{})
 	r := e.runner()
 	e.start(t, r)
 	e.waitCaughtUp(t, r)

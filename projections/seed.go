@@ -26,6 +26,12 @@ type SeedOptions struct {
 	Listed bool
 }
 
+// SeedResult tells what Seed appended.
+type SeedResult struct {
+	Events int
+	Last   eventstore.Position // wait for this position to see every seeded event
+}
+
 // SeedKey is the cardholder-id key Seed uses when none is given.
 var SeedKey = []byte("cardledger-seed-key")
 
@@ -33,9 +39,10 @@ var SeedKey = []byte("cardledger-seed-key")
 // append per person: registration, application, account, number,
 // production, handover, issue and activation, then (varying by person) a
 // production failure first, a loss, a temporary loss and unlock, a
-// cancellation, or a replacement. It returns the number of events written;
-// about 10 per person, so 100,000 persons give about a million events.
-func Seed(ctx context.Context, store eventstore.Store, persons int, opts SeedOptions) (int, error) {
+// cancellation, or a replacement. It reports the number of events written
+// (about 10 per person, so 100,000 persons give about a million) and the
+// greatest position appended.
+func Seed(ctx context.Context, store eventstore.Store, persons int, opts SeedOptions) (SeedResult, error) {
 	if opts.Key == nil {
 		opts.Key = SeedKey
 	}
@@ -48,6 +55,8 @@ func Seed(ctx context.Context, store eventstore.Store, persons int, opts SeedOpt
 		wg      sync.WaitGroup
 		errOnce sync.Once
 		first   error
+		lastMu  sync.Mutex
+		last    eventstore.Position
 	)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -62,19 +71,25 @@ func Seed(ctx context.Context, store eventstore.Store, persons int, opts SeedOpt
 				}
 				stream, events := SeedLifecycle(opts.Key, opts.First+i, opts.Listed)
 				data, err := EncodeForSeed(events, time.Date(2024, 1, 1, 8, 0, 0, 0, time.UTC).Add(time.Duration(opts.First+i)*time.Minute))
+				var res eventstore.AppendResult
 				if err == nil {
-					_, err = store.Append(ctx, stream, eventstore.NoStream(), data)
+					res, err = store.Append(ctx, stream, eventstore.NoStream(), data)
 				}
 				if err != nil {
 					errOnce.Do(func() { first = fmt.Errorf("seed person %d: %w", opts.First+i, err); cancel() })
 					return
 				}
 				written.Add(int64(len(data)))
+				lastMu.Lock()
+				if last.Less(res.Position) {
+					last = res.Position
+				}
+				lastMu.Unlock()
 			}
 		}()
 	}
 	wg.Wait()
-	return int(written.Load()), first
+	return SeedResult{Events: int(written.Load()), Last: last}, first
 }
 
 // SeedLifecycle returns the stream and events of synthetic person i.
