@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/labstack/echo/v4"
+
+	"github.com/cardledger/cardledger/analytics"
+	"github.com/cardledger/cardledger/commands"
+	"github.com/cardledger/cardledger/internal/auth"
+	"github.com/cardledger/cardledger/internal/httpapi"
+	"github.com/cardledger/cardledger/projections"
+	"github.com/cardledger/cardledger/readapi"
+)
+
+// app is the service assembled from its parts: one place that knows how the
+// modules fit together (serve and project both build it).
+type app struct {
+	d         *deps
+	ch        driver.Conn // nil when analytics is off
+	readModel *projections.Runner
+	analytics *projections.Runner // nil when analytics is off
+	commands  *commands.API
+}
+
+func buildApp(ctx context.Context, d *deps) (*app, error) {
+	store, err := d.openStore(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pool, err := d.openPool(ctx)
+	if err != nil {
+		return nil, err
+	}
+	a := &app{d: d}
+	a.readModel = projections.NewRunner(store, pool, d.log).Add(projections.ReadModels(pool)...)
+	if d.cfg.ClickHouseURL != "" {
+		a.ch, err = analytics.Open(ctx, d.cfg.ClickHouseURL)
+		if err != nil {
+			return nil, err
+		}
+		a.analytics = projections.NewRunner(store, pool, d.log).
+			WithOptions(analytics.RunnerOptions()).
+			Add(analytics.NewProjection(a.ch))
+	}
+	return a, nil
+}
+
+// runners are the projection runners this process hosts.
+func (a *app) runners() []*projections.Runner {
+	rs := []*projections.Runner{a.readModel}
+	if a.analytics != nil {
+		rs = append(rs, a.analytics)
+	}
+	return rs
+}
+
+// server builds the HTTP server with every module's routes.
+func (a *app) server(ctx context.Context) (*echo.Echo, error) {
+	d := a.d
+	cmds, err := commands.NewAPI(d.store, d.pool, d.cfg.IDKey, time.Now, d.log)
+	if err != nil {
+		return nil, err
+	}
+	a.commands = cmds
+	routes := [][]httpapi.Route{
+		cmds.Routes(),
+		readapi.NewAPI(d.pool, a.readModel, d.cfg.IDKey, d.log).Routes(),
+	}
+	if a.ch != nil {
+		ingester := analytics.NewIngester(d.store, analytics.CardNumbersDirectory{Numbers: cmds.Service().CardNumbers}, time.Now)
+		routes = append(routes, analytics.NewAPI(ingester, analytics.NewQueries(a.ch), analytics.ProjectionLag(d.store, a.ch), time.Now).Routes())
+	}
+	e := httpapi.NewServer(httpapi.Options{
+		Auth:     auth.NewAuthenticator(d.pool, 30*time.Second),
+		Log:      d.log,
+		Version:  version,
+		MapError: commands.ProblemFor,
+		Health: func(ctx context.Context) error {
+			if err := d.pool.Ping(ctx); err != nil {
+				return fmt.Errorf("read-model database: %w", err)
+			}
+			_, _, err := d.store.Head(ctx)
+			return err
+		},
+	}, routes...)
+	return e, nil
+}
+
+func (a *app) close() {
+	if a.ch != nil {
+		a.ch.Close()
+	}
+	a.d.close()
+}

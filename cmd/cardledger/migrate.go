@@ -1,0 +1,57 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+
+	"github.com/cardledger/cardledger/analytics"
+	"github.com/cardledger/cardledger/commands"
+	"github.com/cardledger/cardledger/internal/auth"
+	"github.com/cardledger/cardledger/projections"
+)
+
+// runMigrate creates or updates every table: the event store (when it is
+// PostgreSQL), API clients, idempotency keys, read models and ClickHouse.
+func runMigrate(ctx context.Context, env *environment, args []string) error {
+	d, err := parseConfig(env, flag.NewFlagSet("migrate", flag.ContinueOnError), args)
+	if err != nil {
+		return err
+	}
+	defer d.close()
+	if _, err := d.openStore(ctx); err != nil { // the PostgreSQL store migrates on open
+		return err
+	}
+	pool, err := d.openPool(ctx)
+	if err != nil {
+		return err
+	}
+	steps := []struct {
+		name string
+		run  func(context.Context) error
+	}{
+		{"api clients", func(ctx context.Context) error { return auth.Migrate(ctx, pool) }},
+		{"idempotency keys", func(ctx context.Context) error { return commands.Migrate(ctx, pool) }},
+		{"read models", func(ctx context.Context) error { return projections.Migrate(ctx, pool) }},
+	}
+	for _, s := range steps {
+		if err := s.run(ctx); err != nil {
+			return fmt.Errorf("migrate %s: %w", s.name, err)
+		}
+		d.log.WithField("step", s.name).Info("migrated")
+	}
+	if d.cfg.ClickHouseURL == "" {
+		d.log.Info("CARDLEDGER_CLICKHOUSE_URL not set: analytics tables skipped")
+		return nil
+	}
+	conn, err := analytics.Open(ctx, d.cfg.ClickHouseURL)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if err := analytics.Migrate(ctx, conn); err != nil {
+		return fmt.Errorf("migrate clickhouse: %w", err)
+	}
+	d.log.WithField("step", "clickhouse").Info("migrated")
+	return nil
+}

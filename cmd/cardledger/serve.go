@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/cardledger/cardledger/projections"
+)
+
+// runServe runs the HTTP API and, unless --projections=false, the projections.
+func runServe(ctx context.Context, env *environment, args []string) error {
+	d, err := parseConfig(env, flag.NewFlagSet("serve", flag.ContinueOnError), args)
+	if err != nil {
+		return err
+	}
+	if d.cfg.UsesDevIDKey() {
+		d.log.Warn("CARDLEDGER_ID_KEY is not set: using the development key; set a secret key in production")
+	}
+	a, err := buildApp(ctx, d)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	e, err := a.server(ctx)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Addr:              d.cfg.Listen,
+		Handler:           e,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second, // above the 30 s long poll of the blacklist feed
+		IdleTimeout:       120 * time.Second,
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	if d.cfg.Projections {
+		runProjectionRunners(ctx, &wg, d, a.runners())
+	}
+	errc := make(chan error, 1)
+	go func() {
+		d.log.WithField("listen", d.cfg.Listen).Info("cardledger serving")
+		errc <- srv.ListenAndServe()
+	}()
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+	}
+	shutdown, stop := context.WithTimeout(context.Background(), d.cfg.ShutdownGrace)
+	defer stop()
+	_ = srv.Shutdown(shutdown)
+	cancel()
+	wg.Wait()
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// runProject runs the projections only: a scale-out worker. Each projection
+// is active in one process at a time (the runner's advisory lock); the others
+// wait and take over when it dies.
+func runProject(ctx context.Context, env *environment, args []string) error {
+	d, err := parseConfig(env, flag.NewFlagSet("project", flag.ContinueOnError), args)
+	if err != nil {
+		return err
+	}
+	a, err := buildApp(ctx, d)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	var wg sync.WaitGroup
+	runProjectionRunners(ctx, &wg, d, a.runners())
+	wg.Wait()
+	return ctx.Err()
+}
+
+func runProjectionRunners(ctx context.Context, wg *sync.WaitGroup, d *deps, runners []*projections.Runner) {
+	for _, r := range runners {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := r.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				d.log.WithError(err).WithField("projections", r.Names()).Error("projection runner stopped")
+			}
+		}()
+	}
+}
