@@ -1,0 +1,18 @@
+// Package batch is the application layer of batch production (批量制卡):
+// bulk application imports, the batch workflow with its exchange files, the
+// process manager that carries each return file's per-person outcomes to
+// the cardholder streams, and PSAM stock.
+//
+// Invariants:
+//   - Every write goes through a pure decision (domain.Decide,
+//     domain.DecideBatch, domain.DecidePSAM) and one append at the revision
+//     the decision saw.
+//   - Every event id is derived from what caused it (the import row, the
+//     batch command, the job item), so any step may be retried or resumed
+//     after a crash without writing anything twice.
+//   - A return file is parsed and checked whole before anything is
+//     appended; a rejected file leaves the store as it was.
+//   - A job item reaches its cardholder stream exactly once: the process
+//     manager records progress in the batch stream, and an item re-applied
+//     after a crash finds its own events (same command id) and is skipped.
+package batch

@@ -1,0 +1,247 @@
+package batch
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/google/uuid"
+
+	"github.com/cardledger/cardledger/batch/files"
+	"github.com/cardledger/cardledger/commands"
+	"github.com/cardledger/cardledger/domain"
+	"github.com/cardledger/cardledger/eventstore"
+)
+
+// Row statuses of an import report.
+const (
+	RowImported        = "imported"         // registered and applied now
+	RowAlreadyImported = "already_imported" // an earlier import of this person did it; nothing written
+	RowRejected        = "rejected"         // invalid or a duplicate; nothing written
+)
+
+// Import-specific problem codes (besides the domain's field codes).
+const (
+	CodeDuplicateInFile = "duplicate_in_file"
+	CodeExists          = domain.CodeAlreadyRegistered
+)
+
+// ImportReport says what happened to every row of an application file.
+type ImportReport struct {
+	SHA256          string      `json:"sha256"`
+	Encoding        string      `json:"encoding"`
+	Rows            int         `json:"rows"`
+	Imported        int         `json:"imported"`
+	AlreadyImported int         `json:"already_imported"`
+	Rejected        int         `json:"rejected"`
+	Lines           []ImportRow `json:"lines"`
+}
+
+// ImportRow is one row's outcome. IDNumber is masked to its last 4 digits.
+type ImportRow struct {
+	Line          int                 `json:"line"`
+	IDNumber      string              `json:"id_number"`
+	Status        string              `json:"status"`
+	CardholderID  string              `json:"cardholder_id,omitempty"`
+	ApplicationID string              `json:"application_id,omitempty"`
+	Problems      []domain.FieldError `json:"problems,omitempty"`
+}
+
+// ErrImportFile: the file as a whole cannot be read (encoding, CSV syntax,
+// missing columns); no row was looked at.
+var ErrImportFile = errors.New("application file unusable")
+
+// ImportApplications validates every row of an application CSV and, for
+// each valid one, registers the person and applies for a first card in one
+// append to a new stream. Rows are validated by the same pure decisions
+// the API uses; a person who already has a stream is rejected, unless the
+// stream was started by an import of this same person (then the row is
+// already_imported and nothing is written).
+func (s *Service) ImportApplications(ctx context.Context, data []byte) (*ImportReport, error) {
+	rows, enc, err := files.ParseApplications(data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrImportFile, err)
+	}
+	sum := sha256.Sum256(data)
+	rep := &ImportReport{SHA256: hex.EncodeToString(sum[:]), Encoding: enc, Rows: len(rows), Lines: make([]ImportRow, len(rows))}
+
+	linesOf := map[string][]int{}
+	for _, r := range rows {
+		linesOf[r.IDNumber] = append(linesOf[r.IDNumber], r.Line)
+	}
+	type work struct {
+		i      int
+		stream string
+		cmdID  uuid.UUID
+		events []domain.Event
+	}
+	var todo []work
+	for i, r := range rows {
+		out := &rep.Lines[i]
+		out.Line, out.IDNumber = r.Line, mask(r.IDNumber)
+		if ls := linesOf[r.IDNumber]; len(ls) > 1 && r.IDNumber != "" {
+			out.Status = RowRejected
+			out.Problems = []domain.FieldError{{Field: "id_number", Code: CodeDuplicateInFile,
+				Message: "the same ID number is on lines " + joinInts(ls)}}
+			continue
+		}
+		id, events, problems := s.decideImportRow(r)
+		if len(problems) > 0 {
+			out.Status, out.Problems = RowRejected, problems
+			continue
+		}
+		out.CardholderID = id
+		out.ApplicationID = events[1].(domain.CardApplied).ApplicationID
+		todo = append(todo, work{i: i, stream: domain.StreamFor(id), cmdID: importCommandID(id), events: events})
+	}
+
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var firstErr error
+	next := make(chan work)
+	for range s.workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for w := range next {
+				status, err := s.appendImportRow(ctx, w.stream, w.cmdID, w.events, rep.SHA256)
+				if err != nil {
+					mu.Lock()
+					firstErr = cmpErr(firstErr, err)
+					mu.Unlock()
+					continue
+				}
+				out := &rep.Lines[w.i]
+				out.Status = status
+				if status == RowRejected {
+					out.Problems = []domain.FieldError{{Field: "id_number", Code: CodeExists, Message: "this person is already registered"}}
+					out.ApplicationID = ""
+				}
+			}
+		}()
+	}
+	for _, w := range todo {
+		if ctx.Err() != nil {
+			break
+		}
+		next <- w
+	}
+	close(next)
+	wg.Wait()
+	if firstErr == nil {
+		firstErr = ctx.Err()
+	}
+	if firstErr != nil {
+		return rep, fmt.Errorf("import applications: %w", firstErr)
+	}
+	for _, l := range rep.Lines {
+		switch l.Status {
+		case RowImported:
+			rep.Imported++
+		case RowAlreadyImported:
+			rep.AlreadyImported++
+		default:
+			rep.Rejected++
+		}
+	}
+	return rep, nil
+}
+
+func cmpErr(first, err error) error {
+	if first != nil {
+		return first
+	}
+	return err
+}
+
+// importCommandID names the import of one person. It depends on the person
+// only, so importing them again (same file or another) finds the first import.
+func importCommandID(cardholderID string) uuid.UUID {
+	return commandID("import", cardholderID)
+}
+
+// decideImportRow runs the registration and the application through
+// domain.Decide on an empty cardholder and returns both events, or every
+// problem with the row.
+func (s *Service) decideImportRow(r files.ApplicationRow) (string, []domain.Event, []domain.FieldError) {
+	reg := domain.RegisterCardholder{
+		IDNumber: r.IDNumber, Name: r.Name, Sex: r.Sex, Nationality: r.Nationality, RegionCode: r.RegionCode,
+		Phone: r.Phone, EmployerCode: r.EmployerCode, CommunityCode: r.CommunityCode,
+	}
+	id := "-" // the stream name of an invalid ID number does not matter: nothing is written
+	if domain.ValidateIDNumber(r.IDNumber) == nil {
+		id = domain.CardholderIDFor(s.idKey, r.IDNumber)
+	}
+	reg.CardholderID = id
+	c := domain.NewCardholder(id)
+	regEvents, err := domain.Decide(c, reg)
+	if err != nil {
+		return "", nil, problemsOf(err)
+	}
+	for _, e := range regEvents {
+		c.Apply(e)
+	}
+	apply := domain.ApplyForCard{
+		ApplicationID: commands.ApplicationIDFor(importCommandID(id)),
+		Source:        domain.SourceBatch, BankCode: r.BankCode, PhotoRef: r.PhotoRef,
+	}
+	appEvents, err := domain.Decide(c, apply)
+	if err != nil {
+		return "", nil, problemsOf(err)
+	}
+	return id, append(regEvents, appEvents...), nil
+}
+
+func problemsOf(err error) []domain.FieldError {
+	de, ok := domain.AsError(err)
+	if !ok {
+		return []domain.FieldError{{Field: "row", Code: "error", Message: err.Error()}}
+	}
+	if len(de.Fields) > 0 {
+		return de.Fields
+	}
+	return []domain.FieldError{{Field: "row", Code: de.Code, Message: de.Message}}
+}
+
+// appendImportRow writes a new cardholder stream. A stream that exists
+// already is this import's (already_imported) or someone else's (rejected).
+func (s *Service) appendImportRow(ctx context.Context, stream string, cmdID uuid.UUID, events []domain.Event, fileSHA string) (string, error) {
+	err := s.appendEvents(ctx, stream, eventstore.NoStream(), cmdID, "import-"+fileSHA[:16], events, domain.EncodeEvent)
+	if err == nil {
+		return RowImported, nil
+	}
+	if !errors.Is(err, eventstore.ErrWrongRevision) {
+		return "", err
+	}
+	first, err := s.store.ReadStream(ctx, stream, 0, 1)
+	if err != nil {
+		return "", fmt.Errorf("read %s: %w", stream, err)
+	}
+	if len(first) == 1 && first[0].ID == commands.EventID(cmdID, stream, 0) {
+		return RowAlreadyImported, nil
+	}
+	return RowRejected, nil
+}
+
+// mask keeps the last four characters of an ID number.
+func mask(id string) string {
+	if len(id) <= 4 {
+		return id
+	}
+	return strings.Repeat("*", len(id)-4) + id[len(id)-4:]
+}
+
+func joinInts(xs []int) string {
+	sort.Ints(xs)
+	parts := make([]string, len(xs))
+	for i, x := range xs {
+		parts[i] = strconv.Itoa(x)
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,262 @@
+package batch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/cardledger/cardledger/commands"
+	"github.com/cardledger/cardledger/domain"
+)
+
+// The process manager. A job (a return file's outcomes, a hand-over, a
+// pick-up) is recorded in the batch stream before any cardholder is
+// touched. RunJobs then applies items in stretches of jobStretch: the items
+// of a stretch go to their cardholder streams in parallel, then one
+// BatchJobProgressed records that the stretch is done. After a crash the
+// next RunJobs starts at the recorded Done; items of the interrupted
+// stretch that did reach their stream are found there by their command id
+// (commands.Repository.Update returns them as Replayed) and not written again.
+
+// jobStretch is how many items are applied between progress records.
+const jobStretch = 500
+
+// JobStatus tells how far a batch's job got.
+type JobStatus struct {
+	Job      int                 `json:"job"`
+	Kind     domain.JobKind      `json:"kind"`
+	Items    int                 `json:"items"`
+	Done     int                 `json:"done"`
+	Failures []domain.JobFailure `json:"failures,omitempty"` // of this job
+	Elapsed  string              `json:"elapsed,omitempty"`
+}
+
+// RunJobs applies the batch's running job, if any, to the end and returns
+// its status (nil when no job was running).
+func (s *Service) RunJobs(ctx context.Context, batchID string) (*JobStatus, error) {
+	start := time.Now()
+	b, err := s.getBatch(ctx, batchID)
+	if err != nil {
+		return nil, err
+	}
+	job := b.Job
+	if job == nil {
+		return nil, nil
+	}
+	st := &JobStatus{Job: job.Seq, Kind: job.Kind, Items: len(job.Items), Done: job.Done}
+	for st.Done < len(job.Items) {
+		end := min(st.Done+jobStretch, len(job.Items))
+		cards, failures, err := s.applyStretch(ctx, b, job, st.Done, end)
+		if err != nil {
+			return st, fmt.Errorf("batch %s job %d items %d-%d: %w", batchID, job.Seq, st.Done, end, err)
+		}
+		if _, _, err := s.updateBatch(ctx, batchID, domain.RecordBatchJobProgress{Job: job.Seq, Done: end, CardNos: cards, Failures: failures}); err != nil {
+			return st, err
+		}
+		st.Done = end
+	}
+	b, _, err = s.updateBatch(ctx, batchID, domain.CompleteBatchJob{Job: job.Seq})
+	if err != nil {
+		return st, err
+	}
+	for _, f := range b.Failures {
+		if f.Job == job.Seq {
+			st.Failures = append(st.Failures, f)
+		}
+	}
+	st.Elapsed = time.Since(start).Round(time.Millisecond).String()
+	return st, nil
+}
+
+// ResumeAll finishes every job that a crash left running.
+func (s *Service) ResumeAll(ctx context.Context) ([]JobStatus, error) {
+	if err := s.readModel.CatchUp(ctx, s.store); err != nil {
+		return nil, err
+	}
+	rows, err := s.pool.Query(ctx, "SELECT batch_id FROM batchrm.batches WHERE job <> 0 ORDER BY batch_id")
+	if err != nil {
+		return nil, fmt.Errorf("resume: %w", err)
+	}
+	ids, err := collectStrings(rows)
+	if err != nil {
+		return nil, err
+	}
+	var out []JobStatus
+	for _, id := range ids {
+		st, err := s.RunJobs(ctx, id)
+		if err != nil {
+			return out, err
+		}
+		if st != nil {
+			out = append(out, *st)
+		}
+	}
+	return out, nil
+}
+
+// applyStretch applies items [from, to) of job in parallel.
+func (s *Service) applyStretch(ctx context.Context, b *domain.Batch, job *domain.BatchJob, from, to int) ([]domain.CardAssignment, []domain.JobFailure, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu       sync.Mutex
+		cards    []domain.CardAssignment
+		failures []domain.JobFailure
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	next := make(chan int)
+	for range s.workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				cardNo, err := s.applyItem(ctx, b, job, job.Items[i])
+				mu.Lock()
+				var de *domain.Error
+				switch {
+				case errors.As(err, &de):
+					failures = append(failures, domain.JobFailure{Job: job.Seq, Member: job.Items[i].Member, Code: de.Code, Reason: de.Message})
+				case err != nil:
+					if firstErr == nil {
+						firstErr = err
+						cancel()
+					}
+				case cardNo != "":
+					cards = append(cards, domain.CardAssignment{Member: job.Items[i].Member, CardNo: cardNo})
+				}
+				mu.Unlock()
+				if err == nil && s.afterItem != nil {
+					s.afterItem(i + 1)
+				}
+			}
+		}()
+	}
+feed:
+	for i := from; i < to; i++ {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	if firstErr == nil {
+		firstErr = ctx.Err()
+	}
+	if firstErr != nil {
+		return nil, nil, firstErr
+	}
+	// Deterministic order in the progress event, whatever the worker timing.
+	slices.SortFunc(cards, func(a, b domain.CardAssignment) int { return a.Member - b.Member })
+	slices.SortFunc(failures, func(a, b domain.JobFailure) int { return a.Member - b.Member })
+	return cards, failures, nil
+}
+
+// applyItem carries one item to its cardholder stream. It returns the card
+// number assigned (bank return job) or a *domain.Error when the cardholder
+// refuses the outcome.
+func (s *Service) applyItem(ctx context.Context, b *domain.Batch, job *domain.BatchJob, it domain.JobItem) (string, error) {
+	m, p := b.Members[it.Member], b.Progress[it.Member]
+	env := s.envelope(commandID("job", b.ID, strconv.Itoa(job.Seq), strconv.Itoa(it.Member)), b.ID)
+	repo := s.cmds.Repository
+	update := func(decide func(*domain.Cardholder) ([]domain.Event, error)) (commands.Result, error) {
+		return repo.Update(ctx, m.CardholderID, nil, env, func(c *domain.Cardholder) ([]domain.Event, error) {
+			if c.Card == nil || c.Card.ApplicationID != m.ApplicationID {
+				return nil, domain.Conflict(domain.CodeNoPendingApplication, "application %s is no longer the current one", m.ApplicationID)
+			}
+			return decide(c)
+		})
+	}
+	row := it.Row
+	switch job.Kind {
+	case domain.JobBankReturn:
+		if !row.OK {
+			_, err := update(func(c *domain.Cardholder) ([]domain.Event, error) {
+				return domain.Decide(c, domain.RefuseBankAccount{BankCode: m.BankCode, Reason: row.Reason})
+			})
+			return "", err
+		}
+		// The reservation derives from the same command id, so a resumed
+		// item finds the number it reserved before.
+		cardNo, err := s.cmds.CardNumbers.Reserve(ctx, env, m.CardholderID)
+		if err != nil {
+			return "", err
+		}
+		res, err := update(func(c *domain.Cardholder) ([]domain.Event, error) {
+			return decideAll(c,
+				when(c.Card.AccountNo == "", domain.OpenBankAccount{BankCode: m.BankCode, AccountNo: row.AccountNo}),
+				when(c.Card.CardNo == "", domain.AssignCardNumber{CardNo: cardNo}))
+		})
+		if err != nil {
+			return "", err
+		}
+		return res.State.Card.CardNo, nil
+	case domain.JobProductionReturn:
+		_, err := update(func(c *domain.Cardholder) ([]domain.Event, error) {
+			if row.OK {
+				return domain.Decide(c, domain.RecordProduction{CardNo: p.CardNo, ChipID: row.ChipID})
+			}
+			return domain.Decide(c, domain.RecordProductionFailure{CardNo: p.CardNo, Reason: row.Reason})
+		})
+		return "", err
+	case domain.JobHandOver:
+		_, err := update(func(c *domain.Cardholder) ([]domain.Event, error) {
+			return domain.Decide(c, domain.HandOverCard{CardNo: p.CardNo, From: job.From, To: job.To, Handler: job.Handler})
+		})
+		return "", err
+	case domain.JobPickUp:
+		on, err := time.Parse(domain.DateLayout, job.On)
+		if err != nil {
+			return "", fmt.Errorf("pick-up date %q: %w", job.On, err)
+		}
+		// Noon UTC is the same civil date in China.
+		on = on.Add(12 * time.Hour)
+		_, err = update(func(c *domain.Cardholder) ([]domain.Event, error) {
+			return decideAll(c,
+				domain.IssueCard{CardNo: p.CardNo, On: on, Agency: job.Agency},
+				when(p.BankConfirmed, domain.ActivateCard{CardNo: p.CardNo}))
+		})
+		return "", err
+	}
+	return "", fmt.Errorf("unknown job kind %q", job.Kind)
+}
+
+// when returns cmd if cond holds, else nil (skipped by decideAll).
+func when(cond bool, cmd domain.Command) domain.Command {
+	if cond {
+		return cmd
+	}
+	return nil
+}
+
+// decideAll decides commands one after the other on a copy of c, so their
+// events can be appended together, atomically.
+func decideAll(c *domain.Cardholder, cmds ...domain.Command) ([]domain.Event, error) {
+	cp := *c
+	if c.Card != nil {
+		card := *c.Card
+		cp.Card = &card
+	}
+	cp.PastCards = slices.Clone(c.PastCards)
+	var out []domain.Event
+	for _, cmd := range cmds {
+		if cmd == nil {
+			continue
+		}
+		events, err := domain.Decide(&cp, cmd)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range events {
+			cp.Apply(e)
+		}
+		out = append(out, events...)
+	}
+	return out, nil
+}

@@ -1,0 +1,364 @@
+package batch
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/cardledger/cardledger/domain"
+	"github.com/cardledger/cardledger/eventstore"
+)
+
+// ReadModelName names the batch read model among projections.
+const ReadModelName = "batch"
+
+// ReadModel is the batch layer's own projection (schema batchrm): every
+// cardholder's state with the columns batch selection filters on, which
+// batch holds each application, the batches, and the PSAM stock. It
+// implements projections.Projection; CatchUp brings it to the store's head
+// on demand so that batch creation sees every import before it.
+//
+// Invariant: rows and checkpoint are written in one transaction that first
+// locks the checkpoint and skips events at or before it, so a repeated or
+// concurrent Apply changes nothing twice.
+type ReadModel struct {
+	pool *pgxpool.Pool
+}
+
+// NewReadModel returns the read model over pool. Call Migrate before use.
+func NewReadModel(pool *pgxpool.Pool) *ReadModel { return &ReadModel{pool: pool} }
+
+const readModelDDL = `
+CREATE SCHEMA IF NOT EXISTS batchrm;
+CREATE TABLE IF NOT EXISTS batchrm.checkpoint (
+	one         boolean PRIMARY KEY DEFAULT true CHECK (one),
+	pos_commit  bigint NOT NULL,
+	pos_prepare bigint NOT NULL
+);
+INSERT INTO batchrm.checkpoint (pos_commit, pos_prepare) VALUES (0, 0) ON CONFLICT DO NOTHING;
+CREATE TABLE IF NOT EXISTS batchrm.applications (
+	cardholder_id  text PRIMARY KEY,
+	state          jsonb NOT NULL,
+	status         text NOT NULL,
+	region_code    text NOT NULL,
+	employer_code  text NOT NULL,
+	community_code text NOT NULL,
+	source         text NOT NULL,
+	kind           text NOT NULL,
+	id_number      text NOT NULL,
+	batch_id       text
+);
+CREATE INDEX IF NOT EXISTS applications_pending ON batchrm.applications (region_code, id_number)
+	WHERE status IN ('applied', 'account_opened') AND batch_id IS NULL;
+CREATE TABLE IF NOT EXISTS batchrm.batches (
+	batch_id   text PRIMARY KEY,
+	created_on text NOT NULL,
+	members    int NOT NULL,
+	job        int NOT NULL DEFAULT 0,
+	picked_up  boolean NOT NULL DEFAULT false
+);
+CREATE TABLE IF NOT EXISTS batchrm.psam (
+	serial      text PRIMARY KEY,
+	status      text NOT NULL,
+	model       text NOT NULL,
+	vendor      text NOT NULL,
+	warehouse   text NOT NULL,
+	agency      text NOT NULL,
+	terminal_id text NOT NULL,
+	reason      text NOT NULL
+);
+CREATE INDEX IF NOT EXISTS psam_agency ON batchrm.psam (agency, status);
+`
+
+// migrateLockKey serialises concurrent migrations ("clbat").
+const migrateLockKey = 0x63_6c_62_61_74
+
+// Migrate creates the schema if it is missing; idempotent.
+func (m *ReadModel) Migrate(ctx context.Context) error {
+	err := pgx.BeginFunc(ctx, m.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", int64(migrateLockKey)); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, readModelDDL)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("batch read model: migrate: %w", err)
+	}
+	return nil
+}
+
+// Name implements projections.Projection.
+func (m *ReadModel) Name() string { return ReadModelName }
+
+// Checkpoint implements projections.Projection.
+func (m *ReadModel) Checkpoint(ctx context.Context) (eventstore.Position, error) {
+	var c, p int64
+	if err := m.pool.QueryRow(ctx, "SELECT pos_commit, pos_prepare FROM batchrm.checkpoint").Scan(&c, &p); err != nil {
+		return eventstore.Position{}, fmt.Errorf("batch read model checkpoint: %w", err)
+	}
+	return eventstore.Position{Commit: uint64(c), Prepare: uint64(p)}, nil
+}
+
+// catchUpPage is how many events CatchUp reads per round trip.
+const catchUpPage = 5000
+
+// CatchUp applies every event up to the store's head.
+func (m *ReadModel) CatchUp(ctx context.Context, store eventstore.Store) error {
+	for {
+		cp, err := m.Checkpoint(ctx)
+		if err != nil {
+			return err
+		}
+		page, err := store.ReadAll(ctx, cp, catchUpPage)
+		if err != nil {
+			return fmt.Errorf("batch read model: read $all: %w", err)
+		}
+		if len(page) == 0 {
+			return nil
+		}
+		if err := m.Apply(ctx, page); err != nil {
+			return err
+		}
+	}
+}
+
+// holderRow is one cardholder as the read model keeps it.
+type holderRow struct {
+	state   *domain.Cardholder
+	batchID string
+}
+
+type psamRow = domain.PSAM
+
+type batchRow struct {
+	createdOn string
+	members   int
+	job       int
+	pickedUp  bool
+}
+
+// Apply implements projections.Projection.
+func (m *ReadModel) Apply(ctx context.Context, page []eventstore.RecordedEvent) error {
+	return pgx.BeginFunc(ctx, m.pool, func(tx pgx.Tx) error {
+		var c, p int64
+		if err := tx.QueryRow(ctx, "SELECT pos_commit, pos_prepare FROM batchrm.checkpoint FOR UPDATE").Scan(&c, &p); err != nil {
+			return fmt.Errorf("batch read model checkpoint: %w", err)
+		}
+		cp := eventstore.Position{Commit: uint64(c), Prepare: uint64(p)}
+		var fresh []eventstore.RecordedEvent
+		for _, ev := range page {
+			if cp.Less(ev.Position) {
+				fresh = append(fresh, ev)
+			}
+		}
+		if len(fresh) == 0 {
+			return nil
+		}
+		f := newRMFold()
+		if err := f.decode(fresh); err != nil {
+			return err
+		}
+		if err := f.load(ctx, tx); err != nil {
+			return err
+		}
+		f.apply()
+		if err := f.write(ctx, tx); err != nil {
+			return err
+		}
+		last := fresh[len(fresh)-1].Position
+		_, err := tx.Exec(ctx, "UPDATE batchrm.checkpoint SET pos_commit = $1, pos_prepare = $2", int64(last.Commit), int64(last.Prepare))
+		return err
+	})
+}
+
+type rmEvent struct {
+	stream string
+	e      domain.Event
+}
+
+// rmFold folds one page of events in memory over the rows they touch.
+type rmFold struct {
+	events  []rmEvent
+	holders map[string]*holderRow
+	psams   map[string]*psamRow
+	batches map[string]*batchRow
+	touched map[string]bool // cardholder ids whose row must be written
+}
+
+func newRMFold() *rmFold {
+	return &rmFold{holders: map[string]*holderRow{}, psams: map[string]*psamRow{}, batches: map[string]*batchRow{}, touched: map[string]bool{}}
+}
+
+func (f *rmFold) decode(page []eventstore.RecordedEvent) error {
+	for _, ev := range page {
+		var e domain.Event
+		var err error
+		switch {
+		case strings.HasPrefix(ev.Stream, domain.StreamPrefix):
+			e, err = domain.DecodeEvent(ev.Type, ev.Data)
+			if err == nil {
+				id, _ := domain.CardholderIDOfStream(ev.Stream)
+				f.touched[id] = true
+			}
+		case strings.HasPrefix(ev.Stream, "batch-"), strings.HasPrefix(ev.Stream, "psam-"):
+			e, err = domain.DecodeBatchEvent(ev.Type, ev.Data)
+			if m, ok := e.(domain.BatchMembersAdded); ok {
+				for _, mem := range m.Members {
+					f.touched[mem.CardholderID] = true
+				}
+			}
+		default:
+			continue
+		}
+		if errors.Is(err, domain.ErrUnknownEventType) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("batch read model: event %s in %s: %w", ev.ID, ev.Stream, err)
+		}
+		f.events = append(f.events, rmEvent{ev.Stream, e})
+	}
+	return nil
+}
+
+func (f *rmFold) load(ctx context.Context, tx pgx.Tx) error {
+	ids := make([]string, 0, len(f.touched))
+	for id := range f.touched {
+		ids = append(ids, id)
+	}
+	rows, err := tx.Query(ctx, "SELECT cardholder_id, state, coalesce(batch_id, '') FROM batchrm.applications WHERE cardholder_id = ANY($1)", ids)
+	if err != nil {
+		return fmt.Errorf("batch read model: load: %w", err)
+	}
+	for rows.Next() {
+		var id, batchID string
+		var state []byte
+		if err := rows.Scan(&id, &state, &batchID); err != nil {
+			return err
+		}
+		c := &domain.Cardholder{}
+		if err := json.Unmarshal(state, c); err != nil {
+			return fmt.Errorf("batch read model: cardholder %s: %w", id, err)
+		}
+		f.holders[id] = &holderRow{state: c, batchID: batchID}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, ev := range f.events {
+		if serial, ok := strings.CutPrefix(ev.stream, "psam-"); ok && f.psams[serial] == nil {
+			p := &psamRow{}
+			err := tx.QueryRow(ctx, "SELECT status, model, vendor, warehouse, agency, terminal_id, reason FROM batchrm.psam WHERE serial = $1", serial).
+				Scan(&p.Status, &p.Model, &p.Vendor, &p.Warehouse, &p.Agency, &p.TerminalID, &p.Reason)
+			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+				return fmt.Errorf("batch read model: psam %s: %w", serial, err)
+			}
+			p.Serial = serial
+			f.psams[serial] = p
+		}
+		if id, ok := strings.CutPrefix(ev.stream, "batch-"); ok && f.batches[id] == nil {
+			b := &batchRow{}
+			err := tx.QueryRow(ctx, "SELECT created_on, members, job, picked_up FROM batchrm.batches WHERE batch_id = $1", id).
+				Scan(&b.createdOn, &b.members, &b.job, &b.pickedUp)
+			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+				return fmt.Errorf("batch read model: batch %s: %w", id, err)
+			}
+			f.batches[id] = b
+		}
+	}
+	return nil
+}
+
+func (f *rmFold) holder(id string) *holderRow {
+	h := f.holders[id]
+	if h == nil {
+		h = &holderRow{state: domain.NewCardholder(id)}
+		f.holders[id] = h
+	}
+	return h
+}
+
+func (f *rmFold) apply() {
+	for _, ev := range f.events {
+		if id, ok := domain.CardholderIDOfStream(ev.stream); ok {
+			h := f.holder(id)
+			h.state.Apply(ev.e)
+			switch ev.e.(type) {
+			case domain.CardApplied, domain.BankAccountRefused, domain.CardProductionFailed:
+				// A new application, or one that is pending again: free for the next batch.
+				h.batchID = ""
+			}
+			continue
+		}
+		if serial, ok := strings.CutPrefix(ev.stream, "psam-"); ok {
+			_ = f.psams[serial].Apply(ev.e)
+			continue
+		}
+		batchID, _ := strings.CutPrefix(ev.stream, "batch-")
+		b := f.batches[batchID]
+		switch e := ev.e.(type) {
+		case domain.BatchCreated:
+			b.createdOn, b.members = e.CreatedOn, e.MemberCount
+		case domain.BatchMembersAdded:
+			for _, m := range e.Members {
+				f.holder(m.CardholderID).batchID = batchID
+			}
+		case domain.BatchReturnAccepted:
+			b.job = e.Job
+		case domain.BatchHandedOver:
+			b.job = e.Job
+		case domain.BatchPickedUp:
+			b.job, b.pickedUp = e.Job, true
+		case domain.BatchJobCompleted:
+			b.job = 0
+		}
+	}
+}
+
+func (f *rmFold) write(ctx context.Context, tx pgx.Tx) error {
+	var batch pgx.Batch
+	for id := range f.touched {
+		h := f.holders[id]
+		if h == nil {
+			continue
+		}
+		state, err := json.Marshal(h.state)
+		if err != nil {
+			return err
+		}
+		c := h.state
+		var source, kind string
+		if c.Card != nil {
+			source, kind = string(c.Card.Source), string(c.Card.Kind)
+		}
+		batch.Queue(`INSERT INTO batchrm.applications (cardholder_id, state, status, region_code, employer_code, community_code, source, kind, id_number, batch_id)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULLIF($10, ''))
+			ON CONFLICT (cardholder_id) DO UPDATE SET state = $2, status = $3, region_code = $4, employer_code = $5,
+				community_code = $6, source = $7, kind = $8, id_number = $9, batch_id = NULLIF($10, '')`,
+			id, state, string(c.Status()), c.Profile.RegionCode, c.Profile.EmployerCode, c.Profile.CommunityCode, source, kind, c.Profile.IDNumber, h.batchID)
+	}
+	for serial, p := range f.psams {
+		batch.Queue(`INSERT INTO batchrm.psam (serial, status, model, vendor, warehouse, agency, terminal_id, reason)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+			ON CONFLICT (serial) DO UPDATE SET status = $2, model = $3, vendor = $4, warehouse = $5, agency = $6, terminal_id = $7, reason = $8`,
+			serial, string(p.Status), p.Model, p.Vendor, p.Warehouse, p.Agency, p.TerminalID, p.Reason)
+	}
+	for id, b := range f.batches {
+		batch.Queue(`INSERT INTO batchrm.batches (batch_id, created_on, members, job, picked_up) VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (batch_id) DO UPDATE SET created_on = $2, members = $3, job = $4, picked_up = $5`,
+			id, b.createdOn, b.members, b.job, b.pickedUp)
+	}
+	if batch.Len() == 0 {
+		return nil
+	}
+	if err := tx.SendBatch(ctx, &batch).Close(); err != nil {
+		return fmt.Errorf("batch read model: write: %w", err)
+	}
+	return nil
+}

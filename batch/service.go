@@ -1,0 +1,85 @@
+package batch
+
+import (
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/cardledger/cardledger/commands"
+	"github.com/cardledger/cardledger/domain"
+	"github.com/cardledger/cardledger/eventstore"
+)
+
+// Deps is what the batch layer needs from the process.
+type Deps struct {
+	Store    eventstore.Store
+	Pool     *pgxpool.Pool     // read-model database (schema batchrm)
+	Commands *commands.Service // cardholder repository and card numbers
+	IDKey    []byte            // cardholder id key, as for commands.NewService
+	Clock    func() time.Time
+	Actor    domain.Actor // who the CLI or the process acts as
+	// Workers is how many cardholder streams are written in parallel by
+	// imports and the process manager (default 8).
+	Workers int
+}
+
+// Service runs the batch workflow.
+type Service struct {
+	store     eventstore.Store
+	pool      *pgxpool.Pool
+	cmds      *commands.Service
+	idKey     []byte
+	clock     func() time.Time
+	actor     domain.Actor
+	workers   int
+	readModel *ReadModel
+	// afterItem, when set, is called after each job item is applied; tests
+	// use it to crash the process manager mid-file.
+	afterItem func(done int)
+}
+
+// New checks deps and returns a Service.
+func New(d Deps) (*Service, error) {
+	switch {
+	case d.Store == nil:
+		return nil, errors.New("batch: needs an event store")
+	case d.Pool == nil:
+		return nil, errors.New("batch: needs a PostgreSQL pool for its read model")
+	case d.Commands == nil || d.Commands.Repository == nil || d.Commands.CardNumbers == nil:
+		return nil, errors.New("batch: needs the commands service")
+	case len(d.IDKey) < commands.MinIDKeyLen:
+		return nil, errors.New("batch: needs the cardholder id key")
+	case d.Clock == nil:
+		return nil, errors.New("batch: needs a clock")
+	}
+	if d.Actor.Client == "" {
+		d.Actor.Client = "cardledger-batch"
+	}
+	if d.Workers <= 0 {
+		d.Workers = 8
+	}
+	return &Service{store: d.Store, pool: d.Pool, cmds: d.Commands, idKey: d.IDKey, clock: d.Clock,
+		actor: d.Actor, workers: d.Workers, readModel: NewReadModel(d.Pool)}, nil
+}
+
+// ReadModel returns the batch read model, for the projections runner.
+func (s *Service) ReadModel() *ReadModel { return s.readModel }
+
+// namespace of every id derived in this package (fixed: stored ids depend on it).
+var namespace = uuid.MustParse("2a8f4c71-93d5-4e0b-b6a2-5c1e7d9f0a38")
+
+// commandID derives a command id from the parts that name a command.
+func commandID(parts ...string) uuid.UUID {
+	b := []byte{}
+	for _, p := range parts {
+		b = append(b, p...)
+		b = append(b, 0)
+	}
+	return uuid.NewSHA1(namespace, b)
+}
+
+func (s *Service) envelope(id uuid.UUID, correlation string) commands.Envelope {
+	return commands.Envelope{CommandID: id, Actor: s.actor, Channel: "batch", CorrelationID: correlation}
+}
