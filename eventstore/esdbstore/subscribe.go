@@ -25,11 +25,12 @@ func (s *Store) SubscribeAll(ctx context.Context, after eventstore.Position, han
 	backoff := minBackoff
 	for {
 		delivered, err := s.subscribeOnce(ctx, &after, handle)
+		var failed handlerError
+		if errors.As(err, &failed) {
+			return fmt.Errorf("subscribe $all: handle event: %w", failed.error)
+		}
 		if ctx.Err() != nil {
 			return fmt.Errorf("subscribe $all: %w", ctx.Err())
-		}
-		if err, ok := err.(handlerError); ok {
-			return fmt.Errorf("subscribe $all: handle event: %w", err.error)
 		}
 		if permanent(err) {
 			return opError(ctx, "subscribe $all", err)
