@@ -16,7 +16,7 @@ import (
 // revision, so the append is neither new nor a retry.
 var ErrDuplicateEventID = errors.New("event id already stored")
 
-// notifyChannel is signalled (on commit) by every append.
+// notifyChannel is signalled after appends commit; see notify.go.
 const notifyChannel = "eventstore_events"
 
 // Expected-revision kinds as the append statement tests them.
@@ -29,9 +29,9 @@ const (
 
 // appendSQL is the whole append in one statement, so one round trip and one
 // implicit transaction: read the stream's revision, check the expectation
-// and that none of the ids is stored, insert all events from arrays, and
-// queue a notification that PostgreSQL sends at commit. When the check fails
-// nothing is inserted and the caller learns why from cur_rev and dup_count.
+// and that none of the ids is stored, and insert all events from arrays.
+// When a check fails nothing is inserted and the caller learns why from
+// cur_rev and dup_count.
 //
 // Two appends that read the same cur_rev collide on (stream, revision): the
 // later one waits for the first to commit and then fails with a unique
@@ -55,10 +55,8 @@ WITH cur AS (
 	RETURNING revision, xid, seq
 ), last AS (
 	SELECT revision, xid, seq FROM ins ORDER BY seq DESC LIMIT 1
-), notified AS (
-	SELECT pg_notify('` + notifyChannel + `', '') FROM last
 )
-SELECT cur.rev, dup.n, last.revision, last.xid, last.seq, (SELECT count(*) FROM notified)
+SELECT cur.rev, dup.n, last.revision, last.xid, last.seq
 FROM cur CROSS JOIN dup LEFT JOIN last ON true`
 
 // maxAppendAttempts bounds reruns after unique violations. Each rerun means
@@ -79,6 +77,9 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 	}
 	for attempt := 1; ; attempt++ {
 		res, err := appendOnce(ctx, s.pool, stream, expected, events)
+		if err == nil {
+			s.notifier.appended()
+		}
 		if !isUniqueViolation(err) || attempt == maxAppendAttempts {
 			return res, err
 		}
@@ -111,10 +112,10 @@ func appendOnce(ctx context.Context, q querier, stream string, expected eventsto
 	var (
 		curRev, lastRev, lastSeq *int64
 		lastXID                  *uint64
-		dups, notified           int64
+		dups                     int64
 	)
 	err := q.QueryRow(ctx, appendSQL, stream, ids, types, data, metadata, kind, exact).
-		Scan(&curRev, &dups, &lastRev, &lastXID, &lastSeq, &notified)
+		Scan(&curRev, &dups, &lastRev, &lastXID, &lastSeq)
 	if err != nil {
 		return eventstore.AppendResult{}, fmt.Errorf("append %s: %w", stream, err)
 	}

@@ -30,7 +30,8 @@ import (
 
 // Store is an eventstore.Store on PostgreSQL. It is safe for concurrent use.
 type Store struct {
-	pool *pgxpool.Pool
+	pool     *pgxpool.Pool
+	notifier *notifier
 }
 
 var _ eventstore.Store = (*Store)(nil)
@@ -63,11 +64,13 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
+	s.notifier = startNotifier(pool)
 	return s, nil
 }
 
 // Close releases all connections. Subscriptions still running fail.
 func (s *Store) Close() error {
+	s.notifier.close()
 	s.pool.Close()
 	return nil
 }
