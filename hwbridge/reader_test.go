@@ -400,7 +400,7 @@ func TestExpiry(t *testing.T) {
 		expired bool
 	}{
 		{time.Date(2025, 6, 1, 12, 0, 0, 0, cst), false},
-		{time.Date(2030, 1, 15, 23, 59, 59, 0, cst), false}, // valid through the expiry date
+		{time.Date(2030, 1, 15, 23, 59, 59, 0, cst), false},   // valid through the expiry date
 		{time.Date(2030, 1, 15, 16, 0, 0, 0, time.UTC), true}, // already 16 January in China
 		{time.Date(2031, 1, 1, 0, 0, 0, 0, cst), true},
 	}
