@@ -13,6 +13,11 @@
 //     that only ever grows at its end. See visibility.go for why.
 //   - UPDATE, DELETE and TRUNCATE on the table are refused by triggers.
 //
+// SubscribeAll reads in batches and then waits for a NOTIFY that the Store
+// sends after each committed append (notify.go), polling every 200 ms as
+// well, so new events reach subscribers in milliseconds and never later
+// than about 200 ms after they become visible.
+//
 // Open runs Migrate, so a Store is always on the current schema; Migrate is
 // exported for tools that want to prepare a database without appending.
 package pgstore
