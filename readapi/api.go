@@ -44,6 +44,7 @@ type API struct {
 	idKey  []byte
 	log    logrus.FieldLogger
 	schema string
+	wait   time.Duration // bound of min_position waits
 }
 
 // NewAPI serves the read model in pool. runner gives read-your-writes and
@@ -54,7 +55,13 @@ func NewAPI(pool *pgxpool.Pool, runner *projections.Runner, idKey []byte, log lo
 	if log == nil {
 		log = logrus.StandardLogger()
 	}
-	return &API{pool: pool, runner: runner, idKey: idKey, log: log, schema: projections.ReadModelSchema}
+	return &API{pool: pool, runner: runner, idKey: idKey, log: log, schema: projections.ReadModelSchema, wait: MaxWait}
+}
+
+// WithMaxWait changes the min_position wait bound (tests shorten it).
+func (a *API) WithMaxWait(d time.Duration) *API {
+	a.wait = d
+	return a
 }
 
 // Routes is the route table of the read API.
@@ -81,7 +88,7 @@ func (a *API) consistent(c echo.Context) error {
 		return httpapi.BadRequest(CodeInvalidPosition, "min_position is not a position returned by a command",
 			httpapi.FieldError{Field: "min_position", Code: CodeInvalidPosition, Message: err.Error()})
 	}
-	ctx, cancel := context.WithTimeout(c.Request().Context(), MaxWait)
+	ctx, cancel := context.WithTimeout(c.Request().Context(), a.wait)
 	defer cancel()
 	err = a.runner.WaitForProjection(ctx, projections.ReadModelName, pos)
 	if errors.Is(err, projections.ErrNotCaughtUp) {
@@ -90,7 +97,7 @@ func (a *API) consistent(c echo.Context) error {
 		}
 		c.Response().Header().Set("Retry-After", "1")
 		return httpapi.NewProblem(http.StatusServiceUnavailable, CodeProjectionBehind,
-			"the read model has not reached min_position within "+MaxWait.String()+"; retry shortly")
+			"the read model has not reached min_position within "+a.wait.String()+"; retry shortly")
 	}
 	return err
 }
