@@ -36,6 +36,7 @@ type system struct {
 	proj  *analytics.Projection
 	http  *echo.Echo
 	clock *testClock
+	pgURL string
 }
 
 // testClock is the command clock; tests move it to date lifecycle events.
@@ -57,7 +58,8 @@ func newSystem(t testing.TB) *system {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	chURL := chtest.NewDatabase(t)
-	store, err := pgstore.Open(ctx, testpg.NewDatabase(t))
+	pgURL := testpg.NewDatabase(t)
+	store, err := pgstore.Open(ctx, pgURL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +84,7 @@ func newSystem(t testing.TB) *system {
 		analystKey: {Client: "analyst-1", Role: httpapi.RoleAnalyst},
 		bankKey:    {Client: "hospital-gateway", Role: httpapi.RoleBank},
 	}}, api.Routes())
-	return &system{t: t, store: store, svc: svc, ch: ch, proj: proj, http: srv, clock: clock}
+	return &system{t: t, store: store, svc: svc, ch: ch, proj: proj, http: srv, clock: clock, pgURL: pgURL}
 }
 
 // person is a registered cardholder with an issued card.
