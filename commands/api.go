@@ -34,7 +34,7 @@ func NewAPI(store eventstore.Store, db DB, idKey []byte, clock func() time.Time,
 	if err != nil {
 		return nil, err
 	}
-	return &API{svc: svc, idem: &Idempotency{db: db, staleClaim: StaleIdempotencyClaim}, log: log}, nil
+	return &API{svc: svc, idem: NewIdempotency(db, StaleIdempotencyClaim), log: log}, nil
 }
 
 // Service is the application layer under the API.

@@ -23,6 +23,12 @@ type Idempotency struct {
 	staleClaim time.Duration
 }
 
+// NewIdempotency returns the key store on db; a claim without response
+// older than staleClaim may be taken over by a retry.
+func NewIdempotency(db DB, staleClaim time.Duration) *Idempotency {
+	return &Idempotency{db: db, staleClaim: staleClaim}
+}
+
 // DB is what the package needs of PostgreSQL (*pgxpool.Pool qualifies).
 type DB interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
