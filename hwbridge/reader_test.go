@@ -426,3 +426,26 @@ func BenchmarkReadCard(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(r.APDUs()-before)/float64(b.N), "APDUs/read")
 }
+
+func TestCardResetByAnotherProgram(t *testing.T) {
+	needStack(t)
+	r := connected(t, stack.reader)
+	ctx := testCtx(t, 5*time.Second)
+	pin, _ := ParsePIN("123456")
+	if res, err := r.VerifyPIN(ctx, pin); err != nil || res.Status != PINVerified {
+		t.Fatalf("VerifyPIN: %v, %v", res, err)
+	}
+	// Another program resets the card: our verified state is gone, and the
+	// session must say so rather than carry on.
+	other := connected(t, stack.reader)
+	other.Close()
+	if _, err := r.PINState(ctx); !errors.Is(err, ErrCardReset) {
+		t.Fatalf("PINState after reset by another program: %v, want ErrCardReset", err)
+	}
+	if _, err := r.WaitForCard(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := r.PINState(ctx); err != nil || res != (PINResult{PINUnverified, 3}) {
+		t.Fatalf("PINState after reconnect: %v, %v; want unverified, 3 tries", res, err)
+	}
+}
