@@ -46,14 +46,16 @@ log() { echo "[start-virtual-card] $*" >&2; }
 ms() { echo $(( ($(date +%s%N) - T0) / 1000000 )); }
 
 # ---------------------------------------------------------------- packages --
-PKGS=(pcscd libpcsclite-dev vsmartcard-vpcd vsmartcard-vpicc
-      python3-virtualsmartcard python3-pycryptodome pcsc-tools)
+# What the emulator and pcscd need; pcsc-tools (pcsc_scan, scriptor) is
+# only installed alongside, for poking at the card by hand.
+PKGS=(pcscd libpcsclite-dev vsmartcard-vpcd python3-virtualsmartcard python3-pycryptodome)
 need=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
 done
 if ((${#need[@]})); then
   [[ "${NO_INSTALL:-0}" == 1 ]] && { log "missing packages: ${need[*]}"; exit 1; }
+  need+=(pcsc-tools)
   log "installing: ${need[*]}"
   SUDO=""; [[ $EUID -ne 0 ]] && SUDO="sudo"
   $SUDO apt-get update -qq >&2
