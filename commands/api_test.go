@@ -383,3 +383,28 @@ func TestOpenAPIListsTheCommandRoutes(t *testing.T) {
 		assert.Contains(t, doc.Paths, p)
 	}
 }
+
+func TestConcurrentRegistrationsOfOnePersonMakeOneStream(t *testing.T) {
+	e := newEnv(t)
+	const n = 6
+	statuses := make([]int, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			statuses[i] = e.do(http.MethodPost, "/v1/cardholders", keyCounter, registerBody(1)).Status
+		}()
+	}
+	wg.Wait()
+	created := 0
+	for _, s := range statuses {
+		if s == http.StatusCreated {
+			created++
+		} else {
+			assert.Equal(t, http.StatusConflict, s)
+		}
+	}
+	assert.Equal(t, 1, created)
+	assert.Equal(t, 1, e.eventCount())
+}
