@@ -45,7 +45,8 @@ var stack stackEnv // written once by TestMain, read-only in tests
 var requiredFiles = []string{
 	"/usr/sbin/pcscd",
 	"/usr/lib/pcsc/drivers/serial/libifdvpcd.so",
-	"/usr/lib/python3/site-packages/virtualsmartcard",
+	"/usr/lib/python3/site-packages/virtualsmartcard", // python3-virtualsmartcard
+	"/usr/lib/python3/dist-packages/Cryptodome",       // python3-pycryptodome
 	"/usr/bin/python3",
 }
 
