@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/cardledger/cardledger/domain"
+	"github.com/cardledger/cardledger/eventstore"
 	"github.com/cardledger/cardledger/internal/httpapi"
 )
 
@@ -105,6 +106,9 @@ type UsageResponse struct {
 	Recorded   int `json:"recorded"`
 	Duplicates int `json:"duplicates"`
 	Rejected   int `json:"rejected"`
+	// Position is the global position of the last event written, for
+	// read-your-writes waits on the projections; absent when none was.
+	Position string `json:"position,omitempty"`
 }
 
 // UsageProblem is the 422 body when records were refused: a problem whose
@@ -149,6 +153,9 @@ func (a *API) postUsage(c echo.Context) error {
 		return err
 	}
 	counts := UsageResponse{Recorded: res.Recorded, Duplicates: res.Duplicates, Rejected: len(res.Rejected)}
+	if res.Position != eventstore.Start {
+		counts.Position = res.Position.String()
+	}
 	if len(res.Rejected) == 0 {
 		return c.JSON(http.StatusOK, counts)
 	}

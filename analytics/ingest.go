@@ -35,6 +35,9 @@ type IngestResult struct {
 	Recorded   int           // new events written
 	Duplicates int           // records already stored (same id), written nothing
 	Rejected   []RecordError // in index order
+	// Position is the global position of the last event this call wrote
+	// (eventstore.Start if it wrote none), for read-your-writes waits.
+	Position eventstore.Position
 }
 
 // Ingester validates usage records and appends them to per card-month
@@ -106,10 +109,11 @@ func (in *Ingester) Ingest(ctx context.Context, records []domain.UsageInput, all
 			groups[s] = append(groups[s], i)
 		}
 	}
-	written, dups, rejected, err := in.appendGroups(ctx, groups, parsed, actor)
+	written, dups, rejected, last, err := in.appendGroups(ctx, groups, parsed, actor)
 	if err != nil {
 		return IngestResult{}, err
 	}
+	res.Position = last
 	res.Recorded += written
 	res.Duplicates += dups
 	if len(rejected) > 0 {
@@ -162,7 +166,7 @@ func (in *Ingester) checkCards(ctx context.Context, parsed []domain.UsageRecorde
 
 // appendGroups appends each stream's records, several streams at a time.
 func (in *Ingester) appendGroups(ctx context.Context, groups map[string][]int, parsed []domain.UsageRecorded,
-	actor domain.Actor) (written, dups int, rejected []RecordError, err error) {
+	actor domain.Actor) (written, dups int, rejected []RecordError, last eventstore.Position, err error) {
 	streams := make([]string, 0, len(groups))
 	for s := range groups {
 		streams = append(streams, s)
@@ -181,9 +185,12 @@ func (in *Ingester) appendGroups(ctx context.Context, groups map[string][]int, p
 		go func() {
 			defer wg.Done()
 			for s := range next {
-				n, d, rej, err := in.appendStream(ctx, s, groups[s], parsed, actor)
+				n, d, rej, pos, err := in.appendStream(ctx, s, groups[s], parsed, actor)
 				mu.Lock()
 				written, dups, rejected = written+n, dups+d, append(rejected, rej...)
+				if last.Less(pos) {
+					last = pos
+				}
 				if err != nil && first == nil {
 					first = err
 					cancel()
@@ -203,23 +210,23 @@ feed:
 	close(next)
 	wg.Wait()
 	if first != nil {
-		return 0, 0, nil, first
+		return 0, 0, nil, last, first
 	}
-	return written, dups, rejected, ctx.Err()
+	return written, dups, rejected, last, ctx.Err()
 }
 
 // appendStream stores the records idx of one usage stream, leaving out
 // those already there. A concurrent writer to the same stream makes the
 // append fail on the revision; it then reads again and retries.
 func (in *Ingester) appendStream(ctx context.Context, stream string, idx []int, parsed []domain.UsageRecorded,
-	actor domain.Actor) (written, dups int, rejected []RecordError, err error) {
+	actor domain.Actor) (written, dups int, rejected []RecordError, last eventstore.Position, err error) {
 	for attempt := 0; attempt < 20; attempt++ {
 		stored, err := in.store.ReadStream(ctx, stream, 0, 0)
 		expected := eventstore.NoStream()
 		switch {
 		case errors.Is(err, eventstore.ErrStreamNotFound):
 		case err != nil:
-			return 0, 0, nil, fmt.Errorf("read %s: %w", stream, err)
+			return 0, 0, nil, last, fmt.Errorf("read %s: %w", stream, err)
 		default:
 			expected = eventstore.Exact(stored[len(stored)-1].Revision)
 		}
@@ -238,47 +245,48 @@ func (in *Ingester) appendStream(ctx context.Context, stream string, idx []int, 
 			}
 			ev, err := usageEvent(parsed[i], actor)
 			if err != nil {
-				return 0, 0, nil, err
+				return 0, 0, nil, last, err
 			}
 			events, fresh = append(events, ev), append(fresh, i)
 		}
 		if len(events) == 0 {
-			return 0, dups, nil, nil
+			return 0, dups, nil, last, nil
 		}
-		_, err = in.store.Append(ctx, stream, expected, events)
+		res, err := in.store.Append(ctx, stream, expected, events)
 		switch {
 		case err == nil:
-			return len(events), dups, nil, nil
+			return len(events), dups, nil, res.Position, nil
 		case errors.Is(err, eventstore.ErrWrongRevision):
 			continue
 		case errors.Is(err, pgstore.ErrDuplicateEventID):
 			return in.appendOneByOne(ctx, stream, fresh, events, dups)
 		default:
-			return 0, 0, nil, err
+			return 0, 0, nil, last, err
 		}
 	}
-	return 0, 0, nil, fmt.Errorf("append %s: too many concurrent writers", stream)
+	return 0, 0, nil, last, fmt.Errorf("append %s: too many concurrent writers", stream)
 }
 
 // appendOneByOne finds which records reuse an id stored in another stream
 // (the same record id with another card or month): those are refused, the
 // rest stored.
 func (in *Ingester) appendOneByOne(ctx context.Context, stream string, idx []int, events []eventstore.EventData,
-	dups int) (written, duplicates int, rejected []RecordError, err error) {
+	dups int) (written, duplicates int, rejected []RecordError, last eventstore.Position, err error) {
 	for k, ev := range events {
-		_, err := in.store.Append(ctx, stream, eventstore.Any(), []eventstore.EventData{ev})
+		res, err := in.store.Append(ctx, stream, eventstore.Any(), []eventstore.EventData{ev})
 		switch {
 		case err == nil:
 			written++
+			last = res.Position
 		case errors.Is(err, pgstore.ErrDuplicateEventID):
 			rejected = append(rejected, RecordError{Index: idx[k], Fields: []domain.FieldError{{
 				Field: "id", Code: CodeDuplicateID, Message: "record id was already used for a different record",
 			}}})
 		default:
-			return 0, 0, nil, fmt.Errorf("append %s: %w", stream, err)
+			return 0, 0, nil, last, fmt.Errorf("append %s: %w", stream, err)
 		}
 	}
-	return written, dups, rejected, nil
+	return written, dups, rejected, last, nil
 }
 
 func usageEvent(u domain.UsageRecorded, actor domain.Actor) (eventstore.EventData, error) {

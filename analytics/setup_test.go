@@ -19,6 +19,7 @@ import (
 	"github.com/cardledger/cardledger/analytics/chtest"
 	"github.com/cardledger/cardledger/commands"
 	"github.com/cardledger/cardledger/domain"
+	"github.com/cardledger/cardledger/eventstore"
 	"github.com/cardledger/cardledger/eventstore/pgstore"
 	"github.com/cardledger/cardledger/internal/httpapi"
 	"github.com/cardledger/cardledger/internal/seed"
@@ -37,6 +38,9 @@ type system struct {
 	http  *echo.Echo
 	clock *testClock
 	pgURL string
+
+	mu   sync.Mutex
+	last eventstore.Position // of the newest event this test wrote
 }
 
 // testClock is the command clock; tests move it to date lifecycle events.
@@ -113,6 +117,7 @@ func (s *system) register(seq int, region string) person {
 	if err != nil {
 		s.t.Fatalf("register %d: %v", seq, err)
 	}
+	s.wrote(res.Position)
 	p := person{id: res.CardholderID, region: region, homeCity: domain.PrefectureOf(region)}
 	p.cardNo = s.issue(p.id)
 	return p
@@ -127,22 +132,41 @@ func (s *system) issue(holder string) string {
 	if err != nil {
 		s.t.Fatalf("instant issue for %s: %v", holder, err)
 	}
+	s.wrote(res.Position)
 	return res.State.Card.CardNo
 }
 
 // card runs a card command.
 func (s *system) card(cardNo string, cmd domain.Command) {
 	s.t.Helper()
-	_, err := s.svc.Card.Handle(context.Background(), commands.CardCommand{
+	res, err := s.svc.Card.Handle(context.Background(), commands.CardCommand{
 		Envelope: commands.NewEnvelope(domain.Actor{Client: "test"}, "test"), CardNo: cardNo, Command: cmd,
 	})
 	if err != nil {
 		s.t.Fatalf("%s on %s: %v", cmd.CommandName(), cardNo, err)
 	}
+	s.wrote(res.Position)
 }
 
-// project brings the projection up to the head of the store the way the
-// runner's catch-up does: pages of the global log handed to Apply.
+// wrote notes the position of an event the test caused.
+func (s *system) wrote(pos eventstore.Position) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.last.Less(pos) {
+		s.last = pos
+	}
+}
+
+func (s *system) lastWritten() eventstore.Position {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.last
+}
+
+// project brings the projection up to the newest event the test wrote, the
+// way the runner's catch-up does: pages of the global log handed to Apply.
+// The $all log may show a commit a moment late (another transaction on the
+// server holds the snapshot back), so an empty page means "ask again".
 func (s *system) project() {
 	s.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -151,13 +175,15 @@ func (s *system) project() {
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	for {
+	target := s.lastWritten()
+	for pos.Less(target) {
 		page, err := s.store.ReadAll(ctx, pos, 5000)
 		if err != nil {
 			s.t.Fatal(err)
 		}
 		if len(page) == 0 {
-			return
+			time.Sleep(20 * time.Millisecond)
+			continue
 		}
 		if err := s.proj.Apply(ctx, page); err != nil {
 			s.t.Fatal(err)
@@ -186,6 +212,16 @@ func (s *system) do(method, path, key string, body any) *httptest.ResponseRecord
 	}
 	rec := httptest.NewRecorder()
 	s.http.ServeHTTP(rec, req)
+	if method == http.MethodPost && path == "/v1/usage" {
+		var got analytics.UsageResponse
+		if json.Unmarshal(rec.Body.Bytes(), &got) == nil && got.Position != "" {
+			pos, err := eventstore.ParsePosition(got.Position)
+			if err != nil {
+				s.t.Fatal(err)
+			}
+			s.wrote(pos)
+		}
+	}
 	return rec
 }
 
