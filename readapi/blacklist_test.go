@@ -64,6 +64,7 @@ func TestReadYourWrites(t *testing.T) {
 	require.Equal(t, "lost", card.Status)
 
 	h.stop()
+	h.api.WithMaxWait(300 * time.Millisecond) // no request is in flight
 	pos = h.appendEvents(stream, domain.CardUnlocked{CardNo: "B00000005", Lifted: domain.StatusLost})
 	status, ctype, body := h.get(keyCounter, "/v1/cards/B00000005?min_position="+pos.String())
 	require.Equal(t, http.StatusServiceUnavailable, status)

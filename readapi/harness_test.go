@@ -68,7 +68,7 @@ func newHarness(t *testing.T) *harness {
 	log.SetLevel(logrus.WarnLevel)
 	h := &harness{t: t, store: store, pool: pool, log: log}
 	h.runner = h.newRunner()
-	h.api = readapi.NewAPI(pool, h.runner, projections.SeedKey, log).WithMaxWait(time.Second)
+	h.api = readapi.NewAPI(pool, h.runner, projections.SeedKey, log)
 	auth := httpapi.StaticAuthenticator{
 		keyAdmin:    {Client: "admin", Role: httpapi.RoleAdmin},
 		keyCounter:  {Client: "counter", Role: httpapi.RoleCounter},
