@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -69,6 +70,10 @@ func (s *Service) ImportApplications(ctx context.Context, data []byte) (*ImportR
 		return nil, fmt.Errorf("%w: %w", ErrImportFile, err)
 	}
 	sum := sha256.Sum256(data)
+	// Event ids of this run derive from a fresh run id, so a stream written
+	// by an earlier import is never mistaken for an idempotent retry of this
+	// one; the earlier import is recognised by its causation id instead.
+	run := uuid.New()
 	rep := &ImportReport{SHA256: hex.EncodeToString(sum[:]), Encoding: enc, Rows: len(rows), Lines: make([]ImportRow, len(rows))}
 
 	linesOf := map[string][]int{}
@@ -110,7 +115,7 @@ func (s *Service) ImportApplications(ctx context.Context, data []byte) (*ImportR
 		go func() {
 			defer wg.Done()
 			for w := range next {
-				status, err := s.appendImportRow(ctx, w.stream, w.cmdID, w.events, rep.SHA256)
+				status, err := s.appendImportRow(ctx, w.stream, run, w.cmdID, w.events, rep.SHA256)
 				if err != nil {
 					mu.Lock()
 					firstErr = cmpErr(firstErr, err)
@@ -210,9 +215,11 @@ func problemsOf(err error) []domain.FieldError {
 }
 
 // appendImportRow writes a new cardholder stream. A stream that exists
-// already is this import's (already_imported) or someone else's (rejected).
-func (s *Service) appendImportRow(ctx context.Context, stream string, cmdID uuid.UUID, events []domain.Event, fileSHA string) (string, error) {
-	err := s.appendEvents(ctx, stream, eventstore.NoStream(), cmdID, "import-"+fileSHA[:16], events, domain.EncodeEvent)
+// already was started by an import of this person (already_imported) or by
+// someone else (rejected).
+func (s *Service) appendImportRow(ctx context.Context, stream string, run, cmdID uuid.UUID, events []domain.Event, fileSHA string) (string, error) {
+	_, err := s.appendCaused(ctx, stream, eventstore.NoStream(), commandID(run.String(), cmdID.String()), cmdID.String(),
+		"import-"+fileSHA[:16], events, domain.EncodeEvent)
 	if err == nil {
 		return RowImported, nil
 	}
@@ -223,7 +230,8 @@ func (s *Service) appendImportRow(ctx context.Context, stream string, cmdID uuid
 	if err != nil {
 		return "", fmt.Errorf("read %s: %w", stream, err)
 	}
-	if len(first) == 1 && first[0].ID == commands.EventID(cmdID, stream, 0) {
+	var md domain.Metadata
+	if len(first) == 1 && json.Unmarshal(first[0].Metadata, &md) == nil && md.CausationID == cmdID.String() {
 		return RowAlreadyImported, nil
 	}
 	return RowRejected, nil

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -124,6 +125,29 @@ func (m *ReadModel) CatchUp(ctx context.Context, store eventstore.Store) error {
 		}
 		if err := m.Apply(ctx, page); err != nil {
 			return err
+		}
+	}
+}
+
+// CatchUpTo applies events until the read model has seen pos. The store's
+// $all may lag a commit for as long as an older transaction runs anywhere in
+// the cluster, so it polls until pos shows up.
+func (m *ReadModel) CatchUpTo(ctx context.Context, store eventstore.Store, pos eventstore.Position) error {
+	for {
+		if err := m.CatchUp(ctx, store); err != nil {
+			return err
+		}
+		cp, err := m.Checkpoint(ctx)
+		if err != nil {
+			return err
+		}
+		if !cp.Less(pos) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(10 * time.Millisecond):
 		}
 	}
 }

@@ -66,15 +66,21 @@ func (s *Service) getBatch(ctx context.Context, batchID string) (*domain.Batch, 
 // The command id derives from the batch, the command and the revision, so
 // a retry of a command whose append succeeded writes nothing.
 func (s *Service) updateBatch(ctx context.Context, batchID string, cmd domain.Command) (*domain.Batch, []domain.Event, error) {
+	b, events, _, err := s.updateBatchAt(ctx, batchID, cmd)
+	return b, events, err
+}
+
+// updateBatchAt is updateBatch that also returns the position of the append.
+func (s *Service) updateBatchAt(ctx context.Context, batchID string, cmd domain.Command) (*domain.Batch, []domain.Event, eventstore.Position, error) {
 	stream := domain.BatchStreamFor(batchID)
 	for attempt := 1; ; attempt++ {
 		l, err := s.loadBatch(ctx, batchID)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, eventstore.Position{}, err
 		}
 		events, err := domain.DecideBatch(l.batch, cmd)
 		if err != nil || len(events) == 0 {
-			return l.batch, nil, err
+			return l.batch, nil, eventstore.Position{}, err
 		}
 		expected := eventstore.NoStream()
 		rev := "none"
@@ -82,17 +88,17 @@ func (s *Service) updateBatch(ctx context.Context, batchID string, cmd domain.Co
 			expected, rev = eventstore.Exact(l.revision), strconv.FormatUint(l.revision, 10)
 		}
 		id := commandID("batch", batchID, cmd.CommandName(), rev)
-		err = s.appendEvents(ctx, stream, expected, id, batchID, events, domain.EncodeBatchEvent)
+		res, err := s.appendEvents(ctx, stream, expected, id, batchID, events, domain.EncodeBatchEvent)
 		if err == nil {
 			for _, e := range events {
 				if err := l.batch.Apply(e); err != nil {
-					return nil, nil, err
+					return nil, nil, eventstore.Position{}, err
 				}
 			}
-			return l.batch, events, nil
+			return l.batch, events, res.Position, nil
 		}
 		if !errors.Is(err, eventstore.ErrWrongRevision) || attempt >= maxAttempts {
-			return nil, nil, err
+			return nil, nil, eventstore.Position{}, err
 		}
 	}
 }
@@ -101,26 +107,33 @@ type encodeFunc func(domain.Event) (string, []byte, error)
 
 // appendEvents encodes events with metadata and ids derived from id.
 func (s *Service) appendEvents(ctx context.Context, stream string, expected eventstore.ExpectedRevision, id uuid.UUID,
-	correlation string, events []domain.Event, encode encodeFunc) error {
+	correlation string, events []domain.Event, encode encodeFunc) (eventstore.AppendResult, error) {
+	return s.appendCaused(ctx, stream, expected, id, id.String(), correlation, events, encode)
+}
+
+// appendCaused is appendEvents with a causation id other than the command id.
+func (s *Service) appendCaused(ctx context.Context, stream string, expected eventstore.ExpectedRevision, id uuid.UUID,
+	causation, correlation string, events []domain.Event, encode encodeFunc) (eventstore.AppendResult, error) {
 	now := s.clock().UTC()
 	data := make([]eventstore.EventData, len(events))
 	for i, e := range events {
 		typ, payload, err := encode(e)
 		if err != nil {
-			return err
+			return eventstore.AppendResult{}, err
 		}
 		eid := commands.EventID(id, stream, i)
 		md, err := json.Marshal(domain.Metadata{
 			EventID: eid.String(), SchemaVersion: 1, OccurredAt: now, Actor: s.actor,
-			Channel: "batch", CorrelationID: correlation, CausationID: id.String(),
+			Channel: "batch", CorrelationID: correlation, CausationID: causation,
 		})
 		if err != nil {
-			return fmt.Errorf("encode metadata: %w", err)
+			return eventstore.AppendResult{}, fmt.Errorf("encode metadata: %w", err)
 		}
 		data[i] = eventstore.EventData{ID: eid, Type: typ, Data: payload, Metadata: md}
 	}
-	if _, err := s.store.Append(ctx, stream, expected, data); err != nil {
-		return fmt.Errorf("append %s: %w", stream, err)
+	res, err := s.store.Append(ctx, stream, expected, data)
+	if err != nil {
+		return res, fmt.Errorf("append %s: %w", stream, err)
 	}
-	return nil
+	return res, nil
 }

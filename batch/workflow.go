@@ -49,14 +49,14 @@ func (s *Service) CreateBatch(ctx context.Context, batchID string, filter domain
 	if err != nil {
 		return nil, err
 	}
-	b, _, err := s.updateBatch(ctx, batchID, domain.CreateBatch{
+	b, _, pos, err := s.updateBatchAt(ctx, batchID, domain.CreateBatch{
 		BatchID: batchID, Filter: filter, CreatedOn: s.clock().Format(domain.DateLayout), Members: members,
 	})
 	if err != nil {
 		return nil, err
 	}
 	// Mark the members as taken before the lock goes to the next creator.
-	if err := s.readModel.CatchUp(ctx, s.store); err != nil {
+	if err := s.readModel.CatchUpTo(ctx, s.store, pos); err != nil {
 		return nil, err
 	}
 	return b, nil

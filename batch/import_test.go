@@ -1,0 +1,76 @@
+package batch
+
+import (
+	"bytes"
+	"context"
+	"testing"
+	"time"
+
+	"github.com/cardledger/cardledger/batch/files"
+	"github.com/cardledger/cardledger/commands"
+	"github.com/cardledger/cardledger/domain"
+)
+
+func TestImportValidatesEveryRowAndRegistersNobodyTwice(t *testing.T) {
+	e := newEnv(t)
+	s := e.service(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	// Someone already registered at the counter.
+	existing := people(1, 900)[0]
+	_, err := e.cmds.Register.Handle(ctx, commands.Register{Envelope: commands.NewEnvelope(domain.Actor{Client: "t"}, "http"),
+		Cardholder: domain.RegisterCardholder{IDNumber: existing.IDNumber, Name: existing.Name, Nationality: "CHN", RegionCode: "320505"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := people(5, 0)
+	badCheck := people(1, 100)[0]
+	badCheck.IDNumber = badCheck.IDNumber[:17] + string("0123456789X"[(int(badCheck.IDNumber[17])+1)%11])
+	badRegion := people(1, 101)[0]
+	badRegion.RegionCode = "990000"
+	dup := people(1, 102)[0]
+	rows = append(rows, badCheck, badRegion, dup, existing, dup)
+	var csv bytes.Buffer
+	if err := files.WriteApplications(&csv, rows, files.EncodingGB18030); err != nil {
+		t.Fatal(err)
+	}
+
+	rep, err := s.ImportApplications(ctx, csv.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Encoding != files.EncodingGB18030 || rep.Rows != 10 || rep.Imported != 5 || rep.Rejected != 5 {
+		t.Fatalf("report %+v", rep)
+	}
+	wantCodes := map[int]string{7: domain.CodeInvalidIDNumber, 8: domain.CodeInvalidRegionCode, 9: CodeDuplicateInFile, 10: domain.CodeAlreadyRegistered, 11: CodeDuplicateInFile}
+	for _, l := range rep.Lines {
+		want, bad := wantCodes[l.Line]
+		switch {
+		case bad && (l.Status != RowRejected || len(l.Problems) != 1 || l.Problems[0].Code != want):
+			t.Errorf("line %d: %s %+v, want rejected with %s", l.Line, l.Status, l.Problems, want)
+		case !bad && l.Status != RowImported:
+			t.Errorf("line %d: %s %+v, want imported", l.Line, l.Status, l.Problems)
+		}
+	}
+	loaded, err := e.cmds.Repository.Load(ctx, rep.Lines[0].CardholderID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := loaded.State
+	if c.Profile.Name != "测试00000" || c.Status() != domain.StatusApplied || c.Card.Source != domain.SourceBatch || c.Card.PhotoRef != "photo/00000.jpg" {
+		t.Fatalf("imported cardholder %+v card %+v", c.Profile, c.Card)
+	}
+
+	before := eventCount(t, e)
+	again, err := s.ImportApplications(ctx, csv.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.AlreadyImported != 5 || again.Imported != 0 || again.Rejected != 5 {
+		t.Fatalf("re-import %+v", again)
+	}
+	if after := eventCount(t, e); after != before {
+		t.Fatalf("re-import appended: head %v → %v", before, after)
+	}
+}
