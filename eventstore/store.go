@@ -68,6 +68,9 @@ type RecordedEvent struct {
 	Data       []byte
 	Metadata   []byte
 	RecordedAt time.Time
+	// Hash chains the event to the one before it in its stream (see
+	// eventstore/chain). Adapters set it on every event they append.
+	Hash []byte
 }
 
 // AppendResult names the last event written (or found, on an idempotent retry).
