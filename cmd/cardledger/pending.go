@@ -13,4 +13,3 @@ func runSeed(context.Context, *environment, []string) error        { return errN
 func runImport(context.Context, *environment, []string) error      { return errNotWired }
 func runBatch(context.Context, *environment, []string) error       { return errNotWired }
 func runSimulate(context.Context, *environment, []string) error    { return errNotWired }
-func runBench(context.Context, *environment, []string) error       { return errNotWired }

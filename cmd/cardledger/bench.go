@@ -1,0 +1,55 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+
+	"github.com/cardledger/cardledger/commands"
+	"github.com/cardledger/cardledger/internal/loadgen"
+)
+
+// runBench: load commands whose figures go in the README, each printed
+// beside its comparison run from the same database in the same run.
+func runBench(ctx context.Context, env *environment, args []string) error {
+	v, rest := verb(args)
+	fs := flag.NewFlagSet("bench "+v, flag.ContinueOnError)
+	n := fs.Int("n", 5000, "operations")
+	workers := fs.Int("concurrency", 16, "concurrent workers")
+	switch v {
+	case "commands", "store":
+	default:
+		return usagef("want `bench commands` or `bench store` (then -n, -concurrency)")
+	}
+	d, err := parseConfig(env, fs, rest)
+	if err != nil {
+		return err
+	}
+	defer d.close()
+	store, err := d.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	pool, err := d.openPool(ctx)
+	if err != nil {
+		return err
+	}
+	raw, err := loadgen.RawInsert(ctx, pool, *n, *workers)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(env.stdout, raw)
+	switch v {
+	case "store":
+		fmt.Fprintln(env.stdout, loadgen.StoreAppend(ctx, store, *n, *workers))
+	case "commands":
+		// n loss/unlock pairs on n/2 cardholders: every command is one append.
+		res, err := commands.BenchLossUnlock(ctx, store, max(*n/2, 1), *workers)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(env.stdout, "%-34s %s\n", "loss/unlock commands", res)
+		fmt.Fprintf(env.stdout, "commands/s ÷ raw inserts/s = %.2f\n", res.PerSecond/raw.PerSecond)
+	}
+	return nil
+}

@@ -1,0 +1,106 @@
+// Package loadgen runs the load commands' baselines: a fixed number of
+// operations on a fixed number of workers, with per-operation latencies, so
+// a figure and its comparison run come from the same code on the same
+// database in the same run.
+package loadgen
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/cardledger/cardledger/eventstore"
+)
+
+// Result summarises one run.
+type Result struct {
+	Name      string
+	Ops       int
+	Errors    int
+	Elapsed   time.Duration
+	PerSecond float64
+	P50, P99  time.Duration
+}
+
+func (r Result) String() string {
+	return fmt.Sprintf("%-34s %8d ops in %7s  %9.0f ops/s  p50 %8s  p99 %8s  errors %d",
+		r.Name, r.Ops, r.Elapsed.Round(time.Millisecond), r.PerSecond,
+		r.P50.Round(time.Microsecond), r.P99.Round(time.Microsecond), r.Errors)
+}
+
+// Run calls op(i) for i in [0, n) on workers goroutines and measures each call.
+func Run(ctx context.Context, name string, n, workers int, op func(ctx context.Context, i int) error) Result {
+	latencies := make([]time.Duration, n)
+	var next, errs atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n || ctx.Err() != nil {
+					return
+				}
+				t0 := time.Now()
+				if err := op(ctx, i); err != nil {
+					errs.Add(1)
+				}
+				latencies[i] = time.Since(t0)
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	slices.Sort(latencies)
+	at := func(q float64) time.Duration { return latencies[int(q*float64(len(latencies)-1))] }
+	r := Result{Name: name, Ops: n, Errors: int(errs.Load()), Elapsed: elapsed, PerSecond: float64(n) / elapsed.Seconds()}
+	if n > 0 {
+		r.P50, r.P99 = at(0.5), at(0.99)
+	}
+	return r
+}
+
+// RawInsert is the baseline for the write side: single-row INSERTs, each
+// its own transaction, of a row shaped like a stored event, into a scratch
+// table of the same database.
+func RawInsert(ctx context.Context, pool *pgxpool.Pool, n, workers int) (Result, error) {
+	const table = "loadgen_raw_insert"
+	if _, err := pool.Exec(ctx, `DROP TABLE IF EXISTS `+table+`;
+		CREATE TABLE `+table+` (seq bigserial PRIMARY KEY, stream text NOT NULL, revision bigint NOT NULL,
+		id uuid NOT NULL UNIQUE, type text NOT NULL, data jsonb NOT NULL, metadata jsonb NOT NULL,
+		recorded_at timestamptz NOT NULL DEFAULT now(), UNIQUE (stream, revision))`); err != nil {
+		return Result{}, fmt.Errorf("raw insert baseline: %w", err)
+	}
+	defer pool.Exec(context.Background(), `DROP TABLE IF EXISTS `+table)
+	data, meta := sampleEvent()
+	return Run(ctx, "raw single-row INSERT", n, workers, func(ctx context.Context, i int) error {
+		_, err := pool.Exec(ctx, `INSERT INTO `+table+` (stream, revision, id, type, data, metadata) VALUES ($1, 0, $2, 'CardReportedLost', $3, $4)`,
+			fmt.Sprintf("raw-%d", i), uuid.New(), data, meta)
+		return err
+	}), nil
+}
+
+// StoreAppend measures the event store alone: one-event appends to distinct
+// new streams.
+func StoreAppend(ctx context.Context, store eventstore.Store, n, workers int) Result {
+	data, meta := sampleEvent()
+	run := uuid.NewString()[:8]
+	return Run(ctx, "event store append (1 event)", n, workers, func(ctx context.Context, i int) error {
+		_, err := store.Append(ctx, fmt.Sprintf("loadgen-%s-%d", run, i), eventstore.NoStream(),
+			[]eventstore.EventData{{ID: uuid.New(), Type: "CardReportedLost", Data: data, Metadata: meta}})
+		return err
+	})
+}
+
+func sampleEvent() (data, meta []byte) {
+	return []byte(`{"card_no":"A12345678","reason":"load"}`),
+		[]byte(`{"event_id":"00000000-0000-0000-0000-000000000000","schema_version":1,"occurred_at":"2026-01-01T00:00:00Z","actor":{"client":"loadgen"},"channel":"bench"}`)
+}
