@@ -41,6 +41,7 @@ var cases = []testCase{
 	{"concurrent exact appends have one winner per revision", testConcurrentExact},
 	{"concurrent any appends all land", testConcurrentAny},
 	{"subscribe catches up then goes live", testSubscribeCatchUpLive},
+	{"subscribe catches up a large backlog", testSubscribeBacklog},
 	{"subscribe resumes after a mid position", testSubscribeResume},
 	{"subscribe stops on handler error", testSubscribeHandlerError},
 	{"large stream reads completely", testLargeStream},

@@ -221,3 +221,19 @@ func testSubscribeHandlerError(t *testing.T, f *fixture) {
 		t.Errorf("handler called %d times after failing, want 1", calls)
 	}
 }
+
+func testSubscribeBacklog(t *testing.T, f *fixture) {
+	const total, batch = 2000, 500
+	stream := f.stream("backlog")
+	var want []uuid.UUID
+	for range total / batch {
+		events := newEvents(batch, "Backlog")
+		f.mustAppend(t, stream, eventstore.Any(), events)
+		want = append(want, dataIDs(events)...)
+	}
+	sub := f.subscribe(t, f.head)
+	got := sub.waitFor(t, total)
+	if !slices.Equal(ids(got), want) {
+		t.Errorf("caught up %d events, want the %d appended in order", len(got), total)
+	}
+}
