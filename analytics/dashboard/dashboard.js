@@ -1,6 +1,6 @@
 // Dashboard: fetches /dashboard/data (city-wide aggregates only) and draws
 // the charts; refreshes every REFRESH_MS. When every chart has finished
-// drawing, body[data-state] becomes "ready" and the title gets " · ready",
+// drawn, body[data-state] becomes "ready" and the title gets " · ready",
 // which is what the headless-browser test waits for.
 (function () {
   'use strict';
@@ -119,12 +119,16 @@
       ['chart-flows', flowsOption], ['chart-spending', spendingOption], ['chart-categories', categoriesOption],
       ['chart-issuance', issuanceOption], ['chart-blacklist', blacklistOption]
     ];
+    // A chart counts as drawn at its first 'rendered' event after setOption
+    // ('finished' waits for animations, which a hidden tab may never run).
     var pending = specs.length;
     specs.forEach(function (s) {
-      var c = chart(s[0]);
-      c.off('finished');
-      c.on('finished', function () {
-        c.off('finished');
+      var c = chart(s[0]), done = false;
+      c.off('rendered');
+      c.on('rendered', function () {
+        if (done) { return; }
+        done = true;
+        c.getDom().dataset.drawn = 'yes';
         pending -= 1;
         if (pending === 0) { ready(); }
       });
