@@ -28,30 +28,46 @@ const (
 )
 
 // appendSQL is the whole append in one statement, so one round trip and one
-// implicit transaction: read the stream's revision, check the expectation
-// and that none of the ids is stored, and insert all events from arrays.
-// When a check fails nothing is inserted and the caller learns why from
-// cur_rev and dup_count.
+// implicit transaction: read the stream's last revision and hash, check the
+// expectation and that none of the ids is stored, chain the new events to
+// that hash (chained, one event per step of the recursion) and insert them
+// from arrays. When a check fails nothing is inserted and the caller learns
+// why from cur_rev and dup_count.
 //
 // Two appends that read the same cur_rev collide on (stream, revision): the
 // later one waits for the first to commit and then fails with a unique
-// violation, and Append runs it again on the new state.
+// violation, and Append runs it again on the new state, chaining to the
+// hash the first one wrote. So a chain can never fork.
 const appendSQL = `
-WITH cur AS (
-	SELECT max(revision) AS rev FROM eventstore_events WHERE stream = $1
+WITH RECURSIVE cur AS (
+	SELECT last.rev, last.hash FROM (SELECT) one LEFT JOIN LATERAL (
+		SELECT revision AS rev, hash FROM eventstore_events
+		WHERE stream = $1 ORDER BY revision DESC LIMIT 1
+	) last ON true
 ), dup AS (
 	SELECT count(*) AS n FROM eventstore_events WHERE id = ANY($2::uuid[])
-), ins AS (
-	INSERT INTO eventstore_events (stream, revision, id, type, data, metadata)
-	SELECT $1, coalesce(cur.rev, -1) + e.ord, e.id, e.type, coalesce(e.data, ''), coalesce(e.metadata, '')
-	FROM cur, dup, unnest($2::uuid[], $3::text[], $4::bytea[], $5::bytea[])
+), e AS (
+	SELECT e.id, e.type, coalesce(e.data, '') AS data, coalesce(e.metadata, '') AS metadata, e.ord
+	FROM unnest($2::uuid[], $3::text[], $4::bytea[], $5::bytea[])
 		WITH ORDINALITY AS e(id, type, data, metadata, ord)
+), chained AS (
+	SELECT e.ord, coalesce(cur.rev, -1) + 1 AS revision, e.id, e.type, e.data, e.metadata,
+		eventstore_chain_hash(cur.hash, $1, coalesce(cur.rev, -1) + 1, e.id, e.type, e.data, e.metadata) AS hash
+	FROM cur, e WHERE e.ord = 1
+	UNION ALL
+	SELECT e.ord, c.revision + 1, e.id, e.type, e.data, e.metadata,
+		eventstore_chain_hash(c.hash, $1, c.revision + 1, e.id, e.type, e.data, e.metadata)
+	FROM chained c JOIN e ON e.ord = c.ord + 1
+), ins AS (
+	INSERT INTO eventstore_events (stream, revision, id, type, data, metadata, hash)
+	SELECT $1, c.revision, c.id, c.type, c.data, c.metadata, c.hash
+	FROM cur, dup, chained c
 	WHERE dup.n = 0 AND CASE $6::int
 		WHEN 1 THEN cur.rev IS NULL
 		WHEN 2 THEN cur.rev IS NOT NULL
 		WHEN 3 THEN cur.rev IS NOT DISTINCT FROM $7::bigint
 		ELSE true END
-	ORDER BY e.ord
+	ORDER BY c.ord
 	RETURNING revision, xid, seq
 ), last AS (
 	SELECT revision, xid, seq FROM ins ORDER BY seq DESC LIMIT 1

@@ -11,7 +11,7 @@ import (
 	"github.com/cardledger/cardledger/eventstore"
 )
 
-const eventColumns = `stream, revision, xid, seq, id, type, data, metadata, recorded_at`
+const eventColumns = `stream, revision, xid, seq, id, type, data, metadata, recorded_at, hash`
 
 func scanEvents(rows pgx.Rows) ([]eventstore.RecordedEvent, error) {
 	defer rows.Close()
@@ -23,7 +23,7 @@ func scanEvents(rows pgx.Rows) ([]eventstore.RecordedEvent, error) {
 			id  [16]byte
 		)
 		if err := rows.Scan(&e.Stream, &rev, &e.Position.Commit, &e.Position.Prepare,
-			&id, &e.Type, &e.Data, &e.Metadata, &e.RecordedAt); err != nil {
+			&id, &e.Type, &e.Data, &e.Metadata, &e.RecordedAt, &e.Hash); err != nil {
 			return nil, err
 		}
 		e.Revision = uint64(rev)

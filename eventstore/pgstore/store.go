@@ -12,6 +12,13 @@
 //     below the xmin of their snapshot, which makes the visible log a prefix
 //     that only ever grows at its end. See visibility.go for why.
 //   - UPDATE, DELETE and TRUNCATE on the table are refused by triggers.
+//   - Every row's hash is eventstore/chain's hash of the row and of the hash
+//     of the stream's previous row, computed inside the append statement
+//     from the row that statement read as the stream's last; the (stream,
+//     revision) uniqueness that serialises writers also keeps the chain
+//     from forking. Someone with the rights to disable the triggers can
+//     still rewrite rows, but not without breaking the chain or the
+//     signed digests of package audit.
 //
 // SubscribeAll reads in batches and then waits for a NOTIFY that the Store
 // sends after each committed append (notify.go), polling every 200 ms as

@@ -45,6 +45,10 @@ var cases = []testCase{
 	{"subscribe resumes after a mid position", testSubscribeResume},
 	{"subscribe stops on handler error", testSubscribeHandlerError},
 	{"large stream reads completely", testLargeStream},
+	{"appends chain every event to the previous one", testChainOnAppend},
+	{"chains of streams are independent", testChainStreamsIndependent},
+	{"idempotent retry keeps the chain", testChainIdempotentRetry},
+	{"concurrent appends never fork the chain", testChainConcurrentAppends},
 }
 
 // Run runs every case as a subtest, each on a store from open.
