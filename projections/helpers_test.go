@@ -27,7 +27,7 @@ type env struct {
 	last eventstore.Position // greatest position appended by the test
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	url := testpg.NewDatabase(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -97,7 +97,7 @@ func (e *env) noteAppended(pos eventstore.Position) {
 	}
 }
 
-func (e *env) waitVisible(t *testing.T, pos eventstore.Position) {
+func (e *env) waitVisible(t testing.TB, pos eventstore.Position) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {

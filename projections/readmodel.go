@@ -22,6 +22,11 @@ const ReadModelName = "readmodel"
 type ReadModel struct {
 	pool   *pgxpool.Pool
 	schema string
+	// bulk marks a rebuild's shadow: its commits need not be durable
+	// (synchronous_commit off), since a crash only loses a shadow nobody
+	// reads and the next rebuild starts over. Never for the live model: a
+	// blacklist seq a consumer saw must not vanish in a crash.
+	bulk bool
 }
 
 var _ Rebuildable = (*ReadModel)(nil)

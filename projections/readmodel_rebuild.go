@@ -21,7 +21,7 @@ func (m *ReadModel) Shadow(ctx context.Context) (Projection, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create shadow schema %s: %w", shadow, err)
 	}
-	return &ReadModel{pool: m.pool, schema: shadow}, nil
+	return &ReadModel{pool: m.pool, schema: shadow, bulk: true}, nil
 }
 
 // Swap implements Rebuildable. Locking the live checkpoint row's table
@@ -39,6 +39,11 @@ func (m *ReadModel) Swap(ctx context.Context, shadow Projection, readAll ReadAll
 	sh, ok := shadow.(*ReadModel)
 	if !ok || sh.schema == m.schema {
 		return fmt.Errorf("swap %s: not a shadow of it", m.schema)
+	}
+	// Indexes first, outside the lock: the top-up below is small, the index
+	// builds are not.
+	if _, err := m.pool.Exec(ctx, indexDDL(sh.schema)); err != nil {
+		return fmt.Errorf("index shadow schema: %w", err)
 	}
 	return pgx.BeginFunc(ctx, m.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "LOCK TABLE "+m.schema+".checkpoint IN ACCESS EXCLUSIVE MODE"); err != nil {
@@ -60,7 +65,9 @@ func (m *ReadModel) Swap(ctx context.Context, shadow Projection, readAll ReadAll
 			if len(events) == 0 {
 				return fmt.Errorf("top up shadow: store ends at %s before live checkpoint %s", at, live)
 			}
-			if err := sh.applyTx(ctx, tx, events); err != nil {
+			top := *sh
+			top.bulk = false // this transaction makes the rebuild live: durable
+			if err := top.applyTx(ctx, tx, events); err != nil {
 				return fmt.Errorf("top up shadow: %w", err)
 			}
 			at = events[len(events)-1].Position

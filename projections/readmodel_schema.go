@@ -34,7 +34,9 @@ CREATE TABLE IF NOT EXISTS {s}.checkpoint (
 INSERT INTO {s}.checkpoint (id) VALUES (true) ON CONFLICT DO NOTHING;
 
 -- One row per cardholder stream; state is the domain state the projection
--- folds events into (domain.Cardholder plus event times).
+-- folds events into (domain.Cardholder plus event times), as JSON. It is
+-- bytea, not jsonb: only the projection reads it, and parsing it on every
+-- write would cost the rebuild a third of its speed.
 CREATE TABLE IF NOT EXISTS {s}.cardholders (
 	stream         text        PRIMARY KEY,
 	cardholder_id  text        NOT NULL,
@@ -55,11 +57,8 @@ CREATE TABLE IF NOT EXISTS {s}.cardholders (
 	registered_at  timestamptz,
 	updated_at     timestamptz NOT NULL,
 	revision       bigint      NOT NULL,
-	state          jsonb       NOT NULL
+	state          bytea       NOT NULL
 );
-CREATE INDEX IF NOT EXISTS cardholders_cardholder_id ON {s}.cardholders (cardholder_id);
-CREATE INDEX IF NOT EXISTS cardholders_employer ON {s}.cardholders (employer_code, cardholder_id);
-CREATE INDEX IF NOT EXISTS cardholders_community ON {s}.cardholders (community_code, cardholder_id);
 
 -- One row per numbered card, current or past; holder fields denormalised
 -- for the per-employer, per-community and per-region queries.
@@ -93,9 +92,6 @@ CREATE TABLE IF NOT EXISTS {s}.cards (
 	status_since    timestamptz NOT NULL,
 	updated_at      timestamptz NOT NULL
 );
-CREATE INDEX IF NOT EXISTS cards_stream ON {s}.cards (stream);
-CREATE INDEX IF NOT EXISTS cards_employer ON {s}.cards (employer_code, card_no);
-CREATE INDEX IF NOT EXISTS cards_community ON {s}.cards (community_code, card_no);
 
 -- Production and custody steps (制卡进度), one per event, in log order.
 CREATE TABLE IF NOT EXISTS {s}.steps (
@@ -112,8 +108,6 @@ CREATE TABLE IF NOT EXISTS {s}.steps (
 	detail         text        NOT NULL,
 	PRIMARY KEY (pos_commit, pos_prepare)
 );
-CREATE INDEX IF NOT EXISTS steps_application ON {s}.steps (application_id, pos_commit, pos_prepare);
-CREATE INDEX IF NOT EXISTS steps_card ON {s}.steps (card_no, pos_commit, pos_prepare);
 
 -- Cards that must be refused now, and the feed of changes to that set.
 CREATE TABLE IF NOT EXISTS {s}.blacklist (
@@ -133,10 +127,25 @@ CREATE TABLE IF NOT EXISTS {s}.blacklist_changes (
 );
 `
 
+// readModelIndexes are the secondary indexes. A rebuild creates them after
+// loading (much faster than maintaining them row by row).
+const readModelIndexes = `
+CREATE INDEX IF NOT EXISTS cardholders_cardholder_id ON {s}.cardholders (cardholder_id);
+CREATE INDEX IF NOT EXISTS cardholders_employer ON {s}.cardholders (employer_code, cardholder_id);
+CREATE INDEX IF NOT EXISTS cardholders_community ON {s}.cardholders (community_code, cardholder_id);
+CREATE INDEX IF NOT EXISTS cards_stream ON {s}.cards (stream);
+CREATE INDEX IF NOT EXISTS cards_employer ON {s}.cards (employer_code, card_no);
+CREATE INDEX IF NOT EXISTS cards_community ON {s}.cards (community_code, card_no);
+CREATE INDEX IF NOT EXISTS steps_application ON {s}.steps (application_id, pos_commit, pos_prepare);
+CREATE INDEX IF NOT EXISTS steps_card ON {s}.steps (card_no, pos_commit, pos_prepare);
+`
+
 // migrateLockKey serialises concurrent Migrate calls.
 var migrateLockKey = lockKey("migrate")
 
 func schemaDDL(schema string) string { return strings.ReplaceAll(readModelDDL, "{s}", schema) }
+
+func indexDDL(schema string) string { return strings.ReplaceAll(readModelIndexes, "{s}", schema) }
 
 // Migrate creates the read-model tables if they are missing. It is
 // idempotent and safe to run from several processes at once.
@@ -145,7 +154,15 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", migrateLockKey); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, schemaDDL(ReadModelSchema))
+		if _, err := tx.Exec(ctx, schemaDDL(ReadModelSchema)+indexDDL(ReadModelSchema)); err != nil {
+			return err
+		}
+		// Databases created before state became bytea.
+		_, err := tx.Exec(ctx, `DO $$ BEGIN
+			IF (SELECT data_type FROM information_schema.columns WHERE table_schema = '`+ReadModelSchema+`'
+				AND table_name = 'cardholders' AND column_name = 'state') = 'jsonb' THEN
+				ALTER TABLE `+ReadModelSchema+`.cardholders ALTER COLUMN state TYPE bytea USING convert_to(state::text, 'UTF8');
+			END IF; END $$`)
 		return err
 	})
 	if err != nil {

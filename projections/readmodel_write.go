@@ -49,7 +49,7 @@ var cardholderColumns = []column{
 	{name: "application_id", typ: "text"}, {name: "card_no", typ: "text"}, {name: "card_status", typ: "text"},
 	{name: "last_failure", typ: "text"}, {name: "deceased", typ: "boolean"},
 	{name: "registered_at", typ: "timestamptz"}, {name: "updated_at", typ: "timestamptz"},
-	{name: "revision", typ: "bigint"}, {name: "state", typ: "text", expr: "_::jsonb"},
+	{name: "revision", typ: "bigint"}, {name: "state", typ: "bytea"},
 }
 
 var cardColumns = []column{
@@ -100,6 +100,9 @@ func (m *ReadModel) write(ctx context.Context, tx pgx.Tx, f *fold, last eventsto
 	}
 
 	b := &pgx.Batch{}
+	if m.bulk {
+		b.Queue("SET LOCAL synchronous_commit = off")
+	}
 	if len(f.dirty) > 0 {
 		holders, cards, err := rowsOf(f)
 		if err != nil {
@@ -157,7 +160,8 @@ func sortedKeys[V any](m map[string]V) []string {
 func rowsOf(f *fold) (holders, cards []any, err error) {
 	h := struct {
 		stream, id, idNumber, name, sex, birth, nat, region, phone, employer, community,
-		app, cardNo, status, failure, state []string
+		app, cardNo, status, failure []string
+		state        [][]byte
 		deceased     []bool
 		registeredAt []pgtype.Timestamptz
 		updatedAt    []time.Time
@@ -200,7 +204,7 @@ func rowsOf(f *fold) (holders, cards []any, err error) {
 		h.registeredAt = append(h.registeredAt, pgtype.Timestamptz{Time: doc.RegisteredAt, Valid: !doc.RegisteredAt.IsZero()})
 		h.updatedAt = append(h.updatedAt, doc.UpdatedAt)
 		h.revision = append(h.revision, int64(doc.Revision))
-		h.state = append(h.state, string(state))
+		h.state = append(h.state, state)
 
 		for _, card := range doc.cards() {
 			if card.CardNo == "" {

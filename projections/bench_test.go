@@ -1,0 +1,43 @@
+package projections_test
+
+import (
+	"context"
+	"os"
+	"strconv"
+	"testing"
+
+	"github.com/cardledger/cardledger/projections"
+)
+
+// BenchmarkRebuildVsRawCopy seeds CARDLEDGER_BENCH_PERSONS persons (about
+// ten events each; default 10,000 → ~100,000 events; 100000 gives the
+// million-event figure) once, then per iteration rebuilds the read model
+// and COPYs as many comparable rows. Run it alone:
+//
+//	go test ./projections -run '^$' -bench RebuildVsRawCopy -benchtime 1x
+func BenchmarkRebuildVsRawCopy(b *testing.B) {
+	persons := 10000
+	if s := os.Getenv("CARDLEDGER_BENCH_PERSONS"); s != "" {
+		persons, _ = strconv.Atoi(s)
+	}
+	e := newEnv(b)
+	ctx := context.Background()
+	seeded, err := projections.Seed(ctx, e.store, persons, projections.SeedOptions{Concurrency: 8})
+	if err != nil {
+		b.Fatal(err)
+	}
+	e.waitVisible(b, seeded.Last)
+	r := e.runner()
+	b.ResetTimer()
+	var last projections.RebuildBenchResult
+	for b.Loop() {
+		last, err = projections.BenchRebuild(ctx, r, e.pool)
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(last.RebuildPerSec, "events/s")
+	b.ReportMetric(last.CopyRowsPerSec, "copy-rows/s")
+	b.ReportMetric(last.RatioRebuildRaw, "ratio")
+	b.Log(last)
+}
