@@ -76,8 +76,7 @@ func hasLe(cmd []byte) bool {
 }
 
 // session runs APDUs for one operation, counts them and stops at the
-// context's end between APDUs (one APDU in flight cannot be interrupted:
-// PC/SC has no way to cancel SCardTransmit).
+// context's end between APDUs (the transmitter handles an APDU in flight).
 type session struct {
 	ctx   context.Context
 	t     transmitter

@@ -19,8 +19,11 @@
 //
 // Every wait and read takes a context: cancelling it aborts WaitForCard and
 // WaitForRemoval at once (SCardCancel); a deadline gives an error matching
-// both ErrTimeout and context.DeadlineExceeded. ReadCard and VerifyPIN check
-// the context between APDUs; one APDU in flight cannot be interrupted.
+// both ErrTimeout and context.DeadlineExceeded. PC/SC cannot cancel a
+// command to a card that hangs (SCardTransmit then blocks for good), so
+// ReadCard, VerifyPIN and the connect in WaitForCard return at the deadline
+// anyway, ending the card session; the stuck call is cleaned up when it
+// returns. Give them a deadline at the counter.
 //
 // # Errors
 //

@@ -27,8 +27,10 @@ const (
 // another holds the reader (including WaitForCard and WaitForRemoval).
 // Close may be called at any time and aborts a wait.
 type Reader struct {
-	name   string
-	sc     *scard.Context
+	name string
+	// sc is nil after a hung call made the Reader abandon its context; the
+	// next operation establishes a new one (see blocking).
+	sc     atomic.Pointer[scard.Context]
 	closed atomic.Bool
 	apdus  atomic.Uint64
 
@@ -79,7 +81,9 @@ func Open(ctx context.Context, readerName string) (*Reader, error) {
 		sc.Release()
 		return nil, fmt.Errorf("open %q: %w", readerName, mapSCardErr(err))
 	}
-	return &Reader{name: readerName, sc: sc}, nil
+	r := &Reader{name: readerName}
+	r.sc.Store(sc)
+	return r, nil
 }
 
 // Name returns the reader's PC/SC name.
@@ -102,11 +106,17 @@ func (r *Reader) Close() error {
 	if r.closed.Swap(true) {
 		return nil
 	}
-	_ = r.sc.Cancel() // abort a wait holding mu
+	if sc := r.sc.Load(); sc != nil {
+		_ = sc.Cancel() // abort a wait holding mu
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.drop()
-	if err := r.sc.Release(); err != nil {
+	sc := r.sc.Swap(nil)
+	if sc == nil {
+		return nil
+	}
+	if err := sc.Release(); err != nil {
 		return fmt.Errorf("close %q: %w", r.name, mapSCardErr(err))
 	}
 	return nil
@@ -136,20 +146,30 @@ func (r *Reader) WaitForCard(ctx context.Context) ([]byte, error) {
 		if ev&scard.StateMute != 0 {
 			return nil, fmt.Errorf("card in %q: %w", r.name, ErrCardMute)
 		}
-		card, err := r.sc.Connect(r.name, scard.ShareShared, scard.ProtocolAny)
+		sc, err := r.pcsc()
+		if err != nil {
+			return nil, err
+		}
+		var card *scard.Card
+		var st *scard.CardStatus
+		err, abandoned := r.blocking(ctx, func() error {
+			var err error
+			if card, err = sc.Connect(r.name, scard.ShareShared, scard.ProtocolAny); err != nil {
+				return err
+			}
+			if st, err = card.Status(); err != nil {
+				_ = card.Disconnect(scard.ResetCard)
+			}
+			return err
+		})
+		if abandoned {
+			return nil, fmt.Errorf("connect %q: card does not answer: %w", r.name, err)
+		}
 		if errors.Is(err, scard.ErrNoSmartcard) || errors.Is(err, scard.ErrRemovedCard) {
 			continue // pulled out again before we connected
 		}
 		if err != nil {
 			return nil, fmt.Errorf("connect %q: %w", r.name, mapSCardErr(err))
-		}
-		st, err := card.Status()
-		if err != nil {
-			_ = card.Disconnect(scard.ResetCard)
-			if errors.Is(err, scard.ErrRemovedCard) {
-				continue
-			}
-			return nil, fmt.Errorf("card status in %q: %w", r.name, mapSCardErr(err))
 		}
 		r.card, r.atr, r.events = card, st.Atr, eventCount(ev)
 		return slices.Clone(r.atr), nil
@@ -239,11 +259,14 @@ func (r *Reader) withCard(ctx context.Context, op string, fn func(*session) erro
 	if r.card == nil {
 		return fmt.Errorf("%s: %w", op, ErrNoCard)
 	}
-	if err := r.card.BeginTransaction(); err != nil {
+	if err, abandoned := r.blocking(ctx, r.card.BeginTransaction); err != nil {
+		if abandoned { // another program holds the card, or it hangs
+			return fmt.Errorf("%s: begin transaction: %w", op, err)
+		}
 		r.drop()
 		return fmt.Errorf("%s: begin transaction: %w", op, mapSCardErr(err))
 	}
-	link := &cardLink{r: r, card: r.card}
+	link := &cardLink{r: r, card: r.card, ctx: ctx}
 	s := &session{ctx: ctx, t: link}
 	err := fn(s)
 	r.apdus.Add(uint64(s.apdus))
@@ -268,9 +291,56 @@ func (r *Reader) drop() {
 	r.card, r.atr, r.events = nil, nil, 0
 }
 
+// pcsc returns the Reader's PC/SC context, establishing a new one after a
+// hung call abandoned the old. Caller holds mu.
+func (r *Reader) pcsc() (*scard.Context, error) {
+	if sc := r.sc.Load(); sc != nil {
+		return sc, nil
+	}
+	sc, err := scard.EstablishContext()
+	if err != nil {
+		return nil, fmt.Errorf("establish PC/SC context: %w", mapSCardErr(err))
+	}
+	r.sc.Store(sc)
+	return sc, nil
+}
+
+// blocking runs f, a PC/SC call on the card that has no timeout of its own
+// (a card or driver that hangs blocks SCardTransmit, SCardConnect and
+// SCardBeginTransaction for good), until it returns or ctx ends. When ctx
+// ends first, abandoned is true and err is the context's error: pcsc-lite
+// holds the context's lock for the whole call, so the Reader gives up the
+// context and the card handle (the next operation starts afresh) and
+// releases them once f finally returns. Caller holds mu.
+func (r *Reader) blocking(ctx context.Context, f func() error) (err error, abandoned bool) {
+	done := make(chan error, 1)
+	go func() { done <- f() }()
+	select {
+	case err := <-done:
+		return err, false
+	case <-ctx.Done():
+	}
+	old, card := r.sc.Swap(nil), r.card
+	r.card, r.atr, r.events = nil, nil, 0
+	go func() {
+		<-done
+		if card != nil {
+			_ = card.Disconnect(scard.ResetCard)
+		}
+		if old != nil {
+			_ = old.Release()
+		}
+	}()
+	return ctxErr(ctx), true
+}
+
 // waitState waits until done accepts the reader's state or ctx ends.
 func (r *Reader) waitState(ctx context.Context, done func(scard.StateFlag) bool) (scard.StateFlag, error) {
-	stop := context.AfterFunc(ctx, func() { _ = r.sc.Cancel() })
+	sc, err := r.pcsc()
+	if err != nil {
+		return 0, err
+	}
+	stop := context.AfterFunc(ctx, func() { _ = sc.Cancel() })
 	defer stop()
 	rs := []scard.ReaderState{{Reader: r.name, CurrentState: scard.StateUnaware}}
 	for {
@@ -284,7 +354,7 @@ func (r *Reader) waitState(ctx context.Context, done func(scard.StateFlag) bool)
 		if dl, ok := ctx.Deadline(); ok {
 			timeout = max(min(timeout, time.Until(dl)), time.Millisecond)
 		}
-		err := r.sc.GetStatusChange(rs, timeout)
+		err := sc.GetStatusChange(rs, timeout)
 		switch {
 		case err == nil:
 		case errors.Is(err, scard.ErrTimeout), errors.Is(err, scard.ErrCancelled):
@@ -306,10 +376,14 @@ func (r *Reader) waitState(ctx context.Context, done func(scard.StateFlag) bool)
 // cardGone reports whether the card this session connected to has left the
 // reader, waiting up to removalProbe for pcscd to notice.
 func (r *Reader) cardGone(events uint32) bool {
+	sc := r.sc.Load()
+	if sc == nil {
+		return false
+	}
 	rs := []scard.ReaderState{{Reader: r.name, CurrentState: scard.StateUnaware}}
 	deadline := time.Now().Add(removalProbe)
 	for {
-		err := r.sc.GetStatusChange(rs, max(time.Until(deadline), 0))
+		err := sc.GetStatusChange(rs, max(time.Until(deadline), 0))
 		if err != nil && !errors.Is(err, scard.ErrCancelled) {
 			return errors.Is(err, scard.ErrUnknownReader) || errors.Is(err, scard.ErrReaderUnavailable)
 		}
@@ -332,11 +406,25 @@ func eventCount(ev scard.StateFlag) uint32 { return uint32(ev) >> 16 }
 type cardLink struct {
 	r      *Reader
 	card   *scard.Card
+	ctx    context.Context
 	broken bool // a transmit failed: the session must be dropped
 }
 
 func (l *cardLink) Transmit(cmd []byte) ([]byte, error) {
-	rsp, err := l.card.Transmit(cmd)
+	// The call gets its own copy: if it hangs, it outlives this function,
+	// and the caller clears its buffer (VERIFY holds the PIN).
+	own := slices.Clone(cmd)
+	var rsp []byte
+	err, abandoned := l.r.blocking(l.ctx, func() error {
+		defer clear(own)
+		var err error
+		rsp, err = l.card.Transmit(own)
+		return err
+	})
+	if abandoned {
+		l.broken = true
+		return nil, fmt.Errorf("card does not answer: %w", err)
+	}
 	if err == nil && len(rsp) > 0 {
 		return rsp, nil
 	}

@@ -449,3 +449,46 @@ func TestCardResetByAnotherProgram(t *testing.T) {
 		t.Fatalf("PINState after reconnect: %v, %v; want unverified, 3 tries", res, err)
 	}
 }
+
+func TestHungCardTimesOut(t *testing.T) {
+	needStack(t)
+	e := startCard(t)
+	r := connected(t, stack.reader2)
+	if err := e.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	resumed := false
+	resume := func() {
+		if !resumed {
+			resumed = true
+			e.cmd.Process.Signal(syscall.SIGCONT)
+		}
+	}
+	defer resume()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	got, err := r.ReadCard(ctx)
+	if !errors.Is(err, ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("ReadCard on a hung card: %v, want ErrTimeout", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("returned after %v with a 500ms deadline", d)
+	}
+	if !isZeroCard(got) {
+		t.Errorf("partial card returned: %+v", got)
+	}
+	if _, err := r.ReadCard(testCtx(t, time.Second)); !errors.Is(err, ErrNoCard) {
+		t.Fatalf("ReadCard after the hang: %v, want ErrNoCard", err)
+	}
+	// The card comes back to life: a new session works.
+	resume()
+	ctx2 := testCtx(t, 10*time.Second)
+	if _, err := r.WaitForCard(ctx2); err != nil {
+		t.Fatalf("WaitForCard: %v", err)
+	}
+	if c, err := r.ReadCard(ctx2); err != nil || c.Ident.Number != "A12345678" {
+		t.Fatalf("ReadCard after recovery: %v", err)
+	}
+}

@@ -92,6 +92,9 @@ func startStack() error {
 		return err
 	}
 	stack.stateDir = dir
+	if err := startWatchdog(dir); err != nil {
+		return err
+	}
 	port, err := freePortPair()
 	if err != nil {
 		return err
@@ -139,6 +142,27 @@ func stopStack() {
 		fmt.Fprintf(os.Stderr, "stop-virtual-card.sh: %v\n%s", err, out)
 	}
 	os.RemoveAll(stack.stateDir)
+}
+
+// startWatchdog starts a detached shell that stops the stack once this
+// process is gone: a test binary killed by -timeout never runs TestMain's
+// cleanup, and pcscd and the card run in their own sessions. After a normal
+// exit the stack is already stopped and the shell finds nothing to do.
+func startWatchdog(stateDir string) error {
+	stop, err := filepath.Abs("../scripts/pcsc/stop-virtual-card.sh")
+	if err != nil {
+		return err
+	}
+	wd := exec.Command("/bin/sh", "-c",
+		`while kill -0 "$0" 2>/dev/null; do sleep 1; done; "$1" >/dev/null 2>&1; rm -rf "$STATE_DIR"`,
+		strconv.Itoa(os.Getpid()), stop)
+	wd.Env = append(os.Environ(), "STATE_DIR="+stateDir)
+	// Own session, and no stdout/stderr: go test waits for those to close.
+	wd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := wd.Start(); err != nil {
+		return fmt.Errorf("start watchdog: %w", err)
+	}
+	return wd.Process.Release()
 }
 
 // freePortPair finds p such that TCP ports p and p+1 are free (vpcd takes
@@ -224,6 +248,8 @@ func startCard(t testing.TB, args ...string) *emulator {
 	args = append([]string{"testdata/sscard_vicc.py", "-P", strconv.Itoa(stack.port + 1)}, args...)
 	cmd := exec.Command("/usr/bin/python3", args...)
 	cmd.Stderr = &prefixWriter{t: t}
+	// A test binary killed by -timeout must not leave the card behind.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
