@@ -8,27 +8,25 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/cardledger/cardledger/eventstore"
+	"github.com/cardledger/cardledger/eventstore/chain"
 )
 
-// Append writes events to stream if it is at expected. A retry with the
-// same event ids is recognised by the server and returns the original
-// result.
+// maxChainAttempts bounds the reruns of an Any or StreamExists append that
+// lost a race: each rerun means another writer appended, so progress is
+// made; the bound only stops a pathological loop.
+const maxChainAttempts = 100
+
+// Append writes events to stream if it is at expected, each chained to the
+// one before it (see the package doc). A retry with the same event ids
+// returns the original result.
 func (s *Store) Append(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events []eventstore.EventData) (eventstore.AppendResult, error) {
 	if len(events) == 0 {
 		return eventstore.AppendResult{}, fmt.Errorf("append %s: no events", stream)
 	}
-	data := make([]esdb.EventData, len(events))
 	for i, e := range events {
 		// The client would make up an id, which defeats idempotent retries.
 		if e.ID == uuid.Nil {
 			return eventstore.AppendResult{}, fmt.Errorf("append %s: event %d has no id", stream, i)
-		}
-		data[i] = esdb.EventData{
-			EventID:     e.ID,
-			EventType:   e.Type,
-			ContentType: esdb.ContentTypeJson,
-			Data:        e.Data,
-			Metadata:    e.Metadata,
 		}
 	}
 	release, err := s.use()
@@ -36,13 +34,137 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 		return eventstore.AppendResult{}, fmt.Errorf("append %s: %w", stream, err)
 	}
 	defer release()
-	res, err := s.client.AppendToStream(ctx, stream, esdb.AppendToStreamOptions{ExpectedRevision: expectedRevision(expected)}, data...)
-	if hasCode(err, esdb.ErrorCodeWrongExpectedVersion) {
-		return eventstore.AppendResult{}, s.wrongRevision(ctx, stream, expected, err)
+	for attempt := 1; ; attempt++ {
+		base, err := s.chainBase(ctx, stream, expected, events)
+		if err != nil {
+			return eventstore.AppendResult{}, err
+		}
+		if base.retried != nil {
+			return *base.retried, nil
+		}
+		res, err := s.client.AppendToStream(ctx, stream, esdb.AppendToStreamOptions{ExpectedRevision: base.expected},
+			chained(stream, base, events)...)
+		if hasCode(err, esdb.ErrorCodeWrongExpectedVersion) {
+			if base.rerunOnConflict && attempt < maxChainAttempts {
+				continue
+			}
+			return eventstore.AppendResult{}, s.wrongRevision(ctx, stream, expected, err)
+		}
+		if err != nil {
+			return eventstore.AppendResult{}, opError(ctx, "append "+stream, err)
+		}
+		return s.appendResult(ctx, stream, res)
 	}
+}
+
+// base is where an append's chain starts.
+type base struct {
+	// expected is sent to the server: always exact (or no stream) when the
+	// chain depends on it, so a race fails instead of forking the chain.
+	expected esdb.ExpectedRevision
+	next     uint64 // revision of the first new event
+	prev     []byte // hash of the event before it
+	// rerunOnConflict: the caller accepted the stream in more than one
+	// state, so a lost race is retried on the new state.
+	rerunOnConflict bool
+	// retried is set when the events are already the stream's last ones.
+	retried *eventstore.AppendResult
+}
+
+// chainBase reads what the chain of the new events starts from. For an
+// exact or no-stream expectation it is the expected event itself; when the
+// stream is elsewhere the server refuses the append or recognises a retry,
+// and writes nothing either way, so the chain is only used when it is right.
+func (s *Store) chainBase(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events []eventstore.EventData) (base, error) {
+	if expected.IsNoStream() {
+		return base{expected: esdb.NoStream{}}, nil
+	}
+	if rev, ok := expected.Revision(); ok {
+		page, err := s.readPage(ctx, stream, rev, 1)
+		if err != nil && !hasCode(err, esdb.ErrorCodeResourceNotFound) {
+			return base{}, opError(ctx, "append "+stream+": read the chain's last event", err)
+		}
+		b := base{expected: esdb.StreamRevision{Value: rev}, next: rev + 1}
+		if len(page) == 1 && page[0].Revision == rev {
+			b.prev = page[0].Hash
+		}
+		return b, nil
+	}
+	// Any or StreamExists: chain to the stream's current last event. Reading
+	// as many events as are appended also shows whether this is a retry.
+	tail, err := s.readTail(ctx, stream, uint64(len(events)))
 	if err != nil {
-		return eventstore.AppendResult{}, opError(ctx, "append "+stream, err)
+		return base{}, opError(ctx, "append "+stream+": read the chain's last event", err)
 	}
+	if len(tail) == 0 {
+		if expected.IsStreamExists() {
+			return base{}, &eventstore.WrongRevisionError{Stream: stream, Expected: expected}
+		}
+		return base{expected: esdb.NoStream{}, rerunOnConflict: true}, nil
+	}
+	last := tail[len(tail)-1]
+	if isRetry(tail, events) {
+		return base{retried: &eventstore.AppendResult{Revision: last.Revision, Position: last.Position}}, nil
+	}
+	return base{expected: esdb.StreamRevision{Value: last.Revision}, next: last.Revision + 1, prev: last.Hash, rerunOnConflict: true}, nil
+}
+
+// isRetry reports whether tail (a stream's last events, oldest first) are
+// events, in order.
+func isRetry(tail []eventstore.RecordedEvent, events []eventstore.EventData) bool {
+	if len(tail) != len(events) {
+		return false
+	}
+	for i, e := range events {
+		if tail[i].ID != e.ID {
+			return false
+		}
+	}
+	return true
+}
+
+// readTail returns up to n last events of stream, oldest first; none for a
+// missing stream.
+func (s *Store) readTail(ctx context.Context, stream string, n uint64) ([]eventstore.RecordedEvent, error) {
+	rs, err := s.client.ReadStream(ctx, stream, esdb.ReadStreamOptions{Direction: esdb.Backwards, From: esdb.End{}}, n)
+	if err != nil {
+		return nil, err
+	}
+	var out []eventstore.RecordedEvent
+	err = drain(rs, func(e *esdb.RecordedEvent) bool {
+		out = append(out, recorded(e))
+		return true
+	})
+	if hasCode(err, esdb.ErrorCodeResourceNotFound) {
+		return nil, nil
+	}
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+	return out, err
+}
+
+// chained builds the events to send, each with its chain hash in the
+// metadata envelope.
+func chained(stream string, b base, events []eventstore.EventData) []esdb.EventData {
+	out := make([]esdb.EventData, len(events))
+	prev := b.prev
+	for i, e := range events {
+		hash := chain.Hash(prev, chain.Event{Stream: stream, Revision: b.next + uint64(i), ID: e.ID,
+			Type: e.Type, Data: e.Data, Metadata: e.Metadata})
+		out[i] = esdb.EventData{
+			EventID:     e.ID,
+			EventType:   e.Type,
+			ContentType: esdb.ContentTypeJson,
+			Data:        e.Data,
+			Metadata:    chain.EncodeMetadata(hash, e.Metadata),
+		}
+		prev = hash
+	}
+	return out
+}
+
+func (s *Store) appendResult(ctx context.Context, stream string, res *esdb.WriteResult) (eventstore.AppendResult, error) {
 	out := eventstore.AppendResult{
 		Revision: res.NextExpectedVersion,
 		Position: eventstore.Position{Commit: res.CommitPosition, Prepare: res.PreparePosition},

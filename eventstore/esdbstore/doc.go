@@ -16,6 +16,16 @@
 //     reconnect reads by itself): it resubscribes from the last event it
 //     delivered, so every event is handled once.
 //   - Events are written with content type application/json.
+//   - Every appended event is chained (eventstore/chain) to the stream's
+//     previous event; its hash travels in the stored metadata, in the
+//     envelope chain.EncodeMetadata describes, and reads unwrap it, so
+//     callers see their metadata unchanged and the hash in Hash. Append
+//     reads the event it chains to first and then sends an exact expected
+//     revision (or no stream), so a concurrent append makes it fail rather
+//     than fork the chain; Any and StreamExists appends rerun on the new
+//     state. Such appends recognise a retry while its events are still the
+//     stream's last ones (the port's promise); the server's own id cache
+//     no longer matters because the server always gets an exact revision.
 //
 // Tests run against esdbdouble, an in-process server on the same gRPC
 // protocol, and against a real server when CARDLEDGER_TEST_ESDB_URL is set.

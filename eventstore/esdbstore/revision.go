@@ -4,6 +4,7 @@ import (
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 
 	"github.com/cardledger/cardledger/eventstore"
+	"github.com/cardledger/cardledger/eventstore/chain"
 )
 
 // expectedRevision maps the port's expected revision to the client's. Both
@@ -35,7 +36,16 @@ func allFrom(p eventstore.Position) esdb.AllPosition {
 	return esdb.Position{Commit: p.Commit, Prepare: p.Prepare}
 }
 
+// recorded converts a stored event, taking the application's metadata and
+// the chain hash out of the envelope Append wrote. Metadata that is not an
+// envelope (an event written by another tool) passes through with no hash,
+// which verification reports as unchained.
 func recorded(e *esdb.RecordedEvent) eventstore.RecordedEvent {
+	metadata := e.UserMetadata
+	hash, m, err := chain.DecodeMetadata(metadata)
+	if err == nil {
+		metadata = m
+	}
 	return eventstore.RecordedEvent{
 		Stream:     e.StreamID,
 		Revision:   e.EventNumber,
@@ -43,8 +53,9 @@ func recorded(e *esdb.RecordedEvent) eventstore.RecordedEvent {
 		ID:         e.EventID,
 		Type:       e.EventType,
 		Data:       e.Data,
-		Metadata:   e.UserMetadata,
+		Metadata:   metadata,
 		RecordedAt: e.CreatedDate,
+		Hash:       hash,
 	}
 }
 
