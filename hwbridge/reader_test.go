@@ -417,13 +417,11 @@ func BenchmarkReadCard(b *testing.B) {
 	r := connected(b, stack.reader)
 	ctx := context.Background()
 	before := r.APDUs()
-	b.ResetTimer()
 	for b.Loop() {
 		if _, err := r.ReadCard(ctx); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.StopTimer()
 	b.ReportMetric(float64(r.APDUs()-before)/float64(b.N), "APDUs/read")
 }
 
@@ -491,4 +489,20 @@ func TestHungCardTimesOut(t *testing.T) {
 	if c, err := r.ReadCard(ctx2); err != nil || c.Ident.Number != "A12345678" {
 		t.Fatalf("ReadCard after recovery: %v", err)
 	}
+}
+
+// BenchmarkPINState is a 2-APDU operation (SELECT, VERIFY without data):
+// next to BenchmarkReadCard it separates the per-APDU cost from the
+// per-operation cost (transaction begin and end).
+func BenchmarkPINState(b *testing.B) {
+	needStack(b)
+	r := connected(b, stack.reader)
+	ctx := context.Background()
+	before := r.APDUs()
+	for b.Loop() {
+		if _, err := r.PINState(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(r.APDUs()-before)/float64(b.N), "APDUs/op")
 }
