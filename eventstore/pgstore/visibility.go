@@ -21,8 +21,10 @@ package pgstore
 // The price: $all lags behind commits while any older transaction that
 // holds a transaction id is running, in ANY database of the cluster (xids are
 // cluster-wide). Appends are single statements, so between appenders the lag
-// is a commit; a long write transaction elsewhere (a bulk load, CREATE
-// DATABASE) delays $all delivery until it ends. Reads of one stream are not
+// is a commit; a long write transaction elsewhere (a bulk load, a big
+// migration, DROP DATABASE, which holds an xid for half a second on a busy
+// test server) delays $all delivery until it ends. So keep long write
+// transactions off the event store's cluster. Reads of one stream are not
 // filtered: they see every committed event at once.
 //
 // Sequential appends get increasing positions: the second one's xid is
