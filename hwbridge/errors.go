@@ -45,7 +45,8 @@ var (
 	// as a crashed driver or card does. The connection is dropped.
 	ErrEmptyResponse = errors.New("hwbridge: empty response from reader")
 	// ErrTimeout: the context deadline passed (also wraps
-	// context.DeadlineExceeded) or PC/SC timed out.
+	// context.DeadlineExceeded), including while a hung card did not answer
+	// (the card session is then over), or PC/SC timed out.
 	ErrTimeout = errors.New("hwbridge: timed out")
 	// ErrInvalidPIN: the PIN text is not 4 to 12 digits of even count.
 	ErrInvalidPIN = errors.New("hwbridge: PIN must be an even number (4-12) of digits")
