@@ -81,6 +81,7 @@ func TestCardLifecycleOverHTTP(t *testing.T) {
 	assert.NotEmpty(t, md.EventID)
 	assert.NotEmpty(t, md.CorrelationID)
 	assert.WithinDuration(t, time.Now(), md.OccurredAt, time.Minute)
+	assert.Equal(t, "127.0.0.1", md.RemoteAddr, "the test client's address")
 
 	all, ar := e.history("/v1/cardholders/" + reg.CardholderID + "/history")
 	require.Len(t, all.Events, 11)

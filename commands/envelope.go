@@ -24,6 +24,8 @@ type Envelope struct {
 	// CausationID is what caused the command (a request id, an event id);
 	// it defaults to the command id.
 	CausationID string
+	// RemoteAddr is where the command came from over the network.
+	RemoteAddr string
 }
 
 // NewEnvelope returns an envelope with a fresh random command id.

@@ -205,5 +205,6 @@ func metadataFor(env Envelope, eventID string, schemaVersion int, now time.Time)
 		Channel:       env.Channel,
 		CorrelationID: env.CorrelationID,
 		CausationID:   causation,
+		RemoteAddr:    env.RemoteAddr,
 	}
 }

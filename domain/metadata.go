@@ -12,10 +12,16 @@ type Metadata struct {
 	Channel       string    `json:"channel,omitempty"` // http, batch, cli, seed ...
 	CorrelationID string    `json:"correlation_id,omitempty"`
 	CausationID   string    `json:"causation_id,omitempty"`
+	// RemoteAddr is the network address the command came from (the HTTP
+	// client's IP as the server's IP extractor sees it); "" off the network.
+	RemoteAddr string `json:"remote_addr,omitempty"`
 }
 
 // Actor is who caused an event: the client system and, if known, its operator.
 type Actor struct {
 	Client   string `json:"client"`
 	Operator string `json:"operator,omitempty"`
+	// CertSubject is the subject of the verified TLS client certificate the
+	// client presented, if it authenticated with one.
+	CertSubject string `json:"cert_subject,omitempty"`
 }
