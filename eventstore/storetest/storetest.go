@@ -1,6 +1,13 @@
 // Package storetest is the conformance suite every eventstore.Store adapter
 // passes. An adapter's test calls Run with a function that opens a store
-// (and registers its Close with t.Cleanup).
+// (and registers its Close with t.Cleanup):
+//
+//	func TestConformance(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T) eventstore.Store { return pgstoretest.OpenTest(t) })
+//	}
+//
+// Each case is a subtest named for the rule it checks, so one rule can be
+// run alone: go test -run 'TestConformance/idempotent_retry'.
 //
 // The suite is safe against a shared store that is never empty, such as a
 // real EventStoreDB: every case writes only streams named with its own
