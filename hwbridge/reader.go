@@ -38,6 +38,10 @@ type Reader struct {
 	card   *scard.Card // nil: no card session
 	atr    []byte
 	events uint32 // the reader's event counter when card was connected
+	// hung is closed once a call abandoned by blocking has returned and its
+	// card handle is disconnected; nil when there is none. That disconnect
+	// resets the card, so no new session may start before it.
+	hung chan struct{}
 }
 
 // ListReaders returns the names of the readers PC/SC knows, or an error
@@ -137,6 +141,14 @@ func (r *Reader) WaitForCard(ctx context.Context) ([]byte, error) {
 			return slices.Clone(r.atr), nil
 		}
 		r.drop()
+	}
+	if r.hung != nil {
+		select {
+		case <-r.hung:
+			r.hung = nil
+		case <-ctx.Done():
+			return nil, fmt.Errorf("wait for card in %q: the previous card still does not answer: %w", r.name, ctxErr(ctx))
+		}
 	}
 	for {
 		ev, err := r.waitState(ctx, func(ev scard.StateFlag) bool { return ev&scard.StatePresent != 0 })
@@ -322,14 +334,20 @@ func (r *Reader) blocking(ctx context.Context, f func() error) (err error, aband
 	}
 	old, card := r.sc.Swap(nil), r.card
 	r.card, r.atr, r.events = nil, nil, 0
+	prev, hung := r.hung, make(chan struct{})
+	r.hung = hung
 	go func() {
 		<-done
+		if prev != nil {
+			<-prev // keep the cleanups in order
+		}
 		if card != nil {
 			_ = card.Disconnect(scard.ResetCard)
 		}
 		if old != nil {
 			_ = old.Release()
 		}
+		close(hung)
 	}()
 	return ctxErr(ctx), true
 }
