@@ -15,7 +15,7 @@ import (
 )
 
 // flowPeople is the batch size of the end-to-end test.
-const flowPeople = 3000
+const flowPeople = 2000
 
 // TestFullBatchRoundTrips takes a few thousand people from a GB18030
 // application file through every exchange file, with refusals and failures,
@@ -26,6 +26,8 @@ func TestFullBatchRoundTrips(t *testing.T) {
 	s := e.service(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
+	t0 := time.Now()
+	lap := func(what string) { t.Logf("%-28s %6.2fs", what, time.Since(t0).Seconds()); t0 = time.Now() }
 
 	var csv bytes.Buffer
 	if err := files.WriteApplications(&csv, people(flowPeople, 0), files.EncodingGB18030); err != nil {
@@ -36,6 +38,7 @@ func TestFullBatchRoundTrips(t *testing.T) {
 		t.Fatalf("import: %v %+v", err, rep.Rejected)
 	}
 
+	lap("import")
 	b, err := s.CreateBatch(ctx, "B1", domain.BatchFilter{RegionCode: "320505", Source: domain.SourceBatch, Kind: domain.FirstIssue})
 	if err != nil {
 		t.Fatal(err)
@@ -67,6 +70,7 @@ func TestFullBatchRoundTrips(t *testing.T) {
 		t.Fatalf("bank return %+v", ret)
 	}
 
+	lap("create, bank round-trip")
 	// Vendor production, 2% failed; the first vendor return is corrupted.
 	prodFile := export(t, s, "B1", domain.FileProduction)
 	vendorReturn, err := simulate.Vendor(prodFile, simulate.Options{FailRate: 0.02, Seed: 2})
@@ -114,6 +118,7 @@ func TestFullBatchRoundTrips(t *testing.T) {
 	if st.Step != domain.StepProductionApplied || failedProduction == 0 || len(st.Failures) != refused+failedProduction {
 		t.Fatalf("after production: %+v", st)
 	}
+	lap("vendor round-trip + crash")
 	// Offering the same return again changes nothing.
 	before = eventCount(t, e)
 	if again := importReturn(t, resumed, vendorReturn); !again.AlreadyAccepted {
@@ -135,7 +140,10 @@ func TestFullBatchRoundTrips(t *testing.T) {
 	if _, err := s.PickUp(ctx, "B1", "", "employer"); !domain.HasCode(err, domain.CodeInvalidCommand) {
 		t.Fatalf("pick-up without date: %v", err)
 	}
-	mustDo(t, func() error { _, err := s.HandOver(ctx, "B1", domain.CustodyVendor, "town-320505001", "courier-1"); return err })
+	mustDo(t, func() error {
+		_, err := s.HandOver(ctx, "B1", domain.CustodyVendor, "town-320505001", "courier-1")
+		return err
+	})
 	mustDo(t, func() error {
 		_, err := s.HandOver(ctx, "B1", "town-320505001", "village-320505001001", "clerk-2")
 		return err
@@ -145,6 +153,7 @@ func TestFullBatchRoundTrips(t *testing.T) {
 		t.Fatalf("pick-up: %v %+v", err, pick)
 	}
 
+	lap("bank data, logistics, pickup")
 	// Every person ends in the right state with the right history.
 	members, err := s.Members(ctx, "B1", "")
 	if err != nil {
@@ -188,6 +197,7 @@ func TestFullBatchRoundTrips(t *testing.T) {
 		counts[string(c.Status())]++
 	}
 	t.Logf("final states: %v", counts)
+	lap("verify")
 
 	// The dropped-out people are pending again and go into the next batch;
 	// those with a failed production skip the bank.

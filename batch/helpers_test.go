@@ -56,7 +56,7 @@ func newEnv(t testing.TB) *env {
 func (e *env) service(t testing.TB) *Service {
 	t.Helper()
 	s, err := New(Deps{Store: e.store, Pool: e.pool, Commands: e.cmds, IDKey: testIDKey, Clock: testClock,
-		Actor: domain.Actor{Client: "batch-test"}})
+		Actor: domain.Actor{Client: "batch-test"}, Workers: 16})
 	if err != nil {
 		t.Fatal(err)
 	}

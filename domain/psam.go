@@ -112,14 +112,14 @@ const (
 
 // PSAM is the state of one PSAM card.
 type PSAM struct {
-	Serial     string
-	Status     PSAMStatus
-	Model      string
-	Vendor     string
-	Warehouse  string
-	Agency     string
-	TerminalID string
-	Reason     string
+	Serial     string     `json:"serial"`
+	Status     PSAMStatus `json:"status"`
+	Model      string     `json:"model,omitempty"`
+	Vendor     string     `json:"vendor,omitempty"`
+	Warehouse  string     `json:"warehouse,omitempty"`
+	Agency     string     `json:"agency,omitempty"` // who holds it (or held it when damaged or lost)
+	TerminalID string     `json:"terminal_id,omitempty"`
+	Reason     string     `json:"reason,omitempty"`
 }
 
 // Apply folds one event into p.
