@@ -28,6 +28,10 @@ func BenchmarkRebuildVsRawCopy(b *testing.B) {
 	}
 	e.waitVisible(b, seeded.Last)
 	r := e.runner()
+	if s := os.Getenv("CARDLEDGER_BENCH_PAGE"); s != "" {
+		page, _ := strconv.Atoi(s)
+		r.WithOptions(projections.Options{PageSize: page})
+	}
 	b.ResetTimer()
 	var last projections.RebuildBenchResult
 	for b.Loop() {

@@ -145,6 +145,7 @@ func (m *ReadModel) loadDocs(ctx context.Context, tx pgx.Tx, streams map[string]
 			return fmt.Errorf("load cardholder %s: %w", stream, err)
 		}
 		f.docs[stream] = doc
+		f.stored[stream] = true
 	}
 	return rows.Err()
 }

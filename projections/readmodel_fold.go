@@ -96,6 +96,7 @@ type listEntry struct {
 // fold applies one batch in memory and collects the rows to write.
 type fold struct {
 	docs    map[string]*holderDoc // by stream, loaded or new
+	stored  map[string]bool       // streams that have rows already (loaded)
 	dirty   map[string]bool       // streams changed by the batch
 	steps   []stepRow
 	changes []changeRow
@@ -104,7 +105,7 @@ type fold struct {
 }
 
 func newFold(lastSeq int64) *fold {
-	return &fold{docs: map[string]*holderDoc{}, dirty: map[string]bool{}, listed: map[string]listEntry{}, lastSeq: lastSeq}
+	return &fold{docs: map[string]*holderDoc{}, stored: map[string]bool{}, dirty: map[string]bool{}, listed: map[string]listEntry{}, lastSeq: lastSeq}
 }
 
 // envelopeTime is the event's occurred-at from its metadata, or the time the

@@ -103,8 +103,32 @@ func (m *ReadModel) write(ctx context.Context, tx pgx.Tx, f *fold, last eventsto
 	if m.bulk {
 		b.Queue("SET LOCAL synchronous_commit = off")
 	}
-	if len(f.dirty) > 0 {
-		holders, cards, err := rowsOf(f)
+	// Streams without rows yet (every stream, in a rebuild's first pass over
+	// it) are plain inserts and go by COPY; the others are upserted. No
+	// other writer can add them meanwhile: the checkpoint lock serialises
+	// writers, and card numbers are unique, so a new stream's cards are new.
+	var fresh, stored []string
+	for _, stream := range sortedKeys(f.dirty) {
+		if f.stored[stream] {
+			stored = append(stored, stream)
+		} else {
+			fresh = append(fresh, stream)
+		}
+	}
+	if len(fresh) > 0 {
+		holders, cards, err := rowsOf(f, fresh)
+		if err != nil {
+			return err
+		}
+		if err := m.copyColumns(ctx, tx, "cardholders", cardholderColumns, holders); err != nil {
+			return err
+		}
+		if err := m.copyColumns(ctx, tx, "cards", cardColumns, cards); err != nil {
+			return err
+		}
+	}
+	if len(stored) > 0 {
+		holders, cards, err := rowsOf(f, stored)
 		if err != nil {
 			return err
 		}
@@ -156,8 +180,69 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-// rowsOf turns the dirty streams into column arrays for the upserts.
-func rowsOf(f *fold) (holders, cards []any, err error) {
+// copyColumns COPYs rows given as column arrays (as rowsOf builds them).
+func (m *ReadModel) copyColumns(ctx context.Context, tx pgx.Tx, table string, cols []column, arrays []any) error {
+	n := columnLen(arrays[0])
+	if n == 0 {
+		return nil
+	}
+	names := make([]string, len(cols))
+	for i, c := range cols {
+		names[i] = c.name
+	}
+	row := make([]any, len(cols))
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{m.schema, table}, names, pgx.CopyFromSlice(n, func(i int) ([]any, error) {
+		for j, a := range arrays {
+			row[j] = cell(a, i, cols[j])
+		}
+		return row, nil
+	}))
+	if err != nil {
+		return fmt.Errorf("copy %s: %w", table, err)
+	}
+	return nil
+}
+
+func columnLen(a any) int {
+	switch a := a.(type) {
+	case []string:
+		return len(a)
+	}
+	return 0
+}
+
+// cell is row i of a column array, converted as the column's SQL
+// expression would convert it in an upsert.
+func cell(a any, i int, c column) any {
+	switch a := a.(type) {
+	case []string:
+		if c.typ == "text" && strings.Contains(c.expr, "::date") {
+			if a[i] == "" {
+				return nil
+			}
+			d, err := time.Parse(time.DateOnly, a[i])
+			if err != nil {
+				return nil
+			}
+			return pgtype.Date{Time: d, Valid: true}
+		}
+		return a[i]
+	case []bool:
+		return a[i]
+	case []int64:
+		return a[i]
+	case []time.Time:
+		return a[i]
+	case []pgtype.Timestamptz:
+		return a[i]
+	case [][]byte:
+		return a[i]
+	}
+	panic(fmt.Sprintf("projections: no cell conversion for %T", a))
+}
+
+// rowsOf turns the given dirty streams into column arrays.
+func rowsOf(f *fold, streams []string) (holders, cards []any, err error) {
 	h := struct {
 		stream, id, idNumber, name, sex, birth, nat, region, phone, employer, community,
 		app, cardNo, status, failure []string
@@ -173,7 +258,7 @@ func rowsOf(f *fold) (holders, cards []any, err error) {
 		current, ecard                []bool
 		applied, statusSince, updated []time.Time
 	}
-	for _, stream := range sortedKeys(f.dirty) {
+	for _, stream := range streams {
 		doc := f.docs[stream]
 		st := doc.State
 		p := st.Profile
