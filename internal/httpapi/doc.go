@@ -1,16 +1,29 @@
 // Package httpapi is the HTTP plumbing every cardledger API module shares:
-// the route table type, authentication and roles, problem+json errors, strict
-// JSON decoding, request/correlation ids, access logs and the OpenAPI
-// document generated from the route table.
+// the route table type, authentication, roles and scopes, rate limits,
+// problem+json errors, strict JSON decoding, request/correlation ids, access
+// logs and the OpenAPI document generated from the route table.
 //
 // Invariants:
 //   - Every route is declared once, in a []Route table; NewServer registers
 //     the table and generates GET /openapi.json from the same table, so the
 //     document cannot drift from what is served.
-//   - A route with no Roles is public. Any other route needs
-//     "Authorization: Bearer <key>": no or an unknown key gives 401, a known
-//     client whose role is not in Roles gives 403. RoleAdmin may call every
-//     authenticated route.
+//   - A route with no Roles is public. Any other route needs an
+//     authenticated client: missing or bad credentials give 401, a known
+//     client whose role is not in Roles gives 403 (code forbidden). RoleAdmin
+//     may call every authenticated route.
+//   - A client proves who it is in one of three ways, tried in this order:
+//     a verified TLS client certificate registered to a client
+//     (Options.Certs; a certificate registered to nobody is transport only),
+//     a signed request (Options.Signed; a bad signature is never retried as
+//     anything else), or "Authorization: Bearer <key>" (Options.Auth).
+//   - Scopes: a client may be bound to a region and/or a bank (Principal,
+//     Scope). Modules check the scope where the target is known, before
+//     deciding anything, and return the *ScopeError of Scope.Check: it
+//     leaves as 403 with code scope_region or scope_bank.
+//   - 401, 403 and 429 are logged at warning level ("http request denied")
+//     with the client, its scope and the problem code.
+//   - With Options.RateLimit set, each client has a token bucket per server
+//     instance; an empty bucket gives 429 rate_limited with Retry-After.
 //   - Every error leaves the server as application/problem+json with a
 //     stable machine-readable code; 5xx details are logged, never sent.
 //   - Request bodies are limited (DefaultMaxBody unless the route says
@@ -18,4 +31,34 @@
 //     types, malformed JSON and trailing data are 400, oversized bodies 413.
 //   - Access logs carry request id, correlation id, client, status and
 //     latency; never request or response bodies (they hold personal data).
+//
+// # Signed requests
+//
+// A business system signs each request with the HMAC secret it was given
+// at registration and sends four headers:
+//
+//	X-CL-Client:    the client name
+//	X-CL-Timestamp: Unix time in seconds (decimal)
+//	X-CL-Nonce:     16 to 64 characters of A-Z a-z 0-9 _ -, new for every request
+//	X-CL-Signature: lowercase hex of HMAC-SHA256(secret, canonical string)
+//
+// The secret is the whole printed string (with its cls_ prefix) as UTF-8
+// bytes. The canonical string is seven lines joined by "\n" (no trailing
+// newline):
+//
+//	CL1-HMAC-SHA256
+//	<method, upper case>
+//	<path and query exactly as in the request line, e.g. /v1/cards/A1/loss?x=1>
+//	<X-CL-Timestamp>
+//	<X-CL-Nonce>
+//	<X-CL-Client>
+//	<lowercase hex SHA-256 of the body; of the empty string when there is none>
+//
+// The server refuses (401) a timestamp more than MaxClockSkew (5 minutes)
+// from its clock (signature_stale), a wrong signature (signature_invalid),
+// malformed headers (signature_malformed) and a nonce the client used before
+// (nonce_replayed). Nonces are checked only after the signature, and kept in
+// shared storage until the timestamp can no longer be fresh, so a captured
+// request cannot be replayed on any instance. SignRequest signs a Go
+// *http.Request this way.
 package httpapi

@@ -1,11 +1,8 @@
 package httpapi
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -24,6 +21,7 @@ const (
 	ctxRequestID     = "httpapi.request_id"
 	ctxCorrelationID = "httpapi.correlation_id"
 	ctxError         = "httpapi.error"
+	ctxProblem       = "httpapi.problem"
 )
 
 // RequestID is the id of this request (the client's X-Request-ID if it sent
@@ -101,16 +99,34 @@ func accessLog(log *logrus.Logger) echo.MiddlewareFunc {
 			}
 			if p, ok := PrincipalFrom(c); ok {
 				fields["client"] = p.Client
+				fields["auth"] = p.Method
+				if p.Region != "" {
+					fields["scope_region"] = p.Region
+				}
+				if p.Bank != "" {
+					fields["scope_bank"] = p.Bank
+				}
+			}
+			code, _ := c.Get(ctxProblem).(string)
+			if code != "" {
+				fields["problem"] = code
 			}
 			entry := log.WithFields(fields)
 			if err, ok := c.Get(ctxError).(error); ok {
 				entry.WithError(err).Error("http request failed")
+			} else if denied(res.Status) {
+				// Denials are security events: operators alert on them.
+				entry.Warn("http request denied")
 			} else {
 				entry.Info("http request")
 			}
 			return nil
 		}
 	}
+}
+
+func denied(status int) bool {
+	return status == http.StatusUnauthorized || status == http.StatusForbidden || status == http.StatusTooManyRequests
 }
 
 func callRecovering(next echo.HandlerFunc, c echo.Context) (err error) {
@@ -135,32 +151,6 @@ func bodyLimit(limit int64) echo.MiddlewareFunc {
 			}
 			if req.Body != nil {
 				req.Body = http.MaxBytesReader(c.Response(), req.Body, limit)
-			}
-			return next(c)
-		}
-	}
-}
-
-func authenticate(auth Authenticator, roles []Role) echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			scheme, key, ok := strings.Cut(c.Request().Header.Get(echo.HeaderAuthorization), " ")
-			key = strings.TrimSpace(key)
-			if !ok || !strings.EqualFold(scheme, "Bearer") || key == "" {
-				return NewProblem(http.StatusUnauthorized, CodeUnauthenticated, "send Authorization: Bearer <API key>")
-			}
-			p, err := auth.Authenticate(c.Request().Context(), key)
-			if errors.Is(err, ErrUnauthenticated) {
-				return NewProblem(http.StatusUnauthorized, CodeUnauthenticated, "the API key is not valid")
-			}
-			if err != nil {
-				return fmt.Errorf("authenticate: %w: %w", err, NewProblem(http.StatusServiceUnavailable, CodeUnavailable, "authentication is unavailable"))
-			}
-			c.Set(ctxPrincipal, p)
-			c.SetRequest(c.Request().WithContext(ContextWithPrincipal(c.Request().Context(), p)))
-			if p.Role != RoleAdmin && !slices.Contains(roles, p.Role) {
-				return NewProblem(http.StatusForbidden, CodeForbidden,
-					fmt.Sprintf("role %q may not call this endpoint", p.Role))
 			}
 			return next(c)
 		}

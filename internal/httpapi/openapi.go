@@ -26,7 +26,7 @@ func openAPI(opts Options, routes []Route) map[string]any {
 			op["parameters"] = params
 		}
 		if len(r.Roles) > 0 {
-			op["security"] = []map[string][]string{{"bearer": {}}}
+			op["security"] = []map[string][]string{{"bearer": {}}, {"signed": {}}}
 			roles := append([]Role{RoleAdmin}, r.Roles...)
 			op["x-roles"] = uniqueRoles(roles)
 		}
@@ -48,6 +48,8 @@ func openAPI(opts Options, routes []Route) map[string]any {
 		"components": map[string]any{
 			"securitySchemes": map[string]any{
 				"bearer": map[string]string{"type": "http", "scheme": "bearer", "description": "API key of a registered client"},
+				"signed": map[string]string{"type": "apiKey", "in": "header", "name": HeaderSignature,
+					"description": "HMAC-SHA256 signed request with X-CL-Client, X-CL-Timestamp and X-CL-Nonce (see the README); a registered TLS client certificate also authenticates"},
 			},
 			"schemas": map[string]any{"Problem": problemSchema()},
 		},
@@ -77,7 +79,8 @@ func responses(r Route) map[string]any {
 	}
 	if len(r.Roles) > 0 {
 		out["401"] = problem("Missing or unknown API key")
-		out["403"] = problem("The client's role may not call this endpoint")
+		out["403"] = problem("The client's role may not call this endpoint, or the target is outside its region/bank scope (code scope_region, scope_bank)")
+		out["429"] = problem("Rate limit of the client exceeded; see Retry-After")
 	}
 	return out
 }

@@ -2,8 +2,10 @@ package httpapi
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Role is what an API client may do. The set is closed.
@@ -47,7 +49,23 @@ type Principal struct {
 	Role   Role
 	Region string // optional scope: GB/T 2260 region code the client is limited to
 	Bank   string // optional scope: bank code the client acts for
+	// Method is how the client proved who it is: MethodBearer, MethodHMAC
+	// or MethodTLS.
+	Method string
+	// Subject is the verified client certificate's subject (MethodTLS), for
+	// the audit trail; "" otherwise.
+	Subject string
+	// RateLimit overrides Options.RateLimit.PerSecond for this client when
+	// positive (requests per second).
+	RateLimit float64
 }
+
+// Authentication methods (Principal.Method).
+const (
+	MethodBearer = "bearer"
+	MethodHMAC   = "hmac"
+	MethodTLS    = "tls"
+)
 
 // Authenticator turns a bearer key into the client it belongs to.
 // It returns ErrUnauthenticated (possibly wrapped) for an unknown key; any
@@ -56,8 +74,25 @@ type Authenticator interface {
 	Authenticate(ctx context.Context, key string) (Principal, error)
 }
 
-// ErrUnauthenticated: the key belongs to no client.
+// ErrUnauthenticated: the key (client, certificate) belongs to no client.
 var ErrUnauthenticated = errors.New("unknown API key")
+
+// SignedAuthenticator backs signed requests (see SignedRequest).
+type SignedAuthenticator interface {
+	// SigningKey returns the client and its HMAC secret; ErrUnauthenticated
+	// for an unknown client or one that does not sign.
+	SigningKey(ctx context.Context, client string) (Principal, []byte, error)
+	// UseNonce records that client used nonce, remembering it until
+	// expires; ErrNonceReplayed if it was used before. It must hold across
+	// every server instance (shared storage).
+	UseNonce(ctx context.Context, client, nonce string, expires time.Time) error
+}
+
+// CertAuthenticator maps a verified TLS client certificate to its client;
+// ErrUnauthenticated when none is registered for it.
+type CertAuthenticator interface {
+	AuthenticateCert(ctx context.Context, cert *x509.Certificate) (Principal, error)
+}
 
 // StaticAuthenticator maps fixed keys to principals; for tests and local runs.
 type StaticAuthenticator map[string]Principal
@@ -66,6 +101,9 @@ func (s StaticAuthenticator) Authenticate(_ context.Context, key string) (Princi
 	p, ok := s[key]
 	if !ok {
 		return Principal{}, ErrUnauthenticated
+	}
+	if p.Method == "" {
+		p.Method = MethodBearer
 	}
 	return p, nil
 }

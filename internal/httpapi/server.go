@@ -38,7 +38,16 @@ type Route struct {
 
 // Options configure NewServer.
 type Options struct {
-	Auth    Authenticator  // required when any route has Roles
+	Auth Authenticator // bearer keys; required when any route has Roles
+	// Signed enables signed requests (X-CL-Signature); nil refuses them.
+	Signed SignedAuthenticator
+	// Certs maps verified TLS client certificates to clients; nil ignores
+	// certificates (see ServerTLSConfig for the listener side).
+	Certs CertAuthenticator
+	// RateLimit limits each authenticated client; the zero value disables it.
+	RateLimit RateLimit
+	// Now is the clock of signature timestamps and rate limits; nil: time.Now.
+	Now     func() time.Time
 	Log     *logrus.Logger // nil: JSON to stderr
 	MaxBody int64          // 0: DefaultMaxBody
 	Title   string         // OpenAPI info.title; default "cardledger"
@@ -69,6 +78,11 @@ func NewServer(opts Options, routes ...[]Route) *echo.Echo {
 	if opts.Version == "" {
 		opts.Version = "1"
 	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	authn := &authenticator{bearer: opts.Auth, signed: opts.Signed, certs: opts.Certs,
+		limiter: newRateLimiter(opts.RateLimit), now: opts.Now}
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
@@ -114,7 +128,7 @@ func NewServer(opts Options, routes ...[]Route) *echo.Echo {
 		}
 		mw := []echo.MiddlewareFunc{bodyLimit(limit)}
 		if len(r.Roles) > 0 {
-			mw = append(mw, authenticate(opts.Auth, r.Roles))
+			mw = append(mw, authn.middleware(r.Roles))
 		}
 		e.Add(r.Method, echoPath(r.Path), r.Handler, mw...)
 	}
@@ -157,6 +171,7 @@ func errorHandler(opts Options) echo.HTTPErrorHandler {
 		if p.Status >= 500 {
 			c.Set(ctxError, err)
 		}
+		c.Set(ctxProblem, p.Code)
 		p.RequestID = RequestID(c)
 		h := c.Response().Header()
 		if p.Status == http.StatusUnauthorized {
@@ -175,6 +190,10 @@ func problemFor(opts Options, err error) *Problem {
 	if errors.As(err, &p) {
 		cp := *p
 		return &cp
+	}
+	var se *ScopeError
+	if errors.As(err, &se) {
+		return se.Problem()
 	}
 	if opts.MapError != nil {
 		if p := opts.MapError(err); p != nil {

@@ -1,0 +1,169 @@
+package httpapi
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+)
+
+// Problem codes of authentication failures (all 401) and rate limiting.
+const (
+	CodeSignatureMalformed = "signature_malformed"
+	CodeSignatureStale     = "signature_stale"
+	CodeSignatureInvalid   = "signature_invalid"
+	CodeNonceReplayed      = "nonce_replayed"
+	CodeRateLimited        = "rate_limited"
+)
+
+// authenticator is the per-server authentication step: it finds the
+// principal of a request by verified certificate, signature or bearer key.
+type authenticator struct {
+	bearer  Authenticator
+	signed  SignedAuthenticator
+	certs   CertAuthenticator
+	limiter *rateLimiter
+	now     func() time.Time
+}
+
+// principal authenticates req. The order is fixed: a verified client
+// certificate that maps to a client wins (the TLS layer proved it); then a
+// signature, if the request carries one (a bad signature is never retried as
+// a bearer key); then the bearer key. A certificate mapping to no client is
+// treated as transport only and the request must authenticate otherwise.
+func (a *authenticator) principal(c echo.Context) (Principal, error) {
+	req := c.Request()
+	ctx := req.Context()
+	if a.certs != nil && req.TLS != nil && len(req.TLS.VerifiedChains) > 0 && len(req.TLS.VerifiedChains[0]) > 0 {
+		p, err := a.certs.AuthenticateCert(ctx, req.TLS.VerifiedChains[0][0])
+		switch {
+		case err == nil:
+			p.Method = MethodTLS
+			return p, nil
+		case !errors.Is(err, ErrUnauthenticated):
+			return Principal{}, unavailable(err)
+		}
+	}
+	if IsSigned(req.Header) {
+		return a.verifySigned(c)
+	}
+	scheme, key, ok := strings.Cut(req.Header.Get(echo.HeaderAuthorization), " ")
+	key = strings.TrimSpace(key)
+	if !ok || !strings.EqualFold(scheme, "Bearer") || key == "" {
+		return Principal{}, NewProblem(http.StatusUnauthorized, CodeUnauthenticated,
+			"send Authorization: Bearer <API key>, a signed request (X-CL-Signature) or a registered client certificate")
+	}
+	p, err := a.bearer.Authenticate(ctx, key)
+	if errors.Is(err, ErrUnauthenticated) {
+		return Principal{}, NewProblem(http.StatusUnauthorized, CodeUnauthenticated, "the API key is not valid")
+	}
+	if err != nil {
+		return Principal{}, unavailable(err)
+	}
+	p.Method = MethodBearer
+	return p, nil
+}
+
+func (a *authenticator) verifySigned(c echo.Context) (Principal, error) {
+	if a.signed == nil {
+		return Principal{}, NewProblem(http.StatusUnauthorized, CodeUnauthenticated, "signed requests are not enabled on this server")
+	}
+	req := c.Request()
+	ctx := req.Context()
+	var body []byte
+	if req.Body != nil {
+		var err error
+		// The body limit is already in place: an oversized body is a 413.
+		if body, err = io.ReadAll(req.Body); err != nil {
+			var tooLarge *http.MaxBytesError
+			if errors.As(err, &tooLarge) {
+				return Principal{}, decodeProblem(err)
+			}
+			return Principal{}, fmt.Errorf("read signed body: %w", err)
+		}
+		req.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	s, err := ParseSignedRequest(req, body)
+	if err != nil {
+		return Principal{}, signatureProblem(err)
+	}
+	now := a.now()
+	at, err := s.Time()
+	if err != nil {
+		return Principal{}, signatureProblem(err)
+	}
+	if d := now.Sub(at); d > MaxClockSkew || d < -MaxClockSkew {
+		// Refused before any lookup: stale requests cost nothing.
+		return Principal{}, signatureProblem(ErrSignatureStale)
+	}
+	p, secret, err := a.signed.SigningKey(ctx, s.Client)
+	if errors.Is(err, ErrUnauthenticated) {
+		return Principal{}, NewProblem(http.StatusUnauthorized, CodeUnauthenticated, "the client is unknown or does not sign requests")
+	}
+	if err != nil {
+		return Principal{}, unavailable(err)
+	}
+	if err := s.Verify(secret, now); err != nil {
+		return Principal{}, signatureProblem(err)
+	}
+	// Remembered past the latest moment the timestamp is still accepted.
+	err = a.signed.UseNonce(ctx, s.Client, s.Nonce, at.Add(MaxClockSkew+time.Minute))
+	if errors.Is(err, ErrNonceReplayed) {
+		return Principal{}, signatureProblem(err)
+	}
+	if err != nil {
+		return Principal{}, unavailable(err)
+	}
+	p.Method = MethodHMAC
+	return p, nil
+}
+
+func signatureProblem(err error) *Problem {
+	switch {
+	case errors.Is(err, ErrSignatureStale):
+		return NewProblem(http.StatusUnauthorized, CodeSignatureStale,
+			fmt.Sprintf("%s must be within %s of the server clock", HeaderTimestamp, MaxClockSkew))
+	case errors.Is(err, ErrSignatureInvalid):
+		return NewProblem(http.StatusUnauthorized, CodeSignatureInvalid, "the signature does not match the request")
+	case errors.Is(err, ErrNonceReplayed):
+		return NewProblem(http.StatusUnauthorized, CodeNonceReplayed, "this nonce was already used; sign every request with a new one")
+	}
+	return NewProblem(http.StatusUnauthorized, CodeSignatureMalformed, err.Error())
+}
+
+func unavailable(err error) error {
+	return fmt.Errorf("authenticate: %w: %w", err, NewProblem(http.StatusServiceUnavailable, CodeUnavailable, "authentication is unavailable"))
+}
+
+// middleware authenticates, rate-limits and checks the role, in that order.
+func (a *authenticator) middleware(roles []Role) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			p, err := a.principal(c)
+			if err != nil {
+				return err
+			}
+			c.Set(ctxPrincipal, p)
+			c.SetRequest(c.Request().WithContext(ContextWithPrincipal(c.Request().Context(), p)))
+			if a.limiter != nil {
+				if wait, ok := a.limiter.allow(p, a.now()); !ok {
+					secs := max(1, int((wait+time.Second-1)/time.Second))
+					c.Response().Header().Set("Retry-After", fmt.Sprint(secs))
+					return NewProblem(http.StatusTooManyRequests, CodeRateLimited,
+						fmt.Sprintf("too many requests from this client; retry after %d s", secs))
+				}
+			}
+			if p.Role != RoleAdmin && !slices.Contains(roles, p.Role) {
+				return NewProblem(http.StatusForbidden, CodeForbidden,
+					fmt.Sprintf("role %q may not call this endpoint", p.Role))
+			}
+			return next(c)
+		}
+	}
+}
