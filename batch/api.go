@@ -1,0 +1,352 @@
+package batch
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/cardledger/cardledger/commands"
+	"github.com/cardledger/cardledger/domain"
+	"github.com/cardledger/cardledger/internal/httpapi"
+)
+
+// API is the HTTP face of the batch workflow and PSAM stock.
+type API struct {
+	svc *Service
+}
+
+// NewAPI returns the API over svc (made with Open).
+func NewAPI(svc *Service) *API { return &API{svc: svc} }
+
+// maxFileBody bounds uploaded CSV and return files (100,000 rows fit easily).
+const maxFileBody = 64 << 20
+
+var (
+	rolesOperate = []httpapi.Role{httpapi.RoleCounter}
+	rolesReturns = []httpapi.Role{httpapi.RoleCounter, httpapi.RoleBank}
+	rolesRead    = []httpapi.Role{httpapi.RoleCounter, httpapi.RoleAuditor}
+)
+
+type createBody struct {
+	BatchID string             `json:"batch_id,omitempty"`
+	Filter  domain.BatchFilter `json:"filter"`
+}
+type reviewBody struct {
+	Reviewer string `json:"reviewer"`
+	Note     string `json:"note,omitempty"`
+}
+type confirmBody struct {
+	ConfirmedBy string `json:"confirmed_by"`
+}
+type handOverBody struct {
+	From    string `json:"from"`
+	To      string `json:"to"`
+	Handler string `json:"handler"`
+}
+type pickUpBody struct {
+	On     string `json:"on"`
+	Agency string `json:"agency"`
+}
+type psamStockInBody struct {
+	Serial     string `json:"serial"`
+	Model      string `json:"model,omitempty"`
+	Vendor     string `json:"vendor,omitempty"`
+	Warehouse  string `json:"warehouse"`
+	ReceivedOn string `json:"received_on"`
+}
+type psamIssueBody struct {
+	Agency     string `json:"agency"`
+	TerminalID string `json:"terminal_id,omitempty"`
+	On         string `json:"on"`
+}
+type psamReturnBody struct {
+	Warehouse string `json:"warehouse"`
+	On        string `json:"on"`
+}
+type psamReasonBody struct {
+	Reason string `json:"reason"`
+	On     string `json:"on"`
+}
+
+// Routes is the route table of the batch API.
+func (a *API) Routes() []httpapi.Route {
+	return []httpapi.Route{
+		{Method: http.MethodPost, Path: "/v1/applications/imports", Roles: rolesOperate, MaxBody: maxFileBody,
+			Summary:  "Import bulk applications from a CSV (UTF-8 or GB18030); answers a per-row report",
+			Response: ImportReport{}, Handler: a.importApplications},
+		{Method: http.MethodPost, Path: "/v1/batches", Roles: rolesOperate, Status: http.StatusCreated,
+			Summary: "Create a batch over the pending applications matching a filter",
+			Request: createBody{BatchID: "B20250301-01", Filter: domain.BatchFilter{RegionCode: "320505", Source: domain.SourceBatch}},
+			Handler: a.create},
+		{Method: http.MethodGet, Path: "/v1/batches", Roles: rolesRead, Summary: "List batches", Handler: a.list},
+		{Method: http.MethodGet, Path: "/v1/batches/{id}", Roles: rolesRead, Summary: "Batch status, counts per stage, running job, failures",
+			Handler: a.status},
+		{Method: http.MethodGet, Path: "/v1/batches/{id}/members", Roles: rolesRead, Summary: "Each member's production progress (?stage= filters)",
+			Handler: a.members},
+		{Method: http.MethodPost, Path: "/v1/batches/{id}/review", Roles: rolesOperate, Summary: "Record the review of a batch (审核)",
+			Request: reviewBody{Reviewer: "operator-7"}, Handler: a.review},
+		{Method: http.MethodPost, Path: "/v1/batches/{id}/confirm", Roles: rolesOperate, Summary: "Confirm a reviewed batch",
+			Request: confirmBody{ConfirmedBy: "chief-2"}, Handler: a.confirm},
+		{Method: http.MethodPost, Path: "/v1/batches/{id}/exports/{kind}", Roles: rolesOperate,
+			Summary: "Generate (and record) an export file: bank_open, production or bank_data; the same bytes every time",
+			Handler: a.export},
+		{Method: http.MethodPost, Path: "/v1/batches/returns", Roles: rolesReturns, MaxBody: maxFileBody,
+			Summary: "Offer a return file (bank or vendor); checked whole, then applied to every person",
+			Handler: a.importReturn},
+		{Method: http.MethodPost, Path: "/v1/batches/{id}/handovers", Roles: rolesOperate, Summary: "Hand the batch's cards to the next custodian (卡片交接)",
+			Request: handOverBody{From: domain.CustodyVendor, To: "town-320505001", Handler: "courier-3"}, Handler: a.handOver},
+		{Method: http.MethodPost, Path: "/v1/batches/{id}/pickup", Roles: rolesOperate, Summary: "Batch pick-up (批量领取): issue every produced card",
+			Request: pickUpBody{On: "2025-03-20", Agency: "village-320505001001"}, Handler: a.pickUp},
+		{Method: http.MethodPost, Path: "/v1/batches/{id}/resume", Roles: rolesOperate, Summary: "Finish a job a crash left running",
+			Handler: a.resume},
+
+		{Method: http.MethodPost, Path: "/v1/psam", Roles: rolesOperate, Status: http.StatusCreated, Summary: "Register a PSAM card into stock",
+			Request: psamStockInBody{Serial: "PS00012345", Model: "M1", Warehouse: "central", ReceivedOn: "2025-03-01"}, Handler: a.psamStockIn},
+		{Method: http.MethodGet, Path: "/v1/psam/stock", Roles: rolesRead, Summary: "PSAM cards of an agency (?agency=; none: the warehouse)",
+			Handler: a.psamStock},
+		{Method: http.MethodGet, Path: "/v1/psam/{serial}", Roles: rolesRead, Summary: "One PSAM card", Handler: a.psamGet},
+		{Method: http.MethodPost, Path: "/v1/psam/{serial}/issue", Roles: rolesOperate, Summary: "Issue a PSAM card to an agency or terminal",
+			Request: psamIssueBody{Agency: "bank-102-suzhou", TerminalID: "T0001", On: "2025-03-02"},
+			Handler: psamRoute(a, func(serial string, b psamIssueBody) domain.Command {
+				return domain.IssuePSAM{Serial: serial, Agency: b.Agency, TerminalID: b.TerminalID, On: b.On}
+			})},
+		{Method: http.MethodPost, Path: "/v1/psam/{serial}/return", Roles: rolesOperate, Summary: "Return a PSAM card to stock",
+			Request: psamReturnBody{Warehouse: "central", On: "2025-04-01"},
+			Handler: psamRoute(a, func(serial string, b psamReturnBody) domain.Command {
+				return domain.ReturnPSAM{Serial: serial, Warehouse: b.Warehouse, On: b.On}
+			})},
+		{Method: http.MethodPost, Path: "/v1/psam/{serial}/damage", Roles: rolesOperate, Summary: "Register a damaged PSAM card",
+			Request: psamReasonBody{Reason: "cracked", On: "2025-04-01"},
+			Handler: psamRoute(a, func(serial string, b psamReasonBody) domain.Command {
+				return domain.ReportPSAMDamaged{Serial: serial, Reason: b.Reason, On: b.On}
+			})},
+		{Method: http.MethodPost, Path: "/v1/psam/{serial}/loss", Roles: rolesOperate, Summary: "Register a lost PSAM card",
+			Request: psamReasonBody{Reason: "missing at inventory", On: "2025-04-01"},
+			Handler: psamRoute(a, func(serial string, b psamReasonBody) domain.Command {
+				return domain.ReportPSAMLost{Serial: serial, Reason: b.Reason, On: b.On}
+			})},
+	}
+}
+
+// svcFor acts as the authenticated client.
+func (a *API) svcFor(c echo.Context) *Service {
+	p, _ := httpapi.PrincipalFrom(c)
+	return a.svc.WithActor(domain.Actor{Client: p.Client, Operator: c.Request().Header.Get(commands.HeaderOperator)})
+}
+
+// fail maps errors to problems; unknown errors become 500.
+func fail(err error) error {
+	if errors.Is(err, ErrImportFile) {
+		return httpapi.BadRequest("invalid_file", err.Error())
+	}
+	if p := commands.ProblemFor(err); p != nil {
+		return p
+	}
+	return err
+}
+
+func readFile(c echo.Context) ([]byte, error) {
+	data, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return nil, httpapi.NewProblem(http.StatusRequestEntityTooLarge, "body_too_large", fmt.Sprintf("the file is over %d bytes", tooLarge.Limit))
+		}
+		return nil, err
+	}
+	if len(data) == 0 {
+		return nil, httpapi.BadRequest("empty_body", "send the file as the request body")
+	}
+	return data, nil
+}
+
+func (a *API) importApplications(c echo.Context) error {
+	data, err := readFile(c)
+	if err != nil {
+		return err
+	}
+	rep, err := a.svcFor(c).ImportApplications(c.Request().Context(), data)
+	if err != nil {
+		return fail(err)
+	}
+	return c.JSON(http.StatusOK, rep)
+}
+
+func (a *API) create(c echo.Context) error {
+	var b createBody
+	if err := httpapi.DecodeJSON(c, &b); err != nil {
+		return err
+	}
+	batch, err := a.svcFor(c).CreateBatch(c.Request().Context(), b.BatchID, b.Filter)
+	if err != nil {
+		return fail(err)
+	}
+	st, err := a.svc.Status(c.Request().Context(), batch.ID)
+	if err != nil {
+		return fail(err)
+	}
+	return c.JSON(http.StatusCreated, st)
+}
+
+func (a *API) list(c echo.Context) error {
+	ctx := c.Request().Context()
+	if err := a.svc.readModel.CatchUp(ctx, a.svc.store); err != nil {
+		return err
+	}
+	list, err := a.svc.readModel.Batches(ctx)
+	if err != nil {
+		return err
+	}
+	if list == nil {
+		list = []BatchSummary{}
+	}
+	return c.JSON(http.StatusOK, list)
+}
+
+func (a *API) status(c echo.Context) error {
+	st, err := a.svc.Status(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return fail(err)
+	}
+	return c.JSON(http.StatusOK, st)
+}
+
+func (a *API) members(c echo.Context) error {
+	ms, err := a.svc.Members(c.Request().Context(), c.Param("id"), domain.MemberStage(c.QueryParam("stage")))
+	if err != nil {
+		return fail(err)
+	}
+	return c.JSON(http.StatusOK, ms)
+}
+
+func (a *API) stepThen(c echo.Context, b *domain.Batch, err error) error {
+	if err != nil {
+		return fail(err)
+	}
+	st, err := a.svc.Status(c.Request().Context(), b.ID)
+	if err != nil {
+		return fail(err)
+	}
+	return c.JSON(http.StatusOK, st)
+}
+
+func (a *API) review(c echo.Context) error {
+	var b reviewBody
+	if err := httpapi.DecodeJSON(c, &b); err != nil {
+		return err
+	}
+	batch, err := a.svcFor(c).Review(c.Request().Context(), c.Param("id"), b.Reviewer, b.Note)
+	return a.stepThen(c, batch, err)
+}
+
+func (a *API) confirm(c echo.Context) error {
+	var b confirmBody
+	if err := httpapi.DecodeJSON(c, &b); err != nil {
+		return err
+	}
+	batch, err := a.svcFor(c).Confirm(c.Request().Context(), c.Param("id"), b.ConfirmedBy)
+	return a.stepThen(c, batch, err)
+}
+
+func (a *API) export(c echo.Context) error {
+	data, err := a.svcFor(c).Export(c.Request().Context(), c.Param("id"), domain.BatchFileKind(c.Param("kind")))
+	if err != nil {
+		return fail(err)
+	}
+	c.Response().Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.%s.txt"`, c.Param("id"), c.Param("kind")))
+	return c.Blob(http.StatusOK, "text/plain; charset=utf-8", data)
+}
+
+func (a *API) importReturn(c echo.Context) error {
+	data, err := readFile(c)
+	if err != nil {
+		return err
+	}
+	rep, err := a.svcFor(c).ImportReturn(c.Request().Context(), data)
+	if err != nil {
+		return fail(err)
+	}
+	return c.JSON(http.StatusOK, rep)
+}
+
+func (a *API) handOver(c echo.Context) error {
+	var b handOverBody
+	if err := httpapi.DecodeJSON(c, &b); err != nil {
+		return err
+	}
+	st, err := a.svcFor(c).HandOver(c.Request().Context(), c.Param("id"), b.From, b.To, b.Handler)
+	if err != nil {
+		return fail(err)
+	}
+	return c.JSON(http.StatusOK, st)
+}
+
+func (a *API) pickUp(c echo.Context) error {
+	var b pickUpBody
+	if err := httpapi.DecodeJSON(c, &b); err != nil {
+		return err
+	}
+	st, err := a.svcFor(c).PickUp(c.Request().Context(), c.Param("id"), b.On, b.Agency)
+	if err != nil {
+		return fail(err)
+	}
+	return c.JSON(http.StatusOK, st)
+}
+
+func (a *API) resume(c echo.Context) error {
+	st, err := a.svcFor(c).RunJobs(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return fail(err)
+	}
+	if st == nil {
+		return c.JSON(http.StatusOK, map[string]string{"job": "none"})
+	}
+	return c.JSON(http.StatusOK, st)
+}
+
+func (a *API) psamStockIn(c echo.Context) error {
+	var b psamStockInBody
+	if err := httpapi.DecodeJSON(c, &b); err != nil {
+		return err
+	}
+	p, err := a.svcFor(c).PSAMCommand(c.Request().Context(), b.Serial, domain.StockInPSAM{
+		Serial: b.Serial, Model: b.Model, Vendor: b.Vendor, Warehouse: b.Warehouse, ReceivedOn: b.ReceivedOn})
+	if err != nil {
+		return fail(err)
+	}
+	return c.JSON(http.StatusCreated, p)
+}
+
+func psamRoute[B any](a *API, cmd func(serial string, b B) domain.Command) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		var b B
+		if err := httpapi.DecodeJSON(c, &b); err != nil {
+			return err
+		}
+		serial := c.Param("serial")
+		p, err := a.svcFor(c).PSAMCommand(c.Request().Context(), serial, cmd(serial, b))
+		if err != nil {
+			return fail(err)
+		}
+		return c.JSON(http.StatusOK, p)
+	}
+}
+
+func (a *API) psamGet(c echo.Context) error {
+	p, err := a.svc.PSAM(c.Request().Context(), c.Param("serial"))
+	if err != nil {
+		return fail(err)
+	}
+	return c.JSON(http.StatusOK, p)
+}
+
+func (a *API) psamStock(c echo.Context) error {
+	st, err := a.svc.PSAMStock(c.Request().Context(), c.QueryParam("agency"))
+	if err != nil {
+		return fail(err)
+	}
+	return c.JSON(http.StatusOK, st)
+}

@@ -1,0 +1,125 @@
+package batch
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/cardledger/cardledger/batch/files"
+	"github.com/cardledger/cardledger/batch/simulate"
+	"github.com/cardledger/cardledger/commands"
+	"github.com/cardledger/cardledger/domain"
+	"github.com/cardledger/cardledger/internal/httpapi"
+)
+
+type client struct {
+	t   *testing.T
+	srv http.Handler
+}
+
+func (c client) do(method, path, contentType string, body []byte, wantStatus int, out any) {
+	c.t.Helper()
+	req := httptest.NewRequest(method, path, bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer counter-key")
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	rec := httptest.NewRecorder()
+	c.srv.ServeHTTP(rec, req)
+	if rec.Code != wantStatus {
+		c.t.Fatalf("%s %s: %d %s, want %d", method, path, rec.Code, rec.Body.String(), wantStatus)
+	}
+	if out != nil {
+		if b, ok := out.(*[]byte); ok {
+			*b = rec.Body.Bytes()
+			return
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), out); err != nil {
+			c.t.Fatalf("%s %s: %v in %s", method, path, err, rec.Body.String())
+		}
+	}
+}
+
+func (c client) json(method, path string, body any, wantStatus int, out any) {
+	c.t.Helper()
+	data, _ := json.Marshal(body)
+	c.do(method, path, "application/json", data, wantStatus, out)
+}
+
+func TestHTTPBatchRoundTripAndPSAMStock(t *testing.T) {
+	e := newEnv(t)
+	svc := e.service(t)
+	srv := httpapi.NewServer(httpapi.Options{
+		Auth:     httpapi.StaticAuthenticator{"counter-key": {Client: "counter-1", Role: httpapi.RoleCounter}},
+		MapError: commands.ProblemFor,
+		Log:      quietLog(),
+	}, NewAPI(svc).Routes())
+	c := client{t, srv}
+
+	var csv bytes.Buffer
+	if err := files.WriteApplications(&csv, people(12, 0), files.EncodingUTF8); err != nil {
+		t.Fatal(err)
+	}
+	var rep ImportReport
+	c.do(http.MethodPost, "/v1/applications/imports", "text/csv", csv.Bytes(), http.StatusOK, &rep)
+	if rep.Imported != 12 {
+		t.Fatalf("import %+v", rep)
+	}
+	c.do(http.MethodPost, "/v1/applications/imports", "text/csv", []byte("x,y\n1,2\n"), http.StatusBadRequest, nil)
+
+	var st BatchStatus
+	c.json(http.MethodPost, "/v1/batches", createBody{BatchID: "H1", Filter: domain.BatchFilter{CommunityCode: "C1"}}, http.StatusCreated, &st)
+	if st.Members != 3 || st.Step != domain.StepCreated {
+		t.Fatalf("created %+v", st)
+	}
+	c.json(http.MethodPost, "/v1/batches/H1/confirm", confirmBody{ConfirmedBy: "x"}, http.StatusConflict, nil)
+	c.json(http.MethodPost, "/v1/batches/H1/review", reviewBody{Reviewer: "r"}, http.StatusOK, &st)
+	c.json(http.MethodPost, "/v1/batches/H1/confirm", confirmBody{ConfirmedBy: "x"}, http.StatusOK, &st)
+	var bankFile []byte
+	c.do(http.MethodPost, "/v1/batches/H1/exports/bank_open", "", nil, http.StatusOK, &bankFile)
+	ret, err := simulate.Bank(bankFile, simulate.Options{FailRate: 0, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rr ReturnReport
+	c.do(http.MethodPost, "/v1/batches/returns", "text/plain", bytes.Replace(ret, []byte("|0|"), []byte("|2|"), 1), http.StatusBadRequest, nil)
+	c.do(http.MethodPost, "/v1/batches/returns", "text/plain", ret, http.StatusOK, &rr)
+	if !rr.Accepted || rr.OK != 3 || rr.Job == nil || rr.Job.Done != 3 {
+		t.Fatalf("return %+v", rr)
+	}
+	var ms []MemberStatus
+	c.do(http.MethodGet, "/v1/batches/H1/members?stage=account_opened", "", nil, http.StatusOK, &ms)
+	if len(ms) != 3 || ms[0].CardNo == "" {
+		t.Fatalf("members %+v", ms)
+	}
+	c.do(http.MethodGet, "/v1/batches/nope", "", nil, http.StatusNotFound, nil)
+
+	// PSAM: two cards in stock, one issued to an agency and then damaged.
+	var p domain.PSAM
+	c.json(http.MethodPost, "/v1/psam", psamStockInBody{Serial: "PS0001", Warehouse: "central", ReceivedOn: "2025-03-01"}, http.StatusCreated, &p)
+	c.json(http.MethodPost, "/v1/psam", psamStockInBody{Serial: "PS0002", Warehouse: "central", ReceivedOn: "2025-03-01"}, http.StatusCreated, &p)
+	c.json(http.MethodPost, "/v1/psam", psamStockInBody{Serial: "PS0002", Warehouse: "central", ReceivedOn: "2025-03-01"}, http.StatusConflict, nil)
+	c.json(http.MethodPost, "/v1/psam/PS0001/issue", psamIssueBody{Agency: "bank-7", TerminalID: "T1", On: "2025-03-02"}, http.StatusOK, &p)
+	c.json(http.MethodPost, "/v1/psam/PS0001/damage", psamReasonBody{Reason: "cracked", On: "2025-03-05"}, http.StatusOK, &p)
+	c.json(http.MethodPost, "/v1/psam/PS0001/issue", psamIssueBody{Agency: "bank-8", On: "2025-03-06"}, http.StatusConflict, nil)
+	var stock PSAMStock
+	c.do(http.MethodGet, "/v1/psam/stock?agency=bank-7", "", nil, http.StatusOK, &stock)
+	if len(stock.Cards) != 1 || stock.ByStatus["damaged"] != 1 || stock.Cards[0].TerminalID != "T1" {
+		t.Fatalf("bank-7 stock %+v", stock)
+	}
+	c.do(http.MethodGet, "/v1/psam/stock", "", nil, http.StatusOK, &stock)
+	if len(stock.Cards) != 1 || stock.Cards[0].Serial != "PS0002" || stock.ByStatus["in_stock"] != 1 {
+		t.Fatalf("warehouse stock %+v", stock)
+	}
+}
+
+func quietLog() *logrus.Logger {
+	l := logrus.New()
+	l.SetOutput(io.Discard)
+	return l
+}
