@@ -30,9 +30,14 @@ type env struct {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
+	return openEnv(t, testpg.NewDatabase(t)+"&pool_max_conns=20")
+}
+
+// openEnv connects to an existing database (a child process uses the parent's).
+func openEnv(t testing.TB, url string) *env {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	url := testpg.NewDatabase(t) + "&pool_max_conns=20"
 	store, err := pgstore.Open(ctx, url)
 	if err != nil {
 		t.Fatal(err)
