@@ -54,10 +54,13 @@ func selectSSSECmd() []byte {
 }
 
 // readRecordCmd reads record number n of the EF with short id sfi without
-// selecting the EF first (P2 = SFI<<3 | 4) and asks for the whole record
-// (Le = 00), so each field costs exactly one APDU.
-func readRecordCmd(sfi, n byte) []byte {
-	return []byte{0x00, 0xB2, n, sfi<<3 | 0x04, 0x00}
+// selecting the EF first (P2 = SFI<<3 | 4), asking for le bytes: the
+// record's length as the card specification fixes it, as deployed reader
+// code sends it (00B2010414 for the SSN record). Cards that insist on an
+// exact Le then answer in one APDU; a record of another length costs a
+// 6Cxx round trip, not a failure.
+func readRecordCmd(sfi, n, le byte) []byte {
+	return []byte{0x00, 0xB2, n, sfi<<3 | 0x04, le}
 }
 
 // verifyCmd is VERIFY with the PIN BCD-packed; data nil asks for the PIN

@@ -20,6 +20,10 @@ type field struct {
 	maxLen int
 }
 
+// recordLen is the length of the record holding the longest allowed value:
+// tag, one length byte, value.
+func (f field) recordLen() byte { return byte(2 + f.maxLen) }
+
 // ef05Fields and ef06Fields are in record-number order (record n is
 // fields[n-1]).
 func ef05Fields() []field {

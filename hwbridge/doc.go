@@ -58,11 +58,11 @@
 //     in between) and costs 14 APDUs on a card that answers directly: SELECT
 //     by AID with P2=0C (a bare SW, so T=0 cards need no GET RESPONSE), then
 //     READ RECORD by record number through the short file identifier (no
-//     SELECT EF) with Le=00 (the whole record, no 6Cxx retry): 7 records of
-//     EF05 and 6 of EF06. Each record is one TLV, and the card specification
-//     offers no command returning several records, so 14 is the floor. 61xx
-//     and 6Cxx are still followed when a card answers them, and counted
-//     (Reader.APDUs).
+//     SELECT EF) with Le = the record's specified length (no 6Cxx retry):
+//     7 records of EF05 and 6 of EF06. Each record is one TLV; the card
+//     refuses multi-record READ RECORD (6A86) and READ BINARY (6981), so 14
+//     is the floor. 61xx and 6Cxx are still followed when a card answers
+//     them, and counted (Reader.APDUs).
 //
 // # Card layout
 //

@@ -20,8 +20,8 @@ func TestReadCardFromRecordedResponses(t *testing.T) {
 	assertCard(t, got, want)
 	wantCmds := []string{
 		"00A4040C0F7378312E73682EC9E7BBE1B1A3D5CF",
-		"00B2012C00", "00B2022C00", "00B2032C00", "00B2042C00", "00B2052C00", "00B2062C00", "00B2072C00",
-		"00B2013400", "00B2023400", "00B2033400", "00B2043400", "00B2053400", "00B2063400",
+		"00B2012C12", "00B2022C03", "00B2032C06", "00B2042C0E", "00B2052C06", "00B2062C06", "00B2072C0B",
+		"00B2013414", "00B2023420", "00B2033403", "00B2043403", "00B2053405", "00B2063406",
 	}
 	var sent []string
 	for _, c := range rp.sent {
@@ -43,19 +43,19 @@ func hexUpper(b []byte) string {
 
 func TestExchangeFollowsGetResponseAndWrongLe(t *testing.T) {
 	rp := &replay{rsps: [][]byte{
-		unhex("6C05"),           // wrong Le: the record has 5 bytes
+		unhex("6C06"),           // wrong Le: the record has 6 bytes
 		unhex("0203 AABB 6102"), // T=0: 2 more bytes waiting
 		unhex("CCDD 9000"),
 	}}
 	s := &session{ctx: context.Background(), t: rp}
-	r, err := s.exchange("test", readRecordCmd(5, 2))
+	r, err := s.exchange("test", readRecordCmd(5, 2, 0))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if hexUpper(r.data) != "0203AABBCCDD" || r.sw != 0x9000 {
 		t.Errorf("response %X sw %04X", r.data, r.sw)
 	}
-	wantCmds := []string{"00B2022C00", "00B2022C05", "00C0000002"}
+	wantCmds := []string{"00B2022C00", "00B2022C06", "00C0000002"}
 	var sent []string
 	for _, c := range rp.sent {
 		sent = append(sent, hexUpper(c))
@@ -71,7 +71,7 @@ func TestExchangeStopsEndlessChains(t *testing.T) {
 		rsps[i] = unhex("6101")
 	}
 	s := &session{ctx: context.Background(), t: &replay{rsps: rsps}}
-	if _, err := s.exchange("test", readRecordCmd(5, 1)); !errors.Is(err, ErrMalformed) {
+	if _, err := s.exchange("test", readRecordCmd(5, 1, 0x12)); !errors.Is(err, ErrMalformed) {
 		t.Fatalf("err = %v, want ErrMalformed", err)
 	}
 	if s.apdus != maxChained {

@@ -4,8 +4,10 @@ import "fmt"
 
 // readCardAPDUs is the number of APDUs readCard needs on a card that answers
 // every command directly: SELECT + 7 records of EF05 + 6 of EF06. READ
-// RECORD through the SFI saves the two SELECT EF commands, Le=00 saves the
-// 6Cxx round trip, and SELECT with P2=0C saves GET RESPONSE on T=0 cards.
+// RECORD through the SFI saves the two SELECT EF commands, the exact Le
+// saves the 6Cxx round trip, and SELECT with P2=0C saves GET RESPONSE on
+// T=0 cards. The card has no cheaper way: multi-record READ RECORD (P2 mode
+// 5/6) answers 6A86 and READ BINARY on these record EFs 6981.
 const readCardAPDUs = 1 + 7 + 6
 
 // readCard selects the social-security application and reads and validates
@@ -59,7 +61,7 @@ func readRecords(s *session, file string, sfi byte, fields []field) ([][]byte, e
 	values := make([][]byte, len(fields))
 	for i, f := range fields {
 		op := fmt.Sprintf("READ RECORD %s/%d", file, i+1)
-		r, err := s.exchange(op, readRecordCmd(sfi, byte(i+1)))
+		r, err := s.exchange(op, readRecordCmd(sfi, byte(i+1), f.recordLen()))
 		if err != nil {
 			return nil, err
 		}
