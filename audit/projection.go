@@ -1,0 +1,124 @@
+package audit
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/cardledger/cardledger/domain"
+	"github.com/cardledger/cardledger/eventstore"
+	"github.com/cardledger/cardledger/projections"
+)
+
+// ProjectionName names the audit projection in the runner.
+const ProjectionName = "audit"
+
+// Projection records every event's who, where and why in audit.actions
+// and every stream's head in audit.stream_heads.
+type Projection struct {
+	pool *pgxpool.Pool
+}
+
+var _ projections.Projection = (*Projection)(nil)
+
+// NewProjection returns the audit projection; run Migrate first.
+func NewProjection(pool *pgxpool.Pool) *Projection { return &Projection{pool: pool} }
+
+// Name implements projections.Projection.
+func (p *Projection) Name() string { return ProjectionName }
+
+// Checkpoint implements projections.Projection.
+func (p *Projection) Checkpoint(ctx context.Context) (eventstore.Position, error) {
+	return readCheckpoint(ctx, p.pool, false)
+}
+
+type queryRower interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+func readCheckpoint(ctx context.Context, q queryRower, forUpdate bool) (eventstore.Position, error) {
+	sql := "SELECT pos_commit, pos_prepare FROM audit.checkpoint"
+	if forUpdate {
+		sql += " FOR UPDATE"
+	}
+	var c, pr int64
+	if err := q.QueryRow(ctx, sql).Scan(&c, &pr); err != nil {
+		return eventstore.Position{}, fmt.Errorf("read audit checkpoint: %w", err)
+	}
+	return eventstore.Position{Commit: uint64(c), Prepare: uint64(pr)}, nil
+}
+
+// Apply implements projections.Projection: rows, heads and checkpoint in
+// one transaction, events at or before the checkpoint skipped.
+func (p *Projection) Apply(ctx context.Context, batch []eventstore.RecordedEvent) error {
+	return pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
+		cp, err := readCheckpoint(ctx, tx, true)
+		if err != nil {
+			return err
+		}
+		var rows [][]any
+		heads := map[string]eventstore.RecordedEvent{}
+		var order []string
+		for _, e := range batch {
+			if !cp.Less(e.Position) {
+				continue
+			}
+			rows = append(rows, actionRow(e))
+			if _, seen := heads[e.Stream]; !seen {
+				order = append(order, e.Stream)
+			}
+			heads[e.Stream] = e
+		}
+		if len(rows) == 0 {
+			return nil
+		}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"audit", "actions"}, actionColumns, pgx.CopyFromRows(rows)); err != nil {
+			return fmt.Errorf("audit: store actions: %w", err)
+		}
+		streams := make([]string, len(order))
+		revs := make([]int64, len(order))
+		hashes := make([][]byte, len(order))
+		for i, s := range order {
+			streams[i], revs[i], hashes[i] = s, int64(heads[s].Revision), heads[s].Hash
+		}
+		last := batch[len(batch)-1].Position
+		b := &pgx.Batch{}
+		b.Queue(`INSERT INTO audit.stream_heads (stream, revision, hash)
+			SELECT * FROM unnest($1::text[], $2::bigint[], $3::bytea[])
+			ON CONFLICT (stream) DO UPDATE SET revision = excluded.revision, hash = excluded.hash`, streams, revs, hashes)
+		b.Queue(`UPDATE audit.checkpoint SET pos_commit = $1, pos_prepare = $2`, int64(last.Commit), int64(last.Prepare))
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return fmt.Errorf("audit: store heads and checkpoint: %w", err)
+		}
+		return nil
+	})
+}
+
+var actionColumns = []string{"pos_commit", "pos_prepare", "stream", "revision", "event_id", "type", "recorded_at",
+	"occurred_at", "client", "operator", "cert_subject", "channel", "remote_addr", "correlation_id", "causation_id"}
+
+// actionRow reads who, where and why from the event's metadata. Metadata
+// that is not domain.Metadata (events other tools wrote) still gives a row,
+// with those fields empty: the audit trail lists every event.
+func actionRow(e eventstore.RecordedEvent) []any {
+	var md domain.Metadata
+	_ = json.Unmarshal(e.Metadata, &md)
+	var occurred *time.Time
+	if !md.OccurredAt.IsZero() {
+		occurred = &md.OccurredAt
+	}
+	return []any{int64(e.Position.Commit), int64(e.Position.Prepare), text(e.Stream), int64(e.Revision), [16]byte(e.ID),
+		text(e.Type), e.RecordedAt, occurred, text(md.Actor.Client), text(md.Actor.Operator), text(md.Actor.CertSubject),
+		text(md.Channel), text(md.RemoteAddr), text(md.CorrelationID), text(md.CausationID)}
+}
+
+// text makes s storable in a PostgreSQL text column, which refuses NUL and
+// invalid UTF-8; a refused row would stop the projection for good.
+func text(s string) string {
+	return strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", ""), "\uFFFD")
+}
