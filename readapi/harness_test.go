@@ -33,7 +33,7 @@ const (
 )
 
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	store  *pgstore.Store
 	pool   *pgxpool.Pool
 	log    *logrus.Logger
@@ -46,7 +46,7 @@ type harness struct {
 	stopRun func()
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t testing.TB) *harness {
 	t.Helper()
 	url := testpg.NewDatabase(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
