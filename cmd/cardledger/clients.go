@@ -5,12 +5,15 @@ import (
 	"flag"
 	"fmt"
 
+	"github.com/cardledger/cardledger/domain"
 	"github.com/cardledger/cardledger/internal/auth"
 	"github.com/cardledger/cardledger/internal/httpapi"
 )
 
-// runClients: `cardledger clients add --name N --role R [--region CODE] [--bank CODE]`
-// prints the new key alone on its last line; `clients list` lists clients.
+// runClients: `cardledger clients add --name N --role R [--region CODE]
+// [--bank CODE] [--auth bearer|hmac|tls] [--subject DN] [--rate N]` prints
+// the new bearer key or HMAC secret alone on its last line (nothing for tls:
+// the certificate is the credential); `clients list` lists clients.
 func runClients(ctx context.Context, env *environment, args []string) error {
 	v, rest := verb(args)
 	fs := flag.NewFlagSet("clients "+v, flag.ContinueOnError)
@@ -20,6 +23,9 @@ func runClients(ctx context.Context, env *environment, args []string) error {
 		role := fs.String("role", "", "role: admin, counter, bank, auditor, analyst, blacklist-consumer")
 		region := fs.String("region", "", "region scope (GB/T 2260 code), optional")
 		bank := fs.String("bank", "", "bank scope (bank code), optional")
+		method := fs.String("auth", "bearer", "how the client authenticates: bearer (API key), hmac (signed requests) or tls (client certificate)")
+		subject := fs.String("subject", "", `client certificate subject for --auth tls, as in "CN=icbc-suzhou,O=ICBC"`)
+		rate := fs.Float64("rate", 0, "requests per second for this client (0: the server default)")
 		d, err := parseConfig(env, fs, rest)
 		if err != nil {
 			return err
@@ -31,6 +37,26 @@ func runClients(ctx context.Context, env *environment, args []string) error {
 		if !httpapi.Role(*role).Valid() {
 			return usagef("--role: unknown role %q", *role)
 		}
+		if *region != "" {
+			if err := domain.ValidateRegionCode(*region); err != nil {
+				return usagef("--region: %v", err)
+			}
+		}
+		switch *method {
+		case httpapi.MethodBearer, httpapi.MethodHMAC:
+			if *subject != "" {
+				return usagef("--subject is only for --auth tls")
+			}
+		case httpapi.MethodTLS:
+			if *subject == "" {
+				return usagef("--auth tls needs --subject")
+			}
+		default:
+			return usagef("--auth: want bearer, hmac or tls, not %q", *method)
+		}
+		if *rate < 0 {
+			return usagef("--rate must not be negative")
+		}
 		pool, err := d.openPool(ctx)
 		if err != nil {
 			return err
@@ -38,12 +64,21 @@ func runClients(ctx context.Context, env *environment, args []string) error {
 		if err := auth.Migrate(ctx, pool); err != nil {
 			return err
 		}
-		key, err := auth.Add(ctx, pool, auth.Client{Name: *name, Role: httpapi.Role(*role), Region: *region, Bank: *bank})
+		cred, err := auth.Add(ctx, pool, auth.Client{Name: *name, Role: httpapi.Role(*role), Region: *region, Bank: *bank,
+			Auth: *method, CertSubject: *subject, RateLimit: *rate})
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(env.stderr, "client %s (%s) created; its key is shown once:\n", *name, *role)
-		fmt.Fprintln(env.stdout, key)
+		switch *method {
+		case httpapi.MethodTLS:
+			fmt.Fprintf(env.stderr, "client %s (%s) created; it authenticates with the certificate %q\n", *name, *role, *subject)
+		case httpapi.MethodHMAC:
+			fmt.Fprintf(env.stderr, "client %s (%s) created; its signing secret is shown once:\n", *name, *role)
+			fmt.Fprintln(env.stdout, cred)
+		default:
+			fmt.Fprintf(env.stderr, "client %s (%s) created; its key is shown once:\n", *name, *role)
+			fmt.Fprintln(env.stdout, cred)
+		}
 		return nil
 	case "list":
 		d, err := parseConfig(env, fs, rest)
@@ -60,9 +95,9 @@ func runClients(ctx context.Context, env *environment, args []string) error {
 			return err
 		}
 		for _, c := range clients {
-			fmt.Fprintf(env.stdout, "%s\t%s\tregion=%s\tbank=%s\t%s\n", c.Name, c.Role, c.Region, c.Bank, c.CreatedAt.Format("2006-01-02"))
+			fmt.Fprintf(env.stdout, "%s\t%s\tregion=%s\tbank=%s\tauth=%s\t%s\n", c.Name, c.Role, c.Region, c.Bank, c.Auth, c.CreatedAt.Format("2006-01-02"))
 		}
 		return nil
 	}
-	return usagef("want `clients add --name N --role R` or `clients list`")
+	return usagef("want `clients add --name N --role R [--region CODE] [--bank CODE] [--auth bearer|hmac|tls] [--subject DN] [--rate N]` or `clients list`")
 }

@@ -106,3 +106,16 @@ func (d *deps) close() {
 		d.pool.Close()
 	}
 }
+
+// mustConfigForLogs reads only the logging settings (for commands that take
+// no other common flag); bad values fall back to the defaults.
+func mustConfigForLogs(env *environment) config.Config {
+	cfg := config.Config{LogLevel: "info", LogFormat: "json"}
+	if v := env.getenv("CARDLEDGER_LOG_LEVEL"); v != "" {
+		cfg.LogLevel = v
+	}
+	if v := env.getenv("CARDLEDGER_LOG_FORMAT"); v != "" {
+		cfg.LogFormat = v
+	}
+	return cfg
+}

@@ -78,6 +78,10 @@ func run(ctx context.Context, env *environment, args []string) int {
 		case errors.Is(err, context.Canceled):
 			return 130
 		}
+		var code exitCode
+		if errors.As(err, &code) {
+			return int(code)
+		}
 		var u usageError
 		if errors.As(err, &u) {
 			fmt.Fprintf(env.stderr, "cardledger %s: %v\n", c.name, err)
@@ -124,3 +128,9 @@ func verb(args []string) (string, []string) {
 	}
 	return args[0], args[1:]
 }
+
+// exitCode is an error that only carries the process exit status (the
+// subcommand already said why).
+type exitCode int
+
+func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
