@@ -2,11 +2,18 @@ package auth_test
 
 import (
 	"context"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/labstack/echo/v4"
+	"github.com/sirupsen/logrus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -88,4 +95,156 @@ func TestRemovedClientStopsWorkingAfterCacheTTL(t *testing.T) {
 	assert.ErrorIs(t, err, httpapi.ErrUnauthenticated)
 	_, err = cachedAuth.Authenticate(ctx, key)
 	assert.NoError(t, err, "within the TTL the cached entry still answers")
+}
+
+func TestHMACClientSignsAndNoncesHoldAcrossInstances(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	pool := newPool(t)
+	secret, err := auth.Add(ctx, pool, auth.Client{Name: "icbc-gw", Role: httpapi.RoleBank, Bank: "102", Auth: httpapi.MethodHMAC, RateLimit: 50})
+	require.NoError(t, err)
+	assert.True(t, strings.HasPrefix(secret, "cls_"))
+
+	a := auth.NewAuthenticator(pool, time.Hour)
+	p, got, err := a.SigningKey(ctx, "icbc-gw")
+	require.NoError(t, err)
+	assert.Equal(t, []byte(secret), got)
+	assert.Equal(t, httpapi.Principal{Client: "icbc-gw", Role: httpapi.RoleBank, Bank: "102", RateLimit: 50}, p)
+	_, err = a.Authenticate(ctx, secret)
+	assert.ErrorIs(t, err, httpapi.ErrUnauthenticated, "a signing secret is not a bearer key")
+
+	bearerKey, err := auth.Add(ctx, pool, auth.Client{Name: "window-1", Role: httpapi.RoleCounter})
+	require.NoError(t, err)
+	_, _, err = a.SigningKey(ctx, "window-1")
+	assert.ErrorIs(t, err, httpapi.ErrUnauthenticated, "a bearer client cannot sign")
+	_, err = a.Authenticate(ctx, bearerKey)
+	require.NoError(t, err)
+
+	other := auth.NewAuthenticator(pool, time.Hour) // a second server instance
+	expires := time.Now().Add(6 * time.Minute)
+	require.NoError(t, a.UseNonce(ctx, "icbc-gw", "nonce-0000000001", expires))
+	assert.ErrorIs(t, other.UseNonce(ctx, "icbc-gw", "nonce-0000000001", expires), httpapi.ErrNonceReplayed)
+	assert.ErrorIs(t, a.UseNonce(ctx, "icbc-gw", "nonce-0000000001", expires), httpapi.ErrNonceReplayed)
+	require.NoError(t, other.UseNonce(ctx, "window-1", "nonce-0000000001", expires), "nonces are per client")
+
+	require.NoError(t, a.UseNonce(ctx, "icbc-gw", "nonce-expired-001", time.Now().Add(-time.Second)))
+	assert.NoError(t, other.UseNonce(ctx, "icbc-gw", "nonce-expired-001", expires), "an expired nonce can no longer be a replay")
+}
+
+func TestConcurrentUsesOfOneNonceAdmitOne(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	pool := newPool(t)
+	const n = 8
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			errs <- auth.NewAuthenticator(pool, -1).UseNonce(ctx, "c", "nonce-race-000001", time.Now().Add(time.Minute))
+		}()
+	}
+	ok := 0
+	for range n {
+		err := <-errs
+		if err == nil {
+			ok++
+		} else {
+			require.ErrorIs(t, err, httpapi.ErrNonceReplayed)
+		}
+	}
+	assert.Equal(t, 1, ok)
+}
+
+func TestCertificateSubjectIdentifiesTLSClient(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	pool := newPool(t)
+	const subject = "CN=icbc-suzhou,O=ICBC"
+	cred, err := auth.Add(ctx, pool, auth.Client{Name: "icbc-suzhou", Role: httpapi.RoleBank, Bank: "102", Auth: httpapi.MethodTLS, CertSubject: subject})
+	require.NoError(t, err)
+	assert.Empty(t, cred, "the certificate is the credential")
+	_, err = auth.Add(ctx, pool, auth.Client{Name: "copy", Role: httpapi.RoleBank, Auth: httpapi.MethodTLS, CertSubject: subject})
+	assert.ErrorIs(t, err, auth.ErrSubjectTaken)
+	_, err = auth.Add(ctx, pool, auth.Client{Name: "no-subject", Role: httpapi.RoleBank, Auth: httpapi.MethodTLS})
+	assert.Error(t, err)
+
+	a := auth.NewAuthenticator(pool, -1)
+	p, err := a.AuthenticateCert(ctx, &x509.Certificate{Subject: pkix.Name{CommonName: "icbc-suzhou", Organization: []string{"ICBC"}}})
+	require.NoError(t, err)
+	assert.Equal(t, httpapi.Principal{Client: "icbc-suzhou", Role: httpapi.RoleBank, Bank: "102", Subject: subject}, p)
+	_, err = a.AuthenticateCert(ctx, &x509.Certificate{Subject: pkix.Name{CommonName: "icbc-suzhou"}})
+	assert.ErrorIs(t, err, httpapi.ErrUnauthenticated)
+
+	c, err := auth.Get(ctx, pool, "icbc-suzhou")
+	require.NoError(t, err)
+	assert.Equal(t, httpapi.MethodTLS, c.Auth)
+	assert.Equal(t, subject, c.CertSubject)
+}
+
+func TestGrantChangesRoleAndRegion(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	pool := newPool(t)
+	key, err := auth.Add(ctx, pool, auth.Client{Name: "op-7", Role: httpapi.RoleAuditor, Region: "320506"})
+	require.NoError(t, err)
+	require.NoError(t, auth.Grant(ctx, pool, "op-7", httpapi.RoleCounter, "320506"))
+	p, err := auth.NewAuthenticator(pool, -1).Authenticate(ctx, key)
+	require.NoError(t, err)
+	assert.Equal(t, httpapi.Principal{Client: "op-7", Role: httpapi.RoleCounter, Region: "320506"}, p)
+	assert.ErrorIs(t, auth.Grant(ctx, pool, "nobody", httpapi.RoleCounter, ""), auth.ErrNoClient)
+}
+
+// A database created before signed requests and certificates is upgraded in place.
+func TestMigrateUpgradesTheFirstSchema(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	pool, err := pgxpool.New(ctx, testpg.NewDatabase(t))
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	_, err = pool.Exec(ctx, `CREATE TABLE api_clients (
+		name text PRIMARY KEY CHECK (name <> ''), role text NOT NULL, key_hash bytea NOT NULL UNIQUE,
+		region text NOT NULL DEFAULT '', bank text NOT NULL DEFAULT '', created_at timestamptz NOT NULL DEFAULT now());
+		INSERT INTO api_clients (name, role, key_hash) VALUES ('old', 'counter', sha256('clk_old'::bytea))`)
+	require.NoError(t, err)
+	require.NoError(t, auth.Migrate(ctx, pool))
+	p, err := auth.NewAuthenticator(pool, -1).Authenticate(ctx, "clk_old")
+	require.NoError(t, err)
+	assert.Equal(t, "old", p.Client)
+	_, err = auth.Add(ctx, pool, auth.Client{Name: "signer", Role: httpapi.RoleBank, Auth: httpapi.MethodHMAC})
+	require.NoError(t, err)
+}
+
+// End to end over HTTP with the PostgreSQL authenticator: a signed request
+// passes once, its replay is refused, a stale one is refused.
+func TestSignedRequestsOverHTTP(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	pool := newPool(t)
+	secret, err := auth.Add(ctx, pool, auth.Client{Name: "icbc-gw", Role: httpapi.RoleBank, Bank: "102", Auth: httpapi.MethodHMAC})
+	require.NoError(t, err)
+	a := auth.NewAuthenticator(pool, time.Minute)
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	e := httpapi.NewServer(httpapi.Options{Auth: a, Signed: a, Certs: a, Log: log}, []httpapi.Route{{
+		Method: http.MethodPost, Path: "/v1/x", Roles: []httpapi.Role{httpapi.RoleBank},
+		Handler: func(c echo.Context) error {
+			p, _ := httpapi.PrincipalFrom(c)
+			return c.String(http.StatusOK, p.Client+" "+p.Method+" "+p.Bank)
+		},
+	}})
+	send := func(nonce string, at time.Time) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodPost, "/v1/x", strings.NewReader(`{"a":1}`))
+		require.NoError(t, httpapi.SignRequest(req, "icbc-gw", []byte(secret), nonce, at))
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, req)
+		return rec
+	}
+	rec := send("nonce-http-000001", time.Now())
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	assert.Equal(t, "icbc-gw hmac 102", rec.Body.String())
+	rec = send("nonce-http-000001", time.Now())
+	assert.Equal(t, http.StatusUnauthorized, rec.Code)
+	assert.Contains(t, rec.Body.String(), httpapi.CodeNonceReplayed)
+	rec = send("nonce-http-000002", time.Now().Add(-6*time.Minute))
+	assert.Equal(t, http.StatusUnauthorized, rec.Code)
+	assert.Contains(t, rec.Body.String(), httpapi.CodeSignatureStale)
 }

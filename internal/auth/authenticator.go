@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"sync"
@@ -19,76 +20,151 @@ const DefaultCacheTTL = 30 * time.Second
 // lookups (and keeps a flood of random keys from growing memory).
 const maxCached = 10_000
 
-// Authenticator implements httpapi.Authenticator over the clients table.
+// nonceSweepEvery is how often expired nonces are deleted (by whichever
+// instance gets there; deleting twice is harmless).
+const nonceSweepEvery = time.Minute
+
+// Authenticator implements httpapi.Authenticator (bearer keys),
+// httpapi.SignedAuthenticator (signed requests, nonces) and
+// httpapi.CertAuthenticator (client certificates) over the clients table.
 type Authenticator struct {
 	db  DB
 	ttl time.Duration
 	now func() time.Time
 
-	mu    sync.Mutex
-	cache map[[32]byte]cached
+	mu        sync.Mutex
+	cache     map[string]cached
+	lastSweep time.Time
 }
 
 type cached struct {
 	principal httpapi.Principal
+	secret    []byte
 	known     bool
 	expires   time.Time
 }
 
-var _ httpapi.Authenticator = (*Authenticator)(nil)
+var (
+	_ httpapi.Authenticator       = (*Authenticator)(nil)
+	_ httpapi.SignedAuthenticator = (*Authenticator)(nil)
+	_ httpapi.CertAuthenticator   = (*Authenticator)(nil)
+)
 
 // NewAuthenticator returns an authenticator with a cache of ttl (0 means
-// DefaultCacheTTL; negative disables the cache).
+// DefaultCacheTTL; negative disables the cache). Nonces are never cached.
 func NewAuthenticator(db DB, ttl time.Duration) *Authenticator {
 	if ttl == 0 {
 		ttl = DefaultCacheTTL
 	}
-	return &Authenticator{db: db, ttl: ttl, now: time.Now, cache: map[[32]byte]cached{}}
+	return &Authenticator{db: db, ttl: ttl, now: time.Now, cache: map[string]cached{}}
 }
 
-// Authenticate returns the client owning key, or httpapi.ErrUnauthenticated.
+const clientColumns = `name, role, region, bank, rate_limit`
+
+// Authenticate returns the bearer client owning key, or httpapi.ErrUnauthenticated.
 func (a *Authenticator) Authenticate(ctx context.Context, key string) (httpapi.Principal, error) {
-	var h [32]byte
-	copy(h[:], hashKey(key))
+	h := hashKey(key)
+	e, err := a.lookup(ctx, "k\x00"+string(h),
+		`SELECT `+clientColumns+`, NULL::bytea FROM api_clients WHERE key_hash = $1 AND auth = 'bearer'`, h)
+	return e.principal, err
+}
+
+// SigningKey returns a signing client and its HMAC secret.
+func (a *Authenticator) SigningKey(ctx context.Context, client string) (httpapi.Principal, []byte, error) {
+	e, err := a.lookup(ctx, "h\x00"+client,
+		`SELECT `+clientColumns+`, hmac_secret FROM api_clients WHERE name = $1 AND auth = 'hmac'`, client)
+	return e.principal, e.secret, err
+}
+
+// AuthenticateCert returns the client registered for the certificate's
+// subject. The certificate chain was verified by the TLS layer.
+func (a *Authenticator) AuthenticateCert(ctx context.Context, cert *x509.Certificate) (httpapi.Principal, error) {
+	subject := cert.Subject.String()
+	e, err := a.lookup(ctx, "c\x00"+subject,
+		`SELECT `+clientColumns+`, NULL::bytea FROM api_clients WHERE cert_subject = $1 AND auth = 'tls'`, subject)
+	if err != nil {
+		return httpapi.Principal{}, err
+	}
+	p := e.principal
+	p.Subject = subject
+	return p, nil
+}
+
+// lookup runs query (one row of clientColumns and a secret) through the cache.
+func (a *Authenticator) lookup(ctx context.Context, cacheKey, query string, arg any) (cached, error) {
 	now := a.now()
 	if a.ttl > 0 {
 		a.mu.Lock()
-		e, ok := a.cache[h]
+		e, ok := a.cache[cacheKey]
 		a.mu.Unlock()
 		if ok && now.Before(e.expires) {
 			if !e.known {
-				return httpapi.Principal{}, httpapi.ErrUnauthenticated
+				return cached{}, httpapi.ErrUnauthenticated
 			}
-			return e.principal, nil
+			return e, nil
 		}
 	}
 	var c Client
 	var role string
-	err := a.db.QueryRow(ctx,
-		`SELECT name, role, region, bank FROM api_clients WHERE key_hash = $1`, h[:]).
-		Scan(&c.Name, &role, &c.Region, &c.Bank)
+	var secret []byte
+	err := a.db.QueryRow(ctx, query, arg).Scan(&c.Name, &role, &c.Region, &c.Bank, &c.RateLimit, &secret)
 	known := true
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		known = false
 	case err != nil:
-		return httpapi.Principal{}, fmt.Errorf("look up API key: %w", err)
+		return cached{}, fmt.Errorf("look up client: %w", err)
 	}
 	c.Role = httpapi.Role(role)
 	if known && !c.Role.Valid() {
 		// A row edited by hand: refuse rather than guess.
 		known = false
 	}
+	e := cached{principal: c.Principal(), secret: secret, known: known, expires: now.Add(a.ttl)}
 	if a.ttl > 0 {
 		a.mu.Lock()
 		if len(a.cache) >= maxCached {
-			a.cache = map[[32]byte]cached{}
+			a.cache = map[string]cached{}
 		}
-		a.cache[h] = cached{principal: c.Principal(), known: known, expires: now.Add(a.ttl)}
+		a.cache[cacheKey] = e
 		a.mu.Unlock()
 	}
 	if !known {
-		return httpapi.Principal{}, httpapi.ErrUnauthenticated
+		return cached{}, httpapi.ErrUnauthenticated
 	}
-	return c.Principal(), nil
+	return e, nil
+}
+
+// UseNonce records nonce for client until expires, or returns
+// httpapi.ErrNonceReplayed when it is recorded and not yet expired. The
+// primary key makes this hold across every instance sharing the database.
+func (a *Authenticator) UseNonce(ctx context.Context, client, nonce string, expires time.Time) error {
+	a.sweepNonces(ctx)
+	// An expired row may be taken over: its timestamp can no longer pass the
+	// clock-skew check, so the request using it now is not that replay.
+	tag, err := a.db.Exec(ctx, `
+		INSERT INTO api_nonces (client, nonce, expires_at) VALUES ($1, $2, $3)
+		ON CONFLICT (client, nonce) DO UPDATE SET expires_at = EXCLUDED.expires_at
+		WHERE api_nonces.expires_at < $4`, client, nonce, expires, a.now())
+	if err != nil {
+		return fmt.Errorf("record nonce of %s: %w", client, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return httpapi.ErrNonceReplayed
+	}
+	return nil
+}
+
+func (a *Authenticator) sweepNonces(ctx context.Context) {
+	now := a.now()
+	a.mu.Lock()
+	due := now.Sub(a.lastSweep) >= nonceSweepEvery
+	if due {
+		a.lastSweep = now
+	}
+	a.mu.Unlock()
+	if due {
+		// Best effort: a failed sweep leaves rows for the next one.
+		_, _ = a.db.Exec(ctx, `DELETE FROM api_nonces WHERE expires_at < $1`, now)
+	}
 }

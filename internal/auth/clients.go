@@ -26,16 +26,25 @@ type DB interface {
 
 // Client is a registered API client, without its key.
 type Client struct {
-	Name      string
-	Role      httpapi.Role
-	Region    string // optional scope, "" for none
-	Bank      string // optional scope, "" for none
+	Name   string
+	Role   httpapi.Role
+	Region string // optional scope, "" for none
+	Bank   string // optional scope, "" for none
+	// Auth is how the client authenticates: httpapi.MethodBearer (also for
+	// ""), MethodHMAC or MethodTLS. A client has exactly one way in.
+	Auth string
+	// CertSubject is the subject of its client certificate as Go prints it
+	// (x509.Certificate.Subject.String(), e.g. "CN=icbc-suzhou,O=ICBC");
+	// required for MethodTLS, unique.
+	CertSubject string
+	// RateLimit overrides the server's per-client rate (requests/s) when > 0.
+	RateLimit float64
 	CreatedAt time.Time
 }
 
 // Principal is what the HTTP layer knows of the client.
 func (c Client) Principal() httpapi.Principal {
-	return httpapi.Principal{Client: c.Name, Role: c.Role, Region: c.Region, Bank: c.Bank}
+	return httpapi.Principal{Client: c.Name, Role: c.Role, Region: c.Region, Bank: c.Bank, RateLimit: c.RateLimit}
 }
 
 var (
@@ -43,10 +52,15 @@ var (
 	ErrClientExists = errors.New("client already exists")
 	// ErrNoClient: Remove of a name that is not registered.
 	ErrNoClient = errors.New("no such client")
+	// ErrSubjectTaken: another client has this certificate subject.
+	ErrSubjectTaken = errors.New("certificate subject already registered")
 )
 
-// keyPrefix makes keys recognisable in configs and secret scanners.
-const keyPrefix = "clk_"
+// Prefixes make keys and secrets recognisable in configs and secret scanners.
+const (
+	keyPrefix    = "clk_"
+	secretPrefix = "cls_"
+)
 
 const schema = `
 SELECT pg_advisory_xact_lock(7308012217001);
@@ -57,9 +71,24 @@ CREATE TABLE IF NOT EXISTS api_clients (
 	region     text NOT NULL DEFAULT '',
 	bank       text NOT NULL DEFAULT '',
 	created_at timestamptz NOT NULL DEFAULT now()
-);`
+);
+ALTER TABLE api_clients ALTER COLUMN key_hash DROP NOT NULL;
+ALTER TABLE api_clients ADD COLUMN IF NOT EXISTS auth text NOT NULL DEFAULT 'bearer'
+	CHECK (auth IN ('bearer', 'hmac', 'tls'));
+ALTER TABLE api_clients ADD COLUMN IF NOT EXISTS hmac_secret bytea;
+ALTER TABLE api_clients ADD COLUMN IF NOT EXISTS cert_subject text UNIQUE;
+ALTER TABLE api_clients ADD COLUMN IF NOT EXISTS rate_limit double precision NOT NULL DEFAULT 0;
+-- Nonces of signed requests, shared by every instance; the primary key is
+-- what refuses a replay.
+CREATE TABLE IF NOT EXISTS api_nonces (
+	client     text NOT NULL,
+	nonce      text NOT NULL,
+	expires_at timestamptz NOT NULL,
+	PRIMARY KEY (client, nonce)
+);
+CREATE INDEX IF NOT EXISTS api_nonces_expires ON api_nonces (expires_at);`
 
-// Migrate creates the clients table if it is missing. Safe to run
+// Migrate creates or upgrades the clients and nonces tables. Safe to run
 // concurrently: the statements run in one implicit transaction under an
 // advisory lock.
 func Migrate(ctx context.Context, db DB) error {
@@ -69,9 +98,12 @@ func Migrate(ctx context.Context, db DB) error {
 	return nil
 }
 
-// Add registers a client and returns its new key. The key is not stored and
-// cannot be shown again.
-func Add(ctx context.Context, db DB, c Client) (key string, err error) {
+// Add registers a client and returns its credential, shown once: the
+// bearer key (clk_...) or, for MethodHMAC, the signing secret (cls_...); ""
+// for MethodTLS, whose credential is the certificate. Bearer keys are stored
+// as SHA-256 only. HMAC secrets are stored as they are, because the server
+// must compute the same HMAC: protect the database accordingly.
+func Add(ctx context.Context, db DB, c Client) (credential string, err error) {
 	c.Name = strings.TrimSpace(c.Name)
 	if c.Name == "" {
 		return "", errors.New("add client: name is required")
@@ -79,22 +111,89 @@ func Add(ctx context.Context, db DB, c Client) (key string, err error) {
 	if !c.Role.Valid() {
 		return "", fmt.Errorf("add client %s: unknown role %q", c.Name, c.Role)
 	}
-	raw := make([]byte, 32)
-	if _, err := rand.Read(raw); err != nil {
-		return "", fmt.Errorf("add client %s: random key: %w", c.Name, err)
+	if c.RateLimit < 0 {
+		return "", fmt.Errorf("add client %s: negative rate limit", c.Name)
 	}
-	key = keyPrefix + base64.RawURLEncoding.EncodeToString(raw)
+	var keyHash, secret []byte
+	var subject *string
+	switch c.Auth {
+	case "", httpapi.MethodBearer:
+		c.Auth = httpapi.MethodBearer
+		if credential, err = randomToken(keyPrefix); err != nil {
+			return "", fmt.Errorf("add client %s: %w", c.Name, err)
+		}
+		keyHash = hashKey(credential)
+	case httpapi.MethodHMAC:
+		if credential, err = randomToken(secretPrefix); err != nil {
+			return "", fmt.Errorf("add client %s: %w", c.Name, err)
+		}
+		secret = []byte(credential)
+	case httpapi.MethodTLS:
+		if strings.TrimSpace(c.CertSubject) == "" {
+			return "", fmt.Errorf("add client %s: a certificate subject is required", c.Name)
+		}
+		subject = &c.CertSubject
+	default:
+		return "", fmt.Errorf("add client %s: unknown authentication %q (want bearer, hmac or tls)", c.Name, c.Auth)
+	}
 	_, err = db.Exec(ctx,
-		`INSERT INTO api_clients (name, role, key_hash, region, bank) VALUES ($1, $2, $3, $4, $5)`,
-		c.Name, string(c.Role), hashKey(key), c.Region, c.Bank)
+		`INSERT INTO api_clients (name, role, key_hash, region, bank, auth, hmac_secret, cert_subject, rate_limit)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		c.Name, string(c.Role), keyHash, c.Region, c.Bank, c.Auth, secret, subject, c.RateLimit)
 	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == "api_clients_pkey" {
-		return "", fmt.Errorf("add client %s: %w", c.Name, ErrClientExists)
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+		switch pgErr.ConstraintName {
+		case "api_clients_pkey":
+			return "", fmt.Errorf("add client %s: %w", c.Name, ErrClientExists)
+		case "api_clients_cert_subject_key":
+			return "", fmt.Errorf("add client %s: %w", c.Name, ErrSubjectTaken)
+		}
 	}
 	if err != nil {
 		return "", fmt.Errorf("add client %s: %w", c.Name, err)
 	}
-	return key, nil
+	return credential, nil
+}
+
+func randomToken(prefix string) (string, error) {
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return "", fmt.Errorf("random key: %w", err)
+	}
+	return prefix + base64.RawURLEncoding.EncodeToString(raw), nil
+}
+
+// Grant sets the role and region of a client (an approved permission
+// request). It takes effect within the authenticator's cache TTL.
+func Grant(ctx context.Context, db DB, name string, role httpapi.Role, region string) error {
+	if !role.Valid() {
+		return fmt.Errorf("grant %s: unknown role %q", name, role)
+	}
+	tag, err := db.Exec(ctx, `UPDATE api_clients SET role = $2, region = $3 WHERE name = $1`, name, string(role), region)
+	if err != nil {
+		return fmt.Errorf("grant %s: %w", name, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("grant %s: %w", name, ErrNoClient)
+	}
+	return nil
+}
+
+// Get returns one client.
+func Get(ctx context.Context, db DB, name string) (Client, error) {
+	var c Client
+	var role string
+	err := db.QueryRow(ctx, `SELECT name, role, region, bank, auth, coalesce(cert_subject, ''), rate_limit, created_at
+		FROM api_clients WHERE name = $1`, name).
+		Scan(&c.Name, &role, &c.Region, &c.Bank, &c.Auth, &c.CertSubject, &c.RateLimit, &c.CreatedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Client{}, fmt.Errorf("get client %s: %w", name, ErrNoClient)
+	}
+	if err != nil {
+		return Client{}, fmt.Errorf("get client %s: %w", name, err)
+	}
+	c.Role = httpapi.Role(role)
+	return c, nil
 }
 
 // Remove deletes a client; its key stops working within the cache TTL.
@@ -111,14 +210,15 @@ func Remove(ctx context.Context, db DB, name string) error {
 
 // List returns every client by name.
 func List(ctx context.Context, db DB) ([]Client, error) {
-	rows, err := db.Query(ctx, `SELECT name, role, region, bank, created_at FROM api_clients ORDER BY name`)
+	rows, err := db.Query(ctx, `SELECT name, role, region, bank, auth, coalesce(cert_subject, ''), rate_limit, created_at
+		FROM api_clients ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("list clients: %w", err)
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Client, error) {
 		var c Client
 		var role string
-		err := r.Scan(&c.Name, &role, &c.Region, &c.Bank, &c.CreatedAt)
+		err := r.Scan(&c.Name, &role, &c.Region, &c.Bank, &c.Auth, &c.CertSubject, &c.RateLimit, &c.CreatedAt)
 		c.Role = httpapi.Role(role)
 		return c, err
 	})

@@ -1,10 +1,20 @@
 // Package auth keeps the API clients of cardledger in PostgreSQL and
-// authenticates their bearer keys.
+// authenticates them: bearer keys, signed requests (HMAC secrets and the
+// nonces they used) and TLS client certificates (by subject).
 //
 // Invariants:
-//   - A key is 32 random bytes, shown once by Add and never stored: the table
-//     holds only its SHA-256, so a database leak does not leak usable keys.
-//   - Client names are unique; each client has exactly one role.
-//   - Authenticator caches lookups (hits and misses) for a short TTL, so a
-//     removed client or a newly added key takes effect within that TTL.
+//   - A client has exactly one way in (auth column: bearer, hmac or tls).
+//   - A bearer key is 32 random bytes, shown once by Add and never stored:
+//     the table holds only its SHA-256, so a database leak does not leak
+//     usable keys. An HMAC secret is shown once too but stored as it is (the
+//     server must compute the same HMAC), so the table is as sensitive as
+//     the secrets.
+//   - Client names and certificate subjects are unique; each client has
+//     exactly one role and optionally a region and a bank scope.
+//   - A nonce is accepted once per client until it expires (primary key
+//     (client, nonce) in api_nonces), whichever instance sees it; expired
+//     nonces are swept about once a minute.
+//   - Authenticator caches client lookups (hits and misses) for a short TTL,
+//     so a removed client, a new key or a granted role takes effect within
+//     that TTL. Nonces are never cached.
 package auth
