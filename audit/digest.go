@@ -212,3 +212,5 @@ func verifyHead(ctx context.Context, store eventstore.Store, hd Head) (*chain.Br
 	}
 	return nil, seen, nil
 }
+
+func (h HexBytes) String() string { return hex.EncodeToString(h) }
