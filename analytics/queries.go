@@ -73,9 +73,11 @@ func (q *Queries) Flows(ctx context.Context, w Window) ([]Flow, error) {
 	for rows.Next() {
 		var f Flow
 		var amount string
-		if err := rows.Scan(&f.HomeRegion, &f.UseRegion, &f.Count, &amount); err != nil {
+		var home, use uint32
+		if err := rows.Scan(&home, &use, &f.Count, &amount); err != nil {
 			return nil, fmt.Errorf("flows: %w", err)
 		}
+		f.HomeRegion, f.UseRegion = regionText(home), regionText(use)
 		if f.Amount, err = money(amount); err != nil {
 			return nil, fmt.Errorf("flows: %w", err)
 		}
@@ -206,7 +208,7 @@ type PerPerson struct {
 func (q *Queries) Stats(ctx context.Context, w Window, top int) (UsageStats, error) {
 	s := UsageStats{ByKind: []KindStats{}, TopPeople: []PersonStats{}}
 	var amount string
-	err := q.conn.QueryRow(ctx, `SELECT count(), toString(sum(amount)), uniqExact(holder),
+	err := q.conn.QueryRow(ctx, `SELECT count(), toString(sum(amount)), uniqExact(holder_key),
 			countIf(kind = 'identity_auth'), countIf(kind = 'rights_query')
 		FROM usage_facts WHERE `+inWindow, w.from(), w.to()).
 		Scan(&s.Count, &amount, &s.People, &s.IdentityAuths, &s.RightsQueries)
@@ -222,7 +224,7 @@ func (q *Queries) Stats(ctx context.Context, w Window, top int) (UsageStats, err
 		s.PerPerson.Count = decimal.NewFromInt(int64(s.Count)).DivRound(people, 2).StringFixed(2)
 		s.PerPerson.Amount = decimal.RequireFromString(s.Amount).DivRound(people, 2).StringFixed(2)
 	}
-	rows, err := q.conn.Query(ctx, `SELECT toString(kind) AS k, count(), toString(sum(amount)), uniqExact(holder)
+	rows, err := q.conn.Query(ctx, `SELECT toString(kind) AS k, count(), toString(sum(amount)), uniqExact(holder_key)
 		FROM usage_facts WHERE `+inWindow+` GROUP BY k ORDER BY k`, w.from(), w.to())
 	if err != nil {
 		return s, fmt.Errorf("usage stats by kind: %w", err)
@@ -251,10 +253,10 @@ func (q *Queries) Stats(ctx context.Context, w Window, top int) (UsageStats, err
 		}
 		s.ByKind = append(s.ByKind, k)
 	}
-	rows, err = q.conn.Query(ctx, `SELECT holder, count() AS n, toString(sum(amount)),
+	rows, err = q.conn.Query(ctx, `SELECT any(holder), count() AS n, toString(sum(amount)),
 			countIf(kind = 'identity_auth'), countIf(kind = 'rights_query')
 		FROM usage_facts WHERE `+inWindow+`
-		GROUP BY holder ORDER BY n DESC, holder LIMIT ?`, w.from(), w.to(), top)
+		GROUP BY holder_key ORDER BY n DESC, holder_key LIMIT ?`, w.from(), w.to(), top)
 	if err != nil {
 		return s, fmt.Errorf("usage stats per person: %w", err)
 	}
@@ -287,7 +289,7 @@ type CrossRegion struct {
 // the reply is left to the caller), ordered by remote uses, most first.
 func (q *Queries) CrossRegionUse(ctx context.Context, w Window) ([]CrossRegion, error) {
 	rows, err := q.conn.Query(ctx, `SELECT home_city, count(), countIf(use_city != home_city) AS r,
-			toString(sumIf(amount, use_city != home_city)), uniqExact(holder), uniqExactIf(holder, use_city != home_city)
+			toString(sumIf(amount, use_city != home_city)), uniqExact(holder_key), uniqExactIf(holder_key, use_city != home_city)
 		FROM usage_facts WHERE `+inWindow+`
 		GROUP BY home_city ORDER BY r DESC, home_city`, w.from(), w.to())
 	if err != nil {
@@ -298,12 +300,14 @@ func (q *Queries) CrossRegionUse(ctx context.Context, w Window) ([]CrossRegion, 
 	for rows.Next() {
 		var c CrossRegion
 		var amount string
-		if err := rows.Scan(&c.HomeRegion, &c.Count, &c.RemoteCount, &amount, &c.People, &c.RemotePeople); err != nil {
+		var home uint32
+		if err := rows.Scan(&home, &c.Count, &c.RemoteCount, &amount, &c.People, &c.RemotePeople); err != nil {
 			return nil, fmt.Errorf("cross-region use: %w", err)
 		}
 		if c.RemoteAmount, err = money(amount); err != nil {
 			return nil, err
 		}
+		c.HomeRegion = regionText(home)
 		c.RemoteShare = share(c.RemoteCount, c.Count)
 		out = append(out, c)
 	}
@@ -351,7 +355,7 @@ func (p Person) filter() (string, string) {
 func (q *Queries) History(ctx context.Context, p Person, w Window, limit int) ([]Use, error) {
 	cond, arg := p.filter()
 	rows, err := q.conn.Query(ctx, `SELECT at, record_id, card_no, toString(kind), toString(channel), toString(amount),
-			use_region, merchant, category, use_city != home_city
+			toString(use_region), merchant, category, use_city != home_city
 		FROM usage_facts WHERE `+cond+` AND `+inWindow+`
 		ORDER BY at, record_id LIMIT ?`, arg, w.from(), w.to(), limit)
 	if err != nil {
@@ -415,7 +419,7 @@ func (q *Queries) Profile(ctx context.Context, p Person, w Window) (Profile, err
 	}{
 		{"toString(channel)", 10, &pr.Channels},
 		{"toString(kind)", 10, &pr.Kinds},
-		{"use_region", 10, &pr.Places},
+		{"toString(use_region)", 10, &pr.Places},
 		{"category", 10, &pr.Categories},
 	}
 	for _, d := range dims {

@@ -192,16 +192,31 @@ func (s *system) project() {
 	}
 }
 
-// do sends a request to the server and returns the recorder.
+// do sends a request with body as JSON to the server and returns the recorder.
 func (s *system) do(method, path, key string, body any) *httptest.ResponseRecorder {
+	s.t.Helper()
+	var b []byte
+	if body != nil {
+		b = mustMarshal(s.t, body)
+	}
+	return s.doRaw(method, path, key, b)
+}
+
+func mustMarshal(t testing.TB, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// doRaw sends a request with a JSON body (nil: none).
+func (s *system) doRaw(method, path, key string, body []byte) *httptest.ResponseRecorder {
 	s.t.Helper()
 	var r io.Reader
 	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			s.t.Fatal(err)
-		}
-		r = bytes.NewReader(b)
+		r = bytes.NewReader(body)
 	}
 	req := httptest.NewRequest(method, path, r)
 	if body != nil {
