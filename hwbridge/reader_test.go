@@ -57,7 +57,7 @@ func readCounted(t *testing.T, r *Reader) (Card, uint64, error) {
 
 func TestReadCardReadsEveryFieldIn14APDUs(t *testing.T) {
 	needStack(t)
-	r := connected(t, stack.reader)
+	r := connected(t, stack.Reader)
 	if atr := r.ATR(); !slices.Equal(atr, defaultCard().ATR) {
 		t.Errorf("ATR after WaitForCard = % X", atr)
 	}
@@ -74,7 +74,7 @@ func TestReadCardReadsEveryFieldIn14APDUs(t *testing.T) {
 func TestReadCardT0CardNeedsNoExtraAPDUs(t *testing.T) {
 	needStack(t)
 	startCard(t, "--t0")
-	r := connected(t, stack.reader2)
+	r := connected(t, stack.Reader2)
 	got, apdus, err := readCounted(t, r)
 	if err != nil {
 		t.Fatalf("ReadCard: %v", err)
@@ -91,7 +91,7 @@ func TestReadCardDecodesOtherHolder(t *testing.T) {
 	needStack(t)
 	startCard(t, "--name", "欧阳娜娜", "--ssn", "44030420001231004X", "--sex", "2",
 		"--birth", "20001231", "--ethnic", "03", "--birthplace", "440304", "--card-number", "B98765432")
-	r := connected(t, stack.reader2)
+	r := connected(t, stack.Reader2)
 	got, err := r.ReadCard(testCtx(t, 5*time.Second))
 	if err != nil {
 		t.Fatalf("ReadCard: %v", err)
@@ -122,7 +122,7 @@ func TestReadCardRejectsInvalidData(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			startCard(t, c.args...)
-			r := connected(t, stack.reader2)
+			r := connected(t, stack.Reader2)
 			got, err := r.ReadCard(testCtx(t, 5*time.Second))
 			var fe *FieldError
 			if !errors.As(err, &fe) || fe.Field != c.field || !errors.Is(err, ErrInvalidField) {
@@ -141,7 +141,7 @@ func isZeroCard(c Card) bool {
 
 func TestVerifyPINReportsCardRetryCounter(t *testing.T) {
 	needStack(t)
-	r := connected(t, stack.reader)
+	r := connected(t, stack.Reader)
 	ctx := testCtx(t, 10*time.Second)
 	right, _ := ParsePIN("123456")
 	wrong, _ := ParsePIN("000000")
@@ -165,7 +165,7 @@ func TestVerifyPINReportsCardRetryCounter(t *testing.T) {
 	}
 	// Closing resets the card: the verified state ends, the counter is full.
 	r.Close()
-	r = connected(t, stack.reader)
+	r = connected(t, stack.Reader)
 	if got, err := r.PINState(ctx); err != nil || got != (PINResult{PINUnverified, 3}) {
 		t.Fatalf("state after reconnect: %v, %v; want unverified, 3 tries", got, err)
 	}
@@ -175,7 +175,7 @@ func TestVerifyPINReportsCardRetryCounter(t *testing.T) {
 func TestPINBlocking(t *testing.T) {
 	needStack(t)
 	startCard(t, "--protect-holder", "--pin", "654321", "--name", "李四")
-	r := connected(t, stack.reader2)
+	r := connected(t, stack.Reader2)
 	ctx := testCtx(t, 10*time.Second)
 	right, _ := ParsePIN("654321")
 	wrong, _ := ParsePIN("123456")
@@ -212,7 +212,7 @@ func TestPINBlocking(t *testing.T) {
 func TestNotSocialSecurityCard(t *testing.T) {
 	needStack(t)
 	startCard(t, "--no-ssse")
-	r := connected(t, stack.reader2)
+	r := connected(t, stack.Reader2)
 	ctx := testCtx(t, 5*time.Second)
 	got, err := r.ReadCard(ctx)
 	var se *StatusError
@@ -236,7 +236,7 @@ func TestCardPulledMidRead(t *testing.T) {
 	needStack(t)
 	// SELECT and 4 records answer; the 6th APDU finds the card gone.
 	e := startCard(t, "--remove-after", "5")
-	r := connected(t, stack.reader2)
+	r := connected(t, stack.Reader2)
 	ctx := testCtx(t, 10*time.Second)
 	got, err := r.ReadCard(ctx)
 	if !errors.Is(err, ErrCardRemoved) {
@@ -262,20 +262,20 @@ func TestCardPulledMidRead(t *testing.T) {
 
 func TestRemovalAndInsertionEvents(t *testing.T) {
 	needStack(t)
-	r := connected(t, stack.reader)
+	r := connected(t, stack.Reader)
 	ctx := testCtx(t, 15*time.Second)
 	if _, err := r.ReadCard(ctx); err != nil {
 		t.Fatal(err)
 	}
 	pull := func() {
-		if err := syscall.Kill(stack.cardPID, syscall.SIGUSR1); err != nil {
+		if err := syscall.Kill(stack.CardPID, syscall.SIGUSR1); err != nil {
 			t.Fatal(err)
 		}
 	}
 
 	// Pulled between two reads: the session knows it lost the card.
 	pull()
-	waitSlot(t, stack.reader, false)
+	waitSlot(t, stack.Reader, false)
 	if _, err := r.ReadCard(ctx); !errors.Is(err, ErrCardRemoved) {
 		t.Fatalf("ReadCard on pulled card: %v, want ErrCardRemoved", err)
 	}
@@ -315,7 +315,7 @@ func TestRemovalAndInsertionEvents(t *testing.T) {
 func TestEmptyResponse(t *testing.T) {
 	needStack(t)
 	startCard(t, "--empty-ins", "B2") // READ RECORD crashes the card
-	r := connected(t, stack.reader2)
+	r := connected(t, stack.Reader2)
 	ctx := testCtx(t, 10*time.Second)
 	got, err := r.ReadCard(ctx)
 	if !errors.Is(err, ErrEmptyResponse) {
@@ -345,7 +345,7 @@ func TestNoReader(t *testing.T) {
 
 func TestNoCard(t *testing.T) {
 	needStack(t)
-	r := openReader(t, stack.reader2) // nothing in the second slot
+	r := openReader(t, stack.Reader2) // nothing in the second slot
 	if _, err := r.ReadCard(testCtx(t, 5*time.Second)); !errors.Is(err, ErrNoCard) {
 		t.Fatalf("ReadCard: %v, want ErrNoCard", err)
 	}
@@ -379,7 +379,7 @@ func TestNoCard(t *testing.T) {
 		}
 	})
 	t.Run("close", func(t *testing.T) {
-		r := openReader(t, stack.reader2)
+		r := openReader(t, stack.Reader2)
 		time.AfterFunc(200*time.Millisecond, func() { r.Close() })
 		if _, err := r.WaitForCard(testCtx(t, 5*time.Second)); !errors.Is(err, ErrClosed) {
 			t.Fatalf("WaitForCard: %v, want ErrClosed", err)
@@ -389,7 +389,7 @@ func TestNoCard(t *testing.T) {
 
 func TestExpiry(t *testing.T) {
 	needStack(t)
-	r := connected(t, stack.reader)
+	r := connected(t, stack.Reader)
 	c, err := r.ReadCard(testCtx(t, 5*time.Second))
 	if err != nil {
 		t.Fatal(err)
@@ -414,7 +414,7 @@ func TestExpiry(t *testing.T) {
 
 func BenchmarkReadCard(b *testing.B) {
 	needStack(b)
-	r := connected(b, stack.reader)
+	r := connected(b, stack.Reader)
 	ctx := context.Background()
 	before := r.APDUs()
 	for b.Loop() {
@@ -427,7 +427,7 @@ func BenchmarkReadCard(b *testing.B) {
 
 func TestCardResetByAnotherProgram(t *testing.T) {
 	needStack(t)
-	r := connected(t, stack.reader)
+	r := connected(t, stack.Reader)
 	ctx := testCtx(t, 5*time.Second)
 	pin, _ := ParsePIN("123456")
 	if res, err := r.VerifyPIN(ctx, pin); err != nil || res.Status != PINVerified {
@@ -435,7 +435,7 @@ func TestCardResetByAnotherProgram(t *testing.T) {
 	}
 	// Another program resets the card: our verified state is gone, and the
 	// session must say so rather than carry on.
-	other := connected(t, stack.reader)
+	other := connected(t, stack.Reader)
 	other.Close()
 	if _, err := r.PINState(ctx); !errors.Is(err, ErrCardReset) {
 		t.Fatalf("PINState after reset by another program: %v, want ErrCardReset", err)
@@ -451,15 +451,15 @@ func TestCardResetByAnotherProgram(t *testing.T) {
 func TestHungCardTimesOut(t *testing.T) {
 	needStack(t)
 	e := startCard(t)
-	r := connected(t, stack.reader2)
-	if err := e.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+	r := connected(t, stack.Reader2)
+	if err := e.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
 	resumed := false
 	resume := func() {
 		if !resumed {
 			resumed = true
-			e.cmd.Process.Signal(syscall.SIGCONT)
+			e.Signal(syscall.SIGCONT)
 		}
 	}
 	defer resume()
@@ -496,7 +496,7 @@ func TestHungCardTimesOut(t *testing.T) {
 // per-operation cost (transaction begin and end).
 func BenchmarkPINState(b *testing.B) {
 	needStack(b)
-	r := connected(b, stack.reader)
+	r := connected(b, stack.Reader)
 	ctx := context.Background()
 	before := r.APDUs()
 	for b.Loop() {
