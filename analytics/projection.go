@@ -24,7 +24,7 @@ const ProjectionName = "clickhouse-analytics"
 // inserts (every insert makes a part that must be merged later), so live
 // batches linger longer and pages are larger than for PostgreSQL read models.
 func RunnerOptions() projections.Options {
-	return projections.Options{MaxBatch: 20000, Linger: 250 * time.Millisecond, PageSize: 20000}
+	return projections.Options{MaxBatch: 50000, Linger: 250 * time.Millisecond, PageSize: 50000}
 }
 
 // Projection writes usage and card lifecycle facts to ClickHouse. It
