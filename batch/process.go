@@ -22,8 +22,12 @@ import (
 // stretch that did reach their stream are found there by their command id
 // (commands.Repository.Update returns them as Replayed) and not written again.
 
-// jobStretch is how many items are applied between progress records.
+// jobStretch is the fewest items applied between progress records; big
+// jobs use longer stretches (a fortieth of the job) because each record
+// reloads the batch stream.
 const jobStretch = 500
+
+func stretchFor(items int) int { return max(jobStretch, items/40) }
 
 // JobStatus tells how far a batch's job got.
 type JobStatus struct {
@@ -49,7 +53,7 @@ func (s *Service) RunJobs(ctx context.Context, batchID string) (*JobStatus, erro
 	}
 	st := &JobStatus{Job: job.Seq, Kind: job.Kind, Items: len(job.Items), Done: job.Done}
 	for st.Done < len(job.Items) {
-		end := min(st.Done+jobStretch, len(job.Items))
+		end := min(st.Done+stretchFor(len(job.Items)), len(job.Items))
 		cards, failures, err := s.applyStretch(ctx, b, job, st.Done, end)
 		if err != nil {
 			return st, fmt.Errorf("batch %s job %d items %d-%d: %w", batchID, job.Seq, st.Done, end, err)
