@@ -1,0 +1,126 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cardledger/cardledger/hwbridge"
+)
+
+// Event names, one JSON line each on stdout.
+const (
+	evStarted       = "agent_started"
+	evReaderWaiting = "reader_waiting" // waiting_for: "reader" (absent) or "card"
+	evCardInserted  = "card_inserted"
+	evCardRead      = "card_read"
+	evDecision      = "decision"
+	evCardRemoved   = "card_removed"
+	evUsageReported = "usage_reported"
+	evError         = "error"
+)
+
+// Event is one line of the log. The card and decision fields are flattened
+// into the line.
+type Event struct {
+	Time       time.Time `json:"time"`
+	Event      string    `json:"event"`
+	Reader     string    `json:"reader,omitempty"`
+	WaitingFor string    `json:"waiting_for,omitempty"`
+	ATR        string    `json:"atr,omitempty"`
+	// CardNo names the card on card_read, decision and usage lines (it
+	// shadows CardView's, which is the same number).
+	CardNo string `json:"card_no,omitempty"`
+	*CardView
+	*Decision
+	APDUs  uint64  `json:"apdus,omitempty"`   // card_read: APDUs the read took
+	ReadMS float64 `json:"read_ms,omitempty"` // card_read
+	// Kind classifies an error (see errorKind); Message never holds
+	// holder data (hwbridge errors never repeat holder values).
+	Kind    string `json:"kind,omitempty"`
+	Message string `json:"message,omitempty"`
+	Listen  string `json:"listen,omitempty"`  // agent_started: the local endpoint
+	Records int    `json:"records,omitempty"` // usage_reported: records stored
+}
+
+// CardView is what the agent shows of a card. In the log it is always
+// masked; on /latest it is full or masked as configured.
+type CardView struct {
+	CardNo     string `json:"card_no"`
+	CardType   string `json:"card_type,omitempty"`
+	Region     string `json:"issuing_region,omitempty"`
+	IssueDate  string `json:"issue_date,omitempty"`
+	ExpiryDate string `json:"expiry_date,omitempty"`
+	Expired    bool   `json:"expired"`
+	Name       string `json:"name"`
+	IDNumber   string `json:"id_number"`
+	Sex        string `json:"sex,omitempty"`
+	BirthDate  string `json:"birth_date,omitempty"` // full view only: the ID number holds it
+	Masked     bool   `json:"holder_masked"`
+}
+
+// viewOf shows card as of now, the holder masked or not.
+func viewOf(c hwbridge.Card, now time.Time, masked bool) *CardView {
+	v := &CardView{
+		CardNo:     c.Ident.Number,
+		CardType:   c.Ident.Type,
+		Region:     c.Ident.Region,
+		IssueDate:  c.Ident.IssueDate.String(),
+		ExpiryDate: c.Ident.ExpiryDate.String(),
+		Expired:    c.Expired(now),
+		Sex:        c.Holder.Sex.String(),
+		Masked:     masked,
+	}
+	if masked {
+		v.Name, v.IDNumber = maskName(c.Holder.Name), maskIDNumber(string(c.Holder.SSN))
+	} else {
+		v.Name, v.IDNumber, v.BirthDate = c.Holder.Name, string(c.Holder.SSN), c.Holder.BirthDate.String()
+	}
+	return v
+}
+
+// maskName keeps the first character (the family name, mostly): "张三" →
+// "张*", "欧阳娜娜" → "欧***".
+func maskName(name string) string {
+	r := []rune(name)
+	if len(r) <= 1 {
+		return "*"
+	}
+	return string(r[0]) + strings.Repeat("*", len(r)-1)
+}
+
+// maskIDNumber keeps the first 3 and last 4 characters of an ID number:
+// "110105199003072311" → "110***********2311". The birth date and most of
+// the region stay hidden.
+func maskIDNumber(id string) string {
+	if len(id) < 8 {
+		return strings.Repeat("*", len(id))
+	}
+	return id[:3] + strings.Repeat("*", len(id)-7) + id[len(id)-4:]
+}
+
+// eventLog writes events as JSON lines; safe for concurrent use (usage
+// reports log from their own goroutines).
+type eventLog struct {
+	mu  sync.Mutex
+	enc *json.Encoder
+	now func() time.Time
+}
+
+func newEventLog(w io.Writer, now func() time.Time) *eventLog {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return &eventLog{enc: enc, now: now}
+}
+
+func (l *eventLog) emit(e Event) {
+	if e.Time.IsZero() {
+		e.Time = l.now()
+	}
+	e.Time = e.Time.UTC()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	_ = l.enc.Encode(e) // stdout is all we have: nowhere to report a failed write
+}
