@@ -86,22 +86,8 @@ func (e *env) settle() {
 // project runs the audit projection over everything stored.
 func (e *env) project() {
 	e.t.Helper()
-	p := NewProjection(e.pool)
-	for {
-		cp, err := p.Checkpoint(e.ctx)
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		batch, err := e.store.ReadAll(e.ctx, cp, 1000)
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		if len(batch) == 0 {
-			return
-		}
-		if err := p.Apply(e.ctx, batch); err != nil {
-			e.t.Fatal(err)
-		}
+	if err := CatchUp(e.ctx, e.store, NewProjection(e.pool)); err != nil {
+		e.t.Fatal(err)
 	}
 }
 

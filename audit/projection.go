@@ -122,3 +122,24 @@ func actionRow(e eventstore.RecordedEvent) []any {
 func text(s string) string {
 	return strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", ""), "\uFFFD")
 }
+
+// CatchUp applies every stored event after p's checkpoint, for tools that
+// need the projection current without running the projections runner.
+func CatchUp(ctx context.Context, store eventstore.Store, p *Projection) error {
+	for {
+		cp, err := p.Checkpoint(ctx)
+		if err != nil {
+			return err
+		}
+		batch, err := store.ReadAll(ctx, cp, 5000)
+		if err != nil {
+			return fmt.Errorf("audit: catch up: %w", err)
+		}
+		if len(batch) == 0 {
+			return nil
+		}
+		if err := p.Apply(ctx, batch); err != nil {
+			return err
+		}
+	}
+}

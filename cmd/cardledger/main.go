@@ -48,6 +48,7 @@ func commandTable() []subcommand {
 		{"batch", "batch ...: batch production workflow (see `cardledger batch help`)", runBatch},
 		{"simulate", "simulate bank|vendor EXPORT_FILE: write the return file that party would send", runSimulate},
 		{"bench", "bench commands|store|projections|blacklist|analytics: load commands with figures", runBench},
+		{"audit", "audit verify [--stream S | --all | --digest FILE|ID] | audit digest [--out FILE]: tamper-evidence", runAudit},
 		{"version", "print the version", runVersion},
 	}
 }
