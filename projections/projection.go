@@ -18,6 +18,7 @@ type Projection interface {
 	// the checkpoint the runner last read) together with the new checkpoint,
 	// atomically. It must skip events at or before its stored checkpoint, so
 	// a repeated batch changes nothing, and ignore unknown event types.
+	// The runner reuses batch's backing array: Apply must not keep it.
 	Apply(ctx context.Context, batch []eventstore.RecordedEvent) error
 }
 
