@@ -38,6 +38,10 @@ func (h *AssignNumberHandler) Handle(ctx context.Context, cmd AssignNumber) (Res
 	if err != nil {
 		return Result{}, err
 	}
+	// Before reserving a card number: a denial appends nothing anywhere.
+	if err := checkScope(cmd.Scope, loaded.State); err != nil {
+		return Result{}, err
+	}
 	if res, ok := alreadyApplied(loaded, cmd.Envelope, domain.StreamFor(cmd.CardholderID)); ok {
 		return res, nil
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/cardledger/cardledger/domain"
+	"github.com/cardledger/cardledger/internal/httpapi"
 )
 
 // Envelope is what every command carries besides its payload: who sent it,
@@ -26,6 +27,10 @@ type Envelope struct {
 	CausationID string
 	// RemoteAddr is where the command came from over the network.
 	RemoteAddr string
+	// Scope limits which cardholders the command may touch; the zero value
+	// (batch jobs, the seeder) is unrestricted. Checked on the loaded state
+	// and on the state the command would leave, before anything is appended.
+	Scope httpapi.Scope
 }
 
 // NewEnvelope returns an envelope with a fresh random command id.

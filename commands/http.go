@@ -190,6 +190,7 @@ func envelopeFrom(c echo.Context) (Envelope, error) {
 	env := NewEnvelope(domain.Actor{Client: p.Client}, "http")
 	env.CorrelationID = httpapi.CorrelationID(c)
 	env.CausationID = httpapi.RequestID(c)
+	env.Scope = p.Scope()
 	env.RemoteAddr = c.RealIP()
 	if tls := c.Request().TLS; tls != nil && len(tls.VerifiedChains) > 0 && len(tls.VerifiedChains[0]) > 0 {
 		env.Actor.CertSubject = tls.VerifiedChains[0][0].Subject.String()

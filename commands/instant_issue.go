@@ -47,6 +47,10 @@ func (h *InstantIssueHandler) Handle(ctx context.Context, cmd InstantIssue) (Res
 	if err != nil {
 		return Result{}, err
 	}
+	// Before reserving a card number: a denial appends nothing anywhere.
+	if err := checkScope(cmd.Scope, loaded.State); err != nil {
+		return Result{}, err
+	}
 	if res, ok := alreadyApplied(loaded, cmd.Envelope, domain.StreamFor(cmd.CardholderID)); ok {
 		return res, nil
 	}

@@ -15,6 +15,9 @@ type historyResponse struct {
 }
 
 func (a *API) cardholderHistory(c echo.Context) error {
+	if err := a.checkReadScope(c, c.Param("id"), ""); err != nil {
+		return err
+	}
 	events, rev, err := a.svc.History.Cardholder(c.Request().Context(), c.Param("id"))
 	if err != nil {
 		return a.commandError(err)
@@ -24,6 +27,9 @@ func (a *API) cardholderHistory(c echo.Context) error {
 }
 
 func (a *API) cardHistory(c echo.Context) error {
+	if err := a.checkReadScope(c, "", c.Param("card_no")); err != nil {
+		return err
+	}
 	events, rev, err := a.svc.History.Card(c.Request().Context(), c.Param("card_no"))
 	if err != nil {
 		return a.commandError(err)
@@ -41,6 +47,9 @@ func (a *API) state(c echo.Context) error {
 				httpapi.FieldError{Field: "as_of", Code: CodeInvalidAsOf, Message: err.Error()})
 		}
 		asOf = t
+	}
+	if err := a.checkReadScope(c, c.Param("id"), ""); err != nil {
+		return err
 	}
 	state, rev, err := a.svc.History.StateAt(c.Request().Context(), c.Param("id"), asOf)
 	if err != nil {

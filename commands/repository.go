@@ -103,6 +103,9 @@ func (r *Repository) Update(ctx context.Context, cardholderID string, expected *
 		if err != nil {
 			return Result{}, err
 		}
+		if err := checkScope(env.Scope, loaded.State); err != nil {
+			return Result{}, fmt.Errorf("%s: %w", stream, err)
+		}
 		if res, ok := alreadyApplied(loaded, env, stream); ok {
 			return res, nil
 		}
@@ -116,6 +119,15 @@ func (r *Repository) Update(ctx context.Context, cardholderID string, expected *
 		if len(events) == 0 {
 			return Result{CardholderID: cardholderID, Revision: loaded.Revision, State: loaded.State}, nil
 		}
+		// The state after the command must be in scope too (a registration
+		// in another region, an application for another bank). Applying
+		// before the append is safe: a failed append reloads.
+		for _, e := range events {
+			loaded.State.Apply(e)
+		}
+		if err := checkScope(env.Scope, loaded.State); err != nil {
+			return Result{}, fmt.Errorf("%s: %w", stream, err)
+		}
 		data, err := r.envelop(env, stream, events)
 		if err != nil {
 			return Result{}, err
@@ -127,9 +139,6 @@ func (r *Repository) Update(ctx context.Context, cardholderID string, expected *
 		appended, err := r.store.Append(ctx, stream, want, data)
 		switch {
 		case err == nil:
-			for _, e := range events {
-				loaded.State.Apply(e)
-			}
 			return Result{
 				CardholderID: cardholderID, Revision: appended.Revision, Position: appended.Position,
 				Events: events, State: loaded.State,

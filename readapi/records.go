@@ -177,6 +177,9 @@ func (a *API) findCardholder(c echo.Context) error {
 
 func (a *API) cardholderResponse(c echo.Context, id string) error {
 	ctx := c.Request().Context()
+	if err := a.checkScope(c, domain.StreamFor(id), ""); err != nil {
+		return err
+	}
 	var h Cardholder
 	var app Application
 	var stream string
@@ -237,6 +240,9 @@ func (a *API) getCard(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
+	if err := a.checkCardScope(c, c.Param("card_no")); err != nil {
+		return err
+	}
 	cards, err := a.cards(ctx, "card_no = $1", c.Param("card_no"))
 	if err != nil {
 		return err
@@ -275,6 +281,9 @@ func (a *API) getProgress(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	id := c.Param("id")
+	if err := a.checkScope(c, domain.StreamFor(id), ""); err != nil {
+		return err
+	}
 	p := Progress{CardholderID: id}
 	err := a.pool.QueryRow(ctx, "SELECT application_id, card_no, card_status, last_failure FROM "+a.t("cardholders")+
 		" WHERE stream = $1", domain.StreamFor(id)).Scan(&p.ApplicationID, &p.CardNo, &p.Status, &p.LastFailure)
