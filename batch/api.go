@@ -193,7 +193,7 @@ func (a *API) create(c echo.Context) error {
 
 func (a *API) list(c echo.Context) error {
 	ctx := c.Request().Context()
-	if err := a.svc.readModel.CatchUp(ctx, a.svc.store); err != nil {
+	if err := a.svc.catchUp(ctx); err != nil {
 		return err
 	}
 	list, err := a.svc.readModel.Batches(ctx)

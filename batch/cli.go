@@ -220,7 +220,7 @@ func BatchCLI(ctx context.Context, d Deps, args []string, stdout, stderr io.Writ
 		fmt.Fprintf(stdout, "batch %s created with %d people\n", b.ID, len(b.Members))
 		return nil
 	case "list":
-		if err := s.readModel.CatchUp(ctx, s.store); err != nil {
+		if err := s.catchUp(ctx); err != nil {
 			return err
 		}
 		list, err := s.readModel.Batches(ctx)

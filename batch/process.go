@@ -78,7 +78,7 @@ func (s *Service) RunJobs(ctx context.Context, batchID string) (*JobStatus, erro
 
 // ResumeAll finishes every job that a crash left running.
 func (s *Service) ResumeAll(ctx context.Context) ([]JobStatus, error) {
-	if err := s.readModel.CatchUp(ctx, s.store); err != nil {
+	if err := s.catchUp(ctx); err != nil {
 		return nil, err
 	}
 	rows, err := s.pool.Query(ctx, "SELECT batch_id FROM batchrm.batches WHERE job <> 0 ORDER BY batch_id")
@@ -170,12 +170,16 @@ func (s *Service) applyItem(ctx context.Context, b *domain.Batch, job *domain.Ba
 	env := s.envelope(commandID("job", b.ID, strconv.Itoa(job.Seq), strconv.Itoa(it.Member)), b.ID)
 	repo := s.cmds.Repository
 	update := func(decide func(*domain.Cardholder) ([]domain.Event, error)) (commands.Result, error) {
-		return repo.Update(ctx, m.CardholderID, nil, env, func(c *domain.Cardholder) ([]domain.Event, error) {
+		res, err := repo.Update(ctx, m.CardholderID, nil, env, func(c *domain.Cardholder) ([]domain.Event, error) {
 			if c.Card == nil || c.Card.ApplicationID != m.ApplicationID {
 				return nil, domain.Conflict(domain.CodeNoPendingApplication, "application %s is no longer the current one", m.ApplicationID)
 			}
 			return decide(c)
 		})
+		if err == nil {
+			s.written.advance(res.Position)
+		}
+		return res, err
 	}
 	row := it.Row
 	switch job.Kind {

@@ -81,7 +81,7 @@ func (s *Service) loadPSAM(ctx context.Context, serial string) (*domain.PSAM, ui
 // PSAMStock lists the PSAM cards of an agency ("" for the warehouse) with
 // counts per status, after bringing the read model up to date.
 func (s *Service) PSAMStock(ctx context.Context, agency string) (*PSAMStock, error) {
-	if err := s.readModel.CatchUp(ctx, s.store); err != nil {
+	if err := s.catchUp(ctx); err != nil {
 		return nil, err
 	}
 	return s.readModel.PSAMStock(ctx, agency)

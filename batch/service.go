@@ -1,7 +1,9 @@
 package batch
 
 import (
+	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -37,6 +39,9 @@ type Service struct {
 	actor     domain.Actor
 	workers   int
 	readModel *ReadModel
+	// written is the newest position this Service appended at, so that read
+	// model queries can wait for the service's own writes.
+	written *mark
 	// afterItem, when set, is called after each job item is applied; tests
 	// use it to crash the process manager mid-file.
 	afterItem func(done int)
@@ -63,7 +68,32 @@ func New(d Deps) (*Service, error) {
 		d.Workers = 32
 	}
 	return &Service{store: d.Store, pool: d.Pool, cmds: d.Commands, idKey: d.IDKey, clock: d.Clock,
-		actor: d.Actor, workers: d.Workers, readModel: NewReadModel(d.Pool)}, nil
+		actor: d.Actor, workers: d.Workers, readModel: NewReadModel(d.Pool), written: &mark{}}, nil
+}
+
+// mark is a monotonic position shared by the copies WithActor makes.
+type mark struct {
+	mu  sync.Mutex
+	pos eventstore.Position
+}
+
+func (m *mark) advance(p eventstore.Position) {
+	m.mu.Lock()
+	if m.pos.Less(p) {
+		m.pos = p
+	}
+	m.mu.Unlock()
+}
+
+func (m *mark) get() eventstore.Position {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.pos
+}
+
+// catchUp brings the read model past everything this Service wrote.
+func (s *Service) catchUp(ctx context.Context) error {
+	return s.readModel.CatchUpTo(ctx, s.store, s.written.get())
 }
 
 // ReadModel returns the batch read model, for the projections runner.

@@ -66,21 +66,15 @@ func (s *Service) getBatch(ctx context.Context, batchID string) (*domain.Batch, 
 // The command id derives from the batch, the command and the revision, so
 // a retry of a command whose append succeeded writes nothing.
 func (s *Service) updateBatch(ctx context.Context, batchID string, cmd domain.Command) (*domain.Batch, []domain.Event, error) {
-	b, events, _, err := s.updateBatchAt(ctx, batchID, cmd)
-	return b, events, err
-}
-
-// updateBatchAt is updateBatch that also returns the position of the append.
-func (s *Service) updateBatchAt(ctx context.Context, batchID string, cmd domain.Command) (*domain.Batch, []domain.Event, eventstore.Position, error) {
 	stream := domain.BatchStreamFor(batchID)
 	for attempt := 1; ; attempt++ {
 		l, err := s.loadBatch(ctx, batchID)
 		if err != nil {
-			return nil, nil, eventstore.Position{}, err
+			return nil, nil, err
 		}
 		events, err := domain.DecideBatch(l.batch, cmd)
 		if err != nil || len(events) == 0 {
-			return l.batch, nil, eventstore.Position{}, err
+			return l.batch, nil, err
 		}
 		expected := eventstore.NoStream()
 		rev := "none"
@@ -88,17 +82,17 @@ func (s *Service) updateBatchAt(ctx context.Context, batchID string, cmd domain.
 			expected, rev = eventstore.Exact(l.revision), strconv.FormatUint(l.revision, 10)
 		}
 		id := commandID("batch", batchID, cmd.CommandName(), rev)
-		res, err := s.appendEvents(ctx, stream, expected, id, batchID, events, domain.EncodeBatchEvent)
+		_, err = s.appendEvents(ctx, stream, expected, id, batchID, events, domain.EncodeBatchEvent)
 		if err == nil {
 			for _, e := range events {
 				if err := l.batch.Apply(e); err != nil {
-					return nil, nil, eventstore.Position{}, err
+					return nil, nil, err
 				}
 			}
-			return l.batch, events, res.Position, nil
+			return l.batch, events, nil
 		}
 		if !errors.Is(err, eventstore.ErrWrongRevision) || attempt >= maxAttempts {
-			return nil, nil, eventstore.Position{}, err
+			return nil, nil, err
 		}
 	}
 }
@@ -135,5 +129,6 @@ func (s *Service) appendCaused(ctx context.Context, stream string, expected even
 	if err != nil {
 		return res, fmt.Errorf("append %s: %w", stream, err)
 	}
+	s.written.advance(res.Position)
 	return res, nil
 }

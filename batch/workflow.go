@@ -42,21 +42,21 @@ func (s *Service) CreateBatch(ctx context.Context, batchID string, filter domain
 	defer func() {
 		_, _ = conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", int64(createLockKey))
 	}()
-	if err := s.readModel.CatchUp(ctx, s.store); err != nil {
+	if err := s.catchUp(ctx); err != nil {
 		return nil, err
 	}
 	members, err := s.readModel.Pending(ctx, filter)
 	if err != nil {
 		return nil, err
 	}
-	b, _, pos, err := s.updateBatchAt(ctx, batchID, domain.CreateBatch{
+	b, _, err := s.updateBatch(ctx, batchID, domain.CreateBatch{
 		BatchID: batchID, Filter: filter, CreatedOn: s.clock().Format(domain.DateLayout), Members: members,
 	})
 	if err != nil {
 		return nil, err
 	}
 	// Mark the members as taken before the lock goes to the next creator.
-	if err := s.readModel.CatchUpTo(ctx, s.store, pos); err != nil {
+	if err := s.catchUp(ctx); err != nil {
 		return nil, err
 	}
 	return b, nil
