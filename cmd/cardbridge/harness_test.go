@@ -79,7 +79,7 @@ type ledger struct {
 	done     chan error
 }
 
-func startLedger(t *testing.T) *ledger {
+func startLedger(t testing.TB) *ledger {
 	t.Helper()
 	l := &ledger{bin: cardledgerBin(t)}
 	port := freePort(t)
@@ -101,7 +101,7 @@ func startLedger(t *testing.T) *ledger {
 }
 
 // cli runs a cardledger command and returns its stdout.
-func (l *ledger) cli(t *testing.T, args ...string) string {
+func (l *ledger) cli(t testing.TB, args ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -116,14 +116,14 @@ func (l *ledger) cli(t *testing.T, args ...string) string {
 	return string(out)
 }
 
-func (l *ledger) addClient(t *testing.T, name, role string) string {
+func (l *ledger) addClient(t testing.TB, name, role string) string {
 	t.Helper()
 	out := strings.Split(strings.TrimSpace(l.cli(t, "clients", "add", "--name", name, "--role", role)), "\n")
 	return strings.TrimSpace(out[len(out)-1]) // the key alone on the last line
 }
 
 // start runs `cardledger serve` and waits until /healthz answers 200.
-func (l *ledger) start(t *testing.T) {
+func (l *ledger) start(t testing.TB) {
 	t.Helper()
 	cmd := exec.Command(l.bin, "serve")
 	cmd.Env = l.env
@@ -153,7 +153,7 @@ func (l *ledger) start(t *testing.T) {
 }
 
 // stop ends the server (the outage the agent must ride out).
-func (l *ledger) stop(t *testing.T) {
+func (l *ledger) stop(t testing.TB) {
 	t.Helper()
 	if l.cmd == nil {
 		return
@@ -169,7 +169,7 @@ func (l *ledger) stop(t *testing.T) {
 }
 
 // do sends a request with the admin key and decodes the JSON answer.
-func (l *ledger) do(t *testing.T, method, path string, body any) (int, map[string]any) {
+func (l *ledger) do(t testing.TB, method, path string, body any) (int, map[string]any) {
 	t.Helper()
 	var r io.Reader
 	if body != nil {
@@ -208,7 +208,7 @@ var holder = struct{ idNumber, name, maskedID, maskedName string }{
 
 // issueCard registers the emulator's holder and issues a card at the
 // counter; it returns the card number.
-func (l *ledger) issueCard(t *testing.T) string {
+func (l *ledger) issueCard(t testing.TB) string {
 	t.Helper()
 	status, reg := l.do(t, "POST", "/v1/cardholders", map[string]string{
 		"id_number": holder.idNumber, "name": holder.name, "sex": "male", "nationality": "CHN",
@@ -229,7 +229,7 @@ func (l *ledger) issueCard(t *testing.T) string {
 
 // command runs a card command (loss, unlock, ...) and waits until the read
 // model has it, so the agent's next lookup sees it.
-func (l *ledger) command(t *testing.T, cardNo, verb string) {
+func (l *ledger) command(t testing.TB, cardNo, verb string) {
 	t.Helper()
 	status, res := l.do(t, "POST", "/v1/cards/"+cardNo+"/"+verb, map[string]string{"reason": "test"})
 	if status != http.StatusOK {
@@ -238,7 +238,7 @@ func (l *ledger) command(t *testing.T, cardNo, verb string) {
 	l.waitRead(t, cardNo, res["position"].(string))
 }
 
-func (l *ledger) waitRead(t *testing.T, cardNo, position string) {
+func (l *ledger) waitRead(t testing.TB, cardNo, position string) {
 	t.Helper()
 	if status, res := l.do(t, "GET", "/v1/cards/"+cardNo+"?min_position="+position, nil); status != http.StatusOK {
 		t.Fatalf("read-your-writes on %s: %d %v", cardNo, status, res)
@@ -247,7 +247,7 @@ func (l *ledger) waitRead(t *testing.T, cardNo, position string) {
 
 // syncOffline brings the offline copy in dir up to date the way a counter
 // PC does, with `cardledger blacklist sync --once`.
-func (l *ledger) syncOffline(t *testing.T, dir string) {
+func (l *ledger) syncOffline(t testing.TB, dir string) {
 	t.Helper()
 	l.cli(t, "blacklist", "sync", "--once", "--dir", dir, "--server", l.url, "--key", l.consumer)
 }
