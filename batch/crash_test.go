@@ -32,6 +32,7 @@ func TestProcessManagerSurvivesKill(t *testing.T) {
 	if os.Getenv(envCrashDB) != "" {
 		t.Skip("child process")
 	}
+	t.Parallel()
 	n := 1500
 	if v, err := strconv.Atoi(os.Getenv(envCrashPeople)); err == nil && v > 0 {
 		n = v

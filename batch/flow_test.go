@@ -22,6 +22,7 @@ const flowPeople = 2000
 // a corrupted return, and a process manager crash in the middle of a
 // return, and checks every person's final state and history.
 func TestFullBatchRoundTrips(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	s := e.service(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)

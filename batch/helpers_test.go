@@ -30,7 +30,7 @@ type env struct {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	return openEnv(t, testpg.NewDatabase(t)+"&pool_max_conns=30")
+	return openEnv(t, testpg.NewDatabase(t)+"&pool_max_conns=20")
 }
 
 // openEnv connects to an existing database (a child process uses the parent's).
@@ -61,7 +61,7 @@ func openEnv(t testing.TB, url string) *env {
 func (e *env) service(t testing.TB) *Service {
 	t.Helper()
 	s, err := New(Deps{Store: e.store, Pool: e.pool, Commands: e.cmds, IDKey: testIDKey, Clock: testClock,
-		Actor: domain.Actor{Client: "batch-test"}, Workers: 24})
+		Actor: domain.Actor{Client: "batch-test"}, Workers: 16})
 	if err != nil {
 		t.Fatal(err)
 	}
