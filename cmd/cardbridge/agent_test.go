@@ -174,7 +174,7 @@ func TestAgentRefusesWhatItCannotVouchFor(t *testing.T) {
 
 // With pcscd gone every reader disappears, as when the reader is unplugged;
 // the agent waits for it by name and reads the card once it is back.
-// (Runs last: it restarts the stack every other test uses.)
+// The tests after it get the restarted stack.
 func TestAgentWaitsForReaderToComeBack(t *testing.T) {
 	stack.Need(t)
 	a := startAgent(t, agentConfig("", "", offlineCopy(t)))

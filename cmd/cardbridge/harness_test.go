@@ -79,7 +79,9 @@ type ledger struct {
 	done     chan error
 }
 
-func startLedger(t testing.TB) *ledger {
+// startLedger starts a cardledger on a fresh database; env adds variables
+// (CARDLEDGER_CLICKHOUSE_URL turns the usage API on).
+func startLedger(t testing.TB, env ...string) *ledger {
 	t.Helper()
 	l := &ledger{bin: cardledgerBin(t)}
 	port := freePort(t)
@@ -91,6 +93,7 @@ func startLedger(t testing.TB) *ledger {
 		"CARDLEDGER_ID_KEY=00112233445566778899aabbccddeeff",
 		"CARDLEDGER_CLICKHOUSE_URL=",
 	)
+	l.env = append(l.env, env...) // later entries win
 	l.cli(t, "migrate")
 	l.admin = l.addClient(t, "test-admin", "admin")
 	l.counter = l.addClient(t, "counter-1", "counter")
