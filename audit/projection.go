@@ -84,7 +84,7 @@ func (p *Projection) Apply(ctx context.Context, batch []eventstore.RecordedEvent
 		revs := make([]int64, len(order))
 		hashes := make([][]byte, len(order))
 		for i, s := range order {
-			streams[i], revs[i], hashes[i] = s, int64(heads[s].Revision), heads[s].Hash
+			streams[i], revs[i], hashes[i] = text(s), int64(heads[s].Revision), heads[s].Hash
 		}
 		last := batch[len(batch)-1].Position
 		b := &pgx.Batch{}

@@ -15,6 +15,9 @@
 //   - Positions in the global log are totally ordered; ReadAll and SubscribeAll
 //     deliver events in position order and never skip an event that commits
 //     later with a lower position than one already delivered.
+//   - Every appended event carries Hash, chaining it to the previous event of
+//     its stream by the rule of eventstore/chain, computed inside the append
+//     so that concurrent appends cannot fork a chain.
 package eventstore
 
 import (
