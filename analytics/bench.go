@@ -142,7 +142,7 @@ func LoadBench(ctx context.Context, conn driver.Conn, o LoadOptions, progress fu
 			var id uuid.UUID
 			binary.LittleEndian.PutUint64(id[:8], s.rng.Uint64())
 			binary.LittleEndian.PutUint64(id[8:], s.rng.Uint64())
-			rows.add(id, eventstore.Position{Commit: 1, Prepare: uint64(done + i)}, u, s.holderIDs[card], s.homeOf(card))
+			rows.add(id, eventstore.Position{Commit: 1, Prepare: uint64(done + i)}, factOf(u), s.holderIDs[card], s.homeOf(card))
 		}
 		if err := rows.send(ctx, conn); err != nil {
 			return LoadResult{}, err
@@ -306,11 +306,11 @@ func CompareInsert(ctx context.Context, conn driver.Conn, chURL, client string, 
 }
 
 var usageColumns = []string{"event_id", "pos_commit", "pos_prepare", "record_id", "card_no", "holder", "holder_key",
-	"day", "at", "hour", "kind", "channel", "amount", "use_region", "use_city", "home_city", "merchant", "category"}
+	"day", "at", "hour", "kind", "channel", "amount_fen", "use_region", "use_city", "home_city", "merchant", "category"}
 
 func exportTSV(ctx context.Context, conn driver.Conn, f *os.File) error {
 	rows, err := conn.Query(ctx, `SELECT toString(event_id), pos_commit, pos_prepare, record_id, card_no, holder,
-		holder_key, toString(day), toString(at), hour, toString(kind), toString(channel), toString(amount),
+		holder_key, toString(day), toString(at), hour, toString(kind), toString(channel), toString(amount_fen),
 		use_region, use_city, home_city, merchant, category FROM usage_facts`)
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
@@ -318,17 +318,18 @@ func exportTSV(ctx context.Context, conn driver.Conn, f *os.File) error {
 	defer rows.Close()
 	w := bufio.NewWriterSize(f, 1<<20)
 	var (
-		id, rec, card, holder, day, at, kind, channel, amount, region, city, home, merchant, category string
-		commit, prepare                                                                               uint64
-		hour                                                                                          uint8
+		id, rec, card, holder, day, at, kind, channel, amount, merchant, category string
+		commit, prepare, holderKey                                                uint64
+		region, city, home                                                        uint32
+		hour                                                                      uint8
 	)
 	for rows.Next() {
-		if err := rows.Scan(&id, &commit, &prepare, &rec, &card, &holder, &day, &at, &hour, &kind, &channel, &amount,
-			&region, &city, &home, &merchant, &category); err != nil {
+		if err := rows.Scan(&id, &commit, &prepare, &rec, &card, &holder, &holderKey, &day, &at, &hour, &kind, &channel,
+			&amount, &region, &city, &home, &merchant, &category); err != nil {
 			return fmt.Errorf("export: %w", err)
 		}
-		fmt.Fprintf(w, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", id, commit, prepare, rec,
-			card, holder, day, at, hour, kind, channel, amount, region, city, home, merchant, category)
+		fmt.Fprintf(w, "%s\t%d\t%d\t%s\t%s\t%s\t%d\t%s\t%s\t%d\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\n", id, commit, prepare,
+			rec, card, holder, holderKey, day, at, hour, kind, channel, amount, region, city, home, merchant, category)
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("export: %w", err)

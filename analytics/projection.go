@@ -161,7 +161,7 @@ type cardRow struct {
 // project turns one event into rows and updates the in-memory state.
 func (p *Projection) project(ev eventstore.RecordedEvent, holders map[string]holderRow, cards map[string]cardRow) error {
 	if ev.Type == domain.UsageEventType {
-		u, err := domain.DecodeUsage(ev.Data)
+		u, err := decodeUsageFact(ev.Data)
 		if err != nil {
 			return err
 		}

@@ -40,13 +40,14 @@ type Queries struct {
 // NewQueries returns the analyses over conn's database.
 func NewQueries(conn driver.Conn) *Queries { return &Queries{conn: conn} }
 
-// money turns ClickHouse's text of a decimal into fixed two-place text.
+// money turns ClickHouse's text of an amount in fen (an integer) into yuan
+// as fixed two-place text.
 func money(s string) (string, error) {
 	d, err := decimal.NewFromString(s)
 	if err != nil {
 		return "", fmt.Errorf("amount %q: %w", s, err)
 	}
-	return d.StringFixed(2), nil
+	return d.Shift(-2).StringFixed(2), nil
 }
 
 // Flow is one cell of the home city → city of use matrix. Amounts are yuan
@@ -62,7 +63,7 @@ type Flow struct {
 // prefecture codes; cells with home == use are local use. Ordered by count,
 // largest first.
 func (q *Queries) Flows(ctx context.Context, w Window) ([]Flow, error) {
-	rows, err := q.conn.Query(ctx, `SELECT home_city, use_city, count() AS n, toString(sum(amount))
+	rows, err := q.conn.Query(ctx, `SELECT home_city, use_city, count() AS n, toString(sum(amount_fen))
 		FROM usage_facts WHERE `+inWindow+`
 		GROUP BY home_city, use_city ORDER BY n DESC, home_city, use_city`, w.from(), w.to())
 	if err != nil {
@@ -100,8 +101,8 @@ type SpendingMonth struct {
 // included with zeros.
 func (q *Queries) Spending(ctx context.Context, w Window) ([]SpendingMonth, error) {
 	rows, err := q.conn.Query(ctx, `SELECT toString(toYYYYMM(day)) AS m,
-			toString(sumIf(amount, use_city = home_city)), toString(sumIf(amount, use_city != home_city)),
-			countIf(amount > 0)
+			toString(sumIf(amount_fen, use_city = home_city)), toString(sumIf(amount_fen, use_city != home_city)),
+			countIf(amount_fen > 0)
 		FROM usage_facts WHERE `+inWindow+` GROUP BY m ORDER BY m`, w.from(), w.to())
 	if err != nil {
 		return nil, fmt.Errorf("spending: %w", err)
@@ -146,9 +147,9 @@ type Category struct {
 
 // Categories returns the categories with the largest amounts, at most limit.
 func (q *Queries) Categories(ctx context.Context, w Window, limit int) ([]Category, error) {
-	rows, err := q.conn.Query(ctx, `SELECT category, count(), toString(sum(amount)) AS s
+	rows, err := q.conn.Query(ctx, `SELECT category, count(), toString(sum(amount_fen)) AS s
 		FROM usage_facts WHERE `+inWindow+`
-		GROUP BY category ORDER BY sum(amount) DESC, category LIMIT ?`, w.from(), w.to(), limit)
+		GROUP BY category ORDER BY sum(amount_fen) DESC, category LIMIT ?`, w.from(), w.to(), limit)
 	if err != nil {
 		return nil, fmt.Errorf("categories: %w", err)
 	}
@@ -208,7 +209,7 @@ type PerPerson struct {
 func (q *Queries) Stats(ctx context.Context, w Window, top int) (UsageStats, error) {
 	s := UsageStats{ByKind: []KindStats{}, TopPeople: []PersonStats{}}
 	var amount string
-	err := q.conn.QueryRow(ctx, `SELECT count(), toString(sum(amount)), uniqExact(holder_key),
+	err := q.conn.QueryRow(ctx, `SELECT count(), toString(sum(amount_fen)), uniqExact(holder_key),
 			countIf(kind = 'identity_auth'), countIf(kind = 'rights_query')
 		FROM usage_facts WHERE `+inWindow, w.from(), w.to()).
 		Scan(&s.Count, &amount, &s.People, &s.IdentityAuths, &s.RightsQueries)
@@ -224,7 +225,7 @@ func (q *Queries) Stats(ctx context.Context, w Window, top int) (UsageStats, err
 		s.PerPerson.Count = decimal.NewFromInt(int64(s.Count)).DivRound(people, 2).StringFixed(2)
 		s.PerPerson.Amount = decimal.RequireFromString(s.Amount).DivRound(people, 2).StringFixed(2)
 	}
-	rows, err := q.conn.Query(ctx, `SELECT toString(kind) AS k, count(), toString(sum(amount)), uniqExact(holder_key)
+	rows, err := q.conn.Query(ctx, `SELECT toString(kind) AS k, count(), toString(sum(amount_fen)), uniqExact(holder_key)
 		FROM usage_facts WHERE `+inWindow+` GROUP BY k ORDER BY k`, w.from(), w.to())
 	if err != nil {
 		return s, fmt.Errorf("usage stats by kind: %w", err)
@@ -253,7 +254,7 @@ func (q *Queries) Stats(ctx context.Context, w Window, top int) (UsageStats, err
 		}
 		s.ByKind = append(s.ByKind, k)
 	}
-	rows, err = q.conn.Query(ctx, `SELECT any(holder), count() AS n, toString(sum(amount)),
+	rows, err = q.conn.Query(ctx, `SELECT any(holder), count() AS n, toString(sum(amount_fen)),
 			countIf(kind = 'identity_auth'), countIf(kind = 'rights_query')
 		FROM usage_facts WHERE `+inWindow+`
 		GROUP BY holder_key ORDER BY n DESC, holder_key LIMIT ?`, w.from(), w.to(), top)
@@ -289,7 +290,7 @@ type CrossRegion struct {
 // the reply is left to the caller), ordered by remote uses, most first.
 func (q *Queries) CrossRegionUse(ctx context.Context, w Window) ([]CrossRegion, error) {
 	rows, err := q.conn.Query(ctx, `SELECT home_city, count(), countIf(use_city != home_city) AS r,
-			toString(sumIf(amount, use_city != home_city)), uniqExact(holder_key), uniqExactIf(holder_key, use_city != home_city)
+			toString(sumIf(amount_fen, use_city != home_city)), uniqExact(holder_key), uniqExactIf(holder_key, use_city != home_city)
 		FROM usage_facts WHERE `+inWindow+`
 		GROUP BY home_city ORDER BY r DESC, home_city`, w.from(), w.to())
 	if err != nil {
@@ -354,7 +355,7 @@ func (p Person) filter() (string, string) {
 // History returns a person's uses in time order, at most limit.
 func (q *Queries) History(ctx context.Context, p Person, w Window, limit int) ([]Use, error) {
 	cond, arg := p.filter()
-	rows, err := q.conn.Query(ctx, `SELECT at, record_id, card_no, toString(kind), toString(channel), toString(amount),
+	rows, err := q.conn.Query(ctx, `SELECT at, record_id, card_no, toString(kind), toString(channel), toString(amount_fen),
 			toString(use_region), merchant, category, use_city != home_city
 		FROM usage_facts WHERE `+cond+` AND `+inWindow+`
 		ORDER BY at, record_id LIMIT ?`, arg, w.from(), w.to(), limit)
@@ -404,7 +405,7 @@ func (q *Queries) Profile(ctx context.Context, p Person, w Window) (Profile, err
 	cond, arg := p.filter()
 	pr := Profile{Hours: make([]uint64, 24)}
 	var amount string
-	err := q.conn.QueryRow(ctx, `SELECT count(), toString(sum(amount)), countIf(use_city != home_city)
+	err := q.conn.QueryRow(ctx, `SELECT count(), toString(sum(amount_fen)), countIf(use_city != home_city)
 		FROM usage_facts WHERE `+cond+` AND `+inWindow, arg, w.from(), w.to()).Scan(&pr.Count, &amount, &pr.RemoteCount)
 	if err != nil {
 		return pr, fmt.Errorf("profile: %w", err)
@@ -447,7 +448,7 @@ func (q *Queries) Profile(ctx context.Context, p Person, w Window) (Profile, err
 }
 
 func (q *Queries) shares(ctx context.Context, expr, cond, arg string, w Window, limit int) ([]Share, error) {
-	rows, err := q.conn.Query(ctx, `SELECT `+expr+` AS key, count() AS n, toString(sum(amount))
+	rows, err := q.conn.Query(ctx, `SELECT `+expr+` AS key, count() AS n, toString(sum(amount_fen))
 		FROM usage_facts WHERE `+cond+` AND `+inWindow+` GROUP BY key ORDER BY n DESC, key LIMIT ?`,
 		arg, w.from(), w.to(), limit)
 	if err != nil {
