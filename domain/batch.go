@@ -203,7 +203,7 @@ func (b *Batch) Produced() []int {
 	return out
 }
 
-// ApplyBatch folds one event into b. It never fails on events Decide made;
+// Apply folds one event into b. It never fails on events Decide made;
 // an unknown event is an error because it means the code is older than the data.
 func (b *Batch) Apply(e Event) error {
 	switch e := e.(type) {

@@ -25,7 +25,11 @@ const (
 	CodeUnknownPerson = "unknown_person"
 	CodeDuplicateLine = "duplicate_line"
 	CodeMissingPerson = "missing_person"
+	CodeMoreProblems  = "more_problems" // the report stops after maxReturnProblems
 )
+
+// maxReturnProblems bounds the problems listed for one rejected return.
+const maxReturnProblems = 1000
 
 // BatchChunk is how many members or return rows one event carries.
 const BatchChunk = 2000
@@ -235,9 +239,15 @@ func (b *Batch) decideReturn(c AcceptBatchReturn) ([]Event, error) {
 // returns the rows in file order, or every problem found.
 func (b *Batch) checkReturn(c AcceptBatchReturn, export BatchFileKind) ([]ReturnRow, []FieldError) {
 	var problems []FieldError
+	omitted := 0
 	add := func(line int, code, format string, args ...any) {
+		if len(problems) == maxReturnProblems {
+			omitted++
+			return
+		}
 		problems = append(problems, FieldError{Field: "line " + strconv.Itoa(line), Code: code, Message: fmt.Sprintf(format, args...)})
 	}
+
 	if c.BatchID != b.ID {
 		add(1, CodeWrongBatch, "the file is for batch %q, not %q", c.BatchID, b.ID)
 		return nil, problems
@@ -287,10 +297,10 @@ func (b *Batch) checkReturn(c AcceptBatchReturn, export BatchFileKind) ([]Return
 	for _, i := range expected {
 		if _, ok := seenAt[i]; !ok {
 			add(0, CodeMissingPerson, "application %s (%s) has no line", b.Members[i].ApplicationID, maskID(b.Members[i].IDNumber))
-			if len(problems) > 200 {
-				break
-			}
 		}
+	}
+	if omitted > 0 {
+		problems = append(problems, FieldError{Field: "file", Code: CodeMoreProblems, Message: fmt.Sprintf("%d more problems not listed", omitted)})
 	}
 	return rows, problems
 }

@@ -331,3 +331,16 @@ func TestJobCompletionIsIdempotent(t *testing.T) {
 	_, err = DecideBatch(b, RecordBatchJobProgress{Job: 1, Done: 1})
 	wantCode(t, err, CodeJobNotRunning)
 }
+
+func TestAReturnFullOfStrangersListsAThousandProblemsAndACount(t *testing.T) {
+	b := givenBatch(t, upTo(3, StepBankExported)...)
+	var lines []ReturnLine
+	for i := range 1500 {
+		lines = append(lines, ReturnLine{Line: i + 2, ApplicationID: "x" + strconv.Itoa(i), OK: true, AccountNo: "12345678"})
+	}
+	_, err := DecideBatch(b, AcceptBatchReturn{File: FileBankOpenReturn, BatchID: "B1", Lines: lines})
+	de, _ := AsError(err)
+	if de == nil || len(de.Fields) != maxReturnProblems+1 || de.Fields[maxReturnProblems].Code != CodeMoreProblems {
+		t.Fatalf("err %v", err)
+	}
+}
