@@ -115,3 +115,15 @@ func commandID(parts ...string) uuid.UUID {
 func (s *Service) envelope(id uuid.UUID, correlation string) commands.Envelope {
 	return commands.Envelope{CommandID: id, Actor: s.actor, Channel: "batch", CorrelationID: correlation}
 }
+
+// NewDeps builds Deps for a process that has an event store, the read-model
+// pool and the cardholder id key (the CLI and the server): the commands
+// service on the wall clock, acting as client "cardledger-batch".
+func NewDeps(store eventstore.Store, pool *pgxpool.Pool, idKey []byte) (Deps, error) {
+	cmds, err := commands.NewService(store, idKey, time.Now)
+	if err != nil {
+		return Deps{}, err
+	}
+	return Deps{Store: store, Pool: pool, Commands: cmds, IDKey: idKey, Clock: time.Now,
+		Actor: domain.Actor{Client: "cardledger-batch"}}, nil
+}
