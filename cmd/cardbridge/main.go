@@ -9,7 +9,8 @@
 // (network error, timeout, 5xx, 429, refused key) it checks the offline
 // copy kept by `cardledger blacklist sync --dir DIR`. It prints one JSON
 // line per event on stdout and serves the latest result on a local HTTP
-// endpoint. It may report an identity_auth usage record per accepted card.
+// endpoint. It may report an identity_auth usage record per card the server
+// accepted (not for offline answers: the server is down then).
 //
 // Invariants:
 //   - A card is accepted only on an answer: the server said its status is
