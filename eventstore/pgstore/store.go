@@ -9,8 +9,9 @@
 //   - An event's global position is (xid, seq): the id of the transaction
 //     that wrote it (xid8) and a sequence number taken inside it. $all readers
 //     (ReadAll, SubscribeAll, Head) only see rows whose transaction id is
-//     below the xmin of their snapshot, which makes the visible log a prefix
-//     that only ever grows at its end. See visibility.go for why.
+//     below the oldest transaction of this database still running when
+//     their snapshot was taken, which makes the visible log a prefix that
+//     only ever grows at its end. See visibility.go for why.
 //   - UPDATE, DELETE and TRUNCATE on the table are refused by triggers.
 //   - Every row's hash is eventstore/chain's hash of the row and of the hash
 //     of the stream's previous row, computed inside the append statement

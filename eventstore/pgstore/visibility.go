@@ -11,26 +11,44 @@ package pgstore
 //
 // So the position is (xid, seq), where xid is pg_current_xact_id() of the
 // appending transaction, and $all readers only look at rows whose xid is
-// below pg_snapshot_xmin(pg_current_snapshot()): the oldest transaction still
-// running when the reader's snapshot was taken. Every transaction with a
-// smaller xid has finished, so no row can ever appear with a position below
-// what such a reader has seen; the visible log only grows at its end. A
-// transaction's rows share its xid and commit together, and seq orders them
-// within it, so an append stays contiguous in $all.
+// below a horizon: the oldest transaction that was still running when the
+// reader's snapshot was taken and that could be writing to this table.
+// Every transaction with a smaller xid has finished, so no row can ever
+// appear with a position below what such a reader has seen; the visible log
+// only grows at its end. A transaction's rows share its xid and commit
+// together, and seq orders them within it, so an append stays contiguous in
+// $all.
 //
-// The price: $all lags behind commits while any older transaction that
-// holds a transaction id is running, in ANY database of the cluster (xids are
-// cluster-wide). Appends are single statements, so between appenders the lag
-// is a commit; a long write transaction elsewhere (a bulk load, a big
-// migration, DROP DATABASE, which holds an xid for half a second on a busy
-// test server) delays $all delivery until it ends. So keep long write
-// transactions off the event store's cluster. Reads of one stream are not
-// filtered: they see every committed event at once.
+// The plain horizon is pg_snapshot_xmin(pg_current_snapshot()), the oldest
+// running transaction of the whole cluster (xids are cluster-wide). That
+// holds $all back behind long write transactions of other databases too:
+// DROP DATABASE on a busy test server holds an xid for seconds. allHorizon
+// narrows it: a running xid that pg_stat_activity shows in another database
+// cannot write this table, so it does not count. Anything not positively
+// known to be elsewhere counts (prepared transactions, entries hidden by
+// permissions, a transaction that ended between the snapshot and the look
+// at pg_stat_activity), so a mistake can only delay, never skip. A
+// backend's database never changes, so a stale pg_stat_activity is as safe
+// as a fresh one.
+//
+// The price left: $all lags behind commits while an older write transaction
+// of this database is running. Appends are single statements, so between
+// appenders the lag is a commit; keep long write transactions (bulk loads,
+// big migrations, read-model rebuilds) out of the event store's database.
+// Reads of one stream are not filtered: they see every committed event at
+// once.
 //
 // Sequential appends get increasing positions: the second one's xid is
 // assigned after the first committed. Concurrent appends are ordered by xid,
 // which need not be commit order, but readers only see them once both are
 // finished, so the order they observe never changes.
 
+// allHorizon is the smallest xid that $all readers may not read yet. Both
+// calls of pg_current_snapshot() return the statement's snapshot.
+const allHorizon = `least(pg_snapshot_xmax(pg_current_snapshot()), (
+	SELECT min(x) FROM pg_snapshot_xip(pg_current_snapshot()) AS x
+	WHERE NOT EXISTS (SELECT 1 FROM pg_stat_activity AS a
+		WHERE a.backend_xid = xid(x) AND a.datname <> current_database())))`
+
 // visibleToAll is the WHERE clause term every $all query uses.
-const visibleToAll = `xid < pg_snapshot_xmin(pg_current_snapshot())`
+const visibleToAll = `xid < ` + allHorizon

@@ -125,3 +125,53 @@ func TestEarlierPositionCommittingLaterIsNotSkipped(t *testing.T) {
 		t.Errorf("SubscribeAll ended with %v", err)
 	}
 }
+
+// A write transaction of another database cannot write events, so it must
+// not hold $all back however long it runs.
+func TestOtherDatabaseTransactionDoesNotHoldBackAll(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	s, _ := openTest(t)
+	other, err := pgx.Connect(ctx, testpg.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close(context.Background())
+	tx, err := other.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(context.Background())
+	var otherXID uint64
+	if err := tx.QueryRow(ctx, "SELECT pg_current_xact_id()").Scan(&otherXID); err != nil {
+		t.Fatal(err)
+	}
+
+	e := event("Appended")
+	res, err := s.Append(ctx, "card-1", eventstore.NoStream(), []eventstore.EventData{e})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Position.Commit <= otherXID {
+		t.Fatalf("append xid %d not after the open transaction's %d", res.Position.Commit, otherXID)
+	}
+	// Other test packages may briefly hold transactions of this database's
+	// cluster too, so allow a moment, but far less than forever.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		all, err := s.ReadAll(ctx, eventstore.Start, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(all) == 1 && all[0].ID == e.ID {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("ReadAll = %d events while another database's transaction %d is open; want the appended one", len(all), otherXID)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if h, ok, err := s.Head(ctx); err != nil || !ok || h.Position != res.Position {
+		t.Errorf("Head = %+v, %v, %v; want %s", h, ok, err, res.Position)
+	}
+}
