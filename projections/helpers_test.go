@@ -29,7 +29,12 @@ type env struct {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	url := testpg.NewDatabase(t)
+	return openEnv(t, testpg.NewDatabase(t))
+}
+
+// openEnv opens the store and read model of the database at url.
+func openEnv(t testing.TB, url string) *env {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	store, err := pgstore.Open(ctx, url)
