@@ -3,6 +3,8 @@ package analytics
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -254,23 +256,54 @@ func (q *Queries) Stats(ctx context.Context, w Window, top int) (UsageStats, err
 		}
 		s.ByKind = append(s.ByKind, k)
 	}
-	rows, err = q.conn.Query(ctx, `SELECT any(holder), count() AS n, toString(sum(amount_fen)),
+	// Group by the integer key; read the ids of only the top people after.
+	rows, err = q.conn.Query(ctx, `SELECT holder_key, count() AS n, toString(sum(amount_fen)),
 			countIf(kind = 'identity_auth'), countIf(kind = 'rights_query')
 		FROM usage_facts WHERE `+inWindow+`
 		GROUP BY holder_key ORDER BY n DESC, holder_key LIMIT ?`, w.from(), w.to(), top)
 	if err != nil {
 		return s, fmt.Errorf("usage stats per person: %w", err)
 	}
-	defer rows.Close()
+	var keys []uint64
 	for rows.Next() {
 		var p PersonStats
-		if err := rows.Scan(&p.CardholderID, &p.Count, &amount, &p.IdentityAuths, &p.RightsQueries); err != nil {
+		var key uint64
+		if err := rows.Scan(&key, &p.Count, &amount, &p.IdentityAuths, &p.RightsQueries); err != nil {
+			rows.Close()
 			return s, fmt.Errorf("usage stats per person: %w", err)
 		}
 		if p.Amount, err = money(amount); err != nil {
+			rows.Close()
 			return s, err
 		}
+		keys = append(keys, key)
 		s.TopPeople = append(s.TopPeople, p)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(keys) == 0 {
+		return s, err
+	}
+	list := make([]string, len(keys))
+	for i, k := range keys {
+		list[i] = strconv.FormatUint(k, 10) // numbers we read: safe to inline
+	}
+	rows, err = q.conn.Query(ctx, `SELECT holder_key, any(holder) FROM usage_facts
+		WHERE holder_key IN (`+strings.Join(list, ", ")+`) AND `+inWindow+` GROUP BY holder_key`, w.from(), w.to())
+	if err != nil {
+		return s, fmt.Errorf("usage stats: people's ids: %w", err)
+	}
+	defer rows.Close()
+	ids := map[uint64]string{}
+	for rows.Next() {
+		var key uint64
+		var id string
+		if err := rows.Scan(&key, &id); err != nil {
+			return s, fmt.Errorf("usage stats: people's ids: %w", err)
+		}
+		ids[key] = id
+	}
+	for i, key := range keys {
+		s.TopPeople[i].CardholderID = ids[key]
 	}
 	return s, rows.Err()
 }
