@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/cardledger/cardledger/analytics"
+	"github.com/cardledger/cardledger/audit"
 	"github.com/cardledger/cardledger/commands"
 	"github.com/cardledger/cardledger/internal/auth"
 	"github.com/cardledger/cardledger/internal/httpapi"
@@ -36,7 +37,9 @@ func buildApp(ctx context.Context, d *deps) (*app, error) {
 		return nil, err
 	}
 	a := &app{d: d}
-	a.readModel = projections.NewRunner(store, pool, d.log).Add(projections.ReadModels(pool)...)
+	a.readModel = projections.NewRunner(store, pool, d.log).
+		Add(projections.ReadModels(pool)...).
+		Add(audit.NewProjection(pool))
 	if d.cfg.ClickHouseURL != "" {
 		a.ch, err = analytics.Open(ctx, d.cfg.ClickHouseURL)
 		if err != nil {
@@ -69,6 +72,7 @@ func (a *app) server(ctx context.Context) (*echo.Echo, error) {
 	routes := [][]httpapi.Route{
 		cmds.Routes(),
 		readapi.NewAPI(d.pool, a.readModel, d.cfg.IDKey, d.log).Routes(),
+		audit.NewAPI(d.pool).Routes(),
 	}
 	if a.ch != nil {
 		ingester := analytics.NewIngester(d.store, analytics.CardNumbersDirectory{Numbers: cmds.Service().CardNumbers}, time.Now)

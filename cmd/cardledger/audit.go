@@ -14,6 +14,7 @@ import (
 	"github.com/cardledger/cardledger/audit"
 	"github.com/cardledger/cardledger/eventstore"
 	"github.com/cardledger/cardledger/eventstore/chain"
+	"github.com/cardledger/cardledger/internal/config"
 )
 
 // auditPublicKeyEnv holds the public key digests are checked with when
@@ -66,7 +67,7 @@ func runAudit(ctx context.Context, env *environment, args []string) error {
 			return err
 		}
 		defer d.close()
-		raw := env.getenv(audit.SigningKeyEnv)
+		raw := d.cfg.AuditSigningKey
 		if raw == "" {
 			return audit.ErrNoSigningKey
 		}
@@ -108,7 +109,7 @@ func runAudit(ctx context.Context, env *environment, args []string) error {
 }
 
 func verifyDigest(ctx context.Context, env *environment, d *deps, store eventstore.Store, which, pub string) error {
-	trusted, err := trustedKey(env, pub)
+	trusted, err := trustedKey(d.cfg, pub)
 	if err != nil {
 		return err
 	}
@@ -139,14 +140,14 @@ func verifyDigest(ctx context.Context, env *environment, d *deps, store eventsto
 	return reportBreaks(env, r.Events, r.Streams, r.Breaks)
 }
 
-func trustedKey(env *environment, flagValue string) (ed25519.PublicKey, error) {
+func trustedKey(cfg config.Config, flagValue string) (ed25519.PublicKey, error) {
 	if flagValue != "" {
 		return audit.ParsePublicKey(flagValue)
 	}
-	if v := env.getenv(auditPublicKeyEnv); v != "" {
+	if v := cfg.AuditPublicKey; v != "" {
 		return audit.ParsePublicKey(v)
 	}
-	if v := env.getenv(audit.SigningKeyEnv); v != "" {
+	if v := cfg.AuditSigningKey; v != "" {
 		key, err := audit.ParseSigningKey(v)
 		if err != nil {
 			return nil, err

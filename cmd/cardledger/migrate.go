@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/cardledger/cardledger/analytics"
+	"github.com/cardledger/cardledger/audit"
 	"github.com/cardledger/cardledger/commands"
 	"github.com/cardledger/cardledger/internal/auth"
 	"github.com/cardledger/cardledger/projections"
@@ -33,6 +34,7 @@ func runMigrate(ctx context.Context, env *environment, args []string) error {
 		{"api clients", func(ctx context.Context) error { return auth.Migrate(ctx, pool) }},
 		{"idempotency keys", func(ctx context.Context) error { return commands.Migrate(ctx, pool) }},
 		{"read models", func(ctx context.Context) error { return projections.Migrate(ctx, pool) }},
+		{"audit trail", func(ctx context.Context) error { return audit.Migrate(ctx, pool) }},
 	}
 	for _, s := range steps {
 		if err := s.run(ctx); err != nil {

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"net/http"
 	"sync"
 	"time"
 
+	"github.com/cardledger/cardledger/audit"
 	"github.com/cardledger/cardledger/projections"
 )
 
@@ -42,6 +44,9 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 	var wg sync.WaitGroup
 	if d.cfg.Projections {
 		runProjectionRunners(ctx, &wg, d, a.runners())
+	}
+	if err := startDigests(ctx, &wg, d); err != nil {
+		return err
 	}
 	errc := make(chan error, 1)
 	go func() {
@@ -92,4 +97,26 @@ func runProjectionRunners(ctx context.Context, wg *sync.WaitGroup, d *deps, runn
 			}
 		}()
 	}
+}
+
+// startDigests signs a digest of every stream's head periodically when a
+// signing key is configured, so auditors can later prove history unchanged.
+func startDigests(ctx context.Context, wg *sync.WaitGroup, d *deps) error {
+	if d.cfg.AuditSigningKey == "" {
+		d.log.Info("CARDLEDGER_AUDIT_SIGNING_KEY not set: no signed history digests")
+		return nil
+	}
+	key, err := audit.ParseSigningKey(d.cfg.AuditSigningKey)
+	if err != nil {
+		return fmt.Errorf("CARDLEDGER_AUDIT_SIGNING_KEY: %w", err)
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		err := audit.RunDigests(ctx, audit.NewDigester(d.pool, d.store, key), d.cfg.AuditDigestInterval, d.log)
+		if err != nil && !errors.Is(err, context.Canceled) {
+			d.log.WithError(err).Error("history digests stopped")
+		}
+	}()
+	return nil
 }

@@ -24,6 +24,10 @@ type Config struct {
 	LogFormat     string // json or text
 	Projections   bool   // run projections inside serve
 	ShutdownGrace time.Duration
+
+	AuditSigningKey     string        // Ed25519 seed (hex or base64) signing history digests; secret
+	AuditPublicKey      string        // trusted key for `audit verify --digest`; default derived from the signing key
+	AuditDigestInterval time.Duration // how often serve signs a digest (when a signing key is set)
 }
 
 // Setting documents one configuration knob.
@@ -48,6 +52,9 @@ var Settings = []Setting{
 	{"CARDLEDGER_LOG_LEVEL", "log-level", "info", "debug, info, warn or error"},
 	{"CARDLEDGER_LOG_FORMAT", "log-format", "json", "json or text"},
 	{"CARDLEDGER_PROJECTIONS", "projections", "true", "run the projections inside serve (false when `cardledger project` runs them)"},
+	{"CARDLEDGER_AUDIT_SIGNING_KEY", "audit-signing-key", "(empty: no digests)", "Ed25519 seed, hex or base64, signing the periodic digest of every stream's head; secret"},
+	{"CARDLEDGER_AUDIT_PUBLIC_KEY", "audit-public-key", "(derived from the signing key)", "trusted public key for `audit verify --digest`"},
+	{"CARDLEDGER_AUDIT_DIGEST_INTERVAL", "audit-digest-interval", "1h", "how often serve signs a digest"},
 }
 
 // Load reads the environment, then parses args with fs so flags override.
@@ -73,6 +80,10 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	fs.StringVar(&c.LogLevel, "log-level", env("CARDLEDGER_LOG_LEVEL", "info"), "log level")
 	fs.StringVar(&c.LogFormat, "log-format", env("CARDLEDGER_LOG_FORMAT", "json"), "log format: json or text")
 	fs.StringVar(&projections, "projections", env("CARDLEDGER_PROJECTIONS", "true"), "run projections inside serve")
+	fs.StringVar(&c.AuditSigningKey, "audit-signing-key", getenv("CARDLEDGER_AUDIT_SIGNING_KEY"), "Ed25519 seed signing history digests")
+	fs.StringVar(&c.AuditPublicKey, "audit-public-key", getenv("CARDLEDGER_AUDIT_PUBLIC_KEY"), "trusted public key for digests")
+	var digestEvery string
+	fs.StringVar(&digestEvery, "audit-digest-interval", env("CARDLEDGER_AUDIT_DIGEST_INTERVAL", "1h"), "how often serve signs a digest")
 	c.ShutdownGrace = 10 * time.Second
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
@@ -92,6 +103,9 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 		c.Projections = false
 	default:
 		return Config{}, fmt.Errorf("CARDLEDGER_PROJECTIONS / --projections: want true or false, got %q", projections)
+	}
+	if c.AuditDigestInterval, err = time.ParseDuration(digestEvery); err != nil || c.AuditDigestInterval <= 0 {
+		return Config{}, fmt.Errorf("CARDLEDGER_AUDIT_DIGEST_INTERVAL / --audit-digest-interval: want a positive duration like 1h, got %q", digestEvery)
 	}
 	if len(c.CityCode) != 6 {
 		return Config{}, fmt.Errorf("CARDLEDGER_CITY_CODE / --city-code: want a 6-digit GB/T 2260 code, got %q", c.CityCode)
