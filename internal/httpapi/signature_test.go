@@ -188,3 +188,16 @@ func hmacSHA256(key []byte, msg string) []byte {
 	m.Write([]byte(msg))
 	return m.Sum(nil)
 }
+
+// The body limit holds before the signature is checked: a signed request
+// cannot make the server hash an unbounded body.
+func TestSignedRequestBodyIsLimited(t *testing.T) {
+	now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	e := signedServer(t, now)
+	big := `{"reason":"` + strings.Repeat("x", int(httpapi.DefaultMaxBody)) + `"}`
+	req := signedRequest(t, "/v1/cards/A12345678/loss", big, "nonce-big-0000001", now)
+	req.ContentLength = -1 // streamed: the limit must hold while reading, not only on the header
+	rec := serve(e, req)
+	require.Equal(t, http.StatusRequestEntityTooLarge, rec.Code, rec.Body.String())
+	assert.Equal(t, httpapi.CodeBodyTooLarge, problemOf(t, rec).Code)
+}
