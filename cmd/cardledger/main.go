@@ -46,6 +46,7 @@ func commandTable() []subcommand {
 		{"seed", "seed --people N --months M: fill the system with a demo city", runSeed},
 		{"import", "import applications FILE: bulk applications from CSV (UTF-8 or GB18030)", runImport},
 		{"batch", "batch ...: batch production workflow (see `cardledger batch help`)", runBatch},
+		{"psam", "psam ...: PSAM (terminal security module) stock: stock-in, issue, damage, query", runPSAM},
 		{"simulate", "simulate bank|vendor EXPORT_FILE: write the return file that party would send", runSimulate},
 		{"bench", "bench commands|store|projections|blacklist|analytics: load commands with figures", runBench},
 		{"audit", "audit verify [--stream S | --all | --digest FILE|ID] | audit digest [--out FILE]: tamper-evidence", runAudit},

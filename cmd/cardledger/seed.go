@@ -1,0 +1,55 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/cardledger/cardledger/analytics"
+	"github.com/cardledger/cardledger/commands"
+	"github.com/cardledger/cardledger/internal/seed"
+)
+
+// runSeed fills the system with a demo city through the real command
+// handlers and the usage ingester.
+func runSeed(ctx context.Context, env *environment, args []string) error {
+	fs := flag.NewFlagSet("seed", flag.ContinueOnError)
+	people := fs.Int("people", 1000, "people to register")
+	months := fs.Int("months", 6, "months of history ending today")
+	ifEmpty := fs.Bool("if-empty", false, "do nothing when the event store already holds events")
+	randSeed := fs.Uint64("seed", 1, "the same seed gives the same city")
+	d, err := parseConfig(env, fs, args)
+	if err != nil {
+		return err
+	}
+	defer d.close()
+	store, err := d.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	if *ifEmpty {
+		if _, ok, err := store.Head(ctx); err != nil {
+			return err
+		} else if ok {
+			d.log.Info("seed: the event store already holds events; nothing to do (--if-empty)")
+			return nil
+		}
+	}
+	clock := &seed.Clock{}
+	svc, err := commands.NewService(store, d.cfg.IDKey, clock.Now)
+	if err != nil {
+		return err
+	}
+	ingester := analytics.NewIngester(store, analytics.CardNumbersDirectory{Numbers: svc.CardNumbers}, time.Now)
+	started := time.Now()
+	sum, err := seed.Run(ctx, seed.Deps{Service: svc, Clock: clock, Usage: ingester, HomeCity: d.cfg.CityCode, RandSeed: *randSeed},
+		*people, *months, seed.NewProgress(os.Stderr, d.log))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.stdout, "seeded in %s: %d people, %d cards (%d replacements), %d e-cards, %d losses, %d cancellations, %d usage records (%d outside the home city)\n",
+		time.Since(started).Round(time.Second), sum.People, sum.Cards, sum.Replacements, sum.ECards, sum.Losses, sum.Cancellations, sum.UsageRecords, sum.RemoteUses)
+	return nil
+}
