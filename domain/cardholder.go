@@ -20,6 +20,8 @@ type Cardholder struct {
 	PastCards []Card
 	// Deceased is set by a cancellation with cause death and cleared by its restoration.
 	Deceased bool
+	// Erased is set once the person's personal data was erased (see erasure.go).
+	Erased bool `json:",omitempty"`
 	// Version is the number of events applied; the stream revision is Version-1.
 	Version int
 }
@@ -135,6 +137,8 @@ func (c *Cardholder) Apply(e Event) {
 			Nationality: e.Nationality, RegionCode: e.RegionCode, Phone: e.Phone,
 			EmployerCode: e.EmployerCode, CommunityCode: e.CommunityCode,
 		}
+	case CardholderErased:
+		c.applyErased()
 	case CardApplied:
 		if c.Card != nil {
 			c.PastCards = append(c.PastCards, *c.Card)

@@ -33,6 +33,7 @@ func EventTypes() []string {
 		CardholderTransferredOut{}.EventType(),
 		ECardIssued{}.EventType(),
 		ECardRevoked{}.EventType(),
+		CardholderErased{}.EventType(),
 	}
 }
 
@@ -133,6 +134,8 @@ func zeroEvent(eventType string) (decoder, error) {
 		return decoderOf[ECardIssued]{}, nil
 	case "ECardRevoked":
 		return decoderOf[ECardRevoked]{}, nil
+	case "CardholderErased":
+		return decoderOf[CardholderErased]{}, nil
 	}
 	return nil, fmt.Errorf("%w: %q", ErrUnknownEventType, eventType)
 }

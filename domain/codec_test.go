@@ -29,6 +29,7 @@ func oneOfEach() []Event {
 		CardholderTransferredOut{CardNo: testCardNo, FromRegion: "320505", ToRegion: "110105", Reason: "r"},
 		ECardIssued{CardNo: testCardNo},
 		ECardRevoked{CardNo: testCardNo, Reason: "r"},
+		CardholderErased{CardholderID: testHolderID},
 	}
 }
 

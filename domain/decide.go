@@ -60,6 +60,8 @@ func Decide(c *Cardholder, cmd Command) ([]Event, error) {
 		return decideRevokeECard(c, cmd)
 	case InstantIssue:
 		return decideInstantIssue(c, cmd)
+	case EraseCardholder:
+		return decideErase(c)
 	case nil:
 		return nil, &Error{Kind: KindInvalid, Code: CodeUnknownCommand, Message: "no command"}
 	}

@@ -111,6 +111,12 @@
 // A replacement starts a new card without an e-card; the new card needs its
 // own IssueECard once active. Projections derive usability the same way.
 //
+// # Erasure
+//
+// erase_cardholder (allowed once, on a registered holder) records
+// CardholderErased; from then on the personal fields of the state read
+// ErasedMarker and every other command works as before (erasure.go).
+//
 // # Refusals
 //
 // Decide checks the command's own fields first (KindInvalid, every field
