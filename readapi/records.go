@@ -336,8 +336,9 @@ func (a *API) holdings(c echo.Context, column string) error {
 	ctx := c.Request().Context()
 	code := c.Param("code")
 	out := HoldingPage{Code: code, ByStatus: map[string]int{}, Items: []Holding{}}
-	rows, err := a.pool.Query(ctx, "SELECT coalesce(nullif(card_status, ''), 'none'), count(*) FROM "+
-		a.t("cardholders")+" WHERE "+column+" = $1 GROUP BY 1", code)
+	scope, scopeArgs := a.scopeFilter(c, 2)
+	rows, err := a.pool.Query(ctx, "SELECT coalesce(nullif(h.card_status, ''), 'none'), count(*) FROM "+
+		a.t("cardholders")+" h WHERE h."+column+" = $1"+scope+" GROUP BY 1", append([]any{code}, scopeArgs...)...)
 	if err != nil {
 		return err
 	}
@@ -354,9 +355,10 @@ func (a *API) holdings(c echo.Context, column string) error {
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	rows, err = a.pool.Query(ctx, "SELECT cardholder_id, name, employer_code, community_code, application_id, card_no, "+
-		"card_status, last_failure FROM "+a.t("cardholders")+" WHERE "+column+" = $1 AND cardholder_id > $2 "+
-		"ORDER BY cardholder_id LIMIT $3", code, pg.cursor, pg.limit)
+	scope, scopeArgs = a.scopeFilter(c, 4)
+	rows, err = a.pool.Query(ctx, "SELECT h.cardholder_id, h.name, h.employer_code, h.community_code, h.application_id, h.card_no, "+
+		"h.card_status, h.last_failure FROM "+a.t("cardholders")+" h WHERE h."+column+" = $1 AND h.cardholder_id > $2"+scope+
+		" ORDER BY h.cardholder_id LIMIT $3", append([]any{code, pg.cursor, pg.limit}, scopeArgs...)...)
 	if err != nil {
 		return err
 	}
@@ -391,12 +393,13 @@ func (a *API) productionFailures(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	code := c.Param("code")
+	scope, scopeArgs := a.scopeFilter(c, 4)
 	rows, err := a.pool.Query(ctx, `SELECT h.cardholder_id, h.name, h.employer_code, h.community_code, h.application_id,
 		h.card_no, h.card_status, h.last_failure,
 		(SELECT max(s.at) FROM `+a.t("steps")+` s WHERE s.card_no = h.card_no AND s.step = 'production_failed')
 		FROM `+a.t("cardholders")+` h
 		WHERE h.employer_code = $1 AND h.card_status = 'applied' AND h.card_no <> '' AND h.last_failure <> ''
-		AND h.cardholder_id > $2 ORDER BY h.cardholder_id LIMIT $3`, code, pg.cursor, pg.limit)
+		AND h.cardholder_id > $2`+scope+` ORDER BY h.cardholder_id LIMIT $3`, append([]any{code, pg.cursor, pg.limit}, scopeArgs...)...)
 	if err != nil {
 		return err
 	}

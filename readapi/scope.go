@@ -2,6 +2,7 @@ package readapi
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/labstack/echo/v4"
@@ -47,4 +48,15 @@ func (a *API) checkCardScope(c echo.Context, cardNo string) error {
 		return err
 	}
 	return a.checkScope(c, stream, cardNo)
+}
+
+// scopeFilter is the SQL condition that keeps only rows of cardholders
+// (alias h) in the caller's scope: registered in its region, and, for a bank
+// client, holding a current card of its bank. Its two parameters are $n and
+// $n+1; args are their values.
+func (a *API) scopeFilter(c echo.Context, n int) (cond string, args []any) {
+	p, _ := httpapi.PrincipalFrom(c)
+	cond = fmt.Sprintf(` AND starts_with(h.region_code, $%d) AND ($%d = '' OR EXISTS (SELECT 1 FROM %s k
+		WHERE k.stream = h.stream AND k.is_current AND k.bank_code = $%d))`, n, n+1, a.t("cards"), n+1)
+	return cond, []any{httpapi.RegionPrefix(p.Region), p.Bank}
 }

@@ -80,3 +80,47 @@ func TestRecordReadsCheckScope(t *testing.T) {
 	status, _ := get("other-county", "/v1/cardholders/"+domain.CardholderIDFor(projections.SeedKey, "110105194912310029"))
 	assert.Equal(t, http.StatusNotFound, status, "absent records are 404 for everyone")
 }
+
+// Lists keep only the rows in the caller's scope.
+func TestListsAreFilteredByScope(t *testing.T) {
+	h := newHarness(t)
+	h.seed(30, projections.SeedOptions{})
+	h.run()
+	h.caughtUp()
+	var ch readapi.Cardholder
+	h.getJSON(keyCounter, "/v1/cardholders?id_number="+idNumberOf(1), http.StatusOK, &ch)
+	region, employer := ch.RegionCode, ch.EmployerCode
+	auth := httpapi.StaticAuthenticator{
+		"all":          {Client: "a", Role: httpapi.RoleCounter},
+		"city":         {Client: "b", Role: httpapi.RoleCounter, Region: region[:4] + "00"},
+		"other-city":   {Client: "c", Role: httpapi.RoleCounter, Region: "310100"},
+		"other-county": {Client: "d", Role: httpapi.RoleCounter, Region: region[:4] + "99"},
+		"own-county":   {Client: "e", Role: httpapi.RoleCounter, Region: region},
+		"other-bank":   {Client: "f", Role: httpapi.RoleBank, Bank: "999"},
+	}
+	srv := httptest.NewServer(httpapi.NewServer(httpapi.Options{Auth: auth, Log: h.log}, h.api.Routes()))
+	t.Cleanup(srv.Close)
+	page := func(key string) readapi.HoldingPage {
+		req, err := http.NewRequest(http.MethodGet, srv.URL+"/v1/employers/"+employer+"/holdings?limit=1000", nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+key)
+		res, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+		require.NoError(t, err)
+		defer res.Body.Close()
+		require.Equal(t, http.StatusOK, res.StatusCode)
+		var p readapi.HoldingPage
+		require.NoError(t, json.NewDecoder(res.Body).Decode(&p))
+		return p
+	}
+	all := page("all")
+	require.NotEmpty(t, all.Items)
+	assert.Equal(t, all, page("city"), "the city sees all of its people")
+	own := page("own-county")
+	assert.NotEmpty(t, own.Items)
+	assert.LessOrEqual(t, len(own.Items), len(all.Items))
+	for _, key := range []string{"other-city", "other-county", "other-bank"} {
+		p := page(key)
+		assert.Empty(t, p.Items, key)
+		assert.Empty(t, p.ByStatus, key)
+	}
+}

@@ -98,7 +98,7 @@ var accessMatrix = map[string]access{
 	"GET /v1/cardholders":               {roles(counter, bank, auditor), targetIDNumber},
 	"GET /v1/cards/{card_no}":           {roles(counter, bank, auditor), targetCard},
 	"GET /v1/cardholders/{id}/progress": {roles(counter, bank, auditor), targetHolder},
-	// Lists by employer/community are not filtered by scope yet (see the report).
+	// Lists answer 200 and keep only the rows in scope (readapi tests).
 	"GET /v1/employers/{code}/holdings":            {roles(counter, bank, auditor), targetNone},
 	"GET /v1/communities/{code}/holdings":          {roles(counter, bank, auditor), targetNone},
 	"GET /v1/employers/{code}/production-failures": {roles(counter, bank, auditor), targetNone},

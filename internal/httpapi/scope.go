@@ -79,6 +79,15 @@ func IsCountyRegion(code string) bool {
 	return len(code) == 6 && code[4:] != "00"
 }
 
+// RegionPrefix is the prefix every region code covered by scope starts with
+// ("" for the unrestricted scope), for filtering lists in SQL.
+func RegionPrefix(scope string) string {
+	if scope == "" {
+		return ""
+	}
+	return regionPrefix(scope)
+}
+
 func regionPrefix(code string) string {
 	p := code
 	for len(p) > 2 && strings.HasSuffix(p, "00") {
