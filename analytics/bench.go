@@ -239,9 +239,15 @@ type InsertComparison struct {
 func CompareInsert(ctx context.Context, conn driver.Conn, chURL, client string, rows, batch int) (InsertComparison, error) {
 	o := LoadOptions{Rows: rows, Cards: 20000, Batch: batch}.withDefaults()
 	s := newSynthetic(o)
+	// Usage is reported shortly after it happens, so the log holds it in
+	// roughly time order and a batch touches one or two monthly partitions.
+	records := make([]domain.UsageRecorded, rows)
+	for i := range records {
+		_, records[i] = s.record(i)
+	}
+	sort.Slice(records, func(i, j int) bool { return records[i].At.Before(records[j].At) })
 	events := make([]eventstore.RecordedEvent, 0, rows)
-	for i := 0; i < rows; i++ {
-		_, u := s.record(i)
+	for i, u := range records {
 		data, err := json.Marshal(u)
 		if err != nil {
 			return InsertComparison{}, err

@@ -2,7 +2,6 @@ package analytics
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"strconv"
@@ -64,19 +63,6 @@ type usageFact struct {
 	Category   string    `json:"category"`
 	Channel    string    `json:"channel"`
 	fen        int64
-}
-
-func decodeUsageFact(data []byte) (usageFact, error) {
-	var f usageFact
-	if err := json.Unmarshal(data, &f); err != nil {
-		return f, fmt.Errorf("decode %s: %w", domain.UsageEventType, err)
-	}
-	fen, err := parseFen(f.Amount)
-	if err != nil {
-		return f, fmt.Errorf("decode %s %s: %w", domain.UsageEventType, f.RecordID, err)
-	}
-	f.fen = fen
-	return f, nil
 }
 
 func factOf(u domain.UsageRecorded) usageFact {
