@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cardledger/cardledger/batch/files"
+	"github.com/cardledger/cardledger/internal/testpg"
 )
 
 // BenchmarkImportApplications100k imports a 100,000-row GB18030 file into
@@ -19,8 +20,10 @@ func BenchmarkImportApplications100k(b *testing.B) {
 	}
 	for b.Loop() {
 		b.StopTimer()
-		e := newEnv(b)
+		// The default 32 writers, with a pool that can serve them.
+		e := openEnv(b, testpg.NewDatabase(b)+"&pool_max_conns=40")
 		s := e.service(b)
+		s.workers = 32
 		b.StartTimer()
 		start := time.Now()
 		rep, err := s.ImportApplications(context.Background(), csv.Bytes())
