@@ -16,6 +16,11 @@ const (
 	// pollInterval bounds the delay when a notification is missed or comes
 	// before its event is visible to $all (see visibility.go).
 	pollInterval = 200 * time.Millisecond
+	// notifiedRetry is the first re-read delay when a notification came but
+	// nothing new was visible yet (an older transaction of this database
+	// still running, or one the horizon could not place); it doubles up to
+	// pollInterval, so such events arrive in milliseconds, not a poll later.
+	notifiedRetry = 5 * time.Millisecond
 )
 
 // SubscribeAll delivers every event after position after, in position
@@ -36,6 +41,7 @@ func (s *Store) SubscribeAll(ctx context.Context, after eventstore.Position, han
 
 	timer := time.NewTimer(pollInterval)
 	defer timer.Stop()
+	var retry time.Duration // > 0 after a notification, see notifiedRetry
 	for {
 		events, err := readAll(ctx, s.pool, after, subscribeBatch)
 		if err != nil {
@@ -53,11 +59,21 @@ func (s *Store) SubscribeAll(ctx context.Context, after eventstore.Position, han
 		if len(events) == subscribeBatch {
 			continue
 		}
-		timer.Reset(pollInterval)
+		wait := pollInterval
+		if retry > 0 {
+			if len(events) == 0 {
+				wait, retry = retry, 2*retry
+			}
+			if len(events) > 0 || retry > pollInterval {
+				retry = 0
+			}
+		}
+		timer.Reset(wait)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-wake:
+			retry = notifiedRetry
 		case <-timer.C:
 		}
 	}
