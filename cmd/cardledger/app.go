@@ -10,9 +10,12 @@ import (
 
 	"github.com/cardledger/cardledger/analytics"
 	"github.com/cardledger/cardledger/audit"
+	"github.com/cardledger/cardledger/batch"
 	"github.com/cardledger/cardledger/commands"
+	"github.com/cardledger/cardledger/domain"
 	"github.com/cardledger/cardledger/internal/auth"
 	"github.com/cardledger/cardledger/internal/httpapi"
+	"github.com/cardledger/cardledger/permissions"
 	"github.com/cardledger/cardledger/projections"
 	"github.com/cardledger/cardledger/readapi"
 )
@@ -78,11 +81,26 @@ func (a *app) server(ctx context.Context) (*echo.Echo, error) {
 		ingester := analytics.NewIngester(d.store, analytics.CardNumbersDirectory{Numbers: cmds.Service().CardNumbers}, time.Now)
 		routes = append(routes, analytics.NewAPI(ingester, analytics.NewQueries(a.ch), analytics.ProjectionLag(d.store, a.ch), time.Now).Routes())
 	}
+	batches, err := batch.Open(ctx, batch.Deps{Store: d.store, Pool: d.pool, Commands: cmds.Service(),
+		IDKey: d.cfg.IDKey, Clock: time.Now, Actor: domain.Actor{Client: "batch"}})
+	if err != nil {
+		return nil, err
+	}
+	routes = append(routes, batch.NewAPI(batches).Routes())
+	perms, err := permissions.NewAPI(d.store, d.pool, time.Now)
+	if err != nil {
+		return nil, err
+	}
+	routes = append(routes, perms.Routes())
+	authn := auth.NewAuthenticator(d.pool, 30*time.Second)
 	e := httpapi.NewServer(httpapi.Options{
-		Auth:     auth.NewAuthenticator(d.pool, 30*time.Second),
-		Log:      d.log,
-		Version:  version,
-		MapError: commands.ProblemFor,
+		Auth:      authn,
+		Signed:    authn,
+		Certs:     authn,
+		RateLimit: httpapi.RateLimit{PerSecond: d.cfg.RateLimit, Burst: d.cfg.RateBurst},
+		Log:       d.log,
+		Version:   version,
+		MapError:  commands.ProblemFor,
 		Health: func(ctx context.Context) error {
 			if err := d.pool.Ping(ctx); err != nil {
 				return fmt.Errorf("read-model database: %w", err)

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/sirupsen/logrus"
@@ -62,7 +63,14 @@ func (d *deps) openPool(ctx context.Context) (*pgxpool.Pool, error) {
 	if d.pool != nil {
 		return d.pool, nil
 	}
-	pool, err := pgxpool.New(ctx, d.cfg.PostgresURL)
+	cfg, err := pgxpool.ParseConfig(d.cfg.PostgresURL)
+	if err != nil {
+		return nil, fmt.Errorf("CARDLEDGER_POSTGRES_URL: %w", err)
+	}
+	if cfg.ConnConfig.ConnectTimeout == 0 { // the URL's connect_timeout wins
+		cfg.ConnConfig.ConnectTimeout = 5 * time.Second
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("connect read-model database: %w", err)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cardledger/cardledger/audit"
+	"github.com/cardledger/cardledger/internal/httpapi"
 	"github.com/cardledger/cardledger/projections"
 )
 
@@ -48,9 +49,18 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 	if err := startDigests(ctx, &wg, d); err != nil {
 		return err
 	}
+	if d.cfg.TLSCert != "" {
+		if srv.TLSConfig, err = httpapi.ServerTLSConfig(d.cfg.TLSCert, d.cfg.TLSKey, d.cfg.TLSClientCA); err != nil {
+			return err
+		}
+	}
 	errc := make(chan error, 1)
 	go func() {
-		d.log.WithField("listen", d.cfg.Listen).Info("cardledger serving")
+		d.log.WithFields(map[string]any{"listen": d.cfg.Listen, "tls": srv.TLSConfig != nil}).Info("cardledger serving")
+		if srv.TLSConfig != nil {
+			errc <- srv.ListenAndServeTLS("", "")
+			return
+		}
 		errc <- srv.ListenAndServe()
 	}()
 	select {

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -24,6 +25,12 @@ type Config struct {
 	LogFormat     string // json or text
 	Projections   bool   // run projections inside serve
 	ShutdownGrace time.Duration
+
+	TLSCert     string  // PEM certificate; set with TLSKey to serve HTTPS
+	TLSKey      string  // PEM private key
+	TLSClientCA string  // PEM bundle of CAs whose client certificates identify clients
+	RateLimit   float64 // requests per second per client and instance; 0 = off
+	RateBurst   int     // bucket size; 0 = one second's worth
 
 	AuditSigningKey     string        // Ed25519 seed (hex or base64) signing history digests; secret
 	AuditPublicKey      string        // trusted key for `audit verify --digest`; default derived from the signing key
@@ -52,6 +59,11 @@ var Settings = []Setting{
 	{"CARDLEDGER_LOG_LEVEL", "log-level", "info", "debug, info, warn or error"},
 	{"CARDLEDGER_LOG_FORMAT", "log-format", "json", "json or text"},
 	{"CARDLEDGER_PROJECTIONS", "projections", "true", "run the projections inside serve (false when `cardledger project` runs them)"},
+	{"CARDLEDGER_TLS_CERT", "tls-cert", "(empty: plain HTTP)", "PEM certificate file; with CARDLEDGER_TLS_KEY, serve HTTPS"},
+	{"CARDLEDGER_TLS_KEY", "tls-key", "", "PEM private key file of CARDLEDGER_TLS_CERT"},
+	{"CARDLEDGER_TLS_CLIENT_CA", "tls-client-ca", "(empty: no client certificates)", "PEM CA bundle; a verified client certificate whose subject is registered (`clients add --auth tls --subject S`) identifies the client"},
+	{"CARDLEDGER_RATE_LIMIT", "rate-limit", "50", "requests per second per client (per instance); 0 turns limiting off; `clients add --rate` overrides per client"},
+	{"CARDLEDGER_RATE_BURST", "rate-burst", "0", "token-bucket size; 0 means one second's worth"},
 	{"CARDLEDGER_AUDIT_SIGNING_KEY", "audit-signing-key", "(empty: no digests)", "Ed25519 seed, hex or base64, signing the periodic digest of every stream's head; secret"},
 	{"CARDLEDGER_AUDIT_PUBLIC_KEY", "audit-public-key", "(derived from the signing key)", "trusted public key for `audit verify --digest`"},
 	{"CARDLEDGER_AUDIT_DIGEST_INTERVAL", "audit-digest-interval", "1h", "how often serve signs a digest"},
@@ -80,6 +92,12 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	fs.StringVar(&c.LogLevel, "log-level", env("CARDLEDGER_LOG_LEVEL", "info"), "log level")
 	fs.StringVar(&c.LogFormat, "log-format", env("CARDLEDGER_LOG_FORMAT", "json"), "log format: json or text")
 	fs.StringVar(&projections, "projections", env("CARDLEDGER_PROJECTIONS", "true"), "run projections inside serve")
+	fs.StringVar(&c.TLSCert, "tls-cert", getenv("CARDLEDGER_TLS_CERT"), "PEM certificate file")
+	fs.StringVar(&c.TLSKey, "tls-key", getenv("CARDLEDGER_TLS_KEY"), "PEM private key file")
+	fs.StringVar(&c.TLSClientCA, "tls-client-ca", getenv("CARDLEDGER_TLS_CLIENT_CA"), "PEM CA bundle for client certificates")
+	var rate, burst string
+	fs.StringVar(&rate, "rate-limit", env("CARDLEDGER_RATE_LIMIT", "50"), "requests per second per client")
+	fs.StringVar(&burst, "rate-burst", env("CARDLEDGER_RATE_BURST", "0"), "token-bucket size")
 	fs.StringVar(&c.AuditSigningKey, "audit-signing-key", getenv("CARDLEDGER_AUDIT_SIGNING_KEY"), "Ed25519 seed signing history digests")
 	fs.StringVar(&c.AuditPublicKey, "audit-public-key", getenv("CARDLEDGER_AUDIT_PUBLIC_KEY"), "trusted public key for digests")
 	var digestEvery string
@@ -106,6 +124,18 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	}
 	if c.AuditDigestInterval, err = time.ParseDuration(digestEvery); err != nil || c.AuditDigestInterval <= 0 {
 		return Config{}, fmt.Errorf("CARDLEDGER_AUDIT_DIGEST_INTERVAL / --audit-digest-interval: want a positive duration like 1h, got %q", digestEvery)
+	}
+	if c.RateLimit, err = strconv.ParseFloat(rate, 64); err != nil || c.RateLimit < 0 {
+		return Config{}, fmt.Errorf("CARDLEDGER_RATE_LIMIT / --rate-limit: want a number of requests per second >= 0, got %q", rate)
+	}
+	if c.RateBurst, err = strconv.Atoi(burst); err != nil || c.RateBurst < 0 {
+		return Config{}, fmt.Errorf("CARDLEDGER_RATE_BURST / --rate-burst: want a whole number >= 0, got %q", burst)
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return Config{}, fmt.Errorf("CARDLEDGER_TLS_CERT and CARDLEDGER_TLS_KEY: set both or neither")
+	}
+	if c.TLSClientCA != "" && c.TLSCert == "" {
+		return Config{}, fmt.Errorf("CARDLEDGER_TLS_CLIENT_CA needs CARDLEDGER_TLS_CERT and CARDLEDGER_TLS_KEY")
 	}
 	if len(c.CityCode) != 6 {
 		return Config{}, fmt.Errorf("CARDLEDGER_CITY_CODE / --city-code: want a 6-digit GB/T 2260 code, got %q", c.CityCode)
