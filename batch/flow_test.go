@@ -209,6 +209,36 @@ func TestFullBatchRoundTrips(t *testing.T) {
 	if n := len(b2.InFile(domain.FileBankOpen)); n != refused {
 		t.Fatalf("retry bank file has %d people, want %d", n, refused)
 	}
+	// The retry batch goes all the way with no failures.
+	mustDo(t, func() error { _, err := s.Review(ctx, "B2", "reviewer-1", ""); return err })
+	mustDo(t, func() error { _, err := s.Confirm(ctx, "B2", "chief-1"); return err })
+	for _, k := range []domain.BatchFileKind{domain.FileBankOpen, domain.FileProduction, domain.FileBankData} {
+		sim := simulate.Bank
+		if k == domain.FileProduction {
+			sim = simulate.Vendor
+		}
+		ret, err := sim(export(t, s, "B2", k), simulate.Options{Seed: 4})
+		if err != nil {
+			t.Fatal(err)
+		}
+		importReturn(t, s, ret)
+	}
+	mustDo(t, func() error { _, err := s.HandOver(ctx, "B2", domain.CustodyVendor, "village-1", "courier-1"); return err })
+	mustDo(t, func() error { _, err := s.PickUp(ctx, "B2", "2025-04-01", "village-1"); return err })
+	retried, err := s.Members(ctx, "B2", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range retried {
+		loaded, err := e.cmds.Repository.Load(ctx, m.CardholderID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c := loaded.State; c.Status() != domain.StatusActive || c.Card.CardNo != m.CardNo || c.Card.LastFailure != "" {
+			t.Fatalf("retried %s: %s card %+v", m.ApplicationID, c.Status(), c.Card)
+		}
+	}
+	lap("retry batch")
 }
 
 func mustDo(t *testing.T, f func() error) {
