@@ -1,0 +1,311 @@
+package piistore
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/google/uuid"
+
+	"github.com/cardledger/cardledger/domain"
+	"github.com/cardledger/cardledger/eventstore"
+)
+
+var erasedJSON = func() json.RawMessage {
+	b, _ := json.Marshal(domain.ErasedMarker)
+	return b
+}()
+
+// envelopeKey is what an event that holds an envelope contains, as stored.
+var envelopeKey = []byte(`"` + envelopeField + `":`)
+
+// Store is an eventstore.Store that seals personal fields on Append and
+// opens them on every read. See the package doc.
+type Store struct {
+	inner eventstore.Store
+	keys  *Keyring
+}
+
+var _ eventstore.Store = (*Store)(nil)
+
+// New wraps inner. Closing the Store closes inner; the keyring's pool is
+// the caller's.
+func New(inner eventstore.Store, keys *Keyring) *Store {
+	return &Store{inner: inner, keys: keys}
+}
+
+// Inner is the wrapped store: events as stored, sealed. Chain verification
+// reads it, since the chain hashes the stored bytes.
+func (s *Store) Inner() eventstore.Store { return s.inner }
+
+// Append seals the personal fields of events, then appends them. A
+// CardholderErased event deletes the holder's data keys first: if the
+// append then fails the data is erased all the same, and the retried
+// command finds nothing erased yet in the stream and records the erasure.
+func (s *Store) Append(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events []eventstore.EventData) (eventstore.AppendResult, error) {
+	for _, e := range events {
+		if holder, ok := domain.CardholderIDOfStream(stream); ok && e.Type == (domain.CardholderErased{}).EventType() {
+			if err := s.keys.Erase(ctx, holder); err != nil {
+				return eventstore.AppendResult{}, fmt.Errorf("append %s: %w", stream, err)
+			}
+		}
+	}
+	sealed, err := s.seal(ctx, stream, events)
+	if err != nil {
+		return eventstore.AppendResult{}, fmt.Errorf("append %s: seal personal data: %w", stream, err)
+	}
+	return s.inner.Append(ctx, stream, expected, sealed)
+}
+
+// part is one object of an event whose personal fields are sealed together.
+type part struct {
+	obj     map[string]json.RawMessage
+	fields  []string
+	subject string
+	path    string
+	env     *envelope // on reading
+}
+
+// doc is an event's data split into the objects that hold personal data.
+type doc struct {
+	top      map[string]json.RawMessage
+	elements []map[string]json.RawMessage // of the rule's array
+	parts    []part
+}
+
+func (d *doc) marshal(r rule) ([]byte, error) {
+	if r.array != "" && d.elements != nil {
+		arr, err := json.Marshal(d.elements)
+		if err != nil {
+			return nil, err
+		}
+		d.top[r.array] = arr
+	}
+	return json.Marshal(d.top)
+}
+
+func (s *Store) seal(ctx context.Context, stream string, events []eventstore.EventData) ([]eventstore.EventData, error) {
+	var out []eventstore.EventData
+	docs := make([]*doc, len(events))
+	var subjects []string
+	for i, e := range events {
+		r, ok := rules[e.Type]
+		if !ok {
+			continue
+		}
+		d := &doc{}
+		if err := json.Unmarshal(e.Data, &d.top); err != nil {
+			return nil, fmt.Errorf("%s is not a JSON object: %w", e.Type, err)
+		}
+		if r.array == "" {
+			if f := personalFields(d.top, r.fields); len(f) > 0 {
+				d.parts = append(d.parts, part{obj: d.top, fields: f, subject: streamSubject(stream)})
+			}
+		} else if raw, ok := d.top[r.array]; ok && !bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
+			if err := json.Unmarshal(raw, &d.elements); err != nil {
+				return nil, fmt.Errorf("%s.%s is not an array of objects: %w", e.Type, r.array, err)
+			}
+			for j, el := range d.elements {
+				f := personalFields(el, r.fields)
+				if len(f) == 0 {
+					continue
+				}
+				sub := elementSubject(el, r.subjectField)
+				if sub == "" {
+					sub = streamSubject(stream)
+				}
+				d.parts = append(d.parts, part{obj: el, fields: f, subject: sub, path: fmt.Sprintf("%s/%d", r.array, j)})
+			}
+		}
+		if len(d.parts) == 0 {
+			continue
+		}
+		docs[i] = d
+		for _, p := range d.parts {
+			subjects = append(subjects, p.subject)
+		}
+	}
+	if len(subjects) == 0 {
+		return events, nil
+	}
+	keys, err := s.keys.currentKeys(ctx, subjects)
+	if err != nil {
+		return nil, err
+	}
+	out = make([]eventstore.EventData, len(events))
+	copy(out, events)
+	for i, d := range docs {
+		if d == nil {
+			continue
+		}
+		if out[i].ID == uuid.Nil {
+			// The ciphertext is bound to the event id, so fix it here
+			// rather than let the adapter pick one.
+			out[i].ID = uuid.New()
+		}
+		for _, p := range d.parts {
+			if err := sealObject(p.obj, p.fields, p.subject, keys[p.subject], out[i].ID, out[i].Type, p.path); err != nil {
+				return nil, err
+			}
+		}
+		if out[i].Data, err = d.marshal(rules[out[i].Type]); err != nil {
+			return nil, fmt.Errorf("encode sealed %s: %w", out[i].Type, err)
+		}
+	}
+	return out, nil
+}
+
+// open replaces the envelopes of events by the fields they hold (or by
+// ErasedMarker), in place. An event it cannot open fails the whole read
+// with an error naming the event: a projection must not skip it silently.
+func (s *Store) open(ctx context.Context, events []eventstore.RecordedEvent) error {
+	for _, e := range events {
+		if e.Type == (domain.CardholderErased{}).EventType() {
+			if holder, ok := domain.CardholderIDOfStream(e.Stream); ok {
+				s.keys.cache.evict(holder)
+			}
+		}
+	}
+	docs := make([]*doc, len(events))
+	var subjects []string
+	for i, e := range events {
+		if !bytes.Contains(e.Data, envelopeKey) {
+			continue
+		}
+		d, err := parseSealed(e)
+		if err != nil {
+			return fmt.Errorf("open %s@%d: %w", e.Stream, e.Revision, err)
+		}
+		if d == nil {
+			continue
+		}
+		docs[i] = d
+		for _, p := range d.parts {
+			subjects = append(subjects, p.env.Subject)
+		}
+	}
+	if len(subjects) == 0 {
+		return nil
+	}
+	keys, err := s.keys.keysOf(ctx, subjects)
+	if err != nil {
+		return fmt.Errorf("open personal data: %w", err)
+	}
+	lookup := func(subject string, gen int) ([]byte, bool) {
+		sk := keys[subject]
+		if sk == nil {
+			return nil, false
+		}
+		return sk.keys[gen], sk.erased[gen]
+	}
+	for i, d := range docs {
+		if d == nil {
+			continue
+		}
+		if err := openDoc(&events[i], d, lookup); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// openDoc opens every part of e's data with the keys lookup gives (key nil
+// and erased false: no such key) and replaces e.Data.
+func openDoc(e *eventstore.RecordedEvent, d *doc, lookup func(subject string, gen int) (key []byte, erased bool)) error {
+	for _, p := range d.parts {
+		key, erased := lookup(p.env.Subject, p.env.Gen)
+		if key == nil && !erased {
+			return fmt.Errorf("open %s@%d: %w: %s generation %d", e.Stream, e.Revision, ErrNoDataKey, p.env.Subject, p.env.Gen)
+		}
+		if err := openObject(p.obj, p.env, key, erased, e.ID, e.Type, p.path); err != nil {
+			return fmt.Errorf("open %s@%d: %w", e.Stream, e.Revision, err)
+		}
+	}
+	data, err := d.marshal(rules[e.Type])
+	if err != nil {
+		return fmt.Errorf("open %s@%d: %w", e.Stream, e.Revision, err)
+	}
+	e.Data = data
+	return nil
+}
+
+// parseSealed finds the envelopes of a stored event; nil when it has none.
+// Events of types without personal data are opened only if they really
+// hold an envelope at the top: a free-text field that merely mentions
+// "pii" stays as it is.
+func parseSealed(e eventstore.RecordedEvent) (*doc, error) {
+	r, known := rules[e.Type]
+	d := &doc{}
+	if err := json.Unmarshal(e.Data, &d.top); err != nil {
+		if known {
+			return nil, fmt.Errorf("%w: data is not a JSON object", ErrCorrupt)
+		}
+		return nil, nil
+	}
+	if env, ok, err := parseEnvelope(d.top); err != nil {
+		return nil, err
+	} else if ok {
+		d.parts = append(d.parts, part{obj: d.top, env: env})
+	}
+	if known && r.array != "" {
+		if raw, ok := d.top[r.array]; ok && !bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
+			if err := json.Unmarshal(raw, &d.elements); err != nil {
+				return nil, fmt.Errorf("%w: %s is not an array of objects", ErrCorrupt, r.array)
+			}
+			for j, el := range d.elements {
+				env, ok, err := parseEnvelope(el)
+				if err != nil {
+					return nil, fmt.Errorf("%s/%d: %w", r.array, j, err)
+				}
+				if ok {
+					d.parts = append(d.parts, part{obj: el, env: env, path: fmt.Sprintf("%s/%d", r.array, j)})
+				}
+			}
+		}
+	}
+	if len(d.parts) == 0 {
+		return nil, nil
+	}
+	return d, nil
+}
+
+// ReadStream reads through to the wrapped store and opens what it returns.
+func (s *Store) ReadStream(ctx context.Context, stream string, from uint64, limit int) ([]eventstore.RecordedEvent, error) {
+	events, err := s.inner.ReadStream(ctx, stream, from, limit)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.open(ctx, events); err != nil {
+		return nil, fmt.Errorf("read %s: %w", stream, err)
+	}
+	return events, nil
+}
+
+// ReadAll reads through to the wrapped store and opens the page, loading
+// the data keys of its people in one query.
+func (s *Store) ReadAll(ctx context.Context, after eventstore.Position, limit int) ([]eventstore.RecordedEvent, error) {
+	events, err := s.inner.ReadAll(ctx, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.open(ctx, events); err != nil {
+		return nil, fmt.Errorf("read $all after %s: %w", after, err)
+	}
+	return events, nil
+}
+
+// SubscribeAll opens each event before handle sees it.
+func (s *Store) SubscribeAll(ctx context.Context, after eventstore.Position, handle func(eventstore.RecordedEvent) error) error {
+	return s.inner.SubscribeAll(ctx, after, func(e eventstore.RecordedEvent) error {
+		one := []eventstore.RecordedEvent{e}
+		if err := s.open(ctx, one); err != nil {
+			return fmt.Errorf("subscribe $all: %w", err)
+		}
+		return handle(one[0])
+	})
+}
+
+func (s *Store) Head(ctx context.Context) (eventstore.Head, bool, error) { return s.inner.Head(ctx) }
+
+func (s *Store) Close() error { return s.inner.Close() }
