@@ -59,7 +59,21 @@ func NewIngester(store eventstore.Store, cards CardDirectory, now func() time.Ti
 	if now == nil {
 		now = time.Now
 	}
-	return &Ingester{store: store, cards: cards, now: now, parallelism: 8}
+	return &Ingester{store: store, cards: cards, now: now, parallelism: DefaultIngestParallelism}
+}
+
+// DefaultIngestParallelism is how many usage streams an ingest call writes
+// at once. Each append is its own transaction, so throughput comes from
+// concurrency (the database groups the commits): give the event store's
+// pool at least this many connections (pgx URL: pool_max_conns=32).
+const DefaultIngestParallelism = 32
+
+// WithParallelism sets how many streams an ingest call writes at once.
+func (in *Ingester) WithParallelism(n int) *Ingester {
+	if n > 0 {
+		in.parallelism = n
+	}
+	return in
 }
 
 // Ingest validates and stores records. With allOrNothing, one bad record

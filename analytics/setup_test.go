@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -63,7 +65,7 @@ func newSystem(t testing.TB) *system {
 	defer cancel()
 	chURL := chtest.NewDatabase(t)
 	pgURL := testpg.NewDatabase(t)
-	store, err := pgstore.Open(ctx, pgURL)
+	store, err := pgstore.Open(ctx, withPoolSize(t, pgURL, analytics.DefaultIngestParallelism))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,3 +255,15 @@ func (s *system) getJSON(path string, v any) {
 }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// withPoolSize sets pgx's pool_max_conns on a database URL.
+func withPoolSize(t testing.TB, raw string, n int) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("pool_max_conns", strconv.Itoa(n))
+	u.RawQuery = q.Encode()
+	return u.String()
+}
