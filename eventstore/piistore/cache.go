@@ -23,9 +23,9 @@ type keyCache struct {
 // subjectKeys is what the database said about one subject's data keys.
 type subjectKeys struct {
 	subject string
-	current int               // generation new data is sealed under; 0: none live
-	keys    map[int][]byte    // unwrapped live keys by generation
-	erased  map[int]bool      // erased generations
+	current int            // generation new data is sealed under; 0: none live
+	keys    map[int][]byte // unwrapped live keys by generation
+	erased  map[int]bool   // erased generations
 	expires time.Time
 }
 
