@@ -122,7 +122,7 @@ func (s *Service) ImportReturn(ctx context.Context, data []byte) (*ReturnReport,
 	f, err := files.Parse(data)
 	var fe *files.FormatError
 	if errors.As(err, &fe) {
-		return rejected(&ReturnReport{}, framingProblems(fe.Problems))
+		return rejected(&ReturnReport{BatchID: fe.BatchID, File: fe.Kind}, framingProblems(fe.Problems))
 	}
 	if err != nil {
 		return nil, err

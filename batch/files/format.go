@@ -73,8 +73,11 @@ const (
 )
 
 // FormatError is a file whose framing is wrong; nothing in it may be used.
+// Kind and BatchID are what the header says, when it could be read.
 type FormatError struct {
 	Problems []Problem
+	Kind     domain.BatchFileKind
+	BatchID  string
 }
 
 func (e *FormatError) Error() string {
@@ -140,26 +143,26 @@ func Parse(data []byte) (*File, error) {
 		}
 	}
 	if !utf8.Valid(data) {
-		return nil, &FormatError{[]Problem{{0, CodeEncoding, "the file is not UTF-8"}}}
+		return nil, &FormatError{Problems: []Problem{{0, CodeEncoding, "the file is not UTF-8"}}}
 	}
 	text := string(data)
 	if !strings.HasSuffix(text, "\n") {
-		return nil, &FormatError{[]Problem{{0, CodeTrailer, "the file does not end with a line feed after the trailer (truncated?)"}}}
+		return nil, &FormatError{Problems: []Problem{{0, CodeTrailer, "the file does not end with a line feed after the trailer (truncated?)"}}}
 	}
 	lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
 	if len(lines) < 2 {
-		return nil, &FormatError{[]Problem{{0, CodeTrailer, "no header and trailer"}}}
+		return nil, &FormatError{Problems: []Problem{{0, CodeTrailer, "no header and trailer"}}}
 	}
 	h := strings.Split(lines[0], "|")
 	f := &File{}
 	var declared int
 	if len(h) != 6 || h[0] != "H" || h[1] != Magic {
-		return nil, &FormatError{[]Problem{{1, CodeHeader, "want H|" + Magic + "|kind|batch|date|lines"}}}
+		return nil, &FormatError{Problems: []Problem{{1, CodeHeader, "want H|" + Magic + "|kind|batch|date|lines"}}}
 	}
 	f.Kind, f.BatchID, f.CreatedOn = domain.BatchFileKind(h[2]), h[3], h[4]
 	cols, ok := Columns[f.Kind]
 	if !ok {
-		return nil, &FormatError{[]Problem{{1, CodeHeader, "unknown file kind " + h[2]}}}
+		return nil, &FormatError{Problems: []Problem{{1, CodeHeader, "unknown file kind " + h[2]}}, BatchID: f.BatchID}
 	}
 	declared, err := strconv.Atoi(h[5])
 	if err != nil {
@@ -200,7 +203,7 @@ func Parse(data []byte) (*File, error) {
 		}
 	}
 	if len(probs) > 0 {
-		return nil, &FormatError{probs}
+		return nil, &FormatError{Problems: probs, Kind: f.Kind, BatchID: f.BatchID}
 	}
 	whole := sha256.Sum256(data)
 	f.SHA256 = hex.EncodeToString(whole[:])
