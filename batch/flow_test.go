@@ -223,7 +223,10 @@ func TestFullBatchRoundTrips(t *testing.T) {
 		}
 		importReturn(t, s, ret)
 	}
-	mustDo(t, func() error { _, err := s.HandOver(ctx, "B2", domain.CustodyVendor, "village-1", "courier-1"); return err })
+	mustDo(t, func() error {
+		_, err := s.HandOver(ctx, "B2", domain.CustodyVendor, "village-1", "courier-1")
+		return err
+	})
 	mustDo(t, func() error { _, err := s.PickUp(ctx, "B2", "2025-04-01", "village-1"); return err })
 	retried, err := s.Members(ctx, "B2", "")
 	if err != nil {
