@@ -35,6 +35,9 @@ type Config struct {
 	AuditSigningKey     string        // Ed25519 seed (hex or base64) signing history digests; secret
 	AuditPublicKey      string        // trusted key for `audit verify --digest`; default derived from the signing key
 	AuditDigestInterval time.Duration // how often serve signs a digest (when a signing key is set)
+
+	MasterKey     string   // hex or base64 of 32 bytes wrapping the per-person data keys; secret
+	OldMasterKeys []string // earlier master keys still accepted while `keys rotate` runs; secret
 }
 
 // Setting documents one configuration knob.
@@ -47,6 +50,9 @@ const DefaultPostgresURL = "postgres://postgres@127.0.0.1:5432/cardledger?sslmod
 
 // devIDKey is only for demos and tests; serve warns when it is in use.
 const devIDKey = "6361726465646c65722d6465762d6b65792d646f2d6e6f742d7573652d696e2d70726f64"
+
+// devMasterKey is only for demos and tests; serve warns when it is in use.
+const devMasterKey = "636172646c656467657220646576206d6173746572206b6579202d2064656d6f"
 
 // Settings is the table of every knob, in README order.
 var Settings = []Setting{
@@ -67,6 +73,9 @@ var Settings = []Setting{
 	{"CARDLEDGER_AUDIT_SIGNING_KEY", "audit-signing-key", "(empty: no digests)", "Ed25519 seed, hex or base64, signing the periodic digest of every stream's head; secret"},
 	{"CARDLEDGER_AUDIT_PUBLIC_KEY", "audit-public-key", "(derived from the signing key)", "trusted public key for `audit verify --digest`"},
 	{"CARDLEDGER_AUDIT_DIGEST_INTERVAL", "audit-digest-interval", "1h", "how often serve signs a digest"},
+	{"CARDLEDGER_MASTER_KEY", "master-key", "(a fixed development key)", "master key (32 bytes, hex or base64) wrapping the per-person keys that encrypt personal data in events; secret"},
+	{"CARDLEDGER_MASTER_KEY_FILE", "master-key-file", "(empty)", "file holding the master key instead of CARDLEDGER_MASTER_KEY"},
+	{"CARDLEDGER_MASTER_KEY_OLD", "master-key-old", "(empty)", "comma-separated earlier master keys still accepted during a rotation (`cardledger keys rotate`)"},
 }
 
 // Load reads the environment, then parses args with fs so flags override.
@@ -101,6 +110,10 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	fs.StringVar(&c.AuditSigningKey, "audit-signing-key", getenv("CARDLEDGER_AUDIT_SIGNING_KEY"), "Ed25519 seed signing history digests")
 	fs.StringVar(&c.AuditPublicKey, "audit-public-key", getenv("CARDLEDGER_AUDIT_PUBLIC_KEY"), "trusted public key for digests")
 	var digestEvery string
+	var masterKeyFile, oldMasterKeys string
+	fs.StringVar(&c.MasterKey, "master-key", getenv("CARDLEDGER_MASTER_KEY"), "master key wrapping the per-person data keys")
+	fs.StringVar(&masterKeyFile, "master-key-file", getenv("CARDLEDGER_MASTER_KEY_FILE"), "file holding the master key")
+	fs.StringVar(&oldMasterKeys, "master-key-old", getenv("CARDLEDGER_MASTER_KEY_OLD"), "earlier master keys, comma-separated")
 	fs.StringVar(&digestEvery, "audit-digest-interval", env("CARDLEDGER_AUDIT_DIGEST_INTERVAL", "1h"), "how often serve signs a digest")
 	c.ShutdownGrace = 10 * time.Second
 	if err := fs.Parse(args); err != nil {
@@ -137,11 +150,43 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	if c.TLSClientCA != "" && c.TLSCert == "" {
 		return Config{}, fmt.Errorf("CARDLEDGER_TLS_CLIENT_CA needs CARDLEDGER_TLS_CERT and CARDLEDGER_TLS_KEY")
 	}
+	if err := c.loadMasterKeys(masterKeyFile, oldMasterKeys); err != nil {
+		return Config{}, err
+	}
 	if len(c.CityCode) != 6 {
 		return Config{}, fmt.Errorf("CARDLEDGER_CITY_CODE / --city-code: want a 6-digit GB/T 2260 code, got %q", c.CityCode)
 	}
 	return c, nil
 }
+
+// loadMasterKeys reads the master key from its file when one is named and
+// falls back to the development key. Errors never quote a key.
+func (c *Config) loadMasterKeys(file, old string) error {
+	switch {
+	case file != "" && c.MasterKey != "":
+		return fmt.Errorf("CARDLEDGER_MASTER_KEY_FILE / --master-key-file: set either it or CARDLEDGER_MASTER_KEY, not both")
+	case file != "":
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return fmt.Errorf("CARDLEDGER_MASTER_KEY_FILE / --master-key-file: %w", err)
+		}
+		c.MasterKey = strings.TrimSpace(string(b))
+		if c.MasterKey == "" {
+			return fmt.Errorf("CARDLEDGER_MASTER_KEY_FILE / --master-key-file: %s is empty", file)
+		}
+	case c.MasterKey == "":
+		c.MasterKey = devMasterKey
+	}
+	for _, k := range strings.Split(old, ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			c.OldMasterKeys = append(c.OldMasterKeys, k)
+		}
+	}
+	return nil
+}
+
+// UsesDevMasterKey reports whether the demo master key is in use.
+func (c Config) UsesDevMasterKey() bool { return c.MasterKey == devMasterKey }
 
 // UsesDevIDKey reports whether the demo key is in use.
 func (c Config) UsesDevIDKey() bool { return hex.EncodeToString(c.IDKey) == devIDKey }
