@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -63,7 +64,7 @@ func (d *deps) openPool(ctx context.Context) (*pgxpool.Pool, error) {
 	if d.pool != nil {
 		return d.pool, nil
 	}
-	cfg, err := pgxpool.ParseConfig(d.cfg.PostgresURL)
+	cfg, err := pgxpool.ParseConfig(withDefaultPoolSize(d.cfg.PostgresURL))
 	if err != nil {
 		return nil, fmt.Errorf("CARDLEDGER_POSTGRES_URL: %w", err)
 	}
@@ -94,7 +95,7 @@ func (d *deps) openStore(ctx context.Context) (eventstore.Store, error) {
 	var store eventstore.Store
 	switch kind {
 	case "postgres":
-		store, err = pgstore.Open(ctx, d.cfg.EventStoreURL)
+		store, err = pgstore.Open(ctx, withDefaultPoolSize(d.cfg.EventStoreURL))
 	case "esdb":
 		store, err = esdbstore.Open(ctx, d.cfg.EventStoreURL)
 	}
@@ -126,4 +127,21 @@ func mustConfigForLogs(env *environment) config.Config {
 		cfg.LogFormat = v
 	}
 	return cfg
+}
+
+// defaultPoolSize replaces pgx's default (4 on this kind of machine): appends
+// are commit-bound, so imports, the batch process manager and concurrent
+// HTTP commands need more connections than cores to keep group commit busy.
+const defaultPoolSize = 32
+
+// withDefaultPoolSize adds pool_max_conns to a PostgreSQL URL that sets none.
+func withDefaultPoolSize(url string) string {
+	if strings.Contains(url, "pool_max_conns=") {
+		return url
+	}
+	sep := "?"
+	if strings.Contains(url, "?") {
+		sep = "&"
+	}
+	return fmt.Sprintf("%s%spool_max_conns=%d", url, sep, defaultPoolSize)
 }
