@@ -80,6 +80,7 @@ var (
 	rolesBank        = []httpapi.Role{httpapi.RoleBank}
 	rolesCounterBank = []httpapi.Role{httpapi.RoleCounter, httpapi.RoleBank}
 	rolesReaders     = []httpapi.Role{httpapi.RoleAuditor, httpapi.RoleCounter}
+	rolesAdmin       = []httpapi.Role{httpapi.RoleAdmin}
 )
 
 // routes is the one table of the command API.
@@ -203,6 +204,10 @@ func (a *API) routes() []httpapi.Route {
 			func(no string, _ Envelope, _ httpapi.Principal, b reasonBody) domain.Command {
 				return domain.RevokeECard{CardNo: no, Reason: b.Reason}
 			}),
+		holderRoute(a, "/erasure", "Erase the holder's personal data (个人信息删除): their data keys are deleted, "+
+			"history and cards stay, and name, ID number, birth date, phone and photo read as [erased] everywhere; once only",
+			rolesAdmin, http.StatusOK, true, emptyBody{},
+			func(Envelope, httpapi.Principal, emptyBody) domain.Command { return domain.EraseCardholder{} }),
 
 		{
 			Method: http.MethodGet, Path: "/v1/cardholders/{id}/history", Roles: rolesReaders,

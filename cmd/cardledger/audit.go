@@ -48,7 +48,8 @@ func runAudit(ctx context.Context, env *environment, args []string) error {
 		if *digest != "" && (*stream != "" || *all) {
 			return usagef("--digest checks the streams the digest lists; drop --stream/--all")
 		}
-		store, err := d.openStore(ctx)
+		// The chain hashes the data as stored (personal data sealed).
+		store, err := d.openEventLog(ctx)
 		if err != nil {
 			return err
 		}

@@ -14,16 +14,19 @@ import (
 	"github.com/cardledger/cardledger/eventstore"
 	"github.com/cardledger/cardledger/eventstore/esdbstore"
 	"github.com/cardledger/cardledger/eventstore/pgstore"
+	"github.com/cardledger/cardledger/eventstore/piistore"
 	"github.com/cardledger/cardledger/internal/config"
 )
 
 // deps are the connections a subcommand works with. Each opener is lazy so a
 // command only connects to what it uses.
 type deps struct {
-	cfg   config.Config
-	log   *logrus.Logger
-	pool  *pgxpool.Pool
-	store eventstore.Store
+	cfg      config.Config
+	log      *logrus.Logger
+	pool     *pgxpool.Pool
+	store    eventstore.Store // the event log with personal data opened (piistore)
+	eventLog eventstore.Store // the event log as stored, sealed
+	keys     *piistore.Keyring
 }
 
 // parseConfig adds the common flags to fs, parses args and sets up logging.
@@ -83,10 +86,30 @@ func (d *deps) openPool(ctx context.Context) (*pgxpool.Pool, error) {
 	return pool, nil
 }
 
-// openStore connects to the event store the URL's scheme selects.
+// openStore is the event store every module uses: the adapter the URL's
+// scheme selects, wrapped so that personal data is sealed on append and
+// opened on read (eventstore/piistore).
 func (d *deps) openStore(ctx context.Context) (eventstore.Store, error) {
 	if d.store != nil {
 		return d.store, nil
+	}
+	raw, err := d.openEventLog(ctx)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := d.openKeyring(ctx)
+	if err != nil {
+		return nil, err
+	}
+	d.store = piistore.New(raw, keys)
+	return d.store, nil
+}
+
+// openEventLog is the adapter itself: events exactly as stored, personal
+// data sealed. Chain verification needs it (the chain hashes stored bytes).
+func (d *deps) openEventLog(ctx context.Context) (eventstore.Store, error) {
+	if d.eventLog != nil {
+		return d.eventLog, nil
 	}
 	kind, err := d.cfg.EventStoreKind()
 	if err != nil {
@@ -103,13 +126,52 @@ func (d *deps) openStore(ctx context.Context) (eventstore.Store, error) {
 		return nil, fmt.Errorf("open %s event store: %w", kind, err)
 	}
 	d.log.WithField("event_store", kind).Debug("event store open")
-	d.store = store
+	d.eventLog = store
 	return store, nil
 }
 
+// openKeyring gives the per-person data keys (table pii_data_keys in the
+// read-model database) under the configured master keys.
+func (d *deps) openKeyring(ctx context.Context) (*piistore.Keyring, error) {
+	if d.keys != nil {
+		return d.keys, nil
+	}
+	current, old, err := d.masterKeys()
+	if err != nil {
+		return nil, err
+	}
+	pool, err := d.openPool(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := piistore.Migrate(ctx, pool); err != nil {
+		return nil, err
+	}
+	if d.cfg.UsesDevMasterKey() {
+		d.log.Warn("CARDLEDGER_MASTER_KEY is not set: personal data is encrypted under the development master key; set one in production")
+	}
+	d.keys, err = piistore.NewKeyring(pool, current, old, piistore.KeyringOptions{})
+	return d.keys, err
+}
+
+func (d *deps) masterKeys() (current piistore.MasterKey, old []piistore.MasterKey, err error) {
+	current, err = piistore.ParseMasterKey(d.cfg.MasterKey)
+	if err != nil {
+		return current, nil, fmt.Errorf("CARDLEDGER_MASTER_KEY / --master-key: %w", err)
+	}
+	for i, raw := range d.cfg.OldMasterKeys {
+		k, err := piistore.ParseMasterKey(raw)
+		if err != nil {
+			return current, nil, fmt.Errorf("CARDLEDGER_MASTER_KEY_OLD / --master-key-old, key %d: %w", i+1, err)
+		}
+		old = append(old, k)
+	}
+	return current, old, nil
+}
+
 func (d *deps) close() {
-	if d.store != nil {
-		d.store.Close()
+	if d.eventLog != nil {
+		d.eventLog.Close() // also what d.store wraps
 	}
 	if d.pool != nil {
 		d.pool.Close()

@@ -50,6 +50,7 @@ func commandTable() []subcommand {
 		{"simulate", "simulate bank|vendor EXPORT_FILE: write the return file that party would send", runSimulate},
 		{"bench", "bench commands|store|projections|blacklist|analytics: load commands with figures", runBench},
 		{"audit", "audit verify [--stream S | --all | --digest FILE|ID] | audit digest [--out FILE]: tamper-evidence", runAudit},
+		{"keys", "keys generate | status | rotate --new-master-key-file F: master key for personal data", runKeys},
 		{"version", "print the version", runVersion},
 	}
 }

@@ -74,6 +74,7 @@ var accessMatrix = map[string]access{
 	"POST /v1/cardholders/{id}/bank-account-refusal": {roles(bank), targetHolder},
 	"POST /v1/cardholders/{id}/card-number":          {roles(counter), targetHolder},
 	"POST /v1/cardholders/{id}/instant-issuance":     {roles(bank), targetHolder},
+	"POST /v1/cardholders/{id}/erasure":              {adminOnly, targetHolder},
 	"POST /v1/cards/{card_no}/production":            {roles(counter), targetCard},
 	"POST /v1/cards/{card_no}/production-failure":    {roles(counter), targetCard},
 	"POST /v1/cards/{card_no}/handovers":             {roles(counter), targetCard},
