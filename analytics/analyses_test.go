@@ -297,6 +297,13 @@ func TestAnalysesAgreeWithTheIngestedRecords(t *testing.T) {
 			t.Errorf("per-person counts add up to %d, want %d", perPerson, want.total.count)
 		}
 	})
+	t.Run("an empty window has zero figures", func(t *testing.T) {
+		var got analytics.UsageStats
+		s.getJSON("/v1/analytics/usage-stats?from=2020-01-01&to=2020-01-31", &got)
+		if got.Count != 0 || got.Amount != "0.00" || got.People != 0 || len(got.ByKind) != len(domain.UsageKinds()) {
+			t.Fatalf("%+v", got)
+		}
+	})
 	t.Run("cross-region use", func(t *testing.T) {
 		var got analytics.CrossRegionResponse
 		s.getJSON("/v1/analytics/cross-region"+q, &got)

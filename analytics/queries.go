@@ -211,24 +211,10 @@ type PerPerson struct {
 func (q *Queries) Stats(ctx context.Context, w Window, top int) (UsageStats, error) {
 	s := UsageStats{ByKind: []KindStats{}, TopPeople: []PersonStats{}}
 	var amount string
-	err := q.conn.QueryRow(ctx, `SELECT count(), toString(sum(amount_fen)), uniqExact(holder_key),
-			countIf(kind = 'identity_auth'), countIf(kind = 'rights_query')
-		FROM usage_facts WHERE `+inWindow, w.from(), w.to()).
-		Scan(&s.Count, &amount, &s.People, &s.IdentityAuths, &s.RightsQueries)
-	if err != nil {
-		return s, fmt.Errorf("usage stats: %w", err)
-	}
-	if s.Amount, err = money(amount); err != nil {
-		return s, fmt.Errorf("usage stats: %w", err)
-	}
-	s.PerPerson = PerPerson{Count: "0.00", Amount: "0.00"}
-	if s.People > 0 {
-		people := decimal.NewFromInt(int64(s.People))
-		s.PerPerson.Count = decimal.NewFromInt(int64(s.Count)).DivRound(people, 2).StringFixed(2)
-		s.PerPerson.Amount = decimal.RequireFromString(s.Amount).DivRound(people, 2).StringFixed(2)
-	}
+	// One scan for the kinds and, in the totals row, the whole window
+	// (distinct people are counted over all kinds, not added up).
 	rows, err := q.conn.Query(ctx, `SELECT toString(kind) AS k, count(), toString(sum(amount_fen)), uniqExact(holder_key)
-		FROM usage_facts WHERE `+inWindow+` GROUP BY k ORDER BY k`, w.from(), w.to())
+		FROM usage_facts WHERE `+inWindow+` GROUP BY k WITH TOTALS ORDER BY k`, w.from(), w.to())
 	if err != nil {
 		return s, fmt.Errorf("usage stats by kind: %w", err)
 	}
@@ -245,9 +231,28 @@ func (q *Queries) Stats(ctx context.Context, w Window, top int) (UsageStats, err
 		}
 		byKind[k.Kind] = k
 	}
+	var kindless string
+	if err := rows.Totals(&kindless, &s.Count, &amount, &s.People); err != nil {
+		rows.Close()
+		return s, fmt.Errorf("usage stats totals: %w", err)
+	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return s, fmt.Errorf("usage stats by kind: %w", err)
+	}
+	if s.Count == 0 {
+		amount = "0" // an empty window may send no totals row
+	}
+	if s.Amount, err = money(amount); err != nil {
+		return s, fmt.Errorf("usage stats: %w", err)
+	}
+	s.IdentityAuths = byKind[string(domain.UsageIdentityAuth)].Count
+	s.RightsQueries = byKind[string(domain.UsageRightsQuery)].Count
+	s.PerPerson = PerPerson{Count: "0.00", Amount: "0.00"}
+	if s.People > 0 {
+		people := decimal.NewFromInt(int64(s.People))
+		s.PerPerson.Count = decimal.NewFromInt(int64(s.Count)).DivRound(people, 2).StringFixed(2)
+		s.PerPerson.Amount = decimal.RequireFromString(s.Amount).DivRound(people, 2).StringFixed(2)
 	}
 	for _, kind := range domain.UsageKinds() {
 		k, ok := byKind[string(kind)]

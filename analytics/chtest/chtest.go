@@ -131,7 +131,8 @@ func NewDatabase(t testing.TB) string {
 		t.Fatalf("chtest: create database: %v", err)
 	}
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		// Dropping a benchmark's millions of rows takes a while on a busy machine.
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
 		admin, err := analytics.Open(ctx, base)
 		if err != nil {
