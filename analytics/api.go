@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/shopspring/decimal"
 
 	"github.com/cardledger/cardledger/domain"
 	"github.com/cardledger/cardledger/eventstore"
@@ -387,13 +388,13 @@ func (a *API) getCrossRegion(c echo.Context) error {
 		return err
 	}
 	total := CrossRegion{HomeRegion: "total"}
-	remoteAmount := decimalZero()
+	remoteAmount := decimal.Zero
 	for _, r := range byHome {
 		total.Count += r.Count
 		total.RemoteCount += r.RemoteCount
 		total.People += r.People
 		total.RemotePeople += r.RemotePeople
-		remoteAmount = remoteAmount.Add(mustDecimal(r.RemoteAmount))
+		remoteAmount = remoteAmount.Add(decimal.RequireFromString(r.RemoteAmount)) // formatted by Queries
 	}
 	total.RemoteAmount = remoteAmount.StringFixed(2)
 	total.RemoteShare = share(total.RemoteCount, total.Count)

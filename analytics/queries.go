@@ -568,8 +568,3 @@ func (q *Queries) Lifecycle(ctx context.Context, w Window) ([]LifecycleMonth, er
 	}
 	return out, nil
 }
-
-func decimalZero() decimal.Decimal { return decimal.Zero }
-
-// mustDecimal parses text this package formatted itself.
-func mustDecimal(s string) decimal.Decimal { return decimal.RequireFromString(s) }
