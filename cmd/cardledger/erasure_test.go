@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -137,11 +138,22 @@ func TestErasureEndToEnd(t *testing.T) {
 
 	id, card := s.registerAndUse(t, erasedPerson)
 	keptID, _ := s.registerAndUse(t, keptPerson)
+	// Refused commands: their problems and log lines must not echo the data.
+	status, res := s.do(t, "POST", "/v1/cardholders", map[string]string{"id_number": erasedPerson.idNumber[:17] + "1",
+		"name": erasedPerson.name, "nationality": "CHN", "region_code": "320505", "phone": erasedPerson.phone})
+	require.Equal(t, http.StatusBadRequest, status, "%v", res)
+	status, res = s.do(t, "POST", "/v1/cardholders", map[string]string{"id_number": keptPerson.idNumber,
+		"name": keptPerson.name, "nationality": "CHN", "region_code": "320505"})
+	require.Equal(t, http.StatusConflict, status, "%v", res)
+	problem, err := json.Marshal(res)
+	require.NoError(t, err)
+	assert.NotContains(t, string(problem), keptPerson.idNumber)
+	assert.NotContains(t, string(problem), keptPerson.name)
 	status, before := s.get(t, "/v1/cardholders/"+id+"/history")
 	require.Equal(t, http.StatusOK, status)
 	require.Contains(t, before, erasedPerson.name, "the history shows personal data before the erasure")
 
-	status, res := s.do(t, "POST", "/v1/cardholders/"+id+"/erasure", nil)
+	status, res = s.do(t, "POST", "/v1/cardholders/"+id+"/erasure", nil)
 	require.Equal(t, http.StatusOK, status, "%v", res)
 	status, res = s.do(t, "POST", "/v1/cardholders/"+id+"/erasure", nil)
 	require.Equal(t, http.StatusConflict, status, "%v", res)
