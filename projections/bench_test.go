@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/sirupsen/logrus"
+
 	"github.com/cardledger/cardledger/projections"
 )
 
@@ -34,6 +36,7 @@ func BenchmarkRebuildVsRawCopy(b *testing.B) {
 		}
 		e.waitVisible(b, seeded.Last)
 	}
+	e.log.SetLevel(logrus.InfoLevel) // progress lines show whether the rate holds up
 	r := e.runner()
 	if s := os.Getenv("CARDLEDGER_BENCH_PAGE"); s != "" {
 		page, _ := strconv.Atoi(s)

@@ -50,6 +50,11 @@ func (m *ReadModel) Checkpoint(ctx context.Context) (eventstore.Position, error)
 	return pos, err
 }
 
+// batchRow lets readCheckpoint take its row from a batch result.
+type batchRow struct{ r pgx.BatchResults }
+
+func (b batchRow) QueryRow(context.Context, string, ...any) pgx.Row { return b.r.QueryRow() }
+
 type queryRower interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
@@ -78,7 +83,20 @@ func (m *ReadModel) Apply(ctx context.Context, batch []eventstore.RecordedEvent)
 // seqs are handed out in apply order and commit in that order) and tells
 // which events are already stored, which Apply then skips.
 func (m *ReadModel) applyTx(ctx context.Context, tx pgx.Tx, batch []eventstore.RecordedEvent) error {
-	cp, lastSeq, err := readCheckpoint(ctx, tx, m.schema, true)
+	// These are small indexed statements. Plan each with its parameters: a
+	// generic plan made while a table was empty (a rebuild's shadow) stays
+	// a sequential scan as the table grows. And no JIT, which estimates on
+	// statistics-less tables would trigger at ~60 ms a statement. Same round
+	// trip as the checkpoint read.
+	b := &pgx.Batch{}
+	b.Queue("SELECT set_config('jit', 'off', true), set_config('plan_cache_mode', 'force_custom_plan', true)")
+	b.Queue("SELECT pos_commit, pos_prepare, last_seq FROM " + m.schema + ".checkpoint FOR UPDATE")
+	res := tx.SendBatch(ctx, b)
+	_, jitErr := res.Exec()
+	cp, lastSeq, err := readCheckpoint(ctx, batchRow{res}, m.schema, false)
+	if cerr := res.Close(); err == nil {
+		err = errors.Join(jitErr, cerr)
+	}
 	if err != nil {
 		return err
 	}
@@ -144,8 +162,7 @@ func (m *ReadModel) loadDocs(ctx context.Context, tx pgx.Tx, streams map[string]
 		if err != nil {
 			return fmt.Errorf("load cardholder %s: %w", stream, err)
 		}
-		f.docs[stream] = doc
-		f.stored[stream] = true
+		f.loaded(stream, doc)
 	}
 	return rows.Err()
 }

@@ -101,11 +101,25 @@ type fold struct {
 	steps   []stepRow
 	changes []changeRow
 	listed  map[string]listEntry // by card number
-	lastSeq int64
+	// wasListed are the cards listed before the batch (so in the table):
+	// only those need a DELETE when the batch unlists them.
+	wasListed map[string]bool
+	lastSeq   int64
 }
 
 func newFold(lastSeq int64) *fold {
-	return &fold{docs: map[string]*holderDoc{}, stored: map[string]bool{}, dirty: map[string]bool{}, listed: map[string]listEntry{}, lastSeq: lastSeq}
+	return &fold{docs: map[string]*holderDoc{}, stored: map[string]bool{}, dirty: map[string]bool{}, listed: map[string]listEntry{}, wasListed: map[string]bool{}, lastSeq: lastSeq}
+}
+
+// loaded records a stored stream's state as the batch starts.
+func (f *fold) loaded(stream string, doc *holderDoc) {
+	f.docs[stream] = doc
+	f.stored[stream] = true
+	for _, c := range doc.cards() {
+		if listing(c) != "" {
+			f.wasListed[c.CardNo] = true
+		}
+	}
 }
 
 // envelopeTime is the event's occurred-at from its metadata, or the time the

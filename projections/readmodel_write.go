@@ -145,7 +145,9 @@ func (m *ReadModel) write(ctx context.Context, tx pgx.Tx, f *fold, last eventsto
 		for _, cardNo := range sortedKeys(f.listed) {
 			e := f.listed[cardNo]
 			if e.reason == "" {
-				del = append(del, cardNo)
+				if f.wasListed[cardNo] {
+					del = append(del, cardNo)
+				}
 				continue
 			}
 			add = append(add, cardNo)

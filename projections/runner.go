@@ -211,7 +211,7 @@ func (r *Runner) follow(ctx context.Context, e *entry) error {
 		return fmt.Errorf("read checkpoint: %w", err)
 	}
 	e.setPosition(pos, 0)
-	pos, err = r.catchUp(ctx, e.p, pos, func(batch []eventstore.RecordedEvent) {
+	pos, _, err = r.catchUp(ctx, e.p, pos, func(batch []eventstore.RecordedEvent) {
 		e.setPosition(batch[len(batch)-1].Position, len(batch))
 		r.changed.fire()
 	})
@@ -221,10 +221,16 @@ func (r *Runner) follow(ctx context.Context, e *entry) error {
 	return r.live(ctx, e, pos)
 }
 
+// catchUpTimes splits catch-up time into waiting for pages and applying them.
+type catchUpTimes struct {
+	readWait, apply time.Duration
+}
+
 // catchUp applies ReadAll pages until a short page says the head is near.
 // The next page is read while the current one is applied.
 func (r *Runner) catchUp(ctx context.Context, p Projection, after eventstore.Position,
-	applied func([]eventstore.RecordedEvent)) (eventstore.Position, error) {
+	applied func([]eventstore.RecordedEvent)) (eventstore.Position, catchUpTimes, error) {
+	var times catchUpTimes
 	type page struct {
 		events []eventstore.RecordedEvent
 		err    error
@@ -248,22 +254,30 @@ func (r *Runner) catchUp(ctx context.Context, p Projection, after eventstore.Pos
 			from = events[len(events)-1].Position
 		}
 	}()
-	for pg := range pages {
+	for {
+		waited := time.Now()
+		pg, ok := <-pages
+		times.readWait += time.Since(waited)
+		if !ok {
+			break
+		}
 		if pg.err != nil {
-			return after, fmt.Errorf("catch up after %s: %w", after, pg.err)
+			return after, times, fmt.Errorf("catch up after %s: %w", after, pg.err)
 		}
 		if len(pg.events) == 0 {
 			break
 		}
+		started := time.Now()
 		if err := p.Apply(ctx, pg.events); err != nil {
-			return after, fmt.Errorf("apply %d events after %s: %w", len(pg.events), after, err)
+			return after, times, fmt.Errorf("apply %d events after %s: %w", len(pg.events), after, err)
 		}
+		times.apply += time.Since(started)
 		after = pg.events[len(pg.events)-1].Position
 		if applied != nil {
 			applied(pg.events)
 		}
 	}
-	return after, ctx.Err()
+	return after, times, ctx.Err()
 }
 
 // live subscribes after pos and applies events in batches of up to
