@@ -286,8 +286,16 @@ func TestAnalysesAgreeWithTheIngestedRecords(t *testing.T) {
 				t.Errorf("%+v, want %+v", k, w)
 			}
 		}
+		var top analytics.TopPeopleResponse
+		s.getJSON("/v1/analytics/usage-stats/people"+q, &top)
+		if len(top.People) != len(want.people) {
+			t.Fatalf("%d people listed, want %d", len(top.People), len(want.people))
+		}
 		var perPerson uint64
-		for _, p := range got.TopPeople {
+		for i, p := range top.People {
+			if i > 0 && p.Count > top.People[i-1].Count {
+				t.Errorf("people not ordered by uses: %+v", top.People)
+			}
 			perPerson += p.Count
 			if uint64(len(want.history[p.CardholderID])) != p.Count {
 				t.Errorf("person %s: %d uses, want %d", p.CardholderID, p.Count, len(want.history[p.CardholderID]))

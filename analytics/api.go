@@ -83,7 +83,8 @@ func (a *API) Routes() []httpapi.Route {
 			SpendingResponse{Rows: []SpendingMonth{{Month: "2025-03", LocalAmount: "100.00", RemoteAmount: "20.50", Count: 4}}}),
 		get("/v1/analytics/categories", "Main spending categories", a.getCategories,
 			CategoriesResponse{Categories: []Category{{Category: "drugs", Count: 2, Amount: "35.00"}}}),
-		get("/v1/analytics/usage-stats", "Usage totals and counts by kind and per person", a.getStats, UsageStats{}),
+		get("/v1/analytics/usage-stats", "Usage totals, counts by kind, identity-auth and rights-query counts, per-person averages", a.getStats, UsageStats{}),
+		get("/v1/analytics/usage-stats/people", "Per-person usage: the people with the most uses", a.getTopPeople, TopPeopleResponse{}),
 		get("/v1/analytics/cross-region", "Frequency of use outside the home city, per home city", a.getCrossRegion,
 			CrossRegionResponse{}),
 		get("/v1/analytics/lifecycle", "Issuance and blacklist figures by month", a.getLifecycle, LifecycleResponse{}),
@@ -197,6 +198,9 @@ type (
 	CrossRegionResponse struct {
 		Total  CrossRegion   `json:"total"`
 		ByHome []CrossRegion `json:"by_home"`
+	}
+	TopPeopleResponse struct {
+		People []PersonStats `json:"people"`
 	}
 	LifecycleResponse struct {
 		Rows []LifecycleMonth `json:"rows"`
@@ -361,21 +365,38 @@ func (a *API) getStats(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	s, err := a.queries.Stats(c.Request().Context(), w)
+	if err != nil {
+		return err
+	}
+	// CSV: one row per kind and a total row; people and averages are JSON only.
+	return reply(c, s, []string{"kind", "count", "amount"}, func(add func(...string)) {
+		for _, k := range s.ByKind {
+			add(k.Kind, u64(k.Count), k.Amount)
+		}
+		add("total", u64(s.Count), s.Amount)
+	})
+}
+
+func (a *API) getTopPeople(c echo.Context) error {
+	w, err := a.window(c)
+	if err != nil {
+		return err
+	}
 	top, err := intParam(c, "top", 20, 1000)
 	if err != nil {
 		return err
 	}
-	s, err := a.queries.Stats(c.Request().Context(), w, top)
+	people, err := a.queries.TopPeople(c.Request().Context(), w, top)
 	if err != nil {
 		return err
 	}
-	// CSV: one row per kind and a total row; per-person figures are JSON only.
-	return reply(c, s, []string{"kind", "count", "amount", "people"}, func(add func(...string)) {
-		for _, k := range s.ByKind {
-			add(k.Kind, u64(k.Count), k.Amount, u64(k.People))
-		}
-		add("total", u64(s.Count), s.Amount, u64(s.People))
-	})
+	return reply(c, TopPeopleResponse{People: people},
+		[]string{"cardholder_id", "count", "amount", "identity_auths", "rights_queries"}, func(add func(...string)) {
+			for _, p := range people {
+				add(p.CardholderID, u64(p.Count), p.Amount, u64(p.IdentityAuths), u64(p.RightsQueries))
+			}
+		})
 }
 
 func (a *API) getCrossRegion(c echo.Context) error {
@@ -392,17 +413,16 @@ func (a *API) getCrossRegion(c echo.Context) error {
 	for _, r := range byHome {
 		total.Count += r.Count
 		total.RemoteCount += r.RemoteCount
-		total.People += r.People
 		total.RemotePeople += r.RemotePeople
 		remoteAmount = remoteAmount.Add(decimal.RequireFromString(r.RemoteAmount)) // formatted by Queries
 	}
 	total.RemoteAmount = remoteAmount.StringFixed(2)
 	total.RemoteShare = share(total.RemoteCount, total.Count)
 	return reply(c, CrossRegionResponse{Total: total, ByHome: byHome},
-		[]string{"home_region", "count", "remote_count", "remote_share", "remote_amount", "people", "remote_people"},
+		[]string{"home_region", "count", "remote_count", "remote_share", "remote_amount", "remote_people"},
 		func(add func(...string)) {
 			for _, r := range append([]CrossRegion{total}, byHome...) {
-				add(r.HomeRegion, u64(r.Count), u64(r.RemoteCount), r.RemoteShare, r.RemoteAmount, u64(r.People), u64(r.RemotePeople))
+				add(r.HomeRegion, u64(r.Count), u64(r.RemoteCount), r.RemoteShare, r.RemoteAmount, u64(r.RemotePeople))
 			}
 		})
 }

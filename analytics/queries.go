@@ -176,7 +176,6 @@ type KindStats struct {
 	Kind   string `json:"kind"`
 	Count  uint64 `json:"count"`
 	Amount string `json:"amount"`
-	People uint64 `json:"people"` // distinct cardholders
 }
 
 // PersonStats is one cardholder's use.
@@ -190,14 +189,13 @@ type PersonStats struct {
 
 // UsageStats are the usage totals of a window.
 type UsageStats struct {
-	Count         uint64        `json:"count"`
-	Amount        string        `json:"amount"`
-	People        uint64        `json:"people"`
-	IdentityAuths uint64        `json:"identity_auths"`
-	RightsQueries uint64        `json:"rights_queries"`
-	PerPerson     PerPerson     `json:"per_person"`
-	ByKind        []KindStats   `json:"by_kind"`
-	TopPeople     []PersonStats `json:"top_people"`
+	Count         uint64      `json:"count"`
+	Amount        string      `json:"amount"`
+	People        uint64      `json:"people"` // distinct cardholders who used a card
+	IdentityAuths uint64      `json:"identity_auths"`
+	RightsQueries uint64      `json:"rights_queries"`
+	PerPerson     PerPerson   `json:"per_person"`
+	ByKind        []KindStats `json:"by_kind"`
 }
 
 // PerPerson are averages over the people who used a card in the window.
@@ -206,14 +204,12 @@ type PerPerson struct {
 	Amount string `json:"amount"` // yuan per person, two places
 }
 
-// Stats returns totals, counts and amounts by kind, and the top people by
-// number of uses (at most top).
-func (q *Queries) Stats(ctx context.Context, w Window, top int) (UsageStats, error) {
-	s := UsageStats{ByKind: []KindStats{}, TopPeople: []PersonStats{}}
+// Stats returns totals, counts and amounts by kind, and averages per person.
+func (q *Queries) Stats(ctx context.Context, w Window) (UsageStats, error) {
+	s := UsageStats{ByKind: []KindStats{}}
 	var amount string
-	// One scan for the kinds and, in the totals row, the whole window
-	// (distinct people are counted over all kinds, not added up).
-	rows, err := q.conn.Query(ctx, `SELECT toString(kind) AS k, count(), toString(sum(amount_fen)), uniqExact(holder_key)
+	// One scan for the kinds, the totals row for the whole window.
+	rows, err := q.conn.Query(ctx, `SELECT toString(kind) AS k, count(), toString(sum(amount_fen))
 		FROM usage_facts WHERE `+inWindow+` GROUP BY k WITH TOTALS ORDER BY k`, w.from(), w.to())
 	if err != nil {
 		return s, fmt.Errorf("usage stats by kind: %w", err)
@@ -221,7 +217,7 @@ func (q *Queries) Stats(ctx context.Context, w Window, top int) (UsageStats, err
 	byKind := map[string]KindStats{}
 	for rows.Next() {
 		var k KindStats
-		if err := rows.Scan(&k.Kind, &k.Count, &amount, &k.People); err != nil {
+		if err := rows.Scan(&k.Kind, &k.Count, &amount); err != nil {
 			rows.Close()
 			return s, fmt.Errorf("usage stats by kind: %w", err)
 		}
@@ -232,7 +228,8 @@ func (q *Queries) Stats(ctx context.Context, w Window, top int) (UsageStats, err
 		byKind[k.Kind] = k
 	}
 	var kindless string
-	if err := rows.Totals(&kindless, &s.Count, &amount, &s.People); err != nil {
+	amount = "0" // an empty window may send no totals row
+	if err := rows.Totals(&kindless, &s.Count, &amount); err != nil {
 		rows.Close()
 		return s, fmt.Errorf("usage stats totals: %w", err)
 	}
@@ -240,11 +237,12 @@ func (q *Queries) Stats(ctx context.Context, w Window, top int) (UsageStats, err
 	if err := rows.Err(); err != nil {
 		return s, fmt.Errorf("usage stats by kind: %w", err)
 	}
-	if s.Count == 0 {
-		amount = "0" // an empty window may send no totals row
-	}
 	if s.Amount, err = money(amount); err != nil {
 		return s, fmt.Errorf("usage stats: %w", err)
+	}
+	if err := q.conn.QueryRow(ctx, `SELECT uniqExact(holder_key) FROM usage_facts WHERE `+inWindow,
+		w.from(), w.to()).Scan(&s.People); err != nil {
+		return s, fmt.Errorf("usage stats people: %w", err)
 	}
 	s.IdentityAuths = byKind[string(domain.UsageIdentityAuth)].Count
 	s.RightsQueries = byKind[string(domain.UsageRightsQuery)].Count
@@ -261,56 +259,65 @@ func (q *Queries) Stats(ctx context.Context, w Window, top int) (UsageStats, err
 		}
 		s.ByKind = append(s.ByKind, k)
 	}
-	// Group by the integer key; read the ids of only the top people after.
-	rows, err = q.conn.Query(ctx, `SELECT holder_key, count() AS n, toString(sum(amount_fen)),
-			countIf(kind = 'identity_auth'), countIf(kind = 'rights_query')
-		FROM usage_facts WHERE `+inWindow+`
+	return s, nil
+}
+
+// TopPeople returns the people with the most uses in the window (at most
+// top), with their amounts and identity-authentication and rights-query
+// counts. It groups by the integer holder key and reads the details of the
+// top people only.
+func (q *Queries) TopPeople(ctx context.Context, w Window, top int) ([]PersonStats, error) {
+	rows, err := q.conn.Query(ctx, `SELECT holder_key, count() AS n FROM usage_facts WHERE `+inWindow+`
 		GROUP BY holder_key ORDER BY n DESC, holder_key LIMIT ?`, w.from(), w.to(), top)
 	if err != nil {
-		return s, fmt.Errorf("usage stats per person: %w", err)
+		return nil, fmt.Errorf("top people: %w", err)
 	}
 	var keys []uint64
 	for rows.Next() {
-		var p PersonStats
-		var key uint64
-		if err := rows.Scan(&key, &p.Count, &amount, &p.IdentityAuths, &p.RightsQueries); err != nil {
+		var key, n uint64
+		if err := rows.Scan(&key, &n); err != nil {
 			rows.Close()
-			return s, fmt.Errorf("usage stats per person: %w", err)
-		}
-		if p.Amount, err = money(amount); err != nil {
-			rows.Close()
-			return s, err
+			return nil, fmt.Errorf("top people: %w", err)
 		}
 		keys = append(keys, key)
-		s.TopPeople = append(s.TopPeople, p)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil || len(keys) == 0 {
-		return s, err
+		return []PersonStats{}, err
 	}
 	list := make([]string, len(keys))
 	for i, k := range keys {
 		list[i] = strconv.FormatUint(k, 10) // numbers we read: safe to inline
 	}
-	rows, err = q.conn.Query(ctx, `SELECT holder_key, any(holder) FROM usage_facts
-		WHERE holder_key IN (`+strings.Join(list, ", ")+`) AND `+inWindow+` GROUP BY holder_key`, w.from(), w.to())
+	rows, err = q.conn.Query(ctx, `SELECT holder_key, any(holder), count(), toString(sum(amount_fen)),
+			countIf(kind = 'identity_auth'), countIf(kind = 'rights_query')
+		FROM usage_facts WHERE holder_key IN (`+strings.Join(list, ", ")+`) AND `+inWindow+`
+		GROUP BY holder_key`, w.from(), w.to())
 	if err != nil {
-		return s, fmt.Errorf("usage stats: people's ids: %w", err)
+		return nil, fmt.Errorf("top people details: %w", err)
 	}
 	defer rows.Close()
-	ids := map[uint64]string{}
+	byKey := map[uint64]PersonStats{}
 	for rows.Next() {
 		var key uint64
-		var id string
-		if err := rows.Scan(&key, &id); err != nil {
-			return s, fmt.Errorf("usage stats: people's ids: %w", err)
+		var p PersonStats
+		var amount string
+		if err := rows.Scan(&key, &p.CardholderID, &p.Count, &amount, &p.IdentityAuths, &p.RightsQueries); err != nil {
+			return nil, fmt.Errorf("top people details: %w", err)
 		}
-		ids[key] = id
+		if p.Amount, err = money(amount); err != nil {
+			return nil, err
+		}
+		byKey[key] = p
 	}
-	for i, key := range keys {
-		s.TopPeople[i].CardholderID = ids[key]
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("top people details: %w", err)
 	}
-	return s, rows.Err()
+	out := make([]PersonStats, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, byKey[k])
+	}
+	return out, nil
 }
 
 // CrossRegion is how often cards of one home city are used elsewhere.
@@ -320,15 +327,14 @@ type CrossRegion struct {
 	RemoteCount  uint64 `json:"remote_count"`
 	RemoteShare  string `json:"remote_share"` // remote_count / count, four places
 	RemoteAmount string `json:"remote_amount"`
-	People       uint64 `json:"people"`
 	RemotePeople uint64 `json:"remote_people"` // people with at least one remote use
 }
 
-// CrossRegionUse returns one row per home city (the city total first in
-// the reply is left to the caller), ordered by remote uses, most first.
+// CrossRegionUse returns one row per home city, ordered by remote uses,
+// most first.
 func (q *Queries) CrossRegionUse(ctx context.Context, w Window) ([]CrossRegion, error) {
 	rows, err := q.conn.Query(ctx, `SELECT home_city, count(), countIf(use_city != home_city) AS r,
-			toString(sumIf(amount_fen, use_city != home_city)), uniqExact(holder_key), uniqExactIf(holder_key, use_city != home_city)
+			toString(sumIf(amount_fen, use_city != home_city)), uniqExactIf(holder_key, use_city != home_city)
 		FROM usage_facts WHERE `+inWindow+`
 		GROUP BY home_city ORDER BY r DESC, home_city`, w.from(), w.to())
 	if err != nil {
@@ -340,7 +346,7 @@ func (q *Queries) CrossRegionUse(ctx context.Context, w Window) ([]CrossRegion, 
 		var c CrossRegion
 		var amount string
 		var home uint32
-		if err := rows.Scan(&home, &c.Count, &c.RemoteCount, &amount, &c.People, &c.RemotePeople); err != nil {
+		if err := rows.Scan(&home, &c.Count, &c.RemoteCount, &amount, &c.RemotePeople); err != nil {
 			return nil, fmt.Errorf("cross-region use: %w", err)
 		}
 		if c.RemoteAmount, err = money(amount); err != nil {
