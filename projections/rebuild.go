@@ -2,6 +2,7 @@ package projections
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -28,6 +29,10 @@ func (s RebuildStats) EventsPerSecond() float64 {
 	return float64(s.Events) / s.Duration.Seconds()
 }
 
+// ErrNotRebuildable: the projection has no shadow-and-swap rebuild (it is
+// not Rebuildable); it rebuilds itself from its own storage instead.
+var ErrNotRebuildable = errors.New("projection cannot be rebuilt by shadow and swap")
+
 // rebuildLogEvery is the interval of progress log lines.
 const rebuildLogEvery = 5 * time.Second
 
@@ -43,7 +48,7 @@ func (r *Runner) Rebuild(ctx context.Context, name string) (RebuildStats, error)
 	}
 	rb, ok := e.p.(Rebuildable)
 	if !ok {
-		return RebuildStats{}, fmt.Errorf("rebuild %s: projection cannot be rebuilt", name)
+		return RebuildStats{}, fmt.Errorf("rebuild %s: %w", name, ErrNotRebuildable)
 	}
 	log := r.log.WithField("projection", name)
 	shadow, err := rb.Shadow(ctx)
@@ -66,7 +71,7 @@ func (r *Runner) Rebuild(ctx context.Context, name string) (RebuildStats, error)
 	var events uint64
 	lastLog, lastEvents := start, uint64(0)
 	log.Info("rebuild: started")
-	_, times, err := r.catchUp(ctx, shadow, eventstore.Start, func(batch []eventstore.RecordedEvent) {
+	_, times, err := r.catchUp(ctx, shadow, r.optionsOf(e).PageSize, eventstore.Start, func(batch []eventstore.RecordedEvent) {
 		events += uint64(len(batch))
 		if bar != nil {
 			_ = bar.Add(len(batch))

@@ -68,7 +68,8 @@ type Runner struct {
 
 // entry is the runner's view of one projection in this process.
 type entry struct {
-	p Projection
+	p    Projection
+	opts *Options // nil: the runner's
 
 	mu       sync.Mutex
 	active   bool // this process holds the projection's lock
@@ -99,6 +100,27 @@ func (r *Runner) Add(ps ...Projection) *Runner {
 		r.entries = append(r.entries, &entry{p: p})
 	}
 	return r
+}
+
+// AddWithOptions registers projections that batch differently from the
+// runner's default (the ClickHouse projection wants few, large inserts),
+// while sharing its lag metrics, readiness and read-your-writes.
+func (r *Runner) AddWithOptions(o Options, ps ...Projection) *Runner {
+	o = o.withDefaults()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, p := range ps {
+		r.entries = append(r.entries, &entry{p: p, opts: &o})
+	}
+	return r
+}
+
+// optionsOf is the options e runs with.
+func (r *Runner) optionsOf(e *entry) Options {
+	if e.opts != nil {
+		return *e.opts
+	}
+	return r.opts
 }
 
 // Names lists the registered projections in registration order.
@@ -157,7 +179,7 @@ func (r *Runner) Run(ctx context.Context) error {
 func (r *Runner) keepRunning(ctx context.Context, e *entry) {
 	log := r.log.WithField("projection", e.p.Name())
 	for ctx.Err() == nil {
-		lock, err := acquireLock(ctx, r.pool, e.p.Name(), r.opts.LockPoll)
+		lock, err := acquireLock(ctx, r.pool, e.p.Name(), r.optionsOf(e).LockPoll)
 		if err != nil {
 			if ctx.Err() != nil {
 				return
@@ -183,7 +205,7 @@ func (r *Runner) failed(ctx context.Context, e *entry, log logrus.FieldLogger, e
 	e.mu.Unlock()
 	log.WithError(err).Error("projection: run failed; retrying")
 	select {
-	case <-time.After(r.opts.Retry):
+	case <-time.After(r.optionsOf(e).Retry):
 	case <-ctx.Done():
 	}
 }
@@ -211,7 +233,7 @@ func (r *Runner) follow(ctx context.Context, e *entry) error {
 		return fmt.Errorf("read checkpoint: %w", err)
 	}
 	e.setPosition(pos, 0)
-	pos, _, err = r.catchUp(ctx, e.p, pos, func(batch []eventstore.RecordedEvent) {
+	pos, _, err = r.catchUp(ctx, e.p, r.optionsOf(e).PageSize, pos, func(batch []eventstore.RecordedEvent) {
 		e.setPosition(batch[len(batch)-1].Position, len(batch))
 		r.changed.fire()
 	})
@@ -228,7 +250,7 @@ type catchUpTimes struct {
 
 // catchUp applies ReadAll pages until a short page says the head is near.
 // The next page is read while the current one is applied.
-func (r *Runner) catchUp(ctx context.Context, p Projection, after eventstore.Position,
+func (r *Runner) catchUp(ctx context.Context, p Projection, pageSize int, after eventstore.Position,
 	applied func([]eventstore.RecordedEvent)) (eventstore.Position, catchUpTimes, error) {
 	var times catchUpTimes
 	type page struct {
@@ -242,13 +264,13 @@ func (r *Runner) catchUp(ctx context.Context, p Projection, after eventstore.Pos
 		defer close(pages)
 		from := after
 		for {
-			events, err := r.store.ReadAll(ctx, from, r.opts.PageSize)
+			events, err := r.store.ReadAll(ctx, from, pageSize)
 			select {
 			case pages <- page{events, err}:
 			case <-ctx.Done():
 				return
 			}
-			if err != nil || len(events) < r.opts.PageSize {
+			if err != nil || len(events) < pageSize {
 				return
 			}
 			from = events[len(events)-1].Position
@@ -285,7 +307,7 @@ func (r *Runner) catchUp(ctx context.Context, p Projection, after eventstore.Pos
 func (r *Runner) live(ctx context.Context, e *entry, pos eventstore.Position) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	events := make(chan eventstore.RecordedEvent, 2*r.opts.MaxBatch)
+	events := make(chan eventstore.RecordedEvent, 2*r.optionsOf(e).MaxBatch)
 	subErr := make(chan error, 1)
 	go func() {
 		subErr <- r.store.SubscribeAll(ctx, pos, func(ev eventstore.RecordedEvent) error {
@@ -297,9 +319,9 @@ func (r *Runner) live(ctx context.Context, e *entry, pos eventstore.Position) er
 			}
 		})
 	}()
-	linger := time.NewTimer(r.opts.Linger)
+	linger := time.NewTimer(r.optionsOf(e).Linger)
 	defer linger.Stop()
-	batch := make([]eventstore.RecordedEvent, 0, r.opts.MaxBatch)
+	batch := make([]eventstore.RecordedEvent, 0, r.optionsOf(e).MaxBatch)
 	for {
 		batch = batch[:0]
 		select {
@@ -310,9 +332,9 @@ func (r *Runner) live(ctx context.Context, e *entry, pos eventstore.Position) er
 		case ev := <-events:
 			batch = append(batch, ev)
 		}
-		linger.Reset(r.opts.Linger)
+		linger.Reset(r.optionsOf(e).Linger)
 	fill:
-		for len(batch) < r.opts.MaxBatch {
+		for len(batch) < r.optionsOf(e).MaxBatch {
 			select {
 			case ev := <-events:
 				batch = append(batch, ev)

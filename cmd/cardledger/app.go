@@ -23,11 +23,10 @@ import (
 // app is the service assembled from its parts: one place that knows how the
 // modules fit together (serve and project both build it).
 type app struct {
-	d         *deps
-	ch        driver.Conn // nil when analytics is off
-	readModel *projections.Runner
-	analytics *projections.Runner // nil when analytics is off
-	commands  *commands.API
+	d        *deps
+	ch       driver.Conn         // nil when analytics is off
+	runner   *projections.Runner // every projection this process hosts
+	commands *commands.API
 }
 
 func buildApp(ctx context.Context, d *deps) (*app, error) {
@@ -40,7 +39,7 @@ func buildApp(ctx context.Context, d *deps) (*app, error) {
 		return nil, err
 	}
 	a := &app{d: d}
-	a.readModel = projections.NewRunner(store, pool, d.log).
+	a.runner = projections.NewRunner(store, pool, d.log).
 		Add(projections.ReadModels(pool)...).
 		Add(audit.NewProjection(pool))
 	if d.cfg.ClickHouseURL != "" {
@@ -48,20 +47,9 @@ func buildApp(ctx context.Context, d *deps) (*app, error) {
 		if err != nil {
 			return nil, err
 		}
-		a.analytics = projections.NewRunner(store, pool, d.log).
-			WithOptions(analytics.RunnerOptions()).
-			Add(analytics.NewProjection(a.ch))
+		a.runner.AddWithOptions(analytics.RunnerOptions(), analytics.NewProjection(a.ch))
 	}
 	return a, nil
-}
-
-// runners are the projection runners this process hosts.
-func (a *app) runners() []*projections.Runner {
-	rs := []*projections.Runner{a.readModel}
-	if a.analytics != nil {
-		rs = append(rs, a.analytics)
-	}
-	return rs
 }
 
 // server builds the HTTP server with every module's routes.
@@ -74,7 +62,7 @@ func (a *app) server(ctx context.Context) (*echo.Echo, error) {
 	a.commands = cmds
 	routes := [][]httpapi.Route{
 		cmds.Routes(),
-		readapi.NewAPI(d.pool, a.readModel, d.cfg.IDKey, d.log).Routes(),
+		readapi.NewAPI(d.pool, a.runner, d.cfg.IDKey, d.log).Routes(),
 		audit.NewAPI(d.pool).Routes(),
 	}
 	if a.ch != nil {

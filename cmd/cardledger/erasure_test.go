@@ -75,7 +75,7 @@ func startLoggedService(t *testing.T, ctx context.Context, vars map[string]strin
 	require.NoError(t, err)
 	var wg sync.WaitGroup
 	runCtx, stop := context.WithCancel(ctx)
-	runProjectionRunners(runCtx, &wg, d, a.runners())
+	startProjections(runCtx, &wg, d, a.runner)
 	srv := httptest.NewServer(e)
 	var once sync.Once
 	stopRunners := func() { once.Do(func() { stop(); wg.Wait() }) }

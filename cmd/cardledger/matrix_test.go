@@ -276,7 +276,7 @@ func startMatrix(t *testing.T) *matrix {
 	require.NoError(t, err)
 	var wg sync.WaitGroup
 	runCtx, stop := context.WithCancel(ctx)
-	runProjectionRunners(runCtx, &wg, d, a.runners())
+	startProjections(runCtx, &wg, d, a.runner)
 	m := &matrix{t: t, byRoute: map[string]*httptest.Server{}, keys: map[string]string{}, examples: map[string]json.RawMessage{}}
 	main := httptest.NewServer(e)
 	m.add(main, e)

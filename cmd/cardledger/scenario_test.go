@@ -64,7 +64,7 @@ func startService(t *testing.T, vars map[string]string) *service {
 	require.NoError(t, err)
 	var wg sync.WaitGroup
 	runCtx, stop := context.WithCancel(ctx)
-	runProjectionRunners(runCtx, &wg, d, a.runners())
+	startProjections(runCtx, &wg, d, a.runner)
 	srv := httptest.NewServer(e)
 	t.Cleanup(func() { srv.Close(); stop(); wg.Wait(); a.close() })
 	key, err := auth.Add(ctx, d.pool, auth.Client{Name: "scenario", Role: httpapi.RoleAdmin})

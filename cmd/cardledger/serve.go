@@ -44,7 +44,7 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 	defer cancel()
 	var wg sync.WaitGroup
 	if d.cfg.Projections {
-		runProjectionRunners(ctx, &wg, d, a.runners())
+		startProjections(ctx, &wg, d, a.runner)
 	}
 	if err := startDigests(ctx, &wg, d); err != nil {
 		return err
@@ -92,21 +92,19 @@ func runProject(ctx context.Context, env *environment, args []string) error {
 	}
 	defer a.close()
 	var wg sync.WaitGroup
-	runProjectionRunners(ctx, &wg, d, a.runners())
+	startProjections(ctx, &wg, d, a.runner)
 	wg.Wait()
 	return ctx.Err()
 }
 
-func runProjectionRunners(ctx context.Context, wg *sync.WaitGroup, d *deps, runners []*projections.Runner) {
-	for _, r := range runners {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := r.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
-				d.log.WithError(err).WithField("projections", r.Names()).Error("projection runner stopped")
-			}
-		}()
-	}
+func startProjections(ctx context.Context, wg *sync.WaitGroup, d *deps, r *projections.Runner) {
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := r.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			d.log.WithError(err).WithField("projections", r.Names()).Error("projection runner stopped")
+		}
+	}()
 }
 
 // startDigests signs a digest of every stream's head periodically when a
