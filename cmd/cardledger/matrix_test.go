@@ -150,6 +150,7 @@ var accessMatrix = map[string]access{
 	"GET /v1/analytics/spending":                       {roles(analyst), targetNone},
 	"GET /v1/analytics/categories":                     {roles(analyst), targetNone},
 	"GET /v1/analytics/usage-stats":                    {roles(analyst), targetNone},
+	"GET /v1/analytics/usage-stats/people":             {roles(analyst), targetNone},
 	"GET /v1/analytics/cross-region":                   {roles(analyst), targetNone},
 	"GET /v1/analytics/lifecycle":                      {roles(analyst), targetNone},
 	"GET /v1/analytics/people/{cardholder_id}/history": {roles(analyst), targetNone},
