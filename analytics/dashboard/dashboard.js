@@ -93,7 +93,7 @@
       grid: { left: 50, right: 20, top: 20, bottom: 30 },
       xAxis: Object.assign({ type: 'category', data: d.lifecycle.map(function (r) { return r.month; }) }, axis),
       yAxis: Object.assign({ type: 'value' }, axis),
-      series: [{ type: 'line', areaStyle: { opacity: 0.25 }, smooth: true, itemStyle: { color: '#ba68c8' },
+      series: [{ type: 'line', areaStyle: { opacity: 0.25 }, step: 'end', itemStyle: { color: '#ba68c8' },
                  data: d.lifecycle.map(function (r) { return r.blacklist_size; }) }]
     };
   }
