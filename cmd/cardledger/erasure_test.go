@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -66,23 +64,10 @@ type loggedService struct {
 func startLoggedService(t *testing.T, ctx context.Context, vars map[string]string, logs io.Writer) *loggedService {
 	t.Helper()
 	env := &environment{stdout: logs, stderr: logs, getenv: func(k string) string { return vars[k] }}
-	require.Equal(t, 0, run(ctx, env, []string{"migrate"}))
-	d, err := parseConfig(env, flag.NewFlagSet("test", flag.ContinueOnError), nil)
+	b := boot(t, ctx, env)
+	key, err := auth.Add(ctx, b.d.pool, auth.Client{Name: "erasure-admin", Role: httpapi.RoleAdmin})
 	require.NoError(t, err)
-	a, err := buildApp(ctx, d)
-	require.NoError(t, err)
-	e, err := a.server(ctx)
-	require.NoError(t, err)
-	var wg sync.WaitGroup
-	runCtx, stop := context.WithCancel(ctx)
-	startProjections(runCtx, &wg, d, a.runner)
-	srv := httptest.NewServer(e)
-	var once sync.Once
-	stopRunners := func() { once.Do(func() { stop(); wg.Wait() }) }
-	t.Cleanup(func() { srv.Close(); stopRunners(); a.close() })
-	key, err := auth.Add(ctx, d.pool, auth.Client{Name: "erasure-admin", Role: httpapi.RoleAdmin})
-	require.NoError(t, err)
-	return &loggedService{service: &service{url: srv.URL, key: key}, vars: vars, env: env, stopRunners: stopRunners}
+	return &loggedService{service: &service{url: b.srv.URL, key: key}, vars: vars, env: env, stopRunners: b.stopProjections}
 }
 
 // get returns a GET's status and raw body.

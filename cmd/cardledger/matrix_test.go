@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,7 +11,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,7 +22,6 @@ import (
 	"github.com/cardledger/cardledger/internal/auth"
 	"github.com/cardledger/cardledger/internal/httpapi"
 	"github.com/cardledger/cardledger/internal/testpg"
-	"github.com/cardledger/cardledger/permissions"
 )
 
 // target is what a route acts on, which decides how its scope is checked.
@@ -268,47 +265,11 @@ func startMatrix(t *testing.T) *matrix {
 	vars := map[string]string{"CARDLEDGER_POSTGRES_URL": testpg.NewDatabase(t), "CARDLEDGER_LOG_LEVEL": "error",
 		"CARDLEDGER_CLICKHOUSE_URL": chtest.NewDatabase(t), "CARDLEDGER_RATE_LIMIT": "0"}
 	env := &environment{stdout: io.Discard, stderr: io.Discard, getenv: func(k string) string { return vars[k] }}
-	require.Equal(t, 0, run(ctx, env, []string{"migrate"}))
-	d, err := parseConfig(env, flag.NewFlagSet("test", flag.ContinueOnError), nil)
-	require.NoError(t, err)
-	a, err := buildApp(ctx, d)
-	require.NoError(t, err)
-	e, err := a.server(ctx)
-	require.NoError(t, err)
-	var wg sync.WaitGroup
-	runCtx, stop := context.WithCancel(ctx)
-	startProjections(runCtx, &wg, d, a.runner)
+	b := boot(t, ctx, env)
+	d := b.d
 	m := &matrix{t: t, byRoute: map[string]*httptest.Server{}, keys: map[string]string{}, examples: map[string]json.RawMessage{}}
-	main := httptest.NewServer(e)
-	m.add(main, e)
-	t.Cleanup(func() {
-		for _, s := range m.servers {
-			s.Close()
-		}
-		stop()
-		wg.Wait()
-		a.close()
-	})
-
-	// Modules not wired into (*app).server yet are served beside it, so
-	// that their lines are checked too; once wired they come from the main
-	// server and this adds nothing.
-	perms, err := permissions.NewAPI(d.store, d.pool, time.Now)
-	require.NoError(t, err)
-	var extra []httpapi.Route
-	for _, r := range perms.Routes() {
-		if _, ok := m.byRoute[r.Method+" "+r.Path]; !ok {
-			extra = append(extra, r)
-		}
-	}
-	if len(extra) > 0 {
-		pe := httpapi.NewServer(httpapi.Options{Auth: auth.NewAuthenticator(d.pool, -1), Log: d.log}, extra)
-		srv := httptest.NewServer(pe)
-		for _, r := range extra {
-			m.byRoute[r.Method+" "+r.Path] = srv
-		}
-		m.servers = append(m.servers, srv)
-	}
+	main := b.srv
+	m.add(main, b.e)
 
 	for _, role := range httpapi.Roles() {
 		m.client(ctx, d.pool, auth.Client{Name: "any-" + string(role), Role: role})

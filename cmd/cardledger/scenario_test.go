@@ -4,11 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"io"
 	"net/http"
-	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
@@ -55,21 +52,10 @@ func startService(t *testing.T, vars map[string]string) *service {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	env := &environment{stdout: io.Discard, stderr: io.Discard, getenv: func(k string) string { return vars[k] }}
-	require.Equal(t, 0, run(ctx, env, []string{"migrate"}))
-	d, err := parseConfig(env, flag.NewFlagSet("test", flag.ContinueOnError), nil)
+	b := boot(t, ctx, env)
+	key, err := auth.Add(ctx, b.d.pool, auth.Client{Name: "scenario", Role: httpapi.RoleAdmin})
 	require.NoError(t, err)
-	a, err := buildApp(ctx, d)
-	require.NoError(t, err)
-	e, err := a.server(ctx)
-	require.NoError(t, err)
-	var wg sync.WaitGroup
-	runCtx, stop := context.WithCancel(ctx)
-	startProjections(runCtx, &wg, d, a.runner)
-	srv := httptest.NewServer(e)
-	t.Cleanup(func() { srv.Close(); stop(); wg.Wait(); a.close() })
-	key, err := auth.Add(ctx, d.pool, auth.Client{Name: "scenario", Role: httpapi.RoleAdmin})
-	require.NoError(t, err)
-	return &service{url: srv.URL, key: key}
+	return &service{url: b.srv.URL, key: key}
 }
 
 func (s *service) do(t *testing.T, method, path string, body any) (int, map[string]any) {
