@@ -241,7 +241,7 @@ func (in *Ingester) appendStream(ctx context.Context, stream string, idx []int, 
 		case errors.Is(err, eventstore.ErrStreamNotFound):
 		case err != nil:
 			return 0, 0, nil, last, fmt.Errorf("read %s: %w", stream, err)
-		default:
+		case len(stored) > 0:
 			expected = eventstore.Exact(stored[len(stored)-1].Revision)
 		}
 		have := make(map[[16]byte]bool, len(stored))

@@ -58,6 +58,13 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from uint64, limi
 	if len(events) > 0 {
 		return events, nil
 	}
+	// Every stream has a revision 0, so an empty read from 0 means "no
+	// stream" in the statement's own snapshot. Asking EXISTS in a second
+	// statement instead would see an append that committed in between and
+	// answer "exists, but empty".
+	if from == 0 {
+		return nil, fmt.Errorf("read stream %s: %w", stream, eventstore.ErrStreamNotFound)
+	}
 	var exists bool
 	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM eventstore_events WHERE stream = $1)`,
 		stream).Scan(&exists); err != nil {
