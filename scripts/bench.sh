@@ -26,7 +26,7 @@ CARDLEDGER_BENCH_LISTED=$(( small ? 100000 : 1000000 )) \
   go test ./readapi -run '^$' -bench 'BlacklistLookupAndFeed|LossToFeed' -benchtime 1x -timeout 1h
 
 section "analytics: ingest, ClickHouse insert vs clickhouse-client TSV, queries"
-CARDLEDGER_REQUIRE_CLICKHOUSE=1 go test ./analytics -run '^$' -bench . -benchtime 1x -timeout 2h
+CARDLEDGER_BENCH_ROWS=$(( small ? 1000000 : 10000000 )) CARDLEDGER_REQUIRE_CLICKHOUSE=1 go test ./analytics -run '^$' -bench . -benchtime 1x -timeout 2h
 
 section "batch: 100,000-row application import"
 go test ./batch -run '^$' -bench ImportApplications100k -benchtime 1x -timeout 1h
