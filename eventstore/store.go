@@ -18,6 +18,20 @@
 //   - Every appended event carries Hash, chaining it to the previous event of
 //     its stream by the rule of eventstore/chain, computed inside the append
 //     so that concurrent appends cannot fork a chain.
+//
+// An adapter may also implement MultiAppender, appending to many streams in
+// one atomic call (pgstore does, in one transaction; EventStoreDB has no
+// multi-stream transaction, so esdbstore does not). Callers test for it and
+// keep a per-stream path: AppendMany is an optimisation, never a
+// requirement. Its invariants:
+//   - All streams are written or none is; readers see all of it or nothing.
+//   - Each stream's part follows the rules of Append: its own expectation,
+//     idempotent retry, chaining. One failed expectation fails the whole
+//     call with that stream's *WrongRevisionError.
+//   - A stream may appear only once in a call.
+//   - A wrapper that implements the method but cannot serve it (its inner
+//     store is no MultiAppender) fails with ErrAppendManyUnsupported
+//     before doing anything.
 package eventstore
 
 import (
@@ -50,6 +64,20 @@ type Store interface {
 	// ok is false for an empty store.
 	Head(ctx context.Context) (head Head, ok bool, err error)
 	Close() error
+}
+
+// MultiAppender is the optional multi-stream append; see the package doc.
+type MultiAppender interface {
+	// AppendMany appends every StreamAppend atomically and returns one
+	// result per stream, in the order given.
+	AppendMany(ctx context.Context, appends []StreamAppend) ([]AppendResult, error)
+}
+
+// StreamAppend is one stream's part of an AppendMany.
+type StreamAppend struct {
+	Stream   string
+	Expected ExpectedRevision
+	Events   []EventData
 }
 
 // EventData is an event to append. ID makes appends idempotent: derive it
@@ -200,6 +228,9 @@ var (
 	ErrStreamNotFound = errors.New("stream not found")
 	// ErrBadPosition: a position string that no adapter wrote.
 	ErrBadPosition = errors.New("bad position")
+	// ErrAppendManyUnsupported: a wrapper's inner store cannot AppendMany;
+	// nothing was written, use Append per stream.
+	ErrAppendManyUnsupported = errors.New("multi-stream append not supported")
 )
 
 // WrongRevisionError tells what the stream's revision actually is.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/cardledger/cardledger/eventstore"
@@ -108,6 +109,12 @@ func isUniqueViolation(err error) bool {
 }
 
 func appendOnce(ctx context.Context, q querier, stream string, expected eventstore.ExpectedRevision, events []eventstore.EventData) (eventstore.AppendResult, error) {
+	args, ids := appendArgs(stream, expected, events)
+	return appendOutcome(ctx, q, stream, expected, ids, q.QueryRow(ctx, appendSQL, args...))
+}
+
+// appendArgs are appendSQL's parameters for one stream, and the event ids.
+func appendArgs(stream string, expected eventstore.ExpectedRevision, events []eventstore.EventData) ([]any, [][16]byte) {
 	ids := make([][16]byte, len(events))
 	types := make([]string, len(events))
 	data := make([][]byte, len(events))
@@ -124,27 +131,43 @@ func appendOnce(ctx context.Context, q querier, stream string, expected eventsto
 	case isExact:
 		kind, exact = kindExact, int64(rev)
 	}
+	return []any{stream, ids, types, data, metadata, kind, exact}, ids
+}
 
-	var (
-		curRev, lastRev, lastSeq *int64
-		lastXID                  *uint64
-		dups                     int64
-	)
-	err := q.QueryRow(ctx, appendSQL, stream, ids, types, data, metadata, kind, exact).
-		Scan(&curRev, &dups, &lastRev, &lastXID, &lastSeq)
+// appendRow is appendSQL's answer.
+type appendRow struct {
+	curRev, lastRev, lastSeq *int64
+	lastXID                  *uint64
+	dups                     int64
+}
+
+func scanAppendRow(row pgx.Row) (appendRow, error) {
+	var r appendRow
+	err := row.Scan(&r.curRev, &r.dups, &r.lastRev, &r.lastXID, &r.lastSeq)
+	return r, err
+}
+
+// appendOutcome reads appendSQL's row: the result of the append, of the
+// retry it turned out to be, or why it wrote nothing.
+func appendOutcome(ctx context.Context, q querier, stream string, expected eventstore.ExpectedRevision, ids [][16]byte, row pgx.Row) (eventstore.AppendResult, error) {
+	r, err := scanAppendRow(row)
 	if err != nil {
 		return eventstore.AppendResult{}, fmt.Errorf("append %s: %w", stream, err)
 	}
-	if lastRev != nil {
+	return r.outcome(ctx, q, stream, expected, ids)
+}
+
+func (r appendRow) outcome(ctx context.Context, q querier, stream string, expected eventstore.ExpectedRevision, ids [][16]byte) (eventstore.AppendResult, error) {
+	if r.lastRev != nil {
 		return eventstore.AppendResult{
-			Revision: uint64(*lastRev),
-			Position: eventstore.Position{Commit: *lastXID, Prepare: uint64(*lastSeq)},
+			Revision: uint64(*r.lastRev),
+			Position: eventstore.Position{Commit: *r.lastXID, Prepare: uint64(*r.lastSeq)},
 		}, nil
 	}
-	if dups > 0 {
+	if r.dups > 0 {
 		return findRetried(ctx, q, stream, expected, ids)
 	}
-	return eventstore.AppendResult{}, wrongRevision(stream, expected, curRev)
+	return eventstore.AppendResult{}, wrongRevision(stream, expected, r.curRev)
 }
 
 func wrongRevision(stream string, expected eventstore.ExpectedRevision, curRev *int64) error {

@@ -56,6 +56,10 @@ var cases = []testCase{
 	{"chains of streams are independent", testChainStreamsIndependent},
 	{"idempotent retry keeps the chain", testChainIdempotentRetry},
 	{"concurrent appends never fork the chain", testChainConcurrentAppends},
+	// Only for adapters that implement eventstore.MultiAppender.
+	{"append many writes every stream", testAppendManyWritesEveryStream},
+	{"append many is all or nothing", testAppendManyIsAllOrNothing},
+	{"append many refuses a stream twice", testAppendManyRefusesAStreamTwice},
 }
 
 // Run runs every case as a subtest, each on a store from open.
