@@ -27,7 +27,10 @@ type Store struct {
 	keys  *Keyring
 }
 
-var _ eventstore.Store = (*Store)(nil)
+var (
+	_ eventstore.Store         = (*Store)(nil)
+	_ eventstore.MultiAppender = (*Store)(nil)
+)
 
 // New wraps inner. Closing the Store closes inner; the keyring's pool is
 // the caller's.
@@ -44,18 +47,70 @@ func (s *Store) Inner() eventstore.Store { return s.inner }
 // append then fails the data is erased all the same, and the retried
 // command finds nothing erased yet in the stream and records the erasure.
 func (s *Store) Append(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events []eventstore.EventData) (eventstore.AppendResult, error) {
-	for _, e := range events {
-		if holder, ok := domain.CardholderIDOfStream(stream); ok && e.Type == (domain.CardholderErased{}).EventType() {
-			if err := s.keys.Erase(ctx, holder); err != nil {
-				return eventstore.AppendResult{}, fmt.Errorf("append %s: %w", stream, err)
-			}
-		}
+	if err := s.eraseFor(ctx, stream, events); err != nil {
+		return eventstore.AppendResult{}, err
 	}
 	sealed, err := s.seal(ctx, stream, events)
 	if err != nil {
 		return eventstore.AppendResult{}, fmt.Errorf("append %s: seal personal data: %w", stream, err)
 	}
 	return s.inner.Append(ctx, stream, expected, sealed)
+}
+
+// eraseFor deletes the data keys of the holder of stream if events erase them.
+func (s *Store) eraseFor(ctx context.Context, stream string, events []eventstore.EventData) error {
+	for _, e := range events {
+		if holder, ok := domain.CardholderIDOfStream(stream); ok && e.Type == (domain.CardholderErased{}).EventType() {
+			if err := s.keys.Erase(ctx, holder); err != nil {
+				return fmt.Errorf("append %s: %w", stream, err)
+			}
+		}
+	}
+	return nil
+}
+
+// AppendMany seals the events of every stream, creating the missing data
+// keys of all their people in one insert, then appends them all through
+// the inner store's AppendMany. An inner store without one gives
+// eventstore.ErrAppendManyUnsupported before anything is done. Keys
+// created for an AppendMany that then fails stay, unused, as they do
+// after a failed Append: the retry or the next append uses them.
+func (s *Store) AppendMany(ctx context.Context, appends []eventstore.StreamAppend) ([]eventstore.AppendResult, error) {
+	inner, ok := s.inner.(eventstore.MultiAppender)
+	if !ok {
+		return nil, eventstore.ErrAppendManyUnsupported
+	}
+	for _, a := range appends {
+		if err := s.eraseFor(ctx, a.Stream, a.Events); err != nil {
+			return nil, err
+		}
+	}
+	sealings := make([]*sealing, len(appends))
+	var subjects []string
+	for i, a := range appends {
+		sl, err := prepareSeal(a.Stream, a.Events)
+		if err != nil {
+			return nil, fmt.Errorf("append %s: seal personal data: %w", a.Stream, err)
+		}
+		sealings[i] = sl
+		subjects = append(subjects, sl.subjects...)
+	}
+	var keys map[string]writeKey
+	if len(subjects) > 0 {
+		var err error
+		if keys, err = s.keys.currentKeys(ctx, subjects); err != nil {
+			return nil, fmt.Errorf("append many: seal personal data: %w", err)
+		}
+	}
+	sealed := make([]eventstore.StreamAppend, len(appends))
+	for i, a := range appends {
+		events, err := sealings[i].finish(keys)
+		if err != nil {
+			return nil, fmt.Errorf("append %s: seal personal data: %w", a.Stream, err)
+		}
+		sealed[i] = eventstore.StreamAppend{Stream: a.Stream, Expected: a.Expected, Events: events}
+	}
+	return inner.AppendMany(ctx, sealed)
 }
 
 // part is one object of an event whose personal fields are sealed together.
@@ -86,9 +141,31 @@ func (d *doc) marshal(r rule) ([]byte, error) {
 }
 
 func (s *Store) seal(ctx context.Context, stream string, events []eventstore.EventData) ([]eventstore.EventData, error) {
-	var out []eventstore.EventData
-	docs := make([]*doc, len(events))
-	var subjects []string
+	sl, err := prepareSeal(stream, events)
+	if err != nil {
+		return nil, err
+	}
+	if len(sl.subjects) == 0 {
+		return events, nil
+	}
+	keys, err := s.keys.currentKeys(ctx, sl.subjects)
+	if err != nil {
+		return nil, err
+	}
+	return sl.finish(keys)
+}
+
+// sealing is one stream's events parsed for sealing, waiting for the data
+// keys of its subjects; split from seal so AppendMany can fetch (and
+// create) the keys of many streams at once.
+type sealing struct {
+	events   []eventstore.EventData
+	docs     []*doc
+	subjects []string
+}
+
+func prepareSeal(stream string, events []eventstore.EventData) (*sealing, error) {
+	sl := &sealing{events: events, docs: make([]*doc, len(events))}
 	for i, e := range events {
 		r, ok := rules[e.Type]
 		if !ok {
@@ -121,21 +198,22 @@ func (s *Store) seal(ctx context.Context, stream string, events []eventstore.Eve
 		if len(d.parts) == 0 {
 			continue
 		}
-		docs[i] = d
+		sl.docs[i] = d
 		for _, p := range d.parts {
-			subjects = append(subjects, p.subject)
+			sl.subjects = append(sl.subjects, p.subject)
 		}
 	}
-	if len(subjects) == 0 {
-		return events, nil
+	return sl, nil
+}
+
+// finish seals every part under keys, which must hold all of sl.subjects.
+func (sl *sealing) finish(keys map[string]writeKey) ([]eventstore.EventData, error) {
+	if len(sl.subjects) == 0 {
+		return sl.events, nil
 	}
-	keys, err := s.keys.currentKeys(ctx, subjects)
-	if err != nil {
-		return nil, err
-	}
-	out = make([]eventstore.EventData, len(events))
-	copy(out, events)
-	for i, d := range docs {
+	out := make([]eventstore.EventData, len(sl.events))
+	copy(out, sl.events)
+	for i, d := range sl.docs {
 		if d == nil {
 			continue
 		}
@@ -149,6 +227,7 @@ func (s *Store) seal(ctx context.Context, stream string, events []eventstore.Eve
 				return nil, err
 			}
 		}
+		var err error
 		if out[i].Data, err = d.marshal(rules[out[i].Type]); err != nil {
 			return nil, fmt.Errorf("encode sealed %s: %w", out[i].Type, err)
 		}
