@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -64,6 +65,10 @@ var ErrImportFile = errors.New("application file unusable")
 // the API uses; a person who already has a stream is rejected, unless the
 // stream was started by an import of this same person (then the row is
 // already_imported and nothing is written).
+//
+// When the store is an eventstore.MultiAppender, valid rows are written in
+// chunks of importChunkRows new streams per AppendMany; a chunk that fails
+// goes row by row, so the report is the same either way.
 func (s *Service) ImportApplications(ctx context.Context, data []byte) (*ImportReport, error) {
 	rows, enc, err := files.ParseApplications(data)
 	if err != nil {
@@ -80,13 +85,7 @@ func (s *Service) ImportApplications(ctx context.Context, data []byte) (*ImportR
 	for _, r := range rows {
 		linesOf[r.IDNumber] = append(linesOf[r.IDNumber], r.Line)
 	}
-	type work struct {
-		i      int
-		stream string
-		cmdID  uuid.UUID
-		events []domain.Event
-	}
-	var todo []work
+	var todo []importWork
 	for i, r := range rows {
 		out := &rep.Lines[i]
 		out.Line, out.IDNumber = r.Line, mask(r.IDNumber)
@@ -103,39 +102,37 @@ func (s *Service) ImportApplications(ctx context.Context, data []byte) (*ImportR
 		}
 		out.CardholderID = id
 		out.ApplicationID = events[1].(domain.CardApplied).ApplicationID
-		todo = append(todo, work{i: i, stream: domain.StreamFor(id), cmdID: importCommandID(id), events: events})
+		todo = append(todo, importWork{i: i, stream: domain.StreamFor(id), cmdID: importCommandID(id), events: events})
 	}
 
+	multi, _ := s.store.(eventstore.MultiAppender)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var firstErr error
-	next := make(chan work)
+	next := make(chan []importWork)
 	for range s.workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for w := range next {
-				status, err := s.appendImportRow(ctx, w.stream, run, w.cmdID, w.events, rep.SHA256)
-				if err != nil {
-					mu.Lock()
-					firstErr = cmpErr(firstErr, err)
-					mu.Unlock()
-					continue
+			for chunk := range next {
+				if multi != nil {
+					chunk = s.appendImportChunk(ctx, multi, chunk, run, rep)
 				}
-				out := &rep.Lines[w.i]
-				out.Status = status
-				if status == RowRejected {
-					out.Problems = []domain.FieldError{{Field: "id_number", Code: CodeExists, Message: "this person is already registered"}}
-					out.ApplicationID = ""
+				for _, w := range chunk {
+					if err := s.importOneRow(ctx, w, run, rep); err != nil {
+						mu.Lock()
+						firstErr = cmpErr(firstErr, err)
+						mu.Unlock()
+					}
 				}
 			}
 		}()
 	}
-	for _, w := range todo {
+	for chunk := range slices.Chunk(todo, importChunkRows) {
 		if ctx.Err() != nil {
 			break
 		}
-		next <- w
+		next <- chunk
 	}
 	close(next)
 	wg.Wait()
@@ -157,6 +154,83 @@ func (s *Service) ImportApplications(ctx context.Context, data []byte) (*ImportR
 	}
 	return rep, nil
 }
+
+// importWork is a valid row to append: its line's index in the report and
+// the events of its new stream.
+type importWork struct {
+	i      int
+	stream string
+	cmdID  uuid.UUID
+	events []domain.Event
+}
+
+// importChunkRows is how many new people one AppendMany writes: one
+// transaction (and one data-key insert under piistore) instead of one or
+// two commits per person, which is what bounds an import on PostgreSQL.
+const importChunkRows = 250
+
+// maxChunkRetries bounds how often a chunk is retried without a row that
+// turned out to be registered already, before the rest goes row by row.
+const maxChunkRetries = 4
+
+// appendImportChunk appends the rows of chunk as new streams with one
+// AppendMany and records them imported. A row whose stream exists already
+// fails the whole call; it is then resolved alone (already_imported or
+// rejected, exactly as on the per-row path) and the rest is tried again. It
+// returns the rows still to be done one by one: none, or all that are left
+// after any other error or too many retries.
+func (s *Service) appendImportChunk(ctx context.Context, multi eventstore.MultiAppender, chunk []importWork, run uuid.UUID, rep *ImportReport) []importWork {
+	chunk = slices.Clone(chunk)
+	for range maxChunkRetries {
+		if len(chunk) == 0 {
+			return nil
+		}
+		appends := make([]eventstore.StreamAppend, len(chunk))
+		for j, w := range chunk {
+			data, err := s.causedEventData(w.stream, commandID(run.String(), w.cmdID.String()), w.cmdID.String(),
+				importCorrelation(rep.SHA256), w.events, domain.EncodeEvent)
+			if err != nil {
+				return chunk
+			}
+			appends[j] = eventstore.StreamAppend{Stream: w.stream, Expected: eventstore.NoStream(), Events: data}
+		}
+		results, err := multi.AppendMany(ctx, appends)
+		if err == nil {
+			for j, w := range chunk {
+				s.written.advance(results[j].Position)
+				rep.Lines[w.i].Status = RowImported
+			}
+			return nil
+		}
+		var wrong *eventstore.WrongRevisionError
+		if !errors.As(err, &wrong) {
+			return chunk
+		}
+		j := slices.IndexFunc(chunk, func(w importWork) bool { return w.stream == wrong.Stream })
+		if j < 0 || s.importOneRow(ctx, chunk[j], run, rep) != nil {
+			return chunk
+		}
+		chunk = slices.Delete(chunk, j, j+1)
+	}
+	return chunk
+}
+
+// importOneRow appends one row on its own and records its status.
+func (s *Service) importOneRow(ctx context.Context, w importWork, run uuid.UUID, rep *ImportReport) error {
+	status, err := s.appendImportRow(ctx, w.stream, run, w.cmdID, w.events, rep.SHA256)
+	if err != nil {
+		return err
+	}
+	out := &rep.Lines[w.i]
+	out.Status = status
+	if status == RowRejected {
+		out.Problems = []domain.FieldError{{Field: "id_number", Code: CodeExists, Message: "this person is already registered"}}
+		out.ApplicationID = ""
+	}
+	return nil
+}
+
+func importCorrelation(fileSHA string) string { return "import-" + fileSHA[:16] }
 
 func cmpErr(first, err error) error {
 	if first != nil {
@@ -219,7 +293,7 @@ func problemsOf(err error) []domain.FieldError {
 // someone else (rejected).
 func (s *Service) appendImportRow(ctx context.Context, stream string, run, cmdID uuid.UUID, events []domain.Event, fileSHA string) (string, error) {
 	_, err := s.appendCaused(ctx, stream, eventstore.NoStream(), commandID(run.String(), cmdID.String()), cmdID.String(),
-		"import-"+fileSHA[:16], events, domain.EncodeEvent)
+		importCorrelation(fileSHA), events, domain.EncodeEvent)
 	if err == nil {
 		return RowImported, nil
 	}

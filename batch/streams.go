@@ -105,15 +105,15 @@ func (s *Service) appendEvents(ctx context.Context, stream string, expected even
 	return s.appendCaused(ctx, stream, expected, id, id.String(), correlation, events, encode)
 }
 
-// appendCaused is appendEvents with a causation id other than the command id.
-func (s *Service) appendCaused(ctx context.Context, stream string, expected eventstore.ExpectedRevision, id uuid.UUID,
-	causation, correlation string, events []domain.Event, encode encodeFunc) (eventstore.AppendResult, error) {
+// causedEventData encodes events with metadata and ids derived from id.
+func (s *Service) causedEventData(stream string, id uuid.UUID, causation, correlation string,
+	events []domain.Event, encode encodeFunc) ([]eventstore.EventData, error) {
 	now := s.clock().UTC()
 	data := make([]eventstore.EventData, len(events))
 	for i, e := range events {
 		typ, payload, err := encode(e)
 		if err != nil {
-			return eventstore.AppendResult{}, err
+			return nil, err
 		}
 		eid := commands.EventID(id, stream, i)
 		md, err := json.Marshal(domain.Metadata{
@@ -121,9 +121,19 @@ func (s *Service) appendCaused(ctx context.Context, stream string, expected even
 			Channel: "batch", CorrelationID: correlation, CausationID: causation,
 		})
 		if err != nil {
-			return eventstore.AppendResult{}, fmt.Errorf("encode metadata: %w", err)
+			return nil, fmt.Errorf("encode metadata: %w", err)
 		}
 		data[i] = eventstore.EventData{ID: eid, Type: typ, Data: payload, Metadata: md}
+	}
+	return data, nil
+}
+
+// appendCaused is appendEvents with a causation id other than the command id.
+func (s *Service) appendCaused(ctx context.Context, stream string, expected eventstore.ExpectedRevision, id uuid.UUID,
+	causation, correlation string, events []domain.Event, encode encodeFunc) (eventstore.AppendResult, error) {
+	data, err := s.causedEventData(stream, id, causation, correlation, events, encode)
+	if err != nil {
+		return eventstore.AppendResult{}, err
 	}
 	res, err := s.store.Append(ctx, stream, expected, data)
 	if err != nil {
