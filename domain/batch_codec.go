@@ -1,7 +1,6 @@
 package domain
 
 import (
-	"encoding/json"
 	"fmt"
 )
 
@@ -9,33 +8,16 @@ import (
 // aggregates' events, kept apart from the cardholder codec so that
 // cardholder projections skip these types as unknown.
 func EncodeBatchEvent(e Event) (eventType string, data []byte, err error) {
-	if e == nil {
-		return "", nil, fmt.Errorf("encode batch event: nil event")
-	}
-	eventType = e.EventType()
-	if _, err := batchZero(eventType); err != nil {
-		return "", nil, fmt.Errorf("encode batch event: %w", err)
-	}
-	data, err = json.Marshal(e)
-	if err != nil {
-		return "", nil, fmt.Errorf("encode %s: %w", eventType, err)
-	}
-	return eventType, data, nil
+	return batchCodec.encode(e)
 }
 
 // DecodeBatchEvent reads a payload written by EncodeBatchEvent; an unknown
 // type is ErrUnknownEventType.
 func DecodeBatchEvent(eventType string, data []byte) (Event, error) {
-	zero, err := batchZero(eventType)
-	if err != nil {
-		return nil, err
-	}
-	e, err := zero.decode(data)
-	if err != nil {
-		return nil, fmt.Errorf("decode %s: %w", eventType, err)
-	}
-	return e, nil
+	return batchCodec.decode(eventType, data)
 }
+
+var batchCodec = codec{family: "batch event", zero: batchZero}
 
 func batchZero(eventType string) (decoder, error) {
 	switch eventType {

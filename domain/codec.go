@@ -48,12 +48,32 @@ func SchemaVersion(eventType string) int {
 
 // EncodeEvent returns an event's type name and JSON payload.
 func EncodeEvent(e Event) (eventType string, data []byte, err error) {
+	return cardholderCodec.encode(e)
+}
+
+// DecodeEvent reads a payload written by EncodeEvent. It returns the event
+// as a value (CardIssued, not *CardIssued). Unknown fields are ignored so
+// that additive changes do not break older readers.
+func DecodeEvent(eventType string, data []byte) (Event, error) {
+	return cardholderCodec.decode(eventType, data)
+}
+
+// codec is the JSON codec of one family of event types; each family knows
+// only its own types, so readers of one family skip the others as unknown.
+type codec struct {
+	family string // "event", "batch event": for error messages
+	zero   func(eventType string) (decoder, error)
+}
+
+var cardholderCodec = codec{family: "event", zero: zeroEvent}
+
+func (c codec) encode(e Event) (eventType string, data []byte, err error) {
 	if e == nil {
-		return "", nil, errors.New("encode event: nil event")
+		return "", nil, fmt.Errorf("encode %s: nil event", c.family)
 	}
 	eventType = e.EventType()
-	if _, err := zeroEvent(eventType); err != nil {
-		return "", nil, fmt.Errorf("encode event: %w", err)
+	if _, err := c.zero(eventType); err != nil {
+		return "", nil, fmt.Errorf("encode %s: %w", c.family, err)
 	}
 	data, err = json.Marshal(e)
 	if err != nil {
@@ -62,11 +82,8 @@ func EncodeEvent(e Event) (eventType string, data []byte, err error) {
 	return eventType, data, nil
 }
 
-// DecodeEvent reads a payload written by EncodeEvent. It returns the event
-// as a value (CardIssued, not *CardIssued). Unknown fields are ignored so
-// that additive changes do not break older readers.
-func DecodeEvent(eventType string, data []byte) (Event, error) {
-	zero, err := zeroEvent(eventType)
+func (c codec) decode(eventType string, data []byte) (Event, error) {
+	zero, err := c.zero(eventType)
 	if err != nil {
 		return nil, err
 	}
