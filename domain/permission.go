@@ -1,7 +1,6 @@
 package domain
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -167,49 +166,32 @@ func decidable(p *PermissionRequest, by string) error {
 	return nil
 }
 
+func (PermissionRequested) EventType() string { return TypePermissionRequested }
+func (PermissionApproved) EventType() string  { return TypePermissionApproved }
+func (PermissionRejected) EventType() string  { return TypePermissionRejected }
+
+var permissionCodec = codec{family: "permission event", zero: func(eventType string) (decoder, error) {
+	switch eventType {
+	case TypePermissionRequested:
+		return decoderOf[PermissionRequested]{}, nil
+	case TypePermissionApproved:
+		return decoderOf[PermissionApproved]{}, nil
+	case TypePermissionRejected:
+		return decoderOf[PermissionRejected]{}, nil
+	}
+	return nil, fmt.Errorf("%w: %q", ErrUnknownEventType, eventType)
+}}
+
 // EncodePermissionEvent returns the stored type and JSON of a permission event.
 func EncodePermissionEvent(e any) (string, []byte, error) {
-	var typ string
-	switch e.(type) {
-	case PermissionRequested:
-		typ = TypePermissionRequested
-	case PermissionApproved:
-		typ = TypePermissionApproved
-	case PermissionRejected:
-		typ = TypePermissionRejected
-	default:
+	ev, ok := e.(Event)
+	if !ok {
 		return "", nil, fmt.Errorf("%w: %T", ErrUnknownEventType, e)
 	}
-	data, err := json.Marshal(e)
-	if err != nil {
-		return "", nil, fmt.Errorf("encode %s: %w", typ, err)
-	}
-	return typ, data, nil
+	return permissionCodec.encode(ev)
 }
 
 // DecodePermissionEvent reads a stored permission event.
 func DecodePermissionEvent(typ string, data []byte) (any, error) {
-	var err error
-	switch typ {
-	case TypePermissionRequested:
-		var e PermissionRequested
-		err = json.Unmarshal(data, &e)
-		return e, wrapDecode(typ, err)
-	case TypePermissionApproved:
-		var e PermissionApproved
-		err = json.Unmarshal(data, &e)
-		return e, wrapDecode(typ, err)
-	case TypePermissionRejected:
-		var e PermissionRejected
-		err = json.Unmarshal(data, &e)
-		return e, wrapDecode(typ, err)
-	}
-	return nil, fmt.Errorf("%w: %q", ErrUnknownEventType, typ)
-}
-
-func wrapDecode(typ string, err error) error {
-	if err != nil {
-		return fmt.Errorf("decode %s: %w", typ, err)
-	}
-	return nil
+	return permissionCodec.decode(typ, data)
 }
