@@ -26,7 +26,13 @@ import (
 //     usage with role bank (cooperating banks' settlement) or counter
 //     (service halls, hospital and pharmacy settlement gateways are
 //     registered as counter clients); admin may too.
-//   - GET /v1/analytics/...: role analyst (and admin).
+//   - GET /v1/analytics/...: role analyst (and admin). A region-bound
+//     analyst sees only people whose home region (as projected) is in its
+//     region: per-person history and profile of others are 403
+//     scope_region, the top-people list keeps only its people. Banks are
+//     not projected, so a bank-bound analyst is refused (403 scope_bank)
+//     every per-person route and the top-people list. City-wide aggregates
+//     name no person and are not scoped.
 //   - GET /dashboard and /dashboard/...: public, no key. The page is meant
 //     for the display screen in the service hall, where no key can be kept
 //     secret, so its data route serves only city-wide aggregates (flows
@@ -387,7 +393,13 @@ func (a *API) getTopPeople(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	people, err := a.queries.TopPeople(c.Request().Context(), w, top)
+	scope := principalScope(c)
+	if scope.Bank != "" {
+		// The projection does not know banks: a bank-bound analyst may not
+		// see a list of people at all.
+		return &httpapi.ScopeError{Code: httpapi.CodeScopeBank, Scope: scope}
+	}
+	people, err := a.queries.TopPeople(c.Request().Context(), w, top, httpapi.RegionPrefix(scope.Region))
 	if err != nil {
 		return err
 	}
@@ -469,9 +481,37 @@ func person(c echo.Context) (Person, error) {
 	return Person{CardholderID: id}, nil
 }
 
+func principalScope(c echo.Context) httpapi.Scope {
+	p, _ := httpapi.PrincipalFrom(c)
+	return p.Scope()
+}
+
+// checkScope refuses (403 scope_region / scope_bank) a person outside the
+// caller's scope. Their home region comes from the projection's holders; a
+// person it does not know yet is refused to every scoped caller (their
+// region cannot be shown to be inside). Banks are not projected, so a
+// bank-bound caller is refused every person.
+func (a *API) checkScope(c echo.Context, p Person) error {
+	scope := principalScope(c)
+	if scope.Unrestricted() {
+		return nil
+	}
+	if scope.Bank != "" {
+		return &httpapi.ScopeError{Code: httpapi.CodeScopeBank, Scope: scope}
+	}
+	region, err := a.queries.HomeRegion(c.Request().Context(), p)
+	if err != nil {
+		return err
+	}
+	return scope.Check(region, "")
+}
+
 func (a *API) getHistory(c echo.Context) error {
 	p, err := person(c)
 	if err != nil {
+		return err
+	}
+	if err := a.checkScope(c, p); err != nil {
 		return err
 	}
 	w, err := a.window(c)
@@ -499,6 +539,9 @@ func (a *API) getHistory(c echo.Context) error {
 func (a *API) getProfile(c echo.Context) error {
 	p, err := person(c)
 	if err != nil {
+		return err
+	}
+	if err := a.checkScope(c, p); err != nil {
 		return err
 	}
 	w, err := a.window(c)

@@ -200,7 +200,7 @@ func QueryBench(ctx context.Context, conn driver.Conn, months int, end time.Time
 		{"spending", func() error { _, err := q.Spending(ctx, w); return err }},
 		{"categories", func() error { _, err := q.Categories(ctx, w, 20); return err }},
 		{"usage-stats", func() error { _, err := q.Stats(ctx, w); return err }},
-		{"top-people", func() error { _, err := q.TopPeople(ctx, w, 20); return err }},
+		{"top-people", func() error { _, err := q.TopPeople(ctx, w, 20, ""); return err }},
 		{"cross-region", func() error { _, err := q.CrossRegionUse(ctx, w); return err }},
 		{"lifecycle", func() error { _, err := q.Lifecycle(ctx, w); return err }},
 		{"person-history", func() error { _, err := q.History(ctx, Person{CardholderID: holder}, w, 1000); return err }},

@@ -266,9 +266,18 @@ func (q *Queries) Stats(ctx context.Context, w Window) (UsageStats, error) {
 // top), with their amounts and identity-authentication and rights-query
 // counts. It groups by the integer holder key and reads the details of the
 // top people only.
-func (q *Queries) TopPeople(ctx context.Context, w Window, top int) ([]PersonStats, error) {
-	rows, err := q.conn.Query(ctx, `SELECT holder_key, count() AS n FROM usage_facts WHERE `+inWindow+`
-		GROUP BY holder_key ORDER BY n DESC, holder_key LIMIT ?`, w.from(), w.to(), top)
+//
+// regionPrefix, when not "", keeps only people whose home region (latest
+// holders row) starts with it: a county analyst's list.
+func (q *Queries) TopPeople(ctx context.Context, w Window, top int, regionPrefix string) ([]PersonStats, error) {
+	inRegion := ""
+	args := []any{w.from(), w.to()}
+	if regionPrefix != "" {
+		inRegion = ` AND holder IN (SELECT holder FROM holders FINAL WHERE startsWith(home_region, ?))`
+		args = append(args, regionPrefix)
+	}
+	rows, err := q.conn.Query(ctx, `SELECT holder_key, count() AS n FROM usage_facts WHERE `+inWindow+inRegion+`
+		GROUP BY holder_key ORDER BY n DESC, holder_key LIMIT ?`, append(args, top)...)
 	if err != nil {
 		return nil, fmt.Errorf("top people: %w", err)
 	}
@@ -394,6 +403,20 @@ func (p Person) filter() (string, string) {
 		return `card_no = ?`, p.CardNo
 	}
 	return `card_no IN (SELECT card_no FROM cards WHERE holder = ?)`, p.CardholderID
+}
+
+// HomeRegion returns the home region of the person p names (for a card,
+// its holder's), "" when the projection does not know them.
+func (q *Queries) HomeRegion(ctx context.Context, p Person) (string, error) {
+	holder, arg := `holder = ?`, p.CardholderID
+	if p.CardNo != "" {
+		holder, arg = `holder = (SELECT argMax(holder, version) FROM cards WHERE card_no = ?)`, p.CardNo
+	}
+	var region string
+	if err := q.conn.QueryRow(ctx, `SELECT argMax(home_region, version) FROM holders WHERE `+holder, arg).Scan(&region); err != nil {
+		return "", fmt.Errorf("home region: %w", err)
+	}
+	return region, nil
 }
 
 // History returns a person's uses in time order, at most limit.

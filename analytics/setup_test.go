@@ -55,9 +55,13 @@ func (c *testClock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return 
 func (c *testClock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.now = t }
 
 const (
-	analystKey = "analyst-key"
-	bankKey    = "bank-key"
+	analystKey       = "analyst-key"
+	bankKey          = "bank-key"
+	countyAnalystKey = "county-analyst-key" // bound to countyAnalystRegion
+	bankAnalystKey   = "bank-analyst-key"   // bound to bank 102
 )
+
+const countyAnalystRegion = "320506"
 
 func newSystem(t testing.TB) *system {
 	t.Helper()
@@ -87,8 +91,10 @@ func newSystem(t testing.TB) *system {
 	log := logrus.New()
 	log.SetOutput(io.Discard)
 	srv := httpapi.NewServer(httpapi.Options{Log: log, Auth: httpapi.StaticAuthenticator{
-		analystKey: {Client: "analyst-1", Role: httpapi.RoleAnalyst},
-		bankKey:    {Client: "hospital-gateway", Role: httpapi.RoleBank},
+		analystKey:       {Client: "analyst-1", Role: httpapi.RoleAnalyst},
+		bankKey:          {Client: "hospital-gateway", Role: httpapi.RoleBank},
+		countyAnalystKey: {Client: "county-analyst", Role: httpapi.RoleAnalyst, Region: countyAnalystRegion},
+		bankAnalystKey:   {Client: "bank-analyst", Role: httpapi.RoleAnalyst, Bank: "102"},
 	}}, api.Routes())
 	return &system{t: t, store: store, svc: svc, ch: ch, proj: proj, http: srv, clock: clock, pgURL: pgURL}
 }

@@ -140,8 +140,8 @@ var accessMatrix = map[string]access{
 	"POST /v1/psam/{serial}/damage": {roles(counter), targetNone},
 	"POST /v1/psam/{serial}/loss":   {roles(counter), targetNone},
 
-	// Analytics (served only with ClickHouse). Per-person analyses are not
-	// scope-checked yet.
+	// Analytics (served only with ClickHouse). The top-people list is
+	// filtered to the caller's region (analytics tests check it).
 	"POST /v1/usage":                                   {roles(bank, counter), targetNone},
 	"GET /v1/analytics/flows":                          {roles(analyst), targetNone},
 	"GET /v1/analytics/spending":                       {roles(analyst), targetNone},
@@ -150,10 +150,10 @@ var accessMatrix = map[string]access{
 	"GET /v1/analytics/usage-stats/people":             {roles(analyst), targetNone},
 	"GET /v1/analytics/cross-region":                   {roles(analyst), targetNone},
 	"GET /v1/analytics/lifecycle":                      {roles(analyst), targetNone},
-	"GET /v1/analytics/people/{cardholder_id}/history": {roles(analyst), targetNone},
-	"GET /v1/analytics/people/{cardholder_id}/profile": {roles(analyst), targetNone},
-	"GET /v1/analytics/cards/{card_no}/history":        {roles(analyst), targetNone},
-	"GET /v1/analytics/cards/{card_no}/profile":        {roles(analyst), targetNone},
+	"GET /v1/analytics/people/{cardholder_id}/history": {roles(analyst), targetHolder},
+	"GET /v1/analytics/people/{cardholder_id}/profile": {roles(analyst), targetHolder},
+	"GET /v1/analytics/cards/{card_no}/history":        {roles(analyst), targetCard},
+	"GET /v1/analytics/cards/{card_no}/profile":        {roles(analyst), targetCard},
 	"GET /dashboard":                                   {nil, targetNone},
 	"GET /dashboard/dashboard.js":                      {nil, targetNone},
 	"GET /dashboard/assets/echarts.min.js":             {nil, targetNone},
@@ -276,6 +276,7 @@ func startMatrix(t *testing.T) *matrix {
 		m.client(ctx, d.pool, auth.Client{Name: "other-county-" + string(role), Role: role, Region: otherCounty})
 	}
 	m.client(ctx, d.pool, auth.Client{Name: "other-bank", Role: httpapi.RoleBank, Bank: otherBank})
+	m.client(ctx, d.pool, auth.Client{Name: "home-county-analyst", Role: httpapi.RoleAnalyst, Region: holderRegion})
 
 	// The holder every cardholder route is called on: registered in
 	// holderRegion, with an active card of holderBank, projected.
@@ -300,6 +301,15 @@ func startMatrix(t *testing.T) *matrix {
 		status, _ := m.send(http.MethodGet, main.URL+"/v1/cards/"+m.card, "any-admin", nil)
 		return status == http.StatusOK
 	}, time.Minute, 50*time.Millisecond, "the read model has the holder")
+	// Per-person analytics refuse a scoped caller the projection cannot
+	// place; wait until it places the holder, so another county's refusal
+	// there is the region check's own.
+	if analytics, ok := m.byRoute["GET /v1/analytics/people/{cardholder_id}/history"]; ok {
+		require.Eventually(t, func() bool {
+			status, _ := m.send(http.MethodGet, analytics.URL+"/v1/analytics/people/"+m.holder+"/history", "home-county-analyst", nil)
+			return status == http.StatusOK
+		}, time.Minute, 50*time.Millisecond, "the analytics projection has the holder")
+	}
 	return m
 }
 
@@ -384,7 +394,7 @@ func (m *matrix) call(route, client string) (int, string) {
 }
 
 func (m *matrix) fill(path string) string {
-	r := strings.NewReplacer("{card_no}", m.card, "{code}", "E001", "{kind}", "bank")
+	r := strings.NewReplacer("{card_no}", m.card, "{cardholder_id}", m.holder, "{code}", "E001", "{kind}", "bank")
 	path = r.Replace(path)
 	if strings.HasPrefix(path, "/v1/cardholders/") {
 		return strings.Replace(path, "{id}", m.holder, 1)
