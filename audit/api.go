@@ -128,6 +128,9 @@ ORDER BY pos_commit, pos_prepare
 LIMIT $6`
 
 func (a *API) list(c echo.Context) error {
+	if err := checkScope(c); err != nil {
+		return err
+	}
 	q, err := parseQuery(c)
 	if err != nil {
 		return err
@@ -163,4 +166,22 @@ func (a *API) list(c echo.Context) error {
 		out.Next = actions[len(actions)-1].Position
 	}
 	return c.JSON(http.StatusOK, out)
+}
+
+// checkScope refuses every scoped caller: the trail spans every stream
+// (cardholders of all regions, cards of all banks, batches, permissions)
+// and filtering it by a holder's region would mean resolving each
+// stream's holder on every page. A region-bound auditor gets 403
+// scope_region, a bank-bound one scope_bank; only unscoped (city centre)
+// auditors list the trail.
+func checkScope(c echo.Context) error {
+	p, _ := httpapi.PrincipalFrom(c)
+	scope := p.Scope()
+	switch {
+	case scope.Region != "":
+		return &httpapi.ScopeError{Code: httpapi.CodeScopeRegion, Scope: scope}
+	case scope.Bank != "":
+		return &httpapi.ScopeError{Code: httpapi.CodeScopeBank, Scope: scope}
+	}
+	return nil
 }

@@ -18,7 +18,10 @@
 //     per event with who (client, operator, certificate subject), from where
 //     (channel, remote address) and why (correlation and causation ids),
 //     plus each stream's head for digests; the API serves
-//     GET /v1/audit?actor=&from=&to= to auditors.
+//     GET /v1/audit?actor=&from=&to= to auditors. Only unscoped (city
+//     centre) auditors may list it: the trail spans the streams of every
+//     region and bank, so a region- or bank-bound auditor is refused (403
+//     scope_region / scope_bank) rather than shown a filtered trail.
 //
 // Invariants: the projection writes its rows and checkpoint in one
 // transaction; a digest's heads are read in one snapshot together with the
