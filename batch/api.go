@@ -83,25 +83,25 @@ func (a *API) Routes() []httpapi.Route {
 			Handler: a.create},
 		{Method: http.MethodGet, Path: "/v1/batches", Roles: rolesRead, Summary: "List batches", Handler: a.list},
 		{Method: http.MethodGet, Path: "/v1/batches/{id}", Roles: rolesRead, Summary: "Batch status, counts per stage, running job, failures",
-			Handler: a.status},
+			Handler: a.batchRoute(a.status)},
 		{Method: http.MethodGet, Path: "/v1/batches/{id}/members", Roles: rolesRead, Summary: "Each member's production progress (?stage= filters)",
-			Handler: a.members},
+			Handler: a.batchRoute(a.members)},
 		{Method: http.MethodPost, Path: "/v1/batches/{id}/review", Roles: rolesOperate, Summary: "Record the review of a batch (审核)",
-			Request: reviewBody{Reviewer: "operator-7"}, Handler: a.review},
+			Request: reviewBody{Reviewer: "operator-7"}, Handler: a.batchRoute(a.review)},
 		{Method: http.MethodPost, Path: "/v1/batches/{id}/confirm", Roles: rolesOperate, Summary: "Confirm a reviewed batch",
-			Request: confirmBody{ConfirmedBy: "chief-2"}, Handler: a.confirm},
+			Request: confirmBody{ConfirmedBy: "chief-2"}, Handler: a.batchRoute(a.confirm)},
 		{Method: http.MethodPost, Path: "/v1/batches/{id}/exports/{kind}", Roles: rolesOperate,
 			Summary: "Generate (and record) an export file: bank_open, production or bank_data; the same bytes every time",
-			Handler: a.export},
+			Handler: a.batchRoute(a.export)},
 		{Method: http.MethodPost, Path: "/v1/batches/returns", Roles: rolesReturns, MaxBody: maxFileBody,
 			Summary: "Offer a return file (bank or vendor); checked whole, then applied to every person",
 			Handler: a.importReturn},
 		{Method: http.MethodPost, Path: "/v1/batches/{id}/handovers", Roles: rolesOperate, Summary: "Hand the batch's cards to the next custodian (卡片交接)",
-			Request: handOverBody{From: domain.CustodyVendor, To: "town-320505001", Handler: "courier-3"}, Handler: a.handOver},
+			Request: handOverBody{From: domain.CustodyVendor, To: "town-320505001", Handler: "courier-3"}, Handler: a.batchRoute(a.handOver)},
 		{Method: http.MethodPost, Path: "/v1/batches/{id}/pickup", Roles: rolesOperate, Summary: "Batch pick-up (批量领取): issue every produced card",
-			Request: pickUpBody{On: "2025-03-20", Agency: "village-320505001001"}, Handler: a.pickUp},
+			Request: pickUpBody{On: "2025-03-20", Agency: "village-320505001001"}, Handler: a.batchRoute(a.pickUp)},
 		{Method: http.MethodPost, Path: "/v1/batches/{id}/resume", Roles: rolesOperate, Summary: "Finish a job a crash left running",
-			Handler: a.resume},
+			Handler: a.batchRoute(a.resume)},
 
 		{Method: http.MethodPost, Path: "/v1/psam", Roles: rolesOperate, Status: http.StatusCreated, Summary: "Register a PSAM card into stock",
 			Request: psamStockInBody{Serial: "PS00012345", Model: "M1", Warehouse: "central", ReceivedOn: "2025-03-01"}, Handler: a.psamStockIn},
@@ -175,9 +175,44 @@ func (a *API) importApplications(c echo.Context) error {
 	return c.JSON(http.StatusOK, rep)
 }
 
+// callerScope is the authenticated client's scope.
+func callerScope(c echo.Context) httpapi.Scope {
+	p, _ := httpapi.PrincipalFrom(c)
+	return p.Scope()
+}
+
+// checkBatch refuses (403 scope_region) a region-bound caller a batch whose
+// filter region is outside its region; a batch with no filter region spans
+// every region and is only for unscoped callers. An unknown batch is 404 as
+// for everyone. Batches carry no bank, so only the region is checked.
+func (a *API) checkBatch(c echo.Context, batchID string) error {
+	scope := callerScope(c)
+	if scope.Region == "" {
+		return nil
+	}
+	b, err := a.svc.getBatch(c.Request().Context(), batchID)
+	if err != nil {
+		return fail(err)
+	}
+	return scope.Check(b.Filter.RegionCode, "")
+}
+
+// batchRoute runs h after checkBatch on the {id} of the path.
+func (a *API) batchRoute(h echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if err := a.checkBatch(c, c.Param("id")); err != nil {
+			return err
+		}
+		return h(c)
+	}
+}
+
 func (a *API) create(c echo.Context) error {
 	var b createBody
 	if err := httpapi.DecodeJSON(c, &b); err != nil {
+		return err
+	}
+	if err := callerScope(c).Check(b.Filter.RegionCode, ""); err != nil {
 		return err
 	}
 	batch, err := a.svcFor(c).CreateBatch(c.Request().Context(), b.BatchID, b.Filter)
@@ -199,6 +234,21 @@ func (a *API) list(c echo.Context) error {
 	list, err := a.svc.readModel.Batches(ctx)
 	if err != nil {
 		return err
+	}
+	if scope := callerScope(c); scope.Region != "" {
+		// The read model has no region; a county's batches are few, so
+		// each one's filter is read from its stream.
+		kept := list[:0]
+		for _, b := range list {
+			batch, err := a.svc.getBatch(ctx, b.BatchID)
+			if err != nil {
+				return fail(err)
+			}
+			if scope.CoversRegion(batch.Filter.RegionCode) {
+				kept = append(kept, b)
+			}
+		}
+		list = kept
 	}
 	if list == nil {
 		list = []BatchSummary{}

@@ -15,4 +15,10 @@
 //   - A job item reaches its cardholder stream exactly once: the process
 //     manager records progress in the batch stream, and an item re-applied
 //     after a crash finds its own events (same command id) and is skipped.
+//   - A region-bound client (a county counter or auditor) creates batches
+//     only with a filter region inside its region, and lists, reads and
+//     acts on only such batches (403 scope_region otherwise); a batch
+//     without a filter region spans the city and is for unscoped clients.
+//     Application imports, return files and PSAM stock are not
+//     region-scoped.
 package batch
