@@ -80,7 +80,19 @@ func (a *app) server(ctx context.Context) (*echo.Echo, error) {
 		return nil, err
 	}
 	routes = append(routes, perms.Routes())
-	authn := auth.NewAuthenticator(d.pool, 30*time.Second)
+	secrets, err := d.clientSecretKeys()
+	if err != nil {
+		return nil, err
+	}
+	// Secrets stored in clear (before sealing) or under a retired master key
+	// are resealed under the current one before any is used.
+	if err := auth.Migrate(ctx, d.pool); err != nil {
+		return nil, err
+	}
+	if _, err := auth.SealSecrets(ctx, d.pool, secrets); err != nil {
+		return nil, err
+	}
+	authn := auth.NewAuthenticator(d.pool, 30*time.Second).WithSecretKeys(secrets)
 	e := httpapi.NewServer(httpapi.Options{
 		Auth:      authn,
 		Signed:    authn,

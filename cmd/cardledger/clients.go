@@ -64,8 +64,12 @@ func runClients(ctx context.Context, env *environment, args []string) error {
 		if err := auth.Migrate(ctx, pool); err != nil {
 			return err
 		}
-		cred, err := auth.Add(ctx, pool, auth.Client{Name: *name, Role: httpapi.Role(*role), Region: *region, Bank: *bank,
-			Auth: *method, CertSubject: *subject, RateLimit: *rate})
+		secrets, err := d.clientSecretKeys()
+		if err != nil {
+			return err
+		}
+		cred, err := auth.AddSealed(ctx, pool, auth.Client{Name: *name, Role: httpapi.Role(*role), Region: *region, Bank: *bank,
+			Auth: *method, CertSubject: *subject, RateLimit: *rate}, secrets)
 		if err != nil {
 			return err
 		}

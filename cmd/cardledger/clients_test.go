@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -25,6 +26,12 @@ func TestClientsAddWithScopesAndAuthMethods(t *testing.T) {
 	code, out, _ := cli("clients", "add", "--name", "icbc-gw", "--role", "bank", "--bank", "102", "--region", "320500", "--auth", "hmac")
 	require.Equal(t, 0, code)
 	assert.True(t, strings.HasPrefix(strings.TrimSpace(out), "cls_"), "the secret alone on stdout: %q", out)
+	conn, err := pgx.Connect(ctx, vars["CARDLEDGER_POSTGRES_URL"])
+	require.NoError(t, err)
+	var stored []byte
+	require.NoError(t, conn.QueryRow(ctx, `SELECT hmac_secret FROM api_clients WHERE name = 'icbc-gw'`).Scan(&stored))
+	require.NoError(t, conn.Close(ctx))
+	assert.NotContains(t, string(stored), strings.TrimSpace(out), "the secret is sealed at rest")
 
 	code, out, errOut := cli("clients", "add", "--name", "icbc-sz", "--role", "bank", "--auth", "tls", "--subject", "CN=icbc-suzhou,O=ICBC")
 	require.Equal(t, 0, code, errOut)

@@ -15,6 +15,7 @@ import (
 	"github.com/cardledger/cardledger/eventstore/esdbstore"
 	"github.com/cardledger/cardledger/eventstore/pgstore"
 	"github.com/cardledger/cardledger/eventstore/piistore"
+	"github.com/cardledger/cardledger/internal/auth"
 	"github.com/cardledger/cardledger/internal/config"
 )
 
@@ -152,6 +153,21 @@ func (d *deps) openKeyring(ctx context.Context) (*piistore.Keyring, error) {
 	}
 	d.keys, err = piistore.NewKeyring(pool, current, old, piistore.KeyringOptions{})
 	return d.keys, err
+}
+
+// clientSecretKeys seal API clients' HMAC secrets under keys derived from
+// the master keys (current first), so rotating the master key rotates them.
+func (d *deps) clientSecretKeys() (*auth.SecretKeys, error) {
+	current, old, err := d.masterKeys()
+	if err != nil {
+		return nil, err
+	}
+	const purpose = "api-client-hmac-secrets"
+	var olds [][]byte
+	for _, k := range old {
+		olds = append(olds, k.Derive(purpose))
+	}
+	return auth.NewSecretKeys(current.Derive(purpose), olds...)
 }
 
 func (d *deps) masterKeys() (current piistore.MasterKey, old []piistore.MasterKey, err error) {

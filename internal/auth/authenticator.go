@@ -32,6 +32,8 @@ type Authenticator struct {
 	ttl time.Duration
 	now func() time.Time
 
+	secrets *SecretKeys // opens sealed HMAC secrets; nil: only clear ones are usable
+
 	mu        sync.Mutex
 	cache     map[string]cached
 	lastSweep time.Time
@@ -60,6 +62,13 @@ func NewAuthenticator(db DB, ttl time.Duration) *Authenticator {
 }
 
 const clientColumns = `name, role, region, bank, rate_limit`
+
+// WithSecretKeys makes a opens HMAC secrets sealed under keys; it returns a.
+// Call before serving.
+func (a *Authenticator) WithSecretKeys(keys *SecretKeys) *Authenticator {
+	a.secrets = keys
+	return a
+}
 
 // Authenticate returns the bearer client owning key, or httpapi.ErrUnauthenticated.
 func (a *Authenticator) Authenticate(ctx context.Context, key string) (httpapi.Principal, error) {
@@ -114,6 +123,11 @@ func (a *Authenticator) lookup(ctx context.Context, cacheKey, query string, arg 
 		known = false
 	case err != nil:
 		return cached{}, fmt.Errorf("look up client: %w", err)
+	}
+	if known && secret != nil {
+		if secret, err = a.secrets.open(c.Name, secret); err != nil {
+			return cached{}, fmt.Errorf("look up client: %w", err)
+		}
 	}
 	c.Role = httpapi.Role(role)
 	if known && !c.Role.Valid() {

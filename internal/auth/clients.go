@@ -102,8 +102,13 @@ func Migrate(ctx context.Context, db DB) error {
 // bearer key (clk_...) or, for MethodHMAC, the signing secret (cls_...); ""
 // for MethodTLS, whose credential is the certificate. Bearer keys are stored
 // as SHA-256 only. HMAC secrets are stored as they are, because the server
-// must compute the same HMAC: protect the database accordingly.
+// must compute the same HMAC; use AddSealed to store them sealed.
 func Add(ctx context.Context, db DB, c Client) (credential string, err error) {
+	return AddSealed(ctx, db, c, nil)
+}
+
+// AddSealed is Add storing an HMAC secret sealed under keys (nil: in clear).
+func AddSealed(ctx context.Context, db DB, c Client, keys *SecretKeys) (credential string, err error) {
 	c.Name = strings.TrimSpace(c.Name)
 	if c.Name == "" {
 		return "", errors.New("add client: name is required")
@@ -128,6 +133,11 @@ func Add(ctx context.Context, db DB, c Client) (credential string, err error) {
 			return "", fmt.Errorf("add client %s: %w", c.Name, err)
 		}
 		secret = []byte(credential)
+		if keys != nil {
+			if secret, err = keys.seal(strings.TrimSpace(c.Name), secret); err != nil {
+				return "", fmt.Errorf("add client %s: %w", c.Name, err)
+			}
+		}
 	case httpapi.MethodTLS:
 		if strings.TrimSpace(c.CertSubject) == "" {
 			return "", fmt.Errorf("add client %s: a certificate subject is required", c.Name)

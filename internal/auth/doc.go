@@ -6,9 +6,12 @@
 //   - A client has exactly one way in (auth column: bearer, hmac or tls).
 //   - A bearer key is 32 random bytes, shown once by Add and never stored:
 //     the table holds only its SHA-256, so a database leak does not leak
-//     usable keys. An HMAC secret is shown once too but stored as it is (the
-//     server must compute the same HMAC), so the table is as sensitive as
-//     the secrets.
+//     usable keys. An HMAC secret is shown once too; the server must
+//     compute the same HMAC, so it is stored recoverable: sealed with
+//     AES-256-GCM under SecretKeys (AddSealed; cardledger derives them from
+//     the PII master key), bound to the client's name. Secrets stored in
+//     clear by older versions (or by Add) are still read, and SealSecrets,
+//     run at server start, reseals them and those of a retired key.
 //   - Client names and certificate subjects are unique; each client has
 //     exactly one role and optionally a region and a bank scope.
 //   - A nonce is accepted once per client until it expires (primary key
