@@ -34,11 +34,7 @@ func newEnv(t *testing.T) *env {
 	t.Cleanup(cancel)
 	url := testpg.NewDatabase(t)
 	store := pgstoretest.OpenURL(t, url)
-	pool, err := pgxpool.New(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool := testpg.NewPool(t, url)
 	if err := Migrate(ctx, pool); err != nil {
 		t.Fatal(err)
 	}

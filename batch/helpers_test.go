@@ -3,6 +3,7 @@ package batch
 import (
 	"context"
 	"fmt"
+	"github.com/cardledger/cardledger/eventstore/pgstore/pgstoretest"
 	"testing"
 	"time"
 
@@ -12,7 +13,6 @@ import (
 	"github.com/cardledger/cardledger/commands"
 	"github.com/cardledger/cardledger/domain"
 	"github.com/cardledger/cardledger/eventstore"
-	"github.com/cardledger/cardledger/eventstore/pgstore"
 	"github.com/cardledger/cardledger/internal/testpg"
 )
 
@@ -38,16 +38,8 @@ func openEnv(t testing.TB, url string) *env {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	store, err := pgstore.Open(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	pool, err := pgxpool.New(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	store := pgstoretest.OpenURL(t, url)
+	pool := testpg.NewPool(t, url)
 	cmds, err := commands.NewService(store, testIDKey, testClock)
 	if err != nil {
 		t.Fatal(err)

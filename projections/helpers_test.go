@@ -2,6 +2,7 @@ package projections_test
 
 import (
 	"context"
+	"github.com/cardledger/cardledger/eventstore/pgstore/pgstoretest"
 	"slices"
 	"sync"
 	"testing"
@@ -37,16 +38,8 @@ func openEnv(t testing.TB, url string) *env {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	store, err := pgstore.Open(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	pool, err := pgxpool.New(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	store := pgstoretest.OpenURL(t, url)
+	pool := testpg.NewPool(t, url)
 	if err := projections.Migrate(ctx, pool); err != nil {
 		t.Fatal(err)
 	}

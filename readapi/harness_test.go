@@ -3,6 +3,7 @@ package readapi_test
 import (
 	"context"
 	"encoding/json"
+	"github.com/cardledger/cardledger/eventstore/pgstore/pgstoretest"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -51,16 +52,8 @@ func newHarness(t testing.TB) *harness {
 	url := testpg.NewDatabase(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	store, err := pgstore.Open(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	pool, err := pgxpool.New(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	store := pgstoretest.OpenURL(t, url)
+	pool := testpg.NewPool(t, url)
 	if err := projections.Migrate(ctx, pool); err != nil {
 		t.Fatal(err)
 	}

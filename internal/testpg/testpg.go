@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // DefaultServerURL is used when CARDLEDGER_TEST_POSTGRES_URL is unset.
@@ -76,4 +77,17 @@ func MustExec(t testing.TB, dbURL, sql string, args ...any) {
 	if _, err := conn.Exec(ctx, sql, args...); err != nil {
 		t.Fatalf("testpg: %s: %v", fmt.Sprint(sql), err)
 	}
+}
+
+// NewPool opens a pgx pool on the database at dbURL and closes it when t ends.
+func NewPool(t testing.TB, dbURL string) *pgxpool.Pool {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	pool, err := pgxpool.New(ctx, dbURL)
+	if err != nil {
+		t.Fatalf("testpg: %v", err)
+	}
+	t.Cleanup(pool.Close)
+	return pool
 }
