@@ -104,8 +104,12 @@ func (a *API) Routes() []httpapi.Route {
 
 // UsageRequest is the body of POST /v1/usage.
 type UsageRequest struct {
-	Records      []domain.UsageInput `json:"records"`
-	AllOrNothing bool                `json:"all_or_nothing,omitempty"`
+	Records []domain.UsageInput `json:"records"`
+	// AllOrNothing: one invalid record and nothing is recorded. It is a
+	// validation rule, not a transaction: a valid batch is written in many
+	// appends, and after a failure part-way the same batch is sent again
+	// (records already stored count as duplicates).
+	AllOrNothing bool `json:"all_or_nothing,omitempty"`
 }
 
 // UsageResponse counts what happened to a batch. It is the body of a 200,
