@@ -104,8 +104,15 @@ func (a *API) Routes() []httpapi.Route {
 
 // UsageRequest is the body of POST /v1/usage.
 type UsageRequest struct {
-	Records      []domain.UsageInput `json:"records"`
-	AllOrNothing bool                `json:"all_or_nothing,omitempty"`
+	Records []domain.UsageInput `json:"records"`
+	// AllOrNothing: one invalid record and nothing is recorded. It is a
+	// validation rule, not a transaction: a valid batch is written in many
+	// appends, and after a failure part-way the same batch is sent again
+	// (records already stored count as duplicates). A record id that
+	// another card-month holds is found only when its append is refused
+	// (see Ingester), after other records were written: the answer is then
+	// usage_records_rejected with the counts.
+	AllOrNothing bool `json:"all_or_nothing,omitempty"`
 }
 
 // UsageResponse counts what happened to a batch. It is the body of a 200,
@@ -177,7 +184,10 @@ func (a *API) postUsage(c echo.Context) error {
 	}
 	code, detail := CodeUsageRecordsRejected,
 		fmt.Sprintf("%d of %d records were refused; the others were recorded", len(res.Rejected), len(req.Records))
-	if req.AllOrNothing {
+	// all_or_nothing refuses invalid batches before writing; a reused record
+	// id (duplicate_id) shows only when its append is refused, after the
+	// batch's other records were written, and then the answer says so.
+	if req.AllOrNothing && res.Recorded == 0 {
 		code, detail = CodeUsageBatchRejected,
 			fmt.Sprintf("%d of %d records are invalid; nothing was recorded (all_or_nothing)", len(res.Rejected), len(req.Records))
 	}

@@ -9,9 +9,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/cardledger/cardledger/domain"
 	"github.com/cardledger/cardledger/eventstore"
-	"github.com/cardledger/cardledger/eventstore/pgstore"
 )
 
 // MaxUsageBatch is the most records one ingest call takes.
@@ -45,7 +46,14 @@ type IngestResult struct {
 // domain.UsageEventID(record id); before appending, the ingester reads the
 // target stream and leaves out ids it already holds, and appends with the
 // stream's exact revision, so concurrent or repeated batches never store a
-// record twice.
+// record twice. A card-month's new events go in appends of at most
+// eventstore.MaxAppendSize bytes (EventStoreDB refuses larger ones): up to
+// MaxUsageBatch records of one card-month are several MiB.
+//
+// A record id already used for another card or month is refused
+// (duplicate_id) only where the store keeps event ids unique store-wide
+// (eventstore.UniqueEventIDs: PostgreSQL). On EventStoreDB ids are unique
+// per stream only, and such a record is stored in its own card-month.
 type Ingester struct {
 	store       eventstore.Store
 	cards       CardDirectory
@@ -76,9 +84,16 @@ func (in *Ingester) WithParallelism(n int) *Ingester {
 	return in
 }
 
-// Ingest validates and stores records. With allOrNothing, one bad record
-// rejects the batch and nothing is written; otherwise the good records are
-// stored and the bad ones reported. actor names the sending system.
+// Ingest validates and stores records. With allOrNothing, one invalid
+// record rejects the batch and nothing is written; otherwise the good
+// records are stored and the bad ones reported. actor names the sending
+// system.
+//
+// Ingest is not one transaction: records are written per card-month, each
+// card-month in one or more appends. If the store fails part-way, Ingest
+// returns the error with some records stored; sending the same batch again
+// stores the rest and counts the others as duplicates, since every record
+// is stored under an id derived from its own.
 func (in *Ingester) Ingest(ctx context.Context, records []domain.UsageInput, allOrNothing bool, actor domain.Actor) (IngestResult, error) {
 	if len(records) > MaxUsageBatch {
 		return IngestResult{}, fmt.Errorf("%w: %d records, at most %d", ErrBatchTooLarge, len(records), MaxUsageBatch)
@@ -230,10 +245,16 @@ feed:
 }
 
 // appendStream stores the records idx of one usage stream, leaving out
-// those already there. A concurrent writer to the same stream makes the
-// append fail on the revision; it then reads again and retries.
+// those already there. A card-month can hold more than one append may
+// carry (eventstore.MaxAppendSize), so the new events go in consecutive
+// appends of at most that size, each at the revision the one before it
+// left. A concurrent writer to the same stream makes an append fail on the
+// revision; the stream is then read again and the rest retried. What this
+// call wrote itself is remembered, so it is never counted as a duplicate.
 func (in *Ingester) appendStream(ctx context.Context, stream string, idx []int, parsed []domain.UsageRecorded,
 	actor domain.Actor) (written, dups int, rejected []RecordError, last eventstore.Position, err error) {
+	mine := make(map[uuid.UUID]bool)    // written by this call
+	refused := make(map[uuid.UUID]bool) // rejected by this call
 	for attempt := 0; attempt < 20; attempt++ {
 		stored, err := in.store.ReadStream(ctx, stream, 0, 0)
 		expected := eventstore.NoStream()
@@ -244,7 +265,7 @@ func (in *Ingester) appendStream(ctx context.Context, stream string, idx []int, 
 		case len(stored) > 0:
 			expected = eventstore.Exact(stored[len(stored)-1].Revision)
 		}
-		have := make(map[[16]byte]bool, len(stored))
+		have := make(map[uuid.UUID]bool, len(stored))
 		for _, e := range stored {
 			have[e.ID] = true
 		}
@@ -253,29 +274,51 @@ func (in *Ingester) appendStream(ctx context.Context, stream string, idx []int, 
 		dups = 0
 		for _, i := range idx {
 			id := domain.UsageEventID(parsed[i].RecordID)
-			if have[id] {
+			switch {
+			case refused[id], have[id] && mine[id]:
+			case have[id]:
 				dups++
-				continue
+			default:
+				ev, err := usageEvent(parsed[i], actor)
+				if err != nil {
+					return 0, 0, nil, last, err
+				}
+				events, fresh = append(events, ev), append(fresh, i)
 			}
-			ev, err := usageEvent(parsed[i], actor)
-			if err != nil {
+		}
+		done := true
+		for _, run := range eventstore.SplitBySize(events, eventstore.MaxAppendSize) {
+			runIdx := fresh[:len(run)]
+			fresh = fresh[len(run):]
+			res, err := in.store.Append(ctx, stream, expected, run)
+			switch {
+			case err == nil:
+				for _, e := range run {
+					mine[e.ID] = true
+				}
+				written += len(run)
+				expected, last = eventstore.Exact(res.Revision), res.Position
+				continue
+			case errors.Is(err, eventstore.ErrWrongRevision):
+			case errors.Is(err, eventstore.ErrDuplicateEventID):
+				// Only a store with ids unique store-wide says so; the
+				// stream's revision moves, so read it again after.
+				n, rej, pos, err := in.appendOneByOne(ctx, stream, runIdx, run, mine, refused)
+				if err != nil {
+					return 0, 0, nil, last, err
+				}
+				written, rejected = written+n, append(rejected, rej...)
+				if last.Less(pos) {
+					last = pos
+				}
+			default:
 				return 0, 0, nil, last, err
 			}
-			events, fresh = append(events, ev), append(fresh, i)
+			done = false
+			break
 		}
-		if len(events) == 0 {
-			return 0, dups, nil, last, nil
-		}
-		res, err := in.store.Append(ctx, stream, expected, events)
-		switch {
-		case err == nil:
-			return len(events), dups, nil, res.Position, nil
-		case errors.Is(err, eventstore.ErrWrongRevision):
-			continue
-		case errors.Is(err, pgstore.ErrDuplicateEventID):
-			return in.appendOneByOne(ctx, stream, fresh, events, dups)
-		default:
-			return 0, 0, nil, last, err
+		if done {
+			return written, dups, rejected, last, nil
 		}
 	}
 	return 0, 0, nil, last, fmt.Errorf("append %s: too many concurrent writers", stream)
@@ -283,24 +326,26 @@ func (in *Ingester) appendStream(ctx context.Context, stream string, idx []int, 
 
 // appendOneByOne finds which records reuse an id stored in another stream
 // (the same record id with another card or month): those are refused, the
-// rest stored.
+// rest stored. It notes each id in mine or refused.
 func (in *Ingester) appendOneByOne(ctx context.Context, stream string, idx []int, events []eventstore.EventData,
-	dups int) (written, duplicates int, rejected []RecordError, last eventstore.Position, err error) {
+	mine, refused map[uuid.UUID]bool) (written int, rejected []RecordError, last eventstore.Position, err error) {
 	for k, ev := range events {
 		res, err := in.store.Append(ctx, stream, eventstore.Any(), []eventstore.EventData{ev})
 		switch {
 		case err == nil:
 			written++
 			last = res.Position
-		case errors.Is(err, pgstore.ErrDuplicateEventID):
+			mine[ev.ID] = true
+		case errors.Is(err, eventstore.ErrDuplicateEventID):
+			refused[ev.ID] = true
 			rejected = append(rejected, RecordError{Index: idx[k], Fields: []domain.FieldError{{
 				Field: "id", Code: CodeDuplicateID, Message: "record id was already used for a different record",
 			}}})
 		default:
-			return 0, 0, nil, last, fmt.Errorf("append %s: %w", stream, err)
+			return 0, nil, last, fmt.Errorf("append %s: %w", stream, err)
 		}
 	}
-	return written, dups, rejected, last, nil
+	return written, rejected, last, nil
 }
 
 func usageEvent(u domain.UsageRecorded, actor domain.Actor) (eventstore.EventData, error) {

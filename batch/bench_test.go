@@ -41,7 +41,7 @@ func BenchmarkImportApplications100k(b *testing.B) {
 }
 
 // sealedService is e's batch service over piistore, as cardledger runs it.
-func sealedService(b *testing.B, e *env) *Service {
+func sealedService(b testing.TB, e *env) *Service {
 	ctx := context.Background()
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {

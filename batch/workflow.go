@@ -10,6 +10,7 @@ import (
 
 	"github.com/cardledger/cardledger/batch/files"
 	"github.com/cardledger/cardledger/domain"
+	"github.com/cardledger/cardledger/eventstore"
 )
 
 // createLockKey serialises batch creation across processes ("clbcr"), so
@@ -18,7 +19,10 @@ const createLockKey = 0x63_6c_62_63_72
 
 // CreateBatch selects the pending applications matching filter that are in
 // no other batch and opens a batch over them. An empty batchID gets a
-// generated one.
+// generated one. The batch's members are written in the one append that
+// creates it, so a batch takes at most the first applications (in the
+// filter's order) whose members fit in eventstore.MaxAppendSize as stored:
+// about 1,800 people sealed. The others stay pending for the next batch.
 func (s *Service) CreateBatch(ctx context.Context, batchID string, filter domain.BatchFilter) (*domain.Batch, error) {
 	if batchID == "" {
 		var r [3]byte
@@ -49,9 +53,20 @@ func (s *Service) CreateBatch(ctx context.Context, batchID string, filter domain
 	if err != nil {
 		return nil, err
 	}
-	b, _, err := s.updateBatch(ctx, batchID, domain.CreateBatch{
-		BatchID: batchID, Filter: filter, CreatedOn: s.clock().Format(domain.DateLayout), Members: members,
-	})
+	create := domain.CreateBatch{BatchID: batchID, Filter: filter, CreatedOn: s.clock().Format(domain.DateLayout), Members: members}
+	b, _, err := s.updateBatch(ctx, batchID, create)
+	// The members are written in the append that creates the batch, and
+	// one append carries at most eventstore.MaxAppendSize bytes as stored
+	// (sealed): take the first members that fit, the rest stay pending.
+	// A refused append wrote nothing, so deciding again is safe.
+	var tooLarge *eventstore.AppendTooLargeError
+	for range 20 {
+		if !errors.As(err, &tooLarge) || len(create.Members) <= 1 {
+			break
+		}
+		create.Members = create.Members[:fitting(len(create.Members), tooLarge)]
+		b, _, err = s.updateBatch(ctx, batchID, create)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -60,6 +75,17 @@ func (s *Service) CreateBatch(ctx context.Context, batchID string, filter domain
 		return nil, err
 	}
 	return b, nil
+}
+
+// fitting is how many of n members to try after n were refused as too
+// large: in proportion to the sizes, with 2% to spare, or half when the
+// server did not say the size.
+func fitting(n int, e *eventstore.AppendTooLargeError) int {
+	k := n / 2
+	if e.Size > e.Max {
+		k = int(int64(n) * int64(e.Max) / int64(e.Size) * 98 / 100)
+	}
+	return max(1, min(k, n-1))
 }
 
 // Review records that reviewer checked the batch.

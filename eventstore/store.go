@@ -18,6 +18,16 @@
 //   - Every appended event carries Hash, chaining it to the previous event of
 //     its stream by the rule of eventstore/chain, computed inside the append
 //     so that concurrent appends cannot fork a chain.
+//   - An append whose events exceed MaxAppendSize (counted by AppendSize)
+//     fails with *AppendTooLargeError (errors.Is(err, ErrAppendTooLarge))
+//     and writes nothing, on every adapter: EventStoreDB refuses such
+//     appends, so writers that batch must split (SplitBySize) everywhere.
+//   - Whether an event id stored before may be stored again (other than
+//     by an idempotent retry) depends on the store: an adapter that keeps
+//     ids unique store-wide says so with UniqueEventIDs and refuses such
+//     an append with ErrDuplicateEventID; EventStoreDB checks ids only to
+//     recognise retries and stores such an event. Writers must not rely on
+//     the store to find a reused id.
 //
 // An adapter may also implement MultiAppender, appending to many streams in
 // one atomic call (pgstore does, in one transaction; EventStoreDB has no
@@ -29,6 +39,8 @@
 //     idempotent retry, chaining. One failed expectation fails the whole
 //     call with that stream's *WrongRevisionError.
 //   - A stream may appear only once in a call.
+//   - Each stream's part obeys MaxAppendSize on its own (on EventStoreDB
+//     it would be its own append); the call as a whole has no limit.
 //   - A wrapper that implements the method but cannot serve it (its inner
 //     store is no MultiAppender) fails with ErrAppendManyUnsupported
 //     before doing anything.
@@ -231,7 +243,20 @@ var (
 	// ErrAppendManyUnsupported: a wrapper's inner store cannot AppendMany;
 	// nothing was written, use Append per stream.
 	ErrAppendManyUnsupported = errors.New("multi-stream append not supported")
+	// ErrDuplicateEventID: an event id of the append is stored already and
+	// the append is not a retry of the one that stored it; nothing was
+	// written. Only adapters whose UniqueEventIDs reports true return it.
+	ErrDuplicateEventID = errors.New("event id already stored")
 )
+
+// UniqueEventIDs is implemented by adapters that can say whether event ids
+// are unique across the whole store. A store that does not implement it,
+// or says false, keeps ids unique per stream only (EventStoreDB).
+type UniqueEventIDs interface {
+	// UniqueEventIDs reports whether an append carrying an id stored in
+	// another stream fails with ErrDuplicateEventID.
+	UniqueEventIDs() bool
+}
 
 // WrongRevisionError tells what the stream's revision actually is.
 type WrongRevisionError struct {

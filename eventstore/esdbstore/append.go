@@ -29,6 +29,11 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 			return eventstore.AppendResult{}, fmt.Errorf("append %s: event %d has no id", stream, i)
 		}
 	}
+	// Refuse before sending: a server that ends the call while the client
+	// is still sending leaves the client with nothing but EOF.
+	if err := eventstore.CheckAppendSize(stream, events); err != nil {
+		return eventstore.AppendResult{}, err
+	}
 	release, err := s.use()
 	if err != nil {
 		return eventstore.AppendResult{}, fmt.Errorf("append %s: %w", stream, err)
@@ -42,19 +47,38 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 		if base.retried != nil {
 			return *base.retried, nil
 		}
-		res, err := s.client.AppendToStream(ctx, stream, esdb.AppendToStreamOptions{ExpectedRevision: base.expected},
-			chained(stream, base, events)...)
+		sent := chained(stream, base, events)
+		if n := wireSize(sent); n > eventstore.MaxAppendSize {
+			// Only metadata that is not JSON (stored base64) grows past
+			// what the port counted.
+			return eventstore.AppendResult{}, &eventstore.AppendTooLargeError{Stream: stream, Size: n, Max: eventstore.MaxAppendSize}
+		}
+		res, err := s.client.AppendToStream(ctx, stream, esdb.AppendToStreamOptions{ExpectedRevision: base.expected}, sent...)
 		if hasCode(err, esdb.ErrorCodeWrongExpectedVersion) {
 			if base.rerunOnConflict && attempt < maxChainAttempts {
 				continue
 			}
 			return eventstore.AppendResult{}, s.wrongRevision(ctx, stream, expected, err)
 		}
+		if limit, ok := appendSizeExceeded(err); ok {
+			return eventstore.AppendResult{}, fmt.Errorf("%w: %w", &eventstore.AppendTooLargeError{Stream: stream, Max: limit}, err)
+		}
 		if err != nil {
 			return eventstore.AppendResult{}, opError(ctx, "append "+stream, err)
 		}
 		return s.appendResult(ctx, stream, res)
 	}
+}
+
+// wireSize is what the server counts of events as esdbstore sends them
+// (see esdbdouble's package doc): never more than eventstore.AppendSize of
+// the caller's events while their metadata is JSON.
+func wireSize(events []esdb.EventData) int {
+	n := 0
+	for _, e := range events {
+		n += len(e.Data) + len(e.Metadata) + 2*len(e.EventType)
+	}
+	return n
 }
 
 // base is where an append's chain starts.

@@ -26,6 +26,17 @@
 //     state. Such appends recognise a retry while its events are still the
 //     stream's last ones (the port's promise); the server's own id cache
 //     no longer matters because the server always gets an exact revision.
+//   - An append over eventstore.MaxAppendSize (the server's default
+//     MaxAppendSize) is refused before anything is sent: the server refuses
+//     it as soon as its running total passes the limit, and a client still
+//     sending then reports nothing but EOF (ErrorCodeUnknown). The port
+//     counts at least what the server does (eventstore.EventOverhead covers
+//     the chain envelope; metadata that is not JSON is stored base64 and is
+//     checked as sent). A server configured with a lower limit can still
+//     refuse; when its status arrives ("Maximum Append Size of N
+//     Exceeded.", InvalidArgument) the error is an
+//     *eventstore.AppendTooLargeError with Max N, otherwise it is the
+//     client's unknown error.
 //
 // Tests run against esdbdouble, an in-process server on the same gRPC
 // protocol, and against a real server when CARDLEDGER_TEST_ESDB_URL is set.

@@ -8,6 +8,8 @@ import (
 	"strconv"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/cardledger/cardledger/eventstore"
 )
@@ -54,6 +56,34 @@ func actualRevision(err error) (rev uint64, exists bool, ok bool) {
 		return 0, false, false
 	}
 	return n, true, true
+}
+
+// maxAppendSizeMessage is the server's refusal of an oversize append
+// (RpcExceptions.MaxAppendSizeExceeded). The v4 client keeps the status but
+// drops the "maximum-append-size-exceeded" exception trailer and reports
+// ErrorCodeUnknown, so the status is all there is to recognise it by.
+var maxAppendSizeMessage = regexp.MustCompile(`^Maximum Append Size of (\d+) Exceeded\.$`)
+
+// appendSizeExceeded reports whether err is the server's refusal of an
+// oversize append, and the server's limit. A server configured below
+// eventstore.MaxAppendSize can refuse what the port allows; when it ends
+// the call while the client is still sending, the client reports only EOF
+// and the refusal cannot be told from a lost connection.
+func appendSizeExceeded(err error) (limit int, ok bool) {
+	var gs interface{ GRPCStatus() *status.Status }
+	if !hasCode(err, esdb.ErrorCodeUnknown) || !errors.As(err, &gs) {
+		return 0, false
+	}
+	st := gs.GRPCStatus()
+	if st.Code() != codes.InvalidArgument {
+		return 0, false
+	}
+	m := maxAppendSizeMessage.FindStringSubmatch(st.Message())
+	if m == nil {
+		return 0, false
+	}
+	limit, perr := strconv.Atoi(m[1])
+	return limit, perr == nil
 }
 
 // opError wraps a failed operation's error with context, preferring the

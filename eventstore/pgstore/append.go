@@ -12,10 +12,14 @@ import (
 	"github.com/cardledger/cardledger/eventstore"
 )
 
-// ErrDuplicateEventID: some of the appended event ids are already stored,
+// Event ids are unique store-wide: an append carrying an id already stored,
 // but not as an earlier append of exactly these events at this expected
-// revision, so the append is neither new nor a retry.
-var ErrDuplicateEventID = errors.New("event id already stored")
+// revision, is neither new nor a retry and fails with the port's
+// eventstore.ErrDuplicateEventID.
+var _ eventstore.UniqueEventIDs = (*Store)(nil)
+
+// UniqueEventIDs reports true: the table's primary key is the event id.
+func (s *Store) UniqueEventIDs() bool { return true }
 
 // notifyChannel is signalled after appends commit; see notify.go.
 const notifyChannel = "eventstore_events"
@@ -91,6 +95,11 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 		if e.ID == uuid.Nil {
 			return eventstore.AppendResult{}, fmt.Errorf("append %s: event %d has no id", stream, i)
 		}
+	}
+	// PostgreSQL has no such limit; the port's is kept so that writers
+	// split their appends here as they must on EventStoreDB.
+	if err := eventstore.CheckAppendSize(stream, events); err != nil {
+		return eventstore.AppendResult{}, err
 	}
 	for attempt := 1; ; attempt++ {
 		res, err := appendOnce(ctx, s.pool, stream, expected, events)
@@ -204,7 +213,7 @@ func findRetried(ctx context.Context, q querier, stream string, expected eventst
 	if !expected.Accepts(uint64(ptrOr(curRev, 0)), curRev != nil) {
 		return eventstore.AppendResult{}, wrongRevision(stream, expected, curRev)
 	}
-	return eventstore.AppendResult{}, fmt.Errorf("append %s: %w", stream, ErrDuplicateEventID)
+	return eventstore.AppendResult{}, fmt.Errorf("append %s: %w", stream, eventstore.ErrDuplicateEventID)
 }
 
 func isRetry(stream string, expected eventstore.ExpectedRevision, ids [][16]byte, stored []eventstore.RecordedEvent) bool {

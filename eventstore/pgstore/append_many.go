@@ -45,6 +45,9 @@ func (s *Store) AppendMany(ctx context.Context, appends []eventstore.StreamAppen
 				return nil, fmt.Errorf("append %s: event %d has no id", a.Stream, i)
 			}
 		}
+		if err := eventstore.CheckAppendSize(a.Stream, a.Events); err != nil {
+			return nil, err
+		}
 	}
 	order := make([]int, len(appends))
 	for i := range order {

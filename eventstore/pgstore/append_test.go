@@ -42,11 +42,11 @@ func TestAppendWithStoredIDs(t *testing.T) {
 				}
 			}},
 		{"ids in another stream", "card-2", eventstore.Any(), []eventstore.EventData{a, b},
-			wantErr(ErrDuplicateEventID)},
+			wantErr(eventstore.ErrDuplicateEventID)},
 		{"ids in another order", "card-1", eventstore.Any(), []eventstore.EventData{b, a},
-			wantErr(ErrDuplicateEventID)},
+			wantErr(eventstore.ErrDuplicateEventID)},
 		{"part of the ids stored", "card-1", eventstore.Any(), []eventstore.EventData{c, event("D")},
-			wantErr(ErrDuplicateEventID)},
+			wantErr(eventstore.ErrDuplicateEventID)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

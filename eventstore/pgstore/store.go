@@ -3,9 +3,14 @@
 // All events live in one append-only table, eventstore_events. Invariants:
 //   - (stream, revision) is unique, so two appends that read the same stream
 //     revision cannot both commit: per-stream optimistic concurrency.
-//   - Event ids are unique across the store. A retried append whose ids are
-//     already stored, at an expected revision that matched where they were
-//     written, returns the original AppendResult and writes nothing.
+//   - Event ids are unique across the store (UniqueEventIDs). A retried
+//     append whose ids are already stored, at an expected revision that
+//     matched where they were written, returns the original AppendResult
+//     and writes nothing; any other append of a stored id fails with
+//     eventstore.ErrDuplicateEventID.
+//   - Appends are held to eventstore.MaxAppendSize although PostgreSQL has
+//     no such limit, so that writers tested here split their appends as
+//     EventStoreDB needs.
 //   - An event's global position is (xid, seq): the id of the transaction
 //     that wrote it (xid8) and a sequence number taken inside it. $all readers
 //     (ReadAll, SubscribeAll, Head) only see rows whose transaction id is

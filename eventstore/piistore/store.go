@@ -28,8 +28,9 @@ type Store struct {
 }
 
 var (
-	_ eventstore.Store         = (*Store)(nil)
-	_ eventstore.MultiAppender = (*Store)(nil)
+	_ eventstore.Store          = (*Store)(nil)
+	_ eventstore.MultiAppender  = (*Store)(nil)
+	_ eventstore.UniqueEventIDs = (*Store)(nil)
 )
 
 // New wraps inner. Closing the Store closes inner; the keyring's pool is
@@ -42,10 +43,20 @@ func New(inner eventstore.Store, keys *Keyring) *Store {
 // reads it, since the chain hashes the stored bytes.
 func (s *Store) Inner() eventstore.Store { return s.inner }
 
+// UniqueEventIDs is the inner store's answer: sealing keeps event ids.
+func (s *Store) UniqueEventIDs() bool {
+	u, ok := s.inner.(eventstore.UniqueEventIDs)
+	return ok && u.UniqueEventIDs()
+}
+
 // Append seals the personal fields of events, then appends them. A
 // CardholderErased event deletes the holder's data keys first: if the
 // append then fails the data is erased all the same, and the retried
 // command finds nothing erased yet in the stream and records the erasure.
+//
+// Sealing makes events larger; the inner store holds the sealed events to
+// eventstore.MaxAppendSize and its *eventstore.AppendTooLargeError (with
+// the sealed size) is returned as it is.
 func (s *Store) Append(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events []eventstore.EventData) (eventstore.AppendResult, error) {
 	if err := s.eraseFor(ctx, stream, events); err != nil {
 		return eventstore.AppendResult{}, err

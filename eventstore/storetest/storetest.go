@@ -56,10 +56,15 @@ var cases = []testCase{
 	{"chains of streams are independent", testChainStreamsIndependent},
 	{"idempotent retry keeps the chain", testChainIdempotentRetry},
 	{"concurrent appends never fork the chain", testChainConcurrentAppends},
+	{"append of the maximum size is accepted", testAppendAtMaxSize},
+	{"append over the maximum size is refused", testAppendOverMaxSize},
 	// Only for adapters that implement eventstore.MultiAppender.
 	{"append many writes every stream", testAppendManyWritesEveryStream},
 	{"append many is all or nothing", testAppendManyIsAllOrNothing},
 	{"append many refuses a stream twice", testAppendManyRefusesAStreamTwice},
+	{"append many refuses a part over the maximum size", testAppendManyPartOverMaxSize},
+	// Only for adapters whose UniqueEventIDs says true.
+	{"an id stored in another stream is refused", testDuplicateIDInAnotherStream},
 }
 
 // Run runs every case as a subtest, each on a store from open.

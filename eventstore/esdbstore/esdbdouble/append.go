@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/shared"
 	api "github.com/EventStore/EventStore-Client-Go/v4/protos/streams"
@@ -28,6 +29,7 @@ func (s *streams) Append(srv api.Streams_AppendServer) error {
 	stream := string(opts.GetStreamIdentifier().GetStreamName())
 	expected := appendExpectation(opts)
 	var events []proposed
+	size := 0
 	for {
 		msg, err := srv.Recv()
 		if errors.Is(err, io.EOF) {
@@ -43,6 +45,11 @@ func (s *streams) Append(srv api.Streams_AppendServer) error {
 		e, err := proposedFromProto(pm)
 		if err != nil {
 			return err
+		}
+		// Like the server, refuse as soon as the running total is over,
+		// without reading the rest: a client still sending then sees EOF.
+		if size += e.sizeOnDisk(); size > s.maxAppendSize {
+			return maxAppendSizeExceeded(srv.Context(), s.maxAppendSize)
 		}
 		events = append(events, e)
 	}
@@ -126,6 +133,33 @@ func wrongExpectedVersion(expected expectation, out appendOutcome) *api.AppendRe
 		w.ExpectedRevisionOption_20_6_0 = &api.AppendResp_WrongExpectedVersion_Any_20_6_0{Any_20_6_0: &shared.Empty{}}
 	}
 	return w
+}
+
+// sizeOnDisk is what an event adds to an append's size: data, metadata and
+// the type at two bytes a character (a .NET string's length is in UTF-16
+// units), as KurrentDB counts it; see the package doc.
+func (p proposed) sizeOnDisk() int {
+	return len(p.data) + len(p.metadata) + 2*utf16Len(p.eventType)
+}
+
+func utf16Len(s string) int {
+	n := 0
+	for _, r := range s {
+		if r >= 0x10000 {
+			n++
+		}
+		n++
+	}
+	return n
+}
+
+// maxAppendSizeExceeded is how the server refuses an oversize append:
+// InvalidArgument, with the exception and the limit in the trailers. The v4
+// Go client has no code for it and reports ErrorCodeUnknown.
+func maxAppendSizeExceeded(ctx context.Context, limit int) error {
+	_ = grpc.SetTrailer(ctx, metadata.Pairs("exception", "maximum-append-size-exceeded",
+		"maximum-append-size", strconv.Itoa(limit)))
+	return status.Errorf(codes.InvalidArgument, "Maximum Append Size of %d Exceeded.", limit)
 }
 
 // streamDeleted is how the server reports a tombstoned stream: a failed

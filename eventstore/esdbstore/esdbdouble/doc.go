@@ -38,6 +38,26 @@
 //     and appends then fail with the "stream-deleted" exception.
 //     ("Deleting a Stream", https://eventstore.org/docs/http-api/deleting-a-stream/,
 //     and the client's DeleteStream / TombstoneStream documentation.)
+//   - Append size: an append whose events add up to more than
+//     MaxAppendSize bytes (Options; DefaultMaxAppendSize, 1,048,576, is the
+//     server's default) is refused with InvalidArgument "Maximum Append
+//     Size of N Exceeded." and the trailers exception
+//     "maximum-append-size-exceeded" and maximum-append-size N, as soon as
+//     the running total passes N, without reading the rest of the request
+//     (so a client still sending sees EOF), and nothing is written.
+//     (EventStore/EventStore, src/EventStore.Core/Services/Transport/Grpc/
+//     Streams.Append.cs: "size += Event.SizeOnDisk(...); if (size >
+//     _maxAppendSize) throw RpcExceptions.MaxAppendSizeExceeded"; RpcExceptions.cs
+//     for the status and trailers.) What counts: KurrentDB counts each
+//     event's data, metadata and twice the type's length (Event.SizeOnDisk,
+//     "(data?.Length ?? 0) + (metadata?.Length ?? 0) + (eventType.Length *
+//     2)"). EventStoreDB 22.x-24.x has the same method without the
+//     parentheses, which C# reads as data.Length alone, so those servers
+//     count only the data (reported as KurrentDB issue #4519,
+//     https://github.com/kurrent-io/KurrentDB/issues/4519). The double
+//     follows the KurrentDB count, the stricter one: whatever it accepts,
+//     every version accepts. The v4 Go client knows no code for this
+//     refusal and returns ErrorCodeUnknown (esdb/impl.go, handleError).
 //   - Every event sent carries the "type", "content-type" and "created"
 //     metadata; the v4 client kills the process (log.Fatalf) without
 //     "created". Bounded reads answer only with events or

@@ -24,14 +24,30 @@ type Server struct {
 	done    chan struct{}
 }
 
+// DefaultMaxAppendSize is EventStoreDB's default MaxAppendSize.
+const DefaultMaxAppendSize = 1 << 20
+
+// Options change a double's settings from EventStoreDB's defaults.
+type Options struct {
+	// MaxAppendSize is the server setting of that name, in bytes (0:
+	// DefaultMaxAppendSize).
+	MaxAppendSize int
+}
+
 // Start listens on a free port of 127.0.0.1 and serves until Stop.
-func Start() (*Server, error) {
+func Start() (*Server, error) { return StartWith(Options{}) }
+
+// StartWith is Start with settings other than the defaults.
+func StartWith(opts Options) (*Server, error) {
+	if opts.MaxAppendSize <= 0 {
+		opts.MaxAppendSize = DefaultMaxAppendSize
+	}
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("esdbdouble: listen: %w", err)
 	}
 	s := &Server{lis: lis, grpc: grpc.NewServer(), log: newEventLog(), done: make(chan struct{})}
-	s.streams = &streams{log: s.log, drops: map[chan struct{}]struct{}{}}
+	s.streams = &streams{log: s.log, maxAppendSize: opts.MaxAppendSize, drops: map[chan struct{}]struct{}{}}
 	api.RegisterStreamsServer(s.grpc, s.streams)
 	serverfeatures.RegisterServerFeaturesServer(s.grpc, features{})
 	go func() {
@@ -68,7 +84,8 @@ func (s *Server) DropSubscriptions() {
 // streams implements the Streams service.
 type streams struct {
 	api.UnimplementedStreamsServer
-	log *eventLog
+	log           *eventLog
+	maxAppendSize int
 
 	mu    sync.Mutex
 	drops map[chan struct{}]struct{} // one per open subscription
