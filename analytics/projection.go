@@ -173,7 +173,7 @@ func (p *Projection) project(ev eventstore.RecordedEvent, holders map[string]hol
 	if !ok {
 		return nil
 	}
-	e, err := domain.DecodeEvent(ev.Type, ev.Data)
+	e, err := domain.DecodeStoredEvent(ev.Type, ev.Data, ev.Metadata)
 	if errors.Is(err, domain.ErrUnknownEventType) {
 		return nil
 	}

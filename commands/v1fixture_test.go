@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/cardledger/cardledger/commands"
@@ -140,6 +142,12 @@ func TestWriteV1Fixture(t *testing.T) {
 		if _, ok := domain.CardholderIDOfStream(ev.Stream); !ok {
 			continue // card number reservations: not cardholder events
 		}
+		// The fixture is the log of the days before version 2: today's code
+		// writes newer versions, so it must not overwrite it (write another
+		// fixture for a newer version).
+		v, err := domain.StoredSchemaVersion(ev.Metadata)
+		require.NoError(t, err)
+		require.Equal(t, 1, v, "%s is at version %d now: %s is the version 1 history, keep it", ev.Type, v, v1FixturePath)
 		line, err := json.Marshal(fixtureLine{Stream: ev.Stream, Revision: ev.Revision, ID: ev.ID,
 			Type: ev.Type, Data: ev.Data, Metadata: ev.Metadata})
 		require.NoError(t, err)
@@ -197,4 +205,70 @@ func (w *fixtureWriter) card(actor domain.Actor, cardNo string, cmd domain.Comma
 	w.t.Helper()
 	_, err := w.svc.Card.Handle(w.ctx, commands.CardCommand{Envelope: w.env(actor), CardNo: cardNo, Command: cmd})
 	require.NoError(w.t, err, "%T", cmd)
+}
+
+// readV1Fixture reads the checked-in log of version 1 events.
+func readV1Fixture(t *testing.T) []fixtureLine {
+	t.Helper()
+	raw, err := os.ReadFile(v1FixturePath)
+	require.NoError(t, err)
+	var out []fixtureLine
+	for _, line := range bytes.Split(bytes.TrimSpace(raw), []byte("\n")) {
+		var l fixtureLine
+		require.NoError(t, json.Unmarshal(line, &l))
+		out = append(out, l)
+	}
+	return out
+}
+
+// A stream holding version 1 events loads, and what a command appends on
+// top is written at the current version, recorded in its metadata.
+func TestStreamOfV1EventsTakesNewCommands(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	store := pgstoretest.OpenURL(t, testpg.NewDatabase(t))
+	const holder = "944ca06ac5c38727f9a41759ebf9b9a9" // person 1 of the fixture
+	stream := domain.StreamFor(holder)
+	var old []eventstore.EventData
+	for _, l := range readV1Fixture(t) {
+		if l.Stream == stream {
+			old = append(old, eventstore.EventData{ID: l.ID, Type: l.Type, Data: l.Data, Metadata: l.Metadata})
+		}
+	}
+	_, err := store.Append(ctx, stream, eventstore.NoStream(), old)
+	require.NoError(t, err)
+
+	repo, err := commands.NewRepository(store, func() time.Time { return time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC) })
+	require.NoError(t, err)
+	loaded, err := repo.Load(ctx, holder)
+	require.NoError(t, err)
+	require.Equal(t, len(old), loaded.State.Version)
+	cardNo := loaded.State.Card.CardNo
+	for i, cmd := range []domain.Command{domain.IssueECard{CardNo: cardNo},
+		domain.RevokeECard{CardNo: cardNo, Cause: domain.ECardCauseMisuse, Reason: "account taken over"}} {
+		env := commands.Envelope{CommandID: uuid.NewSHA1(uuid.NameSpaceURL, []byte{byte(i)}), Actor: domain.Actor{Client: "t"}}
+		_, err := repo.Update(ctx, holder, nil, env, func(s *domain.Cardholder) ([]domain.Event, error) { return domain.Decide(s, cmd) })
+		require.NoError(t, err)
+	}
+
+	recs, err := store.ReadStream(ctx, stream, 0, 0)
+	require.NoError(t, err)
+	var revocations []string
+	for _, r := range recs {
+		if r.Type != "ECardRevoked" {
+			continue
+		}
+		var md domain.Metadata
+		require.NoError(t, json.Unmarshal(r.Metadata, &md))
+		revocations = append(revocations, fmt.Sprintf("v%d %s", md.SchemaVersion, r.Data))
+	}
+	assert.Equal(t, []string{
+		`v1 {"card_no":"A76701317","reason":"holder asked"}`,
+		`v1 {"card_no":"A21167767","reason":"account taken over"}`,
+		`v2 {"card_no":"A21167767","cause":"misuse","reason":"account taken over"}`,
+	}, revocations, "old events stay as stored; the new one is version 2")
+	reloaded, err := repo.Load(ctx, holder)
+	require.NoError(t, err)
+	assert.Equal(t, len(old)+2, reloaded.State.Version)
+	assert.False(t, reloaded.State.Card.ECardIssued)
 }

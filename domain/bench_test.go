@@ -30,7 +30,7 @@ func BenchmarkDecodeEvent(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := DecodeEvent(typ, data); err != nil {
+		if _, err := DecodeEvent(typ, 1, data); err != nil {
 			b.Fatal(err)
 		}
 	}
