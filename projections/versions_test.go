@@ -151,3 +151,21 @@ func TestReadModelOfMixedVersionsEqualsCurrentVersionOnly(t *testing.T) {
 	require.Contains(t, want["cardholders"][0]+want["cardholders"][1]+want["cardholders"][2], `"ECardRevokedCause":"unrecorded"`)
 	require.Equal(t, want, projectLog(t, mixed))
 }
+
+// An event of a version newer than the code fails the batch (the
+// projection stops there) instead of being skipped like an unknown type.
+func TestReadModelStopsAtAnUnknownVersion(t *testing.T) {
+	e := newEnv(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	stream := domain.StreamFor("944ca06ac5c38727f9a41759ebf9b9a9")
+	future := eventstore.EventData{ID: uuid.New(), Type: "ECardRevoked", Data: []byte(`{"card_no":"A12345678","cause":"x"}`),
+		Metadata: []byte(`{"event_id":"00000000-0000-0000-0000-000000000000","schema_version":3}`)}
+	res, err := e.store.Append(ctx, stream, eventstore.Any(), []eventstore.EventData{future})
+	require.NoError(t, err)
+	e.waitVisible(t, res.Position)
+	all, err := e.store.ReadAll(ctx, eventstore.Start, 0)
+	require.NoError(t, err)
+	require.ErrorIs(t, projections.NewReadModel(e.pool).Apply(ctx, all), domain.ErrUnknownSchemaVersion)
+	require.Equal(t, []string{"0"}, dumpWithoutPositions(t, e.pool)["checkpoint"], "the checkpoint did not move past it")
+}
