@@ -355,7 +355,7 @@ func usageEvent(u domain.UsageRecorded, actor domain.Actor) (eventstore.EventDat
 		return eventstore.EventData{}, fmt.Errorf("encode usage %s: %w", u.RecordID, err)
 	}
 	md, err := json.Marshal(domain.Metadata{
-		EventID: id.String(), SchemaVersion: 1, OccurredAt: u.At, Actor: actor, Channel: "http",
+		EventID: id.String(), SchemaVersion: domain.SchemaVersion(domain.UsageEventType), OccurredAt: u.At, Actor: actor, Channel: "http",
 	})
 	if err != nil {
 		return eventstore.EventData{}, fmt.Errorf("encode usage metadata: %w", err)

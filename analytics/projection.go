@@ -173,7 +173,7 @@ func (p *Projection) project(ev eventstore.RecordedEvent, holders map[string]hol
 	if !ok {
 		return nil
 	}
-	e, err := domain.DecodeEvent(ev.Type, ev.Data)
+	e, err := domain.DecodeStoredEvent(ev.Type, ev.Data, ev.Metadata)
 	if errors.Is(err, domain.ErrUnknownEventType) {
 		return nil
 	}
@@ -269,7 +269,9 @@ func (p *Projection) lifecycle(holder string, e domain.Event) (f lifecycleFact, 
 	case domain.ECardIssued:
 		f.event, f.cardNo = "ecard_issued", e.CardNo
 	case domain.ECardRevoked:
-		f.event, f.cardNo = "ecard_revoked", e.CardNo
+		// Why, as CardCancelled's detail says why: "unrecorded" for
+		// revocations stored before causes were (ECardRevoked version 1).
+		f.event, f.cardNo, f.detail = "ecard_revoked", e.CardNo, string(e.Cause)
 	default:
 		return f, false
 	}

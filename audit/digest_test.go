@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cardledger/cardledger/domain"
 	"github.com/cardledger/cardledger/eventstore"
 	"github.com/cardledger/cardledger/eventstore/chain"
 )
@@ -53,6 +54,21 @@ func TestDigestOfUntouchedHistoryVerifies(t *testing.T) {
 	var ann DigestSigned
 	if err := json.Unmarshal(announced[0].Data, &ann); err != nil || ann.DigestID != dg.ID || ann.Streams != 2 {
 		t.Errorf("announcement = %+v, %v", ann, err)
+	}
+	// Its metadata is the one envelope every event has, id and schema
+	// version included.
+	var md domain.Metadata
+	if err := json.Unmarshal(announced[0].Metadata, &md); err != nil {
+		t.Fatal(err)
+	}
+	want := domain.Metadata{EventID: announced[0].ID.String(), SchemaVersion: DigestSignedVersion,
+		OccurredAt: dg.CreatedAt, Actor: domain.Actor{Client: "audit"}, Channel: "audit"}
+	if !md.OccurredAt.Equal(want.OccurredAt) || md.SchemaVersion != 1 {
+		t.Errorf("metadata = %+v, want %+v", md, want)
+	}
+	md.OccurredAt = want.OccurredAt
+	if md != want {
+		t.Errorf("metadata = %+v, want %+v", md, want)
 	}
 }
 

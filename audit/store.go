@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/sirupsen/logrus"
 
+	"github.com/cardledger/cardledger/domain"
 	"github.com/cardledger/cardledger/eventstore"
 )
 
@@ -21,8 +22,13 @@ import (
 // digests themselves are chained like any other history.
 const DigestStream = "audit-digests"
 
-// DigestSignedType is the event type of those announcements.
-const DigestSignedType = "AuditDigestSigned"
+// DigestSignedType is the event type of those announcements, and
+// DigestSignedVersion the schema version of DigestSigned written in their
+// metadata (audit owns the type; the domain codecs do not know it).
+const (
+	DigestSignedType    = "AuditDigestSigned"
+	DigestSignedVersion = 1
+)
 
 // ErrDigestNotFound: no stored digest has that id.
 var ErrDigestNotFound = errors.New("digest not found")
@@ -113,12 +119,12 @@ func announce(ctx context.Context, store eventstore.Store, dg *Digest) error {
 	if err != nil {
 		return err
 	}
-	md, err := json.Marshal(map[string]any{"actor": map[string]string{"client": "audit"}, "channel": "audit",
-		"occurred_at": dg.CreatedAt})
+	id := uuid.NewSHA1(digestNamespace, dg.Signature)
+	md, err := json.Marshal(domain.Metadata{EventID: id.String(), SchemaVersion: DigestSignedVersion,
+		OccurredAt: dg.CreatedAt, Actor: domain.Actor{Client: "audit"}, Channel: "audit"})
 	if err != nil {
 		return err
 	}
-	id := uuid.NewSHA1(digestNamespace, dg.Signature)
 	if _, err := store.Append(ctx, DigestStream, eventstore.Any(), []eventstore.EventData{
 		{ID: id, Type: DigestSignedType, Data: data, Metadata: md},
 	}); err != nil {

@@ -67,7 +67,7 @@ func (s *Service) loadPSAM(ctx context.Context, serial string) (*domain.PSAM, ui
 	}
 	p := &domain.PSAM{}
 	for _, r := range recs {
-		e, err := domain.DecodeBatchEvent(r.Type, r.Data)
+		e, err := domain.DecodeStoredBatchEvent(r.Type, r.Data, r.Metadata)
 		if err != nil {
 			return nil, 0, false, fmt.Errorf("load %s revision %d: %w", stream, r.Revision, err)
 		}

@@ -225,13 +225,13 @@ func (f *rmFold) decode(page []eventstore.RecordedEvent) error {
 		var err error
 		switch {
 		case strings.HasPrefix(ev.Stream, domain.StreamPrefix):
-			e, err = domain.DecodeEvent(ev.Type, ev.Data)
+			e, err = domain.DecodeStoredEvent(ev.Type, ev.Data, ev.Metadata)
 			if err == nil {
 				id, _ := domain.CardholderIDOfStream(ev.Stream)
 				f.touched[id] = true
 			}
 		case strings.HasPrefix(ev.Stream, "batch-"), strings.HasPrefix(ev.Stream, "psam-"):
-			e, err = domain.DecodeBatchEvent(ev.Type, ev.Data)
+			e, err = domain.DecodeStoredBatchEvent(ev.Type, ev.Data, ev.Metadata)
 			if m, ok := e.(domain.BatchMembersAdded); ok {
 				for _, mem := range m.Members {
 					f.touched[mem.CardholderID] = true

@@ -35,7 +35,7 @@ func (s *Service) loadBatch(ctx context.Context, batchID string) (loadedBatch, e
 	}
 	b := &domain.Batch{}
 	for _, r := range recs {
-		e, err := domain.DecodeBatchEvent(r.Type, r.Data)
+		e, err := domain.DecodeStoredBatchEvent(r.Type, r.Data, r.Metadata)
 		if err != nil {
 			return loadedBatch{}, fmt.Errorf("load %s revision %d: %w", stream, r.Revision, err)
 		}
@@ -117,7 +117,7 @@ func (s *Service) causedEventData(stream string, id uuid.UUID, causation, correl
 		}
 		eid := commands.EventID(id, stream, i)
 		md, err := json.Marshal(domain.Metadata{
-			EventID: eid.String(), SchemaVersion: 1, OccurredAt: now, Actor: s.actor,
+			EventID: eid.String(), SchemaVersion: domain.SchemaVersion(typ), OccurredAt: now, Actor: s.actor,
 			Channel: "batch", CorrelationID: correlation, CausationID: causation,
 		})
 		if err != nil {

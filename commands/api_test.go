@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cardledger/cardledger/commands"
 	"github.com/cardledger/cardledger/domain"
 	"github.com/cardledger/cardledger/internal/httpapi"
 )
@@ -358,7 +359,7 @@ func TestReplacementThenNewCardLifecycle(t *testing.T) {
 		{"/activation", nil},
 		{"/pin-reset", nil},
 		{"/ecard", nil},
-		{"/ecard/revocation", map[string]string{"reason": "holder asked"}},
+		{"/ecard/revocation", map[string]string{"cause": "misuse", "reason": "account taken over"}},
 		{"/transfer", map[string]string{"to_region": "110105"}},
 	} {
 		r := e.do(http.MethodPost, card+step.path, keyCounter, step.body)
@@ -369,6 +370,37 @@ func TestReplacementThenNewCardLifecycle(t *testing.T) {
 	h, _ := e.history(card + "/history")
 	assert.Equal(t, []string{"CardApplied", "BankAccountOpened", "CardNumberAssigned", "CardProduced", "CardHandedOver",
 		"CardIssued", "CardActivated", "PINReset", "ECardIssued", "ECardRevoked", "CardholderTransferredOut"}, types(h))
+	revoked := h.Events[9]
+	assert.JSONEq(t, `{"card_no":"`+newCard+`","cause":"misuse","reason":"account taken over"}`, string(revoked.Data))
+	var md domain.Metadata
+	require.NoError(t, json.Unmarshal(revoked.Metadata, &md))
+	assert.Equal(t, 2, md.SchemaVersion, "written at the codec's current version")
+}
+
+func TestECardRevocationCause(t *testing.T) {
+	e := newEnv(t)
+	holder, card := e.activeCard(1)
+	r := e.do(http.MethodPost, "/v1/cards/"+card+"/ecard", keyCounter, nil)
+	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+	for body, field := range map[string]string{
+		`{"cause":"unrecorded"}`: "cause", `{"cause":"stolen"}`: "cause", `{"cause":"other"}`: "reason",
+	} {
+		r = e.do(http.MethodPost, "/v1/cards/"+card+"/ecard/revocation", keyCounter, body)
+		require.Equal(t, http.StatusBadRequest, r.Status, "%s: %s", body, r.Body)
+		p := r.problem(t)
+		require.Len(t, p.Errors, 1, body)
+		assert.Equal(t, field, p.Errors[0].Field, body)
+	}
+	r = e.do(http.MethodPost, "/v1/cards/"+card+"/ecard/revocation", keyCounter, nil)
+	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+	h, _ := e.history("/v1/cards/" + card + "/history")
+	assert.JSONEq(t, `{"card_no":"`+card+`","cause":"request"}`, string(h.Events[len(h.Events)-1].Data), "the cause defaults to request")
+	r = e.do(http.MethodGet, "/v1/cardholders/"+holder+"/state", keyAuditor, nil)
+	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+	var state commands.StateView
+	r.json(t, &state)
+	assert.Equal(t, domain.ECardCauseRequest, state.Card.ECardRevokedCause)
+	assert.False(t, state.Card.ECardIssued)
 }
 
 func TestOpenAPIListsTheCommandRoutes(t *testing.T) {

@@ -105,7 +105,7 @@ func (h *History) StateAt(ctx context.Context, cardholderID string, asOf time.Ti
 		if !asOf.IsZero() && r.RecordedAt.After(asOf) {
 			break
 		}
-		e, err := domain.DecodeEvent(r.Type, r.Data)
+		e, err := domain.DecodeStoredEvent(r.Type, r.Data, r.Metadata)
 		if err != nil {
 			return nil, 0, fmt.Errorf("state of %s: revision %d: %w", cardholderID, r.Revision, err)
 		}

@@ -64,7 +64,7 @@ func (r *Repository) Load(ctx context.Context, cardholderID string) (Loaded, err
 	}
 	state := domain.NewCardholder(cardholderID)
 	for _, e := range recorded {
-		ev, err := domain.DecodeEvent(e.Type, e.Data)
+		ev, err := domain.DecodeStoredEvent(e.Type, e.Data, e.Metadata)
 		if err != nil {
 			return Loaded{}, fmt.Errorf("load %s revision %d: %w", stream, e.Revision, err)
 		}
@@ -169,7 +169,7 @@ func alreadyApplied(l Loaded, env Envelope, stream string) (Result, bool) {
 		}
 		res := Result{CardholderID: l.State.ID, State: l.State, Replayed: true}
 		for j := i; j < len(l.Recorded) && l.Recorded[j].ID == EventID(env.CommandID, stream, j-i); j++ {
-			ev, err := domain.DecodeEvent(l.Recorded[j].Type, l.Recorded[j].Data)
+			ev, err := domain.DecodeStoredEvent(l.Recorded[j].Type, l.Recorded[j].Data, l.Recorded[j].Metadata)
 			if err != nil {
 				// Load decoded the same bytes already.
 				panic(fmt.Sprintf("commands: %s revision %d: %v", stream, l.Recorded[j].Revision, err))

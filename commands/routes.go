@@ -67,6 +67,10 @@ type (
 		PhotoRef string                   `json:"photo_ref"`
 		Reason   string                   `json:"reason"`
 	}
+	ecardRevocationBody struct {
+		Cause  domain.ECardRevocationCause `json:"cause"`
+		Reason string                      `json:"reason"`
+	}
 	transferBody struct {
 		ToRegion string `json:"to_region"`
 		Reason   string `json:"reason"`
@@ -200,9 +204,10 @@ func (a *API) routes() []httpapi.Route {
 			func(no string, _ Envelope, _ httpapi.Principal, _ emptyBody) domain.Command {
 				return domain.IssueECard{CardNo: no}
 			}),
-		cardRoute(a, "/ecard/revocation", "Revoke the e-card", rolesCounter, true, reasonBody{Reason: "holder asked"},
-			func(no string, _ Envelope, _ httpapi.Principal, b reasonBody) domain.Command {
-				return domain.RevokeECard{CardNo: no, Reason: b.Reason}
+		cardRoute(a, "/ecard/revocation", "Revoke the e-card; cause is request (the default), misuse or other (with a reason)",
+			rolesCounter, true, ecardRevocationBody{Cause: domain.ECardCauseRequest, Reason: "holder asked"},
+			func(no string, _ Envelope, _ httpapi.Principal, b ecardRevocationBody) domain.Command {
+				return domain.RevokeECard{CardNo: no, Cause: b.Cause, Reason: b.Reason}
 			}),
 		holderRoute(a, "/erasure", "Erase the holder's personal data (个人信息删除): their data keys are deleted, "+
 			"history and cards stay, and name, ID number, birth date, phone and photo read as [erased] everywhere; once only",

@@ -46,6 +46,10 @@ type CardView struct {
 	BeforeLoss     domain.CardStatus        `json:"before_loss,omitempty"`
 	CancelCause    domain.CancelCause       `json:"cancel_cause,omitempty"`
 	TransferredTo  string                   `json:"transferred_to,omitempty"`
+
+	// ECardRevokedCause is why the e-card was last revoked ("unrecorded"
+	// for revocations stored before causes were).
+	ECardRevokedCause domain.ECardRevocationCause `json:"ecard_revoked_cause,omitempty"`
 }
 
 // NewStateView renders s at revision rev.
@@ -78,6 +82,7 @@ func cardView(c domain.Card) CardView {
 		ChipID: c.ChipID, Vendor: c.Vendor, IssuedOn: c.IssuedOn, ExpiresOn: c.ExpiresOn,
 		Agency: c.Agency, CustodyAt: c.Custody.At, LastFailure: c.LastFailure,
 		ECardIssued: c.ECardIssued, BeforeLoss: c.BeforeLoss, TransferredTo: c.TransferredTo,
+		ECardRevokedCause: c.ECardRevokedCause,
 	}
 	if c.Cancellation != nil {
 		v.CancelCause = c.Cancellation.Cause

@@ -1,9 +1,5 @@
 package domain
 
-import (
-	"fmt"
-)
-
 // EncodeBatchEvent and DecodeBatchEvent are the codec of the batch and PSAM
 // aggregates' events, kept apart from the cardholder codec so that
 // cardholder projections skip these types as unknown.
@@ -11,48 +7,36 @@ func EncodeBatchEvent(e Event) (eventType string, data []byte, err error) {
 	return batchCodec.encode(e)
 }
 
-// DecodeBatchEvent reads a payload written by EncodeBatchEvent; an unknown
-// type is ErrUnknownEventType.
-func DecodeBatchEvent(eventType string, data []byte) (Event, error) {
-	return batchCodec.decode(eventType, data)
+// DecodeBatchEvent reads a payload of the given schema version written by
+// EncodeBatchEvent; an unknown type is ErrUnknownEventType, an unknown
+// version ErrUnknownSchemaVersion (see codec.go).
+func DecodeBatchEvent(eventType string, version int, data []byte) (Event, error) {
+	return batchCodec.decode(eventType, version, data)
 }
 
-var batchCodec = codec{family: "batch event", zero: batchZero}
-
-func batchZero(eventType string) (decoder, error) {
-	switch eventType {
-	case "BatchCreated":
-		return decoderOf[BatchCreated]{}, nil
-	case "BatchMembersAdded":
-		return decoderOf[BatchMembersAdded]{}, nil
-	case "BatchReviewed":
-		return decoderOf[BatchReviewed]{}, nil
-	case "BatchConfirmed":
-		return decoderOf[BatchConfirmed]{}, nil
-	case "BatchFileExported":
-		return decoderOf[BatchFileExported]{}, nil
-	case "BatchReturnAccepted":
-		return decoderOf[BatchReturnAccepted]{}, nil
-	case "BatchReturnRowsAdded":
-		return decoderOf[BatchReturnRowsAdded]{}, nil
-	case "BatchHandedOver":
-		return decoderOf[BatchHandedOver]{}, nil
-	case "BatchPickedUp":
-		return decoderOf[BatchPickedUp]{}, nil
-	case "BatchJobProgressed":
-		return decoderOf[BatchJobProgressed]{}, nil
-	case "BatchJobCompleted":
-		return decoderOf[BatchJobCompleted]{}, nil
-	case "PSAMStockedIn":
-		return decoderOf[PSAMStockedIn]{}, nil
-	case "PSAMIssued":
-		return decoderOf[PSAMIssued]{}, nil
-	case "PSAMReturned":
-		return decoderOf[PSAMReturned]{}, nil
-	case "PSAMDamaged":
-		return decoderOf[PSAMDamaged]{}, nil
-	case "PSAMLost":
-		return decoderOf[PSAMLost]{}, nil
-	}
-	return nil, fmt.Errorf("%w: %q", ErrUnknownEventType, eventType)
+// DecodeStoredBatchEvent is DecodeBatchEvent with the version read from the
+// stored metadata (StoredSchemaVersion).
+func DecodeStoredBatchEvent(eventType string, data, metadata []byte) (Event, error) {
+	return batchCodec.decodeStored(eventType, data, metadata)
 }
+
+// batchCodec declares the batch and PSAM families; every type is at
+// version 1.
+var batchCodec = newCodec("batch event",
+	schema[BatchCreated](),
+	schema[BatchMembersAdded](),
+	schema[BatchReviewed](),
+	schema[BatchConfirmed](),
+	schema[BatchFileExported](),
+	schema[BatchReturnAccepted](),
+	schema[BatchReturnRowsAdded](),
+	schema[BatchHandedOver](),
+	schema[BatchPickedUp](),
+	schema[BatchJobProgressed](),
+	schema[BatchJobCompleted](),
+	schema[PSAMStockedIn](),
+	schema[PSAMIssued](),
+	schema[PSAMReturned](),
+	schema[PSAMDamaged](),
+	schema[PSAMLost](),
+)

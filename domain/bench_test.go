@@ -1,6 +1,9 @@
 package domain
 
-import "testing"
+import (
+	"encoding/json"
+	"testing"
+)
 
 // A holder with a long history: the card lost and unlocked 50 times.
 func longHistory() []Event {
@@ -30,7 +33,7 @@ func BenchmarkDecodeEvent(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := DecodeEvent(typ, data); err != nil {
+		if _, err := DecodeEvent(typ, 1, data); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -42,4 +45,30 @@ func BenchmarkValidateIDNumber(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+func BenchmarkStoredSchemaVersion(b *testing.B) {
+	md, err := json.Marshal(Metadata{EventID: "4473a2fb-44b4-57b6-9cf1-b0a8e2bbc880", SchemaVersion: 1,
+		OccurredAt: testDay, Actor: Actor{Client: "counter-futian", Operator: "op-017"}, Channel: "http",
+		CorrelationID: "c", CausationID: "4473a2fb-44b4-57b6-9cf1-b0a8e2bbc880", RemoteAddr: "10.0.0.1"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("fast", func(b *testing.B) {
+		for b.Loop() {
+			if v, err := StoredSchemaVersion(md); v != 1 || err != nil {
+				b.Fatal(v, err)
+			}
+		}
+	})
+	b.Run("encoding/json", func(b *testing.B) {
+		var m struct {
+			SchemaVersion *int `json:"schema_version"`
+		}
+		for b.Loop() {
+			if err := json.Unmarshal(md, &m); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

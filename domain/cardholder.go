@@ -60,6 +60,9 @@ type Card struct {
 	LastFailure string
 	// ECardIssued is whether the e-card for this card was issued and not revoked.
 	ECardIssued bool
+	// ECardRevokedCause is why the card's e-card was last revoked; cleared
+	// when an e-card is issued again.
+	ECardRevokedCause ECardRevocationCause `json:",omitempty"`
 	// BeforeLoss is the status a formal or temporary loss returns to on unlock.
 	BeforeLoss CardStatus
 	// Cancellation is set while the card is cancelled.
@@ -236,10 +239,12 @@ func (c *Cardholder) Apply(e Event) {
 	case ECardIssued:
 		if card := c.card(e.CardNo); card != nil {
 			card.ECardIssued = true
+			card.ECardRevokedCause = ""
 		}
 	case ECardRevoked:
 		if card := c.card(e.CardNo); card != nil {
 			card.ECardIssued = false
+			card.ECardRevokedCause = e.Cause
 		}
 	}
 }

@@ -28,7 +28,7 @@ func oneOfEach() []Event {
 		PINChanged{CardNo: testCardNo},
 		CardholderTransferredOut{CardNo: testCardNo, FromRegion: "320505", ToRegion: "110105", Reason: "r"},
 		ECardIssued{CardNo: testCardNo},
-		ECardRevoked{CardNo: testCardNo, Reason: "r"},
+		ECardRevoked{CardNo: testCardNo, Cause: ECardCauseMisuse, Reason: "r"},
 		CardholderErased{CardholderID: testHolderID},
 	}
 }
@@ -47,10 +47,14 @@ func TestCodecRoundTripsEveryEventType(t *testing.T) {
 		if typ != types[i] || typ != e.EventType() {
 			t.Errorf("type %s, want %s", typ, types[i])
 		}
-		if SchemaVersion(typ) != 1 {
-			t.Errorf("%s schema version %d", typ, SchemaVersion(typ))
+		want := 1
+		if typ == "ECardRevoked" {
+			want = 2
 		}
-		back, err := DecodeEvent(typ, data)
+		if SchemaVersion(typ) != want {
+			t.Errorf("%s schema version %d, want %d", typ, SchemaVersion(typ), want)
+		}
+		back, err := DecodeEvent(typ, SchemaVersion(typ), data)
 		if err != nil {
 			t.Fatalf("decode %s: %v", typ, err)
 		}
@@ -77,7 +81,7 @@ func TestCodecStoredForm(t *testing.T) {
 }
 
 func TestDecodeUnknownEventType(t *testing.T) {
-	_, err := DecodeEvent("CardTeleported", []byte(`{}`))
+	_, err := DecodeEvent("CardTeleported", 1, []byte(`{}`))
 	if !errors.Is(err, ErrUnknownEventType) {
 		t.Fatalf("got %v", err)
 	}
@@ -93,11 +97,11 @@ func TestDecodeUnknownEventType(t *testing.T) {
 }
 
 func TestDecodeIgnoresUnknownFieldsAndRejectsBadJSON(t *testing.T) {
-	e, err := DecodeEvent("CardActivated", []byte(`{"card_no":"A12345678","added_later":1}`))
+	e, err := DecodeEvent("CardActivated", 1, []byte(`{"card_no":"A12345678","added_later":1}`))
 	if err != nil || e != (CardActivated{CardNo: testCardNo}) {
 		t.Fatal(e, err)
 	}
-	if _, err := DecodeEvent("CardActivated", []byte(`{"card_no":`)); err == nil || errors.Is(err, ErrUnknownEventType) {
+	if _, err := DecodeEvent("CardActivated", 1, []byte(`{"card_no":`)); err == nil || errors.Is(err, ErrUnknownEventType) {
 		t.Fatalf("got %v", err)
 	}
 }
@@ -109,7 +113,7 @@ func TestReplayOfDecodedEvents(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		back, err := DecodeEvent(typ, data)
+		back, err := DecodeEvent(typ, SchemaVersion(typ), data)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -107,7 +107,11 @@ type TransferOut struct {
 
 type IssueECard struct{ CardNo string }
 
-type RevokeECard struct{ CardNo, Reason string }
+type RevokeECard struct {
+	CardNo string
+	Cause  ECardRevocationCause // empty means ECardCauseRequest
+	Reason string               // required with ECardCauseOther
+}
 
 // InstantIssue is the bank counter flow: apply (if no application is
 // pending), open the account, assign the number, produce, issue and activate

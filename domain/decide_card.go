@@ -218,6 +218,16 @@ func decideRevokeECard(c *Cardholder, cmd RevokeECard) ([]Event, error) {
 	var f fieldErrors
 	f.cardNo("card_no", cmd.CardNo)
 	f.text("reason", cmd.Reason, maxTextLen)
+	cause := cmd.Cause
+	if cause == "" {
+		cause = ECardCauseRequest
+	}
+	switch {
+	case !cause.Valid() || cause == ECardCauseUnrecorded:
+		f.add("cause", CodeInvalidValue, "cause %q is not one of request, misuse, other", cause)
+	case cause == ECardCauseOther:
+		f.required("reason", cmd.Reason)
+	}
 	if err := f.err(); err != nil {
 		return nil, err
 	}
@@ -228,7 +238,7 @@ func decideRevokeECard(c *Cardholder, cmd RevokeECard) ([]Event, error) {
 	if !card.ECardIssued {
 		return nil, Conflict(CodeNoECard, "card %s has no e-card", cmd.CardNo)
 	}
-	return one(ECardRevoked{CardNo: cmd.CardNo, Reason: cmd.Reason})
+	return one(ECardRevoked{CardNo: cmd.CardNo, Cause: cause, Reason: cmd.Reason})
 }
 
 // decideInstantIssue runs the bank-counter flow in one decision, skipping

@@ -252,14 +252,32 @@ func TestECardFollowsThePhysicalCard(t *testing.T) {
 }
 
 func TestRevokeECard(t *testing.T) {
-	c := given(t, withECard(active())).when(RevokeECard{CardNo: testCardNo, Reason: "holder asked"}).
-		thenEvents(ECardRevoked{CardNo: testCardNo, Reason: "holder asked"})
-	if c.ECardUsable() || c.Card.ECardIssued {
+	c := given(t, withECard(active())).when(RevokeECard{CardNo: testCardNo, Cause: ECardCauseMisuse, Reason: "account taken over"}).
+		thenEvents(ECardRevoked{CardNo: testCardNo, Cause: ECardCauseMisuse, Reason: "account taken over"})
+	if c.ECardUsable() || c.Card.ECardIssued || c.Card.ECardRevokedCause != ECardCauseMisuse {
 		t.Fatalf("card %+v", c.Card)
 	}
-	// Revoking is allowed whatever the card's status.
+	// Issuing again clears the cause.
+	if c.Apply(ECardIssued{CardNo: testCardNo}); c.Card.ECardRevokedCause != "" {
+		t.Fatalf("card %+v", c.Card)
+	}
+	// Revoking is allowed whatever the card's status; the cause defaults to
+	// the holder's request.
 	given(t, withECard(active()), []Event{CardReportedLost{CardNo: testCardNo}}).
-		when(RevokeECard{CardNo: testCardNo}).thenEvents(ECardRevoked{CardNo: testCardNo})
+		when(RevokeECard{CardNo: testCardNo}).thenEvents(ECardRevoked{CardNo: testCardNo, Cause: ECardCauseRequest})
+}
+
+func TestRevokeECardCause(t *testing.T) {
+	given(t, withECard(active())).when(RevokeECard{CardNo: testCardNo, Cause: ECardCauseOther, Reason: "court order"}).
+		thenEvents(ECardRevoked{CardNo: testCardNo, Cause: ECardCauseOther, Reason: "court order"})
+	// Other says nothing without the reason.
+	given(t, withECard(active())).when(RevokeECard{CardNo: testCardNo, Cause: ECardCauseOther, Reason: " "}).
+		thenFieldError("reason", CodeRequired)
+	// Unrecorded exists only for version 1 events.
+	given(t, withECard(active())).when(RevokeECard{CardNo: testCardNo, Cause: ECardCauseUnrecorded}).
+		thenFieldError("cause", CodeInvalidValue)
+	given(t, withECard(active())).when(RevokeECard{CardNo: testCardNo, Cause: "lost"}).
+		thenFieldError("cause", CodeInvalidValue)
 }
 
 func TestCardCommandsNameTheCurrentCard(t *testing.T) {

@@ -2,7 +2,8 @@
 // per person ("cardholder-<id>", see StreamFor) holding the registration and
 // the life of every card the person had. Decide turns a command into events
 // or a typed *Error; Apply folds events into a Cardholder; codec.go is the
-// stored JSON form. The package is pure: no storage, transport or logging.
+// stored JSON form and its versions. The package is pure: no storage,
+// transport or logging.
 //
 // # Identity
 //
@@ -116,6 +117,22 @@
 // erase_cardholder (allowed once, on a registered holder) records
 // CardholderErased; from then on the personal fields of the state read
 // ErasedMarker and every other command works as before (erasure.go).
+//
+// # Event versions
+//
+// An event's type name and shape are a stored contract. Every stored event
+// records its type's schema version in its metadata (Metadata.SchemaVersion,
+// taken from SchemaVersion when written); readers hand it to the codec
+// (DecodeStoredEvent), which upcasts older payloads step by step to the
+// current shape, so Apply, projections, rebuilds and analytics see only
+// the current one. A version newer than the code is ErrUnknownSchemaVersion
+// and stops the reader. To change a shape, add a version (codec.go says
+// how): keep the old struct unexported, add a pure upcaster from the last
+// version, test it on a stored log of the old version in testdata. If the
+// change moves a personal field, piistore's rules must name it in every
+// version's shape. Today every type is at version 1 except ECardRevoked
+// (version 2: a closed Cause beside the free-text Reason; version 1 events
+// read as cause "unrecorded").
 //
 // # Refusals
 //

@@ -89,3 +89,25 @@ func (c CancelCause) Valid() bool {
 	}
 	return false
 }
+
+// ECardRevocationCause is why an e-card was revoked (ECardRevoked.Cause).
+type ECardRevocationCause string
+
+const (
+	ECardCauseRequest ECardRevocationCause = "request" // the holder asked (本人申请)
+	ECardCauseMisuse  ECardRevocationCause = "misuse"  // suspected misuse of the e-card account (冒用)
+	ECardCauseOther   ECardRevocationCause = "other"   // the reason says
+	// ECardCauseUnrecorded is the cause of revocations recorded before
+	// causes were (ECardRevoked version 1). Commands cannot give it.
+	ECardCauseUnrecorded ECardRevocationCause = "unrecorded"
+)
+
+// Valid reports whether c may be stored; ECardCauseUnrecorded is valid in
+// events (upcast from version 1) but refused in commands.
+func (c ECardRevocationCause) Valid() bool {
+	switch c {
+	case ECardCauseRequest, ECardCauseMisuse, ECardCauseOther, ECardCauseUnrecorded:
+		return true
+	}
+	return false
+}

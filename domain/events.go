@@ -2,7 +2,9 @@ package domain
 
 // Events of the cardholder aggregate. Each is a plain struct; its type name
 // (EventType) and schema version are part of the stored contract: never
-// rename a type or change a field's meaning, add a new version instead.
+// rename a type or change a field's meaning, add a new version instead —
+// keep the old shape as an unexported struct and add an upcaster to the
+// type's schema in codec.go (which says how, step by step).
 // Times and dates that belong to the fact are in the payload; when the event
 // was recorded is in the envelope (Metadata.OccurredAt).
 
@@ -149,9 +151,27 @@ type ECardIssued struct {
 	CardNo string `json:"card_no"`
 }
 
+// ECardRevoked is at schema version 2: Cause says why the e-card was
+// revoked as a closed value, as CardCancelled's Cause does for the card;
+// Reason is the free-text note. Version 1 had only Reason, so the read side
+// could not tell a holder's request from suspected misuse without parsing
+// prose, and analytics could not count revocations by why.
 type ECardRevoked struct {
+	CardNo string               `json:"card_no"`
+	Cause  ECardRevocationCause `json:"cause"`
+	Reason string               `json:"reason,omitempty"`
+}
+
+// eCardRevokedV1 is ECardRevoked as stored at schema version 1.
+type eCardRevokedV1 struct {
 	CardNo string `json:"card_no"`
 	Reason string `json:"reason,omitempty"`
+}
+
+// toV2 keeps the note and records the cause as unrecorded: a version 1
+// event never said why, and guessing from the note would invent a fact.
+func (e eCardRevokedV1) toV2() ECardRevoked {
+	return ECardRevoked{CardNo: e.CardNo, Cause: ECardCauseUnrecorded, Reason: e.Reason}
 }
 
 func (CardholderRegistered) EventType() string     { return "CardholderRegistered" }

@@ -170,17 +170,12 @@ func (PermissionRequested) EventType() string { return TypePermissionRequested }
 func (PermissionApproved) EventType() string  { return TypePermissionApproved }
 func (PermissionRejected) EventType() string  { return TypePermissionRejected }
 
-var permissionCodec = codec{family: "permission event", zero: func(eventType string) (decoder, error) {
-	switch eventType {
-	case TypePermissionRequested:
-		return decoderOf[PermissionRequested]{}, nil
-	case TypePermissionApproved:
-		return decoderOf[PermissionApproved]{}, nil
-	case TypePermissionRejected:
-		return decoderOf[PermissionRejected]{}, nil
-	}
-	return nil, fmt.Errorf("%w: %q", ErrUnknownEventType, eventType)
-}}
+// permissionCodec declares the permission family; every type is at version 1.
+var permissionCodec = newCodec("permission event",
+	schema[PermissionRequested](),
+	schema[PermissionApproved](),
+	schema[PermissionRejected](),
+)
 
 // EncodePermissionEvent returns the stored type and JSON of a permission event.
 func EncodePermissionEvent(e any) (string, []byte, error) {
@@ -191,7 +186,14 @@ func EncodePermissionEvent(e any) (string, []byte, error) {
 	return permissionCodec.encode(ev)
 }
 
-// DecodePermissionEvent reads a stored permission event.
-func DecodePermissionEvent(typ string, data []byte) (any, error) {
-	return permissionCodec.decode(typ, data)
+// DecodePermissionEvent reads a stored permission event of the given
+// schema version (see codec.go).
+func DecodePermissionEvent(typ string, version int, data []byte) (any, error) {
+	return permissionCodec.decode(typ, version, data)
+}
+
+// DecodeStoredPermissionEvent is DecodePermissionEvent with the version read
+// from the stored metadata (StoredSchemaVersion).
+func DecodeStoredPermissionEvent(typ string, data, metadata []byte) (any, error) {
+	return permissionCodec.decodeStored(typ, data, metadata)
 }

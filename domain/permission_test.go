@@ -82,13 +82,13 @@ func TestPermissionStateAndCodec(t *testing.T) {
 		domain.PermissionRejected{RequestID: "r1", RejectedBy: "b", Reason: "x", At: permAt}} {
 		typ, data, err := domain.EncodePermissionEvent(e)
 		require.NoError(t, err)
-		back, err := domain.DecodePermissionEvent(typ, data)
+		back, err := domain.DecodePermissionEvent(typ, domain.SchemaVersion(typ), data)
 		require.NoError(t, err)
 		assert.Equal(t, e, back)
-		_, err = domain.DecodeEvent(typ, data)
+		_, err = domain.DecodeEvent(typ, 1, data)
 		assert.ErrorIs(t, err, domain.ErrUnknownEventType, "cardholder projections skip permission events")
 	}
-	_, err := domain.DecodePermissionEvent("CardReportedLost", []byte(`{}`))
+	_, err := domain.DecodePermissionEvent("CardReportedLost", 1, []byte(`{}`))
 	assert.ErrorIs(t, err, domain.ErrUnknownEventType)
 	assert.Equal(t, "permission-r1", domain.PermissionStreamFor("r1"))
 }

@@ -110,6 +110,11 @@ func (UsageRecorded) EventType() string { return "UsageRecorded" }
 // UsageEventType is the stored type name of UsageRecorded.
 const UsageEventType = "UsageRecorded"
 
+// usageSchemaVersion is UsageRecorded's schema version (SchemaVersion). It
+// has no upcasters: its readers decode version 1 directly, fast (analytics).
+// A version 2 must move it into a codec first.
+const usageSchemaVersion = 1
+
 // UsageStreamPrefix starts every usage stream name.
 const UsageStreamPrefix = "usage-"
 

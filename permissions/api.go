@@ -231,7 +231,7 @@ func (a *API) load(ctx context.Context, id string) (loaded, bool, error) {
 	}
 	var l loaded
 	for _, r := range recs {
-		e, err := domain.DecodePermissionEvent(r.Type, r.Data)
+		e, err := domain.DecodeStoredPermissionEvent(r.Type, r.Data, r.Metadata)
 		if err != nil {
 			return loaded{}, false, fmt.Errorf("load %s revision %d: %w", stream, r.Revision, err)
 		}
@@ -289,7 +289,7 @@ func (a *API) envelop(c echo.Context, stream string, events []any) ([]eventstore
 		}
 		id := uuid.New()
 		md, err := json.Marshal(domain.Metadata{
-			EventID: id.String(), SchemaVersion: 1, OccurredAt: a.clock().UTC(),
+			EventID: id.String(), SchemaVersion: domain.SchemaVersion(typ), OccurredAt: a.clock().UTC(),
 			Actor:   domain.Actor{Client: p.Client, CertSubject: p.Subject},
 			Channel: "http", CorrelationID: httpapi.CorrelationID(c), CausationID: httpapi.RequestID(c), RemoteAddr: c.RealIP(),
 		})

@@ -19,7 +19,10 @@
 //     transaction. A crash anywhere therefore neither loses nor repeats an
 //     event, and a stray second writer is harmless.
 //   - Event types a projection does not know are skipped (the checkpoint
-//     still moves past them).
+//     still moves past them). Known types are decoded with the schema
+//     version their metadata records (domain.DecodeStoredEvent), so live
+//     and rebuilt projections read old versions upcast to the current
+//     shape; a version newer than the code fails the batch, never skipped.
 //   - Lag (events and seconds behind the store's head) is exposed through
 //     WriteMetrics (Prometheus text) and Ready; WaitFor gives read-your-writes.
 //   - Rebuild builds a Rebuildable projection from position zero into fresh

@@ -151,7 +151,7 @@ func expectedBlacklist(t *testing.T, store eventstore.Store) map[string]string {
 	}
 	states := map[string]*domain.Cardholder{}
 	for _, ev := range events {
-		e, err := domain.DecodeEvent(ev.Type, ev.Data)
+		e, err := domain.DecodeStoredEvent(ev.Type, ev.Data, ev.Metadata)
 		if err != nil {
 			continue
 		}

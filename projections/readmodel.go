@@ -119,7 +119,7 @@ func (m *ReadModel) applyTx(ctx context.Context, tx pgx.Tx, batch []eventstore.R
 		if _, ok := domain.CardholderIDOfStream(ev.Stream); !ok {
 			continue // other aggregates (batches, PSAMs, usage) are not read here
 		}
-		e, err := domain.DecodeEvent(ev.Type, ev.Data)
+		e, err := domain.DecodeStoredEvent(ev.Type, ev.Data, ev.Metadata)
 		if errors.Is(err, domain.ErrUnknownEventType) {
 			continue
 		}

@@ -196,7 +196,7 @@ func (h *harness) expectedBlacklist() map[string]string {
 	}
 	states := map[string]*domain.Cardholder{}
 	for _, ev := range events {
-		e, err := domain.DecodeEvent(ev.Type, ev.Data)
+		e, err := domain.DecodeStoredEvent(ev.Type, ev.Data, ev.Metadata)
 		if err != nil {
 			continue
 		}

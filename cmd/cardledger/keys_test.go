@@ -32,7 +32,7 @@ func readName(t *testing.T, ctx context.Context, vars map[string]string, id stri
 	if err != nil {
 		return "", err
 	}
-	e, err := domain.DecodeEvent(events[0].Type, events[0].Data)
+	e, err := domain.DecodeStoredEvent(events[0].Type, events[0].Data, events[0].Metadata)
 	require.NoError(t, err)
 	return e.(domain.CardholderRegistered).Name, nil
 }

@@ -54,7 +54,7 @@ func TestEventsReadBackAsAppended(t *testing.T) {
 		assert.JSONEq(t, string(w.Data), string(subscribed[i].Data), "SubscribeAll %s", w.Type)
 		assert.Equal(t, w.ID, all[i].ID)
 	}
-	e, err := domain.DecodeEvent(all[0].Type, all[0].Data)
+	e, err := domain.DecodeStoredEvent(all[0].Type, all[0].Data, all[0].Metadata)
 	require.NoError(t, err)
 	assert.Equal(t, zhang.name, e.(domain.CardholderRegistered).Name)
 }
@@ -119,7 +119,7 @@ func TestErasureLeavesHistoryIntactButUnreadable(t *testing.T) {
 
 	batch, err := f.store.ReadStream(f.ctx, domain.BatchStreamFor("b1"), 0, 0)
 	require.NoError(t, err)
-	e, err := domain.DecodeBatchEvent(batch[0].Type, batch[0].Data)
+	e, err := domain.DecodeStoredBatchEvent(batch[0].Type, batch[0].Data, batch[0].Metadata)
 	require.NoError(t, err)
 	m := e.(domain.BatchMembersAdded).Members
 	assert.Equal(t, domain.ErasedMarker, m[0].Name)
@@ -134,7 +134,7 @@ func TestErasureLeavesHistoryIntactButUnreadable(t *testing.T) {
 	// The replayed state machine still works and the chain verifies.
 	var history []domain.Event
 	for _, r := range events {
-		e, err := domain.DecodeEvent(r.Type, r.Data)
+		e, err := domain.DecodeStoredEvent(r.Type, r.Data, r.Metadata)
 		require.NoError(t, err)
 		history = append(history, e)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/cardledger/cardledger/domain"
 	"github.com/cardledger/cardledger/eventstore"
 )
 
@@ -100,7 +101,9 @@ func StoreAppend(ctx context.Context, store eventstore.Store, n, workers int) Re
 	})
 }
 
+// sampleEvent is a CardReportedLost at the codec's current version.
 func sampleEvent() (data, meta []byte) {
 	return []byte(`{"card_no":"A12345678","reason":"load"}`),
-		[]byte(`{"event_id":"00000000-0000-0000-0000-000000000000","schema_version":1,"occurred_at":"2026-01-01T00:00:00Z","actor":{"client":"loadgen"},"channel":"bench"}`)
+		fmt.Appendf(nil, `{"event_id":"00000000-0000-0000-0000-000000000000","schema_version":%d,"occurred_at":"2026-01-01T00:00:00Z","actor":{"client":"loadgen"},"channel":"bench"}`,
+			domain.SchemaVersion(domain.CardReportedLost{}.EventType()))
 }
