@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -136,6 +137,20 @@ func (e *env) eventCount() int {
 	all, err := e.store.ReadAll(ctx, eventstore.Start, 0)
 	require.NoError(e.t, err)
 	return len(all)
+}
+
+// streamLen is the number of events in the cardholder's stream, 0 when it
+// has none. Stream reads see every committed event at once, unlike $all.
+func (e *env) streamLen(cardholderID string) int {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	recs, err := e.store.ReadStream(ctx, domain.StreamFor(cardholderID), 0, 0)
+	if errors.Is(err, eventstore.ErrStreamNotFound) {
+		return 0
+	}
+	require.NoError(e.t, err)
+	return len(recs)
 }
 
 // idNumber returns a valid ID number for person n (born 1990-03-07 in
