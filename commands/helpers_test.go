@@ -56,6 +56,7 @@ func newEnv(t *testing.T) *env {
 	log.SetOutput(io.Discard)
 	api, err := commands.NewAPI(store, pool, testIDKey, time.Now, log)
 	require.NoError(t, err)
+	t.Cleanup(api.Close)
 	auth := httpapi.StaticAuthenticator{
 		keyAdmin:   {Client: "ops", Role: httpapi.RoleAdmin},
 		keyCounter: {Client: "counter-futian", Role: httpapi.RoleCounter},
