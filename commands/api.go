@@ -4,6 +4,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/sirupsen/logrus"
 
 	"github.com/cardledger/cardledger/eventstore"
@@ -18,13 +19,15 @@ type API struct {
 }
 
 // StaleIdempotencyClaim is how long a claimed Idempotency-Key without a
-// response blocks retries before a retry may take it over.
+// response blocks retries while the process that claimed it lives (a dead
+// process's claims are taken over at once; see Idempotency).
 const StaleIdempotencyClaim = time.Minute
 
-// NewAPI wires the command API: store holds the events, db (a pgx pool)
-// the idempotency table (run Migrate first), idKey derives cardholder ids.
-func NewAPI(store eventstore.Store, db DB, idKey []byte, clock func() time.Time, log *logrus.Logger) (*API, error) {
-	if db == nil {
+// NewAPI wires the command API: store holds the events, pool the
+// idempotency table (run Migrate first), idKey derives cardholder ids.
+// Close it when done.
+func NewAPI(store eventstore.Store, pool *pgxpool.Pool, idKey []byte, clock func() time.Time, log *logrus.Logger) (*API, error) {
+	if pool == nil {
 		return nil, errors.New("commands: API needs a database for idempotency keys")
 	}
 	if log == nil {
@@ -34,8 +37,13 @@ func NewAPI(store eventstore.Store, db DB, idKey []byte, clock func() time.Time,
 	if err != nil {
 		return nil, err
 	}
-	return &API{svc: svc, idem: NewIdempotency(db, StaleIdempotencyClaim), log: log}, nil
+	return &API{svc: svc, idem: NewIdempotency(pool, StaleIdempotencyClaim), log: log}, nil
 }
+
+// Close releases the connection that holds this process's idempotency
+// claims (see Idempotency); claims still open are then taken over by
+// retries at once.
+func (a *API) Close() { a.idem.Close() }
 
 // Service is the application layer under the API.
 func (a *API) Service() *Service { return a.svc }

@@ -12,7 +12,13 @@
 //   - Event ids derive from the command id and the event's index, and the
 //     command id from (client, Idempotency-Key) when one is sent; so a
 //     retried command appends nothing new, even after a crash between the
-//     append and storing its response.
+//     append and storing its response; it then answers from its events,
+//     with the state they left.
+//   - An Idempotency-Key is 409 idempotency_key_in_flight only while the
+//     process running its first request lives: claims name their process's
+//     PostgreSQL advisory lock (owner_lock.go), which dies with the
+//     process, so a retry after a crash runs (or replays) the command at
+//     once. A live process's claim is taken over after StaleIdempotencyClaim.
 //   - Card numbers are unique: each is reserved by the first and only event
 //     (CardNumberReserved) of stream "cardno-<card_no>", appended with
 //     NoStream before the cardholder stream records the assignment. Card
@@ -56,7 +62,9 @@
 // projections. Command responses carry cardholder_id, revision, position
 // (opaque) and the appended event types, and the revision as ETag ("7").
 // Headers: Idempotency-Key (same key and body → the first response again,
-// marked Idempotent-Replayed: true; same key, other body → 422),
+// marked Idempotent-Replayed: true, also when the first request died after
+// its command happened; same key, other body → 422; 409 while the first
+// request still runs),
 // If-Match: <revision> (412 when the cardholder moved on), X-Operator (the
 // person at the client's counter, recorded in the actor).
 package commands

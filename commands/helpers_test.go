@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -37,6 +38,7 @@ const (
 type env struct {
 	t     *testing.T
 	store eventstore.Store
+	pool  *pgxpool.Pool // the store's database
 	srv   *httptest.Server
 }
 
@@ -55,6 +57,7 @@ func newEnv(t *testing.T) *env {
 	log.SetOutput(io.Discard)
 	api, err := commands.NewAPI(store, pool, testIDKey, time.Now, log)
 	require.NoError(t, err)
+	t.Cleanup(api.Close)
 	auth := httpapi.StaticAuthenticator{
 		keyAdmin:   {Client: "ops", Role: httpapi.RoleAdmin},
 		keyCounter: {Client: "counter-futian", Role: httpapi.RoleCounter},
@@ -65,7 +68,7 @@ func newEnv(t *testing.T) *env {
 	e := httpapi.NewServer(httpapi.Options{Auth: auth, Log: log}, api.Routes())
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
-	return &env{t: t, store: store, srv: srv}
+	return &env{t: t, store: store, pool: pool, srv: srv}
 }
 
 type response struct {
@@ -128,14 +131,30 @@ func (e *env) do(method, path, key string, body any, headers ...string) response
 	return response{Status: res.StatusCode, Header: res.Header, Body: raw}
 }
 
-// eventCount is the number of events in the whole store.
+// eventCount is the number of events in the whole store, counted in its
+// table: a read of $all would lag behind open transactions (see
+// eventstore/pgstore/visibility.go) and miss events just appended.
 func (e *env) eventCount() int {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	all, err := e.store.ReadAll(ctx, eventstore.Start, 0)
+	var n int
+	require.NoError(e.t, e.pool.QueryRow(ctx, `SELECT count(*) FROM eventstore_events`).Scan(&n))
+	return n
+}
+
+// streamLen is the number of events in the cardholder's stream, 0 when it
+// has none. Stream reads see every committed event at once, unlike $all.
+func (e *env) streamLen(cardholderID string) int {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	recs, err := e.store.ReadStream(ctx, domain.StreamFor(cardholderID), 0, 0)
+	if errors.Is(err, eventstore.ErrStreamNotFound) {
+		return 0
+	}
 	require.NoError(e.t, err)
-	return len(all)
+	return len(recs)
 }
 
 // idNumber returns a valid ID number for person n (born 1990-03-07 in

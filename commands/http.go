@@ -112,7 +112,7 @@ func (a *API) serveCommand(c echo.Context, status int, exec func(Envelope) (Resu
 	h.Write(raw)
 	env.CommandID = CommandIDFor(env.Actor.Client, key)
 	ctx := c.Request().Context()
-	stored, err := a.idem.Claim(ctx, env.Actor.Client, key, h.Sum(nil))
+	claim, stored, err := a.idem.Claim(ctx, env.Actor.Client, key, h.Sum(nil))
 	if err != nil {
 		return a.commandError(err)
 	}
@@ -120,15 +120,23 @@ func (a *API) serveCommand(c echo.Context, status int, exec func(Envelope) (Resu
 		c.Response().Header().Set(HeaderReplayed, "true")
 		return writeStored(c, *stored)
 	}
+	// Whatever ends the request without a stored answer (a 5xx, a panic)
+	// frees the key, so that a retry runs the command again at once.
+	answered := false
+	defer func() {
+		if answered {
+			return
+		}
+		if err := claim.Release(context.WithoutCancel(ctx)); err != nil {
+			a.log.WithError(err).Warn("release idempotency key")
+		}
+	}()
 
 	res, err := exec(env)
 	var out StoredResponse
 	if err != nil {
 		p := ProblemFor(err)
 		if p == nil || p.Status >= 500 {
-			if rerr := a.idem.Release(context.WithoutCancel(ctx), env.Actor.Client, key); rerr != nil {
-				a.log.WithError(rerr).Warn("release idempotency key")
-			}
 			return err
 		}
 		cp := *p
@@ -143,11 +151,20 @@ func (a *API) serveCommand(c echo.Context, status int, exec func(Envelope) (Resu
 	if err != nil {
 		return err
 	}
-	if err := a.idem.Complete(context.WithoutCancel(ctx), env.Actor.Client, key, out); err != nil {
-		// The command happened; a retry will find its events in the stream.
+	first, err := claim.Complete(context.WithoutCancel(ctx), out)
+	if err != nil {
+		// The command happened; the key is released and a retry finds the
+		// command's events in the stream.
 		a.log.WithError(err).Warn("store idempotent response")
+	} else {
+		answered = true
 	}
-	return writeStored(c, out)
+	// A command a request before this one had already applied (it died
+	// before answering) is answered from its events: say it is a replay.
+	if res.Replayed || first.Status != out.Status || string(first.Body) != string(out.Body) {
+		c.Response().Header().Set(HeaderReplayed, "true")
+	}
+	return writeStored(c, first)
 }
 
 // commandError passes known errors on as problems and the rest as they are

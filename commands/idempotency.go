@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // Idempotency remembers, per client and Idempotency-Key, the hash of the
@@ -15,19 +17,38 @@ import (
 // first response and appends nothing new.
 //
 // A key is claimed (row without response) before the command runs and
-// completed after; a claim older than staleClaim is taken over, because its
-// request died. Even then nothing is appended twice: the command id derives
-// from the key, and the repository recognises the command's events.
+// completed after. A retry that finds a claim without response asks whether
+// the request that made it can still finish: each Idempotency holds a
+// PostgreSQL advisory lock for as long as its process lives (see
+// owner_lock.go), and a claim names the lock of its process. When the
+// process dies its connection closes and PostgreSQL drops the lock at once,
+// so a retry sees the claim orphaned and takes it over immediately, instead
+// of answering idempotency_key_in_flight. A claim whose process lives is
+// taken over only when older than staleClaim (a request stuck in a live
+// process, or a claim made while the process had lost its lock).
+//
+// Taking over runs the command again, and that is safe: the command id
+// derives from the key, so a command whose events the dead request appended
+// is recognised by the repository and answered from those events, and one
+// whose events never made it is decided afresh and appended once (event ids
+// derive from the command id too). Even a takeover of a request that is in
+// fact still running (its lock connection dropped) appends nothing twice.
 type Idempotency struct {
 	db         DB
 	staleClaim time.Duration
+	owner      *ownerLock
 }
 
-// NewIdempotency returns the key store on db; a claim without response
-// older than staleClaim may be taken over by a retry.
-func NewIdempotency(db DB, staleClaim time.Duration) *Idempotency {
-	return &Idempotency{db: db, staleClaim: staleClaim}
+// NewIdempotency returns the key store on pool; a claim without response
+// whose process lives may be taken over by a retry after staleClaim. It
+// holds one connection of its own (outside the pool) from the first Claim
+// until Close.
+func NewIdempotency(pool *pgxpool.Pool, staleClaim time.Duration) *Idempotency {
+	return &Idempotency{db: pool, staleClaim: staleClaim, owner: newOwnerLock(pool.Config().ConnConfig)}
 }
+
+// Close releases the process's lock: claims still open look orphaned.
+func (s *Idempotency) Close() { s.owner.close() }
 
 // DB is what the package needs of PostgreSQL (*pgxpool.Pool qualifies).
 type DB interface {
@@ -35,6 +56,9 @@ type DB interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
+// owner is the lock of the process that made the claim (NULL: unknown, only
+// staleness frees the claim); token tells one claim of a key from the claim
+// that took it over.
 const idempotencySchema = `
 SELECT pg_advisory_xact_lock(7308012217002);
 CREATE TABLE IF NOT EXISTS command_idempotency (
@@ -46,7 +70,9 @@ CREATE TABLE IF NOT EXISTS command_idempotency (
 	response     bytea,
 	claimed_at   timestamptz NOT NULL DEFAULT now(),
 	PRIMARY KEY (client, key)
-);`
+);
+ALTER TABLE command_idempotency ADD COLUMN IF NOT EXISTS owner int;
+ALTER TABLE command_idempotency ADD COLUMN IF NOT EXISTS token uuid;`
 
 // Migrate creates the idempotency table if it is missing.
 func Migrate(ctx context.Context, db DB) error {
@@ -70,70 +96,115 @@ var (
 	ErrKeyInFlight = errors.New("a request with this idempotency key is in progress")
 )
 
+// Claim is the right to run the command of one key; Complete or Release
+// ends it.
+type Claim struct {
+	s           *Idempotency
+	client, key string
+	token       uuid.UUID
+}
+
+// maxClaimRounds bounds Claim's re-reads when the row changes under it
+// (released, completed or taken over between two statements).
+const maxClaimRounds = 4
+
 // Claim reserves (client, key) for a request with hash. It returns the
-// stored response when the key was completed for the same request, nil and
-// no error when the caller now owns the key, ErrKeyReused or ErrKeyInFlight.
-func (s *Idempotency) Claim(ctx context.Context, client, key string, hash []byte) (*StoredResponse, error) {
-	tag, err := s.db.Exec(ctx, `INSERT INTO command_idempotency (client, key, request_hash)
-		VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, client, key, hash)
+// claim when the caller now owns the key, the stored response when the key
+// was completed for the same request, or ErrKeyReused or ErrKeyInFlight.
+func (s *Idempotency) Claim(ctx context.Context, client, key string, hash []byte) (*Claim, *StoredResponse, error) {
+	owner := s.owner.current(ctx)
+	c := &Claim{s: s, client: client, key: key, token: uuid.New()}
+	for range maxClaimRounds {
+		tag, err := s.db.Exec(ctx, `INSERT INTO command_idempotency (client, key, request_hash, owner, token)
+			VALUES ($1, $2, $3, nullif($4, 0), $5) ON CONFLICT DO NOTHING`, client, key, hash, owner, c.token)
+		if err != nil {
+			return nil, nil, fmt.Errorf("claim idempotency key: %w", err)
+		}
+		if tag.RowsAffected() == 1 {
+			return c, nil, nil
+		}
+		var (
+			storedHash []byte
+			status     *int
+			etag       string
+			body       []byte
+			token      *uuid.UUID
+			stale      bool
+			orphaned   bool
+		)
+		// The owner's lock is free exactly when its process is gone; trying
+		// it in the statement's own transaction frees it again at once.
+		err = s.db.QueryRow(ctx, `SELECT request_hash, status, etag, response, token,
+				claimed_at < now() - $3::interval,
+				CASE WHEN status IS NULL AND owner IS NOT NULL
+					THEN pg_try_advisory_xact_lock($4, owner) ELSE false END
+			FROM command_idempotency WHERE client = $1 AND key = $2`, client, key, s.staleClaim, ownerLockClass).
+			Scan(&storedHash, &status, &etag, &body, &token, &stale, &orphaned)
+		if errors.Is(err, pgx.ErrNoRows) {
+			continue // released between our insert and select
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("read idempotency key: %w", err)
+		}
+		switch {
+		case string(storedHash) != string(hash):
+			return nil, nil, ErrKeyReused
+		case status != nil:
+			return nil, &StoredResponse{Status: *status, ETag: etag, Body: body}, nil
+		case !stale && !orphaned:
+			return nil, nil, ErrKeyInFlight
+		}
+		// Take over the claim we saw, unless another retry got there first.
+		tag, err = s.db.Exec(ctx, `UPDATE command_idempotency
+			SET owner = nullif($3, 0), token = $4, claimed_at = now()
+			WHERE client = $1 AND key = $2 AND status IS NULL AND token IS NOT DISTINCT FROM $5`,
+			client, key, owner, c.token, token)
+		if err != nil {
+			return nil, nil, fmt.Errorf("take over idempotency key: %w", err)
+		}
+		if tag.RowsAffected() == 1 {
+			return c, nil, nil
+		}
+	}
+	return nil, nil, ErrKeyInFlight
+}
+
+// Complete stores the response of the claim and returns the response to
+// send: r, or the one stored first when another request took the key over
+// and finished before (both ran the same command, so they agree on what
+// happened; the client gets one answer however often it asks).
+func (c *Claim) Complete(ctx context.Context, r StoredResponse) (StoredResponse, error) {
+	tag, err := c.s.db.Exec(ctx, `UPDATE command_idempotency SET status = $3, etag = $4, response = $5
+		WHERE client = $1 AND key = $2 AND token = $6 AND status IS NULL`,
+		c.client, c.key, r.Status, r.ETag, r.Body, c.token)
 	if err != nil {
-		return nil, fmt.Errorf("claim idempotency key: %w", err)
+		return r, fmt.Errorf("complete idempotency key: %w", err)
 	}
 	if tag.RowsAffected() == 1 {
-		return nil, nil
+		return r, nil
 	}
 	var (
-		storedHash []byte
-		status     *int
-		etag       string
-		body       []byte
-		stale      bool
+		status *int
+		stored StoredResponse
 	)
-	err = s.db.QueryRow(ctx, `SELECT request_hash, status, etag, response, claimed_at < now() - $3::interval
-		FROM command_idempotency WHERE client = $1 AND key = $2`, client, key, s.staleClaim).
-		Scan(&storedHash, &status, &etag, &body, &stale)
-	if errors.Is(err, pgx.ErrNoRows) {
-		// Released between our insert and select: try once more.
-		return s.Claim(ctx, client, key, hash)
+	err = c.s.db.QueryRow(ctx, `SELECT status, etag, response FROM command_idempotency
+		WHERE client = $1 AND key = $2`, c.client, c.key).Scan(&status, &stored.ETag, &stored.Body)
+	if errors.Is(err, pgx.ErrNoRows) || (err == nil && status == nil) {
+		return r, nil // taken over and still running, or released: ours stands
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read idempotency key: %w", err)
+		return r, fmt.Errorf("complete idempotency key: %w", err)
 	}
-	switch {
-	case string(storedHash) != string(hash):
-		return nil, ErrKeyReused
-	case status != nil:
-		return &StoredResponse{Status: *status, ETag: etag, Body: body}, nil
-	case !stale:
-		return nil, ErrKeyInFlight
-	}
-	tag, err = s.db.Exec(ctx, `UPDATE command_idempotency SET claimed_at = now()
-		WHERE client = $1 AND key = $2 AND status IS NULL AND claimed_at < now() - $3::interval`,
-		client, key, s.staleClaim)
-	if err != nil {
-		return nil, fmt.Errorf("take over idempotency key: %w", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return nil, ErrKeyInFlight
-	}
-	return nil, nil
+	stored.Status = *status
+	return stored, nil
 }
 
-// Complete stores the response of a claimed key.
-func (s *Idempotency) Complete(ctx context.Context, client, key string, r StoredResponse) error {
-	_, err := s.db.Exec(ctx, `UPDATE command_idempotency SET status = $3, etag = $4, response = $5
-		WHERE client = $1 AND key = $2`, client, key, r.Status, r.ETag, r.Body)
-	if err != nil {
-		return fmt.Errorf("complete idempotency key: %w", err)
-	}
-	return nil
-}
-
-// Release forgets a claimed key whose request failed without a definite
-// answer (5xx), so that a retry runs the command again.
-func (s *Idempotency) Release(ctx context.Context, client, key string) error {
-	_, err := s.db.Exec(ctx, `DELETE FROM command_idempotency
-		WHERE client = $1 AND key = $2 AND status IS NULL`, client, key)
+// Release forgets a claim whose request failed without a definite answer
+// (5xx), so that a retry runs the command again. A claim taken over since
+// is left alone.
+func (c *Claim) Release(ctx context.Context) error {
+	_, err := c.s.db.Exec(ctx, `DELETE FROM command_idempotency
+		WHERE client = $1 AND key = $2 AND token = $3 AND status IS NULL`, c.client, c.key, c.token)
 	if err != nil {
 		return fmt.Errorf("release idempotency key: %w", err)
 	}

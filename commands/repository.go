@@ -161,21 +161,30 @@ func revisionText(l Loaded) string {
 }
 
 // alreadyApplied finds the events of env's command in the loaded stream.
+// The result is what the command's answer was: the state right after its
+// events, not the state later commands left.
 func alreadyApplied(l Loaded, env Envelope, stream string) (Result, bool) {
 	first := EventID(env.CommandID, stream, 0)
 	for i, rec := range l.Recorded {
 		if rec.ID != first {
 			continue
 		}
-		res := Result{CardholderID: l.State.ID, State: l.State, Replayed: true}
-		for j := i; j < len(l.Recorded) && l.Recorded[j].ID == EventID(env.CommandID, stream, j-i); j++ {
-			ev, err := domain.DecodeStoredEvent(l.Recorded[j].Type, l.Recorded[j].Data, l.Recorded[j].Metadata)
+		res := Result{CardholderID: l.State.ID, State: domain.NewCardholder(l.State.ID), Replayed: true}
+		for j, rec := range l.Recorded {
+			ours := j >= i && rec.ID == EventID(env.CommandID, stream, j-i)
+			if j >= i && !ours {
+				break
+			}
+			ev, err := domain.DecodeStoredEvent(rec.Type, rec.Data, rec.Metadata)
 			if err != nil {
 				// Load decoded the same bytes already.
-				panic(fmt.Sprintf("commands: %s revision %d: %v", stream, l.Recorded[j].Revision, err))
+				panic(fmt.Sprintf("commands: %s revision %d: %v", stream, rec.Revision, err))
 			}
-			res.Events = append(res.Events, ev)
-			res.Revision, res.Position = l.Recorded[j].Revision, l.Recorded[j].Position
+			res.State.Apply(ev)
+			if ours {
+				res.Events = append(res.Events, ev)
+				res.Revision, res.Position = rec.Revision, rec.Position
+			}
 		}
 		return res, true
 	}

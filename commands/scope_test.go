@@ -43,6 +43,7 @@ func newScopedEnv(t *testing.T) *env {
 	log.SetOutput(io.Discard)
 	api, err := commands.NewAPI(store, pool, testIDKey, time.Now, log)
 	require.NoError(t, err)
+	t.Cleanup(api.Close)
 	auth := httpapi.StaticAuthenticator{
 		keyAdmin:      {Client: "ops", Role: httpapi.RoleAdmin},
 		keyCity:       {Client: "suzhou-centre", Role: httpapi.RoleCounter, Region: "320500"},

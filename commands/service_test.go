@@ -68,6 +68,23 @@ func TestRerunCommandIsRecognisedInTheStream(t *testing.T) {
 	res, err := svc.Card.Handle(ctx, loss)
 	require.NoError(t, err, "the retried loss is not refused as already lost")
 	assert.True(t, res.Replayed)
+	lossRevision := res.Revision
+
+	// Rerun after later commands, the loss still answers what it did: the
+	// card it left lost, not the card as it is now.
+	_, err = svc.Card.Handle(ctx, commands.CardCommand{Envelope: commands.NewEnvelope(domain.Actor{Client: "c"}, "test"),
+		CardNo: cardNo, Command: domain.UnlockCard{CardNo: cardNo}})
+	require.NoError(t, err)
+	res, err = svc.Card.Handle(ctx, loss)
+	require.NoError(t, err)
+	assert.True(t, res.Replayed)
+	assert.Equal(t, lossRevision, res.Revision)
+	assert.Equal(t, domain.StatusLost, res.State.Card.Status)
+	again, err = svc.InstantIssue.Handle(ctx, commands.InstantIssue{Envelope: env, CardholderID: holder, BankCode: "102"})
+	require.NoError(t, err)
+	assert.Equal(t, first.Revision, again.Revision)
+	assert.Equal(t, domain.StatusActive, again.State.Card.Status)
+	assert.Equal(t, first.State, again.State, "the issuance answers with the state it left")
 }
 
 func TestCardNumbersAreUniqueAndResolve(t *testing.T) {

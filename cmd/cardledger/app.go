@@ -113,6 +113,9 @@ func (a *app) server(ctx context.Context) (*echo.Echo, error) {
 }
 
 func (a *app) close() {
+	if a.commands != nil {
+		a.commands.Close()
+	}
 	if a.ch != nil {
 		a.ch.Close()
 	}
