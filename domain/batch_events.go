@@ -119,6 +119,15 @@ type BatchPickedUp struct {
 	Job    int    `json:"job"`
 }
 
+// BatchJobRetried: job Job applies again the items of job Of (the last
+// finished job) whose members' cardholder streams refused them; Members
+// lists those members in the order of job Of's items.
+type BatchJobRetried struct {
+	Job     int   `json:"job"`
+	Of      int   `json:"of"`
+	Members []int `json:"members"`
+}
+
 // BatchJobProgressed: the process manager applied items [0, Done) of job
 // Job to the cardholder streams. CardNos lists card numbers assigned in this
 // stretch (bank return job only); Failures the items of this stretch that
@@ -161,4 +170,5 @@ func (BatchReturnRowsAdded) EventType() string { return "BatchReturnRowsAdded" }
 func (BatchHandedOver) EventType() string      { return "BatchHandedOver" }
 func (BatchPickedUp) EventType() string        { return "BatchPickedUp" }
 func (BatchJobProgressed) EventType() string   { return "BatchJobProgressed" }
+func (BatchJobRetried) EventType() string      { return "BatchJobRetried" }
 func (BatchJobCompleted) EventType() string    { return "BatchJobCompleted" }
