@@ -2,11 +2,15 @@ package batch
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"testing"
+	"time"
 
 	"github.com/sirupsen/logrus"
 
@@ -22,7 +26,7 @@ type client struct {
 	srv http.Handler
 }
 
-func (c client) do(method, path, contentType string, body []byte, wantStatus int, out any) {
+func (c client) do(method, path, contentType string, body []byte, wantStatus int, out any) http.Header {
 	c.t.Helper()
 	req := httptest.NewRequest(method, path, bytes.NewReader(body))
 	req.Header.Set("Authorization", "Bearer counter-key")
@@ -37,12 +41,43 @@ func (c client) do(method, path, contentType string, body []byte, wantStatus int
 	if out != nil {
 		if b, ok := out.(*[]byte); ok {
 			*b = rec.Body.Bytes()
-			return
+			return rec.Header()
 		}
 		if err := json.Unmarshal(rec.Body.Bytes(), out); err != nil {
 			c.t.Fatalf("%s %s: %v in %s", method, path, err, rec.Body.String())
 		}
 	}
+	return rec.Header()
+}
+
+// pollJob reads the job resource until the job has finished.
+func (c client) pollJob(path string) JobStatus {
+	c.t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		var st JobStatus
+		c.do(http.MethodGet, path, "", nil, http.StatusOK, &st)
+		if st.State == JobFinished {
+			return st
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("%s still %s after a minute: %+v", path, st.State, st)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// startWorker runs svc's job worker until the test ends.
+func startWorker(t *testing.T, svc *Service) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- svc.RunWorker(ctx, WorkerOptions{Poll: 50 * time.Millisecond, Log: quietLog()}) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Errorf("worker: %v", err)
+		}
+	})
 }
 
 func (c client) json(method, path string, body any, wantStatus int, out any) {
@@ -88,9 +123,28 @@ func TestHTTPBatchRoundTripAndPSAMStock(t *testing.T) {
 	}
 	var rr ReturnReport
 	c.do(http.MethodPost, "/v1/batches/returns", "text/plain", bytes.Replace(ret, []byte("|0|"), []byte("|2|"), 1), http.StatusBadRequest, nil)
+	// No worker runs yet: the answer cannot have waited for the job.
+	h := c.do(http.MethodPost, "/v1/batches/returns", "text/plain", ret, http.StatusAccepted, &rr)
+	if !rr.Accepted || rr.OK != 3 || rr.Job == nil || rr.Job.State != JobRunning || rr.Job.Done != 0 || rr.Job.Items != 3 ||
+		h.Get("Location") != "/v1/batches/H1/jobs/1" {
+		t.Fatalf("return %+v location %q", rr, h.Get("Location"))
+	}
+	var running JobStatus
+	c.do(http.MethodGet, "/v1/batches/H1/jobs/1", "", nil, http.StatusOK, &running)
+	if running.State != JobRunning || running.Done != 0 {
+		t.Fatalf("job before the worker %+v", running)
+	}
+	c.do(http.MethodGet, "/v1/batches/H1/jobs/2", "", nil, http.StatusNotFound, nil)
+	c.do(http.MethodGet, "/v1/batches/H1/jobs/x", "", nil, http.StatusNotFound, nil)
+	startWorker(t, svc)
+	job := c.pollJob("/v1/batches/H1/jobs/1")
+	if job.Done != 3 || !reflect.DeepEqual(job.Counts, map[string]int{"account_opened": 3}) || len(job.Failures) != 0 || job.Retryable {
+		t.Fatalf("finished job %+v", job)
+	}
+	// The same file again: the job is done, 200.
 	c.do(http.MethodPost, "/v1/batches/returns", "text/plain", ret, http.StatusOK, &rr)
-	if !rr.Accepted || rr.OK != 3 || rr.Job == nil || rr.Job.Done != 3 {
-		t.Fatalf("return %+v", rr)
+	if !rr.AlreadyAccepted || rr.Job == nil || rr.Job.State != JobFinished {
+		t.Fatalf("again %+v", rr)
 	}
 	var ms []MemberStatus
 	c.do(http.MethodGet, "/v1/batches/H1/members?stage=account_opened", "", nil, http.StatusOK, &ms)

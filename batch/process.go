@@ -29,29 +29,29 @@ const jobStretch = 500
 
 func stretchFor(items int) int { return max(jobStretch, items/40) }
 
-// JobStatus tells how far a batch's job got.
-type JobStatus struct {
-	Job      int                 `json:"job"`
-	Kind     domain.JobKind      `json:"kind"`
-	Items    int                 `json:"items"`
-	Done     int                 `json:"done"`
-	Failures []domain.JobFailure `json:"failures,omitempty"` // of this job
-	Elapsed  string              `json:"elapsed,omitempty"`
-}
-
 // RunJobs applies the batch's running job, if any, to the end and returns
-// its status (nil when no job was running).
+// its status (nil when no job was running). It holds the batch's job lock
+// while it runs: a second runner anywhere gets ErrJobBusy.
 func (s *Service) RunJobs(ctx context.Context, batchID string) (*JobStatus, error) {
 	start := time.Now()
 	b, err := s.getBatch(ctx, batchID)
 	if err != nil {
 		return nil, err
 	}
-	job := b.Job
-	if job == nil {
+	if b.Job == nil {
 		return nil, nil
 	}
-	st := &JobStatus{Job: job.Seq, Kind: job.Kind, Items: len(job.Items), Done: job.Done}
+	unlock, err := s.lockJob(ctx, batchID)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	// Read again under the lock: another runner may have finished it.
+	if b, err = s.getBatch(ctx, batchID); err != nil || b.Job == nil {
+		return nil, err
+	}
+	job := b.Job
+	st := &JobStatus{BatchID: batchID, Job: job.Seq, Kind: job.Kind, State: JobRunning, Items: len(job.Items), Done: job.Done}
 	for st.Done < len(job.Items) {
 		end := min(st.Done+stretchFor(len(job.Items)), len(job.Items))
 		cards, failures, err := s.applyStretch(ctx, b, job, st.Done, end)
@@ -67,18 +67,18 @@ func (s *Service) RunJobs(ctx context.Context, batchID string) (*JobStatus, erro
 	if err != nil {
 		return st, err
 	}
-	for _, f := range b.Failures {
-		if f.Job == job.Seq {
-			st.Failures = append(st.Failures, f)
-		}
-	}
+	st = jobStatus(b, job.Seq)
 	st.Elapsed = time.Since(start).Round(time.Millisecond).String()
 	return st, nil
 }
 
-// ResumeAll finishes every job that a crash left running.
+// ResumeAll finishes every job that is running: left by a crash, or
+// accepted by a process that does not apply jobs itself. A job another
+// runner holds is skipped.
 func (s *Service) ResumeAll(ctx context.Context) ([]JobStatus, error) {
-	if err := s.catchUp(ctx); err != nil {
+	// Up to the store's head, not just this Service's writes: the jobs may
+	// have been started by another process.
+	if err := s.readModel.CatchUp(ctx, s.store); err != nil {
 		return nil, err
 	}
 	rows, err := s.pool.Query(ctx, "SELECT batch_id FROM batchrm.batches WHERE job <> 0 ORDER BY batch_id")
@@ -92,6 +92,9 @@ func (s *Service) ResumeAll(ctx context.Context) ([]JobStatus, error) {
 	var out []JobStatus
 	for _, id := range ids {
 		st, err := s.RunJobs(ctx, id)
+		if errors.Is(err, ErrJobBusy) {
+			continue
+		}
 		if err != nil {
 			return out, err
 		}

@@ -339,6 +339,8 @@ func (f *rmFold) apply() {
 			b.job = e.Job
 		case domain.BatchPickedUp:
 			b.job, b.pickedUp = e.Job, true
+		case domain.BatchJobRetried:
+			b.job = e.Job
 		case domain.BatchJobCompleted:
 			b.job = 0
 		}
