@@ -107,7 +107,7 @@ func (a *API) Routes() []httpapi.Route {
 			Summary: "Batch pick-up (批量领取): issue every produced card; 202 with the job (Location)",
 			Request: pickUpBody{On: "2025-03-20", Agency: "village-320505001001"}, Response: JobStatus{}, Handler: a.batchRoute(a.pickUp)},
 		{Method: http.MethodPost, Path: "/v1/batches/{id}/resume", Roles: rolesOperate, Status: http.StatusAccepted,
-			Summary: "Wake the job worker for the batch's running job (it also resumes by itself); 202 with the job, or 200 when none runs",
+			Summary:  "Wake the job worker for the batch's running job (it also resumes by itself); 202 with the job, or 200 when none runs",
 			Response: JobStatus{}, Handler: a.batchRoute(a.resume)},
 		{Method: http.MethodGet, Path: "/v1/batches/{id}/jobs/{job}", Roles: rolesJob,
 			Summary:  "A job of the batch: state, progress, counts by outcome, the people whose cardholder refused their item",

@@ -74,3 +74,40 @@ func TestImportValidatesEveryRowAndRegistersNobodyTwice(t *testing.T) {
 		t.Fatalf("re-import appended: head %v → %v", before, after)
 	}
 }
+
+// Every column the file contract requires must be filled in on every row;
+// a row with an empty one is refused alone (an empty 开户银行 was imported,
+// and its person could never have had an account opened).
+func TestImportRefusesEachRowWithAnEmptyRequiredField(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	s := e.service(t)
+	ctx := context.Background()
+	ids := []string{idNumber("320505", 1), idNumber("320505", 2), idNumber("320505", 3), idNumber("320505", 4)}
+	csv := "身份证号码,姓名,行政区划代码,开户银行\n" +
+		ids[0] + ",张三,320505,ICBC\n" +
+		ids[1] + ",李四,320505,\n" +
+		ids[2] + ",,320505,ICBC\n" +
+		ids[3] + ",王五,,ICBC\n" +
+		",赵六,320505,ICBC\n"
+	rep, err := s.ImportApplications(ctx, []byte(csv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[int]string{3: "bank_code", 4: "name", 5: "region_code", 6: "id_number"}
+	if rep.Imported != 1 || rep.Rejected != 4 {
+		t.Fatalf("report %+v", rep)
+	}
+	for _, l := range rep.Lines {
+		field, bad := want[l.Line]
+		if !bad {
+			if l.Status != RowImported {
+				t.Errorf("line %d: %s %+v", l.Line, l.Status, l.Problems)
+			}
+			continue
+		}
+		if l.Status != RowRejected || len(l.Problems) != 1 || l.Problems[0].Field != field || l.Problems[0].Code != domain.CodeRequired {
+			t.Errorf("line %d: %s %+v, want rejected: %s required", l.Line, l.Status, l.Problems, field)
+		}
+	}
+}
