@@ -122,12 +122,15 @@ func (s *Service) applyStretch(ctx context.Context, b *domain.Batch, job *domain
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				cardNo, err := s.applyItem(ctx, b, job, job.Items[i])
+				cardNo, err := s.applyItemPatiently(ctx, b, job, job.Items[i])
 				mu.Lock()
 				var de *domain.Error
+				var ie *itemError
 				switch {
 				case errors.As(err, &de):
 					failures = append(failures, domain.JobFailure{Job: job.Seq, Member: job.Items[i].Member, Code: de.Code, Reason: de.Message})
+				case errors.As(err, &ie):
+					failures = append(failures, domain.JobFailure{Job: job.Seq, Member: job.Items[i].Member, Code: CodeApplyError, Reason: ie.reason()})
 				case err != nil:
 					if firstErr == nil {
 						firstErr = err
@@ -165,12 +168,59 @@ feed:
 	return cards, failures, nil
 }
 
+// CodeApplyError: an item failed for a reason of its own other than a
+// domain refusal (say its cardholder stream cannot be read) while the event
+// store answered; it is recorded against the person like a refusal.
+const CodeApplyError = "apply_error"
+
+// itemAttempts is how often one run tries an item that fails other than by
+// a domain refusal.
+const itemAttempts = 3
+
+// itemError is an item that kept failing while the store was healthy.
+type itemError struct{ err error }
+
+func (e *itemError) Error() string { return e.err.Error() }
+func (e *itemError) Unwrap() error { return e.err }
+
+// reason is the failure's text, bounded like any other reason.
+func (e *itemError) reason() string {
+	r := []rune("could not be applied: " + e.err.Error())
+	return string(r[:min(len(r), 200)])
+}
+
+// applyItemPatiently is applyItem, trying again an item that fails other
+// than by a domain refusal. If it still fails while the event store
+// answers, the trouble is the item's own: it becomes an *itemError, which
+// is recorded against the person (retryable), so one bad stream neither
+// stops the job nor leaves the person in no state. If the store does not
+// answer, the error stops the run and the job resumes later as it is.
+func (s *Service) applyItemPatiently(ctx context.Context, b *domain.Batch, job *domain.BatchJob, it domain.JobItem) (string, error) {
+	for attempt := 1; ; attempt++ {
+		cardNo, err := s.applyItem(ctx, b, job, it)
+		if _, refused := domain.AsError(err); err == nil || refused || ctx.Err() != nil {
+			return cardNo, err
+		}
+		if attempt == itemAttempts {
+			if _, _, herr := s.store.Head(ctx); herr != nil {
+				return "", err
+			}
+			return "", &itemError{err}
+		}
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-time.After(time.Duration(attempt) * 100 * time.Millisecond):
+		}
+	}
+}
+
 // applyItem carries one item to its cardholder stream. It returns the card
 // number assigned (bank return job) or a *domain.Error when the cardholder
 // refuses the outcome.
 func (s *Service) applyItem(ctx context.Context, b *domain.Batch, job *domain.BatchJob, it domain.JobItem) (string, error) {
 	m, p := b.Members[it.Member], b.Progress[it.Member]
-	env := s.envelope(commandID("job", b.ID, strconv.Itoa(job.Seq), strconv.Itoa(it.Member)), b.ID)
+	env := s.envelope(commandID("job", b.ID, strconv.Itoa(job.Origin), strconv.Itoa(it.Member)), b.ID)
 	repo := s.cmds.Repository
 	update := func(decide func(*domain.Cardholder) ([]domain.Event, error)) (commands.Result, error) {
 		res, err := repo.Update(ctx, m.CardholderID, nil, env, func(c *domain.Cardholder) ([]domain.Event, error) {

@@ -13,6 +13,7 @@ import (
 	"github.com/cardledger/cardledger/batch/simulate"
 	"github.com/cardledger/cardledger/commands"
 	"github.com/cardledger/cardledger/domain"
+	"github.com/cardledger/cardledger/eventstore"
 )
 
 // readyBatch imports n people and takes batch id to bank_exported; it
@@ -163,5 +164,35 @@ func TestItemRefusedWhileTheJobAppliesIsRecordedAgainstThePerson(t *testing.T) {
 	}
 	if _, err := s.Retry(ctx, "S2", 2); !domain.HasCode(err, domain.CodeJobNotRetryable) {
 		t.Fatalf("retry after the batch moved on: %v", err)
+	}
+}
+
+// An item that cannot be applied for a reason of its own other than a
+// domain refusal (here: its cardholder stream holds an event this version
+// cannot read) used to stop the job for good, leaving it running and
+// everyone after it unapplied. It is recorded against that person instead.
+func TestItemWhoseStreamCannotBeReadIsRecordedNotStuck(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	s := e.service(t)
+	ctx := context.Background()
+	ret := readyBatch(t, s, "S3", 3)
+	if _, err := s.AcceptReturn(ctx, ret); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := s.getBatch(ctx, "S3")
+	victim := b.Members[b.Job.Items[0].Member]
+	_, err := e.store.Append(ctx, domain.StreamFor(victim.CardholderID), eventstore.Any(),
+		[]eventstore.EventData{{ID: uuid.New(), Type: "FromAFutureVersion", Data: []byte(`{}`), Metadata: []byte(`{}`)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	job, err := s.RunJobs(ctx, "S3")
+	if err != nil {
+		t.Fatalf("the job stopped: %v", err)
+	}
+	if job.State != JobFinished || !reflect.DeepEqual(job.Counts, map[string]int{string(domain.MemberAccountOpened): 2, domain.OutcomeFailed: 1}) ||
+		len(job.Failures) != 1 || job.Failures[0].ApplicationID != victim.ApplicationID || job.Failures[0].Code != CodeApplyError {
+		t.Fatalf("job %+v", job)
 	}
 }

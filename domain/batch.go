@@ -144,6 +144,10 @@ type BatchJob struct {
 	Done  int // items [0, Done) are applied
 	// RetryOf is the job whose failed items this job applies again (0: none).
 	RetryOf int
+	// Origin is the job that first had these items (Seq unless a retry):
+	// an item keeps its command id across retries, so one that did reach
+	// its stream before is recognised there and not written again.
+	Origin int
 	// Hand-over and pick-up parameters.
 	From, To, Handler string
 	On, Agency        string
@@ -331,7 +335,7 @@ func (b *Batch) Apply(e Event) error {
 			return fmt.Errorf("batch %s: retry of job %d, which is not the last one", b.ID, e.Of)
 		}
 		b.startJob(e.Job, last.Kind, applyingStep[last.Kind])
-		b.Job.RetryOf, b.History[e.Job-1].RetryOf = e.Of, e.Of
+		b.Job.RetryOf, b.Job.Origin, b.History[e.Job-1].RetryOf = e.Of, last.Origin, e.Of
 		b.Job.From, b.Job.To, b.Job.Handler, b.Job.On, b.Job.Agency = last.From, last.To, last.Handler, last.On, last.Agency
 		retry := make(map[int]bool, len(e.Members))
 		for _, m := range e.Members {
@@ -361,7 +365,7 @@ func (b *Batch) Apply(e Event) error {
 
 func (b *Batch) startJob(seq int, kind JobKind, step BatchStep) {
 	b.Jobs = seq
-	b.Job = &BatchJob{Seq: seq, Kind: kind}
+	b.Job = &BatchJob{Seq: seq, Kind: kind, Origin: seq}
 	b.Step = step
 	for len(b.History) < seq {
 		b.History = append(b.History, JobRecord{Seq: len(b.History) + 1, Outcomes: map[string]int{}, Failures: []JobFailure{}})

@@ -103,7 +103,7 @@ func TestFailedItemIsRecordedAgainstTheMemberAndRetried(t *testing.T) {
 	}
 	ev = append(ev, events...)
 	b = givenBatch(t, ev...)
-	if b.Step != StepBankApplying || len(b.Job.Items) != 1 || b.Job.Items[0].Row.AccountNo != "622" {
+	if b.Step != StepBankApplying || len(b.Job.Items) != 1 || b.Job.Items[0].Row.AccountNo != "622" || b.Job.Origin != 1 {
 		t.Fatalf("retry job %+v step %s", b.Job, b.Step)
 	}
 	ev = append(ev, BatchJobProgressed{Job: 2, Done: 1, CardNos: []CardAssignment{{Member: 2, CardNo: "C2"}}}, BatchJobCompleted{Job: 2})
