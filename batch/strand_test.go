@@ -196,3 +196,31 @@ func TestItemWhoseStreamCannotBeReadIsRecordedNotStuck(t *testing.T) {
 		t.Fatalf("job %+v", job)
 	}
 }
+
+// A counter application may name no bank; the bank's account-opening
+// return can neither open nor refuse its account, so such a person would
+// make the batch's bank return unacceptable. Batch selection leaves them out.
+func TestBatchLeavesOutApplicationsWithoutABank(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	s := e.service(t)
+	ctx := context.Background()
+	p := people(1, 500)[0]
+	id := domain.CardholderIDFor(testIDKey, p.IDNumber)
+	env := commands.Envelope{CommandID: uuid.New(), Actor: domain.Actor{Client: "counter"}, Channel: "counter"}
+	_, err := e.cmds.Repository.Update(ctx, id, nil, env, func(c *domain.Cardholder) ([]domain.Event, error) {
+		return decideAll(c,
+			domain.RegisterCardholder{CardholderID: id, IDNumber: p.IDNumber, Name: p.Name, Nationality: "CHN", RegionCode: p.RegionCode},
+			domain.ApplyForCard{ApplicationID: "counter-app-1", Source: domain.SourceCounter})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ret := readyBatch(t, s, "S4", 3)
+	if st, err := s.Status(ctx, "S4"); err != nil || st.Members != 3 {
+		t.Fatalf("batch %v %+v", err, st)
+	}
+	if rep := importReturn(t, s, ret); rep.Job == nil || rep.Job.Counts[string(domain.MemberAccountOpened)] != 3 {
+		t.Fatalf("return %+v", rep)
+	}
+}
