@@ -321,11 +321,15 @@ func BatchCLI(ctx context.Context, d Deps, args []string, stdout, stderr io.Writ
 		}
 		return jobDone(stdout, st, err)
 	case "resume":
+		// Jobs a server's worker is applying right now are left to it.
 		jobs, err := s.ResumeAll(ctx)
-		if err != nil {
-			return err
+		if jobs == nil {
+			jobs = []JobStatus{}
 		}
-		return writeJSON(stdout, jobs)
+		if werr := writeJSON(stdout, jobs); werr != nil {
+			return werr
+		}
+		return err
 	}
 	return usage("unknown batch subcommand %q\n%s", sub, batchUsage)
 }

@@ -74,7 +74,7 @@ func (s *Service) RunJobs(ctx context.Context, batchID string) (*JobStatus, erro
 
 // ResumeAll finishes every job that is running: left by a crash, or
 // accepted by a process that does not apply jobs itself. A job another
-// runner holds is skipped.
+// runner holds is skipped; a job that stops is reported and the others go on.
 func (s *Service) ResumeAll(ctx context.Context) ([]JobStatus, error) {
 	// Up to the store's head, not just this Service's writes: the jobs may
 	// have been started by another process.
@@ -89,20 +89,26 @@ func (s *Service) ResumeAll(ctx context.Context) ([]JobStatus, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A job that stops does not hold up the others; every error is returned.
 	var out []JobStatus
+	var errs []error
 	for _, id := range ids {
 		st, err := s.RunJobs(ctx, id)
 		if errors.Is(err, ErrJobBusy) {
 			continue
 		}
 		if err != nil {
-			return out, err
+			errs = append(errs, err)
+			if ctx.Err() != nil {
+				break
+			}
+			continue
 		}
 		if st != nil {
 			out = append(out, *st)
 		}
 	}
-	return out, nil
+	return out, errors.Join(errs...)
 }
 
 // applyStretch applies items [from, to) of job in parallel.
