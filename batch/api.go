@@ -77,9 +77,12 @@ type psamReasonBody struct {
 // Routes is the route table of the batch API.
 func (a *API) Routes() []httpapi.Route {
 	return []httpapi.Route{
-		{Method: http.MethodPost, Path: "/v1/applications/imports", Roles: rolesOperate, MaxBody: maxFileBody,
-			Summary:  "Import bulk applications from a CSV (UTF-8 or GB18030); answers a per-row report",
-			Response: ImportReport{}, Handler: a.importApplications},
+		{Method: http.MethodPost, Path: "/v1/applications/imports", Roles: rolesOperate, MaxBody: maxFileBody, Status: http.StatusAccepted,
+			Summary:  "Import bulk applications from a CSV (UTF-8 or GB18030); checked as a whole, then 202 with the import job (Location), which runs in the background",
+			Response: ImportJob{}, Handler: a.importApplications},
+		{Method: http.MethodGet, Path: "/v1/applications/imports/{id}", Roles: rolesRead,
+			Summary:  "An import job: running, finished (with the per-row report), failed or interrupted",
+			Response: ImportJob{}, Handler: a.importJob},
 		{Method: http.MethodPost, Path: "/v1/batches", Roles: rolesOperate, Status: http.StatusCreated,
 			Summary: "Create a batch over the pending applications matching a filter",
 			Request: createBody{BatchID: "B20250301-01", Filter: domain.BatchFilter{RegionCode: "320505", Source: domain.SourceBatch}},
@@ -181,11 +184,20 @@ func (a *API) importApplications(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	rep, err := a.svcFor(c).ImportApplications(c.Request().Context(), data)
+	job, err := a.svcFor(c).StartImport(c.Request().Context(), data)
 	if err != nil {
 		return fail(err)
 	}
-	return c.JSON(http.StatusOK, rep)
+	c.Response().Header().Set("Location", "/v1/applications/imports/"+job.ImportID)
+	return c.JSON(http.StatusAccepted, job)
+}
+
+func (a *API) importJob(c echo.Context) error {
+	job, err := a.svc.ImportJob(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return fail(err)
+	}
+	return c.JSON(http.StatusOK, job)
 }
 
 // callerScope is the authenticated client's scope.

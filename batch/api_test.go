@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/sirupsen/logrus"
 
 	"github.com/cardledger/cardledger/batch/files"
@@ -67,6 +68,23 @@ func (c client) pollJob(path string) JobStatus {
 	}
 }
 
+// pollImport reads the import job until it is no longer running.
+func (c client) pollImport(path string) ImportJob {
+	c.t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		var job ImportJob
+		c.do(http.MethodGet, path, "", nil, http.StatusOK, &job)
+		if job.State != ImportRunning {
+			return job
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("%s still running after a minute", path)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // startWorker runs svc's job worker until the test ends.
 func startWorker(t *testing.T, svc *Service) {
 	ctx, cancel := context.WithCancel(context.Background())
@@ -100,11 +118,18 @@ func TestHTTPBatchRoundTripAndPSAMStock(t *testing.T) {
 	if err := files.WriteApplications(&csv, people(12, 0), files.EncodingUTF8); err != nil {
 		t.Fatal(err)
 	}
-	var rep ImportReport
-	c.do(http.MethodPost, "/v1/applications/imports", "text/csv", csv.Bytes(), http.StatusOK, &rep)
-	if rep.Imported != 12 {
-		t.Fatalf("import %+v", rep)
+	// The import answers at once; the rows are imported in the background.
+	var imp ImportJob
+	h := c.do(http.MethodPost, "/v1/applications/imports", "text/csv", csv.Bytes(), http.StatusAccepted, &imp)
+	if imp.State != ImportRunning || imp.Rows != 12 || h.Get("Location") != "/v1/applications/imports/"+imp.ImportID {
+		t.Fatalf("import %+v location %q", imp, h.Get("Location"))
 	}
+	imp = c.pollImport(h.Get("Location"))
+	if imp.State != ImportFinished || imp.Report == nil || imp.Report.Imported != 12 || imp.FinishedAt == nil {
+		t.Fatalf("import %+v", imp)
+	}
+	c.do(http.MethodGet, "/v1/applications/imports/not-an-id", "", nil, http.StatusNotFound, nil)
+	c.do(http.MethodGet, "/v1/applications/imports/"+uuid.NewString(), "", nil, http.StatusNotFound, nil)
 	c.do(http.MethodPost, "/v1/applications/imports", "text/csv", []byte("x,y\n1,2\n"), http.StatusBadRequest, nil)
 
 	var st BatchStatus
@@ -124,7 +149,7 @@ func TestHTTPBatchRoundTripAndPSAMStock(t *testing.T) {
 	var rr ReturnReport
 	c.do(http.MethodPost, "/v1/batches/returns", "text/plain", bytes.Replace(ret, []byte("|0|"), []byte("|2|"), 1), http.StatusBadRequest, nil)
 	// No worker runs yet: the answer cannot have waited for the job.
-	h := c.do(http.MethodPost, "/v1/batches/returns", "text/plain", ret, http.StatusAccepted, &rr)
+	h = c.do(http.MethodPost, "/v1/batches/returns", "text/plain", ret, http.StatusAccepted, &rr)
 	if !rr.Accepted || rr.OK != 3 || rr.Job == nil || rr.Job.State != JobRunning || rr.Job.Done != 0 || rr.Job.Items != 3 ||
 		h.Get("Location") != "/v1/batches/H1/jobs/1" {
 		t.Fatalf("return %+v location %q", rr, h.Get("Location"))

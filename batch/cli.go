@@ -34,6 +34,9 @@ func Open(ctx context.Context, d Deps) (*Service, error) {
 	if err := s.readModel.Migrate(ctx); err != nil {
 		return nil, err
 	}
+	if err := MigrateImportJobs(ctx, d.Pool); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/cardledger/cardledger/batch/files"
 	"github.com/cardledger/cardledger/commands"
 	"github.com/cardledger/cardledger/domain"
@@ -109,5 +111,36 @@ func TestImportRefusesEachRowWithAnEmptyRequiredField(t *testing.T) {
 		if l.Status != RowRejected || len(l.Problems) != 1 || l.Problems[0].Field != field || l.Problems[0].Code != domain.CodeRequired {
 			t.Errorf("line %d: %s %+v, want rejected: %s required", l.Line, l.Status, l.Problems, field)
 		}
+	}
+}
+
+// An import whose process died (nobody holds its lock) is reported
+// interrupted, not running for ever; one whose process lives stays running.
+func TestImportJobOfADeadProcessIsInterrupted(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	s := e.service(t)
+	ctx := context.Background()
+	dead, alive := uuid.NewString(), uuid.NewString()
+	for _, id := range []string{dead, alive} {
+		if _, err := e.pool.Exec(ctx, `INSERT INTO batchrm.import_jobs (import_id, state, sha256, encoding, rows, started_at)
+			VALUES ($1, 'running', 'x', 'UTF-8', 5, now())`, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conn, err := e.pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", importLockKey(alive)); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Exec(ctx, "SELECT pg_advisory_unlock($1)", importLockKey(alive))
+	if job, err := s.ImportJob(ctx, dead); err != nil || job.State != ImportInterrupted || job.Error == "" {
+		t.Fatalf("dead import: %v %+v", err, job)
+	}
+	if job, err := s.ImportJob(ctx, alive); err != nil || job.State != ImportRunning {
+		t.Fatalf("live import: %v %+v", err, job)
 	}
 }

@@ -44,6 +44,8 @@ type Service struct {
 	written *mark
 	// wake tells this process's job worker that a job was started.
 	wake chan struct{}
+	// imports counts the background imports this process runs.
+	imports *sync.WaitGroup
 	// afterItem, when set, is called after each job item is applied; tests
 	// use it to crash the process manager mid-file.
 	afterItem func(done int)
@@ -71,7 +73,7 @@ func New(d Deps) (*Service, error) {
 	}
 	return &Service{store: d.Store, pool: d.Pool, cmds: d.Commands, idKey: d.IDKey, clock: d.Clock,
 		actor: d.Actor, workers: d.Workers, readModel: NewReadModel(d.Pool), written: &mark{},
-		wake: make(chan struct{}, 1)}, nil
+		wake: make(chan struct{}, 1), imports: &sync.WaitGroup{}}, nil
 }
 
 // mark is a monotonic position shared by the copies WithActor makes.

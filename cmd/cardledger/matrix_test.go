@@ -120,6 +120,7 @@ var accessMatrix = map[string]access{
 	// Batch production: batches span many holders
 	// and are not narrowed by region yet.
 	"POST /v1/applications/imports":          {roles(counter), targetNone},
+	"GET /v1/applications/imports/{id}":      {roles(counter, auditor), targetNone},
 	"POST /v1/batches":                       {roles(counter), targetNone},
 	"GET /v1/batches":                        {roles(counter, auditor), targetNone},
 	"GET /v1/batches/{id}":                   {roles(counter, auditor), targetNone},
