@@ -119,19 +119,21 @@ var accessMatrix = map[string]access{
 
 	// Batch production: batches span many holders
 	// and are not narrowed by region yet.
-	"POST /v1/applications/imports":          {roles(counter), targetNone},
+	"POST /v1/applications/imports":        {roles(counter), targetNone},
+	"POST /v1/batches":                     {roles(counter), targetNone},
+	"GET /v1/batches":                      {roles(counter, auditor), targetNone},
+	"GET /v1/batches/{id}":                 {roles(counter, auditor), targetNone},
+	"GET /v1/batches/{id}/members":         {roles(counter, auditor), targetNone},
+	"POST /v1/batches/{id}/review":         {roles(counter), targetNone},
+	"POST /v1/batches/{id}/confirm":        {roles(counter), targetNone},
+	"POST /v1/batches/{id}/exports/{kind}": {roles(counter), targetNone},
+	"POST /v1/batches/returns":             {roles(counter, bank), targetNone},
+	"POST /v1/batches/{id}/handovers":      {roles(counter), targetNone},
+	"POST /v1/batches/{id}/pickup":         {roles(counter), targetNone},
+	"POST /v1/batches/{id}/resume":         {roles(counter), targetNone},
+
+	// Background jobs of batch production (a bank follows the return it offered).
 	"GET /v1/applications/imports/{id}":      {roles(counter, auditor), targetNone},
-	"POST /v1/batches":                       {roles(counter), targetNone},
-	"GET /v1/batches":                        {roles(counter, auditor), targetNone},
-	"GET /v1/batches/{id}":                   {roles(counter, auditor), targetNone},
-	"GET /v1/batches/{id}/members":           {roles(counter, auditor), targetNone},
-	"POST /v1/batches/{id}/review":           {roles(counter), targetNone},
-	"POST /v1/batches/{id}/confirm":          {roles(counter), targetNone},
-	"POST /v1/batches/{id}/exports/{kind}":   {roles(counter), targetNone},
-	"POST /v1/batches/returns":               {roles(counter, bank), targetNone},
-	"POST /v1/batches/{id}/handovers":        {roles(counter), targetNone},
-	"POST /v1/batches/{id}/pickup":           {roles(counter), targetNone},
-	"POST /v1/batches/{id}/resume":           {roles(counter), targetNone},
 	"GET /v1/batches/{id}/jobs/{job}":        {roles(counter, bank, auditor), targetNone},
 	"POST /v1/batches/{id}/jobs/{job}/retry": {roles(counter), targetNone},
 
