@@ -165,6 +165,17 @@ func TestItemRefusedWhileTheJobAppliesIsRecordedAgainstThePerson(t *testing.T) {
 	if _, err := s.Retry(ctx, "S2", 2); !domain.HasCode(err, domain.CodeJobNotRetryable) {
 		t.Fatalf("retry after the batch moved on: %v", err)
 	}
+	// Moving on released them from the batch, with the reason: their
+	// application is pending again and goes into the next batch.
+	st, err = s.Status(ctx, "S2")
+	if err != nil || st.Failed != 0 || st.Stages[domain.MemberReleased] != 1 || len(st.Failures) != 1 ||
+		st.Failures[0].ApplicationID != victim.ApplicationID || st.Failures[0].Stage != domain.MemberReleased || st.Failures[0].Reason == "" {
+		t.Fatalf("status after moving on: %v %+v", err, st)
+	}
+	next, err := s.CreateBatch(ctx, "S2B", domain.BatchFilter{})
+	if err != nil || len(next.Members) != 1 || next.Members[0].ApplicationID != victim.ApplicationID {
+		t.Fatalf("next batch: %v %+v", err, next)
+	}
 }
 
 // An item that cannot be applied for a reason of its own other than a

@@ -25,7 +25,8 @@ import "fmt"
 //     outcome reached the cardholder stream; an item the stream refused
 //     leaves the stage where it was and records the failure against the
 //     member, to be retried (RetryBatchJob) while the batch is still at the
-//     step the job led to.
+//     step the job led to; the step that moves the batch on releases the
+//     members still failed (BatchMembersReleased), like refused ones.
 
 // BatchStep is where a batch is in its workflow.
 type BatchStep string
@@ -102,12 +103,15 @@ const (
 	MemberProduced         MemberStage = "produced"
 	MemberProductionFailed MemberStage = "production_failed"
 	MemberIssued           MemberStage = "issued"
+	// MemberReleased: the member's item of a job failed and was not
+	// retried before the batch moved on; the member left the batch.
+	MemberReleased MemberStage = "released"
 )
 
 // Dropped reports whether the member left the batch (its application is
 // pending again, with the reason).
 func (s MemberStage) Dropped() bool {
-	return s == MemberAccountRefused || s == MemberProductionFailed
+	return s == MemberAccountRefused || s == MemberProductionFailed || s == MemberReleased
 }
 
 // MemberProgress is what the batch knows about one member.
@@ -347,6 +351,14 @@ func (b *Batch) Apply(e Event) error {
 			}
 		}
 		b.History[e.Job-1].Items = len(b.Job.Items)
+	case BatchMembersReleased:
+		for _, i := range e.Members {
+			p := &b.Progress[i]
+			if p.Failure != nil {
+				p.Reason = p.Failure.Reason
+			}
+			p.Stage, p.Failure = MemberReleased, nil
+		}
 	case BatchJobProgressed:
 		if b.Job == nil || b.Job.Seq != e.Job || e.Done > len(b.Job.Items) {
 			return fmt.Errorf("batch %s: progress of job %d, which is not running", b.ID, e.Job)

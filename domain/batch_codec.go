@@ -41,6 +41,8 @@ func batchZero(eventType string) (decoder, error) {
 		return decoderOf[BatchPickedUp]{}, nil
 	case "BatchJobProgressed":
 		return decoderOf[BatchJobProgressed]{}, nil
+	case "BatchMembersReleased":
+		return decoderOf[BatchMembersReleased]{}, nil
 	case "BatchJobRetried":
 		return decoderOf[BatchJobRetried]{}, nil
 	case "BatchJobCompleted":

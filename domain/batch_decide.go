@@ -110,7 +110,7 @@ func DecideBatch(b *Batch, cmd Command) ([]Event, error) {
 		if err := b.requireStep(cmd, StepActivationApplied, StepHandedOver); err != nil {
 			return nil, err
 		}
-		return []Event{BatchPickedUp{On: c.On, Agency: c.Agency, Job: b.Jobs + 1}}, nil
+		return b.movingOn(BatchPickedUp{On: c.On, Agency: c.Agency, Job: b.Jobs + 1}), nil
 	case RecordBatchJobProgress:
 		if b.Job == nil || b.Job.Seq != c.Job || c.Done > len(b.Job.Items) {
 			return nil, Conflict(CodeJobNotRunning, "job %d is not running or has fewer items", c.Job)
@@ -201,7 +201,23 @@ func (b *Batch) decideExport(c RecordBatchExport) ([]Event, error) {
 	if err := b.requireStep(c, steps[0]); err != nil {
 		return nil, err
 	}
-	return []Event{BatchFileExported{File: c.File, SHA256: c.SHA256, Lines: c.Lines}}, nil
+	return b.movingOn(BatchFileExported{File: c.File, SHA256: c.SHA256, Lines: c.Lines}), nil
+}
+
+// movingOn returns the events of a step that takes the batch past the step
+// its last job led to: first the release of the members whose item of that
+// job failed and was not retried (they can no longer be retried here), then
+// the step's own event.
+func (b *Batch) movingOn(step Event) []Event {
+	var rel BatchMembersReleased
+	for _, i := range b.OpenFailures() {
+		rel.Members = append(rel.Members, i)
+		rel.CardholderIDs = append(rel.CardholderIDs, b.Members[i].CardholderID)
+	}
+	if len(rel.Members) == 0 {
+		return []Event{step}
+	}
+	return []Event{rel, step}
 }
 
 func (b *Batch) decideRetry(c RetryBatchJob) ([]Event, error) {
@@ -243,7 +259,7 @@ func (b *Batch) decideHandOver(c HandOverBatch) ([]Event, error) {
 	if c.From != b.Custody {
 		return nil, Conflict(CodeCustodyElsewhere, "the cards are with %s, not %s", b.Custody, c.From)
 	}
-	return []Event{BatchHandedOver{From: c.From, To: c.To, Handler: c.Handler, Job: b.Jobs + 1}}, nil
+	return b.movingOn(BatchHandedOver{From: c.From, To: c.To, Handler: c.Handler, Job: b.Jobs + 1}), nil
 }
 
 // returnStep is the step a return is accepted in.

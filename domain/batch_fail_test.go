@@ -118,3 +118,24 @@ func TestFailedItemIsRecordedAgainstTheMemberAndRetried(t *testing.T) {
 	_, err = DecideBatch(b, RetryBatchJob{Job: 2})
 	wantCode(t, err, CodeJobNotRetryable)
 }
+
+// A member still failed when the batch moves on leaves it, with the reason.
+func TestMovingOnReleasesMembersStillFailed(t *testing.T) {
+	ev := upTo(3, StepBankApplying)
+	fail := JobFailure{Job: 1, Member: 2, Code: CodeNoPendingApplication, Reason: "application withdrawn"}
+	ev = append(ev, BatchJobProgressed{Job: 1, Done: 3, CardNos: []CardAssignment{{Member: 1, CardNo: "C1"}}, Failures: []JobFailure{fail}},
+		BatchJobCompleted{Job: 1})
+	b := givenBatch(t, ev...)
+	events, err := DecideBatch(b, RecordBatchExport{File: FileProduction, SHA256: "h", Lines: 1})
+	want := []Event{BatchMembersReleased{Members: []int{2}, CardholderIDs: []string{"ch2"}}, BatchFileExported{File: FileProduction, SHA256: "h", Lines: 1}}
+	if err != nil || !reflect.DeepEqual(events, want) {
+		t.Fatalf("export: %v %+v", err, events)
+	}
+	b = givenBatch(t, append(ev, events...)...)
+	if p := b.Progress[2]; p.Stage != MemberReleased || !p.Stage.Dropped() || p.Reason != "application withdrawn" || p.Failure != nil {
+		t.Fatalf("released member %+v", p)
+	}
+	if got := b.InFile(FileProduction); !reflect.DeepEqual(got, []int{1}) {
+		t.Fatalf("production members after the release %v", got)
+	}
+}
