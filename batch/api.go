@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -28,6 +29,8 @@ var (
 	rolesOperate = []httpapi.Role{httpapi.RoleCounter}
 	rolesReturns = []httpapi.Role{httpapi.RoleCounter, httpapi.RoleBank}
 	rolesRead    = []httpapi.Role{httpapi.RoleCounter, httpapi.RoleAuditor}
+	// A bank that offered a return follows the job it started.
+	rolesJob = []httpapi.Role{httpapi.RoleCounter, httpapi.RoleBank, httpapi.RoleAuditor}
 )
 
 type createBody struct {
@@ -74,9 +77,12 @@ type psamReasonBody struct {
 // Routes is the route table of the batch API.
 func (a *API) Routes() []httpapi.Route {
 	return []httpapi.Route{
-		{Method: http.MethodPost, Path: "/v1/applications/imports", Roles: rolesOperate, MaxBody: maxFileBody,
-			Summary:  "Import bulk applications from a CSV (UTF-8 or GB18030); answers a per-row report",
-			Response: ImportReport{}, Handler: a.importApplications},
+		{Method: http.MethodPost, Path: "/v1/applications/imports", Roles: rolesOperate, MaxBody: maxFileBody, Status: http.StatusAccepted,
+			Summary:  "Import bulk applications from a CSV (UTF-8 or GB18030); checked as a whole, then 202 with the import job (Location), which runs in the background",
+			Response: ImportJob{}, Handler: a.importApplications},
+		{Method: http.MethodGet, Path: "/v1/applications/imports/{id}", Roles: rolesRead,
+			Summary:  "An import job: running, finished (with the per-row report), failed or interrupted",
+			Response: ImportJob{}, Handler: a.importJob},
 		{Method: http.MethodPost, Path: "/v1/batches", Roles: rolesOperate, Status: http.StatusCreated,
 			Summary: "Create a batch over the pending applications matching a filter",
 			Request: createBody{BatchID: "B20250301-01", Filter: domain.BatchFilter{RegionCode: "320505", Source: domain.SourceBatch}},
@@ -93,15 +99,25 @@ func (a *API) Routes() []httpapi.Route {
 		{Method: http.MethodPost, Path: "/v1/batches/{id}/exports/{kind}", Roles: rolesOperate,
 			Summary: "Generate (and record) an export file: bank_open, production or bank_data; the same bytes every time",
 			Handler: a.batchRoute(a.export)},
-		{Method: http.MethodPost, Path: "/v1/batches/returns", Roles: rolesReturns, MaxBody: maxFileBody,
-			Summary: "Offer a return file (bank or vendor); checked whole, then applied to every person",
-			Handler: a.importReturn},
-		{Method: http.MethodPost, Path: "/v1/batches/{id}/handovers", Roles: rolesOperate, Summary: "Hand the batch's cards to the next custodian (卡片交接)",
-			Request: handOverBody{From: domain.CustodyVendor, To: "town-320505001", Handler: "courier-3"}, Handler: a.batchRoute(a.handOver)},
-		{Method: http.MethodPost, Path: "/v1/batches/{id}/pickup", Roles: rolesOperate, Summary: "Batch pick-up (批量领取): issue every produced card",
-			Request: pickUpBody{On: "2025-03-20", Agency: "village-320505001001"}, Handler: a.batchRoute(a.pickUp)},
-		{Method: http.MethodPost, Path: "/v1/batches/{id}/resume", Roles: rolesOperate, Summary: "Finish a job a crash left running",
-			Handler: a.batchRoute(a.resume)},
+		{Method: http.MethodPost, Path: "/v1/batches/returns", Roles: rolesReturns, MaxBody: maxFileBody, Status: http.StatusAccepted,
+			Summary:  "Offer a return file (bank or vendor); checked whole, then 202 with the job that applies it to every person in the background (Location: the job)",
+			Response: ReturnReport{}, Handler: a.importReturn},
+		{Method: http.MethodPost, Path: "/v1/batches/{id}/handovers", Roles: rolesOperate, Status: http.StatusAccepted,
+			Summary: "Hand the batch's cards to the next custodian (卡片交接); 202 with the job (Location)",
+			Request: handOverBody{From: domain.CustodyVendor, To: "town-320505001", Handler: "courier-3"}, Response: JobStatus{},
+			Handler: a.batchRoute(a.handOver)},
+		{Method: http.MethodPost, Path: "/v1/batches/{id}/pickup", Roles: rolesOperate, Status: http.StatusAccepted,
+			Summary: "Batch pick-up (批量领取): issue every produced card; 202 with the job (Location)",
+			Request: pickUpBody{On: "2025-03-20", Agency: "village-320505001001"}, Response: JobStatus{}, Handler: a.batchRoute(a.pickUp)},
+		{Method: http.MethodPost, Path: "/v1/batches/{id}/resume", Roles: rolesOperate, Status: http.StatusAccepted,
+			Summary:  "Wake the job worker for the batch's running job (it also resumes by itself); 202 with the job, or 200 when none runs",
+			Response: JobStatus{}, Handler: a.batchRoute(a.resume)},
+		{Method: http.MethodGet, Path: "/v1/batches/{id}/jobs/{job}", Roles: rolesJob,
+			Summary:  "A job of the batch: state, progress, counts by outcome, the people whose cardholder refused their item",
+			Response: JobStatus{}, Handler: a.batchRoute(a.job)},
+		{Method: http.MethodPost, Path: "/v1/batches/{id}/jobs/{job}/retry", Roles: rolesOperate, Status: http.StatusAccepted,
+			Summary:  "Apply the failed items of the batch's last job again; 202 with the new job (Location), 200 when nothing is left to retry",
+			Response: JobStatus{}, Handler: a.batchRoute(a.retry)},
 
 		{Method: http.MethodPost, Path: "/v1/psam", Roles: rolesOperate, Status: http.StatusCreated, Summary: "Register a PSAM card into stock",
 			Request: psamStockInBody{Serial: "PS00012345", Model: "M1", Warehouse: "central", ReceivedOn: "2025-03-01"}, Handler: a.psamStockIn},
@@ -168,11 +184,20 @@ func (a *API) importApplications(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	rep, err := a.svcFor(c).ImportApplications(c.Request().Context(), data)
+	job, err := a.svcFor(c).StartImport(c.Request().Context(), data)
 	if err != nil {
 		return fail(err)
 	}
-	return c.JSON(http.StatusOK, rep)
+	c.Response().Header().Set("Location", "/v1/applications/imports/"+job.ImportID)
+	return c.JSON(http.StatusAccepted, job)
+}
+
+func (a *API) importJob(c echo.Context) error {
+	job, err := a.svc.ImportJob(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return fail(err)
+	}
+	return c.JSON(http.StatusOK, job)
 }
 
 // callerScope is the authenticated client's scope.
@@ -315,11 +340,24 @@ func (a *API) importReturn(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	rep, err := a.svcFor(c).ImportReturn(c.Request().Context(), data)
+	rep, err := a.svcFor(c).AcceptReturn(c.Request().Context(), data)
 	if err != nil {
 		return fail(err)
 	}
-	return c.JSON(http.StatusOK, rep)
+	if rep.Job == nil {
+		return c.JSON(http.StatusOK, rep) // the activation return starts no job
+	}
+	return jobAccepted(c, rep.Job, rep)
+}
+
+// jobAccepted answers 202 with Location: the job, while it runs; 200 once
+// it has finished (a repeated request).
+func jobAccepted(c echo.Context, st *JobStatus, body any) error {
+	c.Response().Header().Set("Location", fmt.Sprintf("/v1/batches/%s/jobs/%d", st.BatchID, st.Job))
+	if st.State == JobFinished {
+		return c.JSON(http.StatusOK, body)
+	}
+	return c.JSON(http.StatusAccepted, body)
 }
 
 func (a *API) handOver(c echo.Context) error {
@@ -327,11 +365,11 @@ func (a *API) handOver(c echo.Context) error {
 	if err := httpapi.DecodeJSON(c, &b); err != nil {
 		return err
 	}
-	st, err := a.svcFor(c).HandOver(c.Request().Context(), c.Param("id"), b.From, b.To, b.Handler)
+	st, err := a.svcFor(c).StartHandOver(c.Request().Context(), c.Param("id"), b.From, b.To, b.Handler)
 	if err != nil {
 		return fail(err)
 	}
-	return c.JSON(http.StatusOK, st)
+	return jobAccepted(c, st, st)
 }
 
 func (a *API) pickUp(c echo.Context) error {
@@ -339,22 +377,57 @@ func (a *API) pickUp(c echo.Context) error {
 	if err := httpapi.DecodeJSON(c, &b); err != nil {
 		return err
 	}
-	st, err := a.svcFor(c).PickUp(c.Request().Context(), c.Param("id"), b.On, b.Agency)
+	st, err := a.svcFor(c).StartPickUp(c.Request().Context(), c.Param("id"), b.On, b.Agency)
+	if err != nil {
+		return fail(err)
+	}
+	return jobAccepted(c, st, st)
+}
+
+func (a *API) resume(c echo.Context) error {
+	b, err := a.svc.getBatch(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return fail(err)
+	}
+	if b.Job == nil {
+		return c.JSON(http.StatusOK, map[string]string{"job": "none"})
+	}
+	a.svc.wakeWorker()
+	st := jobStatus(b, b.Job.Seq)
+	return jobAccepted(c, st, st)
+}
+
+// jobParam is the {job} of the path; a malformed one names no job.
+func jobParam(c echo.Context) (int, error) {
+	seq, err := strconv.Atoi(c.Param("job"))
+	if err != nil || seq < 1 {
+		return 0, fail(domain.NotFound(CodeJobNotFound, "no job %q", c.Param("job")))
+	}
+	return seq, nil
+}
+
+func (a *API) job(c echo.Context) error {
+	seq, err := jobParam(c)
+	if err != nil {
+		return err
+	}
+	st, err := a.svc.Job(c.Request().Context(), c.Param("id"), seq)
 	if err != nil {
 		return fail(err)
 	}
 	return c.JSON(http.StatusOK, st)
 }
 
-func (a *API) resume(c echo.Context) error {
-	st, err := a.svcFor(c).RunJobs(c.Request().Context(), c.Param("id"))
+func (a *API) retry(c echo.Context) error {
+	seq, err := jobParam(c)
+	if err != nil {
+		return err
+	}
+	st, err := a.svcFor(c).StartRetry(c.Request().Context(), c.Param("id"), seq)
 	if err != nil {
 		return fail(err)
 	}
-	if st == nil {
-		return c.JSON(http.StatusOK, map[string]string{"job": "none"})
-	}
-	return c.JSON(http.StatusOK, st)
+	return jobAccepted(c, st, st)
 }
 
 func (a *API) psamStockIn(c echo.Context) error {

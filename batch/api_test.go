@@ -2,12 +2,17 @@ package batch
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"testing"
+	"time"
 
+	"github.com/google/uuid"
 	"github.com/sirupsen/logrus"
 
 	"github.com/cardledger/cardledger/batch/files"
@@ -22,7 +27,7 @@ type client struct {
 	srv http.Handler
 }
 
-func (c client) do(method, path, contentType string, body []byte, wantStatus int, out any) {
+func (c client) do(method, path, contentType string, body []byte, wantStatus int, out any) http.Header {
 	c.t.Helper()
 	req := httptest.NewRequest(method, path, bytes.NewReader(body))
 	req.Header.Set("Authorization", "Bearer counter-key")
@@ -37,12 +42,60 @@ func (c client) do(method, path, contentType string, body []byte, wantStatus int
 	if out != nil {
 		if b, ok := out.(*[]byte); ok {
 			*b = rec.Body.Bytes()
-			return
+			return rec.Header()
 		}
 		if err := json.Unmarshal(rec.Body.Bytes(), out); err != nil {
 			c.t.Fatalf("%s %s: %v in %s", method, path, err, rec.Body.String())
 		}
 	}
+	return rec.Header()
+}
+
+// pollJob reads the job resource until the job has finished.
+func (c client) pollJob(path string) JobStatus {
+	c.t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		var st JobStatus
+		c.do(http.MethodGet, path, "", nil, http.StatusOK, &st)
+		if st.State == JobFinished {
+			return st
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("%s still %s after a minute: %+v", path, st.State, st)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// pollImport reads the import job until it is no longer running.
+func (c client) pollImport(path string) ImportJob {
+	c.t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		var job ImportJob
+		c.do(http.MethodGet, path, "", nil, http.StatusOK, &job)
+		if job.State != ImportRunning {
+			return job
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("%s still running after a minute", path)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// startWorker runs svc's job worker until the test ends.
+func startWorker(t *testing.T, svc *Service) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- svc.RunWorker(ctx, WorkerOptions{Poll: 50 * time.Millisecond, Log: quietLog()}) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Errorf("worker: %v", err)
+		}
+	})
 }
 
 func (c client) json(method, path string, body any, wantStatus int, out any) {
@@ -65,11 +118,18 @@ func TestHTTPBatchRoundTripAndPSAMStock(t *testing.T) {
 	if err := files.WriteApplications(&csv, people(12, 0), files.EncodingUTF8); err != nil {
 		t.Fatal(err)
 	}
-	var rep ImportReport
-	c.do(http.MethodPost, "/v1/applications/imports", "text/csv", csv.Bytes(), http.StatusOK, &rep)
-	if rep.Imported != 12 {
-		t.Fatalf("import %+v", rep)
+	// The import answers at once; the rows are imported in the background.
+	var imp ImportJob
+	h := c.do(http.MethodPost, "/v1/applications/imports", "text/csv", csv.Bytes(), http.StatusAccepted, &imp)
+	if imp.State != ImportRunning || imp.Rows != 12 || h.Get("Location") != "/v1/applications/imports/"+imp.ImportID {
+		t.Fatalf("import %+v location %q", imp, h.Get("Location"))
 	}
+	imp = c.pollImport(h.Get("Location"))
+	if imp.State != ImportFinished || imp.Report == nil || imp.Report.Imported != 12 || imp.FinishedAt == nil {
+		t.Fatalf("import %+v", imp)
+	}
+	c.do(http.MethodGet, "/v1/applications/imports/not-an-id", "", nil, http.StatusNotFound, nil)
+	c.do(http.MethodGet, "/v1/applications/imports/"+uuid.NewString(), "", nil, http.StatusNotFound, nil)
 	c.do(http.MethodPost, "/v1/applications/imports", "text/csv", []byte("x,y\n1,2\n"), http.StatusBadRequest, nil)
 
 	var st BatchStatus
@@ -88,9 +148,28 @@ func TestHTTPBatchRoundTripAndPSAMStock(t *testing.T) {
 	}
 	var rr ReturnReport
 	c.do(http.MethodPost, "/v1/batches/returns", "text/plain", bytes.Replace(ret, []byte("|0|"), []byte("|2|"), 1), http.StatusBadRequest, nil)
+	// No worker runs yet: the answer cannot have waited for the job.
+	h = c.do(http.MethodPost, "/v1/batches/returns", "text/plain", ret, http.StatusAccepted, &rr)
+	if !rr.Accepted || rr.OK != 3 || rr.Job == nil || rr.Job.State != JobRunning || rr.Job.Done != 0 || rr.Job.Items != 3 ||
+		h.Get("Location") != "/v1/batches/H1/jobs/1" {
+		t.Fatalf("return %+v location %q", rr, h.Get("Location"))
+	}
+	var running JobStatus
+	c.do(http.MethodGet, "/v1/batches/H1/jobs/1", "", nil, http.StatusOK, &running)
+	if running.State != JobRunning || running.Done != 0 {
+		t.Fatalf("job before the worker %+v", running)
+	}
+	c.do(http.MethodGet, "/v1/batches/H1/jobs/2", "", nil, http.StatusNotFound, nil)
+	c.do(http.MethodGet, "/v1/batches/H1/jobs/x", "", nil, http.StatusNotFound, nil)
+	startWorker(t, svc)
+	job := c.pollJob("/v1/batches/H1/jobs/1")
+	if job.Done != 3 || !reflect.DeepEqual(job.Counts, map[string]int{"account_opened": 3}) || len(job.Failures) != 0 || job.Retryable {
+		t.Fatalf("finished job %+v", job)
+	}
+	// The same file again: the job is done, 200.
 	c.do(http.MethodPost, "/v1/batches/returns", "text/plain", ret, http.StatusOK, &rr)
-	if !rr.Accepted || rr.OK != 3 || rr.Job == nil || rr.Job.Done != 3 {
-		t.Fatalf("return %+v", rr)
+	if !rr.AlreadyAccepted || rr.Job == nil || rr.Job.State != JobFinished {
+		t.Fatalf("again %+v", rr)
 	}
 	var ms []MemberStatus
 	c.do(http.MethodGet, "/v1/batches/H1/members?stage=account_opened", "", nil, http.StatusOK, &ms)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/cardledger/cardledger/batch/simulate"
@@ -31,6 +32,9 @@ func Open(ctx context.Context, d Deps) (*Service, error) {
 		return nil, err
 	}
 	if err := s.readModel.Migrate(ctx); err != nil {
+		return nil, err
+	}
+	if err := MigrateImportJobs(ctx, d.Pool); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -165,6 +169,8 @@ cardledger batch handover ID --from X --to Y --handler NAME
 cardledger batch pickup ID --on YYYY-MM-DD --agency A
 cardledger batch status ID
 cardledger batch members ID [--stage STAGE]
+cardledger batch job ID JOB
+cardledger batch retry ID JOB
 cardledger batch resume`
 
 // BatchCLI: cardledger batch SUBCOMMAND ... (see batchUsage).
@@ -302,12 +308,31 @@ func BatchCLI(ctx context.Context, d Deps, args []string, stdout, stderr io.Writ
 			return err
 		}
 		return writeJSON(stdout, ms)
-	case "resume":
-		jobs, err := s.ResumeAll(ctx)
-		if err != nil {
+	case "job", "retry":
+		if err := need(2); err != nil {
 			return err
 		}
-		return writeJSON(stdout, jobs)
+		seq, err := strconv.Atoi(pos[1])
+		if err != nil {
+			return usage("JOB is a number\n%s", batchUsage)
+		}
+		var st *JobStatus
+		if sub == "job" {
+			st, err = s.Job(ctx, pos[0], seq)
+		} else {
+			st, err = s.Retry(ctx, pos[0], seq)
+		}
+		return jobDone(stdout, st, err)
+	case "resume":
+		// Jobs a server's worker is applying right now are left to it.
+		jobs, err := s.ResumeAll(ctx)
+		if jobs == nil {
+			jobs = []JobStatus{}
+		}
+		if werr := writeJSON(stdout, jobs); werr != nil {
+			return werr
+		}
+		return err
 	}
 	return usage("unknown batch subcommand %q\n%s", sub, batchUsage)
 }

@@ -25,9 +25,11 @@ const (
 	envCrashPeople = "CARDLEDGER_BATCH_CRASH_PEOPLE" // size override, e.g. 50000 for the full-size run
 )
 
-// TestProcessManagerSurvivesKill accepts a bank return, lets a separate
-// process apply it and SIGKILLs that process halfway through, then resumes
-// in this process and checks that every person got the outcome exactly once.
+// TestProcessManagerSurvivesKill accepts a bank return, lets the job worker
+// of a separate process (as in a server) apply it and SIGKILLs that process
+// halfway through, then starts a worker here (a server starting again),
+// which resumes the job by itself, and checks that every person got the
+// outcome exactly once.
 func TestProcessManagerSurvivesKill(t *testing.T) {
 	if os.Getenv(envCrashDB) != "" {
 		t.Skip("child process")
@@ -60,14 +62,9 @@ func TestProcessManagerSurvivesKill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Accept the return here; the child process applies it.
-	f, err := files.Parse(ret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd, _ := files.ReturnCommand(f)
-	if _, _, err := s.updateBatch(ctx, "K1", cmd); err != nil {
-		t.Fatal(err)
+	// Accept the return here; the child process's worker applies it.
+	if rep, err := s.AcceptReturn(ctx, ret); err != nil || rep.Job == nil || rep.Job.State != JobRunning {
+		t.Fatalf("accept: %v %+v", err, rep)
 	}
 
 	t0 = time.Now()
@@ -85,9 +82,10 @@ func TestProcessManagerSurvivesKill(t *testing.T) {
 	t.Logf("child killed after %v with %d of %d items recorded", time.Since(t0), st.Job.Done, n)
 
 	t0 = time.Now()
-	jobs, err := s.ResumeAll(ctx)
-	if err != nil || len(jobs) != 1 || jobs[0].Done != n {
-		t.Fatalf("resume: %v %+v", err, jobs)
+	startWorker(t, s)
+	job := waitJob(t, s, "K1", 1)
+	if job.Done != n || job.Counts[string(domain.MemberAccountOpened)]+job.Counts[string(domain.MemberAccountRefused)] != n {
+		t.Fatalf("resumed job %+v", job)
 	}
 	t.Logf("resumed in %v", time.Since(t0))
 	members, err := s.Members(ctx, "K1", "")
@@ -135,6 +133,25 @@ func TestProcessManagerChild(t *testing.T) {
 			_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
 		}
 	}
-	_, err := s.RunJobs(context.Background(), "K1")
-	t.Fatalf("the job finished (%v) before the kill", err)
+	err := s.RunWorker(context.Background(), WorkerOptions{Poll: 50 * time.Millisecond, Log: quietLog()})
+	t.Fatalf("the worker stopped (%v) before the kill", err)
+}
+
+// waitJob polls the job until it has finished.
+func waitJob(t *testing.T, s *Service, batchID string, seq int) *JobStatus {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Minute)
+	for {
+		st, err := s.Job(context.Background(), batchID, seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.State == JobFinished {
+			return st
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("job %d of %s still %s: %+v", seq, batchID, st.State, st)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

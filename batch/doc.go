@@ -12,9 +12,20 @@
 //     after a crash without writing anything twice.
 //   - A return file is parsed and checked whole before anything is
 //     appended; a rejected file leaves the store as it was.
+//   - A return file is checked with the field rules of the cardholder
+//     commands its job will decide (the same domain functions), so a line
+//     the domain would refuse rejects the file instead of failing later.
 //   - A job item reaches its cardholder stream exactly once: the process
 //     manager records progress in the batch stream, and an item re-applied
-//     after a crash finds its own events (same command id) and is skipped.
+//     after a crash or a retry finds its own events (same command id) and
+//     is skipped.
+//   - No person is left in no state: an item their stream refuses is
+//     recorded against them (code, reason), counted as failed, retryable,
+//     and released from the batch when it moves on. Counts come from the
+//     recorded progress, never from what the file said.
+//   - Over HTTP, long work answers 202 with a job resource and runs in the
+//     background: jobs in the single active job worker of `serve` (which
+//     resumes unfinished jobs at start), imports in the accepting process.
 //   - A region-bound client (a county counter or auditor) creates batches
 //     only with a filter region inside its region, and lists, reads and
 //     acts on only such batches (403 scope_region otherwise); a batch

@@ -47,6 +47,9 @@ func openEnv(t testing.TB, url string) *env {
 	if err := NewReadModel(pool).Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
+	if err := MigrateImportJobs(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
 	return &env{store: store, pool: pool, cmds: cmds, dbURL: url}
 }
 

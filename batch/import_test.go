@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/cardledger/cardledger/batch/files"
 	"github.com/cardledger/cardledger/commands"
 	"github.com/cardledger/cardledger/domain"
@@ -72,5 +74,73 @@ func TestImportValidatesEveryRowAndRegistersNobodyTwice(t *testing.T) {
 	}
 	if after := eventCount(t, e); after != before {
 		t.Fatalf("re-import appended: head %v → %v", before, after)
+	}
+}
+
+// Every column the file contract requires must be filled in on every row;
+// a row with an empty one is refused alone (an empty 开户银行 was imported,
+// and its person could never have had an account opened).
+func TestImportRefusesEachRowWithAnEmptyRequiredField(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	s := e.service(t)
+	ctx := context.Background()
+	ids := []string{idNumber("320505", 1), idNumber("320505", 2), idNumber("320505", 3), idNumber("320505", 4)}
+	csv := "身份证号码,姓名,行政区划代码,开户银行\n" +
+		ids[0] + ",张三,320505,ICBC\n" +
+		ids[1] + ",李四,320505,\n" +
+		ids[2] + ",,320505,ICBC\n" +
+		ids[3] + ",王五,,ICBC\n" +
+		",赵六,320505,ICBC\n"
+	rep, err := s.ImportApplications(ctx, []byte(csv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[int]string{3: "bank_code", 4: "name", 5: "region_code", 6: "id_number"}
+	if rep.Imported != 1 || rep.Rejected != 4 {
+		t.Fatalf("report %+v", rep)
+	}
+	for _, l := range rep.Lines {
+		field, bad := want[l.Line]
+		if !bad {
+			if l.Status != RowImported {
+				t.Errorf("line %d: %s %+v", l.Line, l.Status, l.Problems)
+			}
+			continue
+		}
+		if l.Status != RowRejected || len(l.Problems) != 1 || l.Problems[0].Field != field || l.Problems[0].Code != domain.CodeRequired {
+			t.Errorf("line %d: %s %+v, want rejected: %s required", l.Line, l.Status, l.Problems, field)
+		}
+	}
+}
+
+// An import whose process died (nobody holds its lock) is reported
+// interrupted, not running for ever; one whose process lives stays running.
+func TestImportJobOfADeadProcessIsInterrupted(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	s := e.service(t)
+	ctx := context.Background()
+	dead, alive := uuid.NewString(), uuid.NewString()
+	for _, id := range []string{dead, alive} {
+		if _, err := e.pool.Exec(ctx, `INSERT INTO batchrm.import_jobs (import_id, state, sha256, encoding, rows, started_at)
+			VALUES ($1, 'running', 'x', 'UTF-8', 5, now())`, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conn, err := e.pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", importLockKey(alive)); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Exec(ctx, "SELECT pg_advisory_unlock($1)", importLockKey(alive))
+	if job, err := s.ImportJob(ctx, dead); err != nil || job.State != ImportInterrupted || job.Error == "" {
+		t.Fatalf("dead import: %v %+v", err, job)
+	}
+	if job, err := s.ImportJob(ctx, alive); err != nil || job.State != ImportRunning {
+		t.Fatalf("live import: %v %+v", err, job)
 	}
 }

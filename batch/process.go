@@ -29,29 +29,29 @@ const jobStretch = 500
 
 func stretchFor(items int) int { return max(jobStretch, items/40) }
 
-// JobStatus tells how far a batch's job got.
-type JobStatus struct {
-	Job      int                 `json:"job"`
-	Kind     domain.JobKind      `json:"kind"`
-	Items    int                 `json:"items"`
-	Done     int                 `json:"done"`
-	Failures []domain.JobFailure `json:"failures,omitempty"` // of this job
-	Elapsed  string              `json:"elapsed,omitempty"`
-}
-
 // RunJobs applies the batch's running job, if any, to the end and returns
-// its status (nil when no job was running).
+// its status (nil when no job was running). It holds the batch's job lock
+// while it runs: a second runner anywhere gets ErrJobBusy.
 func (s *Service) RunJobs(ctx context.Context, batchID string) (*JobStatus, error) {
 	start := time.Now()
 	b, err := s.getBatch(ctx, batchID)
 	if err != nil {
 		return nil, err
 	}
-	job := b.Job
-	if job == nil {
+	if b.Job == nil {
 		return nil, nil
 	}
-	st := &JobStatus{Job: job.Seq, Kind: job.Kind, Items: len(job.Items), Done: job.Done}
+	unlock, err := s.lockJob(ctx, batchID)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	// Read again under the lock: another runner may have finished it.
+	if b, err = s.getBatch(ctx, batchID); err != nil || b.Job == nil {
+		return nil, err
+	}
+	job := b.Job
+	st := &JobStatus{BatchID: batchID, Job: job.Seq, Kind: job.Kind, State: JobRunning, Items: len(job.Items), Done: job.Done}
 	for st.Done < len(job.Items) {
 		end := min(st.Done+stretchFor(len(job.Items)), len(job.Items))
 		cards, failures, err := s.applyStretch(ctx, b, job, st.Done, end)
@@ -67,18 +67,18 @@ func (s *Service) RunJobs(ctx context.Context, batchID string) (*JobStatus, erro
 	if err != nil {
 		return st, err
 	}
-	for _, f := range b.Failures {
-		if f.Job == job.Seq {
-			st.Failures = append(st.Failures, f)
-		}
-	}
+	st = jobStatus(b, job.Seq)
 	st.Elapsed = time.Since(start).Round(time.Millisecond).String()
 	return st, nil
 }
 
-// ResumeAll finishes every job that a crash left running.
+// ResumeAll finishes every job that is running: left by a crash, or
+// accepted by a process that does not apply jobs itself. A job another
+// runner holds is skipped; a job that stops is reported and the others go on.
 func (s *Service) ResumeAll(ctx context.Context) ([]JobStatus, error) {
-	if err := s.catchUp(ctx); err != nil {
+	// Up to the store's head, not just this Service's writes: the jobs may
+	// have been started by another process.
+	if err := s.readModel.CatchUp(ctx, s.store); err != nil {
 		return nil, err
 	}
 	rows, err := s.pool.Query(ctx, "SELECT batch_id FROM batchrm.batches WHERE job <> 0 ORDER BY batch_id")
@@ -89,17 +89,26 @@ func (s *Service) ResumeAll(ctx context.Context) ([]JobStatus, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A job that stops does not hold up the others; every error is returned.
 	var out []JobStatus
+	var errs []error
 	for _, id := range ids {
 		st, err := s.RunJobs(ctx, id)
+		if errors.Is(err, ErrJobBusy) {
+			continue
+		}
 		if err != nil {
-			return out, err
+			errs = append(errs, err)
+			if ctx.Err() != nil {
+				break
+			}
+			continue
 		}
 		if st != nil {
 			out = append(out, *st)
 		}
 	}
-	return out, nil
+	return out, errors.Join(errs...)
 }
 
 // applyStretch applies items [from, to) of job in parallel.
@@ -119,12 +128,15 @@ func (s *Service) applyStretch(ctx context.Context, b *domain.Batch, job *domain
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				cardNo, err := s.applyItem(ctx, b, job, job.Items[i])
+				cardNo, err := s.applyItemPatiently(ctx, b, job, job.Items[i])
 				mu.Lock()
 				var de *domain.Error
+				var ie *itemError
 				switch {
 				case errors.As(err, &de):
 					failures = append(failures, domain.JobFailure{Job: job.Seq, Member: job.Items[i].Member, Code: de.Code, Reason: de.Message})
+				case errors.As(err, &ie):
+					failures = append(failures, domain.JobFailure{Job: job.Seq, Member: job.Items[i].Member, Code: CodeApplyError, Reason: ie.reason()})
 				case err != nil:
 					if firstErr == nil {
 						firstErr = err
@@ -162,12 +174,59 @@ feed:
 	return cards, failures, nil
 }
 
+// CodeApplyError: an item failed for a reason of its own other than a
+// domain refusal (say its cardholder stream cannot be read) while the event
+// store answered; it is recorded against the person like a refusal.
+const CodeApplyError = "apply_error"
+
+// itemAttempts is how often one run tries an item that fails other than by
+// a domain refusal.
+const itemAttempts = 3
+
+// itemError is an item that kept failing while the store was healthy.
+type itemError struct{ err error }
+
+func (e *itemError) Error() string { return e.err.Error() }
+func (e *itemError) Unwrap() error { return e.err }
+
+// reason is the failure's text, bounded like any other reason.
+func (e *itemError) reason() string {
+	r := []rune("could not be applied: " + e.err.Error())
+	return string(r[:min(len(r), 200)])
+}
+
+// applyItemPatiently is applyItem, trying again an item that fails other
+// than by a domain refusal. If it still fails while the event store
+// answers, the trouble is the item's own: it becomes an *itemError, which
+// is recorded against the person (retryable), so one bad stream neither
+// stops the job nor leaves the person in no state. If the store does not
+// answer, the error stops the run and the job resumes later as it is.
+func (s *Service) applyItemPatiently(ctx context.Context, b *domain.Batch, job *domain.BatchJob, it domain.JobItem) (string, error) {
+	for attempt := 1; ; attempt++ {
+		cardNo, err := s.applyItem(ctx, b, job, it)
+		if _, refused := domain.AsError(err); err == nil || refused || ctx.Err() != nil {
+			return cardNo, err
+		}
+		if attempt == itemAttempts {
+			if _, _, herr := s.store.Head(ctx); herr != nil {
+				return "", err
+			}
+			return "", &itemError{err}
+		}
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-time.After(time.Duration(attempt) * 100 * time.Millisecond):
+		}
+	}
+}
+
 // applyItem carries one item to its cardholder stream. It returns the card
 // number assigned (bank return job) or a *domain.Error when the cardholder
 // refuses the outcome.
 func (s *Service) applyItem(ctx context.Context, b *domain.Batch, job *domain.BatchJob, it domain.JobItem) (string, error) {
 	m, p := b.Members[it.Member], b.Progress[it.Member]
-	env := s.envelope(commandID("job", b.ID, strconv.Itoa(job.Seq), strconv.Itoa(it.Member)), b.ID)
+	env := s.envelope(commandID("job", b.ID, strconv.Itoa(job.Origin), strconv.Itoa(it.Member)), b.ID)
 	repo := s.cmds.Repository
 	update := func(decide func(*domain.Cardholder) ([]domain.Event, error)) (commands.Result, error) {
 		res, err := repo.Update(ctx, m.CardholderID, nil, env, func(c *domain.Cardholder) ([]domain.Event, error) {

@@ -11,10 +11,15 @@ import (
 
 // Pending returns the pending applications (applied or account opened) in
 // no batch that match filter, ordered by region, community, employer and ID
-// number, as batch members.
+// number, as batch members. An application that still has to go through the
+// bank's account opening but names no bank (possible at a counter) is left
+// out: the bank's return could neither open nor refuse its account (both
+// need the bank code), so it would block its whole batch.
 func (m *ReadModel) Pending(ctx context.Context, filter domain.BatchFilter) ([]domain.BatchMember, error) {
 	sql := `SELECT state FROM batchrm.applications
-		WHERE status IN ('applied', 'account_opened') AND batch_id IS NULL`
+		WHERE status IN ('applied', 'account_opened') AND batch_id IS NULL
+		AND (coalesce(state->'Card'->>'BankCode', '') <> ''
+			OR (coalesce(state->'Card'->>'AccountNo', '') <> '' AND coalesce(state->'Card'->>'CardNo', '') <> ''))`
 	var args []any
 	add := func(col, v string) {
 		if v != "" {

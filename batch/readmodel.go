@@ -237,6 +237,11 @@ func (f *rmFold) decode(page []eventstore.RecordedEvent) error {
 					f.touched[mem.CardholderID] = true
 				}
 			}
+			if r, ok := e.(domain.BatchMembersReleased); ok {
+				for _, id := range r.CardholderIDs {
+					f.touched[id] = true
+				}
+			}
 		default:
 			continue
 		}
@@ -339,6 +344,14 @@ func (f *rmFold) apply() {
 			b.job = e.Job
 		case domain.BatchPickedUp:
 			b.job, b.pickedUp = e.Job, true
+		case domain.BatchJobRetried:
+			b.job = e.Job
+		case domain.BatchMembersReleased:
+			for _, id := range e.CardholderIDs {
+				if h := f.holder(id); h.batchID == batchID {
+					h.batchID = ""
+				}
+			}
 		case domain.BatchJobCompleted:
 			b.job = 0
 		}

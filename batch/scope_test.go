@@ -17,6 +17,7 @@ import (
 // only on those; a batch without a region is the city centre's.
 func TestBatchesKeepToTheCountersRegion(t *testing.T) {
 	e := newEnv(t)
+	svc := e.service(t)
 	srv := httpapi.NewServer(httpapi.Options{
 		Auth: httpapi.StaticAuthenticator{
 			"city":  {Client: "city-counter", Role: httpapi.RoleCounter},
@@ -25,7 +26,7 @@ func TestBatchesKeepToTheCountersRegion(t *testing.T) {
 		},
 		MapError: commands.ProblemFor,
 		Log:      quietLog(),
-	}, NewAPI(e.service(t)).Routes())
+	}, NewAPI(svc).Routes())
 	call := func(key, method, path string, body any, wantStatus int, wantCode string) []byte {
 		t.Helper()
 		var rd *bytes.Reader
@@ -57,7 +58,8 @@ func TestBatchesKeepToTheCountersRegion(t *testing.T) {
 	if err := files.WriteApplications(&csv, people(12, 0), files.EncodingUTF8); err != nil {
 		t.Fatal(err)
 	}
-	call("city", http.MethodPost, "/v1/applications/imports", csv.Bytes(), http.StatusOK, "")
+	call("city", http.MethodPost, "/v1/applications/imports", csv.Bytes(), http.StatusAccepted, "")
+	svc.WaitImports()
 
 	call("city", http.MethodPost, "/v1/batches", createBody{BatchID: "ALL", Filter: domain.BatchFilter{CommunityCode: "C1"}}, http.StatusCreated, "")
 	call("home", http.MethodPost, "/v1/batches", createBody{BatchID: "MINE", Filter: domain.BatchFilter{RegionCode: "320505", CommunityCode: "C2"}}, http.StatusCreated, "")

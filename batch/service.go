@@ -42,6 +42,10 @@ type Service struct {
 	// written is the newest position this Service appended at, so that read
 	// model queries can wait for the service's own writes.
 	written *mark
+	// wake tells this process's job worker that a job was started.
+	wake chan struct{}
+	// imports counts the background imports this process runs.
+	imports *sync.WaitGroup
 	// afterItem, when set, is called after each job item is applied; tests
 	// use it to crash the process manager mid-file.
 	afterItem func(done int)
@@ -68,7 +72,8 @@ func New(d Deps) (*Service, error) {
 		d.Workers = 32
 	}
 	return &Service{store: d.Store, pool: d.Pool, cmds: d.Commands, idKey: d.IDKey, clock: d.Clock,
-		actor: d.Actor, workers: d.Workers, readModel: NewReadModel(d.Pool), written: &mark{}}, nil
+		actor: d.Actor, workers: d.Workers, readModel: NewReadModel(d.Pool), written: &mark{},
+		wake: make(chan struct{}, 1), imports: &sync.WaitGroup{}}, nil
 }
 
 // mark is a monotonic position shared by the copies WithActor makes.

@@ -17,15 +17,22 @@ type BatchStatus struct {
 	Custody   string                                              `json:"custody,omitempty"`
 	Exports   map[domain.BatchFileKind]domain.BatchFileExported   `json:"exports"`
 	Returns   map[domain.BatchFileKind]domain.BatchReturnAccepted `json:"returns"`
-	Job       *JobStatus                                          `json:"job,omitempty"` // the running job
-	Failures  []MemberFailure                                     `json:"failures"`
+	// Failed counts the members whose last job item their cardholder
+	// stream refused (listed in Failures with Job set); they stay at the
+	// stage before that job until a retry applies them.
+	Failed   int             `json:"failed"`
+	Job      *JobStatus      `json:"job,omitempty"`      // the running job
+	LastJob  *JobStatus      `json:"last_job,omitempty"` // the last finished job
+	Failures []MemberFailure `json:"failures"`
 }
 
-// MemberFailure is a member that dropped out or whose outcome a cardholder refused.
+// MemberFailure is a member that dropped out (Job 0) or whose job item its
+// cardholder stream refused (Job set).
 type MemberFailure struct {
 	ApplicationID string             `json:"application_id"`
 	CardholderID  string             `json:"cardholder_id"`
 	Stage         domain.MemberStage `json:"stage"`
+	Job           int                `json:"job,omitempty"`
 	Code          string             `json:"code,omitempty"`
 	Reason        string             `json:"reason"`
 }
@@ -42,6 +49,9 @@ type MemberStatus struct {
 	Custody       string             `json:"custody,omitempty"`
 	BankConfirmed bool               `json:"bank_confirmed"`
 	Reason        string             `json:"reason,omitempty"`
+	// Failure: the member's item of job Failure.Job was refused by its
+	// cardholder stream (retryable while that job is the batch's last).
+	Failure *domain.JobFailure `json:"failure,omitempty"`
 }
 
 // Status returns the batch's step, counts per stage, running job and failures.
@@ -59,13 +69,15 @@ func (s *Service) Status(ctx context.Context, batchID string) (*BatchStatus, err
 				CardholderID: b.Members[i].CardholderID, Stage: p.Stage, Reason: p.Reason})
 		}
 	}
-	for _, f := range b.Failures {
-		m := b.Members[f.Member]
-		st.Failures = append(st.Failures, MemberFailure{ApplicationID: m.ApplicationID, CardholderID: m.CardholderID,
-			Stage: b.Progress[f.Member].Stage, Code: f.Code, Reason: f.Reason})
+	for _, i := range b.OpenFailures() {
+		st.Failed++
+		st.Failures = append(st.Failures, memberFailure(b, *b.Progress[i].Failure))
 	}
 	if j := b.Job; j != nil {
-		st.Job = &JobStatus{Job: j.Seq, Kind: j.Kind, Items: len(j.Items), Done: j.Done}
+		st.Job = jobStatus(b, j.Seq)
+	}
+	if j := b.LastJob; j != nil {
+		st.LastJob = jobStatus(b, j.Seq)
 	}
 	return st, nil
 }
@@ -83,7 +95,7 @@ func (s *Service) Members(ctx context.Context, batchID string, stage domain.Memb
 			continue
 		}
 		out = append(out, MemberStatus{ApplicationID: m.ApplicationID, CardholderID: m.CardholderID, IDNumber: mask(m.IDNumber),
-			Name: m.Name, Stage: p.Stage, CardNo: p.CardNo, ChipID: p.ChipID, Custody: p.Custody, BankConfirmed: p.BankConfirmed, Reason: p.Reason})
+			Name: m.Name, Stage: p.Stage, CardNo: p.CardNo, ChipID: p.ChipID, Custody: p.Custody, BankConfirmed: p.BankConfirmed, Reason: p.Reason, Failure: p.Failure})
 	}
 	return out, nil
 }

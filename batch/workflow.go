@@ -139,12 +139,27 @@ type ReturnReport struct {
 	Job             *JobStatus          `json:"job,omitempty"`
 }
 
-// ImportReturn checks a return file whole (framing, then every line against
-// its batch) and, if it is right, records it and applies its outcomes to the
-// cardholder streams through the process manager. A rejected file changes
+// ImportReturn is AcceptReturn, then the job applied here and now (the
+// CLI; the server leaves it to its job worker).
+func (s *Service) ImportReturn(ctx context.Context, data []byte) (*ReturnReport, error) {
+	rep, err := s.AcceptReturn(ctx, data)
+	if err != nil || rep.Job == nil || rep.Job.State != JobRunning {
+		return rep, err
+	}
+	job, err := s.RunJobs(ctx, rep.BatchID)
+	if job != nil {
+		rep.Job = job
+	}
+	return rep, err
+}
+
+// AcceptReturn checks a return file whole (framing, then every line against
+// its batch with the rules its job will meet) and, if it is right, records
+// it; the job that applies its outcomes to the cardholder streams is handed
+// to the worker, and the report carries its status. A rejected file changes
 // nothing; the error is a *domain.Error with code return_rejected whose
 // Fields list every problem by line, and the report says the same.
-func (s *Service) ImportReturn(ctx context.Context, data []byte) (*ReturnReport, error) {
+func (s *Service) AcceptReturn(ctx context.Context, data []byte) (*ReturnReport, error) {
 	f, err := files.Parse(data)
 	var fe *files.FormatError
 	if errors.As(err, &fe) {
@@ -178,7 +193,7 @@ func (s *Service) ImportReturn(ctx context.Context, data []byte) (*ReturnReport,
 	if !l.exists {
 		return rejected(rep, []domain.FieldError{{Field: "line 1", Code: domain.CodeWrongBatch, Message: fmt.Sprintf("no batch %q", f.BatchID)}})
 	}
-	_, events, err := s.updateBatch(ctx, f.BatchID, cmd)
+	b, events, err := s.updateBatch(ctx, f.BatchID, cmd)
 	if de, ok := domain.AsError(err); ok && de.Code == domain.CodeReturnRejected {
 		return rejected(rep, de.Fields)
 	}
@@ -186,9 +201,11 @@ func (s *Service) ImportReturn(ctx context.Context, data []byte) (*ReturnReport,
 		return rep, err
 	}
 	rep.Accepted, rep.AlreadyAccepted = true, len(events) == 0
-	job, err := s.RunJobs(ctx, f.BatchID)
-	rep.Job = job
-	return rep, err
+	if seq := b.Returns[f.Kind].Job; seq != 0 {
+		rep.Job = jobStatus(b, seq)
+		s.wakeWorker()
+	}
+	return rep, nil
 }
 
 func rejected(rep *ReturnReport, problems []domain.FieldError) (*ReturnReport, error) {
@@ -208,17 +225,17 @@ func framingProblems(ps []files.Problem) []domain.FieldError {
 // HandOver moves the batch's produced cards from one custodian to the next
 // and applies the handover to every card.
 func (s *Service) HandOver(ctx context.Context, batchID, from, to, handler string) (*JobStatus, error) {
-	if _, _, err := s.updateBatch(ctx, batchID, domain.HandOverBatch{From: from, To: to, Handler: handler}); err != nil {
+	if _, err := s.StartHandOver(ctx, batchID, from, to, handler); err != nil {
 		return nil, err
 	}
-	return s.RunJobs(ctx, batchID)
+	return s.runOrStatus(ctx, batchID)
 }
 
 // PickUp issues the batch's produced cards to agency on date on (and
 // activates those the bank confirmed).
 func (s *Service) PickUp(ctx context.Context, batchID, on, agency string) (*JobStatus, error) {
-	if _, _, err := s.updateBatch(ctx, batchID, domain.PickUpBatch{On: on, Agency: agency}); err != nil {
+	if _, err := s.StartPickUp(ctx, batchID, on, agency); err != nil {
 		return nil, err
 	}
-	return s.RunJobs(ctx, batchID)
+	return s.runOrStatus(ctx, batchID)
 }

@@ -21,6 +21,12 @@ import "fmt"
 //     that export must appear.
 //   - Members whose bank account was refused or whose production failed drop
 //     out of the later files; their applications are pending again.
+//   - A member's stage moves only when a job's progress records that its
+//     outcome reached the cardholder stream; an item the stream refused
+//     leaves the stage where it was and records the failure against the
+//     member, to be retried (RetryBatchJob) while the batch is still at the
+//     step the job led to; the step that moves the batch on releases the
+//     members still failed (BatchMembersReleased), like refused ones.
 
 // BatchStep is where a batch is in its workflow.
 type BatchStep string
@@ -97,12 +103,15 @@ const (
 	MemberProduced         MemberStage = "produced"
 	MemberProductionFailed MemberStage = "production_failed"
 	MemberIssued           MemberStage = "issued"
+	// MemberReleased: the member's item of a job failed and was not
+	// retried before the batch moved on; the member left the batch.
+	MemberReleased MemberStage = "released"
 )
 
 // Dropped reports whether the member left the batch (its application is
 // pending again, with the reason).
 func (s MemberStage) Dropped() bool {
-	return s == MemberAccountRefused || s == MemberProductionFailed
+	return s == MemberAccountRefused || s == MemberProductionFailed || s == MemberReleased
 }
 
 // MemberProgress is what the batch knows about one member.
@@ -114,6 +123,10 @@ type MemberProgress struct {
 	BankConfirmed bool        `json:"bank_confirmed"` // the bank's activation return said yes
 	Custody       string      `json:"custody,omitempty"`
 	Reason        string      `json:"reason,omitempty"` // why the member dropped out or the bank said no
+	// Failure is set while the member's share of a job could not be applied
+	// to its cardholder stream (the stage is then still the one before the
+	// job); a retry that succeeds clears it.
+	Failure *JobFailure `json:"failure,omitempty"`
 }
 
 // JobKind is what a job does to each of its members' cardholder streams.
@@ -133,6 +146,12 @@ type BatchJob struct {
 	Kind  JobKind
 	Items []JobItem
 	Done  int // items [0, Done) are applied
+	// RetryOf is the job whose failed items this job applies again (0: none).
+	RetryOf int
+	// Origin is the job that first had these items (Seq unless a retry):
+	// an item keeps its command id across retries, so one that did reach
+	// its stream before is recognised there and not written again.
+	Origin int
 	// Hand-over and pick-up parameters.
 	From, To, Handler string
 	On, Agency        string
@@ -160,7 +179,53 @@ type Batch struct {
 	Custody   string    // where the batch's produced cards are
 	PickedUp  *BatchPickedUp
 	Failures  []JobFailure // items cardholder streams refused, over all jobs
-	index     map[string]int
+	// History has one record per job, in order (History[i].Seq == i+1).
+	History []JobRecord
+	// LastJob is the last finished job, the one RetryBatchJob may retry.
+	LastJob *BatchJob
+	index   map[string]int
+}
+
+// JobRecord is what is known of one job, running or finished: counts
+// derived from the recorded progress, never from the file alone.
+type JobRecord struct {
+	Seq     int     `json:"job"`
+	Kind    JobKind `json:"kind"`
+	RetryOf int     `json:"retry_of,omitempty"`
+	Items   int     `json:"items"`
+	Done    int     `json:"done"`
+	// Outcomes counts the applied items by what they became: the member
+	// stage reached (account_opened, account_refused, produced,
+	// production_failed, issued), OutcomeHandedOver, or OutcomeFailed.
+	Outcomes map[string]int `json:"outcomes"`
+	Failures []JobFailure   `json:"failures"`
+	Finished bool           `json:"finished"`
+}
+
+// Outcomes of job items besides member stages.
+const (
+	OutcomeHandedOver = "handed_over"
+	OutcomeFailed     = "failed"
+)
+
+// JobRecord returns the record of job seq.
+func (b *Batch) JobRecord(seq int) (*JobRecord, bool) {
+	if seq < 1 || seq > len(b.History) {
+		return nil, false
+	}
+	return &b.History[seq-1], true
+}
+
+// OpenFailures lists the members whose last job item failed and was not
+// applied since, in batch order.
+func (b *Batch) OpenFailures() []int {
+	var out []int
+	for i, p := range b.Progress {
+		if p.Failure != nil {
+			out = append(out, i)
+		}
+	}
+	return out
 }
 
 // MemberIndex returns the position of the member with this application id.
@@ -258,6 +323,7 @@ func (b *Batch) Apply(e Event) error {
 		for _, i := range b.Produced() {
 			b.Job.Items = append(b.Job.Items, JobItem{Member: i})
 		}
+		b.History[e.Job-1].Items = len(b.Job.Items)
 	case BatchPickedUp:
 		b.startJob(e.Job, JobPickUp, StepPickingUp)
 		b.Job.On, b.Job.Agency = e.On, e.Agency
@@ -266,15 +332,38 @@ func (b *Batch) Apply(e Event) error {
 		for _, i := range b.Produced() {
 			b.Job.Items = append(b.Job.Items, JobItem{Member: i})
 		}
+		b.History[e.Job-1].Items = len(b.Job.Items)
+	case BatchJobRetried:
+		last := b.LastJob
+		if last == nil || last.Seq != e.Of {
+			return fmt.Errorf("batch %s: retry of job %d, which is not the last one", b.ID, e.Of)
+		}
+		b.startJob(e.Job, last.Kind, applyingStep[last.Kind])
+		b.Job.RetryOf, b.Job.Origin, b.History[e.Job-1].RetryOf = e.Of, last.Origin, e.Of
+		b.Job.From, b.Job.To, b.Job.Handler, b.Job.On, b.Job.Agency = last.From, last.To, last.Handler, last.On, last.Agency
+		retry := make(map[int]bool, len(e.Members))
+		for _, m := range e.Members {
+			retry[m] = true
+		}
+		for _, it := range last.Items {
+			if retry[it.Member] {
+				b.Job.Items = append(b.Job.Items, it)
+			}
+		}
+		b.History[e.Job-1].Items = len(b.Job.Items)
+	case BatchMembersReleased:
+		for _, i := range e.Members {
+			p := &b.Progress[i]
+			if p.Failure != nil {
+				p.Reason = p.Failure.Reason
+			}
+			p.Stage, p.Failure = MemberReleased, nil
+		}
 	case BatchJobProgressed:
-		if b.Job == nil || b.Job.Seq != e.Job {
+		if b.Job == nil || b.Job.Seq != e.Job || e.Done > len(b.Job.Items) {
 			return fmt.Errorf("batch %s: progress of job %d, which is not running", b.ID, e.Job)
 		}
-		b.Job.Done = e.Done
-		for _, a := range e.CardNos {
-			b.Progress[a.Member].CardNo = a.CardNo
-		}
-		b.Failures = append(b.Failures, e.Failures...)
+		b.progress(e)
 	case BatchJobCompleted:
 		if b.Job == nil || b.Job.Seq != e.Job {
 			return fmt.Errorf("batch %s: completion of job %d, which is not running", b.ID, e.Job)
@@ -288,8 +377,74 @@ func (b *Batch) Apply(e Event) error {
 
 func (b *Batch) startJob(seq int, kind JobKind, step BatchStep) {
 	b.Jobs = seq
-	b.Job = &BatchJob{Seq: seq, Kind: kind}
+	b.Job = &BatchJob{Seq: seq, Kind: kind, Origin: seq}
 	b.Step = step
+	for len(b.History) < seq {
+		b.History = append(b.History, JobRecord{Seq: len(b.History) + 1, Outcomes: map[string]int{}, Failures: []JobFailure{}})
+	}
+	b.History[seq-1].Kind = kind
+}
+
+// applyingStep is the step a batch is in while a job of each kind runs;
+// appliedStep the one the job leads to.
+var (
+	applyingStep = map[JobKind]BatchStep{JobBankReturn: StepBankApplying, JobProductionReturn: StepProductionApplying,
+		JobHandOver: StepHandingOver, JobPickUp: StepPickingUp}
+	appliedStep = map[JobKind]BatchStep{JobBankReturn: StepBankApplied, JobProductionReturn: StepProductionApplied,
+		JobHandOver: StepHandedOver, JobPickUp: StepClosed}
+)
+
+// progress records items [Job.Done, e.Done): each either reached its
+// cardholder stream (the member moves on) or failed (recorded against the
+// member, whose stage stays).
+func (b *Batch) progress(e BatchJobProgressed) {
+	j, rec := b.Job, &b.History[b.Job.Seq-1]
+	failed := make(map[int]JobFailure, len(e.Failures))
+	for _, f := range e.Failures {
+		failed[f.Member] = f
+	}
+	for _, it := range j.Items[min(j.Done, e.Done):e.Done] {
+		p := &b.Progress[it.Member]
+		if f, ok := failed[it.Member]; ok {
+			p.Failure = &f
+			rec.Outcomes[OutcomeFailed]++
+			continue
+		}
+		p.Failure = nil
+		rec.Outcomes[b.applyOutcome(j, it)]++
+	}
+	j.Done, rec.Done = e.Done, e.Done
+	for _, a := range e.CardNos {
+		b.Progress[a.Member].CardNo = a.CardNo
+	}
+	b.Failures = append(b.Failures, e.Failures...)
+	rec.Failures = append(rec.Failures, e.Failures...)
+}
+
+// applyOutcome moves a member whose job item reached its cardholder stream
+// and names the outcome.
+func (b *Batch) applyOutcome(j *BatchJob, it JobItem) string {
+	p, r := &b.Progress[it.Member], it.Row
+	switch j.Kind {
+	case JobBankReturn:
+		if r.OK {
+			p.Stage, p.AccountNo = MemberAccountOpened, r.AccountNo
+		} else {
+			p.Stage, p.Reason = MemberAccountRefused, r.Reason
+		}
+	case JobProductionReturn:
+		if r.OK {
+			p.Stage, p.ChipID, p.Custody = MemberProduced, r.ChipID, CustodyVendor
+		} else {
+			p.Stage, p.Reason = MemberProductionFailed, r.Reason
+		}
+	case JobHandOver:
+		p.Custody = j.To
+		return OutcomeHandedOver
+	case JobPickUp:
+		p.Stage, p.Custody = MemberIssued, ""
+	}
+	return string(p.Stage)
 }
 
 func (b *Batch) applyReturnRow(r ReturnRow) {
@@ -297,19 +452,11 @@ func (b *Batch) applyReturnRow(r ReturnRow) {
 	if b.Job != nil && (b.Job.Kind == JobBankReturn || b.Job.Kind == JobProductionReturn) {
 		b.Job.Items = append(b.Job.Items, JobItem{Member: r.Member, Row: r})
 	}
+	if b.Job != nil {
+		b.History[b.Job.Seq-1].Items = len(b.Job.Items)
+		return // the stage moves when the job's progress records the item
+	}
 	switch b.Step {
-	case StepBankApplying:
-		if r.OK {
-			p.Stage, p.AccountNo = MemberAccountOpened, r.AccountNo
-		} else {
-			p.Stage, p.Reason = MemberAccountRefused, r.Reason
-		}
-	case StepProductionApplying:
-		if r.OK {
-			p.Stage, p.ChipID, p.Custody = MemberProduced, r.ChipID, CustodyVendor
-		} else {
-			p.Stage, p.Reason = MemberProductionFailed, r.Reason
-		}
 	case StepActivationApplied:
 		p.BankConfirmed = r.OK
 		if !r.OK {
@@ -320,25 +467,14 @@ func (b *Batch) applyReturnRow(r ReturnRow) {
 
 func (b *Batch) finishJob() {
 	j := b.Job
-	b.Job = nil
+	b.Job, b.LastJob = nil, j
+	b.History[j.Seq-1].Finished = true
+	b.Step = appliedStep[j.Kind]
 	switch j.Kind {
-	case JobBankReturn:
-		b.Step = StepBankApplied
 	case JobProductionReturn:
-		b.Step = StepProductionApplied
 		b.Custody = CustodyVendor
 	case JobHandOver:
-		b.Step = StepHandedOver
 		b.Custody = j.To
-		for _, it := range j.Items {
-			b.Progress[it.Member].Custody = j.To
-		}
-	case JobPickUp:
-		b.Step = StepClosed
-		for _, it := range j.Items {
-			b.Progress[it.Member].Stage = MemberIssued
-			b.Progress[it.Member].Custody = ""
-		}
 	}
 }
 

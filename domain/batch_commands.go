@@ -73,6 +73,12 @@ type CompleteBatchJob struct {
 	Job int
 }
 
+// RetryBatchJob applies again the failed items of job Job, which must be
+// the batch's last job, finished, with the batch still at the step it led to.
+type RetryBatchJob struct {
+	Job int
+}
+
 func (CreateBatch) CommandName() string            { return "create_batch" }
 func (ReviewBatch) CommandName() string            { return "review_batch" }
 func (ConfirmBatch) CommandName() string           { return "confirm_batch" }
@@ -82,3 +88,4 @@ func (HandOverBatch) CommandName() string          { return "hand_over_batch" }
 func (PickUpBatch) CommandName() string            { return "pick_up_batch" }
 func (RecordBatchJobProgress) CommandName() string { return "record_batch_job_progress" }
 func (CompleteBatchJob) CommandName() string       { return "complete_batch_job" }
+func (RetryBatchJob) CommandName() string          { return "retry_batch_job" }

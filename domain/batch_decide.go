@@ -4,20 +4,22 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"time"
 )
 
 // Codes of refused batch commands.
 const (
-	CodeBatchExists      = "batch_exists"       // KindConflict
-	CodeBatchNotFound    = "batch_not_found"    // KindNotFound
-	CodeBatchWrongStep   = "batch_wrong_step"   // KindConflict: the step is not the next one
-	CodeBatchEmpty       = "batch_empty"        // KindConflict: the filter selected nobody
-	CodeBatchJobRunning  = "batch_job_running"  // KindConflict: wait for the process manager
-	CodeExportMismatch   = "export_mismatch"    // KindConflict: regenerated file differs from the recorded one
-	CodeReturnRejected   = "return_rejected"    // KindInvalid: Fields lists every problem, by line
-	CodeReturnDifferent  = "return_different"   // KindConflict: another return was already accepted
-	CodeJobNotRunning    = "batch_job_mismatch" // KindConflict: progress for a job that is not running
-	CodeCustodyElsewhere = "batch_custody"      // KindConflict: hand-over From is not where the cards are
+	CodeBatchExists      = "batch_exists"            // KindConflict
+	CodeBatchNotFound    = "batch_not_found"         // KindNotFound
+	CodeBatchWrongStep   = "batch_wrong_step"        // KindConflict: the step is not the next one
+	CodeBatchEmpty       = "batch_empty"             // KindConflict: the filter selected nobody
+	CodeBatchJobRunning  = "batch_job_running"       // KindConflict: wait for the process manager
+	CodeExportMismatch   = "export_mismatch"         // KindConflict: regenerated file differs from the recorded one
+	CodeReturnRejected   = "return_rejected"         // KindInvalid: Fields lists every problem, by line
+	CodeReturnDifferent  = "return_different"        // KindConflict: another return was already accepted
+	CodeJobNotRunning    = "batch_job_mismatch"      // KindConflict: progress for a job that is not running
+	CodeCustodyElsewhere = "batch_custody"           // KindConflict: hand-over From is not where the cards are
+	CodeJobNotRetryable  = "batch_job_not_retryable" // KindConflict: not the last job, or the batch moved on
 
 	// Per-line codes of a rejected return (FieldError.Code, Field "line N").
 	CodeWrongBatch    = "wrong_batch"
@@ -42,6 +44,16 @@ var (
 	datePattern    = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
 	chipIDPattern  = regexp.MustCompile(`^[0-9A-F]{32}$`)
 )
+
+// ValidDate reports whether s is a real calendar date written YYYY-MM-DD
+// (the pattern alone lets 2025-02-30 through).
+func ValidDate(s string) bool {
+	if !datePattern.MatchString(s) {
+		return false
+	}
+	_, err := time.Parse(DateLayout, s)
+	return err == nil
+}
 
 // ValidBatchID reports whether id may name a batch (it appears in stream
 // names and file headers, so it is short and plain).
@@ -86,13 +98,19 @@ func DecideBatch(b *Batch, cmd Command) ([]Event, error) {
 	case HandOverBatch:
 		return b.decideHandOver(c)
 	case PickUpBatch:
-		if c.Agency == "" || !datePattern.MatchString(c.On) {
+		if c.Agency == "" || !ValidDate(c.On) {
 			return nil, Invalid(FieldError{Field: "agency/on", Code: CodeRequired, Message: "agency and date (YYYY-MM-DD) are required"})
+		}
+		// The job issues every card with this agency.
+		var f fieldErrors
+		issueFields(&f, c.Agency)
+		if err := f.err(); err != nil {
+			return nil, err
 		}
 		if err := b.requireStep(cmd, StepActivationApplied, StepHandedOver); err != nil {
 			return nil, err
 		}
-		return []Event{BatchPickedUp{On: c.On, Agency: c.Agency, Job: b.Jobs + 1}}, nil
+		return b.movingOn(BatchPickedUp{On: c.On, Agency: c.Agency, Job: b.Jobs + 1}), nil
 	case RecordBatchJobProgress:
 		if b.Job == nil || b.Job.Seq != c.Job || c.Done > len(b.Job.Items) {
 			return nil, Conflict(CodeJobNotRunning, "job %d is not running or has fewer items", c.Job)
@@ -101,6 +119,8 @@ func DecideBatch(b *Batch, cmd Command) ([]Event, error) {
 			return nil, nil // a stretch recorded before
 		}
 		return []Event{BatchJobProgressed{Job: c.Job, Done: c.Done, CardNos: c.CardNos, Failures: c.Failures}}, nil
+	case RetryBatchJob:
+		return b.decideRetry(c)
 	case CompleteBatchJob:
 		if b.Job == nil || b.Job.Seq != c.Job {
 			if b.Jobs >= c.Job {
@@ -181,12 +201,57 @@ func (b *Batch) decideExport(c RecordBatchExport) ([]Event, error) {
 	if err := b.requireStep(c, steps[0]); err != nil {
 		return nil, err
 	}
-	return []Event{BatchFileExported{File: c.File, SHA256: c.SHA256, Lines: c.Lines}}, nil
+	return b.movingOn(BatchFileExported{File: c.File, SHA256: c.SHA256, Lines: c.Lines}), nil
+}
+
+// movingOn returns the events of a step that takes the batch past the step
+// its last job led to: first the release of the members whose item of that
+// job failed and was not retried (they can no longer be retried here), then
+// the step's own event.
+func (b *Batch) movingOn(step Event) []Event {
+	var rel BatchMembersReleased
+	for _, i := range b.OpenFailures() {
+		rel.Members = append(rel.Members, i)
+		rel.CardholderIDs = append(rel.CardholderIDs, b.Members[i].CardholderID)
+	}
+	if len(rel.Members) == 0 {
+		return []Event{step}
+	}
+	return []Event{rel, step}
+}
+
+func (b *Batch) decideRetry(c RetryBatchJob) ([]Event, error) {
+	if b.Job != nil {
+		return nil, b.requireStep(c)
+	}
+	last := b.LastJob
+	if last == nil || last.Seq != c.Job {
+		return nil, Conflict(CodeJobNotRetryable, "only the batch's last job (%d) can be retried, not %d", b.Jobs, c.Job)
+	}
+	if b.Step != appliedStep[last.Kind] {
+		return nil, Conflict(CodeJobNotRetryable, "job %d (%s) cannot be retried: the batch moved on to %s", c.Job, last.Kind, b.Step)
+	}
+	var members []int
+	for _, it := range last.Items {
+		if f := b.Progress[it.Member].Failure; f != nil && f.Job == last.Seq {
+			members = append(members, it.Member)
+		}
+	}
+	if len(members) == 0 {
+		return nil, nil // nothing failed, or a retry already did it
+	}
+	return []Event{BatchJobRetried{Job: b.Jobs + 1, Of: c.Job, Members: members}}, nil
 }
 
 func (b *Batch) decideHandOver(c HandOverBatch) ([]Event, error) {
 	if c.From == "" || c.To == "" || c.Handler == "" {
 		return nil, Invalid(FieldError{Field: "from/to/handler", Code: CodeRequired, Message: "from, to and handler are required"})
+	}
+	// The job hands over every card with these values.
+	var f fieldErrors
+	handOverFields(&f, c.From, c.To, c.Handler)
+	if err := f.err(); err != nil {
+		return nil, err
 	}
 	if err := b.requireStep(c, StepActivationApplied, StepHandedOver); err != nil {
 		return nil, err
@@ -194,7 +259,7 @@ func (b *Batch) decideHandOver(c HandOverBatch) ([]Event, error) {
 	if c.From != b.Custody {
 		return nil, Conflict(CodeCustodyElsewhere, "the cards are with %s, not %s", b.Custody, c.From)
 	}
-	return []Event{BatchHandedOver{From: c.From, To: c.To, Handler: c.Handler, Job: b.Jobs + 1}}, nil
+	return b.movingOn(BatchHandedOver{From: c.From, To: c.To, Handler: c.Handler, Job: b.Jobs + 1}), nil
 }
 
 // returnStep is the step a return is accepted in.
@@ -275,21 +340,21 @@ func (b *Batch) checkReturn(c AcceptBatchReturn, export BatchFileKind) ([]Return
 			continue
 		}
 		row := ReturnRow{Member: i, OK: l.OK, Reason: l.Reason}
-		switch {
-		case !l.OK && l.Reason == "":
-			add(l.Line, CodeRequired, "a refusal needs a reason")
+		if c.File == FileProductionReturn && l.OK && !chipIDPattern.MatchString(l.ChipID) {
+			// The file contract is stricter than the domain (upper case only).
+			add(l.Line, CodeInvalidChipID, "chip id %q is not 32 upper-case hex digits", l.ChipID)
 			continue
-		case l.OK && c.File == FileBankOpenReturn:
-			if l.AccountNo == "" {
-				add(l.Line, CodeRequired, "account number missing")
-				continue
+		}
+		if fe := b.returnLineFields(c.File, i, l); len(fe) > 0 {
+			for _, e := range fe {
+				add(l.Line, e.Code, "%s", e.Message)
 			}
+			continue
+		}
+		switch {
+		case l.OK && c.File == FileBankOpenReturn:
 			row.AccountNo = l.AccountNo
 		case l.OK && c.File == FileProductionReturn:
-			if !chipIDPattern.MatchString(l.ChipID) {
-				add(l.Line, CodeInvalidChipID, "chip id %q is not 32 upper-case hex digits", l.ChipID)
-				continue
-			}
 			row.ChipID = l.ChipID
 		}
 		rows = append(rows, row)
@@ -303,6 +368,29 @@ func (b *Batch) checkReturn(c AcceptBatchReturn, export BatchFileKind) ([]Return
 		problems = append(problems, FieldError{Field: "file", Code: CodeMoreProblems, Message: fmt.Sprintf("%d more problems not listed", omitted)})
 	}
 	return rows, problems
+}
+
+// returnLineFields checks a line with the field checks of the cardholder
+// command its job will decide for the member (the bank code is the
+// member's, as the job sends it): a value the cardholder stream would
+// refuse rejects the file now instead of failing the person later.
+func (b *Batch) returnLineFields(file BatchFileKind, member int, l ReturnLine) fieldErrors {
+	var f fieldErrors
+	switch {
+	case file == FileBankOpenReturn && l.OK:
+		openAccountFields(&f, b.Members[member].BankCode, l.AccountNo)
+	case file == FileBankOpenReturn:
+		refuseAccountFields(&f, b.Members[member].BankCode, l.Reason)
+	case file == FileProductionReturn && l.OK:
+		productionFields(&f, l.ChipID, "")
+	case file == FileProductionReturn:
+		productionFailureFields(&f, l.Reason)
+	case !l.OK:
+		// The bank's activation refusal goes to no cardholder stream, but
+		// its reason is held to the same rule as every other refusal.
+		productionFailureFields(&f, l.Reason)
+	}
+	return f
 }
 
 // maskID keeps ID numbers out of reports and logs except the last four digits.

@@ -119,6 +119,25 @@ type BatchPickedUp struct {
 	Job    int    `json:"job"`
 }
 
+// BatchJobRetried: job Job applies again the items of job Of (the last
+// finished job) whose members' cardholder streams refused them; Members
+// lists those members in the order of job Of's items.
+type BatchJobRetried struct {
+	Job     int   `json:"job"`
+	Of      int   `json:"of"`
+	Members []int `json:"members"`
+}
+
+// BatchMembersReleased: the batch moved on past the step its last job led
+// to while these members' items of that job had failed; they leave the
+// batch (stage released, the failure's reason kept), and an application
+// still pending is free for another batch. CardholderIDs is parallel to
+// Members, for projections that do not fold the batch.
+type BatchMembersReleased struct {
+	Members       []int    `json:"members"`
+	CardholderIDs []string `json:"cardholder_ids"`
+}
+
 // BatchJobProgressed: the process manager applied items [0, Done) of job
 // Job to the cardholder streams. CardNos lists card numbers assigned in this
 // stretch (bank return job only); Failures the items of this stretch that
@@ -161,4 +180,6 @@ func (BatchReturnRowsAdded) EventType() string { return "BatchReturnRowsAdded" }
 func (BatchHandedOver) EventType() string      { return "BatchHandedOver" }
 func (BatchPickedUp) EventType() string        { return "BatchPickedUp" }
 func (BatchJobProgressed) EventType() string   { return "BatchJobProgressed" }
+func (BatchJobRetried) EventType() string      { return "BatchJobRetried" }
+func (BatchMembersReleased) EventType() string { return "BatchMembersReleased" }
 func (BatchJobCompleted) EventType() string    { return "BatchJobCompleted" }

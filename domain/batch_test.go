@@ -172,7 +172,7 @@ func bankLines(b *Batch) []ReturnLine {
 	var ls []ReturnLine
 	for n, i := range b.InFile(FileBankOpen) {
 		m := b.Members[i]
-		ls = append(ls, ReturnLine{Line: n + 2, ApplicationID: m.ApplicationID, IDNumber: m.IDNumber, OK: true, AccountNo: "acc" + m.ApplicationID})
+		ls = append(ls, ReturnLine{Line: n + 2, ApplicationID: m.ApplicationID, IDNumber: m.IDNumber, OK: true, AccountNo: "6222000" + strconv.Itoa(i)})
 	}
 	return ls
 }
@@ -188,17 +188,22 @@ func TestAcceptedBankReturnStartsAJobOverEveryLine(t *testing.T) {
 	want := []Event{
 		BatchReturnAccepted{File: FileBankOpenReturn, SHA256: "r", Lines: 3, Job: 1},
 		BatchReturnRowsAdded{Rows: []ReturnRow{
-			{Member: 0, OK: true, AccountNo: "accapp0"},
+			{Member: 0, OK: true, AccountNo: "62220000"},
 			{Member: 1, OK: false, Reason: "no such person at the bank"},
-			{Member: 2, OK: true, AccountNo: "accapp2"},
+			{Member: 2, OK: true, AccountNo: "62220002"},
 		}},
 	}
 	if !reflect.DeepEqual(events, want) {
 		t.Fatalf("events\n got %+v\nwant %+v", events, want)
 	}
 	b = givenBatch(t, append(upTo(3, StepBankExported), events...)...)
-	if b.Step != StepBankApplying || b.Job == nil || len(b.Job.Items) != 3 || b.Progress[1].Stage != MemberAccountRefused {
+	// Accepting moves nobody: the stages move as the job records each item.
+	if b.Step != StepBankApplying || b.Job == nil || len(b.Job.Items) != 3 || b.Progress[1].Stage != MemberSelected {
 		t.Fatalf("after accept: step %s job %+v progress %+v", b.Step, b.Job, b.Progress)
+	}
+	b = givenBatch(t, append(append(upTo(3, StepBankExported), events...), BatchJobProgressed{Job: 1, Done: 3})...)
+	if b.Progress[1].Stage != MemberAccountRefused || b.Progress[2].Stage != MemberAccountOpened {
+		t.Fatalf("after progress: %+v", b.Progress)
 	}
 }
 
@@ -313,7 +318,7 @@ func TestHandOverAndPickUpRunOverProducedCards(t *testing.T) {
 		t.Fatal(err)
 	}
 	ev = append(ev, events...)
-	ev = append(ev, BatchJobCompleted{Job: 4})
+	ev = append(ev, BatchJobProgressed{Job: 4, Done: 2}, BatchJobCompleted{Job: 4})
 	b = givenBatch(t, ev...)
 	if b.Step != StepClosed || b.Progress[3].Stage != MemberIssued || b.Progress[1].Stage != MemberProductionFailed {
 		t.Fatalf("step %s progress %+v", b.Step, b.Progress)

@@ -214,11 +214,7 @@ func decideApply(c *Cardholder, cmd ApplyForCard) ([]Event, error) {
 	var f fieldErrors
 	f.requiredRef("application_id", cmd.ApplicationID)
 	f.source("source", cmd.Source)
-	if cmd.Source == SourceBank {
-		f.requiredRef("bank_code", cmd.BankCode)
-	} else {
-		f.ref("bank_code", cmd.BankCode)
-	}
+	applicationBankFields(&f, cmd.Source, cmd.BankCode)
 	f.text("photo_ref", cmd.PhotoRef, maxTextLen)
 	if err := f.err(); err != nil {
 		return nil, err
@@ -263,8 +259,7 @@ func needsAccount(c *Cardholder) (*Card, error) {
 
 func decideOpenAccount(c *Cardholder, cmd OpenBankAccount) ([]Event, error) {
 	var f fieldErrors
-	f.requiredRef("bank_code", cmd.BankCode)
-	f.accountNo("account_no", cmd.AccountNo)
+	openAccountFields(&f, cmd.BankCode, cmd.AccountNo)
 	if err := f.err(); err != nil {
 		return nil, err
 	}
@@ -277,8 +272,7 @@ func decideOpenAccount(c *Cardholder, cmd OpenBankAccount) ([]Event, error) {
 
 func decideRefuseAccount(c *Cardholder, cmd RefuseBankAccount) ([]Event, error) {
 	var f fieldErrors
-	f.requiredRef("bank_code", cmd.BankCode)
-	f.requiredText("reason", cmd.Reason, maxTextLen)
+	refuseAccountFields(&f, cmd.BankCode, cmd.Reason)
 	if err := f.err(); err != nil {
 		return nil, err
 	}
@@ -321,8 +315,7 @@ func readyForProduction(c *Cardholder, cmd, cardNo string) (*Card, error) {
 func decideProduction(c *Cardholder, cmd RecordProduction) ([]Event, error) {
 	var f fieldErrors
 	f.cardNo("card_no", cmd.CardNo)
-	f.chipID("chip_id", cmd.ChipID)
-	f.ref("vendor", cmd.Vendor)
+	productionFields(&f, cmd.ChipID, cmd.Vendor)
 	if err := f.err(); err != nil {
 		return nil, err
 	}
@@ -335,7 +328,7 @@ func decideProduction(c *Cardholder, cmd RecordProduction) ([]Event, error) {
 func decideProductionFailure(c *Cardholder, cmd RecordProductionFailure) ([]Event, error) {
 	var f fieldErrors
 	f.cardNo("card_no", cmd.CardNo)
-	f.requiredText("reason", cmd.Reason, maxTextLen)
+	productionFailureFields(&f, cmd.Reason)
 	if err := f.err(); err != nil {
 		return nil, err
 	}

@@ -3,12 +3,7 @@ package domain
 func decideHandOver(c *Cardholder, cmd HandOverCard) ([]Event, error) {
 	var f fieldErrors
 	f.cardNo("card_no", cmd.CardNo)
-	f.requiredText("from", cmd.From, maxRefLen)
-	f.requiredText("to", cmd.To, maxRefLen)
-	f.requiredText("handler", cmd.Handler, maxRefLen)
-	if cmd.From != "" && cmd.From == cmd.To {
-		f.add("to", CodeMismatch, "a handover must move the card somewhere else")
-	}
+	handOverFields(&f, cmd.From, cmd.To, cmd.Handler)
 	if err := f.err(); err != nil {
 		return nil, err
 	}
@@ -29,7 +24,7 @@ func decideIssue(c *Cardholder, cmd IssueCard) ([]Event, error) {
 	if cmd.On.IsZero() {
 		f.add("on", CodeRequired, "on is required")
 	}
-	f.text("agency", cmd.Agency, maxRefLen)
+	issueFields(&f, cmd.Agency)
 	if err := f.err(); err != nil {
 		return nil, err
 	}

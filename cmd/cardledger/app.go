@@ -27,6 +27,7 @@ type app struct {
 	ch       driver.Conn         // nil when analytics is off
 	runner   *projections.Runner // every projection this process hosts
 	commands *commands.API
+	batches  *batch.Service // set by server; serve runs its job worker
 }
 
 func buildApp(ctx context.Context, d *deps) (*app, error) {
@@ -74,6 +75,7 @@ func (a *app) server(ctx context.Context) (*echo.Echo, error) {
 	if err != nil {
 		return nil, err
 	}
+	a.batches = batches
 	routes = append(routes, batch.NewAPI(batches).Routes())
 	perms, err := permissions.NewAPI(d.store, d.pool, time.Now)
 	if err != nil {

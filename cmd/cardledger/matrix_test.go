@@ -132,6 +132,11 @@ var accessMatrix = map[string]access{
 	"POST /v1/batches/{id}/pickup":         {roles(counter), targetNone},
 	"POST /v1/batches/{id}/resume":         {roles(counter), targetNone},
 
+	// Background jobs of batch production (a bank follows the return it offered).
+	"GET /v1/applications/imports/{id}":      {roles(counter, auditor), targetNone},
+	"GET /v1/batches/{id}/jobs/{job}":        {roles(counter, bank, auditor), targetNone},
+	"POST /v1/batches/{id}/jobs/{job}/retry": {roles(counter), targetNone},
+
 	// PSAM stock: terminal security modules, no cardholder.
 	"POST /v1/psam":                 {roles(counter), targetNone},
 	"GET /v1/psam/stock":            {roles(counter, auditor), targetNone},

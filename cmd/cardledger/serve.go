@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cardledger/cardledger/audit"
+	"github.com/cardledger/cardledger/batch"
 	"github.com/cardledger/cardledger/internal/httpapi"
 	"github.com/cardledger/cardledger/projections"
 )
@@ -49,6 +50,7 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 	if err := startDigests(ctx, &wg, d); err != nil {
 		return err
 	}
+	startBatchJobs(ctx, &wg, d, a)
 	if d.cfg.TLSCert != "" {
 		if srv.TLSConfig, err = httpapi.ServerTLSConfig(d.cfg.TLSCert, d.cfg.TLSKey, d.cfg.TLSClientCA); err != nil {
 			return err
@@ -103,6 +105,20 @@ func startProjections(ctx context.Context, wg *sync.WaitGroup, d *deps, r *proje
 		defer wg.Done()
 		if err := r.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 			d.log.WithError(err).WithField("projections", r.Names()).Error("projection runner stopped")
+		}
+	}()
+}
+
+// startBatchJobs runs the batch job worker: the API only records a job
+// (202) and this applies it in the background; one worker is active among
+// the servers sharing the database, and it resumes unfinished jobs at start.
+func startBatchJobs(ctx context.Context, wg *sync.WaitGroup, d *deps, a *app) {
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		err := a.batches.RunWorker(ctx, batch.WorkerOptions{Log: d.log})
+		if err != nil && !errors.Is(err, context.Canceled) {
+			d.log.WithError(err).Error("batch job worker stopped")
 		}
 	}()
 }
