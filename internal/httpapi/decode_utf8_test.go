@@ -1,10 +1,13 @@
 package httpapi_test
 
 import (
+	"bytes"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 	"github.com/stretchr/testify/assert"
@@ -71,4 +74,29 @@ func TestDecodeJSONKeepsValidText(t *testing.T) {
 	req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(raw))
 	require.NoError(t, httpapi.DecodeJSON(echo.New().NewContext(req, httptest.NewRecorder()), &got))
 	assert.Equal(t, "丢失 😀 😀 é \\ud800", got.Reason, "an escaped backslash before u is not an escape")
+}
+
+// Whatever DecodeJSON accepts decodes to the text sent: no U+FFFD appears
+// that the body did not spell out itself.
+func FuzzDecodeJSONNeverInventsReplacementCharacters(f *testing.F) {
+	for _, s := range []string{`{"a":"b"}`, "{\"a\":\"\xff\"}", `{"a":"\ud800"}`, `{"a":["\ud83d\ude00",{"\udfff":1}]}`,
+		`{"a":"\\ud800"}`, `{"a":"\ufffd"}`, "{\"a\":\"\xef\xbf\xbd\"}", `{"a":"\ud800\ud800"}`} {
+		f.Add([]byte(s))
+	}
+	e := echo.New()
+	f.Fuzz(func(t *testing.T, body []byte) {
+		req := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
+		var v any
+		err := httpapi.DecodeJSON(e.NewContext(req, httptest.NewRecorder()), &v)
+		if err != nil {
+			return
+		}
+		if !utf8.Valid(body) {
+			t.Fatalf("accepted a body that is not UTF-8: %q", body)
+		}
+		spelled := bytes.Contains(body, []byte("\uFFFD")) || bytes.Contains(bytes.ToLower(body), []byte(`\ufffd`))
+		if !spelled && strings.ContainsRune(fmt.Sprint(v), utf8.RuneError) {
+			t.Fatalf("%q decoded to %q", body, fmt.Sprint(v))
+		}
+	})
 }

@@ -20,14 +20,14 @@ func checkJSONText(data []byte) *Problem {
 	if ok {
 		return nil
 	}
-	detail := fmt.Sprintf("the body holds %s at byte %d; send text as UTF-8", what, off)
+	detail := fmt.Sprintf("the body is not valid UTF-8 at byte %d: %s; send text as UTF-8", off, what)
 	field, inKey := fieldAt(data, off)
 	if field == "" {
 		return BadRequest(CodeInvalidUTF8, detail)
 	}
 	msg := "not valid UTF-8: " + what
 	if inKey {
-		msg = "a key of this object is not valid UTF-8: " + what
+		msg = "a key in this object is not valid UTF-8: " + what
 	}
 	return BadRequest(CodeInvalidUTF8, detail, FieldError{Field: field, Code: CodeInvalidUTF8, Message: msg})
 }
@@ -42,7 +42,7 @@ func firstBadText(data []byte) (off int, what string, ok bool) {
 		if b >= utf8.RuneSelf {
 			r, size := utf8.DecodeRune(data[i:])
 			if r == utf8.RuneError && size == 1 {
-				return i, fmt.Sprintf("the byte 0x%02x, which is not UTF-8", b), false
+				return i, fmt.Sprintf("byte 0x%02x is not part of a valid UTF-8 sequence", b), false
 			}
 			i += size
 			continue
@@ -53,10 +53,10 @@ func firstBadText(data []byte) (off int, what string, ok bool) {
 		case inString && b == '\\':
 			if r, ok := hex4(data, i+2); ok && data[i+1] == 'u' && utf16.IsSurrogate(r) {
 				if r >= 0xdc00 {
-					return i, "a \\u escape of a lone low surrogate", false
+					return i, "a \\u escape of a lone low surrogate (U+FFFD would be stored)", false
 				}
 				if low, ok := hex4(data, i+8); !ok || data[i+6] != '\\' || data[i+7] != 'u' || low < 0xdc00 || low > 0xdfff {
-					return i, "a \\u escape of a high surrogate without its low half", false
+					return i, "a \\u escape of a high surrogate without its low half (U+FFFD would be stored)", false
 				}
 				i += 12
 				continue
