@@ -100,3 +100,32 @@ func FuzzDecodeJSONNeverInventsReplacementCharacters(f *testing.F) {
 		}
 	})
 }
+
+// Path and query parameters are text a handler may record too: they must
+// be UTF-8 (after percent-decoding) or the request is refused.
+func TestParametersThatAreNotUTF8AreRefused(t *testing.T) {
+	e := testServer(t, nil)
+	for _, tc := range []struct{ name, path, field string }{
+		{"path parameter", "/v1/greetings/zh%FFang", "who"},
+		{"query value", "/v1/greetings/zhang?note=%E5%8C", "note"},
+		{"query name", "/v1/greetings/zhang?n%FFote=1", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := do(e, http.MethodPost, tc.path, "counter-key", `{"name":"x"}`)
+			require.Equal(t, http.StatusBadRequest, rec.Code, rec.Body.String())
+			p := problemOf(t, rec)
+			assert.Equal(t, httpapi.CodeInvalidUTF8, p.Code)
+			if tc.field == "" {
+				assert.Empty(t, p.Errors)
+				return
+			}
+			require.Len(t, p.Errors, 1)
+			assert.Equal(t, tc.field, p.Errors[0].Field)
+		})
+	}
+	rec := do(e, http.MethodPost, "/v1/greetings/%E5%BC%A0?note=%E4%B8%89", "counter-key", `{"name":"x"}`)
+	require.Equal(t, http.StatusCreated, rec.Code, rec.Body.String())
+	assert.Contains(t, rec.Body.String(), `"who":"张"`)
+	rec = do(e, http.MethodPost, "/v1/greetings/zh%FFang", "", `{"name":"x"}`)
+	assert.Equal(t, http.StatusUnauthorized, rec.Code, "authentication comes first")
+}

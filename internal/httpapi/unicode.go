@@ -7,6 +7,8 @@ import (
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/labstack/echo/v4"
 )
 
 // checkJSONText refuses a JSON body whose text would not survive decoding
@@ -153,5 +155,37 @@ func fieldAt(data []byte, off int) (field string, inKey bool) {
 		case json.Delim('}'), json.Delim(']'):
 			stack = stack[:len(stack)-1]
 		}
+	}
+}
+
+// utf8Params refuses a request whose path or query parameters, decoded,
+// are not UTF-8 (400 invalid_utf8 naming the parameter): handlers record
+// some of them, and PostgreSQL would refuse the others with a 500.
+func utf8Params(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		bad := func(field, where string) error {
+			detail := where + " is not valid UTF-8 once percent-decoded"
+			if field == "" {
+				return BadRequest(CodeInvalidUTF8, detail)
+			}
+			return BadRequest(CodeInvalidUTF8, detail, FieldError{Field: field, Code: CodeInvalidUTF8, Message: detail})
+		}
+		values := c.ParamValues()
+		for i, name := range c.ParamNames() {
+			if i < len(values) && !utf8.ValidString(values[i]) {
+				return bad(name, "path parameter "+name)
+			}
+		}
+		for name, vs := range c.QueryParams() {
+			if !utf8.ValidString(name) {
+				return bad("", "a query parameter name")
+			}
+			for _, v := range vs {
+				if !utf8.ValidString(v) {
+					return bad(name, "query parameter "+name)
+				}
+			}
+		}
+		return next(c)
 	}
 }
