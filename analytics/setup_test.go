@@ -136,6 +136,7 @@ func (s *system) issue(holder string) string {
 	s.t.Helper()
 	res, err := s.svc.InstantIssue.Handle(context.Background(), commands.InstantIssue{
 		Envelope: commands.NewEnvelope(domain.Actor{Client: "test"}, "test"), CardholderID: holder, BankCode: "102",
+		AccountNo: "6212260200012345678", ChipID: "0123456789ABCDEF0123456789ABCDEF",
 	})
 	if err != nil {
 		s.t.Fatalf("instant issue for %s: %v", holder, err)

@@ -2,9 +2,12 @@ package audit
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -95,24 +98,100 @@ func TestAuditTrailByActorAndTime(t *testing.T) {
 	}
 }
 
+// entry is what identifies an action: where it is in the log and which
+// event it is.
+type entry struct {
+	Position, Stream string
+	Revision         uint64
+	EventID, Client  string
+}
+
+// Paging walks the trail in log order: every page holds exactly the next
+// actions after the cursor, with none skipped or repeated, for every page
+// size and with a filter; next is the last action's position while a page
+// is full, and empty on the page that ends the trail.
 func TestAuditTrailPages(t *testing.T) {
 	e := newEnv(t)
-	e.appendN("card-1", 5, counter, "")
+	bank := domain.Actor{Client: "bank-102"}
+	e.appendN("card-1", 2, counter, "")
+	e.appendN("card-2", 3, bank, "")
+	e.appendN("card-1", 2, bank, "")
+	e.appendN("card-3", 1, counter, "")
 	e.project()
-	var revs []uint64
-	q := url.Values{"limit": {"2"}}
-	for range 4 {
-		_, page := e.get(q)
-		for _, a := range page.Actions {
-			revs = append(revs, a.Revision)
-		}
-		if page.Next == "" {
-			break
-		}
-		q.Set("after", page.Next)
+
+	// The expected trail comes from the event store itself.
+	recs, err := e.store.ReadAll(e.ctx, eventstore.Start, 0)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if len(revs) != 5 || revs[0] != 0 || revs[4] != 4 {
-		t.Errorf("paged revisions = %v, want 0..4", revs)
+	var all, byBank []entry
+	for _, r := range recs {
+		var md domain.Metadata
+		if err := json.Unmarshal(r.Metadata, &md); err != nil {
+			t.Fatal(err)
+		}
+		en := entry{r.Position.String(), r.Stream, r.Revision, r.ID.String(), md.Actor.Client}
+		all = append(all, en)
+		if en.Client == "bank-102" {
+			byBank = append(byBank, en)
+		}
+	}
+	if len(all) != 8 || len(byBank) != 5 {
+		t.Fatalf("store holds %d events, %d by the bank; want 8 and 5", len(all), len(byBank))
+	}
+	streams := ""
+	for _, en := range all {
+		streams += fmt.Sprintf("%s/%d ", en.Stream, en.Revision)
+	}
+	if want := "card-1/0 card-1/1 card-2/0 card-2/1 card-2/2 card-1/2 card-1/3 card-3/0 "; streams != want {
+		t.Fatalf("log order %q, want %q", streams, want)
+	}
+
+	for _, tc := range []struct {
+		actor string
+		want  []entry
+	}{{"", all}, {"bank-102", byBank}} {
+		for _, limit := range []int{1, 2, 3, 5, 8, 9} {
+			t.Run(fmt.Sprintf("actor %q limit %d", tc.actor, limit), func(t *testing.T) {
+				q := url.Values{"limit": {strconv.Itoa(limit)}}
+				if tc.actor != "" {
+					q.Set("actor", tc.actor)
+				}
+				var got []entry
+				for page := 0; ; page++ {
+					if page > len(tc.want)+1 {
+						t.Fatalf("no end after %d pages", page)
+					}
+					status, p := e.get(q)
+					if status != http.StatusOK {
+						t.Fatalf("page %d: status %d", page, status)
+					}
+					from := min(page*limit, len(tc.want))
+					to := min(from+limit, len(tc.want))
+					var items []entry
+					for _, a := range p.Actions {
+						items = append(items, entry{a.Position, a.Stream, a.Revision, a.EventID, a.Client})
+					}
+					if !slices.Equal(items, tc.want[from:to]) {
+						t.Fatalf("page %d after %q = %v, want %v", page, q.Get("after"), items, tc.want[from:to])
+					}
+					got = append(got, items...)
+					if len(items) < limit {
+						if p.Next != "" {
+							t.Fatalf("page %d is the last but has next %q", page, p.Next)
+						}
+						break
+					}
+					if p.Next != items[len(items)-1].Position {
+						t.Fatalf("page %d: next %q, want the last action's position %q", page, p.Next, items[len(items)-1].Position)
+					}
+					q.Set("after", p.Next)
+				}
+				if !slices.Equal(got, tc.want) {
+					t.Fatalf("paged %v, want %v", got, tc.want)
+				}
+			})
+		}
 	}
 }
 

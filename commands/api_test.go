@@ -30,7 +30,7 @@ func TestCardLifecycleOverHTTP(t *testing.T) {
 	assert.Equal(t, []string{"CardholderRegistered"}, reg.Events)
 	assert.Equal(t, `"0"`, r.Header.Get("ETag"))
 
-	r = e.do(http.MethodPost, "/v1/cardholders/"+reg.CardholderID+"/instant-issuance", keyBank, map[string]string{"bank_code": "102"})
+	r = e.do(http.MethodPost, "/v1/cardholders/"+reg.CardholderID+"/instant-issuance", keyBank, instantIssueBody())
 	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
 	issued := r.command(t)
 	require.NoError(t, domain.ValidateCardNo(issued.CardNo))

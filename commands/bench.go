@@ -62,8 +62,10 @@ func NewBench(ctx context.Context, store eventstore.Store, n, concurrency int) (
 		if err != nil {
 			return fmt.Errorf("bench register %d: %w", i, err)
 		}
+		// The bench plays the bank counter: it sends the account and chip.
 		res, err := svc.InstantIssue.Handle(ctx, InstantIssue{Envelope: NewEnvelope(actor, "bench"),
-			CardholderID: reg.CardholderID, BankCode: "102"})
+			CardholderID: reg.CardholderID, BankCode: "102",
+			AccountNo: fmt.Sprintf("62122602%011d", i), ChipID: fmt.Sprintf("BE0C%028X", i)})
 		if err != nil {
 			return fmt.Errorf("bench instant issue %d: %w", i, err)
 		}

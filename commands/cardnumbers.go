@@ -82,7 +82,7 @@ func (n *CardNumbers) Reserve(ctx context.Context, env Envelope, cardholderID st
 		// The holder is part of the id: the same command id reserving for
 		// another holder must collide, not pass for a retry.
 		id := EventID(env.CommandID, stream+"\x00"+cardholderID, 0)
-		md, err := json.Marshal(metadataFor(env, id.String(), 1, n.clock().UTC()))
+		md, err := domain.EncodeMetadata(metadataFor(env, id.String(), 1, n.clock().UTC()))
 		if err != nil {
 			return "", fmt.Errorf("reserve %s: %w", cardNo, err)
 		}

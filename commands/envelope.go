@@ -63,9 +63,10 @@ func ApplicationIDFor(commandID uuid.UUID) string {
 	return uuid.NewSHA1(namespace, append([]byte("application\x00"), commandID[:]...)).String()
 }
 
-// derived returns stable pseudo-random bytes for purpose, so that values a
-// command invents (account numbers, chip ids, card number candidates) are
-// the same when the command is retried.
+// derived returns stable pseudo-random bytes for purpose, so that the card
+// number candidates a command draws from the ledger's own number range are
+// the same when the command is retried. Never use it for data that comes
+// from outside (bank accounts, chip ids): the ledger records those as sent.
 func derived(commandID uuid.UUID, purpose string, n uint64) [32]byte {
 	b := append([]byte(purpose+"\x00"), commandID[:]...)
 	b = binary.BigEndian.AppendUint64(b, n)

@@ -186,7 +186,7 @@ func (e *env) register(n int) string {
 func (e *env) activeCard(n int) (string, string) {
 	e.t.Helper()
 	id := e.register(n)
-	r := e.do(http.MethodPost, "/v1/cardholders/"+id+"/instant-issuance", keyBank, map[string]string{"bank_code": "102"})
+	r := e.do(http.MethodPost, "/v1/cardholders/"+id+"/instant-issuance", keyBank, instantIssueBody())
 	require.Equal(e.t, http.StatusOK, r.Status, string(r.Body))
 	return id, r.command(e.t).CardNo
 }

@@ -213,9 +213,9 @@ func envelopeFrom(c echo.Context) (Envelope, error) {
 		env.Actor.CertSubject = tls.VerifiedChains[0][0].Subject.String()
 	}
 
-	op := strings.TrimSpace(c.Request().Header.Get(HeaderOperator))
-	if !validOperator(op) {
-		return Envelope{}, httpapi.BadRequest(CodeInvalidOperator, "X-Operator must be at most 64 printable characters")
+	op, err := OperatorFrom(c)
+	if err != nil {
+		return Envelope{}, err
 	}
 	env.Actor.Operator = op
 
@@ -228,6 +228,18 @@ func envelopeFrom(c echo.Context) (Envelope, error) {
 		env.Expected = &rev
 	}
 	return env, nil
+}
+
+// OperatorFrom returns the X-Operator header, trimmed: it goes into every
+// event's metadata, so text that is not UTF-8 (which JSON encoding would
+// turn into U+FFFD), control characters or more than 64 characters are a
+// 400 invalid_operator. Every API that records the operator reads it here.
+func OperatorFrom(c echo.Context) (string, error) {
+	op := strings.TrimSpace(c.Request().Header.Get(HeaderOperator))
+	if !validOperator(op) {
+		return "", httpapi.BadRequest(CodeInvalidOperator, "X-Operator must be at most 64 printable characters (UTF-8)")
+	}
+	return op, nil
 }
 
 func validOperator(s string) bool {

@@ -2,10 +2,7 @@ package commands
 
 import (
 	"context"
-	"encoding/binary"
-	"encoding/hex"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/cardledger/cardledger/domain"
@@ -13,9 +10,13 @@ import (
 
 // InstantIssue is the bank-counter flow (即时制卡): apply if needed, open the
 // account, assign a number, produce, issue and activate in one append.
-// AccountNo, ChipID and Agency are optional: the bank's account number, the
-// chip personalised at the counter and the issuing outlet. Missing ones are
-// taken from the pending application or derived from the command id.
+// The bank opens the account at the counter and its card writer reads the
+// chip it personalised, so AccountNo and ChipID come from the bank: the
+// ledger records what the bank said and never makes a value up. AccountNo
+// may be left out only when the pending application already has an
+// account at this bank (then that one is used); a missing ChipID, or a
+// missing AccountNo otherwise, is a 400 required on that field. Agency,
+// the issuing outlet, is optional and defaults to the bank.
 type InstantIssue struct {
 	Envelope
 	CardholderID string
@@ -77,12 +78,6 @@ func (h *InstantIssueHandler) Handle(ctx context.Context, cmd InstantIssue) (Res
 			dc.CardNo = pending.CardNo
 		}
 	}
-	if dc.AccountNo == "" {
-		dc.AccountNo = derivedAccountNo(cmd.Envelope)
-	}
-	if dc.ChipID == "" {
-		dc.ChipID = derivedChipID(cmd.Envelope)
-	}
 	if _, err := domain.Decide(loaded.State, dc); err != nil {
 		return Result{}, err
 	}
@@ -94,18 +89,4 @@ func (h *InstantIssueHandler) Handle(ctx context.Context, cmd InstantIssue) (Res
 	return h.repo.Update(ctx, cmd.CardholderID, cmd.Expected, cmd.Envelope, func(s *domain.Cardholder) ([]domain.Event, error) {
 		return domain.Decide(s, dc)
 	})
-}
-
-// derivedAccountNo stands in for the account number when the bank's counter
-// system did not send one: 19 digits, as bank card numbers have.
-func derivedAccountNo(env Envelope) string {
-	h := derived(env.CommandID, "account_no", 0)
-	return fmt.Sprintf("62%017d", binary.BigEndian.Uint64(h[:8])%100_000_000_000_000_000)
-}
-
-// derivedChipID stands in for the chip id when the counter's card writer
-// did not report one.
-func derivedChipID(env Envelope) string {
-	h := derived(env.CommandID, "chip_id", 0)
-	return hex.EncodeToString(h[:16])
 }

@@ -2,7 +2,6 @@ package commands
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -201,9 +200,9 @@ func (r *Repository) envelop(env Envelope, stream string, events []domain.Event)
 			return nil, err
 		}
 		id := EventID(env.CommandID, stream, i)
-		md, err := json.Marshal(metadataFor(env, id.String(), domain.SchemaVersion(typ), now))
+		md, err := domain.EncodeMetadata(metadataFor(env, id.String(), domain.SchemaVersion(typ), now))
 		if err != nil {
-			return nil, fmt.Errorf("encode metadata of %s: %w", typ, err)
+			return nil, fmt.Errorf("metadata of %s: %w", typ, err)
 		}
 		out[i] = eventstore.EventData{ID: id, Type: typ, Data: data, Metadata: md}
 	}

@@ -126,7 +126,9 @@ func (a *API) routes() []httpapi.Route {
 		}),
 		commandRoute(a, httpapi.Route{
 			Method: http.MethodPost, Path: "/v1/cardholders/{id}/instant-issuance", Roles: rolesBank,
-			Summary: "Bank counter instant issuance (即时制卡): apply if needed, open the account, assign, produce, issue and activate",
+			Summary: "Bank counter instant issuance (即时制卡): apply if needed, open the account, assign, produce, issue and activate. " +
+				"account_no and chip_id are the bank's (the account it opened, the chip its writer read) and required; " +
+				"account_no may be left out when the pending application already has an account at this bank",
 			Request: instantIssueBody{BankCode: "102", AccountNo: "6212260200012345678", ChipID: "0123456789abcdef0123456789abcdef", Agency: "102-shenzhen-futian"},
 		}, false, func(ctx context.Context, c echo.Context, env Envelope, b instantIssueBody) (Result, error) {
 			p, _ := httpapi.PrincipalFrom(c)

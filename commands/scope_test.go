@@ -88,7 +88,7 @@ func TestRegionScopeOnCommands(t *testing.T) {
 	r = e.do(http.MethodPost, "/v1/cardholders", keyWuzhong, wuzhongPerson(1))
 	require.Equal(t, http.StatusCreated, r.Status, string(r.Body))
 	holder := r.command(t).CardholderID
-	r = e.do(http.MethodPost, "/v1/cardholders/"+holder+"/instant-issuance", keyBank102, map[string]string{"bank_code": "102"})
+	r = e.do(http.MethodPost, "/v1/cardholders/"+holder+"/instant-issuance", keyBank102, instantIssueBody())
 	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
 	card := r.command(t).CardNo
 	before := e.revision(holder)
@@ -127,7 +127,8 @@ func TestBankScopeOnCommands(t *testing.T) {
 	requireDenied(t, r, httpapi.CodeScopeBank)
 	assert.Equal(t, `"0"`, e.revision(holder), "an application for another bank is refused before appending")
 
-	r = e.do(http.MethodPost, "/v1/cardholders/"+holder+"/instant-issuance", keyBank102, map[string]string{})
+	r = e.do(http.MethodPost, "/v1/cardholders/"+holder+"/instant-issuance", keyBank102,
+		map[string]string{"account_no": testAccountNo, "chip_id": testChipID})
 	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
 	card := r.command(t).CardNo
 	before := e.revision(holder)

@@ -43,12 +43,14 @@ func TestRerunCommandIsRecognisedInTheStream(t *testing.T) {
 	holder := registerPerson(t, ctx, svc, 1)
 
 	env := commands.NewEnvelope(domain.Actor{Client: "bank-102"}, "test")
-	first, err := svc.InstantIssue.Handle(ctx, commands.InstantIssue{Envelope: env, CardholderID: holder, BankCode: "102"})
+	first, err := svc.InstantIssue.Handle(ctx, commands.InstantIssue{Envelope: env, CardholderID: holder, BankCode: "102",
+		AccountNo: testAccountNo, ChipID: testChipID})
 	require.NoError(t, err)
 	require.False(t, first.Replayed)
 	cardNo := first.State.Card.CardNo
 
-	again, err := svc.InstantIssue.Handle(ctx, commands.InstantIssue{Envelope: env, CardholderID: holder, BankCode: "102"})
+	again, err := svc.InstantIssue.Handle(ctx, commands.InstantIssue{Envelope: env, CardholderID: holder, BankCode: "102",
+		AccountNo: testAccountNo, ChipID: testChipID})
 	require.NoError(t, err)
 	assert.True(t, again.Replayed)
 	assert.Equal(t, first.Revision, again.Revision)

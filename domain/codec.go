@@ -216,6 +216,9 @@ func (c *codec) encode(e Event) (eventType string, data []byte, err error) {
 	if err != nil {
 		return "", nil, fmt.Errorf("encode %s: %w", eventType, err)
 	}
+	if err := checkText(eventType, data); err != nil {
+		return "", nil, err
+	}
 	return eventType, data, nil
 }
 

@@ -85,7 +85,7 @@ func TestFeedFollowsCommandsOverHTTP(t *testing.T) {
 		})
 		require.Equal(t, http.StatusCreated, status, "%v", reg)
 		status, issued := h.post(keyBank, "/v1/cardholders/"+reg["cardholder_id"].(string)+"/instant-issuance",
-			map[string]string{"bank_code": "ICBC"})
+			map[string]string{"bank_code": "ICBC", "account_no": fmt.Sprintf("62122602%011d", i), "chip_id": fmt.Sprintf("%032X", i)})
 		require.Equal(t, http.StatusOK, status, "%v", issued)
 		cards[i] = issued["card_no"].(string)
 	}

@@ -221,7 +221,7 @@ func (l *ledger) issueCard(t testing.TB) string {
 		t.Fatalf("register: %d %v", status, reg)
 	}
 	status, issued := l.do(t, "POST", "/v1/cardholders/"+reg["cardholder_id"].(string)+"/instant-issuance",
-		map[string]string{"bank_code": "ICBC"})
+		map[string]string{"bank_code": "ICBC", "account_no": "6212260200012345678", "chip_id": "0123456789ABCDEF0123456789ABCDEF"})
 	if status != http.StatusOK {
 		t.Fatalf("instant issuance: %d %v", status, issued)
 	}

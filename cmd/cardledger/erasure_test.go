@@ -96,7 +96,8 @@ func (s *service) registerAndUse(t *testing.T, p testPerson) (id, card string) {
 	status, res := s.do(t, "POST", "/v1/cardholders/"+id+"/applications",
 		map[string]string{"source": "counter", "bank_code": "102", "photo_ref": p.photo})
 	require.Equal(t, http.StatusCreated, status, "%v", res)
-	status, res = s.do(t, "POST", "/v1/cardholders/"+id+"/instant-issuance", map[string]string{"bank_code": "102"})
+	status, res = s.do(t, "POST", "/v1/cardholders/"+id+"/instant-issuance", map[string]string{"bank_code": "102",
+		"account_no": "6212260200012345678", "chip_id": "0123456789ABCDEF0123456789ABCDEF"})
 	require.Equal(t, http.StatusOK, status, "%v", res)
 	card = res["card_no"].(string)
 	for _, step := range []string{"loss", "unlock"} {

@@ -89,7 +89,8 @@ func (s *service) scenario(t *testing.T) {
 	require.Equal(t, http.StatusCreated, status, "%v", reg)
 	id := reg["cardholder_id"].(string)
 
-	status, issued := s.do(t, "POST", "/v1/cardholders/"+id+"/instant-issuance", map[string]string{"bank_code": "ICBC"})
+	status, issued := s.do(t, "POST", "/v1/cardholders/"+id+"/instant-issuance", map[string]string{"bank_code": "ICBC",
+		"account_no": "6212260200012345678", "chip_id": "0123456789ABCDEF0123456789ABCDEF"})
 	require.Equal(t, http.StatusOK, status, "%v", issued)
 	card := issued["card_no"].(string)
 

@@ -15,8 +15,8 @@ import (
 
 // DecodeJSON decodes the request body into v strictly. It returns a *Problem:
 // 415 for a non-JSON content type, 413 for a body over the route's limit, and
-// 400 for an empty body, malformed JSON, unknown fields, wrong types or data
-// after the JSON value. Nothing about v is guaranteed on error.
+// 400 for an empty body, text that is not UTF-8 (invalid_utf8), malformed
+// JSON, unknown fields, wrong types or data after the JSON value. Nothing about v is guaranteed on error.
 func DecodeJSON(c echo.Context, v any) error {
 	return decode(c, v, false)
 }
@@ -72,7 +72,18 @@ func decode(c echo.Context, v any, optional bool) error {
 		}
 		return BadRequest(CodeEmptyBody, "the body is empty; a JSON object is required")
 	}
-	dec := json.NewDecoder(req.Body)
+	data, err := io.ReadAll(req.Body)
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return decodeProblem(err)
+		}
+		return fmt.Errorf("read body: %w", err)
+	}
+	if p := checkJSONText(data); p != nil {
+		return p
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		if optional && errors.Is(err, io.EOF) {
@@ -81,10 +92,6 @@ func decode(c echo.Context, v any, optional bool) error {
 		return decodeProblem(err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return decodeProblem(err)
-		}
 		return BadRequest(CodeTrailingData, "the body holds data after the JSON value")
 	}
 	return nil

@@ -28,7 +28,9 @@
 //     stable machine-readable code; 5xx details are logged, never sent.
 //   - Request bodies are limited (DefaultMaxBody unless the route says
 //     otherwise) and decoded strictly by DecodeJSON: unknown fields, wrong
-//     types, malformed JSON and trailing data are 400, oversized bodies 413.
+//     types, malformed JSON and trailing data are 400, oversized bodies 413;
+//     text that is not UTF-8 is 400 invalid_utf8, never stored as U+FFFD;
+//     so are path and query parameters that are not UTF-8 once decoded.
 //   - Access logs carry request id, correlation id, client, status and
 //     latency; never request or response bodies (they hold personal data).
 //

@@ -51,6 +51,7 @@ func NewProblem(status int, code, detail string, fields ...FieldError) *Problem 
 // Common problems. Codes used by the plumbing itself.
 const (
 	CodeMalformedJSON    = "malformed_json"
+	CodeInvalidUTF8      = "invalid_utf8" // text that is not UTF-8 (or a lone \u surrogate escape)
 	CodeUnknownField     = "unknown_field"
 	CodeWrongType        = "wrong_type"
 	CodeTrailingData     = "trailing_data"

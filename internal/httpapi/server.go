@@ -130,6 +130,7 @@ func NewServer(opts Options, routes ...[]Route) *echo.Echo {
 		if len(r.Roles) > 0 {
 			mw = append(mw, authn.middleware(r.Roles))
 		}
+		mw = append(mw, utf8Params)
 		e.Add(r.Method, echoPath(r.Path), r.Handler, mw...)
 	}
 	return e

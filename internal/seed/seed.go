@@ -311,9 +311,12 @@ func doRegister(ctx context.Context, w *world, r *resident, _ time.Time, sum *Su
 
 var banks = []string{"102", "103", "104", "105", "301", "314"} // ICBC, ABC, BOC, CCB, BoCom, 苏州农商
 
+// doIssue plays the bank counter of the demo city, which sends the account
+// it opened and the chip its writer read: the ledger records only those.
 func doIssue(ctx context.Context, w *world, r *resident, at time.Time, sum *Summary) error {
 	res, err := w.deps.Service.InstantIssue.Handle(ctx, commands.InstantIssue{
 		Envelope: envelope(r, "issue"), CardholderID: r.holder, BankCode: banks[r.idx%len(banks)],
+		AccountNo: fmt.Sprintf("6217%015d", r.idx), ChipID: fmt.Sprintf("DE50%04X%024X", len(r.cards), r.idx),
 	})
 	if err != nil {
 		return fmt.Errorf("issue a card to person %d: %w", r.idx, err)
