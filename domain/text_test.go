@@ -31,7 +31,7 @@ func TestEncodersRefuseTextThatIsNotUTF8(t *testing.T) {
 	for _, reason := range []string{`\ufffd`, `\\ufffd`, "\uFFFD", `a\`} {
 		typ, data, err := domain.EncodeEvent(domain.CardReportedLost{CardNo: "A12345678", Reason: reason})
 		require.NoError(t, err, reason)
-		back, err := domain.DecodeEvent(typ, data)
+		back, err := domain.DecodeEvent(typ, domain.SchemaVersion(typ), data)
 		require.NoError(t, err)
 		assert.Equal(t, reason, back.(domain.CardReportedLost).Reason)
 	}
