@@ -147,10 +147,15 @@ func (a *API) Routes() []httpapi.Route {
 	}
 }
 
-// svcFor acts as the authenticated client.
-func (a *API) svcFor(c echo.Context) *Service {
+// svcFor acts as the authenticated client and the operator it names
+// (X-Operator, checked as the commands API checks it).
+func (a *API) svcFor(c echo.Context) (*Service, error) {
 	p, _ := httpapi.PrincipalFrom(c)
-	return a.svc.WithActor(domain.Actor{Client: p.Client, Operator: c.Request().Header.Get(commands.HeaderOperator)})
+	op, err := commands.OperatorFrom(c)
+	if err != nil {
+		return nil, err
+	}
+	return a.svc.WithActor(domain.Actor{Client: p.Client, Operator: op}), nil
 }
 
 // fail maps errors to problems; unknown errors become 500.
@@ -184,7 +189,11 @@ func (a *API) importApplications(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	job, err := a.svcFor(c).StartImport(c.Request().Context(), data)
+	svc, err := a.svcFor(c)
+	if err != nil {
+		return err
+	}
+	job, err := svc.StartImport(c.Request().Context(), data)
 	if err != nil {
 		return fail(err)
 	}
@@ -240,7 +249,11 @@ func (a *API) create(c echo.Context) error {
 	if err := callerScope(c).Check(b.Filter.RegionCode, ""); err != nil {
 		return err
 	}
-	batch, err := a.svcFor(c).CreateBatch(c.Request().Context(), b.BatchID, b.Filter)
+	svc, err := a.svcFor(c)
+	if err != nil {
+		return err
+	}
+	batch, err := svc.CreateBatch(c.Request().Context(), b.BatchID, b.Filter)
 	if err != nil {
 		return fail(err)
 	}
@@ -313,7 +326,11 @@ func (a *API) review(c echo.Context) error {
 	if err := httpapi.DecodeJSON(c, &b); err != nil {
 		return err
 	}
-	batch, err := a.svcFor(c).Review(c.Request().Context(), c.Param("id"), b.Reviewer, b.Note)
+	svc, err := a.svcFor(c)
+	if err != nil {
+		return err
+	}
+	batch, err := svc.Review(c.Request().Context(), c.Param("id"), b.Reviewer, b.Note)
 	return a.stepThen(c, batch, err)
 }
 
@@ -322,12 +339,20 @@ func (a *API) confirm(c echo.Context) error {
 	if err := httpapi.DecodeJSON(c, &b); err != nil {
 		return err
 	}
-	batch, err := a.svcFor(c).Confirm(c.Request().Context(), c.Param("id"), b.ConfirmedBy)
+	svc, err := a.svcFor(c)
+	if err != nil {
+		return err
+	}
+	batch, err := svc.Confirm(c.Request().Context(), c.Param("id"), b.ConfirmedBy)
 	return a.stepThen(c, batch, err)
 }
 
 func (a *API) export(c echo.Context) error {
-	data, err := a.svcFor(c).Export(c.Request().Context(), c.Param("id"), domain.BatchFileKind(c.Param("kind")))
+	svc, err := a.svcFor(c)
+	if err != nil {
+		return err
+	}
+	data, err := svc.Export(c.Request().Context(), c.Param("id"), domain.BatchFileKind(c.Param("kind")))
 	if err != nil {
 		return fail(err)
 	}
@@ -340,7 +365,11 @@ func (a *API) importReturn(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	rep, err := a.svcFor(c).AcceptReturn(c.Request().Context(), data)
+	svc, err := a.svcFor(c)
+	if err != nil {
+		return err
+	}
+	rep, err := svc.AcceptReturn(c.Request().Context(), data)
 	if err != nil {
 		return fail(err)
 	}
@@ -365,7 +394,11 @@ func (a *API) handOver(c echo.Context) error {
 	if err := httpapi.DecodeJSON(c, &b); err != nil {
 		return err
 	}
-	st, err := a.svcFor(c).StartHandOver(c.Request().Context(), c.Param("id"), b.From, b.To, b.Handler)
+	svc, err := a.svcFor(c)
+	if err != nil {
+		return err
+	}
+	st, err := svc.StartHandOver(c.Request().Context(), c.Param("id"), b.From, b.To, b.Handler)
 	if err != nil {
 		return fail(err)
 	}
@@ -377,7 +410,11 @@ func (a *API) pickUp(c echo.Context) error {
 	if err := httpapi.DecodeJSON(c, &b); err != nil {
 		return err
 	}
-	st, err := a.svcFor(c).StartPickUp(c.Request().Context(), c.Param("id"), b.On, b.Agency)
+	svc, err := a.svcFor(c)
+	if err != nil {
+		return err
+	}
+	st, err := svc.StartPickUp(c.Request().Context(), c.Param("id"), b.On, b.Agency)
 	if err != nil {
 		return fail(err)
 	}
@@ -423,7 +460,11 @@ func (a *API) retry(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	st, err := a.svcFor(c).StartRetry(c.Request().Context(), c.Param("id"), seq)
+	svc, err := a.svcFor(c)
+	if err != nil {
+		return err
+	}
+	st, err := svc.StartRetry(c.Request().Context(), c.Param("id"), seq)
 	if err != nil {
 		return fail(err)
 	}
@@ -435,7 +476,11 @@ func (a *API) psamStockIn(c echo.Context) error {
 	if err := httpapi.DecodeJSON(c, &b); err != nil {
 		return err
 	}
-	p, err := a.svcFor(c).PSAMCommand(c.Request().Context(), b.Serial, domain.StockInPSAM{
+	svc, err := a.svcFor(c)
+	if err != nil {
+		return err
+	}
+	p, err := svc.PSAMCommand(c.Request().Context(), b.Serial, domain.StockInPSAM{
 		Serial: b.Serial, Model: b.Model, Vendor: b.Vendor, Warehouse: b.Warehouse, ReceivedOn: b.ReceivedOn})
 	if err != nil {
 		return fail(err)
@@ -450,7 +495,11 @@ func psamRoute[B any](a *API, cmd func(serial string, b B) domain.Command) echo.
 			return err
 		}
 		serial := c.Param("serial")
-		p, err := a.svcFor(c).PSAMCommand(c.Request().Context(), serial, cmd(serial, b))
+		svc, err := a.svcFor(c)
+		if err != nil {
+			return err
+		}
+		p, err := svc.PSAMCommand(c.Request().Context(), serial, cmd(serial, b))
 		if err != nil {
 			return fail(err)
 		}

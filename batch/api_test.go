@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -201,4 +202,31 @@ func quietLog() *logrus.Logger {
 	l := logrus.New()
 	l.SetOutput(io.Discard)
 	return l
+}
+
+// X-Operator goes into every event a batch route appends, so it is checked
+// as the commands API checks it: text that is not UTF-8 (it would be stored
+// as U+FFFD) or not printable is refused and nothing is recorded.
+func TestBatchRoutesRefuseAnUnusableOperator(t *testing.T) {
+	e := newEnv(t)
+	srv := httpapi.NewServer(httpapi.Options{
+		Auth:     httpapi.StaticAuthenticator{"counter-key": {Client: "counter-1", Role: httpapi.RoleCounter}},
+		MapError: commands.ProblemFor,
+		Log:      quietLog(),
+	}, NewAPI(e.service(t)).Routes())
+	stockIn := `{"serial":"P001","warehouse":"W1","received_on":"2025-04-01"}`
+	for _, op := range []string{"窗口\xe5", "a\x00b", strings.Repeat("x", 65)} {
+		req := httptest.NewRequest(http.MethodPost, "/v1/psam", strings.NewReader(stockIn))
+		req.Header.Set("Authorization", "Bearer counter-key")
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set(commands.HeaderOperator, op)
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, req)
+		if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), `"code":"`+commands.CodeInvalidOperator+`"`) {
+			t.Fatalf("operator %q: %d %s", op, rec.Code, rec.Body.String())
+		}
+	}
+	c := client{t, srv}
+	c.do(http.MethodGet, "/v1/psam/P001", "", nil, http.StatusNotFound, nil)
+	c.do(http.MethodPost, "/v1/psam", "application/json", []byte(stockIn), http.StatusCreated, nil)
 }

@@ -2,7 +2,6 @@ package batch
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -116,7 +115,7 @@ func (s *Service) causedEventData(stream string, id uuid.UUID, causation, correl
 			return nil, err
 		}
 		eid := commands.EventID(id, stream, i)
-		md, err := json.Marshal(domain.Metadata{
+		md, err := domain.EncodeMetadata(domain.Metadata{
 			EventID: eid.String(), SchemaVersion: domain.SchemaVersion(typ), OccurredAt: now, Actor: s.actor,
 			Channel: "batch", CorrelationID: correlation, CausationID: causation,
 		})

@@ -67,8 +67,21 @@ func DecodeText(data []byte) (string, string, error) {
 	if err != nil {
 		return "", "", fmt.Errorf("decode GB18030: %w", err)
 	}
-	return string(out), EncodingGB18030, nil
+	text := string(out)
+	// The decoder replaces bytes it cannot read with U+FFFD; a ledger refuses
+	// such a file rather than store a replacement in a person's record. A
+	// real U+FFFD in the file survives the round trip, a replaced byte not.
+	if i := strings.IndexRune(text, utf8.RuneError); i >= 0 {
+		if back, err := simplifiedchinese.GB18030.NewEncoder().Bytes(out); err != nil || !bytes.Equal(back, data) {
+			return "", "", fmt.Errorf("%w: line %d holds bytes that are neither UTF-8 nor GB18030",
+				ErrUndecodable, 1+strings.Count(text[:i], "\n"))
+		}
+	}
+	return text, EncodingGB18030, nil
 }
+
+// ErrUndecodable: the file is neither valid UTF-8 nor valid GB18030.
+var ErrUndecodable = errors.New("application CSV: not UTF-8 or GB18030 text")
 
 // ErrNoHeader: the CSV lacks a header row naming the required columns.
 var ErrNoHeader = errors.New("application CSV: header row missing required columns")

@@ -99,3 +99,32 @@ func TestApplicationsNeedTheRequiredColumns(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// A file that is neither UTF-8 nor GB18030 is refused with the line of the
+// first unreadable bytes; the GB18030 decoder alone would have stored U+FFFD
+// in a person's name. A real U+FFFD written in GB18030 is kept.
+func TestApplicationsRefuseBytesNeitherUTF8NorGB18030(t *testing.T) {
+	var buf bytes.Buffer
+	rows := []ApplicationRow{
+		{IDNumber: "110101199003070018", Name: "张三", Nationality: "CHN", RegionCode: "110101", BankCode: "ICBC"},
+		{IDNumber: "11010119900307002X", Name: "李四", Nationality: "CHN", RegionCode: "110101", BankCode: "ICBC"},
+	}
+	if err := WriteApplications(&buf, rows, EncodingGB18030); err != nil {
+		t.Fatal(err)
+	}
+	broken := bytes.Replace(buf.Bytes(), []byte("110101199003070018"), []byte("11010119900307\xff\xff18"), 1)
+	_, _, err := ParseApplications(broken)
+	if !errors.Is(err, ErrUndecodable) || !strings.Contains(err.Error(), "line 2 ") {
+		t.Fatalf("err = %v, want ErrUndecodable naming line 2", err)
+	}
+
+	rows[1].Name = "李\uFFFD"
+	buf.Reset()
+	if err := WriteApplications(&buf, rows, EncodingGB18030); err != nil {
+		t.Fatal(err)
+	}
+	got, enc, err := ParseApplications(buf.Bytes())
+	if err != nil || enc != EncodingGB18030 || got[1].Name != "李\uFFFD" {
+		t.Fatalf("got %s %+v, %v", enc, got, err)
+	}
+}
