@@ -20,6 +20,8 @@ import (
 
 	"github.com/cardledger/cardledger/analytics"
 	"github.com/cardledger/cardledger/analytics/chtest"
+	"github.com/cardledger/cardledger/commands"
+	"github.com/cardledger/cardledger/domain"
 	"github.com/cardledger/cardledger/eventstore"
 	"github.com/cardledger/cardledger/internal/auth"
 	"github.com/cardledger/cardledger/internal/httpapi"
@@ -458,4 +460,51 @@ func tail(s string, n int) string {
 		return s[len(s)-n:]
 	}
 	return s
+}
+
+// An erasure whose process died after recording it but before bringing the
+// read models past it (the client never retried) is completed when the
+// service starts again: the batch read model, which has no runner, is
+// caught up at start, and the read model's runner does the rest.
+func TestErasureCutShortIsCompletedAtStart(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	vars := map[string]string{"CARDLEDGER_POSTGRES_URL": testpg.NewDatabase(t), "CARDLEDGER_RATE_LIMIT": "0"}
+	s := startLoggedService(t, ctx, vars, io.Discard)
+	status, res := s.doKeyed(t, "POST", "/v1/cardholders", map[string]string{"id_number": erasedPerson.idNumber,
+		"name": erasedPerson.name, "nationality": "CHN", "region_code": "320505", "phone": erasedPerson.phone})
+	require.Equal(t, http.StatusCreated, status, "%v", res)
+	id := res["cardholder_id"].(string)
+	status, res = s.doKeyed(t, "POST", "/v1/cardholders/"+id+"/applications",
+		map[string]string{"source": "counter", "bank_code": "102", "photo_ref": erasedPerson.photo})
+	require.Equal(t, http.StatusCreated, status, "%v", res)
+	status, list := s.get(t, "/v1/batches") // catches the batch read model up
+	require.Equal(t, http.StatusOK, status, list)
+	require.NoError(t, s.b.a.runner.WaitFor(ctx, headOf(t, ctx, s)))
+	require.Contains(t, postgresTexts(t, ctx, vars["CARDLEDGER_POSTGRES_URL"], erasedPerson.secrets()), "batchrm.applications")
+
+	// The erasure as a process that died right after the append leaves it:
+	// recorded, no read model brought past it.
+	s.stopRunners()
+	svc, err := commands.NewService(s.b.d.store, s.b.d.cfg.IDKey, time.Now)
+	require.NoError(t, err)
+	_, err = svc.Repository.Update(ctx, id, nil, commands.NewEnvelope(domain.Actor{Client: "erasure-admin"}, "test"),
+		func(c *domain.Cardholder) ([]domain.Event, error) { return domain.Decide(c, domain.EraseCardholder{}) })
+	require.NoError(t, err)
+
+	boot(t, ctx, s.env) // the restart
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		left := postgresTexts(t, ctx, vars["CARDLEDGER_POSTGRES_URL"], erasedPerson.secrets())
+		if len(left) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			for table, rows := range left {
+				t.Errorf("%s still holds personal data after the restart: %s", table, tail(rows, 300))
+			}
+			return
+		}
+		time.Sleep(50 * time.Millisecond) // polling: the restart catches up in the background
+	}
 }

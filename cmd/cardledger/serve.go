@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cardledger/cardledger/audit"
+	"github.com/cardledger/cardledger/batch"
 	"github.com/cardledger/cardledger/internal/httpapi"
 	"github.com/cardledger/cardledger/projections"
 )
@@ -46,6 +47,7 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 	if d.cfg.Projections {
 		startProjections(ctx, &wg, d, a.runner)
 	}
+	startBatchCatchUp(ctx, &wg, d, a.batches)
 	if err := startDigests(ctx, &wg, d); err != nil {
 		return err
 	}
@@ -103,6 +105,21 @@ func startProjections(ctx context.Context, wg *sync.WaitGroup, d *deps, r *proje
 		defer wg.Done()
 		if err := r.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 			d.log.WithError(err).WithField("projections", r.Names()).Error("projection runner stopped")
+		}
+	}()
+}
+
+// startBatchCatchUp brings the batch read model to the store's head once,
+// in the background. It has no runner (it catches up when a batch is
+// created), so an erasure whose process died after recording it and before
+// bringing the read models past it would otherwise leave the person's data
+// in it until the next batch; the runner re-drives the other read models.
+func startBatchCatchUp(ctx context.Context, wg *sync.WaitGroup, d *deps, batches *batch.Service) {
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := batches.ReadModel().CatchUp(ctx, d.store); err != nil && !errors.Is(err, context.Canceled) {
+			d.log.WithError(err).Error("batch read model: catch-up at start failed; the next batch creation retries it")
 		}
 	}()
 }
