@@ -48,6 +48,7 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 		startProjections(ctx, &wg, d, a.runner)
 	}
 	startBatchCatchUp(ctx, &wg, d, a.batches)
+	startKeyListener(ctx, &wg, d)
 	if err := startDigests(ctx, &wg, d); err != nil {
 		return err
 	}
@@ -95,6 +96,7 @@ func runProject(ctx context.Context, env *environment, args []string) error {
 	defer a.close()
 	var wg sync.WaitGroup
 	startProjections(ctx, &wg, d, a.runner)
+	startKeyListener(ctx, &wg, d)
 	wg.Wait()
 	return ctx.Err()
 }
@@ -121,6 +123,16 @@ func startBatchCatchUp(ctx context.Context, wg *sync.WaitGroup, d *deps, batches
 		if err := batches.ReadModel().CatchUp(ctx, d.store); err != nil && !errors.Is(err, context.Canceled) {
 			d.log.WithError(err).Error("batch read model: catch-up at start failed; the next batch creation retries it")
 		}
+	}()
+}
+
+// startKeyListener drops this process's cached personal-data keys as soon
+// as another process erases them (piistore.Keyring.Listen).
+func startKeyListener(ctx context.Context, wg *sync.WaitGroup, d *deps) {
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		d.keys.Listen(ctx, d.log)
 	}()
 }
 
