@@ -20,6 +20,7 @@ import (
 
 	"github.com/cardledger/cardledger/analytics"
 	"github.com/cardledger/cardledger/analytics/chtest"
+	"github.com/cardledger/cardledger/batch/simulate"
 	"github.com/cardledger/cardledger/commands"
 	"github.com/cardledger/cardledger/domain"
 	"github.com/cardledger/cardledger/eventstore"
@@ -97,15 +98,20 @@ func (s *loggedService) pauseProjections(t *testing.T, ctx context.Context) (res
 func (s *service) send(t *testing.T, method, path string, body any) (int, []byte) {
 	t.Helper()
 	var r io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
+	contentType := "application/json"
+	switch b := body.(type) {
+	case nil:
+	case []byte: // a file
+		r, contentType = bytes.NewReader(b), "text/plain"
+	default:
+		raw, err := json.Marshal(body)
 		require.NoError(t, err)
-		r = bytes.NewReader(b)
+		r = bytes.NewReader(raw)
 	}
 	req, err := http.NewRequest(method, s.url+path, r)
 	require.NoError(t, err)
 	req.Header.Set("Authorization", "Bearer "+s.key)
-	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("Idempotency-Key", uuid.NewString())
 	res, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
@@ -212,6 +218,9 @@ func TestErasureEndToEnd(t *testing.T) {
 		status, res = s.doKeyed(t, "POST", "/v1/batches/"+batchID+"/"+step.path, step.body)
 		require.Equal(t, http.StatusOK, status, "%s: %v", step.path, res)
 	}
+	status, exported := s.send(t, "POST", "/v1/batches/"+batchID+"/exports/bank_open", nil)
+	require.Equal(t, http.StatusOK, status, "%s", exported)
+	require.Contains(t, string(exported), erasedPerson.idNumber, "the bank gets the file before the erasure")
 	status, members := s.get(t, "/v1/batches/"+batchID+"/members")
 	require.Equal(t, http.StatusOK, status, members)
 	require.Contains(t, members, id)
@@ -264,14 +273,20 @@ func TestErasureEndToEnd(t *testing.T) {
 	assert.Equal(t, "already_erased", res["code"])
 	resume()
 
-	// The holder's commands and batch still work.
-	status, res = s.doKeyed(t, "POST", "/v1/cardholders/"+id+"/bank-account", map[string]string{"bank_code": "102", "account_no": "6222020000000001"})
-	require.Equal(t, http.StatusOK, status, "commands still work: %v", res)
-	position := res["position"].(string)
+	// The batch still works: its file can be had again (with the data
+	// erased), and the bank's return, which still names the person's ID
+	// number, is accepted and opens both accounts through the holders'
+	// commands.
 	status, export := s.send(t, "POST", "/v1/batches/"+batchID+"/exports/bank_open", nil)
 	require.Equal(t, http.StatusOK, status, "%s", export)
 	assert.Contains(t, string(export), keptPerson.name, "the export lists the other person")
 	noneIn("export file", map[string]string{"bank_open": string(export)}, erasedPerson.secrets())
+	ret, err := simulate.Bank(exported, simulate.Options{})
+	require.NoError(t, err)
+	status, res = s.doKeyed(t, "POST", "/v1/batches/returns", ret)
+	require.Equal(t, http.StatusOK, status, "%v", res)
+	require.Equal(t, true, res["accepted"], "%v", res)
+	position := headOf(t, ctx, s).String()
 
 	status, holder := s.get(t, "/v1/cardholders/"+id+"?min_position="+position)
 	require.Equal(t, http.StatusOK, status, holder)
