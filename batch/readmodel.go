@@ -24,6 +24,11 @@ const ReadModelName = "batch"
 // implements projections.Projection; CatchUp brings it to the store's head
 // on demand so that batch creation sees every import before it.
 //
+// It keeps personal data in clear (state, id_number), so an erasure brings
+// it past the CardholderErased event before answering (the server registers
+// it as a commands.ErasureFollower), and `serve` catches it up at start to
+// complete an erasure a crash cut short.
+//
 // Invariant: rows and checkpoint are written in one transaction that first
 // locks the checkpoint and skips events at or before it, so a repeated or
 // concurrent Apply changes nothing twice.

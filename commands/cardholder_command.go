@@ -18,7 +18,8 @@ type CardholderCommand struct {
 
 // CardholderCommandHandler handles CardholderCommand.
 type CardholderCommandHandler struct {
-	repo *Repository
+	repo      *Repository
+	followers []ErasureFollower // see FollowErasures
 }
 
 func NewCardholderCommandHandler(repo *Repository) (*CardholderCommandHandler, error) {
@@ -32,9 +33,15 @@ func (h *CardholderCommandHandler) Handle(ctx context.Context, cmd CardholderCom
 	if err := checkCardholderID(cmd.CardholderID); err != nil {
 		return Result{}, err
 	}
-	return h.repo.Update(ctx, cmd.CardholderID, cmd.Expected, cmd.Envelope, func(s *domain.Cardholder) ([]domain.Event, error) {
+	res, err := h.repo.Update(ctx, cmd.CardholderID, cmd.Expected, cmd.Envelope, func(s *domain.Cardholder) ([]domain.Event, error) {
 		return domain.Decide(s, cmd.Command)
 	})
+	if _, erase := cmd.Command.(domain.EraseCardholder); erase {
+		if ferr := h.followErasure(ctx, cmd.CardholderID, res, err); ferr != nil {
+			return Result{}, ferr
+		}
+	}
+	return res, err
 }
 
 // checkCardholderID refuses ids that domain.CardholderIDFor cannot have

@@ -193,7 +193,7 @@ func (b *Batch) decideExport(c RecordBatchExport) ([]Event, error) {
 		return nil, Invalid(FieldError{Field: "file", Code: CodeInvalidValue, Message: "not an export file: " + string(c.File)})
 	}
 	if prev, done := b.Exports[c.File]; done {
-		if prev.SHA256 != c.SHA256 {
+		if prev.SHA256 != c.SHA256 && (prev.Lines != c.Lines || !b.erasedIn(c.File)) {
 			return nil, Conflict(CodeExportMismatch, "%s was exported with digest %s, now %s", c.File, prev.SHA256, c.SHA256)
 		}
 		return nil, nil
@@ -241,6 +241,18 @@ func (b *Batch) decideRetry(c RetryBatchJob) ([]Event, error) {
 		return nil, nil // nothing failed, or a retry already did it
 	}
 	return []Event{BatchJobRetried{Job: b.Jobs + 1, Of: c.Job, Members: members}}, nil
+}
+
+// erasedIn reports whether a member in file k was erased: the file made
+// again then differs from the one exported by that member's personal
+// data, which reads as ErasedMarker.
+func (b *Batch) erasedIn(k BatchFileKind) bool {
+	for _, i := range b.InFile(k) {
+		if b.Members[i].IDNumber == ErasedMarker {
+			return true
+		}
+	}
+	return false
 }
 
 func (b *Batch) decideHandOver(c HandOverBatch) ([]Event, error) {
@@ -326,7 +338,10 @@ func (b *Batch) checkReturn(c AcceptBatchReturn, export BatchFileKind) ([]Return
 	rows := make([]ReturnRow, 0, len(c.Lines))
 	for _, l := range c.Lines {
 		i, known := b.index[l.ApplicationID]
-		if !known || !want[i] || b.Members[i].IDNumber != l.IDNumber {
+		// An erased member's ID number reads as ErasedMarker while the file
+		// answers an export made before the erasure: the application alone
+		// identifies the line then.
+		if !known || !want[i] || b.Members[i].IDNumber != l.IDNumber && b.Members[i].IDNumber != ErasedMarker {
 			add(l.Line, CodeUnknownPerson, "application %s / id %s is not in this batch's %s file", l.ApplicationID, maskID(l.IDNumber), export)
 			continue
 		}

@@ -151,6 +151,23 @@ func TestCreateBatchChunksMembers(t *testing.T) {
 	}
 }
 
+// After a member in the file was erased, the file cannot be made again
+// byte for byte: asking again gives it with the member's data erased
+// (nothing new recorded) instead of refusing it as a mismatch.
+func TestExportAgainAfterAnErasureIsNotAMismatch(t *testing.T) {
+	events := upTo(3, StepBankExported)
+	erased := testMembers(3)
+	erased[2].IDNumber, erased[2].Name = ErasedMarker, ErasedMarker
+	events[1] = BatchMembersAdded{Members: erased}
+	b := givenBatch(t, events...)
+	got, err := DecideBatch(b, RecordBatchExport{File: FileBankOpen, SHA256: "h1-erased", Lines: 3})
+	if err != nil || len(got) != 0 {
+		t.Fatalf("re-export after an erasure: %v %v, want no events", got, err)
+	}
+	_, err = DecideBatch(b, RecordBatchExport{File: FileBankOpen, SHA256: "h1-erased", Lines: 2})
+	wantCode(t, err, CodeExportMismatch)
+}
+
 func TestCreateBatchRefusesAnEmptySelectionAndAnExistingBatch(t *testing.T) {
 	_, err := DecideBatch(nil, CreateBatch{BatchID: "B1", CreatedOn: "2025-03-01"})
 	wantCode(t, err, CodeBatchEmpty)
@@ -240,6 +257,29 @@ func TestReturnThatDoesNotMatchTheBatchIsRejectedWhole(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A member erased after the export reads with ErasedMarker for every
+// personal field, while the bank's return still names their ID number: the
+// line matches on the application alone, so the erasure does not strand
+// the batch. A line naming another application is still refused.
+func TestReturnLineOfAnErasedMemberMatchesOnTheApplication(t *testing.T) {
+	lines := bankLines(givenBatch(t, upTo(3, StepBankExported)...))
+	events := upTo(3, StepBankExported)
+	erased := testMembers(3)
+	erased[1].IDNumber, erased[1].Name = ErasedMarker, ErasedMarker
+	events[1] = BatchMembersAdded{Members: erased}
+	b := givenBatch(t, events...)
+	got, err := DecideBatch(b, AcceptBatchReturn{File: FileBankOpenReturn, BatchID: "B1", SHA256: "r", Lines: lines})
+	if err != nil {
+		t.Fatalf("return after an erasure: %v", err)
+	}
+	if rows := got[1].(BatchReturnRowsAdded).Rows; len(rows) != 3 || rows[1] != (ReturnRow{Member: 1, OK: true, AccountNo: "accapp1"}) {
+		t.Fatalf("rows %+v", rows)
+	}
+	lines[1].ApplicationID = "nobody"
+	_, err = DecideBatch(b, AcceptBatchReturn{File: FileBankOpenReturn, BatchID: "B1", SHA256: "r", Lines: lines})
+	wantCode(t, err, CodeReturnRejected)
 }
 
 func TestSameReturnTwiceDecidesNothingAndADifferentOneIsRefused(t *testing.T) {

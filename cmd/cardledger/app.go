@@ -13,6 +13,7 @@ import (
 	"github.com/cardledger/cardledger/batch"
 	"github.com/cardledger/cardledger/commands"
 	"github.com/cardledger/cardledger/domain"
+	"github.com/cardledger/cardledger/eventstore"
 	"github.com/cardledger/cardledger/internal/auth"
 	"github.com/cardledger/cardledger/internal/httpapi"
 	"github.com/cardledger/cardledger/permissions"
@@ -77,6 +78,7 @@ func (a *app) server(ctx context.Context) (*echo.Echo, error) {
 	}
 	a.batches = batches
 	routes = append(routes, batch.NewAPI(batches).Routes())
+	cmds.Service().Cardholder.FollowErasures(erasureFollowers(d, batches)...)
 	perms, err := permissions.NewAPI(d.store, d.pool, time.Now)
 	if err != nil {
 		return nil, err
@@ -112,6 +114,21 @@ func (a *app) server(ctx context.Context) (*echo.Echo, error) {
 		},
 	}, routes...)
 	return e, nil
+}
+
+// erasureFollowers are the read models that keep personal data in clear:
+// every PostgreSQL read model and the batch read model. An erasure brings
+// each past itself before it answers (commands.ErasureFollower); the audit
+// trail and ClickHouse keep no personal data.
+func erasureFollowers(d *deps, batches *batch.Service) []commands.ErasureFollower {
+	ps := append(projections.ReadModels(d.pool), batches.ReadModel())
+	out := make([]commands.ErasureFollower, len(ps))
+	for i, p := range ps {
+		out[i] = commands.ErasureFollower{Name: p.Name(), CatchUp: func(ctx context.Context, pos eventstore.Position) error {
+			return projections.CatchUpTo(ctx, d.store, p, pos)
+		}}
+	}
+	return out
 }
 
 func (a *app) close() {

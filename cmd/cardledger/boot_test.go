@@ -34,6 +34,8 @@ func boot(t *testing.T, ctx context.Context, env *environment) *booted {
 	var wg sync.WaitGroup
 	runCtx, stop := context.WithCancel(ctx)
 	startProjections(runCtx, &wg, d, a.runner)
+	startBatchCatchUp(runCtx, &wg, d, a.batches)
+	startKeyListener(runCtx, &wg, d)
 	var once sync.Once
 	b := &booted{d: d, a: a, e: e, srv: httptest.NewServer(e),
 		stopProjections: func() { once.Do(func() { stop(); wg.Wait() }) }}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,12 +13,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/cardledger/cardledger/analytics"
 	"github.com/cardledger/cardledger/analytics/chtest"
+	"github.com/cardledger/cardledger/batch/simulate"
+	"github.com/cardledger/cardledger/commands"
+	"github.com/cardledger/cardledger/domain"
+	"github.com/cardledger/cardledger/eventstore"
 	"github.com/cardledger/cardledger/internal/auth"
 	"github.com/cardledger/cardledger/internal/httpapi"
 	"github.com/cardledger/cardledger/internal/testpg"
@@ -58,6 +64,7 @@ type loggedService struct {
 	*service
 	vars        map[string]string
 	env         *environment
+	b           *booted
 	stopRunners func()
 }
 
@@ -67,7 +74,62 @@ func startLoggedService(t *testing.T, ctx context.Context, vars map[string]strin
 	b := boot(t, ctx, env)
 	key, err := auth.Add(ctx, b.d.pool, auth.Client{Name: "erasure-admin", Role: httpapi.RoleAdmin})
 	require.NoError(t, err)
-	return &loggedService{service: &service{url: b.srv.URL, key: key}, vars: vars, env: env, stopRunners: b.stopProjections}
+	return &loggedService{service: &service{url: b.srv.URL, key: key}, vars: vars, env: env, b: b, stopRunners: b.stopProjections}
+}
+
+// pauseProjections stops the projection runner and returns what starts it
+// again, so a test can look at the read models exactly as a command left
+// them, before any background catch-up.
+func (s *loggedService) pauseProjections(t *testing.T, ctx context.Context) (resume func()) {
+	t.Helper()
+	s.stopRunners()
+	return func() {
+		runCtx, stop := context.WithCancel(ctx)
+		var wg sync.WaitGroup
+		startProjections(runCtx, &wg, s.b.d, s.b.a.runner)
+		var once sync.Once
+		s.stopRunners = func() { once.Do(func() { stop(); wg.Wait() }) }
+		t.Cleanup(s.stopRunners) // before boot's cleanup closes the pool
+	}
+}
+
+// send makes a request with an Idempotency-Key, so that the first response
+// is kept in command_idempotency, and returns the status and raw body.
+func (s *service) send(t *testing.T, method, path string, body any) (int, []byte) {
+	t.Helper()
+	var r io.Reader
+	contentType := "application/json"
+	switch b := body.(type) {
+	case nil:
+	case []byte: // a file
+		r, contentType = bytes.NewReader(b), "text/plain"
+	default:
+		raw, err := json.Marshal(body)
+		require.NoError(t, err)
+		r = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, s.url+path, r)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+s.key)
+	req.Header.Set("Content-Type", contentType)
+	req.Header.Set("Idempotency-Key", uuid.NewString())
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	return res.StatusCode, raw
+}
+
+// doKeyed is do with an Idempotency-Key.
+func (s *service) doKeyed(t *testing.T, method, path string, body any) (int, map[string]any) {
+	t.Helper()
+	status, raw := s.send(t, method, path, body)
+	var out map[string]any
+	if len(raw) > 0 {
+		require.NoError(t, json.Unmarshal(raw, &out), "body %s", raw)
+	}
+	return status, out
 }
 
 // get returns a GET's status and raw body.
@@ -85,33 +147,42 @@ func (s *service) get(t *testing.T, path string) (int, string) {
 }
 
 // registerAndUse registers p, applies with a photo, issues and activates
-// the card at a bank counter and reports it lost and found again.
+// the card at a bank counter, reports it lost and found again, and then
+// replaces it: the replacement is a pending application for a batch. Every
+// command carries an Idempotency-Key, so its response is kept.
 func (s *service) registerAndUse(t *testing.T, p testPerson) (id, card string) {
 	t.Helper()
-	status, reg := s.do(t, "POST", "/v1/cardholders", map[string]string{
+	status, reg := s.doKeyed(t, "POST", "/v1/cardholders", map[string]string{
 		"id_number": p.idNumber, "name": p.name, "nationality": "CHN", "region_code": "320505", "phone": p.phone,
 	})
 	require.Equal(t, http.StatusCreated, status, "%v", reg)
 	id = reg["cardholder_id"].(string)
-	status, res := s.do(t, "POST", "/v1/cardholders/"+id+"/applications",
+	status, res := s.doKeyed(t, "POST", "/v1/cardholders/"+id+"/applications",
 		map[string]string{"source": "counter", "bank_code": "102", "photo_ref": p.photo})
 	require.Equal(t, http.StatusCreated, status, "%v", res)
-	status, res = s.do(t, "POST", "/v1/cardholders/"+id+"/instant-issuance", map[string]string{"bank_code": "102",
+	status, res = s.doKeyed(t, "POST", "/v1/cardholders/"+id+"/instant-issuance", map[string]string{"bank_code": "102",
 		"account_no": "6212260200012345678", "chip_id": "0123456789ABCDEF0123456789ABCDEF"})
 	require.Equal(t, http.StatusOK, status, "%v", res)
 	card = res["card_no"].(string)
 	for _, step := range []string{"loss", "unlock"} {
-		status, res := s.do(t, "POST", "/v1/cards/"+card+"/"+step, map[string]string{"reason": "scenario"})
+		status, res := s.doKeyed(t, "POST", "/v1/cards/"+card+"/"+step, map[string]string{"reason": "scenario"})
 		require.Equal(t, http.StatusOK, status, "%s: %v", step, res)
 	}
+	status, res = s.doKeyed(t, "POST", "/v1/cards/"+card+"/replacement",
+		map[string]string{"source": "counter", "bank_code": "102", "photo_ref": p.photo, "reason": "worn"})
+	require.Equal(t, http.StatusOK, status, "%v", res)
 	return id, card
 }
 
-// Erasure end to end: after it the erased person's personal data appears in
-// no API response, read-model table, ClickHouse table or log line, also
-// after every projection is rebuilt; the history still verifies and the
-// card still works. The other person is untouched, and no one's personal
-// data is ever logged.
+// Erasure end to end: once the erasure call has answered, the erased
+// person's personal data is in no table of any module (every table of
+// every schema the PostgreSQL catalog lists, every ClickHouse table), in
+// no API response and no log line; the projections were stopped during
+// the call, so no background catch-up can have done the work. It stays so
+// after the projections run again and after every projection is rebuilt;
+// the history still verifies and the holder's commands and batch still
+// work. The other person is untouched, and no one's personal data is ever
+// logged.
 func TestErasureEndToEnd(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
@@ -122,41 +193,67 @@ func TestErasureEndToEnd(t *testing.T) {
 		"CARDLEDGER_LOG_LEVEL": "debug", "CARDLEDGER_LOG_FORMAT": "json", "CARDLEDGER_RATE_LIMIT": "0"}
 	s := startLoggedService(t, ctx, vars, logs)
 
-	id, card := s.registerAndUse(t, erasedPerson)
+	id, _ := s.registerAndUse(t, erasedPerson)
 	keptID, _ := s.registerAndUse(t, keptPerson)
-	// Refused commands: their problems and log lines must not echo the data.
-	status, res := s.do(t, "POST", "/v1/cardholders", map[string]string{"id_number": erasedPerson.idNumber[:17] + "1",
+	// Refused commands: their problems (kept for replay too) and log lines
+	// must not echo the data.
+	status, res := s.doKeyed(t, "POST", "/v1/cardholders", map[string]string{"id_number": erasedPerson.idNumber[:17] + "1",
 		"name": erasedPerson.name, "nationality": "CHN", "region_code": "320505", "phone": erasedPerson.phone})
 	require.Equal(t, http.StatusBadRequest, status, "%v", res)
-	status, res = s.do(t, "POST", "/v1/cardholders", map[string]string{"id_number": keptPerson.idNumber,
+	status, res = s.doKeyed(t, "POST", "/v1/cardholders", map[string]string{"id_number": keptPerson.idNumber,
 		"name": keptPerson.name, "nationality": "CHN", "region_code": "320505"})
 	require.Equal(t, http.StatusConflict, status, "%v", res)
 	problem, err := json.Marshal(res)
 	require.NoError(t, err)
 	assert.NotContains(t, string(problem), keptPerson.idNumber)
 	assert.NotContains(t, string(problem), keptPerson.name)
+	// Both replacement applications go into a batch: the batch stream and
+	// the batch read model now hold both people.
+	const batchID = "B-ERASURE-1"
+	status, res = s.doKeyed(t, "POST", "/v1/batches", map[string]any{"batch_id": batchID, "filter": map[string]string{"region_code": "320505"}})
+	require.Equal(t, http.StatusCreated, status, "%v", res)
+	for _, step := range []struct {
+		path string
+		body map[string]string
+	}{{"review", map[string]string{"reviewer": "op-1"}}, {"confirm", map[string]string{"confirmed_by": "chief-1"}}} {
+		status, res = s.doKeyed(t, "POST", "/v1/batches/"+batchID+"/"+step.path, step.body)
+		require.Equal(t, http.StatusOK, status, "%s: %v", step.path, res)
+	}
+	status, exported := s.send(t, "POST", "/v1/batches/"+batchID+"/exports/bank_open", nil)
+	require.Equal(t, http.StatusOK, status, "%s", exported)
+	require.Contains(t, string(exported), erasedPerson.idNumber, "the bank gets the file before the erasure")
+	status, members := s.get(t, "/v1/batches/"+batchID+"/members")
+	require.Equal(t, http.StatusOK, status, members)
+	require.Contains(t, members, id)
+	require.Contains(t, members, keptID)
 	status, before := s.get(t, "/v1/cardholders/"+id+"/history")
 	require.Equal(t, http.StatusOK, status)
 	require.Contains(t, before, erasedPerson.name, "the history shows personal data before the erasure")
+	waitForAnalytics(t, ctx, chURL, 2)
+	require.NoError(t, s.b.a.runner.WaitFor(ctx, headOf(t, ctx, s)), "every projection holds everything before the erasure")
+	held := postgresTexts(t, ctx, pgURL, erasedPerson.secrets())
+	for _, table := range []string{"readmodel.cardholders", "batchrm.applications"} {
+		require.Contains(t, held, table, "the scan finds the person's data in %s before the erasure", table)
+	}
 
-	status, res = s.do(t, "POST", "/v1/cardholders/"+id+"/erasure", nil)
-	require.Equal(t, http.StatusOK, status, "%v", res)
-	status, res = s.do(t, "POST", "/v1/cardholders/"+id+"/erasure", nil)
-	require.Equal(t, http.StatusConflict, status, "%v", res)
-	assert.Equal(t, "already_erased", res["code"])
-	status, res = s.do(t, "POST", "/v1/cards/"+card+"/loss", map[string]string{"reason": "after erasure"})
-	require.Equal(t, http.StatusOK, status, "the card still works: %v", res)
-	position := res["position"].(string)
-
-	status, holder := s.get(t, "/v1/cardholders/"+id+"?min_position="+position)
-	require.Equal(t, http.StatusOK, status, holder)
-	assert.Contains(t, holder, `"name":"[erased]"`)
-	assert.Contains(t, holder, `"status":"lost"`)
+	noneIn := func(what string, texts map[string]string, secrets []string) {
+		t.Helper()
+		for where, text := range texts {
+			var found []string
+			for _, secret := range secrets {
+				if strings.Contains(text, secret) {
+					found = append(found, secret)
+				}
+			}
+			assert.Empty(t, found, "%s %s holds personal data: %s", what, where, tail(text, 300))
+		}
+	}
 	responses := func() map[string]string {
+		t.Helper()
 		out := map[string]string{}
 		for _, path := range []string{
 			"/v1/cardholders/" + id, "/v1/cardholders/" + id + "/history", "/v1/cardholders/" + id + "/state",
-			"/v1/cards/" + card, "/v1/cards/" + card + "/history", "/v1/cardholders/" + id + "/progress",
+			"/v1/cardholders/" + id + "/progress", "/v1/batches/" + batchID + "/members", "/v1/batches/" + batchID,
 		} {
 			status, body := s.get(t, path)
 			require.Equal(t, http.StatusOK, status, "%s: %s", path, body)
@@ -164,14 +261,38 @@ func TestErasureEndToEnd(t *testing.T) {
 		}
 		return out
 	}
-	noneIn := func(what string, texts map[string]string, secrets []string) {
-		t.Helper()
-		for where, text := range texts {
-			for _, secret := range secrets {
-				assert.NotContains(t, text, secret, "%s %s", what, where)
-			}
-		}
-	}
+
+	// The erasure, with no projection running: whatever holds personal
+	// data must have dropped it by the time the call answers.
+	resume := s.pauseProjections(t, ctx)
+	status, res = s.doKeyed(t, "POST", "/v1/cardholders/"+id+"/erasure", nil)
+	require.Equal(t, http.StatusOK, status, "%v", res)
+	noneIn("table at the erasure's answer", postgresTexts(t, ctx, pgURL, erasedPerson.secrets()), erasedPerson.secrets())
+	noneIn("response at the erasure's answer", responses(), erasedPerson.secrets())
+	status, res = s.doKeyed(t, "POST", "/v1/cardholders/"+id+"/erasure", nil)
+	require.Equal(t, http.StatusConflict, status, "%v", res)
+	assert.Equal(t, "already_erased", res["code"])
+	resume()
+
+	// The batch still works: its file can be had again (with the data
+	// erased), and the bank's return, which still names the person's ID
+	// number, is accepted and opens both accounts through the holders'
+	// commands.
+	status, export := s.send(t, "POST", "/v1/batches/"+batchID+"/exports/bank_open", nil)
+	require.Equal(t, http.StatusOK, status, "%s", export)
+	assert.Contains(t, string(export), keptPerson.name, "the export lists the other person")
+	noneIn("export file", map[string]string{"bank_open": string(export)}, erasedPerson.secrets())
+	ret, err := simulate.Bank(exported, simulate.Options{})
+	require.NoError(t, err)
+	status, res = s.doKeyed(t, "POST", "/v1/batches/returns", ret)
+	require.Equal(t, http.StatusOK, status, "%v", res)
+	require.Equal(t, true, res["accepted"], "%v", res)
+	position := headOf(t, ctx, s).String()
+
+	status, holder := s.get(t, "/v1/cardholders/"+id+"?min_position="+position)
+	require.Equal(t, http.StatusOK, status, holder)
+	assert.Contains(t, holder, `"name":"[erased]"`)
+	assert.Contains(t, holder, `"status":"account_opened"`)
 	noneIn("response", responses(), erasedPerson.secrets())
 	_, kept := s.get(t, "/v1/cardholders/"+keptID)
 	assert.Contains(t, kept, keptPerson.name, "the other person keeps their data")
@@ -182,10 +303,10 @@ func TestErasureEndToEnd(t *testing.T) {
 	assert.Equal(t, http.StatusOK, status)
 	noneIn("lookup by ID number", map[string]string{"": found}, erasedPerson.secrets())
 
-	waitForAnalytics(t, ctx, chURL, 2)
-	assert.Contains(t, postgresTexts(t, ctx, pgURL, []string{keptPerson.name}), "readmodel.cardholders.name",
+	require.NoError(t, s.b.a.runner.WaitFor(ctx, headOf(t, ctx, s)))
+	assert.Contains(t, postgresTexts(t, ctx, pgURL, []string{keptPerson.name}), "batchrm.applications",
 		"the scan finds what is there")
-	noneIn("read model", postgresTexts(t, ctx, pgURL, erasedPerson.secrets()), erasedPerson.secrets())
+	noneIn("table", postgresTexts(t, ctx, pgURL, erasedPerson.secrets()), erasedPerson.secrets())
 	noneIn("clickhouse", clickhouseTexts(t, ctx, chURL, erasedPerson.secrets()), erasedPerson.secrets())
 
 	s.stopRunners()
@@ -208,7 +329,7 @@ func TestErasureEndToEnd(t *testing.T) {
 	}
 	require.Contains(t, out.String(), "readmodel: rebuilt")
 	require.NotZero(t, rebuilt)
-	noneIn("rebuilt read model", postgresTexts(t, ctx, pgURL, erasedPerson.secrets()), erasedPerson.secrets())
+	noneIn("rebuilt table", postgresTexts(t, ctx, pgURL, erasedPerson.secrets()), erasedPerson.secrets())
 	noneIn("rebuilt clickhouse", clickhouseTexts(t, ctx, chURL, erasedPerson.secrets()), erasedPerson.secrets())
 	noneIn("response after rebuild", responses(), erasedPerson.secrets())
 	_, kept = s.get(t, "/v1/cardholders/"+keptID)
@@ -221,91 +342,117 @@ func TestErasureEndToEnd(t *testing.T) {
 	require.Contains(t, logs.String(), `"level":"debug"`, "the logger captured everything")
 }
 
-// postgresTexts returns, per column, the values of every text, JSON and
-// byte column of every table in the database that contain one of secrets.
+// headOf is the position of the last event in the service's store.
+func headOf(t *testing.T, ctx context.Context, s *loggedService) eventstore.Position {
+	t.Helper()
+	head, ok, err := s.b.d.store.Head(ctx)
+	require.NoError(t, err)
+	require.True(t, ok)
+	return head.Position
+}
+
+// postgresTexts returns, per table, the rows that contain one of secrets,
+// as text, of every table, partition and materialized view of every schema
+// the catalog lists: whatever a module keeps, under any column type. A
+// secret counts as found in clear text, in bytea (hex) and JSON-escaped.
 func postgresTexts(t *testing.T, ctx context.Context, url string, secrets []string) map[string]string {
 	t.Helper()
 	conn, err := pgx.Connect(ctx, url)
 	require.NoError(t, err)
 	defer conn.Close(ctx)
-	rows, err := conn.Query(ctx, `SELECT table_schema, table_name, column_name, data_type FROM information_schema.columns
-		WHERE table_schema NOT IN ('pg_catalog', 'information_schema')
-		AND data_type IN ('text', 'character varying', 'character', 'json', 'jsonb', 'bytea', 'ARRAY')`)
+	_, err = conn.Exec(ctx, "SET bytea_output = 'hex'")
 	require.NoError(t, err)
-	type column struct{ schema, table, name, typ string }
-	var cols []column
+	rows, err := conn.Query(ctx, `SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE c.relkind IN ('r', 'p', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+		AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp%'`)
+	require.NoError(t, err)
+	var tables []pgx.Identifier
 	for rows.Next() {
-		var c column
-		require.NoError(t, rows.Scan(&c.schema, &c.table, &c.name, &c.typ))
-		cols = append(cols, c)
+		var schema, table string
+		require.NoError(t, rows.Scan(&schema, &table))
+		tables = append(tables, pgx.Identifier{schema, table})
 	}
 	require.NoError(t, rows.Err())
-	require.NotEmpty(t, cols)
+	require.NotEmpty(t, tables)
+	var forms []string
+	for _, secret := range secrets {
+		forms = append(forms, secret, hex.EncodeToString([]byte(secret)), jsonASCII(secret))
+	}
 	out := map[string]string{}
-	for _, c := range cols {
-		expr := pgx.Identifier{c.name}.Sanitize() + "::text"
-		if c.typ == "bytea" {
-			expr = "encode(" + pgx.Identifier{c.name}.Sanitize() + ", 'escape')"
+	for _, table := range tables {
+		q := fmt.Sprintf(`SELECT r::text FROM %s r WHERE EXISTS (SELECT FROM unnest($1::text[]) f WHERE position(f IN r::text) > 0)`, table.Sanitize())
+		rows, err := conn.Query(ctx, q, forms)
+		require.NoError(t, err, q)
+		var hits []string
+		for rows.Next() {
+			var v string
+			require.NoError(t, rows.Scan(&v))
+			hits = append(hits, v)
 		}
-		for _, secret := range secrets {
-			var hits []string
-			q := fmt.Sprintf(`SELECT %s FROM %s WHERE position($1 in %s) > 0 OR position($2 in %s) > 0`, expr,
-				pgx.Identifier{c.schema, c.table}.Sanitize(), expr, expr)
-			rows, err := conn.Query(ctx, q, secret, escapeOctets(secret))
-			require.NoError(t, err, q)
-			for rows.Next() {
-				var v string
-				require.NoError(t, rows.Scan(&v))
-				hits = append(hits, v)
-			}
-			require.NoError(t, rows.Err())
-			if len(hits) > 0 {
-				out[c.schema+"."+c.table+"."+c.name] += strings.Join(hits, "\n")
-			}
+		require.NoError(t, rows.Err())
+		if len(hits) > 0 {
+			out[table[0]+"."+table[1]] = strings.Join(hits, "\n")
 		}
 	}
 	return out
 }
 
-// escapeOctets is how encode(bytea, 'escape') shows a string's non-ASCII bytes.
-func escapeOctets(s string) string {
+// jsonASCII is s as a JSON encoder that escapes non-ASCII writes it.
+func jsonASCII(s string) string {
 	var b strings.Builder
-	for _, c := range []byte(s) {
-		if c < 0x80 {
-			b.WriteByte(c)
+	for _, r := range s {
+		if r < 0x80 {
+			b.WriteRune(r)
 		} else {
-			fmt.Fprintf(&b, `\%03o`, c)
+			fmt.Fprintf(&b, `\u%04x`, r)
 		}
 	}
 	return b.String()
 }
 
-// clickhouseTexts returns the values of every String column of the
-// analytics database that contain one of secrets.
+// clickhouseTexts returns, per table, how many rows hold each of secrets,
+// over every column of every table of the analytics database that
+// system.tables lists.
 func clickhouseTexts(t *testing.T, ctx context.Context, url string, secrets []string) map[string]string {
 	t.Helper()
 	conn, err := analytics.Open(ctx, url)
 	require.NoError(t, err)
 	defer conn.Close()
-	rows, err := conn.Query(ctx, `SELECT table, name FROM system.columns
-		WHERE database = currentDatabase() AND type LIKE '%String%'`)
+	tables := map[string][]string{}
+	trows, err := conn.Query(ctx, `SELECT name FROM system.tables WHERE database = currentDatabase()`)
 	require.NoError(t, err)
-	var cols [][2]string
-	for rows.Next() {
-		var table, name string
-		require.NoError(t, rows.Scan(&table, &name))
-		cols = append(cols, [2]string{table, name})
+	for trows.Next() {
+		var name string
+		require.NoError(t, trows.Scan(&name))
+		tables[name] = nil
 	}
-	rows.Close()
-	require.NotEmpty(t, cols)
+	trows.Close()
+	require.NotEmpty(t, tables)
+	crows, err := conn.Query(ctx, `SELECT table, name FROM system.columns WHERE database = currentDatabase()`)
+	require.NoError(t, err)
+	for crows.Next() {
+		var table, name string
+		require.NoError(t, crows.Scan(&table, &name))
+		tables[table] = append(tables[table], name)
+	}
+	crows.Close()
 	out := map[string]string{}
-	for _, c := range cols {
+	for table, cols := range tables {
+		require.NotEmpty(t, cols, "columns of %s", table)
+		var conds []string
+		for _, c := range cols {
+			conds = append(conds, fmt.Sprintf("position(toString(`%s`), ?) > 0", c))
+		}
 		for _, secret := range secrets {
+			args := make([]any, len(cols))
+			for i := range args {
+				args[i] = secret
+			}
 			var n uint64
-			q := fmt.Sprintf("SELECT count() FROM `%s` WHERE position(toString(`%s`), ?) > 0", c[0], c[1])
-			require.NoError(t, conn.QueryRow(ctx, q, secret).Scan(&n), q)
+			q := fmt.Sprintf("SELECT count() FROM `%s` WHERE %s", table, strings.Join(conds, " OR "))
+			require.NoError(t, conn.QueryRow(ctx, q, args...).Scan(&n), q)
 			if n > 0 {
-				out[c[0]+"."+c[1]] += fmt.Sprintf("%d rows hold %q\n", n, secret)
+				out[table] += fmt.Sprintf("%d rows hold %q\n", n, secret)
 			}
 		}
 	}
@@ -329,4 +476,51 @@ func tail(s string, n int) string {
 		return s[len(s)-n:]
 	}
 	return s
+}
+
+// An erasure whose process died after recording it but before bringing the
+// read models past it (the client never retried) is completed when the
+// service starts again: the batch read model, which has no runner, is
+// caught up at start, and the read model's runner does the rest.
+func TestErasureCutShortIsCompletedAtStart(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	vars := map[string]string{"CARDLEDGER_POSTGRES_URL": testpg.NewDatabase(t), "CARDLEDGER_RATE_LIMIT": "0"}
+	s := startLoggedService(t, ctx, vars, io.Discard)
+	status, res := s.doKeyed(t, "POST", "/v1/cardholders", map[string]string{"id_number": erasedPerson.idNumber,
+		"name": erasedPerson.name, "nationality": "CHN", "region_code": "320505", "phone": erasedPerson.phone})
+	require.Equal(t, http.StatusCreated, status, "%v", res)
+	id := res["cardholder_id"].(string)
+	status, res = s.doKeyed(t, "POST", "/v1/cardholders/"+id+"/applications",
+		map[string]string{"source": "counter", "bank_code": "102", "photo_ref": erasedPerson.photo})
+	require.Equal(t, http.StatusCreated, status, "%v", res)
+	status, list := s.get(t, "/v1/batches") // catches the batch read model up
+	require.Equal(t, http.StatusOK, status, list)
+	require.NoError(t, s.b.a.runner.WaitFor(ctx, headOf(t, ctx, s)))
+	require.Contains(t, postgresTexts(t, ctx, vars["CARDLEDGER_POSTGRES_URL"], erasedPerson.secrets()), "batchrm.applications")
+
+	// The erasure as a process that died right after the append leaves it:
+	// recorded, no read model brought past it.
+	s.stopRunners()
+	svc, err := commands.NewService(s.b.d.store, s.b.d.cfg.IDKey, time.Now)
+	require.NoError(t, err)
+	_, err = svc.Repository.Update(ctx, id, nil, commands.NewEnvelope(domain.Actor{Client: "erasure-admin"}, "test"),
+		func(c *domain.Cardholder) ([]domain.Event, error) { return domain.Decide(c, domain.EraseCardholder{}) })
+	require.NoError(t, err)
+
+	boot(t, ctx, s.env) // the restart
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		left := postgresTexts(t, ctx, vars["CARDLEDGER_POSTGRES_URL"], erasedPerson.secrets())
+		if len(left) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			for table, rows := range left {
+				t.Errorf("%s still holds personal data after the restart: %s", table, tail(rows, 300))
+			}
+			return
+		}
+		time.Sleep(50 * time.Millisecond) // polling: the restart catches up in the background
+	}
 }

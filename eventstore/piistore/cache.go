@@ -18,6 +18,9 @@ type keyCache struct {
 	now   func() time.Time
 	items map[string]*list.Element
 	order *list.List // front: most recently used
+	// erasures counts forget and clear calls: keys loaded before one of
+	// them may be erased since, so putLoaded does not cache them.
+	erasures uint64
 }
 
 // subjectKeys is what the database said about one subject's data keys.
@@ -70,6 +73,43 @@ func (c *keyCache) put(sk *subjectKeys) {
 		c.order.Remove(last)
 		delete(c.items, last.Value.(*subjectKeys).subject)
 	}
+}
+
+// putLoaded caches keys loaded from the database unless an erasure was
+// announced since seen (erasureCount before the load): the load may have
+// read a key the erasure deleted just after, and caching it would keep it
+// usable until the entry ages out.
+func (c *keyCache) putLoaded(sk *subjectKeys, seen uint64) {
+	c.mu.Lock()
+	stale := c.erasures != seen
+	c.mu.Unlock()
+	if !stale {
+		c.put(sk)
+	}
+}
+
+// erasureCount is the count putLoaded compares with.
+func (c *keyCache) erasureCount() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.erasures
+}
+
+// forget drops the subject's keys because they were erased.
+func (c *keyCache) forget(subject string) {
+	c.mu.Lock()
+	c.erasures++
+	c.mu.Unlock()
+	c.evict(subject)
+}
+
+// clear drops every key: erasures may have been missed.
+func (c *keyCache) clear() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.erasures++
+	c.items = map[string]*list.Element{}
+	c.order.Init()
 }
 
 func (c *keyCache) evict(subject string) {

@@ -35,3 +35,24 @@ func TestKeyCacheForgetsAfterItsAgeAndOnEviction(t *testing.T) {
 	assert.False(t, ok, "expired")
 	assert.Equal(t, 0, c.len())
 }
+
+// Keys loaded before an erasure was announced are not cached: the load may
+// have read a key the erasure deleted right after. Clearing counts as an
+// erasure (erasures may have been missed).
+func TestKeyCacheDoesNotKeepKeysLoadedBeforeAnErasure(t *testing.T) {
+	c := newKeyCache(10, time.Minute, time.Now)
+	seen := c.erasureCount()
+	c.forget("a")
+	c.putLoaded(&subjectKeys{subject: "a"}, seen)
+	_, ok := c.get("a")
+	assert.False(t, ok, "loaded before the erasure")
+
+	seen = c.erasureCount()
+	c.putLoaded(&subjectKeys{subject: "a"}, seen)
+	c.putLoaded(&subjectKeys{subject: "b"}, seen)
+	assert.Equal(t, 2, c.len())
+	c.clear()
+	assert.Equal(t, 0, c.len())
+	c.putLoaded(&subjectKeys{subject: "c"}, seen)
+	assert.Equal(t, 0, c.len(), "loaded before the clear")
+}

@@ -43,9 +43,11 @@
 //     wrapped store, Inner) still verifies.
 //   - Erasure (a CardholderErased event appended through Store) deletes the
 //     person's keys before the event is written and leaves a tombstone row;
-//     every process that reads the event drops its cached key, others do so
-//     within the cache age. Data sealed later (a new card application's
-//     photo) gets a new key generation.
+//     every process that reads the event drops its cached key, and every
+//     process whose keyring Listens (serve and project do) drops it at the
+//     erasure's commit (NOTIFY on ErasureChannel); others within the cache
+//     age. Data sealed later (a new card application's photo) gets a new
+//     key generation.
 //   - Events written before this package was in use have no envelope and
 //     are returned as stored (they are not re-encrypted: that would break
 //     the chain).

@@ -161,6 +161,7 @@ func (k *Keyring) keysOf(ctx context.Context, subjects []string) (map[string]*su
 
 // load reads the rows of subjects, unwraps their live keys and caches them.
 func (k *Keyring) load(ctx context.Context, subjects []string) (map[string]*subjectKeys, error) {
+	seen := k.cache.erasureCount()
 	rows, err := k.pool.Query(ctx, `SELECT subject, generation, wrapped, master_key_id
 		FROM pii_data_keys WHERE subject = ANY($1)`, subjects)
 	if err != nil {
@@ -200,7 +201,7 @@ func (k *Keyring) load(ctx context.Context, subjects []string) (map[string]*subj
 		return nil, fmt.Errorf("load data keys: %w", err)
 	}
 	for _, sk := range found {
-		k.cache.put(sk)
+		k.cache.putLoaded(sk, seen)
 	}
 	return found, nil
 }
@@ -291,11 +292,15 @@ func (k *Keyring) Erase(ctx context.Context, subject string) error {
 			WHERE subject = $1 AND erased_at IS NULL`, subject); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO pii_data_keys (subject, generation, erased_at) VALUES ($1, 0, now())
-			ON CONFLICT DO NOTHING`, subject)
+		if _, err := tx.Exec(ctx, `INSERT INTO pii_data_keys (subject, generation, erased_at) VALUES ($1, 0, now())
+			ON CONFLICT DO NOTHING`, subject); err != nil {
+			return err
+		}
+		// Every other process's keyring drops its cached keys at commit (Listen).
+		_, err := tx.Exec(ctx, "SELECT pg_notify($1, $2)", ErasureChannel, subject)
 		return err
 	})
-	k.cache.evict(subject)
+	k.cache.forget(subject)
 	if err != nil {
 		return fmt.Errorf("erase data keys of %s: %w", subject, err)
 	}

@@ -253,7 +253,7 @@ func (s *Store) open(ctx context.Context, events []eventstore.RecordedEvent) err
 	for _, e := range events {
 		if e.Type == (domain.CardholderErased{}).EventType() {
 			if holder, ok := domain.CardholderIDOfStream(e.Stream); ok {
-				s.keys.cache.evict(holder)
+				s.keys.cache.forget(holder)
 			}
 		}
 	}

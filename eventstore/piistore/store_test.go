@@ -1,10 +1,13 @@
 package piistore_test
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/sirupsen/logrus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -164,6 +167,43 @@ func TestAnotherProcessSeesTheErasure(t *testing.T) {
 	events, err = other.ReadStream(f.ctx, zhang.stream(), 0, 0)
 	require.NoError(t, err)
 	assert.Equal(t, domain.ErasedMarker, fields(t, events[0].Data)["name"], "reading the erasure drops the cached key")
+}
+
+// A process that has a person's key cached forgets it as soon as another
+// process erases the person, also for streams that do not hold the
+// erasure event (a batch's member list): it does not wait for the cache
+// age. The keyring listens for erasures.
+func TestAnotherProcessForgetsAnErasedKeyAtOnce(t *testing.T) {
+	f := newFixture(t)
+	f.register(t, zhang)
+	f.append(t, f.store, domain.BatchStreamFor("b1"), event(t, domain.BatchMembersAdded{Members: []domain.BatchMember{zhang.member()}}))
+	otherKeys := f.keyring(t, f.master)
+	listening, stop := context.WithCancel(f.ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		otherKeys.Listen(listening, logrus.New())
+	}()
+	t.Cleanup(func() { stop(); <-done })
+	other := piistore.New(f.raw, otherKeys)
+	firstMember := func() domain.BatchMember {
+		t.Helper()
+		events, err := other.ReadStream(f.ctx, domain.BatchStreamFor("b1"), 0, 0)
+		require.NoError(t, err)
+		e, err := domain.DecodeStoredBatchEvent(events[0].Type, events[0].Data, events[0].Metadata)
+		require.NoError(t, err)
+		return e.(domain.BatchMembersAdded).Members[0]
+	}
+	require.Equal(t, zhang.name, firstMember().Name, "the other process has the key cached now")
+
+	f.append(t, f.store, zhang.stream(), event(t, domain.CardholderErased{CardholderID: zhang.id}))
+
+	deadline := time.Now().Add(10 * time.Second)
+	for firstMember().Name != domain.ErasedMarker {
+		require.True(t, time.Now().Before(deadline), "the other process still opens the erased member with its cached key")
+		time.Sleep(10 * time.Millisecond) // polling for the notification
+	}
+	assert.Equal(t, domain.ErasedMarker, firstMember().IDNumber)
 }
 
 func TestDataGivenAfterErasureGetsANewKey(t *testing.T) {
