@@ -274,7 +274,7 @@ func TestReturnLineOfAnErasedMemberMatchesOnTheApplication(t *testing.T) {
 	if err != nil {
 		t.Fatalf("return after an erasure: %v", err)
 	}
-	if rows := got[1].(BatchReturnRowsAdded).Rows; len(rows) != 3 || rows[1] != (ReturnRow{Member: 1, OK: true, AccountNo: "accapp1"}) {
+	if rows := got[1].(BatchReturnRowsAdded).Rows; len(rows) != 3 || rows[1] != (ReturnRow{Member: 1, OK: true, AccountNo: lines[1].AccountNo}) {
 		t.Fatalf("rows %+v", rows)
 	}
 	lines[1].ApplicationID = "nobody"

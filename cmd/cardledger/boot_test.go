@@ -36,9 +36,14 @@ func boot(t *testing.T, ctx context.Context, env *environment) *booted {
 	startProjections(runCtx, &wg, d, a.runner)
 	startBatchCatchUp(runCtx, &wg, d, a.batches)
 	startKeyListener(runCtx, &wg, d)
+	// The batch job worker runs as in serve, apart from the projections so
+	// that a test pausing them still sees batch jobs applied.
+	jobsCtx, stopJobs := context.WithCancel(ctx)
+	var jobs sync.WaitGroup
+	startBatchJobs(jobsCtx, &jobs, d, a)
 	var once sync.Once
 	b := &booted{d: d, a: a, e: e, srv: httptest.NewServer(e),
 		stopProjections: func() { once.Do(func() { stop(); wg.Wait() }) }}
-	t.Cleanup(func() { b.srv.Close(); b.stopProjections(); a.close() })
+	t.Cleanup(func() { b.srv.Close(); b.stopProjections(); stopJobs(); jobs.Wait(); a.close() })
 	return b
 }

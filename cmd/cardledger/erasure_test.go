@@ -285,8 +285,16 @@ func TestErasureEndToEnd(t *testing.T) {
 	ret, err := simulate.Bank(exported, simulate.Options{})
 	require.NoError(t, err)
 	status, res = s.doKeyed(t, "POST", "/v1/batches/returns", ret)
-	require.Equal(t, http.StatusOK, status, "%v", res)
+	require.Equal(t, http.StatusAccepted, status, "%v", res)
 	require.Equal(t, true, res["accepted"], "%v", res)
+	job := res["job"].(map[string]any)
+	jobPath := fmt.Sprintf("/v1/batches/%s/jobs/%v", batchID, job["job"])
+	require.Eventually(t, func() bool {
+		_, body := s.get(t, jobPath)
+		return strings.Contains(body, `"state":"finished"`)
+	}, 30*time.Second, 50*time.Millisecond, "the return's job finishes in the background")
+	_, body := s.get(t, jobPath)
+	assert.Contains(t, body, `"failures":[]`, "both accounts opened")
 	position := headOf(t, ctx, s).String()
 
 	status, holder := s.get(t, "/v1/cardholders/"+id+"?min_position="+position)
