@@ -8,6 +8,8 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/cardledger/cardledger/internal/devtools/bench"
+	"github.com/cardledger/cardledger/internal/devtools/seed"
 	"github.com/cardledger/cardledger/projections"
 )
 
@@ -30,7 +32,7 @@ func BenchmarkRebuildVsRawCopy(b *testing.B) {
 		e = openEnv(b, url)
 	} else {
 		e = newEnv(b)
-		seeded, err := projections.Seed(ctx, e.store, persons, projections.SeedOptions{Concurrency: 8})
+		seeded, err := seed.History(ctx, e.store, persons, seed.HistoryOptions{Concurrency: 8})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -43,10 +45,10 @@ func BenchmarkRebuildVsRawCopy(b *testing.B) {
 		r.WithOptions(projections.Options{PageSize: page})
 	}
 	b.ResetTimer()
-	var last projections.RebuildBenchResult
+	var last bench.RebuildResult
 	for b.Loop() {
 		var err error
-		last, err = projections.BenchRebuild(ctx, r, e.pool)
+		last, err = bench.Rebuild(ctx, r, e.pool)
 		if err != nil {
 			b.Fatal(err)
 		}

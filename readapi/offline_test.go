@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cardledger/cardledger/domain"
-	"github.com/cardledger/cardledger/projections"
+	"github.com/cardledger/cardledger/internal/devtools/seed"
 	"github.com/cardledger/cardledger/readapi/blacklistsync"
 )
 
@@ -50,7 +50,7 @@ func copyStatuses(c *blacklistsync.Copy) map[string]string {
 
 func TestOfflineCopySyncsResumesAndAnswersWithoutTheServer(t *testing.T) {
 	h := newHarness(t)
-	h.seed(20, projections.SeedOptions{})
+	h.seed(20, seed.HistoryOptions{})
 	h.run()
 	h.caughtUp()
 	dir := t.TempDir()
@@ -67,8 +67,8 @@ func TestOfflineCopySyncsResumesAndAnswersWithoutTheServer(t *testing.T) {
 
 	// Changes after the first sync; a new syncer (a restart) resumes from
 	// the saved seq without another snapshot.
-	stream1, _ := projections.SeedLifecycle(projections.SeedKey, 1, false)
-	stream5, _ := projections.SeedLifecycle(projections.SeedKey, 5, false)
+	stream1, _ := seed.Lifecycle(seed.HistoryKey, 1, false)
+	stream5, _ := seed.Lifecycle(seed.HistoryKey, 5, false)
 	h.appendEvents(stream1, domain.CardUnlocked{CardNo: "B00000001", Lifted: domain.StatusLost})
 	h.appendEvents(stream5, domain.CardReportedLost{CardNo: "B00000005"})
 	h.caughtUp()
@@ -103,7 +103,7 @@ func TestOfflineCopySyncsResumesAndAnswersWithoutTheServer(t *testing.T) {
 
 func TestOfflineCopyFollowsTheFeedLive(t *testing.T) {
 	h := newHarness(t)
-	h.seed(3, projections.SeedOptions{})
+	h.seed(3, seed.HistoryOptions{})
 	h.run()
 	h.caughtUp()
 	dir := t.TempDir()
@@ -116,7 +116,7 @@ func TestOfflineCopyFollowsTheFeedLive(t *testing.T) {
 	}()
 	defer func() { cancel(); <-done }()
 
-	stream, _ := projections.SeedLifecycle(projections.SeedKey, 0, false)
+	stream, _ := seed.Lifecycle(seed.HistoryKey, 0, false)
 	h.appendEvents(stream, domain.CardReportedLost{CardNo: "B00000000"})
 	deadline := time.Now().Add(10 * time.Second)
 	for {

@@ -9,7 +9,7 @@ import (
 
 	"github.com/cardledger/cardledger/analytics"
 	"github.com/cardledger/cardledger/commands"
-	"github.com/cardledger/cardledger/internal/seed"
+	"github.com/cardledger/cardledger/internal/devtools/seed"
 )
 
 // runSeed fills the system with a demo city through the real command
