@@ -1,7 +1,6 @@
 package readapi_test
 
 import (
-	"bytes"
 	"context"
 	"net/http"
 	"os"
@@ -82,14 +81,13 @@ func TestOfflineCopySyncsResumesAndAnswersWithoutTheServer(t *testing.T) {
 
 	// Answers come from the file alone.
 	h.srv.Close()
-	var out, errOut bytes.Buffer
-	code := blacklistsync.Main(ctx, []string{"check", "--dir", dir, "B00000005"}, &out, &errOut, h.log)
-	require.Equal(t, blacklistsync.ExitListed, code, errOut.String())
-	require.Contains(t, out.String(), "B00000005 LISTED reason=lost since=")
-	out.Reset()
-	code = blacklistsync.Main(ctx, []string{"check", "--dir", dir, "B00000001"}, &out, &errOut, h.log)
-	require.Equal(t, blacklistsync.ExitNotListed, code, errOut.String())
-	require.Contains(t, out.String(), "B00000001 not listed (local copy at seq ")
+	e, listed, _, err := blacklistsync.Check(dir, "B00000005")
+	require.NoError(t, err)
+	require.True(t, listed)
+	require.Equal(t, "lost", e.Reason)
+	_, listed, _, err = blacklistsync.Check(dir, "B00000001")
+	require.NoError(t, err)
+	require.False(t, listed)
 
 	// The file is the documented format, and no temporary file is left.
 	data, err := os.ReadFile(filepath.Join(dir, blacklistsync.FileName))

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/cardledger/cardledger/projections"
-	"github.com/cardledger/cardledger/readapi/blacklistsync"
 )
 
 // runProjections: `projections rebuild [NAME]` rebuilds one projection, or
@@ -60,19 +59,6 @@ func runProjections(ctx context.Context, env *environment, args []string) error 
 		}
 		fmt.Fprintf(env.stdout, "%s: rebuilt from %d events in %s (%.0f events/s)\n",
 			name, stats.Events, stats.Duration.Round(time.Millisecond), stats.EventsPerSecond())
-	}
-	return nil
-}
-
-// runBlacklist: the offline blacklist copy (`blacklist sync|check`), which
-// works against a remote server and needs no database of its own.
-func runBlacklist(ctx context.Context, env *environment, args []string) error {
-	log, err := newLogger(mustConfigForLogs(env), env.stderr)
-	if err != nil {
-		return err
-	}
-	if code := blacklistsync.Main(ctx, args, env.stdout, env.stderr, log); code != 0 {
-		return exitCode(code)
 	}
 	return nil
 }
