@@ -36,9 +36,10 @@ func (r RebuildResult) String() string {
 // Rebuild rebuilds the read model of the events already in the store
 // (see seed.History) and then COPYs one comparable row per event into a scratch
 // table of the same database. The runner must have the read model
-// registered; it need not be running.
-func Rebuild(ctx context.Context, r *projections.Runner, pool *pgxpool.Pool) (RebuildResult, error) {
-	st, err := r.Rebuild(ctx, projections.ReadModelName)
+// registered; it need not be running. progress, if set, sees the rebuild's
+// progress (whether the rate holds up over a long run).
+func Rebuild(ctx context.Context, r *projections.Runner, pool *pgxpool.Pool, progress func(projections.RebuildProgress)) (RebuildResult, error) {
+	st, err := r.RebuildWith(ctx, projections.ReadModelName, projections.RebuildOptions{Progress: progress})
 	if err != nil {
 		return RebuildResult{}, err
 	}
