@@ -113,3 +113,65 @@ func edgeProblems(rel string, f *ast.File) []string {
 	})
 	return problems
 }
+
+// TestLayoutTableNamesEveryFolder keeps the README's layout table true:
+// every top-level and second-level folder has its row (a package's
+// testdata folder is named in the `*/testdata/` row).
+func TestLayoutTableNamesEveryFolder(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(readme)
+	start := strings.Index(text, "## Layout\n")
+	if start < 0 {
+		t.Fatal("README has no ## Layout section")
+	}
+	section := text[start+len("## Layout\n"):]
+	if end := strings.Index(section, "\n## "); end >= 0 {
+		section = section[:end]
+	}
+	rows := map[string]string{} // folder → its row
+	for _, line := range strings.Split(section, "\n") {
+		if strings.HasPrefix(line, "| `") {
+			name := strings.TrimPrefix(line, "| `")
+			rows[name[:strings.Index(name, "`")]] = line
+		}
+	}
+	var folders []string
+	top, err := os.ReadDir("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range top {
+		if !d.IsDir() || strings.HasPrefix(d.Name(), ".git") {
+			continue
+		}
+		folders = append(folders, d.Name())
+		sub, err := os.ReadDir(filepath.Join("../..", d.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range sub {
+			if s.IsDir() {
+				folders = append(folders, d.Name()+"/"+s.Name())
+			}
+		}
+	}
+	named := 0
+	for _, rel := range folders {
+		if filepath.Base(rel) == "testdata" && strings.Contains(rel, "/") {
+			if !strings.Contains(rows["*/testdata/"], "`"+filepath.Dir(rel)+"`") {
+				t.Errorf("README layout: the `*/testdata/` row does not name %s", filepath.Dir(rel))
+			}
+			continue
+		}
+		if _, ok := rows[rel+"/"]; !ok {
+			t.Errorf("README layout table has no row for `%s/`", rel)
+		}
+		named++
+	}
+	if named < 20 {
+		t.Fatalf("checked only %d folders: the glob is not covering the module", named)
+	}
+}
