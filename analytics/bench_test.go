@@ -16,6 +16,7 @@ import (
 
 	"github.com/cardledger/cardledger/analytics"
 	"github.com/cardledger/cardledger/analytics/chtest"
+	"github.com/cardledger/cardledger/internal/devtools/bench"
 	"github.com/cardledger/cardledger/projections"
 )
 
@@ -39,14 +40,14 @@ func BenchmarkQueries(b *testing.B) {
 	defer conn.Close()
 	rows := envInt("CARDLEDGER_BENCH_ROWS", 1_000_000)
 	end := time.Date(2025, 12, 31, 12, 0, 0, 0, time.UTC)
-	load, err := analytics.LoadBench(ctx, conn, analytics.LoadOptions{Rows: rows, End: end}, nil)
+	load, err := bench.LoadUsage(ctx, conn, bench.LoadOptions{Rows: rows, End: end}, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Logf("loaded %d rows in %s (%.0f rows/s)", load.Rows, load.Elapsed.Round(time.Millisecond), load.RowsPerSec)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		timings, err := analytics.QueryBench(ctx, conn, 12, end, envInt("CARDLEDGER_BENCH_RUNS", 20))
+		timings, err := bench.Queries(ctx, conn, 12, end, envInt("CARDLEDGER_BENCH_RUNS", 20))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -77,7 +78,7 @@ func BenchmarkProjectionInsert(b *testing.B) {
 		if err := conn.Exec(ctx, "TRUNCATE TABLE projection_checkpoints"); err != nil {
 			b.Fatal(err)
 		}
-		r, err := analytics.CompareInsert(ctx, conn, url, "/usr/bin/clickhouse-client", rows, envInt("CARDLEDGER_BENCH_INSERT_BATCH", 20000))
+		r, err := bench.CompareInsert(ctx, conn, url, "/usr/bin/clickhouse-client", rows, envInt("CARDLEDGER_BENCH_INSERT_BATCH", 20000))
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -23,8 +23,8 @@ import (
 	"github.com/cardledger/cardledger/domain"
 	"github.com/cardledger/cardledger/eventstore"
 	"github.com/cardledger/cardledger/eventstore/pgstore"
+	"github.com/cardledger/cardledger/internal/devtools/seed"
 	"github.com/cardledger/cardledger/internal/httpapi"
-	"github.com/cardledger/cardledger/internal/seed"
 	"github.com/cardledger/cardledger/internal/testpg"
 )
 

@@ -5,9 +5,10 @@ import (
 	"os"
 	"strconv"
 	"testing"
+	"time"
 
-	"github.com/sirupsen/logrus"
-
+	"github.com/cardledger/cardledger/internal/devtools/bench"
+	"github.com/cardledger/cardledger/internal/devtools/seed"
 	"github.com/cardledger/cardledger/projections"
 )
 
@@ -30,23 +31,22 @@ func BenchmarkRebuildVsRawCopy(b *testing.B) {
 		e = openEnv(b, url)
 	} else {
 		e = newEnv(b)
-		seeded, err := projections.Seed(ctx, e.store, persons, projections.SeedOptions{Concurrency: 8})
+		seeded, err := seed.History(ctx, e.store, persons, seed.HistoryOptions{Concurrency: 8})
 		if err != nil {
 			b.Fatal(err)
 		}
 		e.waitVisible(b, seeded.Last)
 	}
-	e.log.SetLevel(logrus.InfoLevel) // progress lines show whether the rate holds up
 	r := e.runner()
 	if s := os.Getenv("CARDLEDGER_BENCH_PAGE"); s != "" {
 		page, _ := strconv.Atoi(s)
 		r.WithOptions(projections.Options{PageSize: page})
 	}
 	b.ResetTimer()
-	var last projections.RebuildBenchResult
+	var last bench.RebuildResult
 	for b.Loop() {
 		var err error
-		last, err = projections.BenchRebuild(ctx, r, e.pool)
+		last, err = bench.Rebuild(ctx, r, e.pool, progressLines(b))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -55,4 +55,18 @@ func BenchmarkRebuildVsRawCopy(b *testing.B) {
 	b.ReportMetric(last.CopyRowsPerSec, "copy-rows/s")
 	b.ReportMetric(last.RatioRebuildRaw, "ratio")
 	b.Log(last)
+}
+
+// progressLines logs the rebuild's rate every five seconds, which shows
+// whether it holds up over a long run.
+func progressLines(b *testing.B) func(projections.RebuildProgress) {
+	var last projections.RebuildProgress
+	return func(p projections.RebuildProgress) {
+		if p.Elapsed-last.Elapsed < 5*time.Second {
+			return
+		}
+		b.Logf("rebuild: %d events, %.0f events/s, at %s", p.Events,
+			float64(p.Events-last.Events)/(p.Elapsed-last.Elapsed).Seconds(), p.Position)
+		last = p
+	}
 }

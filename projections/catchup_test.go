@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cardledger/cardledger/eventstore"
+	"github.com/cardledger/cardledger/internal/devtools/seed"
 	"github.com/cardledger/cardledger/projections"
 )
 
@@ -22,7 +23,7 @@ func TestCatchUpToReachesThePositionNextToOtherWriters(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	e := newEnv(t)
-	seeded := e.seed(t, 300, projections.SeedOptions{})
+	seeded := e.seed(t, 300, seed.HistoryOptions{})
 	rm := projections.NewReadModel(e.pool)
 
 	mid := eventstore.Position{Commit: seeded.Last.Commit / 2}

@@ -26,7 +26,8 @@
 //   - Lag (events and seconds behind the store's head) is exposed through
 //     WriteMetrics (Prometheus text) and Ready; WaitFor gives read-your-writes.
 //   - Rebuild builds a Rebuildable projection from position zero into fresh
-//     tables and swaps them in atomically.
+//     tables and swaps them in atomically. It reports progress to a callback
+//     (RebuildWith) and draws nothing: the command line shows it.
 //
 // ReadModel is the PostgreSQL read model of cardholders, cards, production
 // steps and the blacklist (schema "readmodel"); readapi serves it.

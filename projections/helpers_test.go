@@ -14,6 +14,7 @@ import (
 	"github.com/cardledger/cardledger/domain"
 	"github.com/cardledger/cardledger/eventstore"
 	"github.com/cardledger/cardledger/eventstore/pgstore"
+	"github.com/cardledger/cardledger/internal/devtools/seed"
 	"github.com/cardledger/cardledger/internal/testpg"
 	"github.com/cardledger/cardledger/projections"
 )
@@ -74,11 +75,11 @@ func (e *env) start(t *testing.T, r *projections.Runner) (stop func()) {
 // seed appends synthetic lifecycles and waits until $all shows all of them
 // (the PostgreSQL store holds $all back while older transactions anywhere
 // in the cluster run, e.g. other tests creating databases).
-func (e *env) seed(t *testing.T, persons int, opts projections.SeedOptions) projections.SeedResult {
+func (e *env) seed(t *testing.T, persons int, opts seed.HistoryOptions) seed.HistoryResult {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	res, err := projections.Seed(ctx, e.store, persons, opts)
+	res, err := seed.History(ctx, e.store, persons, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +130,7 @@ func (e *env) waitCaughtUp(t *testing.T, r *projections.Runner) {
 // appendEvents appends domain events to the stream of cardholder id.
 func (e *env) appendEvents(t *testing.T, stream string, events ...domain.Event) eventstore.AppendResult {
 	t.Helper()
-	data, err := projections.EncodeForSeed(events, time.Now().UTC())
+	data, err := seed.Encode(events, time.Now().UTC())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,14 +7,14 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/cardledger/cardledger/projections"
+	"github.com/cardledger/cardledger/internal/devtools/seed"
 )
 
 func TestReadModelMatchesTheDomainReplay(t *testing.T) {
 	e := newEnv(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	e.seed(t, 300, projections.SeedOptions{})
+	e.seed(t, 300, seed.HistoryOptions{})
 	r := e.runner()
 	e.start(t, r)
 	e.waitCaughtUp(t, r)

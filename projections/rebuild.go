@@ -4,10 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"time"
-
-	"github.com/schollz/progressbar/v3"
 
 	"github.com/cardledger/cardledger/eventstore"
 )
@@ -33,15 +30,32 @@ func (s RebuildStats) EventsPerSecond() float64 {
 // not Rebuildable); it rebuilds itself from its own storage instead.
 var ErrNotRebuildable = errors.New("projection cannot be rebuilt by shadow and swap")
 
-// rebuildLogEvery is the interval of progress log lines.
-const rebuildLogEvery = 5 * time.Second
+// RebuildProgress is reported while a rebuild loads the log.
+type RebuildProgress struct {
+	Events   uint64              // loaded so far
+	Position eventstore.Position // of the last event loaded
+	Elapsed  time.Duration
+}
+
+// RebuildOptions tune one rebuild.
+type RebuildOptions struct {
+	// Progress, if set, is called after every page loaded into the fresh
+	// storage, on the rebuilding goroutine; it should return quickly and
+	// throttle its own output. The library draws nothing itself: the
+	// command line decides between a bar and log lines.
+	Progress func(RebuildProgress)
+}
 
 // Rebuild rebuilds the named projection from position zero into fresh
 // storage and swaps it in; the live projection keeps serving (and, if this
-// or another process runs it, keeps applying) until the swap. Progress goes
-// to the log every few seconds and, when stderr is a terminal, to a
-// progress bar there.
+// or another process runs it, keeps applying) until the swap. The log gets
+// a line when it starts and when it is swapped in.
 func (r *Runner) Rebuild(ctx context.Context, name string) (RebuildStats, error) {
+	return r.RebuildWith(ctx, name, RebuildOptions{})
+}
+
+// RebuildWith is Rebuild, reporting progress as opts say.
+func (r *Runner) RebuildWith(ctx context.Context, name string, opts RebuildOptions) (RebuildStats, error) {
 	e, err := r.entry(name)
 	if err != nil {
 		return RebuildStats{}, err
@@ -55,32 +69,13 @@ func (r *Runner) Rebuild(ctx context.Context, name string) (RebuildStats, error)
 	if err != nil {
 		return RebuildStats{}, fmt.Errorf("rebuild %s: %w", name, err)
 	}
-	var bar *progressbar.ProgressBar
-	if isTerminal(os.Stderr) {
-		bar = progressbar.NewOptions64(-1,
-			progressbar.OptionSetDescription("rebuild "+name),
-			progressbar.OptionSetWriter(os.Stderr),
-			progressbar.OptionShowCount(),
-			progressbar.OptionShowIts(),
-			progressbar.OptionSetItsString("events"),
-			progressbar.OptionThrottle(200*time.Millisecond),
-		)
-		defer bar.Finish()
-	}
 	start := time.Now()
 	var events uint64
-	lastLog, lastEvents := start, uint64(0)
 	log.Info("rebuild: started")
 	_, times, err := r.catchUp(ctx, shadow, r.optionsOf(e).PageSize, eventstore.Start, func(batch []eventstore.RecordedEvent) {
 		events += uint64(len(batch))
-		if bar != nil {
-			_ = bar.Add(len(batch))
-		}
-		if now := time.Now(); now.Sub(lastLog) >= rebuildLogEvery {
-			rate := float64(events-lastEvents) / now.Sub(lastLog).Seconds()
-			log.WithField("events", events).WithField("events_per_s", int(rate)).
-				WithField("position", batch[len(batch)-1].Position.String()).Info("rebuild: progress")
-			lastLog, lastEvents = now, events
+		if opts.Progress != nil {
+			opts.Progress(RebuildProgress{Events: events, Position: batch[len(batch)-1].Position, Elapsed: time.Since(start)})
 		}
 	})
 	if err != nil {
@@ -95,9 +90,4 @@ func (r *Runner) Rebuild(ctx context.Context, name string) (RebuildStats, error)
 		WithField("apply_s", st.Apply.Seconds()).Info("rebuild: swapped in")
 	r.changed.fire()
 	return st, nil
-}
-
-func isTerminal(f *os.File) bool {
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }

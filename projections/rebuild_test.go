@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cardledger/cardledger/eventstore"
+	"github.com/cardledger/cardledger/internal/devtools/seed"
 	"github.com/cardledger/cardledger/projections"
 )
 
@@ -44,7 +45,7 @@ func TestRebuildEqualsLiveRowForRow(t *testing.T) {
 	e := newEnv(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	e.seed(t, 400, projections.SeedOptions{})
+	e.seed(t, 400, seed.HistoryOptions{})
 	r := e.runner()
 	e.start(t, r)
 	e.waitCaughtUp(t, r)
@@ -61,7 +62,7 @@ func TestRebuildUnderConcurrentWritesLosesNothing(t *testing.T) {
 	e := newEnv(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	e.seed(t, 400, projections.SeedOptions{})
+	e.seed(t, 400, seed.HistoryOptions{})
 	r := e.runner()
 	e.start(t, r)
 	e.waitCaughtUp(t, r)
@@ -78,7 +79,7 @@ func TestRebuildUnderConcurrentWritesLosesNothing(t *testing.T) {
 				return
 			default:
 			}
-			stream, events := projections.SeedLifecycle(projections.SeedKey, i, true)
+			stream, events := seed.Lifecycle(seed.HistoryKey, i, true)
 			e.appendEvents(t, stream, events...)
 		}
 	}()
@@ -100,7 +101,7 @@ func TestApplyStoresRowsAndCheckpointAtomically(t *testing.T) {
 	e := newEnv(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	e.seed(t, 50, projections.SeedOptions{Listed: true})
+	e.seed(t, 50, seed.HistoryOptions{Listed: true})
 	all, err := e.store.ReadAll(ctx, eventstore.Start, 0)
 	require.NoError(t, err)
 
@@ -139,7 +140,7 @@ func TestStandbyInstanceTakesOverWhenTheActiveOneDies(t *testing.T) {
 	requireActive(t, a, true)
 	e.start(t, b)
 
-	stream, events := projections.SeedLifecycle(projections.SeedKey, 1, true)
+	stream, events := seed.Lifecycle(seed.HistoryKey, 1, true)
 	e.appendEvents(t, stream, events...)
 	e.waitCaughtUp(t, a)
 	requireActive(t, b, false)
@@ -152,7 +153,7 @@ func TestStandbyInstanceTakesOverWhenTheActiveOneDies(t *testing.T) {
 	requireActive(t, b, true)
 	requireActive(t, a, false)
 
-	stream, events = projections.SeedLifecycle(projections.SeedKey, 2, true)
+	stream, events = seed.Lifecycle(seed.HistoryKey, 2, true)
 	e.appendEvents(t, stream, events...)
 	e.waitCaughtUp(t, b)
 	require.Equal(t, map[string]string{"B00000001": "lost", "B00000002": "lost"}, tableBlacklist(t, e.pool))

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/cardledger/cardledger/domain"
-	"github.com/cardledger/cardledger/projections"
+	"github.com/cardledger/cardledger/internal/devtools/seed"
 	"github.com/cardledger/cardledger/readapi"
 )
 
@@ -31,7 +31,7 @@ func BenchmarkBlacklistLookupAndFeed(b *testing.B) {
 	listed := envInt("CARDLEDGER_BENCH_LISTED", 100000)
 	h := newHarness(b)
 	ctx := context.Background()
-	if err := projections.SeedBlacklistRows(ctx, h.pool, listed); err != nil {
+	if err := seed.BlacklistRows(ctx, h.pool, listed); err != nil {
 		b.Fatal(err)
 	}
 	if _, err := h.pool.Exec(ctx, "VACUUM ANALYZE readmodel.blacklist, readmodel.blacklist_changes"); err != nil {
@@ -68,7 +68,7 @@ func BenchmarkLossToFeed(b *testing.B) {
 		}
 	}
 	for _, i := range ids {
-		stream, events := projections.SeedLifecycle(projections.SeedKey, i, false)
+		stream, events := seed.Lifecycle(seed.HistoryKey, i, false)
 		h.appendEvents(stream, events...)
 	}
 	h.run()
@@ -117,7 +117,7 @@ func lossToFeed(b *testing.B, h *harness, ids []int) []time.Duration {
 		go func() {
 			defer wg.Done()
 			for k := w; k < len(ids); k += 8 {
-				stream, _ := projections.SeedLifecycle(projections.SeedKey, ids[k], false)
+				stream, _ := seed.Lifecycle(seed.HistoryKey, ids[k], false)
 				cardNo := fmt.Sprintf("B%08d", ids[k])
 				h.appendEvents(stream, domain.CardReportedLost{CardNo: cardNo})
 				mu.Lock()
@@ -134,7 +134,7 @@ func lossToFeed(b *testing.B, h *harness, ids []int) []time.Duration {
 	}
 	// Reset for the next iteration: unlock everything.
 	for _, i := range ids {
-		stream, _ := projections.SeedLifecycle(projections.SeedKey, i, false)
+		stream, _ := seed.Lifecycle(seed.HistoryKey, i, false)
 		h.appendEvents(stream, domain.CardUnlocked{CardNo: fmt.Sprintf("B%08d", i), Lifted: domain.StatusLost})
 	}
 	h.caughtUp()

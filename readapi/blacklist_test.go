@@ -14,14 +14,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cardledger/cardledger/domain"
+	"github.com/cardledger/cardledger/internal/devtools/seed"
 	"github.com/cardledger/cardledger/internal/httpapi"
-	"github.com/cardledger/cardledger/projections"
 	"github.com/cardledger/cardledger/readapi"
 )
 
 func TestBlacklistConsumerMayReadTheBlacklistAndNothingElse(t *testing.T) {
 	h := newHarness(t)
-	h.seed(5, projections.SeedOptions{})
+	h.seed(5, seed.HistoryOptions{})
 	h.run()
 	h.caughtUp()
 	param := regexp.MustCompile(`\{[a-z_]+\}`)
@@ -50,10 +50,10 @@ func TestBlacklistConsumerMayReadTheBlacklistAndNothingElse(t *testing.T) {
 
 func TestReadYourWrites(t *testing.T) {
 	h := newHarness(t)
-	h.seed(6, projections.SeedOptions{})
+	h.seed(6, seed.HistoryOptions{})
 	h.run()
 	h.caughtUp()
-	stream, _ := projections.SeedLifecycle(projections.SeedKey, 5, false)
+	stream, _ := seed.Lifecycle(seed.HistoryKey, 5, false)
 
 	pos := h.appendEvents(stream, domain.CardReportedLost{CardNo: "B00000005"})
 	var e readapi.BlacklistEntry
@@ -134,7 +134,7 @@ func TestBlacklistFeedConverges(t *testing.T) {
 		}
 	}
 	for _, i := range persons {
-		stream, events := projections.SeedLifecycle(projections.SeedKey, i, false)
+		stream, events := seed.Lifecycle(seed.HistoryKey, i, false)
 		h.appendEvents(stream, events...)
 	}
 	h.run()
@@ -158,7 +158,7 @@ func TestBlacklistFeedConverges(t *testing.T) {
 			var mine []*card
 			for k, i := range persons {
 				if k%writers == w {
-					stream, _ := projections.SeedLifecycle(projections.SeedKey, i, false)
+					stream, _ := seed.Lifecycle(seed.HistoryKey, i, false)
 					mine = append(mine, &card{stream: stream, no: fmt.Sprintf("B%08d", i), status: domain.StatusActive})
 				}
 			}
@@ -231,12 +231,12 @@ func TestBlacklistFeedConverges(t *testing.T) {
 
 func TestLongPollWakesOnAChange(t *testing.T) {
 	h := newHarness(t)
-	h.seed(3, projections.SeedOptions{})
+	h.seed(3, seed.HistoryOptions{})
 	h.run()
 	h.caughtUp()
 	c := &consumer{h: h}
 	c.fromSnapshot()
-	stream, _ := projections.SeedLifecycle(projections.SeedKey, 0, false)
+	stream, _ := seed.Lifecycle(seed.HistoryKey, 0, false)
 	go func() {
 		time.Sleep(300 * time.Millisecond)
 		h.appendEvents(stream, domain.CardTemporarilyLost{CardNo: "B00000000"})

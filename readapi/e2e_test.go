@@ -17,8 +17,8 @@ import (
 
 	"github.com/cardledger/cardledger/commands"
 	"github.com/cardledger/cardledger/domain"
+	"github.com/cardledger/cardledger/internal/devtools/seed"
 	"github.com/cardledger/cardledger/internal/httpapi"
-	"github.com/cardledger/cardledger/projections"
 	"github.com/cardledger/cardledger/readapi"
 )
 
@@ -29,7 +29,7 @@ func (h *harness) withCommands() {
 	if err := commands.Migrate(ctx, h.pool); err != nil {
 		h.t.Fatal(err)
 	}
-	cmd, err := commands.NewAPI(h.store, h.pool, projections.SeedKey, time.Now, h.log)
+	cmd, err := commands.NewAPI(h.store, h.pool, seed.HistoryKey, time.Now, h.log)
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/cardledger/cardledger/domain"
 	"github.com/cardledger/cardledger/eventstore"
 	"github.com/cardledger/cardledger/eventstore/pgstore"
+	"github.com/cardledger/cardledger/internal/devtools/seed"
 	"github.com/cardledger/cardledger/internal/httpapi"
 	"github.com/cardledger/cardledger/internal/testpg"
 	"github.com/cardledger/cardledger/projections"
@@ -61,7 +62,7 @@ func newHarness(t testing.TB) *harness {
 	log.SetLevel(logrus.WarnLevel)
 	h := &harness{t: t, store: store, pool: pool, log: log}
 	h.runner = h.newRunner()
-	h.api = readapi.NewAPI(pool, h.runner, projections.SeedKey, log)
+	h.api = readapi.NewAPI(pool, h.runner, seed.HistoryKey, log)
 	auth := httpapi.StaticAuthenticator{
 		keyAdmin:    {Client: "admin", Role: httpapi.RoleAdmin},
 		keyCounter:  {Client: "counter", Role: httpapi.RoleCounter},
@@ -107,11 +108,11 @@ func (h *harness) note(pos eventstore.Position) {
 	}
 }
 
-func (h *harness) seed(persons int, opts projections.SeedOptions) {
+func (h *harness) seed(persons int, opts seed.HistoryOptions) {
 	h.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	res, err := projections.Seed(ctx, h.store, persons, opts)
+	res, err := seed.History(ctx, h.store, persons, opts)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -120,7 +121,7 @@ func (h *harness) seed(persons int, opts projections.SeedOptions) {
 
 func (h *harness) appendEvents(stream string, events ...domain.Event) eventstore.Position {
 	h.t.Helper()
-	data, err := projections.EncodeForSeed(events, time.Now().UTC())
+	data, err := seed.Encode(events, time.Now().UTC())
 	if err != nil {
 		h.t.Error(err)
 		return eventstore.Position{}

@@ -1,7 +1,6 @@
 package readapi_test
 
 import (
-	"bytes"
 	"context"
 	"net/http"
 	"os"
@@ -14,7 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cardledger/cardledger/domain"
-	"github.com/cardledger/cardledger/projections"
+	"github.com/cardledger/cardledger/internal/devtools/seed"
 	"github.com/cardledger/cardledger/readapi/blacklistsync"
 )
 
@@ -50,7 +49,7 @@ func copyStatuses(c *blacklistsync.Copy) map[string]string {
 
 func TestOfflineCopySyncsResumesAndAnswersWithoutTheServer(t *testing.T) {
 	h := newHarness(t)
-	h.seed(20, projections.SeedOptions{})
+	h.seed(20, seed.HistoryOptions{})
 	h.run()
 	h.caughtUp()
 	dir := t.TempDir()
@@ -67,8 +66,8 @@ func TestOfflineCopySyncsResumesAndAnswersWithoutTheServer(t *testing.T) {
 
 	// Changes after the first sync; a new syncer (a restart) resumes from
 	// the saved seq without another snapshot.
-	stream1, _ := projections.SeedLifecycle(projections.SeedKey, 1, false)
-	stream5, _ := projections.SeedLifecycle(projections.SeedKey, 5, false)
+	stream1, _ := seed.Lifecycle(seed.HistoryKey, 1, false)
+	stream5, _ := seed.Lifecycle(seed.HistoryKey, 5, false)
 	h.appendEvents(stream1, domain.CardUnlocked{CardNo: "B00000001", Lifted: domain.StatusLost})
 	h.appendEvents(stream5, domain.CardReportedLost{CardNo: "B00000005"})
 	h.caughtUp()
@@ -82,14 +81,13 @@ func TestOfflineCopySyncsResumesAndAnswersWithoutTheServer(t *testing.T) {
 
 	// Answers come from the file alone.
 	h.srv.Close()
-	var out, errOut bytes.Buffer
-	code := blacklistsync.Main(ctx, []string{"check", "--dir", dir, "B00000005"}, &out, &errOut, h.log)
-	require.Equal(t, blacklistsync.ExitListed, code, errOut.String())
-	require.Contains(t, out.String(), "B00000005 LISTED reason=lost since=")
-	out.Reset()
-	code = blacklistsync.Main(ctx, []string{"check", "--dir", dir, "B00000001"}, &out, &errOut, h.log)
-	require.Equal(t, blacklistsync.ExitNotListed, code, errOut.String())
-	require.Contains(t, out.String(), "B00000001 not listed (local copy at seq ")
+	e, listed, _, err := blacklistsync.Check(dir, "B00000005")
+	require.NoError(t, err)
+	require.True(t, listed)
+	require.Equal(t, "lost", e.Reason)
+	_, listed, _, err = blacklistsync.Check(dir, "B00000001")
+	require.NoError(t, err)
+	require.False(t, listed)
 
 	// The file is the documented format, and no temporary file is left.
 	data, err := os.ReadFile(filepath.Join(dir, blacklistsync.FileName))
@@ -103,7 +101,7 @@ func TestOfflineCopySyncsResumesAndAnswersWithoutTheServer(t *testing.T) {
 
 func TestOfflineCopyFollowsTheFeedLive(t *testing.T) {
 	h := newHarness(t)
-	h.seed(3, projections.SeedOptions{})
+	h.seed(3, seed.HistoryOptions{})
 	h.run()
 	h.caughtUp()
 	dir := t.TempDir()
@@ -116,7 +114,7 @@ func TestOfflineCopyFollowsTheFeedLive(t *testing.T) {
 	}()
 	defer func() { cancel(); <-done }()
 
-	stream, _ := projections.SeedLifecycle(projections.SeedKey, 0, false)
+	stream, _ := seed.Lifecycle(seed.HistoryKey, 0, false)
 	h.appendEvents(stream, domain.CardReportedLost{CardNo: "B00000000"})
 	deadline := time.Now().Add(10 * time.Second)
 	for {

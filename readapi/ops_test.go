@@ -9,13 +9,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cardledger/cardledger/domain"
-	"github.com/cardledger/cardledger/projections"
+	"github.com/cardledger/cardledger/internal/devtools/seed"
 	"github.com/cardledger/cardledger/readapi"
 )
 
 func TestMetricsAndReadinessShowProjectionLag(t *testing.T) {
 	h := newHarness(t)
-	h.seed(3, projections.SeedOptions{})
+	h.seed(3, seed.HistoryOptions{})
 	h.run()
 	h.caughtUp()
 
@@ -33,7 +33,7 @@ func TestMetricsAndReadinessShowProjectionLag(t *testing.T) {
 
 	// Stopped projection, two new events: the lag shows them.
 	h.stop()
-	stream, _ := projections.SeedLifecycle(projections.SeedKey, 0, false)
+	stream, _ := seed.Lifecycle(seed.HistoryKey, 0, false)
 	h.appendEvents(stream, domain.CardReportedLost{CardNo: "B00000000"}, domain.CardUnlocked{CardNo: "B00000000", Lifted: domain.StatusLost})
 	deadline := time.Now().Add(20 * time.Second)
 	for {

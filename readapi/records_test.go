@@ -8,26 +8,26 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cardledger/cardledger/domain"
-	"github.com/cardledger/cardledger/projections"
+	"github.com/cardledger/cardledger/internal/devtools/seed"
 	"github.com/cardledger/cardledger/readapi"
 )
 
-// idNumberOf is the ID number projections.SeedLifecycle gives person i.
+// idNumberOf is the ID number seed.Lifecycle gives person i.
 func idNumberOf(i int) string {
-	_, events := projections.SeedLifecycle(projections.SeedKey, i, false)
+	_, events := seed.Lifecycle(seed.HistoryKey, i, false)
 	return events[0].(domain.CardholderRegistered).IDNumber
 }
 
 func TestCardholderCardAndProgress(t *testing.T) {
 	h := newHarness(t)
-	h.seed(40, projections.SeedOptions{})
+	h.seed(40, seed.HistoryOptions{})
 	h.run()
 	h.caughtUp()
 
 	// Person 1: issued, activated, then reported lost.
 	var ch readapi.Cardholder
 	h.getJSON(keyCounter, "/v1/cardholders?id_number="+idNumberOf(1), http.StatusOK, &ch)
-	require.Equal(t, domain.CardholderIDFor(projections.SeedKey, idNumberOf(1)), ch.CardholderID)
+	require.Equal(t, domain.CardholderIDFor(seed.HistoryKey, idNumberOf(1)), ch.CardholderID)
 	require.Equal(t, "person 1", ch.Name)
 	require.NotNil(t, ch.CurrentCard)
 	require.Equal(t, "B00000001", ch.CurrentCard.CardNo)
@@ -82,10 +82,10 @@ func TestCardholderCardAndProgress(t *testing.T) {
 
 func TestHoldingsFailuresAndPagination(t *testing.T) {
 	h := newHarness(t)
-	h.seed(30, projections.SeedOptions{})
+	h.seed(30, seed.HistoryOptions{})
 	// Seven people of one employer: five with cards, two whose production failed.
 	for i := 1000; i < 1007; i++ {
-		stream, events := projections.SeedLifecycle(projections.SeedKey, i, false)
+		stream, events := seed.Lifecycle(seed.HistoryKey, i, false)
 		reg := events[0].(domain.CardholderRegistered)
 		reg.EmployerCode = "EPAGE"
 		events[0] = reg
@@ -135,7 +135,7 @@ func TestHoldingsFailuresAndPagination(t *testing.T) {
 // card events.
 func (h *harness) statsHolder(i int, region, community string, events ...domain.Event) {
 	h.t.Helper()
-	stream, seeded := projections.SeedLifecycle(projections.SeedKey, i, false)
+	stream, seeded := seed.Lifecycle(seed.HistoryKey, i, false)
 	reg := seeded[0].(domain.CardholderRegistered)
 	reg.RegionCode, reg.CommunityCode = region, community
 	h.appendEvents(stream, append([]domain.Event{reg}, events...)...)

@@ -12,15 +12,15 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cardledger/cardledger/domain"
+	"github.com/cardledger/cardledger/internal/devtools/seed"
 	"github.com/cardledger/cardledger/internal/httpapi"
-	"github.com/cardledger/cardledger/projections"
 	"github.com/cardledger/cardledger/readapi"
 )
 
 // Single-record reads check the row's region and bank against the caller's scope.
 func TestRecordReadsCheckScope(t *testing.T) {
 	h := newHarness(t)
-	h.seed(5, projections.SeedOptions{})
+	h.seed(5, seed.HistoryOptions{})
 	h.run()
 	h.caughtUp()
 
@@ -77,14 +77,14 @@ func TestRecordReadsCheckScope(t *testing.T) {
 			assert.Equal(t, tc.code, code, "%s as %s", path, tc.key)
 		}
 	}
-	status, _ := get("other-county", "/v1/cardholders/"+domain.CardholderIDFor(projections.SeedKey, "110105194912310029"))
+	status, _ := get("other-county", "/v1/cardholders/"+domain.CardholderIDFor(seed.HistoryKey, "110105194912310029"))
 	assert.Equal(t, http.StatusNotFound, status, "absent records are 404 for everyone")
 }
 
 // Lists keep only the rows in the caller's scope.
 func TestListsAreFilteredByScope(t *testing.T) {
 	h := newHarness(t)
-	h.seed(30, projections.SeedOptions{})
+	h.seed(30, seed.HistoryOptions{})
 	h.run()
 	h.caughtUp()
 	var ch readapi.Cardholder

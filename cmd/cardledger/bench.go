@@ -5,8 +5,8 @@ import (
 	"flag"
 	"fmt"
 
-	"github.com/cardledger/cardledger/commands"
-	"github.com/cardledger/cardledger/internal/loadgen"
+	"github.com/cardledger/cardledger/internal/devtools/bench"
+	"github.com/cardledger/cardledger/internal/devtools/loadgen"
 )
 
 // runBench: load commands whose figures go in the README, each printed
@@ -44,7 +44,7 @@ func runBench(ctx context.Context, env *environment, args []string) error {
 		fmt.Fprintln(env.stdout, loadgen.StoreAppend(ctx, store, *n, *workers))
 	case "commands":
 		// n loss/unlock pairs on n/2 cardholders: every command is one append.
-		res, err := commands.BenchLossUnlock(ctx, store, max(*n/2, 1), *workers)
+		res, err := bench.LossUnlock(ctx, store, max(*n/2, 1), *workers)
 		if err != nil {
 			return err
 		}

@@ -194,19 +194,6 @@ func (d *deps) close() {
 	}
 }
 
-// mustConfigForLogs reads only the logging settings (for commands that take
-// no other common flag); bad values fall back to the defaults.
-func mustConfigForLogs(env *environment) config.Config {
-	cfg := config.Config{LogLevel: "info", LogFormat: "json"}
-	if v := env.getenv("CARDLEDGER_LOG_LEVEL"); v != "" {
-		cfg.LogLevel = v
-	}
-	if v := env.getenv("CARDLEDGER_LOG_FORMAT"); v != "" {
-		cfg.LogFormat = v
-	}
-	return cfg
-}
-
 // defaultPoolSize replaces pgx's default (4 on this kind of machine): appends
 // are commit-bound, so imports, the batch process manager and concurrent
 // HTTP commands need more connections than cores to keep group commit busy.

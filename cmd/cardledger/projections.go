@@ -8,8 +8,9 @@ import (
 	"slices"
 	"time"
 
+	"github.com/schollz/progressbar/v3"
+
 	"github.com/cardledger/cardledger/projections"
-	"github.com/cardledger/cardledger/readapi/blacklistsync"
 )
 
 // runProjections: `projections rebuild [NAME]` rebuilds one projection, or
@@ -48,7 +49,9 @@ func runProjections(ctx context.Context, env *environment, args []string) error 
 		if len(want) == 1 && name != want[0] {
 			continue
 		}
-		stats, err := a.runner.Rebuild(ctx, name)
+		progress, done := rebuildProgress(env, name)
+		stats, err := a.runner.RebuildWith(ctx, name, projections.RebuildOptions{Progress: progress})
+		done()
 		if errors.Is(err, projections.ErrNotRebuildable) && len(want) == 0 {
 			// Rebuilding everything means every projection that can be; the
 			// others (audit trail, ClickHouse) are idempotent over the log.
@@ -64,15 +67,37 @@ func runProjections(ctx context.Context, env *environment, args []string) error 
 	return nil
 }
 
-// runBlacklist: the offline blacklist copy (`blacklist sync|check`), which
-// works against a remote server and needs no database of its own.
-func runBlacklist(ctx context.Context, env *environment, args []string) error {
-	log, err := newLogger(mustConfigForLogs(env), env.stderr)
-	if err != nil {
-		return err
+// rebuildProgress shows a rebuild's progress on stderr: a bar on a
+// terminal, a line every ten seconds otherwise (logs, CI). done ends the bar.
+func rebuildProgress(env *environment, name string) (progress func(projections.RebuildProgress), done func()) {
+	if env.isTerminal {
+		bar := progressbar.NewOptions64(-1,
+			progressbar.OptionSetDescription("rebuild "+name),
+			progressbar.OptionSetWriter(env.stderr),
+			progressbar.OptionShowCount(),
+			progressbar.OptionShowIts(),
+			progressbar.OptionSetItsString("events"),
+			progressbar.OptionThrottle(200*time.Millisecond),
+		)
+		var shown uint64
+		progress = func(p projections.RebuildProgress) {
+			_ = bar.Add64(int64(p.Events - shown))
+			shown = p.Events
+		}
+		done = func() {
+			_ = bar.Finish()
+			fmt.Fprintln(env.stderr)
+		}
+		return progress, done
 	}
-	if code := blacklistsync.Main(ctx, args, env.stdout, env.stderr, log); code != 0 {
-		return exitCode(code)
+	var last time.Time
+	progress = func(p projections.RebuildProgress) {
+		if time.Since(last) < 10*time.Second {
+			return
+		}
+		last = time.Now()
+		fmt.Fprintf(env.stderr, "rebuild %s: %d events loaded, at position %s, %s\n",
+			name, p.Events, p.Position, p.Elapsed.Round(time.Second))
 	}
-	return nil
+	return progress, func() {}
 }

@@ -4,12 +4,11 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/cardledger/cardledger/analytics"
 	"github.com/cardledger/cardledger/commands"
-	"github.com/cardledger/cardledger/internal/seed"
+	"github.com/cardledger/cardledger/internal/devtools/seed"
 )
 
 // runSeed fills the system with a demo city through the real command
@@ -45,7 +44,7 @@ func runSeed(ctx context.Context, env *environment, args []string) error {
 	ingester := analytics.NewIngester(store, analytics.CardNumbersDirectory{Numbers: svc.CardNumbers}, time.Now)
 	started := time.Now()
 	sum, err := seed.Run(ctx, seed.Deps{Service: svc, Clock: clock, Usage: ingester, HomeCity: d.cfg.CityCode, RandSeed: *randSeed},
-		*people, *months, seed.NewProgress(os.Stderr, d.log))
+		*people, *months, seedProgress(env, d.log))
 	if err != nil {
 		return err
 	}

@@ -38,6 +38,10 @@ type Config struct {
 
 	MasterKey     string   // hex or base64 of 32 bytes wrapping the per-person data keys; secret
 	OldMasterKeys []string // earlier master keys still accepted while `keys rotate` runs; secret
+
+	// Client commands (`blacklist sync`) talk to a running server over HTTP.
+	ServerURL string // base URL of that server
+	APIKey    string // key of the API client they act as; secret
 }
 
 // Setting documents one configuration knob.
@@ -76,7 +80,12 @@ var Settings = []Setting{
 	{"CARDLEDGER_MASTER_KEY", "master-key", "(a fixed development key)", "master key (32 bytes, hex or base64) wrapping the per-person keys that encrypt personal data in events; secret"},
 	{"CARDLEDGER_MASTER_KEY_FILE", "master-key-file", "(empty)", "file holding the master key instead of CARDLEDGER_MASTER_KEY"},
 	{"CARDLEDGER_MASTER_KEY_OLD", "master-key-old", "(empty)", "comma-separated earlier master keys still accepted during a rotation (`cardledger keys rotate`)"},
+	{"CARDLEDGER_SERVER_URL", "server-url", DefaultServerURL, "base URL of the cardledger server that client commands (`blacklist sync`) talk to"},
+	{"CARDLEDGER_API_KEY", "api-key", "(empty)", "API key client commands present; `blacklist sync` needs a blacklist-consumer key; secret"},
 }
+
+// DefaultServerURL is a server on this machine at the default listen address.
+const DefaultServerURL = "http://127.0.0.1:8080"
 
 // Load reads the environment, then parses args with fs so flags override.
 // fs may already hold command-specific flags; Load adds the common ones.
@@ -114,6 +123,8 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	fs.StringVar(&c.MasterKey, "master-key", getenv("CARDLEDGER_MASTER_KEY"), "master key wrapping the per-person data keys")
 	fs.StringVar(&masterKeyFile, "master-key-file", getenv("CARDLEDGER_MASTER_KEY_FILE"), "file holding the master key")
 	fs.StringVar(&oldMasterKeys, "master-key-old", getenv("CARDLEDGER_MASTER_KEY_OLD"), "earlier master keys, comma-separated")
+	fs.StringVar(&c.ServerURL, "server-url", env("CARDLEDGER_SERVER_URL", DefaultServerURL), "base URL of the server client commands talk to")
+	fs.StringVar(&c.APIKey, "api-key", getenv("CARDLEDGER_API_KEY"), "API key client commands present")
 	fs.StringVar(&digestEvery, "audit-digest-interval", env("CARDLEDGER_AUDIT_DIGEST_INTERVAL", "1h"), "how often serve signs a digest")
 	c.ShutdownGrace = 10 * time.Second
 	if err := fs.Parse(args); err != nil {

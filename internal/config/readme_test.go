@@ -60,3 +60,23 @@ func TestBadSettingsAreRefusedWithTheirName(t *testing.T) {
 }
 
 func newFlagSet() *flag.FlagSet { return flag.NewFlagSet("test", flag.ContinueOnError) }
+
+// The client commands' server and key come from here, not from the
+// environment read elsewhere, so the README table covers them.
+func TestClientCommandsServerAndKey(t *testing.T) {
+	env := map[string]string{"CARDLEDGER_SERVER_URL": "https://ledger.example", "CARDLEDGER_API_KEY": "clk_env"}
+	c, err := Load(newFlagSet(), []string{"--api-key", "clk_flag"}, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ServerURL != "https://ledger.example" || c.APIKey != "clk_flag" {
+		t.Fatalf("got server %q key %q, want the env's server and the flag's key", c.ServerURL, c.APIKey)
+	}
+	c, err = Load(newFlagSet(), nil, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ServerURL != DefaultServerURL || c.APIKey != "" {
+		t.Fatalf("defaults: server %q key %q", c.ServerURL, c.APIKey)
+	}
+}

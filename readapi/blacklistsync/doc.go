@@ -1,7 +1,8 @@
 // Package blacklistsync keeps an offline copy of the blacklist for outages
 // (the tender: query the city system in real time, keep a local list for
-// emergencies) and answers lookups from it without the server. The lead
-// wires Main as `cardledger blacklist sync|check`.
+// emergencies) and answers lookups from it without the server. It is a
+// library: `cardledger blacklist sync|check` (cmd/cardledger) is its
+// command line, and cardbridge reads the same file.
 //
 // Sync starts from GET /v1/blacklist/snapshot, then applies every page of
 // GET /v1/blacklist/changes?after=<seq> in order (long-polling when caught

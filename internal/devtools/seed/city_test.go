@@ -11,7 +11,7 @@ import (
 	"github.com/cardledger/cardledger/domain"
 	"github.com/cardledger/cardledger/eventstore"
 	"github.com/cardledger/cardledger/eventstore/pgstore"
-	"github.com/cardledger/cardledger/internal/seed"
+	"github.com/cardledger/cardledger/internal/devtools/seed"
 	"github.com/cardledger/cardledger/internal/testpg"
 )
 

@@ -1,4 +1,4 @@
-package commands
+package bench
 
 import (
 	"context"
@@ -9,12 +9,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cardledger/cardledger/commands"
 	"github.com/cardledger/cardledger/domain"
 	"github.com/cardledger/cardledger/eventstore"
 )
 
-// BenchResult summarises a command load run.
-type BenchResult struct {
+// CommandResult summarises a command load run.
+type CommandResult struct {
 	Commands  int           // commands that succeeded
 	Errors    int           // commands that failed
 	Elapsed   time.Duration // wall time of the timed phase
@@ -24,23 +25,23 @@ type BenchResult struct {
 	Max       time.Duration
 }
 
-func (r BenchResult) String() string {
+func (r CommandResult) String() string {
 	return fmt.Sprintf("%d commands (%d errors) in %s: %.0f commands/s, p50 %s, p99 %s, max %s",
 		r.Commands, r.Errors, r.Elapsed.Round(time.Millisecond), r.PerSecond,
 		r.P50.Round(time.Microsecond), r.P99.Round(time.Microsecond), r.Max.Round(time.Microsecond))
 }
 
-// Bench is a load run's fixture: n cardholders, each with an active card.
+// Commands is a load run's fixture: n cardholders, each with an active card.
 // It uses its own random cardholder-id key, so its streams never collide
 // with real ones or with an earlier run's on the same store.
-type Bench struct {
-	svc   *Service
+type Commands struct {
+	svc   *commands.Service
 	cards []string
 }
 
-// NewBench registers n cardholders and instantly issues each a card, with
+// NewCommands registers n cardholders and instantly issues each a card, with
 // concurrency workers. This set-up is not part of any measurement.
-func NewBench(ctx context.Context, store eventstore.Store, n, concurrency int) (*Bench, error) {
+func NewCommands(ctx context.Context, store eventstore.Store, n, concurrency int) (*Commands, error) {
 	if n <= 0 || concurrency <= 0 {
 		return nil, errors.New("bench: n and concurrency must be positive")
 	}
@@ -48,22 +49,22 @@ func NewBench(ctx context.Context, store eventstore.Store, n, concurrency int) (
 	if _, err := rand.Read(key); err != nil {
 		return nil, err
 	}
-	svc, err := NewService(store, key, time.Now)
+	svc, err := commands.NewService(store, key, time.Now)
 	if err != nil {
 		return nil, err
 	}
-	b := &Bench{svc: svc, cards: make([]string, n)}
+	b := &Commands{svc: svc, cards: make([]string, n)}
 	err = parallel(ctx, n, concurrency, func(ctx context.Context, i int) error {
 		actor := domain.Actor{Client: "bench"}
 		id := benchIDNumber(i)
-		reg, err := svc.Register.Handle(ctx, Register{Envelope: NewEnvelope(actor, "bench"), Cardholder: domain.RegisterCardholder{
+		reg, err := svc.Register.Handle(ctx, commands.Register{Envelope: commands.NewEnvelope(actor, "bench"), Cardholder: domain.RegisterCardholder{
 			IDNumber: id, Name: fmt.Sprintf("压测%d", i), Nationality: "CHN", RegionCode: "440304",
 		}})
 		if err != nil {
 			return fmt.Errorf("bench register %d: %w", i, err)
 		}
 		// The bench plays the bank counter: it sends the account and chip.
-		res, err := svc.InstantIssue.Handle(ctx, InstantIssue{Envelope: NewEnvelope(actor, "bench"),
+		res, err := svc.InstantIssue.Handle(ctx, commands.InstantIssue{Envelope: commands.NewEnvelope(actor, "bench"),
 			CardholderID: reg.CardholderID, BankCode: "102",
 			AccountNo: fmt.Sprintf("62122602%011d", i), ChipID: fmt.Sprintf("BE0C%028X", i)})
 		if err != nil {
@@ -86,12 +87,12 @@ func benchIDNumber(i int) string {
 }
 
 // Cards returns the fixture's card numbers.
-func (b *Bench) Cards() []string { return b.cards }
+func (b *Commands) Cards() []string { return b.cards }
 
 // LossUnlock reports every card lost and unlocks it again (2 commands per
 // card), with concurrency workers on distinct cards, and measures each
 // command. Cards end active, so it can run again.
-func (b *Bench) LossUnlock(ctx context.Context, concurrency int) (BenchResult, error) {
+func (b *Commands) LossUnlock(ctx context.Context, concurrency int) (CommandResult, error) {
 	var (
 		mu        sync.Mutex
 		latencies = make([]time.Duration, 0, 2*len(b.cards))
@@ -121,7 +122,7 @@ func (b *Bench) LossUnlock(ctx context.Context, concurrency int) (BenchResult, e
 	})
 	elapsed := time.Since(start)
 	if err != nil {
-		return BenchResult{}, err
+		return CommandResult{}, err
 	}
 	res := summarize(latencies, elapsed)
 	res.Errors = failures
@@ -133,12 +134,12 @@ func (b *Bench) LossUnlock(ctx context.Context, concurrency int) (BenchResult, e
 
 // Pair reports one card lost and unlocks it, timing each command. The card
 // must be active and nobody else may use it meanwhile.
-func (b *Bench) Pair(ctx context.Context, cardNo string) (loss, unlock time.Duration, err error) {
+func (b *Commands) Pair(ctx context.Context, cardNo string) (loss, unlock time.Duration, err error) {
 	actor := domain.Actor{Client: "bench"}
 	var took [2]time.Duration
 	for i, cmd := range []domain.Command{domain.ReportLoss{CardNo: cardNo, Reason: "bench"}, domain.UnlockCard{CardNo: cardNo}} {
 		t0 := time.Now()
-		if _, err := b.svc.Card.Handle(ctx, CardCommand{Envelope: NewEnvelope(actor, "bench"), CardNo: cardNo, Command: cmd}); err != nil {
+		if _, err := b.svc.Card.Handle(ctx, commands.CardCommand{Envelope: commands.NewEnvelope(actor, "bench"), CardNo: cardNo, Command: cmd}); err != nil {
 			return 0, 0, fmt.Errorf("bench %s on %s: %w", cmd.CommandName(), cardNo, err)
 		}
 		took[i] = time.Since(t0)
@@ -146,18 +147,18 @@ func (b *Bench) Pair(ctx context.Context, cardNo string) (loss, unlock time.Dura
 	return took[0], took[1], nil
 }
 
-// BenchLossUnlock is the load command: n cardholders with active cards,
+// LossUnlock is the load command: n cardholders with active cards,
 // then concurrent loss and unlock commands on distinct cards.
-func BenchLossUnlock(ctx context.Context, store eventstore.Store, n, concurrency int) (BenchResult, error) {
-	b, err := NewBench(ctx, store, n, concurrency)
+func LossUnlock(ctx context.Context, store eventstore.Store, n, concurrency int) (CommandResult, error) {
+	b, err := NewCommands(ctx, store, n, concurrency)
 	if err != nil {
-		return BenchResult{}, err
+		return CommandResult{}, err
 	}
 	return b.LossUnlock(ctx, concurrency)
 }
 
-func summarize(latencies []time.Duration, elapsed time.Duration) BenchResult {
-	r := BenchResult{Commands: len(latencies), Elapsed: elapsed}
+func summarize(latencies []time.Duration, elapsed time.Duration) CommandResult {
+	r := CommandResult{Commands: len(latencies), Elapsed: elapsed}
 	if len(latencies) == 0 {
 		return r
 	}

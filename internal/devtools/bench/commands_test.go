@@ -1,4 +1,4 @@
-package commands_test
+package bench_test
 
 import (
 	"context"
@@ -10,8 +10,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/cardledger/cardledger/commands"
 	"github.com/cardledger/cardledger/eventstore/pgstore/pgstoretest"
+	"github.com/cardledger/cardledger/internal/devtools/bench"
 	"github.com/cardledger/cardledger/internal/testpg"
 )
 
@@ -19,7 +19,7 @@ func TestBenchLossUnlockRunsEveryCommand(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	store := pgstoretest.OpenTest(t)
-	res, err := commands.BenchLossUnlock(ctx, store, 20, 4)
+	res, err := bench.LossUnlock(ctx, store, 20, 4)
 	require.NoError(t, err)
 	assert.Equal(t, 40, res.Commands)
 	assert.Zero(t, res.Errors)
@@ -34,10 +34,10 @@ func BenchmarkLossUnlock(b *testing.B) {
 	ctx := context.Background()
 	store := pgstoretest.OpenURL(b, testpg.NewDatabase(b)+"&pool_max_conns=16")
 	const cards = 256
-	bench, err := commands.NewBench(ctx, store, cards, 8)
+	fixture, err := bench.NewCommands(ctx, store, cards, 8)
 	require.NoError(b, err)
 	free := make(chan string, cards)
-	for _, c := range bench.Cards() {
+	for _, c := range fixture.Cards() {
 		free <- c
 	}
 	var (
@@ -49,7 +49,7 @@ func BenchmarkLossUnlock(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			no := <-free
-			loss, unlock, err := bench.Pair(ctx, no)
+			loss, unlock, err := fixture.Pair(ctx, no)
 			free <- no
 			if err != nil {
 				b.Error(err)

@@ -1,16 +1,3 @@
-// Package seed fills a fresh cardledger with a demo city: people registered
-// with valid ID numbers, cards issued at bank counters, e-cards, losses,
-// replacements and cancellations spread over the simulated months, and card
-// usage with realistic cross-region patterns.
-//
-// Everything goes through the real application layer: the command service
-// (the same handlers the HTTP API calls) and the usage ingester (the handler
-// of POST /v1/usage). Lifecycle events carry their simulated dates because
-// the service's clock is the seeder's Clock, which it moves day by day.
-//
-// Invariants: the same Options and RandSeed give the same city; usage of a
-// card only falls inside the time it was valid (issued, not lost or
-// cancelled), and never in the future.
 package seed
 
 import (

@@ -1,43 +1,35 @@
-package seed
+package main
 
 import (
-	"os"
+	"fmt"
+	"io"
 	"sync"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/sirupsen/logrus"
-	"golang.org/x/term"
+
+	"github.com/cardledger/cardledger/internal/devtools/seed"
 )
 
-// Progress is told what the seeder is doing.
-type Progress interface {
-	// Phase starts a phase of total steps.
-	Phase(name string, total int)
-	// Add reports n more steps done.
-	Add(n int)
-	// Finish ends the current phase.
-	Finish()
-}
-
-// NewProgress shows a progress bar when out is a terminal, else a log
-// line every few seconds.
-func NewProgress(out *os.File, log logrus.FieldLogger) Progress {
-	if out != nil && term.IsTerminal(int(out.Fd())) {
-		return &barProgress{out: out}
+// seedProgress shows the seeder's progress on stderr: a bar on a terminal,
+// else a log line every few seconds.
+func seedProgress(env *environment, log logrus.FieldLogger) seed.Progress {
+	if env.isTerminal {
+		return &barProgress{out: env.stderr}
 	}
 	return &logProgress{log: log, every: 5 * time.Second}
 }
 
 type barProgress struct {
-	out *os.File
+	out io.Writer
 	bar *progressbar.ProgressBar
 }
 
 func (b *barProgress) Phase(name string, total int) {
 	b.bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(b.out), progressbar.OptionSetDescription(name),
 		progressbar.OptionShowCount(), progressbar.OptionThrottle(100*time.Millisecond),
-		progressbar.OptionOnCompletion(func() { b.out.WriteString("\n") }))
+		progressbar.OptionOnCompletion(func() { fmt.Fprintln(b.out) }))
 }
 
 func (b *barProgress) Add(n int) {
@@ -87,10 +79,3 @@ func (l *logProgress) Finish() {
 	l.log.WithFields(logrus.Fields{"done": l.done, "seconds": time.Since(l.started).Round(time.Millisecond).Seconds()}).
 		Infof("seed: %s finished", l.name)
 }
-
-// NoProgress reports nothing.
-type NoProgress struct{}
-
-func (NoProgress) Phase(string, int) {}
-func (NoProgress) Add(int)           {}
-func (NoProgress) Finish()           {}

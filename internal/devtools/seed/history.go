@@ -1,4 +1,4 @@
-package projections
+package seed
 
 import (
 	"context"
@@ -14,8 +14,8 @@ import (
 	"github.com/cardledger/cardledger/eventstore"
 )
 
-// SeedOptions shape the synthetic history Seed writes.
-type SeedOptions struct {
+// HistoryOptions shape the synthetic history History writes.
+type HistoryOptions struct {
 	// Key derives cardholder ids (domain.CardholderIDFor); nil uses a fixed test key.
 	Key []byte
 	// First is the index of the first person, so several seeds can add up.
@@ -26,25 +26,25 @@ type SeedOptions struct {
 	Listed bool
 }
 
-// SeedResult tells what Seed appended.
-type SeedResult struct {
+// HistoryResult tells what History appended.
+type HistoryResult struct {
 	Events int
 	Last   eventstore.Position // wait for this position to see every seeded event
 }
 
-// SeedKey is the cardholder-id key Seed uses when none is given.
-var SeedKey = []byte("cardledger-seed-key")
+// HistoryKey is the cardholder-id key History uses when none is given.
+var HistoryKey = []byte("cardledger-seed-key")
 
-// Seed appends the lifecycles of persons cardholders directly to store, one
+// History appends the lifecycles of persons cardholders directly to store, one
 // append per person: registration, application, account, number,
 // production, handover, issue and activation, then (varying by person) a
 // production failure first, a loss, a temporary loss and unlock, a
 // cancellation, or a replacement. It reports the number of events written
 // (about 10 per person, so 100,000 persons give about a million) and the
 // greatest position appended.
-func Seed(ctx context.Context, store eventstore.Store, persons int, opts SeedOptions) (SeedResult, error) {
+func History(ctx context.Context, store eventstore.Store, persons int, opts HistoryOptions) (HistoryResult, error) {
 	if opts.Key == nil {
-		opts.Key = SeedKey
+		opts.Key = HistoryKey
 	}
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = 4
@@ -69,8 +69,8 @@ func Seed(ctx context.Context, store eventstore.Store, persons int, opts SeedOpt
 				if i >= persons || ctx.Err() != nil {
 					return
 				}
-				stream, events := SeedLifecycle(opts.Key, opts.First+i, opts.Listed)
-				data, err := EncodeForSeed(events, time.Date(2024, 1, 1, 8, 0, 0, 0, time.UTC).Add(time.Duration(opts.First+i)*time.Minute))
+				stream, events := Lifecycle(opts.Key, opts.First+i, opts.Listed)
+				data, err := Encode(events, time.Date(2024, 1, 1, 8, 0, 0, 0, time.UTC).Add(time.Duration(opts.First+i)*time.Minute))
 				var res eventstore.AppendResult
 				if err == nil {
 					res, err = store.Append(ctx, stream, eventstore.NoStream(), data)
@@ -89,11 +89,11 @@ func Seed(ctx context.Context, store eventstore.Store, persons int, opts SeedOpt
 		}()
 	}
 	wg.Wait()
-	return SeedResult{Events: int(written.Load()), Last: last}, first
+	return HistoryResult{Events: int(written.Load()), Last: last}, first
 }
 
-// SeedLifecycle returns the stream and events of synthetic person i.
-func SeedLifecycle(key []byte, i int, listed bool) (string, []domain.Event) {
+// Lifecycle returns the stream and events of synthetic person i.
+func Lifecycle(key []byte, i int, listed bool) (string, []domain.Event) {
 	// Unique and valid for i < 500,000,000: sequence, birth year, then region vary.
 	first17 := fmt.Sprintf("11%04d%04d0101%03d", (i/50000)%10000, 1950+(i/1000)%50, i%1000)
 	idNumber := first17 + string(domain.IDCheckChar(first17))
@@ -152,9 +152,9 @@ func SeedLifecycle(key []byte, i int, listed bool) (string, []domain.Event) {
 	return domain.StreamFor(id), events
 }
 
-// EncodeForSeed encodes events with an envelope, one minute apart from at.
+// Encode encodes events with an envelope, one minute apart from at.
 // Event ids are random: seeded streams are appended once.
-func EncodeForSeed(events []domain.Event, at time.Time) ([]eventstore.EventData, error) {
+func Encode(events []domain.Event, at time.Time) ([]eventstore.EventData, error) {
 	out := make([]eventstore.EventData, 0, len(events))
 	for k, e := range events {
 		typ, data, err := domain.EncodeEvent(e)

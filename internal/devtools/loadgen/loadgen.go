@@ -1,7 +1,8 @@
 // Package loadgen runs the load commands' baselines: a fixed number of
 // operations on a fixed number of workers, with per-operation latencies, so
 // a figure and its comparison run come from the same code on the same
-// database in the same run.
+// database in the same run. A developer tool (see internal/devtools):
+// production packages never import it.
 package loadgen
 
 import (

@@ -1,4 +1,4 @@
-package analytics
+package bench
 
 import (
 	"bufio"
@@ -19,13 +19,14 @@ import (
 	"github.com/google/uuid"
 	"github.com/shopspring/decimal"
 
+	"github.com/cardledger/cardledger/analytics"
 	"github.com/cardledger/cardledger/domain"
 	"github.com/cardledger/cardledger/eventstore"
 )
 
-// Load and query benchmarks, exported for `cardledger bench` and used by the
-// package's Go benchmarks. They write synthetic facts straight into the
-// ClickHouse tables, so run them against a scratch database.
+// Analytics load and query benchmarks, used by the analytics package's Go
+// benchmarks. They write synthetic facts straight into the ClickHouse
+// tables, so run them against a scratch database.
 
 // LoadOptions shape the synthetic usage facts.
 type LoadOptions struct {
@@ -124,27 +125,27 @@ func (s *synthetic) record(i int) (cardIdx int, u domain.UsageRecorded) {
 	}
 }
 
-// LoadBench writes o.Rows synthetic usage facts (and their cards and
+// LoadUsage writes o.Rows synthetic usage facts (and their cards and
 // holders) with the projection's columnar writer, in o.Batch-row inserts.
-func LoadBench(ctx context.Context, conn driver.Conn, o LoadOptions, progress func(done int)) (LoadResult, error) {
+func LoadUsage(ctx context.Context, conn driver.Conn, o LoadOptions, progress func(done int)) (LoadResult, error) {
 	o = o.withDefaults()
 	s := newSynthetic(o)
 	if err := loadCards(ctx, conn, s); err != nil {
 		return LoadResult{}, err
 	}
-	var rows usageRows
+	var rows analytics.UsageBlock
 	started := time.Now()
 	for done := 0; done < o.Rows; {
-		rows.reset()
+		rows.Reset()
 		n := min(o.Batch, o.Rows-done)
 		for i := 0; i < n; i++ {
 			card, u := s.record(done + i)
 			var id uuid.UUID
 			binary.LittleEndian.PutUint64(id[:8], s.rng.Uint64())
 			binary.LittleEndian.PutUint64(id[8:], s.rng.Uint64())
-			rows.add(id, eventstore.Position{Commit: 1, Prepare: uint64(done + i)}, factOf(u), s.holderIDs[card], s.homeOf(card))
+			rows.Add(id, eventstore.Position{Commit: 1, Prepare: uint64(done + i)}, u, s.holderIDs[card], s.homeOf(card))
 		}
-		if err := rows.send(ctx, conn); err != nil {
+		if err := rows.Send(ctx, conn); err != nil {
 			return LoadResult{}, err
 		}
 		done += n
@@ -157,19 +158,11 @@ func LoadBench(ctx context.Context, conn driver.Conn, o LoadOptions, progress fu
 }
 
 func loadCards(ctx context.Context, conn driver.Conn, s *synthetic) error {
-	var cards, holders, homes, regions []string
-	var versions []uint64
-	for i := 0; i < s.o.Cards; i++ {
-		cards = append(cards, s.cardNos[i])
-		holders = append(holders, s.holderIDs[i])
-		homes = append(homes, s.homeOf(i))
-		regions = append(regions, s.homeOf(i))
-		versions = append(versions, 1)
+	homes := make([]string, s.o.Cards)
+	for i := range homes {
+		homes[i] = s.homeOf(i)
 	}
-	if err := sendColumns(ctx, conn, `INSERT INTO cards (card_no, holder, version)`, cards, holders, versions); err != nil {
-		return err
-	}
-	return sendColumns(ctx, conn, `INSERT INTO holders (holder, home_region, home_city, version)`, holders, regions, homes, versions)
+	return analytics.InsertDirectory(ctx, conn, s.cardNos[:s.o.Cards], s.holderIDs[:s.o.Cards], homes)
 }
 
 // QueryTiming is the latency of one analysis over repeated runs.
@@ -180,14 +173,14 @@ type QueryTiming struct {
 	P99    time.Duration
 }
 
-// QueryBench runs every analysis runs times over the window of the last
+// Queries runs every analysis runs times over the window of the last
 // months months ending at end, and reports median and p99 latency. The
 // person analyses pick a card that has uses.
-func QueryBench(ctx context.Context, conn driver.Conn, months int, end time.Time, runs int) ([]QueryTiming, error) {
-	q := NewQueries(conn)
+func Queries(ctx context.Context, conn driver.Conn, months int, end time.Time, runs int) ([]QueryTiming, error) {
+	q := analytics.NewQueries(conn)
 	e := end.In(domain.ChinaTime())
 	to := time.Date(e.Year(), e.Month(), e.Day(), 0, 0, 0, 0, time.UTC)
-	w := Window{From: time.Date(e.Year(), e.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, -(months - 1), 0), To: to}
+	w := analytics.Window{From: time.Date(e.Year(), e.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, -(months - 1), 0), To: to}
 	var card, holder string
 	if err := conn.QueryRow(ctx, `SELECT card_no, holder FROM usage_facts LIMIT 1`).Scan(&card, &holder); err != nil {
 		return nil, fmt.Errorf("pick a card: %w", err)
@@ -203,8 +196,8 @@ func QueryBench(ctx context.Context, conn driver.Conn, months int, end time.Time
 		{"top-people", func() error { _, err := q.TopPeople(ctx, w, 20, ""); return err }},
 		{"cross-region", func() error { _, err := q.CrossRegionUse(ctx, w); return err }},
 		{"lifecycle", func() error { _, err := q.Lifecycle(ctx, w); return err }},
-		{"person-history", func() error { _, err := q.History(ctx, Person{CardholderID: holder}, w, 1000); return err }},
-		{"person-profile", func() error { _, err := q.Profile(ctx, Person{CardholderID: holder}, w); return err }},
+		{"person-history", func() error { _, err := q.History(ctx, analytics.Person{CardholderID: holder}, w, 1000); return err }},
+		{"person-profile", func() error { _, err := q.Profile(ctx, analytics.Person{CardholderID: holder}, w); return err }},
 	}
 	var out []QueryTiming
 	for _, a := range analyses {
@@ -258,7 +251,7 @@ func CompareInsert(ctx context.Context, conn driver.Conn, chURL, client string, 
 			Data: data, Position: eventstore.Position{Commit: uint64(i + 1)}, RecordedAt: u.At,
 		})
 	}
-	p := NewProjection(conn)
+	p := analytics.NewProjection(conn)
 	if _, err := p.Checkpoint(ctx); err != nil {
 		return InsertComparison{}, err
 	}
@@ -297,7 +290,7 @@ func CompareInsert(ctx context.Context, conn driver.Conn, chURL, client string, 
 	}
 	defer in.Close()
 	cmd := exec.CommandContext(ctx, client, "--host", u.Hostname(), "--port", u.Port(), "--database", db,
-		"--query", `INSERT INTO usage_facts (`+strings.Join(usageColumns, ", ")+`) FORMAT TabSeparated`)
+		"--query", `INSERT INTO usage_facts (`+strings.Join(analytics.UsageColumns(), ", ")+`) FORMAT TabSeparated`)
 	cmd.Stdin = in
 	started = time.Now()
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -311,9 +304,6 @@ func CompareInsert(ctx context.Context, conn driver.Conn, chURL, client string, 
 	}
 	return res, nil
 }
-
-var usageColumns = []string{"event_id", "pos_commit", "pos_prepare", "record_id", "card_no", "holder", "holder_key",
-	"day", "at", "hour", "kind", "channel", "amount_fen", "use_region", "use_city", "home_city", "merchant", "category"}
 
 func exportTSV(ctx context.Context, conn driver.Conn, f *os.File) error {
 	rows, err := conn.Query(ctx, `SELECT toString(event_id), pos_commit, pos_prepare, record_id, card_no, holder,

@@ -1,4 +1,4 @@
-package projections
+package bench
 
 import (
 	"context"
@@ -7,12 +7,14 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/cardledger/cardledger/projections"
 )
 
-// RebuildBenchResult compares a rebuild with a raw COPY of as many
+// RebuildResult compares a rebuild with a raw COPY of as many
 // comparable rows (shaped like the steps table, with its primary key) into
 // the same database, measured in the same run.
-type RebuildBenchResult struct {
+type RebuildResult struct {
 	Events          uint64
 	RebuildSeconds  float64
 	RebuildPerSec   float64
@@ -24,23 +26,24 @@ type RebuildBenchResult struct {
 	RatioRebuildRaw float64 // RebuildPerSec / CopyRowsPerSec; the target is ≥ 1/3
 }
 
-func (r RebuildBenchResult) String() string {
+func (r RebuildResult) String() string {
 	return fmt.Sprintf("rebuild: %d events in %.1fs (%.1fs waiting for reads, %.1fs applying) = %.0f events/s; "+
 		"raw COPY: %d rows in %.1fs = %.0f rows/s; ratio %.2f",
 		r.Events, r.RebuildSeconds, r.ReadWaitSeconds, r.ApplySeconds, r.RebuildPerSec,
 		r.CopyRows, r.CopySeconds, r.CopyRowsPerSec, r.RatioRebuildRaw)
 }
 
-// BenchRebuild rebuilds the read model of the events already in the store
-// (see Seed) and then COPYs one comparable row per event into a scratch
+// Rebuild rebuilds the read model of the events already in the store
+// (see seed.History) and then COPYs one comparable row per event into a scratch
 // table of the same database. The runner must have the read model
-// registered; it need not be running.
-func BenchRebuild(ctx context.Context, r *Runner, pool *pgxpool.Pool) (RebuildBenchResult, error) {
-	st, err := r.Rebuild(ctx, ReadModelName)
+// registered; it need not be running. progress, if set, sees the rebuild's
+// progress (whether the rate holds up over a long run).
+func Rebuild(ctx context.Context, r *projections.Runner, pool *pgxpool.Pool, progress func(projections.RebuildProgress)) (RebuildResult, error) {
+	st, err := r.RebuildWith(ctx, projections.ReadModelName, projections.RebuildOptions{Progress: progress})
 	if err != nil {
-		return RebuildBenchResult{}, err
+		return RebuildResult{}, err
 	}
-	res := RebuildBenchResult{Events: st.Events, RebuildSeconds: st.Duration.Seconds(), RebuildPerSec: st.EventsPerSecond(),
+	res := RebuildResult{Events: st.Events, RebuildSeconds: st.Duration.Seconds(), RebuildPerSec: st.EventsPerSecond(),
 		ReadWaitSeconds: st.ReadWait.Seconds(), ApplySeconds: st.Apply.Seconds()}
 	n := int(st.Events)
 	took, err := rawCopy(ctx, pool, n)
@@ -63,7 +66,7 @@ func BenchRebuild(ctx context.Context, r *Runner, pool *pgxpool.Pool) (RebuildBe
 func rawCopy(ctx context.Context, pool *pgxpool.Pool, n int) (time.Duration, error) {
 	const table = "readmodel_bench_copy"
 	if _, err := pool.Exec(ctx, "DROP TABLE IF EXISTS "+table+"; CREATE TABLE "+table+
-		" (LIKE "+ReadModelSchema+".steps INCLUDING ALL)"); err != nil {
+		" (LIKE "+projections.ReadModelSchema+".steps INCLUDING ALL)"); err != nil {
 		return 0, fmt.Errorf("raw copy: %w", err)
 	}
 	defer pool.Exec(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+table)
