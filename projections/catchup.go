@@ -35,6 +35,11 @@ func CatchUpTo(ctx context.Context, store eventstore.Store, p Projection, pos ev
 			return fmt.Errorf("catch %s up to %s: Apply did not move the checkpoint from %s", p.Name(), pos, cp)
 		}
 		page, err := store.ReadAll(ctx, cp, catchUpToPage)
+		if err != nil && ctx.Err() != nil {
+			// The deadline, not the store, ended the read (drivers report
+			// it as their own timeout): the position was not reached.
+			return fmt.Errorf("%w: %s is at %s, wanted %s: %w", ErrNotCaughtUp, p.Name(), cp, pos, ctx.Err())
+		}
 		if err != nil {
 			return fmt.Errorf("catch %s up to %s: read after %s: %w", p.Name(), pos, cp, err)
 		}

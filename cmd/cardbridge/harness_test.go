@@ -252,7 +252,7 @@ func (l *ledger) waitRead(t testing.TB, cardNo, position string) {
 // PC does, with `cardledger blacklist sync --once`.
 func (l *ledger) syncOffline(t testing.TB, dir string) {
 	t.Helper()
-	l.cli(t, "blacklist", "sync", "--once", "--dir", dir, "--server", l.url, "--key", l.consumer)
+	l.cli(t, "blacklist", "sync", "--once", "--dir", dir, "--server-url", l.url, "--api-key", l.consumer)
 }
 
 func freePort(t testing.TB) string {
