@@ -231,6 +231,10 @@ var (
 	// ErrAppendManyUnsupported: a wrapper's inner store cannot AppendMany;
 	// nothing was written, use Append per stream.
 	ErrAppendManyUnsupported = errors.New("multi-stream append not supported")
+	// ErrUnavailable: the store could not be reached or refused the work
+	// for now (down, restarting, saturated). Nothing is known to be
+	// decided; retry later. Adapters wrap their transport errors with it.
+	ErrUnavailable = errors.New("event store unavailable")
 )
 
 // WrongRevisionError tells what the stream's revision actually is.

@@ -66,5 +66,9 @@ func opError(ctx context.Context, op string, err error) error {
 	if hasCode(err, esdb.ErrorCodeResourceNotFound) || hasCode(err, esdb.ErrorCodeStreamDeleted) {
 		return fmt.Errorf("%s: %w: %w", op, eventstore.ErrStreamNotFound, err)
 	}
+	if hasCode(err, esdb.ErrorUnavailable) || hasCode(err, esdb.ErrorCodeDeadlineExceeded) ||
+		hasCode(err, esdb.ErrorCodeConnectionClosed) || hasCode(err, esdb.ErrorCodeNotLeader) {
+		return fmt.Errorf("%s: %w: %w", op, eventstore.ErrUnavailable, err)
+	}
 	return fmt.Errorf("%s: %w", op, err)
 }
