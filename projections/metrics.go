@@ -36,35 +36,44 @@ func (r *Runner) Statuses(ctx context.Context) ([]Status, error) {
 	}
 	var out []Status
 	for _, e := range r.all() {
-		cp, err := e.checkpoint(ctx)
+		s, err := r.status(ctx, e, head, ok)
 		if err != nil {
-			return nil, fmt.Errorf("projection status %s: %w", e.p.Name(), err)
-		}
-		e.mu.Lock()
-		s := Status{Name: e.p.Name(), Active: e.active, Checkpoint: cp.String(), Applied: e.applied}
-		if e.lastErr != nil {
-			s.LastError = e.lastErr.Error()
-		}
-		e.mu.Unlock()
-		if ok {
-			s.Head = head.Position.String()
-		}
-		if ok && cp.Less(head.Position) {
-			behind, err := r.store.ReadAll(ctx, cp, lagCountLimit)
-			if err != nil {
-				return nil, fmt.Errorf("projection status %s: %w", e.p.Name(), err)
-			}
-			s.LagEvents = uint64(len(behind))
-			if len(behind) == lagCountLimit {
-				s.LagEvents = estimateBehind(cp, head.Position, lagCountLimit)
-			}
-			if len(behind) > 0 {
-				s.LagSeconds = max(0, time.Since(behind[0].RecordedAt).Seconds())
-			}
+			return nil, err
 		}
 		out = append(out, s)
 	}
 	return out, nil
+}
+
+// status is e's progress against head (ok: the store has events).
+func (r *Runner) status(ctx context.Context, e *entry, head eventstore.Head, ok bool) (Status, error) {
+	cp, err := e.checkpoint(ctx)
+	if err != nil {
+		return Status{}, fmt.Errorf("projection status %s: %w", e.p.Name(), err)
+	}
+	e.mu.Lock()
+	s := Status{Name: e.p.Name(), Active: e.active, Checkpoint: cp.String(), Applied: e.applied}
+	if e.lastErr != nil {
+		s.LastError = e.lastErr.Error()
+	}
+	e.mu.Unlock()
+	if ok {
+		s.Head = head.Position.String()
+	}
+	if ok && cp.Less(head.Position) {
+		behind, err := r.store.ReadAll(ctx, cp, lagCountLimit)
+		if err != nil {
+			return Status{}, fmt.Errorf("projection status %s: %w", e.p.Name(), err)
+		}
+		s.LagEvents = uint64(len(behind))
+		if len(behind) == lagCountLimit {
+			s.LagEvents = estimateBehind(cp, head.Position, lagCountLimit)
+		}
+		if len(behind) > 0 {
+			s.LagSeconds = max(0, time.Since(behind[0].RecordedAt).Seconds())
+		}
+	}
+	return s, nil
 }
 
 // estimateBehind guesses the distance between positions from their Prepare

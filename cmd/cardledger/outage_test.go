@@ -1,19 +1,27 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cardledger/cardledger/analytics/chtest"
 	"github.com/cardledger/cardledger/domain"
+	"github.com/cardledger/cardledger/internal/auth"
 	"github.com/cardledger/cardledger/internal/httpapi"
 	"github.com/cardledger/cardledger/internal/netcut"
 	"github.com/cardledger/cardledger/internal/testpg"
+	"github.com/cardledger/cardledger/readapi"
 )
 
 // behindProxy puts a cuttable proxy in front of the server of rawURL and
@@ -49,7 +57,7 @@ func assertUnavailable(t *testing.T, a answer, dependency, route string) {
 
 // register sends a registration of person n as admin and returns the status.
 func (m *matrix) register(n int) (int, []byte) {
-	first := holderRegion + "19800101" + strconv.Itoa(100+n)
+	first := holderRegion + "19800101" + strconv.Itoa(101+2*n) // odd: male
 	return m.send(http.MethodPost, m.b.srv.URL+"/v1/cardholders", "any-admin", map[string]string{
 		"id_number": first + string(domain.IDCheckChar(first)), "name": "李四", "sex": "male", "nationality": "CHN",
 		"region_code": holderRegion, "phone": "13800000001", "employer_code": "E001", "community_code": "C001",
@@ -88,4 +96,122 @@ func TestPostgresOutageAnswers503AndRecovers(t *testing.T) {
 	}, time.Minute, 20*time.Millisecond, "commands flow again after the database is back")
 	status, body = m.send(http.MethodGet, m.b.srv.URL+"/v1/cards/"+m.card, "any-admin", nil)
 	require.Equal(t, http.StatusOK, status, "%s", body)
+}
+
+// analyticsRoutes are the served routes that read ClickHouse.
+func (m *matrix) analyticsRoutes() []string {
+	var out []string
+	for _, r := range m.routes() {
+		if strings.HasPrefix(r, "GET /v1/analytics/") || r == "GET /dashboard/data" {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// readiness reads /readyz.
+func (m *matrix) readiness() (int, readapi.Readiness) {
+	m.t.Helper()
+	status, body := m.send(http.MethodGet, m.b.srv.URL+"/readyz", "", nil)
+	var r readapi.Readiness
+	require.NoError(m.t, json.Unmarshal(body, &r), "%s", body)
+	return status, r
+}
+
+// While ClickHouse is unreachable analytics answers 503 naming it, and the
+// core keeps working and stays ready (degraded); afterwards analytics
+// answers again.
+func TestClickHouseOutageTakesOnlyAnalytics(t *testing.T) {
+	proxy, chURL := behindProxy(t, chtest.NewDatabase(t))
+	m := newMatrix(t, map[string]string{"CARDLEDGER_POSTGRES_URL": testpg.NewDatabase(t), "CARDLEDGER_CLICKHOUSE_URL": chURL})
+	require.NotEmpty(t, m.analyticsRoutes())
+
+	proxy.Cut()
+	m.assertAnalyticsOnlyDown()
+
+	require.NoError(t, proxy.Restore())
+	m.assertAnalyticsBack()
+}
+
+// serve starts while ClickHouse is down (it used to refuse to), serves the
+// core, and takes up analytics when ClickHouse comes back.
+func TestServeStartsWhileClickHouseIsDown(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	proxy, chURL := behindProxy(t, chtest.NewDatabase(t))
+	vars := map[string]string{"CARDLEDGER_POSTGRES_URL": testpg.NewDatabase(t), "CARDLEDGER_CLICKHOUSE_URL": chURL,
+		"CARDLEDGER_LOG_LEVEL": "error", "CARDLEDGER_RATE_LIMIT": "0"}
+	env := &environment{stdout: io.Discard, stderr: io.Discard, getenv: func(k string) string { return vars[k] }}
+	require.Equal(t, 0, run(ctx, env, []string{"migrate"}))
+
+	proxy.Cut()
+	b := bootMigrated(t, ctx, env)
+	m := &matrix{t: t, b: b, byRoute: map[string]*httptest.Server{}, keys: map[string]string{}, examples: map[string]json.RawMessage{}}
+	m.add(b.srv, b.e)
+	for _, role := range []httpapi.Role{httpapi.RoleAdmin, httpapi.RoleCounter, httpapi.RoleBlacklistConsumer} {
+		m.client(ctx, b.d.pool, auth.Client{Name: "any-" + string(role), Role: role})
+	}
+	status, body := m.register(0)
+	require.Equal(t, http.StatusCreated, status, "%s", body)
+	var res struct {
+		CardholderID string `json:"cardholder_id"`
+	}
+	require.NoError(t, json.Unmarshal(body, &res))
+	m.holder = res.CardholderID
+	status, body = m.send(http.MethodPost, b.srv.URL+"/v1/cardholders/"+m.holder+"/instant-issuance", "any-admin",
+		map[string]string{"bank_code": holderBank})
+	require.Equal(t, http.StatusOK, status, "%s", body)
+	var issued struct {
+		CardNo string `json:"card_no"`
+	}
+	require.NoError(t, json.Unmarshal(body, &issued))
+	m.card = issued.CardNo
+	m.assertAnalyticsOnlyDown()
+
+	require.NoError(t, proxy.Restore())
+	m.assertAnalyticsBack()
+	require.Eventually(t, func() bool {
+		status, _ := m.send(http.MethodGet, b.srv.URL+"/v1/analytics/cards/"+m.card+"/history", "any-admin", nil)
+		return status == http.StatusOK
+	}, time.Minute, 50*time.Millisecond, "the analytics projection caught up with what happened during the outage")
+}
+
+func (m *matrix) assertAnalyticsOnlyDown() {
+	t := m.t
+	t.Helper()
+	for _, route := range m.analyticsRoutes() {
+		assertUnavailable(t, m.answer(route, "any-admin"), "clickhouse", route)
+	}
+	// The core: a command, a read of the read model, the blacklist.
+	status, body := m.register(2)
+	assert.Equal(t, http.StatusCreated, status, "a command during the ClickHouse outage: %s", body)
+	require.Eventually(t, func() bool {
+		status, _ := m.send(http.MethodGet, m.b.srv.URL+"/v1/cards/"+m.card, "any-admin", nil)
+		return status == http.StatusOK
+	}, time.Minute, 20*time.Millisecond, "reads")
+	status, body = m.send(http.MethodGet, m.b.srv.URL+"/v1/blacklist/"+m.card, "any-blacklist-consumer", nil)
+	assert.Equal(t, http.StatusOK, status, "the blacklist during the ClickHouse outage: %s", body)
+	status, body = m.send(http.MethodGet, m.b.srv.URL+"/healthz", "", nil)
+	assert.Equal(t, http.StatusOK, status, "%s", body)
+
+	status, r := m.readiness()
+	assert.Equal(t, http.StatusOK, status, "%+v", r)
+	assert.True(t, r.Ready, "%+v", r)
+	assert.True(t, r.Degraded, "%+v", r)
+	for _, d := range r.Dependencies {
+		assert.Equal(t, d.Name != "clickhouse", d.OK, "%+v", d)
+	}
+}
+
+func (m *matrix) assertAnalyticsBack() {
+	t := m.t
+	t.Helper()
+	require.Eventually(t, func() bool {
+		_, r := m.readiness()
+		return r.Ready && !r.Degraded
+	}, time.Minute, 50*time.Millisecond, "readiness no longer degraded once ClickHouse is back")
+	for _, route := range m.analyticsRoutes() {
+		a := m.answer(route, "any-admin")
+		assert.Less(t, a.status, 500, "%s after the outage: %s", route, a.body)
+	}
 }
