@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/cardledger/cardledger/internal/auth"
 	"github.com/cardledger/cardledger/internal/httpapi"
 	"github.com/cardledger/cardledger/internal/netcut"
+	"github.com/cardledger/cardledger/internal/pgpool"
 	"github.com/cardledger/cardledger/internal/testpg"
 	"github.com/cardledger/cardledger/readapi"
 )
@@ -214,4 +216,70 @@ func (m *matrix) assertAnalyticsBack() {
 		a := m.answer(route, "any-admin")
 		assert.Less(t, a.status, 500, "%s after the outage: %s", route, a.body)
 	}
+}
+
+// holdPool takes every connection of the pool (retrying acquires that time
+// out while the projections hold one) and returns a release function.
+func holdPool(t *testing.T, pool *pgxpool.Pool) func() {
+	t.Helper()
+	var held []*pgxpool.Conn
+	release := func() {
+		for _, c := range held {
+			c.Release()
+		}
+		held = nil
+	}
+	deadline := time.Now().Add(time.Minute)
+	for int32(len(held)) < pool.Config().MaxConns {
+		require.True(t, time.Now().Before(deadline), "could not take the whole pool")
+		c, err := pool.Acquire(context.Background())
+		if err != nil {
+			continue
+		}
+		held = append(held, c)
+	}
+	return release
+}
+
+// A saturated pool answers 503 with Retry-After after the acquire timeout,
+// not 500 and not an unbounded wait.
+func TestSaturatedPoolAnswers503(t *testing.T) {
+	dbURL := testpg.NewDatabase(t) + "&pool_max_conns=3&pool_acquire_timeout=200ms"
+	m := newMatrix(t, map[string]string{"CARDLEDGER_POSTGRES_URL": dbURL})
+	read := "GET /v1/cards/{card_no}"
+	require.Equal(t, http.StatusOK, m.answer(read, "any-admin").status) // the key is cached now
+
+	release := holdPool(t, m.b.d.pool)
+	assertUnavailable(t, m.answer(read, "any-admin"), "", read)
+	status, body := m.register(3)
+	assert.Equal(t, http.StatusServiceUnavailable, status, "%s", body)
+	release()
+
+	assert.Equal(t, http.StatusOK, m.answer(read, "any-admin").status)
+	status, body = m.register(3)
+	assert.Equal(t, http.StatusCreated, status, "%s", body)
+}
+
+// The read models and the event store share one pool when they name one
+// database, so a process stays within its documented budget of
+// connections however busy it is.
+func TestOneDatabaseOneConnectionBudget(t *testing.T) {
+	dbURL := testpg.NewDatabase(t)
+	m := newMatrix(t, map[string]string{"CARDLEDGER_POSTGRES_URL": dbURL})
+	require.Nil(t, m.b.d.storePool, "the event store has a pool of its own")
+	release := holdPool(t, m.b.d.pool)
+	defer release()
+	// Every pooled connection is taken; commands and reads now wait for
+	// the same pool rather than opening connections of their own.
+	m.register(4)
+	m.answer("GET /v1/cards/{card_no}", "any-admin")
+
+	u, err := url.Parse(dbURL)
+	require.NoError(t, err)
+	var n int
+	admin := testpg.NewPool(t, testpg.ServerURL())
+	require.NoError(t, admin.QueryRow(context.Background(),
+		"SELECT count(*) FROM pg_stat_activity WHERE datname = $1", strings.TrimPrefix(u.Path, "/")).Scan(&n))
+	assert.LessOrEqual(t, n, pgpool.DefaultMaxConns+pgpool.PerProcessExtra, "connections of one process")
+	assert.Equal(t, int32(pgpool.DefaultMaxConns), m.b.d.pool.Config().MaxConns)
 }
