@@ -244,7 +244,7 @@ func holdPool(t *testing.T, pool *pgxpool.Pool) func() {
 // A saturated pool answers 503 with Retry-After after the acquire timeout,
 // not 500 and not an unbounded wait.
 func TestSaturatedPoolAnswers503(t *testing.T) {
-	dbURL := testpg.NewDatabase(t) + "&pool_max_conns=3&pool_acquire_timeout=200ms"
+	dbURL := testpg.NewDatabase(t) + "&pool_max_conns=3&pool_acquire_timeout=1s"
 	m := newMatrix(t, map[string]string{"CARDLEDGER_POSTGRES_URL": dbURL})
 	read := "GET /v1/cards/{card_no}"
 	require.Equal(t, http.StatusOK, m.answer(read, "any-admin").status) // the key is cached now
@@ -282,4 +282,36 @@ func TestOneDatabaseOneConnectionBudget(t *testing.T) {
 		"SELECT count(*) FROM pg_stat_activity WHERE datname = $1", strings.TrimPrefix(u.Path, "/")).Scan(&n))
 	assert.LessOrEqual(t, n, pgpool.DefaultMaxConns+pgpool.PerProcessExtra, "connections of one process")
 	assert.Equal(t, int32(pgpool.DefaultMaxConns), m.b.d.pool.Config().MaxConns)
+}
+
+// `cardledger project` starts while ClickHouse is down too: it runs the
+// PostgreSQL projections (they take their locks) instead of exiting.
+func TestProjectStartsWhileClickHouseIsDown(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	proxy, chURL := behindProxy(t, chtest.NewDatabase(t))
+	dbURL := testpg.NewDatabase(t)
+	vars := map[string]string{"CARDLEDGER_POSTGRES_URL": dbURL, "CARDLEDGER_CLICKHOUSE_URL": chURL, "CARDLEDGER_LOG_LEVEL": "error"}
+	env := &environment{stdout: io.Discard, stderr: io.Discard, getenv: func(k string) string { return vars[k] }}
+	require.Equal(t, 0, run(ctx, env, []string{"migrate"}))
+	proxy.Cut()
+
+	runCtx, stop := context.WithCancel(ctx)
+	exited := make(chan int, 1)
+	go func() { exited <- run(runCtx, env, []string{"project"}) }()
+	defer func() { stop(); <-exited }()
+	pool := testpg.NewPool(t, dbURL)
+	for {
+		select {
+		case code := <-exited:
+			exited <- code
+			t.Fatalf("project exited (%d) while ClickHouse was down", code)
+		case <-time.After(20 * time.Millisecond):
+		}
+		var locks int
+		require.NoError(t, pool.QueryRow(ctx, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())").Scan(&locks))
+		if locks >= 2 { // the read model's and the audit trail's
+			return
+		}
+	}
 }
