@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -86,6 +87,27 @@ func TestPostgresOutageAnswers503AndRecovers(t *testing.T) {
 				assertUnavailable(t, a, "", route)
 			}
 		}
+	}
+	// Concurrent commands and reads, as clients keep sending during a
+	// crash: every one is a 503, none a 500.
+	var wg sync.WaitGroup
+	statuses := make(chan int, 8*20)
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 10 {
+				status, _ := m.send(http.MethodGet, m.b.srv.URL+"/v1/cards/"+m.card, "any-counter", nil)
+				statuses <- status
+				status, _ = m.register(100 + 10*w + i)
+				statuses <- status
+			}
+		}()
+	}
+	wg.Wait()
+	close(statuses)
+	for status := range statuses {
+		require.Equal(t, http.StatusServiceUnavailable, status)
 	}
 	// Registration is refused as unavailable (the 201 below shows it was not stored).
 	status, body := m.register(1)
