@@ -101,10 +101,28 @@ func (r *Runner) Ready(ctx context.Context) (bool, []Status, error) {
 }
 
 // WriteMetrics writes the projection gauges in the Prometheus text format.
+// A projection whose status cannot be read (its storage is down) shows as
+// cardledger_projection_status_ok 0 without lag gauges; the others are
+// reported as usual.
 func (r *Runner) WriteMetrics(ctx context.Context, w io.Writer) error {
-	st, err := r.Statuses(ctx)
+	reports, err := r.Reports(ctx)
 	if err != nil {
 		return err
+	}
+	var st []Status
+	for _, rep := range reports {
+		if rep.Error == "" {
+			st = append(st, rep.Status)
+		}
+	}
+	if _, err := fmt.Fprintf(w, "# HELP %[1]s 1 if the projection's status could be read (0: its storage is unavailable).\n# TYPE %[1]s gauge\n",
+		"cardledger_projection_status_ok"); err != nil {
+		return err
+	}
+	for _, rep := range reports {
+		if _, err := fmt.Fprintf(w, "cardledger_projection_status_ok{projection=%q} %g\n", rep.Name, b2f(rep.Error == "")); err != nil {
+			return err
+		}
 	}
 	metrics := []struct {
 		name, kind, help string

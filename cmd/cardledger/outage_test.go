@@ -218,6 +218,13 @@ func (m *matrix) assertAnalyticsOnlyDown() {
 	status, body = m.send(http.MethodGet, m.b.srv.URL+"/healthz", "", nil)
 	assert.Equal(t, http.StatusOK, status, "%s", body)
 
+	// Metrics still show the core's projections, and which status failed.
+	require.Eventually(t, func() bool {
+		status, body := m.send(http.MethodGet, m.b.srv.URL+"/metrics", "", nil)
+		return status == http.StatusOK && strings.Contains(string(body), `cardledger_projection_status_ok{projection="clickhouse-analytics"} 0`) &&
+			strings.Contains(string(body), `cardledger_projection_lag_events{projection="readmodel"}`)
+	}, time.Minute, 50*time.Millisecond, "/metrics during the ClickHouse outage")
+
 	status, r := m.readiness()
 	assert.Equal(t, http.StatusOK, status, "%+v", r)
 	assert.True(t, r.Ready, "%+v", r)
