@@ -3,6 +3,7 @@ package projections
 import (
 	"context"
 	"fmt"
+	"time"
 )
 
 // Report is one projection's status for readiness, or why it could not be
@@ -17,16 +18,25 @@ type Report struct {
 	Error string `json:"error,omitempty"`
 }
 
+// statusTimeout bounds each status read of Reports, so a storage that hangs
+// rather than refuses (ClickHouse behind a dead link) delays /readyz and
+// /metrics by that much and costs only its own projection's report.
+const statusTimeout = 2 * time.Second
+
 // Reports gives every projection's report; the error is for the event
 // store's head, without which no lag can be known.
 func (r *Runner) Reports(ctx context.Context) ([]Report, error) {
-	head, ok, err := r.store.Head(ctx)
+	hctx, cancel := context.WithTimeout(ctx, statusTimeout)
+	head, ok, err := r.store.Head(hctx)
+	cancel()
 	if err != nil {
 		return nil, fmt.Errorf("projection status: head: %w", err)
 	}
 	var out []Report
 	for _, e := range r.all() {
-		s, err := r.status(ctx, e, head, ok)
+		sctx, cancel := context.WithTimeout(ctx, statusTimeout)
+		s, err := r.status(sctx, e, head, ok)
+		cancel()
 		if err != nil {
 			out = append(out, Report{Status: Status{Name: e.p.Name()}, Error: err.Error()})
 			continue

@@ -91,9 +91,7 @@ func (a *API) readyz(c echo.Context) error {
 		}
 		r.Dependencies = append(r.Dependencies, st)
 	}
-	pctx, cancel := context.WithTimeout(ctx, readyCheckTimeout)
-	reports, err := a.runner.Reports(pctx)
-	cancel()
+	reports, err := a.runner.Reports(ctx) // bounds each read itself
 	if err != nil {
 		// No head, no lag: the event store is down, and with it the core.
 		a.log.WithError(err).Warn("readyz: projection status unavailable")
