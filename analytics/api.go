@@ -17,6 +17,7 @@ import (
 	"github.com/cardledger/cardledger/domain"
 	"github.com/cardledger/cardledger/eventstore"
 	"github.com/cardledger/cardledger/internal/httpapi"
+	"github.com/cardledger/cardledger/internal/unavailable"
 )
 
 // API serves usage ingest, the analyses and the dashboard.
@@ -99,7 +100,21 @@ func (a *API) Routes() []httpapi.Route {
 		get("/v1/analytics/cards/{card_no}/history", "One card's use history", a.getHistory, HistoryResponse{}),
 		get("/v1/analytics/cards/{card_no}/profile", "One card's behaviour profile", a.getProfile, Profile{}),
 	)
-	return append(routes, a.dashboardRoutes()...)
+	routes = append(routes, a.dashboardRoutes()...)
+	for i, r := range routes {
+		if r.Path != "/v1/usage" { // ingest writes to the event store only
+			routes[i].Handler = onClickHouse(r.Handler)
+		}
+	}
+	return routes
+}
+
+// onClickHouse names ClickHouse as the dependency of an outage the driver
+// reports as a plain network error, so the 503 says what is down.
+func onClickHouse(h echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		return unavailable.Default(unavailable.ClickHouse, h(c))
+	}
 }
 
 // UsageRequest is the body of POST /v1/usage.

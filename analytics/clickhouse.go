@@ -18,6 +18,22 @@ const DefaultReadTimeout = 60 * time.Second
 // clickhouse-go DSN such as clickhouse://127.0.0.1:9000/default; the HTTP
 // protocol is refused because the driver cannot talk HTTP to 18.16.
 func Open(ctx context.Context, url string) (driver.Conn, error) {
+	conn, err := Connect(url)
+	if err != nil {
+		return nil, err
+	}
+	if err := conn.Ping(ctx); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("clickhouse: ping %s: %w", url, err)
+	}
+	return conn, nil
+}
+
+// Connect is Open without the ping: the driver dials on first use and
+// again after failures, so a service started while ClickHouse is down
+// serves everything else and analytics once ClickHouse is back
+// (serve, project). Only a malformed URL fails.
+func Connect(url string) (driver.Conn, error) {
 	opts, err := clickhouse.ParseDSN(url)
 	if err != nil {
 		return nil, fmt.Errorf("clickhouse: parse url: %w", err)
@@ -37,10 +53,6 @@ func Open(ctx context.Context, url string) (driver.Conn, error) {
 	conn, err := clickhouse.Open(opts)
 	if err != nil {
 		return nil, fmt.Errorf("clickhouse: open %s: %w", url, err)
-	}
-	if err := conn.Ping(ctx); err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("clickhouse: ping %v: %w", opts.Addr, err)
 	}
 	return conn, nil
 }

@@ -247,6 +247,10 @@ var (
 	// the append is not a retry of the one that stored it; nothing was
 	// written. Only adapters whose UniqueEventIDs reports true return it.
 	ErrDuplicateEventID = errors.New("event id already stored")
+	// ErrUnavailable: the store could not be reached or refused the work
+	// for now (down, restarting, saturated). Nothing is known to be
+	// decided; retry later. Adapters wrap their transport errors with it.
+	ErrUnavailable = errors.New("event store unavailable")
 )
 
 // UniqueEventIDs is implemented by adapters that can say whether event ids

@@ -36,35 +36,44 @@ func (r *Runner) Statuses(ctx context.Context) ([]Status, error) {
 	}
 	var out []Status
 	for _, e := range r.all() {
-		cp, err := e.checkpoint(ctx)
+		s, err := r.status(ctx, e, head, ok)
 		if err != nil {
-			return nil, fmt.Errorf("projection status %s: %w", e.p.Name(), err)
-		}
-		e.mu.Lock()
-		s := Status{Name: e.p.Name(), Active: e.active, Checkpoint: cp.String(), Applied: e.applied}
-		if e.lastErr != nil {
-			s.LastError = e.lastErr.Error()
-		}
-		e.mu.Unlock()
-		if ok {
-			s.Head = head.Position.String()
-		}
-		if ok && cp.Less(head.Position) {
-			behind, err := r.store.ReadAll(ctx, cp, lagCountLimit)
-			if err != nil {
-				return nil, fmt.Errorf("projection status %s: %w", e.p.Name(), err)
-			}
-			s.LagEvents = uint64(len(behind))
-			if len(behind) == lagCountLimit {
-				s.LagEvents = estimateBehind(cp, head.Position, lagCountLimit)
-			}
-			if len(behind) > 0 {
-				s.LagSeconds = max(0, time.Since(behind[0].RecordedAt).Seconds())
-			}
+			return nil, err
 		}
 		out = append(out, s)
 	}
 	return out, nil
+}
+
+// status is e's progress against head (ok: the store has events).
+func (r *Runner) status(ctx context.Context, e *entry, head eventstore.Head, ok bool) (Status, error) {
+	cp, err := e.checkpoint(ctx)
+	if err != nil {
+		return Status{}, fmt.Errorf("projection status %s: %w", e.p.Name(), err)
+	}
+	e.mu.Lock()
+	s := Status{Name: e.p.Name(), Active: e.active, Checkpoint: cp.String(), Applied: e.applied}
+	if e.lastErr != nil {
+		s.LastError = e.lastErr.Error()
+	}
+	e.mu.Unlock()
+	if ok {
+		s.Head = head.Position.String()
+	}
+	if ok && cp.Less(head.Position) {
+		behind, err := r.store.ReadAll(ctx, cp, lagCountLimit)
+		if err != nil {
+			return Status{}, fmt.Errorf("projection status %s: %w", e.p.Name(), err)
+		}
+		s.LagEvents = uint64(len(behind))
+		if len(behind) == lagCountLimit {
+			s.LagEvents = estimateBehind(cp, head.Position, lagCountLimit)
+		}
+		if len(behind) > 0 {
+			s.LagSeconds = max(0, time.Since(behind[0].RecordedAt).Seconds())
+		}
+	}
+	return s, nil
 }
 
 // estimateBehind guesses the distance between positions from their Prepare
@@ -92,10 +101,28 @@ func (r *Runner) Ready(ctx context.Context) (bool, []Status, error) {
 }
 
 // WriteMetrics writes the projection gauges in the Prometheus text format.
+// A projection whose status cannot be read (its storage is down) shows as
+// cardledger_projection_status_ok 0 without lag gauges; the others are
+// reported as usual.
 func (r *Runner) WriteMetrics(ctx context.Context, w io.Writer) error {
-	st, err := r.Statuses(ctx)
+	reports, err := r.Reports(ctx)
 	if err != nil {
 		return err
+	}
+	var st []Status
+	for _, rep := range reports {
+		if rep.Error == "" {
+			st = append(st, rep.Status)
+		}
+	}
+	if _, err := fmt.Fprintf(w, "# HELP %[1]s 1 if the projection's status could be read (0: its storage is unavailable).\n# TYPE %[1]s gauge\n",
+		"cardledger_projection_status_ok"); err != nil {
+		return err
+	}
+	for _, rep := range reports {
+		if _, err := fmt.Fprintf(w, "cardledger_projection_status_ok{projection=%q} %g\n", rep.Name, b2f(rep.Error == "")); err != nil {
+			return err
+		}
 	}
 	metrics := []struct {
 		name, kind, help string

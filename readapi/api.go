@@ -45,6 +45,9 @@ type API struct {
 	log    logrus.FieldLogger
 	schema string
 	wait   time.Duration // bound of min_position waits
+
+	deps     []Dependency    // what /readyz checks besides the projections
+	optional map[string]bool // projections whose lag only degrades readiness
 }
 
 // NewAPI serves the read model in pool. runner gives read-your-writes and

@@ -2,7 +2,10 @@ package readapi
 
 import (
 	"bytes"
+	"context"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -10,10 +13,50 @@ import (
 	"github.com/cardledger/cardledger/projections"
 )
 
-// Readiness is the body of GET /readyz.
+// Readiness is the body of GET /readyz: 200 when Ready, else 503.
+//
+// Ready means the core of the service can serve: commands, reads and the
+// blacklist, i.e. PostgreSQL and the event store answer and every
+// projection they read is within its lag bound. A load balancer keeps an
+// instance in rotation on it. Optional dependencies (ClickHouse, for
+// analytics) and their projections do not count: while one is down or
+// behind, Degraded is true, the routes that need it answer 503
+// dependency_unavailable, and everything else keeps working.
 type Readiness struct {
-	Ready       bool                 `json:"ready"`
-	Projections []projections.Status `json:"projections"`
+	Ready        bool                 `json:"ready"`
+	Degraded     bool                 `json:"degraded"`
+	Dependencies []DependencyStatus   `json:"dependencies,omitempty"`
+	Projections  []projections.Report `json:"projections"`
+}
+
+// Dependency is something readiness checks.
+type Dependency struct {
+	Name     string
+	Optional bool // down: degraded, still ready
+	Check    func(context.Context) error
+}
+
+// DependencyStatus is one dependency's state in the readiness body.
+type DependencyStatus struct {
+	Name     string `json:"name"`
+	Optional bool   `json:"optional,omitempty"`
+	OK       bool   `json:"ok"`
+	Error    string `json:"error,omitempty"`
+}
+
+// readyCheckTimeout bounds each readiness check, so an unreachable
+// dependency makes /readyz answer rather than hang.
+const readyCheckTimeout = 2 * time.Second
+
+// WithReadiness names the dependencies /readyz checks and the projections
+// that are optional (their lag or failure only degrades).
+func (a *API) WithReadiness(deps []Dependency, optionalProjections ...string) *API {
+	a.deps = deps
+	a.optional = map[string]bool{}
+	for _, name := range optionalProjections {
+		a.optional[name] = true
+	}
+	return a
 }
 
 func (a *API) opsRoutes() []httpapi.Route {
@@ -21,7 +64,7 @@ func (a *API) opsRoutes() []httpapi.Route {
 		{Method: http.MethodGet, Path: "/metrics", Handler: a.metrics,
 			Summary: "Prometheus metrics (text format): projection lag in events and seconds, activity, events applied."},
 		{Method: http.MethodGet, Path: "/readyz", Handler: a.readyz,
-			Summary:  "Readiness: 200 when every projection is within its lag bound of the event-store head, else 503; lists each projection's lag.",
+			Summary:  "Readiness of the core (commands, reads, blacklist): 200 when PostgreSQL and the event store answer and their projections are within their lag bound, else 503; an optional dependency (ClickHouse) down only sets degraded. Lists each dependency and projection.",
 			Response: Readiness{Ready: true}},
 	}
 }
@@ -35,14 +78,44 @@ func (a *API) metrics(c echo.Context) error {
 }
 
 func (a *API) readyz(c echo.Context) error {
-	ok, st, err := a.runner.Ready(c.Request().Context())
+	ctx := c.Request().Context()
+	r := Readiness{Ready: true}
+	for _, d := range a.deps {
+		cctx, cancel := context.WithTimeout(ctx, readyCheckTimeout)
+		err := d.Check(cctx)
+		cancel()
+		st := DependencyStatus{Name: d.Name, Optional: d.Optional, OK: err == nil}
+		if err != nil {
+			st.Error = err.Error()
+			r.fail(d.Optional)
+		}
+		r.Dependencies = append(r.Dependencies, st)
+	}
+	reports, err := a.runner.Reports(ctx) // bounds each read itself
 	if err != nil {
+		// No head, no lag: the event store is down, and with it the core.
 		a.log.WithError(err).Warn("readyz: projection status unavailable")
-		return httpapi.NewProblem(http.StatusServiceUnavailable, httpapi.CodeUnavailable, "projection status unavailable")
+		r.Ready = false
 	}
+	for _, p := range reports {
+		if !p.Ready {
+			r.fail(a.optional[p.Name])
+		}
+	}
+	r.Projections = reports
 	status := http.StatusOK
-	if !ok {
+	if !r.Ready {
 		status = http.StatusServiceUnavailable
+		c.Response().Header().Set("Retry-After", strconv.Itoa(httpapi.DefaultRetryAfter))
 	}
-	return c.JSON(status, Readiness{Ready: ok, Projections: st})
+	return c.JSON(status, r)
+}
+
+// fail records a failed check: optional ones only degrade.
+func (r *Readiness) fail(optional bool) {
+	if optional {
+		r.Degraded = true
+	} else {
+		r.Ready = false
+	}
 }

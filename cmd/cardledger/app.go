@@ -16,6 +16,7 @@ import (
 	"github.com/cardledger/cardledger/eventstore"
 	"github.com/cardledger/cardledger/internal/auth"
 	"github.com/cardledger/cardledger/internal/httpapi"
+	"github.com/cardledger/cardledger/internal/unavailable"
 	"github.com/cardledger/cardledger/permissions"
 	"github.com/cardledger/cardledger/projections"
 	"github.com/cardledger/cardledger/readapi"
@@ -45,7 +46,10 @@ func buildApp(ctx context.Context, d *deps) (*app, error) {
 		Add(projections.ReadModels(pool)...).
 		Add(audit.NewProjection(pool))
 	if d.cfg.ClickHouseURL != "" {
-		a.ch, err = analytics.Open(ctx, d.cfg.ClickHouseURL)
+		// Not Open: a ClickHouse outage at start is ridden out like one
+		// while running (analytics 503, its projection retrying), not a
+		// reason to refuse commands and the blacklist.
+		a.ch, err = analytics.Connect(d.cfg.ClickHouseURL)
 		if err != nil {
 			return nil, err
 		}
@@ -64,7 +68,7 @@ func (a *app) server(ctx context.Context) (*echo.Echo, error) {
 	a.commands = cmds
 	routes := [][]httpapi.Route{
 		cmds.Routes(),
-		readapi.NewAPI(d.pool, a.runner, d.cfg.IDKey, d.log).Routes(),
+		readapi.NewAPI(d.pool, a.runner, d.cfg.IDKey, d.log).WithReadiness(a.readinessChecks(), analytics.ProjectionName).Routes(),
 		audit.NewAPI(d.pool).Routes(),
 	}
 	if a.ch != nil {
@@ -129,6 +133,23 @@ func erasureFollowers(d *deps, batches *batch.Service) []commands.ErasureFollowe
 		}}
 	}
 	return out
+}
+
+// readinessChecks are the dependencies /readyz reports: the core needs
+// PostgreSQL and the event store; ClickHouse only serves analytics, so its
+// outage degrades readiness without taking the instance out of rotation.
+func (a *app) readinessChecks() []readapi.Dependency {
+	checks := []readapi.Dependency{
+		{Name: unavailable.PostgreSQL, Check: a.d.pool.Ping},
+		{Name: unavailable.EventStore, Check: func(ctx context.Context) error {
+			_, _, err := a.d.store.Head(ctx)
+			return err
+		}},
+	}
+	if a.ch != nil {
+		checks = append(checks, readapi.Dependency{Name: unavailable.ClickHouse, Optional: true, Check: a.ch.Ping})
+	}
+	return checks
 }
 
 func (a *app) close() {

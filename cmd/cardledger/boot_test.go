@@ -25,6 +25,12 @@ type booted struct {
 func boot(t *testing.T, ctx context.Context, env *environment) *booted {
 	t.Helper()
 	require.Equal(t, 0, run(ctx, env, []string{"migrate"}))
+	return bootMigrated(t, ctx, env)
+}
+
+// bootMigrated is boot on databases already migrated.
+func bootMigrated(t *testing.T, ctx context.Context, env *environment) *booted {
+	t.Helper()
 	d, err := parseConfig(env, flag.NewFlagSet("test", flag.ContinueOnError), nil)
 	require.NoError(t, err)
 	a, err := buildApp(ctx, d)

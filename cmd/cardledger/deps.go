@@ -5,8 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/sirupsen/logrus"
@@ -17,6 +15,7 @@ import (
 	"github.com/cardledger/cardledger/eventstore/piistore"
 	"github.com/cardledger/cardledger/internal/auth"
 	"github.com/cardledger/cardledger/internal/config"
+	"github.com/cardledger/cardledger/internal/pgpool"
 )
 
 // deps are the connections a subcommand works with. Each opener is lazy so a
@@ -27,7 +26,10 @@ type deps struct {
 	pool     *pgxpool.Pool
 	store    eventstore.Store // the event log with personal data opened (piistore)
 	eventLog eventstore.Store // the event log as stored, sealed
-	keys     *piistore.Keyring
+	// storePool is the event store's own pool when it is another database
+	// than the read models' (nil when they share d.pool).
+	storePool *pgxpool.Pool
+	keys      *piistore.Keyring
 }
 
 // parseConfig adds the common flags to fs, parses args and sets up logging.
@@ -63,17 +65,15 @@ func newLogger(cfg config.Config, w io.Writer) (*logrus.Logger, error) {
 	return log, nil
 }
 
-// openPool connects to the read-model database.
+// openPool connects to the read-model database (internal/pgpool: pool
+// size, acquire and connect timeouts within the per-process budget).
 func (d *deps) openPool(ctx context.Context) (*pgxpool.Pool, error) {
 	if d.pool != nil {
 		return d.pool, nil
 	}
-	cfg, err := pgxpool.ParseConfig(withDefaultPoolSize(d.cfg.PostgresURL))
+	cfg, err := pgpool.ParseConfig(d.cfg.PostgresURL)
 	if err != nil {
 		return nil, fmt.Errorf("CARDLEDGER_POSTGRES_URL: %w", err)
-	}
-	if cfg.ConnConfig.ConnectTimeout == 0 { // the URL's connect_timeout wins
-		cfg.ConnConfig.ConnectTimeout = 5 * time.Second
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -119,7 +119,7 @@ func (d *deps) openEventLog(ctx context.Context) (eventstore.Store, error) {
 	var store eventstore.Store
 	switch kind {
 	case "postgres":
-		store, err = pgstore.Open(ctx, withDefaultPoolSize(d.cfg.EventStoreURL))
+		store, err = d.openPGStore(ctx)
 	case "esdb":
 		store, err = esdbstore.Open(ctx, d.cfg.EventStoreURL)
 	}
@@ -189,24 +189,39 @@ func (d *deps) close() {
 	if d.eventLog != nil {
 		d.eventLog.Close() // also what d.store wraps
 	}
+	if d.storePool != nil {
+		d.storePool.Close()
+	}
 	if d.pool != nil {
 		d.pool.Close()
 	}
 }
 
-// defaultPoolSize replaces pgx's default (4 on this kind of machine): appends
-// are commit-bound, so imports, the batch process manager and concurrent
-// HTTP commands need more connections than cores to keep group commit busy.
-const defaultPoolSize = 32
-
-// withDefaultPoolSize adds pool_max_conns to a PostgreSQL URL that sets none.
-func withDefaultPoolSize(url string) string {
-	if strings.Contains(url, "pool_max_conns=") {
-		return url
+// openPGStore opens the PostgreSQL event store on the read models' pool
+// when both URLs name one database (one budget of connections), else on a
+// pool of its own.
+func (d *deps) openPGStore(ctx context.Context) (*pgstore.Store, error) {
+	if pgpool.SameDatabase(d.cfg.EventStoreURL, d.cfg.PostgresURL) {
+		pool, err := d.openPool(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return pgstore.OpenPool(ctx, pool)
 	}
-	sep := "?"
-	if strings.Contains(url, "?") {
-		sep = "&"
+	cfg, err := pgpool.ParseConfig(d.cfg.EventStoreURL)
+	if err != nil {
+		return nil, fmt.Errorf("CARDLEDGER_EVENTSTORE_URL: %w", err)
 	}
-	return fmt.Sprintf("%s%spool_max_conns=%d", url, sep, defaultPoolSize)
+	pgstore.TuneConfig(cfg)
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	s, err := pgstore.OpenPool(ctx, pool)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	d.storePool = pool
+	return s, nil
 }

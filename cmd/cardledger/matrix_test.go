@@ -183,11 +183,14 @@ func TestAccessMatrix(t *testing.T) {
 		}
 	}
 	require.Empty(t, missing, "served endpoints missing from accessMatrix: add a line for each")
+	var stale []string
 	for r := range accessMatrix {
 		if !slices.Contains(served, r) {
-			t.Logf("accessMatrix lists %s, which this server does not serve (module not wired?)", r)
+			stale = append(stale, r)
 		}
 	}
+	sort.Strings(stale)
+	require.Empty(t, stale, "accessMatrix lists endpoints this server does not serve: remove them or wire their module")
 
 	for _, route := range served {
 		spec := accessMatrix[route]
@@ -209,7 +212,9 @@ func TestAccessMatrix(t *testing.T) {
 				allowed := role == httpapi.RoleAdmin || slices.Contains(spec.roles, role)
 				if allowed {
 					// An allowed role may still meet a business rule that is a 403
-					// of its own (e.g. requester_not_county), never an access refusal.
+					// of its own (e.g. requester_not_county), never an access refusal,
+					// and is served: a 5xx here is a bug the matrix must not hide.
+					assert.Less(t, status, 500, "%s is allowed and must be served (%s)", role, code)
 					assert.NotEqual(t, http.StatusUnauthorized, status, "%s is allowed (%s)", role, code)
 					assert.NotContains(t, []string{httpapi.CodeForbidden, httpapi.CodeScopeRegion, httpapi.CodeScopeBank}, code, "%s is allowed", role)
 				} else {
@@ -248,6 +253,7 @@ func (m *matrix) checkScopes(t *testing.T, route string, spec access) {
 // bank client of another bank.
 type matrix struct {
 	t        *testing.T
+	b        *booted
 	servers  []*httptest.Server
 	byRoute  map[string]*httptest.Server
 	keys     map[string]string
@@ -266,14 +272,22 @@ const (
 
 func startMatrix(t *testing.T) *matrix {
 	t.Helper()
+	return newMatrix(t, map[string]string{"CARDLEDGER_POSTGRES_URL": testpg.NewDatabase(t),
+		"CARDLEDGER_CLICKHOUSE_URL": chtest.NewDatabase(t)})
+}
+
+// newMatrix boots the service with vars (the database URLs) and adds the
+// clients and the test holder.
+func newMatrix(t *testing.T, vars map[string]string) *matrix {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	t.Cleanup(cancel)
-	vars := map[string]string{"CARDLEDGER_POSTGRES_URL": testpg.NewDatabase(t), "CARDLEDGER_LOG_LEVEL": "error",
-		"CARDLEDGER_CLICKHOUSE_URL": chtest.NewDatabase(t), "CARDLEDGER_RATE_LIMIT": "0"}
+	vars["CARDLEDGER_LOG_LEVEL"] = "error"
+	vars["CARDLEDGER_RATE_LIMIT"] = "0"
 	env := &environment{stdout: io.Discard, stderr: io.Discard, getenv: func(k string) string { return vars[k] }}
 	b := boot(t, ctx, env)
 	d := b.d
-	m := &matrix{t: t, byRoute: map[string]*httptest.Server{}, keys: map[string]string{}, examples: map[string]json.RawMessage{}}
+	m := &matrix{t: t, b: b, byRoute: map[string]*httptest.Server{}, keys: map[string]string{}, examples: map[string]json.RawMessage{}}
 	main := b.srv
 	m.add(main, b.e)
 
@@ -382,6 +396,21 @@ func (m *matrix) client(ctx context.Context, db auth.DB, c auth.Client) {
 // problem code.
 func (m *matrix) call(route, client string) (int, string) {
 	m.t.Helper()
+	res := m.answer(route, client)
+	return res.status, res.problem.Code
+}
+
+// answer is one response of the server, its problem decoded.
+type answer struct {
+	status  int
+	header  http.Header
+	body    []byte
+	problem httpapi.Problem
+}
+
+// answer sends route as call does and returns the whole response.
+func (m *matrix) answer(route, client string) answer {
+	m.t.Helper()
 	method, path, _ := strings.Cut(route, " ")
 	url := m.byRoute[route].URL + m.fill(path)
 	if route == "GET /v1/cardholders" {
@@ -391,12 +420,12 @@ func (m *matrix) call(route, client string) (int, string) {
 	if ex, ok := m.examples[route]; ok {
 		body = ex
 	}
-	status, raw := m.send(method, url, client, body)
-	var p httpapi.Problem
-	if status >= 400 {
-		_ = json.Unmarshal(raw, &p)
+	var a answer
+	a.status, a.header, a.body = m.sendFull(method, url, client, body)
+	if a.status >= 400 {
+		_ = json.Unmarshal(a.body, &a.problem)
 	}
-	return status, p.Code
+	return a
 }
 
 func (m *matrix) fill(path string) string {
@@ -409,6 +438,12 @@ func (m *matrix) fill(path string) string {
 }
 
 func (m *matrix) send(method, url, client string, body any) (int, []byte) {
+	m.t.Helper()
+	status, _, raw := m.sendFull(method, url, client, body)
+	return status, raw
+}
+
+func (m *matrix) sendFull(method, url, client string, body any) (int, http.Header, []byte) {
 	m.t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
@@ -436,5 +471,5 @@ func (m *matrix) send(method, url, client string, body any) (int, []byte) {
 	require.NoError(m.t, err, fmt.Sprintf("%s %s", method, url))
 	defer res.Body.Close()
 	raw, _ := io.ReadAll(res.Body)
-	return res.StatusCode, raw
+	return res.StatusCode, res.Header, raw
 }

@@ -96,5 +96,23 @@ func opError(ctx context.Context, op string, err error) error {
 	if hasCode(err, esdb.ErrorCodeResourceNotFound) || hasCode(err, esdb.ErrorCodeStreamDeleted) {
 		return fmt.Errorf("%s: %w: %w", op, eventstore.ErrStreamNotFound, err)
 	}
+	if unreachable(err) {
+		return fmt.Errorf("%s: %w: %w", op, eventstore.ErrUnavailable, err)
+	}
 	return fmt.Errorf("%s: %w", op, err)
+}
+
+// unreachable: the server could not be reached or could not take the
+// request now. The client reports this either as its own error codes or,
+// from some calls, as the bare gRPC status.
+func unreachable(err error) bool {
+	if hasCode(err, esdb.ErrorUnavailable) || hasCode(err, esdb.ErrorCodeDeadlineExceeded) ||
+		hasCode(err, esdb.ErrorCodeConnectionClosed) || hasCode(err, esdb.ErrorCodeNotLeader) {
+		return true
+	}
+	switch status.Code(err) {
+	case codes.Unavailable, codes.DeadlineExceeded:
+		return true
+	}
+	return false
 }

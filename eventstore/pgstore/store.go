@@ -49,6 +49,7 @@ import (
 // Store is an eventstore.Store on PostgreSQL. It is safe for concurrent use.
 type Store struct {
 	pool     *pgxpool.Pool
+	ownsPool bool // Close closes the pool (Open), not a pool shared with others (OpenPool)
 	notifier *notifier
 }
 
@@ -61,35 +62,58 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: parse url: %w", err)
 	}
-	// The append statement is cheap to run but costly to plan (~0.6 ms, more
-	// than its execution), and PostgreSQL keeps re-planning it because the
-	// generic plan's estimate looks worse than the custom plans'. Every
-	// statement of this pool is an index lookup whose plan does not depend
-	// on its parameters, so reuse the generic plan always.
-	if _, set := cfg.ConnConfig.RuntimeParams["plan_cache_mode"]; !set {
-		cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
-	}
+	TuneConfig(cfg)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: connect: %w", err)
 	}
-	s := &Store{pool: pool}
-	if err := pool.Ping(ctx); err != nil {
+	s, err := OpenPool(ctx, pool)
+	if err != nil {
 		pool.Close()
+		return nil, err
+	}
+	s.ownsPool = true
+	return s, nil
+}
+
+// TuneConfig sets what a pool used only by the store should run with.
+//
+// The append statement is cheap to run but costly to plan (~0.6 ms, more
+// than its execution), and PostgreSQL keeps re-planning it because the
+// generic plan's estimate looks worse than the custom plans'. Every
+// statement of the store is an index lookup whose plan does not depend on
+// its parameters, so reuse the generic plan always. A pool shared with the
+// read models (OpenPool) keeps the server's setting instead: their
+// optional-filter queries need custom plans.
+func TuneConfig(cfg *pgxpool.Config) {
+	if _, set := cfg.ConnConfig.RuntimeParams["plan_cache_mode"]; !set {
+		cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
+	}
+}
+
+// OpenPool is a Store on a pool the caller owns and closes (after the
+// Store): one pool for the event store and the read models when both live
+// in one database, so the process has one connection budget. It checks
+// the connection and runs Migrate.
+func OpenPool(ctx context.Context, pool *pgxpool.Pool) (*Store, error) {
+	if err := pool.Ping(ctx); err != nil {
 		return nil, fmt.Errorf("pgstore: connect: %w", err)
 	}
+	s := &Store{pool: pool}
 	if err := s.Migrate(ctx); err != nil {
-		pool.Close()
 		return nil, err
 	}
 	s.notifier = startNotifier(pool)
 	return s, nil
 }
 
-// Close releases all connections. Subscriptions still running fail.
+// Close stops the store and closes its pool if Open made it. Subscriptions
+// still running fail.
 func (s *Store) Close() error {
 	s.notifier.close()
-	s.pool.Close()
+	if s.ownsPool {
+		s.pool.Close()
+	}
 	return nil
 }
 

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/cardledger/cardledger/internal/unavailable"
 )
 
 // Problem codes of authentication failures (all 401) and rate limiting.
@@ -47,7 +49,7 @@ func (a *authenticator) principal(c echo.Context) (Principal, error) {
 			p.Method = MethodTLS
 			return p, nil
 		case !errors.Is(err, ErrUnauthenticated):
-			return Principal{}, unavailable(err)
+			return Principal{}, authUnavailable(err)
 		}
 	}
 	if IsSigned(req.Header) {
@@ -64,7 +66,7 @@ func (a *authenticator) principal(c echo.Context) (Principal, error) {
 		return Principal{}, NewProblem(http.StatusUnauthorized, CodeUnauthenticated, "the API key is not valid")
 	}
 	if err != nil {
-		return Principal{}, unavailable(err)
+		return Principal{}, authUnavailable(err)
 	}
 	p.Method = MethodBearer
 	return p, nil
@@ -107,7 +109,7 @@ func (a *authenticator) verifySigned(c echo.Context) (Principal, error) {
 		return Principal{}, NewProblem(http.StatusUnauthorized, CodeUnauthenticated, "the client is unknown or does not sign requests")
 	}
 	if err != nil {
-		return Principal{}, unavailable(err)
+		return Principal{}, authUnavailable(err)
 	}
 	if err := s.Verify(secret, now); err != nil {
 		return Principal{}, signatureProblem(err)
@@ -118,7 +120,7 @@ func (a *authenticator) verifySigned(c echo.Context) (Principal, error) {
 		return Principal{}, signatureProblem(err)
 	}
 	if err != nil {
-		return Principal{}, unavailable(err)
+		return Principal{}, authUnavailable(err)
 	}
 	p.Method = MethodHMAC
 	return p, nil
@@ -137,8 +139,14 @@ func signatureProblem(err error) *Problem {
 	return NewProblem(http.StatusUnauthorized, CodeSignatureMalformed, err.Error())
 }
 
-func unavailable(err error) error {
-	return fmt.Errorf("authenticate: %w: %w", err, NewProblem(http.StatusServiceUnavailable, CodeUnavailable, "authentication is unavailable"))
+// authUnavailable: the client could not be looked up, so the request can
+// neither be served nor refused. An outage names its dependency.
+func authUnavailable(err error) error {
+	p := NewProblem(http.StatusServiceUnavailable, CodeUnavailable, "authentication is unavailable")
+	if u, ok := unavailable.Classify(err); ok {
+		p = DependencyUnavailable(u.Dependency)
+	}
+	return fmt.Errorf("authenticate: %w: %w", err, p)
 }
 
 // middleware authenticates, rate-limits and checks the role, in that order.

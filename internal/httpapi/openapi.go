@@ -76,6 +76,8 @@ func responses(r Route) map[string]any {
 	out := map[string]any{
 		strconv.Itoa(status): ok,
 		"default":            problem("Error (application/problem+json)"),
+		"503": problem("A database it needs is down, unreachable or saturated (code dependency_unavailable, " +
+			"field dependency); see Retry-After"),
 	}
 	if len(r.Roles) > 0 {
 		out["401"] = problem("Missing or unknown API key")
@@ -138,6 +140,7 @@ func problemSchema() map[string]any {
 			"detail":     str,
 			"code":       str,
 			"request_id": str,
+			"dependency": str,
 			"errors": map[string]any{
 				"type": "array",
 				"items": map[string]any{

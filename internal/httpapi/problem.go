@@ -18,6 +18,12 @@ type Problem struct {
 	Code      string       `json:"code"`
 	Errors    []FieldError `json:"errors,omitempty"`
 	RequestID string       `json:"request_id,omitempty"`
+	// Dependency names what is unavailable in a 503 dependency_unavailable
+	// ("postgresql", "event_store", "clickhouse"); empty when unknown.
+	Dependency string `json:"dependency,omitempty"`
+	// RetryAfter is the Retry-After of a 503, in seconds; 0 means
+	// DefaultRetryAfter. Every 503 carries one.
+	RetryAfter int `json:"-"`
 }
 
 // FieldError names one bad input field. Field is a JSON path such as
@@ -65,7 +71,28 @@ const (
 	CodeMethodNotAllowed = "method_not_allowed"
 	CodeInternal         = "internal_error"
 	CodeUnavailable      = "unavailable"
+	// CodeDependencyUnavailable: a database the request needs is down,
+	// unreachable or saturated; nothing was decided, retry after
+	// Retry-After (with the same Idempotency-Key for commands).
+	CodeDependencyUnavailable = "dependency_unavailable"
 )
+
+// DefaultRetryAfter is the Retry-After, in seconds, of a 503 that sets none:
+// outages seen so far ended, and commands flowed, well within it.
+const DefaultRetryAfter = 1
+
+// DependencyUnavailable is the problem of a dependency outage (see package
+// internal/unavailable); dependency may be empty.
+func DependencyUnavailable(dependency string) *Problem {
+	what := "a dependency"
+	if dependency != "" {
+		what = dependency
+	}
+	p := NewProblem(http.StatusServiceUnavailable, CodeDependencyUnavailable,
+		what+" is unavailable; retry after Retry-After (a command with the same Idempotency-Key, which makes the retry safe)")
+	p.Dependency = dependency
+	return p
+}
 
 func BadRequest(code, detail string, fields ...FieldError) *Problem {
 	return NewProblem(http.StatusBadRequest, code, detail, fields...)

@@ -7,11 +7,14 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/sirupsen/logrus"
+
+	"github.com/cardledger/cardledger/internal/unavailable"
 )
 
 // DefaultMaxBody is the request body limit of routes that set none.
@@ -144,7 +147,11 @@ func builtinRoutes(opts Options) []Route {
 			if opts.Health != nil {
 				if err := opts.Health(c.Request().Context()); err != nil {
 					opts.Log.WithError(err).Warn("health check failed")
-					return NewProblem(http.StatusServiceUnavailable, CodeUnavailable, "a dependency is unavailable")
+					u, _ := unavailable.Classify(err)
+					if u == nil {
+						u = &unavailable.Error{}
+					}
+					return DependencyUnavailable(u.Dependency)
 				}
 			}
 			return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
@@ -177,6 +184,13 @@ func errorHandler(opts Options) echo.HTTPErrorHandler {
 		h := c.Response().Header()
 		if p.Status == http.StatusUnauthorized {
 			h.Set("WWW-Authenticate", `Bearer realm="cardledger"`)
+		}
+		if p.Status == http.StatusServiceUnavailable && h.Get("Retry-After") == "" {
+			secs := p.RetryAfter
+			if secs <= 0 {
+				secs = DefaultRetryAfter
+			}
+			h.Set("Retry-After", strconv.Itoa(secs))
 		}
 		h.Set(echo.HeaderContentType, ProblemContentType)
 		c.Response().WriteHeader(p.Status)
@@ -220,6 +234,11 @@ func problemFor(opts Options, err error) *Problem {
 	if errors.Is(err, context.Canceled) {
 		// The client went away; 499 in the log, nobody reads the body.
 		return NewProblem(499, "client_closed_request", "")
+	}
+	// An outage of a database is not a bug: 503 with Retry-After, for
+	// every route, in this one place.
+	if u, ok := unavailable.Classify(err); ok {
+		return DependencyUnavailable(u.Dependency)
 	}
 	return NewProblem(http.StatusInternalServerError, CodeInternal, "internal error; quote the request id when reporting it")
 }
