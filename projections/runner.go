@@ -73,6 +73,7 @@ type entry struct {
 
 	mu       sync.Mutex
 	active   bool // this process holds the projection's lock
+	known    bool // position is the checkpoint of this active run
 	position eventstore.Position
 	applied  uint64
 	lastErr  error
@@ -226,10 +227,17 @@ func (r *Runner) runLocked(ctx context.Context, e *entry, lock *projectionLock) 
 	return err
 }
 
-// follow catches up with pages, then applies live events in batches.
+// follow recovers the projection's storage if it needs to, catches up with
+// pages, then applies live events in batches. It runs only while this
+// process holds the projection's lock.
 func (r *Runner) follow(ctx context.Context, e *entry) error {
-	pos, err := e.p.Checkpoint(ctx)
-	if err != nil {
+	var pos eventstore.Position
+	var err error
+	if rec, ok := e.p.(Recoverer); ok {
+		if pos, err = rec.Recover(ctx); err != nil {
+			return fmt.Errorf("recover: %w", err)
+		}
+	} else if pos, err = e.p.Checkpoint(ctx); err != nil {
 		return fmt.Errorf("read checkpoint: %w", err)
 	}
 	e.setPosition(pos, 0)
@@ -354,7 +362,7 @@ func (r *Runner) live(ctx context.Context, e *entry, pos eventstore.Position) er
 func (e *entry) setActive(active bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.active = active
+	e.active, e.known = active, false
 	if active {
 		e.lastErr = nil
 	}
@@ -363,17 +371,18 @@ func (e *entry) setActive(active bool) {
 func (e *entry) setPosition(pos eventstore.Position, applied int) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.position = pos
+	e.position, e.known = pos, true
 	e.applied += uint64(applied)
 }
 
 // checkpoint is the projection's checkpoint: from memory while this process
-// runs it (updated after each commit), else from its storage.
+// runs it (updated after each commit), else, and while the run is still
+// recovering, from its storage (Checkpoint only reads).
 func (e *entry) checkpoint(ctx context.Context) (eventstore.Position, error) {
 	e.mu.Lock()
-	active, pos := e.active, e.position
+	known, pos := e.active && e.known, e.position
 	e.mu.Unlock()
-	if active {
+	if known {
 		return pos, nil
 	}
 	return e.p.Checkpoint(ctx)
@@ -410,7 +419,7 @@ func (r *Runner) waitEntry(ctx context.Context, e *entry, pos eventstore.Positio
 		wake := r.changed.wait()
 		cp, err := e.checkpoint(ctx)
 		if err != nil {
-			if ctx.Err() != nil {
+			if expired(ctx) {
 				return fmt.Errorf("%w: %s at %s: %w", ErrNotCaughtUp, e.p.Name(), pos, ctx.Err())
 			}
 			return fmt.Errorf("wait for %s: %w", e.p.Name(), err)
@@ -425,4 +434,15 @@ func (r *Runner) waitEntry(ctx context.Context, e *entry, pos eventstore.Positio
 		case <-time.After(waitPoll):
 		}
 	}
+}
+
+// expired reports whether ctx is done or past its deadline. A driver that
+// turns the deadline into a socket timeout (ClickHouse's) can fail a read
+// an instant before ctx.Err reports it; that is still running out of time.
+func expired(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	dl, ok := ctx.Deadline()
+	return ok && !time.Now().Before(dl)
 }
