@@ -2,10 +2,13 @@ package analytics_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,8 +20,10 @@ import (
 
 	"github.com/cardledger/cardledger/analytics"
 	"github.com/cardledger/cardledger/eventstore"
+	"github.com/cardledger/cardledger/internal/httpapi"
 	"github.com/cardledger/cardledger/internal/testpg"
 	"github.com/cardledger/cardledger/projections"
+	"github.com/cardledger/cardledger/readapi"
 )
 
 // checkpointGate is the ClickHouse connection of the instance that runs the
@@ -78,8 +83,11 @@ func TestStatusReadsWithoutTheLockNeitherDeleteRowsNorRace(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- worker.Run(runCtx) }()
 	defer func() { gate.open(); stop(); <-done }()
-	serving := projections.NewRunner(s.store, testpg.NewPool(t, s.pgURL), log).
+	servingPool := testpg.NewPool(t, s.pgURL)
+	serving := projections.NewRunner(s.store, servingPool, log).
 		AddWithOptions(analytics.RunnerOptions(), analytics.NewProjection(s.ch))
+	status := httpapi.NewServer(httpapi.Options{Log: log, Auth: httpapi.StaticAuthenticator{}},
+		readapi.NewAPI(servingPool, serving, []byte("scale-out-id-key"), log).Routes())
 
 	// The worker catches up with the registration, then is held at the
 	// checkpoint of the usage batch it applies next.
@@ -106,8 +114,8 @@ func TestStatusReadsWithoutTheLockNeitherDeleteRowsNorRace(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for range polls {
-				errs <- readyzSeesTheStoredCheckpoint(ctx, serving, before)
-				errs <- serving.WriteMetrics(ctx, io.Discard)
+				errs <- readyzSeesTheStoredCheckpoint(status, before)
+				errs <- metricsAnswer(status)
 				// Read-your-writes cannot be satisfied while the worker is held.
 				wctx, wcancel := context.WithTimeout(ctx, 20*time.Millisecond)
 				if err := serving.WaitFor(wctx, s.lastWritten()); !errors.Is(err, projections.ErrNotCaughtUp) {
@@ -154,15 +162,30 @@ func TestStatusReadsWithoutTheLockNeitherDeleteRowsNorRace(t *testing.T) {
 	}
 }
 
-// readyzSeesTheStoredCheckpoint checks what /readyz of an instance without
-// the lock reports: not active, at the checkpoint ClickHouse stores.
-func readyzSeesTheStoredCheckpoint(ctx context.Context, r *projections.Runner, want eventstore.Position) error {
-	_, st, err := r.Ready(ctx)
-	if err != nil {
-		return err
+// readyzSeesTheStoredCheckpoint checks what GET /readyz of an instance
+// without the lock reports: the projection inactive, at the checkpoint
+// ClickHouse stores.
+func readyzSeesTheStoredCheckpoint(srv http.Handler, want eventstore.Position) error {
+	rec := httptest.NewRecorder()
+	srv.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+	var got readapi.Readiness
+	if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
+		return fmt.Errorf("GET /readyz: %d %s: %w", rec.Code, rec.Body, err)
 	}
+	st := got.Projections
 	if len(st) != 1 || st[0].Name != analytics.ProjectionName || st[0].Active || st[0].Checkpoint != want.String() {
-		return fmt.Errorf("readyz statuses %+v, want %s inactive at %s", st, analytics.ProjectionName, want)
+		return fmt.Errorf("GET /readyz: %d %+v, want %s inactive at %s", rec.Code, st, analytics.ProjectionName, want)
+	}
+	return nil
+}
+
+// metricsAnswer checks that GET /metrics answers with the projection's gauges.
+func metricsAnswer(srv http.Handler) error {
+	rec := httptest.NewRecorder()
+	srv.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	want := fmt.Sprintf("cardledger_projection_active{projection=%q} 0", analytics.ProjectionName)
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), want) {
+		return fmt.Errorf("GET /metrics: %d %s, want 200 with %s", rec.Code, rec.Body, want)
 	}
 	return nil
 }
