@@ -144,3 +144,18 @@ func requireStatus(t *testing.T, r *projections.Runner, active bool, at eventsto
 	require.Equal(t, active, st[0].Active, "active")
 	require.Equal(t, at.String(), st[0].Checkpoint, "checkpoint")
 }
+
+// Stopping a runner releases its lock on the lock connection while nothing
+// else uses that connection (a pgx.Conn is not safe for concurrent use):
+// the liveness check of the lock must have finished first.
+func TestStoppingReleasesTheLockAfterItsCheckEnds(t *testing.T) {
+	e := newEnv(t)
+	for range 20 {
+		r := projections.NewRunner(e.store, e.pool, e.log).
+			WithOptions(projections.Options{LockPoll: 5 * time.Millisecond, LockCheck: 10 * time.Millisecond}).
+			Add(projections.NewReadModel(e.pool))
+		stop := e.start(t, r)
+		requireActive(t, r, true)
+		stop()
+	}
+}

@@ -24,6 +24,9 @@ type Options struct {
 	PageSize int
 	// LockPoll is how often a standby instance retries the lock (1s).
 	LockPoll time.Duration
+	// LockCheck is how often the active instance checks that its lock
+	// connection is alive (2s).
+	LockCheck time.Duration
 	// Retry is the pause after a failed run before trying again (1s).
 	Retry time.Duration
 	// ReadyLag is the lag in seconds above which Ready reports not ready (30s).
@@ -42,6 +45,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.LockPoll <= 0 {
 		o.LockPoll = time.Second
+	}
+	if o.LockCheck <= 0 {
+		o.LockCheck = 2 * time.Second
 	}
 	if o.Retry <= 0 {
 		o.Retry = time.Second
@@ -214,14 +220,20 @@ func (r *Runner) failed(ctx context.Context, e *entry, log logrus.FieldLogger, e
 // runLocked follows the log while the lock connection is healthy.
 func (r *Runner) runLocked(ctx context.Context, e *entry, lock *projectionLock) error {
 	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
+	watched := make(chan struct{})
 	go func() {
-		if err := lock.watch(ctx, 2*time.Second); err != nil && ctx.Err() == nil {
+		defer close(watched)
+		if err := lock.watch(ctx, r.optionsOf(e).LockCheck); err != nil && ctx.Err() == nil {
 			cancel(err)
 		}
 	}()
 	err := r.follow(ctx, e)
-	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+	cause := context.Cause(ctx)
+	// The caller releases the lock on the lock's connection next, and a
+	// pgx.Conn is for one goroutine at a time: the check must be over.
+	cancel(nil)
+	<-watched
+	if cause != nil && !errors.Is(cause, context.Canceled) {
 		return cause
 	}
 	return err
@@ -266,9 +278,13 @@ func (r *Runner) catchUp(ctx context.Context, p Projection, pageSize int, after 
 		err    error
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	pages := make(chan page, 1)
+	read := make(chan struct{})
+	// The reader ends before catchUp returns, so that no read of the store
+	// outlives Run (its caller may close the store next).
+	defer func() { cancel(); <-read }()
 	go func() {
+		defer close(read)
 		defer close(pages)
 		from := after
 		for {
@@ -314,10 +330,12 @@ func (r *Runner) catchUp(ctx context.Context, p Projection, pageSize int, after 
 // MaxBatch, each closed when the subscription has nothing more within Linger.
 func (r *Runner) live(ctx context.Context, e *entry, pos eventstore.Position) error {
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	events := make(chan eventstore.RecordedEvent, 2*r.optionsOf(e).MaxBatch)
 	subErr := make(chan error, 1)
+	subscribed := make(chan struct{})
+	defer func() { cancel(); <-subscribed }() // no subscription outlives Run
 	go func() {
+		defer close(subscribed)
 		subErr <- r.store.SubscribeAll(ctx, pos, func(ev eventstore.RecordedEvent) error {
 			select {
 			case events <- ev:
