@@ -28,9 +28,15 @@ run: services build
 	echo "dashboard: http://$${CARDLEDGER_LISTEN:-127.0.0.1:8080}/dashboard"; \
 	exec $(BIN) serve
 
+# Packages whose goroutines share projection runners and answer /readyz and
+# /metrics run under the race detector in `make test`, and only so.
+RACE_PKGS := projections analytics readapi cmd/cardledger
+
 test: services
 	$(GO) vet ./...
-	CARDLEDGER_REQUIRE_CLICKHOUSE=1 SSCARD_REQUIRE=1 $(GO) test -count=1 -timeout 20m ./...
+	CARDLEDGER_REQUIRE_CLICKHOUSE=1 SSCARD_REQUIRE=1 $(GO) test -count=1 -timeout 20m \
+		$$($(GO) list ./... | grep -vxF $(foreach p,$(RACE_PKGS),-e github.com/cardledger/cardledger/$(p)))
+	CARDLEDGER_REQUIRE_CLICKHOUSE=1 SSCARD_REQUIRE=1 $(GO) test -race -count=1 -timeout 20m $(addprefix ./,$(RACE_PKGS))
 	docker-compose -f docker-compose.yml config -q && echo "docker-compose.yml: valid"
 
 # Run every fuzz target for a short while (the corpora run in `make test` anyway).

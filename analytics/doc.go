@@ -15,10 +15,13 @@
 //     without FINAL. Every fact row carries its event's position. The
 //     checkpoint (projection_checkpoints) is written after a batch's rows; a
 //     batch that fails or is cut short by a crash leaves rows after the
-//     checkpoint, and before the projection writes again (Checkpoint, or
-//     the next Apply after a failure) it deletes every fact row after the
-//     checkpoint (ALTER ... DELETE, waited for). Rows at or before the
-//     checkpoint are therefore exactly the projected events, once each.
+//     checkpoint, and before the projection writes again (Recover, run by
+//     the instance that takes the projection's lock, or the next Apply after
+//     a failure) it deletes every fact row after the checkpoint (ALTER ...
+//     DELETE, waited for). Rows at or before the checkpoint are therefore
+//     exactly the projected events, once each. Only the lock holder may do
+//     this: elsewhere, rows after the checkpoint are the holder's batch in
+//     flight, so Checkpoint (status endpoints, read-your-writes) only reads.
 //   - Why not FINAL/argMax in the queries: FINAL merges at read time and is
 //     single-threaded per partition on 18.16; on 10M rows it costs seconds
 //     per analysis, against a target of under one second. uniqExact-style
@@ -30,7 +33,7 @@
 //   - The dimension tables holders and cards keep one row per key and
 //     version (stream revision); readers take argMax(…, version) (they are
 //     small). The projection keeps them, and the set of blacklisted cards,
-//     in memory too, and reloads them from ClickHouse in Checkpoint.
+//     in memory too, and reloads them from ClickHouse in Recover.
 //   - A usage fact's home_city is the card's home city (prefecture of the
 //     holder's registration region, or of the region they transferred to)
 //     when the event was projected; the card is always known by then,

@@ -34,11 +34,16 @@ func RunnerOptions() projections.Options {
 // It keeps in memory what it needs to place a usage fact: each cardholder's
 // home city, each card's holder, and which cards are on the blacklist. That
 // state is also in ClickHouse (holders, cards, card_events) and is loaded
-// back by Checkpoint, so it never depends on the process staying up.
+// back by Recover, so it never depends on the process staying up.
+//
+// Recover and Apply write and run only in the instance holding the
+// projection's lock, one call at a time; they alone touch the in-memory
+// state. Checkpoint only reads ClickHouse, so status endpoints of any
+// instance may call it at any time.
 type Projection struct {
 	conn driver.Conn
 
-	mu      sync.Mutex // guards stored for Status readers
+	mu      sync.Mutex // guards stored and loaded for Stored readers
 	stored  checkpoint
 	loaded  bool
 	dirty   bool // an Apply failed part-way: rows after stored may exist
@@ -61,7 +66,7 @@ type checkpoint struct {
 	eventAt time.Time // recorded time of the event at pos
 }
 
-var _ projections.Projection = (*Projection)(nil)
+var _ projections.Recoverer = (*Projection)(nil)
 
 // NewProjection returns the projection writing through conn, whose database
 // must be migrated (Migrate).
@@ -71,10 +76,23 @@ func NewProjection(conn driver.Conn) *Projection {
 
 func (p *Projection) Name() string { return ProjectionName }
 
-// Checkpoint loads the projection's state from ClickHouse, removes fact rows
-// that a failed or interrupted Apply left after the stored checkpoint, and
-// returns that checkpoint.
+// Checkpoint reads the stored checkpoint. It changes nothing: rows after it
+// may be the lock holder's Apply in flight, not debris of a crash.
 func (p *Projection) Checkpoint(ctx context.Context) (eventstore.Position, error) {
+	cp, err := readCheckpoint(ctx, p.conn)
+	if err != nil {
+		return eventstore.Start, err
+	}
+	return cp.pos, nil
+}
+
+// Recover implements projections.Recoverer: it removes fact rows that a
+// failed or interrupted Apply left after the stored checkpoint, loads the
+// projection's state from ClickHouse, and returns that checkpoint. Only the
+// holder of the projection's lock may call it (the runner does, on taking
+// the lock): in any other instance it would delete the rows the holder is
+// writing.
+func (p *Projection) Recover(ctx context.Context) (eventstore.Position, error) {
 	cp, err := readCheckpoint(ctx, p.conn)
 	if err != nil {
 		return eventstore.Start, err
@@ -95,7 +113,7 @@ func (p *Projection) Checkpoint(ctx context.Context) (eventstore.Position, error
 // the stored checkpoint are skipped.
 func (p *Projection) Apply(ctx context.Context, batch []eventstore.RecordedEvent) error {
 	if !p.loaded || p.dirty {
-		if _, err := p.Checkpoint(ctx); err != nil {
+		if _, err := p.Recover(ctx); err != nil {
 			return err
 		}
 	}
@@ -140,8 +158,8 @@ func (p *Projection) Apply(ctx context.Context, batch []eventstore.RecordedEvent
 	return nil
 }
 
-// Stored returns the checkpoint this process last stored or read, and the
-// recorded time of that event; ok is false before the first Checkpoint.
+// Stored returns the checkpoint this process last stored or recovered, and
+// the recorded time of that event; ok is false before the first Recover.
 func (p *Projection) Stored() (pos eventstore.Position, eventAt time.Time, ok bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()

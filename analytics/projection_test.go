@@ -72,7 +72,7 @@ func TestProjectionRepeatsNoRowAfterACrashBeforeTheCheckpoint(t *testing.T) {
 
 	// A new process starts from the older checkpoint and applies the batch again.
 	restarted := analytics.NewProjection(s.ch)
-	pos, err := restarted.Checkpoint(ctx)
+	pos, err := restarted.Recover(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,8 +5,9 @@
 // number of projections (PostgreSQL read models here, the ClickHouse
 // analytics projection elsewhere):
 //
-//   - It reads the checkpoint, catches up with large ReadAll pages, then
-//     subscribes to $all for live events, and hands events to Apply in
+//   - It reads the checkpoint (a Recoverer instead repairs its storage and
+//     reloads its state: Recover), catches up with large ReadAll pages,
+//     then subscribes to $all for live events, and hands events to Apply in
 //     batches (up to MaxBatch events, or whatever arrived within Linger), so
 //     catch-up costs a few round trips per batch, not per event.
 //   - Only one instance of each projection is active in a deployment: the
@@ -25,6 +26,10 @@
 //     shape; a version newer than the code fails the batch, never skipped.
 //   - Lag (events and seconds behind the store's head) is exposed through
 //     WriteMetrics (Prometheus text) and Ready; WaitFor gives read-your-writes.
+//     On an instance that does not hold the lock these read the stored
+//     checkpoint and write nothing: only the lock holder writes (Recover
+//     included), and a projection's in-memory state is touched only by the
+//     holder's goroutine.
 //   - Rebuild builds a Rebuildable projection from position zero into fresh
 //     tables and swaps them in atomically. It reports progress to a callback
 //     (RebuildWith) and draws nothing: the command line shows it.

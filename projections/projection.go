@@ -12,7 +12,10 @@ type Projection interface {
 	// Name identifies the projection in locks, metrics and logs.
 	Name() string
 	// Checkpoint is the position of the last event Apply stored;
-	// eventstore.Start for a projection that has seen nothing.
+	// eventstore.Start for a projection that has seen nothing. It only
+	// reads: status endpoints (/readyz, /metrics) and read-your-writes call
+	// it on every instance, including those that do not hold the lock,
+	// concurrently with each other and with the lock holder's Apply.
 	Checkpoint(ctx context.Context) (eventstore.Position, error)
 	// Apply stores the effects of batch (events in position order, all after
 	// the checkpoint the runner last read) together with the new checkpoint,
@@ -20,6 +23,19 @@ type Projection interface {
 	// a repeated batch changes nothing, and ignore unknown event types.
 	// The runner reuses batch's backing array: Apply must not keep it.
 	Apply(ctx context.Context, batch []eventstore.RecordedEvent) error
+}
+
+// Recoverer is a Projection that must repair its storage or reload state
+// before it applies again: one whose storage can hold effects past the
+// stored checkpoint after a crash (ClickHouse has no transactions), or that
+// keeps state in memory. The runner calls Recover, instead of Checkpoint,
+// each time this process takes the projection's lock and before its first
+// Apply; nothing else may, since only the lock holder writes.
+type Recoverer interface {
+	Projection
+	// Recover removes what a failed or interrupted Apply left after the
+	// stored checkpoint, loads what Apply needs, and returns the checkpoint.
+	Recover(ctx context.Context) (eventstore.Position, error)
 }
 
 // ReadAllFunc reads the global log after a position; it is

@@ -24,6 +24,9 @@ type Options struct {
 	PageSize int
 	// LockPoll is how often a standby instance retries the lock (1s).
 	LockPoll time.Duration
+	// LockCheck is how often the active instance checks that its lock
+	// connection is alive (2s).
+	LockCheck time.Duration
 	// Retry is the pause after a failed run before trying again (1s).
 	Retry time.Duration
 	// ReadyLag is the lag in seconds above which Ready reports not ready (30s).
@@ -42,6 +45,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.LockPoll <= 0 {
 		o.LockPoll = time.Second
+	}
+	if o.LockCheck <= 0 {
+		o.LockCheck = 2 * time.Second
 	}
 	if o.Retry <= 0 {
 		o.Retry = time.Second
@@ -73,6 +79,7 @@ type entry struct {
 
 	mu       sync.Mutex
 	active   bool // this process holds the projection's lock
+	known    bool // position is the checkpoint of this active run
 	position eventstore.Position
 	applied  uint64
 	lastErr  error
@@ -213,23 +220,36 @@ func (r *Runner) failed(ctx context.Context, e *entry, log logrus.FieldLogger, e
 // runLocked follows the log while the lock connection is healthy.
 func (r *Runner) runLocked(ctx context.Context, e *entry, lock *projectionLock) error {
 	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
+	watched := make(chan struct{})
 	go func() {
-		if err := lock.watch(ctx, 2*time.Second); err != nil && ctx.Err() == nil {
+		defer close(watched)
+		if err := lock.watch(ctx, r.optionsOf(e).LockCheck); err != nil && ctx.Err() == nil {
 			cancel(err)
 		}
 	}()
 	err := r.follow(ctx, e)
-	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+	cause := context.Cause(ctx)
+	// The caller releases the lock on the lock's connection next, and a
+	// pgx.Conn is for one goroutine at a time: the check must be over.
+	cancel(nil)
+	<-watched
+	if cause != nil && !errors.Is(cause, context.Canceled) {
 		return cause
 	}
 	return err
 }
 
-// follow catches up with pages, then applies live events in batches.
+// follow recovers the projection's storage if it needs to, catches up with
+// pages, then applies live events in batches. It runs only while this
+// process holds the projection's lock.
 func (r *Runner) follow(ctx context.Context, e *entry) error {
-	pos, err := e.p.Checkpoint(ctx)
-	if err != nil {
+	var pos eventstore.Position
+	var err error
+	if rec, ok := e.p.(Recoverer); ok {
+		if pos, err = rec.Recover(ctx); err != nil {
+			return fmt.Errorf("recover: %w", err)
+		}
+	} else if pos, err = e.p.Checkpoint(ctx); err != nil {
 		return fmt.Errorf("read checkpoint: %w", err)
 	}
 	e.setPosition(pos, 0)
@@ -258,9 +278,13 @@ func (r *Runner) catchUp(ctx context.Context, p Projection, pageSize int, after 
 		err    error
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	pages := make(chan page, 1)
+	read := make(chan struct{})
+	// The reader ends before catchUp returns, so that no read of the store
+	// outlives Run (its caller may close the store next).
+	defer func() { cancel(); <-read }()
 	go func() {
+		defer close(read)
 		defer close(pages)
 		from := after
 		for {
@@ -306,10 +330,12 @@ func (r *Runner) catchUp(ctx context.Context, p Projection, pageSize int, after 
 // MaxBatch, each closed when the subscription has nothing more within Linger.
 func (r *Runner) live(ctx context.Context, e *entry, pos eventstore.Position) error {
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	events := make(chan eventstore.RecordedEvent, 2*r.optionsOf(e).MaxBatch)
 	subErr := make(chan error, 1)
+	subscribed := make(chan struct{})
+	defer func() { cancel(); <-subscribed }() // no subscription outlives Run
 	go func() {
+		defer close(subscribed)
 		subErr <- r.store.SubscribeAll(ctx, pos, func(ev eventstore.RecordedEvent) error {
 			select {
 			case events <- ev:
@@ -354,7 +380,7 @@ func (r *Runner) live(ctx context.Context, e *entry, pos eventstore.Position) er
 func (e *entry) setActive(active bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.active = active
+	e.active, e.known = active, false
 	if active {
 		e.lastErr = nil
 	}
@@ -363,17 +389,18 @@ func (e *entry) setActive(active bool) {
 func (e *entry) setPosition(pos eventstore.Position, applied int) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.position = pos
+	e.position, e.known = pos, true
 	e.applied += uint64(applied)
 }
 
 // checkpoint is the projection's checkpoint: from memory while this process
-// runs it (updated after each commit), else from its storage.
+// runs it (updated after each commit), else, and while the run is still
+// recovering, from its storage (Checkpoint only reads).
 func (e *entry) checkpoint(ctx context.Context) (eventstore.Position, error) {
 	e.mu.Lock()
-	active, pos := e.active, e.position
+	known, pos := e.active && e.known, e.position
 	e.mu.Unlock()
-	if active {
+	if known {
 		return pos, nil
 	}
 	return e.p.Checkpoint(ctx)
@@ -410,7 +437,7 @@ func (r *Runner) waitEntry(ctx context.Context, e *entry, pos eventstore.Positio
 		wake := r.changed.wait()
 		cp, err := e.checkpoint(ctx)
 		if err != nil {
-			if ctx.Err() != nil {
+			if expired(ctx) {
 				return fmt.Errorf("%w: %s at %s: %w", ErrNotCaughtUp, e.p.Name(), pos, ctx.Err())
 			}
 			return fmt.Errorf("wait for %s: %w", e.p.Name(), err)
@@ -425,4 +452,15 @@ func (r *Runner) waitEntry(ctx context.Context, e *entry, pos eventstore.Positio
 		case <-time.After(waitPoll):
 		}
 	}
+}
+
+// expired reports whether ctx is done or past its deadline. A driver that
+// turns the deadline into a socket timeout (ClickHouse's) can fail a read
+// an instant before ctx.Err reports it; that is still running out of time.
+func expired(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	dl, ok := ctx.Deadline()
+	return ok && !time.Now().Before(dl)
 }

@@ -252,7 +252,7 @@ func CompareInsert(ctx context.Context, conn driver.Conn, chURL, client string, 
 		})
 	}
 	p := analytics.NewProjection(conn)
-	if _, err := p.Checkpoint(ctx); err != nil {
+	if _, err := p.Recover(ctx); err != nil {
 		return InsertComparison{}, err
 	}
 	started := time.Now()
