@@ -171,6 +171,11 @@ func (s *service) registerAndUse(t *testing.T, p testPerson) (id, card string) {
 	status, res = s.doKeyed(t, "POST", "/v1/cards/"+card+"/replacement",
 		map[string]string{"source": "counter", "bank_code": "102", "photo_ref": p.photo, "reason": "worn"})
 	require.Equal(t, http.StatusOK, status, "%v", res)
+	// A batch selects what the log shows; $all may hide a commit for a few
+	// milliseconds while an older transaction runs, so wait until the
+	// replacement is visible (read-your-writes) before batching it.
+	status, body := s.get(t, fmt.Sprintf("/v1/cardholders/%s?min_position=%v", id, res["position"]))
+	require.Equal(t, http.StatusOK, status, body)
 	return id, card
 }
 

@@ -429,7 +429,7 @@ func (m *matrix) answer(route, client string) answer {
 }
 
 func (m *matrix) fill(path string) string {
-	r := strings.NewReplacer("{card_no}", m.card, "{cardholder_id}", m.holder, "{code}", "E001", "{kind}", "bank")
+	r := strings.NewReplacer("{card_no}", m.card, "{cardholder_id}", m.holder, "{code}", "E001", "{kind}", "bank", "{job}", "1")
 	path = r.Replace(path)
 	if strings.HasPrefix(path, "/v1/cardholders/") {
 		return strings.Replace(path, "{id}", m.holder, 1)

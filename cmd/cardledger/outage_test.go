@@ -183,7 +183,7 @@ func TestServeStartsWhileClickHouseIsDown(t *testing.T) {
 	require.NoError(t, json.Unmarshal(body, &res))
 	m.holder = res.CardholderID
 	status, body = m.send(http.MethodPost, b.srv.URL+"/v1/cardholders/"+m.holder+"/instant-issuance", "any-admin",
-		map[string]string{"bank_code": holderBank})
+		map[string]string{"bank_code": holderBank, "account_no": "6212260200012345678", "chip_id": "0123456789ABCDEF0123456789ABCDEF"})
 	require.Equal(t, http.StatusOK, status, "%s", body)
 	var issued struct {
 		CardNo string `json:"card_no"`
