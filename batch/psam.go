@@ -14,7 +14,7 @@ import (
 // on the card's own stream and returns the card's state after it. The
 // command id derives from the stream revision it was decided at, so a
 // retried request writes nothing twice.
-func (s *Service) PSAMCommand(ctx context.Context, serial string, cmd domain.Command) (*domain.PSAM, error) {
+func (s *Service) PSAMCommand(ctx context.Context, serial string, cmd domain.PSAMCommand) (*domain.PSAM, error) {
 	stream := domain.PSAMStreamFor(serial)
 	for attempt := 1; ; attempt++ {
 		p, rev, exists, err := s.loadPSAM(ctx, serial)

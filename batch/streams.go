@@ -64,7 +64,7 @@ func (s *Service) getBatch(ctx context.Context, batchID string) (*domain.Batch, 
 // revision it loaded, deciding again if another writer got there first.
 // The command id derives from the batch, the command and the revision, so
 // a retry of a command whose append succeeded writes nothing.
-func (s *Service) updateBatch(ctx context.Context, batchID string, cmd domain.Command) (*domain.Batch, []domain.Event, error) {
+func (s *Service) updateBatch(ctx context.Context, batchID string, cmd domain.BatchCommand) (*domain.Batch, []domain.Event, error) {
 	stream := domain.BatchStreamFor(batchID)
 	for attempt := 1; ; attempt++ {
 		l, err := s.loadBatch(ctx, batchID)

@@ -179,7 +179,7 @@ func (a *API) decide(c echo.Context, approve bool) error {
 		}
 		return a.respond(c, http.StatusOK, current)
 	}
-	var cmd any = domain.RejectPermission{By: p.Client, Reason: b.Reason, At: a.clock().UTC()}
+	var cmd domain.PermissionCommand = domain.RejectPermission{By: p.Client, Reason: b.Reason, At: a.clock().UTC()}
 	if approve {
 		cmd = domain.ApprovePermission{By: p.Client, Note: b.Note, At: a.clock().UTC()}
 	}
@@ -243,7 +243,7 @@ func (a *API) load(ctx context.Context, id string) (loaded, bool, error) {
 
 // run loads, decides and appends at the loaded revision. A concurrent
 // decision makes the append fail; deciding again then sees it (decided once).
-func (a *API) run(c echo.Context, id string, mustExist bool, cmd any) (loaded, error) {
+func (a *API) run(c echo.Context, id string, mustExist bool, cmd domain.PermissionCommand) (loaded, error) {
 	ctx := c.Request().Context()
 	stream := domain.PermissionStreamFor(id)
 	for attempt := 0; ; attempt++ {
@@ -279,7 +279,7 @@ func (a *API) reload(ctx context.Context, id string) (loaded, error) {
 	return l, err
 }
 
-func (a *API) envelop(c echo.Context, stream string, events []any) ([]eventstore.EventData, error) {
+func (a *API) envelop(c echo.Context, stream string, events []domain.Event) ([]eventstore.EventData, error) {
 	p, _ := httpapi.PrincipalFrom(c)
 	out := make([]eventstore.EventData, len(events))
 	for i, e := range events {
