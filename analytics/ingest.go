@@ -354,7 +354,7 @@ func usageEvent(u domain.UsageRecorded, actor domain.Actor) (eventstore.EventDat
 	if err != nil {
 		return eventstore.EventData{}, fmt.Errorf("encode usage %s: %w", u.RecordID, err)
 	}
-	md, err := json.Marshal(domain.Metadata{
+	md, err := domain.EncodeMetadata(domain.Metadata{
 		EventID: id.String(), SchemaVersion: domain.SchemaVersion(domain.UsageEventType), OccurredAt: u.At, Actor: actor, Channel: "http",
 	})
 	if err != nil {

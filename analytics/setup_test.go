@@ -146,7 +146,7 @@ func (s *system) issue(holder string) string {
 }
 
 // card runs a card command.
-func (s *system) card(cardNo string, cmd domain.Command) {
+func (s *system) card(cardNo string, cmd domain.CardholderCommand) {
 	s.t.Helper()
 	res, err := s.svc.Card.Handle(context.Background(), commands.CardCommand{
 		Envelope: commands.NewEnvelope(domain.Actor{Client: "test"}, "test"), CardNo: cardNo, Command: cmd,

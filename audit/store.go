@@ -120,7 +120,7 @@ func announce(ctx context.Context, store eventstore.Store, dg *Digest) error {
 		return err
 	}
 	id := uuid.NewSHA1(digestNamespace, dg.Signature)
-	md, err := json.Marshal(domain.Metadata{EventID: id.String(), SchemaVersion: DigestSignedVersion,
+	md, err := domain.EncodeMetadata(domain.Metadata{EventID: id.String(), SchemaVersion: DigestSignedVersion,
 		OccurredAt: dg.CreatedAt, Actor: domain.Actor{Client: "audit"}, Channel: "audit"})
 	if err != nil {
 		return err

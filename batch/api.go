@@ -126,22 +126,22 @@ func (a *API) Routes() []httpapi.Route {
 		{Method: http.MethodGet, Path: "/v1/psam/{serial}", Roles: rolesRead, Summary: "One PSAM card", Handler: a.psamGet},
 		{Method: http.MethodPost, Path: "/v1/psam/{serial}/issue", Roles: rolesOperate, Summary: "Issue a PSAM card to an agency or terminal",
 			Request: psamIssueBody{Agency: "bank-102-suzhou", TerminalID: "T0001", On: "2025-03-02"},
-			Handler: psamRoute(a, func(serial string, b psamIssueBody) domain.Command {
+			Handler: psamRoute(a, func(serial string, b psamIssueBody) domain.PSAMCommand {
 				return domain.IssuePSAM{Serial: serial, Agency: b.Agency, TerminalID: b.TerminalID, On: b.On}
 			})},
 		{Method: http.MethodPost, Path: "/v1/psam/{serial}/return", Roles: rolesOperate, Summary: "Return a PSAM card to stock",
 			Request: psamReturnBody{Warehouse: "central", On: "2025-04-01"},
-			Handler: psamRoute(a, func(serial string, b psamReturnBody) domain.Command {
+			Handler: psamRoute(a, func(serial string, b psamReturnBody) domain.PSAMCommand {
 				return domain.ReturnPSAM{Serial: serial, Warehouse: b.Warehouse, On: b.On}
 			})},
 		{Method: http.MethodPost, Path: "/v1/psam/{serial}/damage", Roles: rolesOperate, Summary: "Register a damaged PSAM card",
 			Request: psamReasonBody{Reason: "cracked", On: "2025-04-01"},
-			Handler: psamRoute(a, func(serial string, b psamReasonBody) domain.Command {
+			Handler: psamRoute(a, func(serial string, b psamReasonBody) domain.PSAMCommand {
 				return domain.ReportPSAMDamaged{Serial: serial, Reason: b.Reason, On: b.On}
 			})},
 		{Method: http.MethodPost, Path: "/v1/psam/{serial}/loss", Roles: rolesOperate, Summary: "Register a lost PSAM card",
 			Request: psamReasonBody{Reason: "missing at inventory", On: "2025-04-01"},
-			Handler: psamRoute(a, func(serial string, b psamReasonBody) domain.Command {
+			Handler: psamRoute(a, func(serial string, b psamReasonBody) domain.PSAMCommand {
 				return domain.ReportPSAMLost{Serial: serial, Reason: b.Reason, On: b.On}
 			})},
 	}
@@ -488,7 +488,7 @@ func (a *API) psamStockIn(c echo.Context) error {
 	return c.JSON(http.StatusCreated, p)
 }
 
-func psamRoute[B any](a *API, cmd func(serial string, b B) domain.Command) echo.HandlerFunc {
+func psamRoute[B any](a *API, cmd func(serial string, b B) domain.PSAMCommand) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		var b B
 		if err := httpapi.DecodeJSON(c, &b); err != nil {

@@ -397,7 +397,7 @@ func PSAMCLI(ctx context.Context, d Deps, args []string, stdout, stderr io.Write
 		return usage("\n%s", psamUsage)
 	}
 	serial := pos[0]
-	var cmd domain.Command
+	var cmd domain.PSAMCommand
 	switch sub {
 	case "stock-in":
 		cmd = domain.StockInPSAM{Serial: serial, Model: *model, Vendor: *vendor, Warehouse: *warehouse, ReceivedOn: *on}

@@ -5,8 +5,11 @@
 //
 // Invariants:
 //   - Every write goes through a pure decision (domain.Decide,
-//     domain.DecideBatch, domain.DecidePSAM) and one append at the revision
-//     the decision saw.
+//     domain.DecideBatch, domain.DecidePSAM) and the one write pipeline
+//     (commands.Pipeline): one append at the revision the decision saw,
+//     decided again when another writer moved the stream. Imported people
+//     start their streams through the same pipeline (Create, or CreateMany
+//     for a chunk of rows in one commit).
 //   - Every event id is derived from what caused it (the import row, the
 //     batch command, the job item), so any step may be retried or resumed
 //     after a crash without writing anything twice.

@@ -102,10 +102,10 @@ func (s *Service) ImportApplications(ctx context.Context, data []byte) (*ImportR
 		}
 		out.CardholderID = id
 		out.ApplicationID = events[1].(domain.CardApplied).ApplicationID
-		todo = append(todo, importWork{i: i, stream: domain.StreamFor(id), cmdID: importCommandID(id), events: events})
+		todo = append(todo, importWork{i: i, id: id, stream: domain.StreamFor(id), cmdID: importCommandID(id), events: events})
 	}
 
-	multi, _ := s.store.(eventstore.MultiAppender)
+	multi := s.holders.CreatesManyAtOnce()
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var firstErr error
@@ -115,8 +115,8 @@ func (s *Service) ImportApplications(ctx context.Context, data []byte) (*ImportR
 		go func() {
 			defer wg.Done()
 			for chunk := range next {
-				if multi != nil {
-					chunk = s.appendImportChunk(ctx, multi, chunk, run, rep)
+				if multi {
+					chunk = s.appendImportChunk(ctx, chunk, run, rep)
 				}
 				for _, w := range chunk {
 					if err := s.importOneRow(ctx, w, run, rep); err != nil {
@@ -159,6 +159,7 @@ func (s *Service) ImportApplications(ctx context.Context, data []byte) (*ImportR
 // the events of its new stream.
 type importWork struct {
 	i      int
+	id     string // cardholder id
 	stream string
 	cmdID  uuid.UUID
 	events []domain.Event
@@ -179,22 +180,17 @@ const maxChunkRetries = 4
 // rejected, exactly as on the per-row path) and the rest is tried again. It
 // returns the rows still to be done one by one: none, or all that are left
 // after any other error or too many retries.
-func (s *Service) appendImportChunk(ctx context.Context, multi eventstore.MultiAppender, chunk []importWork, run uuid.UUID, rep *ImportReport) []importWork {
+func (s *Service) appendImportChunk(ctx context.Context, chunk []importWork, run uuid.UUID, rep *ImportReport) []importWork {
 	chunk = slices.Clone(chunk)
 	for range maxChunkRetries {
 		if len(chunk) == 0 {
 			return nil
 		}
-		appends := make([]eventstore.StreamAppend, len(chunk))
+		starts := make([]commands.Start[*domain.Cardholder], len(chunk))
 		for j, w := range chunk {
-			data, err := s.causedEventData(w.stream, commandID(run.String(), w.cmdID.String()), w.cmdID.String(),
-				importCorrelation(rep.SHA256), w.events, domain.EncodeEvent)
-			if err != nil {
-				return chunk
-			}
-			appends[j] = eventstore.StreamAppend{Stream: w.stream, Expected: eventstore.NoStream(), Events: data}
+			starts[j] = s.importStart(w, run, rep.SHA256)
 		}
-		results, err := multi.AppendMany(ctx, appends)
+		results, err := s.holders.CreateMany(ctx, starts)
 		if err == nil {
 			for j, w := range chunk {
 				s.written.advance(results[j].Position)
@@ -217,7 +213,7 @@ func (s *Service) appendImportChunk(ctx context.Context, multi eventstore.MultiA
 
 // importOneRow appends one row on its own and records its status.
 func (s *Service) importOneRow(ctx context.Context, w importWork, run uuid.UUID, rep *ImportReport) error {
-	status, err := s.appendImportRow(ctx, w.stream, run, w.cmdID, w.events, rep.SHA256)
+	status, err := s.appendImportRow(ctx, w, run, rep.SHA256)
 	if err != nil {
 		return err
 	}
@@ -228,6 +224,17 @@ func (s *Service) importOneRow(ctx context.Context, w importWork, run uuid.UUID,
 		out.ApplicationID = ""
 	}
 	return nil
+}
+
+// importStart is the registration and application of one person as the
+// start of their stream. The events were decided already (decideImportRow,
+// which reports every problem of the row); the command of this run is
+// caused by the person's import command, which a later import finds.
+func (s *Service) importStart(w importWork, run uuid.UUID, fileSHA string) commands.Start[*domain.Cardholder] {
+	env := s.envelope(commandID(run.String(), w.cmdID.String()), importCorrelation(fileSHA))
+	env.CausationID = w.cmdID.String()
+	return commands.Start[*domain.Cardholder]{ID: w.id, Env: env,
+		Decide: func(*domain.Cardholder) ([]domain.Event, error) { return w.events, nil }}
 }
 
 func importCorrelation(fileSHA string) string { return "import-" + fileSHA[:16] }
@@ -291,10 +298,11 @@ func problemsOf(err error) []domain.FieldError {
 // appendImportRow writes a new cardholder stream. A stream that exists
 // already was started by an import of this person (already_imported) or by
 // someone else (rejected).
-func (s *Service) appendImportRow(ctx context.Context, stream string, run, cmdID uuid.UUID, events []domain.Event, fileSHA string) (string, error) {
-	_, err := s.appendCaused(ctx, stream, eventstore.NoStream(), commandID(run.String(), cmdID.String()), cmdID.String(),
-		importCorrelation(fileSHA), events, domain.EncodeEvent)
+func (s *Service) appendImportRow(ctx context.Context, w importWork, run uuid.UUID, fileSHA string) (string, error) {
+	stream, cmdID := w.stream, w.cmdID
+	out, err := s.holders.Create(ctx, s.importStart(w, run, fileSHA))
 	if err == nil {
+		s.written.advance(out.Position)
 		return RowImported, nil
 	}
 	if !errors.Is(err, eventstore.ErrWrongRevision) {

@@ -87,7 +87,7 @@ func (s *Service) Job(ctx context.Context, batchID string, seq int) (*JobStatus,
 
 // startJob records cmd, which starts a job, and hands the job to the
 // worker; it returns the status of the batch's running or last job.
-func (s *Service) startJob(ctx context.Context, batchID string, cmd domain.Command) (*JobStatus, error) {
+func (s *Service) startJob(ctx context.Context, batchID string, cmd domain.BatchCommand) (*JobStatus, error) {
 	b, _, err := s.updateBatch(ctx, batchID, cmd)
 	if err != nil {
 		return nil, err

@@ -295,7 +295,7 @@ func (s *Service) applyItem(ctx context.Context, b *domain.Batch, job *domain.Ba
 }
 
 // when returns cmd if cond holds, else nil (skipped by decideAll).
-func when(cond bool, cmd domain.Command) domain.Command {
+func when(cond bool, cmd domain.CardholderCommand) domain.CardholderCommand {
 	if cond {
 		return cmd
 	}
@@ -304,7 +304,7 @@ func when(cond bool, cmd domain.Command) domain.Command {
 
 // decideAll decides commands one after the other on a copy of c, so their
 // events can be appended together, atomically.
-func decideAll(c *domain.Cardholder, cmds ...domain.Command) ([]domain.Event, error) {
+func decideAll(c *domain.Cardholder, cmds ...domain.CardholderCommand) ([]domain.Event, error) {
 	cp := *c
 	if c.Card != nil {
 		card := *c.Card

@@ -31,7 +31,8 @@ type Deps struct {
 
 // Service runs the batch workflow.
 type Service struct {
-	store     eventstore.Store
+	store eventstore.Store
+	writers
 	pool      *pgxpool.Pool
 	cmds      *commands.Service
 	idKey     []byte
@@ -71,7 +72,11 @@ func New(d Deps) (*Service, error) {
 	if d.Workers <= 0 {
 		d.Workers = 32
 	}
-	return &Service{store: d.Store, pool: d.Pool, cmds: d.Commands, idKey: d.IDKey, clock: d.Clock,
+	w, err := newWriters(d)
+	if err != nil {
+		return nil, err
+	}
+	return &Service{store: d.Store, writers: w, pool: d.Pool, cmds: d.Commands, idKey: d.IDKey, clock: d.Clock,
 		actor: d.Actor, workers: d.Workers, readModel: NewReadModel(d.Pool), written: &mark{},
 		wake: make(chan struct{}, 1), imports: &sync.WaitGroup{}}, nil
 }

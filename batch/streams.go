@@ -2,19 +2,20 @@ package batch
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"strconv"
 
 	"github.com/google/uuid"
 
 	"github.com/cardledger/cardledger/commands"
 	"github.com/cardledger/cardledger/domain"
-	"github.com/cardledger/cardledger/eventstore"
 )
 
-// maxAttempts bounds re-decisions when another writer moved a batch or PSAM stream.
-const maxAttempts = 8
+// Batches and PSAM cards are written through the one write pipeline
+// (commands.Pipeline), as cardholders are. Their commands carry no id of
+// their own: each is named by the aggregate, the command and the stream
+// revision it was decided at (commands.Call.CommandIDAt), so a command
+// re-sent after its append succeeded decides on the new state and writes
+// nothing twice.
 
 // loadedBatch is a batch as read from its stream.
 type loadedBatch struct {
@@ -24,25 +25,11 @@ type loadedBatch struct {
 }
 
 func (s *Service) loadBatch(ctx context.Context, batchID string) (loadedBatch, error) {
-	stream := domain.BatchStreamFor(batchID)
-	recs, err := s.store.ReadStream(ctx, stream, 0, 0)
-	if errors.Is(err, eventstore.ErrStreamNotFound) {
-		return loadedBatch{batch: &domain.Batch{}}, nil
-	}
+	l, err := s.batches.Load(ctx, batchID)
 	if err != nil {
-		return loadedBatch{}, fmt.Errorf("load %s: %w", stream, err)
+		return loadedBatch{}, err
 	}
-	b := &domain.Batch{}
-	for _, r := range recs {
-		e, err := domain.DecodeStoredBatchEvent(r.Type, r.Data, r.Metadata)
-		if err != nil {
-			return loadedBatch{}, fmt.Errorf("load %s revision %d: %w", stream, r.Revision, err)
-		}
-		if err := b.Apply(e); err != nil {
-			return loadedBatch{}, err
-		}
-	}
-	return loadedBatch{batch: b, exists: len(recs) > 0, revision: recs[len(recs)-1].Revision}, nil
+	return loadedBatch{batch: l.State, exists: l.Exists, revision: l.Revision}, nil
 }
 
 // getBatch loads a batch that must exist.
@@ -60,84 +47,54 @@ func (s *Service) getBatch(ctx context.Context, batchID string) (*domain.Batch, 
 	return l.batch, nil
 }
 
-// updateBatch loads the batch, decides cmd and appends the events at the
-// revision it loaded, deciding again if another writer got there first.
-// The command id derives from the batch, the command and the revision, so
-// a retry of a command whose append succeeded writes nothing.
-func (s *Service) updateBatch(ctx context.Context, batchID string, cmd domain.Command) (*domain.Batch, []domain.Event, error) {
-	stream := domain.BatchStreamFor(batchID)
-	for attempt := 1; ; attempt++ {
-		l, err := s.loadBatch(ctx, batchID)
-		if err != nil {
-			return nil, nil, err
-		}
-		events, err := domain.DecideBatch(l.batch, cmd)
-		if err != nil || len(events) == 0 {
-			return l.batch, nil, err
-		}
-		expected := eventstore.NoStream()
-		rev := "none"
-		if l.exists {
-			expected, rev = eventstore.Exact(l.revision), strconv.FormatUint(l.revision, 10)
-		}
-		id := commandID("batch", batchID, cmd.CommandName(), rev)
-		_, err = s.appendEvents(ctx, stream, expected, id, batchID, events, domain.EncodeBatchEvent)
-		if err == nil {
-			for _, e := range events {
-				if err := l.batch.Apply(e); err != nil {
-					return nil, nil, err
-				}
-			}
-			return l.batch, events, nil
-		}
-		if !errors.Is(err, eventstore.ErrWrongRevision) || attempt >= maxAttempts {
-			return nil, nil, err
-		}
-	}
-}
-
-type encodeFunc func(domain.Event) (string, []byte, error)
-
-// appendEvents encodes events with metadata and ids derived from id.
-func (s *Service) appendEvents(ctx context.Context, stream string, expected eventstore.ExpectedRevision, id uuid.UUID,
-	correlation string, events []domain.Event, encode encodeFunc) (eventstore.AppendResult, error) {
-	return s.appendCaused(ctx, stream, expected, id, id.String(), correlation, events, encode)
-}
-
-// causedEventData encodes events with metadata and ids derived from id.
-func (s *Service) causedEventData(stream string, id uuid.UUID, causation, correlation string,
-	events []domain.Event, encode encodeFunc) ([]eventstore.EventData, error) {
-	now := s.clock().UTC()
-	data := make([]eventstore.EventData, len(events))
-	for i, e := range events {
-		typ, payload, err := encode(e)
-		if err != nil {
-			return nil, err
-		}
-		eid := commands.EventID(id, stream, i)
-		md, err := domain.EncodeMetadata(domain.Metadata{
-			EventID: eid.String(), SchemaVersion: domain.SchemaVersion(typ), OccurredAt: now, Actor: s.actor,
-			Channel: "batch", CorrelationID: correlation, CausationID: causation,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("encode metadata: %w", err)
-		}
-		data[i] = eventstore.EventData{ID: eid, Type: typ, Data: payload, Metadata: md}
-	}
-	return data, nil
-}
-
-// appendCaused is appendEvents with a causation id other than the command id.
-func (s *Service) appendCaused(ctx context.Context, stream string, expected eventstore.ExpectedRevision, id uuid.UUID,
-	causation, correlation string, events []domain.Event, encode encodeFunc) (eventstore.AppendResult, error) {
-	data, err := s.causedEventData(stream, id, causation, correlation, events, encode)
+// updateBatch runs cmd on the batch through the pipeline and returns the
+// batch after it and the events it appended.
+func (s *Service) updateBatch(ctx context.Context, batchID string, cmd domain.BatchCommand) (*domain.Batch, []domain.Event, error) {
+	out, err := s.batches.Run(ctx, batchID, commands.Call[*domain.Batch]{
+		Env:         s.envelope(uuid.Nil, batchID),
+		Decide:      func(b *domain.Batch) ([]domain.Event, error) { return domain.DecideBatch(b, cmd) },
+		CommandIDAt: func(rev string) uuid.UUID { return commandID("batch", batchID, cmd.CommandName(), rev) },
+	})
 	if err != nil {
-		return eventstore.AppendResult{}, err
+		return nil, nil, err
 	}
-	res, err := s.store.Append(ctx, stream, expected, data)
+	s.written.advance(out.Position)
+	return out.State, out.Events, nil
+}
+
+// updatePSAM runs cmd on PSAM card serial through the pipeline.
+func (s *Service) updatePSAM(ctx context.Context, serial string, cmd domain.PSAMCommand) (*domain.PSAM, error) {
+	out, err := s.psams.Run(ctx, serial, commands.Call[*domain.PSAM]{
+		Env:         s.envelope(uuid.Nil, domain.PSAMStreamFor(serial)),
+		Decide:      func(p *domain.PSAM) ([]domain.Event, error) { return domain.DecidePSAM(p, cmd) },
+		CommandIDAt: func(rev string) uuid.UUID { return commandID("psam", serial, cmd.CommandName(), rev) },
+	})
 	if err != nil {
-		return res, fmt.Errorf("append %s: %w", stream, err)
+		return nil, err
 	}
-	s.written.advance(res.Position)
-	return res, nil
+	s.written.advance(out.Position)
+	return out.State, nil
+}
+
+// writers are the pipelines this package writes through: batches, PSAM
+// cards, and cardholder streams started by an import.
+type writers struct {
+	batches *commands.Pipeline[*domain.Batch, domain.BatchCommand]
+	psams   *commands.Pipeline[*domain.PSAM, domain.PSAMCommand]
+	holders *commands.Pipeline[*domain.Cardholder, domain.CardholderCommand]
+}
+
+func newWriters(d Deps) (writers, error) {
+	var w writers
+	var err error
+	if w.batches, err = commands.NewPipeline(domain.Batches, d.Store, d.Clock); err != nil {
+		return writers{}, fmt.Errorf("batch: %w", err)
+	}
+	if w.psams, err = commands.NewPipeline(domain.PSAMs, d.Store, d.Clock); err != nil {
+		return writers{}, fmt.Errorf("batch: %w", err)
+	}
+	if w.holders, err = commands.NewPipeline(domain.Cardholders, d.Store, d.Clock); err != nil {
+		return writers{}, fmt.Errorf("batch: %w", err)
+	}
+	return w, nil
 }

@@ -42,7 +42,7 @@ func (h *AssignNumberHandler) Handle(ctx context.Context, cmd AssignNumber) (Res
 	if err := checkScope(cmd.Scope, loaded.State); err != nil {
 		return Result{}, err
 	}
-	if res, ok := alreadyApplied(loaded, cmd.Envelope, domain.StreamFor(cmd.CardholderID)); ok {
+	if res, ok := h.repo.Replayed(loaded, cmd.Envelope); ok {
 		return res, nil
 	}
 	// Spend no number on a command that is refused in the current state.

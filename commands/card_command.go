@@ -11,8 +11,8 @@ import (
 // cancellation, replacement ...). Command must name the same card.
 type CardCommand struct {
 	Envelope
-	CardNo  string
-	Command domain.Command
+	CardNo string
+	Command domain.CardholderCommand
 }
 
 // CardCommandHandler handles CardCommand: it finds the card's holder through
@@ -30,11 +30,12 @@ func NewCardCommandHandler(repo *Repository, numbers *CardNumbers) (*CardCommand
 }
 
 func (h *CardCommandHandler) Handle(ctx context.Context, cmd CardCommand) (Result, error) {
+	dc := cmd.Command
 	holder, err := h.numbers.Resolve(ctx, cmd.CardNo)
 	if err != nil {
 		return Result{}, err
 	}
 	return h.repo.Update(ctx, holder, cmd.Expected, cmd.Envelope, func(s *domain.Cardholder) ([]domain.Event, error) {
-		return domain.Decide(s, cmd.Command)
+		return domain.Decide(s, dc)
 	})
 }

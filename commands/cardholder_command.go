@@ -13,7 +13,7 @@ import (
 type CardholderCommand struct {
 	Envelope
 	CardholderID string
-	Command      domain.Command
+	Command      domain.CardholderCommand
 }
 
 // CardholderCommandHandler handles CardholderCommand.

@@ -3,12 +3,25 @@
 // store, and the command HTTP API on top of it.
 //
 // Invariants:
-//   - Repository.Update is the only code that appends to cardholder streams
-//     and the only place that retries on concurrent writes: load, decide,
-//     append at the loaded revision (NoStream for a new stream); on a wrong
-//     revision it decides again on the new state, at most DefaultAttempts
-//     times. With an If-Match revision it never retries: a moved stream is
-//     ErrRevisionMismatch (412).
+//   - Pipeline (pipeline.go) is the one write path: every aggregate
+//     (cardholder, batch, PSAM card, permission request; domain.Aggregate)
+//     is written through it, and it is the only place that retries on
+//     concurrent writes: load, decide, append at the loaded revision
+//     (NoStream for a new stream); on a wrong revision it decides again on
+//     the new state, at most DefaultAttempts times. With an If-Match
+//     revision it never retries: a moved stream is ErrRevisionMismatch
+//     (412). Repository is its cardholder instance; batch.Service and
+//     permissions.API hold the others. Create/CreateMany start new streams
+//     (the batch import, many per commit when the store is an
+//     eventstore.MultiAppender).
+//   - Streams that are no aggregate's state are appended outside it, each
+//     by one writer with its own rule, and pipeline_guard_test.go lists
+//     them: card-number reservations (CardNumbers.Reserve, below; its
+//     metadata is the pipeline's), usage records (analytics.Ingester: ids
+//     from the record id, so a re-sent record is a duplicate, not a new
+//     event), the audit digest stream (audit.announce), and the developer
+//     tools (seeder, load generator). Everything else appends through
+//     Pipeline; the guard test fails on a new direct append.
 //   - Event ids derive from the command id and the event's index, and the
 //     command id from (client, Idempotency-Key) when one is sent; so a
 //     retried command appends nothing new, even after a crash between the

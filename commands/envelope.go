@@ -60,7 +60,7 @@ func EventID(commandID uuid.UUID, stream string, index int) uuid.UUID {
 
 // ApplicationIDFor is the application id a command creates.
 func ApplicationIDFor(commandID uuid.UUID) string {
-	return uuid.NewSHA1(namespace, append([]byte("application\x00"), commandID[:]...)).String()
+	return IDFor("application", commandID).String()
 }
 
 // derived returns stable pseudo-random bytes for purpose, so that the card
@@ -71,4 +71,10 @@ func derived(commandID uuid.UUID, purpose string, n uint64) [32]byte {
 	b := append([]byte(purpose+"\x00"), commandID[:]...)
 	b = binary.BigEndian.AppendUint64(b, n)
 	return sha256.Sum256(b)
+}
+
+// IDFor is the id of what a command creates for purpose (an application,
+// a permission request): the same command always creates the same one.
+func IDFor(purpose string, commandID uuid.UUID) uuid.UUID {
+	return uuid.NewSHA1(namespace, append([]byte(purpose+"\x00"), commandID[:]...))
 }

@@ -52,7 +52,7 @@ func (h *InstantIssueHandler) Handle(ctx context.Context, cmd InstantIssue) (Res
 	if err := checkScope(cmd.Scope, loaded.State); err != nil {
 		return Result{}, err
 	}
-	if res, ok := alreadyApplied(loaded, cmd.Envelope, domain.StreamFor(cmd.CardholderID)); ok {
+	if res, ok := h.repo.Replayed(loaded, cmd.Envelope); ok {
 		return res, nil
 	}
 	dc := domain.InstantIssue{

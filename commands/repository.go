@@ -3,7 +3,6 @@ package commands
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/cardledger/cardledger/domain"
@@ -23,12 +22,11 @@ var (
 // writer moved the stream.
 const DefaultAttempts = 8
 
-// Repository loads cardholders from an event store and appends what they
-// decide. Update is the only place that retries on concurrent writes.
+// Repository is the cardholder instance of the write pipeline (Pipeline):
+// it loads cardholders and appends what they decide, checking the
+// envelope's scope on the loaded state and on the state the command leaves.
 type Repository struct {
-	store    eventstore.Store
-	clock    func() time.Time
-	attempts int
+	p *Pipeline[*domain.Cardholder, domain.CardholderCommand]
 }
 
 // NewRepository returns a repository over store; clock stamps OccurredAt.
@@ -39,41 +37,20 @@ func NewRepository(store eventstore.Store, clock func() time.Time) (*Repository,
 	if clock == nil {
 		return nil, errors.New("commands: repository needs a clock")
 	}
-	return &Repository{store: store, clock: clock, attempts: DefaultAttempts}, nil
+	p, err := NewPipeline(domain.Cardholders, store, clock)
+	if err != nil {
+		return nil, err
+	}
+	return &Repository{p: p}, nil
 }
 
 // Loaded is a cardholder as read from its stream.
-type Loaded struct {
-	State    *domain.Cardholder
-	Recorded []eventstore.RecordedEvent
-	Exists   bool
-	Revision uint64 // of the last event; meaningless when !Exists
-}
+type Loaded = Stream[*domain.Cardholder]
 
 // Load reads and replays the stream of cardholderID. A missing stream is
 // not an error: it loads as the empty, unregistered cardholder.
 func (r *Repository) Load(ctx context.Context, cardholderID string) (Loaded, error) {
-	stream := domain.StreamFor(cardholderID)
-	recorded, err := r.store.ReadStream(ctx, stream, 0, 0)
-	if errors.Is(err, eventstore.ErrStreamNotFound) {
-		return Loaded{State: domain.NewCardholder(cardholderID)}, nil
-	}
-	if err != nil {
-		return Loaded{}, fmt.Errorf("load %s: %w", stream, err)
-	}
-	state := domain.NewCardholder(cardholderID)
-	for _, e := range recorded {
-		ev, err := domain.DecodeStoredEvent(e.Type, e.Data, e.Metadata)
-		if err != nil {
-			return Loaded{}, fmt.Errorf("load %s revision %d: %w", stream, e.Revision, err)
-		}
-		state.Apply(ev)
-	}
-	l := Loaded{State: state, Recorded: recorded, Exists: len(recorded) > 0}
-	if l.Exists {
-		l.Revision = recorded[len(recorded)-1].Revision
-	}
-	return l, nil
+	return r.p.Load(ctx, cardholderID)
 }
 
 // Result is the outcome of a command.
@@ -88,140 +65,38 @@ type Result struct {
 	Replayed bool
 }
 
-// Update runs one command on the cardholder: load, decide, append at the
-// revision it loaded. Without an expected revision it decides again on the
-// new state when another writer got there first (at most DefaultAttempts
-// times); with one, a moved stream is ErrRevisionMismatch. A command whose
-// events are already in the stream (same env.CommandID) returns them with
-// Replayed set instead of deciding again.
+// Update runs one command on the cardholder through the pipeline (see
+// Pipeline.Run): load, decide, append at the revision it loaded, deciding
+// again when another writer got there first; with an expected revision a
+// moved stream is ErrRevisionMismatch; a command already applied (same
+// env.CommandID) answers Replayed. The holder must be in env.Scope before
+// and after the command (a registration in another region, an application
+// for another bank is refused before anything is appended).
 func (r *Repository) Update(ctx context.Context, cardholderID string, expected *uint64, env Envelope,
 	decide func(*domain.Cardholder) ([]domain.Event, error)) (Result, error) {
-	stream := domain.StreamFor(cardholderID)
-	for attempt := 1; ; attempt++ {
-		loaded, err := r.Load(ctx, cardholderID)
-		if err != nil {
-			return Result{}, err
-		}
-		if err := checkScope(env.Scope, loaded.State); err != nil {
-			return Result{}, fmt.Errorf("%s: %w", stream, err)
-		}
-		if res, ok := alreadyApplied(loaded, env, stream); ok {
-			return res, nil
-		}
-		if expected != nil && (!loaded.Exists || loaded.Revision != *expected) {
-			return Result{}, fmt.Errorf("%s at %s, expected %d: %w", stream, revisionText(loaded), *expected, ErrRevisionMismatch)
-		}
-		events, err := decide(loaded.State)
-		if err != nil {
-			return Result{}, err
-		}
-		if len(events) == 0 {
-			return Result{CardholderID: cardholderID, Revision: loaded.Revision, State: loaded.State}, nil
-		}
-		// The state after the command must be in scope too (a registration
-		// in another region, an application for another bank). Applying
-		// before the append is safe: a failed append reloads.
-		for _, e := range events {
-			loaded.State.Apply(e)
-		}
-		if err := checkScope(env.Scope, loaded.State); err != nil {
-			return Result{}, fmt.Errorf("%s: %w", stream, err)
-		}
-		data, err := r.envelop(env, stream, events)
-		if err != nil {
-			return Result{}, err
-		}
-		want := eventstore.NoStream()
-		if loaded.Exists {
-			want = eventstore.Exact(loaded.Revision)
-		}
-		appended, err := r.store.Append(ctx, stream, want, data)
-		switch {
-		case err == nil:
-			return Result{
-				CardholderID: cardholderID, Revision: appended.Revision, Position: appended.Position,
-				Events: events, State: loaded.State,
-			}, nil
-		case !errors.Is(err, eventstore.ErrWrongRevision):
-			return Result{}, err
-		case expected != nil:
-			return Result{}, fmt.Errorf("%w: %w", ErrRevisionMismatch, err)
-		case attempt >= r.attempts:
-			return Result{}, fmt.Errorf("%s after %d attempts: %w", stream, attempt, ErrContention)
-		}
+	out, err := r.p.Run(ctx, cardholderID, Call[*domain.Cardholder]{
+		Env: env, Expected: expected, Decide: decide,
+		Check: func(s *domain.Cardholder) error { return checkScope(env.Scope, s) },
+	})
+	if err != nil {
+		return Result{}, err
 	}
+	state := out.State
+	return Result{CardholderID: cardholderID, Revision: out.Revision, Position: out.Position, Events: out.Events,
+		State: state, Replayed: out.Replayed}, nil
 }
 
-func revisionText(l Loaded) string {
-	if !l.Exists {
-		return "no stream"
+// Replayed is the answer of env's command if its events are already in the
+// loaded stream (see Pipeline.Run), for handlers that must know before
+// they reserve anything outside the stream.
+func (r *Repository) Replayed(loaded Loaded, env Envelope) (Result, bool) {
+	out, ok := r.p.alreadyApplied(loaded.State.ID, loaded, env.CommandID)
+	if !ok {
+		return Result{}, false
 	}
-	return fmt.Sprint(l.Revision)
+	return Result{CardholderID: loaded.State.ID, Revision: out.Revision, Position: out.Position, Events: out.Events,
+		State: out.State, Replayed: true}, true
 }
 
-// alreadyApplied finds the events of env's command in the loaded stream.
-// The result is what the command's answer was: the state right after its
-// events, not the state later commands left.
-func alreadyApplied(l Loaded, env Envelope, stream string) (Result, bool) {
-	first := EventID(env.CommandID, stream, 0)
-	for i, rec := range l.Recorded {
-		if rec.ID != first {
-			continue
-		}
-		res := Result{CardholderID: l.State.ID, State: domain.NewCardholder(l.State.ID), Replayed: true}
-		for j, rec := range l.Recorded {
-			ours := j >= i && rec.ID == EventID(env.CommandID, stream, j-i)
-			if j >= i && !ours {
-				break
-			}
-			ev, err := domain.DecodeStoredEvent(rec.Type, rec.Data, rec.Metadata)
-			if err != nil {
-				// Load decoded the same bytes already.
-				panic(fmt.Sprintf("commands: %s revision %d: %v", stream, rec.Revision, err))
-			}
-			res.State.Apply(ev)
-			if ours {
-				res.Events = append(res.Events, ev)
-				res.Revision, res.Position = rec.Revision, rec.Position
-			}
-		}
-		return res, true
-	}
-	return Result{}, false
-}
-
-// envelop encodes events with their metadata and deterministic ids.
-func (r *Repository) envelop(env Envelope, stream string, events []domain.Event) ([]eventstore.EventData, error) {
-	now := r.clock().UTC()
-	out := make([]eventstore.EventData, len(events))
-	for i, e := range events {
-		typ, data, err := domain.EncodeEvent(e)
-		if err != nil {
-			return nil, err
-		}
-		id := EventID(env.CommandID, stream, i)
-		md, err := domain.EncodeMetadata(metadataFor(env, id.String(), domain.SchemaVersion(typ), now))
-		if err != nil {
-			return nil, fmt.Errorf("metadata of %s: %w", typ, err)
-		}
-		out[i] = eventstore.EventData{ID: id, Type: typ, Data: data, Metadata: md}
-	}
-	return out, nil
-}
-
-func metadataFor(env Envelope, eventID string, schemaVersion int, now time.Time) domain.Metadata {
-	causation := env.CausationID
-	if causation == "" {
-		causation = env.CommandID.String()
-	}
-	return domain.Metadata{
-		EventID:       eventID,
-		SchemaVersion: schemaVersion,
-		OccurredAt:    now,
-		Actor:         env.Actor,
-		Channel:       env.Channel,
-		CorrelationID: env.CorrelationID,
-		CausationID:   causation,
-		RemoteAddr:    env.RemoteAddr,
-	}
-}
+// Now is the repository's clock.
+func (r *Repository) Now() time.Time { return r.p.clock() }

@@ -104,18 +104,18 @@ func (a *API) routes() []httpapi.Route {
 
 		holderRoute(a, "/applications", "Apply for a card (申领)", rolesCounterBank, http.StatusCreated, false,
 			applyBody{Source: domain.SourceCounter, BankCode: "102", PhotoRef: "photos/2026/abc.jpg"},
-			func(env Envelope, p httpapi.Principal, b applyBody) domain.Command {
+			func(env Envelope, p httpapi.Principal, b applyBody) domain.CardholderCommand {
 				return domain.ApplyForCard{ApplicationID: ApplicationIDFor(env.CommandID), Source: b.Source,
 					BankCode: orDefault(b.BankCode, p.Bank), PhotoRef: b.PhotoRef}
 			}),
 		holderRoute(a, "/bank-account", "Record the bank account opened for the pending application (预开户)", rolesBank, http.StatusOK, false,
 			bankAccountBody{BankCode: "102", AccountNo: "6212260200012345678"},
-			func(env Envelope, p httpapi.Principal, b bankAccountBody) domain.Command {
+			func(env Envelope, p httpapi.Principal, b bankAccountBody) domain.CardholderCommand {
 				return domain.OpenBankAccount{BankCode: orDefault(b.BankCode, p.Bank), AccountNo: b.AccountNo}
 			}),
 		holderRoute(a, "/bank-account-refusal", "Record that the bank refused the account", rolesBank, http.StatusOK, false,
 			bankRefusalBody{BankCode: "102", Reason: "identity check failed"},
-			func(env Envelope, p httpapi.Principal, b bankRefusalBody) domain.Command {
+			func(env Envelope, p httpapi.Principal, b bankRefusalBody) domain.CardholderCommand {
 				return domain.RefuseBankAccount{BankCode: orDefault(b.BankCode, p.Bank), Reason: b.Reason}
 			}),
 		commandRoute(a, httpapi.Route{
@@ -138,83 +138,83 @@ func (a *API) routes() []httpapi.Route {
 
 		cardRoute(a, "/production", "Record that the vendor produced the card (制卡成功)", rolesCounter, false,
 			productionBody{ChipID: "0123456789abcdef0123456789abcdef", Vendor: "vendor-1"},
-			func(no string, _ Envelope, _ httpapi.Principal, b productionBody) domain.Command {
+			func(no string, _ Envelope, _ httpapi.Principal, b productionBody) domain.CardholderCommand {
 				return domain.RecordProduction{CardNo: no, ChipID: b.ChipID, Vendor: b.Vendor}
 			}),
 		cardRoute(a, "/production-failure", "Record that production failed (制卡失败)", rolesCounter, false,
 			reasonBody{Reason: "chip personalisation failed"},
-			func(no string, _ Envelope, _ httpapi.Principal, b reasonBody) domain.Command {
+			func(no string, _ Envelope, _ httpapi.Principal, b reasonBody) domain.CardholderCommand {
 				return domain.RecordProductionFailure{CardNo: no, Reason: b.Reason}
 			}),
 		cardRoute(a, "/handovers", "Record a custody handover of the physical card (卡片交接)", rolesCounter, false,
 			handoverBody{From: "vendor", To: "outlet-futian", Handler: "王五"},
-			func(no string, _ Envelope, _ httpapi.Principal, b handoverBody) domain.Command {
+			func(no string, _ Envelope, _ httpapi.Principal, b handoverBody) domain.CardholderCommand {
 				return domain.HandOverCard{CardNo: no, From: b.From, To: b.To, Handler: b.Handler}
 			}),
 		cardRoute(a, "/issue", "Issue the card to its holder (发放)", rolesCounterBank, true,
 			issueBody{Agency: "outlet-futian"},
-			func(no string, _ Envelope, p httpapi.Principal, b issueBody) domain.Command {
+			func(no string, _ Envelope, p httpapi.Principal, b issueBody) domain.CardholderCommand {
 				return domain.IssueCard{CardNo: no, On: a.now(), Agency: orDefault(b.Agency, p.Client)}
 			}),
 		cardRoute(a, "/activation", "Activate the card (启用)", rolesCounterBank, true, emptyBody{},
-			func(no string, _ Envelope, _ httpapi.Principal, _ emptyBody) domain.Command {
+			func(no string, _ Envelope, _ httpapi.Principal, _ emptyBody) domain.CardholderCommand {
 				return domain.ActivateCard{CardNo: no}
 			}),
 		cardRoute(a, "/loss", "Report the card lost (正式挂失)", rolesCounterBank, true, reasonBody{Reason: "lost on the bus"},
-			func(no string, _ Envelope, _ httpapi.Principal, b reasonBody) domain.Command {
+			func(no string, _ Envelope, _ httpapi.Principal, b reasonBody) domain.CardholderCommand {
 				return domain.ReportLoss{CardNo: no, Reason: b.Reason}
 			}),
 		cardRoute(a, "/temporary-loss", "Report the card temporarily lost (临时挂失)", rolesCounterBank, true, reasonBody{Reason: "cannot find it"},
-			func(no string, _ Envelope, _ httpapi.Principal, b reasonBody) domain.Command {
+			func(no string, _ Envelope, _ httpapi.Principal, b reasonBody) domain.CardholderCommand {
 				return domain.ReportTemporaryLoss{CardNo: no, Reason: b.Reason}
 			}),
 		cardRoute(a, "/unlock", "Lift a formal or temporary loss (解挂)", rolesCounterBank, true, reasonBody{Reason: "found it"},
-			func(no string, _ Envelope, _ httpapi.Principal, b reasonBody) domain.Command {
+			func(no string, _ Envelope, _ httpapi.Principal, b reasonBody) domain.CardholderCommand {
 				return domain.UnlockCard{CardNo: no, Reason: b.Reason}
 			}),
 		cardRoute(a, "/cancellation", "Cancel the card (注销); cause defaults to request", rolesCounter, true,
 			cancelBody{Cause: domain.CauseRequest, Reason: "holder asked"},
-			func(no string, _ Envelope, _ httpapi.Principal, b cancelBody) domain.Command {
+			func(no string, _ Envelope, _ httpapi.Principal, b cancelBody) domain.CardholderCommand {
 				return domain.CancelCard{CardNo: no, Cause: b.Cause, Reason: b.Reason}
 			}),
 		cardRoute(a, "/restoration", "Undo a cancellation (注销还原)", rolesCounter, true, reasonBody{Reason: "cancelled by mistake"},
-			func(no string, _ Envelope, _ httpapi.Principal, b reasonBody) domain.Command {
+			func(no string, _ Envelope, _ httpapi.Principal, b reasonBody) domain.CardholderCommand {
 				return domain.RestoreCancellation{CardNo: no, Reason: b.Reason}
 			}),
 		cardRoute(a, "/replacement", "Replace the card (补换卡): cancel it and apply for a new one; source defaults to the caller's channel",
 			rolesCounterBank, true,
 			replaceBody{Source: domain.SourceCounter, BankCode: "102", PhotoRef: "photos/2026/new.jpg", Reason: "damaged"},
-			func(no string, env Envelope, p httpapi.Principal, b replaceBody) domain.Command {
+			func(no string, env Envelope, p httpapi.Principal, b replaceBody) domain.CardholderCommand {
 				return domain.ReplaceCard{CardNo: no, ApplicationID: ApplicationIDFor(env.CommandID),
 					Source: orDefault(b.Source, defaultSource(p)), BankCode: orDefault(b.BankCode, p.Bank),
 					PhotoRef: b.PhotoRef, Reason: b.Reason}
 			}),
 		cardRoute(a, "/pin-reset", "Record a PIN reset (重置密码); never carries a PIN", rolesCounterBank, true, emptyBody{},
-			func(no string, _ Envelope, _ httpapi.Principal, _ emptyBody) domain.Command {
+			func(no string, _ Envelope, _ httpapi.Principal, _ emptyBody) domain.CardholderCommand {
 				return domain.ResetPIN{CardNo: no}
 			}),
 		cardRoute(a, "/pin-change", "Record a PIN change (修改密码); never carries a PIN", rolesCounterBank, true, emptyBody{},
-			func(no string, _ Envelope, _ httpapi.Principal, _ emptyBody) domain.Command {
+			func(no string, _ Envelope, _ httpapi.Principal, _ emptyBody) domain.CardholderCommand {
 				return domain.ChangePIN{CardNo: no}
 			}),
 		cardRoute(a, "/transfer", "Transfer the holder's card to another city (地市卡转移)", rolesCounter, false,
 			transferBody{ToRegion: "110105", Reason: "moved to Beijing"},
-			func(no string, _ Envelope, _ httpapi.Principal, b transferBody) domain.Command {
+			func(no string, _ Envelope, _ httpapi.Principal, b transferBody) domain.CardholderCommand {
 				return domain.TransferOut{CardNo: no, ToRegion: b.ToRegion, Reason: b.Reason}
 			}),
 		cardRoute(a, "/ecard", "Issue the e-card (电子社保卡) of an active card", rolesCounter, true, emptyBody{},
-			func(no string, _ Envelope, _ httpapi.Principal, _ emptyBody) domain.Command {
+			func(no string, _ Envelope, _ httpapi.Principal, _ emptyBody) domain.CardholderCommand {
 				return domain.IssueECard{CardNo: no}
 			}),
 		cardRoute(a, "/ecard/revocation", "Revoke the e-card; cause is request (the default), misuse or other (with a reason)",
 			rolesCounter, true, ecardRevocationBody{Cause: domain.ECardCauseRequest, Reason: "holder asked"},
-			func(no string, _ Envelope, _ httpapi.Principal, b ecardRevocationBody) domain.Command {
+			func(no string, _ Envelope, _ httpapi.Principal, b ecardRevocationBody) domain.CardholderCommand {
 				return domain.RevokeECard{CardNo: no, Cause: b.Cause, Reason: b.Reason}
 			}),
 		holderRoute(a, "/erasure", "Erase the holder's personal data (个人信息删除): their data keys are deleted, "+
 			"history and cards stay, and name, ID number, birth date, phone and photo read as [erased] everywhere; once only",
 			rolesAdmin, http.StatusOK, true, emptyBody{},
-			func(Envelope, httpapi.Principal, emptyBody) domain.Command { return domain.EraseCardholder{} }),
+			func(Envelope, httpapi.Principal, emptyBody) domain.CardholderCommand { return domain.EraseCardholder{} }),
 
 		{
 			Method: http.MethodGet, Path: "/v1/cardholders/{id}/history", Roles: rolesReaders,
@@ -236,7 +236,7 @@ func (a *API) routes() []httpapi.Route {
 
 // holderRoute is a row for a domain command addressed by cardholder id.
 func holderRoute[B any](a *API, path, summary string, roles []httpapi.Role, status int, optional bool, example B,
-	build func(env Envelope, p httpapi.Principal, body B) domain.Command) httpapi.Route {
+	build func(env Envelope, p httpapi.Principal, body B) domain.CardholderCommand) httpapi.Route {
 	return commandRoute(a, httpapi.Route{
 		Method: http.MethodPost, Path: "/v1/cardholders/{id}" + path, Roles: roles, Status: status,
 		Summary: summary, Request: example,
@@ -248,7 +248,7 @@ func holderRoute[B any](a *API, path, summary string, roles []httpapi.Role, stat
 
 // cardRoute is a row for a domain command addressed by card number.
 func cardRoute[B any](a *API, path, summary string, roles []httpapi.Role, optional bool, example B,
-	build func(cardNo string, env Envelope, p httpapi.Principal, body B) domain.Command) httpapi.Route {
+	build func(cardNo string, env Envelope, p httpapi.Principal, body B) domain.CardholderCommand) httpapi.Route {
 	return commandRoute(a, httpapi.Route{
 		Method: http.MethodPost, Path: "/v1/cards/{card_no}" + path, Roles: roles,
 		Summary: summary, Request: example,
@@ -273,4 +273,4 @@ func defaultSource(p httpapi.Principal) domain.ApplicationSource {
 	return domain.SourceCounter
 }
 
-func (a *API) now() time.Time { return a.svc.Repository.clock() }
+func (a *API) now() time.Time { return a.svc.Repository.Now() }

@@ -188,7 +188,7 @@ func (w *fixtureWriter) register(actor domain.Actor, n int, region string) strin
 	return res.CardholderID
 }
 
-func (w *fixtureWriter) holder(actor domain.Actor, holder string, cmd domain.Command) {
+func (w *fixtureWriter) holder(actor domain.Actor, holder string, cmd domain.CardholderCommand) {
 	w.t.Helper()
 	_, err := w.svc.Cardholder.Handle(w.ctx, commands.CardholderCommand{Envelope: w.env(actor), CardholderID: holder, Command: cmd})
 	require.NoError(w.t, err, "%T", cmd)
@@ -201,7 +201,7 @@ func (w *fixtureWriter) assign(actor domain.Actor, holder string) string {
 	return res.State.Card.CardNo
 }
 
-func (w *fixtureWriter) card(actor domain.Actor, cardNo string, cmd domain.Command) {
+func (w *fixtureWriter) card(actor domain.Actor, cardNo string, cmd domain.CardholderCommand) {
 	w.t.Helper()
 	_, err := w.svc.Card.Handle(w.ctx, commands.CardCommand{Envelope: w.env(actor), CardNo: cardNo, Command: cmd})
 	require.NoError(w.t, err, "%T", cmd)
@@ -244,7 +244,7 @@ func TestStreamOfV1EventsTakesNewCommands(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, len(old), loaded.State.Version)
 	cardNo := loaded.State.Card.CardNo
-	for i, cmd := range []domain.Command{domain.IssueECard{CardNo: cardNo},
+	for i, cmd := range []domain.CardholderCommand{domain.IssueECard{CardNo: cardNo},
 		domain.RevokeECard{CardNo: cardNo, Cause: domain.ECardCauseMisuse, Reason: "account taken over"}} {
 		env := commands.Envelope{CommandID: uuid.NewSHA1(uuid.NameSpaceURL, []byte{byte(i)}), Actor: domain.Actor{Client: "t"}}
 		_, err := repo.Update(ctx, holder, nil, env, func(s *domain.Cardholder) ([]domain.Event, error) { return domain.Decide(s, cmd) })

@@ -61,7 +61,7 @@ func ValidBatchID(id string) bool { return batchIDPattern.MatchString(id) }
 
 // DecideBatch decides a batch command against b (nil or empty for a batch
 // that does not exist yet). It returns the events to append, or a *Error.
-func DecideBatch(b *Batch, cmd Command) ([]Event, error) {
+func DecideBatch(b *Batch, cmd BatchCommand) ([]Event, error) {
 	if c, ok := cmd.(CreateBatch); ok {
 		return decideCreateBatch(b, c)
 	}

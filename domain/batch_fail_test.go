@@ -62,7 +62,7 @@ func TestReturnLinesMeetTheRulesTheirJobWillMeet(t *testing.T) {
 // Hand-over and pick-up refuse values every card's own decision would.
 func TestHandOverAndPickUpRefuseWhatEveryCardWould(t *testing.T) {
 	b := givenBatch(t, upTo(4, StepActivationApplied)...)
-	for _, c := range []Command{
+	for _, c := range []BatchCommand{
 		HandOverBatch{From: CustodyVendor, To: CustodyVendor, Handler: "h"},
 		HandOverBatch{From: CustodyVendor, To: strings.Repeat("t", maxRefLen+1), Handler: "h"},
 		PickUpBatch{On: "2025-02-30", Agency: "a"},

@@ -109,7 +109,7 @@ func TestBatchStepsAreAllowedOnlyInOrder(t *testing.T) {
 	tests := []struct {
 		name string
 		at   BatchStep
-		cmd  Command
+		cmd  BatchCommand
 	}{
 		{"confirm before review", StepCreated, ConfirmBatch{ConfirmedBy: "c"}},
 		{"export bank file before confirmation", StepReviewed, RecordBatchExport{File: FileBankOpen, SHA256: "x"}},

@@ -14,7 +14,7 @@ import (
 // the command's own fields (KindInvalid, all field errors at once), then
 // whether the holder and the named card exist (KindNotFound), then the
 // business rules of the current state (KindConflict).
-func Decide(c *Cardholder, cmd Command) ([]Event, error) {
+func Decide(c *Cardholder, cmd CardholderCommand) ([]Event, error) {
 	switch cmd := cmd.(type) {
 	case RegisterCardholder:
 		return decideRegister(c, cmd)

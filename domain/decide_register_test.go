@@ -96,3 +96,6 @@ func TestUnknownAndNilCommands(t *testing.T) {
 type bogusCommand struct{}
 
 func (bogusCommand) CommandName() string { return "bogus" }
+
+// bogusCommand claims to be a cardholder command that Decide does not know.
+func (bogusCommand) cardholderCommand() {}

@@ -88,7 +88,7 @@ type PermissionRequest struct {
 }
 
 // Apply folds one permission event into the state.
-func (p *PermissionRequest) Apply(e any) {
+func (p *PermissionRequest) Apply(e Event) {
 	switch e := e.(type) {
 	case PermissionRequested:
 		p.ID, p.Status, p.Operator, p.Role, p.Region, p.Reason, p.RequestedBy =
@@ -117,7 +117,7 @@ type (
 )
 
 // DecidePermission turns a permission command into events or a *Error.
-func DecidePermission(p *PermissionRequest, cmd any) ([]any, error) {
+func DecidePermission(p *PermissionRequest, cmd PermissionCommand) ([]Event, error) {
 	switch c := cmd.(type) {
 	case RequestPermission:
 		if p.Status != RequestNone {
@@ -139,17 +139,17 @@ func DecidePermission(p *PermissionRequest, cmd any) ([]any, error) {
 		if len(fields) > 0 {
 			return nil, Invalid(fields...)
 		}
-		return []any{PermissionRequested(c)}, nil
+		return []Event{PermissionRequested(c)}, nil
 	case ApprovePermission:
 		if err := decidable(p, c.By); err != nil {
 			return nil, err
 		}
-		return []any{PermissionApproved{RequestID: p.ID, ApprovedBy: c.By, Note: c.Note, At: c.At}}, nil
+		return []Event{PermissionApproved{RequestID: p.ID, ApprovedBy: c.By, Note: c.Note, At: c.At}}, nil
 	case RejectPermission:
 		if err := decidable(p, c.By); err != nil {
 			return nil, err
 		}
-		return []any{PermissionRejected{RequestID: p.ID, RejectedBy: c.By, Reason: c.Reason, At: c.At}}, nil
+		return []Event{PermissionRejected{RequestID: p.ID, RejectedBy: c.By, Reason: c.Reason, At: c.At}}, nil
 	}
 	return nil, &Error{Kind: KindInvalid, Code: CodeUnknownCommand, Message: fmt.Sprintf("unknown permission command %T", cmd)}
 }
@@ -178,22 +178,18 @@ var permissionCodec = newCodec("permission event",
 )
 
 // EncodePermissionEvent returns the stored type and JSON of a permission event.
-func EncodePermissionEvent(e any) (string, []byte, error) {
-	ev, ok := e.(Event)
-	if !ok {
-		return "", nil, fmt.Errorf("%w: %T", ErrUnknownEventType, e)
-	}
-	return permissionCodec.encode(ev)
+func EncodePermissionEvent(e Event) (string, []byte, error) {
+	return permissionCodec.encode(e)
 }
 
 // DecodePermissionEvent reads a stored permission event of the given
 // schema version (see codec.go).
-func DecodePermissionEvent(typ string, version int, data []byte) (any, error) {
+func DecodePermissionEvent(typ string, version int, data []byte) (Event, error) {
 	return permissionCodec.decode(typ, version, data)
 }
 
 // DecodeStoredPermissionEvent is DecodePermissionEvent with the version read
 // from the stored metadata (StoredSchemaVersion).
-func DecodeStoredPermissionEvent(typ string, data, metadata []byte) (any, error) {
+func DecodeStoredPermissionEvent(typ string, data, metadata []byte) (Event, error) {
 	return permissionCodec.decodeStored(typ, data, metadata)
 }

@@ -16,7 +16,7 @@ var requested = domain.PermissionRequested{RequestID: "r1", Operator: "wuzhong-o
 	Region: "320506", Reason: "new counter", RequestedBy: "wuzhong-admin", RequesterRegion: "320506", At: permAt}
 
 // givenPermission replays events into a fresh request.
-func givenPermission(events ...any) *domain.PermissionRequest {
+func givenPermission(events ...domain.Event) *domain.PermissionRequest {
 	p := &domain.PermissionRequest{}
 	for _, e := range events {
 		p.Apply(e)
@@ -29,21 +29,21 @@ func TestPermissionRequestLifecycle(t *testing.T) {
 	rejected := domain.PermissionRejected{RequestID: "r1", RejectedBy: "suzhou-admin", Reason: "no", At: permAt}
 	cases := []struct {
 		name  string
-		given []any
-		when  any
-		then  []any
+		given []domain.Event
+		when  domain.PermissionCommand
+		then  []domain.Event
 		code  string
 	}{
-		{"request", nil, domain.RequestPermission(requested), []any{requested}, ""},
-		{"request twice", []any{requested}, domain.RequestPermission(requested), nil, domain.CodePermissionExists},
-		{"approve", []any{requested}, domain.ApprovePermission{By: "suzhou-admin", Note: "ok", At: permAt}, []any{approved}, ""},
-		{"reject", []any{requested}, domain.RejectPermission{By: "suzhou-admin", Reason: "no", At: permAt}, []any{rejected}, ""},
+		{"request", nil, domain.RequestPermission(requested), []domain.Event{requested}, ""},
+		{"request twice", []domain.Event{requested}, domain.RequestPermission(requested), nil, domain.CodePermissionExists},
+		{"approve", []domain.Event{requested}, domain.ApprovePermission{By: "suzhou-admin", Note: "ok", At: permAt}, []domain.Event{approved}, ""},
+		{"reject", []domain.Event{requested}, domain.RejectPermission{By: "suzhou-admin", Reason: "no", At: permAt}, []domain.Event{rejected}, ""},
 		{"approve unknown", nil, domain.ApprovePermission{By: "suzhou-admin"}, nil, domain.CodePermissionNotFound},
-		{"approve after approval", []any{requested, approved}, domain.ApprovePermission{By: "x"}, nil, domain.CodePermissionDecided},
-		{"reject after approval", []any{requested, approved}, domain.RejectPermission{By: "x"}, nil, domain.CodePermissionDecided},
-		{"approve after rejection", []any{requested, rejected}, domain.ApprovePermission{By: "x"}, nil, domain.CodePermissionDecided},
-		{"requester approves own", []any{requested}, domain.ApprovePermission{By: "wuzhong-admin"}, nil, domain.CodePermissionSelfDecide},
-		{"requester rejects own", []any{requested}, domain.RejectPermission{By: "wuzhong-admin"}, nil, domain.CodePermissionSelfDecide},
+		{"approve after approval", []domain.Event{requested, approved}, domain.ApprovePermission{By: "x"}, nil, domain.CodePermissionDecided},
+		{"reject after approval", []domain.Event{requested, approved}, domain.RejectPermission{By: "x"}, nil, domain.CodePermissionDecided},
+		{"approve after rejection", []domain.Event{requested, rejected}, domain.ApprovePermission{By: "x"}, nil, domain.CodePermissionDecided},
+		{"requester approves own", []domain.Event{requested}, domain.ApprovePermission{By: "wuzhong-admin"}, nil, domain.CodePermissionSelfDecide},
+		{"requester rejects own", []domain.Event{requested}, domain.RejectPermission{By: "wuzhong-admin"}, nil, domain.CodePermissionSelfDecide},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -78,7 +78,7 @@ func TestPermissionStateAndCodec(t *testing.T) {
 	assert.Equal(t, domain.PermissionRequest{ID: "r1", Status: domain.RequestApproved, Operator: "wuzhong-op-7", Role: "counter",
 		Region: "320506", Reason: "new counter", RequestedBy: "wuzhong-admin", DecidedBy: "suzhou-admin", Version: 2}, *p)
 
-	for _, e := range []any{requested, domain.PermissionApproved{RequestID: "r1", ApprovedBy: "b", At: permAt},
+	for _, e := range []domain.Event{requested, domain.PermissionApproved{RequestID: "r1", ApprovedBy: "b", At: permAt},
 		domain.PermissionRejected{RequestID: "r1", RejectedBy: "b", Reason: "x", At: permAt}} {
 		typ, data, err := domain.EncodePermissionEvent(e)
 		require.NoError(t, err)

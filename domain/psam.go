@@ -142,7 +142,7 @@ func (p *PSAM) Apply(e Event) error {
 }
 
 // DecidePSAM decides a PSAM command against p (nil or empty for an unknown serial).
-func DecidePSAM(p *PSAM, cmd Command) ([]Event, error) {
+func DecidePSAM(p *PSAM, cmd PSAMCommand) ([]Event, error) {
 	if p == nil {
 		p = &PSAM{}
 	}

@@ -22,7 +22,7 @@ func TestPSAMLifecycle(t *testing.T) {
 	tests := []struct {
 		name  string
 		given []Event
-		cmd   Command
+		cmd   PSAMCommand
 		want  []Event
 		code  string
 	}{

@@ -12,7 +12,7 @@ import (
 type scenario struct {
 	t     *testing.T
 	given []Event
-	cmd   Command
+	cmd   CardholderCommand
 }
 
 func given(t *testing.T, history ...[]Event) *scenario {
@@ -24,7 +24,7 @@ func given(t *testing.T, history ...[]Event) *scenario {
 	return &scenario{t: t, given: all}
 }
 
-func (s *scenario) when(cmd Command) *scenario {
+func (s *scenario) when(cmd CardholderCommand) *scenario {
 	s.cmd = cmd
 	return s
 }

@@ -35,7 +35,7 @@ func TestStateTable(t *testing.T) {
 		tro = CodeTransferredOut
 	)
 	rows := []struct {
-		cmd  Command
+		cmd  CardholderCommand
 		want [11]string // in the order of histories
 	}{
 		{RegisterCardholder{CardholderID: testHolderID, IDNumber: testIDNumber, Name: "张三", Nationality: "CHN", RegionCode: "320505"},

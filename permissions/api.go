@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
+	"github.com/cardledger/cardledger/commands"
 	"github.com/cardledger/cardledger/domain"
 	"github.com/cardledger/cardledger/eventstore"
 	"github.com/cardledger/cardledger/internal/auth"
@@ -28,9 +29,9 @@ const (
 
 // API serves the permission request endpoints.
 type API struct {
-	store eventstore.Store
-	db    auth.DB
-	clock func() time.Time
+	requests *commands.Pipeline[*domain.PermissionRequest, domain.PermissionCommand]
+	db       auth.DB
+	clock    func() time.Time
 }
 
 // NewAPI needs the event store (request streams) and the clients database
@@ -39,7 +40,11 @@ func NewAPI(store eventstore.Store, db auth.DB, clock func() time.Time) (*API, e
 	if store == nil || db == nil || clock == nil {
 		return nil, errors.New("permissions: API needs an event store, the clients database and a clock")
 	}
-	return &API{store: store, db: db, clock: clock}, nil
+	requests, err := commands.NewPipeline(domain.Permissions, store, clock)
+	if err != nil {
+		return nil, err
+	}
+	return &API{requests: requests, db: db, clock: clock}, nil
 }
 
 type requestBody struct {
@@ -133,10 +138,14 @@ func (a *API) request(c echo.Context) error {
 			return &httpapi.ScopeError{Code: httpapi.CodeScopeRegion, Scope: p.Scope()}
 		}
 	}
-	id := uuid.NewString()
+	env := a.envelope(c)
+	// The request id derives from the command id: a request retried with
+	// its Idempotency-Key names the same request, which the pipeline finds
+	// already made.
+	id := commands.IDFor("permission-request", env.CommandID).String()
 	cmd := domain.RequestPermission{RequestID: id, Operator: strings.TrimSpace(b.Operator), Role: b.Role, Region: b.Region,
 		Reason: b.Reason, RequestedBy: p.Client, RequesterRegion: p.Region, At: a.clock().UTC()}
-	state, err := a.run(c, id, false, cmd)
+	state, err := a.run(ctx, id, env, cmd)
 	if err != nil {
 		return err
 	}
@@ -160,36 +169,36 @@ func (a *API) decide(c echo.Context, approve bool) error {
 	ctx := c.Request().Context()
 	id := c.Param("id")
 	if _, err := uuid.Parse(id); err != nil {
-		return problemFor(domain.NotFound(domain.CodePermissionNotFound, "no such permission request"))
+		return problem(domain.NotFound(domain.CodePermissionNotFound, "no such permission request"))
 	}
 	if httpapi.IsCountyRegion(p.Region) {
 		return httpapi.NewProblem(http.StatusForbidden, CodeApproverNotCity, "only a city administrator decides permission requests")
 	}
-	current, _, err := a.load(ctx, id)
+	current, err := a.load(ctx, id)
 	if err != nil {
 		return err
 	}
-	if current.Status != domain.RequestNone && !p.Scope().CoversRegion(current.Region) {
+	if current.State.Status != domain.RequestNone && !p.Scope().CoversRegion(current.State.Region) {
 		return &httpapi.ScopeError{Code: httpapi.CodeScopeRegion, Scope: p.Scope()}
 	}
-	if approve && current.Status == domain.RequestApproved && current.DecidedBy == p.Client {
+	if approve && current.State.Status == domain.RequestApproved && current.State.DecidedBy == p.Client {
 		// A retry: make sure the grant happened and answer as before.
-		if err := auth.Grant(ctx, a.db, current.Operator, httpapi.Role(current.Role), current.Region); err != nil {
+		if err := auth.Grant(ctx, a.db, current.State.Operator, httpapi.Role(current.State.Role), current.State.Region); err != nil {
 			return fmt.Errorf("re-apply grant of %s: %w", id, err)
 		}
 		return a.respond(c, http.StatusOK, current)
 	}
-	var cmd any = domain.RejectPermission{By: p.Client, Reason: b.Reason, At: a.clock().UTC()}
+	var cmd domain.PermissionCommand = domain.RejectPermission{By: p.Client, Reason: b.Reason, At: a.clock().UTC()}
 	if approve {
 		cmd = domain.ApprovePermission{By: p.Client, Note: b.Note, At: a.clock().UTC()}
 	}
-	state, err := a.run(c, id, true, cmd)
+	state, err := a.run(ctx, id, a.envelope(c), cmd)
 	if err != nil {
 		return err
 	}
 	if approve {
-		if err := auth.Grant(ctx, a.db, state.Operator, httpapi.Role(state.Role), state.Region); err != nil {
-			return fmt.Errorf("grant %s to %s: %w", state.Role, state.Operator, err)
+		if err := auth.Grant(ctx, a.db, state.State.Operator, httpapi.Role(state.State.Role), state.State.Region); err != nil {
+			return fmt.Errorf("grant %s to %s: %w", state.State.Role, state.State.Operator, err)
 		}
 	}
 	return a.respond(c, http.StatusOK, state)
@@ -199,132 +208,67 @@ func (a *API) get(c echo.Context) error {
 	p, _ := httpapi.PrincipalFrom(c)
 	id := c.Param("id")
 	if _, err := uuid.Parse(id); err != nil {
-		return problemFor(domain.NotFound(domain.CodePermissionNotFound, "no such permission request"))
+		return problem(domain.NotFound(domain.CodePermissionNotFound, "no such permission request"))
 	}
-	state, _, err := a.load(c.Request().Context(), id)
+	state, err := a.load(c.Request().Context(), id)
 	if err != nil {
 		return err
 	}
-	if state.Status == domain.RequestNone {
-		return problemFor(domain.NotFound(domain.CodePermissionNotFound, "no such permission request"))
+	if state.State.Status == domain.RequestNone {
+		return problem(domain.NotFound(domain.CodePermissionNotFound, "no such permission request"))
 	}
-	if !p.Scope().CoversRegion(state.Region) {
+	if !p.Scope().CoversRegion(state.State.Region) {
 		return &httpapi.ScopeError{Code: httpapi.CodeScopeRegion, Scope: p.Scope()}
 	}
 	return a.respond(c, http.StatusOK, state)
 }
 
 // loaded is a request with its recorded events.
-type loaded struct {
-	domain.PermissionRequest
-	recorded []eventstore.RecordedEvent
+type loaded = commands.Stream[*domain.PermissionRequest]
+
+func (a *API) load(ctx context.Context, id string) (loaded, error) {
+	return a.requests.Load(ctx, id)
 }
 
-func (a *API) load(ctx context.Context, id string) (loaded, bool, error) {
-	stream := domain.PermissionStreamFor(id)
-	recs, err := a.store.ReadStream(ctx, stream, 0, 0)
-	if errors.Is(err, eventstore.ErrStreamNotFound) {
-		return loaded{}, false, nil
+// run puts cmd through the write pipeline and reads the request back with
+// its history. A concurrent decision makes the append fail; deciding again
+// then sees it (decided once). A command already applied (same command id)
+// appends nothing.
+func (a *API) run(ctx context.Context, id string, env commands.Envelope, cmd domain.PermissionCommand) (loaded, error) {
+	if _, err := a.requests.Handle(ctx, id, env, cmd); err != nil {
+		return loaded{}, problem(err)
 	}
-	if err != nil {
-		return loaded{}, false, fmt.Errorf("load %s: %w", stream, err)
-	}
-	var l loaded
-	for _, r := range recs {
-		e, err := domain.DecodeStoredPermissionEvent(r.Type, r.Data, r.Metadata)
-		if err != nil {
-			return loaded{}, false, fmt.Errorf("load %s revision %d: %w", stream, r.Revision, err)
-		}
-		l.Apply(e)
-	}
-	l.recorded = recs
-	return l, len(recs) > 0, nil
+	return a.load(ctx, id)
 }
 
-// run loads, decides and appends at the loaded revision. A concurrent
-// decision makes the append fail; deciding again then sees it (decided once).
-func (a *API) run(c echo.Context, id string, mustExist bool, cmd any) (loaded, error) {
-	ctx := c.Request().Context()
-	stream := domain.PermissionStreamFor(id)
-	for attempt := 0; ; attempt++ {
-		state, exists, err := a.load(ctx, id)
-		if err != nil {
-			return loaded{}, err
-		}
-		events, err := domain.DecidePermission(&state.PermissionRequest, cmd)
-		if err != nil {
-			return loaded{}, problemFor(err)
-		}
-		data, err := a.envelop(c, stream, events)
-		if err != nil {
-			return loaded{}, err
-		}
-		want := eventstore.NoStream()
-		if exists {
-			want = eventstore.Exact(uint64(len(state.recorded) - 1))
-		}
-		_, err = a.store.Append(ctx, stream, want, data)
-		if errors.Is(err, eventstore.ErrWrongRevision) && attempt < 3 {
-			continue
-		}
-		if err != nil {
-			return loaded{}, fmt.Errorf("append %s: %w", stream, err)
-		}
-		return a.reload(ctx, id)
-	}
-}
-
-func (a *API) reload(ctx context.Context, id string) (loaded, error) {
-	l, _, err := a.load(ctx, id)
-	return l, err
-}
-
-func (a *API) envelop(c echo.Context, stream string, events []any) ([]eventstore.EventData, error) {
+// envelope says who sent the command. Its id is the client's
+// Idempotency-Key's (commands.CommandIDFor), so a retry is the same
+// command; without one every request is a new command.
+func (a *API) envelope(c echo.Context) commands.Envelope {
 	p, _ := httpapi.PrincipalFrom(c)
-	out := make([]eventstore.EventData, len(events))
-	for i, e := range events {
-		typ, data, err := domain.EncodePermissionEvent(e)
-		if err != nil {
-			return nil, err
-		}
-		id := uuid.New()
-		md, err := json.Marshal(domain.Metadata{
-			EventID: id.String(), SchemaVersion: domain.SchemaVersion(typ), OccurredAt: a.clock().UTC(),
-			Actor:   domain.Actor{Client: p.Client, CertSubject: p.Subject},
-			Channel: "http", CorrelationID: httpapi.CorrelationID(c), CausationID: httpapi.RequestID(c), RemoteAddr: c.RealIP(),
-		})
-		if err != nil {
-			return nil, fmt.Errorf("metadata of %s: %w", typ, err)
-		}
-		out[i] = eventstore.EventData{ID: id, Type: typ, Data: data, Metadata: md}
+	env := commands.NewEnvelope(domain.Actor{Client: p.Client, CertSubject: p.Subject}, "http")
+	if key := c.Request().Header.Get(commands.HeaderIdempotencyKey); key != "" {
+		env.CommandID = commands.CommandIDFor(p.Client, key)
 	}
-	return out, nil
+	env.CorrelationID, env.CausationID, env.RemoteAddr = httpapi.CorrelationID(c), httpapi.RequestID(c), c.RealIP()
+	return env
 }
 
 func (a *API) respond(c echo.Context, status int, l loaded) error {
-	v := View{ID: l.ID, Status: l.Status, Operator: l.Operator, Role: l.Role, Region: l.Region, Reason: l.Reason,
-		RequestedBy: l.RequestedBy, DecidedBy: l.DecidedBy, Note: l.Note, Revision: l.Version, History: []Step{}}
-	for _, r := range l.recorded {
+	s := l.State
+	v := View{ID: s.ID, Status: s.Status, Operator: s.Operator, Role: s.Role, Region: s.Region, Reason: s.Reason,
+		RequestedBy: s.RequestedBy, DecidedBy: s.DecidedBy, Note: s.Note, Revision: s.Version, History: []Step{}}
+	for _, r := range l.Recorded {
 		v.History = append(v.History, Step{Type: r.Type, Data: json.RawMessage(r.Data), RecordedAt: r.RecordedAt.UTC()})
 	}
 	return c.JSON(status, v)
 }
 
-// problemFor turns domain refusals into problems.
-func problemFor(err error) error {
-	de, ok := domain.AsError(err)
-	if !ok {
-		return err
+// problem turns domain refusals into problems, as the commands API does
+// (commands.ProblemFor, also the server's MapError).
+func problem(err error) error {
+	if p := commands.ProblemFor(err); p != nil {
+		return p
 	}
-	fields := make([]httpapi.FieldError, len(de.Fields))
-	for i, f := range de.Fields {
-		fields[i] = httpapi.FieldError{Field: f.Field, Code: f.Code, Message: f.Message}
-	}
-	switch de.Kind {
-	case domain.KindInvalid:
-		return httpapi.BadRequest(de.Code, de.Message, fields...)
-	case domain.KindNotFound:
-		return httpapi.NotFound(de.Code, de.Message)
-	}
-	return httpapi.Conflict(de.Code, de.Message, fields...)
+	return err
 }

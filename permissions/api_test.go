@@ -15,7 +15,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cardledger/cardledger/commands"
 	"github.com/cardledger/cardledger/domain"
+	"github.com/cardledger/cardledger/eventstore"
 	"github.com/cardledger/cardledger/eventstore/pgstore/pgstoretest"
 	"github.com/cardledger/cardledger/internal/auth"
 	"github.com/cardledger/cardledger/internal/httpapi"
@@ -24,10 +26,11 @@ import (
 )
 
 type harness struct {
-	t    *testing.T
-	srv  *httptest.Server
-	pool *pgxpool.Pool
-	keys map[string]string
+	t     *testing.T
+	srv   *httptest.Server
+	pool  *pgxpool.Pool
+	store eventstore.Store
+	keys  map[string]string
 }
 
 func newHarness(t *testing.T) *harness {
@@ -40,7 +43,7 @@ func newHarness(t *testing.T) *harness {
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
 	require.NoError(t, auth.Migrate(ctx, pool))
-	h := &harness{t: t, pool: pool, keys: map[string]string{}}
+	h := &harness{t: t, pool: pool, store: store, keys: map[string]string{}}
 	for _, c := range []auth.Client{
 		{Name: "wuzhong-admin", Role: httpapi.RoleAdmin, Region: "320506"},
 		{Name: "xiangcheng-admin", Role: httpapi.RoleAdmin, Region: "320507"},
@@ -65,6 +68,11 @@ func newHarness(t *testing.T) *harness {
 
 func (h *harness) do(method, path, client string, body any) (int, map[string]any) {
 	h.t.Helper()
+	return h.doWith(nil, method, path, client, body)
+}
+
+func (h *harness) doWith(header http.Header, method, path, client string, body any) (int, map[string]any) {
+	h.t.Helper()
 	var rd io.Reader
 	if body != nil {
 		raw, _ := json.Marshal(body)
@@ -72,6 +80,9 @@ func (h *harness) do(method, path, client string, body any) (int, map[string]any
 	}
 	req, err := http.NewRequest(method, h.srv.URL+path, rd)
 	require.NoError(h.t, err)
+	for k, v := range header {
+		req.Header[k] = v
+	}
 	req.Header.Set("Authorization", "Bearer "+h.keys[client])
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -178,4 +189,42 @@ func TestRejectedRequestGrantsNothing(t *testing.T) {
 	assert.Equal(t, domain.CodePermissionNotFound, p["code"])
 	status, _ = h.do(http.MethodGet, "/v1/permission-requests/not-a-uuid", "auditor", nil)
 	assert.Equal(t, http.StatusNotFound, status)
+}
+
+// A command retried with its Idempotency-Key is the same command: the
+// request and the decision are each appended once, with event ids derived
+// from the command id, and the retry answers as the first time did.
+func TestRetriedPermissionCommandsAppendOnce(t *testing.T) {
+	h := newHarness(t)
+	body := map[string]string{"operator": "op-7", "role": "counter", "region": "320506"}
+	key := http.Header{commands.HeaderIdempotencyKey: {"request-1"}}
+	status, first := h.doWith(key, http.MethodPost, "/v1/permission-requests", "wuzhong-admin", body)
+	require.Equal(t, http.StatusCreated, status, first)
+	status, again := h.doWith(key, http.MethodPost, "/v1/permission-requests", "wuzhong-admin", body)
+	require.Equal(t, http.StatusCreated, status, again)
+	assert.Equal(t, first, again, "the retry names the same request")
+
+	id := first["id"].(string)
+	path := "/v1/permission-requests/" + id
+	reject := http.Header{commands.HeaderIdempotencyKey: {"reject-1"}}
+	status, rejected := h.doWith(reject, http.MethodPost, path+"/rejection", "suzhou-admin", map[string]string{"reason": "no"})
+	require.Equal(t, http.StatusOK, status, rejected)
+	status, again = h.doWith(reject, http.MethodPost, path+"/rejection", "suzhou-admin", map[string]string{"reason": "no"})
+	require.Equal(t, http.StatusOK, status, again)
+	assert.Equal(t, rejected, again, "the retried rejection answers as before")
+
+	stream := domain.PermissionStreamFor(id)
+	recs, err := h.store.ReadStream(context.Background(), stream, 0, 0)
+	require.NoError(t, err)
+	var types []string
+	var ids []string
+	for _, r := range recs {
+		types = append(types, r.Type)
+		ids = append(ids, r.ID.String())
+	}
+	assert.Equal(t, []string{domain.TypePermissionRequested, domain.TypePermissionRejected}, types)
+	assert.Equal(t, []string{
+		commands.EventID(commands.CommandIDFor("wuzhong-admin", "request-1"), stream, 0).String(),
+		commands.EventID(commands.CommandIDFor("suzhou-admin", "reject-1"), stream, 0).String(),
+	}, ids, "event ids derive from the command ids")
 }

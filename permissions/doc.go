@@ -17,4 +17,9 @@
 //     answers as before, so a crash between the append and the grant is
 //     repaired by retrying the approval.
 //   - Nothing is appended when a caller is refused.
+//   - Requests and decisions are written through the one write pipeline
+//     (commands.Pipeline). The command id is the client's Idempotency-Key's
+//     (commands.CommandIDFor) and event ids and the request id derive from
+//     it, so a command retried with its key appends nothing twice and
+//     answers as the first time; without a key every request is new.
 package permissions

@@ -137,7 +137,7 @@ func (b *Commands) LossUnlock(ctx context.Context, concurrency int) (CommandResu
 func (b *Commands) Pair(ctx context.Context, cardNo string) (loss, unlock time.Duration, err error) {
 	actor := domain.Actor{Client: "bench"}
 	var took [2]time.Duration
-	for i, cmd := range []domain.Command{domain.ReportLoss{CardNo: cardNo, Reason: "bench"}, domain.UnlockCard{CardNo: cardNo}} {
+	for i, cmd := range []domain.CardholderCommand{domain.ReportLoss{CardNo: cardNo, Reason: "bench"}, domain.UnlockCard{CardNo: cardNo}} {
 		t0 := time.Now()
 		if _, err := b.svc.Card.Handle(ctx, commands.CardCommand{Envelope: commands.NewEnvelope(actor, "bench"), CardNo: cardNo, Command: cmd}); err != nil {
 			return 0, 0, fmt.Errorf("bench %s on %s: %w", cmd.CommandName(), cardNo, err)

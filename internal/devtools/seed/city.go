@@ -315,7 +315,7 @@ func doIssue(ctx context.Context, w *world, r *resident, at time.Time, sum *Summ
 
 func (r *resident) current() *validity { return &r.cards[len(r.cards)-1] }
 
-func cardCommand(ctx context.Context, w *world, r *resident, step string, cmd domain.Command) error {
+func cardCommand(ctx context.Context, w *world, r *resident, step string, cmd domain.CardholderCommand) error {
 	_, err := w.deps.Service.Card.Handle(ctx, commands.CardCommand{
 		Envelope: envelope(r, step), CardNo: r.current().cardNo, Command: cmd,
 	})

@@ -1,0 +1,279 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/cardledger/cardledger/domain"
+	"github.com/cardledger/cardledger/eventstore"
+)
+
+// Pipeline is the one write path of the ledger: load an aggregate's
+// stream, decide, append at the revision it loaded. Every aggregate
+// (cardholder, batch, PSAM, permission request) writes through one, so all
+// of them share its rules:
+//   - a bounded number of attempts when another writer moved the stream
+//     (DefaultAttempts), decided again each time on the new state;
+//   - event ids derived from the command id (EventID), so a retried,
+//     recovered or replayed command appends nothing twice, and a command
+//     whose events are already in the stream answers Replayed;
+//   - one metadata envelope (domain.Metadata, with the schema version of
+//     each event's type) and the aggregate's own codec.
+type Pipeline[S any, C domain.Command] struct {
+	kind     domain.Aggregate[S, C]
+	store    eventstore.Store
+	clock    func() time.Time
+	attempts int
+}
+
+// NewPipeline returns the pipeline of aggregate kind over store; clock
+// stamps OccurredAt.
+func NewPipeline[S any, C domain.Command](kind domain.Aggregate[S, C], store eventstore.Store, clock func() time.Time) (*Pipeline[S, C], error) {
+	if store == nil {
+		return nil, fmt.Errorf("commands: the %s pipeline needs an event store", kind.Name)
+	}
+	if clock == nil {
+		return nil, fmt.Errorf("commands: the %s pipeline needs a clock", kind.Name)
+	}
+	return &Pipeline[S, C]{kind: kind, store: store, clock: clock, attempts: DefaultAttempts}, nil
+}
+
+// Stream is an aggregate as read from its stream.
+type Stream[S any] struct {
+	State    S
+	Recorded []eventstore.RecordedEvent
+	Exists   bool
+	Revision uint64 // of the last event; meaningless when !Exists
+}
+
+func (l Stream[S]) revisionText() string {
+	if !l.Exists {
+		return "no stream"
+	}
+	return strconv.FormatUint(l.Revision, 10)
+}
+
+// Load reads and replays the stream of aggregate id. A missing stream is
+// not an error: it loads as the aggregate's new state.
+func (p *Pipeline[S, C]) Load(ctx context.Context, id string) (Stream[S], error) {
+	stream := p.kind.Stream(id)
+	recorded, err := p.store.ReadStream(ctx, stream, 0, 0)
+	if errors.Is(err, eventstore.ErrStreamNotFound) {
+		return Stream[S]{State: p.kind.New(id)}, nil
+	}
+	if err != nil {
+		return Stream[S]{}, fmt.Errorf("load %s: %w", stream, err)
+	}
+	state := p.kind.New(id)
+	for _, e := range recorded {
+		ev, err := p.kind.DecodeStored(e.Type, e.Data, e.Metadata)
+		if err != nil {
+			return Stream[S]{}, fmt.Errorf("load %s revision %d: %w", stream, e.Revision, err)
+		}
+		if err := p.kind.Apply(state, ev); err != nil {
+			return Stream[S]{}, fmt.Errorf("load %s revision %d: %w", stream, e.Revision, err)
+		}
+	}
+	l := Stream[S]{State: state, Recorded: recorded, Exists: len(recorded) > 0}
+	if l.Exists {
+		l.Revision = recorded[len(recorded)-1].Revision
+	}
+	return l, nil
+}
+
+// Call is one command run through the pipeline.
+type Call[S any] struct {
+	Env Envelope
+	// Expected is the revision the caller saw (If-Match), or nil: with it,
+	// a moved stream is ErrRevisionMismatch instead of a new decision.
+	Expected *uint64
+	// Decide returns the events of the command on the loaded state.
+	Decide func(S) ([]domain.Event, error)
+	// Check, if set, must accept the loaded state and the state the events
+	// leave (the caller's scope); its refusal appends nothing.
+	Check func(S) error
+	// CommandIDAt, if set, names the command by the revision it is decided
+	// at ("none" for no stream) instead of Env.CommandID: for writers whose
+	// commands carry no id of their own (the batch process manager), so a
+	// command re-sent after its append succeeded decides on the new state.
+	CommandIDAt func(revision string) uuid.UUID
+}
+
+// Outcome is what a command did.
+type Outcome[S any] struct {
+	Revision uint64              // of the stream's last event after the command
+	Position eventstore.Position // of the command's last event; zero if none
+	Events   []domain.Event      // what the command appended
+	State    S                   // after the command
+	// Replayed is true when the command had already been applied (same
+	// command id) and nothing was appended this time.
+	Replayed bool
+}
+
+// Handle runs a typed command of the aggregate.
+func (p *Pipeline[S, C]) Handle(ctx context.Context, id string, env Envelope, cmd C) (Outcome[S], error) {
+	return p.Run(ctx, id, Call[S]{Env: env, Decide: func(s S) ([]domain.Event, error) { return p.kind.Decide(s, cmd) }})
+}
+
+// Run loads aggregate id, decides and appends at the revision it loaded.
+// Without an expected revision it decides again on the new state when
+// another writer got there first (at most DefaultAttempts times); with
+// one, a moved stream is ErrRevisionMismatch. A command whose events are
+// already in the stream (same command id) returns them with Replayed set
+// instead of deciding again.
+func (p *Pipeline[S, C]) Run(ctx context.Context, id string, call Call[S]) (Outcome[S], error) {
+	stream := p.kind.Stream(id)
+	check := func(s S) error {
+		if call.Check == nil {
+			return nil
+		}
+		if err := call.Check(s); err != nil {
+			return fmt.Errorf("%s: %w", stream, err)
+		}
+		return nil
+	}
+	for attempt := 1; ; attempt++ {
+		loaded, err := p.Load(ctx, id)
+		if err != nil {
+			return Outcome[S]{}, err
+		}
+		if err := check(loaded.State); err != nil {
+			return Outcome[S]{}, err
+		}
+		env := call.Env
+		if call.CommandIDAt != nil {
+			rev := "none"
+			if loaded.Exists {
+				rev = strconv.FormatUint(loaded.Revision, 10)
+			}
+			env.CommandID = call.CommandIDAt(rev)
+		}
+		if res, ok := p.alreadyApplied(id, loaded, env.CommandID); ok {
+			return res, nil
+		}
+		if call.Expected != nil && (!loaded.Exists || loaded.Revision != *call.Expected) {
+			return Outcome[S]{}, fmt.Errorf("%s at %s, expected %d: %w", stream, loaded.revisionText(), *call.Expected, ErrRevisionMismatch)
+		}
+		events, err := call.Decide(loaded.State)
+		if err != nil {
+			return Outcome[S]{}, err
+		}
+		if len(events) == 0 {
+			return Outcome[S]{Revision: loaded.Revision, State: loaded.State}, nil
+		}
+		// Applying before the append is safe: a failed append reloads.
+		for _, e := range events {
+			if err := p.kind.Apply(loaded.State, e); err != nil {
+				return Outcome[S]{}, fmt.Errorf("%s: %w", stream, err)
+			}
+		}
+		if err := check(loaded.State); err != nil {
+			return Outcome[S]{}, err
+		}
+		data, err := p.envelop(env, stream, events)
+		if err != nil {
+			return Outcome[S]{}, err
+		}
+		want := eventstore.NoStream()
+		if loaded.Exists {
+			want = eventstore.Exact(loaded.Revision)
+		}
+		appended, err := p.store.Append(ctx, stream, want, data)
+		switch {
+		case err == nil:
+			return Outcome[S]{Revision: appended.Revision, Position: appended.Position, Events: events, State: loaded.State}, nil
+		case !errors.Is(err, eventstore.ErrWrongRevision):
+			return Outcome[S]{}, fmt.Errorf("append %s: %w", stream, err)
+		case call.Expected != nil:
+			return Outcome[S]{}, fmt.Errorf("%w: %w", ErrRevisionMismatch, err)
+		case attempt >= p.attempts:
+			return Outcome[S]{}, fmt.Errorf("%s after %d attempts: %w", stream, attempt, ErrContention)
+		}
+	}
+}
+
+// alreadyApplied finds the events of command commandID in the loaded
+// stream. The outcome is what the command's answer was: the state right
+// after its events, not the state later commands left.
+func (p *Pipeline[S, C]) alreadyApplied(id string, l Stream[S], commandID uuid.UUID) (Outcome[S], bool) {
+	stream := p.kind.Stream(id)
+	first := EventID(commandID, stream, 0)
+	for i, rec := range l.Recorded {
+		if rec.ID != first {
+			continue
+		}
+		res := Outcome[S]{State: p.kind.New(id), Replayed: true}
+		for j, rec := range l.Recorded {
+			ours := j >= i && rec.ID == EventID(commandID, stream, j-i)
+			if j >= i && !ours {
+				break
+			}
+			ev, err := p.kind.DecodeStored(rec.Type, rec.Data, rec.Metadata)
+			if err == nil {
+				err = p.kind.Apply(res.State, ev)
+			}
+			if err != nil {
+				// Load decoded and applied the same bytes already.
+				panic(fmt.Sprintf("commands: %s revision %d: %v", stream, rec.Revision, err))
+			}
+			if ours {
+				res.Events = append(res.Events, ev)
+				res.Revision, res.Position = rec.Revision, rec.Position
+			}
+		}
+		return res, true
+	}
+	return Outcome[S]{}, false
+}
+
+// envelop encodes events with the aggregate's codec, their metadata and
+// ids derived from the command id.
+func (p *Pipeline[S, C]) envelop(env Envelope, stream string, events []domain.Event) ([]eventstore.EventData, error) {
+	return EncodeEvents(p.kind.Encode, env, stream, p.clock().UTC(), events)
+}
+
+// EncodeEvents is the one event envelope: each event encoded by encode,
+// with id EventID(env.CommandID, stream, i) and domain.Metadata (schema
+// version of its type, env's actor, channel, correlation and causation).
+// The pipeline uses it; so do the writers of streams that are no
+// aggregate's (card-number reservations, usage records, digests) and the
+// batch import, which appends many cardholder streams at once.
+func EncodeEvents(encode func(domain.Event) (string, []byte, error), env Envelope, stream string, now time.Time,
+	events []domain.Event) ([]eventstore.EventData, error) {
+	out := make([]eventstore.EventData, len(events))
+	for i, e := range events {
+		typ, data, err := encode(e)
+		if err != nil {
+			return nil, err
+		}
+		id := EventID(env.CommandID, stream, i)
+		md, err := domain.EncodeMetadata(metadataFor(env, id.String(), domain.SchemaVersion(typ), now))
+		if err != nil {
+			return nil, fmt.Errorf("metadata of %s: %w", typ, err)
+		}
+		out[i] = eventstore.EventData{ID: id, Type: typ, Data: data, Metadata: md}
+	}
+	return out, nil
+}
+
+func metadataFor(env Envelope, eventID string, schemaVersion int, now time.Time) domain.Metadata {
+	causation := env.CausationID
+	if causation == "" {
+		causation = env.CommandID.String()
+	}
+	return domain.Metadata{
+		EventID:       eventID,
+		SchemaVersion: schemaVersion,
+		OccurredAt:    now,
+		Actor:         env.Actor,
+		Channel:       env.Channel,
+		CorrelationID: env.CorrelationID,
+		CausationID:   causation,
+		RemoteAddr:    env.RemoteAddr,
+	}
+}
