@@ -2,6 +2,7 @@ package projections
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -22,6 +23,16 @@ const catchUpToPoll = 10 * time.Millisecond
 // checkpoint already covers, so whoever applies an event first stores it
 // and the others skip it.
 func CatchUpTo(ctx context.Context, store eventstore.Store, p Projection, pos eventstore.Position) error {
+	err := catchUpTo(ctx, store, p, pos)
+	if err != nil && ctx.Err() != nil && !errors.Is(err, ErrNotCaughtUp) {
+		// The deadline, not the store, ended a read or write (drivers
+		// report it as their own timeout): the position was not reached.
+		return fmt.Errorf("%w: %w", ErrNotCaughtUp, err)
+	}
+	return err
+}
+
+func catchUpTo(ctx context.Context, store eventstore.Store, p Projection, pos eventstore.Position) error {
 	var applied *eventstore.Position // the checkpoint before the last Apply
 	for {
 		cp, err := p.Checkpoint(ctx)
@@ -35,11 +46,6 @@ func CatchUpTo(ctx context.Context, store eventstore.Store, p Projection, pos ev
 			return fmt.Errorf("catch %s up to %s: Apply did not move the checkpoint from %s", p.Name(), pos, cp)
 		}
 		page, err := store.ReadAll(ctx, cp, catchUpToPage)
-		if err != nil && ctx.Err() != nil {
-			// The deadline, not the store, ended the read (drivers report
-			// it as their own timeout): the position was not reached.
-			return fmt.Errorf("%w: %s is at %s, wanted %s: %w", ErrNotCaughtUp, p.Name(), cp, pos, ctx.Err())
-		}
 		if err != nil {
 			return fmt.Errorf("catch %s up to %s: read after %s: %w", p.Name(), pos, cp, err)
 		}
