@@ -101,3 +101,26 @@ func TestProjectionsRebuildRemovesDivergence(t *testing.T) {
 	}
 	require.Equal(t, []string{"readmodel", "batch", "audit"}, names)
 }
+
+// `migrate` alone creates every projection's tables: the runner's
+// projections all read their checkpoints on a database nothing else touched.
+func TestMigrateCreatesEveryProjectionsTables(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	url := testpg.NewDatabase(t)
+	vars := map[string]string{"CARDLEDGER_POSTGRES_URL": url, "CARDLEDGER_LOG_LEVEL": "warn"}
+	env := &environment{stdout: io.Discard, stderr: io.Discard, getenv: func(k string) string { return vars[k] }}
+	require.Equal(t, 0, run(ctx, env, []string{"migrate"}))
+	pool := testpg.NewPool(t, url)
+	for _, table := range []string{"readmodel.checkpoint", "batchrm.checkpoint", "batchrm.applications", "batchrm.batches",
+		"batchrm.psam", "batchrm.import_jobs", "audit.checkpoint", "audit.actions", "audit.digests"} {
+		var found bool
+		require.NoError(t, pool.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", table).Scan(&found))
+		require.True(t, found, table)
+	}
+	var out bytes.Buffer
+	cli := &environment{stdout: &out, stderr: io.Discard, getenv: env.getenv}
+	require.Equal(t, 0, run(ctx, cli, []string{"projections", "list"}))
+	require.NotContains(t, out.String(), "unavailable")
+	require.Len(t, strings.Split(strings.TrimSpace(out.String()), "\n"), 4, out.String())
+}
