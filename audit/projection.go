@@ -21,28 +21,41 @@ const ProjectionName = "audit"
 // Projection records every event's who, where and why in audit.actions
 // and every stream's head in audit.stream_heads.
 type Projection struct {
-	pool *pgxpool.Pool
+	pool   *pgxpool.Pool
+	schema string // Schema, or a rebuild's shadow
+	bulk   bool   // a rebuild's shadow: commits need not be durable
 }
 
-var _ projections.Projection = (*Projection)(nil)
+var _ projections.SchemaProjection = (*Projection)(nil)
 
 // NewProjection returns the audit projection; run Migrate first.
-func NewProjection(pool *pgxpool.Pool) *Projection { return &Projection{pool: pool} }
+func NewProjection(pool *pgxpool.Pool) *Projection { return &Projection{pool: pool, schema: Schema} }
+
+// Storage implements projections.SchemaProjection: a rebuild replaces the
+// tables derived from the log and keeps the signed digests beside them.
+func (p *Projection) Storage() projections.SchemaStorage {
+	return projections.SchemaStorage{Pool: p.pool, Schema: p.schema, Tables: projectionTables, DDL: schemaDDL, Indexes: indexDDL}
+}
+
+// In implements projections.SchemaProjection.
+func (p *Projection) In(schema string, shadow bool) projections.SchemaProjection {
+	return &Projection{pool: p.pool, schema: schema, bulk: shadow}
+}
 
 // Name implements projections.Projection.
 func (p *Projection) Name() string { return ProjectionName }
 
 // Checkpoint implements projections.Projection.
 func (p *Projection) Checkpoint(ctx context.Context) (eventstore.Position, error) {
-	return readCheckpoint(ctx, p.pool, false)
+	return readCheckpoint(ctx, p.pool, p.schema, false)
 }
 
 type queryRower interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-func readCheckpoint(ctx context.Context, q queryRower, forUpdate bool) (eventstore.Position, error) {
-	sql := "SELECT pos_commit, pos_prepare FROM audit.checkpoint"
+func readCheckpoint(ctx context.Context, q queryRower, schema string, forUpdate bool) (eventstore.Position, error) {
+	sql := "SELECT pos_commit, pos_prepare FROM " + schema + ".checkpoint"
 	if forUpdate {
 		sql += " FOR UPDATE"
 	}
@@ -56,47 +69,55 @@ func readCheckpoint(ctx context.Context, q queryRower, forUpdate bool) (eventsto
 // Apply implements projections.Projection: rows, heads and checkpoint in
 // one transaction, events at or before the checkpoint skipped.
 func (p *Projection) Apply(ctx context.Context, batch []eventstore.RecordedEvent) error {
-	return pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
-		cp, err := readCheckpoint(ctx, tx, true)
-		if err != nil {
+	return pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error { return p.ApplyTx(ctx, tx, batch) })
+}
+
+// ApplyTx implements projections.SchemaProjection.
+func (p *Projection) ApplyTx(ctx context.Context, tx pgx.Tx, batch []eventstore.RecordedEvent) error {
+	cp, err := readCheckpoint(ctx, tx, p.schema, true)
+	if err != nil {
+		return err
+	}
+	var rows [][]any
+	heads := map[string]eventstore.RecordedEvent{}
+	var order []string
+	for _, e := range batch {
+		if !cp.Less(e.Position) {
+			continue
+		}
+		rows = append(rows, actionRow(e))
+		if _, seen := heads[e.Stream]; !seen {
+			order = append(order, e.Stream)
+		}
+		heads[e.Stream] = e
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	if p.bulk {
+		if _, err := tx.Exec(ctx, "SET LOCAL synchronous_commit = off"); err != nil {
 			return err
 		}
-		var rows [][]any
-		heads := map[string]eventstore.RecordedEvent{}
-		var order []string
-		for _, e := range batch {
-			if !cp.Less(e.Position) {
-				continue
-			}
-			rows = append(rows, actionRow(e))
-			if _, seen := heads[e.Stream]; !seen {
-				order = append(order, e.Stream)
-			}
-			heads[e.Stream] = e
-		}
-		if len(rows) == 0 {
-			return nil
-		}
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"audit", "actions"}, actionColumns, pgx.CopyFromRows(rows)); err != nil {
-			return fmt.Errorf("audit: store actions: %w", err)
-		}
-		streams := make([]string, len(order))
-		revs := make([]int64, len(order))
-		hashes := make([][]byte, len(order))
-		for i, s := range order {
-			streams[i], revs[i], hashes[i] = text(s), int64(heads[s].Revision), heads[s].Hash
-		}
-		last := batch[len(batch)-1].Position
-		b := &pgx.Batch{}
-		b.Queue(`INSERT INTO audit.stream_heads (stream, revision, hash)
-			SELECT * FROM unnest($1::text[], $2::bigint[], $3::bytea[])
-			ON CONFLICT (stream) DO UPDATE SET revision = excluded.revision, hash = excluded.hash`, streams, revs, hashes)
-		b.Queue(`UPDATE audit.checkpoint SET pos_commit = $1, pos_prepare = $2`, int64(last.Commit), int64(last.Prepare))
-		if err := tx.SendBatch(ctx, b).Close(); err != nil {
-			return fmt.Errorf("audit: store heads and checkpoint: %w", err)
-		}
-		return nil
-	})
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{p.schema, "actions"}, actionColumns, pgx.CopyFromRows(rows)); err != nil {
+		return fmt.Errorf("audit: store actions: %w", err)
+	}
+	streams := make([]string, len(order))
+	revs := make([]int64, len(order))
+	hashes := make([][]byte, len(order))
+	for i, s := range order {
+		streams[i], revs[i], hashes[i] = text(s), int64(heads[s].Revision), heads[s].Hash
+	}
+	last := batch[len(batch)-1].Position
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO `+p.schema+`.stream_heads (stream, revision, hash)
+		SELECT * FROM unnest($1::text[], $2::bigint[], $3::bytea[])
+		ON CONFLICT (stream) DO UPDATE SET revision = excluded.revision, hash = excluded.hash`, streams, revs, hashes)
+	b.Queue(`UPDATE `+p.schema+`.checkpoint SET pos_commit = $1, pos_prepare = $2`, int64(last.Commit), int64(last.Prepare))
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("audit: store heads and checkpoint: %w", err)
+	}
+	return nil
 }
 
 var actionColumns = []string{"pos_commit", "pos_prepare", "stream", "revision", "event_id", "type", "recorded_at",

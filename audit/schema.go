@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -11,21 +12,28 @@ import (
 // migrateLockKey serialises concurrent Migrate calls.
 const migrateLockKey = 0x61_75_64_69_74 // "audit"
 
-// schema is idempotent. actions has one row per event (its position is
-// the key, so a replayed event cannot be stored twice); stream_heads the
-// last event of every stream, which digests list; digests and
-// digest_heads the signed digests.
-const schema = `
-CREATE SCHEMA IF NOT EXISTS audit;
+// Schema is the live schema of the audit trail.
+const Schema = "audit"
 
-CREATE TABLE IF NOT EXISTS audit.checkpoint (
+// projectionTables are the tables the projection derives from the log alone;
+// a rebuild replaces them, and keeps the signed digests.
+var projectionTables = []string{"checkpoint", "actions", "stream_heads"}
+
+// projectionDDL creates the projection's tables in schema {s}; idempotent.
+// actions has one row per event (its position is the key, so a replayed
+// event cannot be stored twice); stream_heads the last event of every
+// stream, which digests list.
+const projectionDDL = `
+CREATE SCHEMA IF NOT EXISTS {s};
+
+CREATE TABLE IF NOT EXISTS {s}.checkpoint (
 	one         boolean PRIMARY KEY DEFAULT true CHECK (one),
 	pos_commit  bigint  NOT NULL,
 	pos_prepare bigint  NOT NULL
 );
-INSERT INTO audit.checkpoint VALUES (true, 0, 0) ON CONFLICT DO NOTHING;
+INSERT INTO {s}.checkpoint VALUES (true, 0, 0) ON CONFLICT DO NOTHING;
 
-CREATE TABLE IF NOT EXISTS audit.actions (
+CREATE TABLE IF NOT EXISTS {s}.actions (
 	pos_commit     bigint      NOT NULL,
 	pos_prepare    bigint      NOT NULL,
 	stream         text        NOT NULL,
@@ -43,15 +51,28 @@ CREATE TABLE IF NOT EXISTS audit.actions (
 	causation_id   text        NOT NULL,
 	PRIMARY KEY (pos_commit, pos_prepare)
 );
-CREATE INDEX IF NOT EXISTS actions_client ON audit.actions (client, recorded_at);
-CREATE INDEX IF NOT EXISTS actions_operator ON audit.actions (operator, recorded_at);
-CREATE INDEX IF NOT EXISTS actions_recorded_at ON audit.actions (recorded_at);
-
-CREATE TABLE IF NOT EXISTS audit.stream_heads (
+CREATE TABLE IF NOT EXISTS {s}.stream_heads (
 	stream   text   PRIMARY KEY,
 	revision bigint NOT NULL,
 	hash     bytea  NOT NULL
 );
+`
+
+// projectionIndexes are the secondary indexes of actions, which a rebuild
+// builds after loading.
+const projectionIndexes = `
+CREATE INDEX IF NOT EXISTS actions_client ON {s}.actions (client, recorded_at);
+CREATE INDEX IF NOT EXISTS actions_operator ON {s}.actions (operator, recorded_at);
+CREATE INDEX IF NOT EXISTS actions_recorded_at ON {s}.actions (recorded_at);
+`
+
+func schemaDDL(schema string) string { return strings.ReplaceAll(projectionDDL, "{s}", schema) }
+
+func indexDDL(schema string) string { return strings.ReplaceAll(projectionIndexes, "{s}", schema) }
+
+// digestsDDL creates the signed digests, which are not derived from the log
+// (each signs the heads at its time) and so are never rebuilt.
+const digestsDDL = `
 
 CREATE TABLE IF NOT EXISTS audit.digests (
 	id         bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -79,7 +100,7 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", int64(migrateLockKey)); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, schema)
+		_, err := tx.Exec(ctx, schemaDDL(Schema)+indexDDL(Schema)+digestsDDL)
 		return err
 	})
 	if err != nil {

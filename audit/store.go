@@ -56,7 +56,7 @@ func NewDigester(pool *pgxpool.Pool, store eventstore.Store, key ed25519.Private
 func (d *Digester) Create(ctx context.Context) (*Digest, error) {
 	var dg *Digest
 	err := pgx.BeginTxFunc(ctx, d.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead}, func(tx pgx.Tx) error {
-		pos, err := readCheckpoint(ctx, tx, false)
+		pos, err := readCheckpoint(ctx, tx, Schema, false)
 		if err != nil {
 			return err
 		}

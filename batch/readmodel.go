@@ -13,6 +13,7 @@ import (
 
 	"github.com/cardledger/cardledger/domain"
 	"github.com/cardledger/cardledger/eventstore"
+	"github.com/cardledger/cardledger/projections"
 )
 
 // ReadModelName names the batch read model among projections.
@@ -20,34 +21,55 @@ const ReadModelName = "batch"
 
 // ReadModel is the batch layer's own projection (schema batchrm): every
 // cardholder's state with the columns batch selection filters on, which
-// batch holds each application, the batches, and the PSAM stock. It
-// implements projections.Projection; CatchUp brings it to the store's head
-// on demand so that batch creation sees every import before it.
+// batch holds each application, the batches, and the PSAM stock. The
+// projections runner hosts it (checkpoint, lock, lag, rebuild); CatchUpTo
+// also brings it to a position on demand, so that batch creation sees every
+// import before it, which is safe next to the runner (see the invariant).
 //
 // It keeps personal data in clear (state, id_number), so an erasure brings
 // it past the CardholderErased event before answering (the server registers
-// it as a commands.ErasureFollower), and `serve` catches it up at start to
-// complete an erasure a crash cut short.
+// it as a commands.ErasureFollower); an erasure a crash cut short is
+// completed by the runner when it catches up.
 //
 // Invariant: rows and checkpoint are written in one transaction that first
 // locks the checkpoint and skips events at or before it, so a repeated or
 // concurrent Apply changes nothing twice.
 type ReadModel struct {
-	pool *pgxpool.Pool
+	pool   *pgxpool.Pool
+	schema string // ReadModelSchema, or a rebuild's shadow
+	bulk   bool   // a rebuild's shadow: commits need not be durable
 }
 
+var _ projections.SchemaProjection = (*ReadModel)(nil)
+
 // NewReadModel returns the read model over pool. Call Migrate before use.
-func NewReadModel(pool *pgxpool.Pool) *ReadModel { return &ReadModel{pool: pool} }
+func NewReadModel(pool *pgxpool.Pool) *ReadModel {
+	return &ReadModel{pool: pool, schema: ReadModelSchema}
+}
+
+// Storage implements projections.SchemaProjection: `projections rebuild
+// batch` loads a shadow of these tables from the log and swaps them in. The
+// schema also holds import_jobs, which is not derived from the log and so
+// is kept.
+func (m *ReadModel) Storage() projections.SchemaStorage {
+	return projections.SchemaStorage{Pool: m.pool, Schema: m.schema, DDL: readModelSchemaDDL,
+		Tables: []string{"checkpoint", "applications", "batches", "psam"}}
+}
+
+// In implements projections.SchemaProjection.
+func (m *ReadModel) In(schema string, shadow bool) projections.SchemaProjection {
+	return &ReadModel{pool: m.pool, schema: schema, bulk: shadow}
+}
 
 const readModelDDL = `
-CREATE SCHEMA IF NOT EXISTS batchrm;
-CREATE TABLE IF NOT EXISTS batchrm.checkpoint (
+CREATE SCHEMA IF NOT EXISTS {s};
+CREATE TABLE IF NOT EXISTS {s}.checkpoint (
 	one         boolean PRIMARY KEY DEFAULT true CHECK (one),
 	pos_commit  bigint NOT NULL,
 	pos_prepare bigint NOT NULL
 );
-INSERT INTO batchrm.checkpoint (pos_commit, pos_prepare) VALUES (0, 0) ON CONFLICT DO NOTHING;
-CREATE TABLE IF NOT EXISTS batchrm.applications (
+INSERT INTO {s}.checkpoint (pos_commit, pos_prepare) VALUES (0, 0) ON CONFLICT DO NOTHING;
+CREATE TABLE IF NOT EXISTS {s}.applications (
 	cardholder_id  text PRIMARY KEY,
 	state          jsonb NOT NULL,
 	status         text NOT NULL,
@@ -59,16 +81,16 @@ CREATE TABLE IF NOT EXISTS batchrm.applications (
 	id_number      text NOT NULL,
 	batch_id       text
 );
-CREATE INDEX IF NOT EXISTS applications_pending ON batchrm.applications (region_code, id_number)
+CREATE INDEX IF NOT EXISTS applications_pending ON {s}.applications (region_code, id_number)
 	WHERE status IN ('applied', 'account_opened') AND batch_id IS NULL;
-CREATE TABLE IF NOT EXISTS batchrm.batches (
+CREATE TABLE IF NOT EXISTS {s}.batches (
 	batch_id   text PRIMARY KEY,
 	created_on text NOT NULL,
 	members    int NOT NULL,
 	job        int NOT NULL DEFAULT 0,
 	picked_up  boolean NOT NULL DEFAULT false
 );
-CREATE TABLE IF NOT EXISTS batchrm.psam (
+CREATE TABLE IF NOT EXISTS {s}.psam (
 	serial      text PRIMARY KEY,
 	status      text NOT NULL,
 	model       text NOT NULL,
@@ -78,8 +100,13 @@ CREATE TABLE IF NOT EXISTS batchrm.psam (
 	terminal_id text NOT NULL,
 	reason      text NOT NULL
 );
-CREATE INDEX IF NOT EXISTS psam_agency ON batchrm.psam (agency, status);
+CREATE INDEX IF NOT EXISTS psam_agency ON {s}.psam (agency, status);
 `
+
+// ReadModelSchema is the live schema of the batch read model.
+const ReadModelSchema = "batchrm"
+
+func readModelSchemaDDL(schema string) string { return strings.ReplaceAll(readModelDDL, "{s}", schema) }
 
 // migrateLockKey serialises concurrent migrations ("clbat").
 const migrateLockKey = 0x63_6c_62_61_74
@@ -90,7 +117,7 @@ func (m *ReadModel) Migrate(ctx context.Context) error {
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", int64(migrateLockKey)); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, readModelDDL)
+		_, err := tx.Exec(ctx, readModelSchemaDDL(m.schema))
 		return err
 	})
 	if err != nil {
@@ -105,7 +132,7 @@ func (m *ReadModel) Name() string { return ReadModelName }
 // Checkpoint implements projections.Projection.
 func (m *ReadModel) Checkpoint(ctx context.Context) (eventstore.Position, error) {
 	var c, p int64
-	if err := m.pool.QueryRow(ctx, "SELECT pos_commit, pos_prepare FROM batchrm.checkpoint").Scan(&c, &p); err != nil {
+	if err := m.pool.QueryRow(ctx, "SELECT pos_commit, pos_prepare FROM "+m.schema+".checkpoint").Scan(&c, &p); err != nil {
 		return eventstore.Position{}, fmt.Errorf("batch read model checkpoint: %w", err)
 	}
 	return eventstore.Position{Commit: uint64(c), Prepare: uint64(p)}, nil
@@ -174,36 +201,44 @@ type batchRow struct {
 
 // Apply implements projections.Projection.
 func (m *ReadModel) Apply(ctx context.Context, page []eventstore.RecordedEvent) error {
-	return pgx.BeginFunc(ctx, m.pool, func(tx pgx.Tx) error {
-		var c, p int64
-		if err := tx.QueryRow(ctx, "SELECT pos_commit, pos_prepare FROM batchrm.checkpoint FOR UPDATE").Scan(&c, &p); err != nil {
-			return fmt.Errorf("batch read model checkpoint: %w", err)
+	return pgx.BeginFunc(ctx, m.pool, func(tx pgx.Tx) error { return m.ApplyTx(ctx, tx, page) })
+}
+
+// ApplyTx implements projections.SchemaProjection.
+func (m *ReadModel) ApplyTx(ctx context.Context, tx pgx.Tx, page []eventstore.RecordedEvent) error {
+	var c, p int64
+	if err := tx.QueryRow(ctx, "SELECT pos_commit, pos_prepare FROM "+m.schema+".checkpoint FOR UPDATE").Scan(&c, &p); err != nil {
+		return fmt.Errorf("batch read model checkpoint: %w", err)
+	}
+	cp := eventstore.Position{Commit: uint64(c), Prepare: uint64(p)}
+	var fresh []eventstore.RecordedEvent
+	for _, ev := range page {
+		if cp.Less(ev.Position) {
+			fresh = append(fresh, ev)
 		}
-		cp := eventstore.Position{Commit: uint64(c), Prepare: uint64(p)}
-		var fresh []eventstore.RecordedEvent
-		for _, ev := range page {
-			if cp.Less(ev.Position) {
-				fresh = append(fresh, ev)
-			}
-		}
-		if len(fresh) == 0 {
-			return nil
-		}
-		f := newRMFold()
-		if err := f.decode(fresh); err != nil {
+	}
+	if len(fresh) == 0 {
+		return nil
+	}
+	if m.bulk {
+		if _, err := tx.Exec(ctx, "SET LOCAL synchronous_commit = off"); err != nil {
 			return err
 		}
-		if err := f.load(ctx, tx); err != nil {
-			return err
-		}
-		f.apply()
-		if err := f.write(ctx, tx); err != nil {
-			return err
-		}
-		last := fresh[len(fresh)-1].Position
-		_, err := tx.Exec(ctx, "UPDATE batchrm.checkpoint SET pos_commit = $1, pos_prepare = $2", int64(last.Commit), int64(last.Prepare))
+	}
+	f := newRMFold(m.schema)
+	if err := f.decode(fresh); err != nil {
 		return err
-	})
+	}
+	if err := f.load(ctx, tx); err != nil {
+		return err
+	}
+	f.apply()
+	if err := f.write(ctx, tx); err != nil {
+		return err
+	}
+	last := fresh[len(fresh)-1].Position
+	_, err := tx.Exec(ctx, "UPDATE "+m.schema+".checkpoint SET pos_commit = $1, pos_prepare = $2", int64(last.Commit), int64(last.Prepare))
+	return err
 }
 
 type rmEvent struct {
@@ -213,6 +248,7 @@ type rmEvent struct {
 
 // rmFold folds one page of events in memory over the rows they touch.
 type rmFold struct {
+	schema  string
 	events  []rmEvent
 	holders map[string]*holderRow
 	psams   map[string]*psamRow
@@ -220,8 +256,8 @@ type rmFold struct {
 	touched map[string]bool // cardholder ids whose row must be written
 }
 
-func newRMFold() *rmFold {
-	return &rmFold{holders: map[string]*holderRow{}, psams: map[string]*psamRow{}, batches: map[string]*batchRow{}, touched: map[string]bool{}}
+func newRMFold(schema string) *rmFold {
+	return &rmFold{schema: schema, holders: map[string]*holderRow{}, psams: map[string]*psamRow{}, batches: map[string]*batchRow{}, touched: map[string]bool{}}
 }
 
 func (f *rmFold) decode(page []eventstore.RecordedEvent) error {
@@ -266,7 +302,7 @@ func (f *rmFold) load(ctx context.Context, tx pgx.Tx) error {
 	for id := range f.touched {
 		ids = append(ids, id)
 	}
-	rows, err := tx.Query(ctx, "SELECT cardholder_id, state, coalesce(batch_id, '') FROM batchrm.applications WHERE cardholder_id = ANY($1)", ids)
+	rows, err := tx.Query(ctx, "SELECT cardholder_id, state, coalesce(batch_id, '') FROM "+f.schema+".applications WHERE cardholder_id = ANY($1)", ids)
 	if err != nil {
 		return fmt.Errorf("batch read model: load: %w", err)
 	}
@@ -288,7 +324,7 @@ func (f *rmFold) load(ctx context.Context, tx pgx.Tx) error {
 	for _, ev := range f.events {
 		if serial, ok := strings.CutPrefix(ev.stream, "psam-"); ok && f.psams[serial] == nil {
 			p := &psamRow{}
-			err := tx.QueryRow(ctx, "SELECT status, model, vendor, warehouse, agency, terminal_id, reason FROM batchrm.psam WHERE serial = $1", serial).
+			err := tx.QueryRow(ctx, "SELECT status, model, vendor, warehouse, agency, terminal_id, reason FROM "+f.schema+".psam WHERE serial = $1", serial).
 				Scan(&p.Status, &p.Model, &p.Vendor, &p.Warehouse, &p.Agency, &p.TerminalID, &p.Reason)
 			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 				return fmt.Errorf("batch read model: psam %s: %w", serial, err)
@@ -298,7 +334,7 @@ func (f *rmFold) load(ctx context.Context, tx pgx.Tx) error {
 		}
 		if id, ok := strings.CutPrefix(ev.stream, "batch-"); ok && f.batches[id] == nil {
 			b := &batchRow{}
-			err := tx.QueryRow(ctx, "SELECT created_on, members, job, picked_up FROM batchrm.batches WHERE batch_id = $1", id).
+			err := tx.QueryRow(ctx, "SELECT created_on, members, job, picked_up FROM "+f.schema+".batches WHERE batch_id = $1", id).
 				Scan(&b.createdOn, &b.members, &b.job, &b.pickedUp)
 			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 				return fmt.Errorf("batch read model: batch %s: %w", id, err)
@@ -379,20 +415,20 @@ func (f *rmFold) write(ctx context.Context, tx pgx.Tx) error {
 		if c.Card != nil {
 			source, kind = string(c.Card.Source), string(c.Card.Kind)
 		}
-		batch.Queue(`INSERT INTO batchrm.applications (cardholder_id, state, status, region_code, employer_code, community_code, source, kind, id_number, batch_id)
+		batch.Queue(`INSERT INTO `+f.schema+`.applications (cardholder_id, state, status, region_code, employer_code, community_code, source, kind, id_number, batch_id)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULLIF($10, ''))
 			ON CONFLICT (cardholder_id) DO UPDATE SET state = $2, status = $3, region_code = $4, employer_code = $5,
 				community_code = $6, source = $7, kind = $8, id_number = $9, batch_id = NULLIF($10, '')`,
 			id, state, string(c.Status()), c.Profile.RegionCode, c.Profile.EmployerCode, c.Profile.CommunityCode, source, kind, c.Profile.IDNumber, h.batchID)
 	}
 	for serial, p := range f.psams {
-		batch.Queue(`INSERT INTO batchrm.psam (serial, status, model, vendor, warehouse, agency, terminal_id, reason)
+		batch.Queue(`INSERT INTO `+f.schema+`.psam (serial, status, model, vendor, warehouse, agency, terminal_id, reason)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 			ON CONFLICT (serial) DO UPDATE SET status = $2, model = $3, vendor = $4, warehouse = $5, agency = $6, terminal_id = $7, reason = $8`,
 			serial, string(p.Status), p.Model, p.Vendor, p.Warehouse, p.Agency, p.TerminalID, p.Reason)
 	}
 	for id, b := range f.batches {
-		batch.Queue(`INSERT INTO batchrm.batches (batch_id, created_on, members, job, picked_up) VALUES ($1, $2, $3, $4, $5)
+		batch.Queue(`INSERT INTO `+f.schema+`.batches (batch_id, created_on, members, job, picked_up) VALUES ($1, $2, $3, $4, $5)
 			ON CONFLICT (batch_id) DO UPDATE SET created_on = $2, members = $3, job = $4, picked_up = $5`,
 			id, b.createdOn, b.members, b.job, b.pickedUp)
 	}

@@ -30,7 +30,7 @@
 //     checkpoint and write nothing: only the lock holder writes (Recover
 //     included), and a projection's in-memory state is touched only by the
 //     holder's goroutine.
-//   - Rebuild builds a Rebuildable projection from position zero into fresh
+//   - Rebuild builds a Rebuildable (or SchemaProjection) projection from position zero into fresh
 //     tables and swaps them in atomically. It reports progress to a callback
 //     (RebuildWith) and draws nothing: the command line shows it.
 //

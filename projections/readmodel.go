@@ -29,7 +29,7 @@ type ReadModel struct {
 	bulk bool
 }
 
-var _ Rebuildable = (*ReadModel)(nil)
+var _ SchemaProjection = (*ReadModel)(nil)
 
 // NewReadModel returns the read model writing to ReadModelSchema.
 func NewReadModel(pool *pgxpool.Pool) *ReadModel {

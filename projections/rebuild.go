@@ -27,7 +27,7 @@ func (s RebuildStats) EventsPerSecond() float64 {
 }
 
 // ErrNotRebuildable: the projection has no shadow-and-swap rebuild (it is
-// not Rebuildable); it rebuilds itself from its own storage instead.
+// neither Rebuildable nor a SchemaProjection).
 var ErrNotRebuildable = errors.New("projection cannot be rebuilt by shadow and swap")
 
 // RebuildProgress is reported while a rebuild loads the log.
@@ -60,7 +60,7 @@ func (r *Runner) RebuildWith(ctx context.Context, name string, opts RebuildOptio
 	if err != nil {
 		return RebuildStats{}, err
 	}
-	rb, ok := e.p.(Rebuildable)
+	rb, ok := rebuildable(e.p)
 	if !ok {
 		return RebuildStats{}, fmt.Errorf("rebuild %s: %w", name, ErrNotRebuildable)
 	}

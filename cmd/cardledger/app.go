@@ -44,6 +44,7 @@ func buildApp(ctx context.Context, d *deps) (*app, error) {
 	a := &app{d: d}
 	a.runner = projections.NewRunner(store, pool, d.log).
 		Add(projections.ReadModels(pool)...).
+		Add(batch.NewReadModel(pool)).
 		Add(audit.NewProjection(pool))
 	if d.cfg.ClickHouseURL != "" {
 		// Not Open: a ClickHouse outage at start is ridden out like one

@@ -40,7 +40,6 @@ func bootMigrated(t *testing.T, ctx context.Context, env *environment) *booted {
 	var wg sync.WaitGroup
 	runCtx, stop := context.WithCancel(ctx)
 	startProjections(runCtx, &wg, d, a.runner)
-	startBatchCatchUp(runCtx, &wg, d, a.batches)
 	startKeyListener(runCtx, &wg, d)
 	// The batch job worker runs as in serve, apart from the projections so
 	// that a test pausing them still sees batch jobs applied.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/cardledger/cardledger/analytics"
 	"github.com/cardledger/cardledger/audit"
+	"github.com/cardledger/cardledger/batch"
 	"github.com/cardledger/cardledger/commands"
 	"github.com/cardledger/cardledger/internal/auth"
 	"github.com/cardledger/cardledger/projections"
@@ -34,6 +35,8 @@ func runMigrate(ctx context.Context, env *environment, args []string) error {
 		{"api clients", func(ctx context.Context) error { return auth.Migrate(ctx, pool) }},
 		{"idempotency keys", func(ctx context.Context) error { return commands.Migrate(ctx, pool) }},
 		{"read models", func(ctx context.Context) error { return projections.Migrate(ctx, pool) }},
+		{"batch read model", func(ctx context.Context) error { return batch.NewReadModel(pool).Migrate(ctx) }},
+		{"batch import jobs", func(ctx context.Context) error { return batch.MigrateImportJobs(ctx, pool) }},
 		{"audit trail", func(ctx context.Context) error { return audit.Migrate(ctx, pool) }},
 	}
 	for _, s := range steps {

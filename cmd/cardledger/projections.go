@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"slices"
+	"text/tabwriter"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -15,7 +16,8 @@ import (
 
 // runProjections: `projections rebuild [NAME]` rebuilds one projection, or
 // all of them, from position zero into fresh tables and swaps them in;
-// `projections list` names them.
+// `projections list` prints each with its checkpoint, lag and whether it
+// can be rebuilt.
 func runProjections(ctx context.Context, env *environment, args []string) error {
 	v, rest := verb(args)
 	if v != "rebuild" && v != "list" {
@@ -33,10 +35,7 @@ func runProjections(ctx context.Context, env *environment, args []string) error 
 	defer a.close()
 	names := a.runner.Names()
 	if v == "list" {
-		for _, n := range names {
-			fmt.Fprintln(env.stdout, n)
-		}
-		return nil
+		return listProjections(ctx, env, a.runner)
 	}
 	want := fs.Args()
 	if len(want) > 1 {
@@ -54,7 +53,7 @@ func runProjections(ctx context.Context, env *environment, args []string) error 
 		done()
 		if errors.Is(err, projections.ErrNotRebuildable) && len(want) == 0 {
 			// Rebuilding everything means every projection that can be; the
-			// others (audit trail, ClickHouse) are idempotent over the log.
+			// others (ClickHouse analytics) are idempotent over the log.
 			fmt.Fprintf(env.stdout, "%s: skipped (%v)\n", name, projections.ErrNotRebuildable)
 			continue
 		}
@@ -65,6 +64,38 @@ func runProjections(ctx context.Context, env *environment, args []string) error 
 			name, stats.Events, stats.Duration.Round(time.Millisecond), stats.EventsPerSecond())
 	}
 	return nil
+}
+
+// listProjections prints one line per projection, its name first:
+// checkpoint, lag behind the store's head, and whether `projections
+// rebuild` can rebuild it; a projection whose storage cannot be read says
+// why instead of its position.
+func listProjections(ctx context.Context, env *environment, r *projections.Runner) error {
+	reports, err := r.Reports(ctx)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tCHECKPOINT\tLAG EVENTS\tLAG SECONDS\tREBUILDABLE")
+	for _, rep := range reports {
+		can, err := r.CanRebuild(rep.Name)
+		if err != nil {
+			return err
+		}
+		if rep.Error != "" {
+			fmt.Fprintf(tw, "%s\tunavailable: %s\t-\t-\t%s\n", rep.Name, rep.Error, yesNo(can))
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%.0f\t%s\n", rep.Name, rep.Checkpoint, rep.LagEvents, rep.LagSeconds, yesNo(can))
+	}
+	return tw.Flush()
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
 }
 
 // rebuildProgress shows a rebuild's progress on stderr: a bar on a

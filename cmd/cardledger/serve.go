@@ -47,7 +47,6 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 	if d.cfg.Projections {
 		startProjections(ctx, &wg, d, a.runner)
 	}
-	startBatchCatchUp(ctx, &wg, d, a.batches)
 	startKeyListener(ctx, &wg, d)
 	if err := startDigests(ctx, &wg, d); err != nil {
 		return err
@@ -122,21 +121,6 @@ func startBatchJobs(ctx context.Context, wg *sync.WaitGroup, d *deps, a *app) {
 		err := a.batches.RunWorker(ctx, batch.WorkerOptions{Log: d.log})
 		if err != nil && !errors.Is(err, context.Canceled) {
 			d.log.WithError(err).Error("batch job worker stopped")
-		}
-	}()
-}
-
-// startBatchCatchUp brings the batch read model to the store's head once,
-// in the background. It has no runner (it catches up when a batch is
-// created), so an erasure whose process died after recording it and before
-// bringing the read models past it would otherwise leave the person's data
-// in it until the next batch; the runner re-drives the other read models.
-func startBatchCatchUp(ctx context.Context, wg *sync.WaitGroup, d *deps, batches *batch.Service) {
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		if err := batches.ReadModel().CatchUp(ctx, d.store); err != nil && !errors.Is(err, context.Canceled) {
-			d.log.WithError(err).Error("batch read model: catch-up at start failed; the next batch creation retries it")
 		}
 	}()
 }
