@@ -54,7 +54,7 @@ func runProjections(ctx context.Context, env *environment, args []string) error 
 		done()
 		if errors.Is(err, projections.ErrNotRebuildable) && len(want) == 0 {
 			// Rebuilding everything means every projection that can be; the
-			// others (audit trail, ClickHouse) are idempotent over the log.
+			// others (audit trail) are idempotent over the log.
 			fmt.Fprintf(env.stdout, "%s: skipped (%v)\n", name, projections.ErrNotRebuildable)
 			continue
 		}
