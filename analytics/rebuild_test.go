@@ -257,7 +257,7 @@ func TestRebuildWaitsForTheProjectionsLock(t *testing.T) {
 	waitStored(t, ctx, live, s.lastWritten())
 
 	r := s.rebuildRunner(s.ch)
-	wctx, wcancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	wctx, wcancel := context.WithTimeout(ctx, 800*time.Millisecond) // under LockPoll (1 s): one try
 	defer wcancel()
 	_, err := r.Rebuild(wctx, analytics.ProjectionName)
 	if !errors.Is(err, context.DeadlineExceeded) {
