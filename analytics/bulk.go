@@ -31,7 +31,9 @@ func (b *UsageBlock) Len() int { return b.rows.len() }
 
 // Send inserts the buffered rows (nothing when there are none) and keeps
 // them; Reset empties the block for reuse.
-func (b *UsageBlock) Send(ctx context.Context, conn driver.Conn) error { return b.rows.send(ctx, conn) }
+func (b *UsageBlock) Send(ctx context.Context, conn driver.Conn) error {
+	return b.rows.send(ctx, conn, "usage_facts")
+}
 
 // Reset empties the block.
 func (b *UsageBlock) Reset() { b.rows.reset() }
@@ -53,7 +55,7 @@ func InsertDirectory(ctx context.Context, conn driver.Conn, cards, holders, home
 // UsageColumns are the usage_facts columns in the order the projection
 // inserts them (for tools that export or import the table as text).
 func UsageColumns() []string {
-	list := usageInsert[strings.Index(usageInsert, "(")+1 : strings.LastIndex(usageInsert, ")")]
+	list := usageColumns[strings.Index(usageColumns, "(")+1 : strings.LastIndex(usageColumns, ")")]
 	cols := strings.Split(list, ",")
 	for i, c := range cols {
 		cols[i] = strings.TrimSpace(c)

@@ -105,7 +105,7 @@ func (a *API) getDashboardData(c echo.Context) error {
 // ClickHouse with the head of store.
 func ProjectionLag(store eventstore.Store, conn driver.Conn) LagFunc {
 	return func(ctx context.Context) (Lag, error) {
-		cp, err := readCheckpoint(ctx, conn)
+		cp, err := readCheckpoint(ctx, conn, "projection_checkpoints")
 		if err != nil {
 			return Lag{}, err
 		}

@@ -39,6 +39,12 @@
 //     when the event was projected; the card is always known by then,
 //     because the ingester refuses usage of unknown cards and card numbers
 //     are assigned in the holder's stream before any usage.
+//   - `cardledger projections rebuild clickhouse-analytics` refills copies
+//     of all five tables (suffix _rebuild, checkpoint included) from the log
+//     through the same Apply, then renames them over the live tables in one
+//     RENAME TABLE, under the projection's single-active lock, so live
+//     applies pause for the rebuild while queries keep reading the old
+//     tables (see rebuild.go).
 //   - Days, months and hours are China time (UTC+8); windows are inclusive
 //     ranges of China calendar days.
 //   - In usage_facts, region codes are UInt32 (0: unknown) and people are

@@ -42,6 +42,9 @@ func RunnerOptions() projections.Options {
 // instance may call it at any time.
 type Projection struct {
 	conn driver.Conn
+	// suffix is appended to every table name: "" for the live tables,
+	// rebuildSuffix for the copy a rebuild fills (Shadow).
+	suffix string
 
 	mu      sync.Mutex // guards stored and loaded for Stored readers
 	stored  checkpoint
@@ -76,10 +79,13 @@ func NewProjection(conn driver.Conn) *Projection {
 
 func (p *Projection) Name() string { return ProjectionName }
 
+// table is the name of the projection's table base in its storage.
+func (p *Projection) table(base string) string { return base + p.suffix }
+
 // Checkpoint reads the stored checkpoint. It changes nothing: rows after it
 // may be the lock holder's Apply in flight, not debris of a crash.
 func (p *Projection) Checkpoint(ctx context.Context) (eventstore.Position, error) {
-	cp, err := readCheckpoint(ctx, p.conn)
+	cp, err := readCheckpoint(ctx, p.conn, p.table("projection_checkpoints"))
 	if err != nil {
 		return eventstore.Start, err
 	}
@@ -93,11 +99,11 @@ func (p *Projection) Checkpoint(ctx context.Context) (eventstore.Position, error
 // the lock): in any other instance it would delete the rows the holder is
 // writing.
 func (p *Projection) Recover(ctx context.Context) (eventstore.Position, error) {
-	cp, err := readCheckpoint(ctx, p.conn)
+	cp, err := readCheckpoint(ctx, p.conn, p.table("projection_checkpoints"))
 	if err != nil {
 		return eventstore.Start, err
 	}
-	if err := deleteAfter(ctx, p.conn, cp.pos); err != nil {
+	if err := deleteAfter(ctx, p.conn, cp.pos, p.suffix); err != nil {
 		return eventstore.Start, err
 	}
 	if err := p.loadState(ctx); err != nil {
@@ -135,20 +141,20 @@ func (p *Projection) Apply(ctx context.Context, batch []eventstore.RecordedEvent
 		return nil
 	}
 	p.dirty = true // until the checkpoint is stored
-	if err := insertHolders(ctx, p.conn, holders); err != nil {
+	if err := insertHolders(ctx, p.conn, p.table("holders"), holders); err != nil {
 		return err
 	}
-	if err := insertCards(ctx, p.conn, cards); err != nil {
+	if err := insertCards(ctx, p.conn, p.table("cards"), cards); err != nil {
 		return err
 	}
-	if err := p.usage.send(ctx, p.conn); err != nil {
+	if err := p.usage.send(ctx, p.conn, p.table("usage_facts")); err != nil {
 		return err
 	}
-	if err := p.cardEvents.send(ctx, p.conn); err != nil {
+	if err := p.cardEvents.send(ctx, p.conn, p.table("card_events")); err != nil {
 		return err
 	}
 	seq := max(uint64(time.Now().UnixNano()), p.lastSeq+1)
-	if err := writeCheckpoint(ctx, p.conn, last, seq); err != nil {
+	if err := writeCheckpoint(ctx, p.conn, p.table("projection_checkpoints"), last, seq); err != nil {
 		return err
 	}
 	p.lastSeq = seq
@@ -312,7 +318,7 @@ func (p *Projection) loadState(ctx context.Context) error {
 	p.cards = make(map[string]string)
 	p.blacklisted = make(map[string]bool)
 	rows, err := p.conn.Query(ctx, `SELECT holder, argMax(home_region, version), argMax(home_city, version)
-		FROM holders GROUP BY holder`)
+		FROM `+p.table("holders")+` GROUP BY holder`)
 	if err != nil {
 		return fmt.Errorf("load holders: %w", err)
 	}
@@ -329,7 +335,7 @@ func (p *Projection) loadState(ctx context.Context) error {
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("load holders: %w", err)
 	}
-	rows, err = p.conn.Query(ctx, `SELECT card_no, argMax(holder, version) FROM cards GROUP BY card_no`)
+	rows, err = p.conn.Query(ctx, `SELECT card_no, argMax(holder, version) FROM `+p.table("cards")+` GROUP BY card_no`)
 	if err != nil {
 		return fmt.Errorf("load cards: %w", err)
 	}
@@ -345,7 +351,7 @@ func (p *Projection) loadState(ctx context.Context) error {
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("load cards: %w", err)
 	}
-	rows, err = p.conn.Query(ctx, `SELECT card_no FROM card_events WHERE card_no != ''
+	rows, err = p.conn.Query(ctx, `SELECT card_no FROM `+p.table("card_events")+` WHERE card_no != ''
 		GROUP BY card_no HAVING sum(blacklist_delta) > 0`)
 	if err != nil {
 		return fmt.Errorf("load blacklist: %w", err)
@@ -364,7 +370,7 @@ func (p *Projection) loadState(ctx context.Context) error {
 	return nil
 }
 
-func insertHolders(ctx context.Context, conn driver.Conn, holders map[string]holderRow) error {
+func insertHolders(ctx context.Context, conn driver.Conn, table string, holders map[string]holderRow) error {
 	if len(holders) == 0 {
 		return nil
 	}
@@ -373,10 +379,10 @@ func insertHolders(ctx context.Context, conn driver.Conn, holders map[string]hol
 	for id, h := range holders {
 		ids, regions, cities, versions = append(ids, id), append(regions, h.region), append(cities, h.city), append(versions, h.version)
 	}
-	return sendColumns(ctx, conn, `INSERT INTO holders (holder, home_region, home_city, version)`, ids, regions, cities, versions)
+	return sendColumns(ctx, conn, "INSERT INTO "+table+" (holder, home_region, home_city, version)", ids, regions, cities, versions)
 }
 
-func insertCards(ctx context.Context, conn driver.Conn, cards map[string]cardRow) error {
+func insertCards(ctx context.Context, conn driver.Conn, table string, cards map[string]cardRow) error {
 	if len(cards) == 0 {
 		return nil
 	}
@@ -385,14 +391,16 @@ func insertCards(ctx context.Context, conn driver.Conn, cards map[string]cardRow
 	for no, c := range cards {
 		nos, holders, versions = append(nos, no), append(holders, c.holder), append(versions, c.version)
 	}
-	return sendColumns(ctx, conn, `INSERT INTO cards (card_no, holder, version)`, nos, holders, versions)
+	return sendColumns(ctx, conn, "INSERT INTO "+table+" (card_no, holder, version)", nos, holders, versions)
 }
 
-func readCheckpoint(ctx context.Context, conn driver.Conn) (checkpoint, error) {
+// readCheckpoint reads the checkpoint stored in table (projection_checkpoints
+// or its rebuild copy).
+func readCheckpoint(ctx context.Context, conn driver.Conn, table string) (checkpoint, error) {
 	var commit, prepare, n uint64
 	var eventAt time.Time
 	err := conn.QueryRow(ctx, `SELECT argMax(pos_commit, seq), argMax(pos_prepare, seq), argMax(event_at, seq), count()
-		FROM projection_checkpoints WHERE name = ?`, ProjectionName).Scan(&commit, &prepare, &eventAt, &n)
+		FROM `+table+` WHERE name = ?`, ProjectionName).Scan(&commit, &prepare, &eventAt, &n)
 	if err != nil {
 		return checkpoint{}, fmt.Errorf("read checkpoint: %w", err)
 	}
@@ -402,8 +410,8 @@ func readCheckpoint(ctx context.Context, conn driver.Conn) (checkpoint, error) {
 	return checkpoint{pos: eventstore.Position{Commit: commit, Prepare: prepare}, eventAt: eventAt}, nil
 }
 
-func writeCheckpoint(ctx context.Context, conn driver.Conn, cp checkpoint, seq uint64) error {
-	b, err := conn.PrepareBatch(ctx, `INSERT INTO projection_checkpoints (name, pos_commit, pos_prepare, event_at, written_at, seq)`)
+func writeCheckpoint(ctx context.Context, conn driver.Conn, table string, cp checkpoint, seq uint64) error {
+	b, err := conn.PrepareBatch(ctx, "INSERT INTO "+table+" (name, pos_commit, pos_prepare, event_at, written_at, seq)")
 	if err != nil {
 		return fmt.Errorf("write checkpoint: %w", err)
 	}
@@ -420,12 +428,14 @@ func writeCheckpoint(ctx context.Context, conn driver.Conn, cp checkpoint, seq u
 // factTables hold one row per event, tagged with its position.
 var factTables = []string{"usage_facts", "card_events"}
 
-// deleteAfter removes fact rows written after pos and waits until they are
+// deleteAfter removes fact rows written after pos (from the fact tables
+// named with suffix) and waits until they are
 // gone. Mutations are slow, so it only starts one when such rows exist,
 // which is only after a crash or a failed Apply.
-func deleteAfter(ctx context.Context, conn driver.Conn, pos eventstore.Position) error {
+func deleteAfter(ctx context.Context, conn driver.Conn, pos eventstore.Position, suffix string) error {
 	cond := fmt.Sprintf("pos_commit > %d OR (pos_commit = %d AND pos_prepare > %d)", pos.Commit, pos.Commit, pos.Prepare)
-	for _, table := range factTables {
+	for _, base := range factTables {
+		table := base + suffix
 		var n uint64
 		if err := conn.QueryRow(ctx, "SELECT count() FROM "+table+" WHERE "+cond).Scan(&n); err != nil {
 			return fmt.Errorf("count %s after checkpoint: %w", table, err)

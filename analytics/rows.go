@@ -19,7 +19,7 @@ import (
 // the driver encodes ~25% faster than row appends. The column lists below
 // are explicit on purpose: 18.16 cannot infer them (see the shared notes).
 
-const usageInsert = `INSERT INTO usage_facts (event_id, pos_commit, pos_prepare, record_id, card_no, holder,
+const usageColumns = `(event_id, pos_commit, pos_prepare, record_id, card_no, holder,
 	holder_key, day, at, hour, kind, channel, amount_fen, use_region, use_city, home_city, merchant, category)`
 
 // usageRows holds usage_facts rows as columns.
@@ -117,11 +117,12 @@ func (r *usageRows) add(id uuid.UUID, pos eventstore.Position, u usageFact, hold
 	r.category = append(r.category, u.Category)
 }
 
-func (r *usageRows) send(ctx context.Context, conn driver.Conn) error {
+// send inserts the rows into table (usage_facts, or its rebuild copy).
+func (r *usageRows) send(ctx context.Context, conn driver.Conn, table string) error {
 	if r.len() == 0 {
 		return nil
 	}
-	return sendColumns(ctx, conn, usageInsert, r.eventID, r.posCommit, r.posPrepare, r.recordID, r.cardNo,
+	return sendColumns(ctx, conn, "INSERT INTO "+table+" "+usageColumns, r.eventID, r.posCommit, r.posPrepare, r.recordID, r.cardNo,
 		r.holder, r.holderKey, r.day, r.at, r.hour, r.kind, r.channel, r.amountFen, r.useRegion, r.useCity, r.homeCity,
 		r.merchant, r.category)
 }
@@ -184,7 +185,7 @@ func channelCode(c domain.UsageChannel) int8 {
 	return 1
 }
 
-const cardEventInsert = `INSERT INTO card_events (event_id, pos_commit, pos_prepare, day, at, holder, card_no,
+const cardEventColumns = `(event_id, pos_commit, pos_prepare, day, at, holder, card_no,
 	event, detail, home_city, blacklist_delta)`
 
 // cardEventRows holds card_events rows as columns.
@@ -220,11 +221,12 @@ func (r *cardEventRows) add(ev eventstore.RecordedEvent, day, at time.Time, f li
 	r.delta = append(r.delta, f.blacklistDelta)
 }
 
-func (r *cardEventRows) send(ctx context.Context, conn driver.Conn) error {
+// send inserts the rows into table (card_events, or its rebuild copy).
+func (r *cardEventRows) send(ctx context.Context, conn driver.Conn, table string) error {
 	if r.len() == 0 {
 		return nil
 	}
-	return sendColumns(ctx, conn, cardEventInsert, r.eventID, r.posCommit, r.posPrepare, r.day, r.at,
+	return sendColumns(ctx, conn, "INSERT INTO "+table+" "+cardEventColumns, r.eventID, r.posCommit, r.posPrepare, r.day, r.at,
 		r.holder, r.cardNo, r.event, r.detail, r.home, r.delta)
 }
 

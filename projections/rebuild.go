@@ -64,6 +64,14 @@ func (r *Runner) RebuildWith(ctx context.Context, name string, opts RebuildOptio
 	if !ok {
 		return RebuildStats{}, fmt.Errorf("rebuild %s: %w", name, ErrNotRebuildable)
 	}
+	if _, ok := rb.(ExclusiveRebuild); ok {
+		locked, release, err := r.holdLock(ctx, e)
+		if err != nil {
+			return RebuildStats{}, fmt.Errorf("rebuild %s: %w", name, err)
+		}
+		defer release()
+		ctx = locked
+	}
 	log := r.log.WithField("projection", name)
 	shadow, err := rb.Shadow(ctx)
 	if err != nil {

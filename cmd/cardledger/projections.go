@@ -53,7 +53,7 @@ func runProjections(ctx context.Context, env *environment, args []string) error 
 		done()
 		if errors.Is(err, projections.ErrNotRebuildable) && len(want) == 0 {
 			// Rebuilding everything means every projection that can be; the
-			// others (ClickHouse analytics) are idempotent over the log.
+			// others are idempotent over the log.
 			fmt.Fprintf(env.stdout, "%s: skipped (%v)\n", name, projections.ErrNotRebuildable)
 			continue
 		}
