@@ -30,9 +30,13 @@
 //     checkpoint and write nothing: only the lock holder writes (Recover
 //     included), and a projection's in-memory state is touched only by the
 //     holder's goroutine.
-//   - Rebuild builds a Rebuildable (or SchemaProjection) projection from position zero into fresh
-//     tables and swaps them in atomically. It reports progress to a callback
-//     (RebuildWith) and draws nothing: the command line shows it.
+//   - Rebuild builds every projection from position zero into fresh tables
+//     and swaps them in: PostgreSQL projections (SchemaProjection) in one
+//     transaction that first tops the shadow up to the live checkpoint;
+//     ClickHouse analytics (ExclusiveRebuild) under the projection's lock,
+//     with one RENAME of all its tables and the checkpoint, undone if it
+//     fails part-way (18.16 renames table by table). It reports progress to
+//     a callback (RebuildWith) and draws nothing: the command line shows it.
 //
 // ReadModel is the PostgreSQL read model of cardholders, cards, production
 // steps and the blacklist (schema "readmodel"); readapi serves it.
