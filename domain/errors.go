@@ -14,7 +14,7 @@ type ErrorKind string
 const (
 	KindInvalid  ErrorKind = "invalid"   // the command itself is malformed
 	KindConflict ErrorKind = "conflict"  // a business rule forbids it in the current state
-	KindNotFound ErrorKind = "not_found" // the cardholder or card it names does not exist
+	KindNotFound ErrorKind = "not_found" // the cardholder or card it names does not exist (or is not current)
 )
 
 // Stable machine-readable codes. Clients branch on these; never change one.
