@@ -196,7 +196,7 @@ func TestAnalysesAgreeWithTheIngestedRecords(t *testing.T) {
 		for _, f := range got.Errors {
 			fields = append(fields, f.Field+":"+f.Code)
 		}
-		want := []string{"records[1].card_no:unknown_card", "records[2].amount:negative_amount",
+		want := []string{"records[1].card_no:card_not_found", "records[2].amount:negative_amount",
 			"records[3].at:in_future", "records[4].region_code:invalid_region_code"}
 		if !slices.Equal(fields, want) {
 			t.Fatalf("errors %v, want %v", fields, want)

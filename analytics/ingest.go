@@ -186,7 +186,7 @@ func (in *Ingester) checkCards(ctx context.Context, parsed []domain.UsageRecorde
 		if ok[i] && !known[parsed[i].CardNo] {
 			ok[i] = false
 			res.Rejected = append(res.Rejected, RecordError{Index: i, Fields: []domain.FieldError{{
-				Field: "card_no", Code: domain.CodeUnknownCard, Message: "no card with this number exists",
+				Field: "card_no", Code: domain.CodeCardNotFound, Message: "no card with this number exists",
 			}}})
 		}
 	}

@@ -53,7 +53,7 @@ func checkCardholderID(id string) error {
 		ok = '0' <= c && c <= '9' || 'a' <= c && c <= 'f'
 	}
 	if !ok {
-		return domain.NotFound(domain.CodeNotRegistered, "cardholder %q is not registered", id)
+		return domain.NotFound(domain.CodeCardholderNotFound, "cardholder %q is not registered", id)
 	}
 	return nil
 }

@@ -113,7 +113,7 @@ func (h *History) StateAt(ctx context.Context, cardholderID string, asOf time.Ti
 		rev = r.Revision
 	}
 	if !state.Registered {
-		return nil, 0, domain.NotFound(domain.CodeNotRegistered, "cardholder %s was not registered at %s", cardholderID, asOf.Format(time.RFC3339))
+		return nil, 0, domain.NotFound(domain.CodeCardholderNotFound, "cardholder %s was not registered at %s", cardholderID, asOf.Format(time.RFC3339))
 	}
 	return state, rev, nil
 }
@@ -124,7 +124,7 @@ func (h *History) read(ctx context.Context, cardholderID string) ([]eventstore.R
 	}
 	recs, err := h.store.ReadStream(ctx, domain.StreamFor(cardholderID), 0, 0)
 	if errors.Is(err, eventstore.ErrStreamNotFound) || (err == nil && len(recs) == 0) {
-		return nil, domain.NotFound(domain.CodeNotRegistered, "cardholder %s is not registered", cardholderID)
+		return nil, domain.NotFound(domain.CodeCardholderNotFound, "cardholder %s is not registered", cardholderID)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("history of %s: %w", cardholderID, err)

@@ -12,7 +12,7 @@ import (
 // checkScope refuses a registered cardholder outside scope with the
 // *httpapi.ScopeError naming the failed scope: its registered region, and
 // the bank of its current card. An unregistered holder passes (the command
-// then decides not_registered, or registers it and is checked again).
+// then decides cardholder_not_found, or registers it and is checked again).
 func checkScope(scope httpapi.Scope, h *domain.Cardholder) error {
 	if scope.Unrestricted() || h == nil || !h.Registered {
 		return nil

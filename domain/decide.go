@@ -91,7 +91,7 @@ func IsValidCard(s CardStatus) bool {
 
 func requireRegistered(c *Cardholder) error {
 	if !c.Registered {
-		return NotFound(CodeNotRegistered, "cardholder %s is not registered", c.ID)
+		return NotFound(CodeCardholderNotFound, "cardholder %s is not registered", c.ID)
 	}
 	return nil
 }
@@ -103,7 +103,7 @@ func currentCard(c *Cardholder, cardNo string) (*Card, error) {
 	}
 	card := c.card(cardNo)
 	if card == nil {
-		return nil, NotFound(CodeCardNotFound, "card %s is not the current card of cardholder %s", cardNo, c.ID)
+		return nil, NotFound(CodeCardNotCurrent, "card %s is not the current card of cardholder %s", cardNo, c.ID)
 	}
 	return card, nil
 }

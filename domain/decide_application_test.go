@@ -108,7 +108,7 @@ func TestProductionNeedsTheAccount(t *testing.T) {
 func TestProductionNamesTheAssignedNumber(t *testing.T) {
 	given(t, accountOpened()).
 		when(RecordProduction{CardNo: otherCardNo, ChipID: testChipID}).
-		thenError(CodeCardNotFound)
+		thenError(CodeCardNotCurrent)
 	given(t, accountOpened()).
 		when(RecordProduction{CardNo: testCardNo, ChipID: "xyz"}).
 		thenFieldError("chip_id", CodeInvalidChipID)

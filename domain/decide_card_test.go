@@ -188,7 +188,7 @@ func TestReplaceCancelsAndAppliesInOneDecision(t *testing.T) {
 			given(t, tc.events, []Event{
 				CardCancelled{CardNo: testCardNo, Cause: CauseReplacement, From: tc.from},
 				CardApplied{ApplicationID: "app-2", Source: SourceBank, Kind: Replacement, ReplacesCardNo: testCardNo},
-			}).when(RestoreCancellation{CardNo: testCardNo}).thenError(CodeCardNotFound)
+			}).when(RestoreCancellation{CardNo: testCardNo}).thenError(CodeCardNotCurrent)
 		})
 	}
 }
@@ -281,7 +281,7 @@ func TestRevokeECardCause(t *testing.T) {
 }
 
 func TestCardCommandsNameTheCurrentCard(t *testing.T) {
-	given(t, active()).when(ActivateCard{CardNo: otherCardNo}).thenError(CodeCardNotFound)
+	given(t, active()).when(ActivateCard{CardNo: otherCardNo}).thenError(CodeCardNotCurrent)
 	given(t, active()).when(ReportLoss{CardNo: ""}).thenFieldError("card_no", CodeRequired)
 }
 

@@ -17,10 +17,11 @@
 // Rows are commands, columns the status of the holder's current card (none:
 // registered, no application yet). A cell is the status after the command
 // ("=" unchanged, "+" a new application, status applied), or the code the
-// command is refused with. An unregistered holder gets not_registered for
-// everything but RegisterCardholder. Card commands name the card; a number
-// that is not the current card's gives card_not_found (so do "none" and
-// "applied", which have no number yet). TestStateTable executes this table.
+// command is refused with. An unregistered holder gets cardholder_not_found
+// for everything but RegisterCardholder. Card commands name the card; a
+// number that is not the current card's gives card_not_current (so do "none"
+// and "applied", which have no number yet). TestStateTable executes this
+// table; docs/errors.md lists every code.
 //
 //	                       none    applied  acct_op  produced issued  active  lost    temp    cancel  transf
 //	register_cardholder    AR      AR       AR       AR       AR      AR      AR      AR      AR      AR
@@ -28,26 +29,26 @@
 //	open_bank_account      NPA     acct_op  AAO      NPA      NPA     NPA     NPA     NPA     NPA     NPA
 //	refuse_bank_account    NPA     = (1)    AAO      NPA      NPA     NPA     NPA     NPA     NPA     NPA
 //	assign_card_number     NPA     = (2)    CNA      NPA      NPA     NPA     NPA     NPA     NPA     NPA
-//	record_production      CNF     CNF (3)  produced IT       IT      IT      IT      IT      IT      IT
-//	record_prod._failure   CNF     CNF (3)  applied  IT       IT      IT      IT      IT      IT      IT
-//	hand_over_card         CNF     CNF      IT       = (4)    IT      IT      IT      IT      IT      IT
-//	issue_card             CNF     CNF      IT       issued   IT      IT      IT      IT      IT      IT
-//	activate_card          CNF     CNF      IT       IT       active  IT      IT      IT      IT      IT
-//	report_loss            CNF     CNF      IT       IT       lost    lost    IT      lost    IT      IT
-//	report_temporary_loss  CNF     CNF      IT       IT       temp    temp    IT      IT      IT      IT
-//	unlock_card            CNF     CNF      IT       IT       IT      IT      (5)     (5)     IT      IT
-//	cancel_card            CNF     CNF      IT       IT       cancel  cancel  cancel  cancel  IT      IT
-//	restore_cancellation   CNF     CNF      IT       IT       IT      IT      IT      IT      (6)     IT
-//	reset_pin, change_pin  CNF     CNF      IT       IT       =       =       IT      IT      IT      IT
-//	replace_card           CNF     CNF      IT       IT       +R (7)  +R (7)  +R (7)  +R (7)  +R      IT
-//	transfer_out           CNF     CNF      IT       IT       transf  transf  IT      IT      IT      IT
-//	issue_ecard            CNF     CNF      CNA'     CNA'     CNA'    = (8)   CNA'    CNA'    CNA'    CNA'
-//	revoke_ecard           CNF     CNF      = (9)    = (9)    = (9)   = (9)   = (9)   = (9)   = (9)   = (9)
+//	record_production      CNC     CNC (3)  produced IT       IT      IT      IT      IT      IT      IT
+//	record_prod._failure   CNC     CNC (3)  applied  IT       IT      IT      IT      IT      IT      IT
+//	hand_over_card         CNC     CNC      IT       = (4)    IT      IT      IT      IT      IT      IT
+//	issue_card             CNC     CNC      IT       issued   IT      IT      IT      IT      IT      IT
+//	activate_card          CNC     CNC      IT       IT       active  IT      IT      IT      IT      IT
+//	report_loss            CNC     CNC      IT       IT       lost    lost    IT      lost    IT      IT
+//	report_temporary_loss  CNC     CNC      IT       IT       temp    temp    IT      IT      IT      IT
+//	unlock_card            CNC     CNC      IT       IT       IT      IT      (5)     (5)     IT      IT
+//	cancel_card            CNC     CNC      IT       IT       cancel  cancel  cancel  cancel  IT      IT
+//	restore_cancellation   CNC     CNC      IT       IT       IT      IT      IT      IT      (6)     IT
+//	reset_pin, change_pin  CNC     CNC      IT       IT       =       =       IT      IT      IT      IT
+//	replace_card           CNC     CNC      IT       IT       +R (7)  +R (7)  +R (7)  +R (7)  +R      IT
+//	transfer_out           CNC     CNC      IT       IT       transf  transf  IT      IT      IT      IT
+//	issue_ecard            CNC     CNC      CNA'     CNA'     CNA'    = (8)   CNA'    CNA'    CNA'    CNA'
+//	revoke_ecard           CNC     CNC      = (9)    = (9)    = (9)   = (9)   = (9)   = (9)   = (9)   = (9)
 //	instant_issue          active  active   active   IT       VCE     VCE     VCE     VCE     active  TO
 //
 //	AR already_registered    VCE valid_card_exists    TO transferred_out
 //	NPA no_pending_application  AAO account_already_open  CNA card_number_already_assigned
-//	CNF card_not_found       IT invalid_transition (Error.From, Error.Command say which)
+//	CNC card_not_current     IT invalid_transition (Error.From, Error.Command say which)
 //	CNA' card_not_active     +R new application of kind replacement with ReplacesCardNo
 //
 //	(1) the reason becomes Card.LastFailure; another bank may then open the account.

@@ -26,7 +26,7 @@ func TestEraseIsAllowedOnce(t *testing.T) {
 }
 
 func TestEraseNeedsARegisteredHolder(t *testing.T) {
-	given(t).when(EraseCardholder{}).thenError(CodeNotRegistered)
+	given(t).when(EraseCardholder{}).thenError(CodeCardholderNotFound)
 }
 
 func TestEraseMarksPastCardsPhotos(t *testing.T) {

@@ -14,7 +14,7 @@ type ErrorKind string
 const (
 	KindInvalid  ErrorKind = "invalid"   // the command itself is malformed
 	KindConflict ErrorKind = "conflict"  // a business rule forbids it in the current state
-	KindNotFound ErrorKind = "not_found" // the cardholder or card it names does not exist
+	KindNotFound ErrorKind = "not_found" // the cardholder or card it names does not exist (or is not current)
 )
 
 // Stable machine-readable codes. Clients branch on these; never change one.
@@ -23,8 +23,9 @@ const (
 	CodeInvalidCommand        = "invalid_command"        // KindInvalid, details in Fields
 	CodeUnknownCommand        = "unknown_command"        // KindInvalid
 	CodeAlreadyRegistered     = "already_registered"     // KindConflict
-	CodeNotRegistered         = "not_registered"         // KindNotFound
-	CodeCardNotFound          = "card_not_found"         // KindNotFound: card_no is not this holder's current card
+	CodeCardholderNotFound    = "cardholder_not_found"   // KindNotFound: no cardholder registered with this id
+	CodeCardNotFound          = "card_not_found"         // KindNotFound: no card with this number was ever assigned
+	CodeCardNotCurrent        = "card_not_current"       // KindNotFound: card_no is not this holder's current card
 	CodeInvalidTransition     = "invalid_transition"     // KindConflict: From and Command say which
 	CodeValidCardExists       = "valid_card_exists"      // KindConflict: at most one valid card per person
 	CodeNoPendingApplication  = "no_pending_application" // KindConflict

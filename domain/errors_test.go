@@ -29,3 +29,19 @@ func TestErrorsAreMatchedByCodeAndKind(t *testing.T) {
 		t.Fatalf("got %q", got)
 	}
 }
+
+// TestMissingThingsHaveTheirOwnCodes pins the wire codes of the two "not
+// there" refusals, which the read side answers with too: an unregistered
+// holder is cardholder_not_found (as GET /v1/cardholders/{id} says), and a
+// card number that is not the holder's current card is card_not_current,
+// not card_not_found (which says no card with that number exists at all).
+func TestMissingThingsHaveTheirOwnCodes(t *testing.T) {
+	e := given(t).when(ActivateCard{CardNo: testCardNo}).thenError("cardholder_not_found")
+	if e.Kind != KindNotFound {
+		t.Errorf("cardholder_not_found kind %s", e.Kind)
+	}
+	e = given(t, active()).when(ActivateCard{CardNo: otherCardNo}).thenError("card_not_current")
+	if e.Kind != KindNotFound {
+		t.Errorf("card_not_current kind %s", e.Kind)
+	}
+}

@@ -26,8 +26,8 @@ func TestStateTable(t *testing.T) {
 	}
 	const (
 		ok  = "ok"
-		nr  = CodeNotRegistered
-		cnf = CodeCardNotFound
+		nr  = CodeCardholderNotFound
+		cnc = CodeCardNotCurrent
 		it  = CodeInvalidTransition
 		vce = CodeValidCardExists
 		npa = CodeNoPendingApplication
@@ -49,37 +49,37 @@ func TestStateTable(t *testing.T) {
 		{AssignCardNumber{CardNo: otherCardNo},
 			[11]string{nr, npa, ok, CodeCardNumberAssigned, npa, npa, npa, npa, npa, npa, npa}},
 		{RecordProduction{CardNo: testCardNo, ChipID: testChipID},
-			[11]string{nr, cnf, cnf, ok, it, it, it, it, it, it, it}},
+			[11]string{nr, cnc, cnc, ok, it, it, it, it, it, it, it}},
 		{RecordProductionFailure{CardNo: testCardNo, Reason: "chip write error"},
-			[11]string{nr, cnf, cnf, ok, it, it, it, it, it, it, it}},
+			[11]string{nr, cnc, cnc, ok, it, it, it, it, it, it, it}},
 		{HandOverCard{CardNo: testCardNo, From: "vendor", To: "outlet-1", Handler: "li"},
-			[11]string{nr, cnf, cnf, it, ok, it, it, it, it, it, it}},
+			[11]string{nr, cnc, cnc, it, ok, it, it, it, it, it, it}},
 		{IssueCard{CardNo: testCardNo, On: testDay},
-			[11]string{nr, cnf, cnf, it, ok, it, it, it, it, it, it}},
+			[11]string{nr, cnc, cnc, it, ok, it, it, it, it, it, it}},
 		{ActivateCard{CardNo: testCardNo},
-			[11]string{nr, cnf, cnf, it, it, ok, it, it, it, it, it}},
+			[11]string{nr, cnc, cnc, it, it, ok, it, it, it, it, it}},
 		{ReportLoss{CardNo: testCardNo},
-			[11]string{nr, cnf, cnf, it, it, ok, ok, it, ok, it, it}},
+			[11]string{nr, cnc, cnc, it, it, ok, ok, it, ok, it, it}},
 		{ReportTemporaryLoss{CardNo: testCardNo},
-			[11]string{nr, cnf, cnf, it, it, ok, ok, it, it, it, it}},
+			[11]string{nr, cnc, cnc, it, it, ok, ok, it, it, it, it}},
 		{UnlockCard{CardNo: testCardNo},
-			[11]string{nr, cnf, cnf, it, it, it, it, ok, ok, it, it}},
+			[11]string{nr, cnc, cnc, it, it, it, it, ok, ok, it, it}},
 		{CancelCard{CardNo: testCardNo},
-			[11]string{nr, cnf, cnf, it, it, ok, ok, ok, ok, it, it}},
+			[11]string{nr, cnc, cnc, it, it, ok, ok, ok, ok, it, it}},
 		{RestoreCancellation{CardNo: testCardNo},
-			[11]string{nr, cnf, cnf, it, it, it, it, it, it, ok, it}},
+			[11]string{nr, cnc, cnc, it, it, it, it, it, it, ok, it}},
 		{ResetPIN{CardNo: testCardNo},
-			[11]string{nr, cnf, cnf, it, it, ok, ok, it, it, it, it}},
+			[11]string{nr, cnc, cnc, it, it, ok, ok, it, it, it, it}},
 		{ChangePIN{CardNo: testCardNo},
-			[11]string{nr, cnf, cnf, it, it, ok, ok, it, it, it, it}},
+			[11]string{nr, cnc, cnc, it, it, ok, ok, it, it, it, it}},
 		{ReplaceCard{CardNo: testCardNo, ApplicationID: "app-2", Source: SourceCounter},
-			[11]string{nr, cnf, cnf, it, it, ok, ok, ok, ok, ok, it}},
+			[11]string{nr, cnc, cnc, it, it, ok, ok, ok, ok, ok, it}},
 		{TransferOut{CardNo: testCardNo, ToRegion: "110105"},
-			[11]string{nr, cnf, cnf, it, it, ok, ok, it, it, it, it}},
+			[11]string{nr, cnc, cnc, it, it, ok, ok, it, it, it, it}},
 		{IssueECard{CardNo: testCardNo},
-			[11]string{nr, cnf, cnf, CodeCardNotActive, CodeCardNotActive, CodeCardNotActive, ok, CodeCardNotActive, CodeCardNotActive, CodeCardNotActive, CodeCardNotActive}},
+			[11]string{nr, cnc, cnc, CodeCardNotActive, CodeCardNotActive, CodeCardNotActive, ok, CodeCardNotActive, CodeCardNotActive, CodeCardNotActive, CodeCardNotActive}},
 		{RevokeECard{CardNo: testCardNo},
-			[11]string{nr, cnf, cnf, CodeNoECard, CodeNoECard, CodeNoECard, CodeNoECard, CodeNoECard, CodeNoECard, CodeNoECard, CodeNoECard}},
+			[11]string{nr, cnc, cnc, CodeNoECard, CodeNoECard, CodeNoECard, CodeNoECard, CodeNoECard, CodeNoECard, CodeNoECard, CodeNoECard}},
 		{InstantIssue{ApplicationID: "app-2", BankCode: testBank, AccountNo: testAccount, CardNo: testCardNo, ChipID: testChipID, On: testDay},
 			[11]string{nr, ok, ok, ok, it, vce, vce, vce, vce, ok, tro}},
 	}
@@ -132,13 +132,13 @@ func TestHistoriesReachTheirStatus(t *testing.T) {
 
 // Refusals by kind: the HTTP layer maps them to 400, 404 and 409.
 func TestErrorKinds(t *testing.T) {
-	e := given(t).when(ActivateCard{CardNo: testCardNo}).thenError(CodeNotRegistered)
+	e := given(t).when(ActivateCard{CardNo: testCardNo}).thenError(CodeCardholderNotFound)
 	if e.Kind != KindNotFound {
-		t.Errorf("not_registered kind %s", e.Kind)
+		t.Errorf("cardholder_not_found kind %s", e.Kind)
 	}
-	e = given(t, registered()).when(ActivateCard{CardNo: testCardNo}).thenError(CodeCardNotFound)
+	e = given(t, registered()).when(ActivateCard{CardNo: testCardNo}).thenError(CodeCardNotCurrent)
 	if e.Kind != KindNotFound {
-		t.Errorf("card_not_found kind %s", e.Kind)
+		t.Errorf("card_not_current kind %s", e.Kind)
 	}
 	e = given(t, active()).when(ActivateCard{CardNo: testCardNo}).thenError(CodeInvalidTransition)
 	if e.Kind != KindConflict || e.From != StatusActive || e.Command != "activate_card" {

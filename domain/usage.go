@@ -215,11 +215,12 @@ func ParseUsage(in UsageInput, now time.Time) (UsageRecorded, []FieldError) {
 	}, nil
 }
 
-// Field-level codes of usage records, next to the shared ones in errors.go.
+// Field-level codes of usage records, next to the shared ones in errors.go
+// (a card number no card was ever assigned is CodeCardNotFound, as
+// everywhere else).
 const (
 	CodeUsageInFuture  = "in_future"       // the time of use is later than now
 	CodeNegativeAmount = "negative_amount" // amounts are never negative; refunds are not usage
-	CodeUnknownCard    = "unknown_card"    // no card with this number was ever assigned
 )
 
 // DecodeUsage reads a UsageRecorded payload.

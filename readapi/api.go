@@ -20,13 +20,13 @@ import (
 // MaxWait bounds how long a read waits for min_position.
 const MaxWait = 5 * time.Second
 
-// Problem codes of this API.
+// Problem codes of this API. A missing cardholder or card is answered with
+// the domain's codes (domain.CodeCardholderNotFound, domain.CodeCardNotFound),
+// the same the write side refuses a command with.
 const (
 	CodeProjectionBehind  = "projection_behind"
 	CodeInvalidPosition   = "invalid_position"
 	CodeInvalidQuery      = "invalid_query"
-	CodeCardholderAbsent  = "cardholder_not_found"
-	CodeCardAbsent        = "card_not_found"
 	CodeApplicationAbsent = "application_not_found"
 )
 

@@ -188,7 +188,7 @@ func (a *API) cardholderResponse(c echo.Context, id string) error {
 		&h.RegionCode, &h.Phone, &h.EmployerCode, &h.CommunityCode, &h.Deceased, &h.RegisteredAt, &h.UpdatedAt,
 		&h.Revision, &app.ApplicationID, &app.CardNo, &app.Status, &app.LastFailure, &stream)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return httpapi.NotFound(CodeCardholderAbsent, "no cardholder with this id")
+		return httpapi.NotFound(domain.CodeCardholderNotFound, "no cardholder with this id")
 	}
 	if err != nil {
 		return err
@@ -248,7 +248,7 @@ func (a *API) getCard(c echo.Context) error {
 		return err
 	}
 	if len(cards) == 0 {
-		return httpapi.NotFound(CodeCardAbsent, "no card with this number")
+		return httpapi.NotFound(domain.CodeCardNotFound, "no card with this number")
 	}
 	card := cards[0]
 	card.History, err = a.steps(ctx, "card_no = $1 AND step IN ('produced', 'handed_over', 'issued')", card.CardNo)
@@ -288,7 +288,7 @@ func (a *API) getProgress(c echo.Context) error {
 	err := a.pool.QueryRow(ctx, "SELECT application_id, card_no, card_status, last_failure FROM "+a.t("cardholders")+
 		" WHERE stream = $1", domain.StreamFor(id)).Scan(&p.ApplicationID, &p.CardNo, &p.Status, &p.LastFailure)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return httpapi.NotFound(CodeCardholderAbsent, "no cardholder with this id")
+		return httpapi.NotFound(domain.CodeCardholderNotFound, "no cardholder with this id")
 	}
 	if err != nil {
 		return err

@@ -14,9 +14,7 @@ import (
 
 // pendingCLIs still parse their own flags outside cmd/; each entry names the
 // work that moves it (and is deleted with it).
-var pendingCLIs = map[string]string{
-	"batch/cli.go": "issue 13 item 4: the batch rewrite moves its command line to cmd/cardledger",
-}
+var pendingCLIs = map[string]string{}
 
 // TestEdges keeps the module's edges where the README's layout puts them.
 // In every non-test file:

@@ -226,9 +226,13 @@ func problemFor(opts Options, err error) *Problem {
 			return NewProblem(he.Code, CodeBodyTooLarge, "the body is too large")
 		case http.StatusUnauthorized:
 			return NewProblem(he.Code, CodeUnauthenticated, "a valid API key is required")
+		case http.StatusUnsupportedMediaType:
+			return NewProblem(he.Code, CodeUnsupportedMedia, fmt.Sprint(he.Message))
 		}
+		// Any other client error keeps its status under a code of the
+		// table (docs/errors.md), not one made up from the status text.
 		if he.Code < 500 {
-			return NewProblem(he.Code, strings.ReplaceAll(strings.ToLower(http.StatusText(he.Code)), " ", "_"), fmt.Sprint(he.Message))
+			return NewProblem(he.Code, CodeInvalid, fmt.Sprint(he.Message))
 		}
 	}
 	if errors.Is(err, context.Canceled) {
