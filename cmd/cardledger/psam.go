@@ -58,7 +58,7 @@ func psamCommand(ctx context.Context, d batch.Deps, args []string, stdout io.Wri
 		return batchUsagef("\n%s", psamUsage)
 	}
 	serial := pos[0]
-	var cmd domain.Command
+	var cmd domain.PSAMCommand
 	switch sub {
 	case "stock-in":
 		cmd = domain.StockInPSAM{Serial: serial, Model: *model, Vendor: *vendor, Warehouse: *warehouse, ReceivedOn: *on}
