@@ -11,7 +11,7 @@ import (
 // cancellation, replacement ...). Command must name the same card.
 type CardCommand struct {
 	Envelope
-	CardNo string
+	CardNo  string
 	Command domain.CardholderCommand
 }
 

@@ -2,13 +2,10 @@ package commands_test
 
 import (
 	"go/ast"
-	"go/parser"
-	"go/token"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/cardledger/cardledger/internal/srcscan"
 )
 
 // directAppenders are the only non-test files that may append to an event
@@ -32,51 +29,23 @@ var directAppenders = []string{
 // first, the event store's arity), which tells them from ClickHouse's
 // batch Append.
 func TestOnlyThePipelineAppends(t *testing.T) {
-	root, err := filepath.Abs("..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
-		t.Fatalf("module root not at %s: %v", root, err)
-	}
-	scanned, found := 0, 0
-	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata" || d.Name() == "vendor") {
-			return filepath.SkipDir
-		}
-		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
-			return nil
-		}
-		rel, _ := filepath.Rel(root, path)
-		rel = filepath.ToSlash(rel)
-		fset := token.NewFileSet()
-		f, err := parser.ParseFile(fset, path, nil, 0)
-		if err != nil {
-			return nil // someone else's file mid-edit; not ours to judge
-		}
-		scanned++
-		ast.Inspect(f, func(n ast.Node) bool {
+	found := 0
+	for _, f := range srcscan.ProductionFiles(t) {
+		ast.Inspect(f.AST, func(n ast.Node) bool {
 			call, ok := n.(*ast.CallExpr)
 			if !ok || !isStoreAppend(call) {
 				return true
 			}
 			found++
-			if !allowedAppender(rel) {
+			if !allowedAppender(f.Rel) {
 				t.Errorf("%s: appends to the event store directly; write through commands.Pipeline "+
-					"(or, for a stream that is no aggregate's, list it in directAppenders and commands/doc.go)", fset.Position(call.Pos()))
+					"(or, for a stream that is no aggregate's, list it in directAppenders and commands/doc.go)", f.Fset.Position(call.Pos()))
 			}
 			return true
 		})
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
-	if scanned < 10 || found < 3 {
-		t.Fatalf("scanned %d files and found %d appends under %s: the scan is not covering the module", scanned, found, root)
+	if found < 3 {
+		t.Fatalf("found %d appends: the scan does not recognise the store's calls", found)
 	}
 }
 

@@ -2,15 +2,14 @@ package problemcodes
 
 import (
 	"go/ast"
-	"go/parser"
 	"go/token"
-	"io/fs"
-
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/cardledger/cardledger/internal/srcscan"
 )
 
 // use is one place production code answers with a code.
@@ -41,10 +40,6 @@ var httpStatus = map[string]int{
 //   - every `Code: "literal"` in a composite literal (field errors).
 func scanCodes(t *testing.T) []use {
 	t.Helper()
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
 	type file struct {
 		rel, pkgDir string
 		fset        *token.FileSet
@@ -52,32 +47,16 @@ func scanCodes(t *testing.T) []use {
 	}
 	var files []file
 	consts := map[string]map[string]string{} // package dir → const name → string value
-	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
+	for _, sf := range srcscan.ProductionFiles(t) {
+		if strings.HasPrefix(sf.Rel, "internal/problemcodes/") {
+			continue
 		}
-		if d.IsDir() && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata" || d.Name() == "vendor") {
-			return filepath.SkipDir
-		}
-		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
-			return nil
-		}
-		rel, _ := filepath.Rel(root, path)
-		rel = filepath.ToSlash(rel)
-		if strings.HasPrefix(rel, "internal/problemcodes/") {
-			return nil
-		}
-		fset := token.NewFileSet()
-		f, err := parser.ParseFile(fset, path, nil, 0)
-		if err != nil {
-			t.Fatalf("%s: %v", rel, err)
-		}
-		fl := file{rel: rel, pkgDir: filepath.ToSlash(filepath.Dir(rel)), fset: fset, f: f}
+		fl := file{rel: sf.Rel, pkgDir: filepath.ToSlash(filepath.Dir(sf.Rel)), fset: sf.Fset, f: sf.AST}
 		files = append(files, fl)
 		if consts[fl.pkgDir] == nil {
 			consts[fl.pkgDir] = map[string]string{}
 		}
-		for _, decl := range f.Decls {
+		for _, decl := range fl.f.Decls {
 			g, ok := decl.(*ast.GenDecl)
 			if !ok || g.Tok != token.CONST {
 				continue
@@ -93,13 +72,6 @@ func scanCodes(t *testing.T) []use {
 				}
 			}
 		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(files) < 100 {
-		t.Fatalf("scanned only %d files under %s: the walk is not covering the module", len(files), root)
 	}
 	const module = "github.com/cardledger/cardledger/"
 	var uses []use
