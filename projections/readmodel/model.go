@@ -43,10 +43,10 @@ func All(pool *pgxpool.Pool) []projections.Projection {
 	return []projections.Projection{New(pool)}
 }
 
-// Name implements Projection.
+// Name implements projections.Projection.
 func (m *Model) Name() string { return Name }
 
-// Checkpoint implements Projection.
+// Checkpoint implements projections.Projection.
 func (m *Model) Checkpoint(ctx context.Context) (eventstore.Position, error) {
 	pos, _, err := readCheckpoint(ctx, m.pool, m.schema, false)
 	return pos, err
@@ -73,7 +73,7 @@ func readCheckpoint(ctx context.Context, q queryRower, schema string, forUpdate 
 	return eventstore.Position{Commit: uint64(c), Prepare: uint64(p)}, seq, nil
 }
 
-// Apply implements Projection: one transaction writes the batch's rows and
+// Apply implements projections.Projection: one transaction writes the batch's rows and
 // the checkpoint.
 func (m *Model) Apply(ctx context.Context, batch []eventstore.RecordedEvent) error {
 	return pgx.BeginFunc(ctx, m.pool, func(tx pgx.Tx) error {
