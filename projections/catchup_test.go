@@ -13,6 +13,7 @@ import (
 	"github.com/cardledger/cardledger/eventstore"
 	"github.com/cardledger/cardledger/internal/devtools/seed"
 	"github.com/cardledger/cardledger/projections"
+	"github.com/cardledger/cardledger/projections/readmodel"
 )
 
 // CatchUpTo brings a projection nobody runs to a position itself, and
@@ -24,7 +25,7 @@ func TestCatchUpToReachesThePositionNextToOtherWriters(t *testing.T) {
 	defer cancel()
 	e := newEnv(t)
 	seeded := e.seed(t, 300, seed.HistoryOptions{})
-	rm := projections.NewReadModel(e.pool)
+	rm := readmodel.New(e.pool)
 
 	mid := eventstore.Position{Commit: seeded.Last.Commit / 2}
 	require.NoError(t, projections.CatchUpTo(ctx, e.store, rm, mid))

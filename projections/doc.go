@@ -38,6 +38,9 @@
 //     fails part-way (18.16 renames table by table). It reports progress to
 //     a callback (RebuildWith) and draws nothing: the command line shows it.
 //
-// ReadModel is the PostgreSQL read model of cardholders, cards, production
-// steps and the blacklist (schema "readmodel"); readapi serves it.
+// The package holds only the runner and the contracts a projection meets
+// (Projection, Recoverer, SchemaProjection, ExclusiveRebuild). Read models
+// live beside it, each in its own package: projections/readmodel (the
+// cardholder read model readapi serves), batch (the batch read model),
+// analytics (ClickHouse).
 package projections

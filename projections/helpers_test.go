@@ -17,6 +17,7 @@ import (
 	"github.com/cardledger/cardledger/internal/devtools/seed"
 	"github.com/cardledger/cardledger/internal/testpg"
 	"github.com/cardledger/cardledger/projections"
+	"github.com/cardledger/cardledger/projections/readmodel"
 )
 
 type env struct {
@@ -41,7 +42,7 @@ func openEnv(t testing.TB, url string) *env {
 	defer cancel()
 	store := pgstoretest.OpenURL(t, url)
 	pool := testpg.NewPool(t, url)
-	if err := projections.Migrate(ctx, pool); err != nil {
+	if err := readmodel.Migrate(ctx, pool); err != nil {
 		t.Fatal(err)
 	}
 	log := logrus.New()
@@ -52,7 +53,7 @@ func openEnv(t testing.TB, url string) *env {
 func (e *env) runner() *projections.Runner {
 	return projections.NewRunner(e.store, e.pool, e.log).
 		WithOptions(projections.Options{LockPoll: 50 * time.Millisecond, Retry: 50 * time.Millisecond}).
-		Add(projections.ReadModels(e.pool)...)
+		Add(readmodel.All(e.pool)...)
 }
 
 // start runs a runner until the test ends (or stop is called).

@@ -10,8 +10,10 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// lockKey maps a projection name to its advisory lock key.
-func lockKey(name string) int64 {
+// LockKey maps a name to the PostgreSQL advisory lock key the runner uses
+// for the projection of that name. Read models use it for their own
+// locks (a read model's Migrate) so that keys come from one namespace.
+func LockKey(name string) int64 {
 	h := fnv.New64a()
 	h.Write([]byte("cardledger.projection." + name))
 	return int64(h.Sum64())
@@ -32,7 +34,7 @@ func acquireLock(ctx context.Context, pool *pgxpool.Pool, name string, poll time
 	if err != nil {
 		return nil, fmt.Errorf("lock projection %s: connect: %w", name, err)
 	}
-	key := lockKey(name)
+	key := LockKey(name)
 	for {
 		var ok bool
 		if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", key).Scan(&ok); err != nil {

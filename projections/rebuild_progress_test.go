@@ -9,6 +9,7 @@ import (
 
 	"github.com/cardledger/cardledger/internal/devtools/seed"
 	"github.com/cardledger/cardledger/projections"
+	"github.com/cardledger/cardledger/projections/readmodel"
 )
 
 // A rebuild reports its progress to the caller, page by page, instead of
@@ -21,7 +22,7 @@ func TestRebuildReportsProgressToItsCaller(t *testing.T) {
 	r := e.runner().WithOptions(projections.Options{PageSize: 100})
 
 	var reports []projections.RebuildProgress
-	st, err := r.RebuildWith(ctx, projections.ReadModelName, projections.RebuildOptions{
+	st, err := r.RebuildWith(ctx, readmodel.Name, projections.RebuildOptions{
 		Progress: func(p projections.RebuildProgress) { reports = append(reports, p) },
 	})
 	require.NoError(t, err)

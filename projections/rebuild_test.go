@@ -12,6 +12,7 @@ import (
 	"github.com/cardledger/cardledger/eventstore"
 	"github.com/cardledger/cardledger/internal/devtools/seed"
 	"github.com/cardledger/cardledger/projections"
+	"github.com/cardledger/cardledger/projections/readmodel"
 )
 
 // dump reads every read-model row as JSON, in key order; the checkpoint
@@ -71,7 +72,7 @@ func TestRebuildEqualsLiveRowForRow(t *testing.T) {
 		require.NotEqual(t, live[table], drifted[table], "divergence planted in %s", table)
 	}
 
-	st, err := r.Rebuild(ctx, projections.ReadModelName)
+	st, err := r.Rebuild(ctx, readmodel.Name)
 	require.NoError(t, err)
 	require.Greater(t, st.Events, uint64(3000))
 	require.Equal(t, live, dump(t, e.pool))
@@ -103,7 +104,7 @@ func TestRebuildUnderConcurrentWritesLosesNothing(t *testing.T) {
 			e.appendEvents(t, stream, events...)
 		}
 	}()
-	_, err := r.Rebuild(ctx, projections.ReadModelName)
+	_, err := r.Rebuild(ctx, readmodel.Name)
 	close(stop)
 	wg.Wait()
 	require.NoError(t, err)
@@ -111,7 +112,7 @@ func TestRebuildUnderConcurrentWritesLosesNothing(t *testing.T) {
 	afterLoad := dump(t, e.pool)
 
 	// A quiet rebuild from zero must give the same rows.
-	_, err = r.Rebuild(ctx, projections.ReadModelName)
+	_, err = r.Rebuild(ctx, readmodel.Name)
 	require.NoError(t, err)
 	require.Equal(t, afterLoad, dump(t, e.pool))
 	require.Equal(t, expectedBlacklist(t, e.store), tableBlacklist(t, e.pool))
@@ -125,7 +126,7 @@ func TestApplyStoresRowsAndCheckpointAtomically(t *testing.T) {
 	all, err := e.store.ReadAll(ctx, eventstore.Start, 0)
 	require.NoError(t, err)
 
-	m := projections.NewReadModel(e.pool)
+	m := readmodel.New(e.pool)
 	// The "crash": the last statement of the transaction fails.
 	_, err = e.pool.Exec(ctx, `CREATE FUNCTION crash() RETURNS trigger LANGUAGE plpgsql AS
 		$$ BEGIN RAISE EXCEPTION 'simulated crash'; END $$;

@@ -14,6 +14,7 @@ import (
 	"github.com/cardledger/cardledger/eventstore"
 	"github.com/cardledger/cardledger/internal/devtools/seed"
 	"github.com/cardledger/cardledger/projections"
+	"github.com/cardledger/cardledger/projections/readmodel"
 )
 
 // recoverProbe is the read model as a Recoverer that counts its recoveries
@@ -28,7 +29,7 @@ type recoverProbe struct {
 }
 
 func newRecoverProbe(e *env, held bool) *recoverProbe {
-	p := &recoverProbe{Projection: projections.NewReadModel(e.pool), entered: make(chan struct{}), proceed: make(chan struct{})}
+	p := &recoverProbe{Projection: readmodel.New(e.pool), entered: make(chan struct{}), proceed: make(chan struct{})}
 	if !held {
 		close(p.proceed)
 	}
@@ -72,7 +73,7 @@ func TestOnlyTheLockHolderRecoversAndStatusReadsOnlyRead(t *testing.T) {
 	e.seed(t, 20, seed.HistoryOptions{})
 	all, err := e.store.ReadAll(ctx, eventstore.Start, 0)
 	require.NoError(t, err)
-	require.NoError(t, projections.NewReadModel(e.pool).Apply(ctx, all))
+	require.NoError(t, readmodel.New(e.pool).Apply(ctx, all))
 	stored := all[len(all)-1].Position
 
 	holder, standby, serving := newRecoverProbe(e, true), newRecoverProbe(e, false), newRecoverProbe(e, false)
@@ -154,7 +155,7 @@ func TestStoppingReleasesTheLockAfterItsCheckEnds(t *testing.T) {
 	for range 20 {
 		r := projections.NewRunner(e.store, e.pool, e.log).
 			WithOptions(projections.Options{LockPoll: 5 * time.Millisecond, LockCheck: 10 * time.Millisecond}).
-			Add(projections.NewReadModel(e.pool))
+			Add(readmodel.New(e.pool))
 		stop := e.start(t, r)
 		requireActive(t, r, true)
 		stop()

@@ -164,6 +164,13 @@ func (s schemaRebuild) Swap(ctx context.Context, shadow Projection, readAll Read
 	})
 }
 
+// rebuildSuffix names a SchemaProjection's shadow schema during a rebuild.
+const rebuildSuffix = "_rebuild"
+
+type queryRower interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
 // schemaCheckpoint reads the checkpoint row of schema.
 func schemaCheckpoint(ctx context.Context, q queryRower, schema string) (eventstore.Position, error) {
 	var c, p int64

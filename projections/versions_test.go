@@ -14,7 +14,7 @@ import (
 
 	"github.com/cardledger/cardledger/domain"
 	"github.com/cardledger/cardledger/eventstore"
-	"github.com/cardledger/cardledger/projections"
+	"github.com/cardledger/cardledger/projections/readmodel"
 )
 
 // storedLine is one line of the version 1 log that commands'
@@ -84,7 +84,7 @@ func projectLog(t *testing.T, log []storedLine) map[string][]string {
 	e.waitCaughtUp(t, r)
 	live := dumpWithoutPositions(t, e.pool)
 	stop()
-	_, err := r.Rebuild(ctx, projections.ReadModelName)
+	_, err := r.Rebuild(ctx, readmodel.Name)
 	require.NoError(t, err)
 	require.Equal(t, live, dumpWithoutPositions(t, e.pool), "rebuild")
 	return live
@@ -166,6 +166,6 @@ func TestReadModelStopsAtAnUnknownVersion(t *testing.T) {
 	e.waitVisible(t, res.Position)
 	all, err := e.store.ReadAll(ctx, eventstore.Start, 0)
 	require.NoError(t, err)
-	require.ErrorIs(t, projections.NewReadModel(e.pool).Apply(ctx, all), domain.ErrUnknownSchemaVersion)
+	require.ErrorIs(t, readmodel.New(e.pool).Apply(ctx, all), domain.ErrUnknownSchemaVersion)
 	require.Equal(t, []string{"0"}, dumpWithoutPositions(t, e.pool)["checkpoint"], "the checkpoint did not move past it")
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/cardledger/cardledger/eventstore"
 	"github.com/cardledger/cardledger/internal/httpapi"
 	"github.com/cardledger/cardledger/projections"
+	"github.com/cardledger/cardledger/projections/readmodel"
 )
 
 // MaxWait bounds how long a read waits for min_position.
@@ -58,7 +59,7 @@ func NewAPI(pool *pgxpool.Pool, runner *projections.Runner, idKey []byte, log lo
 	if log == nil {
 		log = logrus.StandardLogger()
 	}
-	return &API{pool: pool, runner: runner, idKey: idKey, log: log, schema: projections.ReadModelSchema, wait: MaxWait}
+	return &API{pool: pool, runner: runner, idKey: idKey, log: log, schema: readmodel.Schema, wait: MaxWait}
 }
 
 // WithMaxWait changes the min_position wait bound (tests shorten it).
@@ -93,7 +94,7 @@ func (a *API) consistent(c echo.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(c.Request().Context(), a.wait)
 	defer cancel()
-	err = a.runner.WaitForProjection(ctx, projections.ReadModelName, pos)
+	err = a.runner.WaitForProjection(ctx, readmodel.Name, pos)
 	if errors.Is(err, projections.ErrNotCaughtUp) {
 		if c.Request().Context().Err() != nil {
 			return c.Request().Context().Err()

@@ -1,5 +1,5 @@
 // Package readapi serves the PostgreSQL read model built by
-// projections.ReadModel: cardholders, cards, production progress, holdings
+// readmodel.Model: cardholders, cards, production progress, holdings
 // by employer and community, statistics, and the blacklist (lookup, change
 // feed, snapshot).
 //

@@ -22,6 +22,7 @@ import (
 	"github.com/cardledger/cardledger/internal/httpapi"
 	"github.com/cardledger/cardledger/internal/testpg"
 	"github.com/cardledger/cardledger/projections"
+	"github.com/cardledger/cardledger/projections/readmodel"
 	"github.com/cardledger/cardledger/readapi"
 )
 
@@ -55,7 +56,7 @@ func newHarness(t testing.TB) *harness {
 	defer cancel()
 	store := pgstoretest.OpenURL(t, url)
 	pool := testpg.NewPool(t, url)
-	if err := projections.Migrate(ctx, pool); err != nil {
+	if err := readmodel.Migrate(ctx, pool); err != nil {
 		t.Fatal(err)
 	}
 	log := logrus.New()
@@ -78,7 +79,7 @@ func newHarness(t testing.TB) *harness {
 func (h *harness) newRunner() *projections.Runner {
 	return projections.NewRunner(h.store, h.pool, h.log).
 		WithOptions(projections.Options{LockPoll: 20 * time.Millisecond, Retry: 50 * time.Millisecond}).
-		Add(projections.ReadModels(h.pool)...)
+		Add(readmodel.All(h.pool)...)
 }
 
 // run starts the projections runner; stop ends it (the lock is released).

@@ -19,6 +19,7 @@ import (
 	"github.com/cardledger/cardledger/internal/unavailable"
 	"github.com/cardledger/cardledger/permissions"
 	"github.com/cardledger/cardledger/projections"
+	"github.com/cardledger/cardledger/projections/readmodel"
 	"github.com/cardledger/cardledger/readapi"
 )
 
@@ -43,7 +44,7 @@ func buildApp(ctx context.Context, d *deps) (*app, error) {
 	}
 	a := &app{d: d}
 	a.runner = projections.NewRunner(store, pool, d.log).
-		Add(projections.ReadModels(pool)...).
+		Add(readmodel.All(pool)...).
 		Add(batch.NewReadModel(pool)).
 		Add(audit.NewProjection(pool))
 	if d.cfg.ClickHouseURL != "" {
@@ -126,7 +127,7 @@ func (a *app) server(ctx context.Context) (*echo.Echo, error) {
 // each past itself before it answers (commands.ErasureFollower); the audit
 // trail and ClickHouse keep no personal data.
 func erasureFollowers(d *deps, batches *batch.Service) []commands.ErasureFollower {
-	ps := append(projections.ReadModels(d.pool), batches.ReadModel())
+	ps := append(readmodel.All(d.pool), batches.ReadModel())
 	out := make([]commands.ErasureFollower, len(ps))
 	for i, p := range ps {
 		out[i] = commands.ErasureFollower{Name: p.Name(), CatchUp: func(ctx context.Context, pos eventstore.Position) error {

@@ -10,7 +10,7 @@ import (
 	"github.com/cardledger/cardledger/batch"
 	"github.com/cardledger/cardledger/commands"
 	"github.com/cardledger/cardledger/internal/auth"
-	"github.com/cardledger/cardledger/projections"
+	"github.com/cardledger/cardledger/projections/readmodel"
 )
 
 // runMigrate creates or updates every table: the event store (when it is
@@ -34,7 +34,7 @@ func runMigrate(ctx context.Context, env *environment, args []string) error {
 	}{
 		{"api clients", func(ctx context.Context) error { return auth.Migrate(ctx, pool) }},
 		{"idempotency keys", func(ctx context.Context) error { return commands.Migrate(ctx, pool) }},
-		{"read models", func(ctx context.Context) error { return projections.Migrate(ctx, pool) }},
+		{"read models", func(ctx context.Context) error { return readmodel.Migrate(ctx, pool) }},
 		{"batch read model", func(ctx context.Context) error { return batch.NewReadModel(pool).Migrate(ctx) }},
 		{"batch import jobs", func(ctx context.Context) error { return batch.MigrateImportJobs(ctx, pool) }},
 		{"audit trail", func(ctx context.Context) error { return audit.Migrate(ctx, pool) }},

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/cardledger/cardledger/projections"
+	"github.com/cardledger/cardledger/projections/readmodel"
 )
 
 // RebuildResult compares a rebuild with a raw COPY of as many
@@ -39,7 +40,7 @@ func (r RebuildResult) String() string {
 // registered; it need not be running. progress, if set, sees the rebuild's
 // progress (whether the rate holds up over a long run).
 func Rebuild(ctx context.Context, r *projections.Runner, pool *pgxpool.Pool, progress func(projections.RebuildProgress)) (RebuildResult, error) {
-	st, err := r.RebuildWith(ctx, projections.ReadModelName, projections.RebuildOptions{Progress: progress})
+	st, err := r.RebuildWith(ctx, readmodel.Name, projections.RebuildOptions{Progress: progress})
 	if err != nil {
 		return RebuildResult{}, err
 	}
@@ -66,7 +67,7 @@ func Rebuild(ctx context.Context, r *projections.Runner, pool *pgxpool.Pool, pro
 func rawCopy(ctx context.Context, pool *pgxpool.Pool, n int) (time.Duration, error) {
 	const table = "readmodel_bench_copy"
 	if _, err := pool.Exec(ctx, "DROP TABLE IF EXISTS "+table+"; CREATE TABLE "+table+
-		" (LIKE "+projections.ReadModelSchema+".steps INCLUDING ALL)"); err != nil {
+		" (LIKE "+readmodel.Schema+".steps INCLUDING ALL)"); err != nil {
 		return 0, fmt.Errorf("raw copy: %w", err)
 	}
 	defer pool.Exec(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+table)

@@ -8,7 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/cardledger/cardledger/projections"
+	"github.com/cardledger/cardledger/projections/readmodel"
 )
 
 // BlacklistRows writes n listed cards (L00000000, L00000001, ...) and
@@ -17,7 +17,7 @@ import (
 // feed benchmarks with a million listed cards, which would otherwise need
 // some nine million events; a rebuild drops these rows again.
 func BlacklistRows(ctx context.Context, pool *pgxpool.Pool, n int) error {
-	const schema = projections.ReadModelSchema
+	const schema = readmodel.Schema
 	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		// Locking the checkpoint row serialises this with the projection's
 		// writers, which hand out blacklist seqs under the same lock.

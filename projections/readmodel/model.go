@@ -1,4 +1,4 @@
-package projections
+package readmodel
 
 import (
 	"context"
@@ -10,16 +10,18 @@ import (
 
 	"github.com/cardledger/cardledger/domain"
 	"github.com/cardledger/cardledger/eventstore"
+
+	"github.com/cardledger/cardledger/projections"
 )
 
-// ReadModelName is the name of the PostgreSQL read-model projection.
-const ReadModelName = "readmodel"
+// Name is the name of the PostgreSQL read-model projection.
+const Name = "readmodel"
 
-// ReadModel is the PostgreSQL projection behind readapi: cardholders, cards,
+// Model is the PostgreSQL projection behind readapi: cardholders, cards,
 // production steps and the blacklist with its change feed, all in one
 // schema with one checkpoint, so every query and the blacklist feed see the
 // same point of the log.
-type ReadModel struct {
+type Model struct {
 	pool   *pgxpool.Pool
 	schema string
 	// bulk marks a rebuild's shadow: its commits need not be durable
@@ -29,23 +31,23 @@ type ReadModel struct {
 	bulk bool
 }
 
-var _ SchemaProjection = (*ReadModel)(nil)
+var _ projections.SchemaProjection = (*Model)(nil)
 
-// NewReadModel returns the read model writing to ReadModelSchema.
-func NewReadModel(pool *pgxpool.Pool) *ReadModel {
-	return &ReadModel{pool: pool, schema: ReadModelSchema}
+// New returns the read model writing to Schema.
+func New(pool *pgxpool.Pool) *Model {
+	return &Model{pool: pool, schema: Schema}
 }
 
-// ReadModels returns every PostgreSQL projection, for Runner.Add.
-func ReadModels(pool *pgxpool.Pool) []Projection {
-	return []Projection{NewReadModel(pool)}
+// All returns every PostgreSQL projection, for Runner.Add.
+func All(pool *pgxpool.Pool) []projections.Projection {
+	return []projections.Projection{New(pool)}
 }
 
-// Name implements Projection.
-func (m *ReadModel) Name() string { return ReadModelName }
+// Name implements projections.Projection.
+func (m *Model) Name() string { return Name }
 
-// Checkpoint implements Projection.
-func (m *ReadModel) Checkpoint(ctx context.Context) (eventstore.Position, error) {
+// Checkpoint implements projections.Projection.
+func (m *Model) Checkpoint(ctx context.Context) (eventstore.Position, error) {
 	pos, _, err := readCheckpoint(ctx, m.pool, m.schema, false)
 	return pos, err
 }
@@ -71,9 +73,9 @@ func readCheckpoint(ctx context.Context, q queryRower, schema string, forUpdate 
 	return eventstore.Position{Commit: uint64(c), Prepare: uint64(p)}, seq, nil
 }
 
-// Apply implements Projection: one transaction writes the batch's rows and
+// Apply implements projections.Projection: one transaction writes the batch's rows and
 // the checkpoint.
-func (m *ReadModel) Apply(ctx context.Context, batch []eventstore.RecordedEvent) error {
+func (m *Model) Apply(ctx context.Context, batch []eventstore.RecordedEvent) error {
 	return pgx.BeginFunc(ctx, m.pool, func(tx pgx.Tx) error {
 		return m.applyTx(ctx, tx, batch)
 	})
@@ -82,7 +84,7 @@ func (m *ReadModel) Apply(ctx context.Context, batch []eventstore.RecordedEvent)
 // applyTx locks the checkpoint row first: it serialises writers (so blacklist
 // seqs are handed out in apply order and commit in that order) and tells
 // which events are already stored, which Apply then skips.
-func (m *ReadModel) applyTx(ctx context.Context, tx pgx.Tx, batch []eventstore.RecordedEvent) error {
+func (m *Model) applyTx(ctx context.Context, tx pgx.Tx, batch []eventstore.RecordedEvent) error {
 	// These are small indexed statements. Plan each with its parameters: a
 	// generic plan made while a table was empty (a rebuild's shadow) stays
 	// a sequential scan as the table grows. And no JIT, which estimates on
@@ -139,7 +141,7 @@ func (m *ReadModel) applyTx(ctx context.Context, tx pgx.Tx, batch []eventstore.R
 	return m.write(ctx, tx, f, fresh[len(fresh)-1].Position)
 }
 
-func (m *ReadModel) loadDocs(ctx context.Context, tx pgx.Tx, streams map[string]bool, f *fold) error {
+func (m *Model) loadDocs(ctx context.Context, tx pgx.Tx, streams map[string]bool, f *fold) error {
 	if len(streams) == 0 {
 		return nil
 	}

@@ -1,4 +1,4 @@
-package projections
+package readmodel
 
 import (
 	"context"
@@ -12,6 +12,8 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/cardledger/cardledger/eventstore"
+
+	"github.com/cardledger/cardledger/projections"
 )
 
 // upsertSQL builds one INSERT ... SELECT FROM unnest(...) ON CONFLICT
@@ -73,7 +75,7 @@ var blacklistColumns = []column{
 // write stores the fold's rows and the new checkpoint. Steps and changes
 // go by COPY; the upserts, the deletes and the checkpoint in one pipelined
 // batch, so a batch of events costs a handful of round trips.
-func (m *ReadModel) write(ctx context.Context, tx pgx.Tx, f *fold, last eventstore.Position) error {
+func (m *Model) write(ctx context.Context, tx pgx.Tx, f *fold, last eventstore.Position) error {
 	if len(f.steps) > 0 {
 		_, err := tx.CopyFrom(ctx, pgx.Identifier{m.schema, "steps"},
 			[]string{"pos_commit", "pos_prepare", "stream", "application_id", "card_no", "step", "at",
@@ -166,7 +168,7 @@ func (m *ReadModel) write(ctx context.Context, tx pgx.Tx, f *fold, last eventsto
 		int64(last.Commit), int64(last.Prepare), f.lastSeq)
 	// Sent at commit: wakes read-your-writes waiters and feed long polls in
 	// every process.
-	b.Queue("SELECT pg_notify($1, $2)", NotifyChannel, ReadModelName)
+	b.Queue("SELECT pg_notify($1, $2)", projections.NotifyChannel, Name)
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("write read model: %w", err)
 	}
@@ -183,7 +185,7 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 // copyColumns COPYs rows given as column arrays (as rowsOf builds them).
-func (m *ReadModel) copyColumns(ctx context.Context, tx pgx.Tx, table string, cols []column, arrays []any) error {
+func (m *Model) copyColumns(ctx context.Context, tx pgx.Tx, table string, cols []column, arrays []any) error {
 	n := columnLen(arrays[0])
 	if n == 0 {
 		return nil

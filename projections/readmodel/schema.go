@@ -1,4 +1,4 @@
-package projections
+package readmodel
 
 import (
 	"context"
@@ -7,14 +7,14 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/cardledger/cardledger/projections"
 )
 
-// ReadModelSchema is the PostgreSQL schema of the live read model. A rebuild
-// fills ReadModelSchema+rebuildSuffix and renames it over the live one.
-const (
-	ReadModelSchema = "readmodel"
-	rebuildSuffix   = "_rebuild"
-)
+// Schema is the PostgreSQL schema of the live read model. A rebuild
+// (projections.Runner.Rebuild) fills a shadow schema and renames it over
+// the live one.
+const Schema = "readmodel"
 
 // readModelDDL creates the read-model tables in schema {s}. Every column is
 // derived from events only (never now()), except checkpoint.updated_at, so
@@ -141,7 +141,7 @@ CREATE INDEX IF NOT EXISTS steps_card ON {s}.steps (card_no, pos_commit, pos_pre
 `
 
 // migrateLockKey serialises concurrent Migrate calls.
-var migrateLockKey = lockKey("migrate")
+var migrateLockKey = projections.LockKey("migrate")
 
 func schemaDDL(schema string) string { return strings.ReplaceAll(readModelDDL, "{s}", schema) }
 
@@ -154,19 +154,19 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", migrateLockKey); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, schemaDDL(ReadModelSchema)+indexDDL(ReadModelSchema)); err != nil {
+		if _, err := tx.Exec(ctx, schemaDDL(Schema)+indexDDL(Schema)); err != nil {
 			return err
 		}
 		// Databases created before state became bytea.
 		_, err := tx.Exec(ctx, `DO $$ BEGIN
-			IF (SELECT data_type FROM information_schema.columns WHERE table_schema = '`+ReadModelSchema+`'
+			IF (SELECT data_type FROM information_schema.columns WHERE table_schema = '`+Schema+`'
 				AND table_name = 'cardholders' AND column_name = 'state') = 'jsonb' THEN
-				ALTER TABLE `+ReadModelSchema+`.cardholders ALTER COLUMN state TYPE bytea USING convert_to(state::text, 'UTF8');
+				ALTER TABLE `+Schema+`.cardholders ALTER COLUMN state TYPE bytea USING convert_to(state::text, 'UTF8');
 			END IF; END $$`)
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("projections: migrate: %w", err)
+		return fmt.Errorf("readmodel: migrate: %w", err)
 	}
 	return nil
 }
