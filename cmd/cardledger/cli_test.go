@@ -1,0 +1,39 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// cliRun runs the CLI with vars as its whole environment.
+func cliRun(ctx context.Context, vars map[string]string, args ...string) (code int, stdout, stderr string) {
+	var out, errOut bytes.Buffer
+	env := &environment{stdout: &out, stderr: &errOut, getenv: func(k string) string { return vars[k] }}
+	return run(ctx, env, args), out.String(), errOut.String()
+}
+
+func TestHelpGoesToStdoutAndSucceeds(t *testing.T) {
+	ctx := context.Background()
+	for _, args := range [][]string{{"--help"}, {"-h"}, {"help"}, {"serve", "--help"}, {"seed", "-h"}, {"clients", "add", "--help"}, {"clients", "--help"}} {
+		code, out, errOut := cliRun(ctx, nil, args...)
+		assert.Equal(t, 0, code, "%v", args)
+		assert.NotEmpty(t, out, "%v: usage on stdout", args)
+		assert.Empty(t, errOut, "%v", args)
+	}
+	code, out, _ := cliRun(ctx, nil, "serve", "--help")
+	assert.Equal(t, 0, code)
+	assert.Contains(t, out, "-listen")
+
+	code, out, errOut := cliRun(ctx, nil, "fly")
+	assert.Equal(t, 2, code)
+	assert.Empty(t, out)
+	assert.Equal(t, "cardledger: unknown command \"fly\" (run `cardledger --help` for the commands)\n", errOut)
+
+	code, out, errOut = cliRun(ctx, nil, "serve", "--bogus")
+	assert.Equal(t, 2, code)
+	assert.Empty(t, out)
+	assert.Equal(t, "cardledger serve: flag provided but not defined: -bogus (run `cardledger serve -h` for the flags)\n", errOut)
+}
