@@ -4,6 +4,10 @@ import (
 	"bytes"
 	"context"
 	"testing"
+	"time"
+
+	"github.com/cardledger/cardledger/internal/testpg"
+	"github.com/stretchr/testify/require"
 
 	"github.com/stretchr/testify/assert"
 )
@@ -36,4 +40,20 @@ func TestHelpGoesToStdoutAndSucceeds(t *testing.T) {
 	assert.Equal(t, 2, code)
 	assert.Empty(t, out)
 	assert.Equal(t, "cardledger serve: flag provided but not defined: -bogus (run `cardledger serve -h` for the flags)\n", errOut)
+}
+
+func TestSecondSeedSaysWhatToDo(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	vars := map[string]string{"CARDLEDGER_POSTGRES_URL": testpg.NewDatabase(t), "CARDLEDGER_LOG_LEVEL": "error"}
+	code, _, errOut := cliRun(ctx, vars, "migrate")
+	require.Equal(t, 0, code, errOut)
+	code, _, errOut = cliRun(ctx, vars, "seed", "--people", "3", "--months", "1")
+	require.Equal(t, 0, code, errOut)
+	code, out, errOut := cliRun(ctx, vars, "seed", "--people", "3", "--months", "1")
+	assert.Equal(t, 1, code)
+	assert.Empty(t, out)
+	assert.Equal(t, "cardledger seed: the event store already holds events; seed fills only an empty system (add --if-empty to skip a seeded one, or seed a fresh database)\n", errOut)
+	code, _, errOut = cliRun(ctx, vars, "seed", "--people", "3", "--months", "1", "--if-empty")
+	assert.Equal(t, 0, code, errOut)
 }
