@@ -41,7 +41,7 @@ func commandTable() []subcommand {
 		{"project", "run the projections only (scale-out worker)", runProject},
 		{"projections", "projections rebuild [NAME]: rebuild read models from position zero", runProjections},
 		{"migrate", "create or update every table (PostgreSQL event store and read models, ClickHouse)", runMigrate},
-		{"clients", "clients add --name N --role R: create an API client; prints its key once", runClients},
+		{"clients", "clients add --name N --role R | list | revoke NAME: API clients (add prints the key once)", runClients},
 		{"blacklist", "blacklist sync --dir DIR | blacklist check --dir DIR CARD_NO: offline blacklist copy", runBlacklist},
 		{"seed", "seed --people N --months M: fill the system with a demo city", runSeed},
 		{"import", "import applications FILE: bulk applications from CSV (UTF-8 or GB18030)", runImport},

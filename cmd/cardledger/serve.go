@@ -48,6 +48,11 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 		startProjections(ctx, &wg, d, a.runner)
 	}
 	startKeyListener(ctx, &wg, d)
+	wg.Add(1)
+	go func() { // `clients revoke` takes effect at once, not after the cache TTL
+		defer wg.Done()
+		a.authn.Listen(ctx, d.pool.Config().ConnConfig, d.log)
+	}()
 	if err := startDigests(ctx, &wg, d); err != nil {
 		return err
 	}
