@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"net"
 	"testing"
 	"time"
 
@@ -55,5 +56,25 @@ func TestSecondSeedSaysWhatToDo(t *testing.T) {
 	assert.Empty(t, out)
 	assert.Equal(t, "cardledger seed: the event store already holds events; seed fills only an empty system (add --if-empty to skip a seeded one, or seed a fresh database)\n", errOut)
 	code, _, errOut = cliRun(ctx, vars, "seed", "--people", "3", "--months", "1", "--if-empty")
+	assert.Equal(t, 0, code, errOut)
+}
+
+func TestServeOnATakenPortSaysWhichSettingMovesIt(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer taken.Close()
+	addr := taken.Addr().String()
+	vars := map[string]string{"CARDLEDGER_POSTGRES_URL": testpg.NewDatabase(t), "CARDLEDGER_LOG_LEVEL": "info", "CARDLEDGER_LISTEN": addr}
+	for _, args := range [][]string{{"serve"}, {"serve", "--check-listen"}} {
+		code, out, errOut := cliRun(ctx, vars, args...)
+		assert.Equal(t, 1, code, "%v", args)
+		assert.Empty(t, out)
+		assert.Equal(t, "cardledger serve: listen tcp "+addr+": bind: address already in use — set CARDLEDGER_LISTEN or --listen to a free address\n", errOut,
+			"%v: the port is checked before anything logs", args)
+	}
+	require.NoError(t, taken.Close())
+	code, _, errOut := cliRun(ctx, vars, "serve", "--check-listen")
 	assert.Equal(t, 0, code, errOut)
 }
