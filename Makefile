@@ -21,6 +21,7 @@ services:
 run: services build
 	@set -e; \
 	export CARDLEDGER_CLICKHOUSE_URL=$$(scripts/services.sh clickhouse); \
+	$(BIN) serve --check-listen; \
 	$(BIN) migrate; \
 	$(BIN) seed --people $${SEED_PEOPLE:-2000} --months $${SEED_MONTHS:-6} --if-empty; \
 	echo "demo admin key (use as: Authorization: Bearer KEY):"; \

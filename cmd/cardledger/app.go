@@ -30,7 +30,8 @@ type app struct {
 	ch       driver.Conn         // nil when analytics is off
 	runner   *projections.Runner // every projection this process hosts
 	commands *commands.API
-	batches  *batch.Service // set by server; serve runs its job worker
+	batches  *batch.Service      // set by server; serve runs its job worker
+	authn    *auth.Authenticator // set by server; serve runs its revocation listener
 }
 
 func buildApp(ctx context.Context, d *deps) (*app, error) {
@@ -103,6 +104,7 @@ func (a *app) server(ctx context.Context) (*echo.Echo, error) {
 		return nil, err
 	}
 	authn := auth.NewAuthenticator(d.pool, 30*time.Second).WithSecretKeys(secrets)
+	a.authn = authn
 	e := httpapi.NewServer(httpapi.Options{
 		Auth:      authn,
 		Signed:    authn,

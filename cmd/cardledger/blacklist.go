@@ -38,6 +38,7 @@ func runBlacklist(ctx context.Context, env *environment, args []string) error {
 		}
 		s := &blacklistsync.Syncer{Server: d.cfg.ServerURL, APIKey: d.cfg.APIKey, Dir: *dir, Log: d.log}
 		if !*once {
+			s.Progress = syncProgress(env, time.Now)
 			return s.Run(ctx) // until interrupted: context.Canceled exits 130
 		}
 		c, err := s.SyncOnce(ctx)
@@ -68,4 +69,30 @@ func runBlacklist(ctx context.Context, env *environment, args []string) error {
 		return nil
 	}
 	return usagef("want `blacklist sync --dir DIR [--once]` or `blacklist check --dir DIR CARD_NO`")
+}
+
+// upToDateEvery is how often a following sync that has nothing new says
+// it is still up to date.
+const upToDateEvery = 5 * time.Minute
+
+// syncProgress prints a following sync's progress on stderr: each page of
+// changes applied, and "up to date" once caught up, then again only after
+// new changes or every upToDateEvery, so an idle feed is not a flood.
+func syncProgress(env *environment, now func() time.Time) func(blacklistsync.Progress) {
+	var said time.Time
+	news := true
+	return func(p blacklistsync.Progress) {
+		switch {
+		case p.Snapshot:
+			fmt.Fprintf(env.stderr, "blacklist sync: snapshot at seq %d, %d listed cards\n", p.Seq, p.Entries)
+			news = true
+		case p.Applied > 0:
+			fmt.Fprintf(env.stderr, "blacklist sync: applied %d changes, at seq %d, %d listed cards\n", p.Applied, p.Seq, p.Entries)
+			news = true
+		}
+		if p.UpToDate && (news || now().Sub(said) >= upToDateEvery) {
+			said, news = now(), false
+			fmt.Fprintf(env.stderr, "blacklist sync: up to date at seq %d (%d listed cards) at %s; following\n", p.Seq, p.Entries, said.UTC().Format(time.RFC3339))
+		}
+	}
 }

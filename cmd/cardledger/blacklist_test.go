@@ -91,3 +91,26 @@ func TestBlacklistSyncAndCheck(t *testing.T) {
 	assert.Equal(t, 2, code)
 	assert.Contains(t, errOut, "--api-key (or CARDLEDGER_API_KEY) are required")
 }
+
+// Following the feed says what it applied and when it is up to date, once
+// (the test feed answers at once, so it polls many times meanwhile).
+func TestBlacklistSyncFollowingShowsProgress(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	srv := blacklistServer(t)
+	vars := map[string]string{"CARDLEDGER_SERVER_URL": srv.URL, "CARDLEDGER_API_KEY": "clk_good", "CARDLEDGER_LOG_LEVEL": "warn"}
+	var out, errOut lockedBuffer
+	env := &environment{stdout: &out, stderr: &errOut, getenv: func(k string) string { return vars[k] }}
+	sctx, stop := context.WithCancel(ctx)
+	done := make(chan int)
+	go func() { done <- run(sctx, env, []string{"blacklist", "sync", "--dir", t.TempDir()}) }()
+	require.Eventually(t, func() bool { return strings.Contains(errOut.String(), "up to date") }, 20*time.Second, 10*time.Millisecond)
+	stop()
+	assert.Equal(t, 130, <-done)
+	lines := strings.Split(strings.TrimSpace(errOut.String()), "\n")
+	require.Len(t, lines, 3, errOut.String())
+	assert.Equal(t, "blacklist sync: snapshot at seq 1, 1 listed cards", lines[0])
+	assert.Equal(t, "blacklist sync: applied 1 changes, at seq 2, 2 listed cards", lines[1])
+	assert.True(t, strings.HasPrefix(lines[2], "blacklist sync: up to date at seq 2 (2 listed cards) at "), lines[2])
+	assert.True(t, strings.HasSuffix(lines[2], "; following"), lines[2])
+}

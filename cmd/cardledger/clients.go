@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/cardledger/cardledger/domain"
 	"github.com/cardledger/cardledger/internal/auth"
@@ -13,14 +16,15 @@ import (
 // runClients: `cardledger clients add --name N --role R [--region CODE]
 // [--bank CODE] [--auth bearer|hmac|tls] [--subject DN] [--rate N]` prints
 // the new bearer key or HMAC secret alone on its last line (nothing for tls:
-// the certificate is the credential); `clients list` lists clients.
+// the certificate is the credential); `clients list` lists clients (never
+// their credentials); `clients revoke NAME` revokes one.
 func runClients(ctx context.Context, env *environment, args []string) error {
 	v, rest := verb(args)
 	fs := flag.NewFlagSet("clients "+v, flag.ContinueOnError)
 	switch v {
 	case "add":
 		name := fs.String("name", "", "client name (unique)")
-		role := fs.String("role", "", "role: admin, counter, bank, auditor, analyst, blacklist-consumer")
+		role := fs.String("role", "", "role: "+roleNames())
 		region := fs.String("region", "", "region scope (GB/T 2260 code), optional")
 		bank := fs.String("bank", "", "bank scope (bank code), optional")
 		method := fs.String("auth", "bearer", "how the client authenticates: bearer (API key), hmac (signed requests) or tls (client certificate)")
@@ -35,7 +39,7 @@ func runClients(ctx context.Context, env *environment, args []string) error {
 			return usagef("--name and --role are required")
 		}
 		if !httpapi.Role(*role).Valid() {
-			return usagef("--role: unknown role %q", *role)
+			return usagef("--role: unknown role %q; the roles are %s", *role, roleNames())
 		}
 		if *region != "" {
 			if err := domain.ValidateRegionCode(*region); err != nil {
@@ -94,14 +98,64 @@ func runClients(ctx context.Context, env *environment, args []string) error {
 		if err != nil {
 			return err
 		}
+		if err := auth.Migrate(ctx, pool); err != nil {
+			return err
+		}
 		clients, err := auth.List(ctx, pool)
 		if err != nil {
 			return err
 		}
+		// Never a key or secret: only the hash or sealed form is stored.
+		fmt.Fprintln(env.stdout, "NAME\tROLE\tREGION\tBANK\tAUTH\tCREATED\tREVOKED")
 		for _, c := range clients {
-			fmt.Fprintf(env.stdout, "%s\t%s\tregion=%s\tbank=%s\tauth=%s\t%s\n", c.Name, c.Role, c.Region, c.Bank, c.Auth, c.CreatedAt.Format("2006-01-02"))
+			revoked := "-"
+			if !c.RevokedAt.IsZero() {
+				revoked = c.RevokedAt.UTC().Format(time.RFC3339)
+			}
+			fmt.Fprintf(env.stdout, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.Name, c.Role, orDash(c.Region), orDash(c.Bank), c.Auth,
+				c.CreatedAt.UTC().Format(time.RFC3339), revoked)
 		}
 		return nil
+	case "revoke":
+		d, err := parseConfig(env, fs, rest)
+		if err != nil {
+			return err
+		}
+		defer d.close()
+		if fs.NArg() != 1 {
+			return usagef("usage: clients revoke NAME")
+		}
+		pool, err := d.openPool(ctx)
+		if err != nil {
+			return err
+		}
+		if err := auth.Migrate(ctx, pool); err != nil {
+			return err
+		}
+		if err := auth.Revoke(ctx, pool, fs.Arg(0)); err != nil {
+			if errors.Is(err, auth.ErrNoClient) {
+				return fmt.Errorf("%w (see `cardledger clients list`)", err)
+			}
+			return err
+		}
+		fmt.Fprintf(env.stderr, "client %s revoked; running servers refuse its credential at once\n", fs.Arg(0))
+		return nil
 	}
-	return usagef("want `clients add --name N --role R [--region CODE] [--bank CODE] [--auth bearer|hmac|tls] [--subject DN] [--rate N]` or `clients list`")
+	return usagef("want `clients add --name N --role R [--region CODE] [--bank CODE] [--auth bearer|hmac|tls] [--subject DN] [--rate N]` or `clients list` or `clients revoke NAME`")
+}
+
+// roleNames lists the roles for messages: "admin, counter, ...".
+func roleNames() string {
+	var names []string
+	for _, r := range httpapi.Roles() {
+		names = append(names, string(r))
+	}
+	return strings.Join(names, ", ")
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }

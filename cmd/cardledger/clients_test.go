@@ -53,10 +53,39 @@ func TestClientsAddWithScopesAndAuthMethods(t *testing.T) {
 		assert.NotEqual(t, 0, code, "%v", bad)
 	}
 
+	code, _, errOut = cli("clients", "add", "--name", "x", "--role", "clerk")
+	assert.Equal(t, 2, code)
+	assert.Equal(t, "cardledger clients: --role: unknown role \"clerk\"; the roles are "+roleNames()+"\n", errOut)
+	assert.Contains(t, errOut, "admin, counter, bank")
+
 	code, out, _ = cli("clients", "list")
 	require.Equal(t, 0, code)
-	assert.Contains(t, out, "icbc-gw\tbank\tregion=320500\tbank=102\tauth=hmac\t")
-	assert.Contains(t, out, "icbc-sz\tbank\tregion=\tbank=\tauth=tls\t")
-	assert.Contains(t, out, "wuzhong-1\tcounter\tregion=320506\tbank=\tauth=bearer\t")
+	assert.True(t, strings.HasPrefix(out, "NAME\tROLE\tREGION\tBANK\tAUTH\tCREATED\tREVOKED\n"), out)
+	assert.Contains(t, out, "icbc-gw\tbank\t320500\t102\thmac\t")
+	assert.Contains(t, out, "icbc-sz\tbank\t-\t-\ttls\t")
+	assert.Contains(t, out, "wuzhong-1\tcounter\t320506\t-\tbearer\t")
 	assert.NotContains(t, out, "\tx\t")
+	assert.NotContains(t, out, "clk_")
+	assert.NotContains(t, out, "cls_")
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n")[1:] {
+		assert.True(t, strings.HasSuffix(line, "\t-"), "not revoked yet: %q", line)
+	}
+
+	code, _, errOut = cli("clients", "revoke", "wuzhong-1")
+	require.Equal(t, 0, code, errOut)
+	code, out, _ = cli("clients", "list")
+	require.Equal(t, 0, code)
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "wuzhong-1\t") {
+			assert.False(t, strings.HasSuffix(line, "\t-"), "revocation recorded: %q", line)
+		}
+	}
+	code, _, errOut = cli("clients", "revoke", "wuzhong-1")
+	assert.Equal(t, 1, code)
+	assert.Equal(t, "cardledger clients: revoke client wuzhong-1: client already revoked\n", errOut)
+	code, _, errOut = cli("clients", "revoke", "nobody")
+	assert.Equal(t, 1, code)
+	assert.Equal(t, "cardledger clients: revoke client nobody: no such client (see `cardledger clients list`)\n", errOut)
+	code, _, _ = cli("clients", "revoke")
+	assert.Equal(t, 2, code)
 }

@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/sirupsen/logrus"
@@ -34,9 +36,27 @@ type deps struct {
 
 // parseConfig adds the common flags to fs, parses args and sets up logging.
 func parseConfig(env *environment, fs *flag.FlagSet, args []string) (*deps, error) {
-	fs.SetOutput(env.stderr)
+	// Help asked for goes to stdout (and exits 0, see run); a mistake is
+	// one line on stderr naming how to get help (a usage error, exit 2)
+	// rather than every common flag.
+	help := wantsHelp(args)
+	fs.SetOutput(io.Discard)
+	if help {
+		fs.SetOutput(env.stdout)
+	}
+	flagError := false
+	fs.Usage = func() {
+		flagError = true
+		if help {
+			fmt.Fprintf(fs.Output(), "usage of cardledger %s:\n", fs.Name())
+			fs.PrintDefaults()
+		}
+	}
 	cfg, err := config.Load(fs, args, env.getenv)
 	if err != nil {
+		if flagError && !errors.Is(err, flag.ErrHelp) {
+			return nil, usagef("%v (run `cardledger %s -h` for the flags)", err, strings.TrimSpace(fs.Name()))
+		}
 		return nil, err
 	}
 	log, err := newLogger(cfg, env.stderr)

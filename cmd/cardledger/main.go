@@ -41,7 +41,7 @@ func commandTable() []subcommand {
 		{"project", "run the projections only (scale-out worker)", runProject},
 		{"projections", "projections rebuild [NAME]: rebuild read models from position zero", runProjections},
 		{"migrate", "create or update every table (PostgreSQL event store and read models, ClickHouse)", runMigrate},
-		{"clients", "clients add --name N --role R: create an API client; prints its key once", runClients},
+		{"clients", "clients add --name N --role R | list | revoke NAME: API clients (add prints the key once)", runClients},
 		{"blacklist", "blacklist sync --dir DIR | blacklist check --dir DIR CARD_NO: offline blacklist copy", runBlacklist},
 		{"seed", "seed --people N --months M: fill the system with a demo city", runSeed},
 		{"import", "import applications FILE: bulk applications from CSV (UTF-8 or GB18030)", runImport},
@@ -64,9 +64,14 @@ func main() {
 
 func run(ctx context.Context, env *environment, args []string) int {
 	table := commandTable()
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+	if len(args) == 0 {
 		printUsage(env.stderr, table)
 		return 2
+	}
+	if args[0] == "help" || isHelpFlag(args[0]) {
+		// Asked for: usage is the answer, on stdout, and success.
+		printUsage(env.stdout, table)
+		return 0
 	}
 	for _, c := range table {
 		if c.name != args[0] {
@@ -77,7 +82,7 @@ func run(ctx context.Context, env *environment, args []string) int {
 		case err == nil:
 			return 0
 		case errors.Is(err, flag.ErrHelp):
-			return 2
+			return 0 // parseConfig printed the flags on stdout
 		case errors.Is(err, context.Canceled):
 			return 130
 		}
@@ -87,14 +92,18 @@ func run(ctx context.Context, env *environment, args []string) int {
 		}
 		var u usageError
 		if errors.As(err, &u) {
+			if wantsHelp(args[1:]) {
+				// `clients --help`: the verbs' usage is the answer.
+				fmt.Fprintf(env.stdout, "cardledger %s: %s\n%v\n", c.name, c.usage, err)
+				return 0
+			}
 			fmt.Fprintf(env.stderr, "cardledger %s: %v\n", c.name, err)
 			return 2
 		}
 		fmt.Fprintf(env.stderr, "cardledger %s: %v\n", c.name, err)
 		return 1
 	}
-	fmt.Fprintf(env.stderr, "cardledger: unknown command %q\n", args[0])
-	printUsage(env.stderr, table)
+	fmt.Fprintf(env.stderr, "cardledger: unknown command %q (run `cardledger --help` for the commands)\n", args[0])
 	return 2
 }
 
@@ -105,6 +114,21 @@ func printUsage(w io.Writer, table []subcommand) {
 		fmt.Fprintf(w, "  %-12s %s\n", c.name, c.usage)
 	}
 	fmt.Fprintln(w, "\nEvery command takes the common flags (see `cardledger COMMAND -h`); each flag overrides its CARDLEDGER_* variable.")
+}
+
+func isHelpFlag(a string) bool { return a == "-h" || a == "-help" || a == "--help" }
+
+// wantsHelp reports whether args ask for help before any "--".
+func wantsHelp(args []string) bool {
+	for _, a := range args {
+		if a == "--" {
+			return false
+		}
+		if isHelpFlag(a) {
+			return true
+		}
+	}
+	return false
 }
 
 // usageError is a mistake in the command line (exit status 2).

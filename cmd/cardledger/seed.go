@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"time"
@@ -28,13 +29,16 @@ func runSeed(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *ifEmpty {
-		if _, ok, err := store.Head(ctx); err != nil {
-			return err
-		} else if ok {
+	// The seeder registers its city from scratch; on a seeded store it
+	// would collide with what is there, so it refuses up front.
+	if _, ok, err := store.Head(ctx); err != nil {
+		return err
+	} else if ok {
+		if *ifEmpty {
 			d.log.Info("seed: the event store already holds events; nothing to do (--if-empty)")
 			return nil
 		}
+		return errors.New("the event store already holds events; seed fills only an empty system (add --if-empty to skip a seeded one, or seed a fresh database)")
 	}
 	clock := &seed.Clock{}
 	svc, err := commands.NewService(store, d.cfg.IDKey, clock.Now)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -17,9 +18,21 @@ import (
 
 // runServe runs the HTTP API and, unless --projections=false, the projections.
 func runServe(ctx context.Context, env *environment, args []string) error {
-	d, err := parseConfig(env, flag.NewFlagSet("serve", flag.ContinueOnError), args)
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	checkListen := fs.Bool("check-listen", false, "only check that the listen address is free, then exit (make run does, before printing a key)")
+	d, err := parseConfig(env, fs, args)
 	if err != nil {
 		return err
+	}
+	// Bind first: a taken port is reported before anything else runs or
+	// logs, naming the setting that moves it.
+	ln, err := net.Listen("tcp", d.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("%w — set CARDLEDGER_LISTEN or --listen to a free address", err)
+	}
+	defer ln.Close()
+	if *checkListen {
+		return nil
 	}
 	if d.cfg.UsesDevIDKey() {
 		d.log.Warn("CARDLEDGER_ID_KEY is not set: using the development key; set a secret key in production")
@@ -48,6 +61,11 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 		startProjections(ctx, &wg, d, a.runner)
 	}
 	startKeyListener(ctx, &wg, d)
+	wg.Add(1)
+	go func() { // `clients revoke` takes effect at once, not after the cache TTL
+		defer wg.Done()
+		a.authn.Listen(ctx, d.pool.Config().ConnConfig, d.log)
+	}()
 	if err := startDigests(ctx, &wg, d); err != nil {
 		return err
 	}
@@ -61,10 +79,10 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 	go func() {
 		d.log.WithFields(map[string]any{"listen": d.cfg.Listen, "tls": srv.TLSConfig != nil}).Info("cardledger serving")
 		if srv.TLSConfig != nil {
-			errc <- srv.ListenAndServeTLS("", "")
+			errc <- srv.ServeTLS(ln, "", "")
 			return
 		}
-		errc <- srv.ListenAndServe()
+		errc <- srv.Serve(ln)
 	}()
 	select {
 	case err = <-errc:

@@ -248,3 +248,42 @@ func TestSignedRequestsOverHTTP(t *testing.T) {
 	assert.Equal(t, http.StatusUnauthorized, rec.Code)
 	assert.Contains(t, rec.Body.String(), httpapi.CodeSignatureStale)
 }
+
+func TestRevokedClientIsRefusedAtOnceByAListeningAuthenticator(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	pool := newPool(t)
+	key, err := auth.Add(ctx, pool, auth.Client{Name: "counter-7", Role: httpapi.RoleCounter})
+	require.NoError(t, err)
+	// An hour's cache: only the revocation notification can make it forget.
+	a := auth.NewAuthenticator(pool, time.Hour)
+	lctx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); a.Listen(lctx, pool.Config().ConnConfig, logrus.New()) }()
+	defer func() { stop(); <-done }()
+	otherKey, err := auth.Add(ctx, pool, auth.Client{Name: "probe", Role: httpapi.RoleCounter})
+	require.NoError(t, err)
+	_, err = a.Authenticate(ctx, otherKey)
+	require.NoError(t, err)
+	_, err = a.Authenticate(ctx, key)
+	require.NoError(t, err, "cached now")
+
+	require.NoError(t, auth.Revoke(ctx, pool, "counter-7"))
+	require.Eventually(t, func() bool {
+		_, err := a.Authenticate(ctx, key)
+		return err != nil
+	}, 10*time.Second, 10*time.Millisecond, "the revoked key is refused despite the hour-long cache")
+	_, err = a.Authenticate(ctx, key)
+	assert.ErrorIs(t, err, httpapi.ErrUnauthenticated)
+	_, err = a.Authenticate(ctx, otherKey)
+	assert.NoError(t, err, "other clients keep working")
+
+	assert.ErrorIs(t, auth.Revoke(ctx, pool, "counter-7"), auth.ErrRevoked)
+	assert.ErrorIs(t, auth.Revoke(ctx, pool, "nobody"), auth.ErrNoClient)
+	c, err := auth.Get(ctx, pool, "counter-7")
+	require.NoError(t, err)
+	assert.False(t, c.RevokedAt.IsZero(), "the revocation is recorded")
+	fresh := auth.NewAuthenticator(pool, -1)
+	_, err = fresh.Authenticate(ctx, key)
+	assert.ErrorIs(t, err, httpapi.ErrUnauthenticated, "refused without any cache too")
+}

@@ -36,6 +36,7 @@ type Authenticator struct {
 
 	mu        sync.Mutex
 	cache     map[string]cached
+	gen       uint64 // bumped by forgetAll: a lookup begun before it caches nothing
 	lastSweep time.Time
 }
 
@@ -74,14 +75,14 @@ func (a *Authenticator) WithSecretKeys(keys *SecretKeys) *Authenticator {
 func (a *Authenticator) Authenticate(ctx context.Context, key string) (httpapi.Principal, error) {
 	h := hashKey(key)
 	e, err := a.lookup(ctx, "k\x00"+string(h),
-		`SELECT `+clientColumns+`, NULL::bytea FROM api_clients WHERE key_hash = $1 AND auth = 'bearer'`, h)
+		`SELECT `+clientColumns+`, NULL::bytea FROM api_clients WHERE key_hash = $1 AND auth = 'bearer' AND revoked_at IS NULL`, h)
 	return e.principal, err
 }
 
 // SigningKey returns a signing client and its HMAC secret.
 func (a *Authenticator) SigningKey(ctx context.Context, client string) (httpapi.Principal, []byte, error) {
 	e, err := a.lookup(ctx, "h\x00"+client,
-		`SELECT `+clientColumns+`, hmac_secret FROM api_clients WHERE name = $1 AND auth = 'hmac'`, client)
+		`SELECT `+clientColumns+`, hmac_secret FROM api_clients WHERE name = $1 AND auth = 'hmac' AND revoked_at IS NULL`, client)
 	return e.principal, e.secret, err
 }
 
@@ -90,7 +91,7 @@ func (a *Authenticator) SigningKey(ctx context.Context, client string) (httpapi.
 func (a *Authenticator) AuthenticateCert(ctx context.Context, cert *x509.Certificate) (httpapi.Principal, error) {
 	subject := cert.Subject.String()
 	e, err := a.lookup(ctx, "c\x00"+subject,
-		`SELECT `+clientColumns+`, NULL::bytea FROM api_clients WHERE cert_subject = $1 AND auth = 'tls'`, subject)
+		`SELECT `+clientColumns+`, NULL::bytea FROM api_clients WHERE cert_subject = $1 AND auth = 'tls' AND revoked_at IS NULL`, subject)
 	if err != nil {
 		return httpapi.Principal{}, err
 	}
@@ -113,6 +114,9 @@ func (a *Authenticator) lookup(ctx context.Context, cacheKey, query string, arg 
 			return e, nil
 		}
 	}
+	a.mu.Lock()
+	gen := a.gen
+	a.mu.Unlock()
 	var c Client
 	var role string
 	var secret []byte
@@ -140,7 +144,9 @@ func (a *Authenticator) lookup(ctx context.Context, cacheKey, query string, arg 
 		if len(a.cache) >= maxCached {
 			a.cache = map[string]cached{}
 		}
-		a.cache[cacheKey] = e
+		if gen == a.gen { // else a revocation came while we read: the row may be stale
+			a.cache[cacheKey] = e
+		}
 		a.mu.Unlock()
 	}
 	if !known {

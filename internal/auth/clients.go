@@ -40,6 +40,9 @@ type Client struct {
 	// RateLimit overrides the server's per-client rate (requests/s) when > 0.
 	RateLimit float64
 	CreatedAt time.Time
+	// RevokedAt is when the client was revoked (Revoke); zero while it
+	// may authenticate. The row stays, as the record of the revocation.
+	RevokedAt time.Time
 }
 
 // Principal is what the HTTP layer knows of the client.
@@ -52,6 +55,8 @@ var (
 	ErrClientExists = errors.New("client already exists")
 	// ErrNoClient: Remove of a name that is not registered.
 	ErrNoClient = errors.New("no such client")
+	// ErrRevoked: Revoke of a client already revoked.
+	ErrRevoked = errors.New("client already revoked")
 	// ErrSubjectTaken: another client has this certificate subject.
 	ErrSubjectTaken = errors.New("certificate subject already registered")
 )
@@ -78,6 +83,7 @@ ALTER TABLE api_clients ADD COLUMN IF NOT EXISTS auth text NOT NULL DEFAULT 'bea
 ALTER TABLE api_clients ADD COLUMN IF NOT EXISTS hmac_secret bytea;
 ALTER TABLE api_clients ADD COLUMN IF NOT EXISTS cert_subject text UNIQUE;
 ALTER TABLE api_clients ADD COLUMN IF NOT EXISTS rate_limit double precision NOT NULL DEFAULT 0;
+ALTER TABLE api_clients ADD COLUMN IF NOT EXISTS revoked_at timestamptz;
 -- Nonces of signed requests, shared by every instance; the primary key is
 -- what refuses a replay.
 CREATE TABLE IF NOT EXISTS api_nonces (
@@ -193,9 +199,9 @@ func Grant(ctx context.Context, db DB, name string, role httpapi.Role, region st
 func Get(ctx context.Context, db DB, name string) (Client, error) {
 	var c Client
 	var role string
-	err := db.QueryRow(ctx, `SELECT name, role, region, bank, auth, coalesce(cert_subject, ''), rate_limit, created_at
-		FROM api_clients WHERE name = $1`, name).
-		Scan(&c.Name, &role, &c.Region, &c.Bank, &c.Auth, &c.CertSubject, &c.RateLimit, &c.CreatedAt)
+	var revoked *time.Time
+	err := db.QueryRow(ctx, `SELECT `+listColumns+` FROM api_clients WHERE name = $1`, name).
+		Scan(&c.Name, &role, &c.Region, &c.Bank, &c.Auth, &c.CertSubject, &c.RateLimit, &c.CreatedAt, &revoked)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Client{}, fmt.Errorf("get client %s: %w", name, ErrNoClient)
 	}
@@ -203,6 +209,9 @@ func Get(ctx context.Context, db DB, name string) (Client, error) {
 		return Client{}, fmt.Errorf("get client %s: %w", name, err)
 	}
 	c.Role = httpapi.Role(role)
+	if revoked != nil {
+		c.RevokedAt = *revoked
+	}
 	return c, nil
 }
 
@@ -218,18 +227,50 @@ func Remove(ctx context.Context, db DB, name string) error {
 	return nil
 }
 
+// listColumns are what Get and List read (never a key or secret).
+const listColumns = `name, role, region, bank, auth, coalesce(cert_subject, ''), rate_limit, created_at, revoked_at`
+
+// RevocationChannel is the PostgreSQL NOTIFY channel on which Revoke
+// announces a revoked client's name, so every authenticator listening
+// (Authenticator.Listen) drops its cached credentials at once.
+const RevocationChannel = "cardledger_client_revoked"
+
+// Revoke marks a client revoked: its credential is refused from then on
+// (at once by authenticators that Listen, within the cache TTL by others).
+// The row stays as the record of who was revoked and when.
+func Revoke(ctx context.Context, db DB, name string) error {
+	var revoked bool
+	err := db.QueryRow(ctx, `WITH r AS (
+			UPDATE api_clients SET revoked_at = now() WHERE name = $1 AND revoked_at IS NULL RETURNING name)
+		SELECT EXISTS (SELECT 1 FROM r), (SELECT pg_notify($2, name) FROM r) IS NOT NULL`, name, RevocationChannel).
+		Scan(&revoked, new(bool))
+	if err != nil {
+		return fmt.Errorf("revoke client %s: %w", name, err)
+	}
+	if revoked {
+		return nil
+	}
+	if _, err := Get(ctx, db, name); err != nil {
+		return fmt.Errorf("revoke client %s: %w", name, ErrNoClient)
+	}
+	return fmt.Errorf("revoke client %s: %w", name, ErrRevoked)
+}
+
 // List returns every client by name.
 func List(ctx context.Context, db DB) ([]Client, error) {
-	rows, err := db.Query(ctx, `SELECT name, role, region, bank, auth, coalesce(cert_subject, ''), rate_limit, created_at
-		FROM api_clients ORDER BY name`)
+	rows, err := db.Query(ctx, `SELECT `+listColumns+` FROM api_clients ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("list clients: %w", err)
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Client, error) {
 		var c Client
 		var role string
-		err := r.Scan(&c.Name, &role, &c.Region, &c.Bank, &c.Auth, &c.CertSubject, &c.RateLimit, &c.CreatedAt)
+		var revoked *time.Time
+		err := r.Scan(&c.Name, &role, &c.Region, &c.Bank, &c.Auth, &c.CertSubject, &c.RateLimit, &c.CreatedAt, &revoked)
 		c.Role = httpapi.Role(role)
+		if revoked != nil {
+			c.RevokedAt = *revoked
+		}
 		return c, err
 	})
 	if err != nil {

@@ -31,8 +31,27 @@ type Syncer struct {
 	// through a large backlog (10s); a caught-up copy is saved at once.
 	SaveEvery time.Duration
 	Log       logrus.FieldLogger
+	// Progress, when set, is told after the snapshot, after each page of
+	// changes applied and after each poll that finds the copy up to date;
+	// the caller decides what to show (the library only logs at debug).
+	Progress func(Progress)
 	// Now is the clock for synced_at; nil is time.Now.
 	Now func() time.Time
+}
+
+// Progress is where a sync stands.
+type Progress struct {
+	Snapshot bool  // a snapshot was just loaded and saved
+	Applied  int   // changes applied from the last page
+	Seq      int64 // position of the copy
+	Entries  int   // cards listed in the copy
+	UpToDate bool  // the last page was the feed's end
+}
+
+func (s *Syncer) report(p Progress) {
+	if s.Progress != nil {
+		s.Progress(p)
+	}
 }
 
 func (s *Syncer) defaults() {
@@ -98,6 +117,7 @@ func (s *Syncer) followWith(ctx context.Context, forever bool, done func(*Copy))
 			return fmt.Errorf("save snapshot: %w", err)
 		}
 		s.Log.WithField("seq", c.Seq).WithField("entries", len(c.Entries)).Info("blacklist sync: snapshot saved")
+		s.report(Progress{Snapshot: true, Seq: c.Seq, Entries: len(c.Entries)})
 	} else if err != nil {
 		return err
 	}
@@ -135,6 +155,9 @@ func (s *Syncer) followWith(ctx context.Context, forever bool, done func(*Copy))
 		}
 		c.SyncedAt = s.Now()
 		caughtUp := len(page.Changes) < s.PageLimit
+		if len(page.Changes) > 0 || caughtUp {
+			s.report(Progress{Applied: len(page.Changes), Seq: c.Seq, Entries: len(c.Entries), UpToDate: caughtUp})
+		}
 		if dirty && (caughtUp || time.Since(lastSave) >= s.SaveEvery) {
 			if err := c.Save(s.Dir); err != nil {
 				return fmt.Errorf("save copy: %w", err)
