@@ -68,6 +68,11 @@ func (a *app) server(ctx context.Context) (*echo.Echo, error) {
 		return nil, err
 	}
 	a.commands = cmds
+	hashKeys, err := d.requestHashKeys()
+	if err != nil {
+		return nil, err
+	}
+	cmds.WithRequestHashKeys(hashKeys[0], hashKeys[1:]...)
 	routes := [][]httpapi.Route{
 		cmds.Routes(),
 		readapi.NewAPI(d.pool, a.runner, d.cfg.IDKey, d.log).WithReadiness(a.readinessChecks(), analytics.ProjectionName).Routes(),
