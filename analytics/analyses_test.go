@@ -2,6 +2,7 @@ package analytics_test
 
 import (
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/cardledger/cardledger/analytics"
 	"github.com/cardledger/cardledger/domain"
+	"github.com/cardledger/cardledger/internal/httpapi"
 )
 
 // usageRegions are where the test's cards are used: 苏州 (two counties),
@@ -388,9 +390,14 @@ func TestAnalysesAgreeWithTheIngestedRecords(t *testing.T) {
 		}
 	})
 	t.Run("bad windows are 400", func(t *testing.T) {
-		for _, q := range []string{"?from=2025-13-01", "?from=2025-03-01&to=2025-01-01", "?from=1990-01-01&to=2025-01-01"} {
-			if rec := s.do(http.MethodGet, "/v1/analytics/flows"+q, analystKey, nil); rec.Code != http.StatusBadRequest {
-				t.Errorf("%s: %d", q, rec.Code)
+		for bad, field := range map[string]string{"?from=2025-13-01": "from", "?from=2025-03-01&to=2025-01-01": "from",
+			"?from=1990-01-01&to=2025-01-01": "from", q + "&format=xml": "format"} {
+			rec := s.do(http.MethodGet, "/v1/analytics/flows"+bad, analystKey, nil)
+			var p httpapi.Problem
+			_ = json.Unmarshal(rec.Body.Bytes(), &p)
+			// One code for a bad query parameter across the APIs, naming the parameter.
+			if rec.Code != http.StatusBadRequest || p.Code != "invalid_query" || len(p.Errors) == 0 || p.Errors[0].Field != field {
+				t.Errorf("%s: %d %+v, want 400 invalid_query on %s", bad, rec.Code, p, field)
 			}
 		}
 	})

@@ -280,7 +280,7 @@ func (a *API) window(c echo.Context) (Window, error) {
 		}
 	}
 	if len(fields) > 0 {
-		return Window{}, httpapi.BadRequest(httpapi.CodeInvalid, "bad time window", fields...)
+		return Window{}, httpapi.BadRequest(httpapi.CodeInvalidQuery, "bad time window", fields...)
 	}
 	return Window{From: from, To: to}, nil
 }
@@ -293,7 +293,7 @@ func intParam(c echo.Context, name string, def, max int) (int, error) {
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 1 || n > max {
-		return 0, httpapi.BadRequest(httpapi.CodeInvalid, "bad "+name,
+		return 0, httpapi.BadRequest(httpapi.CodeInvalidQuery, "bad "+name,
 			httpapi.FieldError{Field: name, Code: domain.CodeInvalidValue, Message: fmt.Sprintf("want an integer from 1 to %d", max)})
 	}
 	return n, nil
@@ -309,7 +309,7 @@ func wantsCSV(c echo.Context) (bool, error) {
 	case "":
 		return strings.HasPrefix(c.Request().Header.Get(echo.HeaderAccept), "text/csv"), nil
 	}
-	return false, httpapi.BadRequest(httpapi.CodeInvalid, "bad format",
+	return false, httpapi.BadRequest(httpapi.CodeInvalidQuery, "bad format",
 		httpapi.FieldError{Field: "format", Code: domain.CodeInvalidValue, Message: "want json or csv"})
 }
 
@@ -353,7 +353,7 @@ func (a *API) getFlows(c echo.Context) error {
 
 func (a *API) getSpending(c echo.Context) error {
 	if by := c.QueryParam("by"); by != "" && by != "month" {
-		return httpapi.BadRequest(httpapi.CodeInvalid, "bad grouping",
+		return httpapi.BadRequest(httpapi.CodeInvalidQuery, "bad grouping",
 			httpapi.FieldError{Field: "by", Code: domain.CodeInvalidValue, Message: "only by=month is supported"})
 	}
 	w, err := a.window(c)

@@ -57,6 +57,21 @@ func (p *Projection) Shadow(ctx context.Context) (projections.Projection, error)
 	return &Projection{conn: p.conn, suffix: rebuildSuffix}, nil
 }
 
+// DropShadow implements projections.ShadowDropper: a failed or crashed
+// rebuild's copies go (they hold the same personal data as the live
+// tables).
+func (p *Projection) DropShadow(ctx context.Context) error {
+	if p.suffix != "" {
+		return fmt.Errorf("drop shadow of %s tables: only the live projection has one", p.suffix)
+	}
+	for _, t := range projectionTables {
+		if err := p.conn.Exec(ctx, "DROP TABLE IF EXISTS "+t+rebuildSuffix); err != nil {
+			return fmt.Errorf("drop %s%s: %w", t, rebuildSuffix, err)
+		}
+	}
+	return nil
+}
+
 // Swap implements projections.Rebuildable: it brings the copies up to the
 // live checkpoint (under the runner's lock the live projection does not
 // move, so this is for a checkpoint stored before the lock was taken),

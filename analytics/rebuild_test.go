@@ -224,10 +224,10 @@ func TestAFailedSwapKeepsTheLiveTables(t *testing.T) {
 	if got := s.analyses(ctx); !reflect.DeepEqual(got, diverged) {
 		t.Errorf("after the failed swap:\n%+v\nwant the live tables as they were\n%+v", got, diverged)
 	}
-	for _, left := range s.leftOverTables(ctx) {
-		if strings.HasSuffix(left, "_replaced") {
-			t.Errorf("%s left after the failed swap", left)
-		}
+	// Neither the replaced tables nor the shadow copies (personal data)
+	// outlive the failed rebuild.
+	if left := s.leftOverTables(ctx); len(left) > 0 {
+		t.Errorf("%v left after the failed swap", left)
 	}
 
 	if _, err := s.rebuildRunner(s.ch).Rebuild(ctx, analytics.ProjectionName); err != nil {
@@ -235,6 +235,39 @@ func TestAFailedSwapKeepsTheLiveTables(t *testing.T) {
 	}
 	if got := s.analyses(ctx); !reflect.DeepEqual(got, want) {
 		t.Errorf("after the second rebuild:\n%+v\nwant\n%+v", got, want)
+	}
+}
+
+// A rebuild cancelled mid-load drops its copies; copies a crashed rebuild
+// left are dropped by DropLeftoverShadows (migrate).
+func TestCancelledRebuildDropsItsCopies(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	s := newSystem(t)
+	a := s.register(15, "320505")
+	s.ingest(randomUsage(rand.New(rand.NewPCG(25, 26)), "cx", 50, []string{a.cardNo}))
+	s.project()
+
+	rebuildCtx, stop := context.WithCancel(ctx)
+	loaded := false
+	_, err := s.rebuildRunner(s.ch).RebuildWith(rebuildCtx, analytics.ProjectionName, projections.RebuildOptions{
+		Progress: func(projections.RebuildProgress) { loaded = true; stop() },
+	})
+	if err == nil || !loaded {
+		t.Fatalf("cancelled rebuild: err %v, loaded %v", err, loaded)
+	}
+	if left := s.leftOverTables(ctx); len(left) > 0 {
+		t.Errorf("%v left after the cancelled rebuild", left)
+	}
+
+	if err := s.ch.Exec(ctx, "CREATE TABLE holders_rebuild AS holders"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.rebuildRunner(s.ch).DropLeftoverShadows(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if left := s.leftOverTables(ctx); len(left) > 0 {
+		t.Errorf("%v left after DropLeftoverShadows", left)
 	}
 }
 

@@ -16,7 +16,7 @@ import (
 )
 
 // CodeInvalidQuery is the problem code of a bad audit query.
-const CodeInvalidQuery = "invalid_audit_query"
+const CodeInvalidQuery = httpapi.CodeInvalidQuery
 
 const (
 	defaultLimit = 100

@@ -41,6 +41,9 @@ func (e *env) get(query url.Values) (int, Actions) {
 		if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil {
 			e.t.Fatal(err)
 		}
+	} else {
+		e.lastProblem = httpapi.Problem{}
+		_ = json.Unmarshal(rec.Body.Bytes(), &e.lastProblem)
 	}
 	return rec.Code, out
 }
@@ -197,15 +200,22 @@ func TestAuditTrailPages(t *testing.T) {
 
 func TestAuditQueryRefusesBadInput(t *testing.T) {
 	e := newEnv(t)
-	for _, q := range []url.Values{
-		{"from": {"yesterday"}},
-		{"from": {"2026-03-02T00:00:00Z"}, "to": {"2026-03-01T00:00:00Z"}},
-		{"limit": {"0"}},
-		{"limit": {"1001"}},
-		{"after": {"zz"}},
+	for _, tc := range []struct {
+		q     url.Values
+		field string
+	}{
+		{url.Values{"from": {"yesterday"}}, "from"},
+		{url.Values{"from": {"2026-03-02T00:00:00Z"}, "to": {"2026-03-01T00:00:00Z"}}, "to"},
+		{url.Values{"limit": {"0"}}, "limit"},
+		{url.Values{"limit": {"1001"}}, "limit"},
+		{url.Values{"after": {"zz"}}, "after"},
 	} {
-		if status, _ := e.get(q); status != http.StatusBadRequest {
-			t.Errorf("%v: status %d, want 400", q, status)
+		if status, _ := e.get(tc.q); status != http.StatusBadRequest {
+			t.Errorf("%v: status %d, want 400", tc.q, status)
+		}
+		// One code for a bad query parameter across the APIs, naming the parameter.
+		if p := e.lastProblem; p.Code != "invalid_query" || len(p.Errors) != 1 || p.Errors[0].Field != tc.field {
+			t.Errorf("%v: problem %+v, want invalid_query on %s", tc.q, p, tc.field)
 		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/cardledger/cardledger/eventstore"
 	"github.com/cardledger/cardledger/eventstore/pgstore"
 	"github.com/cardledger/cardledger/eventstore/pgstore/pgstoretest"
+	"github.com/cardledger/cardledger/internal/httpapi"
 	"github.com/cardledger/cardledger/internal/testpg"
 )
 
@@ -26,6 +27,8 @@ type env struct {
 	pool  *pgxpool.Pool
 	key   ed25519.PrivateKey
 	last  eventstore.Position // of the last append
+
+	lastProblem httpapi.Problem // of the last get that failed
 }
 
 func newEnv(t *testing.T) *env {

@@ -1,6 +1,8 @@
 package commands
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"time"
 
@@ -16,6 +18,9 @@ type API struct {
 	svc  *Service
 	idem *Idempotency
 	log  *logrus.Logger
+	// hashKeys key the request hashes in the idempotency table, current
+	// first (see WithRequestHashKeys).
+	hashKeys [][]byte
 }
 
 // StaleIdempotencyClaim is how long a claimed Idempotency-Key without a
@@ -37,7 +42,39 @@ func NewAPI(store eventstore.Store, pool *pgxpool.Pool, idKey []byte, clock func
 	if err != nil {
 		return nil, err
 	}
-	return &API{svc: svc, idem: NewIdempotency(pool, StaleIdempotencyClaim), log: log}, nil
+	// Until WithRequestHashKeys, hashes are keyed by a key derived from
+	// idKey: never unkeyed.
+	m := hmac.New(sha256.New, idKey)
+	m.Write([]byte("cardledger/idempotency-request-hash/v1"))
+	return &API{svc: svc, idem: NewIdempotency(pool, StaleIdempotencyClaim), log: log, hashKeys: [][]byte{m.Sum(nil)}}, nil
+}
+
+// WithRequestHashKeys keys the request hashes the idempotency table keeps
+// (HMAC-SHA256) by current; a row hashed under one of old (before a key
+// rotation) still matches. A plain hash of a request body would let anyone
+// who knows a person's details confirm them from the table (a registration
+// holds ID number, name, phone). Call it before serving.
+func (a *API) WithRequestHashKeys(current []byte, old ...[]byte) *API {
+	a.hashKeys = append([][]byte{current}, old...)
+	return a
+}
+
+// requestHashes returns the hash of a request to store, and the hashes an
+// earlier row of the same request may hold: under the old keys, and the
+// unkeyed SHA-256 of rows from before keyed hashes (kept until they expire).
+func (a *API) requestHashes(method, path string, body []byte) (hash []byte, also [][]byte) {
+	sum := func(m interface {
+		Write([]byte) (int, error)
+		Sum([]byte) []byte
+	}) []byte {
+		m.Write([]byte(method + " " + path + "\n"))
+		m.Write(body)
+		return m.Sum(nil)
+	}
+	for _, k := range a.hashKeys {
+		also = append(also, sum(hmac.New(sha256.New, k)))
+	}
+	return also[0], append(also[1:], sum(sha256.New()))
 }
 
 // Close releases the connection that holds this process's idempotency

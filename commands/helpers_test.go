@@ -26,6 +26,9 @@ import (
 
 var testIDKey = []byte("test-cardholder-id-key-0123456789")
 
+// testRequestHashKey keys the idempotency table's request hashes.
+var testRequestHashKey = []byte("test-idempotency-request-hash-key")
+
 // API keys of the test clients.
 const (
 	keyAdmin   = "admin-key"
@@ -58,6 +61,7 @@ func newEnv(t *testing.T) *env {
 	api, err := commands.NewAPI(store, pool, testIDKey, time.Now, log)
 	require.NoError(t, err)
 	t.Cleanup(api.Close)
+	api.WithRequestHashKeys(testRequestHashKey)
 	auth := httpapi.StaticAuthenticator{
 		keyAdmin:   {Client: "ops", Role: httpapi.RoleAdmin},
 		keyCounter: {Client: "counter-futian", Role: httpapi.RoleCounter},

@@ -2,7 +2,6 @@ package commands
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -107,12 +106,10 @@ func (a *API) serveCommand(c echo.Context, status int, exec func(Envelope) (Resu
 	if err != nil {
 		return err
 	}
-	h := sha256.New()
-	h.Write([]byte(c.Request().Method + " " + c.Request().URL.Path + "\n"))
-	h.Write(raw)
+	hash, also := a.requestHashes(c.Request().Method, c.Request().URL.Path, raw)
 	env.CommandID = CommandIDFor(env.Actor.Client, key)
 	ctx := c.Request().Context()
-	claim, stored, err := a.idem.Claim(ctx, env.Actor.Client, key, h.Sum(nil))
+	claim, stored, err := a.idem.Claim(ctx, env.Actor.Client, key, hash, also...)
 	if err != nil {
 		return a.commandError(err)
 	}

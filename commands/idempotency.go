@@ -72,7 +72,8 @@ CREATE TABLE IF NOT EXISTS command_idempotency (
 	PRIMARY KEY (client, key)
 );
 ALTER TABLE command_idempotency ADD COLUMN IF NOT EXISTS owner int;
-ALTER TABLE command_idempotency ADD COLUMN IF NOT EXISTS token uuid;`
+ALTER TABLE command_idempotency ADD COLUMN IF NOT EXISTS token uuid;
+CREATE INDEX IF NOT EXISTS command_idempotency_claimed_at ON command_idempotency (claimed_at);`
 
 // Migrate creates the idempotency table if it is missing.
 func Migrate(ctx context.Context, db DB) error {
@@ -111,7 +112,10 @@ const maxClaimRounds = 4
 // Claim reserves (client, key) for a request with hash. It returns the
 // claim when the caller now owns the key, the stored response when the key
 // was completed for the same request, or ErrKeyReused or ErrKeyInFlight.
-func (s *Idempotency) Claim(ctx context.Context, client, key string, hash []byte) (*Claim, *StoredResponse, error) {
+// A stored hash equal to one of also (the request's hash under an earlier
+// key, or unkeyed as rows from before keyed hashes hold) is the same
+// request too; new rows store hash.
+func (s *Idempotency) Claim(ctx context.Context, client, key string, hash []byte, also ...[]byte) (*Claim, *StoredResponse, error) {
 	owner := s.owner.current(ctx)
 	c := &Claim{s: s, client: client, key: key, token: uuid.New()}
 	for range maxClaimRounds {
@@ -147,7 +151,7 @@ func (s *Idempotency) Claim(ctx context.Context, client, key string, hash []byte
 			return nil, nil, fmt.Errorf("read idempotency key: %w", err)
 		}
 		switch {
-		case string(storedHash) != string(hash):
+		case !sameRequest(storedHash, hash, also):
 			return nil, nil, ErrKeyReused
 		case status != nil:
 			return nil, &StoredResponse{Status: *status, ETag: etag, Body: body}, nil
@@ -209,4 +213,37 @@ func (c *Claim) Release(ctx context.Context) error {
 		return fmt.Errorf("release idempotency key: %w", err)
 	}
 	return nil
+}
+
+func sameRequest(stored, hash []byte, also [][]byte) bool {
+	if string(stored) == string(hash) {
+		return true
+	}
+	for _, h := range also {
+		if string(stored) == string(h) {
+			return true
+		}
+	}
+	return false
+}
+
+// DeleteExpiredIdempotency deletes the idempotency records claimed more
+// than retention ago, batch rows per statement (so no statement holds many
+// row locks or a long transaction), and returns how many it deleted. A
+// retry of such a request is a new command (see the README's
+// Idempotency-Key contract); deleting also ends the life of the request
+// hashes and stored responses, which can concern a person.
+func DeleteExpiredIdempotency(ctx context.Context, db DB, retention time.Duration, batch int) (int64, error) {
+	var total int64
+	for {
+		tag, err := db.Exec(ctx, `DELETE FROM command_idempotency WHERE ctid = ANY (ARRAY(
+			SELECT ctid FROM command_idempotency WHERE claimed_at < now() - $1::interval LIMIT $2))`, retention, batch)
+		if err != nil {
+			return total, fmt.Errorf("delete expired idempotency keys: %w", err)
+		}
+		total += tag.RowsAffected()
+		if tag.RowsAffected() < int64(batch) {
+			return total, nil
+		}
+	}
 }

@@ -80,3 +80,21 @@ func (l *projectionLock) release() {
 	_, _ = l.conn.Exec(ctx, "SELECT pg_advisory_unlock($1)", l.key)
 	_ = l.conn.Close(ctx)
 }
+
+// tryLock takes the lock for name if it is free at once; nil if not.
+func tryLock(ctx context.Context, pool *pgxpool.Pool, name string) (*projectionLock, error) {
+	conn, err := pgx.ConnectConfig(ctx, pool.Config().ConnConfig)
+	if err != nil {
+		return nil, fmt.Errorf("lock projection %s: connect: %w", name, err)
+	}
+	key := LockKey(name)
+	var ok bool
+	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", key).Scan(&ok); err != nil || !ok {
+		conn.Close(context.Background())
+		if err != nil {
+			return nil, fmt.Errorf("lock projection %s: %w", name, err)
+		}
+		return nil, nil
+	}
+	return &projectionLock{conn: conn, key: key}, nil
+}

@@ -88,6 +88,15 @@ func (s schemaRebuild) Shadow(ctx context.Context) (Projection, error) {
 	return s.In(shadow, true), nil
 }
 
+// DropShadow implements ShadowDropper.
+func (s schemaRebuild) DropShadow(ctx context.Context) error {
+	st := s.Storage()
+	if _, err := st.Pool.Exec(ctx, "DROP SCHEMA IF EXISTS "+st.Schema+rebuildSuffix+" CASCADE"); err != nil {
+		return fmt.Errorf("drop shadow schema %s%s: %w", st.Schema, rebuildSuffix, err)
+	}
+	return nil
+}
+
 // Swap implements Rebuildable. Locking the live checkpoint table stops live
 // applies (each starts by locking its row) and makes readers of the
 // checkpoint wait for the switch; inside the lock the shadow catches up to

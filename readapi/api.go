@@ -27,7 +27,7 @@ const MaxWait = 5 * time.Second
 const (
 	CodeProjectionBehind  = "projection_behind"
 	CodeInvalidPosition   = "invalid_position"
-	CodeInvalidQuery      = "invalid_query"
+	CodeInvalidQuery      = httpapi.CodeInvalidQuery
 	CodeApplicationAbsent = "application_not_found"
 )
 

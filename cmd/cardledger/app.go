@@ -8,6 +8,8 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/labstack/echo/v4"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/cardledger/cardledger/analytics"
 	"github.com/cardledger/cardledger/audit"
 	"github.com/cardledger/cardledger/batch"
@@ -34,6 +36,11 @@ type app struct {
 	authn    *auth.Authenticator // set by server; serve runs its revocation listener
 }
 
+// postgresProjections are the projections kept in PostgreSQL.
+func postgresProjections(pool *pgxpool.Pool) []projections.Projection {
+	return append(readmodel.All(pool), batch.NewReadModel(pool), audit.NewProjection(pool))
+}
+
 func buildApp(ctx context.Context, d *deps) (*app, error) {
 	store, err := d.openStore(ctx)
 	if err != nil {
@@ -44,10 +51,7 @@ func buildApp(ctx context.Context, d *deps) (*app, error) {
 		return nil, err
 	}
 	a := &app{d: d}
-	a.runner = projections.NewRunner(store, pool, d.log).
-		Add(readmodel.All(pool)...).
-		Add(batch.NewReadModel(pool)).
-		Add(audit.NewProjection(pool))
+	a.runner = projections.NewRunner(store, pool, d.log).Add(postgresProjections(pool)...)
 	if d.cfg.ClickHouseURL != "" {
 		// Not Open: a ClickHouse outage at start is ridden out like one
 		// while running (analytics 503, its projection retrying), not a
@@ -69,6 +73,11 @@ func (a *app) server(ctx context.Context) (*echo.Echo, error) {
 		return nil, err
 	}
 	a.commands = cmds
+	hashKeys, err := d.requestHashKeys()
+	if err != nil {
+		return nil, err
+	}
+	cmds.WithRequestHashKeys(hashKeys[0], hashKeys[1:]...)
 	routes := [][]httpapi.Route{
 		cmds.Routes(),
 		readapi.NewAPI(d.pool, a.runner, d.cfg.IDKey, d.log).WithReadiness(a.readinessChecks(), analytics.ProjectionName).Routes(),

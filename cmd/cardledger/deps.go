@@ -190,6 +190,25 @@ func (d *deps) clientSecretKeys() (*auth.SecretKeys, error) {
 	return auth.NewSecretKeys(current.Derive(purpose), olds...)
 }
 
+// requestHashKeys key the request hashes of the idempotency table (current
+// first). They derive from the master key, not CARDLEDGER_ID_KEY: the ID
+// key is fixed forever and its keyed hash of an ID number (the cardholder
+// id) outlives an erasure by design, while request bodies also hold names
+// and phones; the master key is the secret that guards personal data at
+// rest, and it rotates (old keys stay accepted while a rotation runs).
+func (d *deps) requestHashKeys() ([][]byte, error) {
+	current, old, err := d.masterKeys()
+	if err != nil {
+		return nil, err
+	}
+	const purpose = "idempotency-request-hash"
+	keys := [][]byte{current.Derive(purpose)}
+	for _, k := range old {
+		keys = append(keys, k.Derive(purpose))
+	}
+	return keys, nil
+}
+
 func (d *deps) masterKeys() (current piistore.MasterKey, old []piistore.MasterKey, err error) {
 	current, err = piistore.ParseMasterKey(d.cfg.MasterKey)
 	if err != nil {

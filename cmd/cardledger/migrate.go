@@ -10,6 +10,7 @@ import (
 	"github.com/cardledger/cardledger/batch"
 	"github.com/cardledger/cardledger/commands"
 	"github.com/cardledger/cardledger/internal/auth"
+	"github.com/cardledger/cardledger/projections"
 	"github.com/cardledger/cardledger/projections/readmodel"
 )
 
@@ -21,7 +22,8 @@ func runMigrate(ctx context.Context, env *environment, args []string) error {
 		return err
 	}
 	defer d.close()
-	if _, err := d.openStore(ctx); err != nil { // the PostgreSQL store migrates on open
+	store, err := d.openStore(ctx) // the PostgreSQL store migrates on open
+	if err != nil {
 		return err
 	}
 	pool, err := d.openPool(ctx)
@@ -45,6 +47,12 @@ func runMigrate(ctx context.Context, env *environment, args []string) error {
 		}
 		d.log.WithField("step", s.name).Info("migrated")
 	}
+	// A rebuild that crashed left its shadow (personal data in clear);
+	// those of projections no rebuild runs for now go.
+	runner := projections.NewRunner(store, pool, d.log).Add(postgresProjections(pool)...)
+	if err := runner.DropLeftoverShadows(ctx); err != nil {
+		return fmt.Errorf("migrate read models: %w", err)
+	}
 	if d.cfg.ClickHouseURL == "" {
 		d.log.Info("CARDLEDGER_CLICKHOUSE_URL not set: analytics tables skipped")
 		return nil
@@ -55,6 +63,10 @@ func runMigrate(ctx context.Context, env *environment, args []string) error {
 	}
 	defer conn.Close()
 	if err := analytics.Migrate(ctx, conn); err != nil {
+		return fmt.Errorf("migrate clickhouse: %w", err)
+	}
+	chRunner := projections.NewRunner(store, pool, d.log).AddWithOptions(analytics.RunnerOptions(), analytics.NewProjection(conn))
+	if err := chRunner.DropLeftoverShadows(ctx); err != nil {
 		return fmt.Errorf("migrate clickhouse: %w", err)
 	}
 	d.log.WithField("step", "clickhouse").Info("migrated")

@@ -12,6 +12,7 @@ import (
 
 	"github.com/cardledger/cardledger/audit"
 	"github.com/cardledger/cardledger/batch"
+	"github.com/cardledger/cardledger/commands"
 	"github.com/cardledger/cardledger/internal/httpapi"
 	"github.com/cardledger/cardledger/projections"
 )
@@ -70,6 +71,7 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 		return err
 	}
 	startBatchJobs(ctx, &wg, d, a)
+	startIdempotencyRetention(ctx, &wg, d)
 	if d.cfg.TLSCert != "" {
 		if srv.TLSConfig, err = httpapi.ServerTLSConfig(d.cfg.TLSCert, d.cfg.TLSKey, d.cfg.TLSClientCA); err != nil {
 			return err
@@ -173,4 +175,34 @@ func startDigests(ctx context.Context, wg *sync.WaitGroup, d *deps) error {
 		}
 	}()
 	return nil
+}
+
+// startIdempotencyRetention deletes idempotency records older than
+// CARDLEDGER_IDEMPOTENCY_RETENTION, at start and then every tenth of the
+// window (at most hourly), in bounded batches: the records hold request
+// hashes and responses that can concern a person, and a retry after the
+// window is a new command anyway.
+func startIdempotencyRetention(ctx context.Context, wg *sync.WaitGroup, d *deps) {
+	retention := d.cfg.IdempotencyRetention
+	every := max(min(retention/10, time.Hour), time.Second)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			n, err := commands.DeleteExpiredIdempotency(ctx, d.pool, retention, 1000)
+			switch {
+			case err != nil && ctx.Err() == nil:
+				d.log.WithError(err).Warn("delete expired idempotency keys")
+			case n > 0:
+				d.log.WithField("deleted", n).Info("deleted expired idempotency keys")
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
 }

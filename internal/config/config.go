@@ -36,6 +36,10 @@ type Config struct {
 	AuditPublicKey      string        // trusted key for `audit verify --digest`; default derived from the signing key
 	AuditDigestInterval time.Duration // how often serve signs a digest (when a signing key is set)
 
+	// IdempotencyRetention is how long an Idempotency-Key is remembered;
+	// serve deletes older records, and a retry after it is a new command.
+	IdempotencyRetention time.Duration
+
 	MasterKey     string   // hex or base64 of 32 bytes wrapping the per-person data keys; secret
 	OldMasterKeys []string // earlier master keys still accepted while `keys rotate` runs; secret
 
@@ -77,6 +81,7 @@ var Settings = []Setting{
 	{"CARDLEDGER_AUDIT_SIGNING_KEY", "audit-signing-key", "(empty: no digests)", "Ed25519 seed, hex or base64, signing the periodic digest of every stream's head; secret"},
 	{"CARDLEDGER_AUDIT_PUBLIC_KEY", "audit-public-key", "(derived from the signing key)", "trusted public key for `audit verify --digest`"},
 	{"CARDLEDGER_AUDIT_DIGEST_INTERVAL", "audit-digest-interval", "1h", "how often serve signs a digest"},
+	{"CARDLEDGER_IDEMPOTENCY_RETENTION", "idempotency-retention", "24h", "how long an Idempotency-Key is remembered; serve deletes older records"},
 	{"CARDLEDGER_MASTER_KEY", "master-key", "(a fixed development key)", "master key (32 bytes, hex or base64) wrapping the per-person keys that encrypt personal data in events; secret"},
 	{"CARDLEDGER_MASTER_KEY_FILE", "master-key-file", "(empty)", "file holding the master key instead of CARDLEDGER_MASTER_KEY"},
 	{"CARDLEDGER_MASTER_KEY_OLD", "master-key-old", "(empty)", "comma-separated earlier master keys still accepted during a rotation (`cardledger keys rotate`)"},
@@ -126,6 +131,8 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	fs.StringVar(&c.ServerURL, "server-url", env("CARDLEDGER_SERVER_URL", DefaultServerURL), "base URL of the server client commands talk to")
 	fs.StringVar(&c.APIKey, "api-key", getenv("CARDLEDGER_API_KEY"), "API key client commands present")
 	fs.StringVar(&digestEvery, "audit-digest-interval", env("CARDLEDGER_AUDIT_DIGEST_INTERVAL", "1h"), "how often serve signs a digest")
+	var idemRetention string
+	fs.StringVar(&idemRetention, "idempotency-retention", env("CARDLEDGER_IDEMPOTENCY_RETENTION", "24h"), "how long an Idempotency-Key is remembered")
 	c.ShutdownGrace = 10 * time.Second
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
@@ -148,6 +155,9 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	}
 	if c.AuditDigestInterval, err = time.ParseDuration(digestEvery); err != nil || c.AuditDigestInterval <= 0 {
 		return Config{}, fmt.Errorf("CARDLEDGER_AUDIT_DIGEST_INTERVAL / --audit-digest-interval: want a positive duration like 1h, got %q", digestEvery)
+	}
+	if c.IdempotencyRetention, err = time.ParseDuration(idemRetention); err != nil || c.IdempotencyRetention <= 0 {
+		return Config{}, fmt.Errorf("CARDLEDGER_IDEMPOTENCY_RETENTION / --idempotency-retention: want a positive duration like 24h, got %q", idemRetention)
 	}
 	if c.RateLimit, err = strconv.ParseFloat(rate, 64); err != nil || c.RateLimit < 0 {
 		return Config{}, fmt.Errorf("CARDLEDGER_RATE_LIMIT / --rate-limit: want a number of requests per second >= 0, got %q", rate)

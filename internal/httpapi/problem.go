@@ -65,6 +65,9 @@ const (
 	CodeBodyTooLarge     = "body_too_large"
 	CodeUnsupportedMedia = "unsupported_media_type"
 	CodeInvalid          = "invalid_request"
+	// CodeInvalidQuery: a query parameter is invalid, in every API (errors[]
+	// names the parameter), so that clients branch on one code.
+	CodeInvalidQuery     = "invalid_query"
 	CodeUnauthenticated  = "unauthenticated"
 	CodeForbidden        = "forbidden"
 	CodeNotFound         = "not_found"

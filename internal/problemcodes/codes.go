@@ -32,6 +32,7 @@ var Table = []Code{
 	{"wrong_type", 400, "internal/httpapi", "a body field has the wrong JSON type"},
 	{"trailing_data", 400, "internal/httpapi", "the body has more after its JSON value"},
 	{"empty_body", 400, "internal/httpapi", "the request needs a body and has none"},
+	{"invalid_query", 400, "internal/httpapi", "a query parameter is invalid, in any API (readapi, audit, analytics); errors[] names each bad parameter"},
 	{"invalid_request", 400, "internal/httpapi", "the request is invalid in a way with no code of its own (errors[] says which field); other client errors keep their status"},
 	{"body_too_large", 413, "internal/httpapi", "the body is over the route's size limit"},
 	{"unsupported_media_type", 415, "internal/httpapi", "the body's Content-Type is not the one the route takes"},
@@ -105,9 +106,7 @@ var Table = []Code{
 	// The modules' own problems.
 	{"projection_behind", 503, "readapi", "the read model has not reached min_position within the wait; retry"},
 	{"invalid_position", 400, "readapi", "min_position is not a position"},
-	{"invalid_query", 400, "readapi", "a query parameter of a read is invalid"},
 	{"application_not_found", 404, "readapi", "no such card application"},
-	{"invalid_audit_query", 400, "audit", "a query parameter of the audit API is invalid"},
 	{"requester_not_county", 403, "permissions", "only a county administrator requests permissions"},
 	{"approver_not_city", 403, "permissions", "only a city administrator decides permission requests"},
 	{"role_not_grantable", 403, "permissions", "the admin role is never delegated"},
