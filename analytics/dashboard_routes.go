@@ -100,7 +100,7 @@ func (a *API) getDashboardData(c echo.Context) error {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > MaxDashboardMonths {
 			return httpapi.BadRequest(httpapi.CodeInvalid, "months: want a whole number of months",
-				httpapi.FieldError{Field: "months", Code: "out_of_range", Message: fmt.Sprintf("want 1 to %d, got %q", MaxDashboardMonths, v)})
+				httpapi.FieldError{Field: "months", Code: domain.CodeInvalidValue, Message: fmt.Sprintf("want 1 to %d, got %q", MaxDashboardMonths, v)})
 		}
 		months = n
 	}
