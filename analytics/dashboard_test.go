@@ -50,12 +50,14 @@ func screenshotPath(t *testing.T, name string) string {
 func headless(ctx context.Context, t *testing.T, width, height int, args ...string) []byte {
 	t.Helper()
 	frameOnce.Do(func() {
-		page := "data:text/html,<script>document.write('<p id=v>'+(outerHeight-innerHeight)+'</p>')</script>"
-		out := runChromium(ctx, t, 1920, 1080, "--dump-dom", page)
+		// Measured after load: at parse time the window may not have its size yet.
+		page := "data:text/html,<p id=v></p><script>setTimeout(function(){document.getElementById('v').textContent=innerHeight},100)</script>"
+		out := runChromium(ctx, t, 1920, 1080, "--virtual-time-budget=1000", "--dump-dom", page)
 		if m := regexp.MustCompile(`<p id="v">(\d+)</p>`).FindStringSubmatch(string(out)); m != nil {
-			frame, _ = strconv.Atoi(m[1])
-			t.Logf("browser frame: %d px", frame)
+			inner, _ := strconv.Atoi(m[1])
+			frame = max(0, 1080-inner)
 		}
+		t.Logf("browser frame: %d px", frame)
 	})
 	return runChromium(ctx, t, width, height+frame, args...)
 }
