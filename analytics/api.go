@@ -34,16 +34,31 @@ import (
 //     not projected, so a bank-bound analyst is refused (403 scope_bank)
 //     every per-person route and the top-people list. City-wide aggregates
 //     name no person and are not scoped.
-//   - GET /dashboard and /dashboard/...: public, no key. The page is meant
-//     for the display screen in the service hall, where no key can be kept
-//     secret, so its data route serves only city-wide aggregates (flows
-//     between cities, monthly totals, categories, lifecycle counts, lag);
-//     nothing about any person.
+//   - GET /dashboard and its script and ECharts: public (they hold no data).
+//     GET /dashboard/data serves only city-wide aggregates (flows between
+//     cities, monthly totals, categories, lifecycle counts, blacklist size,
+//     lag), nothing about any person, but still to a key: analyst (or
+//     admin) as a bearer key, or a display client's key in
+//     ?display_token= (a hall screen cannot send headers; the page passes
+//     its own ?display_token= on). DashboardPublic drops the key.
 type API struct {
 	ingester *Ingester
 	queries  *Queries
 	lag      LagFunc
 	now      func() time.Time
+	screen   Screen
+}
+
+// Screen configures the dashboard (the hall screen).
+type Screen struct {
+	CityName string // shown in its title
+	Public   bool   // serve its data without a key
+}
+
+// WithScreen sets the dashboard's configuration and returns a.
+func (a *API) WithScreen(s Screen) *API {
+	a.screen = s
+	return a
 }
 
 // LagFunc reports how far the analytics projection is behind the store.

@@ -2,7 +2,9 @@ package analytics
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -14,9 +16,14 @@ import (
 	"github.com/cardledger/cardledger/internal/httpapi"
 )
 
-// DashboardData is what the public dashboard page draws: city-wide
-// aggregates of the last DashboardMonths months, nothing about a person.
+// DashboardData is what the dashboard page draws: city-wide aggregates of
+// the last Months months, nothing about a person.
 type DashboardData struct {
+	City   string `json:"city"`   // the city's name, for the title
+	Months int    `json:"months"` // the window, in calendar months
+	// PartialMonth is the current month (YYYY-MM): its figures are month to
+	// date, and the page marks it so that it does not read as a collapse.
+	PartialMonth  string            `json:"partial_month"`
 	From          string            `json:"from"`
 	To            string            `json:"to"`
 	Flows         []Flow            `json:"flows"`
@@ -28,8 +35,12 @@ type DashboardData struct {
 	CategoryNames map[string]string `json:"category_names"` // category → Chinese label
 }
 
-// DashboardMonths is the span the dashboard shows, ending today.
-const DashboardMonths = 12
+// DashboardMonths is the span the dashboard shows by default, ending
+// today; ?months= chooses another, up to MaxDashboardMonths.
+const (
+	DashboardMonths    = 12
+	MaxDashboardMonths = 60
+)
 
 // CategoryNames labels the categories the demo city and common settlement
 // systems report.
@@ -61,17 +72,42 @@ func (a *API) dashboardRoutes() []httpapi.Route {
 		file("/dashboard", "index.html", "text/html; charset=utf-8", "no-cache"),
 		file("/dashboard/dashboard.js", "dashboard.js", "text/javascript; charset=utf-8", "no-cache"),
 		file("/dashboard/assets/echarts.min.js", "assets/echarts.min.js", "text/javascript; charset=utf-8", "public, max-age=86400"),
-		{Method: http.MethodGet, Path: "/dashboard/data", Summary: "Dashboard figures (public: city-wide aggregates only)",
-			Handler: a.getDashboardData, Response: DashboardData{}},
+		a.dashboardDataRoute(),
 	}
+}
+
+// dashboardDataRoute is public only when configured so; otherwise analysts
+// (bearer) and display clients (?display_token=) may read it.
+func (a *API) dashboardDataRoute() httpapi.Route {
+	r := httpapi.Route{Method: http.MethodGet, Path: "/dashboard/data",
+		Summary: "Dashboard figures (city-wide aggregates only; ?months=N, default 12); an analyst key or ?display_token=",
+		Handler: a.getDashboardData, Response: DashboardData{}}
+	if a.screen.Public {
+		r.Summary = "Dashboard figures (public: city-wide aggregates only; ?months=N, default 12)"
+		return r
+	}
+	r.Roles = []httpapi.Role{httpapi.RoleAnalyst, httpapi.RoleDisplay}
+	r.DisplayToken = true
+	return r
 }
 
 func (a *API) getDashboardData(c echo.Context) error {
 	ctx := c.Request().Context()
 	y, m, d := a.now().In(domain.ChinaTime()).Date()
 	to := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
-	w := Window{From: time.Date(y, m, 1, 0, 0, 0, 0, time.UTC).AddDate(0, -(DashboardMonths - 1), 0), To: to}
-	data := DashboardData{From: w.from(), To: w.to(), Cities: map[string]string{}, CategoryNames: CategoryNames()}
+	months := DashboardMonths
+	if v := c.QueryParam("months"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > MaxDashboardMonths {
+			return httpapi.BadRequest(httpapi.CodeInvalid, "months: want a whole number of months",
+				httpapi.FieldError{Field: "months", Code: domain.CodeInvalidValue, Message: fmt.Sprintf("want 1 to %d, got %q", MaxDashboardMonths, v)})
+		}
+		months = n
+	}
+	first := time.Date(y, m, 1, 0, 0, 0, 0, time.UTC)
+	w := Window{From: first.AddDate(0, -(months - 1), 0), To: to}
+	data := DashboardData{City: a.screen.CityName, Months: months, PartialMonth: first.Format("2006-01"),
+		From: w.from(), To: w.to(), Cities: map[string]string{}, CategoryNames: CategoryNames()}
 	var err error
 	if data.Flows, err = a.queries.Flows(ctx, w); err != nil {
 		return err

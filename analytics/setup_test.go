@@ -59,6 +59,7 @@ const (
 	bankKey          = "bank-key"
 	countyAnalystKey = "county-analyst-key" // bound to countyAnalystRegion
 	bankAnalystKey   = "bank-analyst-key"   // bound to bank 102
+	displayKey       = "display-key"        // a hall screen
 )
 
 const countyAnalystRegion = "320506"
@@ -87,7 +88,7 @@ func newSystem(t testing.TB) *system {
 	proj := analytics.NewProjection(ch)
 	ingester := analytics.NewIngester(store, analytics.CardNumbersDirectory{Numbers: svc.CardNumbers}, nil)
 	api := analytics.NewAPI(ingester, analytics.NewQueries(ch), analytics.ProjectionLag(store, ch),
-		func() time.Time { return time.Date(2025, 3, 31, 12, 0, 0, 0, time.UTC) })
+		func() time.Time { return time.Date(2025, 3, 31, 12, 0, 0, 0, time.UTC) }).WithScreen(analytics.Screen{CityName: "苏州市"})
 	log := logrus.New()
 	log.SetOutput(io.Discard)
 	srv := httpapi.NewServer(httpapi.Options{Log: log, Auth: httpapi.StaticAuthenticator{
@@ -95,6 +96,7 @@ func newSystem(t testing.TB) *system {
 		bankKey:          {Client: "hospital-gateway", Role: httpapi.RoleBank},
 		countyAnalystKey: {Client: "county-analyst", Role: httpapi.RoleAnalyst, Region: countyAnalystRegion},
 		bankAnalystKey:   {Client: "bank-analyst", Role: httpapi.RoleAnalyst, Bank: "102"},
+		displayKey:       {Client: "hall-screen-1", Role: httpapi.RoleDisplay},
 	}}, api.Routes())
 	return &system{t: t, store: store, svc: svc, ch: ch, proj: proj, http: srv, clock: clock, pgURL: pgURL}
 }

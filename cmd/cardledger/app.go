@@ -85,7 +85,8 @@ func (a *app) server(ctx context.Context) (*echo.Echo, error) {
 	}
 	if a.ch != nil {
 		ingester := analytics.NewIngester(d.store, analytics.CardNumbersDirectory{Numbers: cmds.Service().CardNumbers}, time.Now)
-		routes = append(routes, analytics.NewAPI(ingester, analytics.NewQueries(a.ch), analytics.ProjectionLag(d.store, a.ch), time.Now).Routes())
+		routes = append(routes, analytics.NewAPI(ingester, analytics.NewQueries(a.ch), analytics.ProjectionLag(d.store, a.ch), time.Now).
+			WithScreen(analytics.Screen{CityName: d.cfg.CityName, Public: d.cfg.DashboardPublic}).Routes())
 	}
 	batches, err := batch.Open(ctx, batch.Deps{Store: d.store, Pool: d.pool, Commands: cmds.Service(),
 		IDKey: d.cfg.IDKey, Clock: time.Now, Actor: domain.Actor{Client: "batch"}})

@@ -49,6 +49,7 @@ var (
 	auditor   = httpapi.RoleAuditor
 	analyst   = httpapi.RoleAnalyst
 	consumer  = httpapi.RoleBlacklistConsumer
+	display   = httpapi.RoleDisplay
 	adminOnly = []httpapi.Role{}
 )
 
@@ -163,7 +164,7 @@ var accessMatrix = map[string]access{
 	"GET /dashboard":                                   {nil, targetNone},
 	"GET /dashboard/dashboard.js":                      {nil, targetNone},
 	"GET /dashboard/assets/echarts.min.js":             {nil, targetNone},
-	"GET /dashboard/data":                              {nil, targetNone},
+	"GET /dashboard/data":                              {roles(analyst, display), targetNone},
 
 	// Permission requests (admin only; their region rules are tested in permissions).
 	"POST /v1/permission-requests":                {adminOnly, targetOwn},

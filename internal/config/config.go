@@ -21,10 +21,14 @@ type Config struct {
 	ClickHouseURL string
 	IDKey         []byte // key of the keyed hash that turns an ID number into a cardholder id
 	CityCode      string // prefecture this system serves, GB/T 2260
-	LogLevel      string
-	LogFormat     string // json or text
-	Projections   bool   // run projections inside serve
-	ShutdownGrace time.Duration
+	CityName      string // its name, shown on the dashboard
+	// DashboardPublic serves the dashboard's data without a key; otherwise
+	// it needs an analyst key or a display client's token.
+	DashboardPublic bool
+	LogLevel        string
+	LogFormat       string // json or text
+	Projections     bool   // run projections inside serve
+	ShutdownGrace   time.Duration
 
 	TLSCert     string  // PEM certificate; set with TLSKey to serve HTTPS
 	TLSKey      string  // PEM private key
@@ -70,6 +74,8 @@ var Settings = []Setting{
 	{"CARDLEDGER_CLICKHOUSE_URL", "clickhouse-url", "(empty: analytics off)", "ClickHouse native-protocol URL, e.g. clickhouse://127.0.0.1:9000/default"},
 	{"CARDLEDGER_ID_KEY", "id-key", "(a fixed development key)", "hex key of the keyed hash deriving cardholder ids from ID numbers; set it in production and never change it"},
 	{"CARDLEDGER_CITY_CODE", "city-code", "320500", "GB/T 2260 code of the prefecture this system serves (home city for analytics)"},
+	{"CARDLEDGER_CITY_NAME", "city-name", "苏州市", "name of that city, shown in the dashboard's title"},
+	{"CARDLEDGER_DASHBOARD_PUBLIC", "dashboard-public", "false", "true serves `/dashboard/data` without a key; false needs an analyst key or a display token (`clients add --role display`, passed as `?display_token=`)"},
 	{"CARDLEDGER_LOG_LEVEL", "log-level", "info", "debug, info, warn or error"},
 	{"CARDLEDGER_LOG_FORMAT", "log-format", "json", "json or text"},
 	{"CARDLEDGER_PROJECTIONS", "projections", "true", "run the projections inside serve (false when `cardledger project` runs them)"},
@@ -112,6 +118,9 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	fs.StringVar(&c.ClickHouseURL, "clickhouse-url", getenv("CARDLEDGER_CLICKHOUSE_URL"), "ClickHouse URL (native protocol)")
 	fs.StringVar(&idKey, "id-key", env("CARDLEDGER_ID_KEY", devIDKey), "hex key deriving cardholder ids")
 	fs.StringVar(&c.CityCode, "city-code", env("CARDLEDGER_CITY_CODE", "320500"), "prefecture code of this city")
+	fs.StringVar(&c.CityName, "city-name", env("CARDLEDGER_CITY_NAME", "苏州市"), "name of this city (dashboard title)")
+	var dashboardPublic string
+	fs.StringVar(&dashboardPublic, "dashboard-public", env("CARDLEDGER_DASHBOARD_PUBLIC", "false"), "serve dashboard data without a key")
 	fs.StringVar(&c.LogLevel, "log-level", env("CARDLEDGER_LOG_LEVEL", "info"), "log level")
 	fs.StringVar(&c.LogFormat, "log-format", env("CARDLEDGER_LOG_FORMAT", "json"), "log format: json or text")
 	fs.StringVar(&projections, "projections", env("CARDLEDGER_PROJECTIONS", "true"), "run projections inside serve")
@@ -152,6 +161,9 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 		c.Projections = false
 	default:
 		return Config{}, fmt.Errorf("CARDLEDGER_PROJECTIONS / --projections: want true or false, got %q", projections)
+	}
+	if c.DashboardPublic, err = strconv.ParseBool(dashboardPublic); err != nil {
+		return Config{}, fmt.Errorf("CARDLEDGER_DASHBOARD_PUBLIC / --dashboard-public: want true or false, got %q", dashboardPublic)
 	}
 	if c.AuditDigestInterval, err = time.ParseDuration(digestEvery); err != nil || c.AuditDigestInterval <= 0 {
 		return Config{}, fmt.Errorf("CARDLEDGER_AUDIT_DIGEST_INTERVAL / --audit-digest-interval: want a positive duration like 1h, got %q", digestEvery)

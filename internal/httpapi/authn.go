@@ -39,7 +39,7 @@ type authenticator struct {
 // signature, if the request carries one (a bad signature is never retried as
 // a bearer key); then the bearer key. A certificate mapping to no client is
 // treated as transport only and the request must authenticate otherwise.
-func (a *authenticator) principal(c echo.Context) (Principal, error) {
+func (a *authenticator) principal(c echo.Context, displayToken bool) (Principal, error) {
 	req := c.Request()
 	ctx := req.Context()
 	if a.certs != nil && req.TLS != nil && len(req.TLS.VerifiedChains) > 0 && len(req.TLS.VerifiedChains[0]) > 0 {
@@ -55,6 +55,9 @@ func (a *authenticator) principal(c echo.Context) (Principal, error) {
 	if IsSigned(req.Header) {
 		return a.verifySigned(c)
 	}
+	if token := req.URL.Query().Get(QueryDisplayToken); displayToken && token != "" && req.Header.Get(echo.HeaderAuthorization) == "" {
+		return a.displayPrincipal(c, token)
+	}
 	scheme, key, ok := strings.Cut(req.Header.Get(echo.HeaderAuthorization), " ")
 	key = strings.TrimSpace(key)
 	if !ok || !strings.EqualFold(scheme, "Bearer") || key == "" {
@@ -67,6 +70,27 @@ func (a *authenticator) principal(c echo.Context) (Principal, error) {
 	}
 	if err != nil {
 		return Principal{}, authUnavailable(err)
+	}
+	p.Method = MethodBearer
+	return p, nil
+}
+
+// QueryDisplayToken is the query parameter that carries a display key.
+const QueryDisplayToken = "display_token"
+
+// displayPrincipal authenticates the key of ?display_token=; it must be a
+// display client's.
+func (a *authenticator) displayPrincipal(c echo.Context, token string) (Principal, error) {
+	p, err := a.bearer.Authenticate(c.Request().Context(), token)
+	if errors.Is(err, ErrUnauthenticated) {
+		return Principal{}, NewProblem(http.StatusUnauthorized, CodeUnauthenticated, "the display token is not valid")
+	}
+	if err != nil {
+		return Principal{}, authUnavailable(err)
+	}
+	if p.Role != RoleDisplay {
+		return Principal{}, NewProblem(http.StatusUnauthorized, CodeUnauthenticated,
+			"only a display client's key may be sent as "+QueryDisplayToken+"; send other keys as Authorization: Bearer")
 	}
 	p.Method = MethodBearer
 	return p, nil
@@ -150,10 +174,10 @@ func authUnavailable(err error) error {
 }
 
 // middleware authenticates, rate-limits and checks the role, in that order.
-func (a *authenticator) middleware(roles []Role) echo.MiddlewareFunc {
+func (a *authenticator) middleware(roles []Role, displayToken bool) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			p, err := a.principal(c)
+			p, err := a.principal(c, displayToken)
 			if err != nil {
 				return err
 			}

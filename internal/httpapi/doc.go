@@ -16,6 +16,10 @@
 //     (Options.Certs; a certificate registered to nobody is transport only),
 //     a signed request (Options.Signed; a bad signature is never retried as
 //     anything else), or "Authorization: Bearer <key>" (Options.Auth).
+//     The one key that may come in a URL is a RoleDisplay client's, as
+//     ?display_token=, on routes with Route.DisplayToken (hall screens
+//     cannot send headers); any other key there is 401. Access logs carry
+//     the route template, never the query, so the token is not logged.
 //   - Scopes: a client may be bound to a region and/or a bank (Principal,
 //     Scope). Modules check the scope where the target is known, before
 //     deciding anything, and return the *ScopeError of Scope.Check: it

@@ -18,11 +18,15 @@ const (
 	RoleAuditor           Role = "auditor"            // read histories and past states
 	RoleAnalyst           Role = "analyst"            // aggregate statistics only
 	RoleBlacklistConsumer Role = "blacklist-consumer" // hospitals, pharmacies, POS: the blacklist feed
+	// RoleDisplay is a hall screen: it may read the dashboard only, and its
+	// key is the one key accepted in the URL (?display_token=), on routes
+	// that set Route.DisplayToken, because a kiosk browser cannot send headers.
+	RoleDisplay Role = "display"
 )
 
 // Roles lists every role.
 func Roles() []Role {
-	return []Role{RoleAdmin, RoleCounter, RoleBank, RoleAuditor, RoleAnalyst, RoleBlacklistConsumer}
+	return []Role{RoleAdmin, RoleCounter, RoleBank, RoleAuditor, RoleAnalyst, RoleBlacklistConsumer, RoleDisplay}
 }
 
 // Valid reports whether r is one of the declared roles.

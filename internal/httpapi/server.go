@@ -37,6 +37,11 @@ type Route struct {
 	// MaxBody overrides the body limit, e.g. for bulk endpoints; 0 means
 	// Options.MaxBody.
 	MaxBody int64
+	// DisplayToken lets a RoleDisplay key come in the query parameter
+	// display_token instead of the Authorization header (hall screens).
+	// Keys of any other role are refused there: a URL ends up in logs and
+	// browser history, so only the read-only display key may travel in one.
+	DisplayToken bool
 }
 
 // Options configure NewServer.
@@ -131,7 +136,7 @@ func NewServer(opts Options, routes ...[]Route) *echo.Echo {
 		}
 		mw := []echo.MiddlewareFunc{bodyLimit(limit)}
 		if len(r.Roles) > 0 {
-			mw = append(mw, authn.middleware(r.Roles))
+			mw = append(mw, authn.middleware(r.Roles, r.DisplayToken))
 		}
 		mw = append(mw, utf8Params)
 		e.Add(r.Method, echoPath(r.Path), r.Handler, mw...)
