@@ -16,6 +16,8 @@ type API struct {
 	svc  *Service
 	idem *Idempotency
 	log  *logrus.Logger
+	// metrics counts commands by outcome; nil: not counted.
+	metrics *Metrics
 }
 
 // StaleIdempotencyClaim is how long a claimed Idempotency-Key without a
@@ -38,6 +40,12 @@ func NewAPI(store eventstore.Store, pool *pgxpool.Pool, idKey []byte, clock func
 		return nil, err
 	}
 	return &API{svc: svc, idem: NewIdempotency(pool, StaleIdempotencyClaim), log: log}, nil
+}
+
+// WithMetrics counts the API's commands in m.
+func (a *API) WithMetrics(m *Metrics) *API {
+	a.metrics = m
+	return a
 }
 
 // Close releases the connection that holds this process's idempotency

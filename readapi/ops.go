@@ -1,13 +1,14 @@
 package readapi
 
 import (
-	"bytes"
 	"context"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/sirupsen/logrus"
 
 	"github.com/cardledger/cardledger/internal/httpapi"
 	"github.com/cardledger/cardledger/projections"
@@ -62,20 +63,28 @@ func (a *API) WithReadiness(deps []Dependency, optionalProjections ...string) *A
 func (a *API) opsRoutes() []httpapi.Route {
 	return []httpapi.Route{
 		{Method: http.MethodGet, Path: "/metrics", Handler: a.metrics,
-			Summary: "Prometheus metrics (text format): projection lag in events and seconds, activity, events applied."},
+			Summary: "Prometheus metrics: HTTP requests and latency by route, commands by outcome, append latency, projection lag in events and seconds, activity, events applied, batch jobs, usage ingest, Go runtime."},
 		{Method: http.MethodGet, Path: "/readyz", Handler: a.readyz,
 			Summary:  "Readiness of the core (commands, reads, blacklist): 200 when PostgreSQL and the event store answer and their projections are within their lag bound, else 503; an optional dependency (ClickHouse) down only sets degraded. Lists each dependency and projection.",
 			Response: Readiness{Ready: true}},
 	}
 }
 
+// metrics serves the registry in the format the scraper asks for. A
+// collector that fails (the event store is down: no projection lag) is
+// left out and the rest is served, so the runtime series still show.
 func (a *API) metrics(c echo.Context) error {
-	var buf bytes.Buffer
-	if err := a.runner.WriteMetrics(c.Request().Context(), &buf); err != nil {
-		return err
-	}
-	return c.Blob(http.StatusOK, "text/plain; version=0.0.4; charset=utf-8", buf.Bytes())
+	promhttp.HandlerFor(a.metricsG, promhttp.HandlerOpts{
+		ErrorLog:      promErrorLog{a.log},
+		ErrorHandling: promhttp.ContinueOnError,
+	}).ServeHTTP(c.Response(), c.Request())
+	return nil
 }
+
+// promErrorLog logs the scrape's collector errors.
+type promErrorLog struct{ log logrus.FieldLogger }
+
+func (l promErrorLog) Println(v ...any) { l.log.Warn(append([]any{"metrics: "}, v...)...) }
 
 func (a *API) readyz(c echo.Context) error {
 	ctx := c.Request().Context()
