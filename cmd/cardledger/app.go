@@ -35,7 +35,8 @@ type app struct {
 	commands *commands.API
 	batches  *batch.Service // set by server; serve runs its job worker
 	// metrics is this process's one registry: /metrics serves it.
-	metrics *prometheus.Registry
+	metrics      *prometheus.Registry
+	batchMetrics *batch.WorkerMetrics // set by server, for the job worker
 }
 
 func buildApp(ctx context.Context, d *deps) (*app, error) {
@@ -106,6 +107,9 @@ func (a *app) server(ctx context.Context) (*echo.Echo, error) {
 		return nil, err
 	}
 	a.batches = batches
+	if a.batchMetrics, err = batch.NewWorkerMetrics(a.metrics); err != nil {
+		return nil, err
+	}
 	routes = append(routes, batch.NewAPI(batches).Routes())
 	cmds.Service().Cardholder.FollowErasures(erasureFollowers(d, batches)...)
 	perms, err := permissions.NewAPI(store, d.pool, time.Now)
