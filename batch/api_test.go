@@ -97,7 +97,9 @@ func startWorker(t *testing.T, svc *Service, m ...*WorkerMetrics) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- svc.RunWorker(ctx, WorkerOptions{Poll: 50 * time.Millisecond, Log: quietLog(), Metrics: metrics}) }()
+	go func() {
+		done <- svc.RunWorker(ctx, WorkerOptions{Poll: 50 * time.Millisecond, Log: quietLog(), Metrics: metrics})
+	}()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; !errors.Is(err, context.Canceled) {

@@ -1,14 +1,17 @@
 package readapi
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/sirupsen/logrus"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/expfmt"
 
 	"github.com/cardledger/cardledger/internal/httpapi"
 	"github.com/cardledger/cardledger/projections"
@@ -71,20 +74,33 @@ func (a *API) opsRoutes() []httpapi.Route {
 }
 
 // metrics serves the registry in the format the scraper asks for. A
-// collector that fails (the event store is down: no projection lag) is
-// left out and the rest is served, so the runtime series still show.
+// collector that fails (the event store is down: no projection lag) fails
+// the scrape the way any route fails: 503 dependency_unavailable for an
+// outage, so the scraper's `up` shows it rather than a silent gap.
 func (a *API) metrics(c echo.Context) error {
-	promhttp.HandlerFor(a.metricsG, promhttp.HandlerOpts{
-		ErrorLog:      promErrorLog{a.log},
-		ErrorHandling: promhttp.ContinueOnError,
-	}).ServeHTTP(c.Response(), c.Request())
-	return nil
+	families, err := a.metricsG.Gather()
+	if err != nil {
+		var multi prometheus.MultiError
+		if errors.As(err, &multi) {
+			err = errors.Join(multi...) // MultiError does not unwrap
+		}
+		return fmt.Errorf("metrics: %w", err)
+	}
+	format := expfmt.NegotiateIncludingOpenMetrics(c.Request().Header)
+	var buf bytes.Buffer
+	enc := expfmt.NewEncoder(&buf, format)
+	for _, f := range families {
+		if err := enc.Encode(f); err != nil {
+			return fmt.Errorf("metrics: encode: %w", err)
+		}
+	}
+	if closer, ok := enc.(expfmt.Closer); ok {
+		if err := closer.Close(); err != nil {
+			return fmt.Errorf("metrics: encode: %w", err)
+		}
+	}
+	return c.Blob(http.StatusOK, string(format), buf.Bytes())
 }
-
-// promErrorLog logs the scrape's collector errors.
-type promErrorLog struct{ log logrus.FieldLogger }
-
-func (l promErrorLog) Println(v ...any) { l.log.Warn(append([]any{"metrics: "}, v...)...) }
 
 func (a *API) readyz(c echo.Context) error {
 	ctx := c.Request().Context()
