@@ -98,7 +98,12 @@ func (a *app) server(ctx context.Context) (*echo.Echo, error) {
 		audit.NewAPI(d.pool).Routes(),
 	}
 	if a.ch != nil {
-		ingester := analytics.NewIngester(store, analytics.CardNumbersDirectory{Numbers: cmds.Service().CardNumbers}, time.Now)
+		ingestMetrics, err := analytics.NewIngestMetrics(a.metrics)
+		if err != nil {
+			return nil, err
+		}
+		ingester := analytics.NewIngester(store, analytics.CardNumbersDirectory{Numbers: cmds.Service().CardNumbers}, time.Now).
+			WithMetrics(ingestMetrics)
 		routes = append(routes, analytics.NewAPI(ingester, analytics.NewQueries(a.ch), analytics.ProjectionLag(d.store, a.ch), time.Now).Routes())
 	}
 	batches, err := batch.Open(ctx, batch.Deps{Store: store, Pool: d.pool, Commands: cmds.Service(),
