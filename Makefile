@@ -39,6 +39,7 @@ test: services
 		$$($(GO) list ./... | grep -vxF $(foreach p,$(RACE_PKGS),-e github.com/cardledger/cardledger/$(p)))
 	CARDLEDGER_REQUIRE_CLICKHOUSE=1 SSCARD_REQUIRE=1 $(GO) test -race -count=1 -timeout 20m $(addprefix ./,$(RACE_PKGS))
 	docker-compose -f docker-compose.yml config -q && echo "docker-compose.yml: valid"
+	promtool check rules deploy/prometheus/alerts.yml
 
 # Run every fuzz target for a short while (the corpora run in `make test` anyway).
 fuzz:

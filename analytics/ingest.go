@@ -59,6 +59,7 @@ type Ingester struct {
 	cards       CardDirectory
 	now         func() time.Time
 	parallelism int
+	metrics     *IngestMetrics // nil: not counted
 }
 
 // NewIngester returns an ingester writing to store. now is the clock used
@@ -84,6 +85,12 @@ func (in *Ingester) WithParallelism(n int) *Ingester {
 	return in
 }
 
+// WithMetrics counts the records ingested in m.
+func (in *Ingester) WithMetrics(m *IngestMetrics) *Ingester {
+	in.metrics = m
+	return in
+}
+
 // Ingest validates and stores records. With allOrNothing, one invalid
 // record rejects the batch and nothing is written; otherwise the good
 // records are stored and the bad ones reported. actor names the sending
@@ -95,6 +102,12 @@ func (in *Ingester) WithParallelism(n int) *Ingester {
 // stores the rest and counts the others as duplicates, since every record
 // is stored under an id derived from its own.
 func (in *Ingester) Ingest(ctx context.Context, records []domain.UsageInput, allOrNothing bool, actor domain.Actor) (IngestResult, error) {
+	res, err := in.ingest(ctx, records, allOrNothing, actor)
+	in.metrics.observe(res)
+	return res, err
+}
+
+func (in *Ingester) ingest(ctx context.Context, records []domain.UsageInput, allOrNothing bool, actor domain.Actor) (IngestResult, error) {
 	if len(records) > MaxUsageBatch {
 		return IngestResult{}, fmt.Errorf("%w: %d records, at most %d", ErrBatchTooLarge, len(records), MaxUsageBatch)
 	}

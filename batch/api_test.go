@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/sirupsen/logrus"
 
 	"github.com/cardledger/cardledger/batch/files"
@@ -86,11 +88,18 @@ func (c client) pollImport(path string) ImportJob {
 	}
 }
 
-// startWorker runs svc's job worker until the test ends.
-func startWorker(t *testing.T, svc *Service) {
+// startWorker runs svc's job worker until the test ends, counting in m
+// (optional).
+func startWorker(t *testing.T, svc *Service, m ...*WorkerMetrics) {
+	var metrics *WorkerMetrics
+	if len(m) > 0 {
+		metrics = m[0]
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- svc.RunWorker(ctx, WorkerOptions{Poll: 50 * time.Millisecond, Log: quietLog()}) }()
+	go func() {
+		done <- svc.RunWorker(ctx, WorkerOptions{Poll: 50 * time.Millisecond, Log: quietLog(), Metrics: metrics})
+	}()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; !errors.Is(err, context.Canceled) {
@@ -162,10 +171,34 @@ func TestHTTPBatchRoundTripAndPSAMStock(t *testing.T) {
 	}
 	c.do(http.MethodGet, "/v1/batches/H1/jobs/2", "", nil, http.StatusNotFound, nil)
 	c.do(http.MethodGet, "/v1/batches/H1/jobs/x", "", nil, http.StatusNotFound, nil)
-	startWorker(t, svc)
+	reg := prometheus.NewPedanticRegistry()
+	metrics, err := NewWorkerMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	startWorker(t, svc, metrics)
 	job := c.pollJob("/v1/batches/H1/jobs/1")
 	if job.Done != 3 || !reflect.DeepEqual(job.Counts, map[string]int{"account_opened": 3}) || len(job.Failures) != 0 || job.Retryable {
 		t.Fatalf("finished job %+v", job)
+	}
+	// The worker counts the pass once the job is finished: poll for it.
+	want := `
+# HELP cardledger_batch_job_items_total Items of the jobs applied, by kind and outcome (the stage reached, handed_over, or failed).
+# TYPE cardledger_batch_job_items_total counter
+cardledger_batch_job_items_total{kind="` + string(job.Kind) + `",outcome="account_opened"} 3
+# HELP cardledger_batch_jobs_total Batch jobs the worker applied to the end, by kind.
+# TYPE cardledger_batch_jobs_total counter
+cardledger_batch_jobs_total{kind="` + string(job.Kind) + `"} 1
+`
+	deadline := time.Now().Add(time.Minute)
+	for testutil.GatherAndCompare(reg, strings.NewReader(want), "cardledger_batch_jobs_total", "cardledger_batch_job_items_total") != nil {
+		if time.Now().After(deadline) {
+			t.Fatal(testutil.GatherAndCompare(reg, strings.NewReader(want), "cardledger_batch_jobs_total", "cardledger_batch_job_items_total"))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := testutil.ToFloat64(metrics.failed); n != 0 {
+		t.Fatalf("failed passes %v", n)
 	}
 	// The same file again: the job is done, 200.
 	c.do(http.MethodPost, "/v1/batches/returns", "text/plain", ret, http.StatusOK, &rr)

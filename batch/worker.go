@@ -26,6 +26,8 @@ type WorkerOptions struct {
 	// process and a standby tries the lock (default 2 s).
 	Poll time.Duration
 	Log  logrus.FieldLogger // nil: logrus' standard logger
+	// Metrics counts the jobs applied (NewWorkerMetrics); nil: none.
+	Metrics *WorkerMetrics
 }
 
 // wakeWorker tells this process's worker that a job was started. Never blocks.
@@ -63,6 +65,9 @@ func (s *Service) RunWorker(ctx context.Context, o WorkerOptions) error {
 func (s *Service) work(ctx context.Context, lock *pgx.Conn, o WorkerOptions) error {
 	for {
 		jobs, err := s.ResumeAll(ctx)
+		if ctx.Err() == nil {
+			o.Metrics.observe(jobs, err)
+		}
 		if err != nil && ctx.Err() == nil {
 			o.Log.WithError(err).Error("batch job worker: a job stopped; it is tried again at the next poll")
 		}

@@ -21,6 +21,8 @@ type API struct {
 	// hashKeys key the request hashes in the idempotency table, current
 	// first (see WithRequestHashKeys).
 	hashKeys [][]byte
+	// metrics counts commands by outcome; nil: not counted.
+	metrics *Metrics
 }
 
 // StaleIdempotencyClaim is how long a claimed Idempotency-Key without a
@@ -75,6 +77,12 @@ func (a *API) requestHashes(method, path string, body []byte) (hash []byte, also
 		also = append(also, sum(hmac.New(sha256.New, k)))
 	}
 	return also[0], append(also[1:], sum(sha256.New()))
+}
+
+// WithMetrics counts the API's commands in m.
+func (a *API) WithMetrics(m *Metrics) *API {
+	a.metrics = m
+	return a
 }
 
 // Close releases the connection that holds this process's idempotency

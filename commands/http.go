@@ -67,9 +67,12 @@ func commandRoute[B any](a *API, r httpapi.Route, optionalBody bool,
 			Revision: 7, Position: "2f1-2f1", Events: []string{"CardReportedLost"},
 		}
 	}
-	status := r.Status
+	status, command := r.Status, r.Path
 	r.Handler = func(c echo.Context) error {
-		return a.serveCommand(c, status, func(env Envelope) (Result, error) {
+		return a.serveCommand(c, status, func(env Envelope) (res Result, err error) {
+			// Counted per run: an answer replayed from an Idempotency-Key
+			// runs nothing and counts nothing.
+			defer func() { a.metrics.observe(command, err) }()
 			var body B
 			decode := httpapi.DecodeJSON
 			if optionalBody {

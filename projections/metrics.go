@@ -6,6 +6,9 @@ import (
 	"io"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/expfmt"
+
 	"github.com/cardledger/cardledger/eventstore"
 )
 
@@ -100,51 +103,21 @@ func (r *Runner) Ready(ctx context.Context) (bool, []Status, error) {
 	return true, st, nil
 }
 
-// WriteMetrics writes the projection gauges in the Prometheus text format.
-// A projection whose status cannot be read (its storage is down) shows as
-// cardledger_projection_status_ok 0 without lag gauges; the others are
-// reported as usual.
+// WriteMetrics writes the projection series (see Collector) in the
+// Prometheus text format, reading the statuses under ctx.
 func (r *Runner) WriteMetrics(ctx context.Context, w io.Writer) error {
-	reports, err := r.Reports(ctx)
+	reg := prometheus.NewPedanticRegistry()
+	if err := reg.Register(&collector{r: r, ctx: ctx}); err != nil {
+		return err
+	}
+	families, err := reg.Gather()
 	if err != nil {
 		return err
 	}
-	var st []Status
-	for _, rep := range reports {
-		if rep.Error == "" {
-			st = append(st, rep.Status)
-		}
-	}
-	if _, err := fmt.Fprintf(w, "# HELP %[1]s 1 if the projection's status could be read (0: its storage is unavailable).\n# TYPE %[1]s gauge\n",
-		"cardledger_projection_status_ok"); err != nil {
-		return err
-	}
-	for _, rep := range reports {
-		if _, err := fmt.Fprintf(w, "cardledger_projection_status_ok{projection=%q} %g\n", rep.Name, b2f(rep.Error == "")); err != nil {
+	enc := expfmt.NewEncoder(w, expfmt.NewFormat(expfmt.TypeTextPlain))
+	for _, f := range families {
+		if err := enc.Encode(f); err != nil {
 			return err
-		}
-	}
-	metrics := []struct {
-		name, kind, help string
-		value            func(Status) float64
-	}{
-		{"cardledger_projection_lag_events", "gauge", "Events in the store not yet applied by the projection.",
-			func(s Status) float64 { return float64(s.LagEvents) }},
-		{"cardledger_projection_lag_seconds", "gauge", "Age of the oldest event not yet applied by the projection.",
-			func(s Status) float64 { return s.LagSeconds }},
-		{"cardledger_projection_active", "gauge", "1 if this process runs the projection (holds its lock).",
-			func(s Status) float64 { return b2f(s.Active) }},
-		{"cardledger_projection_events_applied_total", "counter", "Events applied by this process.",
-			func(s Status) float64 { return float64(s.Applied) }},
-	}
-	for _, m := range metrics {
-		if _, err := fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n", m.name, m.help, m.name, m.kind); err != nil {
-			return err
-		}
-		for _, s := range st {
-			if _, err := fmt.Fprintf(w, "%s{projection=%q} %g\n", m.name, s.Name, m.value(s)); err != nil {
-				return err
-			}
 		}
 	}
 	return nil

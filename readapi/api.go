@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sirupsen/logrus"
 
 	"github.com/cardledger/cardledger/eventstore"
@@ -47,8 +48,9 @@ type API struct {
 	schema string
 	wait   time.Duration // bound of min_position waits
 
-	deps     []Dependency    // what /readyz checks besides the projections
-	optional map[string]bool // projections whose lag only degrades readiness
+	deps     []Dependency        // what /readyz checks besides the projections
+	optional map[string]bool     // projections whose lag only degrades readiness
+	metricsG prometheus.Gatherer // what /metrics serves
 }
 
 // NewAPI serves the read model in pool. runner gives read-your-writes and
@@ -59,7 +61,18 @@ func NewAPI(pool *pgxpool.Pool, runner *projections.Runner, idKey []byte, log lo
 	if log == nil {
 		log = logrus.StandardLogger()
 	}
-	return &API{pool: pool, runner: runner, idKey: idKey, log: log, schema: readmodel.Schema, wait: MaxWait}
+	reg := prometheus.NewRegistry()
+	if runner != nil {
+		reg.MustRegister(projections.Collector(runner))
+	}
+	return &API{pool: pool, runner: runner, idKey: idKey, log: log, schema: readmodel.Schema, wait: MaxWait, metricsG: reg}
+}
+
+// WithMetrics makes /metrics serve g, the process's registry, instead of
+// the projection series alone; g must hold projections.Collector(runner).
+func (a *API) WithMetrics(g prometheus.Gatherer) *API {
+	a.metricsG = g
+	return a
 }
 
 // WithMaxWait changes the min_position wait bound (tests shorten it).

@@ -3,11 +3,15 @@ package readapi
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/expfmt"
 
 	"github.com/cardledger/cardledger/internal/httpapi"
 	"github.com/cardledger/cardledger/projections"
@@ -62,19 +66,40 @@ func (a *API) WithReadiness(deps []Dependency, optionalProjections ...string) *A
 func (a *API) opsRoutes() []httpapi.Route {
 	return []httpapi.Route{
 		{Method: http.MethodGet, Path: "/metrics", Handler: a.metrics,
-			Summary: "Prometheus metrics (text format): projection lag in events and seconds, activity, events applied."},
+			Summary: "Prometheus metrics: HTTP requests and latency by route, commands by outcome, append latency, projection lag in events and seconds, activity, events applied, batch jobs, usage ingest, Go runtime."},
 		{Method: http.MethodGet, Path: "/readyz", Handler: a.readyz,
 			Summary:  "Readiness of the core (commands, reads, blacklist): 200 when PostgreSQL and the event store answer and their projections are within their lag bound, else 503; an optional dependency (ClickHouse) down only sets degraded. Lists each dependency and projection.",
 			Response: Readiness{Ready: true}},
 	}
 }
 
+// metrics serves the registry in the format the scraper asks for. A
+// collector that fails (the event store is down: no projection lag) fails
+// the scrape the way any route fails: 503 dependency_unavailable for an
+// outage, so the scraper's `up` shows it rather than a silent gap.
 func (a *API) metrics(c echo.Context) error {
-	var buf bytes.Buffer
-	if err := a.runner.WriteMetrics(c.Request().Context(), &buf); err != nil {
-		return err
+	families, err := a.metricsG.Gather()
+	if err != nil {
+		var multi prometheus.MultiError
+		if errors.As(err, &multi) {
+			err = errors.Join(multi...) // MultiError does not unwrap
+		}
+		return fmt.Errorf("metrics: %w", err)
 	}
-	return c.Blob(http.StatusOK, "text/plain; version=0.0.4; charset=utf-8", buf.Bytes())
+	format := expfmt.NegotiateIncludingOpenMetrics(c.Request().Header)
+	var buf bytes.Buffer
+	enc := expfmt.NewEncoder(&buf, format)
+	for _, f := range families {
+		if err := enc.Encode(f); err != nil {
+			return fmt.Errorf("metrics: encode: %w", err)
+		}
+	}
+	if closer, ok := enc.(expfmt.Closer); ok {
+		if err := closer.Close(); err != nil {
+			return fmt.Errorf("metrics: encode: %w", err)
+		}
+	}
+	return c.Blob(http.StatusOK, string(format), buf.Bytes())
 }
 
 func (a *API) readyz(c echo.Context) error {

@@ -7,6 +7,8 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -16,6 +18,7 @@ import (
 	"github.com/cardledger/cardledger/commands"
 	"github.com/cardledger/cardledger/domain"
 	"github.com/cardledger/cardledger/eventstore"
+	"github.com/cardledger/cardledger/eventstore/timedstore"
 	"github.com/cardledger/cardledger/internal/auth"
 	"github.com/cardledger/cardledger/internal/httpapi"
 	"github.com/cardledger/cardledger/internal/unavailable"
@@ -34,6 +37,9 @@ type app struct {
 	commands *commands.API
 	batches  *batch.Service      // set by server; serve runs its job worker
 	authn    *auth.Authenticator // set by server; serve runs its revocation listener
+	// metrics is this process's one registry: /metrics serves it.
+	metrics      *prometheus.Registry
+	batchMetrics *batch.WorkerMetrics // set by server, for the job worker
 }
 
 // postgresProjections are the projections kept in PostgreSQL.
@@ -50,8 +56,10 @@ func buildApp(ctx context.Context, d *deps) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &app{d: d}
+	a := &app{d: d, metrics: prometheus.NewRegistry()}
 	a.runner = projections.NewRunner(store, pool, d.log).Add(postgresProjections(pool)...)
+	a.metrics.MustRegister(projections.Collector(a.runner),
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if d.cfg.ClickHouseURL != "" {
 		// Not Open: a ClickHouse outage at start is ridden out like one
 		// while running (analytics 503, its projection retrying), not a
@@ -68,10 +76,25 @@ func buildApp(ctx context.Context, d *deps) (*app, error) {
 // server builds the HTTP server with every module's routes.
 func (a *app) server(ctx context.Context) (*echo.Echo, error) {
 	d := a.d
-	cmds, err := commands.NewAPI(d.store, d.pool, d.cfg.IDKey, time.Now, d.log)
+	httpMetrics, err := httpapi.NewMetrics(a.metrics)
 	if err != nil {
 		return nil, err
 	}
+	cmdMetrics, err := commands.NewMetrics(a.metrics)
+	if err != nil {
+		return nil, err
+	}
+	// Every writer (commands, batch jobs, usage ingest, permissions)
+	// appends through the timed store: append latency is measured here.
+	store, err := timedstore.New(d.store, a.metrics)
+	if err != nil {
+		return nil, err
+	}
+	cmds, err := commands.NewAPI(store, d.pool, d.cfg.IDKey, time.Now, d.log)
+	if err != nil {
+		return nil, err
+	}
+	cmds.WithMetrics(cmdMetrics)
 	a.commands = cmds
 	hashKeys, err := d.requestHashKeys()
 	if err != nil {
@@ -80,23 +103,32 @@ func (a *app) server(ctx context.Context) (*echo.Echo, error) {
 	cmds.WithRequestHashKeys(hashKeys[0], hashKeys[1:]...)
 	routes := [][]httpapi.Route{
 		cmds.Routes(),
-		readapi.NewAPI(d.pool, a.runner, d.cfg.IDKey, d.log).WithReadiness(a.readinessChecks(), analytics.ProjectionName).Routes(),
+		readapi.NewAPI(d.pool, a.runner, d.cfg.IDKey, d.log).WithReadiness(a.readinessChecks(), analytics.ProjectionName).
+			WithMetrics(a.metrics).Routes(),
 		audit.NewAPI(d.pool).Routes(),
 	}
 	if a.ch != nil {
-		ingester := analytics.NewIngester(d.store, analytics.CardNumbersDirectory{Numbers: cmds.Service().CardNumbers}, time.Now)
+		ingestMetrics, err := analytics.NewIngestMetrics(a.metrics)
+		if err != nil {
+			return nil, err
+		}
+		ingester := analytics.NewIngester(store, analytics.CardNumbersDirectory{Numbers: cmds.Service().CardNumbers}, time.Now).
+			WithMetrics(ingestMetrics)
 		routes = append(routes, analytics.NewAPI(ingester, analytics.NewQueries(a.ch), analytics.ProjectionLag(d.store, a.ch), time.Now).
 			WithScreen(analytics.Screen{CityName: d.cfg.CityName, Public: d.cfg.DashboardPublic}).Routes())
 	}
-	batches, err := batch.Open(ctx, batch.Deps{Store: d.store, Pool: d.pool, Commands: cmds.Service(),
+	batches, err := batch.Open(ctx, batch.Deps{Store: store, Pool: d.pool, Commands: cmds.Service(),
 		IDKey: d.cfg.IDKey, Clock: time.Now, Actor: domain.Actor{Client: "batch"}})
 	if err != nil {
 		return nil, err
 	}
 	a.batches = batches
+	if a.batchMetrics, err = batch.NewWorkerMetrics(a.metrics); err != nil {
+		return nil, err
+	}
 	routes = append(routes, batch.NewAPI(batches).Routes())
 	cmds.Service().Cardholder.FollowErasures(erasureFollowers(d, batches)...)
-	perms, err := permissions.NewAPI(d.store, d.pool, time.Now)
+	perms, err := permissions.NewAPI(store, d.pool, time.Now)
 	if err != nil {
 		return nil, err
 	}
@@ -121,6 +153,7 @@ func (a *app) server(ctx context.Context) (*echo.Echo, error) {
 		Certs:     authn,
 		RateLimit: httpapi.RateLimit{PerSecond: d.cfg.RateLimit, Burst: d.cfg.RateBurst},
 		Log:       d.log,
+		Metrics:   httpMetrics,
 		Version:   version,
 		MapError:  commands.ProblemFor,
 		Health: func(ctx context.Context) error {

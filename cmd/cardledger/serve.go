@@ -138,7 +138,7 @@ func startBatchJobs(ctx context.Context, wg *sync.WaitGroup, d *deps, a *app) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		err := a.batches.RunWorker(ctx, batch.WorkerOptions{Log: d.log})
+		err := a.batches.RunWorker(ctx, batch.WorkerOptions{Log: d.log, Metrics: a.batchMetrics})
 		if err != nil && !errors.Is(err, context.Canceled) {
 			d.log.WithError(err).Error("batch job worker stopped")
 		}

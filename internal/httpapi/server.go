@@ -65,6 +65,8 @@ type Options struct {
 	// MapError turns module errors (e.g. domain errors) into problems; it
 	// returns nil for errors it does not know. Tried before the defaults.
 	MapError func(error) *Problem
+	// Metrics counts and times requests by route (NewMetrics); nil: none.
+	Metrics *Metrics
 }
 
 // NewServer returns an echo server serving routes plus GET /healthz and
@@ -96,6 +98,10 @@ func NewServer(opts Options, routes ...[]Route) *echo.Echo {
 	e.HidePort = true
 	e.Server.ReadHeaderTimeout = 10 * time.Second
 	e.HTTPErrorHandler = errorHandler(opts)
+	templates := map[string]string{} // filled below, before any request
+	if opts.Metrics != nil {
+		e.Use(opts.Metrics.middleware(templates))
+	}
 	e.Use(requestIDs, accessLog(opts.Log))
 
 	var all []Route
@@ -139,6 +145,7 @@ func NewServer(opts Options, routes ...[]Route) *echo.Echo {
 			mw = append(mw, authn.middleware(r.Roles, r.DisplayToken))
 		}
 		mw = append(mw, utf8Params)
+		templates[echoPath(r.Path)] = r.Path
 		e.Add(r.Method, echoPath(r.Path), r.Handler, mw...)
 	}
 	return e
