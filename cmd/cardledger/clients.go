@@ -14,7 +14,7 @@ import (
 )
 
 // runClients: `cardledger clients add --name N --role R [--region CODE]
-// [--bank CODE] [--auth bearer|hmac|tls] [--subject DN] [--rate N]` prints
+// [--bank CODE] [--channel CODE] [--agency CODE] [--auth bearer|hmac|tls] [--subject DN] [--rate N]` prints
 // the new bearer key or HMAC secret alone on its last line (nothing for tls:
 // the certificate is the credential); `clients list` lists clients (never
 // their credentials); `clients revoke NAME` revokes one.
@@ -27,6 +27,8 @@ func runClients(ctx context.Context, env *environment, args []string) error {
 		role := fs.String("role", "", "role: "+roleNames())
 		region := fs.String("region", "", "region scope (GB/T 2260 code), optional")
 		bank := fs.String("bank", "", "bank scope (bank code), optional")
+		channel := fs.String("channel", "", "e-card channel code, required with --role channel")
+		agency := fs.String("agency", "", "agency or merchant code, required with --role terminal")
 		method := fs.String("auth", "bearer", "how the client authenticates: bearer (API key), hmac (signed requests) or tls (client certificate)")
 		subject := fs.String("subject", "", `client certificate subject for --auth tls, as in "CN=icbc-suzhou,O=ICBC"`)
 		rate := fs.Float64("rate", 0, "requests per second for this client (0: the server default)")
@@ -40,6 +42,16 @@ func runClients(ctx context.Context, env *environment, args []string) error {
 		}
 		if !httpapi.Role(*role).Valid() {
 			return usagef("--role: unknown role %q; the roles are %s", *role, roleNames())
+		}
+		switch {
+		case *role == string(httpapi.RoleChannel) && *channel == "":
+			return usagef("--role channel needs --channel CODE")
+		case *role != string(httpapi.RoleChannel) && *channel != "":
+			return usagef("--channel is only for --role channel")
+		case *role == string(httpapi.RoleTerminal) && *agency == "":
+			return usagef("--role terminal needs --agency CODE")
+		case *role != string(httpapi.RoleTerminal) && *agency != "":
+			return usagef("--agency is only for --role terminal")
 		}
 		if *region != "" {
 			if err := domain.ValidateRegionCode(*region); err != nil {
@@ -73,7 +85,7 @@ func runClients(ctx context.Context, env *environment, args []string) error {
 			return err
 		}
 		cred, err := auth.AddSealed(ctx, pool, auth.Client{Name: *name, Role: httpapi.Role(*role), Region: *region, Bank: *bank,
-			Auth: *method, CertSubject: *subject, RateLimit: *rate}, secrets)
+			Channel: *channel, Agency: *agency, Auth: *method, CertSubject: *subject, RateLimit: *rate}, secrets)
 		if err != nil {
 			return err
 		}
@@ -106,13 +118,14 @@ func runClients(ctx context.Context, env *environment, args []string) error {
 			return err
 		}
 		// Never a key or secret: only the hash or sealed form is stored.
-		fmt.Fprintln(env.stdout, "NAME\tROLE\tREGION\tBANK\tAUTH\tCREATED\tREVOKED")
+		fmt.Fprintln(env.stdout, "NAME\tROLE\tREGION\tBANK\tCHANNEL\tAGENCY\tAUTH\tCREATED\tREVOKED")
 		for _, c := range clients {
 			revoked := "-"
 			if !c.RevokedAt.IsZero() {
 				revoked = c.RevokedAt.UTC().Format(time.RFC3339)
 			}
-			fmt.Fprintf(env.stdout, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.Name, c.Role, orDash(c.Region), orDash(c.Bank), c.Auth,
+			fmt.Fprintf(env.stdout, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.Name, c.Role, orDash(c.Region), orDash(c.Bank),
+				orDash(c.Channel), orDash(c.Agency), c.Auth,
 				c.CreatedAt.UTC().Format(time.RFC3339), revoked)
 		}
 		return nil
@@ -141,7 +154,7 @@ func runClients(ctx context.Context, env *environment, args []string) error {
 		fmt.Fprintf(env.stderr, "client %s revoked; running servers refuse its credential at once\n", fs.Arg(0))
 		return nil
 	}
-	return usagef("want `clients add --name N --role R [--region CODE] [--bank CODE] [--auth bearer|hmac|tls] [--subject DN] [--rate N]` or `clients list` or `clients revoke NAME`")
+	return usagef("want `clients add --name N --role R [--region CODE] [--bank CODE] [--channel CODE] [--agency CODE] [--auth bearer|hmac|tls] [--subject DN] [--rate N]` or `clients list` or `clients revoke NAME`")
 }
 
 // roleNames lists the roles for messages: "admin, counter, ...".

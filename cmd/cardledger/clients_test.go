@@ -60,7 +60,7 @@ func TestClientsAddWithScopesAndAuthMethods(t *testing.T) {
 
 	code, out, _ = cli("clients", "list")
 	require.Equal(t, 0, code)
-	assert.True(t, strings.HasPrefix(out, "NAME\tROLE\tREGION\tBANK\tAUTH\tCREATED\tREVOKED\n"), out)
+	assert.True(t, strings.HasPrefix(out, "NAME\tROLE\tREGION\tBANK\tCHANNEL\tAGENCY\tAUTH\tCREATED\tREVOKED\n"), out)
 	assert.Contains(t, out, "icbc-gw\tbank\t320500\t102\thmac\t")
 	assert.Contains(t, out, "icbc-sz\tbank\t-\t-\ttls\t")
 	assert.Contains(t, out, "wuzhong-1\tcounter\t320506\t-\tbearer\t")

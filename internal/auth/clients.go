@@ -30,6 +30,12 @@ type Client struct {
 	Role   httpapi.Role
 	Region string // optional scope, "" for none
 	Bank   string // optional scope, "" for none
+	// Channel is the e-card channel code of a RoleChannel client (required
+	// for it, refused for every other role).
+	Channel string
+	// Agency is the agency or merchant code of a RoleTerminal client
+	// (required for it, refused for every other role).
+	Agency string
 	// Auth is how the client authenticates: httpapi.MethodBearer (also for
 	// ""), MethodHMAC or MethodTLS. A client has exactly one way in.
 	Auth string
@@ -47,7 +53,8 @@ type Client struct {
 
 // Principal is what the HTTP layer knows of the client.
 func (c Client) Principal() httpapi.Principal {
-	return httpapi.Principal{Client: c.Name, Role: c.Role, Region: c.Region, Bank: c.Bank, RateLimit: c.RateLimit}
+	return httpapi.Principal{Client: c.Name, Role: c.Role, Region: c.Region, Bank: c.Bank,
+		Channel: c.Channel, Agency: c.Agency, RateLimit: c.RateLimit}
 }
 
 var (
@@ -84,6 +91,8 @@ ALTER TABLE api_clients ADD COLUMN IF NOT EXISTS hmac_secret bytea;
 ALTER TABLE api_clients ADD COLUMN IF NOT EXISTS cert_subject text UNIQUE;
 ALTER TABLE api_clients ADD COLUMN IF NOT EXISTS rate_limit double precision NOT NULL DEFAULT 0;
 ALTER TABLE api_clients ADD COLUMN IF NOT EXISTS revoked_at timestamptz;
+ALTER TABLE api_clients ADD COLUMN IF NOT EXISTS channel text NOT NULL DEFAULT '';
+ALTER TABLE api_clients ADD COLUMN IF NOT EXISTS agency text NOT NULL DEFAULT '';
 -- Nonces of signed requests, shared by every instance; the primary key is
 -- what refuses a replay.
 CREATE TABLE IF NOT EXISTS api_nonces (
@@ -125,6 +134,9 @@ func AddSealed(ctx context.Context, db DB, c Client, keys *SecretKeys) (credenti
 	if c.RateLimit < 0 {
 		return "", fmt.Errorf("add client %s: negative rate limit", c.Name)
 	}
+	if err := checkRoleBinding(c); err != nil {
+		return "", fmt.Errorf("add client %s: %w", c.Name, err)
+	}
 	var keyHash, secret []byte
 	var subject *string
 	switch c.Auth {
@@ -153,9 +165,9 @@ func AddSealed(ctx context.Context, db DB, c Client, keys *SecretKeys) (credenti
 		return "", fmt.Errorf("add client %s: unknown authentication %q (want bearer, hmac or tls)", c.Name, c.Auth)
 	}
 	_, err = db.Exec(ctx,
-		`INSERT INTO api_clients (name, role, key_hash, region, bank, auth, hmac_secret, cert_subject, rate_limit)
-		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		c.Name, string(c.Role), keyHash, c.Region, c.Bank, c.Auth, secret, subject, c.RateLimit)
+		`INSERT INTO api_clients (name, role, key_hash, region, bank, auth, hmac_secret, cert_subject, rate_limit, channel, agency)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		c.Name, string(c.Role), keyHash, c.Region, c.Bank, c.Auth, secret, subject, c.RateLimit, c.Channel, c.Agency)
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
 		switch pgErr.ConstraintName {
@@ -201,7 +213,7 @@ func Get(ctx context.Context, db DB, name string) (Client, error) {
 	var role string
 	var revoked *time.Time
 	err := db.QueryRow(ctx, `SELECT `+listColumns+` FROM api_clients WHERE name = $1`, name).
-		Scan(&c.Name, &role, &c.Region, &c.Bank, &c.Auth, &c.CertSubject, &c.RateLimit, &c.CreatedAt, &revoked)
+		Scan(&c.Name, &role, &c.Region, &c.Bank, &c.Channel, &c.Agency, &c.Auth, &c.CertSubject, &c.RateLimit, &c.CreatedAt, &revoked)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Client{}, fmt.Errorf("get client %s: %w", name, ErrNoClient)
 	}
@@ -228,7 +240,7 @@ func Remove(ctx context.Context, db DB, name string) error {
 }
 
 // listColumns are what Get and List read (never a key or secret).
-const listColumns = `name, role, region, bank, auth, coalesce(cert_subject, ''), rate_limit, created_at, revoked_at`
+const listColumns = `name, role, region, bank, channel, agency, auth, coalesce(cert_subject, ''), rate_limit, created_at, revoked_at`
 
 // RevocationChannel is the PostgreSQL NOTIFY channel on which Revoke
 // announces a revoked client's name, so every authenticator listening
@@ -266,7 +278,7 @@ func List(ctx context.Context, db DB) ([]Client, error) {
 		var c Client
 		var role string
 		var revoked *time.Time
-		err := r.Scan(&c.Name, &role, &c.Region, &c.Bank, &c.Auth, &c.CertSubject, &c.RateLimit, &c.CreatedAt, &revoked)
+		err := r.Scan(&c.Name, &role, &c.Region, &c.Bank, &c.Channel, &c.Agency, &c.Auth, &c.CertSubject, &c.RateLimit, &c.CreatedAt, &revoked)
 		c.Role = httpapi.Role(role)
 		if revoked != nil {
 			c.RevokedAt = *revoked
@@ -282,4 +294,20 @@ func List(ctx context.Context, db DB) ([]Client, error) {
 func hashKey(key string) []byte {
 	h := sha256.Sum256([]byte(key))
 	return h[:]
+}
+
+// checkRoleBinding: a channel client names its channel and a terminal its
+// agency; no other role carries either.
+func checkRoleBinding(c Client) error {
+	switch {
+	case c.Role == httpapi.RoleChannel && strings.TrimSpace(c.Channel) == "":
+		return errors.New("a channel client needs a channel code")
+	case c.Role != httpapi.RoleChannel && c.Channel != "":
+		return errors.New("only a channel client has a channel code")
+	case c.Role == httpapi.RoleTerminal && strings.TrimSpace(c.Agency) == "":
+		return errors.New("a terminal client needs an agency or merchant code")
+	case c.Role != httpapi.RoleTerminal && c.Agency != "":
+		return errors.New("only a terminal client has an agency code")
+	}
+	return nil
 }

@@ -22,11 +22,19 @@ const (
 	// key is the one key accepted in the URL (?display_token=), on routes
 	// that set Route.DisplayToken, because a kiosk browser cannot send headers.
 	RoleDisplay Role = "display"
+	// RoleChannel is an e-card channel (电子社保卡渠道: the 人社 app, a bank's
+	// or a government app). Its client names a channel code
+	// (Principal.Channel) and it acts only for holders bound to that channel.
+	RoleChannel Role = "channel"
+	// RoleTerminal verifies e-card codes at an agency or merchant
+	// (Principal.Agency; Principal.Region is where it stands, not a scope).
+	RoleTerminal Role = "terminal"
 )
 
 // Roles lists every role.
 func Roles() []Role {
-	return []Role{RoleAdmin, RoleCounter, RoleBank, RoleAuditor, RoleAnalyst, RoleBlacklistConsumer, RoleDisplay}
+	return []Role{RoleAdmin, RoleCounter, RoleBank, RoleAuditor, RoleAnalyst, RoleBlacklistConsumer, RoleDisplay,
+		RoleChannel, RoleTerminal}
 }
 
 // Valid reports whether r is one of the declared roles.
@@ -53,6 +61,11 @@ type Principal struct {
 	Role   Role
 	Region string // optional scope: GB/T 2260 region code the client is limited to
 	Bank   string // optional scope: bank code the client acts for
+	// Channel is the e-card channel code of a RoleChannel client ("" for
+	// every other role); it is also a scope: holders bound to the channel.
+	Channel string
+	// Agency is the agency or merchant code of a RoleTerminal client.
+	Agency string
 	// Method is how the client proved who it is: MethodBearer, MethodHMAC
 	// or MethodTLS.
 	Method string

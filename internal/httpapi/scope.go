@@ -27,13 +27,23 @@ type Scope struct {
 	// Bank is a bank code; a client with one may act only on cards of that
 	// bank. "" covers every bank.
 	Bank string
+	// Channel is an e-card channel code; a client with one may act only for
+	// holders whose e-card is bound to that channel (holder_not_bound).
+	// "" covers every holder.
+	Channel string
 }
 
 // Scope is the principal's scope.
-func (p Principal) Scope() Scope { return Scope{Region: p.Region, Bank: p.Bank} }
+func (p Principal) Scope() Scope {
+	s := Scope{Region: p.Region, Bank: p.Bank, Channel: p.Channel}
+	if p.Role == RoleTerminal {
+		s.Region = "" // a terminal's region is where it stands, not whom it may verify
+	}
+	return s
+}
 
 // Unrestricted reports whether s limits nothing.
-func (s Scope) Unrestricted() bool { return s.Region == "" && s.Bank == "" }
+func (s Scope) Unrestricted() bool { return s.Region == "" && s.Bank == "" && s.Channel == "" }
 
 // CoversRegion reports whether a cardholder registered in region code is in
 // s. An empty code (nothing known yet) is covered only by an unrestricted
