@@ -1,0 +1,68 @@
+package ecard
+
+import (
+	"errors"
+	"fmt"
+
+	qr "github.com/piglig/go-qr"
+)
+
+// Image formats of a code's QR picture.
+const (
+	FormatPNG = "png"
+	FormatSVG = "svg"
+)
+
+// QR drawing: level M (15 % of codewords recoverable: a screen with glare
+// or a cracked phone still scans) and never boosted, so the version is what
+// the payload needs at M; the standard's 4-module quiet zone; 6 pixels a
+// module (a version 7 code is 45 modules: 318 px with its margin).
+const (
+	qrScale  = 6
+	qrBorder = 4
+	// MaxQRVersion is the largest version a code may need at level M
+	// (tested for the longest channel code).
+	MaxQRVersion = 7
+)
+
+// QRCode is a code drawn as a QR symbol.
+type QRCode struct {
+	sym *qr.QrCode
+}
+
+// NewQR draws text, a code, in QR alphanumeric mode at level M.
+func NewQR(text string) (*QRCode, error) {
+	seg, err := qr.MakeAlphanumeric(text)
+	if err != nil {
+		return nil, fmt.Errorf("ecard: qr: %w", err)
+	}
+	sym, err := qr.EncodeSegments([]*qr.QrSegment{seg}, qr.Medium, qr.MinVersion, MaxQRVersion, -1, false)
+	if err != nil {
+		return nil, fmt.Errorf("ecard: qr: %w", err)
+	}
+	return &QRCode{sym: sym}, nil
+}
+
+// Version is the symbol's QR version (1..40; 21 + 4·(v-1) modules a side).
+func (q *QRCode) Version() int { return (q.sym.Size() - 17) / 4 }
+
+// Image renders the symbol as format (FormatPNG or FormatSVG) and returns
+// the bytes and their media type.
+func (q *QRCode) Image(format string) ([]byte, string, error) {
+	cfg := qr.NewQrCodeImgConfig(qrScale, qrBorder)
+	switch format {
+	case FormatPNG:
+		b, err := q.sym.ToPNGBytes(cfg)
+		if err != nil {
+			return nil, "", fmt.Errorf("ecard: qr png: %w", err)
+		}
+		return b, "image/png", nil
+	case FormatSVG:
+		b, err := q.sym.ToSVGBytes(qr.NewQrCodeImgConfig(qrScale, qrBorder, qr.WithOptimalSVG()))
+		if err != nil {
+			return nil, "", fmt.Errorf("ecard: qr svg: %w", err)
+		}
+		return b, "image/svg+xml", nil
+	}
+	return nil, "", errors.New("ecard: qr: format must be png or svg")
+}
