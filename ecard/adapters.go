@@ -1,0 +1,53 @@
+package ecard
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/cardledger/cardledger/analytics"
+	"github.com/cardledger/cardledger/commands"
+	"github.com/cardledger/cardledger/domain"
+)
+
+// CommandHolders loads holders through the command side: the event store,
+// as of now (never a read model, which may lag behind a loss report).
+type CommandHolders struct{ Service *commands.Service }
+
+// Load replays the holder's stream.
+func (h CommandHolders) Load(ctx context.Context, cardholderID string) (*domain.Cardholder, error) {
+	if !isCardholderID(cardholderID) {
+		return nil, domain.NotFound(domain.CodeCardholderNotFound, "cardholder %q is not registered", cardholderID)
+	}
+	l, err := h.Service.Repository.Load(ctx, cardholderID)
+	if err != nil {
+		return nil, fmt.Errorf("ecard: load cardholder %s: %w", cardholderID, err)
+	}
+	return l.State, nil
+}
+
+// Resolve maps a card number to its holder.
+func (h CommandHolders) Resolve(ctx context.Context, cardNo string) (string, error) {
+	return h.Service.CardNumbers.Resolve(ctx, cardNo)
+}
+
+// isCardholderID: 32 lower-case hex digits (domain.CardholderIDFor's form).
+func isCardholderID(id string) bool {
+	return len(id) == 32 && strings.Trim(id, "0123456789abcdef") == ""
+}
+
+// IngesterUsage records usage through analytics' ingester (usage streams
+// in the event store; the ClickHouse projection counts them).
+type IngesterUsage struct{ Ingester *analytics.Ingester }
+
+// RecordUsage stores u; a duplicate (a retry) is success.
+func (i IngesterUsage) RecordUsage(ctx context.Context, u domain.UsageInput, actor domain.Actor) error {
+	res, err := i.Ingester.Ingest(ctx, []domain.UsageInput{u}, true, actor)
+	if err != nil {
+		return err
+	}
+	if len(res.Rejected) > 0 {
+		return fmt.Errorf("usage record %s refused: %v", u.ID, res.Rejected[0].Fields)
+	}
+	return nil
+}

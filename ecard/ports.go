@@ -1,0 +1,78 @@
+package ecard
+
+import (
+	"context"
+	"time"
+
+	"github.com/cardledger/cardledger/domain"
+)
+
+// The e-card module's outside needs, each a small interface so that the
+// holder side (channel bindings, consent, suspension, risk alerts, access
+// records) plugs in without this package knowing how it is stored.
+
+// Holders loads cardholders as of now from the event store.
+type Holders interface {
+	// Load returns the cardholder; an unregistered one has Registered false.
+	Load(ctx context.Context, cardholderID string) (*domain.Cardholder, error)
+	// Resolve returns the cardholder a card number was assigned to, or a
+	// domain NotFound error.
+	Resolve(ctx context.Context, cardNo string) (string, error)
+}
+
+// ChannelGate says whether an administrator suspended a channel.
+type ChannelGate interface {
+	Suspended(ctx context.Context, channel string) (bool, error)
+}
+
+// Access is one use of a holder's data by a channel under its consent.
+type Access struct {
+	CardholderID string
+	Channel      string
+	Scope        domain.ConsentScope
+	Purpose      string // what the channel did, e.g. "ecard_code"
+	Client       string // the channel's API client
+	At           time.Time
+}
+
+// AccessRecorder records a consented access so it shows in the audit trail.
+type AccessRecorder interface {
+	RecordAccess(ctx context.Context, a Access) error
+}
+
+// RiskAlert is one holder's codes verified in two prefectures within the
+// risk window.
+type RiskAlert struct {
+	CardholderID string
+	CardNo       string
+	Channel      string
+	// Regions are the two terminals' prefectures, earlier first.
+	Regions [2]string
+	// Verifications are the two verification ids, earlier first.
+	Verifications [2]string
+	Terminal      string // the client of the later verification
+	At            time.Time
+}
+
+// RiskAlerter raises a risk alert on the holder's stream.
+type RiskAlerter interface {
+	RaiseRiskAlert(ctx context.Context, a RiskAlert) error
+}
+
+// UsageRecorder stores one identity_auth usage record (analytics counts
+// it); the record id makes a retry store it once.
+type UsageRecorder interface {
+	RecordUsage(ctx context.Context, u domain.UsageInput, actor domain.Actor) error
+}
+
+// Placeholders until the holder side is wired: no channel is suspended,
+// accesses and alerts go nowhere. cmd/cardledger replaces them.
+type (
+	noGate   struct{}
+	noAccess struct{}
+	noAlerts struct{}
+)
+
+func (noGate) Suspended(context.Context, string) (bool, error)   { return false, nil }
+func (noAccess) RecordAccess(context.Context, Access) error      { return nil }
+func (noAlerts) RaiseRiskAlert(context.Context, RiskAlert) error { return nil }
