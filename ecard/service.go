@@ -346,7 +346,9 @@ func (s *Service) checkRisk(ctx context.Context, c Claims, vid uuid.UUID, holder
 var idSpace = uuid.MustParse("5b8f1f0e-6c1d-4f43-9a4e-ecad0c0de001")
 
 // VerificationID derives a verification's id from its code's id.
-func VerificationID(id CodeID) uuid.UUID { return uuid.NewSHA1(idSpace, append([]byte("verification:"), id[:]...)) }
+func VerificationID(id CodeID) uuid.UUID {
+	return uuid.NewSHA1(idSpace, append([]byte("verification:"), id[:]...))
+}
 
 // UsageRecordID is the usage record id of a code's verification: derived
 // from the code id, so a retried record is stored once.
