@@ -58,7 +58,10 @@ func (q *QRCode) Image(format string) ([]byte, string, error) {
 		}
 		return b, "image/png", nil
 	case FormatSVG:
-		b, err := q.sym.ToSVGBytes(qr.NewQrCodeImgConfig(qrScale, qrBorder, qr.WithOptimalSVG()))
+		// The SVG renderer counts the border in user units, not modules
+		// (the PNG one in modules): at scale 1 a unit is a module, so the
+		// viewBox is the symbol plus its 4-module quiet zone; SVG scales.
+		b, err := q.sym.ToSVGBytes(qr.NewQrCodeImgConfig(1, qrBorder, qr.WithOptimalSVG()))
 		if err != nil {
 			return nil, "", fmt.Errorf("ecard: qr svg: %w", err)
 		}
