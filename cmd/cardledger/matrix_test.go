@@ -50,6 +50,8 @@ var (
 	analyst   = httpapi.RoleAnalyst
 	consumer  = httpapi.RoleBlacklistConsumer
 	display   = httpapi.RoleDisplay
+	channel   = httpapi.RoleChannel
+	terminal  = httpapi.RoleTerminal
 	adminOnly = []httpapi.Role{}
 )
 
@@ -171,6 +173,12 @@ var accessMatrix = map[string]access{
 	"POST /v1/permission-requests/{id}/approval":  {adminOnly, targetOwn},
 	"POST /v1/permission-requests/{id}/rejection": {adminOnly, targetOwn},
 	"GET /v1/permission-requests/{id}":            {roles(auditor), targetOwn},
+
+	// E-card codes: the keys are public; a channel issues for holders bound
+	// to it (its own rule: holder_not_bound, ecard tests), a terminal verifies.
+	"GET /v1/ecard/keys":    {nil, targetNone},
+	"POST /v1/ecard/codes":  {roles(channel), targetOwn},
+	"POST /v1/ecard/verify": {roles(terminal), targetNone},
 }
 
 func TestAccessMatrix(t *testing.T) {
@@ -293,8 +301,8 @@ func newMatrix(t *testing.T, vars map[string]string) *matrix {
 	m.add(main, b.e)
 
 	for _, role := range httpapi.Roles() {
-		m.client(ctx, d.pool, auth.Client{Name: "any-" + string(role), Role: role})
-		m.client(ctx, d.pool, auth.Client{Name: "other-county-" + string(role), Role: role, Region: otherCounty})
+		m.client(ctx, d.pool, withRoleCodes(auth.Client{Name: "any-" + string(role), Role: role}))
+		m.client(ctx, d.pool, withRoleCodes(auth.Client{Name: "other-county-" + string(role), Role: role, Region: otherCounty}))
 	}
 	m.client(ctx, d.pool, auth.Client{Name: "other-bank", Role: httpapi.RoleBank, Bank: otherBank})
 	m.client(ctx, d.pool, auth.Client{Name: "home-county-analyst", Role: httpapi.RoleAnalyst, Region: holderRegion})
@@ -384,6 +392,18 @@ func (m *matrix) routes() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// withRoleCodes gives a channel client its channel code and a terminal its
+// agency, which those roles require.
+func withRoleCodes(c auth.Client) auth.Client {
+	switch c.Role {
+	case httpapi.RoleChannel:
+		c.Channel = "matrix-app"
+	case httpapi.RoleTerminal:
+		c.Agency = "H0001"
+	}
+	return c
 }
 
 func (m *matrix) client(ctx context.Context, db auth.DB, c auth.Client) {
