@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/google/uuid"
+
 	"github.com/cardledger/cardledger/analytics"
 	"github.com/cardledger/cardledger/commands"
 	"github.com/cardledger/cardledger/domain"
@@ -48,6 +50,27 @@ func (i IngesterUsage) RecordUsage(ctx context.Context, u domain.UsageInput, act
 	}
 	if len(res.Rejected) > 0 {
 		return fmt.Errorf("usage record %s refused: %v", u.ID, res.Rejected[0].Fields)
+	}
+	return nil
+}
+
+// CommandAlerts raises risk alerts as RaiseECardRiskAlert through the
+// command pipeline: an ECardRiskAlerted event on the holder's stream,
+// shown in the audit trail. The command id derives from the alert's key,
+// so raising it again appends nothing.
+type CommandAlerts struct {
+	Handler *commands.CardholderCommandHandler
+}
+
+// RaiseRiskAlert runs the command as the later terminal.
+func (a CommandAlerts) RaiseRiskAlert(ctx context.Context, r RiskAlert) error {
+	env := commands.Envelope{CommandID: uuid.NewSHA1(idSpace, []byte("risk-alert:"+r.Key)),
+		Actor: domain.Actor{Client: r.SecondTerminal}, Channel: "ecard-verify"}
+	_, err := a.Handler.Handle(ctx, commands.CardholderCommand{Envelope: env, CardholderID: r.CardholderID,
+		Command: domain.RaiseECardRiskAlert{CardNo: r.CardNo, FirstRegion: r.FirstRegion, SecondRegion: r.SecondRegion,
+			FirstAt: r.FirstAt, SecondAt: r.SecondAt, FirstTerminal: r.FirstTerminal, SecondTerminal: r.SecondTerminal}})
+	if err != nil {
+		return fmt.Errorf("raise risk alert for %s: %w", r.CardholderID, err)
 	}
 	return nil
 }

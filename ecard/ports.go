@@ -40,18 +40,20 @@ type AccessRecorder interface {
 	RecordAccess(ctx context.Context, a Access) error
 }
 
-// RiskAlert is one holder's codes verified in two prefectures within the
-// risk window.
+// RiskAlert is one holder's codes verified by terminals of two prefectures
+// within the risk window; First is the earlier verification.
 type RiskAlert struct {
-	CardholderID string
-	CardNo       string
-	Channel      string
-	// Regions are the two terminals' prefectures, earlier first.
-	Regions [2]string
-	// Verifications are the two verification ids, earlier first.
-	Verifications [2]string
-	Terminal      string // the client of the later verification
-	At            time.Time
+	CardholderID   string
+	CardNo         string
+	FirstRegion    string // the terminals' region codes
+	SecondRegion   string
+	FirstAt        time.Time
+	SecondAt       time.Time
+	FirstTerminal  string // the terminals' API clients
+	SecondTerminal string
+	// Key names the pair of verifications: raising the same alert again
+	// (a retry) records it once.
+	Key string
 }
 
 // RiskAlerter raises a risk alert on the holder's stream.

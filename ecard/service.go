@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -143,7 +144,9 @@ func (s *Service) Issue(ctx context.Context, p httpapi.Principal, cardholderID, 
 		return Issued{}, &httpapi.ScopeError{Code: httpapi.CodeScopeRegion, Scope: p.Scope()}
 	}
 	now := s.clock()
-	if !h.ECardBoundTo(p.Channel) {
+	// The channel's own standing first (bound, consented), so a channel
+	// learns nothing of a card it has no business with.
+	if !slices.Contains(h.ECardChannels, p.Channel) {
 		return Issued{}, httpapi.NewProblem(http.StatusForbidden, CodeHolderNotBound, "the holder's e-card is not bound to this channel")
 	}
 	if !h.ConsentAllows(p.Channel, domain.ConsentIdentity, now) {
@@ -197,16 +200,18 @@ func (s *Service) checkChannel(ctx context.Context, channel string) error {
 	return nil
 }
 
-// cardUsable refuses a holder whose e-card does not work now.
+// cardUsable refuses a holder whose e-card does not work now: the card's
+// status first (lost, temporarily lost, cancelled: the blacklist), then the
+// e-card itself.
 func cardUsable(h *domain.Cardholder) error {
 	if h.Card == nil || h.Card.CardNo == "" {
 		return httpapi.Conflict(CodeCardNotUsable, "the holder has no card")
 	}
+	if st := h.Card.Status; st != domain.StatusIssued && st != domain.StatusActive {
+		return httpapi.Conflict(CodeCardNotUsable, fmt.Sprintf("the card is %s", st))
+	}
 	if !h.Card.ECardIssued {
 		return httpapi.Conflict(CodeECardRevoked, "the holder's e-card is not issued or was revoked")
-	}
-	if !h.ECardUsable() {
-		return httpapi.Conflict(CodeCardNotUsable, fmt.Sprintf("the card is %s", h.Card.Status))
 	}
 	return nil
 }
@@ -259,11 +264,11 @@ func (s *Service) Verify(ctx context.Context, p httpapi.Principal, text string) 
 	if h.Card == nil || h.Card.CardNo != c.CardNo {
 		return Verified{}, httpapi.Conflict(CodeCardNotUsable, "the card was replaced")
 	}
-	if !h.ECardBoundTo(c.Channel) {
-		return Verified{}, httpapi.NewProblem(http.StatusForbidden, CodeHolderNotBound, "the holder's e-card is no longer bound to the code's channel")
-	}
 	if err := cardUsable(h); err != nil {
 		return Verified{}, err
+	}
+	if !h.ECardBoundTo(c.Channel) {
+		return Verified{}, httpapi.NewProblem(http.StatusForbidden, CodeHolderNotBound, "the holder's e-card is no longer bound to the code's channel")
 	}
 	vid := VerificationID(c.CodeID)
 	if err := s.claim(ctx, c, vid, h.ID, p, now); err != nil {
@@ -311,24 +316,27 @@ func (s *Service) checkRisk(ctx context.Context, c Claims, vid uuid.UUID, holder
 	if mine == "" {
 		return
 	}
-	rows, err := s.pool.Query(ctx, `SELECT verification_id, region FROM ecard.verifications
-		WHERE cardholder_id = $1 AND verified_at >= $2 AND code_id <> $3 AND region <> ''
-		ORDER BY verified_at DESC`, holderID, now.Add(-s.window), c.CodeID[:])
+	rows, err := s.pool.Query(ctx, `SELECT verification_id, region, terminal, verified_at FROM ecard.verifications
+		WHERE cardholder_id = $1 AND verified_at >= $2 AND verified_at <= $3 AND code_id <> $4 AND region <> ''
+		ORDER BY verified_at DESC`, holderID, now.Add(-s.window), now, c.CodeID[:])
 	if err != nil {
 		s.log.WithError(err).Warn("ecard: risk check")
 		return
 	}
-	var other uuid.UUID
-	var otherRegion string
+	var a RiskAlert
 	found := false
 	for rows.Next() {
 		var id uuid.UUID
-		var region string
-		if err := rows.Scan(&id, &region); err != nil {
+		var region, terminal string
+		var at time.Time
+		if err := rows.Scan(&id, &region, &terminal, &at); err != nil {
 			break
 		}
 		if pref := domain.PrefectureOf(region); pref != "" && pref != mine {
-			other, otherRegion, found = id, pref, true
+			a = RiskAlert{CardholderID: holderID, CardNo: c.CardNo, FirstRegion: region, SecondRegion: p.Region,
+				FirstAt: at.UTC(), SecondAt: now.UTC(), FirstTerminal: terminal, SecondTerminal: p.Client,
+				Key: id.String() + "/" + vid.String()}
+			found = true
 			break
 		}
 	}
@@ -336,8 +344,6 @@ func (s *Service) checkRisk(ctx context.Context, c Claims, vid uuid.UUID, holder
 	if !found {
 		return
 	}
-	a := RiskAlert{CardholderID: holderID, CardNo: c.CardNo, Channel: c.Channel, Regions: [2]string{otherRegion, mine},
-		Verifications: [2]string{other.String(), vid.String()}, Terminal: p.Client, At: now}
 	if err := s.alerts.RaiseRiskAlert(context.WithoutCancel(ctx), a); err != nil {
 		s.log.WithError(err).WithField("cardholder_id", holderID).Error("ecard: raise risk alert")
 	}

@@ -61,6 +61,7 @@ func (a *app) ecardModule(ctx context.Context, svc *commands.Service, ingester *
 		Holders:    ecard.CommandHolders{Service: svc},
 		Pool:       d.pool,
 		Usage:      ecard.IngesterUsage{Ingester: ingester},
+		Alerts:     ecard.CommandAlerts{Handler: svc.Cardholder},
 		Clock:      clock,
 		TTL:        d.cfg.ECardCodeTTL,
 		RiskWindow: d.cfg.ECardRiskWindow,
