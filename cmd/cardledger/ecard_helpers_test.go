@@ -113,6 +113,23 @@ func (r *ecardRig) sendJSON(method, path, client string, body any) (int, map[str
 // channel under consent identity; it returns the holder id and card number.
 func (r *ecardRig) holder(idNumber, name string) (string, string) {
 	r.t.Helper()
+	id, card := r.registerActiveCard(idNumber, name)
+	status, bound := r.sendJSON(http.MethodPost, "/v1/ecard/bindings", "app", map[string]any{
+		"id_number": idNumber, "name": name, "scopes": []string{"identity", "card_status"}})
+	require.Equal(r.t, http.StatusOK, status, "binding: %v", bound)
+	return id, card
+}
+
+// registerActive registers a cardholder with an active card, bound to no
+// channel; it returns the holder id.
+func (r *ecardRig) registerActive(idNumber, name string) string {
+	r.t.Helper()
+	id, _ := r.registerActiveCard(idNumber, name)
+	return id
+}
+
+func (r *ecardRig) registerActiveCard(idNumber, name string) (string, string) {
+	r.t.Helper()
 	sex := "female"
 	if (idNumber[16]-'0')%2 == 1 {
 		sex = "male"
@@ -130,11 +147,13 @@ func (r *ecardRig) holder(idNumber, name string) (string, string) {
 	if status, body := r.sendJSON(http.MethodPost, "/v1/cards/"+card+"/activation", "admin", map[string]string{}); status != http.StatusOK {
 		require.Equal(r.t, http.StatusConflict, status, "activation: %v", body)
 	}
-	status, bound := r.sendJSON(http.MethodPost, "/v1/ecard/bindings", "app", map[string]any{
-		"id_number": idNumber, "name": name, "scopes": []string{"identity", "card_status"}})
-	require.Equal(r.t, http.StatusOK, status, "binding: %v", bound)
 	return id, card
 }
+
+// chromium is the browser of the login page's test.
+const chromium = "/usr/bin/chromium"
+
+func jsonDecode(r io.Reader, v any) error { return json.NewDecoder(r).Decode(v) }
 
 // code asks the channel for a code for holder.
 func (r *ecardRig) code(holder string) string {
