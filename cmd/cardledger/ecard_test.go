@@ -19,7 +19,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/cardledger/cardledger/commands"
 	"github.com/cardledger/cardledger/domain"
 	"github.com/cardledger/cardledger/ecard"
 	"github.com/cardledger/cardledger/eventstore"
@@ -161,16 +160,13 @@ func (h *ecardHarness) do(method, path, client string, body any) (int, []byte) {
 	return res.StatusCode, raw
 }
 
-// bind runs the holder side's binding command (the channel's real-name
-// check passed): the holder's e-card is issued through channel, or bound
-// to it, with consent to scopes.
+// bind is the channel's binding call (its real-name check passed): the
+// holder's e-card is issued through channel, or bound to it, with consent
+// to scopes.
 func (h *ecardHarness) bind(channel string, scopes ...domain.ConsentScope) {
 	h.t.Helper()
-	env := commands.NewEnvelope(domain.Actor{Client: channel}, "http")
-	_, err := h.b.a.commands.Service().Cardholder.Handle(context.Background(), commands.CardholderCommand{Envelope: env,
-		CardholderID: h.holder, Command: domain.BindECardChannel{Channel: channel, IDNumber: h.idNo, Name: h.name,
-			Scopes: scopes, At: time.Now()}})
-	require.NoError(h.t, err)
+	st, body := h.do(http.MethodPost, "/v1/ecard/bindings", channel, map[string]any{"id_number": h.idNo, "name": h.name, "scopes": scopes})
+	require.Equal(h.t, http.StatusOK, st, "%s", body)
 }
 
 type issued struct {
@@ -462,4 +458,47 @@ func TestECardExpiryAndRotation(t *testing.T) {
 	assert.Equal(t, newKey.ID.String(), after[0].KID)
 	st, _, p = h.verify("hospital-1", h.mustIssue("rsapp"))
 	require.Equal(t, http.StatusOK, st, "a new-key code after the retirement: %+v", p)
+}
+
+// TestECardChannelSuspensionAndUnbinding: an administrator's suspension
+// refuses every outstanding code of the channel and new ones at once,
+// leaves other channels' codes alone, and its resumption lets them verify
+// again; a code whose channel binding ended is refused. Every code made
+// is a consented access (ChannelAccessed) in the audit trail.
+func TestECardChannelSuspensionAndUnbinding(t *testing.T) {
+	h := newECardHarness(t, nil)
+	h.bind("rsapp", domain.ConsentIdentity)
+	h.bind("bankapp", domain.ConsentIdentity)
+	rsCode, bankCode := h.mustIssue("rsapp"), h.mustIssue("bankapp")
+
+	st, body := h.do(http.MethodPost, "/v1/ecard/channels/rsapp/suspension", "admin", map[string]string{"reason": "leaked keys"})
+	require.Equal(t, http.StatusOK, st, "%s", body)
+	events, verified := h.head()
+	h.refused("hospital-1", rsCode, http.StatusForbidden, ecard.CodeChannelSuspended)
+	st, _, p := h.issue("rsapp", "png")
+	require.Equal(t, http.StatusForbidden, st)
+	require.Equal(t, ecard.CodeChannelSuspended, p.Code)
+	events2, verified2 := h.head()
+	assert.Equal(t, events, events2, "refusals append nothing")
+	assert.Equal(t, verified, verified2)
+	st, _, p = h.verify("hospital-1", bankCode)
+	require.Equal(t, http.StatusOK, st, "another channel's code: %+v", p)
+
+	st, body = h.do(http.MethodPost, "/v1/ecard/channels/rsapp/resumption", "admin", map[string]string{"reason": "keys rotated"})
+	require.Equal(t, http.StatusOK, st, "%s", body)
+	st, _, p = h.verify("hospital-1", rsCode)
+	require.Equal(t, http.StatusOK, st, "after the resumption: %+v", p)
+
+	outstanding := h.mustIssue("bankapp")
+	st, body = h.do(http.MethodPost, "/v1/cardholders/"+h.holder+"/ecard/unbinding", "bankapp", map[string]string{"reason": "uninstalled"})
+	require.Equal(t, http.StatusOK, st, "%s", body)
+	h.refused("hospital-1", outstanding, http.StatusForbidden, ecard.CodeHolderNotBound)
+	st, _, p = h.issue("bankapp", "png")
+	require.Equal(t, http.StatusForbidden, st)
+	require.Equal(t, ecard.CodeHolderNotBound, p.Code)
+
+	require.Eventually(t, func() bool {
+		st, body := h.do(http.MethodGet, "/v1/audit?actor=rsapp", "auditor", nil)
+		return st == http.StatusOK && strings.Contains(string(body), `"ChannelAccessed"`)
+	}, time.Minute, 100*time.Millisecond, "a code made is a consented access in GET /v1/audit")
 }
