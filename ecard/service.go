@@ -21,12 +21,12 @@ import (
 
 // Stable problem codes of the e-card routes (docs/errors.md).
 const (
-	CodeMalformed        = "code_malformed"
-	CodeBadSignature     = "code_bad_signature"
-	CodeExpired          = "code_expired"
-	CodeUsed             = "code_used"
-	CodeECardRevoked     = "ecard_revoked"
-	CodeCardNotUsable    = "card_not_usable"
+	CodeMalformed     = "code_malformed"
+	CodeBadSignature  = "code_bad_signature"
+	CodeExpired       = "code_expired"
+	CodeUsed          = "code_used"
+	CodeECardRevoked  = "ecard_revoked"
+	CodeCardNotUsable = "card_not_usable"
 	// The channel refusals are the command side's, one code each.
 	CodeHolderNotBound   = commands.CodeHolderNotBound
 	CodeConsentRequired  = commands.CodeConsentRequired
