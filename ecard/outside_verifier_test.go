@@ -38,7 +38,7 @@ func outsideVerify(text string, keys map[string]ed25519.PublicKey, now time.Time
 	if ch[0] == '-' || strings.Trim(string(ch), "abcdefghijklmnopqrstuvwxyz0123456789-") != "" {
 		return "malformed"
 	}
-	pub, ok := keys[hex.EncodeToString(b[1:5])] // step 4
+	pub, ok := keys[hex.EncodeToString(b[1:5])]          // step 4
 	if !ok || !ed25519.Verify(pub, b[:27+n], b[27+n:]) { // step 5
 		return "bad signature"
 	}
