@@ -50,7 +50,7 @@ func (c *offsetClock) Add(d time.Duration) {
 // clock injected, a holder with an active card, and the clients of the
 // e-card: channels, terminals in two cities, a counter, an auditor.
 type ecardHarness struct {
-	t      *testing.T
+	t      testing.TB
 	b      *booted
 	clock  *offsetClock
 	keys   map[string]string
@@ -65,7 +65,7 @@ const (
 	otherCityRegion   = "110105" // 北京市朝阳区
 )
 
-func newECardHarness(t *testing.T, vars map[string]string) *ecardHarness {
+func newECardHarness(t testing.TB, vars map[string]string) *ecardHarness {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	t.Cleanup(cancel)
@@ -95,27 +95,34 @@ func newECardHarness(t *testing.T, vars map[string]string) *ecardHarness {
 		require.NoError(t, err)
 		h.keys[c.Name] = key
 	}
+	h.holder, h.card = h.addHolder(h.idNo, h.name)
+	return h
+}
+
+// addHolder registers a holder of ecardHolderRegion and gives them an
+// active card at the bank counter; it returns their id and card number.
+func (h *ecardHarness) addHolder(idNo, name string) (holder, card string) {
+	h.t.Helper()
 	st, body := h.do(http.MethodPost, "/v1/cardholders", "admin", map[string]string{
-		"id_number": h.idNo, "name": h.name, "sex": "female", "nationality": "CHN", "region_code": ecardHolderRegion,
+		"id_number": idNo, "name": name, "sex": "female", "nationality": "CHN", "region_code": ecardHolderRegion,
 		"phone": "13800000000", "employer_code": "E001", "community_code": "C001"})
-	require.Equal(t, http.StatusCreated, st, "%s", body)
+	require.Equal(h.t, http.StatusCreated, st, "%s", body)
 	var res struct {
 		CardholderID string `json:"cardholder_id"`
 		CardNo       string `json:"card_no"`
 	}
-	require.NoError(t, json.Unmarshal(body, &res))
-	h.holder = res.CardholderID
-	st, body = h.do(http.MethodPost, "/v1/cardholders/"+h.holder+"/instant-issuance", "admin",
+	require.NoError(h.t, json.Unmarshal(body, &res))
+	holder = res.CardholderID
+	st, body = h.do(http.MethodPost, "/v1/cardholders/"+holder+"/instant-issuance", "admin",
 		map[string]string{"bank_code": "102", "account_no": "6212260200012345678", "chip_id": "0123456789ABCDEF0123456789ABCDEF"})
-	require.Equal(t, http.StatusOK, st, "%s", body)
-	require.NoError(t, json.Unmarshal(body, &res))
-	h.card = res.CardNo
-	return h
+	require.Equal(h.t, http.StatusOK, st, "%s", body)
+	require.NoError(h.t, json.Unmarshal(body, &res))
+	return holder, res.CardNo
 }
 
 // bootECard is bootMigrated with the e-card clock set before the server
 // is built.
-func bootECard(t *testing.T, ctx context.Context, env *environment, clock func() time.Time) *booted {
+func bootECard(t testing.TB, ctx context.Context, env *environment, clock func() time.Time) *booted {
 	t.Helper()
 	d, err := parseConfig(env, flag.NewFlagSet("test", flag.ContinueOnError), nil)
 	require.NoError(t, err)
@@ -153,19 +160,28 @@ func (h *ecardHarness) do(method, path, client string, body any) (int, []byte) {
 	if client != "" {
 		req.Header.Set("Authorization", "Bearer "+h.keys[client])
 	}
-	res, err := http.DefaultClient.Do(req)
+	res, err := ecardHTTP.Do(req)
 	require.NoError(h.t, err)
 	defer res.Body.Close()
 	raw, _ := io.ReadAll(res.Body)
 	return res.StatusCode, raw
 }
 
+// ecardHTTP keeps connections to the test server open for many
+// concurrent callers (the default keeps two idle per host).
+var ecardHTTP = &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+
 // bind is the channel's binding call (its real-name check passed): the
 // holder's e-card is issued through channel, or bound to it, with consent
 // to scopes.
 func (h *ecardHarness) bind(channel string, scopes ...domain.ConsentScope) {
 	h.t.Helper()
-	st, body := h.do(http.MethodPost, "/v1/ecard/bindings", channel, map[string]any{"id_number": h.idNo, "name": h.name, "scopes": scopes})
+	h.bindHolder(channel, h.idNo, h.name, scopes...)
+}
+
+func (h *ecardHarness) bindHolder(channel, idNo, name string, scopes ...domain.ConsentScope) {
+	h.t.Helper()
+	st, body := h.do(http.MethodPost, "/v1/ecard/bindings", channel, map[string]any{"id_number": idNo, "name": name, "scopes": scopes})
 	require.Equal(h.t, http.StatusOK, st, "%s", body)
 }
 
