@@ -518,3 +518,55 @@ func TestECardChannelSuspensionAndUnbinding(t *testing.T) {
 		return st == http.StatusOK && strings.Contains(string(body), `"ChannelAccessed"`)
 	}, time.Minute, 100*time.Millisecond, "a code made is a consented access in GET /v1/audit")
 }
+
+// TestECardVerifiesOnceAcrossInstances: two servers on one database, the
+// same code sent to both by 8 terminals at once: exactly one 200, every
+// other answer code_used, one usage record.
+func TestECardVerifiesOnceAcrossInstances(t *testing.T) {
+	vars := map[string]string{"CARDLEDGER_POSTGRES_URL": testpg.NewDatabase(t)}
+	h := newECardHarness(t, vars)
+	h.bind("rsapp", domain.ConsentIdentity)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	env := &environment{stdout: io.Discard, stderr: io.Discard, getenv: func(k string) string { return vars[k] }}
+	second := bootECard(t, ctx, env, h.clock.Now)
+	servers := []string{h.b.srv.URL, second.srv.URL}
+
+	for round := range 3 {
+		code := h.mustIssue("rsapp")
+		statuses := make([]int, 8)
+		codes := make([]string, 8)
+		var wg sync.WaitGroup
+		for i := range statuses {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				terminal := []string{"hospital-1", "pharmacy-2"}[i%2]
+				raw, _ := json.Marshal(map[string]string{"code": code})
+				req, _ := http.NewRequest(http.MethodPost, servers[i%2]+"/v1/ecard/verify", bytes.NewReader(raw))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Authorization", "Bearer "+h.keys[terminal])
+				res, err := ecardHTTP.Do(req)
+				if err != nil {
+					return
+				}
+				defer res.Body.Close()
+				var p httpapi.Problem
+				_ = json.NewDecoder(res.Body).Decode(&p)
+				statuses[i], codes[i] = res.StatusCode, p.Code
+			}()
+		}
+		wg.Wait()
+		ok := 0
+		for i, st := range statuses {
+			if st == http.StatusOK {
+				ok++
+				continue
+			}
+			assert.Equal(t, http.StatusConflict, st, "round %d answer %d", round, i)
+			assert.Equal(t, ecard.CodeUsed, codes[i], "round %d answer %d", round, i)
+		}
+		assert.Equal(t, 1, ok, "round %d: exactly one verification", round)
+	}
+	assert.Len(t, h.usageRecords(), 3, "one usage record per code")
+}
