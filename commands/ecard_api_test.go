@@ -12,7 +12,6 @@ import (
 
 	"github.com/cardledger/cardledger/commands"
 	"github.com/cardledger/cardledger/domain"
-	"github.com/cardledger/cardledger/internal/httpapi"
 )
 
 // bindAs binds person n's e-card to the channel of key under consent scopes.
@@ -111,7 +110,7 @@ func TestChannelSelfServiceOverHTTP(t *testing.T) {
 	refused(t, e.do(http.MethodPost, self+"/temporary-loss", keyIcbcApp, nil), http.StatusForbidden, commands.CodeHolderNotBound)
 	refused(t, e.do(http.MethodGet, self+"/status", keyIcbcApp, nil), http.StatusForbidden, commands.CodeHolderNotBound)
 	refused(t, e.do(http.MethodPost, "/v1/cardholders/"+holder+"/consents/rsapp/revocation", keyIcbcApp, nil),
-		http.StatusForbidden, httpapi.CodeForbidden)
+		http.StatusForbidden, commands.CodeHolderNotBound)
 
 	// Consent revoked: the channel is refused at once.
 	r = e.do(http.MethodPost, "/v1/cardholders/"+holder+"/consents/rsapp/revocation", keyRsapp, map[string]string{"reason": "the holder asked"})
@@ -172,7 +171,11 @@ func TestChannelBindingsAndConsentsOverHTTP(t *testing.T) {
 
 	// A channel unbinds itself only; the counter names the channel.
 	refused(t, e.do(http.MethodPost, "/v1/cardholders/"+holder+"/ecard/unbinding", keyRsapp, map[string]string{"channel": "icbc-app"}),
-		http.StatusForbidden, httpapi.CodeForbidden)
+		http.StatusForbidden, commands.CodeOtherChannel)
+	refused(t, e.do(http.MethodPost, "/v1/cardholders/"+holder+"/consents/icbc-app/revocation", keyRsapp, nil),
+		http.StatusForbidden, commands.CodeOtherChannel)
+	refused(t, e.do(http.MethodPost, "/v1/cardholders/"+holder+"/consents", keyRsapp,
+		map[string]any{"channel": "icbc-app", "scopes": []string{"contact"}}), http.StatusForbidden, commands.CodeOtherChannel)
 	r := e.do(http.MethodPost, "/v1/cardholders/"+holder+"/ecard/unbinding", keyCounter, map[string]string{"channel": "rsapp", "reason": "holder asked"})
 	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
 	assert.Equal(t, []string{"ECardChannelUnbound", "ConsentRevoked"}, r.command(t).Events)
