@@ -218,6 +218,11 @@ func TestChannelSelfServiceCommandsOverHTTP(t *testing.T) {
 	var status commands.SelfStatusView
 	r.json(t, &status)
 	assert.True(t, status.CancellationRequested)
+	r = e.do(http.MethodGet, "/v1/cardholders/"+holder+"/state", keyCounter, nil)
+	var state commands.StateView
+	r.json(t, &state)
+	assert.Equal(t, "rsapp", state.Card.CancellationRequestedBy, "the counter sees the request")
+	assert.Equal(t, []string{"rsapp"}, state.ECardChannels)
 
 	// The counter confirms: the card and its e-card end.
 	r = e.do(http.MethodPost, "/v1/cards/"+card+"/cancellation", keyCounter, map[string]string{"reason": "confirmed"})
