@@ -106,7 +106,8 @@ func decideBindECardChannel(c *Cardholder, cmd BindECardChannel) ([]Event, error
 	// Both must match: the ID number alone is no proof of who is there. An
 	// erased holder's profile reads [erased] and matches nothing.
 	if cmd.IDNumber != c.Profile.IDNumber || strings.TrimSpace(cmd.Name) != c.Profile.Name {
-		return nil, Conflict(CodeIdentityMismatch, "the name and ID number are not those registered for cardholder %s", c.ID)
+		// Say nothing of what is registered: the caller may be guessing.
+		return nil, Conflict(CodeIdentityMismatch, "the name does not match the ID number's registration")
 	}
 	var events []Event
 	if consent.Channel != "" {
