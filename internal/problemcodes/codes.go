@@ -63,6 +63,7 @@ var Table = []Code{
 	{"idempotency_key_in_flight", 409, "commands", "a request with this Idempotency-Key is still running; retry later"},
 	{"holder_not_bound", 403, "commands, ecard", "an e-card channel acts only for holders whose e-card is bound to it; a code whose channel binding ended is refused too"},
 	{"consent_required", 403, "commands, ecard", "the holder's consent to the channel does not cover this (never given, revoked, expired, or another scope)"},
+	{"other_channel", 403, "commands", "an e-card channel acts only on its own binding and consent, never another channel's"},
 	{"channel_suspended", 403, "commands, ecard", "the administrator suspended the e-card channel: all its requests, and every code it made, are refused"},
 
 	// The domain: refused commands (KindInvalid 400, KindNotFound 404, KindConflict 409).
