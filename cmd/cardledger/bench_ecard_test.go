@@ -17,6 +17,7 @@ import (
 
 	"github.com/cardledger/cardledger/domain"
 	"github.com/cardledger/cardledger/internal/auth"
+	"github.com/cardledger/cardledger/internal/devtools/loadgen"
 	"github.com/cardledger/cardledger/internal/devtools/seed"
 	"github.com/cardledger/cardledger/internal/httpapi"
 )
@@ -129,6 +130,7 @@ func BenchmarkECardIssue(b *testing.B) {
 	b.StopTimer()
 	require.NoError(b, err)
 	reportLatency(b, lat, elapsed, "codes")
+	reportBaseline(b, h)
 }
 
 // BenchmarkECardVerify: 16 terminals verify b.N codes made beforehand (not
@@ -163,4 +165,15 @@ func BenchmarkECardVerify(b *testing.B) {
 	b.StopTimer()
 	require.NoError(b, err)
 	reportLatency(b, lat, elapsed, "verifies")
+	reportBaseline(b, h)
+}
+
+// reportBaseline runs the write side's comparison beside the figures: b.N
+// single-row INSERTs, each its own transaction, 16 at a time, into the same
+// database (a verification commits twice: the claim and the usage event).
+func reportBaseline(b *testing.B, h *ecardHarness) {
+	raw, err := loadgen.RawInsert(context.Background(), h.b.d.pool, b.N, benchWorkers)
+	require.NoError(b, err)
+	b.ReportMetric(raw.PerSecond, "raw-inserts/s")
+	b.ReportMetric(float64(raw.P99.Microseconds())/1000, "raw-p99-ms")
 }
