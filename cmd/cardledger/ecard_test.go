@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cardledger/cardledger/analytics/chtest"
 	"github.com/cardledger/cardledger/domain"
 	"github.com/cardledger/cardledger/ecard"
 	"github.com/cardledger/cardledger/eventstore"
@@ -569,4 +570,41 @@ func TestECardVerifiesOnceAcrossInstances(t *testing.T) {
 		assert.Equal(t, 1, ok, "round %d: exactly one verification", round)
 	}
 	assert.Len(t, h.usageRecords(), 3, "one usage record per code")
+}
+
+// TestECardVerificationCountedByAnalytics: with ClickHouse, a verified
+// code shows in the card's use history as identity_auth over ecard_qr, at
+// the terminal's region and agency, under the record id derived from the
+// code id.
+func TestECardVerificationCountedByAnalytics(t *testing.T) {
+	h := newECardHarness(t, map[string]string{"CARDLEDGER_CLICKHOUSE_URL": chtest.NewDatabase(t)})
+	key, err := auth.Add(context.Background(), h.b.d.pool, auth.Client{Name: "analyst", Role: httpapi.RoleAnalyst})
+	require.NoError(t, err)
+	h.keys["analyst"] = key
+	h.bind("rsapp", domain.ConsentIdentity)
+	code := h.mustIssue("rsapp")
+	st, _, p := h.verify("hospital-1", code)
+	require.Equal(t, http.StatusOK, st, "%+v", p)
+	c, _, _, err := ecard.Decode(code)
+	require.NoError(t, err)
+
+	var uses struct {
+		Uses []struct {
+			RecordID   string `json:"record_id"`
+			Kind       string `json:"kind"`
+			Channel    string `json:"channel"`
+			RegionCode string `json:"region_code"`
+			Merchant   string `json:"merchant"`
+		} `json:"uses"`
+	}
+	require.Eventually(t, func() bool {
+		st, body := h.do(http.MethodGet, "/v1/analytics/cards/"+h.card+"/history", "analyst", nil)
+		return st == http.StatusOK && json.Unmarshal(body, &uses) == nil && len(uses.Uses) == 1
+	}, time.Minute, 200*time.Millisecond, "analytics has the verification")
+	u := uses.Uses[0]
+	assert.Equal(t, ecard.UsageRecordID(c.CodeID), u.RecordID)
+	assert.Equal(t, "identity_auth", u.Kind)
+	assert.Equal(t, "ecard_qr", u.Channel)
+	assert.Equal(t, ecardHolderRegion, u.RegionCode)
+	assert.Equal(t, "H001", u.Merchant)
 }
