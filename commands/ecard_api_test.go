@@ -12,7 +12,6 @@ import (
 
 	"github.com/cardledger/cardledger/commands"
 	"github.com/cardledger/cardledger/domain"
-	"github.com/cardledger/cardledger/internal/httpapi"
 )
 
 // bindAs binds person n's e-card to the channel of key under consent scopes.
@@ -111,7 +110,7 @@ func TestChannelSelfServiceOverHTTP(t *testing.T) {
 	refused(t, e.do(http.MethodPost, self+"/temporary-loss", keyIcbcApp, nil), http.StatusForbidden, commands.CodeHolderNotBound)
 	refused(t, e.do(http.MethodGet, self+"/status", keyIcbcApp, nil), http.StatusForbidden, commands.CodeHolderNotBound)
 	refused(t, e.do(http.MethodPost, "/v1/cardholders/"+holder+"/consents/rsapp/revocation", keyIcbcApp, nil),
-		http.StatusForbidden, httpapi.CodeForbidden)
+		http.StatusForbidden, commands.CodeHolderNotBound)
 
 	// Consent revoked: the channel is refused at once.
 	r = e.do(http.MethodPost, "/v1/cardholders/"+holder+"/consents/rsapp/revocation", keyRsapp, map[string]string{"reason": "the holder asked"})
@@ -172,7 +171,11 @@ func TestChannelBindingsAndConsentsOverHTTP(t *testing.T) {
 
 	// A channel unbinds itself only; the counter names the channel.
 	refused(t, e.do(http.MethodPost, "/v1/cardholders/"+holder+"/ecard/unbinding", keyRsapp, map[string]string{"channel": "icbc-app"}),
-		http.StatusForbidden, httpapi.CodeForbidden)
+		http.StatusForbidden, commands.CodeOtherChannel)
+	refused(t, e.do(http.MethodPost, "/v1/cardholders/"+holder+"/consents/icbc-app/revocation", keyRsapp, nil),
+		http.StatusForbidden, commands.CodeOtherChannel)
+	refused(t, e.do(http.MethodPost, "/v1/cardholders/"+holder+"/consents", keyRsapp,
+		map[string]any{"channel": "icbc-app", "scopes": []string{"contact"}}), http.StatusForbidden, commands.CodeOtherChannel)
 	r := e.do(http.MethodPost, "/v1/cardholders/"+holder+"/ecard/unbinding", keyCounter, map[string]string{"channel": "rsapp", "reason": "holder asked"})
 	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
 	assert.Equal(t, []string{"ECardChannelUnbound", "ConsentRevoked"}, r.command(t).Events)
@@ -215,6 +218,11 @@ func TestChannelSelfServiceCommandsOverHTTP(t *testing.T) {
 	var status commands.SelfStatusView
 	r.json(t, &status)
 	assert.True(t, status.CancellationRequested)
+	r = e.do(http.MethodGet, "/v1/cardholders/"+holder+"/state", keyCounter, nil)
+	var state commands.StateView
+	r.json(t, &state)
+	assert.Equal(t, "rsapp", state.Card.CancellationRequestedBy, "the counter sees the request")
+	assert.Equal(t, []string{"rsapp"}, state.ECardChannels)
 
 	// The counter confirms: the card and its e-card end.
 	r = e.do(http.MethodPost, "/v1/cards/"+card+"/cancellation", keyCounter, map[string]string{"reason": "confirmed"})
@@ -227,8 +235,8 @@ func TestChannelSelfServiceCommandsOverHTTP(t *testing.T) {
 		http.StatusConflict, domain.CodeCardNotActive)
 }
 
-// The instant application goes to the bank of the holder's last card, and
-// the production progress follows it.
+// The instant application replaces a lost card at the bank of the holder's
+// card, e-card and binding carried over; the bank's counter makes it.
 func TestChannelInstantApplicationOverHTTP(t *testing.T) {
 	e := newEnv(t)
 	holder, card := e.activeCard(4)
@@ -236,15 +244,58 @@ func TestChannelInstantApplicationOverHTTP(t *testing.T) {
 	e.bindAs(keyRsapp, 4, domain.ConsentSelfService, domain.ConsentCardStatus)
 	refused(t, e.do(http.MethodPost, self+"/instant-application", keyRsapp, nil), http.StatusConflict, domain.CodeValidCardExists)
 
-	// Replaced at the counter: the e-card and its binding move to the new card.
-	r := e.do(http.MethodPost, "/v1/cards/"+card+"/replacement", keyCounter, map[string]string{"reason": "damaged"})
+	require.Equal(t, http.StatusOK, e.do(http.MethodPost, self+"/temporary-loss", keyRsapp, nil).Status)
+	r := e.do(http.MethodPost, self+"/instant-application", keyRsapp, nil)
 	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
-	assert.Equal(t, []string{"CardCancelled", "CardApplied", "ECardCarriedOver"}, r.command(t).Events)
+	applied := r.command(t)
+	assert.Equal(t, []string{"CardCancelled", "CardApplied", "ECardCarriedOver"}, applied.Events)
 	r = e.do(http.MethodGet, self+"/production", keyRsapp, nil)
 	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
 	var p commands.ProductionView
 	r.json(t, &p)
-	assert.Equal(t, domain.StatusApplied, p.Status)
-	assert.Equal(t, domain.Replacement, p.Kind)
-	assert.Len(t, e.accessLog(holder), 1)
+	assert.Equal(t, commands.ProductionView{CardholderID: holder, ApplicationID: applied.ApplicationID, Kind: domain.Replacement,
+		Status: domain.StatusApplied, BankCode: "102", Revision: applied.Revision}, p)
+
+	// The bank's counter makes the card; the e-card works on it at once.
+	r = e.do(http.MethodPost, "/v1/cardholders/"+holder+"/instant-issuance", keyBank, instantIssueBody())
+	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+	newCard := r.command(t).CardNo
+	assert.NotEqual(t, card, newCard)
+	r = e.do(http.MethodGet, self+"/status", keyRsapp, nil)
+	var status commands.SelfStatusView
+	r.json(t, &status)
+	assert.Equal(t, newCard, status.CardNo)
+	assert.True(t, status.ECardUsable, "carried over and the new card is active")
+	assert.Len(t, e.accessLog(holder), 2)
+}
+
+// A replacement made at the counter carries the e-card; the holder
+// activates the new card through the channel.
+func TestChannelActivatesAReplacementOverHTTP(t *testing.T) {
+	e := newEnv(t)
+	holder, card := e.activeCard(5)
+	self := "/v1/cardholders/" + holder + "/self-service"
+	e.bindAs(keyRsapp, 5, domain.ConsentSelfService)
+	r := e.do(http.MethodPost, "/v1/cards/"+card+"/replacement", keyBank, map[string]string{"reason": "damaged"})
+	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+	assert.Equal(t, []string{"CardCancelled", "CardApplied", "ECardCarriedOver"}, r.command(t).Events)
+	refused(t, e.do(http.MethodPost, self+"/activation", keyRsapp, nil), http.StatusConflict, domain.CodeInvalidTransition)
+
+	require.Equal(t, http.StatusOK, e.do(http.MethodPost, "/v1/cardholders/"+holder+"/bank-account", keyBank,
+		map[string]string{"account_no": testAccountNo}).Status)
+	r = e.do(http.MethodPost, "/v1/cardholders/"+holder+"/card-number", keyCounter, nil)
+	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+	newCard := r.command(t).CardNo
+	for _, step := range []struct {
+		path string
+		body any
+	}{{"/production", map[string]string{"chip_id": testChipID}}, {"/issue", nil}} {
+		r = e.do(http.MethodPost, "/v1/cards/"+newCard+step.path, keyCounter, step.body)
+		require.Equal(t, http.StatusOK, r.Status, "%s: %s", step.path, r.Body)
+	}
+	r = e.do(http.MethodPost, self+"/activation", keyRsapp, nil)
+	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+	got := r.command(t)
+	assert.Equal(t, newCard, got.CardNo)
+	assert.Equal(t, domain.StatusActive, got.CardStatus)
 }

@@ -146,12 +146,9 @@ func (a *API) ecardRoutes() []httpapi.Route {
 			Summary: "Revoke the holder's consent to a channel; a channel revokes only its own, the counter any", Request: reasonBody{Reason: "the holder asked"},
 		}, true, func(ctx context.Context, c echo.Context, env Envelope, b reasonBody) (Result, error) {
 			p, _ := httpapi.PrincipalFrom(c)
-			ch, err := ownChannel(p, c.Param("channel"))
-			if err != nil {
-				return Result{}, err
-			}
-			return a.svc.Cardholder.Handle(ctx, CardholderCommand{Envelope: env, CardholderID: c.Param("id"),
-				Command: domain.RevokeConsent{Channel: ch, Reason: b.Reason}})
+			return a.ownChannelCommand(ctx, c.Param("id"), env, p, c.Param("channel"), func(ch string) domain.CardholderCommand {
+				return domain.RevokeConsent{Channel: ch, Reason: b.Reason}
+			})
 		}),
 
 		selfServiceRoute(a, "/temporary-loss", "Report the card temporarily lost (临时挂失) for the holder", domain.ConsentSelfService,
@@ -212,7 +209,7 @@ func (a *API) ecardRoutes() []httpapi.Route {
 }
 
 // ownChannel is the channel a command names: a channel caller's own (it
-// may leave it out; naming another is 403 forbidden: a channel never
+// may leave it out; naming another is 403 other_channel: a channel never
 // touches another channel's binding or consent), the named one for others.
 func ownChannel(p httpapi.Principal, named string) (string, error) {
 	switch {
@@ -221,8 +218,25 @@ func ownChannel(p httpapi.Principal, named string) (string, error) {
 	case named == "" || named == p.Channel:
 		return p.Channel, nil
 	}
-	return "", httpapi.NewProblem(http.StatusForbidden, httpapi.CodeForbidden,
+	return "", httpapi.NewProblem(http.StatusForbidden, CodeOtherChannel,
 		fmt.Sprintf("channel %s acts only on its own binding and consent", p.Channel))
+}
+
+// ownChannelCommand runs the command build makes for the channel named
+// (see ownChannel) on holder, after the caller's scope checks: a channel
+// of another region hears scope_region before other_channel.
+func (a *API) ownChannelCommand(ctx context.Context, holder string, env Envelope, p httpapi.Principal, named string,
+	build func(channel string) domain.CardholderCommand) (Result, error) {
+	if err := checkCardholderID(holder); err != nil {
+		return Result{}, err
+	}
+	return a.svc.Repository.Update(ctx, holder, env.Expected, env, func(s *domain.Cardholder) ([]domain.Event, error) {
+		ch, err := ownChannel(p, named)
+		if err != nil {
+			return nil, err
+		}
+		return domain.Decide(s, build(ch))
+	})
 }
 
 // ownChannelRoute is a row for a holder command about one channel, which a
@@ -234,11 +248,7 @@ func ownChannelRoute[B any](a *API, path, summary string, example B, named func(
 		Summary: summary, Request: example,
 	}, false, func(ctx context.Context, c echo.Context, env Envelope, b B) (Result, error) {
 		p, _ := httpapi.PrincipalFrom(c)
-		ch, err := ownChannel(p, named(b))
-		if err != nil {
-			return Result{}, err
-		}
-		return a.svc.Cardholder.Handle(ctx, CardholderCommand{Envelope: env, CardholderID: c.Param("id"), Command: build(ch, b)})
+		return a.ownChannelCommand(ctx, c.Param("id"), env, p, named(b), func(ch string) domain.CardholderCommand { return build(ch, b) })
 	})
 }
 

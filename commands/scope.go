@@ -60,6 +60,8 @@ const (
 	CodeHolderNotBound   = "holder_not_bound"
 	CodeConsentRequired  = "consent_required"
 	CodeChannelSuspended = "channel_suspended"
+	// CodeOtherChannel: a channel named another channel's binding or consent.
+	CodeOtherChannel = "other_channel"
 )
 
 // checkChannel is the one place of an e-card channel caller's rules

@@ -51,7 +51,7 @@
 //	revoke_consent         NC      NC       NC       NC       NC      NC (12) NC      NC      NC      NC
 //	request_cancellation   CNC     CNC      IT       IT       = (13)  = (13)  = (13)  = (13)  IT      IT
 //	change_phone           =       =        =        =        =       =       =       =       =       =
-//	apply_through_channel  NBR     VCE      VCE      VCE      VCE     VCE     VCE     VCE     +R      TO
+//	apply_through_channel  NBR     VCE      VCE      VCE      VCE     VCE     +R(14)  +R(14)  +R      TO
 //	raise_ecard_risk_alert =       =        =        =        =       =       =       =       =       =
 //
 //	AR already_registered    VCE valid_card_exists    TO transferred_out
@@ -83,6 +83,9 @@
 //	(11) ecard_not_bound unless the e-card is bound to that channel.
 //	(12) no_consent unless the holder has a consent to that channel.
 //	(13) cancellation_already_requested while one waits for the counter.
+//	(14) as replace_card (补卡): the lost card cancelled with cause replacement,
+//	     the e-card carried over; at the bank of the current or last card
+//	     (no_bank_to_route without one).
 //
 // InstantIssue (即时制卡) emits only the steps still missing, in order:
 // CardApplied (source bank), BankAccountOpened, CardNumberAssigned,
@@ -146,8 +149,9 @@
 //   - A replacement (replace_card of a card not yet cancelled) whose card
 //     has an issued e-card also records ECardCarriedOver: the new card's
 //     e-card is issued, bindings unchanged, usable once that card is issued
-//     or active. A card already cancelled has no e-card to carry (see next),
-//     so apply_for_card, instant_issue and apply_through_channel after a
+//     or active; so does apply_through_channel replacing a lost card. A card
+//     already cancelled has no e-card to carry (see next), so
+//     apply_for_card, instant_issue and apply_through_channel after a
 //     cancellation carry nothing.
 //   - Cancellation (cancel_card) and transfer_out of a card with an issued
 //     e-card also record ECardRevoked (cause card_cancelled, transferred),
@@ -167,7 +171,9 @@
 //     and erased with the person's key; refused once erased);
 //     unlock_card with TemporaryOnly lifts only a temporary loss
 //     (formal_loss_at_counter); apply_through_channel applies for a card at
-//     the bank of the holder's current or last card (no_bank_to_route).
+//     the bank of the holder's current or last card (no_bank_to_route),
+//     replacing a lost or temporarily lost card (never one in the holder's
+//     hands: a channel does not cancel a working card).
 //   - raise_ecard_risk_alert records ECardRiskAlerted (codes verified in two
 //     regions within minutes); it changes no state.
 //

@@ -63,7 +63,9 @@ type ChangePhone struct {
 // ApplyThroughChannel is the holder's instant application (即时制卡申请)
 // sent through a channel: an application routed to the bank of the holder's
 // current or last card, which then makes the card at its counter
-// (instant_issue continues the pending application).
+// (instant_issue continues the pending application). A lost or temporarily
+// lost card is replaced by it (补卡, e-card carried over); a card in the
+// holder's hands is not (valid_card_exists).
 type ApplyThroughChannel struct {
 	ApplicationID string
 	Channel       string

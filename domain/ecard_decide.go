@@ -106,7 +106,8 @@ func decideBindECardChannel(c *Cardholder, cmd BindECardChannel) ([]Event, error
 	// Both must match: the ID number alone is no proof of who is there. An
 	// erased holder's profile reads [erased] and matches nothing.
 	if cmd.IDNumber != c.Profile.IDNumber || strings.TrimSpace(cmd.Name) != c.Profile.Name {
-		return nil, Conflict(CodeIdentityMismatch, "the name and ID number are not those registered for cardholder %s", c.ID)
+		// Say nothing of what is registered: the caller may be guessing.
+		return nil, Conflict(CodeIdentityMismatch, "the name does not match the ID number's registration")
 	}
 	var events []Event
 	if consent.Channel != "" {
@@ -234,16 +235,40 @@ func decideApplyThroughChannel(c *Cardholder, cmd ApplyThroughChannel) ([]Event,
 	if err := f.err(); err != nil {
 		return nil, err
 	}
-	replaces, err := canApply(c, cmd.CommandName())
-	if err != nil {
+	if err := requireRegistered(c); err != nil {
 		return nil, err
+	}
+	// A card the holder no longer has (lost, temporarily lost) is replaced
+	// (补卡) as replace_card would: cancelled with cause replacement in the
+	// same decision, the e-card carried over. A card in the holder's hands
+	// is not: a channel never cancels a working card (换卡 is the counter's).
+	lost := c.Card != nil && in(c.Card.Status, StatusLost, StatusTemporarilyLost)
+	replaces := ""
+	if lost {
+		if c.Deceased {
+			return nil, Conflict(CodeCardholderDeceased, "cardholder %s is recorded as deceased", c.ID)
+		}
+		replaces = c.Card.CardNo
+	} else {
+		var err error
+		if replaces, err = canApply(c, cmd.CommandName()); err != nil {
+			return nil, err
+		}
 	}
 	bank := routedBank(c)
 	if bank == "" {
 		return nil, Conflict(CodeNoBankToRoute, "cardholder %s never had a card at a bank; apply at the counter", c.ID)
 	}
-	return one(CardApplied{ApplicationID: cmd.ApplicationID, Source: SourceOnline, Kind: kindFor(replaces),
-		BankCode: bank, ReplacesCardNo: replaces, Channel: cmd.Channel})
+	applied := CardApplied{ApplicationID: cmd.ApplicationID, Source: SourceOnline, Kind: kindFor(replaces),
+		BankCode: bank, ReplacesCardNo: replaces, Channel: cmd.Channel}
+	if !lost {
+		return one(applied)
+	}
+	events := []Event{CardCancelled{CardNo: replaces, Cause: CauseReplacement, From: c.Card.Status}, applied}
+	if c.Card.ECardIssued {
+		events = append(events, ECardCarriedOver{ApplicationID: cmd.ApplicationID, FromCardNo: replaces})
+	}
+	return events, nil
 }
 
 func decideRaiseECardRiskAlert(c *Cardholder, cmd RaiseECardRiskAlert) ([]Event, error) {

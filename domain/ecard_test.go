@@ -239,6 +239,36 @@ func TestApplyThroughChannelGoesToTheHoldersBank(t *testing.T) {
 	given(t, registered()).when(ApplyThroughChannel{ApplicationID: "app-2", Channel: "rsapp"}).thenError(CodeNoBankToRoute)
 }
 
+// A lost card is replaced through the channel, e-card and bindings carried.
+func TestApplyThroughChannelReplacesALostCard(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		loss Event
+		from CardStatus
+	}{
+		{"lost", CardReportedLost{CardNo: testCardNo}, StatusLost},
+		{"temporarily lost", CardTemporarilyLost{CardNo: testCardNo}, StatusTemporarilyLost},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := given(t, boundTo("rsapp"), []Event{tc.loss}).when(ApplyThroughChannel{ApplicationID: "app-2", Channel: "rsapp"}).
+				thenEvents(
+					CardCancelled{CardNo: testCardNo, Cause: CauseReplacement, From: tc.from},
+					CardApplied{ApplicationID: "app-2", Source: SourceOnline, Kind: Replacement, BankCode: testBank,
+						ReplacesCardNo: testCardNo, Channel: "rsapp"},
+					ECardCarriedOver{ApplicationID: "app-2", FromCardNo: testCardNo},
+				)
+			require.True(t, c.ECardBoundTo("rsapp"))
+			require.Equal(t, StatusApplied, c.Status())
+		})
+	}
+	given(t, lost()).when(ApplyThroughChannel{ApplicationID: "app-2", Channel: "rsapp"}).
+		thenEvents(
+			CardCancelled{CardNo: testCardNo, Cause: CauseReplacement, From: StatusLost},
+			CardApplied{ApplicationID: "app-2", Source: SourceOnline, Kind: Replacement, BankCode: testBank,
+				ReplacesCardNo: testCardNo, Channel: "rsapp"},
+		)
+}
+
 func TestRaiseECardRiskAlert(t *testing.T) {
 	at := consentAt
 	cmd := RaiseECardRiskAlert{CardNo: testCardNo, FirstRegion: "320505", SecondRegion: "110105",

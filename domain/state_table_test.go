@@ -97,7 +97,7 @@ func TestStateTable(t *testing.T) {
 		{ChangePhone{Phone: "13900139000", Channel: "rsapp"},
 			[11]string{nr, ok, ok, ok, ok, ok, ok, ok, ok, ok, ok}},
 		{ApplyThroughChannel{ApplicationID: "app-2", Channel: "rsapp"},
-			[11]string{nr, CodeNoBankToRoute, vce, vce, vce, vce, vce, vce, vce, ok, tro}},
+			[11]string{nr, CodeNoBankToRoute, vce, vce, vce, vce, vce, ok, ok, ok, tro}},
 		{RaiseECardRiskAlert{CardNo: testCardNo, FirstRegion: "320505", SecondRegion: "110105", FirstAt: testDay, SecondAt: testDay},
 			[11]string{nr, ok, ok, ok, ok, ok, ok, ok, ok, ok, ok}},
 	}

@@ -74,3 +74,26 @@ func (a CommandAlerts) RaiseRiskAlert(ctx context.Context, r RiskAlert) error {
 	}
 	return nil
 }
+
+// CommandGate asks the command side's channel gate (the channel's stream,
+// read on every call: a suspension refuses every code of the channel at once).
+type CommandGate struct{ Gate *commands.ChannelGate }
+
+// Suspended reports whether the channel is suspended now.
+func (g CommandGate) Suspended(ctx context.Context, channel string) (bool, error) {
+	return g.Gate.Suspended(ctx, channel)
+}
+
+// CommandAccess records a code made for a holder as a consented access in
+// the holder's access log (ChannelAccessed), with the request's metadata,
+// so it shows in GET /v1/audit.
+type CommandAccess struct{ Service *commands.Service }
+
+// RecordAccess appends the ChannelAccessed record.
+func (c CommandAccess) RecordAccess(ctx context.Context, a Access) error {
+	p := a.Request.Principal
+	env := commands.NewEnvelope(domain.Actor{Client: p.Client, CertSubject: p.Subject}, "http")
+	env.CorrelationID, env.CausationID, env.RemoteAddr = a.Request.CorrelationID, a.Request.RequestID, a.Request.RemoteAddr
+	env.Scope = p.Scope()
+	return c.Service.RecordChannelAccess(ctx, env, a.CardholderID, a.Scope, a.Operation)
+}

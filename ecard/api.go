@@ -118,8 +118,7 @@ func (a *API) issue(c echo.Context) error {
 	if len(fields) > 0 {
 		return httpapi.BadRequest(httpapi.CodeInvalid, "invalid code request", fields...)
 	}
-	p, _ := httpapi.PrincipalFrom(c)
-	out, err := a.s.Issue(c.Request().Context(), p, b.CardholderID, b.Format)
+	out, err := a.s.Issue(c.Request().Context(), request(c), b.CardholderID, b.Format)
 	if err != nil {
 		return err
 	}
@@ -137,11 +136,15 @@ func (a *API) verify(c echo.Context) error {
 		return httpapi.BadRequest(CodeMalformed, "code is required",
 			httpapi.FieldError{Field: "code", Code: "required", Message: "code is required"})
 	}
-	p, _ := httpapi.PrincipalFrom(c)
-	out, err := a.s.Verify(c.Request().Context(), p, b.Code)
+	out, err := a.s.Verify(c.Request().Context(), request(c), b.Code)
 	if err != nil {
 		return err
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return c.JSON(http.StatusOK, out)
+}
+
+func request(c echo.Context) Request {
+	p, _ := httpapi.PrincipalFrom(c)
+	return Request{Principal: p, RequestID: httpapi.RequestID(c), CorrelationID: httpapi.CorrelationID(c), RemoteAddr: c.RealIP()}
 }

@@ -27,11 +27,10 @@ type ChannelGate interface {
 
 // Access is one use of a holder's data by a channel under its consent.
 type Access struct {
+	Request      Request // the channel's call (Principal.Channel is the channel)
 	CardholderID string
-	Channel      string
 	Scope        domain.ConsentScope
-	Purpose      string // what the channel did, e.g. "ecard_code"
-	Client       string // the channel's API client
+	Operation    string // what the channel did: "code"
 	At           time.Time
 }
 

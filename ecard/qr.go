@@ -1,8 +1,13 @@
 package ecard
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"sync"
 
 	qr "github.com/piglig/go-qr"
 )
@@ -49,10 +54,9 @@ func (q *QRCode) Version() int { return (q.sym.Size() - 17) / 4 }
 // Image renders the symbol as format (FormatPNG or FormatSVG) and returns
 // the bytes and their media type.
 func (q *QRCode) Image(format string) ([]byte, string, error) {
-	cfg := qr.NewQrCodeImgConfig(qrScale, qrBorder)
 	switch format {
 	case FormatPNG:
-		b, err := q.sym.ToPNGBytes(cfg)
+		b, err := q.png()
 		if err != nil {
 			return nil, "", fmt.Errorf("ecard: qr png: %w", err)
 		}
@@ -69,3 +73,47 @@ func (q *QRCode) Image(format string) ([]byte, string, error) {
 	}
 	return nil, "", errors.New("ecard: qr: format must be png or svg")
 }
+
+// png rasterises the library's symbol as a two-colour paletted image (a
+// 1-bit PNG of about 1 KB): the library's own PNG writer sets every pixel
+// through image/color interfaces into an RGBA image, ~25 ms a code, which
+// would dominate issuance.
+func (q *QRCode) png() ([]byte, error) {
+	n := q.sym.Size()
+	side := (n + 2*qrBorder) * qrScale
+	img := image.NewPaletted(image.Rect(0, 0, side, side), color.Palette{color.White, color.Black})
+	for y := range n {
+		for x := range n {
+			if !q.sym.Module(x, y) {
+				continue
+			}
+			x0, y0 := (x+qrBorder)*qrScale, (y+qrBorder)*qrScale
+			for dy := range qrScale {
+				row := img.Pix[(y0+dy)*img.Stride+x0:]
+				for dx := range qrScale {
+					row[dx] = 1
+				}
+			}
+		}
+	}
+	var buf bytes.Buffer
+	if err := pngEncoder.Encode(&buf, img); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// pngEncoder reuses its compressor between images (a deflate state is
+// about a megabyte to allocate and clear).
+var pngEncoder = png.Encoder{CompressionLevel: png.BestSpeed, BufferPool: &pngBuffers{}}
+
+type pngBuffers struct{ p sync.Pool }
+
+func (b *pngBuffers) Get() *png.EncoderBuffer {
+	if v, ok := b.p.Get().(*png.EncoderBuffer); ok {
+		return v
+	}
+	return nil
+}
+
+func (b *pngBuffers) Put(v *png.EncoderBuffer) { b.p.Put(v) }

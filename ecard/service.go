@@ -14,21 +14,23 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/sirupsen/logrus"
 
+	"github.com/cardledger/cardledger/commands"
 	"github.com/cardledger/cardledger/domain"
 	"github.com/cardledger/cardledger/internal/httpapi"
 )
 
 // Stable problem codes of the e-card routes (docs/errors.md).
 const (
-	CodeMalformed        = "code_malformed"
-	CodeBadSignature     = "code_bad_signature"
-	CodeExpired          = "code_expired"
-	CodeUsed             = "code_used"
-	CodeECardRevoked     = "ecard_revoked"
-	CodeCardNotUsable    = "card_not_usable"
-	CodeHolderNotBound   = "holder_not_bound"
-	CodeConsentRequired  = "consent_required"
-	CodeChannelSuspended = "channel_suspended"
+	CodeMalformed     = "code_malformed"
+	CodeBadSignature  = "code_bad_signature"
+	CodeExpired       = "code_expired"
+	CodeUsed          = "code_used"
+	CodeECardRevoked  = "ecard_revoked"
+	CodeCardNotUsable = "card_not_usable"
+	// The channel refusals are the command side's, one code each.
+	CodeHolderNotBound   = commands.CodeHolderNotBound
+	CodeConsentRequired  = commands.CodeConsentRequired
+	CodeChannelSuspended = commands.CodeChannelSuspended
 	CodeNoChannel        = "client_without_channel"
 )
 
@@ -114,6 +116,15 @@ func (s *Service) TTL() time.Duration { return s.ttl }
 // Keys is the service's key ring.
 func (s *Service) Keys() *KeyRing { return s.ring }
 
+// Request is who calls and the request's metadata (for the records it
+// leaves).
+type Request struct {
+	Principal     httpapi.Principal
+	RequestID     string
+	CorrelationID string
+	RemoteAddr    string
+}
+
 // Issued is a new code.
 type Issued struct {
 	Code      string
@@ -126,7 +137,8 @@ type Issued struct {
 
 // Issue makes a code for the holder, who must be bound to the calling
 // channel and consent to identity use, with a usable e-card.
-func (s *Service) Issue(ctx context.Context, p httpapi.Principal, cardholderID, format string) (Issued, error) {
+func (s *Service) Issue(ctx context.Context, r Request, cardholderID, format string) (Issued, error) {
+	p := r.Principal
 	if p.Channel == "" {
 		return Issued{}, httpapi.NewProblem(http.StatusForbidden, CodeNoChannel, "the client has no channel code (clients add --role channel --channel CODE)")
 	}
@@ -177,8 +189,8 @@ func (s *Service) Issue(ctx context.Context, p httpapi.Principal, cardholderID, 
 	if err != nil {
 		return Issued{}, err
 	}
-	if err := s.access.RecordAccess(ctx, Access{CardholderID: h.ID, Channel: p.Channel, Scope: domain.ConsentIdentity,
-		Purpose: "ecard_code", Client: p.Client, At: now}); err != nil {
+	if err := s.access.RecordAccess(ctx, Access{Request: r, CardholderID: h.ID, Scope: domain.ConsentIdentity,
+		Operation: "code", At: now}); err != nil {
 		return Issued{}, fmt.Errorf("ecard: record access: %w", err)
 	}
 	return Issued{Code: text, ExpiresAt: exp, Format: format, Image: img, MediaType: media, Version: q.Version()}, nil
@@ -230,7 +242,8 @@ type Verified struct {
 // Verify checks a code for a terminal: its form, signature and expiry,
 // the channel, and the card's state now; then claims the code (once,
 // across instances) and records the use.
-func (s *Service) Verify(ctx context.Context, p httpapi.Principal, text string) (Verified, error) {
+func (s *Service) Verify(ctx context.Context, r Request, text string) (Verified, error) {
+	p := r.Principal
 	now := s.clock()
 	keys := s.ring.Verifier(ctx)
 	c, err := Parse(text, keys, now)

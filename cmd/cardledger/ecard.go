@@ -62,6 +62,8 @@ func (a *app) ecardModule(ctx context.Context, svc *commands.Service, ingester *
 		Pool:       d.pool,
 		Usage:      ecard.IngesterUsage{Ingester: ingester},
 		Alerts:     ecard.CommandAlerts{Handler: svc.Cardholder},
+		Gate:       ecard.CommandGate{Gate: svc.Channels},
+		Access:     ecard.CommandAccess{Service: svc},
 		Clock:      clock,
 		TTL:        d.cfg.ECardCodeTTL,
 		RiskWindow: d.cfg.ECardRiskWindow,

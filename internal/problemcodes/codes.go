@@ -61,9 +61,10 @@ var Table = []Code{
 	{"concurrent_modification", 409, "commands", "the cardholder is being changed concurrently; retry"},
 	{"idempotency_key_reused", 422, "commands", "the Idempotency-Key was used for a different request"},
 	{"idempotency_key_in_flight", 409, "commands", "a request with this Idempotency-Key is still running; retry later"},
-	{"holder_not_bound", 403, "commands", "an e-card channel acts only for holders whose e-card is bound to it"},
-	{"consent_required", 403, "commands", "the holder's consent to the channel does not cover this (never given, revoked, expired, or another scope)"},
-	{"channel_suspended", 403, "commands", "the administrator suspended the e-card channel: all its requests are refused"},
+	{"holder_not_bound", 403, "commands, ecard", "an e-card channel acts only for holders whose e-card is bound to it; a code whose channel binding ended is refused too"},
+	{"consent_required", 403, "commands, ecard", "the holder's consent to the channel does not cover this (never given, revoked, expired, or another scope)"},
+	{"other_channel", 403, "commands", "an e-card channel acts only on its own binding and consent, never another channel's"},
+	{"channel_suspended", 403, "commands, ecard", "the administrator suspended the e-card channel: all its requests, and every code it made, are refused"},
 
 	// The domain: refused commands (KindInvalid 400, KindNotFound 404, KindConflict 409).
 	{"invalid_command", 400, "domain", "the command is malformed; errors[] names every bad field"},
@@ -132,9 +133,6 @@ var Table = []Code{
 	{"code_used", 409, "ecard", "the e-card code was verified already (by this or another terminal); codes verify once"},
 	{"ecard_revoked", 409, "ecard", "the holder's e-card is not issued or was revoked"},
 	{"card_not_usable", 409, "ecard", "the card behind the e-card is lost, temporarily lost, cancelled, transferred, replaced or not yet issued (on the blacklist or not usable)"},
-	{"holder_not_bound", 403, "ecard", "the holder's e-card is not bound to the channel (the caller's, or the code's)"},
-	{"consent_required", 403, "ecard", "the holder has not consented to this use of their data by the channel"},
-	{"channel_suspended", 403, "ecard", "an administrator suspended the channel: its codes and calls are refused"},
 	{"client_without_channel", 403, "ecard", "a channel client registered without a channel code"},
 	{"login_session_not_found", 404, "ecard", "no scan-to-login session has this id (or the poll secret is not the page's)"},
 	{"login_session_expired", 410, "ecard", "the scan-to-login session (or its holder assertion) expired; the page opens a new one"},
