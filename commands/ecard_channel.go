@@ -95,10 +95,11 @@ func (s *Service) RecordChannelAccess(ctx context.Context, env Envelope, holderI
 }
 
 // ChannelRead loads holderID for a read (or a code) made under consent
-// scope ("" for a read under none, which records nothing), checking the caller's scope as a command would (region, bank; a
-// channel's suspension, binding and consent: checkChannel), and records
-// the access when the caller is a channel. Other callers read without a
-// record: their reads are not made under a holder's consent.
+// scope ("" for a read under none, which records nothing), checking the
+// caller's scope as a command would (region, bank; a channel's
+// suspension, binding and consent: checkChannel), and records the access
+// when the caller is a channel. Other callers read without a record:
+// their reads are not made under a holder's consent.
 func (s *Service) ChannelRead(ctx context.Context, env Envelope, holderID string, scope domain.ConsentScope, operation string) (Loaded, error) {
 	if err := checkCardholderID(holderID); err != nil {
 		return Loaded{}, err
