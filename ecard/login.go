@@ -47,6 +47,8 @@ const (
 	MaxLoginTTL     = 10 * time.Minute
 	// DefaultLoginRate is how many sessions one address may open a minute.
 	DefaultLoginRate = 20
+	// LoginRateOff in LoginDeps.RatePerMin turns the limit off.
+	LoginRateOff = -1
 )
 
 // sessionIDLen is a session id's length: 16 random bytes in base32.
@@ -320,7 +322,7 @@ func newAddrLimiter(perMin int) *addrLimiter {
 
 func (l *addrLimiter) allow(addr string, now time.Time) (time.Duration, bool) {
 	if l.perMin < 0 {
-		return 0, true // negative: off (tests)
+		return 0, true // LoginRateOff
 	}
 	rate := float64(l.perMin) / 60 // tokens a second
 	l.mu.Lock()

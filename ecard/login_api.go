@@ -107,7 +107,10 @@ func (a *LoginAPI) Routes() []httpapi.Route {
 }
 
 func (a *LoginAPI) create(c echo.Context) error {
-	n, err := a.s.Create(c.Request().Context(), c.RealIP())
+	// The TCP peer, not X-Forwarded-For, which any client can write: behind
+	// a reverse proxy every page shares the proxy's bucket (raise
+	// CARDLEDGER_ECARD_LOGIN_RATE there).
+	n, err := a.s.Create(c.Request().Context(), echo.ExtractIPDirect()(c.Request()))
 	if err != nil {
 		return err
 	}

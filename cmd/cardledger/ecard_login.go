@@ -23,7 +23,7 @@ func (a *app) ecardLoginModule(ctx context.Context, svc *commands.Service, codes
 	}
 	rate := d.cfg.ECardLoginRate
 	if rate == 0 {
-		rate = -1 // configured off
+		rate = ecard.LoginRateOff
 	}
 	return ecard.NewLoginService(ecard.LoginDeps{Pool: d.pool, Keys: codes.Keys(), Channels: svc, SubjectKey: d.cfg.IDKey,
 		Clock: clock, TTL: d.cfg.ECardLoginTTL, RatePerMin: rate})

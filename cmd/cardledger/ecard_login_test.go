@@ -93,6 +93,20 @@ func TestECardScanToLoginOverHTTP(t *testing.T) {
 	assert.Equal(t, http.StatusForbidden, status)
 	assert.Equal(t, ecard.CodeConsentRequired, out["code"], "%v", out)
 
+	dave := r.registerActive("110105194912310038", "李四")
+	status, out = r.confirm(id, dave)
+	assert.Equal(t, http.StatusForbidden, status)
+	assert.Equal(t, ecard.CodeHolderNotBound, out["code"], "%v", out)
+
+	// A suspended channel confirms nothing.
+	status, out = r.sendJSON(http.MethodPost, "/v1/ecard/channels/"+rigChannel+"/suspension", "admin", map[string]string{"reason": "test"})
+	require.Equal(t, http.StatusOK, status, "%v", out)
+	status, out = r.confirm(id, alice)
+	assert.Equal(t, http.StatusForbidden, status)
+	assert.Equal(t, ecard.CodeChannelSuspended, out["code"], "%v", out)
+	status, out = r.sendJSON(http.MethodPost, "/v1/ecard/channels/"+rigChannel+"/resumption", "admin", map[string]string{"reason": "test"})
+	require.Equal(t, http.StatusOK, status, "%v", out)
+
 	status, out = r.confirm(id, alice)
 	require.Equal(t, http.StatusOK, status, "%v", out)
 	assert.Equal(t, "张*", out["name"])
