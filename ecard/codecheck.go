@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cardledger/cardledger/internal/httpapi"
 	"github.com/cardledger/cardledger/readapi/blacklistsync"
 )
 
@@ -71,7 +72,7 @@ var errUnreachable = errors.New("server did not answer")
 // terminal key) when one is configured, and from the offline copies in
 // Dir (KeysFileName and the blacklist copy) when the server does not
 // answer: network error, timeout, 5xx, 429 or 401, as cardbridge does for
-// cards. It never answers "accepted" for a code nothing vouched for.
+// cards, or 403 forbidden (the key is no terminal's). It never answers "accepted" for a code nothing vouched for.
 type CodeChecker struct {
 	Server string       // base URL; empty: offline only
 	Key    string       // terminal API key
@@ -141,6 +142,10 @@ func (c *CodeChecker) Online(ctx context.Context, code string) (CodeCheck, error
 		}
 		if err := json.Unmarshal(b, &p); err != nil || p.Code == "" {
 			return CodeCheck{}, fmt.Errorf("%w: POST /v1/ecard/verify: %s without a problem code", errUnreachable, res.Status)
+		}
+		if p.Code == httpapi.CodeForbidden || p.Code == httpapi.CodeRateLimited {
+			// The key is no terminal's: a misconfiguration, not the code's fault.
+			return CodeCheck{}, fmt.Errorf("%w: POST /v1/ecard/verify: %s %s (is the key a terminal's?)", errUnreachable, res.Status, p.Code)
 		}
 		out.Decision, out.Code, out.Reason = CheckRefused, p.Code, p.Detail
 		if out.Reason == "" {

@@ -118,6 +118,8 @@ func TestOnlineFallsBackOnlyWhenTheServerDoesNotAnswer(t *testing.T) {
 		{http.StatusServiceUnavailable, `{"code":"dependency_unavailable"}`, CheckSourceOffline, CheckAccepted},
 		{http.StatusTooManyRequests, `{"code":"rate_limited"}`, CheckSourceOffline, CheckAccepted},
 		{http.StatusUnauthorized, `{"code":"unauthenticated"}`, CheckSourceOffline, CheckAccepted},
+		{http.StatusForbidden, `{"code":"forbidden"}`, CheckSourceOffline, CheckAccepted},
+		{http.StatusForbidden, `{"code":"holder_not_bound"}`, CheckSourceServer, CheckRefused},
 		{http.StatusConflict, `{"code":"code_used","detail":"the code was verified already"}`, CheckSourceServer, CheckRefused},
 		{http.StatusOK, `{"card_no":"A10984916","name":"张*","card_status":"active","channel":"rsapp"}`, CheckSourceServer, CheckAccepted},
 	} {
