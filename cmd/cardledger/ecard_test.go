@@ -329,6 +329,14 @@ func TestECardEndToEnd(t *testing.T) {
 	assert.Equal(t, otherCityRegion, a.SecondRegion)
 	assert.Equal(t, "pharmacy-2", a.FirstTerminal)
 	assert.Equal(t, "beijing-3", a.SecondTerminal)
+	// One alert per move: another code in Beijing adds none, one back in
+	// Suzhou adds the second.
+	st, _, p = h.verify("beijing-3", h.mustIssue("rsapp"))
+	require.Equal(t, http.StatusOK, st, "%+v", p)
+	assert.Equal(t, 1, h.countHolderEvents("ECardRiskAlerted"))
+	st, _, p = h.verify("hospital-1", h.mustIssue("rsapp"))
+	require.Equal(t, http.StatusOK, st, "%+v", p)
+	assert.Equal(t, 2, h.countHolderEvents("ECardRiskAlerted"))
 	require.Eventually(t, func() bool {
 		st, body := h.do(http.MethodGet, "/v1/audit?actor=beijing-3", "auditor", nil)
 		return st == http.StatusOK && strings.Contains(string(body), `"ECardRiskAlerted"`)
@@ -347,6 +355,19 @@ func (h *ecardHarness) usageRecords() []domain.UsageRecorded {
 		out = append(out, u)
 	}
 	return out
+}
+
+func (h *ecardHarness) countHolderEvents(typ string) int {
+	h.t.Helper()
+	l, err := h.b.a.commands.Service().Repository.Load(context.Background(), h.holder)
+	require.NoError(h.t, err)
+	n := 0
+	for _, r := range l.Recorded {
+		if r.Type == typ {
+			n++
+		}
+	}
+	return n
 }
 
 func (h *ecardHarness) holderEvent(typ string) *eventstore.RecordedEvent {
