@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/cardledger/cardledger/domain"
 	"github.com/cardledger/cardledger/eventstore"
 )
@@ -70,12 +72,20 @@ func NewAccessLog(store eventstore.Store, clock func() time.Time) (*AccessLog, e
 // ChannelAccessed in the holder's "ecard-access-<id>" stream, with env's
 // metadata, so it shows in GET /v1/audit. It never touches the
 // cardholder's stream. Operation names what was done ("status", "code").
+// Every call is a new entry, even with the same env.
 // A caller that is no channel has nothing to record: nil.
 func (s *Service) RecordChannelAccess(ctx context.Context, env Envelope, holderID string, scope domain.ConsentScope, operation string) error {
 	if env.Scope.Channel == "" {
 		return nil
 	}
 	cmd := domain.RecordChannelAccess{CardholderID: holderID, Channel: env.Scope.Channel, Scope: scope, Operation: operation}
+	// Each access is its own entry: a fresh id (a store keeping ids unique
+	// would refuse a second access under the caller's command id), caused
+	// by the caller's command.
+	if env.CausationID == "" {
+		env.CausationID = env.CommandID.String()
+	}
+	env.CommandID = uuid.New()
 	_, err := s.AccessLog.p.Log(ctx, Start[*domain.AccessLog]{ID: holderID, Env: env,
 		Decide: func(l *domain.AccessLog) ([]domain.Event, error) { return domain.DecideAccess(l, cmd) }})
 	if err != nil {
@@ -85,10 +95,11 @@ func (s *Service) RecordChannelAccess(ctx context.Context, env Envelope, holderI
 }
 
 // ChannelRead loads holderID for a read (or a code) made under consent
-// scope ("" for a read under none, which records nothing), checking the caller's scope as a command would (region, bank; a
-// channel's suspension, binding and consent: checkChannel), and records
-// the access when the caller is a channel. Other callers read without a
-// record: their reads are not made under a holder's consent.
+// scope ("" for a read under none, which records nothing), checking the
+// caller's scope as a command would (region, bank; a channel's
+// suspension, binding and consent: checkChannel), and records the access
+// when the caller is a channel. Other callers read without a record:
+// their reads are not made under a holder's consent.
 func (s *Service) ChannelRead(ctx context.Context, env Envelope, holderID string, scope domain.ConsentScope, operation string) (Loaded, error) {
 	if err := checkCardholderID(holderID); err != nil {
 		return Loaded{}, err
