@@ -488,6 +488,13 @@ func TestECardExpiryAndRotation(t *testing.T) {
 	c, _, _, err := ecard.Decode(fresh)
 	require.NoError(t, err)
 	assert.Equal(t, newKey.ID, c.KeyID, "the new key signs at once")
+	// A verifier holding only the published keys accepts both keys' codes.
+	published, err := ecard.ParsePublishedKeys(keys())
+	require.NoError(t, err)
+	_, err = ecard.Parse(fresh, published, h.clock.Now())
+	require.NoError(t, err)
+	_, err = ecard.Parse(oldAfterRetirement, published, h.clock.Now())
+	require.NoError(t, err, "an old-key code during the overlap, offline")
 
 	h.clock.Add(overlap)
 	h.refused("hospital-1", oldAfterRetirement, http.StatusUnprocessableEntity, ecard.CodeBadSignature)
