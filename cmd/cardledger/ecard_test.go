@@ -636,3 +636,32 @@ func TestECardVerificationCountedByAnalytics(t *testing.T) {
 	assert.Equal(t, ecardHolderRegion, u.RegionCode)
 	assert.Equal(t, "H001", u.Merchant)
 }
+
+// TestECardKeysCommand: `ecard keys rotate` refuses an overlap shorter
+// than the code lifetime plus the clock skew, rotates with a valid one
+// (the old key then retires at the overlap's end), and `ecard keys list`
+// shows both.
+func TestECardKeysCommand(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	vars := map[string]string{"CARDLEDGER_POSTGRES_URL": testpg.NewDatabase(t), "CARDLEDGER_LOG_LEVEL": "error"}
+	var stdout, stderr bytes.Buffer
+	env := &environment{stdout: &stdout, stderr: &stderr, getenv: func(k string) string { return vars[k] }}
+	require.Equal(t, 0, run(ctx, env, []string{"migrate"}))
+	stdout.Reset()
+	require.Equal(t, 0, run(ctx, env, []string{"ecard", "keys", "list"}))
+	first := strings.TrimSpace(stdout.String())
+	require.Equal(t, 1, strings.Count(first, "\n")+1, "migrate made one key: %s", first)
+	require.Contains(t, first, "signing")
+
+	require.Equal(t, 1, run(ctx, env, []string{"ecard", "keys", "rotate", "--overlap", "2m"}), "2m < 60s + 2m")
+	require.Contains(t, stderr.String(), "shorter than")
+	stdout.Reset()
+	require.Equal(t, 0, run(ctx, env, []string{"ecard", "keys", "rotate", "--overlap", "1h"}), stderr.String())
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	require.Len(t, lines, 2)
+	assert.Contains(t, lines[0], "signing")
+	assert.Contains(t, lines[1], "retires")
+	assert.Equal(t, strings.Fields(first)[0], strings.Fields(lines[1])[0], "the old key is the one retiring")
+	require.Equal(t, 2, run(ctx, env, []string{"ecard", "keys", "burn"}))
+}
