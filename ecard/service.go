@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/sirupsen/logrus"
 
@@ -321,42 +322,35 @@ func (s *Service) claim(ctx context.Context, c Claims, vid uuid.UUID, holderID s
 	return nil
 }
 
-// checkRisk raises an alert when the holder's codes were verified by
-// terminals of another prefecture within the window. The verification
-// stands either way: a failure to alert is logged, not answered.
+// checkRisk raises an alert when the holder's previous verification
+// within the window was by a terminal of another prefecture: one alert per
+// move between cities, not one for every code verified after it. The
+// verification stands either way: a failure to alert is logged, not
+// answered.
 func (s *Service) checkRisk(ctx context.Context, c Claims, vid uuid.UUID, holderID string, p httpapi.Principal, now time.Time) {
 	mine := domain.PrefectureOf(p.Region)
 	if mine == "" {
 		return
 	}
-	rows, err := s.pool.Query(ctx, `SELECT verification_id, region, terminal, verified_at FROM ecard.verifications
+	var prev uuid.UUID
+	var region, terminal string
+	var at time.Time
+	err := s.pool.QueryRow(ctx, `SELECT verification_id, region, terminal, verified_at FROM ecard.verifications
 		WHERE cardholder_id = $1 AND verified_at >= $2 AND verified_at <= $3 AND code_id <> $4 AND region <> ''
-		ORDER BY verified_at DESC`, holderID, now.Add(-s.window), now, c.CodeID[:])
+		ORDER BY verified_at DESC LIMIT 1`, holderID, now.Add(-s.window), now, c.CodeID[:]).Scan(&prev, &region, &terminal, &at)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return
+	}
 	if err != nil {
 		s.log.WithError(err).Warn("ecard: risk check")
 		return
 	}
-	var a RiskAlert
-	found := false
-	for rows.Next() {
-		var id uuid.UUID
-		var region, terminal string
-		var at time.Time
-		if err := rows.Scan(&id, &region, &terminal, &at); err != nil {
-			break
-		}
-		if pref := domain.PrefectureOf(region); pref != "" && pref != mine {
-			a = RiskAlert{CardholderID: holderID, CardNo: c.CardNo, FirstRegion: region, SecondRegion: p.Region,
-				FirstAt: at.UTC(), SecondAt: now.UTC(), FirstTerminal: terminal, SecondTerminal: p.Client,
-				Key: id.String() + "/" + vid.String()}
-			found = true
-			break
-		}
-	}
-	rows.Close()
-	if !found {
+	if pref := domain.PrefectureOf(region); pref == "" || pref == mine {
 		return
 	}
+	a := RiskAlert{CardholderID: holderID, CardNo: c.CardNo, FirstRegion: region, SecondRegion: p.Region,
+		FirstAt: at.UTC(), SecondAt: now.UTC(), FirstTerminal: terminal, SecondTerminal: p.Client,
+		Key: prev.String() + "/" + vid.String()}
 	if err := s.alerts.RaiseRiskAlert(context.WithoutCancel(ctx), a); err != nil {
 		s.log.WithError(err).WithField("cardholder_id", holderID).Error("ecard: raise risk alert")
 	}

@@ -329,6 +329,14 @@ func TestECardEndToEnd(t *testing.T) {
 	assert.Equal(t, otherCityRegion, a.SecondRegion)
 	assert.Equal(t, "pharmacy-2", a.FirstTerminal)
 	assert.Equal(t, "beijing-3", a.SecondTerminal)
+	// One alert per move: another code in Beijing adds none, one back in
+	// Suzhou adds the second.
+	st, _, p = h.verify("beijing-3", h.mustIssue("rsapp"))
+	require.Equal(t, http.StatusOK, st, "%+v", p)
+	assert.Equal(t, 1, h.countHolderEvents("ECardRiskAlerted"))
+	st, _, p = h.verify("hospital-1", h.mustIssue("rsapp"))
+	require.Equal(t, http.StatusOK, st, "%+v", p)
+	assert.Equal(t, 2, h.countHolderEvents("ECardRiskAlerted"))
 	require.Eventually(t, func() bool {
 		st, body := h.do(http.MethodGet, "/v1/audit?actor=beijing-3", "auditor", nil)
 		return st == http.StatusOK && strings.Contains(string(body), `"ECardRiskAlerted"`)
@@ -347,6 +355,19 @@ func (h *ecardHarness) usageRecords() []domain.UsageRecorded {
 		out = append(out, u)
 	}
 	return out
+}
+
+func (h *ecardHarness) countHolderEvents(typ string) int {
+	h.t.Helper()
+	l, err := h.b.a.commands.Service().Repository.Load(context.Background(), h.holder)
+	require.NoError(h.t, err)
+	n := 0
+	for _, r := range l.Recorded {
+		if r.Type == typ {
+			n++
+		}
+	}
+	return n
 }
 
 func (h *ecardHarness) holderEvent(typ string) *eventstore.RecordedEvent {
@@ -467,6 +488,13 @@ func TestECardExpiryAndRotation(t *testing.T) {
 	c, _, _, err := ecard.Decode(fresh)
 	require.NoError(t, err)
 	assert.Equal(t, newKey.ID, c.KeyID, "the new key signs at once")
+	// A verifier holding only the published keys accepts both keys' codes.
+	published, err := ecard.ParsePublishedKeys(keys())
+	require.NoError(t, err)
+	_, err = ecard.Parse(fresh, published, h.clock.Now())
+	require.NoError(t, err)
+	_, err = ecard.Parse(oldAfterRetirement, published, h.clock.Now())
+	require.NoError(t, err, "an old-key code during the overlap, offline")
 
 	h.clock.Add(overlap)
 	h.refused("hospital-1", oldAfterRetirement, http.StatusUnprocessableEntity, ecard.CodeBadSignature)
@@ -607,4 +635,33 @@ func TestECardVerificationCountedByAnalytics(t *testing.T) {
 	assert.Equal(t, "ecard_qr", u.Channel)
 	assert.Equal(t, ecardHolderRegion, u.RegionCode)
 	assert.Equal(t, "H001", u.Merchant)
+}
+
+// TestECardKeysCommand: `ecard keys rotate` refuses an overlap shorter
+// than the code lifetime plus the clock skew, rotates with a valid one
+// (the old key then retires at the overlap's end), and `ecard keys list`
+// shows both.
+func TestECardKeysCommand(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	vars := map[string]string{"CARDLEDGER_POSTGRES_URL": testpg.NewDatabase(t), "CARDLEDGER_LOG_LEVEL": "error"}
+	var stdout, stderr bytes.Buffer
+	env := &environment{stdout: &stdout, stderr: &stderr, getenv: func(k string) string { return vars[k] }}
+	require.Equal(t, 0, run(ctx, env, []string{"migrate"}))
+	stdout.Reset()
+	require.Equal(t, 0, run(ctx, env, []string{"ecard", "keys", "list"}))
+	first := strings.TrimSpace(stdout.String())
+	require.Equal(t, 1, strings.Count(first, "\n")+1, "migrate made one key: %s", first)
+	require.Contains(t, first, "signing")
+
+	require.Equal(t, 1, run(ctx, env, []string{"ecard", "keys", "rotate", "--overlap", "2m"}), "2m < 60s + 2m")
+	require.Contains(t, stderr.String(), "shorter than")
+	stdout.Reset()
+	require.Equal(t, 0, run(ctx, env, []string{"ecard", "keys", "rotate", "--overlap", "1h"}), stderr.String())
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	require.Len(t, lines, 2)
+	assert.Contains(t, lines[0], "signing")
+	assert.Contains(t, lines[1], "retires")
+	assert.Equal(t, strings.Fields(first)[0], strings.Fields(lines[1])[0], "the old key is the one retiring")
+	require.Equal(t, 2, run(ctx, env, []string{"ecard", "keys", "burn"}))
 }
