@@ -3,7 +3,6 @@ package ecard
 import (
 	"context"
 	"crypto/ed25519"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -35,13 +34,8 @@ type KeysFile struct {
 	FetchedAt time.Time `json:"fetched_at"`
 	Keys      []KeyView `json:"keys"`
 
-	pub map[KeyID]offlineKey
-}
-
-type offlineKey struct {
-	pub       ed25519.PublicKey
-	notBefore time.Time
-	notAfter  *time.Time
+	pub *PublishedKeys
+	ids map[KeyID]bool
 }
 
 // FetchKeys reads GET /v1/ecard/keys from server (public: no key).
@@ -78,53 +72,28 @@ func FetchKeys(ctx context.Context, client *http.Client, server string, now time
 	return f, nil
 }
 
-// index checks every key and builds the lookup map.
+// index checks every key (ParsePublishedKeys) and notes their ids.
 func (f *KeysFile) index() error {
-	f.pub = make(map[KeyID]offlineKey, len(f.Keys))
+	pub, err := ParsePublishedKeys(KeysResponse{Keys: f.Keys})
+	if err != nil {
+		return err
+	}
+	f.pub, f.ids = pub, make(map[KeyID]bool, len(f.Keys))
 	for _, k := range f.Keys {
-		id, err := ParseKeyID(k.KID)
-		if err != nil {
-			return err
-		}
-		if k.Alg != "Ed25519" {
-			return fmt.Errorf("key %s: algorithm %q, want Ed25519", k.KID, k.Alg)
-		}
-		pub, err := base64.RawURLEncoding.DecodeString(k.PublicKey)
-		if err != nil || len(pub) != ed25519.PublicKeySize {
-			return fmt.Errorf("key %s: public key is not 32 bytes of unpadded base64url", k.KID)
-		}
-		nb, err := time.Parse(time.RFC3339, k.NotBefore)
-		if err != nil {
-			return fmt.Errorf("key %s: not_before: %w", k.KID, err)
-		}
-		ok := offlineKey{pub: pub, notBefore: nb}
-		if k.NotAfter != nil {
-			na, err := time.Parse(time.RFC3339, *k.NotAfter)
-			if err != nil {
-				return fmt.Errorf("key %s: not_after: %w", k.KID, err)
-			}
-			ok.notAfter = &na
-		}
-		f.pub[id] = ok
+		id, _ := ParseKeyID(k.KID) // parsed above
+		f.ids[id] = true
 	}
 	return nil
 }
 
 // PublicKey makes the file a PublicKeys: a key verifies at now from its
-// not_before until its not_after, as on the server (Key.acceptedAt).
+// not_before until its not_after, as on the server.
 func (f *KeysFile) PublicKey(id KeyID, now time.Time) (ed25519.PublicKey, bool) {
-	k, ok := f.pub[id]
-	if !ok {
-		return nil, false
-	}
-	return k.pub, !now.Before(k.notBefore) && (k.notAfter == nil || now.Before(*k.notAfter))
+	return f.pub.PublicKey(id, now)
 }
 
 // Has reports whether the file lists key id at all (accepted or not).
-func (f *KeysFile) Has(id KeyID) bool {
-	_, ok := f.pub[id]
-	return ok
-}
+func (f *KeysFile) Has(id KeyID) bool { return f.ids[id] }
 
 // Save writes the file atomically into dir (a temporary file synced and
 // renamed over it), as the blacklist copy is written: a reader sees the
