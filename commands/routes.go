@@ -33,7 +33,7 @@ type (
 	}
 	instantIssueBody struct {
 		BankCode  string `json:"bank_code,omitempty"`  // default: the calling bank's
-		AccountNo string `json:"account_no,omitempty"` // may be left out when the pending application has an account at this bank
+		AccountNo string `json:"account_no"` // may be left out when the pending application has an account at this bank
 		ChipID    string `json:"chip_id"`
 		Agency    string `json:"agency,omitempty"`
 	}
