@@ -32,8 +32,8 @@ type (
 		PhotoRef string                   `json:"photo_ref,omitempty"`
 	}
 	instantIssueBody struct {
-		BankCode  string `json:"bank_code,omitempty"`  // default: the calling bank's
-		AccountNo string `json:"account_no"` // may be left out when the pending application has an account at this bank
+		BankCode  string `json:"bank_code,omitempty"` // default: the calling bank's
+		AccountNo string `json:"account_no"`          // may be left out when the pending application has an account at this bank
 		ChipID    string `json:"chip_id"`
 		Agency    string `json:"agency,omitempty"`
 	}
