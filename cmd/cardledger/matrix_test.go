@@ -293,8 +293,16 @@ func newMatrix(t *testing.T, vars map[string]string) *matrix {
 	m.add(main, b.e)
 
 	for _, role := range httpapi.Roles() {
-		m.client(ctx, d.pool, auth.Client{Name: "any-" + string(role), Role: role})
-		m.client(ctx, d.pool, auth.Client{Name: "other-county-" + string(role), Role: role, Region: otherCounty})
+		// Channel and terminal clients must name their channel or agency.
+		var channel, agency string
+		switch role {
+		case httpapi.RoleChannel:
+			channel = "alipay"
+		case httpapi.RoleTerminal:
+			agency = "pharmacy-1"
+		}
+		m.client(ctx, d.pool, auth.Client{Name: "any-" + string(role), Role: role, Channel: channel, Agency: agency})
+		m.client(ctx, d.pool, auth.Client{Name: "other-county-" + string(role), Role: role, Region: otherCounty, Channel: channel, Agency: agency})
 	}
 	m.client(ctx, d.pool, auth.Client{Name: "other-bank", Role: httpapi.RoleBank, Bank: otherBank})
 	m.client(ctx, d.pool, auth.Client{Name: "home-county-analyst", Role: httpapi.RoleAnalyst, Region: holderRegion})
