@@ -115,6 +115,7 @@ type appendOutcome struct {
 	exists   bool
 	position uint64 // of the last event written (or found, when idempotent)
 	hasPos   bool
+	wrote    bool // events were written (not a retry recognised as such)
 }
 
 // eventLog is the whole store: the global log and a per-stream index. One
@@ -162,7 +163,7 @@ func (l *eventLog) append(stream string, expected expectation, events []proposed
 	l.write(stream, events)
 	st = l.streams[stream]
 	last := st.records[len(st.records)-1]
-	return appendOutcome{current: last.revision, exists: true, position: last.position, hasPos: true}
+	return appendOutcome{current: last.revision, exists: true, position: last.position, hasPos: true, wrote: true}
 }
 
 // idempotent finds events that were already written by an earlier append
