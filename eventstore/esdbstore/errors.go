@@ -109,7 +109,8 @@ func opError(ctx context.Context, op string, err error) error {
 // bare gRPC status.
 func unreachable(err error) bool {
 	if hasCode(err, esdb.ErrorUnavailable) || hasCode(err, esdb.ErrorCodeDeadlineExceeded) ||
-		hasCode(err, esdb.ErrorCodeNotLeader) || hasCode(err, esdb.ErrorAborted) || dead(err) {
+		hasCode(err, esdb.ErrorCodeNotLeader) || hasCode(err, esdb.ErrorAborted) || dead(err) ||
+		errors.Is(err, errReconnecting) {
 		return true
 	}
 	switch status.Code(err) {

@@ -111,10 +111,10 @@ func (s *Store) Head(ctx context.Context) (eventstore.Head, bool, error) {
 	var from esdb.AllPosition = esdb.End{}
 	for {
 		type found struct {
-			head  eventstore.Head
-			ok    bool
-			n     int
-			last  esdb.AllPosition
+			head eventstore.Head
+			ok   bool
+			n    int
+			last esdb.AllPosition
 		}
 		page, _, err := retry(ctx, s, func(ctx context.Context, c *esdb.Client) (found, error) {
 			rs, err := c.ReadAll(ctx, esdb.ReadAllOptions{Direction: esdb.Backwards, From: from}, pageSize)

@@ -3,6 +3,7 @@ package esdbstore
 import (
 	"context"
 	"errors"
+	"io"
 	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
@@ -35,19 +36,19 @@ func retry[T any](ctx context.Context, s *Store, op func(context.Context, *esdb.
 	backoff := minBackoff
 	for {
 		attempts++
-		c, gen, err := s.link.current()
-		if err != nil {
+		var g *generation
+		v, g, err = call(ctx, s.link, func(c *esdb.Client) (T, error) { return op(ctx, c) })
+		if errors.Is(err, errClosed) {
 			return v, attempts, err
 		}
-		v, err = call(ctx, c, func(c *esdb.Client) (T, error) { return op(ctx, c) })
 		if err == nil || ctx.Err() != nil || !transient(err) {
 			return v, attempts, err
 		}
 		if s.link.isClosed() {
 			return v, attempts, errClosed
 		}
-		if dead(err) {
-			if rerr := s.link.replace(gen); rerr != nil {
+		if needsNewClient(err) {
+			if rerr := s.link.replace(g); rerr != nil {
 				return v, attempts, rerr
 			}
 		}
@@ -58,6 +59,12 @@ func retry[T any](ctx context.Context, s *Store, op func(context.Context, *esdb.
 		case <-ctx.Done():
 			return v, attempts, err
 		case <-time.After(backoff):
+		}
+		if hasCode(err, esdb.ErrorCodeNotLeader) {
+			// The client has already moved to the leader the node named:
+			// retry at once, however long the outage before was.
+			backoff = minBackoff
+			continue
 		}
 		backoff = min(2*backoff, maxBackoff)
 	}
@@ -71,8 +78,12 @@ func transient(err error) bool {
 		return true
 	}
 	// The client closes a connection under running calls when it moves to
-	// another node; they end Canceled although their context did not.
-	return status.Code(err) == codes.Canceled
+	// another node; they end Canceled although their context did not, or,
+	// for an append still sending, with a bare EOF: gRPC keeps the reason
+	// for the receive the client then skips. A server refusing an append
+	// early (MaxAppendSize below the port's) gives the same EOF, and is
+	// then retried in vain until the retry bound.
+	return status.Code(err) == codes.Canceled || errors.Is(err, io.EOF)
 }
 
 // dead: the client is closed for good (it failed a discovery) or was closed
@@ -83,6 +94,20 @@ func dead(err error) bool {
 		return p.closedUnder()
 	}
 	return hasCode(err, esdb.ErrorCodeConnectionClosed)
+}
+
+// needsNewClient: the client gave up (dead), or a call failed in a way the
+// client does not act on. A read whose stream cannot be opened returns the
+// bare gRPC error without the client noticing (upstream issue #190), so it
+// neither rediscovers the cluster nor reconnects; its gRPC connection only
+// redials on its own backoff, which reaches two minutes. A new client
+// discovers the cluster (or the node) afresh on its first call.
+func needsNewClient(err error) bool {
+	if dead(err) {
+		return true
+	}
+	var e *esdb.Error
+	return !errors.As(err, &e) && status.Code(err) == codes.Unavailable
 }
 
 // leaderRequired sends the "requires-leader" header when the connection

@@ -42,7 +42,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		return nil, err
 	}
 	// The client connects lazily and its connect does not take a context.
-	_, err = call(ctx, l.client, func(c *esdb.Client) (*esdb.ServerVersion, error) { return c.GetServerVersion() })
+	_, _, err = call(ctx, l, func(c *esdb.Client) (*esdb.ServerVersion, error) { return c.GetServerVersion() })
 	if err != nil {
 		l.close()
 		return nil, fmt.Errorf("esdbstore: connect to %s: %w", conf.Address, err)

@@ -55,21 +55,18 @@ type handlerError struct{ error }
 // *after past every event handled. delivered reports whether it got any
 // event at all, which resets the backoff.
 func (s *Store) subscribeOnce(ctx context.Context, after *eventstore.Position, handle func(eventstore.RecordedEvent) error) (delivered bool, err error) {
-	c, gen, err := s.link.current()
-	if err != nil {
-		return false, err
-	}
 	// Subscribing may report to the client's connection goroutine, so it
-	// goes through call; receiving does not.
+	// goes through call; receiving does not, and is safe after the client
+	// is closed (it then ends with an error).
 	opts := esdb.SubscribeToAllOptions{
 		From:   allFrom(*after), // never nil: the client's default is End
 		Filter: esdb.ExcludeSystemEventsFilter(),
 	}
-	sub, err := call(ctx, c, func(c *esdb.Client) (*esdb.Subscription, error) {
+	sub, g, err := call(ctx, s.link, func(c *esdb.Client) (*esdb.Subscription, error) {
 		return c.SubscribeToAll(s.leaderRequired(ctx), opts)
 	})
-	if dead(err) && !s.link.isClosed() {
-		return false, s.link.replace(gen)
+	if g != nil && needsNewClient(err) && !s.link.isClosed() {
+		return false, s.link.replace(g)
 	}
 	if err != nil {
 		return false, err

@@ -35,6 +35,7 @@ func startCluster(n int, opts Options) (*Cluster, error) {
 	}
 	c := &Cluster{}
 	log := newEventLog()
+	log.noIdempotence = opts.NoIdempotence
 	for range n {
 		s := newNode(c, log, opts)
 		if err := s.listen("127.0.0.1:0"); err != nil {

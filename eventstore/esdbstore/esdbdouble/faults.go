@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"sync"
 
+	api "github.com/EventStore/EventStore-Client-Go/v4/protos/streams"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -16,6 +17,26 @@ type faults struct {
 	mu          sync.Mutex
 	unavailable bool
 	lostReplies int
+	served      FaultCounts
+}
+
+// FaultCounts count the faulty answers a node gave, so a test can show
+// that its faults were met.
+type FaultCounts struct {
+	NotLeader, Unavailable, LostReplies int
+}
+
+// Faults counts the faulty answers the node gave so far.
+func (s *Server) Faults() FaultCounts {
+	s.faults.mu.Lock()
+	defer s.faults.mu.Unlock()
+	return s.faults.served
+}
+
+func (f *faults) count(add func(*FaultCounts)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	add(&f.served)
 }
 
 func (f *faults) isUnavailable() bool {
@@ -32,6 +53,7 @@ func (f *faults) takeLostReply() bool {
 		return false
 	}
 	f.lostReplies--
+	f.served.LostReplies++
 	return true
 }
 
@@ -65,12 +87,14 @@ func (s *Server) LoseAppendReplies(n int) {
 // itself unless the leader is required.
 func (s *Server) check(ctx context.Context) (trailer metadata.MD, err error) {
 	if s.faults.isUnavailable() {
+		s.faults.count(func(c *FaultCounts) { c.Unavailable++ })
 		return nil, status.Error(codes.Unavailable, "Server Is Not Ready")
 	}
 	leads, host, port := s.cluster.leads(s)
 	if leads || !requiresLeader(ctx) {
 		return nil, nil
 	}
+	s.faults.count(func(c *FaultCounts) { c.NotLeader++ })
 	// RpcExceptions.LeaderInfo: the client reconnects to this endpoint.
 	return metadata.Pairs("exception", "not-leader",
 			"leader-endpoint-host", host, "leader-endpoint-port", strconv.Itoa(port)),
@@ -99,6 +123,12 @@ func (s *Server) unaryFaults(ctx context.Context, req any, info *grpc.UnaryServe
 func (s *Server) streamFaults(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 	if isStreams(info.FullMethod) {
 		if trailer, err := s.check(ss.Context()); err != nil {
+			if info.IsClientStream {
+				// The server reads a whole append before it finds it cannot
+				// take it; refusing earlier leaves the client with EOF.
+				for ss.RecvMsg(new(api.AppendReq)) == nil {
+				}
+			}
 			if trailer != nil {
 				ss.SetTrailer(trailer)
 			}

@@ -129,6 +129,8 @@ type eventLog struct {
 	// subscriptions without a busy loop.
 	changed chan struct{}
 	now     func() time.Time
+	// noIdempotence: see Options.NoIdempotence.
+	noIdempotence bool
 }
 
 func newEventLog() *eventLog {
@@ -151,7 +153,7 @@ func (l *eventLog) append(stream string, expected expectation, events []proposed
 		return appendOutcome{deleted: true}
 	}
 	current, exists := st.last()
-	if out, ok := l.idempotent(st, expected, events); ok {
+	if out, ok := l.idempotent(st, expected, events); ok && !l.noIdempotence {
 		return out
 	}
 	if !expected.accepts(current, exists) {

@@ -43,6 +43,11 @@ type Options struct {
 	// MaxAppendSize is the server setting of that name, in bytes (0:
 	// DefaultMaxAppendSize).
 	MaxAppendSize int
+	// NoIdempotence makes the node answer a resent append (same ids after
+	// the same revision) with wrong expected version instead of success,
+	// as EventStoreDB does when its id check misses: with any or
+	// stream_exists it consults only a bounded cache.
+	NoIdempotence bool
 }
 
 // Start listens on a free port of 127.0.0.1 and serves until Stop.
