@@ -71,7 +71,7 @@ func TestAdapterRecoversAfterAnOutageLongerThanTheClientsRetries(t *testing.T) {
 	if err := srv.Restart(); err != nil {
 		t.Fatal(err)
 	}
-	s.retryFor = DefaultRetryFor
+	s.retryFor = defaultRetryFor
 	evs := newEvents(2)
 	if _, err := s.Append(ctx, "s", eventstore.Exact(0), evs); err != nil {
 		t.Fatalf("append after the server came back: %v", err)

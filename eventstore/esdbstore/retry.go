@@ -12,11 +12,11 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-// DefaultRetryFor bounds how long one operation retries while the server
+// defaultRetryFor bounds how long one operation retries while the server
 // is unreachable, has no leader or changes leader, when the caller's
 // context allows that long: an election takes seconds, and a caller (an
 // HTTP request) should hear "unavailable" rather than wait for good.
-const DefaultRetryFor = 10 * time.Second
+const defaultRetryFor = 10 * time.Second
 
 // Retry backoff, for operations and resubscriptions alike.
 const (

@@ -18,7 +18,7 @@ type Store struct {
 	// leaderOnly: every call requires the leader (nodePreference=leader,
 	// the default), see leaderRequired.
 	leaderOnly bool
-	// retryFor bounds the retries of one operation (DefaultRetryFor).
+	// retryFor bounds the retries of one operation (defaultRetryFor).
 	retryFor time.Duration
 }
 
@@ -47,7 +47,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		l.close()
 		return nil, fmt.Errorf("esdbstore: connect to %s: %w", conf.Address, err)
 	}
-	return &Store{link: l, leaderOnly: conf.NodePreference == esdb.NodePreferenceLeader, retryFor: DefaultRetryFor}, nil
+	return &Store{link: l, leaderOnly: conf.NodePreference == esdb.NodePreferenceLeader, retryFor: defaultRetryFor}, nil
 }
 
 // Close closes the connection; running calls and open subscriptions end

@@ -52,7 +52,7 @@ func TestUnreachableServerIsUnavailable(t *testing.T) {
 	if err := proxy.Restore(); err != nil {
 		t.Fatal(err)
 	}
-	s.retryFor = DefaultRetryFor
+	s.retryFor = defaultRetryFor
 	if _, err := s.Append(ctx, "s", eventstore.Exact(0), newEvents(1)); err != nil {
 		t.Fatalf("append after the network came back: %v", err)
 	}
