@@ -8,7 +8,7 @@ VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 export CARDLEDGER_LOG_FORMAT ?= text
 
-.PHONY: run test build services vet fuzz compose-config bench clean
+.PHONY: run test build services vet fuzz bench clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/cardledger
