@@ -18,7 +18,11 @@ func TestBenchHTTPPrintsItsFigures(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	vars := map[string]string{"CARDLEDGER_POSTGRES_URL": testpg.NewDatabase(t), "CARDLEDGER_LOG_LEVEL": "error"}
-	code, out, errOut := cliRun(ctx, vars, "bench", "http", "-n", "20", "-concurrency", "2", "--cards", "3", "--hot-share", "0.2")
+	settle, idle := statsSettle, idleSpell
+	statsSettle, idleSpell = 100*time.Millisecond, 100*time.Millisecond // the figures are not checked, only their shape
+	defer func() { statsSettle, idleSpell = settle, idle }()
+	code, out, errOut := cliRun(ctx, vars, "bench", "http", "-n", "20", "-concurrency", "2", "--cards", "3", "--hot-share", "0.2",
+		"--count", "6")
 	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
 	for _, line := range []string{
 		`(?m)^server: started in this process on http://127\.0\.0\.1:\d+ \(serve, projections=true, audit, idempotency, authentication; database .*\)$`,
@@ -28,6 +32,9 @@ func TestBenchHTTPPrintsItsFigures(t *testing.T) {
 		`(?m)^commands over HTTP +\d+ commands in \S+: \d+ commands/s, p50 [\d.]+ ms, p99 [\d.]+ ms, p99\.9 [\d.]+ ms, max [\d.]+ ms; \d+ rejected \(4xx\), 0 errors$`,
 		`(?m)^commands/s ÷ raw inserts/s = \d+\.\d\d$`,
 		`(?m)^loss → visible in the blacklist feed: [1-9]\d* losses, p50 [\d.]+ ms, p99 [\d.]+ ms, max [\d.]+ ms, 0 not seen within 5 s$`,
+		`(?m)^cost per command: 6 commands sent one at a time in \S+ \([\d.]+ ms each\), projections=true; the idle server's counters over as long subtracted$`,
+		`(?m)^  database: -?[\d.]+ commits, -?[\d.]+ rollbacks, -?[\d.]+ rows inserted, -?[\d.]+ updated, -?[\d.]+ deleted, -?[\d.]+ fetched, -?[\d.]+ returned$`,
+		`(?m)^  projection readmodel +-?[\d.]+ batches \(transactions\), -?[\d.]+ events applied$`,
 	} {
 		assert.Regexp(t, regexp.MustCompile(line), out)
 	}

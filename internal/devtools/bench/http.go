@@ -32,6 +32,8 @@ type HTTP struct {
 	// Progress, if set, gets Phase/Add/Finish calls for the set-up and the
 	// timed run.
 	Progress Progress
+
+	lost sync.Map // card → true while the bench left it temporarily lost
 }
 
 // Progress is how long runs report how far they are (seed.Progress fits).
@@ -314,6 +316,7 @@ func (h *HTTP) Run(ctx context.Context, cards []string, load HTTPLoad) (HTTPResu
 				d := time.Since(t0)
 				if err == nil {
 					lost[i] = !lost[i]
+					h.lost.Store(mine[i], lost[i])
 					if op == "temporary-loss" {
 						feed.stored(mine[i], t0.Add(d))
 					}
@@ -340,6 +343,51 @@ func (h *HTTP) Run(ctx context.Context, cards []string, load HTTPLoad) (HTTPResu
 		res.PerSecond = float64(len(took)) / elapsed.Seconds()
 	}
 	return res, ctx.Err()
+}
+
+// Sequential sends n temporary-loss/unlock commands one after another,
+// round the cards (each card's next command undoes its last), and returns
+// the position and card of the last one.
+func (h *HTTP) Sequential(ctx context.Context, cards []string, n int) (lastCard, lastPosition string, err error) {
+	for i := range n {
+		card := cards[i%len(cards)]
+		op := "temporary-loss"
+		if l, _ := h.lost.Load(card); l == true {
+			op = "unlock"
+		}
+		var ans commandAnswer
+		if _, err := h.call(ctx, http.MethodPost, "/v1/cards/"+card+"/"+op, map[string]string{"reason": "bench"}, &ans); err != nil {
+			return "", "", err
+		}
+		h.lost.Store(card, op == "temporary-loss")
+		lastCard, lastPosition = card, ans.Position
+	}
+	return lastCard, lastPosition, nil
+}
+
+// WaitVisible waits until the read model has applied position (the
+// blacklist lookup with min_position).
+func (h *HTTP) WaitVisible(ctx context.Context, card, position string) error {
+	_, err := h.call(ctx, http.MethodGet, "/v1/blacklist/"+card+"?min_position="+position, nil, nil)
+	return err
+}
+
+// Get reads path (for /metrics); the body is returned as it came.
+func (h *HTTP) Get(ctx context.Context, path string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(h.BaseURL, "/")+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+h.Key)
+	resp, err := h.client().Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %s", path, resp.Status)
+	}
+	return io.ReadAll(resp.Body)
 }
 
 // feedWatch long-polls the blacklist feed and pairs each card's losses
