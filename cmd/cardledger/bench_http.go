@@ -8,6 +8,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -27,6 +29,7 @@ type httpBenchFlags struct {
 	hotShare *float64
 	raw      *bool
 	count    *int
+	profile  *string
 }
 
 func (h *httpBenchFlags) register(fs *flag.FlagSet) {
@@ -37,10 +40,11 @@ func (h *httpBenchFlags) register(fs *flag.FlagSet) {
 	h.raw = fs.Bool("raw", true, "run the raw single-row INSERT baseline in the same invocation")
 	h.count = fs.Int("count", 0, "also send this many commands one at a time and print what each cost the database "+
 		"(pg_stat_database, pg_stat_user_tables, projection batches); 0: skip")
+	h.profile = fs.String("cpuprofile", "", "write a CPU profile of this process (bench clients and, without --url, the server) during the timed run to this file")
 }
 
 var httpBenchOwnFlags = map[string]bool{"n": true, "concurrency": true, "url": true, "key": true, "cards": true,
-	"hot-share": true, "raw": true, "count": true}
+	"hot-share": true, "raw": true, "count": true, "cpuprofile": true}
 
 // runBenchHTTP measures commands as a client sees them: over HTTP, with
 // authentication, idempotency keys, the event store with sealing and the
@@ -103,7 +107,12 @@ func runBenchHTTP(ctx context.Context, env *environment, d *deps, fs *flag.FlagS
 		fmt.Fprintln(out, raw)
 	}
 	fmt.Fprintf(out, "load: %d temporary-loss/unlock commands, %d clients on distinct cards, hot-card share %.2f\n", n, workers, *h.hotShare)
+	stopProfile, err := startCPUProfile(*h.profile)
+	if err != nil {
+		return err
+	}
 	res, err := target.Run(ctx, cardNos, bench.HTTPLoad{Commands: n, Concurrency: workers, HotShare: *h.hotShare})
+	stopProfile()
 	if err != nil {
 		return err
 	}
@@ -123,6 +132,22 @@ func runBenchHTTP(ctx context.Context, env *environment, d *deps, fs *flag.FlagS
 		return fmt.Errorf("bench: %d commands failed, first: %w", res.Errors, res.FirstErr)
 	}
 	return nil
+}
+
+// startCPUProfile profiles this process into file ("": no profile).
+func startCPUProfile(file string) (stop func(), err error) {
+	if file == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
