@@ -79,6 +79,22 @@ func readCounters(ctx context.Context, pool *pgxpool.Pool, target *bench.HTTP) (
 			return c, err
 		}
 	}
+	p, err := readProjectionCounters(ctx, target)
+	if err != nil {
+		return c, err
+	}
+	c.batches, c.events = p.batches, p.events
+	return c, nil
+}
+
+// projectionCounters are the server's batches and events applied, by
+// projection (from /metrics).
+type projectionCounters struct {
+	batches, events map[string]float64
+}
+
+func readProjectionCounters(ctx context.Context, target *bench.HTTP) (projectionCounters, error) {
+	c := projectionCounters{batches: map[string]float64{}, events: map[string]float64{}}
 	body, err := target.Get(ctx, "/metrics")
 	if err != nil {
 		return c, err

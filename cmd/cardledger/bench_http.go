@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"errors"
 	"flag"
 	"fmt"
@@ -111,8 +113,16 @@ func runBenchHTTP(ctx context.Context, env *environment, d *deps, fs *flag.FlagS
 	if err != nil {
 		return err
 	}
+	before, err := readProjectionCounters(ctx, target)
+	if err != nil {
+		return err
+	}
 	res, err := target.Run(ctx, cardNos, bench.HTTPLoad{Commands: n, Concurrency: workers, HotShare: *h.hotShare})
 	stopProfile()
+	if err != nil {
+		return err
+	}
+	after, err := readProjectionCounters(ctx, target)
 	if err != nil {
 		return err
 	}
@@ -123,6 +133,15 @@ func runBenchHTTP(ctx context.Context, env *environment, d *deps, fs *flag.FlagS
 	v := res.Visibility
 	fmt.Fprintf(out, "loss → visible in the blacklist feed: %d losses, p50 %.1f ms, p99 %.1f ms, max %.1f ms, %d not seen within 5 s\n",
 		v.N, ms(v.P50), ms(v.P99), ms(v.Max), res.Unseen)
+	var batching []string
+	for _, name := range slices.Sorted(maps.Keys(after.batches)) {
+		if b := after.batches[name] - before.batches[name]; b > 0 {
+			batching = append(batching, fmt.Sprintf("%s %.1f", name, (after.events[name]-before.events[name])/b))
+		}
+	}
+	if len(batching) > 0 {
+		fmt.Fprintf(out, "projections during the load, events per batch (one transaction each): %s\n", strings.Join(batching, ", "))
+	}
 	if *h.count > 0 {
 		if err := countCommands(ctx, env, d, target, cardNos, *h.count); err != nil {
 			return err

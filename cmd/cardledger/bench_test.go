@@ -32,6 +32,7 @@ func TestBenchHTTPPrintsItsFigures(t *testing.T) {
 		`(?m)^commands over HTTP +\d+ commands in \S+: \d+ commands/s, p50 [\d.]+ ms, p99 [\d.]+ ms, p99\.9 [\d.]+ ms, max [\d.]+ ms; \d+ rejected \(4xx\), 0 errors$`,
 		`(?m)^commands/s ÷ raw inserts/s = \d+\.\d\d$`,
 		`(?m)^loss → visible in the blacklist feed: [1-9]\d* losses, p50 [\d.]+ ms, p99 [\d.]+ ms, max [\d.]+ ms, 0 not seen within 5 s$`,
+		`(?m)^projections during the load, events per batch \(one transaction each\): (\w+ [\d.]+(, )?)+$`,
 		`(?m)^cost per command: 6 commands sent one at a time in \S+ \([\d.]+ ms each\), projections=true; the idle server's counters over as long subtracted$`,
 		`(?m)^  database: -?[\d.]+ commits, -?[\d.]+ rollbacks, -?[\d.]+ rows inserted, -?[\d.]+ updated, -?[\d.]+ deleted, -?[\d.]+ fetched, -?[\d.]+ returned$`,
 		`(?m)^  projection readmodel +-?[\d.]+ batches \(transactions\), -?[\d.]+ events applied$`,
