@@ -2,16 +2,16 @@ package main
 
 import (
 	"context"
-	"maps"
-	"slices"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"time"
 
