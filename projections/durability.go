@@ -10,8 +10,8 @@ import "github.com/jackc/pgx/v5"
 // commit together or not at all, so exactly-once holds, and a database
 // crash can only lose the last few hundred milliseconds of projection
 // commits as a whole (WAL is replayed in order), after which the runner
-// applies those events again from the durable event log, assigning the
-// same blacklist sequence numbers in the same order. The event store's
+// applies those events again from the durable event log, numbering the
+// blacklist changes on from the durable checkpoint. The event store's
 // appends and the idempotency records stay durable. What it saves is one
 // WAL flush wait per batch and projection, which with every command
 // applied by three PostgreSQL projections was most of the commits a
