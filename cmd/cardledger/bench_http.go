@@ -133,6 +133,9 @@ func runBenchHTTP(ctx context.Context, env *environment, d *deps, fs *flag.FlagS
 	v := res.Visibility
 	fmt.Fprintf(out, "loss → visible in the blacklist feed: %d losses, p50 %.1f ms, p99 %.1f ms, max %.1f ms, %d not seen within 5 s\n",
 		v.N, ms(v.P50), ms(v.P99), ms(v.Max), res.Unseen)
+	if res.FeedErr != nil {
+		fmt.Fprintf(out, "the feed consumer stopped: %v\n", res.FeedErr)
+	}
 	var batching []string
 	for _, name := range slices.Sorted(maps.Keys(after.batches)) {
 		if b := after.batches[name] - before.batches[name]; b > 0 {

@@ -194,7 +194,8 @@ type HTTPResult struct {
 	// Visibility is from a loss's 2xx answer to a feed consumer
 	// long-polling /v1/blacklist/changes seeing the card added.
 	Visibility Latencies
-	Unseen     int // losses the feed consumer had not seen 5 s after the run
+	Unseen     int   // losses the feed consumer had not seen 5 s after the run
+	FeedErr    error // why the feed consumer stopped early, if it did
 }
 
 // Latencies is a latency distribution.
@@ -337,7 +338,7 @@ func (h *HTTP) Run(ctx context.Context, cards []string, load HTTPLoad) (HTTPResu
 	vis, unseen := feed.stop(5 * time.Second)
 	l := latencies(took)
 	res := HTTPResult{Commands: len(took), Rejected: rejected, Errors: errs, FirstErr: firstErr, Elapsed: elapsed,
-		P50: l.P50, P99: l.P99, Max: l.Max, Visibility: vis, Unseen: unseen}
+		P50: l.P50, P99: l.P99, Max: l.Max, Visibility: vis, Unseen: unseen, FeedErr: feed.err}
 	if len(took) > 0 {
 		res.P999 = took[int(0.999*float64(len(took)-1))]
 		res.PerSecond = float64(len(took)) / elapsed.Seconds()
