@@ -101,12 +101,6 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 	if err := eventstore.CheckAppendSize(stream, events); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	return s.appendGrouped(ctx, stream, expected, events)
-}
-
-// appendAlone is one append in a transaction of its own, run again after a
-// unique violation (another writer took the revision first).
-func (s *Store) appendAlone(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events []eventstore.EventData) (eventstore.AppendResult, error) {
 	for attempt := 1; ; attempt++ {
 		res, err := appendOnce(ctx, s.pool, stream, expected, events)
 		if err == nil {

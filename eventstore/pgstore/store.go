@@ -26,10 +26,6 @@
 //     still rewrite rows, but not without breaking the chain or the
 //     signed digests of package audit.
 //
-// Concurrent appends to different streams are written together, one
-// transaction per group, each keeping its own expectation, retry and chain
-// (group.go); an append that finds the store idle is written alone.
-//
 // SubscribeAll reads in batches and then waits for a NOTIFY that the Store
 // sends after each committed append (notify.go), polling every 200 ms as
 // well, so new events reach subscribers in milliseconds and never later
@@ -55,7 +51,6 @@ type Store struct {
 	pool     *pgxpool.Pool
 	ownsPool bool // Close closes the pool (Open), not a pool shared with others (OpenPool)
 	notifier *notifier
-	grouper  *grouper // group commit of concurrent appends (group.go)
 }
 
 var _ eventstore.Store = (*Store)(nil)
@@ -109,14 +104,12 @@ func OpenPool(ctx context.Context, pool *pgxpool.Pool) (*Store, error) {
 		return nil, err
 	}
 	s.notifier = startNotifier(pool)
-	s.startGrouper()
 	return s, nil
 }
 
 // Close stops the store and closes its pool if Open made it. Subscriptions
 // still running fail.
 func (s *Store) Close() error {
-	s.grouper.close()
 	s.notifier.close()
 	if s.ownsPool {
 		s.pool.Close()
