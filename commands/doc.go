@@ -4,7 +4,8 @@
 //
 // Invariants:
 //   - Pipeline (pipeline.go) is the one write path: every aggregate
-//     (cardholder, batch, PSAM card, permission request; domain.Aggregate)
+//     (cardholder, batch, PSAM card, permission request, e-card channel,
+//     e-card access log; domain.Aggregate)
 //     is written through it, and it is the only place that retries on
 //     concurrent writes: load, decide, append at the loaded revision
 //     (NoStream for a new stream); on a wrong revision it decides again on
@@ -13,7 +14,9 @@
 //     (412). Repository is its cardholder instance; batch.Service and
 //     permissions.API hold the others. Create/CreateMany start new streams
 //     (the batch import, many per commit when the store is an
-//     eventstore.MultiAppender).
+//     eventstore.MultiAppender). Log appends to an append-only log
+//     aggregate whose decisions read no state (the holder's e-card access
+//     log) without reading its stream (expected revision Any).
 //   - Streams that are no aggregate's state are appended outside it, each
 //     by one writer with its own rule, and pipeline_guard_test.go lists
 //     them: card-number reservations (CardNumbers.Reserve, below; its
@@ -40,8 +43,19 @@
 //   - A refused command appends nothing: invalid input → 400, business rule
 //     → 409 with the domain code, unknown cardholder or card → 404.
 //   - Every event carries domain.Metadata: event id, schema version,
-//     occurred_at, actor (API client and X-Operator), channel, correlation
-//     and causation ids.
+//     occurred_at, actor (API client and X-Operator), channel ("http";
+//     "ecard:<code>" for what an e-card channel does for a holder),
+//     correlation and causation ids.
+//   - An e-card channel caller (Principal.Channel) acts only for holders
+//     whose e-card is bound to it and within their consent; checkChannel
+//     (scope.go) is the one place that says so, for commands
+//     (Repository.Update, at every attempt) and reads (Service.ChannelRead):
+//     403 channel_suspended (read from the channel's stream on every call:
+//     ChannelGate), holder_not_bound, consent_required; other_channel when it
+//     names another channel's binding or consent. Every read under consent
+//     appends a ChannelAccessed to the holder's "ecard-access-<id>" stream
+//     (RecordChannelAccess), never to the cardholder's, so reads move no
+//     revision.
 //
 // HTTP contract (RoleAdmin may call everything; bodies are strict JSON):
 //
@@ -71,8 +85,27 @@
 //	GET  /v1/cards/{card_no}/history                  auditor, counter
 //	GET  /v1/cardholders/{id}/state[?as_of=RFC3339]   auditor, counter
 //
-// Analysts and blacklist consumers have no access here: they read
-// projections. Command responses carry cardholder_id, revision, position
+// E-card channels (routes_ecard.go; consent scope a channel needs in brackets):
+//
+//	POST /v1/ecard/bindings                               channel   issue or bind; body id_number, name, scopes, expires_at
+//	POST /v1/cardholders/{id}/ecard/unbinding             channel, counter
+//	POST /v1/cardholders/{id}/consents                    channel, counter   grant
+//	GET  /v1/cardholders/{id}/consents                    channel, counter   a channel sees its own
+//	POST /v1/cardholders/{id}/consents/{channel}/revocation  channel, counter
+//	POST /v1/cardholders/{id}/self-service/temporary-loss       channel [self_service]
+//	POST /v1/cardholders/{id}/self-service/unlock               channel [self_service] temporary loss only
+//	POST /v1/cardholders/{id}/self-service/cancellation-request channel [self_service]
+//	POST /v1/cardholders/{id}/self-service/activation           channel [self_service]
+//	POST /v1/cardholders/{id}/self-service/instant-application  channel [self_service]
+//	POST /v1/cardholders/{id}/self-service/phone                channel [contact]
+//	GET  /v1/cardholders/{id}/self-service/status               channel [card_status] recorded
+//	GET  /v1/cardholders/{id}/self-service/production           channel [card_status] recorded
+//	POST /v1/ecard/channels/{code}/suspension             admin
+//	POST /v1/ecard/channels/{code}/resumption             admin
+//	GET  /v1/ecard/channels/{code}                        admin
+//
+// Analysts, blacklist consumers and terminals have no access here: they
+// read projections (terminals verify e-card codes in package ecard). Command responses carry cardholder_id, revision, position
 // (opaque) and the appended event types, and the revision as ETag ("7").
 // Headers: Idempotency-Key (same key and body → the first response again,
 // marked Idempotent-Replayed: true, also when the first request died after

@@ -31,6 +31,13 @@ type Envelope struct {
 	// (batch jobs, the seeder) is unrestricted. Checked on the loaded state
 	// and on the state the command would leave, before anything is appended.
 	Scope httpapi.Scope
+	// Consent is the holder's consent scope a channel caller
+	// (Scope.Channel set) needs for this command or read; "" needs none
+	// (binding is still checked). See checkChannel.
+	Consent domain.ConsentScope
+	// MayBind lets a channel caller act on a holder not bound to it yet:
+	// the command that binds them (bind_ecard_channel).
+	MayBind bool
 }
 
 // NewEnvelope returns an envelope with a fresh random command id.

@@ -36,6 +36,10 @@ const (
 	keyBank    = "bank-key"
 	keyAuditor = "auditor-key"
 	keyAnalyst = "analyst-key"
+	// Two clients of the e-card channel rsapp, one of icbc-app.
+	keyRsapp   = "rsapp-key"
+	keyRsapp2  = "rsapp-2-key"
+	keyIcbcApp = "icbc-app-key"
 )
 
 type env struct {
@@ -68,6 +72,9 @@ func newEnv(t *testing.T) *env {
 		keyBank:    {Client: "bank-102", Role: httpapi.RoleBank, Bank: "102"},
 		keyAuditor: {Client: "audit", Role: httpapi.RoleAuditor},
 		keyAnalyst: {Client: "stats", Role: httpapi.RoleAnalyst},
+		keyRsapp:   {Client: "rsapp-1", Role: httpapi.RoleChannel, Channel: "rsapp"},
+		keyRsapp2:  {Client: "rsapp-2", Role: httpapi.RoleChannel, Channel: "rsapp"},
+		keyIcbcApp: {Client: "icbc-app-1", Role: httpapi.RoleChannel, Channel: "icbc-app"},
 	}
 	e := httpapi.NewServer(httpapi.Options{Auth: auth, Log: log}, api.Routes())
 	srv := httptest.NewServer(e)

@@ -206,6 +206,11 @@ func validIdempotencyKey(k string) bool {
 func envelopeFrom(c echo.Context) (Envelope, error) {
 	p, _ := httpapi.PrincipalFrom(c)
 	env := NewEnvelope(domain.Actor{Client: p.Client}, "http")
+	if p.Channel != "" {
+		// An e-card channel acts for the holder whose stream it writes (or
+		// whose access log records the read): the audit row says which.
+		env.Channel = ChannelMetadata(p.Channel)
+	}
 	env.CorrelationID = httpapi.CorrelationID(c)
 	env.CausationID = httpapi.RequestID(c)
 	env.Scope = p.Scope()
@@ -254,3 +259,7 @@ func validOperator(s string) bool {
 	}
 	return true
 }
+
+// ChannelMetadata is the metadata channel (domain.Metadata.Channel, the
+// audit row's channel) of what an e-card channel does: "ecard:<code>".
+func ChannelMetadata(code string) string { return "ecard:" + code }

@@ -89,3 +89,25 @@ func (p *Pipeline[S, C]) CreateMany(ctx context.Context, starts []Start[S]) ([]O
 	}
 	return outs, nil
 }
+
+// Log appends the events start decides on the aggregate's new state to its
+// stream at whatever revision the stream is (eventstore.Any), without
+// reading it: for append-only logs whose decisions read no state (the
+// holder's e-card access log, domain.AccessLogs), so that one more entry
+// costs one append however long the log grows, and concurrent entries
+// never contend. The event ids derive from start.Env's command id as
+// everywhere; a store that recognises a retried append by its ids (see
+// eventstore) writes it once, others may record a retried entry twice,
+// which a log of accesses may show.
+func (p *Pipeline[S, C]) Log(ctx context.Context, start Start[S]) (Outcome[S], error) {
+	a, out, err := p.started(start)
+	if err != nil {
+		return Outcome[S]{}, err
+	}
+	res, err := p.store.Append(ctx, a.Stream, eventstore.Any(), a.Events)
+	if err != nil {
+		return Outcome[S]{}, fmt.Errorf("append %s: %w", a.Stream, err)
+	}
+	out.Revision, out.Position = res.Revision, res.Position
+	return out, nil
+}

@@ -54,3 +54,13 @@ func (h *RegisterHandler) Handle(ctx context.Context, cmd Register) (Result, err
 		return domain.Decide(s, c)
 	})
 }
+
+// IDFor is the cardholder id of the person with ID number idNumber (as
+// Handle derives it), or the field error an impossible number gets.
+func (h *RegisterHandler) IDFor(idNumber string) (string, error) {
+	n := domain.NormalizeIDNumber(idNumber)
+	if err := domain.ValidateIDNumber(n); err != nil {
+		return "", domain.Invalid(domain.FieldError{Field: "id_number", Code: domain.CodeInvalidIDNumber, Message: err.Error()})
+	}
+	return domain.CardholderIDFor(h.idKey, n), nil
+}

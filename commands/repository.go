@@ -27,6 +27,8 @@ const DefaultAttempts = 8
 // envelope's scope on the loaded state and on the state the command leaves.
 type Repository struct {
 	p *Pipeline[*domain.Cardholder, domain.CardholderCommand]
+	// gate answers whether an e-card channel is suspended (checkChannel).
+	gate *ChannelGate
 }
 
 // NewRepository returns a repository over store; clock stamps OccurredAt.
@@ -41,7 +43,11 @@ func NewRepository(store eventstore.Store, clock func() time.Time) (*Repository,
 	if err != nil {
 		return nil, err
 	}
-	return &Repository{p: p}, nil
+	gate, err := NewChannelGate(store, clock)
+	if err != nil {
+		return nil, err
+	}
+	return &Repository{p: p, gate: gate}, nil
 }
 
 // Loaded is a cardholder as read from its stream.
@@ -71,11 +77,18 @@ type Result struct {
 // moved stream is ErrRevisionMismatch; a command already applied (same
 // env.CommandID) answers Replayed. The holder must be in env.Scope before
 // and after the command (a registration in another region, an application
-// for another bank is refused before anything is appended).
+// for another bank is refused before anything is appended). A channel
+// caller must also meet checkChannel on the loaded state, at every attempt.
 func (r *Repository) Update(ctx context.Context, cardholderID string, expected *uint64, env Envelope,
 	decide func(*domain.Cardholder) ([]domain.Event, error)) (Result, error) {
 	out, err := r.p.Run(ctx, cardholderID, Call[*domain.Cardholder]{
-		Env: env, Expected: expected, Decide: decide,
+		Env: env, Expected: expected,
+		Decide: func(s *domain.Cardholder) ([]domain.Event, error) {
+			if err := r.checkChannel(ctx, env, s); err != nil {
+				return nil, err
+			}
+			return decide(s)
+		},
 		Check: func(s *domain.Cardholder) error { return checkScope(env.Scope, s) },
 	})
 	if err != nil {

@@ -95,6 +95,11 @@ var (
 
 // routes is the one table of the command API.
 func (a *API) routes() []httpapi.Route {
+	return append(a.cardRoutes(), a.ecardRoutes()...)
+}
+
+// cardRoutes are the rows of the card's life at counters and banks.
+func (a *API) cardRoutes() []httpapi.Route {
 	return []httpapi.Route{
 		commandRoute(a, httpapi.Route{
 			Method: http.MethodPost, Path: "/v1/cardholders", Roles: rolesCounterBank, Status: http.StatusCreated,

@@ -2,6 +2,8 @@ package commands
 
 import (
 	"context"
+	"fmt"
+	"net/http"
 
 	"github.com/labstack/echo/v4"
 
@@ -51,4 +53,49 @@ func (a *API) scopeOf(ctx context.Context, holderID string, scope httpapi.Scope)
 		return err
 	}
 	return checkScope(scope, loaded.State)
+}
+
+// Problem codes of a channel caller's refusals (all 403).
+const (
+	CodeHolderNotBound   = "holder_not_bound"
+	CodeConsentRequired  = "consent_required"
+	CodeChannelSuspended = "channel_suspended"
+	// CodeOtherChannel: a channel named another channel's binding or consent.
+	CodeOtherChannel = "other_channel"
+)
+
+// checkChannel is the one place of an e-card channel caller's rules
+// (env.Scope.Channel set; every other caller passes), for the holder a
+// command or a read is about, in this order:
+//   - the channel is not suspended now (channel_suspended): read from the
+//     channel's stream on every call, so a suspension refuses at once;
+//   - the holder's e-card is bound to the channel (holder_not_bound), except
+//     for the command that binds it (env.MayBind). An unregistered holder
+//     is not bound: the channel learns nothing more;
+//   - the holder's consent to the channel covers env.Consent at the
+//     repository's clock (consent_required), when the route needs a scope.
+//
+// Problems name the channel, never anything about the holder.
+func (r *Repository) checkChannel(ctx context.Context, env Envelope, h *domain.Cardholder) error {
+	ch := env.Scope.Channel
+	if ch == "" {
+		return nil
+	}
+	suspended, err := r.gate.Suspended(ctx, ch)
+	if err != nil {
+		return err
+	}
+	if suspended {
+		return httpapi.NewProblem(http.StatusForbidden, CodeChannelSuspended,
+			fmt.Sprintf("channel %s is suspended by the administrator", ch))
+	}
+	if !env.MayBind && !h.ECardBoundTo(ch) {
+		return httpapi.NewProblem(http.StatusForbidden, CodeHolderNotBound,
+			fmt.Sprintf("the holder's e-card is not bound to channel %s", ch))
+	}
+	if env.Consent != "" && !h.ConsentAllows(ch, env.Consent, r.Now()) {
+		return httpapi.NewProblem(http.StatusForbidden, CodeConsentRequired,
+			fmt.Sprintf("the holder has not given channel %s consent to %s (or it expired or was revoked)", ch, env.Consent))
+	}
+	return nil
 }

@@ -19,6 +19,10 @@ type Service struct {
 	Card         *CardCommandHandler
 	AssignNumber *AssignNumberHandler
 	InstantIssue *InstantIssueHandler
+	// Channels is the e-card channels' gate (suspension) and AccessLog the
+	// holders' record of channel reads under consent (issue 14).
+	Channels  *ChannelGate
+	AccessLog *AccessLog
 }
 
 // NewService wires the handlers. idKey is the cardholder-id HMAC key (see
@@ -32,14 +36,15 @@ func NewService(store eventstore.Store, idKey []byte, clock func() time.Time) (*
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{Repository: repo, CardNumbers: numbers}
-	var errs [6]error
+	s := &Service{Repository: repo, CardNumbers: numbers, Channels: repo.gate}
+	var errs [7]error
 	s.History, errs[0] = NewHistory(store, numbers)
 	s.Register, errs[1] = NewRegisterHandler(repo, idKey)
 	s.Cardholder, errs[2] = NewCardholderCommandHandler(repo)
 	s.Card, errs[3] = NewCardCommandHandler(repo, numbers)
 	s.AssignNumber, errs[4] = NewAssignNumberHandler(repo, numbers)
 	s.InstantIssue, errs[5] = NewInstantIssueHandler(repo, numbers, clock)
+	s.AccessLog, errs[6] = NewAccessLog(store, clock)
 	if err := errors.Join(errs[:]...); err != nil {
 		return nil, err
 	}

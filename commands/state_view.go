@@ -12,6 +12,8 @@ type StateView struct {
 	Card         *CardView   `json:"card"`
 	PastCards    []CardView  `json:"past_cards"`
 	ECardUsable  bool        `json:"ecard_usable"`
+	// ECardChannels are the channels the e-card is bound to, in binding order.
+	ECardChannels []string `json:"ecard_channels,omitempty"`
 }
 
 type ProfileView struct {
@@ -50,6 +52,9 @@ type CardView struct {
 	// ECardRevokedCause is why the e-card was last revoked ("unrecorded"
 	// for revocations stored before causes were).
 	ECardRevokedCause domain.ECardRevocationCause `json:"ecard_revoked_cause,omitempty"`
+	// CancellationRequestedBy is the channel through which the holder asked
+	// for the card's cancellation, until the counter confirms it.
+	CancellationRequestedBy string `json:"cancellation_requested_by,omitempty"`
 }
 
 // NewStateView renders s at revision rev.
@@ -62,8 +67,9 @@ func NewStateView(s *domain.Cardholder, rev uint64) StateView {
 			Nationality: p.Nationality, RegionCode: p.RegionCode, Phone: p.Phone,
 			EmployerCode: p.EmployerCode, CommunityCode: p.CommunityCode,
 		},
-		PastCards:   make([]CardView, 0, len(s.PastCards)),
-		ECardUsable: s.ECardUsable(),
+		PastCards:     make([]CardView, 0, len(s.PastCards)),
+		ECardUsable:   s.ECardUsable(),
+		ECardChannels: s.ECardChannels,
 	}
 	if s.Card != nil {
 		c := cardView(*s.Card)
@@ -86,6 +92,9 @@ func cardView(c domain.Card) CardView {
 	}
 	if c.Cancellation != nil {
 		v.CancelCause = c.Cancellation.Cause
+	}
+	if c.PendingCancellation != nil {
+		v.CancellationRequestedBy = c.PendingCancellation.Channel
 	}
 	return v
 }

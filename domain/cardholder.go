@@ -22,6 +22,13 @@ type Cardholder struct {
 	Deceased bool
 	// Erased is set once the person's personal data was erased (see erasure.go).
 	Erased bool `json:",omitempty"`
+	// ECardChannels are the channels the e-card is bound to, in binding
+	// order. They belong to the holder, not to one card: a replacement
+	// carries them over; the e-card's end (ECardRevoked) clears them.
+	ECardChannels []string `json:",omitempty"`
+	// Consents are the holder's consents to channels, one per channel,
+	// expired ones included (ConsentAllows checks the expiry).
+	Consents []Consent `json:",omitempty"`
 	// Version is the number of events applied; the stream revision is Version-1.
 	Version int
 }
@@ -69,6 +76,9 @@ type Card struct {
 	Cancellation *Cancellation
 	// TransferredTo is the region the card moved to (status transferred).
 	TransferredTo string
+	// PendingCancellation is the holder's cancellation request through a
+	// channel, until the card is cancelled.
+	PendingCancellation *CancellationRequest `json:",omitempty"`
 }
 
 // Custody is where the physical card is and who last handed it over.
@@ -216,6 +226,7 @@ func (c *Cardholder) Apply(e Event) {
 	case CardCancelled:
 		if card := c.card(e.CardNo); card != nil {
 			card.Cancellation = &Cancellation{Cause: e.Cause, From: e.From, Reason: e.Reason}
+			card.PendingCancellation = nil
 			card.Status = StatusCancelled
 			if e.Cause == CauseDeath {
 				c.Deceased = true
@@ -240,12 +251,19 @@ func (c *Cardholder) Apply(e Event) {
 		if card := c.card(e.CardNo); card != nil {
 			card.ECardIssued = true
 			card.ECardRevokedCause = ""
+			c.ECardChannels = nil
+			if e.Channel != "" {
+				c.ECardChannels = []string{e.Channel}
+			}
 		}
 	case ECardRevoked:
 		if card := c.card(e.CardNo); card != nil {
 			card.ECardIssued = false
 			card.ECardRevokedCause = e.Cause
+			c.ECardChannels = nil
 		}
+	default:
+		c.applyECardChannel(e)
 	}
 }
 

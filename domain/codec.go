@@ -52,10 +52,10 @@ func (e *UnknownVersionError) Is(target error) bool { return target == ErrUnknow
 func EventTypes() []string { return cardholderCodec.typeNames() }
 
 // SchemaVersion is the current payload schema version of an event type of
-// any family (cardholder, batch, PSAM, permission, usage), the one writers
+// any family (cardholder, batch, PSAM, permission, e-card, usage), the one writers
 // store in Metadata.SchemaVersion; 0 means unknown type.
 func SchemaVersion(eventType string) int {
-	for _, c := range []*codec{cardholderCodec, batchCodec, permissionCodec} {
+	for _, c := range []*codec{cardholderCodec, batchCodec, permissionCodec, ecardCodec} {
 		if s, ok := c.types[eventType]; ok {
 			return s.version()
 		}
@@ -292,4 +292,12 @@ var cardholderCodec = newCodec("event",
 	schema[ECardIssued](),
 	schema[ECardRevoked](upcast(eCardRevokedV1.toV2)),
 	schema[CardholderErased](),
+	schema[ECardChannelBound](),
+	schema[ECardChannelUnbound](),
+	schema[ECardCarriedOver](),
+	schema[ConsentGranted](),
+	schema[ConsentRevoked](),
+	schema[CardCancellationRequested](),
+	schema[PhoneChanged](),
+	schema[ECardRiskAlerted](),
 )

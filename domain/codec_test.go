@@ -2,6 +2,7 @@ package domain
 
 import (
 	"errors"
+	"reflect"
 	"testing"
 )
 
@@ -10,7 +11,7 @@ func oneOfEach() []Event {
 	return []Event{
 		CardholderRegistered{CardholderID: testHolderID, IDNumber: testIDNumber, Name: "张三", Sex: Male, BirthDate: "1990-03-07",
 			Nationality: "CHN", RegionCode: "320505", Phone: "13800138000", EmployerCode: "E1", CommunityCode: "C1"},
-		CardApplied{ApplicationID: testApp, Source: SourceBank, Kind: Replacement, BankCode: testBank, PhotoRef: "p", ReplacesCardNo: otherCardNo},
+		CardApplied{ApplicationID: testApp, Source: SourceBank, Kind: Replacement, BankCode: testBank, PhotoRef: "p", ReplacesCardNo: otherCardNo, Channel: "rsapp"},
 		BankAccountOpened{ApplicationID: testApp, BankCode: testBank, AccountNo: testAccount},
 		BankAccountRefused{ApplicationID: testApp, BankCode: testBank, Reason: "r"},
 		CardNumberAssigned{ApplicationID: testApp, CardNo: testCardNo},
@@ -27,9 +28,19 @@ func oneOfEach() []Event {
 		PINReset{CardNo: testCardNo},
 		PINChanged{CardNo: testCardNo},
 		CardholderTransferredOut{CardNo: testCardNo, FromRegion: "320505", ToRegion: "110105", Reason: "r"},
-		ECardIssued{CardNo: testCardNo},
+		ECardIssued{CardNo: testCardNo, Channel: "rsapp"},
 		ECardRevoked{CardNo: testCardNo, Cause: ECardCauseMisuse, Reason: "r"},
 		CardholderErased{CardholderID: testHolderID},
+		ECardChannelBound{CardNo: testCardNo, Channel: "icbc-app"},
+		ECardChannelUnbound{CardNo: testCardNo, Channel: "icbc-app", Reason: "r"},
+		ECardCarriedOver{ApplicationID: testApp, FromCardNo: otherCardNo},
+		ConsentGranted{Channel: "rsapp", Scopes: []ConsentScope{ConsentIdentity, ConsentContact},
+			GrantedAt: testDayUTC(2026, 1, 2, 3), ExpiresAt: testDayUTC(2027, 1, 2, 3)},
+		ConsentRevoked{Channel: "rsapp", Reason: "r"},
+		CardCancellationRequested{CardNo: testCardNo, Channel: "rsapp", Reason: "r"},
+		PhoneChanged{Phone: "13900139000", Channel: "rsapp"},
+		ECardRiskAlerted{CardNo: testCardNo, FirstRegion: "320505", SecondRegion: "110105",
+			FirstAt: testDayUTC(2026, 1, 2, 3), SecondAt: testDayUTC(2026, 1, 2, 4), FirstTerminal: "t1", SecondTerminal: "t2"},
 	}
 }
 
@@ -58,7 +69,7 @@ func TestCodecRoundTripsEveryEventType(t *testing.T) {
 		if err != nil {
 			t.Fatalf("decode %s: %v", typ, err)
 		}
-		if back != e {
+		if !reflect.DeepEqual(back, e) {
 			t.Errorf("round trip %s:\n got %#v\nwant %#v", typ, back, e)
 		}
 	}

@@ -75,7 +75,13 @@ type ReportLoss struct{ CardNo, Reason string }
 
 type ReportTemporaryLoss struct{ CardNo, Reason string }
 
-type UnlockCard struct{ CardNo, Reason string }
+type UnlockCard struct {
+	CardNo, Reason string
+	// TemporaryOnly refuses to lift a formal loss (formal_loss_at_counter):
+	// a holder's channel lifts only a temporary loss, a formal one is lifted
+	// at the counter.
+	TemporaryOnly bool
+}
 
 type CancelCard struct {
 	CardNo string

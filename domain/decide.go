@@ -62,6 +62,22 @@ func Decide(c *Cardholder, cmd CardholderCommand) ([]Event, error) {
 		return decideInstantIssue(c, cmd)
 	case EraseCardholder:
 		return decideErase(c)
+	case BindECardChannel:
+		return decideBindECardChannel(c, cmd)
+	case UnbindECardChannel:
+		return decideUnbindECardChannel(c, cmd)
+	case GrantConsent:
+		return decideGrantConsent(c, cmd)
+	case RevokeConsent:
+		return decideRevokeConsent(c, cmd)
+	case RequestCancellation:
+		return decideRequestCancellation(c, cmd)
+	case ChangePhone:
+		return decideChangePhone(c, cmd)
+	case ApplyThroughChannel:
+		return decideApplyThroughChannel(c, cmd)
+	case RaiseECardRiskAlert:
+		return decideRaiseECardRiskAlert(c, cmd)
 	case nil:
 		return nil, &Error{Kind: KindInvalid, Code: CodeUnknownCommand, Message: "no command"}
 	}

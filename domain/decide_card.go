@@ -77,6 +77,9 @@ func decideUnlock(c *Cardholder, cmd UnlockCard) ([]Event, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cmd.TemporaryOnly && card.Status == StatusLost {
+		return nil, Conflict(CodeFormalLossAtCounter, "card %s is formally reported lost; that loss is lifted at the counter", cmd.CardNo)
+	}
 	return one(CardUnlocked{CardNo: cmd.CardNo, Lifted: card.Status, Reason: cmd.Reason})
 }
 
@@ -107,7 +110,8 @@ func decideCancel(c *Cardholder, cmd CancelCard) ([]Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	return one(CardCancelled{CardNo: cmd.CardNo, Cause: cause, From: card.Status, Reason: cmd.Reason})
+	return append([]Event{CardCancelled{CardNo: cmd.CardNo, Cause: cause, From: card.Status, Reason: cmd.Reason}},
+		ecardEndsWith(card, ECardCauseCardCancelled)...), nil
 }
 
 func decideRestore(c *Cardholder, cmd RestoreCancellation) ([]Event, error) {
@@ -165,10 +169,16 @@ func decideReplace(c *Cardholder, cmd ReplaceCard) ([]Event, error) {
 		// Already invalid: only the new application is needed.
 		return []Event{applied}, nil
 	case in(card.Status, cancellable()...):
-		return []Event{
+		events := []Event{
 			CardCancelled{CardNo: cmd.CardNo, Cause: CauseReplacement, From: card.Status, Reason: cmd.Reason},
 			applied,
-		}, nil
+		}
+		// The e-card moves to the new card (a cancelled card's e-card
+		// ended with its cancellation, so the case above carries nothing).
+		if card.ECardIssued {
+			events = append(events, ECardCarriedOver{ApplicationID: cmd.ApplicationID, FromCardNo: cmd.CardNo})
+		}
+		return events, nil
 	}
 	return nil, InvalidTransition(card.Status, cmd.CommandName())
 }
@@ -181,13 +191,15 @@ func decideTransfer(c *Cardholder, cmd TransferOut) ([]Event, error) {
 	if err := f.err(); err != nil {
 		return nil, err
 	}
-	if _, err := cardIn(c, cmd.CommandName(), cmd.CardNo, StatusIssued, StatusActive); err != nil {
+	card, err := cardIn(c, cmd.CommandName(), cmd.CardNo, StatusIssued, StatusActive)
+	if err != nil {
 		return nil, err
 	}
 	if PrefectureOf(cmd.ToRegion) == PrefectureOf(c.Profile.RegionCode) {
 		return nil, Conflict(CodeSamePrefecture, "region %s is in the holder's own prefecture %s", cmd.ToRegion, PrefectureOf(c.Profile.RegionCode))
 	}
-	return one(CardholderTransferredOut{CardNo: cmd.CardNo, FromRegion: c.Profile.RegionCode, ToRegion: cmd.ToRegion, Reason: cmd.Reason})
+	return append([]Event{CardholderTransferredOut{CardNo: cmd.CardNo, FromRegion: c.Profile.RegionCode, ToRegion: cmd.ToRegion, Reason: cmd.Reason}},
+		ecardEndsWith(card, ECardCauseTransferred)...), nil
 }
 
 func decideIssueECard(c *Cardholder, cmd IssueECard) ([]Event, error) {
@@ -218,7 +230,7 @@ func decideRevokeECard(c *Cardholder, cmd RevokeECard) ([]Event, error) {
 		cause = ECardCauseRequest
 	}
 	switch {
-	case !cause.Valid() || cause == ECardCauseUnrecorded:
+	case !cause.Commandable():
 		f.add("cause", CodeInvalidValue, "cause %q is not one of request, misuse, other", cause)
 	case cause == ECardCauseOther:
 		f.required("reason", cmd.Reason)

@@ -177,8 +177,10 @@ func TestReplaceCancelsAndAppliesInOneDecision(t *testing.T) {
 				thenEvents(
 					CardCancelled{CardNo: testCardNo, Cause: CauseReplacement, From: tc.from, Reason: "damaged"},
 					CardApplied{ApplicationID: "app-2", Source: SourceBank, Kind: Replacement, BankCode: "105", ReplacesCardNo: testCardNo},
+					ECardCarriedOver{ApplicationID: "app-2", FromCardNo: testCardNo},
 				)
-			if c.Status() != StatusApplied || c.Card.ReplacesCardNo != testCardNo || c.ECardUsable() {
+			// The new card has the e-card, usable once that card is issued.
+			if c.Status() != StatusApplied || c.Card.ReplacesCardNo != testCardNo || c.ECardUsable() || !c.Card.ECardIssued {
 				t.Fatalf("card %+v", c.Card)
 			}
 			if len(c.PastCards) != 1 || c.PastCards[0].Status != StatusCancelled || c.PastCards[0].Cancellation.Cause != CauseReplacement {
@@ -210,8 +212,9 @@ func TestReplaceFieldRules(t *testing.T) {
 
 func TestTransferOutToAnotherCity(t *testing.T) {
 	c := given(t, withECard(active())).when(TransferOut{CardNo: testCardNo, ToRegion: "330106", Reason: "new job"}).
-		thenEvents(CardholderTransferredOut{CardNo: testCardNo, FromRegion: "320505", ToRegion: "330106", Reason: "new job"})
-	if c.Status() != StatusTransferred || c.Card.TransferredTo != "330106" || c.ECardUsable() {
+		thenEvents(CardholderTransferredOut{CardNo: testCardNo, FromRegion: "320505", ToRegion: "330106", Reason: "new job"},
+			ECardRevoked{CardNo: testCardNo, Cause: ECardCauseTransferred})
+	if c.Status() != StatusTransferred || c.Card.TransferredTo != "330106" || c.ECardUsable() || c.Card.ECardIssued {
 		t.Fatalf("card %+v", c.Card)
 	}
 	// Another district of 苏州 is not another city.

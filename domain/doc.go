@@ -45,11 +45,20 @@
 //	issue_ecard            CNC     CNC      CNA'     CNA'     CNA'    = (8)   CNA'    CNA'    CNA'    CNA'
 //	revoke_ecard           CNC     CNC      = (9)    = (9)    = (9)   = (9)   = (9)   = (9)   = (9)   = (9)
 //	instant_issue          active  active   active   IT       VCE     VCE     VCE     VCE     active  TO
+//	bind_ecard_channel     CNA'    CNA'     CNA'     CNA'     CNA'    = (10)  CNA'    CNA'    CNA'    CNA'
+//	unbind_ecard_channel   ENB     ENB      ENB      ENB      ENB     ENB(11) ENB     ENB     ENB     ENB
+//	grant_consent          =       =        =        =        =       =       =       =       =       =
+//	revoke_consent         NC      NC       NC       NC       NC      NC (12) NC      NC      NC      NC
+//	request_cancellation   CNC     CNC      IT       IT       = (13)  = (13)  = (13)  = (13)  IT      IT
+//	change_phone           =       =        =        =        =       =       =       =       =       =
+//	apply_through_channel  NBR     VCE      VCE      VCE      VCE     VCE     +R(14)  +R(14)  +R      TO
+//	raise_ecard_risk_alert =       =        =        =        =       =       =       =       =       =
 //
 //	AR already_registered    VCE valid_card_exists    TO transferred_out
 //	NPA no_pending_application  AAO account_already_open  CNA card_number_already_assigned
 //	CNC card_not_current     IT invalid_transition (Error.From, Error.Command say which)
 //	CNA' card_not_active     +R new application of kind replacement with ReplacesCardNo
+//	ENB ecard_not_bound      NC no_consent            NBR no_bank_to_route
 //
 //	(1) the reason becomes Card.LastFailure; another bank may then open the account.
 //	(2) the number may be assigned before or after the account is opened.
@@ -67,6 +76,16 @@
 //	    in one decision, appended atomically.
 //	(8) needs active; ecard_already_issued if it has one.
 //	(9) no_ecard unless the card's e-card is issued.
+//	(10) issues the e-card through the channel if the active card has none,
+//	     else binds it to one more channel (ecard_already_bound if bound);
+//	     the name and ID number must be the registered ones (identity_mismatch).
+//	     Also allowed on an issued card whose e-card was carried over to it.
+//	(11) ecard_not_bound unless the e-card is bound to that channel.
+//	(12) no_consent unless the holder has a consent to that channel.
+//	(13) cancellation_already_requested while one waits for the counter.
+//	(14) as replace_card (补卡): the lost card cancelled with cause replacement,
+//	     the e-card carried over; at the bank of the current or last card
+//	     (no_bank_to_route without one).
 //
 // InstantIssue (即时制卡) emits only the steps still missing, in order:
 // CardApplied (source bank), BankAccountOpened, CardNumberAssigned,
@@ -107,11 +126,61 @@
 //
 // The e-card (电子社保卡) belongs to the current card. It can be issued only
 // while that card is active. It is usable (ECardUsable) while it is issued
-// and not revoked and the physical card is issued or active: a loss,
-// temporary loss, cancellation or transfer makes it unusable without any
-// e-card event, and unlocking or restoring the card makes it usable again.
-// A replacement starts a new card without an e-card; the new card needs its
-// own IssueECard once active. Projections derive usability the same way.
+// and not revoked and the physical card is issued or active: a loss or
+// temporary loss makes it unusable without any e-card event, and unlocking
+// makes it usable again. Projections derive usability the same way.
+//
+// Channels (issue 14). A channel (an app offering the e-card) issues it
+// (签发: bind_ecard_channel on an active card without one, ECardIssued with
+// the channel) or binds the issued e-card to itself (ECardChannelBound): one
+// e-card, many bindings, kept on the holder (Cardholder.ECardChannels), not
+// on a card. The channel's real-name check sends the name and ID number;
+// both must be the registered ones (identity_mismatch), and the holder's
+// consent may be granted in the same decision (ConsentGranted first, then
+// the issue or binding, appended atomically). issue_ecard at the counter
+// stays: an e-card with no channel, which channels then bind. An
+// ECardIssued without a channel (every one stored before channels) is such
+// a counter issue.
+//
+//   - Unbinding one channel leaves the others and revokes that channel's
+//     consent in the same decision. Unbinding the last one leaves the
+//     e-card issued with no channel: it still follows the card, and codes
+//     need a bound channel anyway.
+//   - A replacement (replace_card of a card not yet cancelled) whose card
+//     has an issued e-card also records ECardCarriedOver: the new card's
+//     e-card is issued, bindings unchanged, usable once that card is issued
+//     or active; so does apply_through_channel replacing a lost card. A card
+//     already cancelled has no e-card to carry (see next), so
+//     apply_for_card, instant_issue and apply_through_channel after a
+//     cancellation carry nothing.
+//   - Cancellation (cancel_card) and transfer_out of a card with an issued
+//     e-card also record ECardRevoked (cause card_cancelled, transferred),
+//     which ends every binding; restore_cancellation does not bring the
+//     e-card back (a counter issue_ecard or a channel binding does). Any
+//     ECardRevoked ends every binding. Streams written before these rules
+//     replay as they did: a cancellation stored without ECardRevoked still
+//     leaves the e-card issued, and its restoration makes it usable again.
+//   - Consent (授权): grant_consent gives a channel scopes (identity,
+//     card_status, self_service, contact) until an expiry, at most
+//     MaxConsentDuration (one year; also the default) after it is given; a
+//     later grant to the same channel replaces it. ConsentAllows checks the
+//     scope and the expiry at a given instant. revoke_consent ends it.
+//   - Self-service through a channel: request_cancellation records a request
+//     (CardCancellationRequested) that cancel_card at the counter confirms
+//     and clears; change_phone records PhoneChanged (personal data, sealed
+//     and erased with the person's key; refused once erased);
+//     unlock_card with TemporaryOnly lifts only a temporary loss
+//     (formal_loss_at_counter); apply_through_channel applies for a card at
+//     the bank of the holder's current or last card (no_bank_to_route),
+//     replacing a lost or temporarily lost card (never one in the holder's
+//     hands: a channel does not cancel a working card).
+//   - raise_ecard_risk_alert records ECardRiskAlerted (codes verified in two
+//     regions within minutes); it changes no state.
+//
+// Two small aggregates live beside the cardholder (ecard_streams.go): the
+// channel ("ecard-channel-<code>": suspend_channel, resume_channel) and the
+// holder's access log ("ecard-access-<id>": ChannelAccessed per read under
+// consent), each with the "e-card event" codec family.
 //
 // # Erasure
 //

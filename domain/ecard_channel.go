@@ -2,6 +2,7 @@ package domain
 
 import (
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -63,11 +64,32 @@ func ValidateChannelCode(code string) error {
 }
 
 // ECardBoundTo reports whether the holder's e-card is bound to channel
-// (签发 through it and not unbound since). Contract stub.
-func (c *Cardholder) ECardBoundTo(channel string) bool { return false }
+// (签发 through it, or bound to it later, and not unbound since). The
+// bindings belong to the holder, not to a card: they survive a replacement
+// and end with the e-card (ECardRevoked, which cancellation and transfer
+// also record).
+func (c *Cardholder) ECardBoundTo(channel string) bool {
+	if c == nil || c.Card == nil || !c.Card.ECardIssued {
+		return false
+	}
+	return slices.Contains(c.ECardChannels, channel)
+}
 
 // ConsentAllows reports whether the holder's consent to channel covers
-// scope at now (granted, not revoked, not expired). Contract stub.
+// scope at now (granted, not revoked, not expired: now is before ExpiresAt).
 func (c *Cardholder) ConsentAllows(channel string, scope ConsentScope, now time.Time) bool {
-	return false
+	if c == nil {
+		return false
+	}
+	k := c.consentOf(channel)
+	if k < 0 {
+		return false
+	}
+	g := c.Consents[k]
+	return now.Before(g.ExpiresAt) && slices.Contains(g.Scopes, scope)
+}
+
+// consentOf is the index of channel's consent in c.Consents, -1 if none.
+func (c *Cardholder) consentOf(channel string) int {
+	return slices.IndexFunc(c.Consents, func(g Consent) bool { return g.Channel == channel })
 }

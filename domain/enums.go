@@ -97,17 +97,29 @@ const (
 	ECardCauseRequest ECardRevocationCause = "request" // the holder asked (本人申请)
 	ECardCauseMisuse  ECardRevocationCause = "misuse"  // suspected misuse of the e-card account (冒用)
 	ECardCauseOther   ECardRevocationCause = "other"   // the reason says
+	// ECardCauseCardCancelled and ECardCauseTransferred: the e-card ended
+	// with its card (cancel_card, transfer_out record it in the same
+	// decision). Commands cannot give them.
+	ECardCauseCardCancelled ECardRevocationCause = "card_cancelled"
+	ECardCauseTransferred   ECardRevocationCause = "transferred"
 	// ECardCauseUnrecorded is the cause of revocations recorded before
 	// causes were (ECardRevoked version 1). Commands cannot give it.
 	ECardCauseUnrecorded ECardRevocationCause = "unrecorded"
 )
 
-// Valid reports whether c may be stored; ECardCauseUnrecorded is valid in
-// events (upcast from version 1) but refused in commands.
+// Valid reports whether c may be stored; ECardCauseUnrecorded (upcast from
+// version 1), ECardCauseCardCancelled and ECardCauseTransferred are valid in
+// events but refused in commands (Commandable).
 func (c ECardRevocationCause) Valid() bool {
 	switch c {
-	case ECardCauseRequest, ECardCauseMisuse, ECardCauseOther, ECardCauseUnrecorded:
+	case ECardCauseRequest, ECardCauseMisuse, ECardCauseOther, ECardCauseUnrecorded,
+		ECardCauseCardCancelled, ECardCauseTransferred:
 		return true
 	}
 	return false
+}
+
+// Commandable reports whether revoke_ecard may give cause c.
+func (c ECardRevocationCause) Commandable() bool {
+	return c == ECardCauseRequest || c == ECardCauseMisuse || c == ECardCauseOther
 }

@@ -35,6 +35,9 @@ type CardApplied struct {
 	BankCode       string            `json:"bank_code,omitempty"`
 	PhotoRef       string            `json:"photo_ref,omitempty"`
 	ReplacesCardNo string            `json:"replaces_card_no,omitempty"`
+	// Channel is the e-card channel the holder applied through
+	// (apply_through_channel); "" for every other source.
+	Channel string `json:"channel,omitempty"`
 }
 
 // BankAccountOpened: the bank opened the account the card is linked to (预开户).
@@ -147,8 +150,12 @@ type CardholderTransferredOut struct {
 // ECardIssued and ECardRevoked: the electronic twin (电子社保卡). The e-card is
 // unusable whenever the physical card is lost, temporarily lost or cancelled;
 // that is derived from the card status, not recorded as extra events.
+// ECardIssued.Channel is the channel it was issued through (签发), now its
+// first binding; "" means issued at the counter, with no channel, as every
+// ECardIssued stored before channels existed was.
 type ECardIssued struct {
-	CardNo string `json:"card_no"`
+	CardNo  string `json:"card_no"`
+	Channel string `json:"channel,omitempty"`
 }
 
 // ECardRevoked is at schema version 2: Cause says why the e-card was

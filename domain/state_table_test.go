@@ -33,6 +33,8 @@ func TestStateTable(t *testing.T) {
 		npa = CodeNoPendingApplication
 		aao = CodeAccountAlreadyOpen
 		tro = CodeTransferredOut
+		cna = CodeCardNotActive
+		enb = CodeECardNotBound
 	)
 	rows := []struct {
 		cmd  CardholderCommand
@@ -82,6 +84,22 @@ func TestStateTable(t *testing.T) {
 			[11]string{nr, cnc, cnc, CodeNoECard, CodeNoECard, CodeNoECard, CodeNoECard, CodeNoECard, CodeNoECard, CodeNoECard, CodeNoECard}},
 		{InstantIssue{ApplicationID: "app-2", BankCode: testBank, AccountNo: testAccount, CardNo: testCardNo, ChipID: testChipID, On: testDay},
 			[11]string{nr, ok, ok, ok, it, vce, vce, vce, vce, ok, tro}},
+		{BindECardChannel{Channel: "rsapp", IDNumber: testIDNumber, Name: "张三"},
+			[11]string{nr, cna, cna, cna, cna, cna, ok, cna, cna, cna, cna}},
+		{UnbindECardChannel{Channel: "rsapp"},
+			[11]string{nr, enb, enb, enb, enb, enb, enb, enb, enb, enb, enb}},
+		{GrantConsent{Channel: "rsapp", Scopes: []ConsentScope{ConsentIdentity}, At: testDay},
+			[11]string{nr, ok, ok, ok, ok, ok, ok, ok, ok, ok, ok}},
+		{RevokeConsent{Channel: "rsapp"},
+			[11]string{nr, CodeNoConsent, CodeNoConsent, CodeNoConsent, CodeNoConsent, CodeNoConsent, CodeNoConsent, CodeNoConsent, CodeNoConsent, CodeNoConsent, CodeNoConsent}},
+		{RequestCancellation{CardNo: testCardNo, Channel: "rsapp"},
+			[11]string{nr, cnc, cnc, it, it, ok, ok, ok, ok, it, it}},
+		{ChangePhone{Phone: "13900139000", Channel: "rsapp"},
+			[11]string{nr, ok, ok, ok, ok, ok, ok, ok, ok, ok, ok}},
+		{ApplyThroughChannel{ApplicationID: "app-2", Channel: "rsapp"},
+			[11]string{nr, CodeNoBankToRoute, vce, vce, vce, vce, vce, ok, ok, ok, tro}},
+		{RaiseECardRiskAlert{CardNo: testCardNo, FirstRegion: "320505", SecondRegion: "110105", FirstAt: testDay, SecondAt: testDay},
+			[11]string{nr, ok, ok, ok, ok, ok, ok, ok, ok, ok, ok}},
 	}
 	for _, row := range rows {
 		for i, h := range histories {

@@ -151,7 +151,7 @@ func (a *app) server(ctx context.Context) (*echo.Echo, error) {
 		Auth:      authn,
 		Signed:    authn,
 		Certs:     authn,
-		RateLimit: httpapi.RateLimit{PerSecond: d.cfg.RateLimit, Burst: d.cfg.RateBurst},
+		RateLimit: httpapi.RateLimit{PerSecond: d.cfg.RateLimit, Burst: d.cfg.RateBurst, ChannelPerSecond: d.cfg.ChannelRateLimit},
 		Log:       d.log,
 		Metrics:   httpMetrics,
 		Version:   version,

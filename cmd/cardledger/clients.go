@@ -53,6 +53,11 @@ func runClients(ctx context.Context, env *environment, args []string) error {
 		case *role != string(httpapi.RoleTerminal) && *agency != "":
 			return usagef("--agency is only for --role terminal")
 		}
+		if *channel != "" {
+			if err := domain.ValidateChannelCode(*channel); err != nil {
+				return usagef("--channel: %v", err)
+			}
+		}
 		if *region != "" {
 			if err := domain.ValidateRegionCode(*region); err != nil {
 				return usagef("--region: %v", err)

@@ -89,3 +89,45 @@ func TestClientsAddWithScopesAndAuthMethods(t *testing.T) {
 	code, _, _ = cli("clients", "revoke")
 	assert.Equal(t, 2, code)
 }
+
+// Channel and terminal clients carry their code; a channel code is checked
+// (it is a scope and travels inside e-card codes), and neither code is
+// accepted on another role.
+func TestClientsAddChannelAndTerminal(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	vars := map[string]string{"CARDLEDGER_POSTGRES_URL": testpg.NewDatabase(t), "CARDLEDGER_LOG_LEVEL": "warn"}
+	cli := func(args ...string) (int, string, string) {
+		var out, errOut bytes.Buffer
+		env := &environment{stdout: &out, stderr: &errOut, getenv: func(k string) string { return vars[k] }}
+		return run(ctx, env, args), out.String(), errOut.String()
+	}
+	code, out, errOut := cli("clients", "add", "--name", "rsapp-1", "--role", "channel", "--channel", "rsapp")
+	require.Equal(t, 0, code, errOut)
+	assert.True(t, strings.HasPrefix(strings.TrimSpace(out), "clk_"))
+	code, _, errOut = cli("clients", "add", "--name", "hospital-1", "--role", "terminal", "--agency", "H0001", "--region", "320506")
+	require.Equal(t, 0, code, errOut)
+
+	for _, bad := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--name", "x", "--role", "channel"}, "--role channel needs --channel CODE"},
+		{[]string{"--name", "x", "--role", "channel", "--channel", "RS APP"}, "--channel: channel code \"RS APP\""},
+		{[]string{"--name", "x", "--role", "channel", "--channel", "-rsapp"}, "--channel: channel code \"-rsapp\""},
+		{[]string{"--name", "x", "--role", "channel", "--channel", "a-channel-code-too-long"}, "--channel: channel code must be 2 to 16"},
+		{[]string{"--name", "x", "--role", "counter", "--channel", "rsapp"}, "--channel is only for --role channel"},
+		{[]string{"--name", "x", "--role", "terminal"}, "--role terminal needs --agency CODE"},
+		{[]string{"--name", "x", "--role", "bank", "--agency", "H0001"}, "--agency is only for --role terminal"},
+	} {
+		code, _, errOut := cli(append([]string{"clients", "add"}, bad.args...)...)
+		assert.Equal(t, 2, code, "%v", bad.args)
+		assert.Contains(t, errOut, bad.want, "%v", bad.args)
+	}
+
+	code, out, _ = cli("clients", "list")
+	require.Equal(t, 0, code)
+	assert.Contains(t, out, "rsapp-1\tchannel\t-\t-\trsapp\t-\tbearer\t")
+	assert.Contains(t, out, "hospital-1\tterminal\t320506\t-\t-\tH0001\tbearer\t")
+	assert.NotContains(t, out, "\tx\t")
+}

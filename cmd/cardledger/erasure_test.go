@@ -31,14 +31,18 @@ import (
 
 // The two people of the erasure scenario. Names and numbers are unusual
 // enough that a match anywhere is a leak, not a coincidence.
-type testPerson struct{ idNumber, name, phone, photo string }
+// testPerson's newPhone is the phone they change to later (PhoneChanged,
+// personal data too).
+type testPerson struct{ idNumber, name, phone, photo, newPhone string }
 
 var (
-	erasedPerson = testPerson{"11010519491231002X", "欧阳明月", "13912345678", "photos/ouyang-secret.jpg"}
-	keptPerson   = testPerson{"320505199003071336", "司马青云", "13787654321", "photos/sima-secret.jpg"}
+	erasedPerson = testPerson{"11010519491231002X", "欧阳明月", "13912345678", "photos/ouyang-secret.jpg", "13611112222"}
+	keptPerson   = testPerson{"320505199003071336", "司马青云", "13787654321", "photos/sima-secret.jpg", "13533334444"}
 )
 
-func (p testPerson) secrets() []string { return []string{p.idNumber, p.name, p.phone, p.photo} }
+func (p testPerson) secrets() []string {
+	return []string{p.idNumber, p.name, p.phone, p.photo, p.newPhone}
+}
 
 // lockedBuffer collects log lines written from many goroutines.
 type lockedBuffer struct {
@@ -164,6 +168,10 @@ func (s *service) registerAndUse(t *testing.T, p testPerson) (id, card string) {
 		"account_no": "6212260200012345678", "chip_id": "0123456789ABCDEF0123456789ABCDEF"})
 	require.Equal(t, http.StatusOK, status, "%v", res)
 	card = res["card_no"].(string)
+	// The phone changed as through a channel's self-service (the admin key
+	// may call it without a channel).
+	status, res = s.doKeyed(t, "POST", "/v1/cardholders/"+id+"/self-service/phone", map[string]string{"phone": p.newPhone})
+	require.Equal(t, http.StatusOK, status, "%v", res)
 	for _, step := range []string{"loss", "unlock"} {
 		status, res := s.doKeyed(t, "POST", "/v1/cards/"+card+"/"+step, map[string]string{"reason": "scenario"})
 		require.Equal(t, http.StatusOK, status, "%s: %v", step, res)
@@ -176,6 +184,7 @@ func (s *service) registerAndUse(t *testing.T, p testPerson) (id, card string) {
 	// replacement is visible (read-your-writes) before batching it.
 	status, body := s.get(t, fmt.Sprintf("/v1/cardholders/%s?min_position=%v", id, res["position"]))
 	require.Equal(t, http.StatusOK, status, body)
+	require.Contains(t, body, `"phone":"`+p.newPhone+`"`, "the read model applies the changed phone")
 	return id, card
 }
 

@@ -50,6 +50,7 @@ var (
 	analyst   = httpapi.RoleAnalyst
 	consumer  = httpapi.RoleBlacklistConsumer
 	display   = httpapi.RoleDisplay
+	channel   = httpapi.RoleChannel
 	adminOnly = []httpapi.Role{}
 )
 
@@ -92,6 +93,28 @@ var accessMatrix = map[string]access{
 	"GET /v1/cardholders/{id}/history":               {roles(auditor, counter), targetHolder},
 	"GET /v1/cards/{card_no}/history":                {roles(auditor, counter), targetCard},
 	"GET /v1/cardholders/{id}/state":                 {roles(auditor, counter), targetHolder},
+
+	// E-card channels (issue 14). A channel acts only for holders bound to
+	// it and within their consent (holder_not_bound, consent_required,
+	// channel_suspended: 403s of their own, tested in commands); the
+	// matrix holder is bound to no channel. The binding names its holder
+	// by ID number in the body (the example's is nobody's).
+	"POST /v1/ecard/bindings":                                     {roles(channel), targetOwn},
+	"POST /v1/cardholders/{id}/ecard/unbinding":                   {roles(channel, counter), targetHolder},
+	"POST /v1/cardholders/{id}/consents":                          {roles(channel, counter), targetHolder},
+	"GET /v1/cardholders/{id}/consents":                           {roles(channel, counter), targetHolder},
+	"POST /v1/cardholders/{id}/consents/{channel}/revocation":     {roles(channel, counter), targetHolder},
+	"POST /v1/cardholders/{id}/self-service/temporary-loss":       {roles(channel), targetHolder},
+	"POST /v1/cardholders/{id}/self-service/unlock":               {roles(channel), targetHolder},
+	"POST /v1/cardholders/{id}/self-service/cancellation-request": {roles(channel), targetHolder},
+	"POST /v1/cardholders/{id}/self-service/activation":           {roles(channel), targetHolder},
+	"POST /v1/cardholders/{id}/self-service/phone":                {roles(channel), targetHolder},
+	"POST /v1/cardholders/{id}/self-service/instant-application":  {roles(channel), targetHolder},
+	"GET /v1/cardholders/{id}/self-service/status":                {roles(channel), targetHolder},
+	"GET /v1/cardholders/{id}/self-service/production":            {roles(channel), targetHolder},
+	"POST /v1/ecard/channels/{code}/suspension":                   {adminOnly, targetNone},
+	"POST /v1/ecard/channels/{code}/resumption":                   {adminOnly, targetNone},
+	"GET /v1/ecard/channels/{code}":                               {adminOnly, targetNone},
 
 	// Read API.
 	"GET /v1/cardholders/{id}":          {roles(counter, bank, auditor), targetHolder},
@@ -293,16 +316,16 @@ func newMatrix(t *testing.T, vars map[string]string) *matrix {
 	m.add(main, b.e)
 
 	for _, role := range httpapi.Roles() {
-		// Channel and terminal clients must name their channel or agency.
-		var channel, agency string
+		// A channel client names its channel, a terminal its agency.
+		var ch, agency string
 		switch role {
 		case httpapi.RoleChannel:
-			channel = "alipay"
+			ch = "any"
 		case httpapi.RoleTerminal:
-			agency = "pharmacy-1"
+			agency = "A001"
 		}
-		m.client(ctx, d.pool, auth.Client{Name: "any-" + string(role), Role: role, Channel: channel, Agency: agency})
-		m.client(ctx, d.pool, auth.Client{Name: "other-county-" + string(role), Role: role, Region: otherCounty, Channel: channel, Agency: agency})
+		m.client(ctx, d.pool, auth.Client{Name: "any-" + string(role), Role: role, Channel: ch, Agency: agency})
+		m.client(ctx, d.pool, auth.Client{Name: "other-county-" + string(role), Role: role, Region: otherCounty, Channel: ch, Agency: agency})
 	}
 	m.client(ctx, d.pool, auth.Client{Name: "other-bank", Role: httpapi.RoleBank, Bank: otherBank})
 	m.client(ctx, d.pool, auth.Client{Name: "home-county-analyst", Role: httpapi.RoleAnalyst, Region: holderRegion})
@@ -438,7 +461,8 @@ func (m *matrix) answer(route, client string) answer {
 }
 
 func (m *matrix) fill(path string) string {
-	r := strings.NewReplacer("{card_no}", m.card, "{cardholder_id}", m.holder, "{code}", "E001", "{kind}", "bank", "{job}", "1")
+	r := strings.NewReplacer("{card_no}", m.card, "{cardholder_id}", m.holder, "{code}", "E001", "{kind}", "bank", "{job}", "1",
+		"{channel}", "any")
 	path = r.Replace(path)
 	if strings.HasPrefix(path, "/v1/cardholders/") {
 		return strings.Replace(path, "{id}", m.holder, 1)

@@ -24,6 +24,7 @@ type rule struct {
 var rules = map[string]rule{
 	domain.CardholderRegistered{}.EventType(): {fields: []string{"id_number", "name", "birth_date", "phone"}},
 	domain.CardApplied{}.EventType():          {fields: []string{"photo_ref"}},
+	domain.PhoneChanged{}.EventType():         {fields: []string{"phone"}},
 	domain.BatchMembersAdded{}.EventType(): {array: "members", subjectField: "cardholder_id",
 		fields: []string{"id_number", "name", "birth_date", "photo_ref"}},
 }

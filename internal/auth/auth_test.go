@@ -288,3 +288,39 @@ func TestRevokedClientIsRefusedAtOnceByAListeningAuthenticator(t *testing.T) {
 	_, err = fresh.Authenticate(ctx, key)
 	assert.ErrorIs(t, err, httpapi.ErrUnauthenticated, "refused without any cache too")
 }
+
+// A channel client's code is validated where clients are added, whoever
+// adds them (the CLI, tests, tools), and authenticates as its scope.
+func TestAddChannelAndTerminalClients(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	pool := newPool(t)
+	key, err := auth.Add(ctx, pool, auth.Client{Name: "rsapp-1", Role: httpapi.RoleChannel, Channel: "rsapp"})
+	require.NoError(t, err)
+	p, err := auth.NewAuthenticator(pool, -1).Authenticate(ctx, key)
+	require.NoError(t, err)
+	assert.Equal(t, httpapi.Principal{Client: "rsapp-1", Role: httpapi.RoleChannel, Channel: "rsapp"}, p)
+	assert.Equal(t, "rsapp", p.Scope().Channel)
+
+	key, err = auth.Add(ctx, pool, auth.Client{Name: "pharmacy-1", Role: httpapi.RoleTerminal, Agency: "P0001", Region: "320506"})
+	require.NoError(t, err)
+	p, err = auth.NewAuthenticator(pool, -1).Authenticate(ctx, key)
+	require.NoError(t, err)
+	assert.Equal(t, "P0001", p.Agency)
+	assert.Equal(t, "", p.Scope().Region, "a terminal's region is where it stands, not a scope")
+
+	for _, bad := range []auth.Client{
+		{Name: "x1", Role: httpapi.RoleChannel},
+		{Name: "x2", Role: httpapi.RoleChannel, Channel: "RS APP"},
+		{Name: "x3", Role: httpapi.RoleChannel, Channel: "a-channel-code-too-long"},
+		{Name: "x4", Role: httpapi.RoleCounter, Channel: "rsapp"},
+		{Name: "x5", Role: httpapi.RoleTerminal},
+		{Name: "x6", Role: httpapi.RoleBank, Agency: "P0001"},
+	} {
+		_, err := auth.Add(ctx, pool, bad)
+		assert.Error(t, err, "%+v", bad)
+	}
+	clients, err := auth.List(ctx, pool)
+	require.NoError(t, err)
+	assert.Len(t, clients, 2)
+}

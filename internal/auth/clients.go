@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/cardledger/cardledger/domain"
 	"github.com/cardledger/cardledger/internal/httpapi"
 )
 
@@ -302,6 +303,12 @@ func checkRoleBinding(c Client) error {
 	switch {
 	case c.Role == httpapi.RoleChannel && strings.TrimSpace(c.Channel) == "":
 		return errors.New("a channel client needs a channel code")
+	case c.Role == httpapi.RoleChannel:
+		// The code is a scope and travels in e-card codes: a malformed one
+		// would never match a binding.
+		if err := domain.ValidateChannelCode(c.Channel); err != nil {
+			return err
+		}
 	case c.Role != httpapi.RoleChannel && c.Channel != "":
 		return errors.New("only a channel client has a channel code")
 	case c.Role == httpapi.RoleTerminal && strings.TrimSpace(c.Agency) == "":

@@ -35,6 +35,9 @@ type Config struct {
 	TLSClientCA string  // PEM bundle of CAs whose client certificates identify clients
 	RateLimit   float64 // requests per second per client and instance; 0 = off
 	RateBurst   int     // bucket size; 0 = one second's worth
+	// ChannelRateLimit is the rate of one e-card channel, all its clients
+	// sharing one bucket (per instance); 0 = RateLimit.
+	ChannelRateLimit float64
 
 	AuditSigningKey     string        // Ed25519 seed (hex or base64) signing history digests; secret
 	AuditPublicKey      string        // trusted key for `audit verify --digest`; default derived from the signing key
@@ -84,6 +87,7 @@ var Settings = []Setting{
 	{"CARDLEDGER_TLS_CLIENT_CA", "tls-client-ca", "(empty: no client certificates)", "PEM CA bundle; a verified client certificate whose subject is registered (`clients add --auth tls --subject S`) identifies the client"},
 	{"CARDLEDGER_RATE_LIMIT", "rate-limit", "50", "requests per second per client (per instance); 0 turns limiting off; `clients add --rate` overrides per client"},
 	{"CARDLEDGER_RATE_BURST", "rate-burst", "0", "token-bucket size; 0 means one second's worth"},
+	{"CARDLEDGER_CHANNEL_RATE_LIMIT", "channel-rate-limit", "0", "requests per second per e-card channel (per instance), all clients of the channel sharing one bucket; 0 means CARDLEDGER_RATE_LIMIT"},
 	{"CARDLEDGER_AUDIT_SIGNING_KEY", "audit-signing-key", "(empty: no digests)", "Ed25519 seed, hex or base64, signing the periodic digest of every stream's head; secret"},
 	{"CARDLEDGER_AUDIT_PUBLIC_KEY", "audit-public-key", "(derived from the signing key)", "trusted public key for `audit verify --digest`"},
 	{"CARDLEDGER_AUDIT_DIGEST_INTERVAL", "audit-digest-interval", "1h", "how often serve signs a digest"},
@@ -127,9 +131,10 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	fs.StringVar(&c.TLSCert, "tls-cert", getenv("CARDLEDGER_TLS_CERT"), "PEM certificate file")
 	fs.StringVar(&c.TLSKey, "tls-key", getenv("CARDLEDGER_TLS_KEY"), "PEM private key file")
 	fs.StringVar(&c.TLSClientCA, "tls-client-ca", getenv("CARDLEDGER_TLS_CLIENT_CA"), "PEM CA bundle for client certificates")
-	var rate, burst string
+	var rate, burst, channelRate string
 	fs.StringVar(&rate, "rate-limit", env("CARDLEDGER_RATE_LIMIT", "50"), "requests per second per client")
 	fs.StringVar(&burst, "rate-burst", env("CARDLEDGER_RATE_BURST", "0"), "token-bucket size")
+	fs.StringVar(&channelRate, "channel-rate-limit", env("CARDLEDGER_CHANNEL_RATE_LIMIT", "0"), "requests per second per e-card channel")
 	fs.StringVar(&c.AuditSigningKey, "audit-signing-key", getenv("CARDLEDGER_AUDIT_SIGNING_KEY"), "Ed25519 seed signing history digests")
 	fs.StringVar(&c.AuditPublicKey, "audit-public-key", getenv("CARDLEDGER_AUDIT_PUBLIC_KEY"), "trusted public key for digests")
 	var digestEvery string
@@ -176,6 +181,9 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	}
 	if c.RateBurst, err = strconv.Atoi(burst); err != nil || c.RateBurst < 0 {
 		return Config{}, fmt.Errorf("CARDLEDGER_RATE_BURST / --rate-burst: want a whole number >= 0, got %q", burst)
+	}
+	if c.ChannelRateLimit, err = strconv.ParseFloat(channelRate, 64); err != nil || c.ChannelRateLimit < 0 {
+		return Config{}, fmt.Errorf("CARDLEDGER_CHANNEL_RATE_LIMIT / --channel-rate-limit: want a number of requests per second >= 0, got %q", channelRate)
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return Config{}, fmt.Errorf("CARDLEDGER_TLS_CERT and CARDLEDGER_TLS_KEY: set both or neither")

@@ -34,6 +34,8 @@
 //     with the client, its scope and the problem code.
 //   - With Options.RateLimit set, each client has a token bucket per server
 //     instance; an empty bucket gives 429 rate_limited with Retry-After.
+//     The clients of one e-card channel share one bucket, keyed by the
+//     channel code, at RateLimit.ChannelPerSecond.
 //   - Every error leaves the server as application/problem+json with a
 //     stable machine-readable code; 5xx details are logged, never sent.
 //   - Request bodies are limited (DefaultMaxBody unless the route says

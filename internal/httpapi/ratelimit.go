@@ -10,9 +10,17 @@ import (
 // are per server instance, so the cluster-wide limit is the instance count
 // times this. A client's Principal.RateLimit overrides PerSecond (and scales
 // the burst with it).
+//
+// An e-card channel (RoleChannel) is limited as a whole: every client of
+// the channel draws from one bucket, keyed by the channel code, at
+// ChannelPerSecond (PerSecond when 0), so a channel cannot multiply its
+// rate by registering more clients.
 type RateLimit struct {
 	PerSecond float64 // 0 disables limiting
 	Burst     int     // 0: one second's worth, at least 1
+	// ChannelPerSecond is the rate of one e-card channel, all its clients
+	// together; 0: PerSecond.
+	ChannelPerSecond float64
 }
 
 // maxBuckets bounds memory; past it buckets idle for a minute are dropped
@@ -42,6 +50,16 @@ func newRateLimiter(rl RateLimit) *rateLimiter {
 // until one is.
 func (l *rateLimiter) allow(p Principal, now time.Time) (time.Duration, bool) {
 	rate, burst := l.def.PerSecond, float64(l.def.Burst)
+	key := p.Client
+	if p.Role == RoleChannel && p.Channel != "" {
+		key = "channel\x00" + p.Channel // no client name holds a NUL
+		if l.def.ChannelPerSecond > 0 {
+			if burst > 0 {
+				burst *= l.def.ChannelPerSecond / rate
+			}
+			rate = l.def.ChannelPerSecond
+		}
+	}
 	if p.RateLimit > 0 {
 		if burst > 0 {
 			burst *= p.RateLimit / rate
@@ -53,13 +71,13 @@ func (l *rateLimiter) allow(p Principal, now time.Time) (time.Duration, bool) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	b, ok := l.buckets[p.Client]
+	b, ok := l.buckets[key]
 	if !ok {
 		if len(l.buckets) >= maxBuckets {
 			l.dropIdle(now)
 		}
 		b = &bucket{tokens: burst, last: now}
-		l.buckets[p.Client] = b
+		l.buckets[key] = b
 	}
 	if elapsed := now.Sub(b.last); elapsed > 0 {
 		b.tokens = min(burst, b.tokens+elapsed.Seconds()*rate)

@@ -49,3 +49,36 @@ func TestRateLimitPerClient(t *testing.T) {
 	}
 	assert.Equal(t, http.StatusTooManyRequests, do(e, http.MethodGet, "/v1/x", "f", "").Code)
 }
+
+// The clients of one e-card channel share one bucket at the channel rate;
+// another channel, and clients of other roles, have their own.
+func TestRateLimitPerChannel(t *testing.T) {
+	now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	e := httpapi.NewServer(httpapi.Options{
+		Auth: httpapi.StaticAuthenticator{
+			"r1": {Client: "rsapp-1", Role: httpapi.RoleChannel, Channel: "rsapp"},
+			"r2": {Client: "rsapp-2", Role: httpapi.RoleChannel, Channel: "rsapp"},
+			"i1": {Client: "icbc-app-1", Role: httpapi.RoleChannel, Channel: "icbc-app"},
+			"c":  {Client: "counter", Role: httpapi.RoleCounter},
+		},
+		RateLimit: httpapi.RateLimit{PerSecond: 1, Burst: 1, ChannelPerSecond: 3},
+		Log:       log, Now: func() time.Time { return now },
+	}, []httpapi.Route{{
+		Method: http.MethodGet, Path: "/v1/x", Roles: []httpapi.Role{httpapi.RoleChannel, httpapi.RoleCounter},
+		Responses: []httpapi.Response{{Status: http.StatusNoContent}},
+		Handler:   func(c echo.Context) error { return c.NoContent(http.StatusNoContent) },
+	}})
+
+	// Burst 1 at 1/s scales to 3 at the channel's 3/s, shared by r1 and r2.
+	for i, key := range []string{"r1", "r2", "r1"} {
+		assert.Equal(t, http.StatusNoContent, do(e, http.MethodGet, "/v1/x", key, "").Code, "request %d", i)
+	}
+	assert.Equal(t, http.StatusTooManyRequests, do(e, http.MethodGet, "/v1/x", "r2", "").Code, "the channel's bucket is empty")
+	assert.Equal(t, http.StatusNoContent, do(e, http.MethodGet, "/v1/x", "i1", "").Code, "another channel")
+	assert.Equal(t, http.StatusNoContent, do(e, http.MethodGet, "/v1/x", "c", "").Code, "a counter")
+	assert.Equal(t, http.StatusTooManyRequests, do(e, http.MethodGet, "/v1/x", "c", "").Code, "the counter's own rate")
+	now = now.Add(time.Second)
+	assert.Equal(t, http.StatusNoContent, do(e, http.MethodGet, "/v1/x", "r2", "").Code, "refilled at the channel rate")
+}

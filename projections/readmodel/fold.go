@@ -265,6 +265,14 @@ func eventRefs(e domain.Event) (applicationID, cardNo string) {
 		return "", e.CardNo
 	case domain.ECardRevoked:
 		return "", e.CardNo
+	case domain.ECardCarriedOver:
+		return e.ApplicationID, ""
+	case domain.ECardChannelBound:
+		return "", e.CardNo
+	case domain.ECardChannelUnbound:
+		return "", e.CardNo
+	case domain.CardCancellationRequested:
+		return "", e.CardNo
 	}
 	return "", ""
 }
