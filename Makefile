@@ -8,7 +8,7 @@ VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 export CARDLEDGER_LOG_FORMAT ?= text
 
-.PHONY: run test build services vet fuzz compose-config bench clean
+.PHONY: run test build services vet fuzz bench clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/cardledger
@@ -38,7 +38,9 @@ test: services
 	CARDLEDGER_REQUIRE_CLICKHOUSE=1 SSCARD_REQUIRE=1 $(GO) test -count=1 -timeout 20m \
 		$$($(GO) list ./... | grep -vxF $(foreach p,$(RACE_PKGS),-e github.com/cardledger/cardledger/$(p)))
 	CARDLEDGER_REQUIRE_CLICKHOUSE=1 SSCARD_REQUIRE=1 $(GO) test -race -count=1 -timeout 20m $(addprefix ./,$(RACE_PKGS))
-	docker-compose -f docker-compose.yml config -q && echo "docker-compose.yml: valid"
+	docker-compose -f docker-compose.yml config -q && docker-compose -f docker-compose.yml --profile cluster config -q && \
+		test "$$(docker-compose -f docker-compose.yml --profile cluster config --services | grep -c '^esdb-node[123]$$')" = 3 && \
+		echo "docker-compose.yml: valid (default stack and cluster profile)"
 	promtool check rules deploy/prometheus/alerts.yml
 
 # Run every fuzz target for a short while (the corpora run in `make test` anyway).

@@ -90,30 +90,29 @@ func (a *API) Routes() []httpapi.Route {
 		routes = append(routes, httpapi.Route{
 			Method: http.MethodPost, Path: "/v1/usage", Roles: []httpapi.Role{httpapi.RoleBank, httpapi.RoleCounter},
 			Summary: "Report card usage records (up to 10,000 per call; retries record nothing twice)",
-			Handler: a.postUsage, Request: exampleUsageRequest(), Response: UsageResponse{Recorded: 1},
+			Handler: a.postUsage, Request: exampleUsageRequest(), Response: UsageResponse{Recorded: 1, Position: "2ded3-2ded3"},
+			Responses: []httpapi.Response{{Status: http.StatusUnprocessableEntity, Body: exampleRejected, ContentType: httpapi.ProblemContentType,
+				Description: "Some records were refused (errors[] names each; the others were recorded), or, with all_or_nothing, none was recorded"}},
 			MaxBody: 16 << 20,
 		})
 	}
 	get := func(path, summary string, h echo.HandlerFunc, example any) httpapi.Route {
 		return httpapi.Route{Method: http.MethodGet, Path: path, Roles: analystRoles, Summary: summary,
-			Handler: h, Response: example}
+			Handler: h, Response: example, Params: append(append([]httpapi.Param{}, window...), extraParams[path]...),
+			Responses: []httpapi.Response{{Status: http.StatusOK, ContentType: "text/csv", Body: exampleCSV}}}
 	}
 	routes = append(routes,
-		get("/v1/analytics/flows", "Cross-region flow matrix: home city → city of use (JSON or CSV)", a.getFlows,
-			FlowsResponse{Flows: []Flow{{HomeRegion: "320500", UseRegion: "310100", Count: 3, Amount: "120.50"}}}),
-		get("/v1/analytics/spending", "City-wide spending by month, local vs remote (by=month)", a.getSpending,
-			SpendingResponse{Rows: []SpendingMonth{{Month: "2025-03", LocalAmount: "100.00", RemoteAmount: "20.50", Count: 4}}}),
-		get("/v1/analytics/categories", "Main spending categories", a.getCategories,
-			CategoriesResponse{Categories: []Category{{Category: "drugs", Count: 2, Amount: "35.00"}}}),
-		get("/v1/analytics/usage-stats", "Usage totals, counts by kind, identity-auth and rights-query counts, per-person averages", a.getStats, UsageStats{}),
-		get("/v1/analytics/usage-stats/people", "Per-person usage: the people with the most uses", a.getTopPeople, TopPeopleResponse{}),
-		get("/v1/analytics/cross-region", "Frequency of use outside the home city, per home city", a.getCrossRegion,
-			CrossRegionResponse{}),
-		get("/v1/analytics/lifecycle", "Issuance and blacklist figures by month", a.getLifecycle, LifecycleResponse{}),
-		get("/v1/analytics/people/{cardholder_id}/history", "A person's card-use history (用卡历程)", a.getHistory, HistoryResponse{}),
-		get("/v1/analytics/people/{cardholder_id}/profile", "A person's behaviour profile", a.getProfile, Profile{}),
-		get("/v1/analytics/cards/{card_no}/history", "One card's use history", a.getHistory, HistoryResponse{}),
-		get("/v1/analytics/cards/{card_no}/profile", "One card's behaviour profile", a.getProfile, Profile{}),
+		get("/v1/analytics/flows", "Cross-region flow matrix: home city → city of use (JSON or CSV)", a.getFlows, exampleFlows),
+		get("/v1/analytics/spending", "City-wide spending by month, local vs remote (by=month)", a.getSpending, exampleSpending),
+		get("/v1/analytics/categories", "Main spending categories", a.getCategories, exampleCats),
+		get("/v1/analytics/usage-stats", "Usage totals, counts by kind, identity-auth and rights-query counts, per-person averages", a.getStats, exampleStats),
+		get("/v1/analytics/usage-stats/people", "Per-person usage: the people with the most uses", a.getTopPeople, exampleTop),
+		get("/v1/analytics/cross-region", "Frequency of use outside the home city, per home city", a.getCrossRegion, exampleCross),
+		get("/v1/analytics/lifecycle", "Issuance and blacklist figures by month", a.getLifecycle, exampleLifecycle),
+		get("/v1/analytics/people/{cardholder_id}/history", "A person's card-use history (用卡历程)", a.getHistory, exampleUses),
+		get("/v1/analytics/people/{cardholder_id}/profile", "A person's behaviour profile", a.getProfile, exampleProfile),
+		get("/v1/analytics/cards/{card_no}/history", "One card's use history", a.getHistory, exampleUses),
+		get("/v1/analytics/cards/{card_no}/profile", "One card's behaviour profile", a.getProfile, exampleProfile),
 	)
 	routes = append(routes, a.dashboardRoutes()...)
 	for i, r := range routes {

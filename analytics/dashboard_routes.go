@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -57,8 +58,9 @@ func CategoryNames() map[string]string {
 }
 
 func (a *API) dashboardRoutes() []httpapi.Route {
-	file := func(path, name, contentType, cache string) httpapi.Route {
+	file := func(path, name, contentType, cache, example string) httpapi.Route {
 		return httpapi.Route{Method: http.MethodGet, Path: path, Summary: "Dashboard asset " + name,
+			Responses: []httpapi.Response{{Status: http.StatusOK, ContentType: contentType[:strings.Index(contentType, ";")], Body: example}},
 			Handler: func(c echo.Context) error {
 				b, err := dashboard.Files.ReadFile(name)
 				if err != nil {
@@ -69,9 +71,10 @@ func (a *API) dashboardRoutes() []httpapi.Route {
 			}}
 	}
 	return []httpapi.Route{
-		file("/dashboard", "index.html", "text/html; charset=utf-8", "no-cache"),
-		file("/dashboard/dashboard.js", "dashboard.js", "text/javascript; charset=utf-8", "no-cache"),
-		file("/dashboard/assets/echarts.min.js", "assets/echarts.min.js", "text/javascript; charset=utf-8", "public, max-age=86400"),
+		file("/dashboard", "index.html", "text/html; charset=utf-8", "no-cache", "<!doctype html><html lang=\"zh-CN\">…</html>"),
+		file("/dashboard/dashboard.js", "dashboard.js", "text/javascript; charset=utf-8", "no-cache", "\"use strict\";\n…"),
+		file("/dashboard/assets/echarts.min.js", "assets/echarts.min.js", "text/javascript; charset=utf-8", "public, max-age=86400",
+			"!function(t,e){…}"),
 		a.dashboardDataRoute(),
 	}
 }
@@ -81,7 +84,8 @@ func (a *API) dashboardRoutes() []httpapi.Route {
 func (a *API) dashboardDataRoute() httpapi.Route {
 	r := httpapi.Route{Method: http.MethodGet, Path: "/dashboard/data",
 		Summary: "Dashboard figures (city-wide aggregates only; ?months=N, default 12); an analyst key or ?display_token=",
-		Handler: a.getDashboardData, Response: DashboardData{}}
+		Handler: a.getDashboardData, Response: exampleDashboard,
+		Params: []httpapi.Param{httpapi.Query("months", "The window in calendar months, ending today, 1 to 60 (default 12)", 12)}}
 	if a.screen.Public {
 		r.Summary = "Dashboard figures (public: city-wide aggregates only; ?months=N, default 12)"
 		return r

@@ -63,6 +63,13 @@ func (a *API) Routes() []httpapi.Route {
 		Summary: "Actions recorded in the event store, filtered by actor (client, operator or certificate subject) and time " +
 			"(from inclusive, to exclusive, RFC 3339, on the store's clock); in log order, limit (1-1000, default 100), after=next",
 		Handler: a.list,
+		Params: []httpapi.Param{
+			httpapi.Query("actor", "Only actions of this client, operator or certificate subject", "counter-futian"),
+			httpapi.Query("from", "Recorded at or after this instant (RFC 3339)", "2025-03-01T00:00:00+08:00"),
+			httpapi.Query("to", "Recorded before this instant (RFC 3339)", "2025-04-01T00:00:00+08:00"),
+			httpapi.Query("limit", "At most this many actions, 1 to 1000 (default 100)", 100),
+			httpapi.Query("after", "The next of the previous page", "2a-7"),
+		},
 		Response: Actions{Actions: []Action{{Position: "2a-7", Stream: "cardholder-9b2f", Revision: 3,
 			EventID: "6f1d2c5e-8a43-4b8e-9c0a-3e7b1f52d9a4", Type: "CardReportedLost", RecordedAt: time.Date(2025, 3, 1, 9, 30, 0, 0, time.UTC),
 			Client: "counter-futian", Operator: "窗口01", Channel: "http", RemoteAddr: "10.0.0.7",

@@ -62,11 +62,12 @@ func commandRoute[B any](a *API, r httpapi.Route, optionalBody bool,
 		r.Status = http.StatusOK
 	}
 	if r.Response == nil {
-		r.Response = CommandResponse{
-			CardholderID: "5f0c1e2d3a4b5c6d7e8f90a1b2c3d4e5", CardNo: "A12345678", CardStatus: domain.StatusActive,
-			Revision: 7, Position: "2f1-2f1", Events: []string{"CardReportedLost"},
-		}
+		r.Responses = append([]httpapi.Response{{Status: r.Status, Body: exampleAnswer(r.Path),
+			Headers: []httpapi.Param{httpapi.ETagHeader, replayed}}}, r.Responses...)
 	}
+	r.Params = append(append([]httpapi.Param{}, commandParams...), r.Params...)
+	r.Responses = append(r.Responses, commandProblems...)
+	r.RequestOptional = optionalBody
 	status, command := r.Status, r.Path
 	r.Handler = func(c echo.Context) error {
 		return a.serveCommand(c, status, func(env Envelope) (res Result, err error) {

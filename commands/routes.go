@@ -11,43 +11,49 @@ import (
 	"github.com/cardledger/cardledger/internal/httpapi"
 )
 
-// Request bodies. Field names are the public contract.
+// Request bodies. Field names are the public contract; a field without
+// omitempty is required (the OpenAPI document says so; see httpapi's
+// schema.go), one with omitempty may be left out (it has a default or is
+// optional).
 type (
 	registerBody struct {
 		IDNumber      string     `json:"id_number"`
 		Name          string     `json:"name"`
-		Sex           domain.Sex `json:"sex"`
+		Sex           domain.Sex `json:"sex,omitempty"` // default: from the ID number
 		Nationality   string     `json:"nationality"`
 		RegionCode    string     `json:"region_code"`
-		Phone         string     `json:"phone"`
-		EmployerCode  string     `json:"employer_code"`
-		CommunityCode string     `json:"community_code"`
+		Phone         string     `json:"phone,omitempty"`
+		EmployerCode  string     `json:"employer_code,omitempty"`
+		CommunityCode string     `json:"community_code,omitempty"`
 	}
 	applyBody struct {
 		Source   domain.ApplicationSource `json:"source"`
-		BankCode string                   `json:"bank_code"`
-		PhotoRef string                   `json:"photo_ref"`
+		BankCode string                   `json:"bank_code,omitempty"` // default: the calling bank's; required for source bank or batch
+		PhotoRef string                   `json:"photo_ref,omitempty"`
 	}
 	instantIssueBody struct {
-		BankCode  string `json:"bank_code"`
-		AccountNo string `json:"account_no"`
+		BankCode  string `json:"bank_code,omitempty"` // default: the calling bank's
+		AccountNo string `json:"account_no"`          // may be left out when the pending application has an account at this bank
 		ChipID    string `json:"chip_id"`
-		Agency    string `json:"agency"`
+		Agency    string `json:"agency,omitempty"`
 	}
 	bankAccountBody struct {
-		BankCode  string `json:"bank_code"`
+		BankCode  string `json:"bank_code,omitempty"` // default: the calling bank's
 		AccountNo string `json:"account_no"`
 	}
 	bankRefusalBody struct {
-		BankCode string `json:"bank_code"`
+		BankCode string `json:"bank_code,omitempty"` // default: the calling bank's
 		Reason   string `json:"reason"`
 	}
 	reasonBody struct {
+		Reason string `json:"reason,omitempty"`
+	}
+	failureBody struct {
 		Reason string `json:"reason"`
 	}
 	productionBody struct {
 		ChipID string `json:"chip_id"`
-		Vendor string `json:"vendor"`
+		Vendor string `json:"vendor,omitempty"`
 	}
 	handoverBody struct {
 		From    string `json:"from"`
@@ -55,25 +61,25 @@ type (
 		Handler string `json:"handler"`
 	}
 	issueBody struct {
-		Agency string `json:"agency"`
+		Agency string `json:"agency,omitempty"` // default: the calling client
 	}
 	cancelBody struct {
-		Cause  domain.CancelCause `json:"cause"`
-		Reason string             `json:"reason"`
+		Cause  domain.CancelCause `json:"cause,omitempty"` // default: request
+		Reason string             `json:"reason,omitempty"`
 	}
 	replaceBody struct {
-		Source   domain.ApplicationSource `json:"source"`
-		BankCode string                   `json:"bank_code"`
-		PhotoRef string                   `json:"photo_ref"`
-		Reason   string                   `json:"reason"`
+		Source   domain.ApplicationSource `json:"source,omitempty"` // default: the caller's channel
+		BankCode string                   `json:"bank_code,omitempty"`
+		PhotoRef string                   `json:"photo_ref,omitempty"`
+		Reason   string                   `json:"reason,omitempty"`
 	}
 	ecardRevocationBody struct {
-		Cause  domain.ECardRevocationCause `json:"cause"`
-		Reason string                      `json:"reason"`
+		Cause  domain.ECardRevocationCause `json:"cause,omitempty"`  // default: request
+		Reason string                      `json:"reason,omitempty"` // required when cause is other
 	}
 	transferBody struct {
 		ToRegion string `json:"to_region"`
-		Reason   string `json:"reason"`
+		Reason   string `json:"reason,omitempty"`
 	}
 	emptyBody struct{}
 )
@@ -147,8 +153,8 @@ func (a *API) cardRoutes() []httpapi.Route {
 				return domain.RecordProduction{CardNo: no, ChipID: b.ChipID, Vendor: b.Vendor}
 			}),
 		cardRoute(a, "/production-failure", "Record that production failed (制卡失败)", rolesCounter, false,
-			reasonBody{Reason: "chip personalisation failed"},
-			func(no string, _ Envelope, _ httpapi.Principal, b reasonBody) domain.CardholderCommand {
+			failureBody{Reason: "chip personalisation failed"},
+			func(no string, _ Envelope, _ httpapi.Principal, b failureBody) domain.CardholderCommand {
 				return domain.RecordProductionFailure{CardNo: no, Reason: b.Reason}
 			}),
 		cardRoute(a, "/handovers", "Record a custody handover of the physical card (卡片交接)", rolesCounter, false,
@@ -224,17 +230,18 @@ func (a *API) cardRoutes() []httpapi.Route {
 		{
 			Method: http.MethodGet, Path: "/v1/cardholders/{id}/history", Roles: rolesReaders,
 			Summary: "Every event of the cardholder in stream order; ETag is the current revision",
-			Handler: a.cardholderHistory,
+			Handler: a.cardholderHistory, Responses: []httpapi.Response{etagOK(exampleHistory), notFound},
 		},
 		{
 			Method: http.MethodGet, Path: "/v1/cards/{card_no}/history", Roles: rolesReaders,
 			Summary: "The events of one card in stream order; ETag is the holder's current revision",
-			Handler: a.cardHistory,
+			Handler: a.cardHistory, Responses: []httpapi.Response{etagOK(exampleHistory), notFound},
 		},
 		{
 			Method: http.MethodGet, Path: "/v1/cardholders/{id}/state", Roles: rolesReaders,
 			Summary: "The cardholder's state, rebuilt from its events; ?as_of=<RFC3339> gives the state at that instant",
-			Handler: a.state,
+			Handler: a.state, Responses: []httpapi.Response{etagOK(exampleState), notFound},
+			Params: []httpapi.Param{httpapi.Query("as_of", "The instant (RFC 3339) of the state; default now", "2026-03-01T09:30:00+08:00")},
 		},
 	}
 }

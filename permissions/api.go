@@ -47,16 +47,18 @@ func NewAPI(store eventstore.Store, db auth.DB, clock func() time.Time) (*API, e
 	return &API{requests: requests, db: db, clock: clock}, nil
 }
 
+// Request bodies: a field without omitempty is required (the OpenAPI
+// document's rule).
 type requestBody struct {
 	Operator string `json:"operator"`
 	Role     string `json:"role"`
 	Region   string `json:"region"`
-	Reason   string `json:"reason"`
+	Reason   string `json:"reason,omitempty"`
 }
 
 type decisionBody struct {
-	Note   string `json:"note"`
-	Reason string `json:"reason"`
+	Note   string `json:"note,omitempty"`
+	Reason string `json:"reason,omitempty"`
 }
 
 // View is a request as the API shows it, with its history.
@@ -88,21 +90,36 @@ var (
 
 // Routes is the route table of the permission requests.
 func (a *API) Routes() []httpapi.Route {
+	at := time.Date(2025, 3, 1, 9, 30, 0, 0, time.UTC)
+	requested := Step{Type: domain.TypePermissionRequested, RecordedAt: at, Data: json.RawMessage(
+		`{"id":"7d0c1f5e-0b7e-4c43-9b8f-1a2b3c4d5e6f","operator":"wuzhong-op-7","role":"counter","region":"320506","requested_by":"wuzhong-admin"}`)}
 	example := View{ID: "7d0c1f5e-0b7e-4c43-9b8f-1a2b3c4d5e6f", Status: domain.RequestPending, Operator: "wuzhong-op-7",
-		Role: "counter", Region: "320506", RequestedBy: "wuzhong-admin", Revision: 1, History: []Step{}}
+		Role: "counter", Region: "320506", Reason: "new counter at 吴中 outlet", RequestedBy: "wuzhong-admin", Revision: 1,
+		History: []Step{requested}}
+	approved := example
+	approved.Status, approved.DecidedBy, approved.Note, approved.Revision = domain.RequestApproved, "city-admin", "approved", 2
+	approved.History = []Step{requested, {Type: domain.TypePermissionApproved, RecordedAt: at.Add(time.Hour),
+		Data: json.RawMessage(`{"id":"7d0c1f5e-0b7e-4c43-9b8f-1a2b3c4d5e6f","decided_by":"city-admin","note":"approved"}`)}}
+	rejected := example
+	rejected.Status, rejected.DecidedBy, rejected.Revision = domain.RequestRejected, "city-admin", 2
+	rejected.History = []Step{requested, {Type: domain.TypePermissionRejected, RecordedAt: at.Add(time.Hour),
+		Data: json.RawMessage(`{"id":"7d0c1f5e-0b7e-4c43-9b8f-1a2b3c4d5e6f","decided_by":"city-admin","reason":"not needed"}`)}}
+	command := []httpapi.Param{httpapi.IdempotencyKey}
+	refusals := httpapi.Problems(http.StatusNotFound, http.StatusConflict, http.StatusUnprocessableEntity)
 	return []httpapi.Route{
 		{Method: http.MethodPost, Path: "/v1/permission-requests", Roles: rolesAdmin, Status: http.StatusCreated,
 			Summary:  "A county administrator requests a role in its county for an operator client (权限申请)",
 			Request:  requestBody{Operator: "wuzhong-op-7", Role: "counter", Region: "320506", Reason: "new counter at 吴中 outlet"},
-			Response: example, Handler: a.request},
+			Response: example, Handler: a.request, Params: command, Responses: refusals},
 		{Method: http.MethodPost, Path: "/v1/permission-requests/{id}/approval", Roles: rolesAdmin,
 			Summary: "A city administrator approves the request; the operator gets the role and region",
-			Request: decisionBody{Note: "approved"}, Response: example, Handler: a.approve},
+			Request: decisionBody{Note: "approved"}, RequestOptional: true, Response: approved, Handler: a.approve, Params: command, Responses: refusals},
 		{Method: http.MethodPost, Path: "/v1/permission-requests/{id}/rejection", Roles: rolesAdmin,
 			Summary: "A city administrator rejects the request",
-			Request: decisionBody{Reason: "not needed"}, Response: example, Handler: a.reject},
+			Request: decisionBody{Reason: "not needed"}, RequestOptional: true, Response: rejected, Handler: a.reject, Params: command, Responses: refusals},
 		{Method: http.MethodGet, Path: "/v1/permission-requests/{id}", Roles: rolesReader,
-			Summary: "The request, its status and every event of it", Response: example, Handler: a.get},
+			Summary: "The request, its status and every event of it", Response: approved, Handler: a.get,
+			Responses: httpapi.Problems(http.StatusNotFound)},
 	}
 }
 

@@ -69,13 +69,19 @@ func (a *API) blacklistRoutes() []httpapi.Route {
 		{Method: http.MethodGet, Path: "/v1/blacklist/changes", Roles: rolesBlacklist, Handler: a.blacklistChanges,
 			Summary: "Blacklist change feed: changes with seq > after (default 0), at most limit (default 1000, ≤10000), " +
 				"in seq order; wait=30s long-polls until a change arrives. Apply every page in order, continue with after=next.",
-			Response: Changes{Changes: []Change{{Seq: 1, CardNo: "A12345678", Op: "add", Reason: "lost"}}, Next: 1}},
+			Response: Changes{Changes: []Change{{Seq: 42, CardNo: "A10984916", Op: "add", Reason: "lost", At: exampleAt}}, Next: 42},
+			Params: []httpapi.Param{
+				httpapi.Query("after", "Return changes with seq greater than this (the next of the previous page); default 0", 41),
+				httpapi.Query("limit", "At most this many changes, 1 to 10000 (default 1000)", 1000),
+				httpapi.Query("wait", "Long poll: wait up to this long (e.g. 30s, at most 30s; a bare number is seconds) for a change when there is none", "30s"),
+				httpapi.MinPosition}},
 		{Method: http.MethodGet, Path: "/v1/blacklist/snapshot", Roles: rolesBlacklist, Handler: a.blacklistSnapshot,
 			Summary:  "Every listed card and the change seq the list is consistent with; continue with changes?after=seq.",
-			Response: Snapshot{Seq: 1, Entries: []SnapshotEntry{{CardNo: "A12345678", Reason: "lost"}}}},
+			Response: Snapshot{Seq: 42, Entries: []SnapshotEntry{{CardNo: "A10984916", Reason: "lost", Since: exampleAt}}},
+			Params:   minPosition},
 		{Method: http.MethodGet, Path: "/v1/blacklist/{card_no}", Roles: rolesBlacklist, Handler: a.blacklistLookup,
 			Summary:  "Whether a card is on the blacklist (lost, temporarily lost or cancelled), why, and since when. Accepts min_position.",
-			Response: BlacklistEntry{CardNo: "A12345678", Listed: true, Reason: "lost"}},
+			Response: exampleListed, Params: minPosition},
 	}
 }
 

@@ -66,10 +66,16 @@ func (a *API) WithReadiness(deps []Dependency, optionalProjections ...string) *A
 func (a *API) opsRoutes() []httpapi.Route {
 	return []httpapi.Route{
 		{Method: http.MethodGet, Path: "/metrics", Handler: a.metrics,
-			Summary: "Prometheus metrics: HTTP requests and latency by route, commands by outcome, append latency, projection lag in events and seconds, activity, events applied, batch jobs, usage ingest, Go runtime."},
+			Summary: "Prometheus metrics: HTTP requests and latency by route, commands by outcome, append latency, projection lag in events and seconds, activity, events applied, batch jobs, usage ingest, Go runtime.",
+			Responses: []httpapi.Response{
+				{Status: http.StatusOK, ContentType: "text/plain", Body: "# HELP cardledger_projection_lag_events Events not yet applied.\n" +
+					"# TYPE cardledger_projection_lag_events gauge\ncardledger_projection_lag_events{projection=\"readmodel\"} 0\n"},
+				{Status: http.StatusOK, ContentType: "application/openmetrics-text", Body: "# TYPE cardledger_projection_lag_events gauge\n" +
+					"cardledger_projection_lag_events{projection=\"readmodel\"} 0\n# EOF\n"}}},
 		{Method: http.MethodGet, Path: "/readyz", Handler: a.readyz,
 			Summary:  "Readiness of the core (commands, reads, blacklist): 200 when PostgreSQL and the event store answer and their projections are within their lag bound, else 503; an optional dependency (ClickHouse) down only sets degraded. Lists each dependency and projection.",
-			Response: Readiness{Ready: true}},
+			Response: exampleReady, Responses: []httpapi.Response{{Status: http.StatusServiceUnavailable, Body: exampleNotReady,
+				Description: "Not ready: the core's database, event store or projections are down or behind (Retry-After)"}}},
 	}
 }
 
@@ -128,6 +134,11 @@ func (a *API) readyz(c echo.Context) error {
 		}
 	}
 	r.Projections = reports
+	if r.Projections == nil {
+		// The document promises an array (slices are never null): without
+		// the event store's head there are no reports, not a null.
+		r.Projections = []projections.Report{}
+	}
 	status := http.StatusOK
 	if !r.Ready {
 		status = http.StatusServiceUnavailable

@@ -51,8 +51,10 @@ func (a *API) statsRoutes() []httpapi.Route {
 	for _, s := range statistics {
 		routes = append(routes, httpapi.Route{
 			Method: http.MethodGet, Path: s.path, Roles: rolesStats, Handler: a.stat(s),
-			Summary:  s.summary + ". JSON, or CSV (key,count) with format=csv or Accept: text/csv. Accepts min_position.",
-			Response: Stat{Name: s.name, Rows: []StatRow{{Key: "active", Count: 1}}},
+			Summary:   s.summary + ". JSON, or CSV (key,count) with format=csv or Accept: text/csv. Accepts min_position.",
+			Response:  Stat{Name: s.name, Rows: []StatRow{{Key: "active", Count: 41}, {Key: "lost", Count: 1}}},
+			Responses: []httpapi.Response{{Status: http.StatusOK, ContentType: "text/csv", Body: "key,count\nactive,41\nlost,1\n"}},
+			Params:    []httpapi.Param{csvFormat, httpapi.MinPosition},
 		})
 	}
 	return routes

@@ -167,6 +167,8 @@ func (a *app) server(ctx context.Context) (*echo.Echo, error) {
 		Metrics:   httpMetrics,
 		Version:   version,
 		MapError:  commands.ProblemFor,
+		// The document's servers: where clients reach this deployment.
+		Servers: []httpapi.Server{{URL: d.cfg.ServerURL, Description: "this deployment (CARDLEDGER_SERVER_URL)"}},
 		Health: func(ctx context.Context) error {
 			if err := d.pool.Ping(ctx); err != nil {
 				return fmt.Errorf("read-model database: %w", err)

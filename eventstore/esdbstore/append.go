@@ -18,7 +18,9 @@ const maxChainAttempts = 100
 
 // Append writes events to stream if it is at expected, each chained to the
 // one before it (see the package doc). A retry with the same event ids
-// returns the original result.
+// returns the original result. While the server is unavailable or changes
+// leader the append is resent, always the same events at the same exact
+// revision, so it lands once however many answers were lost.
 func (s *Store) Append(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events []eventstore.EventData) (eventstore.AppendResult, error) {
 	if len(events) == 0 {
 		return eventstore.AppendResult{}, fmt.Errorf("append %s: no events", stream)
@@ -34,11 +36,6 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 	if err := eventstore.CheckAppendSize(stream, events); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	release, err := s.use()
-	if err != nil {
-		return eventstore.AppendResult{}, fmt.Errorf("append %s: %w", stream, err)
-	}
-	defer release()
 	for attempt := 1; ; attempt++ {
 		base, err := s.chainBase(ctx, stream, expected, events)
 		if err != nil {
@@ -53,7 +50,24 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 			// what the port counted.
 			return eventstore.AppendResult{}, &eventstore.AppendTooLargeError{Stream: stream, Size: n, Max: eventstore.MaxAppendSize}
 		}
-		res, err := s.client.AppendToStream(ctx, stream, esdb.AppendToStreamOptions{ExpectedRevision: base.expected}, sent...)
+		opts := esdb.AppendToStreamOptions{ExpectedRevision: base.expected}
+		res, sends, err := retry(ctx, s, func(ctx context.Context, c *esdb.Client) (*esdb.WriteResult, error) {
+			return c.AppendToStream(ctx, stream, opts, sent...)
+		})
+		if hasCode(err, esdb.ErrorCodeWrongExpectedVersion) && sends > 1 {
+			// An earlier send may have landed with its answer lost.
+			// EventStoreDB recognises the resend (same ids after the same
+			// exact revision) and answers success; should it answer a
+			// conflict instead (its id check missed), the events in place
+			// are the proof that the append is done.
+			done, ok, lerr := s.landed(ctx, stream, base.next, events)
+			if lerr != nil {
+				return eventstore.AppendResult{}, opError(ctx, "append "+stream+": look for a resent append", lerr)
+			}
+			if ok {
+				return done, nil
+			}
+		}
 		if hasCode(err, esdb.ErrorCodeWrongExpectedVersion) {
 			if base.rerunOnConflict && attempt < maxChainAttempts {
 				continue
@@ -147,17 +161,34 @@ func isRetry(tail []eventstore.RecordedEvent, events []eventstore.EventData) boo
 	return true
 }
 
+// landed reports whether events are stream's events from revision next on,
+// and if so the append's result.
+func (s *Store) landed(ctx context.Context, stream string, next uint64, events []eventstore.EventData) (eventstore.AppendResult, bool, error) {
+	page, err := s.readPage(ctx, stream, next, uint64(len(events)))
+	if hasCode(err, esdb.ErrorCodeResourceNotFound) {
+		return eventstore.AppendResult{}, false, nil
+	}
+	if err != nil || !isRetry(page, events) || page[0].Revision != next {
+		return eventstore.AppendResult{}, false, err
+	}
+	last := page[len(page)-1]
+	return eventstore.AppendResult{Revision: last.Revision, Position: last.Position}, true, nil
+}
+
 // readTail returns up to n last events of stream, oldest first; none for a
 // missing stream.
 func (s *Store) readTail(ctx context.Context, stream string, n uint64) ([]eventstore.RecordedEvent, error) {
-	rs, err := s.client.ReadStream(ctx, stream, esdb.ReadStreamOptions{Direction: esdb.Backwards, From: esdb.End{}}, n)
-	if err != nil {
-		return nil, err
-	}
-	var out []eventstore.RecordedEvent
-	err = drain(rs, func(e *esdb.RecordedEvent) bool {
-		out = append(out, recorded(e))
-		return true
+	out, _, err := retry(ctx, s, func(ctx context.Context, c *esdb.Client) ([]eventstore.RecordedEvent, error) {
+		rs, err := c.ReadStream(ctx, stream, esdb.ReadStreamOptions{Direction: esdb.Backwards, From: esdb.End{}}, n)
+		if err != nil {
+			return nil, err
+		}
+		var out []eventstore.RecordedEvent
+		err = drain(rs, func(e *esdb.RecordedEvent) bool {
+			out = append(out, recorded(e))
+			return true
+		})
+		return out, err
 	})
 	if hasCode(err, esdb.ErrorCodeResourceNotFound) {
 		return nil, nil
@@ -223,17 +254,9 @@ func (s *Store) wrongRevision(ctx context.Context, stream string, expected event
 }
 
 func (s *Store) lastRevision(ctx context.Context, stream string) (uint64, bool, error) {
-	rs, err := s.client.ReadStream(ctx, stream, esdb.ReadStreamOptions{Direction: esdb.Backwards, From: esdb.End{}}, 1)
-	if err != nil {
+	tail, err := s.readTail(ctx, stream, 1)
+	if err != nil || len(tail) == 0 {
 		return 0, false, err
 	}
-	defer rs.Close()
-	ev, err := rs.Recv()
-	if hasCode(err, esdb.ErrorCodeResourceNotFound) {
-		return 0, false, nil
-	}
-	if err != nil {
-		return 0, false, err
-	}
-	return ev.OriginalEvent().EventNumber, true, nil
+	return tail[0].Revision, true, nil
 }

@@ -12,9 +12,29 @@
 //     metadata) are skipped. ReadAll and SubscribeAll start strictly after
 //     the given position; Start means the beginning, which subscriptions
 //     must request explicitly because the client defaults them to the end.
-//   - SubscribeAll survives dropped subscriptions (the client does not
-//     reconnect reads by itself): it resubscribes from the last event it
-//     delivered, so every event is handled once.
+//   - SubscribeAll survives dropped subscriptions, outages and leader
+//     changes (the client does not reconnect reads by itself): it
+//     resubscribes, with backoff, from the last event it delivered, never
+//     from the end, so every event is handled once and in order.
+//   - Unavailability and leader changes (link.go, retry.go): one link owns
+//     the client. Every call runs through retry, which repeats it with
+//     backoff while the server is down, not ready, not the leader or timed
+//     out, for at most defaultRetryFor (10 s) and never past the caller's
+//     context; then the error wraps eventstore.ErrUnavailable (503
+//     dependency_unavailable). The v4 client closes itself for good when a
+//     discovery fails, and never notices a read that cannot reach its node,
+//     so the link replaces it then; a suspect client takes one call at a
+//     time, because calls waiting on a discovery that fails never return
+//     (their callers do: each call runs in its own goroutine). Every request
+//     carries requires-leader when the connection string prefers the leader
+//     (the default; the v4 client means to send it but does not), so a node
+//     that lost the leadership answers "not leader" with the new leader's
+//     endpoint, the client moves there and the call is repeated at once.
+//   - A retried append resends the same events (same ids) at the same exact
+//     revision, so EventStoreDB recognises a resend whose first send landed
+//     and answers success; if it answers a conflict instead, Append finds
+//     its events in place and reports success too. An append lands once
+//     however many answers were lost.
 //   - Events are written with content type application/json.
 //   - Every appended event is chained (eventstore/chain) to the stream's
 //     previous event; its hash travels in the stored metadata, in the

@@ -103,11 +103,14 @@ func opError(ctx context.Context, op string, err error) error {
 }
 
 // unreachable: the server could not be reached or could not take the
-// request now. The client reports this either as its own error codes or,
-// from some calls, as the bare gRPC status.
+// request now (down, not ready, not the leader, timed out: Aborted is the
+// server's "Operation timed out"), or the client gave up (dead). The client
+// reports this either as its own error codes or, from some calls, as the
+// bare gRPC status.
 func unreachable(err error) bool {
 	if hasCode(err, esdb.ErrorUnavailable) || hasCode(err, esdb.ErrorCodeDeadlineExceeded) ||
-		hasCode(err, esdb.ErrorCodeConnectionClosed) || hasCode(err, esdb.ErrorCodeNotLeader) {
+		hasCode(err, esdb.ErrorCodeNotLeader) || hasCode(err, esdb.ErrorAborted) || dead(err) ||
+		errors.Is(err, errReconnecting) {
 		return true
 	}
 	switch status.Code(err) {

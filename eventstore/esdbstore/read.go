@@ -3,7 +3,6 @@ package esdbstore
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
@@ -17,11 +16,6 @@ const pageSize = 1024
 
 // ReadStream returns up to limit events of stream from revision from.
 func (s *Store) ReadStream(ctx context.Context, stream string, from uint64, limit int) ([]eventstore.RecordedEvent, error) {
-	release, err := s.use()
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", stream, err)
-	}
-	defer release()
 	var out []eventstore.RecordedEvent
 	for {
 		want := uint64(pageSize)
@@ -40,89 +34,112 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from uint64, limi
 	}
 }
 
+// readPage reads up to count events of stream from revision from, retrying
+// while the server is unavailable.
 func (s *Store) readPage(ctx context.Context, stream string, from, count uint64) ([]eventstore.RecordedEvent, error) {
-	rs, err := s.client.ReadStream(ctx, stream, esdb.ReadStreamOptions{From: esdb.Revision(from)}, count)
-	if err != nil {
-		return nil, err
-	}
-	var out []eventstore.RecordedEvent
-	err = drain(rs, func(e *esdb.RecordedEvent) bool {
-		out = append(out, recorded(e))
-		return true
+	out, _, err := retry(ctx, s, func(ctx context.Context, c *esdb.Client) ([]eventstore.RecordedEvent, error) {
+		rs, err := c.ReadStream(ctx, stream, esdb.ReadStreamOptions{From: esdb.Revision(from)}, count)
+		if err != nil {
+			return nil, err
+		}
+		var out []eventstore.RecordedEvent
+		err = drain(rs, func(e *esdb.RecordedEvent) bool {
+			out = append(out, recorded(e))
+			return true
+		})
+		return out, err
 	})
 	return out, err
 }
 
 // ReadAll returns up to limit application events after position after.
 func (s *Store) ReadAll(ctx context.Context, after eventstore.Position, limit int) ([]eventstore.RecordedEvent, error) {
-	release, err := s.use()
-	if err != nil {
-		return nil, fmt.Errorf("read $all: %w", err)
-	}
-	defer release()
 	var out []eventstore.RecordedEvent
 	for {
-		// The server includes the event at the position a read starts from.
-		rs, err := s.client.ReadAll(ctx, esdb.ReadAllOptions{From: allFrom(after)}, pageSize)
-		if err != nil {
-			return nil, opError(ctx, "read $all", err)
+		want := 0 // application events still wanted; 0: all
+		if limit > 0 {
+			want = limit - len(out)
 		}
-		n, full := 0, false
-		err = drain(rs, func(e *esdb.RecordedEvent) bool {
-			n++
-			p := position(e.Position)
-			if !after.Less(p) {
-				return true
-			}
-			after = p
-			if !isSystem(e) {
-				out = append(out, recorded(e))
-			}
-			full = limit > 0 && len(out) >= limit
-			return !full
+		page, _, err := retry(ctx, s, func(ctx context.Context, c *esdb.Client) (allPage, error) {
+			return readAllPage(ctx, c, after, want)
 		})
 		if err != nil {
 			return nil, opError(ctx, "read $all", err)
 		}
-		if full || n < pageSize {
+		out = append(out, page.events...)
+		after = page.last
+		if (limit > 0 && len(out) >= limit) || page.n < pageSize {
 			return out, nil
 		}
 	}
 }
 
+// allPage is one page of a $all read: the application events after the
+// read's start, the position read up to and how many events the server sent.
+type allPage struct {
+	events []eventstore.RecordedEvent
+	last   eventstore.Position
+	n      int
+}
+
+// readAllPage reads one page of $all after position after, stopping early
+// once it holds want application events (0: no limit).
+func readAllPage(ctx context.Context, c *esdb.Client, after eventstore.Position, want int) (allPage, error) {
+	// The server includes the event at the position a read starts from.
+	rs, err := c.ReadAll(ctx, esdb.ReadAllOptions{From: allFrom(after)}, pageSize)
+	if err != nil {
+		return allPage{}, err
+	}
+	page := allPage{last: after}
+	err = drain(rs, func(e *esdb.RecordedEvent) bool {
+		page.n++
+		p := position(e.Position)
+		if !page.last.Less(p) {
+			return true
+		}
+		page.last = p
+		if !isSystem(e) {
+			page.events = append(page.events, recorded(e))
+		}
+		return want == 0 || len(page.events) < want
+	})
+	return page, err
+}
+
 // Head returns the newest application event's position and time.
 func (s *Store) Head(ctx context.Context) (eventstore.Head, bool, error) {
-	release, err := s.use()
-	if err != nil {
-		return eventstore.Head{}, false, fmt.Errorf("head: %w", err)
-	}
-	defer release()
 	var from esdb.AllPosition = esdb.End{}
 	for {
-		rs, err := s.client.ReadAll(ctx, esdb.ReadAllOptions{Direction: esdb.Backwards, From: from}, pageSize)
-		if err != nil {
-			return eventstore.Head{}, false, opError(ctx, "head", err)
+		type found struct {
+			head eventstore.Head
+			ok   bool
+			n    int
+			last esdb.AllPosition
 		}
-		var (
-			head  eventstore.Head
-			found bool
-			n     int
-		)
-		err = drain(rs, func(e *esdb.RecordedEvent) bool {
-			n++
-			from = e.Position // backwards reads exclude their start
-			if isSystem(e) {
-				return true
+		page, _, err := retry(ctx, s, func(ctx context.Context, c *esdb.Client) (found, error) {
+			rs, err := c.ReadAll(ctx, esdb.ReadAllOptions{Direction: esdb.Backwards, From: from}, pageSize)
+			if err != nil {
+				return found{}, err
 			}
-			head, found = eventstore.Head{Position: position(e.Position), RecordedAt: e.CreatedDate}, true
-			return false
+			f := found{last: from}
+			err = drain(rs, func(e *esdb.RecordedEvent) bool {
+				f.n++
+				f.last = e.Position // backwards reads exclude their start
+				if isSystem(e) {
+					return true
+				}
+				f.head, f.ok = eventstore.Head{Position: position(e.Position), RecordedAt: e.CreatedDate}, true
+				return false
+			})
+			return f, err
 		})
 		if err != nil {
 			return eventstore.Head{}, false, opError(ctx, "head", err)
 		}
-		if found || n < pageSize {
-			return head, found, nil
+		if page.ok || page.n < pageSize {
+			return page.head, page.ok, nil
 		}
+		from = page.last
 	}
 }
 

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
-	"sync"
+	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 
@@ -14,70 +14,46 @@ import (
 
 // Store is an eventstore.Store on one EventStoreDB node or cluster.
 type Store struct {
-	client *esdb.Client
-	// mu is held shared by every call into the client and exclusively by
-	// Close: the v4 client sends on a channel that Close closes, so closing
-	// it under a running call panics the process.
-	mu     sync.RWMutex
-	closed bool
+	link *link
+	// leaderOnly: every call requires the leader (nodePreference=leader,
+	// the default), see leaderRequired.
+	leaderOnly bool
+	// retryFor bounds the retries of one operation (defaultRetryFor).
+	retryFor time.Duration
 }
 
 // errClosed is returned by operations on a closed Store.
 var errClosed = errors.New("esdbstore: store is closed")
 
-// use admits one operation; call release when it no longer touches the
-// client. Operations never nest uses: a pending Close would deadlock them.
-func (s *Store) use() (release func(), err error) {
-	s.mu.RLock()
-	if s.closed {
-		s.mu.RUnlock()
-		return nil, errClosed
-	}
-	return s.mu.RUnlock, nil
-}
-
 var _ eventstore.Store = (*Store)(nil)
 
 // Open connects to the server at url, an EventStoreDB connection string
-// such as "esdb://host:2113?tls=false", and checks that it answers.
+// such as "esdb://host:2113?tls=false" or, for a cluster,
+// "esdb://node1:2113,node2:2113,node3:2113?nodePreference=leader", and
+// checks that it answers.
 func Open(ctx context.Context, url string) (*Store, error) {
 	conf, err := esdb.ParseConnectionString(url)
 	if err != nil {
 		return nil, fmt.Errorf("esdbstore: parse connection string: %w", err)
 	}
 	conf.Logger = clientLogger
-	client, err := esdb.NewClient(conf)
+	l, err := newLink(conf)
 	if err != nil {
-		return nil, fmt.Errorf("esdbstore: new client: %w", err)
+		return nil, err
 	}
 	// The client connects lazily and its connect does not take a context.
-	connected := make(chan error, 1)
-	go func() {
-		_, err := client.GetServerVersion()
-		connected <- err
-	}()
-	select {
-	case err = <-connected:
-	case <-ctx.Done():
-		err = ctx.Err()
-	}
+	_, _, err = call(ctx, l, func(c *esdb.Client) (*esdb.ServerVersion, error) { return c.GetServerVersion() })
 	if err != nil {
-		client.Close()
+		l.close()
 		return nil, fmt.Errorf("esdbstore: connect to %s: %w", conf.Address, err)
 	}
-	return &Store{client: client}, nil
+	return &Store{link: l, leaderOnly: conf.NodePreference == esdb.NodePreferenceLeader, retryFor: defaultRetryFor}, nil
 }
 
-// Close waits for running calls, then closes the connection; open
-// subscriptions end with an error.
+// Close closes the connection; running calls and open subscriptions end
+// with an error.
 func (s *Store) Close() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return nil
-	}
-	s.closed = true
-	return s.client.Close()
+	return s.link.close()
 }
 
 // clientLogger passes on the client's warnings and errors; its debug and

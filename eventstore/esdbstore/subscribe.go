@@ -11,16 +11,13 @@ import (
 	"github.com/cardledger/cardledger/eventstore"
 )
 
-// Resubscription backoff after a dropped subscription.
-const (
-	minBackoff = 50 * time.Millisecond
-	maxBackoff = 5 * time.Second
-)
-
 // SubscribeAll calls handle for every application event after position
 // after, catching up and then following live. A dropped subscription is
-// reopened from the last event handled, so each event is handled once; it
-// returns only when ctx ends or handle fails.
+// reopened from the last event handled (never from the end, the client's
+// default), so each event is handled once, in order; while the server is
+// down or has no leader it retries with backoff and, when the client gave
+// up, with a new client. It returns only when ctx ends, handle fails, the
+// store is closed or the server refuses the credentials.
 func (s *Store) SubscribeAll(ctx context.Context, after eventstore.Position, handle func(eventstore.RecordedEvent) error) error {
 	backoff := minBackoff
 	for {
@@ -31,6 +28,9 @@ func (s *Store) SubscribeAll(ctx context.Context, after eventstore.Position, han
 		}
 		if ctx.Err() != nil {
 			return fmt.Errorf("subscribe $all: %w", ctx.Err())
+		}
+		if s.link.isClosed() {
+			return fmt.Errorf("subscribe $all: %w", errClosed)
 		}
 		if permanent(err) {
 			return opError(ctx, "subscribe $all", err)
@@ -55,16 +55,19 @@ type handlerError struct{ error }
 // *after past every event handled. delivered reports whether it got any
 // event at all, which resets the backoff.
 func (s *Store) subscribeOnce(ctx context.Context, after *eventstore.Position, handle func(eventstore.RecordedEvent) error) (delivered bool, err error) {
-	release, err := s.use()
-	if err != nil {
-		return false, err
-	}
-	// Receiving does not touch what Close tears down; subscribing does.
-	sub, err := s.client.SubscribeToAll(ctx, esdb.SubscribeToAllOptions{
+	// Subscribing may report to the client's connection goroutine, so it
+	// goes through call; receiving does not, and is safe after the client
+	// is closed (it then ends with an error).
+	opts := esdb.SubscribeToAllOptions{
 		From:   allFrom(*after), // never nil: the client's default is End
 		Filter: esdb.ExcludeSystemEventsFilter(),
+	}
+	sub, g, err := call(ctx, s.link, func(c *esdb.Client) (*esdb.Subscription, error) {
+		return c.SubscribeToAll(s.leaderRequired(ctx), opts)
 	})
-	release()
+	if g != nil && needsNewClient(err) && !s.link.isClosed() {
+		return false, s.link.replace(g)
+	}
 	if err != nil {
 		return false, err
 	}
@@ -92,8 +95,9 @@ func (s *Store) subscribeOnce(ctx context.Context, after *eventstore.Position, h
 	}
 }
 
-// permanent reports errors that resubscribing cannot fix.
+// permanent reports errors that resubscribing cannot fix. A closed client
+// is not one of them unless the store itself is closed: the link replaces
+// it.
 func permanent(err error) bool {
-	return errors.Is(err, errClosed) || hasCode(err, esdb.ErrorCodeUnauthenticated) || hasCode(err, esdb.ErrorCodeAccessDenied) ||
-		hasCode(err, esdb.ErrorCodeConnectionClosed)
+	return errors.Is(err, errClosed) || hasCode(err, esdb.ErrorCodeUnauthenticated) || hasCode(err, esdb.ErrorCodeAccessDenied)
 }

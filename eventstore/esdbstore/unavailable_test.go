@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/url"
 	"testing"
+	"time"
 
 	"github.com/cardledger/cardledger/eventstore"
 	"github.com/cardledger/cardledger/eventstore/esdbstore/esdbdouble"
@@ -11,7 +12,9 @@ import (
 )
 
 // While the server cannot be reached the adapter's errors wrap
-// eventstore.ErrUnavailable (the HTTP layer answers 503 for them, not 500).
+// eventstore.ErrUnavailable (the HTTP layer answers 503 for them, not 500),
+// and once it can again the same Store serves, although the outage outlasted
+// the client's own retries.
 func TestUnreachableServerIsUnavailable(t *testing.T) {
 	srv, err := esdbdouble.Start()
 	if err != nil {
@@ -35,6 +38,7 @@ func TestUnreachableServerIsUnavailable(t *testing.T) {
 	}
 
 	proxy.Cut()
+	s.retryFor = 300 * time.Millisecond
 	_, err = s.Append(ctx, "s", eventstore.Any(), newEvents(1))
 	if !errors.Is(err, eventstore.ErrUnavailable) {
 		t.Fatalf("append while cut: %v, want ErrUnavailable", err)
@@ -44,8 +48,15 @@ func TestUnreachableServerIsUnavailable(t *testing.T) {
 		t.Fatalf("read while cut: %v, want ErrUnavailable", err)
 	}
 
-	// Not asserted: recovery. The v4 client closes itself for good once its
-	// discovery attempts fail ("connection is already closed" after the
-	// server is back), so this Store never serves again; fixing that needs
-	// a Store that replaces its client.
+	time.Sleep(giveUp)
+	if err := proxy.Restore(); err != nil {
+		t.Fatal(err)
+	}
+	s.retryFor = defaultRetryFor
+	if _, err := s.Append(ctx, "s", eventstore.Exact(0), newEvents(1)); err != nil {
+		t.Fatalf("append after the network came back: %v", err)
+	}
+	if clients(s) == 1 {
+		t.Fatal("the client was never replaced: the cut did not outlast the client's retries")
+	}
 }

@@ -226,6 +226,7 @@ func TestSignedRequestsOverHTTP(t *testing.T) {
 	log.SetOutput(io.Discard)
 	e := httpapi.NewServer(httpapi.Options{Auth: a, Signed: a, Certs: a, Log: log}, []httpapi.Route{{
 		Method: http.MethodPost, Path: "/v1/x", Roles: []httpapi.Role{httpapi.RoleBank},
+		Responses: []httpapi.Response{{Status: http.StatusOK, ContentType: "text/plain", Body: "icbc-gw hmac 102"}},
 		Handler: func(c echo.Context) error {
 			p, _ := httpapi.PrincipalFrom(c)
 			return c.String(http.StatusOK, p.Client+" "+p.Method+" "+p.Bank)

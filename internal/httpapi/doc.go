@@ -5,8 +5,14 @@
 //
 // Invariants:
 //   - Every route is declared once, in a []Route table; NewServer registers
-//     the table and generates GET /openapi.json from the same table, so the
-//     document cannot drift from what is served.
+//     the table and generates GET /openapi.json (OpenAPI 3.1) from the same
+//     table: paths, parameters (Route.Params), bodies and every answer per
+//     status with a JSON Schema generated from the Go type of the value the
+//     row gives (schema.go: required unless omitempty, nullable pointers as
+//     3.1 type arrays). A route without a success answer panics at start.
+//   - In a test binary NewServer installs the check of package openapitest
+//     (and panics without it): every answer is validated against the
+//     document, so a handler that drifts from it fails the test.
 //   - A route with no Roles is public. Any other route needs an
 //     authenticated client: missing or bad credentials give 401, a known
 //     client whose role is not in Roles gives 403 (code forbidden). RoleAdmin

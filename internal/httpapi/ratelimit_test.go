@@ -28,7 +28,8 @@ func TestRateLimitPerClient(t *testing.T) {
 		Log:       log, Now: func() time.Time { return now },
 	}, []httpapi.Route{{
 		Method: http.MethodGet, Path: "/v1/x", Roles: []httpapi.Role{httpapi.RoleCounter},
-		Handler: func(c echo.Context) error { return c.NoContent(http.StatusNoContent) },
+		Responses: []httpapi.Response{{Status: http.StatusNoContent}},
+		Handler:   func(c echo.Context) error { return c.NoContent(http.StatusNoContent) },
 	}})
 
 	assert.Equal(t, http.StatusNoContent, do(e, http.MethodGet, "/v1/x", "a", "").Code)

@@ -80,6 +80,7 @@ func TestScopeDenialIsProblemAndLogged(t *testing.T) {
 	auth := httpapi.StaticAuthenticator{"county-key": {Client: "wuzhong-1", Role: httpapi.RoleCounter, Region: "320506"}}
 	e := httpapi.NewServer(httpapi.Options{Auth: auth, Log: log}, []httpapi.Route{{
 		Method: http.MethodPost, Path: "/v1/things/{region}", Roles: []httpapi.Role{httpapi.RoleCounter},
+		Responses: []httpapi.Response{{Status: http.StatusNoContent}},
 		Handler: func(c echo.Context) error {
 			p, _ := httpapi.PrincipalFrom(c)
 			if err := p.Scope().Check(c.Param("region"), ""); err != nil {

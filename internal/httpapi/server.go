@@ -27,13 +27,27 @@ type Route struct {
 	Roles   []Role // empty: public, no key needed; RoleAdmin is always allowed otherwise
 	Summary string
 	Handler echo.HandlerFunc
-	// Request is an example body (a value of the request type, filled with
-	// sample values); the OpenAPI schema is inferred from its JSON form.
+	// Request is a value of the type the handler decodes its body into,
+	// filled with a real example; the OpenAPI schema is generated from the
+	// type (a field is required unless its json tag says omitempty), the
+	// example from the value. A string is a non-JSON body of RequestType.
 	Request any
-	// Response is an example success body for the document; optional.
+	// RequestType is the media type of Request; "" means application/json.
+	RequestType string
+	// RequestOptional: the body may be left out (DecodeOptionalJSON).
+	RequestOptional bool
+	// Response is a value of the type the handler encodes on success, with
+	// Status (0 means 200): the success answer of the document. Routes
+	// with other or further answers list them in Responses. Every route
+	// declares at least one 2xx answer; NewServer panics otherwise.
 	Response any
-	// Status is the success status for the document; 0 means 200.
-	Status int
+	Status   int
+	// Responses are the route's other answers: further successes, non-JSON
+	// bodies, the problems its handler returns (404, 409, 412, ...). The
+	// plumbing's own (400, 401, 403, 413, 415, 429, 500, 503) are added.
+	Responses []Response
+	// Params are the query and header parameters the handler reads.
+	Params []Param
 	// MaxBody overrides the body limit, e.g. for bulk endpoints; 0 means
 	// Options.MaxBody.
 	MaxBody int64
@@ -67,6 +81,8 @@ type Options struct {
 	MapError func(error) *Problem
 	// Metrics counts and times requests by route (NewMetrics); nil: none.
 	Metrics *Metrics
+	// Servers are the document's servers; nil: DefaultServers.
+	Servers []Server
 }
 
 // NewServer returns an echo server serving routes plus GET /healthz and
@@ -99,10 +115,6 @@ func NewServer(opts Options, routes ...[]Route) *echo.Echo {
 	e.Server.ReadHeaderTimeout = 10 * time.Second
 	e.HTTPErrorHandler = errorHandler(opts)
 	templates := map[string]string{} // filled below, before any request
-	if opts.Metrics != nil {
-		e.Use(opts.Metrics.middleware(templates))
-	}
-	e.Use(requestIDs, accessLog(opts.Log))
 
 	var all []Route
 	for _, table := range routes {
@@ -111,13 +123,22 @@ func NewServer(opts Options, routes ...[]Route) *echo.Echo {
 	var doc []byte
 	all = append(all, builtinRoutes(opts)...)
 	all = append(all, Route{
-		Method: http.MethodGet, Path: "/openapi.json", Summary: "This OpenAPI 3 document",
-		Handler: func(c echo.Context) error { return c.JSONBlob(http.StatusOK, doc) },
+		Method: http.MethodGet, Path: "/openapi.json", Summary: "This OpenAPI 3.1 document, generated from the route table",
+		Response: map[string]any{"openapi": "3.1.0", "info": map[string]any{"title": "cardledger", "version": "1"}},
+		Handler:  func(c echo.Context) error { return c.JSONBlob(http.StatusOK, doc) },
 	})
+	for _, r := range all {
+		checkDeclared(r)
+	}
 	doc, err := json.Marshal(openAPI(opts, all))
 	if err != nil {
 		panic(fmt.Sprintf("httpapi: openapi document: %v", err))
 	}
+	installResponseCheck(e, doc, templates)
+	if opts.Metrics != nil {
+		e.Use(opts.Metrics.middleware(templates))
+	}
+	e.Use(requestIDs, accessLog(opts.Log))
 
 	seen := map[string]bool{}
 	for _, r := range all {
@@ -151,10 +172,15 @@ func NewServer(opts Options, routes ...[]Route) *echo.Echo {
 	return e
 }
 
+// Health is the body of GET /healthz.
+type Health struct {
+	Status string `json:"status"` // "ok"
+}
+
 func builtinRoutes(opts Options) []Route {
 	return []Route{{
 		Method: http.MethodGet, Path: "/healthz", Summary: "Liveness and dependency check",
-		Response: map[string]string{"status": "ok"},
+		Response: Health{Status: "ok"},
 		Handler: func(c echo.Context) error {
 			if opts.Health != nil {
 				if err := opts.Health(c.Request().Context()); err != nil {
@@ -166,7 +192,7 @@ func builtinRoutes(opts Options) []Route {
 					return DependencyUnavailable(u.Dependency)
 				}
 			}
-			return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+			return c.JSON(http.StatusOK, Health{Status: "ok"})
 		},
 	}}
 }

@@ -21,6 +21,12 @@ type greeting struct {
 	Count int    `json:"count"`
 }
 
+type greeted struct {
+	Who    string `json:"who"`
+	Name   string `json:"name"`
+	Client string `json:"client"`
+}
+
 func testServer(t *testing.T, logOut io.Writer) *echo.Echo {
 	t.Helper()
 	log := logrus.New()
@@ -38,17 +44,20 @@ func testServer(t *testing.T, logOut io.Writer) *echo.Echo {
 		{
 			Method: http.MethodPost, Path: "/v1/greetings/{who}", Roles: []httpapi.Role{httpapi.RoleCounter},
 			Summary: "Greet", Request: greeting{Name: "Li", Count: 1}, Status: http.StatusCreated,
+			Response:  greeted{Who: "wang", Name: "Li", Client: "window-7"},
+			Responses: httpapi.Problems(http.StatusNotFound),
 			Handler: func(c echo.Context) error {
 				var g greeting
 				if err := httpapi.DecodeJSON(c, &g); err != nil {
 					return err
 				}
 				p, _ := httpapi.PrincipalFrom(c)
-				return c.JSON(http.StatusCreated, map[string]any{"who": c.Param("who"), "name": g.Name, "client": p.Client})
+				return c.JSON(http.StatusCreated, greeted{Who: c.Param("who"), Name: g.Name, Client: p.Client})
 			},
 		},
 		{
 			Method: http.MethodPost, Path: "/v1/bulk", Roles: []httpapi.Role{httpapi.RoleCounter}, MaxBody: 16,
+			Request: map[string]any{"n": 1}, Responses: []httpapi.Response{{Status: http.StatusNoContent}},
 			Handler: func(c echo.Context) error {
 				var v map[string]any
 				if err := httpapi.DecodeJSON(c, &v); err != nil {
@@ -58,7 +67,7 @@ func testServer(t *testing.T, logOut io.Writer) *echo.Echo {
 			},
 		},
 		{
-			Method: http.MethodGet, Path: "/v1/boom",
+			Method: http.MethodGet, Path: "/v1/boom", Response: greeting{Name: "Li", Count: 1},
 			Handler: func(c echo.Context) error { panic("kaboom") },
 		},
 	}
@@ -203,35 +212,16 @@ func TestErrorsAreProblems(t *testing.T) {
 	assert.Equal(t, rec.Header().Get("X-Request-ID"), p.RequestID)
 }
 
-func TestOpenAPIDocumentListsTheTable(t *testing.T) {
-	e := testServer(t, nil)
-	rec := do(e, http.MethodGet, "/openapi.json", "", "")
-	require.Equal(t, http.StatusOK, rec.Code)
-	var doc struct {
-		OpenAPI string                               `json:"openapi"`
-		Paths   map[string]map[string]map[string]any `json:"paths"`
-	}
-	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &doc))
-	assert.Equal(t, "3.0.3", doc.OpenAPI)
-	op := doc.Paths["/v1/greetings/{who}"]["post"]
-	require.NotNil(t, op)
-	assert.Equal(t, "Greet", op["summary"])
-	assert.ElementsMatch(t, []any{"admin", "counter"}, op["x-roles"])
-	schema := op["requestBody"].(map[string]any)["content"].(map[string]any)["application/json"].(map[string]any)["schema"].(map[string]any)
-	assert.Equal(t, map[string]any{"name": map[string]any{"type": "string"}, "count": map[string]any{"type": "integer"}}, schema["properties"])
-	assert.Contains(t, doc.Paths, "/healthz")
-	assert.Contains(t, doc.Paths, "/openapi.json")
-}
-
 func TestNewServerRejectsBadTables(t *testing.T) {
 	h := func(c echo.Context) error { return nil }
-	assert.Panics(t, func() {
-		httpapi.NewServer(httpapi.Options{}, []httpapi.Route{{Method: "GET", Path: "/a", Roles: []httpapi.Role{httpapi.RoleAdmin}, Handler: h}})
+	ok := httpapi.Health{Status: "ok"}
+	assert.PanicsWithValue(t, "httpapi: route GET /a needs roles but Options.Auth is nil", func() {
+		httpapi.NewServer(httpapi.Options{}, []httpapi.Route{{Method: "GET", Path: "/a", Roles: []httpapi.Role{httpapi.RoleAdmin}, Handler: h, Response: ok}})
 	}, "roles without authenticator")
-	assert.Panics(t, func() {
-		httpapi.NewServer(httpapi.Options{}, []httpapi.Route{{Method: "GET", Path: "/a", Handler: h}, {Method: "GET", Path: "/a", Handler: h}})
+	assert.PanicsWithValue(t, "httpapi: duplicate route GET /a", func() {
+		httpapi.NewServer(httpapi.Options{}, []httpapi.Route{{Method: "GET", Path: "/a", Handler: h, Response: ok}, {Method: "GET", Path: "/a", Handler: h, Response: ok}})
 	}, "duplicate")
-	assert.Panics(t, func() {
-		httpapi.NewServer(httpapi.Options{Auth: httpapi.StaticAuthenticator{}}, []httpapi.Route{{Method: "GET", Path: "/a", Roles: []httpapi.Role{"root"}, Handler: h}})
+	assert.PanicsWithValue(t, `httpapi: route GET /a: unknown role "root"`, func() {
+		httpapi.NewServer(httpapi.Options{Auth: httpapi.StaticAuthenticator{}}, []httpapi.Route{{Method: "GET", Path: "/a", Roles: []httpapi.Role{"root"}, Handler: h, Response: ok}})
 	}, "unknown role")
 }

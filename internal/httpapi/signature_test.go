@@ -59,6 +59,7 @@ func signedServer(t *testing.T, now time.Time) *echo.Echo {
 		Log: log, Now: func() time.Time { return now },
 	}, []httpapi.Route{{
 		Method: http.MethodPost, Path: "/v1/cards/{card_no}/loss", Roles: []httpapi.Role{httpapi.RoleBank},
+		Request: map[string]string{"reason": "lost"}, Response: map[string]string{"client": "icbc-gw", "method": "hmac", "reason": "lost"},
 		Handler: func(c echo.Context) error {
 			var body map[string]string
 			if err := httpapi.DecodeJSON(c, &body); err != nil {

@@ -25,9 +25,11 @@ func TestOtherClientErrorsHaveAStableCode(t *testing.T) {
 		return func(c echo.Context) error { return echo.NewHTTPError(status, "no") }
 	}
 	e := httpapi.NewServer(httpapi.Options{Auth: auth, Log: log}, []httpapi.Route{
-		{Method: http.MethodGet, Path: "/v1/bad", Roles: []httpapi.Role{httpapi.RoleCounter}, Handler: fail(http.StatusBadRequest)},
-		{Method: http.MethodGet, Path: "/v1/teapot", Roles: []httpapi.Role{httpapi.RoleCounter}, Handler: fail(http.StatusTeapot)},
-		{Method: http.MethodGet, Path: "/v1/media", Roles: []httpapi.Role{httpapi.RoleCounter}, Handler: fail(http.StatusUnsupportedMediaType)},
+		{Method: http.MethodGet, Path: "/v1/bad", Roles: []httpapi.Role{httpapi.RoleCounter}, Handler: fail(http.StatusBadRequest), Responses: []httpapi.Response{{Status: http.StatusNoContent}}},
+		{Method: http.MethodGet, Path: "/v1/teapot", Roles: []httpapi.Role{httpapi.RoleCounter}, Handler: fail(http.StatusTeapot),
+			Responses: append([]httpapi.Response{{Status: http.StatusNoContent}}, httpapi.Problems(http.StatusTeapot)...)},
+		{Method: http.MethodGet, Path: "/v1/media", Roles: []httpapi.Role{httpapi.RoleCounter}, Handler: fail(http.StatusUnsupportedMediaType),
+			Responses: append([]httpapi.Response{{Status: http.StatusNoContent}}, httpapi.Problems(http.StatusUnsupportedMediaType)...)},
 	})
 	for path, want := range map[string]struct {
 		status int

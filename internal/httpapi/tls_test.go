@@ -108,6 +108,7 @@ func TestMutualTLSIdentifiesTheBankByItsCertificate(t *testing.T) {
 		Log:   log,
 	}, []httpapi.Route{{
 		Method: http.MethodGet, Path: "/v1/whoami", Roles: []httpapi.Role{httpapi.RoleBank, httpapi.RoleCounter},
+		Response: httpapi.Principal{Client: "icbc-suzhou", Role: httpapi.RoleBank, Bank: "102", Method: "tls"},
 		Handler: func(c echo.Context) error {
 			p, _ := httpapi.PrincipalFrom(c)
 			return c.JSON(http.StatusOK, p)

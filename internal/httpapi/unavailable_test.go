@@ -21,11 +21,11 @@ import (
 func TestOutagesAreServiceUnavailable(t *testing.T) {
 	fail := func(err error) echo.HandlerFunc { return func(echo.Context) error { return err } }
 	e := httpapi.NewServer(httpapi.Options{}, []httpapi.Route{
-		{Method: http.MethodGet, Path: "/event-store", Handler: fail(fmt.Errorf("append s: %w", eventstore.ErrUnavailable))},
-		{Method: http.MethodGet, Path: "/clickhouse", Handler: fail(unavailable.Wrap(unavailable.ClickHouse, errors.New("dial: refused")))},
-		{Method: http.MethodGet, Path: "/acquire", Handler: fail(fmt.Errorf("read: %w", context.DeadlineExceeded))},
-		{Method: http.MethodGet, Path: "/own-503", Handler: fail(httpapi.NewProblem(http.StatusServiceUnavailable, "busy", ""))},
-		{Method: http.MethodGet, Path: "/bug", Handler: fail(errors.New("nil map"))},
+		{Method: http.MethodGet, Path: "/event-store", Responses: []httpapi.Response{{Status: http.StatusNoContent}}, Handler: fail(fmt.Errorf("append s: %w", eventstore.ErrUnavailable))},
+		{Method: http.MethodGet, Path: "/clickhouse", Responses: []httpapi.Response{{Status: http.StatusNoContent}}, Handler: fail(unavailable.Wrap(unavailable.ClickHouse, errors.New("dial: refused")))},
+		{Method: http.MethodGet, Path: "/acquire", Responses: []httpapi.Response{{Status: http.StatusNoContent}}, Handler: fail(fmt.Errorf("read: %w", context.DeadlineExceeded))},
+		{Method: http.MethodGet, Path: "/own-503", Responses: []httpapi.Response{{Status: http.StatusNoContent}}, Handler: fail(httpapi.NewProblem(http.StatusServiceUnavailable, "busy", ""))},
+		{Method: http.MethodGet, Path: "/bug", Responses: []httpapi.Response{{Status: http.StatusNoContent}}, Handler: fail(errors.New("nil map"))},
 	})
 	for path, dependency := range map[string]string{"/event-store": "event_store", "/clickhouse": "clickhouse", "/acquire": ""} {
 		rec := do(e, http.MethodGet, path, "", "")

@@ -57,6 +57,9 @@ func (s *streams) Append(srv api.Streams_AppendServer) error {
 	if out.deleted {
 		return streamDeleted(srv.Context(), stream)
 	}
+	if !out.wrong && out.wrote && s.node.faults.takeLostReply() {
+		return status.Error(codes.Unavailable, "append written, reply lost")
+	}
 	if out.wrong {
 		return srv.SendAndClose(&api.AppendResp{Result: &api.AppendResp_WrongExpectedVersion_{
 			WrongExpectedVersion: wrongExpectedVersion(expected, out),

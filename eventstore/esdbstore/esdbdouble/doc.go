@@ -68,11 +68,32 @@
 //     Unavailable while the server stays up, as a restart or a lost
 //     connection would; the client does not resubscribe by itself (upstream
 //     issue #190), so this is how a caller's resubscription is tested.
+//   - Clusters (StartCluster): nodes on their own ports over one shared log,
+//     one of them the leader (SetLeader moves it), each serving Gossip.Read
+//     with every node's state and endpoint, which the client reads when the
+//     connection string names several hosts (the v4 client's discoverNode,
+//     esdb/impl.go, picks the member by state and node preference).
+//     Replication is instant and loses nothing. A follower answers a request
+//     carrying "requires-leader: true" as EventStoreDB does
+//     (RpcExceptions.LeaderInfo): NotFound "Leader info available" with the
+//     exception "not-leader" and the leader's host and port in the trailers,
+//     after reading the whole request; other requests it serves, as a
+//     follower forwards writes to the leader and serves reads itself. A
+//     Server from Start is a one-node cluster.
+//   - Faults, switchable at run time: SetUnavailable (every Streams call
+//     answers Unavailable "Server Is Not Ready", RpcExceptions.ServerNotReady;
+//     open subscriptions drop), LoseAppendReplies (appends are written, then
+//     answered Unavailable: a leader lost after replicating, or a commit
+//     timeout), Options.NoIdempotence (a resent append is answered wrong
+//     expected version), Stop and Restart (the same port and log, as a node
+//     restarting from its disk). Faults counts what a node answered so.
 //
 // Deliberately not implemented: BatchAppend (the client uses it only on
 // request), persistent subscriptions, projections, users/ACLs and
 // authentication, stream metadata beyond soft delete ($maxAge, $maxCount,
 // reading "$$" streams as metadata), link resolution, explicit
-// transactions, clustering and gossip, TLS, scavenging and persistence:
-// the log lives in memory and dies with Stop.
+// transactions, elections, replication lag and the truncation of writes a
+// deposed leader did not replicate, read-only replicas, TLS, scavenging and
+// persistence: the log lives in memory, keeps across Stop and Restart, and
+// dies with the process.
 package esdbdouble

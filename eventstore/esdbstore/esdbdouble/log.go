@@ -115,6 +115,7 @@ type appendOutcome struct {
 	exists   bool
 	position uint64 // of the last event written (or found, when idempotent)
 	hasPos   bool
+	wrote    bool // events were written (not a retry recognised as such)
 }
 
 // eventLog is the whole store: the global log and a per-stream index. One
@@ -128,6 +129,8 @@ type eventLog struct {
 	// subscriptions without a busy loop.
 	changed chan struct{}
 	now     func() time.Time
+	// noIdempotence: see Options.NoIdempotence.
+	noIdempotence bool
 }
 
 func newEventLog() *eventLog {
@@ -150,7 +153,7 @@ func (l *eventLog) append(stream string, expected expectation, events []proposed
 		return appendOutcome{deleted: true}
 	}
 	current, exists := st.last()
-	if out, ok := l.idempotent(st, expected, events); ok {
+	if out, ok := l.idempotent(st, expected, events); ok && !l.noIdempotence {
 		return out
 	}
 	if !expected.accepts(current, exists) {
@@ -162,7 +165,7 @@ func (l *eventLog) append(stream string, expected expectation, events []proposed
 	l.write(stream, events)
 	st = l.streams[stream]
 	last := st.records[len(st.records)-1]
-	return appendOutcome{current: last.revision, exists: true, position: last.position, hasPos: true}
+	return appendOutcome{current: last.revision, exists: true, position: last.position, hasPos: true, wrote: true}
 }
 
 // idempotent finds events that were already written by an earlier append
