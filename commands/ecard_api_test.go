@@ -123,7 +123,7 @@ func TestChannelSelfServiceOverHTTP(t *testing.T) {
 
 	// The holder grants it again through the channel.
 	r = e.do(http.MethodPost, "/v1/cardholders/"+holder+"/consents", keyRsapp,
-		map[string]any{"scopes": []string{"self_service", "card_status"}})
+		map[string]any{"channel": "rsapp", "scopes": []string{"self_service", "card_status"}})
 	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
 
 	// Suspension refuses every client of the channel at once; resumption restores.

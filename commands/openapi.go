@@ -45,6 +45,18 @@ var answers = map[string]answer{
 	"/v1/cards/{card_no}/transfer":           {domain.StatusTransferred, []string{"CardholderTransferredOut"}},
 	"/v1/cards/{card_no}/ecard":              {domain.StatusActive, []string{"ECardIssued"}},
 	"/v1/cards/{card_no}/ecard/revocation":   {domain.StatusActive, []string{"ECardRevoked"}},
+
+	// E-card channels (routes_ecard.go).
+	"/v1/ecard/bindings":                                     {domain.StatusActive, []string{"ConsentGranted", "ECardIssued"}},
+	"/v1/cardholders/{id}/ecard/unbinding":                   {domain.StatusActive, []string{"ECardChannelUnbound", "ConsentRevoked"}},
+	"/v1/cardholders/{id}/consents":                          {domain.StatusActive, []string{"ConsentGranted"}},
+	"/v1/cardholders/{id}/consents/{channel}/revocation":     {domain.StatusActive, []string{"ConsentRevoked"}},
+	"/v1/cardholders/{id}/self-service/temporary-loss":       {domain.StatusTemporarilyLost, []string{"CardTemporarilyLost"}},
+	"/v1/cardholders/{id}/self-service/unlock":               {domain.StatusActive, []string{"CardUnlocked"}},
+	"/v1/cardholders/{id}/self-service/cancellation-request": {domain.StatusActive, []string{"CardCancellationRequested"}},
+	"/v1/cardholders/{id}/self-service/activation":           {domain.StatusActive, []string{"CardActivated"}},
+	"/v1/cardholders/{id}/self-service/phone":                {domain.StatusActive, []string{"PhoneChanged"}},
+	"/v1/cardholders/{id}/self-service/instant-application":  {domain.StatusApplied, []string{"CardCancelled", "CardApplied", "ECardCarriedOver"}},
 }
 
 // exampleAnswer is the example answer of the command at path.

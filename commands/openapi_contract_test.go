@@ -17,12 +17,14 @@ import (
 // The document's required request fields are the ones the commands
 // require: the example body without a required field is refused with a
 // 400 naming it, and without an optional one it is not refused for it.
-// Field checks come before any state rule, so one holder with an active
-// card does for every route. A bank client sends the routes that bank
-// clients may call (bank_code defaults to the caller's bank there).
+// Field checks come before any state rule, so a holder with an active
+// card does for every route; each route gets its own, as a command that
+// succeeds changes it (a temporary loss, then an instant application
+// replacing the card, would leave a pending application behind). A bank
+// client sends the routes that bank clients may call (bank_code defaults
+// to the caller's bank there).
 func TestRequiredFieldsOfTheDocumentAreTheCommandsOwn(t *testing.T) {
 	e := newEnv(t)
-	holder, card := e.activeCard(1)
 	r := e.do(http.MethodGet, "/openapi.json", "", nil)
 	require.Equal(t, http.StatusOK, r.Status)
 	spec, err := openapitest.Load(r.Body)
@@ -39,7 +41,8 @@ func TestRequiredFieldsOfTheDocumentAreTheCommandsOwn(t *testing.T) {
 			continue
 		}
 		schema := media.Schema.Value
-		url := strings.NewReplacer("{id}", holder, "{card_no}", card).Replace(path)
+		holder, card := e.activeCard(100 + checked)
+		url := strings.NewReplacer("{id}", holder, "{card_no}", card, "{code}", "rsapp", "{channel}", "rsapp").Replace(path)
 		key := keyAdmin
 		if roles, _ := op.Extensions["x-roles"].([]any); slices.Contains(roles, any("bank")) {
 			key = keyBank

@@ -26,18 +26,21 @@ type (
 	bindBody struct {
 		IDNumber string                `json:"id_number"`
 		Name     string                `json:"name"`
-		Scopes   []domain.ConsentScope `json:"scopes"`
-		// ExpiresAt of the consent given with the binding; zero: a year.
-		ExpiresAt time.Time `json:"expires_at"`
+		Scopes   []domain.ConsentScope `json:"scopes,omitempty"` // none: binding without consent
+		// ExpiresAt of the consent given with the binding; default a year.
+		ExpiresAt time.Time `json:"expires_at,omitzero"`
 	}
 	unbindBody struct {
-		Channel string `json:"channel"` // the counter names it; a channel unbinds itself
-		Reason  string `json:"reason"`
+		Channel string `json:"channel"` // a channel names itself (other_channel otherwise)
+		Reason  string `json:"reason,omitempty"`
 	}
 	consentBody struct {
-		Channel   string                `json:"channel"` // the counter names it; a channel grants to itself
+		Channel   string                `json:"channel"` // a channel names itself (other_channel otherwise)
 		Scopes    []domain.ConsentScope `json:"scopes"`
-		ExpiresAt time.Time             `json:"expires_at"`
+		ExpiresAt time.Time             `json:"expires_at,omitzero"` // default: a year
+	}
+	suspendBody struct {
+		Reason string `json:"reason"`
 	}
 	phoneBody struct {
 		Phone string `json:"phone"`
@@ -94,13 +97,23 @@ var (
 	rolesChannelCounter = []httpapi.Role{httpapi.RoleChannel, httpapi.RoleCounter}
 )
 
-var exampleExpiry = time.Date(2027, 6, 30, 16, 0, 0, 0, time.UTC)
+// channelForbidden documents the 403s of a route a channel calls: the
+// plumbing's and the channel rule's (checkChannel, ownChannel).
+var channelForbidden = httpapi.Response{Status: http.StatusForbidden, Description: "The role may not call this route " +
+	"(forbidden), the holder is outside the client's region or bank (scope_region, scope_bank), or the channel rule " +
+	"refuses: channel_suspended, holder_not_bound, consent_required, other_channel"}
+
+var (
+	exampleExpiry          = time.Date(2027, 6, 30, 16, 0, 0, 0, time.UTC)
+	exampleChannelRevision = uint64(0)
+)
 
 // ecardRoutes is the e-card part of the command API's table.
 func (a *API) ecardRoutes() []httpapi.Route {
 	return []httpapi.Route{
 		commandRoute(a, httpapi.Route{
 			Method: http.MethodPost, Path: "/v1/ecard/bindings", Roles: rolesChannel, Status: http.StatusOK,
+			Responses: []httpapi.Response{channelForbidden},
 			Summary: "Issue the e-card through the calling channel (签发), or bind the issued e-card to it: the channel's real-name check " +
 				"sends the ID number and name, both must be the registered ones (identity_mismatch); scopes and expires_at " +
 				"(at most a year, default a year) grant the holder's consent in the same decision",
@@ -120,15 +133,15 @@ func (a *API) ecardRoutes() []httpapi.Route {
 			})
 		}),
 		ownChannelRoute(a, "/ecard/unbinding", "End one channel binding of the e-card; the others stay, and that channel's consent is revoked with it. "+
-			"A channel unbinds itself (channel may be left out); the counter names the channel",
+			"A channel unbinds itself; the counter names any channel",
 			unbindBody{Channel: "rsapp", Reason: "the holder uninstalled the app"},
 			func(b unbindBody) string { return b.Channel },
 			func(ch string, b unbindBody) domain.CardholderCommand {
 				return domain.UnbindECardChannel{Channel: ch, Reason: b.Reason}
 			}),
 		ownChannelRoute(a, "/consents", "Grant the holder's consent (授权) to a channel: scopes and expiry (at most a year, default a year); "+
-			"a later grant replaces it. A channel grants to itself for a holder bound to it (channel may be left out); "+
-			"the counter, with the holder present, names the channel",
+			"a later grant replaces it. A channel grants to itself for a holder bound to it; "+
+			"the counter, with the holder present, names any channel",
 			consentBody{Channel: "rsapp", Scopes: []domain.ConsentScope{domain.ConsentCardStatus, domain.ConsentContact}, ExpiresAt: exampleExpiry},
 			func(b consentBody) string { return b.Channel },
 			func(ch string, b consentBody) domain.CardholderCommand {
@@ -137,13 +150,14 @@ func (a *API) ecardRoutes() []httpapi.Route {
 		{
 			Method: http.MethodGet, Path: "/v1/cardholders/{id}/consents", Roles: rolesChannelCounter,
 			Summary: "The holder's consents; a channel sees only its own (and needs the holder bound to it)",
-			Handler: a.listConsents,
+			Handler: a.listConsents, Responses: []httpapi.Response{notFound, channelForbidden},
 			Response: ConsentsView{CardholderID: "5f0c1e2d3a4b5c6d7e8f90a1b2c3d4e5", Consents: []ConsentView{{Channel: "rsapp",
 				Scopes: []domain.ConsentScope{domain.ConsentIdentity}, GrantedAt: exampleExpiry.AddDate(-1, 0, 0), ExpiresAt: exampleExpiry, Bound: true}}},
 		},
 		commandRoute(a, httpapi.Route{
 			Method: http.MethodPost, Path: "/v1/cardholders/{id}/consents/{channel}/revocation", Roles: rolesChannelCounter,
-			Summary: "Revoke the holder's consent to a channel; a channel revokes only its own, the counter any", Request: reasonBody{Reason: "the holder asked"},
+			Responses: []httpapi.Response{channelForbidden},
+			Summary:   "Revoke the holder's consent to a channel; a channel revokes only its own, the counter any", Request: reasonBody{Reason: "the holder asked"},
 		}, true, func(ctx context.Context, c echo.Context, env Envelope, b reasonBody) (Result, error) {
 			p, _ := httpapi.PrincipalFrom(c)
 			return a.ownChannelCommand(ctx, c.Param("id"), env, p, c.Param("channel"), func(ch string) domain.CardholderCommand {
@@ -182,21 +196,21 @@ func (a *API) ecardRoutes() []httpapi.Route {
 		{
 			Method: http.MethodGet, Path: "/v1/cardholders/{id}/self-service/status", Roles: rolesChannel,
 			Summary: "The card's and the e-card's status (状态查询), under consent card_status; recorded as an access",
-			Handler: a.selfStatus,
+			Handler: a.selfStatus, Responses: []httpapi.Response{notFound, channelForbidden},
 			Response: SelfStatusView{CardholderID: "5f0c1e2d3a4b5c6d7e8f90a1b2c3d4e5", CardNo: "A12345678", CardStatus: domain.StatusActive,
 				ECardUsable: true, Revision: 7},
 		},
 		{
 			Method: http.MethodGet, Path: "/v1/cardholders/{id}/self-service/production", Roles: rolesChannel,
 			Summary: "The current application's production progress (制卡进度查询), under consent card_status; recorded as an access",
-			Handler: a.selfProduction,
+			Handler: a.selfProduction, Responses: []httpapi.Response{notFound, channelForbidden},
 			Response: ProductionView{CardholderID: "5f0c1e2d3a4b5c6d7e8f90a1b2c3d4e5", ApplicationID: "0b7e…", Kind: domain.Replacement,
 				Status: domain.StatusProduced, BankCode: "102", CardNo: "A12345678", CustodyAt: "vendor", Revision: 9},
 		},
 
 		channelRoute(a, "/suspension", "Suspend the channel: every code and session of it is refused at once (channel_suspended)",
-			reasonBody{Reason: "suspected leak of the app's keys"},
-			func(b reasonBody) domain.ChannelCommand { return domain.SuspendChannel{Reason: b.Reason} }),
+			suspendBody{Reason: "suspected leak of the app's keys"},
+			func(b suspendBody) domain.ChannelCommand { return domain.SuspendChannel{Reason: b.Reason} }),
 		channelRoute(a, "/resumption", "Resume a suspended channel", reasonBody{Reason: "keys rotated"},
 			func(b reasonBody) domain.ChannelCommand { return domain.ResumeChannel{Reason: b.Reason} }),
 		{
@@ -208,15 +222,13 @@ func (a *API) ecardRoutes() []httpapi.Route {
 	}
 }
 
-// ownChannel is the channel a command names: a channel caller's own (it
-// may leave it out; naming another is 403 other_channel: a channel never
-// touches another channel's binding or consent), the named one for others.
+// ownChannel is the channel a command names, checked against a channel
+// caller: it names itself (naming another is 403 other_channel: a channel
+// never touches another channel's binding or consent). Nothing named is
+// the domain's required field.
 func ownChannel(p httpapi.Principal, named string) (string, error) {
-	switch {
-	case p.Channel == "":
+	if p.Channel == "" || named == "" || named == p.Channel {
 		return named, nil
-	case named == "" || named == p.Channel:
-		return p.Channel, nil
 	}
 	return "", httpapi.NewProblem(http.StatusForbidden, CodeOtherChannel,
 		fmt.Sprintf("channel %s acts only on its own binding and consent", p.Channel))
@@ -245,7 +257,7 @@ func ownChannelRoute[B any](a *API, path, summary string, example B, named func(
 	build func(channel string, body B) domain.CardholderCommand) httpapi.Route {
 	return commandRoute(a, httpapi.Route{
 		Method: http.MethodPost, Path: "/v1/cardholders/{id}" + path, Roles: rolesChannelCounter,
-		Summary: summary, Request: example,
+		Summary: summary, Request: example, Responses: []httpapi.Response{channelForbidden},
 	}, false, func(ctx context.Context, c echo.Context, env Envelope, b B) (Result, error) {
 		p, _ := httpapi.PrincipalFrom(c)
 		return a.ownChannelCommand(ctx, c.Param("id"), env, p, named(b), func(ch string) domain.CardholderCommand { return build(ch, b) })
@@ -269,7 +281,7 @@ func selfServiceRoute[B any](a *API, path, summary string, consent domain.Consen
 	build func(s *domain.Cardholder, env Envelope, p httpapi.Principal, body B) domain.CardholderCommand) httpapi.Route {
 	return commandRoute(a, httpapi.Route{
 		Method: http.MethodPost, Path: "/v1/cardholders/{id}/self-service" + path, Roles: rolesChannel,
-		Summary: summary + "; needs consent " + string(consent), Request: example,
+		Summary: summary + "; needs consent " + string(consent), Request: example, Responses: []httpapi.Response{channelForbidden},
 	}, true, func(ctx context.Context, c echo.Context, env Envelope, b B) (Result, error) {
 		p, _ := httpapi.PrincipalFrom(c)
 		holder := c.Param("id")
@@ -301,7 +313,12 @@ func channelRoute[B any](a *API, path, summary string, example B, build func(B) 
 	full := "/v1/ecard/channels/{code}" + path
 	return httpapi.Route{
 		Method: http.MethodPost, Path: full, Roles: rolesAdmin, Summary: summary, Request: example,
-		Response: ChannelView{Channel: "rsapp", Suspended: true, Reason: "suspected leak of the app's keys"},
+		Params: []httpapi.Param{httpapi.Operator},
+		Responses: []httpapi.Response{
+			{Status: http.StatusOK, Body: ChannelView{Channel: "rsapp", Suspended: true, Reason: "suspected leak of the app's keys", Revision: &exampleChannelRevision},
+				Headers: []httpapi.Param{httpapi.ETagHeader}},
+			{Status: http.StatusConflict, Description: "Suspended already (channel_already_suspended), or not suspended (channel_not_suspended)"},
+		},
 		Handler: func(c echo.Context) (err error) {
 			defer func() { a.metrics.observe(full, err) }()
 			env, err := envelopeFrom(c)

@@ -94,8 +94,11 @@ func decideBindECardChannel(c *Cardholder, cmd BindECardChannel) ([]Event, error
 	}
 	f.requiredText("name", cmd.Name, MaxNameLen)
 	var consent ConsentGranted
-	if len(cmd.Scopes) > 0 || !cmd.ExpiresAt.IsZero() {
+	switch {
+	case len(cmd.Scopes) > 0:
 		consent = consentFields(&f, cmd.Channel, cmd.Scopes, cmd.ExpiresAt, cmd.At)
+	case !cmd.ExpiresAt.IsZero():
+		f.add("expires_at", CodeInvalidValue, "expires_at is the expiry of a consent: give scopes with it")
 	}
 	if err := f.err(); err != nil {
 		return nil, err

@@ -70,6 +70,9 @@ func TestBindNeedsTheRegisteredNameAndIDNumber(t *testing.T) {
 	noName.Name = ""
 	given(t, active()).when(noName).thenFieldError("name", CodeRequired)
 	given(t, active()).when(bind("RS APP")).thenFieldError("channel", CodeInvalidValue)
+	expiryAlone := bind("rsapp")
+	expiryAlone.ExpiresAt = consentAt.Add(time.Hour)
+	given(t, active()).when(expiryAlone).thenFieldError("expires_at", CodeInvalidValue)
 	// An erased holder matches nobody.
 	given(t, active(), []Event{CardholderErased{CardholderID: testHolderID}}).when(bind("rsapp")).thenError(CodeIdentityMismatch)
 }

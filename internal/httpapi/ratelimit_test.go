@@ -67,7 +67,8 @@ func TestRateLimitPerChannel(t *testing.T) {
 		Log:       log, Now: func() time.Time { return now },
 	}, []httpapi.Route{{
 		Method: http.MethodGet, Path: "/v1/x", Roles: []httpapi.Role{httpapi.RoleChannel, httpapi.RoleCounter},
-		Handler: func(c echo.Context) error { return c.NoContent(http.StatusNoContent) },
+		Responses: []httpapi.Response{{Status: http.StatusNoContent}},
+		Handler:   func(c echo.Context) error { return c.NoContent(http.StatusNoContent) },
 	}})
 
 	// Burst 1 at 1/s scales to 3 at the channel's 3/s, shared by r1 and r2.

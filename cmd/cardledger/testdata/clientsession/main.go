@@ -47,7 +47,7 @@ func session(ctx context.Context, server, key string) error {
 
 	bank, account := "ICBC", "6212260200012345678"
 	iss, err := c.PostV1CardholdersIdInstantIssuanceWithResponse(ctx, id, nil, InstantIssueBody{BankCode: &bank,
-		AccountNo: &account, ChipId: "0123456789ABCDEF0123456789ABCDEF"})
+		AccountNo: account, ChipId: "0123456789ABCDEF0123456789ABCDEF"})
 	if err != nil {
 		return err
 	}
