@@ -65,8 +65,8 @@ func (a *API) Routes() []httpapi.Route {
 		{Method: http.MethodGet, Path: "/v1/ecard/keys",
 			Summary:  "The public keys that verify e-card codes (the signer and rotated-out keys until their retirement); no key needed",
 			Response: KeysResponse{Keys: []KeyView{{KID: "0a0b0c0d", Alg: "Ed25519", PublicKey: "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo", NotBefore: "2026-12-05T11:00:00Z"}}},
-			Responses: []httpapi.Response{{Status: http.StatusOK, Description: "The keys, newest first; not_after is null " +
-				"for the signer", Headers: []httpapi.Param{httpapi.Header("Cache-Control", "Verifiers may cache the list a minute", "public, max-age=60")}}},
+			Responses: []httpapi.Response{{Status: http.StatusOK, Description: "The signer first (not_after null), then " +
+				"rotated-out keys until their retirement, newest first", Headers: []httpapi.Param{httpapi.Header("Cache-Control", "Verifiers may cache the list a minute", "public, max-age=60")}}},
 			Handler: a.keys},
 		{Method: http.MethodPost, Path: "/v1/ecard/codes", Roles: []httpapi.Role{httpapi.RoleChannel}, Status: http.StatusCreated,
 			Summary: "A channel makes a dynamic identity code (动态码) for a holder bound to it who consented to identity use: " +
