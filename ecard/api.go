@@ -20,7 +20,7 @@ func NewAPI(s *Service) *API { return &API{s: s} }
 
 type issueBody struct {
 	CardholderID string `json:"cardholder_id"`
-	Format       string `json:"format"` // png (default) or svg
+	Format       string `json:"format,omitempty"` // png (default) or svg
 }
 
 // IssueResponse is a new code: its text, expiry and QR image as a data: URL.
@@ -65,17 +65,37 @@ func (a *API) Routes() []httpapi.Route {
 		{Method: http.MethodGet, Path: "/v1/ecard/keys",
 			Summary:  "The public keys that verify e-card codes (the signer and rotated-out keys until their retirement); no key needed",
 			Response: KeysResponse{Keys: []KeyView{{KID: "0a0b0c0d", Alg: "Ed25519", PublicKey: "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo", NotBefore: "2026-12-05T11:00:00Z"}}},
-			Handler:  a.keys},
+			Responses: []httpapi.Response{{Status: http.StatusOK, Description: "The signer first (not_after null), then " +
+				"rotated-out keys until their retirement, newest first", Headers: []httpapi.Param{httpapi.Header("Cache-Control", "Verifiers may cache the list a minute", "public, max-age=60")}}},
+			Handler: a.keys},
 		{Method: http.MethodPost, Path: "/v1/ecard/codes", Roles: []httpapi.Role{httpapi.RoleChannel}, Status: http.StatusCreated,
-			Summary:  "A channel makes a dynamic identity code (动态码) for a holder bound to it who consented to identity use: text, expiry and QR image",
+			Summary: "A channel makes a dynamic identity code (动态码) for a holder bound to it who consented to identity use: " +
+				"text, expiry and QR image (docs/ecard.md)",
 			Request:  issueBody{CardholderID: "077a70c7b0c1d2e3f4a5b6c7d8e9f0a1", Format: FormatPNG},
 			Response: IssueResponse{Code: example, ExpiresAt: exp, TTLSeconds: 60, Format: FormatPNG, QRVersion: 6, Image: "data:image/png;base64,iVBORw0KGgo…"},
-			MaxBody:  maxBody, Handler: a.issue},
+			Responses: []httpapi.Response{
+				{Status: http.StatusForbidden, Description: "channel_suspended, holder_not_bound, consent_required " +
+					"(identity), client_without_channel; or the role or region scope refuses (forbidden, scope_region)"},
+				{Status: http.StatusNotFound, Description: "cardholder_not_found"},
+				{Status: http.StatusConflict, Description: "card_not_usable (lost, temporarily lost, cancelled, not issued) or ecard_revoked"},
+			},
+			MaxBody: maxBody, Handler: a.issue},
 		{Method: http.MethodPost, Path: "/v1/ecard/verify", Roles: []httpapi.Role{httpapi.RoleTerminal},
-			Summary:  "A terminal verifies a code once: the holder's masked identity and card status, or a refusal",
+			Summary: "A terminal verifies a code once: the holder's masked identity and card status as of now, or a refusal " +
+				"(docs/ecard.md)",
 			Request:  verifyBody{Code: example},
 			Response: Verified{CardNo: "A10984916", Name: "张*", IDNumber: "110105********002X", CardStatus: "active", Channel: "rsapp", VerifiedAt: exp, VerificationID: "0b5e5d0a-4b0e-5c4e-9a57-2a1f3c4d5e6f"},
-			MaxBody:  maxBody, Handler: a.verify},
+			Responses: []httpapi.Response{
+				{Status: http.StatusBadRequest, Description: "code_malformed (truncated, padded, re-encoded, oversized, " +
+					"unknown version), or a bad body (malformed_json, unknown_field, wrong_type)"},
+				{Status: http.StatusForbidden, Description: "channel_suspended or holder_not_bound (the code's channel); " +
+					"or the role refuses (forbidden)"},
+				{Status: http.StatusConflict, Description: "code_used (verified before, by any terminal), card_not_usable " +
+					"(lost, temporarily lost, cancelled, transferred, replaced) or ecard_revoked"},
+				{Status: http.StatusUnprocessableEntity, Description: "code_bad_signature (unknown or retired key, wrong " +
+					"signature) or code_expired"},
+			},
+			MaxBody: maxBody, Handler: a.verify},
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"sort"
 	"sync"
 	"time"
 
@@ -60,10 +59,12 @@ func sealLabel(id KeyID) string { return "ecard-signing-key:" + id.String() }
 // ErrNoSigningKey: no key is the signer (Ensure was not run).
 var ErrNoSigningKey = errors.New("ecard: no signing key")
 
-// Keys returns every key not yet past its retirement at now, newest first.
+// Keys returns every key not yet past its retirement at now: the signer
+// first, then the rotated-out ones, newest first.
 func (s *KeyStore) Keys(ctx context.Context) ([]Key, error) {
 	rows, err := s.pool.Query(ctx, `SELECT kid, public_key, sealed_seed, not_before, not_after FROM ecard.signing_keys
-		WHERE not_after IS NULL OR not_after > $1 ORDER BY not_before DESC, kid`, s.clock())
+		WHERE not_after IS NULL OR not_after > $1
+		ORDER BY not_after IS NULL DESC, not_before DESC, created_at DESC, kid`, s.clock())
 	if err != nil {
 		return nil, fmt.Errorf("ecard: read keys: %w", err)
 	}
@@ -268,8 +269,8 @@ func (r *KeyRing) current(ctx context.Context) ([]Key, error) {
 	return r.keys, nil
 }
 
-// Published returns the keys a verifier should hold at now, newest first:
-// the signer and every rotated-out key not yet retired.
+// Published returns the keys a verifier should hold at now: the signer,
+// then every rotated-out key not yet retired, newest first.
 func (r *KeyRing) Published(ctx context.Context) ([]Key, error) {
 	keys, err := r.current(ctx)
 	if err != nil {
@@ -282,7 +283,6 @@ func (r *KeyRing) Published(ctx context.Context) ([]Key, error) {
 			out = append(out, k)
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].NotBefore.After(out[j].NotBefore) })
 	return out, nil
 }
 

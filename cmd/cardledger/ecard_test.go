@@ -535,7 +535,7 @@ func TestECardChannelSuspensionAndUnbinding(t *testing.T) {
 	require.Equal(t, http.StatusOK, st, "after the resumption: %+v", p)
 
 	outstanding := h.mustIssue("bankapp")
-	st, body = h.do(http.MethodPost, "/v1/cardholders/"+h.holder+"/ecard/unbinding", "bankapp", map[string]string{"reason": "uninstalled"})
+	st, body = h.do(http.MethodPost, "/v1/cardholders/"+h.holder+"/ecard/unbinding", "bankapp", map[string]string{"channel": "bankapp", "reason": "uninstalled"})
 	require.Equal(t, http.StatusOK, st, "%s", body)
 	h.refused("hospital-1", outstanding, http.StatusForbidden, ecard.CodeHolderNotBound)
 	st, _, p = h.issue("bankapp", "png")
