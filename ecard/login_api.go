@@ -3,6 +3,7 @@ package ecard
 import (
 	"embed"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -71,8 +72,9 @@ const exampleSession = "MFRGGZDFMZTWQ2LKNNWG23TPOA"
 // Routes is the scan-to-login route table.
 func (a *LoginAPI) Routes() []httpapi.Route {
 	at := "2026-12-05T12:02:00Z"
-	file := func(path, name, contentType string) httpapi.Route {
+	file := func(path, name, contentType, example string) httpapi.Route {
 		return httpapi.Route{Method: http.MethodGet, Path: path, Summary: "Scan-to-login page (扫码登录): " + name + "; public, no key",
+			Responses: []httpapi.Response{{Status: http.StatusOK, ContentType: contentType[:strings.Index(contentType, ";")], Body: example}},
 			Handler: func(c echo.Context) error {
 				b, err := loginPage.ReadFile("loginpage/" + name)
 				if err != nil {
@@ -83,26 +85,42 @@ func (a *LoginAPI) Routes() []httpapi.Route {
 			}}
 	}
 	return []httpapi.Route{
-		file("/ecard/login", "login.html", "text/html; charset=utf-8"),
-		file("/ecard/login.js", "login.js", "text/javascript; charset=utf-8"),
+		file("/ecard/login", "login.html", "text/html; charset=utf-8", "<!doctype html>\n<html lang=\"zh-CN\">…"),
+		file("/ecard/login.js", "login.js", "text/javascript; charset=utf-8", "// Scan-to-login page…"),
 		{Method: http.MethodPost, Path: "/v1/ecard/login-sessions", Status: http.StatusCreated,
 			Summary: "Open a scan-to-login session (public, no key; rate-limited per address, CARDLEDGER_ECARD_LOGIN_RATE a minute): " +
 				"its QR code holds only the server's marker and the session id; it expires after CARDLEDGER_ECARD_LOGIN_TTL",
 			Response: LoginSessionView{SessionID: exampleSession, QRText: LoginMarker + exampleSession, QRImage: "data:image/svg+xml;base64,PHN2Zy…",
 				PollSecret: "q0Yw3m1c0vX2yS6J9m8Zf7c1i0S8kQ4T5n6B2a9dE1Y", ExpiresAt: at, TTLSeconds: 120},
+			Responses: []httpapi.Response{{Status: http.StatusTooManyRequests,
+				Description: "rate_limited: this address opened CARDLEDGER_ECARD_LOGIN_RATE sessions within the minute; retry after Retry-After"}},
 			MaxBody: 1 << 10, Handler: a.create},
 		{Method: http.MethodGet, Path: "/v1/ecard/login-sessions/{id}",
 			Summary: "Poll a login session (public; the page's poll secret in X-Login-Poll-Secret): pending, or confirmed with the signed " +
 				"holder assertion (EdDSA compact JWS, key id in its header, verifiable with GET /v1/ecard/keys)",
 			Response: LoginStatusView{SessionID: exampleSession, Status: LoginConfirmed, ExpiresAt: at, Assertion: "eyJhbGciOiJFZERTQSIsImtpZCI6IjBhMGIwYzBkIiwidHlwIjoiSldUIn0.eyJpc3Mi…",
 				Holder: &LoginHolderView{Subject: "3f6c1d0e9b8a7f6e5d4c3b2a19081726", Name: "张*", Channel: "rsapp", IssuedAt: at, ExpiresAt: "2026-12-05T12:07:00Z"}},
+			Params: []httpapi.Param{{Name: PollSecretHeader, In: "header", Required: true, Example: "q0Yw3m1c0vX2yS6J9m8Zf7c1i0S8kQ4T5n6B2a9dE1Y",
+				Description: "The poll_secret the session was opened with (only the page that opened it knows it)"}},
+			Responses: []httpapi.Response{
+				{Status: http.StatusNotFound, Description: "login_session_not_found: no such session, or not this poll secret"},
+				{Status: http.StatusGone, Description: "login_session_expired: the session (or its assertion) expired; open a new one"},
+			},
 			Handler: a.poll},
 		{Method: http.MethodPost, Path: "/v1/ecard/login-sessions/{id}/confirmation", Roles: []httpapi.Role{httpapi.RoleChannel},
 			Summary: "A channel confirms a login session its app scanned, for a holder bound to it who consented to identity use " +
 				"(channel not suspended); once per session; recorded as an access under the holder's consent",
 			Request:  confirmBody{CardholderID: "077a70c7b0c1d2e3f4a5b6c7d8e9f0a1"},
 			Response: ConfirmationView{SessionID: exampleSession, Status: LoginConfirmed, ConfirmedAt: at, Name: "张*"},
-			MaxBody:  maxBody, Handler: a.confirm},
+			Responses: []httpapi.Response{
+				{Status: http.StatusForbidden, Description: "channel_suspended, holder_not_bound, consent_required (identity), " +
+					"client_without_channel; or the role or region scope refuses (forbidden, scope_region)"},
+				{Status: http.StatusNotFound, Description: "login_session_not_found or cardholder_not_found"},
+				{Status: http.StatusConflict, Description: "login_session_confirmed (a session is confirmed once), " +
+					"card_not_usable (lost, temporarily lost, cancelled) or ecard_revoked"},
+				{Status: http.StatusGone, Description: "login_session_expired"},
+			},
+			MaxBody: maxBody, Handler: a.confirm},
 	}
 }
 
