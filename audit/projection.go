@@ -69,7 +69,7 @@ func readCheckpoint(ctx context.Context, q queryRower, schema string, forUpdate 
 // Apply implements projections.Projection: rows, heads and checkpoint in
 // one transaction, events at or before the checkpoint skipped.
 func (p *Projection) Apply(ctx context.Context, batch []eventstore.RecordedEvent) error {
-	return pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error { return p.ApplyTx(ctx, tx, batch) })
+	return pgx.BeginTxFunc(ctx, p.pool, projections.ApplyTx, func(tx pgx.Tx) error { return p.ApplyTx(ctx, tx, batch) })
 }
 
 // ApplyTx implements projections.SchemaProjection.

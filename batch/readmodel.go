@@ -201,7 +201,7 @@ type batchRow struct {
 
 // Apply implements projections.Projection.
 func (m *ReadModel) Apply(ctx context.Context, page []eventstore.RecordedEvent) error {
-	return pgx.BeginFunc(ctx, m.pool, func(tx pgx.Tx) error { return m.ApplyTx(ctx, tx, page) })
+	return pgx.BeginTxFunc(ctx, m.pool, projections.ApplyTx, func(tx pgx.Tx) error { return m.ApplyTx(ctx, tx, page) })
 }
 
 // ApplyTx implements projections.SchemaProjection.

@@ -33,10 +33,12 @@ var (
 		"1 if this process runs the projection (holds its lock).", []string{"projection"}, nil)
 	descApplied = prometheus.NewDesc("cardledger_projection_events_applied_total",
 		"Events applied by this process.", []string{"projection"}, nil)
+	descBatches = prometheus.NewDesc("cardledger_projection_batches_applied_total",
+		"Batches applied by this process (one Apply, one transaction in PostgreSQL, each).", []string{"projection"}, nil)
 )
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descStatusOK, descLagEvents, descLagSeconds, descActive, descApplied} {
+	for _, d := range []*prometheus.Desc{descStatusOK, descLagEvents, descLagSeconds, descActive, descApplied, descBatches} {
 		ch <- d
 	}
 }
@@ -63,5 +65,6 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descLagSeconds, prometheus.GaugeValue, s.LagSeconds, s.Name)
 		ch <- prometheus.MustNewConstMetric(descActive, prometheus.GaugeValue, b2f(s.Active), s.Name)
 		ch <- prometheus.MustNewConstMetric(descApplied, prometheus.CounterValue, float64(s.Applied), s.Name)
+		ch <- prometheus.MustNewConstMetric(descBatches, prometheus.CounterValue, float64(s.Batches), s.Name)
 	}
 }

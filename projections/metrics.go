@@ -25,7 +25,11 @@ type Status struct {
 	// in the store; 0 when caught up.
 	LagSeconds float64 `json:"lag_seconds"`
 	Applied    uint64  `json:"applied"` // events applied by this process
-	LastError  string  `json:"last_error,omitempty"`
+	// Batches counts the Apply calls behind Applied (each one transaction
+	// for the PostgreSQL projections): Applied/Batches is the batching
+	// achieved. Only /metrics shows it.
+	Batches   uint64 `json:"-"`
+	LastError string `json:"last_error,omitempty"`
 }
 
 // lagCountLimit bounds the read that counts the events behind.
@@ -55,7 +59,7 @@ func (r *Runner) status(ctx context.Context, e *entry, head eventstore.Head, ok 
 		return Status{}, fmt.Errorf("projection status %s: %w", e.p.Name(), err)
 	}
 	e.mu.Lock()
-	s := Status{Name: e.p.Name(), Active: e.active, Checkpoint: cp.String(), Applied: e.applied}
+	s := Status{Name: e.p.Name(), Active: e.active, Checkpoint: cp.String(), Applied: e.applied, Batches: e.batches}
 	if e.lastErr != nil {
 		s.LastError = e.lastErr.Error()
 	}

@@ -81,7 +81,8 @@ type entry struct {
 	active   bool // this process holds the projection's lock
 	known    bool // position is the checkpoint of this active run
 	position eventstore.Position
-	applied  uint64
+	applied  uint64 // events
+	batches  uint64 // Apply calls that returned, one transaction each
 	lastErr  error
 }
 
@@ -391,6 +392,9 @@ func (e *entry) setPosition(pos eventstore.Position, applied int) {
 	defer e.mu.Unlock()
 	e.position, e.known = pos, true
 	e.applied += uint64(applied)
+	if applied > 0 {
+		e.batches++
+	}
 }
 
 // checkpoint is the projection's checkpoint: from memory while this process

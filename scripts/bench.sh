@@ -13,7 +13,13 @@ psql "$pg/postgres" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DA
 export CARDLEDGER_POSTGRES_URL="$pg/$db?sslmode=disable&pool_max_conns=32" CARDLEDGER_LOG_FORMAT=text CARDLEDGER_LOG_LEVEL=warn
 section() { printf '\n== %s\n' "$*"; }
 
-section "write side: event-store appends and loss/unlock commands vs raw single-row INSERT (16 workers)"
+section "write side: commands over HTTP (full service) vs raw single-row INSERT, 16 clients; cost per command"
+bin/cardledger bench http -n 4000 -concurrency 16
+bin/cardledger bench http -n 4000 -concurrency 16 --hot-share 0.1
+bin/cardledger bench http -n 400 -concurrency 16 --raw=false --count 400
+bin/cardledger bench http -n 400 -concurrency 16 --raw=false --count 400 --projections=false
+
+section "write side: event-store appends and in-process loss/unlock commands vs raw single-row INSERT (16 workers)"
 bin/cardledger bench store -n 20000 -concurrency 16
 bin/cardledger bench commands -n 20000 -concurrency 16
 

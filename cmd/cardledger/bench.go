@@ -16,16 +16,22 @@ func runBench(ctx context.Context, env *environment, args []string) error {
 	fs := flag.NewFlagSet("bench "+v, flag.ContinueOnError)
 	n := fs.Int("n", 5000, "operations")
 	workers := fs.Int("concurrency", 16, "concurrent workers")
+	var h httpBenchFlags
 	switch v {
 	case "commands", "store":
+	case "http":
+		h.register(fs)
 	default:
-		return usagef("want `bench commands` or `bench store` (then -n, -concurrency)")
+		return usagef("want `bench http`, `bench commands` or `bench store` (then -n, -concurrency; see `cardledger bench http -h`)")
 	}
 	d, err := parseConfig(env, fs, rest)
 	if err != nil {
 		return err
 	}
 	defer d.close()
+	if v == "http" {
+		return runBenchHTTP(ctx, env, d, fs, h, *n, *workers)
+	}
 	store, err := d.openStore(ctx)
 	if err != nil {
 		return err

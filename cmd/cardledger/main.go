@@ -48,7 +48,7 @@ func commandTable() []subcommand {
 		{"batch", "batch ...: batch production workflow (see `cardledger batch help`)", runBatch},
 		{"psam", "psam ...: PSAM (terminal security module) stock: stock-in, issue, damage, query", runPSAM},
 		{"simulate", "simulate bank|vendor EXPORT_FILE: write the return file that party would send", runSimulate},
-		{"bench", "bench commands|store: load commands with figures (the other benchmarks: scripts/bench.sh)", runBench},
+		{"bench", "bench http|commands|store: load commands with figures (the other benchmarks: scripts/bench.sh)", runBench},
 		{"audit", "audit verify [--stream S | --all | --digest FILE|ID] | audit digest [--out FILE]: tamper-evidence", runAudit},
 		{"ecard", "ecard keys rotate [--overlap D] | ecard keys list: signing keys of e-card identity codes", runECard},
 		{"keys", "keys generate | status | rotate --new-master-key-file F: master key for personal data", runKeys},

@@ -18,7 +18,16 @@ func seedProgress(env *environment, log logrus.FieldLogger) seed.Progress {
 	if env.isTerminal {
 		return &barProgress{out: env.stderr}
 	}
-	return &logProgress{log: log, every: 5 * time.Second}
+	return &logProgress{log: log, every: 5 * time.Second, what: "seed"}
+}
+
+// benchProgress is seedProgress for the load commands: their log lines
+// say "bench" and come every 2 s (a run lasts seconds).
+func benchProgress(env *environment, d *deps) seed.Progress {
+	if env.isTerminal {
+		return &barProgress{out: env.stderr}
+	}
+	return &logProgress{log: d.log, every: 2 * time.Second, what: "bench"}
 }
 
 type barProgress struct {
@@ -47,6 +56,7 @@ func (b *barProgress) Finish() {
 type logProgress struct {
 	log   logrus.FieldLogger
 	every time.Duration
+	what  string // "seed", "bench": the log lines' prefix
 
 	mu          sync.Mutex
 	name        string
@@ -60,7 +70,7 @@ func (l *logProgress) Phase(name string, total int) {
 	defer l.mu.Unlock()
 	l.name, l.total, l.done = name, total, 0
 	l.started, l.last = time.Now(), time.Now()
-	l.log.WithField("total", total).Infof("seed: %s", name)
+	l.log.WithField("total", total).Infof("%s: %s", l.what, name)
 }
 
 func (l *logProgress) Add(n int) {
@@ -69,7 +79,7 @@ func (l *logProgress) Add(n int) {
 	l.done += n
 	if time.Since(l.last) >= l.every {
 		l.last = time.Now()
-		l.log.WithFields(logrus.Fields{"done": l.done, "total": l.total}).Infof("seed: %s", l.name)
+		l.log.WithFields(logrus.Fields{"done": l.done, "total": l.total}).Infof("%s: %s", l.what, l.name)
 	}
 }
 
@@ -77,5 +87,5 @@ func (l *logProgress) Finish() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.log.WithFields(logrus.Fields{"done": l.done, "seconds": time.Since(l.started).Round(time.Millisecond).Seconds()}).
-		Infof("seed: %s finished", l.name)
+		Infof("%s: %s finished", l.what, l.name)
 }

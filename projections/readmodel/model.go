@@ -76,7 +76,7 @@ func readCheckpoint(ctx context.Context, q queryRower, schema string, forUpdate 
 // Apply implements projections.Projection: one transaction writes the batch's rows and
 // the checkpoint.
 func (m *Model) Apply(ctx context.Context, batch []eventstore.RecordedEvent) error {
-	return pgx.BeginFunc(ctx, m.pool, func(tx pgx.Tx) error {
+	return pgx.BeginTxFunc(ctx, m.pool, projections.ApplyTx, func(tx pgx.Tx) error {
 		return m.applyTx(ctx, tx, batch)
 	})
 }
