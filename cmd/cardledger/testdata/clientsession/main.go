@@ -47,7 +47,7 @@ func session(ctx context.Context, server, key string) error {
 
 	bank, account := "ICBC", "6212260200012345678"
 	iss, err := c.PostV1CardholdersIdInstantIssuanceWithResponse(ctx, id, nil, InstantIssueBody{BankCode: &bank,
-		AccountNo: &account, ChipId: "0123456789ABCDEF0123456789ABCDEF"})
+		AccountNo: account, ChipId: "0123456789ABCDEF0123456789ABCDEF"})
 	if err != nil {
 		return err
 	}
@@ -77,7 +77,7 @@ func session(ctx context.Context, server, key string) error {
 	}
 	fmt.Printf("blacklist %s listed %v reason %s\n", bl.JSON200.CardNo, bl.JSON200.Listed, *bl.JSON200.Reason)
 
-	h, err := c.GetV1CardsCardNoHistoryWithResponse(ctx, card)
+	h, err := c.GetV1CardsCardNoHistoryWithResponse(ctx, card, nil)
 	if err != nil {
 		return err
 	}
