@@ -130,25 +130,30 @@ func WaitReplica(t testing.TB, dbURL string) {
 	if err := queryRow(ctx, dbURL, "SELECT pg_current_wal_lsn()::text", &lsn); err != nil {
 		t.Fatalf("testpg: primary WAL position: %v", err)
 	}
+	replica, err := pgx.Connect(ctx, ReadServerURL())
+	if err != nil {
+		t.Fatalf("testpg: connect to the replica: %v", err)
+	}
+	defer replica.Close(context.Background())
 	for {
 		var done bool
-		err := queryRow(ctx, ReadServerURL(), "SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn", &done, lsn)
+		err := replica.QueryRow(ctx, "SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn", lsn).Scan(&done)
 		if err == nil && done {
 			return
 		}
 		select {
 		case <-ctx.Done():
 			t.Fatalf("testpg: the replica has not replayed the primary's WAL up to %s in 30 s (last error: %v)", lsn, err)
-		case <-time.After(5 * time.Millisecond):
+		case <-time.After(2 * time.Millisecond):
 		}
 	}
 }
 
-func queryRow(ctx context.Context, dbURL, sql string, dest any, args ...any) error {
+func queryRow(ctx context.Context, dbURL, sql string, dest any) error {
 	conn, err := pgx.Connect(ctx, dbURL)
 	if err != nil {
 		return err
 	}
 	defer conn.Close(context.Background())
-	return conn.QueryRow(ctx, sql, args...).Scan(dest)
+	return conn.QueryRow(ctx, sql).Scan(dest)
 }
