@@ -54,14 +54,16 @@ func (a *API) waitReplica(ctx context.Context, pos eventstore.Position) error {
 	delay := replicaPollMin
 	for {
 		cp, err := a.replica.Checkpoint(ctx)
-		switch {
+		switch _, down := unavailable.Classify(err); {
 		case err == nil && !cp.Less(pos):
 			return nil
-		case err != nil && ctx.Err() == nil:
+		case down && ctx.Err() == nil:
 			return unavailable.Wrap(DependencyReplica, err)
 		case err == nil:
 			err = fmt.Errorf("the replica is at %s", cp)
 		}
+		// Any other error (the replica has not replayed the read model's
+		// tables yet) is being behind too.
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("%w: %s, wanted %s: %w", projections.ErrNotCaughtUp, readmodel.Name, pos, err)
