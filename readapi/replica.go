@@ -128,7 +128,7 @@ var (
 			"else the age of the last transaction it replayed (pg_last_xact_replay_timestamp).", nil, nil)
 	descReplicaLagBytes = prometheus.NewDesc("cardledger_postgres_replica_lag_bytes",
 		"WAL bytes the primary has written that the read replica has not replayed "+
-			"(pg_wal_lsn_diff of the primary's current LSN and the replica's replay LSN).", nil, nil)
+			"(pg_wal_lsn_diff of the primary's WAL insert LSN and the replica's replay LSN).", nil, nil)
 )
 
 // ReplicaCollector reports the read replica's lag, asking both servers at
@@ -166,7 +166,7 @@ func (c *replicaCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	// Read after the replica's LSN, so the distance errs on the large side.
 	var bytes float64
-	err = c.primary.QueryRow(ctx, "SELECT greatest(pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn), 0)::float8", *replay).Scan(&bytes)
+	err = c.primary.QueryRow(ctx, "SELECT greatest(pg_wal_lsn_diff(pg_current_wal_insert_lsn(), $1::pg_lsn), 0)::float8", *replay).Scan(&bytes)
 	if err == nil {
 		ch <- prometheus.MustNewConstMetric(descReplicaLagBytes, prometheus.GaugeValue, bytes)
 	}

@@ -121,13 +121,15 @@ func ReplicaDatabase(t testing.TB, dbURL string) string {
 
 // WaitReplica waits (up to 30 s) until the replica has replayed everything
 // the test server has written so far, e.g. a read model a test made
-// without the projection's checkpoint saying so.
+// without the projection's checkpoint saying so. "Written" is the WAL
+// insert position: with synchronous_commit off (the dev cluster) a commit
+// returns before its record is written out, let alone sent.
 func WaitReplica(t testing.TB, dbURL string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var lsn string
-	if err := queryRow(ctx, dbURL, "SELECT pg_current_wal_lsn()::text", &lsn); err != nil {
+	if err := queryRow(ctx, dbURL, "SELECT pg_current_wal_insert_lsn()::text", &lsn); err != nil {
 		t.Fatalf("testpg: primary WAL position: %v", err)
 	}
 	replica, err := pgx.Connect(ctx, ReadServerURL())
