@@ -16,6 +16,7 @@ import (
 
 	"github.com/cardledger/cardledger/eventstore"
 	"github.com/cardledger/cardledger/internal/httpapi"
+	"github.com/cardledger/cardledger/internal/unavailable"
 	"github.com/cardledger/cardledger/projections"
 	"github.com/cardledger/cardledger/projections/readmodel"
 )
@@ -119,6 +120,10 @@ func (a *API) consistent(c echo.Context) error {
 	defer cancel()
 	err = a.runner.WaitForProjection(ctx, readmodel.Name, pos)
 	what := "the read model"
+	if _, down := unavailable.Classify(err); down && a.replica != nil && !errors.Is(err, projections.ErrNotCaughtUp) {
+		// Reading the primary's checkpoint: the outage is the primary's.
+		err = unavailable.Wrap(unavailable.PostgreSQL, err)
+	}
 	if err == nil && a.replica != nil {
 		// The replica replays what the primary committed: it can only
 		// have the position once the projection stored it there.

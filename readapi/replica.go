@@ -2,6 +2,7 @@ package readapi
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -74,10 +75,15 @@ func (a *API) waitReplica(ctx context.Context, pos eventstore.Position) error {
 }
 
 // onReplica names the replica in the outage a handler's query met, so the
-// 503 says which database is down.
+// 503 says which database is down. An outage already named (the primary's,
+// met by the min_position wait) keeps its name.
 func (a *API) onReplica(h echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		err := h(c)
+		var named *unavailable.Error
+		if errors.As(err, &named) {
+			return err
+		}
 		if u, ok := unavailable.Classify(err); ok && (u.Dependency == "" || u.Dependency == unavailable.PostgreSQL) {
 			return unavailable.Wrap(DependencyReplica, err)
 		}
