@@ -105,10 +105,21 @@ func (a *app) server(ctx context.Context) (*echo.Echo, error) {
 		return nil, err
 	}
 	cmds.WithRequestHashKeys(hashKeys[0], hashKeys[1:]...)
+	reads := readapi.NewAPI(d.pool, a.runner, d.cfg.IDKey, d.log).WithReadiness(a.readinessChecks(), analytics.ProjectionName).
+		WithMetrics(a.metrics)
+	readPool, err := d.openReadPool(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if readPool != nil {
+		reads.WithReplica(readPool)
+		if err := a.metrics.Register(readapi.ReplicaCollector(d.pool, readPool)); err != nil {
+			return nil, err
+		}
+	}
 	routes := [][]httpapi.Route{
 		cmds.Routes(),
-		readapi.NewAPI(d.pool, a.runner, d.cfg.IDKey, d.log).WithReadiness(a.readinessChecks(), analytics.ProjectionName).
-			WithMetrics(a.metrics).Routes(),
+		reads.Routes(),
 		audit.NewAPI(d.pool).Routes(),
 	}
 	// Usage records are events; the ingester needs no ClickHouse (the

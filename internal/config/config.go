@@ -15,13 +15,16 @@ import (
 
 // Config holds every setting of the cardledger binary.
 type Config struct {
-	Listen        string
-	PostgresURL   string
-	EventStoreURL string
-	ClickHouseURL string
-	IDKey         []byte // key of the keyed hash that turns an ID number into a cardholder id
-	CityCode      string // prefecture this system serves, GB/T 2260
-	CityName      string // its name, shown on the dashboard
+	Listen      string
+	PostgresURL string
+	// PostgresReadURL is a streaming replica of PostgresURL's server that
+	// serves the read API's queries; empty: the primary serves them.
+	PostgresReadURL string
+	EventStoreURL   string
+	ClickHouseURL   string
+	IDKey           []byte // key of the keyed hash that turns an ID number into a cardholder id
+	CityCode        string // prefecture this system serves, GB/T 2260
+	CityName        string // its name, shown on the dashboard
 	// DashboardPublic serves the dashboard's data without a key; otherwise
 	// it needs an analyst key or a display client's token.
 	DashboardPublic bool
@@ -85,6 +88,7 @@ const devMasterKey = "636172646c656467657220646576206d6173746572206b6579202d2064
 var Settings = []Setting{
 	{"CARDLEDGER_LISTEN", "listen", "127.0.0.1:8080", "HTTP listen address"},
 	{"CARDLEDGER_POSTGRES_URL", "postgres-url", DefaultPostgresURL, "PostgreSQL for read models, API clients and idempotency keys"},
+	{"CARDLEDGER_POSTGRES_READ_URL", "postgres-read-url", "(empty: reads go to CARDLEDGER_POSTGRES_URL)", "streaming replica of that database serving the read API (records, blacklist, stats); min_position reads wait until the replica has applied the position"},
 	{"CARDLEDGER_EVENTSTORE_URL", "eventstore-url", "(same as CARDLEDGER_POSTGRES_URL)", "event store: a postgres:// URL selects the PostgreSQL event store, esdb:// selects EventStoreDB"},
 	{"CARDLEDGER_CLICKHOUSE_URL", "clickhouse-url", "(empty: analytics off)", "ClickHouse native-protocol URL, e.g. clickhouse://127.0.0.1:9000/default"},
 	{"CARDLEDGER_ID_KEY", "id-key", "(a fixed development key)", "hex key of the keyed hash deriving cardholder ids from ID numbers; set it in production and never change it"},
@@ -134,6 +138,7 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	var idKey, projections string
 	fs.StringVar(&c.Listen, "listen", env("CARDLEDGER_LISTEN", "127.0.0.1:8080"), "HTTP listen address")
 	fs.StringVar(&c.PostgresURL, "postgres-url", env("CARDLEDGER_POSTGRES_URL", DefaultPostgresURL), "PostgreSQL URL for read models")
+	fs.StringVar(&c.PostgresReadURL, "postgres-read-url", getenv("CARDLEDGER_POSTGRES_READ_URL"), "PostgreSQL replica URL serving the read API")
 	fs.StringVar(&c.EventStoreURL, "eventstore-url", getenv("CARDLEDGER_EVENTSTORE_URL"), "event store URL (postgres:// or esdb://)")
 	fs.StringVar(&c.ClickHouseURL, "clickhouse-url", getenv("CARDLEDGER_CLICKHOUSE_URL"), "ClickHouse URL (native protocol)")
 	fs.StringVar(&idKey, "id-key", env("CARDLEDGER_ID_KEY", devIDKey), "hex key deriving cardholder ids")
@@ -175,6 +180,9 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	}
 	if c.EventStoreURL == "" {
 		c.EventStoreURL = c.PostgresURL
+	}
+	if c.PostgresReadURL != "" && !strings.HasPrefix(c.PostgresReadURL, "postgres://") && !strings.HasPrefix(c.PostgresReadURL, "postgresql://") {
+		return Config{}, fmt.Errorf("CARDLEDGER_POSTGRES_READ_URL / --postgres-read-url: want a postgres:// URL, got %q", redact(c.PostgresReadURL))
 	}
 	key, err := hex.DecodeString(idKey)
 	if err != nil || len(key) < 16 {
