@@ -17,6 +17,7 @@ import (
 
 	"github.com/cardledger/cardledger/domain"
 	"github.com/cardledger/cardledger/ecard"
+	"github.com/cardledger/cardledger/internal/httpapi/openapitest"
 )
 
 // loginSession opens a session as the page does (no key).
@@ -225,4 +226,30 @@ func TestECardLoginPageInChromium(t *testing.T) {
 	a, err := ecard.VerifyAssertion(assertion, keys, r.clock())
 	require.NoError(t, err, "the page holds the signed assertion")
 	assert.Equal(t, session, a.Session)
+}
+
+// TestLoginConfirmationRequiredFieldsAreTheDocuments: the confirmation's
+// body without each of its fields is refused naming it exactly when the
+// document says the field is required.
+func TestLoginConfirmationRequiredFieldsAreTheDocuments(t *testing.T) {
+	r := startECardRig(t)
+	alice, _ := r.holder("11010519491231002X", "张三")
+	_, doc := r.send(http.MethodGet, "/openapi.json", "", nil)
+	spec, err := openapitest.Load(doc)
+	require.NoError(t, err)
+	n := 0
+	for _, c := range openapitest.FieldCases(spec) {
+		if c.Path != "/v1/ecard/login-sessions/{id}/confirmation" {
+			continue
+		}
+		n++
+		if _, ok := c.Body["cardholder_id"]; ok {
+			c.Body["cardholder_id"] = alice
+		}
+		id := r.loginSession()["session_id"].(string)
+		status, raw := r.send(http.MethodPost, strings.ReplaceAll(c.Path, "{id}", id), "app", c.Body)
+		refused := status == http.StatusBadRequest && openapitest.NamesField(raw, c.Field)
+		assert.Equal(t, c.Required, refused, "without %s (required: %v): %d %s", c.Field, c.Required, status, raw)
+	}
+	assert.Equal(t, 1, n, "the confirmation's body has one field")
 }
