@@ -35,6 +35,9 @@ type Config struct {
 	TLSClientCA string  // PEM bundle of CAs whose client certificates identify clients
 	RateLimit   float64 // requests per second per client and instance; 0 = off
 	RateBurst   int     // bucket size; 0 = one second's worth
+	// RateLimitShared keeps the buckets in PostgreSQL for every instance
+	// (CARDLEDGER_RATE_LIMIT_SCOPE=cluster); false: per instance.
+	RateLimitShared bool
 
 	AuditSigningKey     string        // Ed25519 seed (hex or base64) signing history digests; secret
 	AuditPublicKey      string        // trusted key for `audit verify --digest`; default derived from the signing key
@@ -84,6 +87,7 @@ var Settings = []Setting{
 	{"CARDLEDGER_TLS_CLIENT_CA", "tls-client-ca", "(empty: no client certificates)", "PEM CA bundle; a verified client certificate whose subject is registered (`clients add --auth tls --subject S`) identifies the client"},
 	{"CARDLEDGER_RATE_LIMIT", "rate-limit", "50", "requests per second per client (per instance); 0 turns limiting off; `clients add --rate` overrides per client"},
 	{"CARDLEDGER_RATE_BURST", "rate-burst", "0", "token-bucket size; 0 means one second's worth"},
+	{"CARDLEDGER_RATE_LIMIT_SCOPE", "rate-limit-scope", "cluster", "cluster: one bucket per client shared by every instance (PostgreSQL); instance: a bucket per client in each instance"},
 	{"CARDLEDGER_AUDIT_SIGNING_KEY", "audit-signing-key", "(empty: no digests)", "Ed25519 seed, hex or base64, signing the periodic digest of every stream's head; secret"},
 	{"CARDLEDGER_AUDIT_PUBLIC_KEY", "audit-public-key", "(derived from the signing key)", "trusted public key for `audit verify --digest`"},
 	{"CARDLEDGER_AUDIT_DIGEST_INTERVAL", "audit-digest-interval", "1h", "how often serve signs a digest"},
@@ -130,6 +134,8 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	var rate, burst string
 	fs.StringVar(&rate, "rate-limit", env("CARDLEDGER_RATE_LIMIT", "50"), "requests per second per client")
 	fs.StringVar(&burst, "rate-burst", env("CARDLEDGER_RATE_BURST", "0"), "token-bucket size")
+	var rateScope string
+	fs.StringVar(&rateScope, "rate-limit-scope", env("CARDLEDGER_RATE_LIMIT_SCOPE", "cluster"), "rate buckets shared by every instance (cluster) or per instance")
 	fs.StringVar(&c.AuditSigningKey, "audit-signing-key", getenv("CARDLEDGER_AUDIT_SIGNING_KEY"), "Ed25519 seed signing history digests")
 	fs.StringVar(&c.AuditPublicKey, "audit-public-key", getenv("CARDLEDGER_AUDIT_PUBLIC_KEY"), "trusted public key for digests")
 	var digestEvery string
@@ -176,6 +182,14 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	}
 	if c.RateBurst, err = strconv.Atoi(burst); err != nil || c.RateBurst < 0 {
 		return Config{}, fmt.Errorf("CARDLEDGER_RATE_BURST / --rate-burst: want a whole number >= 0, got %q", burst)
+	}
+	switch rateScope {
+	case "cluster":
+		c.RateLimitShared = true
+	case "instance":
+		c.RateLimitShared = false
+	default:
+		return Config{}, fmt.Errorf("CARDLEDGER_RATE_LIMIT_SCOPE / --rate-limit-scope: want cluster or instance, got %q", rateScope)
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return Config{}, fmt.Errorf("CARDLEDGER_TLS_CERT and CARDLEDGER_TLS_KEY: set both or neither")
