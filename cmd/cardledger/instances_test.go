@@ -276,32 +276,29 @@ func lifecycle(ctx context.Context, urls []string, key string, n int) (card stri
 	return card, lost, position, nil
 }
 
-// load runs writers clients, each doing lifecycles of its own people over
-// urls until stop is closed; it returns the people done.
+// load is writers clients, each doing lifecycles of people of its own over
+// urls until stopped; it records every card with whether it was lost.
 type load struct {
-	next   atomic.Int64
-	mu     sync.Mutex
-	cards  map[string]bool // card number: lost
-	errs   []error
-	wg     sync.WaitGroup
-	cancel context.CancelFunc
+	next     atomic.Int64
+	stopping atomic.Bool
+	mu       sync.Mutex
+	cards    map[string]bool // card number: lost
+	errs     []error
+	wg       sync.WaitGroup
 }
 
 func startLoad(ctx context.Context, urls []string, key string, writers int) *load {
 	l := &load{cards: map[string]bool{}}
-	ctx, l.cancel = context.WithCancel(ctx)
 	for range writers {
 		l.wg.Add(1)
 		go func() {
 			defer l.wg.Done()
-			for ctx.Err() == nil {
+			for !l.stopping.Load() && ctx.Err() == nil {
 				n := int(l.next.Add(1))
 				card, lost, _, err := lifecycle(ctx, urls, key, n)
 				l.mu.Lock()
 				if err != nil {
-					if ctx.Err() == nil {
-						l.errs = append(l.errs, err)
-					}
+					l.errs = append(l.errs, err)
 				} else {
 					l.cards[card] = lost
 				}
@@ -312,13 +309,24 @@ func startLoad(ctx context.Context, urls []string, key string, writers int) *loa
 	return l
 }
 
-// stop ends the load (a lifecycle cut short by it is left as it stands:
-// the log says what happened) and fails the test on any request error.
+// stop ends the load once every lifecycle under way is complete, and fails
+// the test on any request that failed.
 func (l *load) stop(t *testing.T) {
 	t.Helper()
-	l.cancel()
+	l.stopping.Store(true)
 	l.wg.Wait()
 	require.Empty(t, l.errs, "requests failed during the load")
+}
+
+// lost counts the cards the load reported lost.
+func (l *load) lost() int {
+	n := 0
+	for _, lost := range l.cards {
+		if lost {
+			n++
+		}
+	}
+	return n
 }
 
 // head is the event log's head.
