@@ -43,17 +43,27 @@ var lockKeepalive = []string{
 	"SET tcp_user_timeout = 3000",
 }
 
+// SetLockKeepalive gives conn, the connection of a session advisory lock
+// that must die with its process, the server-side keepalive above. Other
+// single-active workers (the batch job worker) use it too.
+func SetLockKeepalive(ctx context.Context, conn *pgx.Conn) error {
+	for _, set := range lockKeepalive {
+		if _, err := conn.Exec(ctx, set); err != nil {
+			return fmt.Errorf("%s: %w", set, err)
+		}
+	}
+	return nil
+}
+
 // lockConn opens the connection of a lock, with lockKeepalive set.
 func lockConn(ctx context.Context, pool *pgxpool.Pool, name string) (*pgx.Conn, error) {
 	conn, err := pgx.ConnectConfig(ctx, pool.Config().ConnConfig)
 	if err != nil {
 		return nil, fmt.Errorf("lock projection %s: connect: %w", name, err)
 	}
-	for _, set := range lockKeepalive {
-		if _, err := conn.Exec(ctx, set); err != nil {
-			conn.Close(context.Background())
-			return nil, fmt.Errorf("lock projection %s: %s: %w", name, set, err)
-		}
+	if err := SetLockKeepalive(ctx, conn); err != nil {
+		conn.Close(context.Background())
+		return nil, fmt.Errorf("lock projection %s: %w", name, err)
 	}
 	return conn, nil
 }
