@@ -128,7 +128,7 @@ func TestKilledProjectorHandsOverWithin5s(t *testing.T) {
 	l.stop(t)
 	t.Logf("readmodel handovers: %v; %d cards written", measured, len(l.cards))
 
-	h := head(t, ctx, getenv)
+	h := head(t, ctx, getenv, l.last)
 	waitCaughtUp(t, ctx, pool, h)
 	for _, p := range running {
 		p.sigkill(t)

@@ -75,7 +75,7 @@ func TestThreeServersAndTwoProjectors(t *testing.T) {
 	time.Sleep(5 * time.Second)
 	l.stop(t)
 	require.NotEmpty(t, l.cards)
-	h := head(t, ctx, getenv)
+	h := head(t, ctx, getenv, l.last)
 	waitCaughtUp(t, ctx, pool, h)
 
 	// Each projection is run by one worker, and every worker is one of ours.

@@ -282,7 +282,8 @@ type load struct {
 	next     atomic.Int64
 	stopping atomic.Bool
 	mu       sync.Mutex
-	cards    map[string]bool // card number: lost
+	cards    map[string]bool     // card number: lost
+	last     eventstore.Position // the greatest position a client was answered
 	errs     []error
 	wg       sync.WaitGroup
 }
@@ -295,12 +296,19 @@ func startLoad(ctx context.Context, urls []string, key string, writers int) *loa
 			defer l.wg.Done()
 			for !l.stopping.Load() && ctx.Err() == nil {
 				n := int(l.next.Add(1))
-				card, lost, _, err := lifecycle(ctx, urls, key, n)
+				card, lost, position, err := lifecycle(ctx, urls, key, n)
+				var pos eventstore.Position
+				if err == nil {
+					pos, err = eventstore.ParsePosition(position)
+				}
 				l.mu.Lock()
 				if err != nil {
 					l.errs = append(l.errs, err)
 				} else {
 					l.cards[card] = lost
+					if l.last.Less(pos) {
+						l.last = pos
+					}
 				}
 				l.mu.Unlock()
 			}
@@ -329,15 +337,21 @@ func (l *load) lost() int {
 	return n
 }
 
-// head is the event log's head.
-func head(t *testing.T, ctx context.Context, getenv func(string) string) eventstore.Position {
+// head is the event log's head once it shows atLeast (the PostgreSQL
+// store holds $all back while other databases' transactions run, and tests
+// around this one create databases).
+func head(t *testing.T, ctx context.Context, getenv func(string) string, atLeast eventstore.Position) eventstore.Position {
 	t.Helper()
 	d, err := parseConfig(&environment{stderr: io.Discard, getenv: getenv}, flag.NewFlagSet("test", flag.ContinueOnError), nil)
 	require.NoError(t, err)
 	defer d.close()
 	store, err := d.openEventLog(ctx)
 	require.NoError(t, err)
-	h, _, err := store.Head(ctx)
-	require.NoError(t, err)
+	var h eventstore.Head
+	poll(t, ctx, "the log's head shows "+atLeast.String(), func() bool {
+		h, _, err = store.Head(ctx)
+		require.NoError(t, err)
+		return !h.Position.Less(atLeast)
+	})
 	return h.Position
 }
