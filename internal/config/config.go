@@ -29,15 +29,15 @@ type Config struct {
 	LogFormat       string // json or text
 	Projections     bool   // run projections inside serve
 	ShutdownGrace   time.Duration
+	// RateLimitShared keeps the buckets in PostgreSQL for every instance
+	// (CARDLEDGER_RATE_LIMIT_SCOPE=cluster); false: per instance.
+	RateLimitShared bool
 
 	TLSCert     string  // PEM certificate; set with TLSKey to serve HTTPS
 	TLSKey      string  // PEM private key
 	TLSClientCA string  // PEM bundle of CAs whose client certificates identify clients
 	RateLimit   float64 // requests per second per client and instance; 0 = off
 	RateBurst   int     // bucket size; 0 = one second's worth
-	// RateLimitShared keeps the buckets in PostgreSQL for every instance
-	// (CARDLEDGER_RATE_LIMIT_SCOPE=cluster); false: per instance.
-	RateLimitShared bool
 
 	AuditSigningKey     string        // Ed25519 seed (hex or base64) signing history digests; secret
 	AuditPublicKey      string        // trusted key for `audit verify --digest`; default derived from the signing key
@@ -86,8 +86,8 @@ var Settings = []Setting{
 	{"CARDLEDGER_TLS_KEY", "tls-key", "", "PEM private key file of CARDLEDGER_TLS_CERT"},
 	{"CARDLEDGER_TLS_CLIENT_CA", "tls-client-ca", "(empty: no client certificates)", "PEM CA bundle; a verified client certificate whose subject is registered (`clients add --auth tls --subject S`) identifies the client"},
 	{"CARDLEDGER_RATE_LIMIT", "rate-limit", "50", "requests per second per client (per instance); 0 turns limiting off; `clients add --rate` overrides per client"},
-	{"CARDLEDGER_RATE_BURST", "rate-burst", "0", "token-bucket size; 0 means one second's worth"},
 	{"CARDLEDGER_RATE_LIMIT_SCOPE", "rate-limit-scope", "cluster", "cluster: one bucket per client shared by every instance (PostgreSQL); instance: a bucket per client in each instance"},
+	{"CARDLEDGER_RATE_BURST", "rate-burst", "0", "token-bucket size; 0 means one second's worth"},
 	{"CARDLEDGER_AUDIT_SIGNING_KEY", "audit-signing-key", "(empty: no digests)", "Ed25519 seed, hex or base64, signing the periodic digest of every stream's head; secret"},
 	{"CARDLEDGER_AUDIT_PUBLIC_KEY", "audit-public-key", "(derived from the signing key)", "trusted public key for `audit verify --digest`"},
 	{"CARDLEDGER_AUDIT_DIGEST_INTERVAL", "audit-digest-interval", "1h", "how often serve signs a digest"},
@@ -131,11 +131,11 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	fs.StringVar(&c.TLSCert, "tls-cert", getenv("CARDLEDGER_TLS_CERT"), "PEM certificate file")
 	fs.StringVar(&c.TLSKey, "tls-key", getenv("CARDLEDGER_TLS_KEY"), "PEM private key file")
 	fs.StringVar(&c.TLSClientCA, "tls-client-ca", getenv("CARDLEDGER_TLS_CLIENT_CA"), "PEM CA bundle for client certificates")
+	var rateScope string
+	fs.StringVar(&rateScope, "rate-limit-scope", env("CARDLEDGER_RATE_LIMIT_SCOPE", "cluster"), "rate buckets shared by every instance (cluster) or per instance")
 	var rate, burst string
 	fs.StringVar(&rate, "rate-limit", env("CARDLEDGER_RATE_LIMIT", "50"), "requests per second per client")
 	fs.StringVar(&burst, "rate-burst", env("CARDLEDGER_RATE_BURST", "0"), "token-bucket size")
-	var rateScope string
-	fs.StringVar(&rateScope, "rate-limit-scope", env("CARDLEDGER_RATE_LIMIT_SCOPE", "cluster"), "rate buckets shared by every instance (cluster) or per instance")
 	fs.StringVar(&c.AuditSigningKey, "audit-signing-key", getenv("CARDLEDGER_AUDIT_SIGNING_KEY"), "Ed25519 seed signing history digests")
 	fs.StringVar(&c.AuditPublicKey, "audit-public-key", getenv("CARDLEDGER_AUDIT_PUBLIC_KEY"), "trusted public key for digests")
 	var digestEvery string
@@ -177,12 +177,6 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	if c.IdempotencyRetention, err = time.ParseDuration(idemRetention); err != nil || c.IdempotencyRetention <= 0 {
 		return Config{}, fmt.Errorf("CARDLEDGER_IDEMPOTENCY_RETENTION / --idempotency-retention: want a positive duration like 24h, got %q", idemRetention)
 	}
-	if c.RateLimit, err = strconv.ParseFloat(rate, 64); err != nil || c.RateLimit < 0 {
-		return Config{}, fmt.Errorf("CARDLEDGER_RATE_LIMIT / --rate-limit: want a number of requests per second >= 0, got %q", rate)
-	}
-	if c.RateBurst, err = strconv.Atoi(burst); err != nil || c.RateBurst < 0 {
-		return Config{}, fmt.Errorf("CARDLEDGER_RATE_BURST / --rate-burst: want a whole number >= 0, got %q", burst)
-	}
 	switch rateScope {
 	case "cluster":
 		c.RateLimitShared = true
@@ -190,6 +184,12 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 		c.RateLimitShared = false
 	default:
 		return Config{}, fmt.Errorf("CARDLEDGER_RATE_LIMIT_SCOPE / --rate-limit-scope: want cluster or instance, got %q", rateScope)
+	}
+	if c.RateLimit, err = strconv.ParseFloat(rate, 64); err != nil || c.RateLimit < 0 {
+		return Config{}, fmt.Errorf("CARDLEDGER_RATE_LIMIT / --rate-limit: want a number of requests per second >= 0, got %q", rate)
+	}
+	if c.RateBurst, err = strconv.Atoi(burst); err != nil || c.RateBurst < 0 {
+		return Config{}, fmt.Errorf("CARDLEDGER_RATE_BURST / --rate-burst: want a whole number >= 0, got %q", burst)
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return Config{}, fmt.Errorf("CARDLEDGER_TLS_CERT and CARDLEDGER_TLS_KEY: set both or neither")
