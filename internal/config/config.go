@@ -171,12 +171,6 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	if c.DashboardPublic, err = strconv.ParseBool(dashboardPublic); err != nil {
 		return Config{}, fmt.Errorf("CARDLEDGER_DASHBOARD_PUBLIC / --dashboard-public: want true or false, got %q", dashboardPublic)
 	}
-	if c.AuditDigestInterval, err = time.ParseDuration(digestEvery); err != nil || c.AuditDigestInterval <= 0 {
-		return Config{}, fmt.Errorf("CARDLEDGER_AUDIT_DIGEST_INTERVAL / --audit-digest-interval: want a positive duration like 1h, got %q", digestEvery)
-	}
-	if c.IdempotencyRetention, err = time.ParseDuration(idemRetention); err != nil || c.IdempotencyRetention <= 0 {
-		return Config{}, fmt.Errorf("CARDLEDGER_IDEMPOTENCY_RETENTION / --idempotency-retention: want a positive duration like 24h, got %q", idemRetention)
-	}
 	switch rateScope {
 	case "cluster":
 		c.RateLimitShared = true
@@ -184,6 +178,12 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 		c.RateLimitShared = false
 	default:
 		return Config{}, fmt.Errorf("CARDLEDGER_RATE_LIMIT_SCOPE / --rate-limit-scope: want cluster or instance, got %q", rateScope)
+	}
+	if c.AuditDigestInterval, err = time.ParseDuration(digestEvery); err != nil || c.AuditDigestInterval <= 0 {
+		return Config{}, fmt.Errorf("CARDLEDGER_AUDIT_DIGEST_INTERVAL / --audit-digest-interval: want a positive duration like 1h, got %q", digestEvery)
+	}
+	if c.IdempotencyRetention, err = time.ParseDuration(idemRetention); err != nil || c.IdempotencyRetention <= 0 {
+		return Config{}, fmt.Errorf("CARDLEDGER_IDEMPOTENCY_RETENTION / --idempotency-retention: want a positive duration like 24h, got %q", idemRetention)
 	}
 	if c.RateLimit, err = strconv.ParseFloat(rate, 64); err != nil || c.RateLimit < 0 {
 		return Config{}, fmt.Errorf("CARDLEDGER_RATE_LIMIT / --rate-limit: want a number of requests per second >= 0, got %q", rate)
