@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -136,6 +137,9 @@ func AddSealed(ctx context.Context, db DB, c Client, keys *SecretKeys) (credenti
 	c.Name = strings.TrimSpace(c.Name)
 	if c.Name == "" {
 		return "", errors.New("add client: name is required")
+	}
+	if strings.IndexFunc(c.Name, unicode.IsControl) >= 0 {
+		return "", fmt.Errorf("add client %q: a name holds no control characters", c.Name)
 	}
 	if !c.Role.Valid() {
 		return "", fmt.Errorf("add client %s: unknown role %q", c.Name, c.Role)

@@ -36,7 +36,7 @@ func rateServers(t *testing.T, ctx context.Context, pool *pgxpool.Pool, n int, s
 			opts.RateStore = auth.NewRateBuckets(own).WithClock(now)
 		}
 		servers = append(servers, httpapi.NewServer(opts, []httpapi.Route{{
-			Method: http.MethodGet, Path: "/v1/x", Roles: []httpapi.Role{httpapi.RoleCounter},
+			Method: http.MethodGet, Path: "/v1/x", Roles: []httpapi.Role{httpapi.RoleCounter, httpapi.RoleChannel},
 			Responses: []httpapi.Response{{Status: http.StatusNoContent}},
 			Handler:   func(c echo.Context) error { return c.NoContent(http.StatusNoContent) },
 		}}))
@@ -142,4 +142,31 @@ func TestRateBucketsOnTheDatabaseClock(t *testing.T) {
 	assert.InDelta(t, 1000*time.Second, wait, float64(time.Second), "a token every 1000 s")
 	_, _, err = b.Take(ctx, "k", 0, 3)
 	assert.Error(t, err, "a zero rate is a caller's bug")
+}
+
+// Every client of one e-card channel spends the channel's one bucket, on
+// every instance; another channel has its own.
+func TestSharedRateLimitIsPerChannel(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	pool := newPool(t)
+	add := func(name, channel string) string {
+		key, err := auth.Add(ctx, pool, auth.Client{Name: name, Role: httpapi.RoleChannel, Channel: channel})
+		require.NoError(t, err)
+		return key
+	}
+	rs1, rs2, icbc := add("rsapp-1", "rsapp"), add("rsapp-2", "rsapp"), add("icbc-app-1", "icbc-app")
+	now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	servers := rateServers(t, ctx, pool, 3, true, func() time.Time { return now })
+	ok := 0
+	for i := range 12 {
+		key := []string{rs1, rs2}[i%2]
+		if code := getX(servers[i%3], key).Code; code == http.StatusNoContent {
+			ok++
+		} else {
+			require.Equal(t, http.StatusTooManyRequests, code)
+		}
+	}
+	assert.Equal(t, 5, ok, "the channel's burst, shared by its two clients over three instances")
+	assert.Equal(t, http.StatusNoContent, getX(servers[0], icbc).Code, "another channel")
 }

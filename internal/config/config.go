@@ -95,7 +95,7 @@ var Settings = []Setting{
 	{"CARDLEDGER_RATE_LIMIT", "rate-limit", "50", "requests per second per client (per instance); 0 turns limiting off; `clients add --rate` overrides per client"},
 	{"CARDLEDGER_RATE_LIMIT_SCOPE", "rate-limit-scope", "cluster", "cluster: one bucket per client shared by every instance (PostgreSQL); instance: a bucket per client in each instance"},
 	{"CARDLEDGER_RATE_BURST", "rate-burst", "0", "token-bucket size; 0 means one second's worth"},
-	{"CARDLEDGER_CHANNEL_RATE_LIMIT", "channel-rate-limit", "0", "requests per second per e-card channel (per instance), all clients of the channel sharing one bucket; 0 means CARDLEDGER_RATE_LIMIT"},
+	{"CARDLEDGER_CHANNEL_RATE_LIMIT", "channel-rate-limit", "0", "requests per second per e-card channel (scope as CARDLEDGER_RATE_LIMIT_SCOPE), all clients of the channel sharing one bucket; 0 means CARDLEDGER_RATE_LIMIT"},
 	{"CARDLEDGER_AUDIT_SIGNING_KEY", "audit-signing-key", "(empty: no digests)", "Ed25519 seed, hex or base64, signing the periodic digest of every stream's head; secret"},
 	{"CARDLEDGER_AUDIT_PUBLIC_KEY", "audit-public-key", "(derived from the signing key)", "trusted public key for `audit verify --digest`"},
 	{"CARDLEDGER_AUDIT_DIGEST_INTERVAL", "audit-digest-interval", "1h", "how often serve signs a digest"},

@@ -55,7 +55,7 @@ func (l *rateLimiter) allow(p Principal, now time.Time) (time.Duration, bool) {
 	rate, burst := l.def.PerSecond, float64(l.def.Burst)
 	key := p.Client
 	if p.Role == RoleChannel && p.Channel != "" {
-		key = "channel\x00" + p.Channel // no client name holds a NUL
+		key = "channel\x1f" + p.Channel // no client name holds a control character (auth.AddSealed)
 		if l.def.ChannelPerSecond > 0 {
 			if burst > 0 {
 				burst *= l.def.ChannelPerSecond / rate
@@ -73,9 +73,9 @@ func (l *rateLimiter) allow(p Principal, now time.Time) (time.Duration, bool) {
 		burst = max(1, rate)
 	}
 	if l.shared != nil {
-		// Shared mode (Options.RateStore): one bucket per key for every
-		// instance. NOTE when merging per-channel keys: pass the bucket key.
-		if wait, ok, answered := l.shared.take(p.Client, rate, burst); answered {
+		// Shared mode (Options.RateStore): one bucket per key (client, or
+		// channel for every client of one channel) for every instance.
+		if wait, ok, answered := l.shared.take(key, rate, burst); answered {
 			return wait, ok
 		}
 	}
