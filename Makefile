@@ -33,10 +33,15 @@ run: services build
 # /metrics run under the race detector in `make test`, and only so.
 RACE_PKGS := projections analytics readapi cmd/cardledger
 
+# The read API's tests (and serve's) read through a streaming replica of the
+# test server: scripts/services.sh pg-replica makes it (pg_basebackup -R) or
+# reuses the running one.
 test: services
 	$(GO) vet ./...
+	set -e; CARDLEDGER_TEST_POSTGRES_READ_URL=$$(scripts/services.sh pg-replica); \
+	export CARDLEDGER_TEST_POSTGRES_READ_URL; \
 	CARDLEDGER_REQUIRE_CLICKHOUSE=1 SSCARD_REQUIRE=1 $(GO) test -count=1 -timeout 20m \
-		$$($(GO) list ./... | grep -vxF $(foreach p,$(RACE_PKGS),-e github.com/cardledger/cardledger/$(p)))
+		$$($(GO) list ./... | grep -vxF $(foreach p,$(RACE_PKGS),-e github.com/cardledger/cardledger/$(p))); \
 	CARDLEDGER_REQUIRE_CLICKHOUSE=1 SSCARD_REQUIRE=1 $(GO) test -race -count=1 -timeout 20m $(addprefix ./,$(RACE_PKGS))
 	docker-compose -f docker-compose.yml config -q && docker-compose -f docker-compose.yml --profile cluster config -q && \
 		test "$$(docker-compose -f docker-compose.yml --profile cluster config --services | grep -c '^esdb-node[123]$$')" = 3 && \

@@ -35,7 +35,7 @@ var (
 
 type createBody struct {
 	BatchID string             `json:"batch_id,omitempty"`
-	Filter  domain.BatchFilter `json:"filter"`
+	Filter  domain.BatchFilter `json:"filter,omitzero"` // none: every pending application
 }
 type reviewBody struct {
 	Reviewer string `json:"reviewer"`

@@ -152,9 +152,11 @@ func DecidePSAM(p *PSAM, cmd PSAMCommand) ([]Event, error) {
 			fe = append(fe, FieldError{Field: field, Code: CodeRequired, Message: field + " is required"})
 		}
 	}
-	date := func(v string) {
+	// field is the date's name in the command (received_on, on), so the
+	// error names the field the caller sent.
+	date := func(field, v string) {
 		if !datePattern.MatchString(v) {
-			fe = append(fe, FieldError{Field: "on", Code: CodeInvalidValue, Message: "YYYY-MM-DD"})
+			fe = append(fe, FieldError{Field: field, Code: CodeInvalidValue, Message: "YYYY-MM-DD"})
 		}
 	}
 	switch c := cmd.(type) {
@@ -163,7 +165,7 @@ func DecidePSAM(p *PSAM, cmd PSAMCommand) ([]Event, error) {
 			fe = append(fe, FieldError{Field: "serial", Code: CodeInvalidValue, Message: "4-32 letters or digits"})
 		}
 		need("warehouse", c.Warehouse)
-		date(c.ReceivedOn)
+		date("received_on", c.ReceivedOn)
 		if len(fe) > 0 {
 			return nil, Invalid(fe...)
 		}
@@ -173,7 +175,7 @@ func DecidePSAM(p *PSAM, cmd PSAMCommand) ([]Event, error) {
 		return []Event{PSAMStockedIn{Serial: c.Serial, Model: c.Model, Vendor: c.Vendor, Warehouse: c.Warehouse, ReceivedOn: c.ReceivedOn}}, nil
 	case IssuePSAM:
 		need("agency", c.Agency)
-		date(c.On)
+		date("on", c.On)
 		if len(fe) > 0 {
 			return nil, Invalid(fe...)
 		}
@@ -183,7 +185,7 @@ func DecidePSAM(p *PSAM, cmd PSAMCommand) ([]Event, error) {
 		return []Event{PSAMIssued{Serial: p.Serial, Agency: c.Agency, TerminalID: c.TerminalID, On: c.On}}, nil
 	case ReturnPSAM:
 		need("warehouse", c.Warehouse)
-		date(c.On)
+		date("on", c.On)
 		if len(fe) > 0 {
 			return nil, Invalid(fe...)
 		}
@@ -193,7 +195,7 @@ func DecidePSAM(p *PSAM, cmd PSAMCommand) ([]Event, error) {
 		return []Event{PSAMReturned{Serial: p.Serial, Agency: p.Agency, Warehouse: c.Warehouse, On: c.On}}, nil
 	case ReportPSAMDamaged:
 		need("reason", c.Reason)
-		date(c.On)
+		date("on", c.On)
 		if len(fe) > 0 {
 			return nil, Invalid(fe...)
 		}
@@ -203,7 +205,7 @@ func DecidePSAM(p *PSAM, cmd PSAMCommand) ([]Event, error) {
 		return []Event{PSAMDamaged{Serial: p.Serial, Agency: p.Agency, Reason: c.Reason, On: c.On}}, nil
 	case ReportPSAMLost:
 		need("reason", c.Reason)
-		date(c.On)
+		date("on", c.On)
 		if len(fe) > 0 {
 			return nil, Invalid(fe...)
 		}

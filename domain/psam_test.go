@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"errors"
 	"reflect"
 	"testing"
 )
@@ -52,5 +53,20 @@ func TestPSAMLifecycle(t *testing.T) {
 				t.Fatalf("got %+v, %v; want %+v", got, err, tt.want)
 			}
 		})
+	}
+}
+
+// A bad date is named as the command's field: received_on on a stock-in,
+// on everywhere else, so the caller knows which field of its body to fix.
+func TestPSAMDateErrorsNameTheCommandsField(t *testing.T) {
+	for cmd, field := range map[PSAMCommand]string{
+		StockInPSAM{Serial: "PS0001", Warehouse: "central"}: "received_on",
+		IssuePSAM{Serial: "PS0001", Agency: "bank-3"}:       "on",
+	} {
+		_, err := DecidePSAM(givenPSAM(t, psamIn), cmd)
+		var de *Error
+		if !errors.As(err, &de) || len(de.Fields) != 1 || de.Fields[0].Field != field {
+			t.Fatalf("%T: got %v; want one field error on %s", cmd, err, field)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 
 	"github.com/cardledger/cardledger/eventstore"
 	"github.com/cardledger/cardledger/internal/httpapi"
+	"github.com/cardledger/cardledger/internal/unavailable"
 	"github.com/cardledger/cardledger/projections"
 	"github.com/cardledger/cardledger/projections/readmodel"
 )
@@ -41,16 +43,22 @@ var (
 
 // API is the read side's HTTP API.
 type API struct {
-	pool   *pgxpool.Pool
-	runner *projections.Runner
-	idKey  []byte
-	log    logrus.FieldLogger
-	schema string
-	wait   time.Duration // bound of min_position waits
+	pool *pgxpool.Pool // the primary: the projection writes the read model there
+	// read serves every query: the primary, or the replica (WithReplica).
+	read *pgxpool.Pool
+	// replica is the read model as the replica has applied it (its own
+	// copy of the checkpoint); nil without a replica.
+	replica *readmodel.Model
+	runner  *projections.Runner
+	idKey   []byte
+	log     logrus.FieldLogger
+	schema  string
+	wait    time.Duration // bound of min_position waits
 
-	deps     []Dependency        // what /readyz checks besides the projections
-	optional map[string]bool     // projections whose lag only degrades readiness
-	metricsG prometheus.Gatherer // what /metrics serves
+	deps     []Dependency         // what /readyz checks besides the projections
+	optional map[string]bool      // projections whose lag only degrades readiness
+	metricsG prometheus.Gatherer  // what /metrics serves
+	ownReg   *prometheus.Registry // metricsG while it is NewAPI's own registry
 }
 
 // NewAPI serves the read model in pool. runner gives read-your-writes and
@@ -65,13 +73,15 @@ func NewAPI(pool *pgxpool.Pool, runner *projections.Runner, idKey []byte, log lo
 	if runner != nil {
 		reg.MustRegister(projections.Collector(runner))
 	}
-	return &API{pool: pool, runner: runner, idKey: idKey, log: log, schema: readmodel.Schema, wait: MaxWait, metricsG: reg}
+	return &API{pool: pool, read: pool, runner: runner, idKey: idKey, log: log, schema: readmodel.Schema, wait: MaxWait,
+		metricsG: reg, ownReg: reg}
 }
 
 // WithMetrics makes /metrics serve g, the process's registry, instead of
-// the projection series alone; g must hold projections.Collector(runner).
+// the projection series alone; g must hold projections.Collector(runner)
+// and, with a replica, ReplicaCollector.
 func (a *API) WithMetrics(g prometheus.Gatherer) *API {
-	a.metricsG = g
+	a.metricsG, a.ownReg = g, nil
 	return a
 }
 
@@ -83,12 +93,13 @@ func (a *API) WithMaxWait(d time.Duration) *API {
 
 // Routes is the route table of the read API.
 func (a *API) Routes() []httpapi.Route {
-	var routes []httpapi.Route
-	routes = append(routes, a.recordRoutes()...)
-	routes = append(routes, a.statsRoutes()...)
-	routes = append(routes, a.blacklistRoutes()...)
-	routes = append(routes, a.opsRoutes()...)
-	return routes
+	reads := slices.Concat(a.recordRoutes(), a.statsRoutes(), a.blacklistRoutes())
+	if a.replica != nil {
+		for i := range reads {
+			reads[i].Handler = a.onReplica(reads[i].Handler)
+		}
+	}
+	return append(reads, a.opsRoutes()...)
 }
 
 // t names a read-model table.
@@ -108,13 +119,23 @@ func (a *API) consistent(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), a.wait)
 	defer cancel()
 	err = a.runner.WaitForProjection(ctx, readmodel.Name, pos)
+	what := "the read model"
+	if _, down := unavailable.Classify(err); down && a.replica != nil && !errors.Is(err, projections.ErrNotCaughtUp) {
+		// Reading the primary's checkpoint: the outage is the primary's.
+		err = unavailable.Wrap(unavailable.PostgreSQL, err)
+	}
+	if err == nil && a.replica != nil {
+		// The replica replays what the primary committed: it can only
+		// have the position once the projection stored it there.
+		err, what = a.waitReplica(ctx, pos), "the read replica"
+	}
 	if errors.Is(err, projections.ErrNotCaughtUp) {
 		if c.Request().Context().Err() != nil {
 			return c.Request().Context().Err()
 		}
 		c.Response().Header().Set("Retry-After", "1")
 		return httpapi.NewProblem(http.StatusServiceUnavailable, CodeProjectionBehind,
-			"the read model has not reached min_position within "+a.wait.String()+"; retry shortly")
+			what+" has not reached min_position within "+a.wait.String()+"; retry shortly")
 	}
 	return err
 }

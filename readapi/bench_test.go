@@ -37,6 +37,7 @@ func BenchmarkBlacklistLookupAndFeed(b *testing.B) {
 	if _, err := h.pool.Exec(ctx, "VACUUM ANALYZE readmodel.blacklist, readmodel.blacklist_changes"); err != nil {
 		b.Fatal(err)
 	}
+	h.replicaSynced()
 	var cards []string
 	for i := 0; i < 5000; i++ {
 		cards = append(cards, fmt.Sprintf("L%08d", (i*7919)%listed), fmt.Sprintf("N%08d", i)) // half not listed

@@ -23,6 +23,10 @@ const (
 	// (e.g. the projection runs in another process and the listener is
 	// reconnecting).
 	longPollTick = 250 * time.Millisecond
+	// After a wake-up, a feed served by a replica polls it this often, this
+	// many times, for the change the primary just stored.
+	replicaWakeTick  = 10 * time.Millisecond
+	replicaWakePolls = 20
 )
 
 // BlacklistEntry answers a lookup; Reason is the card status ("lost",
@@ -90,7 +94,7 @@ func (a *API) blacklistLookup(c echo.Context) error {
 		return err
 	}
 	e := BlacklistEntry{CardNo: c.Param("card_no")}
-	err := a.pool.QueryRow(c.Request().Context(), "SELECT reason, since FROM "+a.t("blacklist")+" WHERE card_no = $1",
+	err := a.read.QueryRow(c.Request().Context(), "SELECT reason, since FROM "+a.t("blacklist")+" WHERE card_no = $1",
 		e.CardNo).Scan(&e.Reason, &e.Since)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
@@ -127,6 +131,7 @@ func (a *API) blacklistChanges(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	deadline := time.Now().Add(wait)
+	quick := 0 // polls left at replicaWakeTick
 	for {
 		wake := a.runner.Changed()
 		page, err := a.changesAfter(ctx, int64(after), int(limit))
@@ -137,18 +142,27 @@ func (a *API) blacklistChanges(c echo.Context) error {
 		if len(page.Changes) > 0 || left <= 0 {
 			return c.JSON(http.StatusOK, page)
 		}
+		tick := longPollTick
+		if quick > 0 {
+			tick, quick = replicaWakeTick, quick-1
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-wake:
-		case <-time.After(min(left, longPollTick)):
+			if a.replica != nil {
+				// The primary has the change; the replica replays it
+				// a moment later.
+				quick = replicaWakePolls
+			}
+		case <-time.After(min(left, tick)):
 		}
 	}
 }
 
 // ChangesAfter reads one page of the feed.
 func (a *API) changesAfter(ctx context.Context, after int64, limit int) (Changes, error) {
-	rows, err := a.pool.Query(ctx, "SELECT seq, card_no, op, reason, at FROM "+a.t("blacklist_changes")+
+	rows, err := a.read.Query(ctx, "SELECT seq, card_no, op, reason, at FROM "+a.t("blacklist_changes")+
 		" WHERE seq > $1 ORDER BY seq LIMIT $2", after, limit)
 	if err != nil {
 		return Changes{}, err
@@ -178,7 +192,7 @@ func (a *API) blacklistSnapshot(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	return pgx.BeginTxFunc(ctx, a.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},
+	return pgx.BeginTxFunc(ctx, a.read, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},
 		func(tx pgx.Tx) error {
 			var seq int64
 			if err := tx.QueryRow(ctx, "SELECT last_seq FROM "+a.t("checkpoint")).Scan(&seq); err != nil {

@@ -8,6 +8,10 @@
 //     response> and answers only once the read model has stored that
 //     position, waiting up to MaxWait (5 s); otherwise 503 with code
 //     "projection_behind". Without it reads are eventually consistent.
+//   - With a read replica (WithReplica) every query reads the replica, and
+//     "stored that position" means the replica's own copy of the read
+//     model's checkpoint has it: the primary's having it is not enough.
+//     Nothing here writes, so nothing needs the primary.
 //   - Blacklist change seqs are assigned by the single active projection
 //     instance, in log order, inside the transaction that stores the
 //     checkpoint; a transaction commits before the next one can take the

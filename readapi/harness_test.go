@@ -39,6 +39,8 @@ type harness struct {
 	t      testing.TB
 	store  *pgstore.Store
 	pool   *pgxpool.Pool
+	url    string        // the primary's database
+	rpool  *pgxpool.Pool // the replica's, nil without one
 	log    *logrus.Logger
 	api    *readapi.API
 	runner *projections.Runner
@@ -61,9 +63,15 @@ func newHarness(t testing.TB) *harness {
 	}
 	log := logrus.New()
 	log.SetLevel(logrus.WarnLevel)
-	h := &harness{t: t, store: store, pool: pool, log: log}
+	h := &harness{t: t, store: store, pool: pool, url: url, log: log}
 	h.runner = h.newRunner()
 	h.api = readapi.NewAPI(pool, h.runner, seed.HistoryKey, log)
+	// With a replica (`make test` always has one), every read test reads
+	// through it, as `serve --postgres-read-url` does.
+	if testpg.ReadServerURL() != "" {
+		h.rpool = testpg.NewPool(t, testpg.ReplicaDatabase(t, url))
+		h.api.WithReplica(h.rpool)
+	}
 	auth := httpapi.StaticAuthenticator{
 		keyAdmin:    {Client: "admin", Role: httpapi.RoleAdmin},
 		keyCounter:  {Client: "counter", Role: httpapi.RoleCounter},
@@ -146,6 +154,16 @@ func (h *harness) caughtUp() {
 	h.mu.Unlock()
 	if err := h.runner.WaitFor(ctx, last); err != nil {
 		h.t.Fatal(err)
+	}
+	h.replicaSynced()
+}
+
+// replicaSynced waits until the replica (if any) has replayed everything
+// written on the primary so far.
+func (h *harness) replicaSynced() {
+	h.t.Helper()
+	if h.rpool != nil {
+		testpg.WaitReplica(h.t, h.url)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -111,7 +112,11 @@ func (a *API) metrics(c echo.Context) error {
 func (a *API) readyz(c echo.Context) error {
 	ctx := c.Request().Context()
 	r := Readiness{Ready: true}
-	for _, d := range a.deps {
+	deps := a.deps
+	if a.replica != nil {
+		deps = append(slices.Clone(deps), a.replicaDependency())
+	}
+	for _, d := range deps {
 		cctx, cancel := context.WithTimeout(ctx, readyCheckTimeout)
 		err := d.Check(cctx)
 		cancel()

@@ -186,7 +186,7 @@ func (a *API) cardholderResponse(c echo.Context, id string) error {
 	var h Cardholder
 	var app Application
 	var stream string
-	err := a.pool.QueryRow(ctx, "SELECT "+cardholderColumns+" FROM "+a.t("cardholders")+" WHERE stream = $1",
+	err := a.read.QueryRow(ctx, "SELECT "+cardholderColumns+" FROM "+a.t("cardholders")+" WHERE stream = $1",
 		domain.StreamFor(id)).Scan(&h.CardholderID, &h.IDNumber, &h.Name, &h.Sex, &h.BirthDate, &h.Nationality,
 		&h.RegionCode, &h.Phone, &h.EmployerCode, &h.CommunityCode, &h.Deceased, &h.RegisteredAt, &h.UpdatedAt,
 		&h.Revision, &app.ApplicationID, &app.CardNo, &app.Status, &app.LastFailure, &stream)
@@ -217,7 +217,7 @@ const cardColumns = `card_no, cardholder_id, application_id, kind, source, statu
 	custody_at, custody_from, custody_handler`
 
 func (a *API) cards(ctx context.Context, where string, args ...any) ([]Card, error) {
-	rows, err := a.pool.Query(ctx, "SELECT "+cardColumns+" FROM "+a.t("cards")+" WHERE "+where, args...)
+	rows, err := a.read.Query(ctx, "SELECT "+cardColumns+" FROM "+a.t("cards")+" WHERE "+where, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -262,7 +262,7 @@ func (a *API) getCard(c echo.Context) error {
 }
 
 func (a *API) steps(ctx context.Context, where string, args ...any) ([]Step, error) {
-	rows, err := a.pool.Query(ctx, "SELECT step, at, card_no, from_party, to_party, handler, detail FROM "+
+	rows, err := a.read.Query(ctx, "SELECT step, at, card_no, from_party, to_party, handler, detail FROM "+
 		a.t("steps")+" WHERE "+where+" ORDER BY pos_commit, pos_prepare", args...)
 	if err != nil {
 		return nil, err
@@ -288,7 +288,7 @@ func (a *API) getProgress(c echo.Context) error {
 		return err
 	}
 	p := Progress{CardholderID: id}
-	err := a.pool.QueryRow(ctx, "SELECT application_id, card_no, card_status, last_failure FROM "+a.t("cardholders")+
+	err := a.read.QueryRow(ctx, "SELECT application_id, card_no, card_status, last_failure FROM "+a.t("cardholders")+
 		" WHERE stream = $1", domain.StreamFor(id)).Scan(&p.ApplicationID, &p.CardNo, &p.Status, &p.LastFailure)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return httpapi.NotFound(domain.CodeCardholderNotFound, "no cardholder with this id")
@@ -299,7 +299,7 @@ func (a *API) getProgress(c echo.Context) error {
 	if want := c.QueryParam("application_id"); want != "" && want != p.ApplicationID {
 		// A past application: its status is its card's, if it got one.
 		p = Progress{CardholderID: id, ApplicationID: want, Status: "superseded"}
-		err := a.pool.QueryRow(ctx, "SELECT card_no, status, last_failure FROM "+a.t("cards")+
+		err := a.read.QueryRow(ctx, "SELECT card_no, status, last_failure FROM "+a.t("cards")+
 			" WHERE stream = $1 AND application_id = $2", domain.StreamFor(id), want).Scan(&p.CardNo, &p.Status, &p.LastFailure)
 		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return err
@@ -340,7 +340,7 @@ func (a *API) holdings(c echo.Context, column string) error {
 	code := c.Param("code")
 	out := HoldingPage{Code: code, ByStatus: map[string]int{}, Items: []Holding{}}
 	scope, scopeArgs := a.scopeFilter(c, 2)
-	rows, err := a.pool.Query(ctx, "SELECT coalesce(nullif(h.card_status, ''), 'none'), count(*) FROM "+
+	rows, err := a.read.Query(ctx, "SELECT coalesce(nullif(h.card_status, ''), 'none'), count(*) FROM "+
 		a.t("cardholders")+" h WHERE h."+column+" = $1"+scope+" GROUP BY 1", append([]any{code}, scopeArgs...)...)
 	if err != nil {
 		return err
@@ -359,7 +359,7 @@ func (a *API) holdings(c echo.Context, column string) error {
 		return err
 	}
 	scope, scopeArgs = a.scopeFilter(c, 4)
-	rows, err = a.pool.Query(ctx, "SELECT h.cardholder_id, h.name, h.employer_code, h.community_code, h.application_id, h.card_no, "+
+	rows, err = a.read.Query(ctx, "SELECT h.cardholder_id, h.name, h.employer_code, h.community_code, h.application_id, h.card_no, "+
 		"h.card_status, h.last_failure FROM "+a.t("cardholders")+" h WHERE h."+column+" = $1 AND h.cardholder_id > $2"+scope+
 		" ORDER BY h.cardholder_id LIMIT $3", append([]any{code, pg.cursor, pg.limit}, scopeArgs...)...)
 	if err != nil {
@@ -397,7 +397,7 @@ func (a *API) productionFailures(c echo.Context) error {
 	ctx := c.Request().Context()
 	code := c.Param("code")
 	scope, scopeArgs := a.scopeFilter(c, 4)
-	rows, err := a.pool.Query(ctx, `SELECT h.cardholder_id, h.name, h.employer_code, h.community_code, h.application_id,
+	rows, err := a.read.Query(ctx, `SELECT h.cardholder_id, h.name, h.employer_code, h.community_code, h.application_id,
 		h.card_no, h.card_status, h.last_failure,
 		(SELECT max(s.at) FROM `+a.t("steps")+` s WHERE s.card_no = h.card_no AND s.step = 'production_failed')
 		FROM `+a.t("cardholders")+` h

@@ -22,7 +22,7 @@ func (a *API) checkScope(c echo.Context, stream, cardNo string) error {
 		return nil
 	}
 	var region, bank string
-	err := a.pool.QueryRow(c.Request().Context(), `SELECT h.region_code, coalesce((SELECT k.bank_code FROM `+a.t("cards")+
+	err := a.read.QueryRow(c.Request().Context(), `SELECT h.region_code, coalesce((SELECT k.bank_code FROM `+a.t("cards")+
 		` k WHERE k.stream = h.stream AND (k.card_no = $2 OR ($2 = '' AND k.is_current)) LIMIT 1), '')
 		FROM `+a.t("cardholders")+` h WHERE h.stream = $1`, stream, cardNo).Scan(&region, &bank)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -40,7 +40,7 @@ func (a *API) checkCardScope(c echo.Context, cardNo string) error {
 		return nil
 	}
 	var stream string
-	err := a.pool.QueryRow(c.Request().Context(), `SELECT stream FROM `+a.t("cards")+` WHERE card_no = $1`, cardNo).Scan(&stream)
+	err := a.read.QueryRow(c.Request().Context(), `SELECT stream FROM `+a.t("cards")+` WHERE card_no = $1`, cardNo).Scan(&stream)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil
 	}

@@ -71,7 +71,7 @@ func (a *API) stat(s statistic) echo.HandlerFunc {
 		if err := a.consistent(c); err != nil {
 			return err
 		}
-		rows, err := a.pool.Query(c.Request().Context(), sql)
+		rows, err := a.read.Query(c.Request().Context(), sql)
 		if err != nil {
 			return err
 		}

@@ -5,7 +5,9 @@
 #   scripts/services.sh packages     install missing Debian packages
 #   scripts/services.sh postgres     start PostgreSQL if it is not running; create database cardledger
 #   scripts/services.sh clickhouse   start a private ClickHouse under .state/clickhouse; print its URL
-#   scripts/services.sh stop         stop the private ClickHouse
+#   scripts/services.sh pg-replica   make (pg_basebackup -R) and start a streaming replica of the
+#                                    PostgreSQL on CARDLEDGER_PG_PRIMARY_PORT (5432); print its URL
+#   scripts/services.sh stop         stop the private ClickHouse and the replica
 #   scripts/services.sh all          packages + postgres + clickhouse
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -64,17 +66,135 @@ clickhouse() {
   cat "$dir/url"
 }
 
+# The test replica: a second cluster of the primary's version on its own
+# port, made by pg_basebackup -R (standby.signal + primary_conninfo) and
+# streaming from the primary through a physical slot (a busy primary
+# recycles WAL within seconds, before a slotless replica starts streaming).
+# `stop` drops the slot, so a replica left stopped does not make the
+# primary keep WAL forever; one that cannot catch up is remade.
+# PostgreSQL refuses to run as root and needs every directory above its
+# data to be reachable by the postgres user: the data lives under /var/tmp,
+# not .state (a clone under /root is not). It is left running for reuse,
+# like ClickHouse; `services.sh stop` stops it.
+PG_PRIMARY_PORT="${CARDLEDGER_PG_PRIMARY_PORT:-5432}"
+PG_REPLICA_PORT="${CARDLEDGER_PG_REPLICA_PORT:-$((PG_PRIMARY_PORT + 10))}"
+PG_REPLICA_DIR="${CARDLEDGER_PG_REPLICA_DIR:-/var/tmp/cardledger-pg-replica-$PG_PRIMARY_PORT-$PG_REPLICA_PORT}"
+
+as_postgres() {
+  if [[ $EUID -eq 0 ]]; then runuser -u postgres -- "$@"
+  elif [[ "$(id -un)" == postgres ]]; then "$@"
+  else sudo -u postgres "$@"; fi
+}
+
+pg_replica() {
+  local primary="postgres://postgres@127.0.0.1:$PG_PRIMARY_PORT/postgres?sslmode=disable"
+  local url="postgres://postgres@127.0.0.1:$PG_REPLICA_PORT/postgres?sslmode=disable"
+  local dir="$PG_REPLICA_DIR" data="$PG_REPLICA_DIR/data" slot="cardledger_replica_$PG_REPLICA_PORT"
+  local num; num=$(psql "$primary" -Atqc 'show server_version_num') || { log "no PostgreSQL on port $PG_PRIMARY_PORT"; exit 1; }
+  local bin="/usr/lib/postgresql/$((num / 10000))/bin"
+  local sysid; sysid=$(psql "$primary" -Atqc 'select system_identifier from pg_control_system()')
+  if pg_isready -q -h 127.0.0.1 -p "$PG_REPLICA_PORT"; then
+    if [[ "$(psql "$url" -Atqc 'select pg_is_in_recovery()::text || system_identifier from pg_control_system()' 2>/dev/null)" == "true$sysid" ]]; then
+      pg_replica_caught_up "$primary" "$url" 10 && { echo "$url"; return 0; }
+      log "replica on $PG_REPLICA_PORT does not catch up: remaking it"
+      as_postgres "$bin/pg_ctl" -D "$data" -m immediate stop >/dev/null 2>&1 || true
+    else
+      log "port $PG_REPLICA_PORT is taken by something that is not a replica of port $PG_PRIMARY_PORT"; exit 1
+    fi
+  elif [[ -f "$data/standby.signal" && "$(cat "$dir/sysid" 2>/dev/null)" == "$sysid" ]] &&
+    grep -q "primary_slot_name = '$slot'" "$data/postgresql.auto.conf"; then
+    # `stop` dropped the slot; one made now holds the WAL from here on.
+    psql "$primary" -Atqc "select pg_create_physical_replication_slot('$slot', true)
+      where not exists (select 1 from pg_replication_slots where slot_name = '$slot')" >/dev/null
+    if pg_replica_start "$bin" "$data" && pg_replica_caught_up "$primary" "$url" 15; then
+      log "replica restarted on 127.0.0.1:$PG_REPLICA_PORT"; echo "$url"; return 0
+    fi
+    log "the replica in $data cannot catch up (WAL recycled on the primary?): remaking it"
+    as_postgres "$bin/pg_ctl" -D "$data" -m immediate stop >/dev/null 2>&1 || true
+  fi
+  # The primary must accept replication connections from loopback: a stock
+  # Debian cluster asks a password for them on TCP ("all" does not match
+  # the replication pseudo-database).
+  if ! psql "postgres://postgres@127.0.0.1:$PG_PRIMARY_PORT/postgres?replication=true&sslmode=disable" -Atqc 'IDENTIFY_SYSTEM' >/dev/null 2>&1; then
+    local hba; hba=$(psql "$primary" -Atqc 'show hba_file')
+    log "allowing trust replication on 127.0.0.1 in $hba"
+    sed -i '1i host replication all 127.0.0.1/32 trust' "$hba"
+    psql "$primary" -Atqc 'select pg_reload_conf()' >/dev/null
+  fi
+  psql "$primary" -Atqc "select pg_drop_replication_slot(slot_name) from pg_replication_slots
+    where slot_name = '$slot' and not active" >/dev/null
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  chown postgres: "$dir" 2>/dev/null || true
+  local t0=$SECONDS
+  as_postgres "$bin/pg_basebackup" -h 127.0.0.1 -p "$PG_PRIMARY_PORT" -U postgres -D "$data" -R -X stream -c fast -C -S "$slot"
+  # The primary's settings that a hot standby must match or exceed, and a
+  # configuration of its own (Debian keeps the primary's in /etc).
+  local s; s=$(psql "$primary" -AtqF= -c "select name, setting from pg_settings where name in
+    ('max_connections','max_worker_processes','max_wal_senders','max_prepared_transactions','max_locks_per_transaction')")
+  as_postgres tee "$data/postgresql.conf" >/dev/null <<CONF
+port = $PG_REPLICA_PORT
+listen_addresses = '127.0.0.1'
+unix_socket_directories = '$dir'
+hot_standby = on
+hot_standby_feedback = on
+shared_buffers = 64MB
+fsync = off
+full_page_writes = off
+logging_collector = off
+$s
+CONF
+  printf 'local all all trust\nhost all all 127.0.0.1/32 trust\n' | as_postgres tee "$data/pg_hba.conf" >/dev/null
+  echo "$sysid" > "$dir/sysid"
+  pg_replica_start "$bin" "$data" || { cat "$dir/log" >&2; exit 1; }
+  pg_replica_caught_up "$primary" "$url" 30 || { log "the new replica did not catch up"; cat "$dir/log" >&2; exit 1; }
+  log "replica of 127.0.0.1:$PG_PRIMARY_PORT made in $((SECONDS - t0))s, streaming on 127.0.0.1:$PG_REPLICA_PORT ($data)"
+  echo "$url"
+}
+
+pg_replica_start() {
+  local bin=$1 data=$2
+  [[ -f "$PG_REPLICA_DIR/log" ]] && : > "$PG_REPLICA_DIR/log" # this start's lines only (pg_replica_caught_up reads them)
+  as_postgres "$bin/pg_ctl" -D "$data" -l "$PG_REPLICA_DIR/log" -w -t 60 start >/dev/null
+}
+
+# pg_replica_caught_up waits up to $3 seconds until the replica has replayed
+# the primary's WAL as of now.
+pg_replica_caught_up() {
+  local primary=$1 url=$2 secs=$3
+  local lsn; lsn=$(psql "$primary" -Atqc 'select pg_current_wal_lsn()')
+  local until=$((SECONDS + secs))
+  while ((SECONDS < until)); do
+    [[ "$(psql "$url" -Atqc "select pg_last_wal_replay_lsn() >= '$lsn'" 2>/dev/null)" == t ]] && return 0
+    # WAL the replica needs is gone from the primary: waiting is futile.
+    grep -q "has already been removed" "$PG_REPLICA_DIR/log" 2>/dev/null && return 1
+    sleep 0.1
+  done
+  return 1
+}
+
+pg_replica_stop() {
+  local data="$PG_REPLICA_DIR/data"
+  if [[ -f "$data/postmaster.pid" ]]; then
+    as_postgres "/usr/lib/postgresql/$(cat "$data/PG_VERSION")/bin/pg_ctl" -D "$data" -m fast stop >/dev/null || true
+  fi
+  psql "postgres://postgres@127.0.0.1:$PG_PRIMARY_PORT/postgres?sslmode=disable" -Atqc "select pg_drop_replication_slot(slot_name)
+    from pg_replication_slots where slot_name = 'cardledger_replica_$PG_REPLICA_PORT' and not active" >/dev/null 2>&1 || true
+}
+
 stop() {
   local dir="$STATE/clickhouse"
   [[ -f "$dir/server.pid" ]] && "$ROOT/scripts/clickhouse/ch-private.sh" stop "$dir" || true
   rm -f "$dir/server.pid" "$dir/url"
+  pg_replica_stop
 }
 
 case "${1:-all}" in
   packages) packages ;;
   postgres) postgres ;;
   clickhouse) clickhouse ;;
+  pg-replica) pg_replica ;;
   stop) stop ;;
   all) packages; postgres; clickhouse >/dev/null ;;
-  *) echo "usage: $0 packages|postgres|clickhouse|stop|all" >&2; exit 2 ;;
+  *) echo "usage: $0 packages|postgres|clickhouse|pg-replica|stop|all" >&2; exit 2 ;;
 esac

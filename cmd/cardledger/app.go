@@ -105,10 +105,21 @@ func (a *app) server(ctx context.Context) (*echo.Echo, error) {
 		return nil, err
 	}
 	cmds.WithRequestHashKeys(hashKeys[0], hashKeys[1:]...)
+	reads := readapi.NewAPI(d.pool, a.runner, d.cfg.IDKey, d.log).WithReadiness(a.readinessChecks(), analytics.ProjectionName).
+		WithMetrics(a.metrics)
+	readPool, err := d.openReadPool(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if readPool != nil {
+		reads.WithReplica(readPool)
+		if err := a.metrics.Register(readapi.ReplicaCollector(d.pool, readPool)); err != nil {
+			return nil, err
+		}
+	}
 	routes := [][]httpapi.Route{
 		cmds.Routes(),
-		readapi.NewAPI(d.pool, a.runner, d.cfg.IDKey, d.log).WithReadiness(a.readinessChecks(), analytics.ProjectionName).
-			WithMetrics(a.metrics).Routes(),
+		reads.Routes(),
 		audit.NewAPI(d.pool).Routes(),
 	}
 	// Usage records are events; the ingester needs no ClickHouse (the
@@ -157,6 +168,12 @@ func (a *app) server(ctx context.Context) (*echo.Echo, error) {
 		return nil, err
 	}
 	authn := auth.NewAuthenticator(d.pool, 30*time.Second).WithSecretKeys(secrets)
+	// Shared buckets: a client's limit holds however many instances it
+	// spreads its requests over (README, "Running many instances").
+	var rateStore httpapi.RateStore
+	if d.cfg.RateLimitShared {
+		rateStore = auth.NewRateBuckets(d.pool)
+	}
 	a.authn = authn
 	e := httpapi.NewServer(httpapi.Options{
 		Auth:      authn,
@@ -164,6 +181,7 @@ func (a *app) server(ctx context.Context) (*echo.Echo, error) {
 		Certs:     authn,
 		RateLimit: httpapi.RateLimit{PerSecond: d.cfg.RateLimit, Burst: d.cfg.RateBurst, ChannelPerSecond: d.cfg.ChannelRateLimit},
 		Log:       d.log,
+		RateStore: rateStore,
 		Metrics:   httpMetrics,
 		Version:   version,
 		MapError:  commands.ProblemFor,

@@ -31,7 +31,10 @@ type deps struct {
 	// storePool is the event store's own pool when it is another database
 	// than the read models' (nil when they share d.pool).
 	storePool *pgxpool.Pool
-	keys      *piistore.Keyring
+	// readPool is the read replica's pool (CARDLEDGER_POSTGRES_READ_URL),
+	// nil without one.
+	readPool *pgxpool.Pool
+	keys     *piistore.Keyring
 }
 
 // parseConfig adds the common flags to fs, parses args and sets up logging.
@@ -234,6 +237,37 @@ func (d *deps) close() {
 	if d.pool != nil {
 		d.pool.Close()
 	}
+	if d.readPool != nil {
+		d.readPool.Close()
+	}
+}
+
+// openReadPool is the read replica's pool, or nil when none is configured
+// or the URL names the primary's own database (then d.pool serves reads;
+// a second pool on it would only spend the primary's connection budget).
+// A replica that does not answer at start is ridden out like one that goes
+// down later: reads answer 503 naming it and /readyz says so.
+func (d *deps) openReadPool(ctx context.Context) (*pgxpool.Pool, error) {
+	if d.readPool != nil || d.cfg.PostgresReadURL == "" {
+		return d.readPool, nil
+	}
+	if pgpool.SameDatabase(d.cfg.PostgresReadURL, d.cfg.PostgresURL) {
+		d.log.Warn("CARDLEDGER_POSTGRES_READ_URL names the primary's database: reads go to the primary")
+		return nil, nil
+	}
+	cfg, err := pgpool.ParseReadConfig(d.cfg.PostgresReadURL)
+	if err != nil {
+		return nil, fmt.Errorf("CARDLEDGER_POSTGRES_READ_URL: %w", err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect read replica: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		d.log.WithError(err).Warn("read replica does not answer: reads answer 503 until it does")
+	}
+	d.readPool = pool
+	return pool, nil
 }
 
 // openPGStore opens the PostgreSQL event store on the read models' pool

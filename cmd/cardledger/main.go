@@ -44,6 +44,7 @@ func commandTable() []subcommand {
 		{"clients", "clients add --name N --role R | list | revoke NAME: API clients (add prints the key once)", runClients},
 		{"blacklist", "blacklist sync --dir DIR | blacklist check --dir DIR CARD_NO: offline blacklist copy", runBlacklist},
 		{"seed", "seed --people N --months M: fill the system with a demo city", runSeed},
+		{"demo-card", "print the virtual card's options (CARD_ARGS) for an active card of this city (scripts/counter-demo.sh)", runDemoCard},
 		{"import", "import applications FILE: bulk applications from CSV (UTF-8 or GB18030)", runImport},
 		{"batch", "batch ...: batch production workflow (see `cardledger batch help`)", runBatch},
 		{"psam", "psam ...: PSAM (terminal security module) stock: stock-in, issue, damage, query", runPSAM},

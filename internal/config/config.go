@@ -15,13 +15,16 @@ import (
 
 // Config holds every setting of the cardledger binary.
 type Config struct {
-	Listen        string
-	PostgresURL   string
-	EventStoreURL string
-	ClickHouseURL string
-	IDKey         []byte // key of the keyed hash that turns an ID number into a cardholder id
-	CityCode      string // prefecture this system serves, GB/T 2260
-	CityName      string // its name, shown on the dashboard
+	Listen      string
+	PostgresURL string
+	// PostgresReadURL is a streaming replica of PostgresURL's server that
+	// serves the read API's queries; empty: the primary serves them.
+	PostgresReadURL string
+	EventStoreURL   string
+	ClickHouseURL   string
+	IDKey           []byte // key of the keyed hash that turns an ID number into a cardholder id
+	CityCode        string // prefecture this system serves, GB/T 2260
+	CityName        string // its name, shown on the dashboard
 	// DashboardPublic serves the dashboard's data without a key; otherwise
 	// it needs an analyst key or a display client's token.
 	DashboardPublic bool
@@ -29,6 +32,9 @@ type Config struct {
 	LogFormat       string // json or text
 	Projections     bool   // run projections inside serve
 	ShutdownGrace   time.Duration
+	// RateLimitShared keeps the buckets in PostgreSQL for every instance
+	// (CARDLEDGER_RATE_LIMIT_SCOPE=cluster); false: per instance.
+	RateLimitShared bool
 
 	TLSCert     string  // PEM certificate; set with TLSKey to serve HTTPS
 	TLSKey      string  // PEM private key
@@ -79,6 +85,7 @@ const devMasterKey = "636172646c656467657220646576206d6173746572206b6579202d2064
 var Settings = []Setting{
 	{"CARDLEDGER_LISTEN", "listen", "127.0.0.1:8080", "HTTP listen address"},
 	{"CARDLEDGER_POSTGRES_URL", "postgres-url", DefaultPostgresURL, "PostgreSQL for read models, API clients and idempotency keys"},
+	{"CARDLEDGER_POSTGRES_READ_URL", "postgres-read-url", "(empty: reads go to CARDLEDGER_POSTGRES_URL)", "streaming replica of that database serving the read API (records, blacklist, stats); min_position reads wait until the replica has applied the position"},
 	{"CARDLEDGER_EVENTSTORE_URL", "eventstore-url", "(same as CARDLEDGER_POSTGRES_URL)", "event store: a postgres:// URL selects the PostgreSQL event store, esdb:// selects EventStoreDB"},
 	{"CARDLEDGER_CLICKHOUSE_URL", "clickhouse-url", "(empty: analytics off)", "ClickHouse native-protocol URL, e.g. clickhouse://127.0.0.1:9000/default"},
 	{"CARDLEDGER_ID_KEY", "id-key", "(a fixed development key)", "hex key of the keyed hash deriving cardholder ids from ID numbers; set it in production and never change it"},
@@ -92,6 +99,7 @@ var Settings = []Setting{
 	{"CARDLEDGER_TLS_KEY", "tls-key", "", "PEM private key file of CARDLEDGER_TLS_CERT"},
 	{"CARDLEDGER_TLS_CLIENT_CA", "tls-client-ca", "(empty: no client certificates)", "PEM CA bundle; a verified client certificate whose subject is registered (`clients add --auth tls --subject S`) identifies the client"},
 	{"CARDLEDGER_RATE_LIMIT", "rate-limit", "50", "requests per second per client (per instance); 0 turns limiting off; `clients add --rate` overrides per client"},
+	{"CARDLEDGER_RATE_LIMIT_SCOPE", "rate-limit-scope", "cluster", "cluster: one bucket per client shared by every instance (PostgreSQL); instance: a bucket per client in each instance"},
 	{"CARDLEDGER_RATE_BURST", "rate-burst", "0", "token-bucket size; 0 means one second's worth"},
 	{"CARDLEDGER_CHANNEL_RATE_LIMIT", "channel-rate-limit", "0", "requests per second per e-card channel (per instance), all clients of the channel sharing one bucket; 0 means CARDLEDGER_RATE_LIMIT"},
 	{"CARDLEDGER_AUDIT_SIGNING_KEY", "audit-signing-key", "(empty: no digests)", "Ed25519 seed, hex or base64, signing the periodic digest of every stream's head; secret"},
@@ -126,6 +134,7 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	var idKey, projections string
 	fs.StringVar(&c.Listen, "listen", env("CARDLEDGER_LISTEN", "127.0.0.1:8080"), "HTTP listen address")
 	fs.StringVar(&c.PostgresURL, "postgres-url", env("CARDLEDGER_POSTGRES_URL", DefaultPostgresURL), "PostgreSQL URL for read models")
+	fs.StringVar(&c.PostgresReadURL, "postgres-read-url", getenv("CARDLEDGER_POSTGRES_READ_URL"), "PostgreSQL replica URL serving the read API")
 	fs.StringVar(&c.EventStoreURL, "eventstore-url", getenv("CARDLEDGER_EVENTSTORE_URL"), "event store URL (postgres:// or esdb://)")
 	fs.StringVar(&c.ClickHouseURL, "clickhouse-url", getenv("CARDLEDGER_CLICKHOUSE_URL"), "ClickHouse URL (native protocol)")
 	fs.StringVar(&idKey, "id-key", env("CARDLEDGER_ID_KEY", devIDKey), "hex key deriving cardholder ids")
@@ -136,6 +145,8 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	fs.StringVar(&c.LogLevel, "log-level", env("CARDLEDGER_LOG_LEVEL", "info"), "log level")
 	fs.StringVar(&c.LogFormat, "log-format", env("CARDLEDGER_LOG_FORMAT", "json"), "log format: json or text")
 	fs.StringVar(&projections, "projections", env("CARDLEDGER_PROJECTIONS", "true"), "run projections inside serve")
+	var rateScope string
+	fs.StringVar(&rateScope, "rate-limit-scope", env("CARDLEDGER_RATE_LIMIT_SCOPE", "cluster"), "rate buckets shared by every instance (cluster) or per instance")
 	fs.StringVar(&c.TLSCert, "tls-cert", getenv("CARDLEDGER_TLS_CERT"), "PEM certificate file")
 	fs.StringVar(&c.TLSKey, "tls-key", getenv("CARDLEDGER_TLS_KEY"), "PEM private key file")
 	fs.StringVar(&c.TLSClientCA, "tls-client-ca", getenv("CARDLEDGER_TLS_CLIENT_CA"), "PEM CA bundle for client certificates")
@@ -165,6 +176,9 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	if c.EventStoreURL == "" {
 		c.EventStoreURL = c.PostgresURL
 	}
+	if c.PostgresReadURL != "" && !strings.HasPrefix(c.PostgresReadURL, "postgres://") && !strings.HasPrefix(c.PostgresReadURL, "postgresql://") {
+		return Config{}, fmt.Errorf("CARDLEDGER_POSTGRES_READ_URL / --postgres-read-url: want a postgres:// URL, got %q", redact(c.PostgresReadURL))
+	}
 	key, err := hex.DecodeString(idKey)
 	if err != nil || len(key) < 16 {
 		return Config{}, fmt.Errorf("CARDLEDGER_ID_KEY / --id-key: want at least 16 bytes as hex")
@@ -180,6 +194,14 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	}
 	if c.DashboardPublic, err = strconv.ParseBool(dashboardPublic); err != nil {
 		return Config{}, fmt.Errorf("CARDLEDGER_DASHBOARD_PUBLIC / --dashboard-public: want true or false, got %q", dashboardPublic)
+	}
+	switch rateScope {
+	case "cluster":
+		c.RateLimitShared = true
+	case "instance":
+		c.RateLimitShared = false
+	default:
+		return Config{}, fmt.Errorf("CARDLEDGER_RATE_LIMIT_SCOPE / --rate-limit-scope: want cluster or instance, got %q", rateScope)
 	}
 	if c.AuditDigestInterval, err = time.ParseDuration(digestEvery); err != nil || c.AuditDigestInterval <= 0 {
 		return Config{}, fmt.Errorf("CARDLEDGER_AUDIT_DIGEST_INTERVAL / --audit-digest-interval: want a positive duration like 1h, got %q", digestEvery)

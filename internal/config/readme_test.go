@@ -41,9 +41,10 @@ func TestFlagsOverrideEnvironment(t *testing.T) {
 
 func TestBadSettingsAreRefusedWithTheirName(t *testing.T) {
 	cases := map[string]map[string]string{
-		"CARDLEDGER_ID_KEY":      {"CARDLEDGER_ID_KEY": "not-hex"},
-		"CARDLEDGER_PROJECTIONS": {"CARDLEDGER_PROJECTIONS": "maybe"},
-		"CARDLEDGER_CITY_CODE":   {"CARDLEDGER_CITY_CODE": "32"},
+		"CARDLEDGER_ID_KEY":            {"CARDLEDGER_ID_KEY": "not-hex"},
+		"CARDLEDGER_PROJECTIONS":       {"CARDLEDGER_PROJECTIONS": "maybe"},
+		"CARDLEDGER_CITY_CODE":         {"CARDLEDGER_CITY_CODE": "32"},
+		"CARDLEDGER_POSTGRES_READ_URL": {"CARDLEDGER_POSTGRES_READ_URL": "esdb://127.0.0.1:2113"},
 	}
 	for name, env := range cases {
 		_, err := Load(newFlagSet(), nil, func(k string) string { return env[k] })

@@ -71,11 +71,8 @@ var (
 	ETagHeader = Header("ETag", "The stream's revision after the command; send it as If-Match", `"7"`)
 )
 
-// Required returns p marked required (a chainable form for route tables).
+// Required returns p marked required.
 func Required(p Param) Param { p.Required = true; return p }
-
-// OK is the 200 answer with body.
-func OK(body any) Response { return Response{Status: http.StatusOK, Body: body} }
 
 // Problems are problem+json answers with the given statuses, besides the
 // ones every route gets (see commonProblems).

@@ -80,6 +80,14 @@ func openAPI(opts Options, routes []Route) map[string]any {
 		"components": map[string]any{
 			"securitySchemes": securitySchemes(),
 			"responses":       sharedResponses(problem),
+			"parameters": map[string]any{
+				"RequestID": map[string]any{"name": HeaderRequestID, "in": "header", "schema": map[string]any{"type": "string"},
+					"example": "req-7f3a", "description": "Your id of this request (1 to 128 printable ASCII characters), " +
+						"echoed in the answer, the logs and problems' request_id; a fresh UUID when absent"},
+				"CorrelationID": map[string]any{"name": HeaderCorrelationID, "in": "header", "schema": map[string]any{"type": "string"},
+					"example": "loss-2026-000123", "description": "Groups the requests of one business operation; recorded in the " +
+						"metadata of the events a command appends; the request id when absent"},
+			},
 		},
 	}
 	doc["components"].(map[string]any)["schemas"] = g.finish(doc)
@@ -235,6 +243,9 @@ func parameters(g *schemas, r Route) []map[string]any {
 			})
 		}
 	}
+	// Every route reads the request and correlation ids (middleware.go).
+	out = append(out, map[string]any{"$ref": "#/components/parameters/RequestID"},
+		map[string]any{"$ref": "#/components/parameters/CorrelationID"})
 	for _, p := range r.Params {
 		q := map[string]any{"name": p.Name, "in": p.In, "schema": paramSchema(g, p)}
 		if p.Description != "" {

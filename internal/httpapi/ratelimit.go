@@ -6,8 +6,9 @@ import (
 )
 
 // RateLimit is the per-client token bucket of authenticated routes: each
-// client may send Burst requests at once and PerSecond on average. Buckets
-// are per server instance, so the cluster-wide limit is the instance count
+// client may send Burst requests at once and PerSecond on average. With
+// Options.RateStore every instance draws from the same bucket; without, each
+// instance has its own, so the cluster-wide limit is the instance count
 // times this. A client's Principal.RateLimit overrides PerSecond (and scales
 // the burst with it).
 //
@@ -32,6 +33,8 @@ type rateLimiter struct {
 
 	mu      sync.Mutex
 	buckets map[string]*bucket
+
+	shared *sharedRate // nil: buckets per instance only
 }
 
 type bucket struct {
@@ -68,6 +71,13 @@ func (l *rateLimiter) allow(p Principal, now time.Time) (time.Duration, bool) {
 	}
 	if burst < 1 {
 		burst = max(1, rate)
+	}
+	if l.shared != nil {
+		// Shared mode (Options.RateStore): one bucket per key for every
+		// instance. NOTE when merging per-channel keys: pass the bucket key.
+		if wait, ok, answered := l.shared.take(p.Client, rate, burst); answered {
+			return wait, ok
+		}
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -9,6 +9,12 @@
 // 3 × 27 = 81 of a stock max_connections = 100, leaving room for psql,
 // migrations and the superuser reserve.
 //
+// A read replica (CARDLEDGER_POSTGRES_READ_URL) is another server with its
+// own max_connections (a hot standby needs at least the primary's): its
+// pool is DefaultReadMaxConns unless its URL says otherwise, so three
+// processes take 30 of its 100, and the primary's budget is unchanged. A
+// read URL that names the primary's own database opens no second pool.
+//
 // A pool that is saturated makes a caller wait at most the acquire timeout
 // (pool_acquire_timeout in the URL, default DefaultAcquireTimeout); then the
 // caller gets context.DeadlineExceeded, which the HTTP layer answers as 503
@@ -32,6 +38,11 @@ import (
 // DefaultMaxConns is pool_max_conns for URLs that set none. pgx's own
 // default (4 on small machines) throttles group commit of appends.
 const DefaultMaxConns = 20
+
+// DefaultReadMaxConns is pool_max_conns of a read-replica pool whose URL
+// sets none: reads are single short queries (the snapshot one longer
+// transaction), never commit-bound like appends.
+const DefaultReadMaxConns = 10
 
 // PerProcessExtra counts the connections a process opens outside its pool:
 // one advisory-lock connection per projection (three: read model, audit,
@@ -70,6 +81,19 @@ func ParseConfig(rawURL string) (*pgxpool.Config, error) {
 	}
 	if timeout > 0 && cfg.ConnConfig.Tracer == nil {
 		cfg.ConnConfig.Tracer = acquireDeadline{timeout}
+	}
+	return cfg, nil
+}
+
+// ParseReadConfig is ParseConfig for a read replica's pool: its default
+// size is DefaultReadMaxConns.
+func ParseReadConfig(rawURL string) (*pgxpool.Config, error) {
+	cfg, err := ParseConfig(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	if !strings.Contains(rawURL, "pool_max_conns=") {
+		cfg.MaxConns = DefaultReadMaxConns
 	}
 	return cfg, nil
 }

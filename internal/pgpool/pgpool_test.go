@@ -48,3 +48,14 @@ func TestParseConfigDefaultsAndAcquireTimeout(t *testing.T) {
 	_, err = ParseConfig("postgres://db1/x?pool_acquire_timeout=soon")
 	require.Error(t, err)
 }
+
+func TestParseReadConfigDefaultsToTheReadBudget(t *testing.T) {
+	cfg, err := ParseReadConfig("postgres://app@replica1/cardledger?sslmode=disable")
+	require.NoError(t, err)
+	assert.Equal(t, int32(DefaultReadMaxConns), cfg.MaxConns)
+	assert.Equal(t, acquireDeadline{DefaultAcquireTimeout}, cfg.ConnConfig.Tracer)
+
+	cfg, err = ParseReadConfig("postgres://app@replica1/cardledger?sslmode=disable&pool_max_conns=3")
+	require.NoError(t, err)
+	assert.Equal(t, int32(3), cfg.MaxConns)
+}

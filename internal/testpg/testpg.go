@@ -91,3 +91,71 @@ func NewPool(t testing.TB, dbURL string) *pgxpool.Pool {
 	t.Cleanup(pool.Close)
 	return pool
 }
+
+// ReadServerURL is the admin URL of a streaming replica of the test server
+// (CARDLEDGER_TEST_POSTGRES_READ_URL; `make test` makes one with
+// `scripts/services.sh pg-replica`), or "" when there is none.
+func ReadServerURL() string { return os.Getenv("CARDLEDGER_TEST_POSTGRES_READ_URL") }
+
+// ReplicaDatabase is the URL, on the replica, of the database dbURL names
+// on the test server. It returns once the replica has replayed everything
+// the test server had written when it was called: the database exists
+// there, with the tables made so far. t fails without a replica.
+func ReplicaDatabase(t testing.TB, dbURL string) string {
+	t.Helper()
+	if ReadServerURL() == "" {
+		t.Fatal("testpg: CARDLEDGER_TEST_POSTGRES_READ_URL is not set")
+	}
+	u, err := url.Parse(ReadServerURL())
+	if err != nil {
+		t.Fatalf("testpg: CARDLEDGER_TEST_POSTGRES_READ_URL: %v", err)
+	}
+	db, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatalf("testpg: %v", err)
+	}
+	u.Path = db.Path
+	WaitReplica(t, dbURL)
+	return u.String()
+}
+
+// WaitReplica waits (up to 30 s) until the replica has replayed everything
+// the test server has written so far, e.g. a read model a test made
+// without the projection's checkpoint saying so. "Written" is the WAL
+// insert position: with synchronous_commit off (the dev cluster) a commit
+// returns before its record is written out, let alone sent.
+func WaitReplica(t testing.TB, dbURL string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var lsn string
+	if err := queryRow(ctx, dbURL, "SELECT pg_current_wal_insert_lsn()::text", &lsn); err != nil {
+		t.Fatalf("testpg: primary WAL position: %v", err)
+	}
+	replica, err := pgx.Connect(ctx, ReadServerURL())
+	if err != nil {
+		t.Fatalf("testpg: connect to the replica: %v", err)
+	}
+	defer replica.Close(context.Background())
+	for {
+		var done bool
+		err := replica.QueryRow(ctx, "SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn", lsn).Scan(&done)
+		if err == nil && done {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("testpg: the replica has not replayed the primary's WAL up to %s in 30 s (last error: %v)", lsn, err)
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
+}
+
+func queryRow(ctx context.Context, dbURL, sql string, dest any) error {
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	return conn.QueryRow(ctx, sql).Scan(dest)
+}

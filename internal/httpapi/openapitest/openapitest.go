@@ -21,6 +21,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"sync"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -234,4 +235,60 @@ func placeholder(where string, example any) []string {
 		return placeholder(where+"[0]", v[0])
 	}
 	return nil
+}
+
+// FieldCase is a POST operation's JSON example body with one property left
+// out, and whether the document says that property is required.
+type FieldCase struct {
+	Path, Field string
+	Required    bool
+	Op          *openapi3.Operation
+	Body        map[string]any
+}
+
+// FieldCases lists, for every POST with a JSON example body in spec, the
+// example without each of its properties: a test sends them and checks
+// that the server refuses exactly the required ones (NamesField), so the
+// document's required fields are the server's.
+func FieldCases(spec *openapi3.T) []FieldCase {
+	var out []FieldCase
+	for path, item := range spec.Paths.Map() {
+		op := item.Post
+		if op == nil || op.RequestBody == nil || op.RequestBody.Value == nil {
+			continue
+		}
+		media := op.RequestBody.Value.Content.Get("application/json")
+		if media == nil || media.Schema == nil || media.Schema.Value == nil {
+			continue
+		}
+		example, ok := media.Example.(map[string]any)
+		if !ok {
+			continue
+		}
+		schema := media.Schema.Value
+		for field := range schema.Properties {
+			body := map[string]any{}
+			for k, v := range example {
+				if k != field {
+					body[k] = v
+				}
+			}
+			out = append(out, FieldCase{Path: path, Field: field, Required: slices.Contains(schema.Required, field), Op: op, Body: body})
+		}
+	}
+	return out
+}
+
+// NamesField reports whether a problem body's errors[] names field.
+func NamesField(problem []byte, field string) bool {
+	var p httpapi.Problem
+	if json.Unmarshal(problem, &p) != nil {
+		return false
+	}
+	for _, e := range p.Errors {
+		if e.Field == field {
+			return true
+		}
+	}
+	return false
 }

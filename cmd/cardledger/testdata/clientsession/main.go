@@ -77,7 +77,7 @@ func session(ctx context.Context, server, key string) error {
 	}
 	fmt.Printf("blacklist %s listed %v reason %s\n", bl.JSON200.CardNo, bl.JSON200.Listed, *bl.JSON200.Reason)
 
-	h, err := c.GetV1CardsCardNoHistoryWithResponse(ctx, card)
+	h, err := c.GetV1CardsCardNoHistoryWithResponse(ctx, card, nil)
 	if err != nil {
 		return err
 	}
