@@ -16,7 +16,8 @@ log() { echo "[services] $*" >&2; }
 
 PACKAGES=(postgresql clickhouse-server clickhouse-client
   pcscd libpcsclite-dev vsmartcard-vpcd vsmartcard-vpicc python3-virtualsmartcard python3-pycryptodome pcsc-tools
-  chromium fonts-wqy-zenhei docker-compose pkg-config gcc curl python3 prometheus)
+  chromium fonts-wqy-zenhei docker-compose pkg-config gcc curl python3 prometheus
+  zbar-tools)
 
 packages() {
   local need=()

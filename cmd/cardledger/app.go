@@ -17,6 +17,7 @@ import (
 	"github.com/cardledger/cardledger/batch"
 	"github.com/cardledger/cardledger/commands"
 	"github.com/cardledger/cardledger/domain"
+	"github.com/cardledger/cardledger/ecard"
 	"github.com/cardledger/cardledger/eventstore"
 	"github.com/cardledger/cardledger/eventstore/timedstore"
 	"github.com/cardledger/cardledger/internal/auth"
@@ -40,6 +41,9 @@ type app struct {
 	// metrics is this process's one registry: /metrics serves it.
 	metrics      *prometheus.Registry
 	batchMetrics *batch.WorkerMetrics // set by server, for the job worker
+	// ecardClock is the e-card codes' clock (expiry, key rotation); nil is
+	// time.Now. Tests set it before server.
+	ecardClock func() time.Time
 }
 
 // postgresProjections are the projections kept in PostgreSQL.
@@ -118,13 +122,15 @@ func (a *app) server(ctx context.Context) (*echo.Echo, error) {
 		reads.Routes(),
 		audit.NewAPI(d.pool).Routes(),
 	}
+	// Usage records are events; the ingester needs no ClickHouse (the
+	// e-card's verifications are recorded through it either way).
+	ingestMetrics, err := analytics.NewIngestMetrics(a.metrics)
+	if err != nil {
+		return nil, err
+	}
+	ingester := analytics.NewIngester(store, analytics.CardNumbersDirectory{Numbers: cmds.Service().CardNumbers}, time.Now).
+		WithMetrics(ingestMetrics)
 	if a.ch != nil {
-		ingestMetrics, err := analytics.NewIngestMetrics(a.metrics)
-		if err != nil {
-			return nil, err
-		}
-		ingester := analytics.NewIngester(store, analytics.CardNumbersDirectory{Numbers: cmds.Service().CardNumbers}, time.Now).
-			WithMetrics(ingestMetrics)
 		routes = append(routes, analytics.NewAPI(ingester, analytics.NewQueries(a.ch), analytics.ProjectionLag(d.store, a.ch), time.Now).
 			WithScreen(analytics.Screen{CityName: d.cfg.CityName, Public: d.cfg.DashboardPublic}).Routes())
 	}
@@ -144,6 +150,11 @@ func (a *app) server(ctx context.Context) (*echo.Echo, error) {
 		return nil, err
 	}
 	routes = append(routes, perms.Routes())
+	codes, err := a.ecardModule(ctx, cmds.Service(), ingester)
+	if err != nil {
+		return nil, err
+	}
+	routes = append(routes, ecard.NewAPI(codes).Routes())
 	secrets, err := d.clientSecretKeys()
 	if err != nil {
 		return nil, err

@@ -51,6 +51,7 @@ var (
 	consumer  = httpapi.RoleBlacklistConsumer
 	display   = httpapi.RoleDisplay
 	channel   = httpapi.RoleChannel
+	terminal  = httpapi.RoleTerminal
 	adminOnly = []httpapi.Role{}
 )
 
@@ -194,6 +195,12 @@ var accessMatrix = map[string]access{
 	"POST /v1/permission-requests/{id}/approval":  {adminOnly, targetOwn},
 	"POST /v1/permission-requests/{id}/rejection": {adminOnly, targetOwn},
 	"GET /v1/permission-requests/{id}":            {roles(auditor), targetOwn},
+
+	// E-card codes: the keys are public; a channel issues for holders bound
+	// to it (its own rule: holder_not_bound, ecard tests), a terminal verifies.
+	"GET /v1/ecard/keys":    {nil, targetNone},
+	"POST /v1/ecard/codes":  {roles(channel), targetOwn},
+	"POST /v1/ecard/verify": {roles(terminal), targetNone},
 }
 
 func TestAccessMatrix(t *testing.T) {

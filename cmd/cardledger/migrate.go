@@ -4,11 +4,13 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"time"
 
 	"github.com/cardledger/cardledger/analytics"
 	"github.com/cardledger/cardledger/audit"
 	"github.com/cardledger/cardledger/batch"
 	"github.com/cardledger/cardledger/commands"
+	"github.com/cardledger/cardledger/ecard"
 	"github.com/cardledger/cardledger/internal/auth"
 	"github.com/cardledger/cardledger/projections"
 	"github.com/cardledger/cardledger/projections/readmodel"
@@ -40,6 +42,16 @@ func runMigrate(ctx context.Context, env *environment, args []string) error {
 		{"batch read model", func(ctx context.Context) error { return batch.NewReadModel(pool).Migrate(ctx) }},
 		{"batch import jobs", func(ctx context.Context) error { return batch.MigrateImportJobs(ctx, pool) }},
 		{"audit trail", func(ctx context.Context) error { return audit.Migrate(ctx, pool) }},
+		{"e-card codes", func(ctx context.Context) error {
+			if err := ecard.Migrate(ctx, pool); err != nil {
+				return err
+			}
+			keys, err := d.ecardKeyStore(time.Now)
+			if err != nil {
+				return err
+			}
+			return keys.Ensure(ctx) // a first signing key
+		}},
 	}
 	for _, s := range steps {
 		if err := s.run(ctx); err != nil {

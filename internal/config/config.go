@@ -59,6 +59,12 @@ type Config struct {
 	// Client commands (`blacklist sync`) talk to a running server over HTTP.
 	ServerURL string // base URL of that server
 	APIKey    string // key of the API client they act as; secret
+
+	// ECardCodeTTL is how long a dynamic identity code is valid.
+	ECardCodeTTL time.Duration
+	// ECardRiskWindow: one holder's codes verified in two prefectures within
+	// it raise a risk alert.
+	ECardRiskWindow time.Duration
 }
 
 // Setting documents one configuration knob.
@@ -105,6 +111,8 @@ var Settings = []Setting{
 	{"CARDLEDGER_MASTER_KEY_OLD", "master-key-old", "(empty)", "comma-separated earlier master keys still accepted during a rotation (`cardledger keys rotate`)"},
 	{"CARDLEDGER_SERVER_URL", "server-url", DefaultServerURL, "base URL of the cardledger server that client commands (`blacklist sync`) talk to"},
 	{"CARDLEDGER_API_KEY", "api-key", "(empty)", "API key client commands present; `blacklist sync` needs a blacklist-consumer key; secret"},
+	{"CARDLEDGER_ECARD_CODE_TTL", "ecard-code-ttl", "60s", "how long an e-card dynamic identity code is valid (1s to 10m); key rotations keep the old key at least this plus 2 minutes"},
+	{"CARDLEDGER_ECARD_RISK_WINDOW", "ecard-risk-window", "10m", "one holder's e-card codes verified by terminals of two prefectures within this window raise a risk alert"},
 }
 
 // DefaultServerURL is a server on this machine at the default listen address.
@@ -158,6 +166,9 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	fs.StringVar(&digestEvery, "audit-digest-interval", env("CARDLEDGER_AUDIT_DIGEST_INTERVAL", "1h"), "how often serve signs a digest")
 	var idemRetention string
 	fs.StringVar(&idemRetention, "idempotency-retention", env("CARDLEDGER_IDEMPOTENCY_RETENTION", "24h"), "how long an Idempotency-Key is remembered")
+	var ecardTTL, ecardRisk string
+	fs.StringVar(&ecardTTL, "ecard-code-ttl", env("CARDLEDGER_ECARD_CODE_TTL", "60s"), "lifetime of an e-card identity code")
+	fs.StringVar(&ecardRisk, "ecard-risk-window", env("CARDLEDGER_ECARD_RISK_WINDOW", "10m"), "window of the e-card two-city risk check")
 	c.ShutdownGrace = 10 * time.Second
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
@@ -197,6 +208,12 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	}
 	if c.IdempotencyRetention, err = time.ParseDuration(idemRetention); err != nil || c.IdempotencyRetention <= 0 {
 		return Config{}, fmt.Errorf("CARDLEDGER_IDEMPOTENCY_RETENTION / --idempotency-retention: want a positive duration like 24h, got %q", idemRetention)
+	}
+	if c.ECardCodeTTL, err = time.ParseDuration(ecardTTL); err != nil || c.ECardCodeTTL < time.Second || c.ECardCodeTTL > 10*time.Minute {
+		return Config{}, fmt.Errorf("CARDLEDGER_ECARD_CODE_TTL / --ecard-code-ttl: want a duration from 1s to 10m, got %q", ecardTTL)
+	}
+	if c.ECardRiskWindow, err = time.ParseDuration(ecardRisk); err != nil || c.ECardRiskWindow <= 0 {
+		return Config{}, fmt.Errorf("CARDLEDGER_ECARD_RISK_WINDOW / --ecard-risk-window: want a positive duration like 10m, got %q", ecardRisk)
 	}
 	if c.RateLimit, err = strconv.ParseFloat(rate, 64); err != nil || c.RateLimit < 0 {
 		return Config{}, fmt.Errorf("CARDLEDGER_RATE_LIMIT / --rate-limit: want a number of requests per second >= 0, got %q", rate)
