@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"time"
 
 	"github.com/google/uuid"
@@ -165,10 +166,50 @@ func LoadDigest(ctx context.Context, pool *pgxpool.Pool, id int64) (*Digest, err
 	return dg, nil
 }
 
+// digestLockKey is the advisory lock of the instance signing a digest.
+var digestLockKey = func() int64 {
+	h := fnv.New64a()
+	h.Write([]byte("cardledger.audit.digest"))
+	return int64(h.Sum64())
+}()
+
+// CreateIfDue creates a digest unless one was made less than nine tenths
+// of every ago or another instance is making one now (nil, nil then). Every
+// serve runs RunDigests; this makes one digest per interval of them all,
+// not one per instance: the first instance to tick after the interval signs
+// and the others, ticking within it, find its digest. If that instance
+// dies, the next to tick takes over.
+func (d *Digester) CreateIfDue(ctx context.Context, every time.Duration) (*Digest, error) {
+	conn, err := d.pool.Acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("audit: digest lock: %w", err)
+	}
+	defer conn.Release()
+	var mine bool
+	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", digestLockKey).Scan(&mine); err != nil {
+		return nil, fmt.Errorf("audit: digest lock: %w", err)
+	}
+	if !mine {
+		return nil, nil
+	}
+	defer func() {
+		if _, err := conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", digestLockKey); err != nil {
+			_ = conn.Conn().Close(context.WithoutCancel(ctx)) // closing releases it
+		}
+	}()
+	var last *time.Time
+	if err := conn.QueryRow(ctx, "SELECT max(created_at) FROM audit.digests").Scan(&last); err != nil {
+		return nil, fmt.Errorf("audit: last digest: %w", err)
+	}
+	if last != nil && d.now().Sub(*last) < every-every/10 {
+		return nil, nil
+	}
+	return d.Create(ctx)
+}
+
 // RunDigests creates a digest every interval until ctx ends, logging
-// failures and carrying on; it returns ctx.Err(). Run it in one process
-// per deployment (inside serve, next to the projections); a second one
-// only makes extra digests.
+// failures and carrying on; it returns ctx.Err(). Every serve runs it;
+// CreateIfDue keeps it to one digest per interval across instances.
 func RunDigests(ctx context.Context, d *Digester, interval time.Duration, log logrus.FieldLogger) error {
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -178,13 +219,16 @@ func RunDigests(ctx context.Context, d *Digester, interval time.Duration, log lo
 			return ctx.Err()
 		case <-t.C:
 		}
-		dg, err := d.Create(ctx)
+		dg, err := d.CreateIfDue(ctx, interval)
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
 			log.WithError(err).Warn("audit digest failed")
 			continue
+		}
+		if dg == nil {
+			continue // another instance signed this interval's
 		}
 		log.WithFields(logrus.Fields{"digest_id": dg.ID, "streams": len(dg.Heads), "position": dg.Position,
 			"root": hex.EncodeToString(dg.Root)}).Info("audit digest signed")

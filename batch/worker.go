@@ -7,6 +7,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/sirupsen/logrus"
+
+	"github.com/cardledger/cardledger/projections"
 )
 
 // The job worker. Accepting a return file, a hand-over, a pick-up or a
@@ -97,7 +99,11 @@ func (s *Service) acquireWorkerLock(ctx context.Context, o WorkerOptions) (*pgx.
 		conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig)
 		if err == nil {
 			var ok bool
-			if err = conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", int64(workerLockKey)).Scan(&ok); err == nil && ok {
+			// A dead host's lock ends in seconds, not hours.
+			if err = projections.SetLockKeepalive(ctx, conn); err == nil {
+				err = conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", int64(workerLockKey)).Scan(&ok)
+			}
+			if err == nil && ok {
 				return conn, nil
 			}
 			_ = conn.Close(context.WithoutCancel(ctx))

@@ -18,6 +18,11 @@ func TestOneJobWorkerIsActiveAtATime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The lock's session ends soon after a dead host goes silent.
+	var idle string
+	if err := held.QueryRow(context.Background(), "SHOW tcp_keepalives_idle").Scan(&idle); err != nil || idle != "1" {
+		t.Fatalf("worker lock session: tcp_keepalives_idle %q (%v), want 1", idle, err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	_, err = b.acquireWorkerLock(ctx, opts)
 	cancel()

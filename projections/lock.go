@@ -27,12 +27,53 @@ type projectionLock struct {
 	key  int64
 }
 
-// acquireLock waits until it holds the lock for name, trying every poll.
-// Trying (not blocking in pg_advisory_lock) keeps ctx cancellation prompt.
-func acquireLock(ctx context.Context, pool *pgxpool.Pool, name string, poll time.Duration) (*projectionLock, error) {
+// lockKeepalive is the server side's TCP keepalive on a lock connection:
+// idle seconds, seconds between probes, probes lost. A process killed on a
+// live host has its socket closed by the kernel and PostgreSQL ends its
+// session (and the lock) at once; a host that dies or drops off the network
+// closes nothing, and PostgreSQL's defaults (the kernel's: two hours idle)
+// would keep the dead instance's lock that long. With these the session
+// ends about 3 s after the peer went silent, so a standby, polling every
+// LockPoll, takes over within 5 s. tcp_user_timeout bounds the same when
+// the server was sending (a NOTIFY, an answer) to the silent peer.
+var lockKeepalive = []string{
+	"SET tcp_keepalives_idle = 1",
+	"SET tcp_keepalives_interval = 1",
+	"SET tcp_keepalives_count = 2",
+	"SET tcp_user_timeout = 3000",
+}
+
+// SetLockKeepalive gives conn, the connection of a session advisory lock
+// that must die with its process, the server-side keepalive above. Other
+// single-active workers (the batch job worker) use it too.
+func SetLockKeepalive(ctx context.Context, conn *pgx.Conn) error {
+	for _, set := range lockKeepalive {
+		if _, err := conn.Exec(ctx, set); err != nil {
+			return fmt.Errorf("%s: %w", set, err)
+		}
+	}
+	return nil
+}
+
+// lockConn opens the connection of a lock, with lockKeepalive set.
+func lockConn(ctx context.Context, pool *pgxpool.Pool, name string) (*pgx.Conn, error) {
 	conn, err := pgx.ConnectConfig(ctx, pool.Config().ConnConfig)
 	if err != nil {
 		return nil, fmt.Errorf("lock projection %s: connect: %w", name, err)
+	}
+	if err := SetLockKeepalive(ctx, conn); err != nil {
+		conn.Close(context.Background())
+		return nil, fmt.Errorf("lock projection %s: %w", name, err)
+	}
+	return conn, nil
+}
+
+// acquireLock waits until it holds the lock for name, trying every poll.
+// Trying (not blocking in pg_advisory_lock) keeps ctx cancellation prompt.
+func acquireLock(ctx context.Context, pool *pgxpool.Pool, name string, poll time.Duration) (*projectionLock, error) {
+	conn, err := lockConn(ctx, pool, name)
+	if err != nil {
+		return nil, err
 	}
 	key := LockKey(name)
 	for {
@@ -83,9 +124,9 @@ func (l *projectionLock) release() {
 
 // tryLock takes the lock for name if it is free at once; nil if not.
 func tryLock(ctx context.Context, pool *pgxpool.Pool, name string) (*projectionLock, error) {
-	conn, err := pgx.ConnectConfig(ctx, pool.Config().ConnConfig)
+	conn, err := lockConn(ctx, pool, name)
 	if err != nil {
-		return nil, fmt.Errorf("lock projection %s: connect: %w", name, err)
+		return nil, err
 	}
 	key := LockKey(name)
 	var ok bool

@@ -173,6 +173,12 @@ func (a *app) server(ctx context.Context) (*echo.Echo, error) {
 		return nil, err
 	}
 	authn := auth.NewAuthenticator(d.pool, 30*time.Second).WithSecretKeys(secrets)
+	// Shared buckets: a client's limit holds however many instances it
+	// spreads its requests over (README, "Running many instances").
+	var rateStore httpapi.RateStore
+	if d.cfg.RateLimitShared {
+		rateStore = auth.NewRateBuckets(d.pool)
+	}
 	a.authn = authn
 	e := httpapi.NewServer(httpapi.Options{
 		Auth:      authn,
@@ -180,6 +186,7 @@ func (a *app) server(ctx context.Context) (*echo.Echo, error) {
 		Certs:     authn,
 		RateLimit: httpapi.RateLimit{PerSecond: d.cfg.RateLimit, Burst: d.cfg.RateBurst, ChannelPerSecond: d.cfg.ChannelRateLimit},
 		Log:       d.log,
+		RateStore: rateStore,
 		Metrics:   httpMetrics,
 		Version:   version,
 		MapError:  commands.ProblemFor,

@@ -22,7 +22,7 @@ import (
 	"github.com/cardledger/cardledger/internal/testpg"
 )
 
-func newPool(t *testing.T) *pgxpool.Pool {
+func newPool(t testing.TB) *pgxpool.Pool {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -102,9 +103,17 @@ CREATE TABLE IF NOT EXISTS api_nonces (
 	expires_at timestamptz NOT NULL,
 	PRIMARY KEY (client, nonce)
 );
-CREATE INDEX IF NOT EXISTS api_nonces_expires ON api_nonces (expires_at);`
+CREATE INDEX IF NOT EXISTS api_nonces_expires ON api_nonces (expires_at);
+-- Rate-limit buckets shared by every instance (RateBuckets); one row per
+-- client, so the table stays as small as api_clients.
+CREATE UNLOGGED TABLE IF NOT EXISTS api_rate_buckets (
+	key        text PRIMARY KEY,
+	tokens     double precision NOT NULL,
+	touched_at timestamptz NOT NULL,
+	granted    boolean NOT NULL
+);`
 
-// Migrate creates or upgrades the clients and nonces tables. Safe to run
+// Migrate creates or upgrades the clients, nonces and rate-bucket tables. Safe to run
 // concurrently: the statements run in one implicit transaction under an
 // advisory lock.
 func Migrate(ctx context.Context, db DB) error {
@@ -128,6 +137,9 @@ func AddSealed(ctx context.Context, db DB, c Client, keys *SecretKeys) (credenti
 	c.Name = strings.TrimSpace(c.Name)
 	if c.Name == "" {
 		return "", errors.New("add client: name is required")
+	}
+	if strings.IndexFunc(c.Name, unicode.IsControl) >= 0 {
+		return "", fmt.Errorf("add client %q: a name holds no control characters", c.Name)
 	}
 	if !c.Role.Valid() {
 		return "", fmt.Errorf("add client %s: unknown role %q", c.Name, c.Role)

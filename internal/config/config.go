@@ -32,6 +32,9 @@ type Config struct {
 	LogFormat       string // json or text
 	Projections     bool   // run projections inside serve
 	ShutdownGrace   time.Duration
+	// RateLimitShared keeps the buckets in PostgreSQL for every instance
+	// (CARDLEDGER_RATE_LIMIT_SCOPE=cluster); false: per instance.
+	RateLimitShared bool
 
 	TLSCert     string  // PEM certificate; set with TLSKey to serve HTTPS
 	TLSKey      string  // PEM private key
@@ -102,8 +105,9 @@ var Settings = []Setting{
 	{"CARDLEDGER_TLS_KEY", "tls-key", "", "PEM private key file of CARDLEDGER_TLS_CERT"},
 	{"CARDLEDGER_TLS_CLIENT_CA", "tls-client-ca", "(empty: no client certificates)", "PEM CA bundle; a verified client certificate whose subject is registered (`clients add --auth tls --subject S`) identifies the client"},
 	{"CARDLEDGER_RATE_LIMIT", "rate-limit", "50", "requests per second per client (per instance); 0 turns limiting off; `clients add --rate` overrides per client"},
+	{"CARDLEDGER_RATE_LIMIT_SCOPE", "rate-limit-scope", "cluster", "cluster: one bucket per client shared by every instance (PostgreSQL); instance: a bucket per client in each instance"},
 	{"CARDLEDGER_RATE_BURST", "rate-burst", "0", "token-bucket size; 0 means one second's worth"},
-	{"CARDLEDGER_CHANNEL_RATE_LIMIT", "channel-rate-limit", "0", "requests per second per e-card channel (per instance), all clients of the channel sharing one bucket; 0 means CARDLEDGER_RATE_LIMIT"},
+	{"CARDLEDGER_CHANNEL_RATE_LIMIT", "channel-rate-limit", "0", "requests per second per e-card channel (scope as CARDLEDGER_RATE_LIMIT_SCOPE), all clients of the channel sharing one bucket; 0 means CARDLEDGER_RATE_LIMIT"},
 	{"CARDLEDGER_AUDIT_SIGNING_KEY", "audit-signing-key", "(empty: no digests)", "Ed25519 seed, hex or base64, signing the periodic digest of every stream's head; secret"},
 	{"CARDLEDGER_AUDIT_PUBLIC_KEY", "audit-public-key", "(derived from the signing key)", "trusted public key for `audit verify --digest`"},
 	{"CARDLEDGER_AUDIT_DIGEST_INTERVAL", "audit-digest-interval", "1h", "how often serve signs a digest"},
@@ -149,6 +153,8 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	fs.StringVar(&c.LogLevel, "log-level", env("CARDLEDGER_LOG_LEVEL", "info"), "log level")
 	fs.StringVar(&c.LogFormat, "log-format", env("CARDLEDGER_LOG_FORMAT", "json"), "log format: json or text")
 	fs.StringVar(&projections, "projections", env("CARDLEDGER_PROJECTIONS", "true"), "run projections inside serve")
+	var rateScope string
+	fs.StringVar(&rateScope, "rate-limit-scope", env("CARDLEDGER_RATE_LIMIT_SCOPE", "cluster"), "rate buckets shared by every instance (cluster) or per instance")
 	fs.StringVar(&c.TLSCert, "tls-cert", getenv("CARDLEDGER_TLS_CERT"), "PEM certificate file")
 	fs.StringVar(&c.TLSKey, "tls-key", getenv("CARDLEDGER_TLS_KEY"), "PEM private key file")
 	fs.StringVar(&c.TLSClientCA, "tls-client-ca", getenv("CARDLEDGER_TLS_CLIENT_CA"), "PEM CA bundle for client certificates")
@@ -199,6 +205,14 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	}
 	if c.DashboardPublic, err = strconv.ParseBool(dashboardPublic); err != nil {
 		return Config{}, fmt.Errorf("CARDLEDGER_DASHBOARD_PUBLIC / --dashboard-public: want true or false, got %q", dashboardPublic)
+	}
+	switch rateScope {
+	case "cluster":
+		c.RateLimitShared = true
+	case "instance":
+		c.RateLimitShared = false
+	default:
+		return Config{}, fmt.Errorf("CARDLEDGER_RATE_LIMIT_SCOPE / --rate-limit-scope: want cluster or instance, got %q", rateScope)
 	}
 	if c.AuditDigestInterval, err = time.ParseDuration(digestEvery); err != nil || c.AuditDigestInterval <= 0 {
 		return Config{}, fmt.Errorf("CARDLEDGER_AUDIT_DIGEST_INTERVAL / --audit-digest-interval: want a positive duration like 1h, got %q", digestEvery)

@@ -38,6 +38,10 @@
 //     channel code, at RateLimit.ChannelPerSecond.
 //   - Every error leaves the server as application/problem+json with a
 //     stable machine-readable code; 5xx details are logged, never sent.
+//   - With Options.RateStore as well (auth.RateBuckets, in PostgreSQL),
+//     every instance takes a client's tokens from one shared bucket, so the
+//     limit holds however many instances the client spreads over; the
+//     per-instance bucket answers only while the store fails.
 //   - Request bodies are limited (DefaultMaxBody unless the route says
 //     otherwise) and decoded strictly by DecodeJSON: unknown fields, wrong
 //     types, malformed JSON and trailing data are 400, oversized bodies 413;

@@ -6,8 +6,9 @@ import (
 )
 
 // RateLimit is the per-client token bucket of authenticated routes: each
-// client may send Burst requests at once and PerSecond on average. Buckets
-// are per server instance, so the cluster-wide limit is the instance count
+// client may send Burst requests at once and PerSecond on average. With
+// Options.RateStore every instance draws from the same bucket; without, each
+// instance has its own, so the cluster-wide limit is the instance count
 // times this. A client's Principal.RateLimit overrides PerSecond (and scales
 // the burst with it).
 //
@@ -32,6 +33,8 @@ type rateLimiter struct {
 
 	mu      sync.Mutex
 	buckets map[string]*bucket
+
+	shared *sharedRate // nil: buckets per instance only
 }
 
 type bucket struct {
@@ -52,7 +55,7 @@ func (l *rateLimiter) allow(p Principal, now time.Time) (time.Duration, bool) {
 	rate, burst := l.def.PerSecond, float64(l.def.Burst)
 	key := p.Client
 	if p.Role == RoleChannel && p.Channel != "" {
-		key = "channel\x00" + p.Channel // no client name holds a NUL
+		key = "channel\x1f" + p.Channel // no client name holds a control character (auth.AddSealed)
 		if l.def.ChannelPerSecond > 0 {
 			if burst > 0 {
 				burst *= l.def.ChannelPerSecond / rate
@@ -68,6 +71,13 @@ func (l *rateLimiter) allow(p Principal, now time.Time) (time.Duration, bool) {
 	}
 	if burst < 1 {
 		burst = max(1, rate)
+	}
+	if l.shared != nil {
+		// Shared mode (Options.RateStore): one bucket per key (client, or
+		// channel for every client of one channel) for every instance.
+		if wait, ok, answered := l.shared.take(key, rate, burst); answered {
+			return wait, ok
+		}
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()

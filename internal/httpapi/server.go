@@ -68,6 +68,10 @@ type Options struct {
 	Certs CertAuthenticator
 	// RateLimit limits each authenticated client; the zero value disables it.
 	RateLimit RateLimit
+	// RateStore shares the rate-limit buckets between instances; nil keeps
+	// them in this process (the cluster-wide limit is then the instance
+	// count times RateLimit).
+	RateStore RateStore
 	// Now is the clock of signature timestamps and rate limits; nil: time.Now.
 	Now     func() time.Time
 	Log     *logrus.Logger // nil: JSON to stderr
@@ -108,7 +112,7 @@ func NewServer(opts Options, routes ...[]Route) *echo.Echo {
 		opts.Now = time.Now
 	}
 	authn := &authenticator{bearer: opts.Auth, signed: opts.Signed, certs: opts.Certs,
-		limiter: newRateLimiter(opts.RateLimit), now: opts.Now}
+		limiter: newRateLimiter(opts.RateLimit).withStore(opts.RateStore, opts.Log), now: opts.Now}
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
