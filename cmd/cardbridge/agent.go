@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cardledger/cardledger/ecard"
 	"github.com/cardledger/cardledger/hwbridge"
 )
 
@@ -23,7 +24,8 @@ type agent struct {
 	log   *eventLog
 	state *state
 	check *checker
-	usage *usageReporter // nil: no usage reports
+	codes *ecard.CodeChecker // e-card codes sent to POST /verify-code
+	usage *usageReporter     // nil: no usage reports
 	now   func() time.Time
 	bg    sync.WaitGroup // usage reports in flight
 }

@@ -16,10 +16,14 @@ import (
 // Config is the agent's configuration: every flag has a CARDBRIDGE_*
 // variable; the flag wins.
 type Config struct {
-	Reader       string // exact PC/SC reader name
-	ListReaders  bool   // print the reader names and exit
-	Server       string // cardledger base URL; empty: offline copy only
-	Key          string // API key (counter, or blacklist-consumer: then card status is not checked)
+	Reader      string // exact PC/SC reader name
+	ListReaders bool   // print the reader names and exit
+	Server      string // cardledger base URL; empty: offline copy only
+	Key         string // API key (counter, or blacklist-consumer: then card status is not checked)
+	// TerminalKey is a terminal client's key: e-card codes sent to
+	// POST /verify-code are verified on the server with it first; without
+	// it they are checked offline only.
+	TerminalKey  string
 	BlacklistDir string // offline copy kept by `cardledger blacklist sync --dir`; empty: none
 	Listen       string // the local endpoint for the counter application; "off" disables it
 	// LatestHolder is "full" (the counter application sees the holder's
@@ -78,7 +82,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.BoolVar(&c.ListReaders, "list-readers", false, "print the PC/SC reader names and exit")
 	fs.StringVar(&c.Server, "server", env("CARDBRIDGE_SERVER", ""), "cardledger base URL, e.g. https://cardledger.example:8080 ($CARDBRIDGE_SERVER)")
 	fs.StringVar(&c.Key, "key", env("CARDBRIDGE_KEY", ""), "API key of a counter or blacklist-consumer client ($CARDBRIDGE_KEY)")
-	fs.StringVar(&c.BlacklistDir, "blacklist-dir", env("CARDBRIDGE_BLACKLIST_DIR", ""), "directory of the offline blacklist copy kept by \"cardledger blacklist sync\" ($CARDBRIDGE_BLACKLIST_DIR)")
+	fs.StringVar(&c.TerminalKey, "terminal-key", env("CARDBRIDGE_TERMINAL_KEY", ""), "API key of a terminal client, for e-card codes sent to POST /verify-code ($CARDBRIDGE_TERMINAL_KEY)")
+	fs.StringVar(&c.BlacklistDir, "blacklist-dir", env("CARDBRIDGE_BLACKLIST_DIR", ""), "directory of the offline blacklist copy kept by \"cardledger blacklist sync\" and of the e-card keys kept by \"cardledger ecard keys fetch\" ($CARDBRIDGE_BLACKLIST_DIR)")
 	fs.StringVar(&c.Listen, "listen", env("CARDBRIDGE_LISTEN", "127.0.0.1:8765"), "address of GET /latest and /healthz for the counter application, or off ($CARDBRIDGE_LISTEN)")
 	fs.StringVar(&c.LatestHolder, "latest-holder", env("CARDBRIDGE_LATEST_HOLDER", "full"), "holder name and ID number on /latest: full or masked ($CARDBRIDGE_LATEST_HOLDER)")
 	boolean(&c.ReportUsage, "report-usage", "CARDBRIDGE_REPORT_USAGE", "report an identity_auth usage record for each accepted card (needs a counter key)")

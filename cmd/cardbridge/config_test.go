@@ -40,6 +40,15 @@ func TestParseConfig(t *testing.T) {
 			t.Errorf("got %+v\nwant %+v", c, want)
 		}
 	})
+	t.Run("terminal key for e-card codes", func(t *testing.T) {
+		c, err := parse(with("CARDBRIDGE_TERMINAL_KEY", "from-env"))
+		if err != nil || c.TerminalKey != "from-env" {
+			t.Fatalf("env: %+v %v", c, err)
+		}
+		if c, err = parse(with("CARDBRIDGE_TERMINAL_KEY", "from-env"), "--terminal-key", "from-flag"); err != nil || c.TerminalKey != "from-flag" {
+			t.Fatalf("flag: %+v %v", c, err)
+		}
+	})
 	t.Run("flags win over the environment", func(t *testing.T) {
 		c, err := parse(with("CARDBRIDGE_SERVER_TIMEOUT", "3s", "CARDBRIDGE_REPORT_USAGE", "true", "CARDBRIDGE_REGION_CODE", "320508"),
 			"--reader", "Virtual PCD 00 01", "--server-timeout", "500ms")

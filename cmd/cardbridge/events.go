@@ -20,6 +20,7 @@ const (
 	evCardRemoved   = "card_removed"
 	evUsageReported = "usage_reported"
 	evError         = "error"
+	// evCodeDecision: codes.go
 )
 
 // Event is one line of the log. The card and decision fields are flattened
@@ -43,6 +44,8 @@ type Event struct {
 	Message string `json:"message,omitempty"`
 	Listen  string `json:"listen,omitempty"`  // agent_started: the local endpoint
 	Records int    `json:"records,omitempty"` // usage_reported: records stored
+	// Check is a code_decision line's answer (an e-card code, not a card).
+	Check *codeLine `json:"check,omitempty"`
 }
 
 // CardView is what the agent shows of a card. In the log it is always

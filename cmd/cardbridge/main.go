@@ -32,9 +32,15 @@
 //   - A usage report never delays or changes a decision; its failure is
 //     logged (kind usage_report).
 //
+// E-card codes posted to POST /verify-code on the local endpoint are
+// verified on the server with --terminal-key (POST /v1/ecard/verify) and,
+// when it does not answer, from the keys and blacklist copies in
+// --blacklist-dir (ecard.CodeChecker); an offline answer says reuse was
+// not checked.
+//
 // Events (field "event"): agent_started, reader_waiting (waiting_for:
 // reader|card), card_inserted, card_read, decision, card_removed,
-// usage_reported, error (kind: no_reader, card_removed_mid_read,
+// usage_reported, code_decision, error (kind: no_reader, card_removed_mid_read,
 // not_social_security_card, timeout, usage_report, ...).
 package main
 
@@ -87,7 +93,7 @@ func main() {
 func run(ctx context.Context, cfg Config, stdout io.Writer) error {
 	now := time.Now
 	log := newEventLog(stdout, now)
-	a := &agent{cfg: cfg, log: log, state: newState(cfg.Reader, now), check: newChecker(cfg, now), now: now}
+	a := &agent{cfg: cfg, log: log, state: newState(cfg.Reader, now), check: newChecker(cfg, now), codes: newCodeChecker(cfg, now), now: now}
 	if cfg.ReportUsage {
 		a.usage = newUsageReporter(cfg, log)
 	}
@@ -99,7 +105,10 @@ func run(ctx context.Context, cfg Config, stdout io.Writer) error {
 			return fmt.Errorf("listen for the counter application: %w", err)
 		}
 		listen = l.Addr().String()
-		srv = &http.Server{Handler: a.state.handler(), ReadHeaderTimeout: 5 * time.Second}
+		mux := http.NewServeMux()
+		mux.Handle("/", a.state.handler())
+		mux.HandleFunc("POST /verify-code", a.verifyCode)
+		srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 		go srv.Serve(l)
 	}
 	log.emit(Event{Event: evStarted, Reader: cfg.Reader, Listen: listen})

@@ -155,6 +155,11 @@ func (a *app) server(ctx context.Context) (*echo.Echo, error) {
 		return nil, err
 	}
 	routes = append(routes, ecard.NewAPI(codes).Routes())
+	logins, err := a.ecardLoginModule(ctx, cmds.Service(), codes)
+	if err != nil {
+		return nil, err
+	}
+	routes = append(routes, ecard.NewLoginAPI(logins).Routes())
 	secrets, err := d.clientSecretKeys()
 	if err != nil {
 		return nil, err

@@ -74,12 +74,17 @@ func (a *app) ecardModule(ctx context.Context, svc *commands.Service, ingester *
 // runECard: `cardledger ecard keys rotate [--overlap D] | ecard keys list`.
 func runECard(ctx context.Context, env *environment, args []string) error {
 	v, rest := verb(args)
+	if v == "verify" {
+		return runECardVerify(ctx, env, rest)
+	}
 	if v != "keys" {
-		return usagef("ecard: want `ecard keys rotate [--overlap D]` or `ecard keys list`")
+		return usagef("ecard: want `ecard keys rotate [--overlap D]`, `ecard keys list`, `ecard keys fetch --dir DIR` or `ecard verify CODE`")
 	}
 	v, rest = verb(rest)
 	fs := flag.NewFlagSet("ecard keys "+v, flag.ContinueOnError)
 	switch v {
+	case "fetch":
+		return runECardKeysFetch(ctx, env, fs, rest)
 	case "rotate":
 		overlap := fs.Duration("overlap", ecard.DefaultOverlap, "how long the previous key stays published and accepted (at least the code TTL plus 2m)")
 		d, err := parseConfig(env, fs, rest)
@@ -110,7 +115,7 @@ func runECard(ctx context.Context, env *environment, args []string) error {
 		}
 		return printECardKeys(ctx, env, store)
 	default:
-		return usagef("ecard keys: want rotate or list")
+		return usagef("ecard keys: want rotate, list or fetch")
 	}
 }
 

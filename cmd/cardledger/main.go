@@ -51,7 +51,7 @@ func commandTable() []subcommand {
 		{"simulate", "simulate bank|vendor EXPORT_FILE: write the return file that party would send", runSimulate},
 		{"bench", "bench http|commands|store: load commands with figures (the other benchmarks: scripts/bench.sh)", runBench},
 		{"audit", "audit verify [--stream S | --all | --digest FILE|ID] | audit digest [--out FILE]: tamper-evidence", runAudit},
-		{"ecard", "ecard keys rotate [--overlap D] | ecard keys list: signing keys of e-card identity codes", runECard},
+		{"ecard", "ecard keys rotate [--overlap D] | keys list | keys fetch --dir DIR | ecard verify CODE: e-card code keys, offline verification", runECard},
 		{"keys", "keys generate | status | rotate --new-master-key-file F: master key for personal data", runKeys},
 		{"version", "print the version", runVersion},
 	}

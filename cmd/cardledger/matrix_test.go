@@ -201,6 +201,14 @@ var accessMatrix = map[string]access{
 	"GET /v1/ecard/keys":    {nil, targetNone},
 	"POST /v1/ecard/codes":  {roles(channel), targetOwn},
 	"POST /v1/ecard/verify": {roles(terminal), targetNone},
+	// Scan-to-login: the page and its sessions are public (a session is
+	// polled with the page's secret, ecard login tests); a channel confirms
+	// for a holder bound to it (its own rule, like codes).
+	"GET /ecard/login":                                {nil, targetNone},
+	"GET /ecard/login.js":                             {nil, targetNone},
+	"POST /v1/ecard/login-sessions":                   {nil, targetNone},
+	"GET /v1/ecard/login-sessions/{id}":               {nil, targetNone},
+	"POST /v1/ecard/login-sessions/{id}/confirmation": {roles(channel), targetOwn},
 }
 
 func TestAccessMatrix(t *testing.T) {

@@ -52,6 +52,7 @@ func runMigrate(ctx context.Context, env *environment, args []string) error {
 			}
 			return keys.Ensure(ctx) // a first signing key
 		}},
+		{"e-card login sessions", func(ctx context.Context) error { return ecard.MigrateLogin(ctx, pool) }},
 	}
 	for _, s := range steps {
 		if err := s.run(ctx); err != nil {

@@ -65,6 +65,12 @@ type Config struct {
 	// ECardRiskWindow: one holder's codes verified in two prefectures within
 	// it raise a risk alert.
 	ECardRiskWindow time.Duration
+	// ECardLoginTTL is how long a scan-to-login session waits for its
+	// confirmation.
+	ECardLoginTTL time.Duration
+	// ECardLoginRate is how many login sessions one client address may open
+	// a minute (per instance); 0 turns the limit off.
+	ECardLoginRate int
 }
 
 // Setting documents one configuration knob.
@@ -113,6 +119,8 @@ var Settings = []Setting{
 	{"CARDLEDGER_API_KEY", "api-key", "(empty)", "API key client commands present; `blacklist sync` needs a blacklist-consumer key; secret"},
 	{"CARDLEDGER_ECARD_CODE_TTL", "ecard-code-ttl", "60s", "how long an e-card dynamic identity code is valid (1s to 10m); key rotations keep the old key at least this plus 2 minutes"},
 	{"CARDLEDGER_ECARD_RISK_WINDOW", "ecard-risk-window", "10m", "one holder's e-card codes verified by terminals of two prefectures within this window raise a risk alert"},
+	{"CARDLEDGER_ECARD_LOGIN_TTL", "ecard-login-ttl", "120s", "how long a scan-to-login session (`/ecard/login`) waits for the holder's confirmation (10s to 10m)"},
+	{"CARDLEDGER_ECARD_LOGIN_RATE", "ecard-login-rate", "20", "scan-to-login sessions one client address may open a minute (per instance); 0 turns the limit off"},
 }
 
 // DefaultServerURL is a server on this machine at the default listen address.
@@ -168,6 +176,9 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	fs.StringVar(&idemRetention, "idempotency-retention", env("CARDLEDGER_IDEMPOTENCY_RETENTION", "24h"), "how long an Idempotency-Key is remembered")
 	var ecardTTL, ecardRisk string
 	fs.StringVar(&ecardTTL, "ecard-code-ttl", env("CARDLEDGER_ECARD_CODE_TTL", "60s"), "lifetime of an e-card identity code")
+	var ecardLoginTTL, ecardLoginRate string
+	fs.StringVar(&ecardLoginTTL, "ecard-login-ttl", env("CARDLEDGER_ECARD_LOGIN_TTL", "120s"), "lifetime of a scan-to-login session")
+	fs.StringVar(&ecardLoginRate, "ecard-login-rate", env("CARDLEDGER_ECARD_LOGIN_RATE", "20"), "scan-to-login sessions per client address a minute")
 	fs.StringVar(&ecardRisk, "ecard-risk-window", env("CARDLEDGER_ECARD_RISK_WINDOW", "10m"), "window of the e-card two-city risk check")
 	c.ShutdownGrace = 10 * time.Second
 	if err := fs.Parse(args); err != nil {
@@ -214,6 +225,12 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	}
 	if c.ECardRiskWindow, err = time.ParseDuration(ecardRisk); err != nil || c.ECardRiskWindow <= 0 {
 		return Config{}, fmt.Errorf("CARDLEDGER_ECARD_RISK_WINDOW / --ecard-risk-window: want a positive duration like 10m, got %q", ecardRisk)
+	}
+	if c.ECardLoginTTL, err = time.ParseDuration(ecardLoginTTL); err != nil || c.ECardLoginTTL < 10*time.Second || c.ECardLoginTTL > 10*time.Minute {
+		return Config{}, fmt.Errorf("CARDLEDGER_ECARD_LOGIN_TTL / --ecard-login-ttl: want a duration from 10s to 10m, got %q", ecardLoginTTL)
+	}
+	if c.ECardLoginRate, err = strconv.Atoi(ecardLoginRate); err != nil || c.ECardLoginRate < 0 {
+		return Config{}, fmt.Errorf("CARDLEDGER_ECARD_LOGIN_RATE / --ecard-login-rate: want a whole number of sessions a minute >= 0, got %q", ecardLoginRate)
 	}
 	if c.RateLimit, err = strconv.ParseFloat(rate, 64); err != nil || c.RateLimit < 0 {
 		return Config{}, fmt.Errorf("CARDLEDGER_RATE_LIMIT / --rate-limit: want a number of requests per second >= 0, got %q", rate)
