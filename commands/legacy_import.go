@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/http"
 	"slices"
 	"sync"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/cardledger/cardledger/batch/files"
 	"github.com/cardledger/cardledger/domain"
 	"github.com/cardledger/cardledger/eventstore"
+	"github.com/cardledger/cardledger/internal/httpapi"
 )
 
 // Legacy card import (一代卡迁移, docs/migration.md). Every row goes through
@@ -272,6 +274,12 @@ func (im *LegacyImporter) row(ctx context.Context, r files.LegacyCardRow, name, 
 	}
 	if e, ok := domain.AsError(err); ok {
 		return refusedRow(out, LegacyConflict, e), nil
+	}
+	if p, ok := errors.AsType[*httpapi.Problem](err); ok && p.Status < http.StatusInternalServerError {
+		// The caller's scope (a region-bound counter) does not reach the person.
+		out.Outcome, out.Code, out.Message = LegacyConflict, p.Code, p.Detail
+		out.Fields = []domain.FieldError{{Field: "region_code", Code: p.Code, Message: p.Detail}}
+		return out, nil
 	}
 	if err != nil {
 		return out, fmt.Errorf("line %d: %w", r.Line, err)

@@ -58,6 +58,7 @@ var Table = []Code{
 	{"invalid_operator", 400, "commands", "the X-Operator header is not at most 64 printable characters"},
 	{"invalid_as_of", 400, "commands", "the as_of query parameter is not an RFC 3339 time"},
 	{"revision_mismatch", 412, "commands", "the cardholder changed since the If-Match revision; read it again"},
+	{"invalid_legacy_file", 400, "commands", "a legacy card file has no header row naming its required columns (docs/migration.md); nothing was imported"},
 	{"card_number_taken", 0, "commands", "a legacy card's number belongs to another cardholder (a row of a legacy card import)"},
 	{"undecodable_line", 0, "commands", "a line of a legacy card file is not text in the file's encoding (UTF-8 or GB18030)"},
 	{"concurrent_modification", 409, "commands", "the cardholder is being changed concurrently; retry"},
