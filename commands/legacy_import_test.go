@@ -133,3 +133,29 @@ func allPosition(t *testing.T, store eventstore.Store) string {
 	require.NoError(t, err)
 	return recs[len(recs)-1].Position.String()
 }
+
+// POST /v1/legacy-cards/imports answers the per-row report; a file without
+// its columns is a 400 problem and appends nothing; a bank may not import.
+func TestLegacyImportOverHTTP(t *testing.T) {
+	e := newEnv(t)
+	data, err := os.ReadFile("../testdata/legacy/legacy_cards_sample.csv")
+	require.NoError(t, err)
+	res := e.do("POST", "/v1/legacy-cards/imports?file=cards-2009.csv", keyCounter, string(data), "Content-Type", "text/csv")
+	require.Equal(t, 200, res.Status, string(res.Body))
+	var rep commands.LegacyReport
+	res.json(t, &rep)
+	require.Equal(t, "cards-2009.csv", rep.File)
+	require.Equal(t, []int{12, 4, 8}, []int{rep.Lines, rep.Imported, rep.Refused})
+	require.True(t, rep.Reconciled)
+	require.Equal(t, "invalid:issue_date:invalid_value", outcomes(rep)[6])
+
+	before := e.eventCount()
+	res = e.do("POST", "/v1/legacy-cards/imports", keyCounter, "a,b\n1,2\n", "Content-Type", "text/csv")
+	require.Equal(t, 400, res.Status, string(res.Body))
+	require.Equal(t, "application/problem+json", res.Header.Get("Content-Type"))
+	require.Equal(t, commands.CodeInvalidLegacyFile, res.problem(t).Code)
+	require.Equal(t, before, e.eventCount())
+
+	res = e.do("POST", "/v1/legacy-cards/imports", keyBank, string(data), "Content-Type", "text/csv")
+	require.Equal(t, 403, res.Status, string(res.Body))
+}
