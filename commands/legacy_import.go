@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"net/http"
 	"slices"
 	"sync"
 
@@ -251,6 +250,10 @@ func (im *LegacyImporter) row(ctx context.Context, r files.LegacyCardRow, name, 
 		return out, nil
 	}
 	if loaded.State.Registered {
+		if err := checkScope(env.Scope, loaded.State); err != nil {
+			// Say nothing about a person outside the caller's scope.
+			return scopeRow(out, err)
+		}
 		return im.compare(out, loaded.State, cmd), nil
 	}
 	if holder, err := im.numbers.reserveExact(ctx, env, r.CardNo, id); err != nil {
@@ -275,11 +278,8 @@ func (im *LegacyImporter) row(ctx context.Context, r files.LegacyCardRow, name, 
 	if e, ok := domain.AsError(err); ok {
 		return refusedRow(out, LegacyConflict, e), nil
 	}
-	if p, ok := errors.AsType[*httpapi.Problem](err); ok && p.Status < http.StatusInternalServerError {
-		// The caller's scope (a region-bound counter) does not reach the person.
-		out.Outcome, out.Code, out.Message = LegacyConflict, p.Code, p.Detail
-		out.Fields = []domain.FieldError{{Field: "region_code", Code: p.Code, Message: p.Detail}}
-		return out, nil
+	if _, ok := errors.AsType[*httpapi.ScopeError](err); ok {
+		return scopeRow(out, err)
 	}
 	if err != nil {
 		return out, fmt.Errorf("line %d: %w", r.Line, err)
@@ -351,4 +351,18 @@ func (n *CardNumbers) reserveExact(ctx context.Context, env Envelope, cardNo, ca
 	}
 	n.remember(cardNo, cardholderID)
 	return cardholderID, nil
+}
+
+// scopeRow reports a row whose person is outside the caller's scope (a
+// region-bound counter) as a conflict on region_code; other errors stay errors.
+func scopeRow(out LegacyRowReport, err error) (LegacyRowReport, error) {
+	se, ok := errors.AsType[*httpapi.ScopeError](err)
+	if !ok {
+		return out, fmt.Errorf("line %d: %w", out.Line, err)
+	}
+	msg := fmt.Sprintf("the person is outside the caller's scope (region %q)", se.Scope.Region)
+	out.CardholderID = ""
+	out.Outcome, out.Code, out.Message = LegacyConflict, se.Code, msg
+	out.Fields = []domain.FieldError{{Field: "region_code", Code: se.Code, Message: msg}}
+	return out, nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/cardledger/cardledger/domain"
 	"github.com/cardledger/cardledger/eventstore"
 	"github.com/cardledger/cardledger/eventstore/pgstore/pgstoretest"
+	"github.com/cardledger/cardledger/internal/httpapi"
 	"github.com/cardledger/cardledger/internal/testpg"
 )
 
@@ -158,4 +159,28 @@ func TestLegacyImportOverHTTP(t *testing.T) {
 
 	res = e.do("POST", "/v1/legacy-cards/imports", keyBank, string(data), "Content-Type", "text/csv")
 	require.Equal(t, 403, res.Status, string(res.Body))
+}
+
+// A region-bound caller migrates only people of its region; the others are
+// refused row by row, the already-known ones without saying anything about them.
+func TestLegacyImportKeepsToTheCallersRegion(t *testing.T) {
+	im, _, _ := newLegacyImporter(t)
+	data, err := os.ReadFile("../testdata/legacy/legacy_cards_gb18030.csv")
+	require.NoError(t, err)
+	ctx := context.Background()
+	all, err := im.Import(ctx, "gb.csv", data[:len(data)/2], commands.NewEnvelope(domain.Actor{Client: "test"}, "cli"), nil)
+	require.NoError(t, err)
+	require.Equal(t, "imported", outcomes(all)[2]) // 320505, now known
+	env := commands.NewEnvelope(domain.Actor{Client: "wuzhong"}, "http")
+	env.Scope = httpapi.Scope{Region: "320506"}
+	rep, err := im.Import(ctx, "gb.csv", data, env, nil)
+	require.NoError(t, err)
+	require.Equal(t, map[int]string{
+		2: "conflict:region_code:scope_region", // known, outside: neither duplicate nor conflict is told
+		3: "imported",                          // 320506
+		4: "conflict:region_code:scope_region", // 320508
+		5: "invalid:encoding:undecodable_line",
+	}, outcomes(rep))
+	require.Empty(t, rep.Rows[0].CardholderID)
+	require.True(t, rep.Reconciled)
 }
