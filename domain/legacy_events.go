@@ -78,7 +78,10 @@ func (c *Cardholder) applyLegacy(e Event) bool {
 		c.Migration = &Migration{SourceFile: e.SourceFile, SourceSHA256: e.SourceSHA256, Line: e.Line}
 	case LegacyCardRecorded:
 		card := &Card{
-			Source: SourceMigration, Kind: FirstIssue, CardNo: e.CardNo, Status: e.Status,
+			// The application id names the legacy card so that read models
+			// keyed by application tell it from the holder's later cards.
+			ApplicationID: LegacyApplicationPrefix + e.CardNo,
+			Source:        SourceMigration, Kind: FirstIssue, CardNo: e.CardNo, Status: e.Status,
 			IssuedOn: e.IssuedOn, ExpiresOn: e.ExpiresOn, Agency: e.Agency, Generation: e.Generation,
 			Custody: Custody{At: CustodyHolder, Handler: e.Agency},
 		}
@@ -98,6 +101,10 @@ func (c *Cardholder) applyLegacy(e Event) bool {
 	}
 	return true
 }
+
+// LegacyApplicationPrefix starts the application id of a legacy card
+// (there was no application here).
+const LegacyApplicationPrefix = "legacy-"
 
 // SourceMigration is the source of a legacy card: it was not applied for
 // here. Commands cannot name it (ApplicationSource.Valid refuses it).
