@@ -143,3 +143,31 @@ func (n *CardNumbers) remember(cardNo, cardholderID string) {
 	}
 	n.resolved[cardNo] = cardholderID
 }
+
+// reserveExact reserves a given card number (a legacy card keeps its
+// number) for cardholderID and returns the holder it belongs to: cardholderID
+// when the reservation is new or was this holder's already, another id when
+// the number is taken.
+func (n *CardNumbers) reserveExact(ctx context.Context, env Envelope, cardNo, cardholderID string) (string, error) {
+	stream := CardNumberStream(cardNo)
+	data, err := json.Marshal(CardNumberReserved{CardNo: cardNo, CardholderID: cardholderID})
+	if err != nil {
+		return "", fmt.Errorf("reserve %s: %w", cardNo, err)
+	}
+	id := EventID(env.CommandID, stream+"\x00"+cardholderID, 0)
+	md, err := domain.EncodeMetadata(metadataFor(env, id.String(), 1, n.clock().UTC()))
+	if err != nil {
+		return "", fmt.Errorf("reserve %s: %w", cardNo, err)
+	}
+	_, err = n.store.Append(ctx, stream, eventstore.NoStream(), []eventstore.EventData{{
+		ID: id, Type: CardNumberReservedType, Data: data, Metadata: md,
+	}})
+	if errors.Is(err, eventstore.ErrWrongRevision) {
+		return n.Resolve(ctx, cardNo)
+	}
+	if err != nil {
+		return "", fmt.Errorf("reserve card number %s: %w", cardNo, err)
+	}
+	n.remember(cardNo, cardholderID)
+	return cardholderID, nil
+}

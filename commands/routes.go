@@ -72,6 +72,9 @@ type (
 		BankCode string                   `json:"bank_code,omitempty"`
 		PhotoRef string                   `json:"photo_ref,omitempty"`
 		Reason   string                   `json:"reason,omitempty"`
+		// Generation of the new card: second (default) or third; a
+		// migrated holder's first-generation card is replaced so.
+		Generation domain.Generation `json:"generation,omitempty"`
 	}
 	ecardRevocationBody struct {
 		Cause  domain.ECardRevocationCause `json:"cause,omitempty"`  // default: request
@@ -95,7 +98,7 @@ var (
 
 // routes is the one table of the command API.
 func (a *API) routes() []httpapi.Route {
-	return append(a.cardRoutes(), a.ecardRoutes()...)
+	return append(append(a.cardRoutes(), a.ecardRoutes()...), a.legacyRoutes()...)
 }
 
 // cardRoutes are the rows of the card's life at counters and banks.
@@ -194,11 +197,11 @@ func (a *API) cardRoutes() []httpapi.Route {
 			}),
 		cardRoute(a, "/replacement", "Replace the card (补换卡): cancel it and apply for a new one; source defaults to the caller's channel",
 			rolesCounterBank, true,
-			replaceBody{Source: domain.SourceCounter, BankCode: "102", PhotoRef: "photos/2026/new.jpg", Reason: "damaged"},
+			replaceBody{Source: domain.SourceCounter, BankCode: "102", PhotoRef: "photos/2026/new.jpg", Reason: "damaged", Generation: domain.GenerationThird},
 			func(no string, env Envelope, p httpapi.Principal, b replaceBody) domain.CardholderCommand {
 				return domain.ReplaceCard{CardNo: no, ApplicationID: ApplicationIDFor(env.CommandID),
 					Source: orDefault(b.Source, defaultSource(p)), BankCode: orDefault(b.BankCode, p.Bank),
-					PhotoRef: b.PhotoRef, Reason: b.Reason}
+					PhotoRef: b.PhotoRef, Reason: b.Reason, Generation: b.Generation}
 			}),
 		cardRoute(a, "/pin-reset", "Record a PIN reset (重置密码); never carries a PIN", rolesCounterBank, true, emptyBody{},
 			func(no string, _ Envelope, _ httpapi.Principal, _ emptyBody) domain.CardholderCommand {

@@ -29,6 +29,8 @@ type Cardholder struct {
 	// Consents are the holder's consents to channels, one per channel,
 	// expired ones included (ConsentAllows checks the expiry).
 	Consents []Consent `json:",omitempty"`
+	// Migration is set on a holder brought in from a legacy file (一代卡迁移).
+	Migration *Migration `json:",omitempty"`
 	// Version is the number of events applied; the stream revision is Version-1.
 	Version int
 }
@@ -53,16 +55,20 @@ type Card struct {
 	Kind           ApplicationKind
 	ReplacesCardNo string
 	PhotoRef       string
-	CardNo         string // "" until assigned
-	Status         CardStatus
-	BankCode       string
-	AccountNo      string // "" until the bank opens the account
-	ChipID         string
-	Vendor         string
-	IssuedOn       string // YYYY-MM-DD
-	ExpiresOn      string // YYYY-MM-DD
-	Agency         string
-	Custody        Custody
+	// Generation is first for a migrated legacy card, else what the
+	// application asked for; "" (every stored application before
+	// generations) is second, see Generation.OrSecond.
+	Generation Generation `json:",omitempty"`
+	CardNo     string     // "" until assigned
+	Status     CardStatus
+	BankCode   string
+	AccountNo  string // "" until the bank opens the account
+	ChipID     string
+	Vendor     string
+	IssuedOn   string // YYYY-MM-DD
+	ExpiresOn  string // YYYY-MM-DD
+	Agency     string
+	Custody    Custody
 	// LastFailure is the reason of the latest bank refusal or production failure.
 	LastFailure string
 	// ECardIssued is whether the e-card for this card was issued and not revoked.
@@ -159,7 +165,7 @@ func (c *Cardholder) Apply(e Event) {
 		c.Card = &Card{
 			ApplicationID: e.ApplicationID, Source: e.Source, Kind: e.Kind,
 			ReplacesCardNo: e.ReplacesCardNo, PhotoRef: e.PhotoRef,
-			BankCode: e.BankCode, Status: StatusApplied,
+			BankCode: e.BankCode, Status: StatusApplied, Generation: e.Generation,
 		}
 	case BankAccountOpened:
 		if card := c.application(e.ApplicationID); card != nil {
@@ -263,7 +269,9 @@ func (c *Cardholder) Apply(e Event) {
 			c.ECardChannels = nil
 		}
 	default:
-		c.applyECardChannel(e)
+		if !c.applyLegacy(e) {
+			c.applyECardChannel(e)
+		}
 	}
 }
 

@@ -300,4 +300,6 @@ var cardholderCodec = newCodec("event",
 	schema[CardCancellationRequested](),
 	schema[PhoneChanged](),
 	schema[ECardRiskAlerted](),
+	schema[CardholderMigrated](),
+	schema[LegacyCardRecorded](),
 )

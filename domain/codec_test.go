@@ -41,6 +41,8 @@ func oneOfEach() []Event {
 		PhoneChanged{Phone: "13900139000", Channel: "rsapp"},
 		ECardRiskAlerted{CardNo: testCardNo, FirstRegion: "320505", SecondRegion: "110105",
 			FirstAt: testDayUTC(2026, 1, 2, 3), SecondAt: testDayUTC(2026, 1, 2, 4), FirstTerminal: "t1", SecondTerminal: "t2"},
+		CardholderMigrated{CardholderID: testHolderID, SourceFile: "f.csv", SourceSHA256: "ab", Line: 2},
+		LegacyCardRecorded{CardNo: testCardNo, IssuedOn: "2009-01-02", ExpiresOn: "2019-01-02", Status: StatusActive, Generation: GenerationFirst},
 	}
 }
 

@@ -103,6 +103,9 @@ type ReplaceCard struct {
 	BankCode      string
 	PhotoRef      string
 	Reason        string
+	// Generation is the new card's: second or third; "" leaves it unsaid
+	// (second). A migrated holder's first-generation card is replaced so.
+	Generation Generation
 }
 
 type TransferOut struct {

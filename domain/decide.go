@@ -52,6 +52,8 @@ func Decide(c *Cardholder, cmd CardholderCommand) ([]Event, error) {
 		return decidePIN(c, cmd.CommandName(), cmd.CardNo, PINChanged{CardNo: cmd.CardNo})
 	case ReplaceCard:
 		return decideReplace(c, cmd)
+	case MigrateCardholder:
+		return decideMigrate(c, cmd)
 	case TransferOut:
 		return decideTransfer(c, cmd)
 	case IssueECard:

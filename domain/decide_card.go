@@ -146,6 +146,9 @@ func decideReplace(c *Cardholder, cmd ReplaceCard) ([]Event, error) {
 	}
 	f.text("photo_ref", cmd.PhotoRef, maxTextLen)
 	f.text("reason", cmd.Reason, maxTextLen)
+	if cmd.Generation != "" && cmd.Generation != GenerationSecond && cmd.Generation != GenerationThird {
+		f.add("generation", CodeInvalidValue, "generation %q: a new card is second or third generation", cmd.Generation)
+	}
 	if err := f.err(); err != nil {
 		return nil, err
 	}
@@ -163,6 +166,7 @@ func decideReplace(c *Cardholder, cmd ReplaceCard) ([]Event, error) {
 		BankCode:       cmd.BankCode,
 		PhotoRef:       cmd.PhotoRef,
 		ReplacesCardNo: cmd.CardNo,
+		Generation:     cmd.Generation,
 	}
 	switch {
 	case card.Status == StatusCancelled:

@@ -53,6 +53,7 @@
 //	change_phone           =       =        =        =        =       =       =       =       =       =
 //	apply_through_channel  NBR     VCE      VCE      VCE      VCE     VCE     +R(14)  +R(14)  +R      TO
 //	raise_ecard_risk_alert =       =        =        =        =       =       =       =       =       =
+//	migrate_cardholder     AR(15)  AR       AR       AR       AR      AR      AR      AR      AR      AR
 //
 //	AR already_registered    VCE valid_card_exists    TO transferred_out
 //	NPA no_pending_application  AAO account_already_open  CNA card_number_already_assigned
@@ -86,6 +87,13 @@
 //	(14) as replace_card (补卡): the lost card cancelled with cause replacement,
 //	     the e-card carried over; at the bank of the current or last card
 //	     (no_bank_to_route without one).
+//	(15) an unregistered holder is migrated (一代卡迁移, legacy_decide.go):
+//	     CardholderMigrated{file, sha256, line}, CardholderRegistered and
+//	     LegacyCardRecorded{generation first} in one append; the legacy card
+//	     is current with its recorded status (active, lost, temporarily_lost
+//	     or cancelled), so the rows above apply to it and replace_card
+//	     (generation second or third) is how the holder gets a new card.
+//	     Cards carry a generation; one stored without is second.
 //
 // InstantIssue (即时制卡) emits only the steps still missing, in order:
 // CardApplied (source bank), BankAccountOpened, CardNumberAssigned,

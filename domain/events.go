@@ -38,6 +38,9 @@ type CardApplied struct {
 	// Channel is the e-card channel the holder applied through
 	// (apply_through_channel); "" for every other source.
 	Channel string `json:"channel,omitempty"`
+	// Generation is the generation applied for; "" (every application
+	// stored before generations, and every one that did not say) is second.
+	Generation Generation `json:"generation,omitempty"`
 }
 
 // BankAccountOpened: the bank opened the account the card is linked to (预开户).

@@ -100,6 +100,8 @@ func TestStateTable(t *testing.T) {
 			[11]string{nr, CodeNoBankToRoute, vce, vce, vce, vce, vce, ok, ok, ok, tro}},
 		{RaiseECardRiskAlert{CardNo: testCardNo, FirstRegion: "320505", SecondRegion: "110105", FirstAt: testDay, SecondAt: testDay},
 			[11]string{nr, ok, ok, ok, ok, ok, ok, ok, ok, ok, ok}},
+		{migrateCmd(),
+			[11]string{ok, CodeAlreadyRegistered, CodeAlreadyRegistered, CodeAlreadyRegistered, CodeAlreadyRegistered, CodeAlreadyRegistered, CodeAlreadyRegistered, CodeAlreadyRegistered, CodeAlreadyRegistered, CodeAlreadyRegistered, CodeAlreadyRegistered}},
 	}
 	for _, row := range rows {
 		for i, h := range histories {

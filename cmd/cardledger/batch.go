@@ -29,11 +29,14 @@ import (
 //	cardledger psam SUBCOMMAND ...                        (psamUsage, psam.go)
 
 func runImport(ctx context.Context, env *environment, args []string) error {
-	return withBatch(ctx, env, "import", args, func(d batch.Deps, rest []string) error {
-		if v, r := verb(rest); v == "applications" {
+	return withBatchDeps(ctx, env, "import", args, func(dd *deps, d batch.Deps, rest []string) error {
+		switch v, r := verb(rest); v {
+		case "applications":
 			return importApplications(ctx, d, r, env.stdout)
+		case "legacy-cards":
+			return importLegacyCards(ctx, env, dd, d, r)
 		}
-		return usagef("want `import applications FILE`")
+		return usagef("want `import applications FILE` or `import legacy-cards FILE`")
 	})
 }
 
@@ -76,6 +79,12 @@ func runSimulate(_ context.Context, env *environment, args []string) error {
 // withBatch parses the common flags, opens the stores and runs the
 // subcommand with the rest of the arguments.
 func withBatch(ctx context.Context, env *environment, name string, args []string, run func(batch.Deps, []string) error) error {
+	return withBatchDeps(ctx, env, name, args, func(_ *deps, d batch.Deps, rest []string) error { return run(d, rest) })
+}
+
+// withBatchDeps is withBatch for subcommands that also need the process's
+// logger and configuration.
+func withBatchDeps(ctx context.Context, env *environment, name string, args []string, run func(*deps, batch.Deps, []string) error) error {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	d, err := parseConfig(env, fs, args)
 	if err != nil {
@@ -96,7 +105,7 @@ func withBatch(ctx context.Context, env *environment, name string, args []string
 	}
 	deps := batch.Deps{Store: store, Pool: pool, Commands: svc, IDKey: d.cfg.IDKey, Clock: time.Now,
 		Actor: domain.Actor{Client: "cli", Operator: env.getenv("USER")}}
-	return run(deps, fs.Args())
+	return run(d, deps, fs.Args())
 }
 
 // batchUsagef is a usage error worded as the batch commands always have

@@ -45,7 +45,7 @@ func commandTable() []subcommand {
 		{"blacklist", "blacklist sync --dir DIR | blacklist check --dir DIR CARD_NO: offline blacklist copy", runBlacklist},
 		{"seed", "seed --people N --months M: fill the system with a demo city", runSeed},
 		{"demo-card", "print the virtual card's options (CARD_ARGS) for an active card of this city (scripts/counter-demo.sh)", runDemoCard},
-		{"import", "import applications FILE: bulk applications from CSV (UTF-8 or GB18030)", runImport},
+		{"import", "import applications FILE | import legacy-cards FILE: bulk applications, first-generation cards (一代卡迁移), CSV in UTF-8 or GB18030", runImport},
 		{"batch", "batch ...: batch production workflow (see `cardledger batch help`)", runBatch},
 		{"psam", "psam ...: PSAM (terminal security module) stock: stock-in, issue, damage, query", runPSAM},
 		{"simulate", "simulate bank|vendor EXPORT_FILE: write the return file that party would send", runSimulate},

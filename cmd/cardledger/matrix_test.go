@@ -144,7 +144,9 @@ var accessMatrix = map[string]access{
 
 	// Batch production: batches span many holders
 	// and are not narrowed by region yet.
-	"POST /v1/applications/imports":        {roles(counter), targetNone},
+	"POST /v1/applications/imports": {roles(counter), targetNone},
+	// Rows outside a region-bound counter's scope are refused per row (conflict scope_region).
+	"POST /v1/legacy-cards/imports":        {roles(counter), targetOwn},
 	"POST /v1/batches":                     {roles(counter), targetNone},
 	"GET /v1/batches":                      {roles(counter, auditor), targetNone},
 	"GET /v1/batches/{id}":                 {roles(counter, auditor), targetNone},
