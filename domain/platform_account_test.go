@@ -108,7 +108,11 @@ func TestAccountFieldErrors(t *testing.T) {
 			r.CreditCode = "91350100M000100Y44"
 			return RegisterPlatformAccount(r)
 		}, "credit_code", CodeInvalidCreditCode},
-		{"no name", nil, func() PlatformAccountCommand { r := accountRegistered(); r.Name = " "; return RegisterPlatformAccount(r) }, "name", CodeRequired},
+		{"no name", nil, func() PlatformAccountCommand {
+			r := accountRegistered()
+			r.Name = " "
+			return RegisterPlatformAccount(r)
+		}, "name", CodeRequired},
 		{"contact phone", nil, func() PlatformAccountCommand {
 			r := accountRegistered()
 			r.Contact.Phone = "02512345678"
