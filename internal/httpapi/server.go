@@ -238,6 +238,9 @@ func errorHandler(opts Options) echo.HTTPErrorHandler {
 		if p.Status == http.StatusUnauthorized {
 			h.Set("WWW-Authenticate", `Bearer realm="cardledger"`)
 		}
+		if p.Status == http.StatusTooManyRequests && p.RetryAfter > 0 && h.Get("Retry-After") == "" {
+			h.Set("Retry-After", strconv.Itoa(p.RetryAfter))
+		}
 		if p.Status == http.StatusServiceUnavailable && h.Get("Retry-After") == "" {
 			secs := p.RetryAfter
 			if secs <= 0 {
