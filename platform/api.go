@@ -198,7 +198,7 @@ func (a *API) Routes() []httpapi.Route {
 					Used: 3187, Limit: 100000}},
 			Handler: a.usage, Responses: httpapi.Problems(http.StatusNotFound)},
 		{Method: http.MethodGet, Path: "/v1/platform/catalogue",
-			Summary: "The operations each app type may call (标准 API 服务), made from the route tables",
+			Summary:  "The operations each app type may call (标准 API 服务), made from the route tables",
 			Response: exampleCatalogue(), Handler: a.getCatalogue},
 	}
 }
