@@ -24,11 +24,8 @@ const appClientPrefix = "app-"
 // the end of the spent window.
 func (a *API) Quota(ctx context.Context, p httpapi.Principal) error {
 	id, ok := strings.CutPrefix(p.Client, appClientPrefix)
-	if !ok {
-		return fmt.Errorf("app client %q is not named app-<id>", p.Client)
-	}
 	app, err := getApp(ctx, a.db, id)
-	if errors.Is(err, errNoApp) {
+	if !ok || errors.Is(err, errNoApp) {
 		// An app client whose row is missing was never completed: refuse.
 		return httpapi.NewProblem(http.StatusForbidden, httpapi.CodeAppScope, "the app is not registered")
 	}
