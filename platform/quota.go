@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/cardledger/cardledger/internal/httpapi"
 )
@@ -23,9 +22,8 @@ const appClientPrefix = "app-"
 // app's quotas, or answers 429 app_quota_exceeded with Retry-After set to
 // the end of the spent window.
 func (a *API) Quota(ctx context.Context, p httpapi.Principal) error {
-	id, ok := strings.CutPrefix(p.Client, appClientPrefix)
-	app, err := getApp(ctx, a.db, id)
-	if !ok || errors.Is(err, errNoApp) {
+	app, err := getAppOfClient(ctx, a.db, p.Client)
+	if errors.Is(err, errNoApp) {
 		// An app client whose row is missing was never completed: refuse.
 		return httpapi.NewProblem(http.StatusForbidden, httpapi.CodeAppScope, "the app is not registered")
 	}
@@ -33,7 +31,7 @@ func (a *API) Quota(ctx context.Context, p httpapi.Principal) error {
 		return err
 	}
 	now := a.clock()
-	full, err := spend(ctx, a.db, appClientPrefix+id, windowOf("minute", now, app.PerMinute), windowOf("day", now, app.PerDay))
+	full, err := spend(ctx, a.db, appClientPrefix+app.AppID, windowOf("minute", now, app.PerMinute), windowOf("day", now, app.PerDay))
 	if err != nil {
 		return err
 	}

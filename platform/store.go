@@ -50,8 +50,17 @@ type appRow struct {
 var errNoApp = errors.New("no such app")
 
 func getApp(ctx context.Context, db *pgxpool.Pool, id string) (appRow, error) {
+	return queryApp(ctx, db, "app_id", id)
+}
+
+// getAppOfClient finds the app of an api_clients name.
+func getAppOfClient(ctx context.Context, db *pgxpool.Pool, client string) (appRow, error) {
+	return queryApp(ctx, db, "client", client)
+}
+
+func queryApp(ctx context.Context, db *pgxpool.Pool, column, id string) (appRow, error) {
 	var r appRow
-	err := db.QueryRow(ctx, `SELECT app_id, account_id, client, app_type, per_minute, per_day FROM platform_apps WHERE app_id = $1`, id).
+	err := db.QueryRow(ctx, `SELECT app_id, account_id, client, app_type, per_minute, per_day FROM platform_apps WHERE `+column+` = $1`, id).
 		Scan(&r.AppID, &r.AccountID, &r.Client, &r.Type, &r.PerMinute, &r.PerDay)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return appRow{}, errNoApp
