@@ -237,9 +237,14 @@ func DecidePlatformAccount(a *PlatformAccount, cmd PlatformAccountCommand) ([]Ev
 		if err := ValidateCreditCode(c.CreditCode); err != nil {
 			f = append(f, FieldError{Field: "credit_code", Code: CodeInvalidCreditCode, Message: err.Error()})
 		}
-		f = accountText(f, "contact.name", c.Contact.Name, 50)
-		if !isMobile(c.Contact.Phone) {
-			f = append(f, FieldError{Field: "contact.phone", Code: CodeInvalidPhone, Message: "phone must be 11 digits starting with 1"})
+		switch {
+		case c.Contact == AccountContact{}:
+			f = append(f, FieldError{Field: "contact", Code: CodeRequired, Message: "who answers for the account"})
+		default:
+			f = accountText(f, "contact.name", c.Contact.Name, 50)
+			if !isMobile(c.Contact.Phone) {
+				f = append(f, FieldError{Field: "contact.phone", Code: CodeInvalidPhone, Message: "phone must be 11 digits starting with 1"})
+			}
 		}
 		if len(f) > 0 {
 			return nil, Invalid(f...)

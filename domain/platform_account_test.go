@@ -118,6 +118,11 @@ func TestAccountFieldErrors(t *testing.T) {
 			r.Contact.Phone = "02512345678"
 			return RegisterPlatformAccount(r)
 		}, "contact.phone", CodeInvalidPhone},
+		{"no contact", nil, func() PlatformAccountCommand {
+			r := accountRegistered()
+			r.Contact = AccountContact{}
+			return RegisterPlatformAccount(r)
+		}, "contact", CodeRequired},
 		{"app type", approved, func() PlatformAccountCommand { a := appCreated(); a.Type = "payroll"; return CreatePlatformApp(a) }, "type", CodeInvalidAppType},
 		{"no channel", approved, func() PlatformAccountCommand { a := appCreated(); a.Channels = nil; return CreatePlatformApp(a) }, "channels", CodeRequired},
 		{"unknown channel", approved, func() PlatformAccountCommand {
