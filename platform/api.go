@@ -64,16 +64,16 @@ func (a *API) WithRegistrationsPerHour(n int) *API {
 
 // Request and answer bodies: a field without omitempty is required.
 type (
-	registerBody struct {
+	accountRegistration struct {
 		Name       string                `json:"name"`
 		CreditCode string                `json:"credit_code"`
 		Contact    domain.AccountContact `json:"contact"`
 	}
-	decisionBody struct {
+	accountDecision struct {
 		Note   string `json:"note,omitempty"`
 		Reason string `json:"reason,omitempty"`
 	}
-	appBody struct {
+	appRequest struct {
 		Name      string   `json:"name"`
 		Type      string   `json:"type"`
 		Channels  []string `json:"channels"`
@@ -162,16 +162,16 @@ func (a *API) Routes() []httpapi.Route {
 		{Method: http.MethodPost, Path: "/v1/platform/accounts", Status: http.StatusCreated,
 			Summary: "An organisation registers an integrator account (账号注册); no key, limited per address " +
 				"(429 registration_rate_limited); the unified social credit code's check character is verified",
-			Request:  registerBody{Name: account.Name, CreditCode: account.CreditCode, Contact: contact},
+			Request:  accountRegistration{Name: account.Name, CreditCode: account.CreditCode, Contact: contact},
 			Response: account, Handler: a.register,
 			Responses: httpapi.Problems(http.StatusTooManyRequests)},
 		{Method: http.MethodPost, Path: "/v1/platform/accounts/{id}/approval", Roles: rolesAdmin,
 			Summary: "An administrator approves the account; the answer holds the account's integrator key, shown once",
-			Request: decisionBody{Note: "资料齐全"}, RequestOptional: true, Params: command, Responses: refusals,
+			Request: accountDecision{Note: "资料齐全"}, RequestOptional: true, Params: command, Responses: refusals,
 			Response: Approval{Account: approved, Client: "integrator-" + account.ID, APIKey: "clk_9dj2…"}, Handler: a.approve},
 		{Method: http.MethodPost, Path: "/v1/platform/accounts/{id}/rejection", Roles: rolesAdmin,
 			Summary: "An administrator rejects the account",
-			Request: decisionBody{Reason: "营业执照不符"}, RequestOptional: true, Params: command, Responses: refusals,
+			Request: accountDecision{Reason: "营业执照不符"}, RequestOptional: true, Params: command, Responses: refusals,
 			Response: rejected, Handler: a.reject},
 		{Method: http.MethodGet, Path: "/v1/platform/accounts/{id}", Roles: rolesIntegrator,
 			Summary: "The account (an integrator: its own only)", Response: approved, Handler: a.getAccount,
@@ -179,7 +179,7 @@ func (a *API) Routes() []httpapi.Route {
 		{Method: http.MethodPost, Path: "/v1/platform/apps", Roles: rolesIntegrator, Status: http.StatusCreated,
 			Summary: "The account creates an app of a type, serving channels, with quotas; the answer holds its " +
 				"client name and HMAC signing secret, shown once (应用创建、渠道选择)",
-			Request: appBody{Name: app.Name, Type: app.Type, Channels: app.Channels, PerMinute: app.PerMinute, PerDay: app.PerDay},
+			Request: appRequest{Name: app.Name, Type: app.Type, Channels: app.Channels, PerMinute: app.PerMinute, PerDay: app.PerDay},
 			Params:  command, Response: credential, Handler: a.createApp, Responses: refusals},
 		{Method: http.MethodGet, Path: "/v1/platform/apps", Roles: rolesIntegrator,
 			Summary: "The account's apps", Response: AppList{Apps: []AppView{app}}, Handler: a.listApps},
@@ -204,7 +204,7 @@ func (a *API) Routes() []httpapi.Route {
 }
 
 func (a *API) register(c echo.Context) error {
-	var b registerBody
+	var b accountRegistration
 	if err := httpapi.DecodeJSON(c, &b); err != nil {
 		return err
 	}
@@ -235,7 +235,7 @@ func (a *API) approve(c echo.Context) error { return a.decide(c, true) }
 func (a *API) reject(c echo.Context) error  { return a.decide(c, false) }
 
 func (a *API) decide(c echo.Context, approve bool) error {
-	var b decisionBody
+	var b accountDecision
 	if err := httpapi.DecodeOptionalJSON(c, &b); err != nil {
 		return err
 	}
@@ -302,7 +302,7 @@ func (a *API) getAccount(c echo.Context) error {
 }
 
 func (a *API) createApp(c echo.Context) error {
-	var b appBody
+	var b appRequest
 	if err := httpapi.DecodeJSON(c, &b); err != nil {
 		return err
 	}

@@ -443,6 +443,9 @@ func (m *matrix) add(srv *httptest.Server, e *echo.Echo) {
 			key := strings.ToUpper(method) + " " + path
 			m.byRoute[key] = srv
 			if len(op.AppTypes) > 0 {
+				if m.appTypes == nil {
+					m.appTypes = map[string][]string{}
+				}
 				m.appTypes[key] = op.AppTypes
 			}
 			if ex, ok := op.RequestBody.Content["application/json"]; ok {
