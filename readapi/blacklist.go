@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/labstack/echo/v4"
 
+	"github.com/cardledger/cardledger/domain"
 	"github.com/cardledger/cardledger/internal/httpapi"
 )
 
@@ -84,6 +85,8 @@ func (a *API) blacklistRoutes() []httpapi.Route {
 			Response: Snapshot{Seq: 42, Entries: []SnapshotEntry{{CardNo: "A10984916", Reason: "lost", Since: exampleAt}}},
 			Params:   minPosition},
 		{Method: http.MethodGet, Path: "/v1/blacklist/{card_no}", Roles: rolesBlacklist, Handler: a.blacklistLookup,
+			// Open-platform apps of both types check a card before serving it.
+			AppTypes: []string{domain.AppIdentityReading, domain.AppFinancialPayment},
 			Summary:  "Whether a card is on the blacklist (lost, temporarily lost or cancelled), why, and since when. Accepts min_position.",
 			Response: exampleListed, Params: minPosition},
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/cardledger/cardledger/internal/httpapi"
 	"github.com/cardledger/cardledger/internal/unavailable"
 	"github.com/cardledger/cardledger/permissions"
+	"github.com/cardledger/cardledger/platform"
 	"github.com/cardledger/cardledger/projections"
 	"github.com/cardledger/cardledger/projections/readmodel"
 	"github.com/cardledger/cardledger/readapi"
@@ -172,6 +173,13 @@ func (a *app) server(ctx context.Context) (*echo.Echo, error) {
 	if _, err := auth.SealSecrets(ctx, d.pool, secrets); err != nil {
 		return nil, err
 	}
+	// The open platform: its catalogue is made from every route table, its own included.
+	plat, err := platform.NewAPI(ctx, store, d.pool, secrets, time.Now)
+	if err != nil {
+		return nil, err
+	}
+	routes = append(routes, plat.Routes())
+	plat.SetRouteTables(routes...)
 	authn := auth.NewAuthenticator(d.pool, 30*time.Second).WithSecretKeys(secrets)
 	// Shared buckets: a client's limit holds however many instances it
 	// spreads its requests over (README, "Running many instances").
@@ -190,6 +198,7 @@ func (a *app) server(ctx context.Context) (*echo.Echo, error) {
 		Metrics:   httpMetrics,
 		Version:   version,
 		MapError:  commands.ProblemFor,
+		AppQuota:  plat.Quota,
 		// The document's servers: where clients reach this deployment.
 		Servers: []httpapi.Server{{URL: d.cfg.ServerURL, Description: "this deployment (CARDLEDGER_SERVER_URL)"}},
 		Health: func(ctx context.Context) error {

@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cardledger/cardledger/analytics/chtest"
+	"github.com/cardledger/cardledger/domain"
 	"github.com/cardledger/cardledger/internal/auth"
 	"github.com/cardledger/cardledger/internal/httpapi"
 	"github.com/cardledger/cardledger/internal/testpg"
@@ -52,6 +53,7 @@ var (
 	display   = httpapi.RoleDisplay
 	channel   = httpapi.RoleChannel
 	terminal  = httpapi.RoleTerminal
+	integr    = httpapi.RoleIntegrator
 	adminOnly = []httpapi.Role{}
 )
 
@@ -211,6 +213,27 @@ var accessMatrix = map[string]access{
 	"POST /v1/ecard/login-sessions":                   {nil, targetNone},
 	"GET /v1/ecard/login-sessions/{id}":               {nil, targetNone},
 	"POST /v1/ecard/login-sessions/{id}/confirmation": {roles(channel), targetOwn},
+
+	// Open platform: registration and the catalogue are public; an
+	// integrator reaches its own account only (its own rule:
+	// platform_account_scope, platform tests).
+	"POST /v1/platform/accounts":                {nil, targetNone},
+	"POST /v1/platform/accounts/{id}/approval":  {adminOnly, targetOwn},
+	"POST /v1/platform/accounts/{id}/rejection": {adminOnly, targetOwn},
+	"GET /v1/platform/accounts/{id}":            {roles(integr), targetOwn},
+	"POST /v1/platform/apps":                    {roles(integr), targetOwn},
+	"GET /v1/platform/apps":                     {roles(integr), targetOwn},
+	"GET /v1/platform/apps/{id}":                {roles(integr), targetOwn},
+	"POST /v1/platform/apps/{id}/secret":        {roles(integr), targetOwn},
+	"POST /v1/platform/apps/{id}/revocation":    {roles(integr), targetOwn},
+	"GET /v1/platform/apps/{id}/usage":          {roles(integr), targetOwn},
+	"GET /v1/platform/catalogue":                {nil, targetNone},
+}
+
+// appAccess lists the routes open-platform apps may call and the app types
+// that may (Route.AppTypes); an app gets 403 app_scope on every other route.
+var appAccess = map[string][]string{
+	"GET /v1/blacklist/{card_no}": {domain.AppIdentityReading, domain.AppFinancialPayment},
 }
 
 func TestAccessMatrix(t *testing.T) {
@@ -248,8 +271,20 @@ func TestAccessMatrix(t *testing.T) {
 
 			m.checkScopes(t, route, spec)
 
+			assert.Equal(t, appAccess[route], m.appTypes[route], "x-app-types of the document")
 			for _, role := range httpapi.Roles() {
 				status, code := m.call(route, "any-"+string(role))
+				if role == httpapi.RoleApp {
+					// The matrix's app is of type identity_reading.
+					if slices.Contains(appAccess[route], domain.AppIdentityReading) {
+						assert.Less(t, status, 500, "the app is allowed and must be served (%s)", code)
+						assert.NotContains(t, []int{http.StatusUnauthorized, http.StatusForbidden}, status, "the app is allowed (%s)", code)
+					} else {
+						assert.Equal(t, http.StatusForbidden, status, "an app may not call it")
+						assert.Equal(t, httpapi.CodeAppScope, code, "an app may not call it")
+					}
+					continue
+				}
 				allowed := role == httpapi.RoleAdmin || slices.Contains(spec.roles, role)
 				if allowed {
 					// An allowed role may still meet a business rule that is a 403
@@ -299,6 +334,7 @@ type matrix struct {
 	byRoute  map[string]*httptest.Server
 	keys     map[string]string
 	examples map[string]json.RawMessage
+	appTypes map[string][]string // x-app-types by route
 	holder   string
 	card     string
 	idNumber string
@@ -328,22 +364,34 @@ func newMatrix(t *testing.T, vars map[string]string) *matrix {
 	env := &environment{stdout: io.Discard, stderr: io.Discard, getenv: func(k string) string { return vars[k] }}
 	b := boot(t, ctx, env)
 	d := b.d
-	m := &matrix{t: t, b: b, byRoute: map[string]*httptest.Server{}, keys: map[string]string{}, examples: map[string]json.RawMessage{}}
+	m := &matrix{t: t, b: b, byRoute: map[string]*httptest.Server{}, keys: map[string]string{}, examples: map[string]json.RawMessage{},
+		appTypes: map[string][]string{}}
 	main := b.srv
 	m.add(main, b.e)
 
 	for _, role := range httpapi.Roles() {
 		// A channel client names its channel, a terminal its agency.
-		var ch, agency string
+		var ch, agency, account, appType string
 		switch role {
+		case httpapi.RoleIntegrator:
+			account = "any"
+		case httpapi.RoleApp:
+			account, appType = "any", domain.AppIdentityReading
 		case httpapi.RoleChannel:
 			ch = "any"
 		case httpapi.RoleTerminal:
 			agency = "A001"
 		}
-		m.client(ctx, d.pool, auth.Client{Name: "any-" + string(role), Role: role, Channel: ch, Agency: agency})
-		m.client(ctx, d.pool, auth.Client{Name: "other-county-" + string(role), Role: role, Region: otherCounty, Channel: ch, Agency: agency})
+		m.client(ctx, d.pool, auth.Client{Name: "any-" + string(role), Role: role, Channel: ch, Agency: agency,
+			Account: account, AppType: appType})
+		m.client(ctx, d.pool, auth.Client{Name: "other-county-" + string(role), Role: role, Region: otherCounty, Channel: ch,
+			Agency: agency, Account: account, AppType: appType})
 	}
+	// The app's quotas are looked up by its client name: the
+	// matrix's app is registered under both names, far from its quota.
+	_, err := d.pool.Exec(ctx, `INSERT INTO platform_apps (app_id, account_id, client, app_type, per_minute, per_day)
+		VALUES ('any', 'any', 'any-app', $1, 6000, 1000000)`, domain.AppIdentityReading)
+	require.NoError(t, err)
 	m.client(ctx, d.pool, auth.Client{Name: "other-bank", Role: httpapi.RoleBank, Bank: otherBank})
 	m.client(ctx, d.pool, auth.Client{Name: "home-county-analyst", Role: httpapi.RoleAnalyst, Region: holderRegion})
 
@@ -396,6 +444,7 @@ func (m *matrix) add(srv *httptest.Server, e *echo.Echo) {
 					Example json.RawMessage `json:"example"`
 				} `json:"content"`
 			} `json:"requestBody"`
+			AppTypes []string `json:"x-app-types"`
 		} `json:"paths"`
 	}
 	require.NoError(m.t, json.Unmarshal(rec.Body.Bytes(), &doc))
@@ -403,6 +452,12 @@ func (m *matrix) add(srv *httptest.Server, e *echo.Echo) {
 		for method, op := range ops {
 			key := strings.ToUpper(method) + " " + path
 			m.byRoute[key] = srv
+			if len(op.AppTypes) > 0 {
+				if m.appTypes == nil {
+					m.appTypes = map[string][]string{}
+				}
+				m.appTypes[key] = op.AppTypes
+			}
 			if ex, ok := op.RequestBody.Content["application/json"]; ok {
 				m.examples[key] = ex.Example
 			}

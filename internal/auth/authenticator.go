@@ -62,7 +62,7 @@ func NewAuthenticator(db DB, ttl time.Duration) *Authenticator {
 	return &Authenticator{db: db, ttl: ttl, now: time.Now, cache: map[string]cached{}}
 }
 
-const clientColumns = `name, role, region, bank, channel, agency, rate_limit`
+const clientColumns = `name, role, region, bank, channel, agency, account, app_type, rate_limit`
 
 // WithSecretKeys makes a opens HMAC secrets sealed under keys; it returns a.
 // Call before serving.
@@ -120,7 +120,7 @@ func (a *Authenticator) lookup(ctx context.Context, cacheKey, query string, arg 
 	var c Client
 	var role string
 	var secret []byte
-	err := a.db.QueryRow(ctx, query, arg).Scan(&c.Name, &role, &c.Region, &c.Bank, &c.Channel, &c.Agency, &c.RateLimit, &secret)
+	err := a.db.QueryRow(ctx, query, arg).Scan(&c.Name, &role, &c.Region, &c.Bank, &c.Channel, &c.Agency, &c.Account, &c.AppType, &c.RateLimit, &secret)
 	known := true
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):

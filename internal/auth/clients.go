@@ -38,6 +38,11 @@ type Client struct {
 	// Agency is the agency or merchant code of a RoleTerminal client
 	// (required for it, refused for every other role).
 	Agency string
+	// Account is the open-platform account of a RoleIntegrator or RoleApp
+	// client (required for them, refused for every other role); AppType is
+	// a RoleApp client's app type (required for it only).
+	Account string
+	AppType string
 	// Auth is how the client authenticates: httpapi.MethodBearer (also for
 	// ""), MethodHMAC or MethodTLS. A client has exactly one way in.
 	Auth string
@@ -56,7 +61,7 @@ type Client struct {
 // Principal is what the HTTP layer knows of the client.
 func (c Client) Principal() httpapi.Principal {
 	return httpapi.Principal{Client: c.Name, Role: c.Role, Region: c.Region, Bank: c.Bank,
-		Channel: c.Channel, Agency: c.Agency, RateLimit: c.RateLimit}
+		Channel: c.Channel, Agency: c.Agency, Account: c.Account, AppType: c.AppType, RateLimit: c.RateLimit}
 }
 
 var (
@@ -95,6 +100,8 @@ ALTER TABLE api_clients ADD COLUMN IF NOT EXISTS rate_limit double precision NOT
 ALTER TABLE api_clients ADD COLUMN IF NOT EXISTS revoked_at timestamptz;
 ALTER TABLE api_clients ADD COLUMN IF NOT EXISTS channel text NOT NULL DEFAULT '';
 ALTER TABLE api_clients ADD COLUMN IF NOT EXISTS agency text NOT NULL DEFAULT '';
+ALTER TABLE api_clients ADD COLUMN IF NOT EXISTS account text NOT NULL DEFAULT '';
+ALTER TABLE api_clients ADD COLUMN IF NOT EXISTS app_type text NOT NULL DEFAULT '';
 -- Nonces of signed requests, shared by every instance; the primary key is
 -- what refuses a replay.
 CREATE TABLE IF NOT EXISTS api_nonces (
@@ -178,9 +185,11 @@ func AddSealed(ctx context.Context, db DB, c Client, keys *SecretKeys) (credenti
 		return "", fmt.Errorf("add client %s: unknown authentication %q (want bearer, hmac or tls)", c.Name, c.Auth)
 	}
 	_, err = db.Exec(ctx,
-		`INSERT INTO api_clients (name, role, key_hash, region, bank, auth, hmac_secret, cert_subject, rate_limit, channel, agency)
-		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-		c.Name, string(c.Role), keyHash, c.Region, c.Bank, c.Auth, secret, subject, c.RateLimit, c.Channel, c.Agency)
+		`INSERT INTO api_clients (name, role, key_hash, region, bank, auth, hmac_secret, cert_subject, rate_limit, channel, agency,
+			account, app_type)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+		c.Name, string(c.Role), keyHash, c.Region, c.Bank, c.Auth, secret, subject, c.RateLimit, c.Channel, c.Agency,
+		c.Account, c.AppType)
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
 		switch pgErr.ConstraintName {
@@ -226,7 +235,7 @@ func Get(ctx context.Context, db DB, name string) (Client, error) {
 	var role string
 	var revoked *time.Time
 	err := db.QueryRow(ctx, `SELECT `+listColumns+` FROM api_clients WHERE name = $1`, name).
-		Scan(&c.Name, &role, &c.Region, &c.Bank, &c.Channel, &c.Agency, &c.Auth, &c.CertSubject, &c.RateLimit, &c.CreatedAt, &revoked)
+		Scan(&c.Name, &role, &c.Region, &c.Bank, &c.Channel, &c.Agency, &c.Account, &c.AppType, &c.Auth, &c.CertSubject, &c.RateLimit, &c.CreatedAt, &revoked)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Client{}, fmt.Errorf("get client %s: %w", name, ErrNoClient)
 	}
@@ -253,7 +262,7 @@ func Remove(ctx context.Context, db DB, name string) error {
 }
 
 // listColumns are what Get and List read (never a key or secret).
-const listColumns = `name, role, region, bank, channel, agency, auth, coalesce(cert_subject, ''), rate_limit, created_at, revoked_at`
+const listColumns = `name, role, region, bank, channel, agency, account, app_type, auth, coalesce(cert_subject, ''), rate_limit, created_at, revoked_at`
 
 // RevocationChannel is the PostgreSQL NOTIFY channel on which Revoke
 // announces a revoked client's name, so every authenticator listening
@@ -291,7 +300,7 @@ func List(ctx context.Context, db DB) ([]Client, error) {
 		var c Client
 		var role string
 		var revoked *time.Time
-		err := r.Scan(&c.Name, &role, &c.Region, &c.Bank, &c.Channel, &c.Agency, &c.Auth, &c.CertSubject, &c.RateLimit, &c.CreatedAt, &revoked)
+		err := r.Scan(&c.Name, &role, &c.Region, &c.Bank, &c.Channel, &c.Agency, &c.Account, &c.AppType, &c.Auth, &c.CertSubject, &c.RateLimit, &c.CreatedAt, &revoked)
 		c.Role = httpapi.Role(role)
 		if revoked != nil {
 			c.RevokedAt = *revoked
@@ -327,6 +336,14 @@ func checkRoleBinding(c Client) error {
 		return errors.New("a terminal client needs an agency or merchant code")
 	case c.Role != httpapi.RoleTerminal && c.Agency != "":
 		return errors.New("only a terminal client has an agency code")
+	case (c.Role == httpapi.RoleIntegrator || c.Role == httpapi.RoleApp) && strings.TrimSpace(c.Account) == "":
+		return errors.New("an integrator or app client needs its platform account")
+	case c.Role != httpapi.RoleIntegrator && c.Role != httpapi.RoleApp && c.Account != "":
+		return errors.New("only an integrator or app client has a platform account")
+	case c.Role == httpapi.RoleApp && strings.TrimSpace(c.AppType) == "":
+		return errors.New("an app client needs its app type")
+	case c.Role != httpapi.RoleApp && c.AppType != "":
+		return errors.New("only an app client has an app type")
 	}
 	return nil
 }

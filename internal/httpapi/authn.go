@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -22,16 +23,19 @@ const (
 	CodeSignatureInvalid   = "signature_invalid"
 	CodeNonceReplayed      = "nonce_replayed"
 	CodeRateLimited        = "rate_limited"
+	// CodeAppScope: an open-platform app called a route its type may not.
+	CodeAppScope = "app_scope"
 )
 
 // authenticator is the per-server authentication step: it finds the
 // principal of a request by verified certificate, signature or bearer key.
 type authenticator struct {
-	bearer  Authenticator
-	signed  SignedAuthenticator
-	certs   CertAuthenticator
-	limiter *rateLimiter
-	now     func() time.Time
+	bearer   Authenticator
+	signed   SignedAuthenticator
+	certs    CertAuthenticator
+	limiter  *rateLimiter
+	now      func() time.Time
+	appQuota func(context.Context, Principal) error
 }
 
 // principal authenticates req. The order is fixed: a verified client
@@ -174,7 +178,9 @@ func authUnavailable(err error) error {
 }
 
 // middleware authenticates, rate-limits and checks the role, in that order.
-func (a *authenticator) middleware(roles []Role, displayToken bool) echo.MiddlewareFunc {
+// An app (RoleApp) is checked against the route's app types instead of its
+// roles, then spends its quota.
+func (a *authenticator) middleware(roles []Role, displayToken bool, appTypes []string) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			p, err := a.principal(c, displayToken)
@@ -190,6 +196,18 @@ func (a *authenticator) middleware(roles []Role, displayToken bool) echo.Middlew
 					return NewProblem(http.StatusTooManyRequests, CodeRateLimited,
 						fmt.Sprintf("too many requests from this client; retry after %d s", secs))
 				}
+			}
+			if p.Role == RoleApp {
+				if !slices.Contains(appTypes, p.AppType) {
+					return NewProblem(http.StatusForbidden, CodeAppScope,
+						fmt.Sprintf("an app of type %q may not call this endpoint; see GET /v1/platform/catalogue", p.AppType))
+				}
+				if a.appQuota != nil {
+					if err := a.appQuota(c.Request().Context(), p); err != nil {
+						return err
+					}
+				}
+				return next(c)
 			}
 			if p.Role != RoleAdmin && !slices.Contains(roles, p.Role) {
 				return NewProblem(http.StatusForbidden, CodeForbidden,

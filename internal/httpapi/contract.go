@@ -115,7 +115,15 @@ func commonProblems(r Route) []Response {
 			Response{Status: http.StatusRequestEntityTooLarge, Description: "The body is over the route's limit"},
 			Response{Status: http.StatusUnsupportedMediaType, Description: "The body is not of the declared media type"})
 	}
-	if len(r.Roles) > 0 {
+	if len(r.AppTypes) > 0 {
+		out = append(out,
+			Response{Status: http.StatusForbidden, Description: "The client's role may not call this endpoint, the " +
+				"target is outside its scope, or an app's type may not call it (code app_scope)"},
+			Response{Status: http.StatusTooManyRequests, Description: "Rate limit of the client exceeded, or an app's " +
+				"quota per minute or per day is spent (code app_quota_exceeded); see Retry-After",
+				Headers: []Param{retryAfter}},
+			Response{Status: http.StatusUnauthorized, Description: "Missing, unknown or revoked credentials"})
+	} else if len(r.Roles) > 0 {
 		out = append(out,
 			Response{Status: http.StatusUnauthorized, Description: "Missing, unknown or revoked credentials"},
 			Response{Status: http.StatusForbidden, Description: "The client's role may not call this endpoint, or the " +

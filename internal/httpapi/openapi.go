@@ -44,6 +44,10 @@ func openAPI(opts Options, routes []Route) map[string]any {
 		op["security"] = security(r)
 		if len(r.Roles) > 0 {
 			op["x-roles"] = uniqueRoles(append([]Role{RoleAdmin}, r.Roles...))
+			if len(r.AppTypes) > 0 {
+				// Open-platform apps of these types may call it too.
+				op["x-app-types"] = r.AppTypes
+			}
 		}
 		if r.Request != nil {
 			op["requestBody"] = map[string]any{

@@ -21,8 +21,8 @@ type Problem struct {
 	// Dependency names what is unavailable in a 503 dependency_unavailable
 	// ("postgresql", "event_store", "clickhouse"); empty when unknown.
 	Dependency string `json:"dependency,omitempty"`
-	// RetryAfter is the Retry-After of a 503, in seconds; 0 means
-	// DefaultRetryAfter. Every 503 carries one.
+	// RetryAfter is the Retry-After of a 503 or 429, in seconds; 0 means
+	// DefaultRetryAfter for a 503 (every 503 carries one), none for a 429.
 	RetryAfter int `json:"-"`
 }
 

@@ -29,12 +29,19 @@ const (
 	// RoleTerminal verifies e-card codes at an agency or merchant
 	// (Principal.Agency; Principal.Region is where it stands, not a scope).
 	RoleTerminal Role = "terminal"
+	// RoleIntegrator administers one open-platform account (Principal.Account):
+	// its apps, their credentials and usage, and nothing of other accounts.
+	RoleIntegrator Role = "integrator"
+	// RoleApp is an open-platform app (Principal.Account, Principal.AppType):
+	// it may call the routes whose Route.AppTypes name its type, within its
+	// quotas, and no other.
+	RoleApp Role = "app"
 )
 
 // Roles lists every role.
 func Roles() []Role {
 	return []Role{RoleAdmin, RoleCounter, RoleBank, RoleAuditor, RoleAnalyst, RoleBlacklistConsumer, RoleDisplay,
-		RoleChannel, RoleTerminal}
+		RoleChannel, RoleTerminal, RoleIntegrator, RoleApp}
 }
 
 // Valid reports whether r is one of the declared roles.
@@ -66,6 +73,10 @@ type Principal struct {
 	Channel string
 	// Agency is the agency or merchant code of a RoleTerminal client.
 	Agency string
+	// Account is the open-platform account of a RoleIntegrator or RoleApp
+	// client; AppType is a RoleApp client's app type (Route.AppTypes).
+	Account string
+	AppType string
 	// Method is how the client proved who it is: MethodBearer, MethodHMAC
 	// or MethodTLS.
 	Method string

@@ -56,6 +56,10 @@ type Route struct {
 	// Keys of any other role are refused there: a URL ends up in logs and
 	// browser history, so only the read-only display key may travel in one.
 	DisplayToken bool
+	// AppTypes are the open-platform app types (domain.AppTypes) whose apps
+	// (RoleApp) may call the route; an app of another type gets 403
+	// app_scope. GET /v1/platform/catalogue is made from this field.
+	AppTypes []string
 }
 
 // Options configure NewServer.
@@ -87,6 +91,10 @@ type Options struct {
 	Metrics *Metrics
 	// Servers are the document's servers; nil: DefaultServers.
 	Servers []Server
+	// AppQuota spends one request of an app's quotas (RoleApp principals
+	// only, after its type is allowed); a *Problem (429) refuses the call.
+	// nil: apps have no quotas.
+	AppQuota func(context.Context, Principal) error
 }
 
 // NewServer returns an echo server serving routes plus GET /healthz and
@@ -112,7 +120,8 @@ func NewServer(opts Options, routes ...[]Route) *echo.Echo {
 		opts.Now = time.Now
 	}
 	authn := &authenticator{bearer: opts.Auth, signed: opts.Signed, certs: opts.Certs,
-		limiter: newRateLimiter(opts.RateLimit).withStore(opts.RateStore, opts.Log), now: opts.Now}
+		limiter: newRateLimiter(opts.RateLimit).withStore(opts.RateStore, opts.Log), now: opts.Now,
+		appQuota: opts.AppQuota}
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
@@ -152,6 +161,8 @@ func NewServer(opts Options, routes ...[]Route) *echo.Echo {
 			panic("httpapi: duplicate route " + key)
 		case r.Handler == nil:
 			panic("httpapi: route without handler " + key)
+		case len(r.AppTypes) > 0 && len(r.Roles) == 0:
+			panic("httpapi: route " + key + " names app types but no roles: a public route needs no app")
 		case len(r.Roles) > 0 && opts.Auth == nil:
 			panic("httpapi: route " + key + " needs roles but Options.Auth is nil")
 		}
@@ -167,7 +178,7 @@ func NewServer(opts Options, routes ...[]Route) *echo.Echo {
 		}
 		mw := []echo.MiddlewareFunc{bodyLimit(limit)}
 		if len(r.Roles) > 0 {
-			mw = append(mw, authn.middleware(r.Roles, r.DisplayToken))
+			mw = append(mw, authn.middleware(r.Roles, r.DisplayToken, r.AppTypes))
 		}
 		mw = append(mw, utf8Params)
 		templates[echoPath(r.Path)] = r.Path
@@ -226,6 +237,9 @@ func errorHandler(opts Options) echo.HTTPErrorHandler {
 		h := c.Response().Header()
 		if p.Status == http.StatusUnauthorized {
 			h.Set("WWW-Authenticate", `Bearer realm="cardledger"`)
+		}
+		if p.Status == http.StatusTooManyRequests && p.RetryAfter > 0 && h.Get("Retry-After") == "" {
+			h.Set("Retry-After", strconv.Itoa(p.RetryAfter))
 		}
 		if p.Status == http.StatusServiceUnavailable && h.Get("Retry-After") == "" {
 			secs := p.RetryAfter

@@ -152,7 +152,7 @@ func TestMutualTLSIdentifiesTheBankByItsCertificate(t *testing.T) {
 		status, body, err := get(client(bankCert, bankKey), "")
 		require.NoError(t, err)
 		require.Equal(t, http.StatusOK, status, body)
-		assert.JSONEq(t, `{"Client":"icbc-suzhou","Role":"bank","Region":"","Bank":"102","Channel":"","Agency":"","Method":"tls","Subject":"CN=icbc-suzhou,O=ICBC","RateLimit":0}`, body)
+		assert.JSONEq(t, `{"Client":"icbc-suzhou","Role":"bank","Region":"","Bank":"102","Channel":"","Agency":"","Account":"","AppType":"","Method":"tls","Subject":"CN=icbc-suzhou,O=ICBC","RateLimit":0}`, body)
 	})
 	t.Run("no certificate, bearer key still works", func(t *testing.T) {
 		status, body, err := get(client(nil, nil), "counter-key")

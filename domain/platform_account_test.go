@@ -1,0 +1,164 @@
+package domain
+
+import (
+	"reflect"
+	"testing"
+	"time"
+)
+
+var accountAt = time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)
+
+func givenAccount(events ...Event) *PlatformAccount {
+	a := &PlatformAccount{}
+	for _, e := range events {
+		a.Apply(e)
+	}
+	return a
+}
+
+func accountRegistered() PlatformAccountRegistered {
+	return PlatformAccountRegistered{AccountID: "acc-1", Name: "济宁某某科技有限公司", CreditCode: "91350100M000100Y43",
+		Contact: AccountContact{Name: "王工", Phone: "13800000000"}, At: accountAt}
+}
+
+func accountApproved() PlatformAccountApproved {
+	return PlatformAccountApproved{AccountID: "acc-1", ApprovedBy: "city-admin", At: accountAt}
+}
+
+func appCreated() PlatformAppCreated {
+	return PlatformAppCreated{AccountID: "acc-1", AppID: "app-1", Name: "门诊身份核验", Type: AppIdentityReading,
+		Channels: []string{AppChannelCard, AppChannelECardQR}, PerMinute: 60, PerDay: 10000, By: "acc-1-admin", At: accountAt}
+}
+
+func TestAccountLifecycle(t *testing.T) {
+	cases := []struct {
+		name  string
+		given []Event
+		cmd   PlatformAccountCommand
+		want  []Event
+	}{
+		{"register", nil, RegisterPlatformAccount(accountRegistered()), []Event{accountRegistered()}},
+		{"approve", []Event{accountRegistered()}, ApprovePlatformAccount{By: "city-admin", At: accountAt},
+			[]Event{accountApproved()}},
+		{"reject", []Event{accountRegistered()}, RejectPlatformAccount{By: "city-admin", Reason: "no licence", At: accountAt},
+			[]Event{PlatformAccountRejected{AccountID: "acc-1", RejectedBy: "city-admin", Reason: "no licence", At: accountAt}}},
+		{"create app", []Event{accountRegistered(), accountApproved()}, CreatePlatformApp(appCreated()),
+			[]Event{appCreated()}},
+		{"rotate", []Event{accountRegistered(), accountApproved(), appCreated()},
+			RotatePlatformAppKey{AppID: "app-1", By: "acc-1-admin", At: accountAt},
+			[]Event{PlatformAppSecretRotated{AccountID: "acc-1", AppID: "app-1", By: "acc-1-admin", At: accountAt}}},
+		{"revoke", []Event{accountRegistered(), accountApproved(), appCreated()},
+			RevokePlatformApp{AppID: "app-1", By: "acc-1-admin", At: accountAt},
+			[]Event{PlatformAppRevoked{AccountID: "acc-1", AppID: "app-1", By: "acc-1-admin", At: accountAt}}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := DecidePlatformAccount(givenAccount(c.given...), c.cmd)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, c.want) {
+				t.Fatalf("got %#v\nwant %#v", got, c.want)
+			}
+		})
+	}
+}
+
+func TestAccountRefusals(t *testing.T) {
+	revoked := PlatformAppRevoked{AccountID: "acc-1", AppID: "app-1"}
+	rejected := PlatformAccountRejected{AccountID: "acc-1", RejectedBy: "city-admin"}
+	cases := []struct {
+		name  string
+		given []Event
+		cmd   PlatformAccountCommand
+		code  string
+	}{
+		{"registered twice", []Event{accountRegistered()}, RegisterPlatformAccount(accountRegistered()), CodeAccountExists},
+		{"approve unknown", nil, ApprovePlatformAccount{By: "a"}, CodeAccountNotFound},
+		{"approve twice", []Event{accountRegistered(), accountApproved()}, ApprovePlatformAccount{By: "a"}, CodeAccountDecided},
+		{"reject approved", []Event{accountRegistered(), accountApproved()}, RejectPlatformAccount{By: "a"}, CodeAccountDecided},
+		{"app of a pending account", []Event{accountRegistered()}, CreatePlatformApp(appCreated()), CodeAccountNotApproved},
+		{"app of a rejected account", []Event{accountRegistered(), rejected}, CreatePlatformApp(appCreated()), CodeAccountNotApproved},
+		{"app id reused", []Event{accountRegistered(), accountApproved(), appCreated()}, CreatePlatformApp(appCreated()), CodeAppExists},
+		{"rotate unknown app", []Event{accountRegistered(), accountApproved()}, RotatePlatformAppKey{AppID: "app-9"}, CodeAppNotFound},
+		{"rotate revoked app", []Event{accountRegistered(), accountApproved(), appCreated(), revoked}, RotatePlatformAppKey{AppID: "app-1"}, CodeAppRevoked},
+		{"revoke twice", []Event{accountRegistered(), accountApproved(), appCreated(), revoked}, RevokePlatformApp{AppID: "app-1"}, CodeAppRevoked},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := DecidePlatformAccount(givenAccount(c.given...), c.cmd)
+			if !HasCode(err, c.code) || got != nil {
+				t.Fatalf("got %v, %v; want %s", got, err, c.code)
+			}
+		})
+	}
+}
+
+func TestAccountFieldErrors(t *testing.T) {
+	approved := []Event{accountRegistered(), accountApproved()}
+	cases := []struct {
+		name  string
+		given []Event
+		cmd   func() PlatformAccountCommand
+		field string
+		code  string
+	}{
+		{"credit code check character", nil, func() PlatformAccountCommand {
+			r := accountRegistered()
+			r.CreditCode = "91350100M000100Y44"
+			return RegisterPlatformAccount(r)
+		}, "credit_code", CodeInvalidCreditCode},
+		{"no name", nil, func() PlatformAccountCommand {
+			r := accountRegistered()
+			r.Name = " "
+			return RegisterPlatformAccount(r)
+		}, "name", CodeRequired},
+		{"contact phone", nil, func() PlatformAccountCommand {
+			r := accountRegistered()
+			r.Contact.Phone = "02512345678"
+			return RegisterPlatformAccount(r)
+		}, "contact.phone", CodeInvalidPhone},
+		{"no contact", nil, func() PlatformAccountCommand {
+			r := accountRegistered()
+			r.Contact = AccountContact{}
+			return RegisterPlatformAccount(r)
+		}, "contact", CodeRequired},
+		{"app type", approved, func() PlatformAccountCommand { a := appCreated(); a.Type = "payroll"; return CreatePlatformApp(a) }, "type", CodeInvalidAppType},
+		{"no channel", approved, func() PlatformAccountCommand { a := appCreated(); a.Channels = nil; return CreatePlatformApp(a) }, "channels", CodeRequired},
+		{"unknown channel", approved, func() PlatformAccountCommand {
+			a := appCreated()
+			a.Channels = []string{"wechat"}
+			return CreatePlatformApp(a)
+		}, "channels", CodeInvalidAppChannel},
+		{"channel twice", approved, func() PlatformAccountCommand {
+			a := appCreated()
+			a.Channels = []string{AppChannelCard, AppChannelCard}
+			return CreatePlatformApp(a)
+		}, "channels", CodeInvalidAppChannel},
+		{"zero per minute", approved, func() PlatformAccountCommand { a := appCreated(); a.PerMinute = 0; return CreatePlatformApp(a) }, "per_minute", CodeInvalidQuota},
+		{"day below minute", approved, func() PlatformAccountCommand { a := appCreated(); a.PerDay = 10; return CreatePlatformApp(a) }, "per_day", CodeInvalidQuota},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := DecidePlatformAccount(givenAccount(c.given...), c.cmd())
+			de, ok := AsError(err)
+			if !ok || got != nil || len(de.Fields) != 1 || de.Fields[0].Field != c.field || de.Fields[0].Code != c.code {
+				t.Fatalf("got %v, %v; want one %s error on %s", got, err, c.code, c.field)
+			}
+		})
+	}
+}
+
+func TestAccountEventsRoundTrip(t *testing.T) {
+	for _, e := range []Event{accountRegistered(), accountApproved(), appCreated(),
+		PlatformAppSecretRotated{AccountID: "acc-1", AppID: "app-1", By: "x", At: accountAt}} {
+		typ, data, err := PlatformAccounts.Encode(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := platformAccountCodec.decode(typ, 1, data)
+		if err != nil || !reflect.DeepEqual(back, e) {
+			t.Fatalf("%s: %#v, %v", typ, back, err)
+		}
+	}
+}

@@ -1,0 +1,148 @@
+package platform
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+const schema = `
+SELECT pg_advisory_xact_lock(7308012217015);
+-- Apps by id: which account owns an app and its quotas, for the checks made
+-- on every app request. Written after the app's event; the stream is the record.
+CREATE TABLE IF NOT EXISTS platform_apps (
+	app_id     text PRIMARY KEY,
+	account_id text NOT NULL,
+	client     text NOT NULL UNIQUE,
+	app_type   text NOT NULL,
+	per_minute integer NOT NULL CHECK (per_minute > 0),
+	per_day    integer NOT NULL CHECK (per_day > 0)
+);
+CREATE INDEX IF NOT EXISTS platform_apps_account ON platform_apps (account_id);
+-- Request counters per key (an app, a registering address), period and
+-- window start, shared by every instance.
+CREATE TABLE IF NOT EXISTS platform_counters (
+	key          text NOT NULL,
+	period       text NOT NULL CHECK (period IN ('minute', 'day', 'hour')),
+	window_start timestamptz NOT NULL,
+	count        integer NOT NULL,
+	PRIMARY KEY (key, period, window_start)
+);`
+
+// Migrate creates the platform tables; safe to run concurrently.
+func Migrate(ctx context.Context, db *pgxpool.Pool) error {
+	if _, err := db.Exec(ctx, schema); err != nil {
+		return fmt.Errorf("migrate platform tables: %w", err)
+	}
+	return nil
+}
+
+// appRow is an app's row in platform_apps.
+type appRow struct {
+	AppID, AccountID, Client, Type string
+	PerMinute, PerDay              int
+}
+
+var errNoApp = errors.New("no such app")
+
+func getApp(ctx context.Context, db *pgxpool.Pool, id string) (appRow, error) {
+	return queryApp(ctx, db, "app_id", id)
+}
+
+// getAppOfClient finds the app of an api_clients name.
+func getAppOfClient(ctx context.Context, db *pgxpool.Pool, client string) (appRow, error) {
+	return queryApp(ctx, db, "client", client)
+}
+
+func queryApp(ctx context.Context, db *pgxpool.Pool, column, id string) (appRow, error) {
+	var r appRow
+	err := db.QueryRow(ctx, `SELECT app_id, account_id, client, app_type, per_minute, per_day FROM platform_apps WHERE `+column+` = $1`, id).
+		Scan(&r.AppID, &r.AccountID, &r.Client, &r.Type, &r.PerMinute, &r.PerDay)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return appRow{}, errNoApp
+	}
+	if err != nil {
+		return appRow{}, fmt.Errorf("get app %s: %w", id, err)
+	}
+	return r, nil
+}
+
+func putApp(ctx context.Context, db *pgxpool.Pool, r appRow) error {
+	_, err := db.Exec(ctx, `INSERT INTO platform_apps (app_id, account_id, client, app_type, per_minute, per_day)
+		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (app_id) DO NOTHING`, r.AppID, r.AccountID, r.Client, r.Type, r.PerMinute, r.PerDay)
+	if err != nil {
+		return fmt.Errorf("record app %s: %w", r.AppID, err)
+	}
+	return nil
+}
+
+// beijing is the zone of quota days: a day is a calendar day where the
+// apps' users live.
+var beijing = time.FixedZone("CST", 8*3600)
+
+// window is one counting window.
+type window struct {
+	Period string // minute, hour or day
+	Start  time.Time
+	End    time.Time
+	Limit  int
+}
+
+func windowOf(period string, now time.Time, limit int) window {
+	var start, end time.Time
+	switch period {
+	case "minute":
+		start = now.Truncate(time.Minute)
+		end = start.Add(time.Minute)
+	case "hour":
+		start = now.Truncate(time.Hour)
+		end = start.Add(time.Hour)
+	default:
+		t := now.In(beijing)
+		start = time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, beijing)
+		end = start.AddDate(0, 0, 1)
+	}
+	return window{Period: period, Start: start.UTC(), End: end.UTC(), Limit: limit}
+}
+
+// spend counts one request of key in every window, atomically: either
+// each window had room and each is counted, or none is and the first full
+// window is returned.
+func spend(ctx context.Context, db *pgxpool.Pool, key string, windows ...window) (full *window, err error) {
+	tx, err := db.Begin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("count request of %s: %w", key, err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	for i, w := range windows {
+		var n int
+		err := tx.QueryRow(ctx, `INSERT INTO platform_counters (key, period, window_start, count) VALUES ($1, $2, $3, 1)
+			ON CONFLICT (key, period, window_start) DO UPDATE SET count = platform_counters.count + 1
+			WHERE platform_counters.count < $4 RETURNING count`, key, w.Period, w.Start, w.Limit).Scan(&n)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return &windows[i], nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("count request of %s: %w", key, err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, fmt.Errorf("count request of %s: %w", key, err)
+	}
+	return nil, nil
+}
+
+// used reads the count of key in w.
+func used(ctx context.Context, db *pgxpool.Pool, key string, w window) (int, error) {
+	var n int
+	err := db.QueryRow(ctx, `SELECT coalesce(max(count), 0) FROM platform_counters WHERE key = $1 AND period = $2 AND window_start = $3`,
+		key, w.Period, w.Start).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("read usage of %s: %w", key, err)
+	}
+	return n, nil
+}
