@@ -45,9 +45,6 @@ type app struct {
 	// deliveries runs the outbox's projection on a runner of its own, so
 	// read-your-writes and readiness never wait for a slow receiver.
 	deliveries *projections.Runner
-	// deliveryOptions tune retries; tests shorten them before buildApp's
-	// runner starts (AllowPrivate always comes from the configuration).
-	deliveryOptions deliveries.Options
 	// ecardClock is the e-card codes' clock (expiry, key rotation); nil is
 	// time.Now. Tests set it before server.
 	ecardClock func() time.Time
@@ -88,12 +85,10 @@ func buildApp(ctx context.Context, d *deps) (*app, error) {
 	return a, nil
 }
 
-// deliveryProjection is the outbox's projection. It reads the options when
-// it is built; the test-only deliveryOptions default to the production ones.
+// deliveryProjection is the outbox's projection with the production retry
+// schedule (docs/deliveries.md).
 func (a *app) deliveryProjection(store eventstore.Store, pool *pgxpool.Pool) *deliveries.Projection {
-	o := a.deliveryOptions
-	o.AllowPrivate = a.d.cfg.DeliveryAllowPrivate
-	return deliveries.NewProjection(store, pool, o, a.d.log)
+	return deliveries.NewProjection(store, pool, deliveries.Options{AllowPrivate: a.d.cfg.DeliveryAllowPrivate}, a.d.log)
 }
 
 // server builds the HTTP server with every module's routes.
