@@ -16,6 +16,9 @@ const migrateLockKey = 0x64_65_6c_69_76 // "deliv"
 // made on the event after it. The secret is the HMAC key shown once at
 // creation.
 //
+// generation counts redeliveries: a worker that loaded the subscription
+// before one writes nothing more (its updates name the generation).
+//
 // dead_letters: events given up after MaxAttempts, per subscription.
 // checkpoint: the projection's own checkpoint, the end of the last batch
 // every subscription reached.
@@ -34,6 +37,7 @@ CREATE TABLE IF NOT EXISTS deliveries.subscriptions (
 	delivered   bigint      NOT NULL DEFAULT 0,
 	attempts    int         NOT NULL DEFAULT 0,
 	last_error  text        NOT NULL DEFAULT '',
+	generation  bigint      NOT NULL DEFAULT 0,
 	created_at  timestamptz NOT NULL DEFAULT now()
 );
 CREATE TABLE IF NOT EXISTS deliveries.dead_letters (

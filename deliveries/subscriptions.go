@@ -36,8 +36,13 @@ type Subscription struct {
 	Delivered  int64
 	Attempts   int // failed attempts on the event after Position
 	LastError  string
+	Generation int64 // redeliveries so far
 	CreatedAt  time.Time
 }
+
+// errRewound: a redelivery moved the checkpoint since the worker loaded the
+// subscription; the worker stops and the next batch starts from there.
+var errRewound = errors.New("deliveries: subscription rewound by a redelivery")
 
 // DeadLetter is an event given up on.
 type DeadLetter struct {
@@ -64,13 +69,13 @@ func (r repo) insert(ctx context.Context, s Subscription) error {
 }
 
 const subscriptionColumns = `id, owner, url, event_types, region, bank, secret, pos_commit, pos_prepare,
-	delivered, attempts, last_error, created_at`
+	delivered, attempts, last_error, generation, created_at`
 
 func scanSubscription(row pgx.Row) (Subscription, error) {
 	var s Subscription
 	var c, p int64
 	err := row.Scan(&s.ID, &s.Owner, &s.URL, &s.EventTypes, &s.Region, &s.Bank, &s.Secret, &c, &p,
-		&s.Delivered, &s.Attempts, &s.LastError, &s.CreatedAt)
+		&s.Delivered, &s.Attempts, &s.LastError, &s.Generation, &s.CreatedAt)
 	s.Position = eventstore.Position{Commit: uint64(c), Prepare: uint64(p)}
 	return s, err
 }
@@ -105,48 +110,66 @@ func (r repo) all(ctx context.Context) ([]Subscription, error) {
 }
 
 // delivered advances the checkpoint past an event the receiver accepted.
-func (r repo) delivered(ctx context.Context, id uuid.UUID, pos eventstore.Position) error {
-	_, err := r.pool.Exec(ctx, `UPDATE deliveries.subscriptions SET pos_commit=$2, pos_prepare=$3,
-		delivered = delivered + 1, attempts = 0, last_error = '' WHERE id = $1`, id, int64(pos.Commit), int64(pos.Prepare))
+func (r repo) delivered(ctx context.Context, s Subscription, pos eventstore.Position) error {
+	tag, err := r.pool.Exec(ctx, `UPDATE deliveries.subscriptions SET pos_commit=$2, pos_prepare=$3,
+		delivered = delivered + 1, attempts = 0, last_error = '' WHERE id = $1 AND generation = $4`,
+		s.ID, int64(pos.Commit), int64(pos.Prepare), s.Generation)
+	return updated(tag.RowsAffected(), err, "advance %s to %s", s.ID, pos)
+}
+
+// updated turns an update of one subscription row into errRewound when it
+// matched no row of the worker's generation.
+func updated(rows int64, err error, format string, args ...any) error {
 	if err != nil {
-		return fmt.Errorf("deliveries: advance %s to %s: %w", id, pos, err)
+		return fmt.Errorf("deliveries: "+format+": %w", append(args, err)...)
+	}
+	if rows == 0 {
+		return errRewound
 	}
 	return nil
 }
 
 // skipped advances the checkpoint past events the subscription does not take.
-func (r repo) skipped(ctx context.Context, id uuid.UUID, pos eventstore.Position) error {
+func (r repo) skipped(ctx context.Context, s Subscription, pos eventstore.Position) error {
 	_, err := r.pool.Exec(ctx, `UPDATE deliveries.subscriptions SET pos_commit=$2, pos_prepare=$3
-		WHERE id = $1 AND (pos_commit, pos_prepare) < ($2, $3)`, id, int64(pos.Commit), int64(pos.Prepare))
+		WHERE id = $1 AND generation = $4 AND (pos_commit, pos_prepare) < ($2, $3)`,
+		s.ID, int64(pos.Commit), int64(pos.Prepare), s.Generation)
 	if err != nil {
-		return fmt.Errorf("deliveries: advance %s to %s: %w", id, pos, err)
+		return fmt.Errorf("deliveries: advance %s to %s: %w", s.ID, pos, err)
 	}
 	return nil
 }
 
-func (r repo) failed(ctx context.Context, id uuid.UUID, attempts int, msg string) error {
-	_, err := r.pool.Exec(ctx, `UPDATE deliveries.subscriptions SET attempts=$2, last_error=$3 WHERE id = $1`, id, attempts, msg)
-	if err != nil {
-		return fmt.Errorf("deliveries: record failure of %s: %w", id, err)
-	}
-	return nil
+func (r repo) failed(ctx context.Context, s Subscription, attempts int, msg string) error {
+	tag, err := r.pool.Exec(ctx, `UPDATE deliveries.subscriptions SET attempts=$2, last_error=$3
+		WHERE id = $1 AND generation = $4`, s.ID, attempts, msg, s.Generation)
+	return updated(tag.RowsAffected(), err, "record failure of %s", s.ID)
 }
 
 // deadLetter records the event as given up and advances past it, atomically.
-func (r repo) deadLetter(ctx context.Context, id uuid.UUID, ev eventstore.RecordedEvent, attempts int, msg string) error {
+func (r repo) deadLetter(ctx context.Context, s Subscription, ev eventstore.RecordedEvent, attempts int, msg string) error {
+	id := s.ID
 	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO deliveries.dead_letters
+		tag, err := tx.Exec(ctx, `UPDATE deliveries.subscriptions SET pos_commit=$2, pos_prepare=$3,
+			attempts = 0, last_error = $4 WHERE id = $1 AND generation = $5`,
+			id, int64(ev.Position.Commit), int64(ev.Position.Prepare), msg, s.Generation)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return errRewound
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO deliveries.dead_letters
 			(subscription_id, event_id, pos_commit, pos_prepare, type, stream, attempts, last_error)
 			VALUES ($1,$2,$3,$4,$5,$6,$7,$8)
 			ON CONFLICT (subscription_id, event_id) DO UPDATE SET attempts = EXCLUDED.attempts,
 				last_error = EXCLUDED.last_error, at = now()`,
-			id, ev.ID, int64(ev.Position.Commit), int64(ev.Position.Prepare), ev.Type, ev.Stream, attempts, msg); err != nil {
-			return err
-		}
-		_, err := tx.Exec(ctx, `UPDATE deliveries.subscriptions SET pos_commit=$2, pos_prepare=$3,
-			attempts = 0, last_error = $4 WHERE id = $1`, id, int64(ev.Position.Commit), int64(ev.Position.Prepare), msg)
+			id, ev.ID, int64(ev.Position.Commit), int64(ev.Position.Prepare), ev.Type, ev.Stream, attempts, msg)
 		return err
 	})
+	if errors.Is(err, errRewound) {
+		return err
+	}
 	if err != nil {
 		return fmt.Errorf("deliveries: dead-letter %s for %s: %w", ev.ID, id, err)
 	}
@@ -176,8 +199,8 @@ func (r repo) deadLetters(ctx context.Context, id uuid.UUID) ([]DeadLetter, erro
 // rewind moves the checkpoint back (or forward) to from: the next event
 // delivered is the first matching one after it.
 func (r repo) rewind(ctx context.Context, id uuid.UUID, from eventstore.Position) error {
-	_, err := r.pool.Exec(ctx, `UPDATE deliveries.subscriptions SET pos_commit=$2, pos_prepare=$3, attempts=0
-		WHERE id = $1`, id, int64(from.Commit), int64(from.Prepare))
+	_, err := r.pool.Exec(ctx, `UPDATE deliveries.subscriptions SET pos_commit=$2, pos_prepare=$3, attempts=0,
+		generation = generation + 1 WHERE id = $1`, id, int64(from.Commit), int64(from.Prepare))
 	if err != nil {
 		return fmt.Errorf("deliveries: redeliver %s from %s: %w", id, from, err)
 	}

@@ -126,7 +126,9 @@ func (p *Projection) Apply(ctx context.Context, batch []eventstore.RecordedEvent
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = p.deliverUpTo(ctx, s, end)
+			if err := p.deliverUpTo(ctx, s, end); !errors.Is(err, errRewound) {
+				errs[i] = err
+			}
 		}()
 	}
 	wg.Wait()
@@ -154,7 +156,7 @@ func (p *Projection) deliverUpTo(ctx context.Context, s Subscription, end events
 		}
 		for _, ev := range events {
 			if end.Less(ev.Position) {
-				return p.repo.skipped(ctx, s.ID, pos)
+				return p.repo.skipped(ctx, s, pos)
 			}
 			ok, err := p.matches(ctx, s, ev)
 			if err != nil {
@@ -169,7 +171,7 @@ func (p *Projection) deliverUpTo(ctx context.Context, s Subscription, end events
 			pos = ev.Position
 		}
 	}
-	return p.repo.skipped(ctx, s.ID, pos)
+	return p.repo.skipped(ctx, s, pos)
 }
 
 // deliver calls the receiver until it answers 2xx or MaxAttempts calls
@@ -186,16 +188,16 @@ func (p *Projection) deliver(ctx context.Context, s Subscription, ev eventstore.
 			return ctx.Err()
 		}
 		if callErr == nil {
-			return p.repo.delivered(ctx, s.ID, ev.Position)
+			return p.repo.delivered(ctx, s, ev.Position)
 		}
 		attempts++
 		msg := callErr.Error()
 		if attempts >= p.opts.MaxAttempts {
 			p.log.WithFields(logrus.Fields{"subscription": s.ID, "event_id": ev.ID, "attempts": attempts}).
 				WithError(callErr).Warn("deliveries: dead-lettered")
-			return p.repo.deadLetter(ctx, s.ID, ev, attempts, msg)
+			return p.repo.deadLetter(ctx, s, ev, attempts, msg)
 		}
-		if err := p.repo.failed(ctx, s.ID, attempts, msg); err != nil {
+		if err := p.repo.failed(ctx, s, attempts, msg); err != nil {
 			return err
 		}
 		select {
