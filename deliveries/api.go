@@ -100,7 +100,7 @@ var roles = []httpapi.Role{httpapi.RoleBank} // and admin, always
 
 // Routes is the subscription route table.
 func (a *API) Routes() []httpapi.Route {
-	st := Status{ID: "4b4f0e52-8a53-4f55-9d0e-6c1f2a3b4c5d", URL: "https://bank.example.com/cardledger/events",
+	st := Status{ID: "4b4f0e52-8a53-4f55-9d0e-6c1f2a3b4c5d", URL: "https://203.0.113.10/cardledger/events",
 		EventTypes: []string{"CardReportedLost", "CardUnlocked"}, Region: "320500", Bank: "ICBC", Owner: "icbc-suzhou",
 		Position: "2ded3-1", Delivered: 42, Pending: 3, Failures: 1, LastError: "receiver answered 500", DeadLetters: 0,
 		CreatedAt: "2026-12-05T12:00:00Z"}
