@@ -16,6 +16,7 @@ import (
 	"github.com/cardledger/cardledger/audit"
 	"github.com/cardledger/cardledger/batch"
 	"github.com/cardledger/cardledger/commands"
+	"github.com/cardledger/cardledger/deliveries"
 	"github.com/cardledger/cardledger/domain"
 	"github.com/cardledger/cardledger/ecard"
 	"github.com/cardledger/cardledger/eventstore"
@@ -42,6 +43,9 @@ type app struct {
 	// metrics is this process's one registry: /metrics serves it.
 	metrics      *prometheus.Registry
 	batchMetrics *batch.WorkerMetrics // set by server, for the job worker
+	// deliveries runs the outbox's projection on a runner of its own, so
+	// read-your-writes and readiness never wait for a slow receiver.
+	deliveries *projections.Runner
 	// ecardClock is the e-card codes' clock (expiry, key rotation); nil is
 	// time.Now. Tests set it before server.
 	ecardClock func() time.Time
@@ -75,7 +79,17 @@ func buildApp(ctx context.Context, d *deps) (*app, error) {
 		}
 		a.runner.AddWithOptions(analytics.RunnerOptions(), analytics.NewProjection(a.ch))
 	}
+	if err := deliveries.Migrate(ctx, pool); err != nil {
+		return nil, err
+	}
+	a.deliveries = projections.NewRunner(store, pool, d.log).Add(a.deliveryProjection(store, pool))
 	return a, nil
+}
+
+// deliveryProjection is the outbox's projection with the production retry
+// schedule (docs/deliveries.md).
+func (a *app) deliveryProjection(store eventstore.Store, pool *pgxpool.Pool) *deliveries.Projection {
+	return deliveries.NewProjection(store, pool, deliveries.Options{AllowPrivate: a.d.cfg.DeliveryAllowPrivate}, a.d.log)
 }
 
 // server builds the HTTP server with every module's routes.
@@ -161,6 +175,7 @@ func (a *app) server(ctx context.Context) (*echo.Echo, error) {
 		return nil, err
 	}
 	routes = append(routes, ecard.NewLoginAPI(logins).Routes())
+	routes = append(routes, deliveries.NewAPI(d.store, d.pool, d.cfg.DeliveryAllowPrivate).Routes())
 	secrets, err := d.clientSecretKeys()
 	if err != nil {
 		return nil, err

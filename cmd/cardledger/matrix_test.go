@@ -202,9 +202,15 @@ var accessMatrix = map[string]access{
 
 	// E-card codes: the keys are public; a channel issues for holders bound
 	// to it (its own rule: holder_not_bound, ecard tests), a terminal verifies.
-	"GET /v1/ecard/keys":    {nil, targetNone},
-	"POST /v1/ecard/codes":  {roles(channel), targetOwn},
-	"POST /v1/ecard/verify": {roles(terminal), targetNone},
+	// Subscriptions (issue 16): a bank manages its own bank's (404 for
+	// another's), an admin any; the bank scope applies by itself.
+	"POST /v1/subscriptions":                  {roles(bank), targetOwn},
+	"GET /v1/subscriptions/{id}":              {roles(bank), targetOwn},
+	"GET /v1/subscriptions/{id}/dead-letters": {roles(bank), targetOwn},
+	"POST /v1/subscriptions/{id}/redelivery":  {roles(bank), targetOwn},
+	"GET /v1/ecard/keys":                      {nil, targetNone},
+	"POST /v1/ecard/codes":                    {roles(channel), targetOwn},
+	"POST /v1/ecard/verify":                   {roles(terminal), targetNone},
 	// Scan-to-login: the page and its sessions are public (a session is
 	// polled with the page's secret, ecard login tests); a channel confirms
 	// for a holder bound to it (its own rule, like codes).

@@ -10,6 +10,7 @@ import (
 	"github.com/cardledger/cardledger/audit"
 	"github.com/cardledger/cardledger/batch"
 	"github.com/cardledger/cardledger/commands"
+	"github.com/cardledger/cardledger/deliveries"
 	"github.com/cardledger/cardledger/ecard"
 	"github.com/cardledger/cardledger/internal/auth"
 	"github.com/cardledger/cardledger/projections"
@@ -42,6 +43,7 @@ func runMigrate(ctx context.Context, env *environment, args []string) error {
 		{"batch read model", func(ctx context.Context) error { return batch.NewReadModel(pool).Migrate(ctx) }},
 		{"batch import jobs", func(ctx context.Context) error { return batch.MigrateImportJobs(ctx, pool) }},
 		{"audit trail", func(ctx context.Context) error { return audit.Migrate(ctx, pool) }},
+		{"deliveries", func(ctx context.Context) error { return deliveries.Migrate(ctx, pool) }},
 		{"e-card codes", func(ctx context.Context) error {
 			if err := ecard.Migrate(ctx, pool); err != nil {
 				return err

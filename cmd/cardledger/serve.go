@@ -60,6 +60,7 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 	var wg sync.WaitGroup
 	if d.cfg.Projections {
 		startProjections(ctx, &wg, d, a.runner)
+		startProjections(ctx, &wg, d, a.deliveries)
 	}
 	startKeyListener(ctx, &wg, d)
 	wg.Add(1)
@@ -116,6 +117,7 @@ func runProject(ctx context.Context, env *environment, args []string) error {
 	defer a.close()
 	var wg sync.WaitGroup
 	startProjections(ctx, &wg, d, a.runner)
+	startProjections(ctx, &wg, d, a.deliveries)
 	startKeyListener(ctx, &wg, d)
 	wg.Wait()
 	return ctx.Err()

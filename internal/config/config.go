@@ -44,6 +44,9 @@ type Config struct {
 	// ChannelRateLimit is the rate of one e-card channel, all its clients
 	// sharing one bucket (per instance); 0 = RateLimit.
 	ChannelRateLimit float64
+	// DeliveryAllowPrivate lets subscriptions deliver to loopback and
+	// private addresses (make run and the tests); off, they are refused.
+	DeliveryAllowPrivate bool
 
 	AuditSigningKey     string        // Ed25519 seed (hex or base64) signing history digests; secret
 	AuditPublicKey      string        // trusted key for `audit verify --digest`; default derived from the signing key
@@ -118,6 +121,7 @@ var Settings = []Setting{
 	{"CARDLEDGER_SERVER_URL", "server-url", DefaultServerURL, "base URL of the cardledger server that client commands (`blacklist sync`) talk to"},
 	{"CARDLEDGER_API_KEY", "api-key", "(empty)", "API key client commands present; `blacklist sync` needs a blacklist-consumer key; secret"},
 	{"CARDLEDGER_ECARD_CODE_TTL", "ecard-code-ttl", "60s", "how long an e-card dynamic identity code is valid (1s to 10m); key rotations keep the old key at least this plus 2 minutes"},
+	{"CARDLEDGER_DELIVERY_ALLOW_PRIVATE", "delivery-allow-private", "false", "true accepts subscription receiver URLs on loopback and private addresses (make run, tests); false refuses them (receiver_not_public)"},
 	{"CARDLEDGER_ECARD_RISK_WINDOW", "ecard-risk-window", "10m", "one holder's e-card codes verified by terminals of two prefectures within this window raise a risk alert"},
 	{"CARDLEDGER_ECARD_LOGIN_TTL", "ecard-login-ttl", "120s", "how long a scan-to-login session (`/ecard/login`) waits for the holder's confirmation (10s to 10m)"},
 	{"CARDLEDGER_ECARD_LOGIN_RATE", "ecard-login-rate", "20", "scan-to-login sessions one client address may open a minute (per instance); 0 turns the limit off"},
@@ -153,6 +157,8 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	fs.StringVar(&c.LogLevel, "log-level", env("CARDLEDGER_LOG_LEVEL", "info"), "log level")
 	fs.StringVar(&c.LogFormat, "log-format", env("CARDLEDGER_LOG_FORMAT", "json"), "log format: json or text")
 	fs.StringVar(&projections, "projections", env("CARDLEDGER_PROJECTIONS", "true"), "run projections inside serve")
+	var allowPrivate string
+	fs.StringVar(&allowPrivate, "delivery-allow-private", env("CARDLEDGER_DELIVERY_ALLOW_PRIVATE", "false"), "accept receiver URLs on loopback and private addresses")
 	var rateScope string
 	fs.StringVar(&rateScope, "rate-limit-scope", env("CARDLEDGER_RATE_LIMIT_SCOPE", "cluster"), "rate buckets shared by every instance (cluster) or per instance")
 	fs.StringVar(&c.TLSCert, "tls-cert", getenv("CARDLEDGER_TLS_CERT"), "PEM certificate file")
@@ -205,6 +211,9 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	}
 	if c.DashboardPublic, err = strconv.ParseBool(dashboardPublic); err != nil {
 		return Config{}, fmt.Errorf("CARDLEDGER_DASHBOARD_PUBLIC / --dashboard-public: want true or false, got %q", dashboardPublic)
+	}
+	if c.DeliveryAllowPrivate, err = strconv.ParseBool(allowPrivate); err != nil {
+		return Config{}, fmt.Errorf("CARDLEDGER_DELIVERY_ALLOW_PRIVATE / --delivery-allow-private: want true or false, got %q", allowPrivate)
 	}
 	switch rateScope {
 	case "cluster":
