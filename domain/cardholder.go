@@ -262,6 +262,8 @@ func (c *Cardholder) Apply(e Event) {
 			card.ECardRevokedCause = e.Cause
 			c.ECardChannels = nil
 		}
+	case PersonalDataCorrected:
+		c.applyCorrection(e)
 	default:
 		c.applyECardChannel(e)
 	}

@@ -300,4 +300,5 @@ var cardholderCodec = newCodec("event",
 	schema[CardCancellationRequested](),
 	schema[PhoneChanged](),
 	schema[ECardRiskAlerted](),
+	schema[PersonalDataCorrected](),
 )

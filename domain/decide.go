@@ -2,8 +2,6 @@ package domain
 
 import (
 	"fmt"
-	"strings"
-	"unicode"
 )
 
 // Decide returns the events that command cmd causes on cardholder c, or an
@@ -78,6 +76,8 @@ func Decide(c *Cardholder, cmd CardholderCommand) ([]Event, error) {
 		return decideApplyThroughChannel(c, cmd)
 	case RaiseECardRiskAlert:
 		return decideRaiseECardRiskAlert(c, cmd)
+	case CorrectPersonalData:
+		return decideCorrection(c, cmd)
 	case nil:
 		return nil, &Error{Kind: KindInvalid, Code: CodeUnknownCommand, Message: "no command"}
 	}
@@ -152,11 +152,7 @@ func decideRegister(c *Cardholder, cmd RegisterCardholder) ([]Event, error) {
 			idOK = true
 		}
 	}
-	name := strings.TrimSpace(cmd.Name)
-	f.requiredText("name", name, MaxNameLen)
-	if strings.ContainsFunc(name, unicode.IsControl) {
-		f.add("name", CodeInvalidValue, "name contains control characters")
-	}
+	name := nameField(&f, "name", cmd.Name)
 	sex := cmd.Sex
 	switch {
 	case sex != "" && !sex.Valid():
@@ -170,9 +166,7 @@ func decideRegister(c *Cardholder, cmd RegisterCardholder) ([]Event, error) {
 		f.add("nationality", CodeInvalidValue, "nationality must be an ISO 3166-1 alpha-3 code such as CHN")
 	}
 	f.regionCode("region_code", cmd.RegionCode)
-	if cmd.Phone != "" && !ValidatePhone(cmd.Phone) {
-		f.add("phone", CodeInvalidPhone, "phone must be 11 digits starting with 1")
-	}
+	phoneField(&f, "phone", cmd.Phone, false)
 	f.ref("employer_code", cmd.EmployerCode)
 	f.ref("community_code", cmd.CommunityCode)
 	if err := f.err(); err != nil {

@@ -53,6 +53,7 @@
 //	change_phone           =       =        =        =        =       =       =       =       =       =
 //	apply_through_channel  NBR     VCE      VCE      VCE      VCE     VCE     +R(14)  +R(14)  +R      TO
 //	raise_ecard_risk_alert =       =        =        =        =       =       =       =       =       =
+//	correct_personal_data  = (15)  =        =        =        =       =       =       =       =       =
 //
 //	AR already_registered    VCE valid_card_exists    TO transferred_out
 //	NPA no_pending_application  AAO account_already_open  CNA card_number_already_assigned
@@ -86,6 +87,13 @@
 //	(14) as replace_card (补卡): the lost card cancelled with cause replacement,
 //	     the e-card carried over; at the bank of the current or last card
 //	     (no_bank_to_route without one).
+//	(15) name, employer_code, community_code and phone in every status; a
+//	     photo_ref correction needs a current card (no_card_for_photo
+//	     without one). Refused once erased (already_erased), for the value
+//	     the holder already has (correction_unchanged), and — through a
+//	     channel — for anything but the phone (phone_only_through_channel).
+//	     A phone correction records PhoneChanged with its reason; the
+//	     others PersonalDataCorrected (correction_events.go).
 //
 // InstantIssue (即时制卡) emits only the steps still missing, in order:
 // CardApplied (source bank), BankAccountOpened, CardNumberAssigned,

@@ -98,6 +98,10 @@ func TestStateTable(t *testing.T) {
 			[11]string{nr, ok, ok, ok, ok, ok, ok, ok, ok, ok, ok}},
 		{ApplyThroughChannel{ApplicationID: "app-2", Channel: "rsapp"},
 			[11]string{nr, CodeNoBankToRoute, vce, vce, vce, vce, vce, ok, ok, ok, tro}},
+		{CorrectPersonalData{Field: CorrectName, Value: "张叁", Reason: "typo at registration"},
+			[11]string{nr, ok, ok, ok, ok, ok, ok, ok, ok, ok, ok}},
+		{CorrectPersonalData{Field: CorrectPhotoRef, Value: "photo/2.jpg", Reason: "wrong photo"},
+			[11]string{nr, CodeNoCardForPhoto, ok, ok, ok, ok, ok, ok, ok, ok, ok}},
 		{RaiseECardRiskAlert{CardNo: testCardNo, FirstRegion: "320505", SecondRegion: "110105", FirstAt: testDay, SecondAt: testDay},
 			[11]string{nr, ok, ok, ok, ok, ok, ok, ok, ok, ok, ok}},
 	}
