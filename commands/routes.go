@@ -95,7 +95,7 @@ var (
 
 // routes is the one table of the command API.
 func (a *API) routes() []httpapi.Route {
-	return append(a.cardRoutes(), a.ecardRoutes()...)
+	return append(append(a.cardRoutes(), a.ecardRoutes()...), a.correctionRoutes()...)
 }
 
 // cardRoutes are the rows of the card's life at counters and banks.
