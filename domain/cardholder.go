@@ -29,6 +29,10 @@ type Cardholder struct {
 	// Consents are the holder's consents to channels, one per channel,
 	// expired ones included (ConsentAllows checks the expiry).
 	Consents []Consent `json:",omitempty"`
+	// MovedFrom and MovedTo link the streams of an ID-number change
+	// (correction_identity.go): the old stream's id, the new stream's id.
+	MovedFrom string `json:",omitempty"`
+	MovedTo   string `json:",omitempty"`
 	// Version is the number of events applied; the stream revision is Version-1.
 	Version int
 }
@@ -264,6 +268,8 @@ func (c *Cardholder) Apply(e Event) {
 		}
 	case PersonalDataCorrected:
 		c.applyCorrection(e)
+	case IdentityMovedOut, IdentityMovedIn:
+		c.applyIdentityMove(e)
 	default:
 		c.applyECardChannel(e)
 	}

@@ -301,4 +301,6 @@ var cardholderCodec = newCodec("event",
 	schema[PhoneChanged](),
 	schema[ECardRiskAlerted](),
 	schema[PersonalDataCorrected](),
+	schema[IdentityMovedOut](),
+	schema[IdentityMovedIn](),
 )

@@ -42,6 +42,8 @@ func oneOfEach() []Event {
 		ECardRiskAlerted{CardNo: testCardNo, FirstRegion: "320505", SecondRegion: "110105",
 			FirstAt: testDayUTC(2026, 1, 2, 3), SecondAt: testDayUTC(2026, 1, 2, 4), FirstTerminal: "t1", SecondTerminal: "t2"},
 		PersonalDataCorrected{Field: CorrectPhotoRef, PhotoRef: "photo/2.jpg", ApplicationID: testApp, Reason: "wrong photo"},
+		IdentityMovedOut{ToCardholderID: "new-holder", ReplacedCardNo: testCardNo, Reason: "ID number changed"},
+		IdentityMovedIn{FromCardholderID: testHolderID, ReplacesCardNo: testCardNo, Reason: "ID number changed"},
 	}
 }
 

@@ -13,6 +13,9 @@ import (
 // whether the holder and the named card exist (KindNotFound), then the
 // business rules of the current state (KindConflict).
 func Decide(c *Cardholder, cmd CardholderCommand) ([]Event, error) {
+	if err := refuseMoved(c, cmd); err != nil {
+		return nil, err
+	}
 	switch cmd := cmd.(type) {
 	case RegisterCardholder:
 		return decideRegister(c, cmd)
@@ -78,6 +81,10 @@ func Decide(c *Cardholder, cmd CardholderCommand) ([]Event, error) {
 		return decideRaiseECardRiskAlert(c, cmd)
 	case CorrectPersonalData:
 		return decideCorrection(c, cmd)
+	case MoveIdentity:
+		return decideMoveIdentity(c, cmd)
+	case RegisterMovedIdentity:
+		return decideRegisterMovedIdentity(c, cmd)
 	case nil:
 		return nil, &Error{Kind: KindInvalid, Code: CodeUnknownCommand, Message: "no command"}
 	}

@@ -54,6 +54,7 @@
 //	apply_through_channel  NBR     VCE      VCE      VCE      VCE     VCE     +R(14)  +R(14)  +R      TO
 //	raise_ecard_risk_alert =       =        =        =        =       =       =       =       =       =
 //	correct_personal_data  = (15)  =        =        =        =       =       =       =       =       =
+//	move_identity          = (16)  IT       IT       IT       +C(16)  +C(16)  +C(16)  +C(16)  = (16)  TO
 //
 //	AR already_registered    VCE valid_card_exists    TO transferred_out
 //	NPA no_pending_application  AAO account_already_open  CNA card_number_already_assigned
@@ -94,6 +95,15 @@
 //	     channel — for anything but the phone (phone_only_through_channel).
 //	     A phone correction records PhoneChanged with its reason; the
 //	     others PersonalDataCorrected (correction_events.go).
+//	(16) ID-number change (身份证号码变更, correction_identity.go,
+//	     docs/id-number-change.md): +C cancels the card in hand (cause
+//	     replacement, e-card revoked with it), then IdentityMovedOut names
+//	     the new stream; a card in production is refused (its chip would
+//	     carry the old number). Afterwards every command but erase_cardholder
+//	     is refused on the old stream (identity_moved). The new stream is
+//	     opened by register_moved_identity: IdentityMovedIn first, then
+//	     CardholderRegistered and, if a card was cancelled, CardApplied of
+//	     kind replacement with ReplacesCardNo the old card.
 //
 // InstantIssue (即时制卡) emits only the steps still missing, in order:
 // CardApplied (source bank), BankAccountOpened, CardNumberAssigned,

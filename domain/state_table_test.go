@@ -102,6 +102,8 @@ func TestStateTable(t *testing.T) {
 			[11]string{nr, ok, ok, ok, ok, ok, ok, ok, ok, ok, ok}},
 		{CorrectPersonalData{Field: CorrectPhotoRef, Value: "photo/2.jpg", Reason: "wrong photo"},
 			[11]string{nr, CodeNoCardForPhoto, ok, ok, ok, ok, ok, ok, ok, ok, ok}},
+		{MoveIdentity{NewCardholderID: "fedcba9876543210fedcba9876543210", Reason: "ID number changed"},
+			[11]string{nr, ok, it, it, it, ok, ok, ok, ok, ok, tro}},
 		{RaiseECardRiskAlert{CardNo: testCardNo, FirstRegion: "320505", SecondRegion: "110105", FirstAt: testDay, SecondAt: testDay},
 			[11]string{nr, ok, ok, ok, ok, ok, ok, ok, ok, ok, ok}},
 	}

@@ -99,6 +99,7 @@ var Table = []Code{
 	{"channel_already_suspended", 409, "domain", "the e-card channel is suspended already"},
 	{"channel_not_suspended", 409, "domain", "the e-card channel is not suspended"},
 	{"correction_unchanged", 409, "domain", "the correction's value is already the holder's"},
+	{"identity_moved", 409, "domain", "the holder's ID number changed; the history goes on in another cardholder stream"},
 	{"no_card_for_photo", 409, "domain", "a photo correction needs a current card, whose application carries the photo"},
 	{"psam_exists", 409, "domain", "a PSAM with this serial is stocked already"},
 	{"psam_not_found", 404, "domain", "no PSAM with this serial"},
