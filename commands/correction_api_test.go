@@ -82,3 +82,38 @@ func TestChannelCorrectsOnlyThePhoneOverHTTP(t *testing.T) {
 	refused(t, r, http.StatusBadRequest, domain.CodeInvalidCommand)
 	assert.Equal(t, domain.CodePhoneOnlyThroughChannel, r.problem(t).Errors[0].Code)
 }
+
+// An ID-number change moves the history to the new number's stream,
+// linked both ways, the card replaced; the old stream is closed.
+func TestIDNumberChangeOverHTTP(t *testing.T) {
+	e := newEnv(t)
+	oldID, card := e.activeCard(7)
+	r := e.do(http.MethodPost, "/v1/cardholders/"+oldID+"/id-number-change", keyCounter,
+		map[string]string{"new_id_number": idNumber(8), "reason": "birth date corrected"}, "X-Operator", "wang.li")
+	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+	res := r.command(t)
+	assert.Equal(t, []string{"IdentityMovedIn", "CardholderRegistered", "CardApplied"}, res.Events)
+	newID := res.CardholderID
+	require.NotEqual(t, oldID, newID)
+
+	old, _ := e.history("/v1/cardholders/" + oldID + "/history")
+	assert.Equal(t, []string{"CardCancelled", "IdentityMovedOut"}, types(old)[len(old.Events)-2:])
+	assert.JSONEq(t, `{"to_cardholder_id":"`+newID+`","replaced_card_no":"`+card+`","reason":"birth date corrected"}`,
+		string(old.Events[len(old.Events)-1].Data))
+	var state commands.StateView
+	e.do(http.MethodGet, "/v1/cardholders/"+newID+"/state", keyCounter, nil).json(t, &state)
+	assert.Equal(t, idNumber(8), state.Profile.IDNumber)
+	assert.Equal(t, testName(7), state.Profile.Name, "the profile is carried over")
+	assert.Equal(t, card, state.Card.ReplacesCardNo)
+
+	refused(t, e.do(http.MethodPost, "/v1/cards/"+card+"/loss", keyCounter, nil), http.StatusConflict, domain.CodeIdentityMoved)
+	refused(t, e.do(http.MethodPost, "/v1/cardholders/"+oldID+"/corrections", keyCounter,
+		map[string]string{"field": "name", "value": "测试捌", "reason": "r"}), http.StatusConflict, domain.CodeIdentityMoved)
+	// A number someone else holds is refused before anything is written.
+	other := e.register(9)
+	require.NotEmpty(t, other)
+	before := e.streamLen(newID)
+	refused(t, e.do(http.MethodPost, "/v1/cardholders/"+newID+"/id-number-change", keyCounter,
+		map[string]string{"new_id_number": idNumber(9), "reason": "r"}), http.StatusConflict, domain.CodeAlreadyRegistered)
+	assert.Equal(t, before, e.streamLen(newID), "the holder's stream is not closed for a change that cannot happen")
+}

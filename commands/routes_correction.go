@@ -39,5 +39,6 @@ func (a *API) correctionRoutes() []httpapi.Route {
 			}
 			return a.svc.Cardholder.Handle(ctx, CardholderCommand{Envelope: env, CardholderID: c.Param("id"), Command: cmd})
 		}),
+		a.identityRoute(),
 	}
 }

@@ -119,7 +119,8 @@ var accessMatrix = map[string]access{
 
 	// Personal data upkeep (issue 16): the counter corrects; a channel only
 	// the phone of a holder bound to it (the matrix holder is bound to none).
-	"POST /v1/cardholders/{id}/corrections": {roles(channel, counter), targetHolder},
+	"POST /v1/cardholders/{id}/corrections":      {roles(channel, counter), targetHolder},
+	"POST /v1/cardholders/{id}/id-number-change": {roles(counter), targetHolder},
 
 	// Read API.
 	"GET /v1/cardholders/{id}":          {roles(counter, bank, auditor), targetHolder},
