@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -31,6 +32,19 @@ func (a *API) identityRoute() httpapi.Route {
 		oldID := c.Param("id")
 		if err := checkCardholderID(oldID); err != nil {
 			return Result{}, err
+		}
+		// The body's own fields, named as the body names them.
+		var fields []domain.FieldError
+		if strings.TrimSpace(b.NewIDNumber) == "" {
+			fields = append(fields, domain.FieldError{Field: "new_id_number", Code: domain.CodeRequired, Message: "new_id_number is required"})
+		} else if err := domain.ValidateIDNumber(domain.NormalizeIDNumber(b.NewIDNumber)); err != nil {
+			fields = append(fields, domain.FieldError{Field: "new_id_number", Code: domain.CodeInvalidIDNumber, Message: err.Error()})
+		}
+		if strings.TrimSpace(b.Reason) == "" {
+			fields = append(fields, domain.FieldError{Field: "reason", Code: domain.CodeRequired, Message: "reason is required"})
+		}
+		if len(fields) > 0 {
+			return Result{}, domain.Invalid(fields...)
 		}
 		newID, err := a.svc.Register.IDFor(b.NewIDNumber)
 		if err != nil {
