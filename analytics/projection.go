@@ -296,6 +296,15 @@ func (p *Projection) lifecycle(holder string, e domain.Event) (f lifecycleFact, 
 		// Why, as CardCancelled's detail says why: "unrecorded" for
 		// revocations stored before causes were (ECardRevoked version 1).
 		f.event, f.cardNo, f.detail = "ecard_revoked", e.CardNo, string(e.Cause)
+	case domain.PersonalDataCorrected:
+		// Counted by field, never with the value: analytics holds no
+		// personal data, and employer and community are not projected.
+		f.event, f.detail = "corrected", string(e.Field)
+	case domain.PhoneChanged:
+		if e.Reason == "" {
+			return f, false // the holder's own change through a channel, not a correction
+		}
+		f.event, f.detail = "corrected", string(domain.CorrectPhone)
 	default:
 		return f, false
 	}

@@ -104,6 +104,11 @@
 //	POST /v1/ecard/channels/{code}/resumption             admin
 //	GET  /v1/ecard/channels/{code}                        admin
 //
+// Personal data upkeep (routes_correction.go):
+//
+//	POST /v1/cardholders/{id}/corrections        counter; channel [contact] phone only; body field, value, reason
+//	POST /v1/cardholders/{id}/id-number-change   counter; two streams linked (routes_identity.go)
+//
 // Analysts, blacklist consumers and terminals have no access here: they
 // read projections (terminals verify e-card codes in package ecard). Command responses carry cardholder_id, revision, position
 // (opaque) and the appended event types, and the revision as ETag ("7").

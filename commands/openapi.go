@@ -57,6 +57,10 @@ var answers = map[string]answer{
 	"/v1/cardholders/{id}/self-service/activation":           {domain.StatusActive, []string{"CardActivated"}},
 	"/v1/cardholders/{id}/self-service/phone":                {domain.StatusActive, []string{"PhoneChanged"}},
 	"/v1/cardholders/{id}/self-service/instant-application":  {domain.StatusApplied, []string{"CardCancelled", "CardApplied", "ECardCarriedOver"}},
+
+	// Personal data upkeep (routes_correction.go).
+	"/v1/cardholders/{id}/corrections":      {domain.StatusActive, []string{"PersonalDataCorrected"}},
+	"/v1/cardholders/{id}/id-number-change": {domain.StatusApplied, []string{"IdentityMovedIn", "CardholderRegistered", "CardApplied"}},
 }
 
 // exampleAnswer is the example answer of the command at path.

@@ -31,6 +31,10 @@ type Cardholder struct {
 	Consents []Consent `json:",omitempty"`
 	// Migration is set on a holder brought in from a legacy file (一代卡迁移).
 	Migration *Migration `json:",omitempty"`
+	// MovedFrom and MovedTo link the streams of an ID-number change
+	// (correction_identity.go): the old stream's id, the new stream's id.
+	MovedFrom string `json:",omitempty"`
+	MovedTo   string `json:",omitempty"`
 	// Version is the number of events applied; the stream revision is Version-1.
 	Version int
 }
@@ -268,6 +272,10 @@ func (c *Cardholder) Apply(e Event) {
 			card.ECardRevokedCause = e.Cause
 			c.ECardChannels = nil
 		}
+	case PersonalDataCorrected:
+		c.applyCorrection(e)
+	case IdentityMovedOut, IdentityMovedIn:
+		c.applyIdentityMove(e)
 	default:
 		if !c.applyLegacy(e) {
 			c.applyECardChannel(e)

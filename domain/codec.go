@@ -302,4 +302,7 @@ var cardholderCodec = newCodec("event",
 	schema[ECardRiskAlerted](),
 	schema[CardholderMigrated](),
 	schema[LegacyCardRecorded](),
+	schema[PersonalDataCorrected](),
+	schema[IdentityMovedOut](),
+	schema[IdentityMovedIn](),
 )

@@ -38,11 +38,14 @@ func oneOfEach() []Event {
 			GrantedAt: testDayUTC(2026, 1, 2, 3), ExpiresAt: testDayUTC(2027, 1, 2, 3)},
 		ConsentRevoked{Channel: "rsapp", Reason: "r"},
 		CardCancellationRequested{CardNo: testCardNo, Channel: "rsapp", Reason: "r"},
-		PhoneChanged{Phone: "13900139000", Channel: "rsapp"},
+		PhoneChanged{Phone: "13900139000", Channel: "rsapp", Reason: "typo at registration"},
 		ECardRiskAlerted{CardNo: testCardNo, FirstRegion: "320505", SecondRegion: "110105",
 			FirstAt: testDayUTC(2026, 1, 2, 3), SecondAt: testDayUTC(2026, 1, 2, 4), FirstTerminal: "t1", SecondTerminal: "t2"},
 		CardholderMigrated{CardholderID: testHolderID, SourceFile: "f.csv", SourceSHA256: "ab", Line: 2},
 		LegacyCardRecorded{CardNo: testCardNo, IssuedOn: "2009-01-02", ExpiresOn: "2019-01-02", Status: StatusActive, Generation: GenerationFirst},
+		PersonalDataCorrected{Field: CorrectPhotoRef, PhotoRef: "photo/2.jpg", ApplicationID: testApp, Reason: "wrong photo"},
+		IdentityMovedOut{ToCardholderID: "new-holder", ReplacedCardNo: testCardNo, Reason: "ID number changed"},
+		IdentityMovedIn{FromCardholderID: testHolderID, ReplacesCardNo: testCardNo, Reason: "ID number changed"},
 	}
 }
 

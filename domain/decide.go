@@ -2,8 +2,6 @@ package domain
 
 import (
 	"fmt"
-	"strings"
-	"unicode"
 )
 
 // Decide returns the events that command cmd causes on cardholder c, or an
@@ -15,6 +13,9 @@ import (
 // whether the holder and the named card exist (KindNotFound), then the
 // business rules of the current state (KindConflict).
 func Decide(c *Cardholder, cmd CardholderCommand) ([]Event, error) {
+	if err := refuseMoved(c, cmd); err != nil {
+		return nil, err
+	}
 	switch cmd := cmd.(type) {
 	case RegisterCardholder:
 		return decideRegister(c, cmd)
@@ -80,6 +81,12 @@ func Decide(c *Cardholder, cmd CardholderCommand) ([]Event, error) {
 		return decideApplyThroughChannel(c, cmd)
 	case RaiseECardRiskAlert:
 		return decideRaiseECardRiskAlert(c, cmd)
+	case CorrectPersonalData:
+		return decideCorrection(c, cmd)
+	case MoveIdentity:
+		return decideMoveIdentity(c, cmd)
+	case RegisterMovedIdentity:
+		return decideRegisterMovedIdentity(c, cmd)
 	case nil:
 		return nil, &Error{Kind: KindInvalid, Code: CodeUnknownCommand, Message: "no command"}
 	}
@@ -154,11 +161,7 @@ func decideRegister(c *Cardholder, cmd RegisterCardholder) ([]Event, error) {
 			idOK = true
 		}
 	}
-	name := strings.TrimSpace(cmd.Name)
-	f.requiredText("name", name, MaxNameLen)
-	if strings.ContainsFunc(name, unicode.IsControl) {
-		f.add("name", CodeInvalidValue, "name contains control characters")
-	}
+	name := nameField(&f, "name", cmd.Name)
 	sex := cmd.Sex
 	switch {
 	case sex != "" && !sex.Valid():
@@ -172,9 +175,7 @@ func decideRegister(c *Cardholder, cmd RegisterCardholder) ([]Event, error) {
 		f.add("nationality", CodeInvalidValue, "nationality must be an ISO 3166-1 alpha-3 code such as CHN")
 	}
 	f.regionCode("region_code", cmd.RegionCode)
-	if cmd.Phone != "" && !ValidatePhone(cmd.Phone) {
-		f.add("phone", CodeInvalidPhone, "phone must be 11 digits starting with 1")
-	}
+	phoneField(&f, "phone", cmd.Phone, false)
 	f.ref("employer_code", cmd.EmployerCode)
 	f.ref("community_code", cmd.CommunityCode)
 	if err := f.err(); err != nil {

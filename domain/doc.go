@@ -54,6 +54,8 @@
 //	apply_through_channel  NBR     VCE      VCE      VCE      VCE     VCE     +R(14)  +R(14)  +R      TO
 //	raise_ecard_risk_alert =       =        =        =        =       =       =       =       =       =
 //	migrate_cardholder     AR(15)  AR       AR       AR       AR      AR      AR      AR      AR      AR
+//	correct_personal_data  = (16)  =        =        =        =       =       =       =       =       =
+//	move_identity          = (17)  IT       IT       IT       +C(17)  +C(17)  +C(17)  +C(17)  = (17)  TO
 //
 //	AR already_registered    VCE valid_card_exists    TO transferred_out
 //	NPA no_pending_application  AAO account_already_open  CNA card_number_already_assigned
@@ -94,6 +96,22 @@
 //	     or cancelled), so the rows above apply to it and replace_card
 //	     (generation second or third) is how the holder gets a new card.
 //	     Cards carry a generation; one stored without is second.
+//	(16) name, employer_code, community_code and phone in every status; a
+//	     photo_ref correction needs a current card (no_card_for_photo
+//	     without one). Refused once erased (already_erased), for the value
+//	     the holder already has (correction_unchanged), and — through a
+//	     channel — for anything but the phone (phone_only_through_channel).
+//	     A phone correction records PhoneChanged with its reason; the
+//	     others PersonalDataCorrected (correction_events.go).
+//	(17) ID-number change (身份证号码变更, correction_identity.go,
+//	     docs/id-number-change.md): +C cancels the card in hand (cause
+//	     replacement, e-card revoked with it), then IdentityMovedOut names
+//	     the new stream; a card in production is refused (its chip would
+//	     carry the old number). Afterwards every command but erase_cardholder
+//	     is refused on the old stream (identity_moved). The new stream is
+//	     opened by register_moved_identity: IdentityMovedIn first, then
+//	     CardholderRegistered and, if a card was cancelled, CardApplied of
+//	     kind replacement with ReplacesCardNo the old card.
 //
 // InstantIssue (即时制卡) emits only the steps still missing, in order:
 // CardApplied (source bank), BankAccountOpened, CardNumberAssigned,

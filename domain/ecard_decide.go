@@ -197,9 +197,7 @@ func decideRequestCancellation(c *Cardholder, cmd RequestCancellation) ([]Event,
 
 func decideChangePhone(c *Cardholder, cmd ChangePhone) ([]Event, error) {
 	var f fieldErrors
-	if f.required("phone", cmd.Phone) && !ValidatePhone(cmd.Phone) {
-		f.add("phone", CodeInvalidPhone, "phone must be 11 digits starting with 1")
-	}
+	phoneField(&f, "phone", cmd.Phone, true)
 	if cmd.Channel != "" {
 		f.channel("channel", cmd.Channel)
 	}

@@ -56,10 +56,13 @@ type CardCancellationRequested struct {
 
 // PhoneChanged: the holder's contact phone changed (联系电话修改). Phone is
 // personal data: piistore seals it with the person's key. Channel is the
-// channel that sent it, "" at the counter.
+// channel that sent it, "" at the counter. Reason is set when the change
+// is a correction (correct_personal_data with field phone), "" for the
+// holder's own change_phone.
 type PhoneChanged struct {
 	Phone   string `json:"phone"`
 	Channel string `json:"channel,omitempty"`
+	Reason  string `json:"reason,omitempty"`
 }
 
 // ECardRiskAlerted: the holder's codes were verified in two regions too

@@ -32,16 +32,19 @@ import (
 // The two people of the erasure scenario. Names and numbers are unusual
 // enough that a match anywhere is a leak, not a coincidence.
 // testPerson's newPhone is the phone they change to later (PhoneChanged,
-// personal data too).
-type testPerson struct{ idNumber, name, phone, photo, newPhone string }
+// personal data too); fixedName and fixedPhoto are the name and photo a
+// counter corrects to (PersonalDataCorrected, sealed as well).
+type testPerson struct{ idNumber, name, phone, photo, newPhone, fixedName, fixedPhoto string }
 
 var (
-	erasedPerson = testPerson{"11010519491231002X", "欧阳明月", "13912345678", "photos/ouyang-secret.jpg", "13611112222"}
-	keptPerson   = testPerson{"320505199003071336", "司马青云", "13787654321", "photos/sima-secret.jpg", "13533334444"}
+	erasedPerson = testPerson{"11010519491231002X", "欧阳明月", "13912345678", "photos/ouyang-secret.jpg", "13611112222",
+		"欧阳明玥", "photos/ouyang-fixed-secret.jpg"}
+	keptPerson = testPerson{"320505199003071336", "司马青云", "13787654321", "photos/sima-secret.jpg", "13533334444",
+		"司马青芸", "photos/sima-fixed-secret.jpg"}
 )
 
 func (p testPerson) secrets() []string {
-	return []string{p.idNumber, p.name, p.phone, p.photo, p.newPhone}
+	return []string{p.idNumber, p.name, p.phone, p.photo, p.newPhone, p.fixedName, p.fixedPhoto}
 }
 
 // lockedBuffer collects log lines written from many goroutines.
@@ -172,6 +175,13 @@ func (s *service) registerAndUse(t *testing.T, p testPerson) (id, card string) {
 	// may call it without a channel).
 	status, res = s.doKeyed(t, "POST", "/v1/cardholders/"+id+"/self-service/phone", map[string]string{"phone": p.newPhone})
 	require.Equal(t, http.StatusOK, status, "%v", res)
+	// The counter corrects the name and the card's photo (personal data
+	// upkeep, issue 16).
+	for field, value := range map[string]string{"name": p.fixedName, "photo_ref": p.fixedPhoto} {
+		status, res = s.doKeyed(t, "POST", "/v1/cardholders/"+id+"/corrections",
+			map[string]string{"field": field, "value": value, "reason": "scenario"})
+		require.Equal(t, http.StatusOK, status, "%s: %v", field, res)
+	}
 	for _, step := range []string{"loss", "unlock"} {
 		status, res := s.doKeyed(t, "POST", "/v1/cards/"+card+"/"+step, map[string]string{"reason": "scenario"})
 		require.Equal(t, http.StatusOK, status, "%s: %v", step, res)
@@ -185,6 +195,7 @@ func (s *service) registerAndUse(t *testing.T, p testPerson) (id, card string) {
 	status, body := s.get(t, fmt.Sprintf("/v1/cardholders/%s?min_position=%v", id, res["position"]))
 	require.Equal(t, http.StatusOK, status, body)
 	require.Contains(t, body, `"phone":"`+p.newPhone+`"`, "the read model applies the changed phone")
+	require.Contains(t, body, `"name":"`+p.fixedName+`"`, "the read model applies the corrected name")
 	return id, card
 }
 
@@ -294,7 +305,7 @@ func TestErasureEndToEnd(t *testing.T) {
 	// commands.
 	status, export := s.send(t, "POST", "/v1/batches/"+batchID+"/exports/bank_open", nil)
 	require.Equal(t, http.StatusOK, status, "%s", export)
-	assert.Contains(t, string(export), keptPerson.name, "the export lists the other person")
+	assert.Contains(t, string(export), keptPerson.fixedName, "the export lists the other person")
 	noneIn("export file", map[string]string{"bank_open": string(export)}, erasedPerson.secrets())
 	ret, err := simulate.Bank(exported, simulate.Options{})
 	require.NoError(t, err)
@@ -317,7 +328,7 @@ func TestErasureEndToEnd(t *testing.T) {
 	assert.Contains(t, holder, `"status":"account_opened"`)
 	noneIn("response", responses(), erasedPerson.secrets())
 	_, kept := s.get(t, "/v1/cardholders/"+keptID)
-	assert.Contains(t, kept, keptPerson.name, "the other person keeps their data")
+	assert.Contains(t, kept, keptPerson.fixedName, "the other person keeps their data")
 
 	// The cardholder id derives from the ID number (一人一号), so whoever
 	// knows the number still finds the record, but only erased data in it.
@@ -326,7 +337,7 @@ func TestErasureEndToEnd(t *testing.T) {
 	noneIn("lookup by ID number", map[string]string{"": found}, erasedPerson.secrets())
 
 	require.NoError(t, s.b.a.runner.WaitFor(ctx, headOf(t, ctx, s)))
-	assert.Contains(t, postgresTexts(t, ctx, pgURL, []string{keptPerson.name}), "batchrm.applications",
+	assert.Contains(t, postgresTexts(t, ctx, pgURL, []string{keptPerson.fixedName}), "batchrm.applications",
 		"the scan finds what is there")
 	noneIn("table", postgresTexts(t, ctx, pgURL, erasedPerson.secrets()), erasedPerson.secrets())
 	noneIn("clickhouse", clickhouseTexts(t, ctx, chURL, erasedPerson.secrets()), erasedPerson.secrets())
@@ -356,7 +367,7 @@ func TestErasureEndToEnd(t *testing.T) {
 	noneIn("rebuilt clickhouse", clickhouseTexts(t, ctx, chURL, erasedPerson.secrets()), erasedPerson.secrets())
 	noneIn("response after rebuild", responses(), erasedPerson.secrets())
 	_, kept = s.get(t, "/v1/cardholders/"+keptID)
-	assert.Contains(t, kept, keptPerson.name)
+	assert.Contains(t, kept, keptPerson.fixedName)
 
 	out.Reset()
 	assert.Equal(t, 0, run(ctx, cli, []string{"audit", "verify", "--all"}), "history verifies: %s", out.String())

@@ -119,6 +119,11 @@ var accessMatrix = map[string]access{
 	"POST /v1/ecard/channels/{code}/resumption":                   {adminOnly, targetNone},
 	"GET /v1/ecard/channels/{code}":                               {adminOnly, targetNone},
 
+	// Personal data upkeep (issue 16): the counter corrects; a channel only
+	// the phone of a holder bound to it (the matrix holder is bound to none).
+	"POST /v1/cardholders/{id}/corrections":      {roles(channel, counter), targetHolder},
+	"POST /v1/cardholders/{id}/id-number-change": {roles(counter), targetHolder},
+
 	// Read API.
 	"GET /v1/cardholders/{id}":          {roles(counter, bank, auditor), targetHolder},
 	"GET /v1/cardholders":               {roles(counter, bank, auditor), targetIDNumber},

@@ -25,6 +25,10 @@ var rules = map[string]rule{
 	domain.CardholderRegistered{}.EventType(): {fields: []string{"id_number", "name", "birth_date", "phone"}},
 	domain.CardApplied{}.EventType():          {fields: []string{"photo_ref"}},
 	domain.PhoneChanged{}.EventType():         {fields: []string{"phone"}},
+	// The corrected value is under the key of its field: name and photo_ref
+	// are personal, employer_code and community_code are not (as in
+	// CardholderRegistered).
+	domain.PersonalDataCorrected{}.EventType(): {fields: []string{"name", "photo_ref"}},
 	domain.BatchMembersAdded{}.EventType(): {array: "members", subjectField: "cardholder_id",
 		fields: []string{"id_number", "name", "birth_date", "photo_ref"}},
 }

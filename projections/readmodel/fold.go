@@ -273,6 +273,8 @@ func eventRefs(e domain.Event) (applicationID, cardNo string) {
 		return "", e.CardNo
 	case domain.CardCancellationRequested:
 		return "", e.CardNo
+	case domain.PersonalDataCorrected:
+		return e.ApplicationID, "" // a photo correction; "" for the others
 	}
 	return "", ""
 }
