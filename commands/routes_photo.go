@@ -37,6 +37,7 @@ var (
 		{Status: http.StatusGatewayTimeout, Description: "The police identity source did not answer within " +
 			"CARDLEDGER_POLICE_TIMEOUT (police_timeout); nothing was recorded"},
 	}
+	photoETag    = httpapi.Header("ETag", "The photo's content address", `"`+examplePhotoRef+`"`)
 	photoRefused = httpapi.Response{Status: http.StatusUnprocessableEntity, Description: "The image is no card photo: " +
 		"photo_type_unsupported (not JPEG or PNG by its first bytes), photo_too_large, photo_bad_dimensions, " +
 		"photo_unreadable; errors[0].field is image"}
@@ -63,8 +64,8 @@ func (a *API) photoRoutes() []httpapi.Route {
 				"404 photo_not_found without one, 410 photo_erased after the holder's erasure",
 			Handler: a.photo,
 			Responses: []httpapi.Response{
-				{Status: http.StatusOK, Body: "<JPEG bytes>", ContentType: "image/jpeg", Headers: []httpapi.Param{
-					httpapi.Header("ETag", "The photo's content address", `"`+examplePhotoRef+`"`)}},
+				{Status: http.StatusOK, Body: "<JPEG bytes>", ContentType: "image/jpeg", Headers: []httpapi.Param{photoETag}},
+				{Status: http.StatusOK, Body: "<PNG bytes>", ContentType: "image/png", Headers: []httpapi.Param{photoETag}},
 				{Status: http.StatusNotFound, Description: "No such cardholder (cardholder_not_found), or no stored photo (photo_not_found)"},
 				{Status: http.StatusGone, Description: "The photo was erased with the holder's personal data (photo_erased)"},
 			},
