@@ -74,6 +74,9 @@ func (a *API) photoRoutes() []httpapi.Route {
 }
 
 func (a *API) uploadPhoto(ctx context.Context, env Envelope, holder string, image []byte) (Result, error) {
+	if len(image) == 0 {
+		return Result{}, domain.Invalid(domain.FieldError{Field: "image", Code: domain.CodeRequired, Message: "image is required"})
+	}
 	if a.photos == nil {
 		return Result{}, httpapi.NewProblem(http.StatusServiceUnavailable, CodePhotoStoreOff, "this server stores no photos")
 	}
