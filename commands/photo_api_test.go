@@ -15,8 +15,8 @@ import (
 	"github.com/cardledger/cardledger/domain"
 	"github.com/cardledger/cardledger/eventstore"
 	"github.com/cardledger/cardledger/eventstore/piistore"
-	_ "github.com/cardledger/cardledger/internal/httpapi/openapitest"
 	"github.com/cardledger/cardledger/identity"
+	_ "github.com/cardledger/cardledger/internal/httpapi/openapitest"
 	"github.com/cardledger/cardledger/photos"
 	"github.com/cardledger/cardledger/photos/phototest"
 )
