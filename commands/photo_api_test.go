@@ -217,3 +217,24 @@ func TestPhotoUploadIsValidatedWithExactCodes(t *testing.T) {
 	require.Equal(t, commands.CodePhotoErased, r.problem(t).Code)
 	require.Zero(t, e.blobRows(holder))
 }
+
+// An ID-number change carries the photo to the new stream, sealed under
+// the new identity's key, and the replacement card is applied with it.
+func TestIDNumberChangeCarriesThePhoto(t *testing.T) {
+	e := newEnv(t, withPhotos(nil))
+	old := e.register(1)
+	img := phototest.JPEG(358, 441, 9)
+	require.Equal(t, http.StatusCreated, e.uploadPhoto(old, img).Status)
+	r := e.do(http.MethodPost, "/v1/cardholders/"+old+"/instant-issuance", keyBank, instantIssueBody())
+	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+	r = e.do(http.MethodPost, "/v1/cardholders/"+old+"/id-number-change", keyCounter,
+		map[string]string{"new_id_number": idNumber(7), "reason": "number corrected by the police"})
+	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+	moved := r.command(t)
+	require.Equal(t, []string{"IdentityMovedIn", "CardholderRegistered", "PhotoCollected", "CardApplied"}, moved.Events)
+	require.Equal(t, "sha256:"+piistore.BlobAddress(img), e.cardAppliedPhoto(moved.CardholderID))
+	r = e.do(http.MethodGet, "/v1/cardholders/"+moved.CardholderID+"/photo", keyCounter, nil)
+	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+	require.Equal(t, img, r.Body)
+	require.Equal(t, 1, e.blobRows(moved.CardholderID))
+}
