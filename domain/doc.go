@@ -111,7 +111,8 @@
 //	     carry the old number). Afterwards every command but erase_cardholder
 //	     is refused on the old stream (identity_moved). The new stream is
 //	     opened by register_moved_identity: IdentityMovedIn first, then
-//	     CardholderRegistered and, if a card was cancelled, CardApplied of
+//	     CardholderRegistered (PhotoCollected with it when Register.Photo
+//	     carries the photo over) and, if a card was cancelled, CardApplied of
 //	     kind replacement with ReplacesCardNo the old card.
 //	(18) photo.go: PhotoCollected makes a stored photo (content address
 //	     sha256:…) the holder's current one, also after an erasure. An
