@@ -45,3 +45,15 @@ func TestCardSpecRefusesWithExactCodes(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkCardSpecCheck: the check an upload or a police photo goes
+// through (magic bytes, size, header decode), on a 358×441 JPEG.
+func BenchmarkCardSpecCheck(b *testing.B) {
+	img := phototest.JPEG(358, 441, 1)
+	b.SetBytes(int64(len(img)))
+	for b.Loop() {
+		if _, err := photos.CardSpec.Check(img); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
