@@ -14,6 +14,8 @@ type StateView struct {
 	ECardUsable  bool        `json:"ecard_usable"`
 	// ECardChannels are the channels the e-card is bound to, in binding order.
 	ECardChannels []string `json:"ecard_channels,omitempty"`
+	// Photo is the holder's current stored photo (GET …/photo serves it).
+	Photo *domain.Photo `json:"photo,omitempty"`
 }
 
 type ProfileView struct {
@@ -70,6 +72,7 @@ func NewStateView(s *domain.Cardholder, rev uint64) StateView {
 		PastCards:     make([]CardView, 0, len(s.PastCards)),
 		ECardUsable:   s.ECardUsable(),
 		ECardChannels: s.ECardChannels,
+		Photo:         s.Photo,
 	}
 	if s.Card != nil {
 		c := cardView(*s.Card)

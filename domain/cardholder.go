@@ -35,6 +35,8 @@ type Cardholder struct {
 	// (correction_identity.go): the old stream's id, the new stream's id.
 	MovedFrom string `json:",omitempty"`
 	MovedTo   string `json:",omitempty"`
+	// Photo is the holder's current stored photo (photo.go); nil before one.
+	Photo *Photo `json:",omitempty"`
 	// Version is the number of events applied; the stream revision is Version-1.
 	Version int
 }
@@ -274,6 +276,9 @@ func (c *Cardholder) Apply(e Event) {
 		}
 	case PersonalDataCorrected:
 		c.applyCorrection(e)
+	case PhotoCollected:
+		p := e.Photo
+		c.Photo = &p
 	case IdentityMovedOut, IdentityMovedIn:
 		c.applyIdentityMove(e)
 	default:

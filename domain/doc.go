@@ -55,6 +55,7 @@
 //	raise_ecard_risk_alert =       =        =        =        =       =       =       =       =       =
 //	migrate_cardholder     AR(15)  AR       AR       AR       AR      AR      AR      AR      AR      AR
 //	correct_personal_data  = (16)  =        =        =        =       =       =       =       =       =
+//	collect_photo          = (18)  =        =        =        =       =       =       =       =       =
 //	move_identity          = (17)  IT       IT       IT       +C(17)  +C(17)  +C(17)  +C(17)  = (17)  TO
 //
 //	AR already_registered    VCE valid_card_exists    TO transferred_out
@@ -110,8 +111,15 @@
 //	     carry the old number). Afterwards every command but erase_cardholder
 //	     is refused on the old stream (identity_moved). The new stream is
 //	     opened by register_moved_identity: IdentityMovedIn first, then
-//	     CardholderRegistered and, if a card was cancelled, CardApplied of
+//	     CardholderRegistered (PhotoCollected with it when Register.Photo
+//	     carries the photo over) and, if a card was cancelled, CardApplied of
 //	     kind replacement with ReplacesCardNo the old card.
+//	(18) photo.go: PhotoCollected makes a stored photo (content address
+//	     sha256:…) the holder's current one, also after an erasure. An
+//	     application (apply, replace, instant issue, a channel's) carries
+//	     it: photo_ref left out takes it, one that is not it is refused
+//	     (photo_not_collected), except a batch file's free-text reference.
+//	     A photo_ref correction (16) must name it too (photo_not_collected).
 //
 // InstantIssue (即时制卡) emits only the steps still missing, in order:
 // CardApplied (source bank), BankAccountOpened, CardNumberAssigned,
