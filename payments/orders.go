@@ -31,6 +31,11 @@ const invalidFen Fen = math.MinInt64
 
 // UnmarshalJSON implements json.Unmarshaler.
 func (f *Fen) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 || (b[0] != '-' && (b[0] < '0' || b[0] > '9')) {
+		*f = invalidFen // a string, null, an object: not a number of fen
+		return nil
+	}
 	d := json.NewDecoder(bytes.NewReader(b))
 	d.UseNumber()
 	var n json.Number

@@ -163,3 +163,65 @@ func TestPaymentJourney(t *testing.T) {
 	assert.Equal(t, domain.CodeOrderNotFound, p.must(http.StatusNotFound, http.MethodGet,
 		"/v1/payment/orders/"+id1, other.app, nil)["code"])
 }
+
+// Each bad input is a 4xx problem with its exact code, and nothing is
+// appended to the log.
+func TestPaymentBadInputs(t *testing.T) {
+	r, p, w := startPayments(t)
+	admin, channel := r.keys["admin"], r.keys["app"]
+	holder := payHolder(p, admin, channel, 2)
+	const notify = "http://127.0.0.1:9/notify"
+	paid := p.must(http.StatusCreated, http.MethodPost, "/v1/payment/orders", w.app, w.order("P-1", 1000, notify))["id"].(string)
+	p.must(http.StatusOK, http.MethodPost, "/v1/payment/orders/"+paid+"/payment", w.app,
+		map[string]any{"payment_code": paymentCode(p, channel, holder)})
+	open := p.must(http.StatusCreated, http.MethodPost, "/v1/payment/orders", w.app, w.order("P-2", 1000, notify))["id"].(string)
+	pending := p.must(http.StatusCreated, http.MethodPost, "/v1/payment/merchants", w.app, merchantBody())["merchant"].(map[string]any)["id"].(string)
+	identityCode := r.code(holder) // an identity code, not a payment code
+	order := func(merchant, fen string) json.RawMessage {
+		return json.RawMessage(`{"merchant_id":"` + merchant + `","merchant_order_no":"B-1","amount_fen":` + fen +
+			`,"description":"药品","notify_url":"` + notify + `"}`)
+	}
+	cases := []struct {
+		name   string
+		method string
+		path   string
+		cred   payCred
+		body   any
+		status int
+		code   string
+	}{
+		{"zero amount", http.MethodPost, "/v1/payment/orders", w.app, order(w.merchant, "0"), 400, domain.CodeOrderAmountInvalid},
+		{"negative amount", http.MethodPost, "/v1/payment/orders", w.app, order(w.merchant, "-100"), 400, domain.CodeOrderAmountInvalid},
+		{"fractional fen", http.MethodPost, "/v1/payment/orders", w.app, order(w.merchant, "12.5"), 400, domain.CodeOrderAmountInvalid},
+		{"amount as a string", http.MethodPost, "/v1/payment/orders", w.app, order(w.merchant, `"1000"`), 400, domain.CodeOrderAmountInvalid},
+		{"over the limit", http.MethodPost, "/v1/payment/orders", w.app, order(w.merchant, "5000001"), 400, domain.CodeOrderAmountInvalid},
+		{"unknown merchant", http.MethodPost, "/v1/payment/orders", w.app, order("3f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9", "100"), 404, domain.CodeMerchantNotFound},
+		{"merchant not approved", http.MethodPost, "/v1/payment/orders", w.app, order(pending, "100"), 409, domain.CodeMerchantNotApproved},
+		{"same number, other amount", http.MethodPost, "/v1/payment/orders", w.app, w.order("P-2", 999, notify), 409, domain.CodeOrderNumberReused},
+		{"notify url not http", http.MethodPost, "/v1/payment/orders", w.app, w.order("B-2", 100, "ftp://shop.example/n"), 400, domain.CodeInvalidCommand},
+		{"paid twice", http.MethodPost, "/v1/payment/orders/" + paid + "/payment", w.app,
+			map[string]any{"payment_code": paymentCode(p, channel, holder)}, 409, domain.CodeOrderAlreadyPaid},
+		{"paid twice online", http.MethodPost, "/v1/payment/orders/" + paid + "/confirmation", bearerCred(channel),
+			map[string]any{"cardholder_id": holder}, 409, domain.CodeOrderAlreadyPaid},
+		{"an identity code to pay", http.MethodPost, "/v1/payment/orders/" + open + "/payment", w.app,
+			map[string]any{"payment_code": identityCode}, 400, "code_malformed"},
+		{"refund larger than paid", http.MethodPost, "/v1/payment/orders/" + paid + "/refunds", w.app,
+			map[string]any{"refund_no": "R1", "amount_fen": 1001}, 409, domain.CodeRefundExceedsPaid},
+		{"refund of an unpaid order", http.MethodPost, "/v1/payment/orders/" + open + "/refunds", w.app,
+			map[string]any{"refund_no": "R1", "amount_fen": 1}, 409, domain.CodeOrderNotPaid},
+		{"fractional refund", http.MethodPost, "/v1/payment/orders/" + paid + "/refunds", w.app,
+			json.RawMessage(`{"refund_no":"R1","amount_fen":0.5}`), 400, domain.CodeOrderAmountInvalid},
+		{"merchant approved twice", http.MethodPost, "/v1/payment/merchants/" + w.merchant + "/approval", bearerCred(admin), nil, 409, domain.CodeMerchantDecided},
+		{"merchant with a bad credit code", http.MethodPost, "/v1/payment/merchants", w.app,
+			func() map[string]any { b := merchantBody(); b["credit_code"] = "91350100M000100Y44"; return b }(), 400, domain.CodeInvalidCommand},
+		{"an integrator creates an order", http.MethodPost, "/v1/payment/orders", bearerCred(w.integrator), w.order("B-3", 100, notify), 403, "forbidden"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			before := eventCount(t, r)
+			status, body := p.call(c.method, c.path, c.cred, c.body)
+			assert.Equal(t, []any{c.status, c.code}, []any{status, body["code"]}, "%v", body)
+			assert.Equal(t, before, eventCount(t, r), "nothing recorded")
+		})
+	}
+}
