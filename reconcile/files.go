@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/cardledger/cardledger/batch/files"
@@ -23,8 +24,8 @@ const (
 
 // Columns lists, per kind, the detail fields after "D|seq".
 var Columns = map[string][]string{
-	KindMerchantDaily:  {"txn_id", "txn_type", "order_id", "merchant_order_no", "amount_fen", "occurred_at", "bank_code", "bank_ref"},
-	KindBankSettlement: {"txn_id", "txn_type", "amount_fen", "bank_ref"},
+	KindMerchantDaily:  {"bank_code", "bank_txn_id", "txn_type", "order_id", "merchant_order_no", "refund_no", "amount_fen", "occurred_at"},
+	KindBankSettlement: {"bank_code", "bank_txn_id", "txn_type", "order_id", "amount_fen"},
 }
 
 // Layout is the framing of the reconciliation files.
@@ -66,24 +67,28 @@ func (d Day) Bounds() (from, to time.Time) { return d.start, d.start.AddDate(0, 
 // any single card payment, far under int64's range for the day's sums).
 const MaxAmountFen int64 = 999_999_999_999_999
 
-// MaxTxnIDLength bounds a transaction id in a settlement line.
-const MaxTxnIDLength = 64
+// Bounds of a settlement line's bank code and bank reference.
+const (
+	MaxBankCodeLength  = 16
+	MaxBankTxnIDLength = 64
+	MaxOrderIDLength   = 64
+)
 
 // WriteDaily writes the daily file of merchant for day: one line per
-// transaction, in the order they happened (then by id), so the same
-// transactions give the same bytes.
+// transaction, in the order they happened (then by bank and reference), so
+// the same transactions give the same bytes.
 func WriteDaily(merchant string, day Day, txns []Txn) ([]byte, error) {
 	sorted := append([]Txn(nil), txns...)
 	sort.SliceStable(sorted, func(i, j int) bool {
 		if !sorted[i].At.Equal(sorted[j].At) {
 			return sorted[i].At.Before(sorted[j].At)
 		}
-		return sorted[i].ID < sorted[j].ID
+		return key(sorted[i].BankCode, sorted[i].BankTxnID) < key(sorted[j].BankCode, sorted[j].BankTxnID)
 	})
 	f := files.Frame{Kind: KindMerchantDaily, ID: merchant, Date: day.String()}
 	for _, x := range sorted {
-		f.Records = append(f.Records, []string{x.ID, x.Type, x.OrderID, x.MerchantOrderNo, strconv.FormatInt(x.AmountFen, 10),
-			x.At.In(Beijing).Format(time.RFC3339), x.BankCode, x.BankRef})
+		f.Records = append(f.Records, []string{x.BankCode, x.BankTxnID, x.Type, x.OrderID, x.MerchantOrderNo, x.RefundNo,
+			strconv.FormatInt(x.AmountFen, 10), x.At.In(Beijing).Format(time.RFC3339)})
 	}
 	return Layout.Encode(&f)
 }
@@ -103,7 +108,9 @@ const (
 	CodeWrongKind     = "settlement_wrong_kind"
 	CodeWrongMerchant = "settlement_wrong_merchant"
 	CodeBadDate       = "settlement_bad_date"
+	CodeBadBankCode   = "settlement_bad_bank_code"
 	CodeBadTxnID      = "settlement_bad_txn_id"
+	CodeBadOrderID    = "settlement_bad_order_id"
 	CodeBadTxnType    = "settlement_bad_txn_type"
 	CodeBadAmount     = "settlement_bad_amount"
 	CodeDuplicateTxn  = "settlement_duplicate_txn"
@@ -190,21 +197,24 @@ func ParseSettlement(data []byte, merchant string) (*Settlement, error) {
 	first := map[string]int{}
 	for i, rec := range fr.Records {
 		n := i + 2
-		l := SettlementLine{Line: n, TxnID: rec[0], Type: rec[1], BankRef: rec[3]}
-		switch {
-		case l.TxnID == "":
-			add(n, "txn_id", CodeBadTxnID, "empty")
-		case utf8.RuneCountInString(l.TxnID) > MaxTxnIDLength:
-			add(n, "txn_id", CodeBadTxnID, "longer than %d characters", MaxTxnIDLength)
-		case first[l.TxnID] != 0:
-			add(n, "txn_id", CodeDuplicateTxn, "transaction %s is on line %d already", l.TxnID, first[l.TxnID])
-		default:
-			first[l.TxnID] = n
+		l := SettlementLine{Line: n, BankCode: rec[0], BankTxnID: rec[1], Type: rec[2], OrderID: rec[3]}
+		if msg := textRule(l.BankCode, MaxBankCodeLength, true); msg != "" {
+			add(n, "bank_code", CodeBadBankCode, "%s", msg)
+		}
+		if msg := textRule(l.BankTxnID, MaxBankTxnIDLength, true); msg != "" {
+			add(n, "bank_txn_id", CodeBadTxnID, "%s", msg)
+		} else if at := first[key(l.BankCode, l.BankTxnID)]; at != 0 {
+			add(n, "bank_txn_id", CodeDuplicateTxn, "%s %s is on line %d already", l.BankCode, l.BankTxnID, at)
+		} else {
+			first[key(l.BankCode, l.BankTxnID)] = n
 		}
 		if l.Type != TxnPayment && l.Type != TxnRefund {
 			add(n, "txn_type", CodeBadTxnType, "%q is not %s or %s", l.Type, TxnPayment, TxnRefund)
 		}
-		fen, err := parseFen(rec[2])
+		if msg := textRule(l.OrderID, MaxOrderIDLength, false); msg != "" {
+			add(n, "order_id", CodeBadOrderID, "%s", msg)
+		}
+		fen, err := parseFen(rec[4])
 		if err != nil {
 			add(n, "amount_fen", CodeBadAmount, "%s", err.Error())
 		}
@@ -215,6 +225,23 @@ func ParseSettlement(data []byte, merchant string) (*Settlement, error) {
 		return nil, &RejectedError{Problems: probs}
 	}
 	return s, nil
+}
+
+// textRule checks an identifier of a line: printable, no spaces, at most
+// max characters, present when required. "" when it is right.
+func textRule(v string, max int, required bool) string {
+	switch {
+	case v == "" && required:
+		return "empty"
+	case utf8.RuneCountInString(v) > max:
+		return fmt.Sprintf("longer than %d characters", max)
+	}
+	for _, r := range v {
+		if !unicode.IsPrint(r) || unicode.IsSpace(r) {
+			return fmt.Sprintf("%q holds a space or an unprintable character", v)
+		}
+	}
+	return ""
 }
 
 // parseFen reads a positive whole number of fen written in digits only: no
@@ -242,7 +269,7 @@ func parseFen(s string) (int64, error) {
 func WriteSettlement(merchant string, day Day, lines []SettlementLine) ([]byte, error) {
 	f := files.Frame{Kind: KindBankSettlement, ID: merchant, Date: day.String()}
 	for _, l := range lines {
-		f.Records = append(f.Records, []string{l.TxnID, l.Type, strconv.FormatInt(l.AmountFen, 10), l.BankRef})
+		f.Records = append(f.Records, []string{l.BankCode, l.BankTxnID, l.Type, l.OrderID, strconv.FormatInt(l.AmountFen, 10)})
 	}
 	return Layout.Encode(&f)
 }

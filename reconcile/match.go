@@ -12,26 +12,32 @@ const (
 )
 
 // Txn is one of our transactions of a merchant's day: a payment or a
-// refund of one of its orders, as the payments read model holds it.
+// refund of one of its orders, as the payments read model holds it. Both
+// sides know a transaction by the bank that moved the money and that
+// bank's reference of it (BankCode, BankTxnID): the key of the matching.
 type Txn struct {
-	ID              string    // our transaction id: what the bank port was given and settles under
+	BankCode        string    // the bank of the holder's card
+	BankTxnID       string    // the bank's reference: of the debit, or of the refund
 	Type            string    // TxnPayment or TxnRefund
 	OrderID         string    // the platform's order id
 	MerchantOrderNo string    // the merchant's own order number
+	RefundNo        string    // the merchant's refund number (refunds)
 	AmountFen       int64     // positive, in fen
 	At              time.Time // when it was recorded (paid, refunded)
-	BankCode        string    // the bank that moved the money
-	BankRef         string    // the bank's reference, when it answered one
 }
 
 // SettlementLine is one detail line of a bank settlement file.
 type SettlementLine struct {
 	Line      int // 1-based line in the file (the header is line 1)
-	TxnID     string
+	BankCode  string
+	BankTxnID string
 	Type      string
+	OrderID   string // the platform's order id, as the bank was given it ("" when it has none)
 	AmountFen int64
-	BankRef   string
 }
+
+// key is what a transaction is known by on both sides.
+func key(bankCode, bankTxnID string) string { return bankCode + "\x00" + bankTxnID }
 
 // Mismatch kinds.
 const (
@@ -47,17 +53,19 @@ const (
 
 // Mismatch is one difference between our transactions and the bank's.
 // Our* fields are empty for MissingOurs, Bank* fields for MissingBank.
+// OrderID is ours, or the bank's when only the bank has the transaction.
 type Mismatch struct {
 	Kind            string `json:"kind"`
-	TxnID           string `json:"txn_id"`
+	BankCode        string `json:"bank_code"`
+	BankTxnID       string `json:"bank_txn_id"`
 	OrderID         string `json:"order_id,omitempty"`
 	MerchantOrderNo string `json:"merchant_order_no,omitempty"`
+	RefundNo        string `json:"refund_no,omitempty"`
 	OurType         string `json:"our_type,omitempty"`
 	OurAmountFen    *int64 `json:"our_amount_fen,omitempty"`
 	BankType        string `json:"bank_type,omitempty"`
 	BankAmountFen   *int64 `json:"bank_amount_fen,omitempty"`
 	BankLine        int    `json:"bank_line,omitempty"` // the line of the settlement file
-	BankRef         string `json:"bank_ref,omitempty"`
 }
 
 // Totals are one side's count and sum of a day, by kind; NetFen is
@@ -100,49 +108,58 @@ type Outcome struct {
 }
 
 // Match compares our transactions of a day with the bank's settlement
-// lines of that day, by transaction id. Each id appears at most once on
-// each side (ParseSettlement refuses a file naming one twice; our ids are
-// unique). The mismatches come in transaction-id order, whatever the
-// order of the inputs.
+// lines of that day, by bank and bank reference. Each appears at most once
+// on each side (ParseSettlement refuses a file naming one twice; a bank's
+// references are unique). The mismatches come in (bank code, bank
+// reference) order, whatever the order of the inputs.
 func Match(ours []Txn, bank []SettlementLine) Outcome {
 	out := Outcome{Ours: TotalsOf(ours), Mismatches: []Mismatch{}}
-	byID := make(map[string]Txn, len(ours))
+	byKey := make(map[string]Txn, len(ours))
 	for _, x := range ours {
-		byID[x.ID] = x
+		byKey[key(x.BankCode, x.BankTxnID)] = x
 	}
 	seen := make(map[string]bool, len(bank))
 	for _, b := range bank {
 		out.Bank.add(b.Type, b.AmountFen)
-		seen[b.TxnID] = true
+		k := key(b.BankCode, b.BankTxnID)
+		seen[k] = true
 		bankFen := b.AmountFen
-		x, ok := byID[b.TxnID]
+		x, ok := byKey[k]
 		if !ok {
-			out.Mismatches = append(out.Mismatches, Mismatch{Kind: MissingOurs, TxnID: b.TxnID, BankType: b.Type,
-				BankAmountFen: &bankFen, BankLine: b.Line, BankRef: b.BankRef})
+			out.Mismatches = append(out.Mismatches, Mismatch{Kind: MissingOurs, BankCode: b.BankCode, BankTxnID: b.BankTxnID,
+				OrderID: b.OrderID, BankType: b.Type, BankAmountFen: &bankFen, BankLine: b.Line})
 			continue
 		}
-		kind := ""
+		m := ourSide(x)
 		switch {
 		case x.Type != b.Type:
-			kind = TypeDiffers
+			m.Kind = TypeDiffers
 		case x.AmountFen != b.AmountFen:
-			kind = AmountDiffers
+			m.Kind = AmountDiffers
 		default:
 			out.Matched++
 			continue
 		}
-		ourFen := x.AmountFen
-		out.Mismatches = append(out.Mismatches, Mismatch{Kind: kind, TxnID: x.ID, OrderID: x.OrderID, MerchantOrderNo: x.MerchantOrderNo,
-			OurType: x.Type, OurAmountFen: &ourFen, BankType: b.Type, BankAmountFen: &bankFen, BankLine: b.Line, BankRef: b.BankRef})
+		m.BankType, m.BankAmountFen, m.BankLine = b.Type, &bankFen, b.Line
+		out.Mismatches = append(out.Mismatches, m)
 	}
 	for _, x := range ours {
-		if seen[x.ID] {
-			continue
+		if !seen[key(x.BankCode, x.BankTxnID)] {
+			m := ourSide(x)
+			m.Kind = MissingBank
+			out.Mismatches = append(out.Mismatches, m)
 		}
-		ourFen := x.AmountFen
-		out.Mismatches = append(out.Mismatches, Mismatch{Kind: MissingBank, TxnID: x.ID, OrderID: x.OrderID,
-			MerchantOrderNo: x.MerchantOrderNo, OurType: x.Type, OurAmountFen: &ourFen, BankRef: x.BankRef})
 	}
-	sort.Slice(out.Mismatches, func(i, j int) bool { return out.Mismatches[i].TxnID < out.Mismatches[j].TxnID })
+	sort.Slice(out.Mismatches, func(i, j int) bool {
+		a, b := out.Mismatches[i], out.Mismatches[j]
+		return key(a.BankCode, a.BankTxnID) < key(b.BankCode, b.BankTxnID)
+	})
 	return out
+}
+
+// ourSide is a mismatch with our side of x filled in.
+func ourSide(x Txn) Mismatch {
+	fen := x.AmountFen
+	return Mismatch{BankCode: x.BankCode, BankTxnID: x.BankTxnID, OrderID: x.OrderID, MerchantOrderNo: x.MerchantOrderNo,
+		RefundNo: x.RefundNo, OurType: x.Type, OurAmountFen: &fen}
 }

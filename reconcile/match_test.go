@@ -1,8 +1,10 @@
 package reconcile
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,11 +15,11 @@ import (
 var noon = time.Date(2026, 12, 5, 4, 0, 0, 0, time.UTC)
 
 func txn(id, kind string, fen int64) Txn {
-	return Txn{ID: id, Type: kind, OrderID: "o-" + id, MerchantOrderNo: "M" + id, AmountFen: fen, At: noon, BankCode: "ICBC"}
+	return Txn{BankCode: "ICBC", BankTxnID: id, Type: kind, OrderID: "o-" + id, MerchantOrderNo: "M" + id, AmountFen: fen, At: noon}
 }
 
 func line(n int, id, kind string, fen int64) SettlementLine {
-	return SettlementLine{Line: n, TxnID: id, Type: kind, AmountFen: fen, BankRef: "R" + id}
+	return SettlementLine{Line: n, BankCode: "ICBC", BankTxnID: id, Type: kind, OrderID: "o-" + id, AmountFen: fen}
 }
 
 func fen(v int64) *int64 { return &v }
@@ -69,12 +71,12 @@ func TestMatchEveryCombinationOfSituations(t *testing.T) {
 						matched++
 						continue
 					}
-					m := Mismatch{Kind: s.kind, TxnID: ids[i]}
+					m := Mismatch{Kind: s.kind, BankCode: "ICBC", BankTxnID: ids[i], OrderID: "o-" + ids[i]}
 					if len(o) == 1 {
-						m.OrderID, m.MerchantOrderNo, m.OurType, m.OurAmountFen = o[0].OrderID, o[0].MerchantOrderNo, o[0].Type, fen(o[0].AmountFen)
+						m.MerchantOrderNo, m.OurType, m.OurAmountFen = o[0].MerchantOrderNo, o[0].Type, fen(o[0].AmountFen)
 					}
 					if len(bk) == 1 {
-						m.BankType, m.BankAmountFen, m.BankLine, m.BankRef = bk[0].Type, fen(bk[0].AmountFen), bk[0].Line, bk[0].BankRef
+						m.BankType, m.BankAmountFen, m.BankLine = bk[0].Type, fen(bk[0].AmountFen), bk[0].Line
 					}
 					want = append(want, m)
 				}
@@ -102,6 +104,17 @@ func reverse[T any](s []T) {
 	for i, j := 0, len(s)-1; i < j; i, j = i+1, j-1 {
 		s[i], s[j] = s[j], s[i]
 	}
+}
+
+// The same reference at two banks is two transactions.
+func TestMatchKeysOnBankAndReference(t *testing.T) {
+	abc := txn("t1", TxnPayment, 100)
+	abc.BankCode = "ABC"
+	got := Match([]Txn{txn("t1", TxnPayment, 100), abc}, []SettlementLine{line(2, "t1", TxnPayment, 100)})
+	assert.Equal(t, 1, got.Matched)
+	require.Len(t, got.Mismatches, 1)
+	assert.Equal(t, Mismatch{Kind: MissingBank, BankCode: "ABC", BankTxnID: "t1", OrderID: "o-t1", MerchantOrderNo: "Mt1",
+		OurType: TxnPayment, OurAmountFen: fen(100)}, got.Mismatches[0])
 }
 
 func TestMatchOfNothingIsAnEmptyReport(t *testing.T) {
@@ -139,4 +152,13 @@ func TestMatchTotalsAndShuffles(t *testing.T) {
 	want.NetFen = want.PaymentFen - want.RefundFen
 	assert.Equal(t, want, got.Ours)
 	assert.Equal(t, want, got.Bank)
+}
+
+func TestCSVCellsAreNeverFormulas(t *testing.T) {
+	x := txn("=HYPERLINK(1)", TxnPayment, 5)
+	x.MerchantOrderNo = "@SUM(A1)"
+	var buf bytes.Buffer
+	require.NoError(t, WriteCSV(&buf, &Report{Outcome: Match([]Txn{x}, nil)}))
+	assert.Equal(t, strings.Join(CSVHeader, ",")+"\r\n"+
+		`missing_bank,ICBC,'=HYPERLINK(1),o-=HYPERLINK(1),'@SUM(A1),,payment,5,,,`+"\r\n", buf.String())
 }

@@ -4,15 +4,19 @@ import (
 	"encoding/csv"
 	"io"
 	"strconv"
+	"strings"
 )
 
 // CSVHeader is the first row of a report's CSV.
-var CSVHeader = []string{"kind", "txn_id", "order_id", "merchant_order_no", "our_type", "our_amount_fen",
-	"bank_type", "bank_amount_fen", "bank_line", "bank_ref"}
+var CSVHeader = []string{"kind", "bank_code", "bank_txn_id", "order_id", "merchant_order_no", "refund_no",
+	"our_type", "our_amount_fen", "bank_type", "bank_amount_fen", "bank_line"}
 
 // WriteCSV writes the report's mismatches as CSV (RFC 4180, UTF-8, CRLF
 // rows as spreadsheets expect), one row per mismatch in the report's order;
-// a side's empty cells are what it lacks.
+// a side's empty cells are what it lacks. A text cell that a spreadsheet
+// would run as a formula (starting with = + - @, tab or CR: merchant order
+// numbers and bank references come from outside) is written with a leading
+// apostrophe.
 func WriteCSV(w io.Writer, r *Report) error {
 	cw := csv.NewWriter(w)
 	cw.UseCRLF = true
@@ -24,8 +28,8 @@ func WriteCSV(w io.Writer, r *Report) error {
 		if m.BankLine > 0 {
 			line = strconv.Itoa(m.BankLine)
 		}
-		if err := cw.Write([]string{m.Kind, m.TxnID, m.OrderID, m.MerchantOrderNo, m.OurType, fenCell(m.OurAmountFen),
-			m.BankType, fenCell(m.BankAmountFen), line, m.BankRef}); err != nil {
+		if err := cw.Write([]string{m.Kind, text(m.BankCode), text(m.BankTxnID), text(m.OrderID), text(m.MerchantOrderNo),
+			text(m.RefundNo), m.OurType, fenCell(m.OurAmountFen), m.BankType, fenCell(m.BankAmountFen), line}); err != nil {
 			return err
 		}
 	}
@@ -38,4 +42,11 @@ func fenCell(v *int64) string {
 		return ""
 	}
 	return strconv.FormatInt(*v, 10)
+}
+
+func text(v string) string {
+	if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
+		return "'" + v
+	}
+	return v
 }

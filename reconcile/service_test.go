@@ -23,8 +23,9 @@ type tableOrders struct{ db *pgxpool.Pool }
 
 const ordersSchema = `
 CREATE TABLE test_merchants (merchant_id text PRIMARY KEY, account_id text NOT NULL, app_ids text[] NOT NULL);
-CREATE TABLE test_txns (merchant_id text NOT NULL, txn_id text PRIMARY KEY, txn_type text NOT NULL, order_id text NOT NULL,
-	merchant_order_no text NOT NULL, amount_fen bigint NOT NULL, at timestamptz NOT NULL, bank_code text NOT NULL, bank_ref text NOT NULL);`
+CREATE TABLE test_txns (merchant_id text NOT NULL, bank_code text NOT NULL, bank_txn_id text NOT NULL, txn_type text NOT NULL,
+	order_id text NOT NULL, merchant_order_no text NOT NULL, refund_no text NOT NULL, amount_fen bigint NOT NULL, at timestamptz NOT NULL,
+	PRIMARY KEY (bank_code, bank_txn_id));`
 
 func (o tableOrders) Merchant(ctx context.Context, id string) (reconcile.Merchant, error) {
 	m := reconcile.Merchant{ID: id}
@@ -36,14 +37,14 @@ func (o tableOrders) Merchant(ctx context.Context, id string) (reconcile.Merchan
 }
 
 func (o tableOrders) Transactions(ctx context.Context, merchant string, from, to time.Time) ([]reconcile.Txn, error) {
-	rows, err := o.db.Query(ctx, `SELECT txn_id, txn_type, order_id, merchant_order_no, amount_fen, at, bank_code, bank_ref
+	rows, err := o.db.Query(ctx, `SELECT bank_code, bank_txn_id, txn_type, order_id, merchant_order_no, refund_no, amount_fen, at
 		FROM test_txns WHERE merchant_id = $1 AND at >= $2 AND at < $3`, merchant, from, to)
 	if err != nil {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (reconcile.Txn, error) {
 		var x reconcile.Txn
-		err := r.Scan(&x.ID, &x.Type, &x.OrderID, &x.MerchantOrderNo, &x.AmountFen, &x.At, &x.BankCode, &x.BankRef)
+		err := r.Scan(&x.BankCode, &x.BankTxnID, &x.Type, &x.OrderID, &x.MerchantOrderNo, &x.RefundNo, &x.AmountFen, &x.At)
 		return x, err
 	})
 }
@@ -52,7 +53,7 @@ func (o tableOrders) add(t *testing.T, merchant string, xs ...reconcile.Txn) {
 	t.Helper()
 	for _, x := range xs {
 		_, err := o.db.Exec(context.Background(), `INSERT INTO test_txns VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-			merchant, x.ID, x.Type, x.OrderID, x.MerchantOrderNo, x.AmountFen, x.At, x.BankCode, x.BankRef)
+			merchant, x.BankCode, x.BankTxnID, x.Type, x.OrderID, x.MerchantOrderNo, x.RefundNo, x.AmountFen, x.At)
 		require.NoError(t, err)
 	}
 }
@@ -89,12 +90,15 @@ func at(hour, minute int) time.Time {
 }
 
 func tx(id, kind string, fen int64, when time.Time) reconcile.Txn {
-	return reconcile.Txn{ID: id, Type: kind, OrderID: "ord-" + id, MerchantOrderNo: "NO-" + id, AmountFen: fen, At: when,
-		BankCode: "ICBC", BankRef: "ICBC-" + id}
+	x := reconcile.Txn{BankCode: "ICBC", BankTxnID: id, Type: kind, OrderID: "ord-" + id, MerchantOrderNo: "NO-" + id, AmountFen: fen, At: when}
+	if kind == reconcile.TxnRefund {
+		x.RefundNo = "RF-" + id
+	}
+	return x
 }
 
 func sl(id, kind string, fen int64) reconcile.SettlementLine {
-	return reconcile.SettlementLine{TxnID: id, Type: kind, AmountFen: fen, BankRef: "ICBC-" + id}
+	return reconcile.SettlementLine{BankCode: "ICBC", BankTxnID: id, Type: kind, OrderID: "ord-" + id, AmountFen: fen}
 }
 
 // plant fills a day with one transaction of each situation: matched,
@@ -136,13 +140,14 @@ func TestReconciliationWithPlantedMismatchesOfEachKind(t *testing.T) {
 	assert.Equal(t, 5, r.Lines)
 	assert.Equal(t, 2, r.Matched)
 	assert.Equal(t, []reconcile.Mismatch{
-		{Kind: reconcile.AmountDiffers, TxnID: "p-amount", OrderID: "ord-p-amount", MerchantOrderNo: "NO-p-amount",
-			OurType: "payment", OurAmountFen: fen(5000), BankType: "payment", BankAmountFen: fen(4999), BankLine: 3, BankRef: "ICBC-p-amount"},
-		{Kind: reconcile.MissingOurs, TxnID: "p-only-bank", BankType: "payment", BankAmountFen: fen(650), BankLine: 4, BankRef: "ICBC-p-only-bank"},
-		{Kind: reconcile.MissingBank, TxnID: "p-only-ours", OrderID: "ord-p-only-ours", MerchantOrderNo: "NO-p-only-ours",
-			OurType: "payment", OurAmountFen: fen(300), BankRef: "ICBC-p-only-ours"},
-		{Kind: reconcile.TypeDiffers, TxnID: "p-type", OrderID: "ord-p-type", MerchantOrderNo: "NO-p-type",
-			OurType: "payment", OurAmountFen: fen(800), BankType: "refund", BankAmountFen: fen(800), BankLine: 6, BankRef: "ICBC-p-type"},
+		{Kind: reconcile.AmountDiffers, BankCode: "ICBC", BankTxnID: "p-amount", OrderID: "ord-p-amount", MerchantOrderNo: "NO-p-amount",
+			OurType: "payment", OurAmountFen: fen(5000), BankType: "payment", BankAmountFen: fen(4999), BankLine: 3},
+		{Kind: reconcile.MissingOurs, BankCode: "ICBC", BankTxnID: "p-only-bank", OrderID: "ord-p-only-bank", BankType: "payment",
+			BankAmountFen: fen(650), BankLine: 4},
+		{Kind: reconcile.MissingBank, BankCode: "ICBC", BankTxnID: "p-only-ours", OrderID: "ord-p-only-ours", MerchantOrderNo: "NO-p-only-ours",
+			OurType: "payment", OurAmountFen: fen(300)},
+		{Kind: reconcile.TypeDiffers, BankCode: "ICBC", BankTxnID: "p-type", OrderID: "ord-p-type", MerchantOrderNo: "NO-p-type",
+			OurType: "payment", OurAmountFen: fen(800), BankType: "refund", BankAmountFen: fen(800), BankLine: 6},
 	}, r.Mismatches)
 	assert.Equal(t, reconcile.Totals{Payments: 4, PaymentFen: 1200 + 300 + 5000 + 800, Refunds: 1, RefundFen: 200,
 		NetFen: 1200 + 300 + 5000 + 800 - 200}, r.Ours)
@@ -152,11 +157,11 @@ func TestReconciliationWithPlantedMismatchesOfEachKind(t *testing.T) {
 	// The CSV says the same, row by row.
 	var buf bytes.Buffer
 	require.NoError(t, reconcile.WriteCSV(&buf, r))
-	assert.Equal(t, "kind,txn_id,order_id,merchant_order_no,our_type,our_amount_fen,bank_type,bank_amount_fen,bank_line,bank_ref\r\n"+
-		"amount_differs,p-amount,ord-p-amount,NO-p-amount,payment,5000,payment,4999,3,ICBC-p-amount\r\n"+
-		"missing_ours,p-only-bank,,,,,payment,650,4,ICBC-p-only-bank\r\n"+
-		"missing_bank,p-only-ours,ord-p-only-ours,NO-p-only-ours,payment,300,,,,ICBC-p-only-ours\r\n"+
-		"type_differs,p-type,ord-p-type,NO-p-type,payment,800,refund,800,6,ICBC-p-type\r\n", buf.String())
+	assert.Equal(t, "kind,bank_code,bank_txn_id,order_id,merchant_order_no,refund_no,our_type,our_amount_fen,bank_type,bank_amount_fen,bank_line\r\n"+
+		"amount_differs,ICBC,p-amount,ord-p-amount,NO-p-amount,,payment,5000,payment,4999,3\r\n"+
+		"missing_ours,ICBC,p-only-bank,ord-p-only-bank,,,,,payment,650,4\r\n"+
+		"missing_bank,ICBC,p-only-ours,ord-p-only-ours,NO-p-only-ours,,payment,300,,,\r\n"+
+		"type_differs,ICBC,p-type,ord-p-type,NO-p-type,,payment,800,refund,800,6\r\n", buf.String())
 
 	stored, err := f.svc.Report(ctx, "m1", mustDay(t, "2026-12-05"))
 	require.NoError(t, err)
@@ -185,7 +190,7 @@ func TestReRunningADayChangesNothing(t *testing.T) {
 	assert.True(t, replayed)
 	assert.Equal(t, first, again)
 
-	other := bytes.Replace(data, []byte("|650|"), []byte("|651|"), 1)
+	other := bytes.Replace(data, []byte("|650\n"), []byte("|651\n"), 1)
 	other = reframe(t, other)
 	_, _, err = f.svc.Import(ctx, "m1", other, "app-1")
 	assert.ErrorIs(t, err, reconcile.ErrDifferentFile)
@@ -234,7 +239,7 @@ func TestBadSettlementFileRecordsNothing(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	data := plant(t, f)
-	broken := bytes.Replace(data, []byte("|4999|"), []byte("|4998|"), 1) // the checksum no longer holds
+	broken := bytes.Replace(data, []byte("|4999\n"), []byte("|4998\n"), 1) // the checksum no longer holds
 	_, _, err := f.svc.Import(ctx, "m1", broken, "app-1")
 	var re *reconcile.RejectedError
 	require.ErrorAs(t, err, &re)
@@ -256,8 +261,8 @@ func TestDailyStatementHasTheDaysTransactionsAndTotals(t *testing.T) {
 	lines := strings.Split(strings.TrimSuffix(string(st.File), "\n"), "\n")
 	require.Len(t, lines, 7)
 	assert.Equal(t, "H|CLR1|merchant_daily|m1|2026-12-05|5", lines[0])
-	assert.Equal(t, "D|1|p-ok|payment|ord-p-ok|NO-p-ok|1200|2026-12-05T00:00:00+08:00|ICBC|ICBC-p-ok", lines[1])
-	assert.Equal(t, "D|5|r-ok|refund|ord-r-ok|NO-r-ok|200|2026-12-05T23:59:00+08:00|ICBC|ICBC-r-ok", lines[5])
+	assert.Equal(t, "D|1|ICBC|p-ok|payment|ord-p-ok|NO-p-ok||1200|2026-12-05T00:00:00+08:00", lines[1])
+	assert.Equal(t, "D|5|ICBC|r-ok|refund|ord-r-ok|NO-r-ok|RF-r-ok|200|2026-12-05T23:59:00+08:00", lines[5])
 	again, err := f.svc.Daily(context.Background(), "m1", mustDay(t, "2026-12-05"))
 	require.NoError(t, err)
 	assert.Equal(t, st, again)
@@ -273,9 +278,9 @@ func reframe(t *testing.T, data []byte) []byte {
 	for _, l := range lines[1 : len(lines)-1] {
 		fs := strings.Split(l, "|")
 		var n int64
-		_, err := fmt.Sscan(fs[4], &n)
+		_, err := fmt.Sscan(fs[6], &n)
 		require.NoError(t, err)
-		out = append(out, reconcile.SettlementLine{TxnID: fs[2], Type: fs[3], AmountFen: n, BankRef: fs[5]})
+		out = append(out, reconcile.SettlementLine{BankCode: fs[2], BankTxnID: fs[3], Type: fs[4], OrderID: fs[5], AmountFen: n})
 	}
 	fixed, err := reconcile.WriteSettlement(h[3], day, out)
 	require.NoError(t, err)
