@@ -55,7 +55,7 @@ func EventTypes() []string { return cardholderCodec.typeNames() }
 // any family (cardholder, batch, PSAM, permission, e-card, usage), the one writers
 // store in Metadata.SchemaVersion; 0 means unknown type.
 func SchemaVersion(eventType string) int {
-	for _, c := range []*codec{cardholderCodec, batchCodec, permissionCodec, ecardCodec, platformAccountCodec} {
+	for _, c := range []*codec{cardholderCodec, batchCodec, permissionCodec, ecardCodec, platformAccountCodec, merchantCodec, paymentOrderCodec} {
 		if s, ok := c.types[eventType]; ok {
 			return s.version()
 		}

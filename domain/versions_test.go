@@ -229,7 +229,7 @@ func TestFastSchemaVersionAgreesWithJSON(t *testing.T) {
 
 func TestSchemaVersionOfEveryFamily(t *testing.T) {
 	for typ, want := range map[string]int{"ECardRevoked": 2, "CardIssued": 1, "BatchCreated": 1, "PSAMLost": 1, "ChannelSuspended": 1, "ConsentGranted": 1,
-		TypePermissionApproved: 1, UsageEventType: 1, "CardTeleported": 0, "AuditDigestSigned": 0} {
+		TypePermissionApproved: 1, UsageEventType: 1, TypeMerchantRegistered: 1, TypePaymentOrderRefunded: 1, "CardTeleported": 0, "AuditDigestSigned": 0} {
 		if got := SchemaVersion(typ); got != want {
 			t.Errorf("%s: version %d, want %d", typ, got, want)
 		}

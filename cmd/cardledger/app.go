@@ -24,6 +24,7 @@ import (
 	"github.com/cardledger/cardledger/internal/auth"
 	"github.com/cardledger/cardledger/internal/httpapi"
 	"github.com/cardledger/cardledger/internal/unavailable"
+	"github.com/cardledger/cardledger/payments"
 	"github.com/cardledger/cardledger/permissions"
 	"github.com/cardledger/cardledger/platform"
 	"github.com/cardledger/cardledger/projections"
@@ -53,7 +54,7 @@ type app struct {
 
 // postgresProjections are the projections kept in PostgreSQL.
 func postgresProjections(pool *pgxpool.Pool) []projections.Projection {
-	return append(readmodel.All(pool), batch.NewReadModel(pool), audit.NewProjection(pool))
+	return append(readmodel.All(pool), batch.NewReadModel(pool), audit.NewProjection(pool), payments.NewReadModel(pool))
 }
 
 func buildApp(ctx context.Context, d *deps) (*app, error) {

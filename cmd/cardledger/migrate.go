@@ -13,6 +13,7 @@ import (
 	"github.com/cardledger/cardledger/deliveries"
 	"github.com/cardledger/cardledger/ecard"
 	"github.com/cardledger/cardledger/internal/auth"
+	"github.com/cardledger/cardledger/payments"
 	"github.com/cardledger/cardledger/projections"
 	"github.com/cardledger/cardledger/projections/readmodel"
 )
@@ -41,6 +42,7 @@ func runMigrate(ctx context.Context, env *environment, args []string) error {
 		{"idempotency keys", func(ctx context.Context) error { return commands.Migrate(ctx, pool) }},
 		{"read models", func(ctx context.Context) error { return readmodel.Migrate(ctx, pool) }},
 		{"batch read model", func(ctx context.Context) error { return batch.NewReadModel(pool).Migrate(ctx) }},
+		{"payments read model", func(ctx context.Context) error { return payments.NewReadModel(pool).Migrate(ctx) }},
 		{"batch import jobs", func(ctx context.Context) error { return batch.MigrateImportJobs(ctx, pool) }},
 		{"audit trail", func(ctx context.Context) error { return audit.Migrate(ctx, pool) }},
 		{"deliveries", func(ctx context.Context) error { return deliveries.Migrate(ctx, pool) }},
