@@ -3,7 +3,6 @@ package reconcile
 import (
 	"context"
 	"errors"
-	"time"
 )
 
 // Orders is the port through which reconciliation reads the payments:
@@ -12,9 +11,9 @@ import (
 type Orders interface {
 	// Merchant returns the merchant; ErrNoMerchant when there is none.
 	Merchant(ctx context.Context, id string) (Merchant, error)
-	// Transactions lists the merchant's payments and refunds recorded in
-	// [from, to), each once.
-	Transactions(ctx context.Context, merchant string, from, to time.Time) ([]Txn, error)
+	// Transactions lists the merchant's payments and refunds recorded on
+	// the Beijing day, each once.
+	Transactions(ctx context.Context, merchant string, day Day) ([]Txn, error)
 }
 
 // Merchant is what reconciliation needs of a merchant: who may read its

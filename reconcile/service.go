@@ -61,8 +61,7 @@ func (s *Service) Daily(ctx context.Context, merchant string, day Day) (*Stateme
 }
 
 func (s *Service) transactions(ctx context.Context, merchant string, day Day) ([]Txn, error) {
-	from, to := day.Bounds()
-	txns, err := s.orders.Transactions(ctx, merchant, from, to)
+	txns, err := s.orders.Transactions(ctx, merchant, day)
 	if err != nil {
 		return nil, fmt.Errorf("transactions of %s on %s: %w", merchant, day, err)
 	}

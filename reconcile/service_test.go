@@ -3,64 +3,83 @@ package reconcile_test
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cardledger/cardledger/commands"
+	"github.com/cardledger/cardledger/domain"
+	"github.com/cardledger/cardledger/eventstore"
+	"github.com/cardledger/cardledger/eventstore/pgstore/pgstoretest"
 	"github.com/cardledger/cardledger/internal/testpg"
+	"github.com/cardledger/cardledger/payments"
 	"github.com/cardledger/cardledger/reconcile"
 )
 
-// tableOrders is the orders port over a real table the tests fill.
-type tableOrders struct{ db *pgxpool.Pool }
-
-const ordersSchema = `
-CREATE TABLE test_merchants (merchant_id text PRIMARY KEY, account_id text NOT NULL, app_ids text[] NOT NULL);
-CREATE TABLE test_txns (merchant_id text NOT NULL, bank_code text NOT NULL, bank_txn_id text NOT NULL, txn_type text NOT NULL,
-	order_id text NOT NULL, merchant_order_no text NOT NULL, refund_no text NOT NULL, amount_fen bigint NOT NULL, at timestamptz NOT NULL,
-	PRIMARY KEY (bank_code, bank_txn_id));`
-
-func (o tableOrders) Merchant(ctx context.Context, id string) (reconcile.Merchant, error) {
-	m := reconcile.Merchant{ID: id}
-	err := o.db.QueryRow(ctx, `SELECT account_id, app_ids FROM test_merchants WHERE merchant_id = $1`, id).Scan(&m.AccountID, &m.AppIDs)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return m, reconcile.ErrNoMerchant
-	}
-	return m, err
+// ledger writes merchants and orders through the one write pipeline and
+// projects them into the payments read model, which the service reads
+// through reconcile.PaymentsOrders.
+type ledger struct {
+	t         *testing.T
+	store     eventstore.Store
+	merchants *commands.Pipeline[*domain.Merchant, domain.MerchantCommand]
+	orders    *commands.Pipeline[*domain.PaymentOrder, domain.PaymentOrderCommand]
+	rm        *payments.ReadModel
 }
 
-func (o tableOrders) Transactions(ctx context.Context, merchant string, from, to time.Time) ([]reconcile.Txn, error) {
-	rows, err := o.db.Query(ctx, `SELECT bank_code, bank_txn_id, txn_type, order_id, merchant_order_no, refund_no, amount_fen, at
-		FROM test_txns WHERE merchant_id = $1 AND at >= $2 AND at < $3`, merchant, from, to)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (reconcile.Txn, error) {
-		var x reconcile.Txn
-		err := r.Scan(&x.BankCode, &x.BankTxnID, &x.Type, &x.OrderID, &x.MerchantOrderNo, &x.RefundNo, &x.AmountFen, &x.At)
-		return x, err
-	})
+func (l *ledger) handle(err error) {
+	l.t.Helper()
+	require.NoError(l.t, err)
 }
 
-func (o tableOrders) add(t *testing.T, merchant string, xs ...reconcile.Txn) {
-	t.Helper()
-	for _, x := range xs {
-		_, err := o.db.Exec(context.Background(), `INSERT INTO test_txns VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-			merchant, x.BankCode, x.BankTxnID, x.Type, x.OrderID, x.MerchantOrderNo, x.RefundNo, x.AmountFen, x.At)
-		require.NoError(t, err)
-	}
+func env() commands.Envelope { return commands.NewEnvelope(domain.Actor{Client: "test"}, "test") }
+
+// merchant registers and approves a merchant of account through app.
+func (l *ledger) merchant(id, account, app string) {
+	ctx := context.Background()
+	at := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	_, err := l.merchants.Handle(ctx, id, env(), domain.RegisterMerchant{MerchantID: id, AccountID: account, AppID: app,
+		Name: "药房", CreditCode: "91350100M000100Y43", MCC: "5912",
+		Settlement: domain.SettlementAccount{BankCode: "102", AccountNo: "6222020000000001", Name: "药房"}, By: "test", At: at})
+	l.handle(err)
+	_, err = l.merchants.Handle(ctx, id, env(), domain.ApproveMerchant{By: "admin", At: at})
+	l.handle(err)
+}
+
+// pay creates and pays order no of merchant with the bank's reference ref.
+func (l *ledger) pay(merchant, no string, fen int64, ref string, at time.Time) string {
+	ctx := context.Background()
+	id := domain.PaymentOrderIDFor(merchant, no)
+	_, err := l.orders.Handle(ctx, id, env(), domain.CreatePaymentOrder{OrderID: id, MerchantID: merchant, MerchantOrderNo: no,
+		AppID: "app-1", AmountFen: fen, Description: "药品", NotifyURL: "http://shop/n", At: at.Add(-time.Second)})
+	l.handle(err)
+	_, err = l.orders.Handle(ctx, id, env(), domain.PayPaymentOrder{Method: domain.PayByCode, Channel: "icbc", CardholderID: "h",
+		BankCode: "102", Approved: true, BankTxnID: ref, At: at})
+	l.handle(err)
+	return id
+}
+
+func (l *ledger) refund(order, no string, fen int64, ref string, at time.Time) {
+	_, err := l.orders.Handle(context.Background(), order, env(), domain.RefundPaymentOrder{RefundNo: no, AmountFen: fen, BankRefundID: ref, At: at})
+	l.handle(err)
+}
+
+// project brings the read model up to the store.
+func (l *ledger) project() {
+	ctx := context.Background()
+	all, err := l.store.ReadAll(ctx, eventstore.Start, 10000)
+	l.handle(err)
+	l.handle(l.rm.Apply(ctx, all))
 }
 
 type fixture struct {
 	svc    *reconcile.Service
-	orders tableOrders
+	ledger *ledger
 	db     *pgxpool.Pool
 }
 
@@ -70,18 +89,22 @@ func newFixture(t *testing.T) fixture {
 	t.Helper()
 	ctx := context.Background()
 	url := testpg.NewDatabase(t)
+	store := pgstoretest.OpenURL(t, url)
 	cfg, err := pgxpool.ParseConfig(url)
 	require.NoError(t, err)
 	cfg.MaxConns = 4
 	db, err := pgxpool.NewWithConfig(ctx, cfg)
 	require.NoError(t, err)
 	t.Cleanup(db.Close)
-	_, err = db.Exec(ctx, ordersSchema)
+	l := &ledger{t: t, store: store, rm: payments.NewReadModel(db)}
+	require.NoError(t, l.rm.Migrate(ctx))
+	l.merchants, err = commands.NewPipeline(domain.Merchants, store, time.Now)
 	require.NoError(t, err)
-	o := tableOrders{db: db}
-	svc, err := reconcile.NewService(ctx, o, db, func() time.Time { return clock })
+	l.orders, err = commands.NewPipeline(domain.PaymentOrders, store, time.Now)
 	require.NoError(t, err)
-	return fixture{svc: svc, orders: o, db: db}
+	svc, err := reconcile.NewService(ctx, reconcile.NewPaymentsOrders(db), db, func() time.Time { return clock })
+	require.NoError(t, err)
+	return fixture{svc: svc, ledger: l, db: db}
 }
 
 // at is a time of the Beijing day 2026-12-05.
@@ -89,42 +112,43 @@ func at(hour, minute int) time.Time {
 	return time.Date(2026, 12, 5, hour, minute, 0, 0, reconcile.Beijing)
 }
 
-func tx(id, kind string, fen int64, when time.Time) reconcile.Txn {
-	x := reconcile.Txn{BankCode: "ICBC", BankTxnID: id, Type: kind, OrderID: "ord-" + id, MerchantOrderNo: "NO-" + id, AmountFen: fen, At: when}
-	if kind == reconcile.TxnRefund {
-		x.RefundNo = "RF-" + id
-	}
-	return x
-}
-
 func sl(id, kind string, fen int64) reconcile.SettlementLine {
-	return reconcile.SettlementLine{BankCode: "ICBC", BankTxnID: id, Type: kind, OrderID: "ord-" + id, AmountFen: fen}
+	return reconcile.SettlementLine{BankCode: "102", BankTxnID: id, Type: kind, AmountFen: fen}
 }
 
-// plant fills a day with one transaction of each situation: matched,
-// missing on our side, missing on the bank's side, amount differs, type
-// differs; plus transactions of the days before and after, which the day
-// leaves out.
-func plant(t *testing.T, f fixture) []byte {
-	f.orders.add(t, "m1",
-		tx("p-ok", reconcile.TxnPayment, 1200, at(0, 0)),        // the day's first instant
-		tx("r-ok", reconcile.TxnRefund, 200, at(23, 59)),        // a refund, near the end
-		tx("p-only-ours", reconcile.TxnPayment, 300, at(9, 30)), // the bank missed it
-		tx("p-amount", reconcile.TxnPayment, 5000, at(10, 0)),   // the bank settled 4999
-		tx("p-type", reconcile.TxnPayment, 800, at(11, 0)),      // the bank settled a refund
-		tx("p-before", reconcile.TxnPayment, 1, time.Date(2026, 12, 4, 23, 59, 59, 0, reconcile.Beijing)),
-		tx("p-after", reconcile.TxnPayment, 1, time.Date(2026, 12, 6, 0, 0, 0, 0, reconcile.Beijing)))
-	f.orders.add(t, "m2", tx("p-other-merchant", reconcile.TxnPayment, 700, at(12, 0)))
+// plant fills the day 2026-12-05 of merchant m1 with one transaction of
+// each situation: matched (a payment, a refund), missing on our side,
+// missing on the bank's side, amount differs, type differs; plus
+// transactions of the days before and after and of another merchant,
+// which the day leaves out. It returns the bank's settlement file of the
+// day and the planted orders' ids by merchant order number.
+func plant(t *testing.T, f fixture) ([]byte, map[string]string) {
+	l := f.ledger
+	l.merchant("m1", "acc-1", "app-1")
+	l.merchant("m2", "acc-2", "app-2")
+	ids := map[string]string{}
+	ids["A-ok"] = l.pay("m1", "A-ok", 1200, "p-ok", at(0, 0)) // the day's first instant
+	// paid the day before, refunded on the day: only the refund is the day's
+	ids["A-refunded"] = l.pay("m1", "A-refunded", 900, "p-before", time.Date(2026, 12, 4, 23, 59, 59, 0, reconcile.Beijing))
+	l.refund(ids["A-refunded"], "RF-1", 200, "r-ok", at(23, 59))
+	ids["A-only-ours"] = l.pay("m1", "A-only-ours", 300, "p-only-ours", at(9, 30)) // the bank missed it
+	ids["A-amount"] = l.pay("m1", "A-amount", 5000, "p-amount", at(10, 0))         // the bank settled 4999
+	ids["A-type"] = l.pay("m1", "A-type", 800, "p-type", at(11, 0))                // the bank settled a refund
+	l.pay("m1", "A-after", 1, "p-after", time.Date(2026, 12, 6, 0, 0, 0, 0, reconcile.Beijing))
+	l.pay("m2", "B-1", 700, "p-other-merchant", at(12, 0))
+	l.project()
 	day, _ := reconcile.ParseDay("2026-12-05")
+	only := sl("p-only-bank", reconcile.TxnPayment, 650)
+	only.OrderID = "ord-unknown"
 	data, err := reconcile.WriteSettlement("m1", day, []reconcile.SettlementLine{
 		sl("r-ok", reconcile.TxnRefund, 200),
 		sl("p-amount", reconcile.TxnPayment, 4999),
-		sl("p-only-bank", reconcile.TxnPayment, 650),
+		only,
 		sl("p-ok", reconcile.TxnPayment, 1200),
 		sl("p-type", reconcile.TxnRefund, 800),
 	})
 	require.NoError(t, err)
-	return data
+	return data, ids
 }
 
 func fen(v int64) *int64 { return &v }
@@ -132,7 +156,7 @@ func fen(v int64) *int64 { return &v }
 func TestReconciliationWithPlantedMismatchesOfEachKind(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	data := plant(t, f)
+	data, ids := plant(t, f)
 	r, replayed, err := f.svc.Import(ctx, "m1", data, "app-1")
 	require.NoError(t, err)
 	assert.False(t, replayed)
@@ -140,13 +164,13 @@ func TestReconciliationWithPlantedMismatchesOfEachKind(t *testing.T) {
 	assert.Equal(t, 5, r.Lines)
 	assert.Equal(t, 2, r.Matched)
 	assert.Equal(t, []reconcile.Mismatch{
-		{Kind: reconcile.AmountDiffers, BankCode: "ICBC", BankTxnID: "p-amount", OrderID: "ord-p-amount", MerchantOrderNo: "NO-p-amount",
+		{Kind: reconcile.AmountDiffers, BankCode: "102", BankTxnID: "p-amount", OrderID: ids["A-amount"], MerchantOrderNo: "A-amount",
 			OurType: "payment", OurAmountFen: fen(5000), BankType: "payment", BankAmountFen: fen(4999), BankLine: 3},
-		{Kind: reconcile.MissingOurs, BankCode: "ICBC", BankTxnID: "p-only-bank", OrderID: "ord-p-only-bank", BankType: "payment",
+		{Kind: reconcile.MissingOurs, BankCode: "102", BankTxnID: "p-only-bank", OrderID: "ord-unknown", BankType: "payment",
 			BankAmountFen: fen(650), BankLine: 4},
-		{Kind: reconcile.MissingBank, BankCode: "ICBC", BankTxnID: "p-only-ours", OrderID: "ord-p-only-ours", MerchantOrderNo: "NO-p-only-ours",
+		{Kind: reconcile.MissingBank, BankCode: "102", BankTxnID: "p-only-ours", OrderID: ids["A-only-ours"], MerchantOrderNo: "A-only-ours",
 			OurType: "payment", OurAmountFen: fen(300)},
-		{Kind: reconcile.TypeDiffers, BankCode: "ICBC", BankTxnID: "p-type", OrderID: "ord-p-type", MerchantOrderNo: "NO-p-type",
+		{Kind: reconcile.TypeDiffers, BankCode: "102", BankTxnID: "p-type", OrderID: ids["A-type"], MerchantOrderNo: "A-type",
 			OurType: "payment", OurAmountFen: fen(800), BankType: "refund", BankAmountFen: fen(800), BankLine: 6},
 	}, r.Mismatches)
 	assert.Equal(t, reconcile.Totals{Payments: 4, PaymentFen: 1200 + 300 + 5000 + 800, Refunds: 1, RefundFen: 200,
@@ -158,10 +182,10 @@ func TestReconciliationWithPlantedMismatchesOfEachKind(t *testing.T) {
 	var buf bytes.Buffer
 	require.NoError(t, reconcile.WriteCSV(&buf, r))
 	assert.Equal(t, "kind,bank_code,bank_txn_id,order_id,merchant_order_no,refund_no,our_type,our_amount_fen,bank_type,bank_amount_fen,bank_line\r\n"+
-		"amount_differs,ICBC,p-amount,ord-p-amount,NO-p-amount,,payment,5000,payment,4999,3\r\n"+
-		"missing_ours,ICBC,p-only-bank,ord-p-only-bank,,,,,payment,650,4\r\n"+
-		"missing_bank,ICBC,p-only-ours,ord-p-only-ours,NO-p-only-ours,,payment,300,,,\r\n"+
-		"type_differs,ICBC,p-type,ord-p-type,NO-p-type,,payment,800,refund,800,6\r\n", buf.String())
+		"amount_differs,102,p-amount,"+ids["A-amount"]+",A-amount,,payment,5000,payment,4999,3\r\n"+
+		"missing_ours,102,p-only-bank,ord-unknown,,,,,payment,650,4\r\n"+
+		"missing_bank,102,p-only-ours,"+ids["A-only-ours"]+",A-only-ours,,payment,300,,,\r\n"+
+		"type_differs,102,p-type,"+ids["A-type"]+",A-type,,payment,800,refund,800,6\r\n", buf.String())
 
 	stored, err := f.svc.Report(ctx, "m1", mustDay(t, "2026-12-05"))
 	require.NoError(t, err)
@@ -181,10 +205,11 @@ func mustDay(t *testing.T, s string) reconcile.Day {
 func TestReRunningADayChangesNothing(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	data := plant(t, f)
+	data, _ := plant(t, f)
 	first, _, err := f.svc.Import(ctx, "m1", data, "app-1")
 	require.NoError(t, err)
-	f.orders.add(t, "m1", tx("p-late", reconcile.TxnPayment, 10, at(13, 0)))
+	f.ledger.pay("m1", "A-late", 10, "p-late", at(13, 0))
+	f.ledger.project()
 	again, replayed, err := f.svc.Import(ctx, "m1", data, "admin")
 	require.NoError(t, err)
 	assert.True(t, replayed)
@@ -208,7 +233,7 @@ func TestReRunningADayChangesNothing(t *testing.T) {
 func TestConcurrentImportsOfADayRecordOnce(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	data := plant(t, f)
+	data, _ := plant(t, f)
 	type answer struct {
 		r   *reconcile.Report
 		err error
@@ -238,7 +263,7 @@ func TestConcurrentImportsOfADayRecordOnce(t *testing.T) {
 func TestBadSettlementFileRecordsNothing(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	data := plant(t, f)
+	data, _ := plant(t, f)
 	broken := bytes.Replace(data, []byte("|4999\n"), []byte("|4998\n"), 1) // the checksum no longer holds
 	_, _, err := f.svc.Import(ctx, "m1", broken, "app-1")
 	var re *reconcile.RejectedError
@@ -254,15 +279,15 @@ func TestBadSettlementFileRecordsNothing(t *testing.T) {
 
 func TestDailyStatementHasTheDaysTransactionsAndTotals(t *testing.T) {
 	f := newFixture(t)
-	plant(t, f)
+	_, ids := plant(t, f)
 	st, err := f.svc.Daily(context.Background(), "m1", mustDay(t, "2026-12-05"))
 	require.NoError(t, err)
 	assert.Equal(t, reconcile.Totals{Payments: 4, PaymentFen: 7300, Refunds: 1, RefundFen: 200, NetFen: 7100}, st.Totals)
 	lines := strings.Split(strings.TrimSuffix(string(st.File), "\n"), "\n")
 	require.Len(t, lines, 7)
 	assert.Equal(t, "H|CLR1|merchant_daily|m1|2026-12-05|5", lines[0])
-	assert.Equal(t, "D|1|ICBC|p-ok|payment|ord-p-ok|NO-p-ok||1200|2026-12-05T00:00:00+08:00", lines[1])
-	assert.Equal(t, "D|5|ICBC|r-ok|refund|ord-r-ok|NO-r-ok|RF-r-ok|200|2026-12-05T23:59:00+08:00", lines[5])
+	assert.Equal(t, "D|1|102|p-ok|payment|"+ids["A-ok"]+"|A-ok||1200|2026-12-05T00:00:00+08:00", lines[1])
+	assert.Equal(t, "D|5|102|r-ok|refund|"+ids["A-refunded"]+"|A-refunded|RF-1|200|2026-12-05T23:59:00+08:00", lines[5])
 	again, err := f.svc.Daily(context.Background(), "m1", mustDay(t, "2026-12-05"))
 	require.NoError(t, err)
 	assert.Equal(t, st, again)
