@@ -225,7 +225,7 @@ func (l Layout) Parse(data []byte) (*Frame, error) {
 		}
 		fs := strings.Split(line, "|")
 		if fs[0] != "D" || len(fs) != len(cols)+2 {
-			add(n, CodeLine, "want D|seq and %d fields, got %d fields", len(cols), len(fs)-1)
+			add(n, CodeLine, "want D|seq and %d fields, got %d after D|seq", len(cols), max(0, len(fs)-2))
 			continue
 		}
 		if fs[1] != strconv.Itoa(i+1) {
