@@ -173,7 +173,7 @@ func (a *API) importSettlement(c echo.Context) error {
 	return c.JSON(http.StatusCreated, r)
 }
 
-func (a *API) storedReport(c echo.Context) (*Report, error) {
+func (a *API) storedReport(c echo.Context) (*DayReport, error) {
 	m, err := a.merchant(c)
 	if err != nil {
 		return nil, err
@@ -231,7 +231,7 @@ var (
 	exampleSettlement = string(must(WriteSettlement(exampleMerchant, exampleDay, exampleLines)))
 	exampleStatement  = Statement{MerchantID: exampleMerchant, Date: exampleDay.String(), Totals: TotalsOf(exampleTxns),
 		SHA256: "4c1f0e0f5a3b1d8e2f7a6c9b0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e"}
-	exampleReport = &Report{MerchantID: exampleMerchant, Date: exampleDay.String(),
+	exampleReport = &DayReport{MerchantID: exampleMerchant, Date: exampleDay.String(),
 		SHA256: "7a0c5e1b2d3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b", Lines: len(exampleLines),
 		ImportedAt: time.Date(2026, 12, 6, 1, 30, 0, 0, time.UTC), ImportedBy: "app-8a1d2c3b-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
 		Outcome: Match(exampleTxns, exampleLines)}

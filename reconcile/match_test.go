@@ -158,7 +158,7 @@ func TestCSVCellsAreNeverFormulas(t *testing.T) {
 	x := txn("=HYPERLINK(1)", TxnPayment, 5)
 	x.MerchantOrderNo = "@SUM(A1)"
 	var buf bytes.Buffer
-	require.NoError(t, WriteCSV(&buf, &Report{Outcome: Match([]Txn{x}, nil)}))
+	require.NoError(t, WriteCSV(&buf, &DayReport{Outcome: Match([]Txn{x}, nil)}))
 	assert.Equal(t, strings.Join(CSVHeader, ",")+"\r\n"+
 		`missing_bank,ICBC,'=HYPERLINK(1),o-=HYPERLINK(1),'@SUM(A1),,payment,5,,,`+"\r\n", buf.String())
 }

@@ -17,7 +17,7 @@ var CSVHeader = []string{"kind", "bank_code", "bank_txn_id", "order_id", "mercha
 // would run as a formula (starting with = + - @, tab or CR: merchant order
 // numbers and bank references come from outside) is written with a leading
 // apostrophe.
-func WriteCSV(w io.Writer, r *Report) error {
+func WriteCSV(w io.Writer, r *DayReport) error {
 	cw := csv.NewWriter(w)
 	cw.UseCRLF = true
 	if err := cw.Write(CSVHeader); err != nil {

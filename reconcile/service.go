@@ -73,7 +73,7 @@ func (s *Service) transactions(ctx context.Context, merchant string, day Day) ([
 // its day, and recorded with its report. The same file again answers the
 // stored report with replayed set; another file for a day already
 // reconciled is ErrDifferentFile.
-func (s *Service) Import(ctx context.Context, merchant string, data []byte, by string) (r *Report, replayed bool, err error) {
+func (s *Service) Import(ctx context.Context, merchant string, data []byte, by string) (r *DayReport, replayed bool, err error) {
 	st, err := ParseSettlement(data, merchant)
 	if err != nil {
 		return nil, false, err
@@ -85,7 +85,7 @@ func (s *Service) Import(ctx context.Context, merchant string, data []byte, by s
 	if err != nil {
 		return nil, false, err
 	}
-	r = &Report{MerchantID: merchant, Date: st.Day.String(), SHA256: st.SHA256, Lines: len(st.Lines),
+	r = &DayReport{MerchantID: merchant, Date: st.Day.String(), SHA256: st.SHA256, Lines: len(st.Lines),
 		ImportedAt: s.clock().UTC().Truncate(time.Microsecond), ImportedBy: by, Outcome: Match(ours, st.Lines)}
 	recorded, err := putReport(ctx, s.db, r, data)
 	if err != nil {
@@ -100,7 +100,7 @@ func (s *Service) Import(ctx context.Context, merchant string, data []byte, by s
 
 // stored is the day's report when this very file made it, nil when the
 // day has none, ErrDifferentFile when another file did.
-func (s *Service) stored(ctx context.Context, st *Settlement) (*Report, error) {
+func (s *Service) stored(ctx context.Context, st *Settlement) (*DayReport, error) {
 	r, err := getReport(ctx, s.db, st.Merchant, st.Day)
 	if errors.Is(err, errNoReport) {
 		return nil, nil
@@ -115,7 +115,7 @@ func (s *Service) stored(ctx context.Context, st *Settlement) (*Report, error) {
 }
 
 // Report is the stored report of merchant's day; ErrNoReport when none.
-func (s *Service) Report(ctx context.Context, merchant string, day Day) (*Report, error) {
+func (s *Service) Report(ctx context.Context, merchant string, day Day) (*DayReport, error) {
 	return getReport(ctx, s.db, merchant, day)
 }
 

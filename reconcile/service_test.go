@@ -235,7 +235,7 @@ func TestConcurrentImportsOfADayRecordOnce(t *testing.T) {
 	ctx := context.Background()
 	data, _ := plant(t, f)
 	type answer struct {
-		r   *reconcile.Report
+		r   *reconcile.DayReport
 		err error
 	}
 	answers := make(chan answer, 4)
@@ -245,7 +245,7 @@ func TestConcurrentImportsOfADayRecordOnce(t *testing.T) {
 			answers <- answer{r, err}
 		}()
 	}
-	var reports []*reconcile.Report
+	var reports []*reconcile.DayReport
 	for range 4 {
 		a := <-answers
 		require.NoError(t, a.err)

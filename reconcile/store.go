@@ -39,7 +39,7 @@ func Migrate(ctx context.Context, db *pgxpool.Pool) error {
 var errNoReport = errors.New("no settlement imported for that day")
 
 // getReport reads the stored report of merchant's day.
-func getReport(ctx context.Context, db *pgxpool.Pool, merchant string, day Day) (*Report, error) {
+func getReport(ctx context.Context, db *pgxpool.Pool, merchant string, day Day) (*DayReport, error) {
 	var raw []byte
 	err := db.QueryRow(ctx, `SELECT report FROM reconciliation_settlements WHERE merchant_id = $1 AND settlement_date = $2`,
 		merchant, day.String()).Scan(&raw)
@@ -49,7 +49,7 @@ func getReport(ctx context.Context, db *pgxpool.Pool, merchant string, day Day) 
 	if err != nil {
 		return nil, fmt.Errorf("read report of %s on %s: %w", merchant, day, err)
 	}
-	var r Report
+	var r DayReport
 	if err := json.Unmarshal(raw, &r); err != nil {
 		return nil, fmt.Errorf("decode report of %s on %s: %w", merchant, day, err)
 	}
@@ -58,7 +58,7 @@ func getReport(ctx context.Context, db *pgxpool.Pool, merchant string, day Day) 
 
 // putReport records the file with its report unless the day has one
 // already; it reports whether this call recorded it.
-func putReport(ctx context.Context, db *pgxpool.Pool, r *Report, file []byte) (bool, error) {
+func putReport(ctx context.Context, db *pgxpool.Pool, r *DayReport, file []byte) (bool, error) {
 	raw, err := json.Marshal(r)
 	if err != nil {
 		return false, fmt.Errorf("encode report: %w", err)
@@ -73,8 +73,8 @@ func putReport(ctx context.Context, db *pgxpool.Pool, r *Report, file []byte) (b
 	return tag.RowsAffected() == 1, nil
 }
 
-// Report is the outcome of a day's reconciliation, as stored and served.
-type Report struct {
+// DayReport is the outcome of a day's reconciliation, as stored and served.
+type DayReport struct {
 	MerchantID string    `json:"merchant_id"`
 	Date       string    `json:"date"`
 	SHA256     string    `json:"sha256"` // of the bank's file

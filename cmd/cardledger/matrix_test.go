@@ -239,12 +239,27 @@ var accessMatrix = map[string]access{
 	"POST /v1/platform/apps/{id}/revocation":    {roles(integr), targetOwn},
 	"GET /v1/platform/apps/{id}/usage":          {roles(integr), targetOwn},
 	"GET /v1/platform/catalogue":                {nil, targetNone},
+
+	// Merchant reconciliation: the merchant's account, the payment apps
+	// bound to it and administrators (its own rule: reconciliation_scope,
+	// reconcile tests).
+	"GET /v1/merchants/{id}/statements/{date}":                 {roles(integr), targetOwn},
+	"GET /v1/merchants/{id}/statements/{date}/totals":          {roles(integr), targetOwn},
+	"POST /v1/merchants/{id}/settlements":                      {roles(integr), targetOwn},
+	"GET /v1/merchants/{id}/settlements/{date}":                {roles(integr), targetOwn},
+	"GET /v1/merchants/{id}/settlements/{date}/mismatches.csv": {roles(integr), targetOwn},
 }
 
 // appAccess lists the routes open-platform apps may call and the app types
 // that may (Route.AppTypes); an app gets 403 app_scope on every other route.
 var appAccess = map[string][]string{
 	"GET /v1/blacklist/{card_no}": {domain.AppIdentityReading, domain.AppFinancialPayment},
+
+	"GET /v1/merchants/{id}/statements/{date}":                 {domain.AppFinancialPayment},
+	"GET /v1/merchants/{id}/statements/{date}/totals":          {domain.AppFinancialPayment},
+	"POST /v1/merchants/{id}/settlements":                      {domain.AppFinancialPayment},
+	"GET /v1/merchants/{id}/settlements/{date}":                {domain.AppFinancialPayment},
+	"GET /v1/merchants/{id}/settlements/{date}/mismatches.csv": {domain.AppFinancialPayment},
 }
 
 func TestAccessMatrix(t *testing.T) {
