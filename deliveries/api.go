@@ -195,7 +195,7 @@ func (a *API) create(c echo.Context) error {
 	_, _ = rand.Read(secret)
 	s := Subscription{ID: uuid.New(), Owner: p.Client, URL: b.URL, EventTypes: b.EventTypes, Region: b.Region,
 		Bank: b.Bank, Secret: hex.EncodeToString(secret), Position: start}
-	if err := a.repo.insert(c.Request().Context(), s); err != nil {
+	if _, err := a.repo.insert(c.Request().Context(), s); err != nil {
 		return err
 	}
 	st, err := a.statusOf(c.Request().Context(), s.ID)
@@ -284,12 +284,16 @@ func (a *API) deadLetters(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	return c.JSON(http.StatusOK, deadLetterViews(dead))
+}
+
+func deadLetterViews(dead []DeadLetter) DeadLetters {
 	out := DeadLetters{DeadLetters: make([]DeadLetterView, len(dead))}
 	for i, d := range dead {
 		out.DeadLetters[i] = DeadLetterView{EventID: d.EventID.String(), Position: d.Position.String(), Type: d.Type,
 			Stream: d.Stream, Attempts: d.Attempts, LastError: d.LastError, At: d.At.UTC().Format(time.RFC3339)}
 	}
-	return c.JSON(http.StatusOK, out)
+	return out
 }
 
 func (a *API) redeliver(c echo.Context) error {

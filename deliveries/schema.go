@@ -52,6 +52,9 @@ CREATE TABLE IF NOT EXISTS deliveries.dead_letters (
 	at              timestamptz NOT NULL DEFAULT now(),
 	PRIMARY KEY (subscription_id, event_id)
 );
+-- merchant: a payment merchant's notifications (merchants.go); its url is
+-- '' and each order's notify_url is called instead.
+ALTER TABLE deliveries.subscriptions ADD COLUMN IF NOT EXISTS merchant text NOT NULL DEFAULT '';
 CREATE TABLE IF NOT EXISTS deliveries.checkpoint (
 	name        text   PRIMARY KEY,
 	pos_commit  bigint NOT NULL,

@@ -31,6 +31,7 @@ type Subscription struct {
 	EventTypes []string
 	Region     string // "" every region
 	Bank       string // "" every bank (admins only)
+	Merchant   string // a payment merchant's notifications (merchants.go)
 	Secret     string
 	Position   eventstore.Position // last event delivered or dead-lettered
 	Delivered  int64
@@ -57,25 +58,26 @@ type DeadLetter struct {
 
 type repo struct{ pool *pgxpool.Pool }
 
-func (r repo) insert(ctx context.Context, s Subscription) error {
-	_, err := r.pool.Exec(ctx, `INSERT INTO deliveries.subscriptions
-		(id, owner, url, event_types, region, bank, secret, pos_commit, pos_prepare)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)`,
-		s.ID, s.Owner, s.URL, s.EventTypes, s.Region, s.Bank, s.Secret, int64(s.Position.Commit), int64(s.Position.Prepare))
+// insert adds s; false if a subscription with its id exists.
+func (r repo) insert(ctx context.Context, s Subscription) (bool, error) {
+	tag, err := r.pool.Exec(ctx, `INSERT INTO deliveries.subscriptions
+		(id, owner, url, event_types, region, bank, secret, pos_commit, pos_prepare, merchant)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) ON CONFLICT (id) DO NOTHING`,
+		s.ID, s.Owner, s.URL, s.EventTypes, s.Region, s.Bank, s.Secret, int64(s.Position.Commit), int64(s.Position.Prepare), s.Merchant)
 	if err != nil {
-		return fmt.Errorf("deliveries: insert subscription: %w", err)
+		return false, fmt.Errorf("deliveries: insert subscription: %w", err)
 	}
-	return nil
+	return tag.RowsAffected() == 1, nil
 }
 
 const subscriptionColumns = `id, owner, url, event_types, region, bank, secret, pos_commit, pos_prepare,
-	delivered, attempts, last_error, generation, created_at`
+	delivered, attempts, last_error, generation, created_at, merchant`
 
 func scanSubscription(row pgx.Row) (Subscription, error) {
 	var s Subscription
 	var c, p int64
 	err := row.Scan(&s.ID, &s.Owner, &s.URL, &s.EventTypes, &s.Region, &s.Bank, &s.Secret, &c, &p,
-		&s.Delivered, &s.Attempts, &s.LastError, &s.Generation, &s.CreatedAt)
+		&s.Delivered, &s.Attempts, &s.LastError, &s.Generation, &s.CreatedAt, &s.Merchant)
 	s.Position = eventstore.Position{Commit: uint64(c), Prepare: uint64(p)}
 	return s, err
 }

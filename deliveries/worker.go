@@ -182,8 +182,12 @@ func (p *Projection) deliver(ctx context.Context, s Subscription, ev eventstore.
 	if err != nil {
 		return err
 	}
+	target, err := p.target(ctx, s, ev)
+	if err != nil {
+		return err
+	}
 	for {
-		callErr := p.post(ctx, s, ev, body)
+		callErr := p.post(ctx, s, target, ev, body)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -232,10 +236,10 @@ func deliveryBody(ev eventstore.RecordedEvent) ([]byte, error) {
 	return b, nil
 }
 
-func (p *Projection) post(ctx context.Context, s Subscription, ev eventstore.RecordedEvent, body []byte) error {
+func (p *Projection) post(ctx context.Context, s Subscription, target string, ev eventstore.RecordedEvent, body []byte) error {
 	ctx, cancel := context.WithTimeout(ctx, p.opts.Timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.URL, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
@@ -266,6 +270,9 @@ func (p *Projection) post(ctx context.Context, s Subscription, ev eventstore.Rec
 func (p *Projection) matches(ctx context.Context, s Subscription, ev eventstore.RecordedEvent) (bool, error) {
 	if !slices.Contains(s.EventTypes, ev.Type) {
 		return false, nil
+	}
+	if s.Merchant != "" {
+		return merchantMatches(s, ev), nil
 	}
 	if s.Region == "" && s.Bank == "" {
 		return true, nil

@@ -1,6 +1,7 @@
 package ecard
 
 import (
+	"context"
 	"encoding/base64"
 	"net/http"
 	"time"
@@ -80,6 +81,19 @@ func (a *API) Routes() []httpapi.Route {
 				{Status: http.StatusConflict, Description: "card_not_usable (lost, temporarily lost, cancelled, not issued) or ecard_revoked"},
 			},
 			MaxBody: maxBody, Handler: a.issue},
+		{Method: http.MethodPost, Path: "/v1/ecard/payment-codes", Roles: []httpapi.Role{httpapi.RoleChannel}, Status: http.StatusCreated,
+			Summary: "A channel makes a payment code (付款码) for a holder bound to it, to show to a merchant who scans it " +
+				"and pays an order with it once (POST /v1/payment/orders/{id}/payment); the identity code's layout with " +
+				"first byte 0x02, so neither passes for the other (docs/platform.md)",
+			Request:  issueBody{CardholderID: "077a70c7b0c1d2e3f4a5b6c7d8e9f0a1", Format: FormatPNG},
+			Response: IssueResponse{Code: example, ExpiresAt: exp, TTLSeconds: 60, Format: FormatPNG, QRVersion: 6, Image: "data:image/png;base64,iVBORw0KGgo…"},
+			Responses: []httpapi.Response{
+				{Status: http.StatusForbidden, Description: "channel_suspended, holder_not_bound, client_without_channel; " +
+					"or the role or region scope refuses (forbidden, scope_region)"},
+				{Status: http.StatusNotFound, Description: "cardholder_not_found"},
+				{Status: http.StatusConflict, Description: "card_not_usable (lost, temporarily lost, cancelled, not issued) or ecard_revoked"},
+			},
+			MaxBody: maxBody, Handler: a.issuePayment},
 		{Method: http.MethodPost, Path: "/v1/ecard/verify", Roles: []httpapi.Role{httpapi.RoleTerminal},
 			Summary: "A terminal verifies a code once: the holder's masked identity and card status as of now, or a refusal " +
 				"(docs/ecard.md)",
@@ -120,7 +134,11 @@ func (a *API) keys(c echo.Context) error {
 	return c.JSON(http.StatusOK, out)
 }
 
-func (a *API) issue(c echo.Context) error {
+func (a *API) issue(c echo.Context) error { return a.issueCode(c, a.s.Issue) }
+
+func (a *API) issuePayment(c echo.Context) error { return a.issueCode(c, a.s.IssuePayment) }
+
+func (a *API) issueCode(c echo.Context, issue func(context.Context, Request, string, string) (Issued, error)) error {
 	var b issueBody
 	if err := httpapi.DecodeJSON(c, &b); err != nil {
 		return err
@@ -138,7 +156,7 @@ func (a *API) issue(c echo.Context) error {
 	if len(fields) > 0 {
 		return httpapi.BadRequest(httpapi.CodeInvalid, "invalid code request", fields...)
 	}
-	out, err := a.s.Issue(c.Request().Context(), request(c), b.CardholderID, b.Format)
+	out, err := issue(c.Request().Context(), request(c), b.CardholderID, b.Format)
 	if err != nil {
 		return err
 	}
@@ -163,6 +181,10 @@ func (a *API) verify(c echo.Context) error {
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return c.JSON(http.StatusOK, out)
 }
+
+// RequestOf is who calls and the request's metadata, for other modules
+// that call the service (payments).
+func RequestOf(c echo.Context) Request { return request(c) }
 
 func request(c echo.Context) Request {
 	p, _ := httpapi.PrincipalFrom(c)

@@ -14,6 +14,12 @@ import (
 // CodeVersion1 is the only layout so far (first byte of a code).
 const CodeVersion1 byte = 1
 
+// CodePayment is the first byte of a payment code (付款码): layout v1 for
+// another purpose. The byte is signed, so an identity code cannot be turned
+// into a payment code, nor the reverse: Parse refuses payment codes and
+// ParsePayment everything else.
+const CodePayment byte = 2
+
 // Offsets and sizes of layout v1 (docs/ecard.md draws it):
 //
 //	0      version (1)
@@ -71,6 +77,7 @@ type Claims struct {
 	CodeID  CodeID
 	CardNo  string
 	Channel string
+	Payment bool // a payment code (CodePayment)
 }
 
 // KeyID names a signing key inside a code.
@@ -123,6 +130,9 @@ func (c Claims) payload() ([]byte, error) {
 	}
 	b := make([]byte, signedFixed, signedFixed+len(c.Channel)+ed25519.SignatureSize)
 	b[0] = CodeVersion1
+	if c.Payment {
+		b[0] = CodePayment
+	}
 	binary.BigEndian.PutUint32(b[offKeyID:], uint32(c.KeyID))
 	binary.BigEndian.PutUint32(b[offExpiry:], uint32(exp))
 	copy(b[offCodeID:], c.CodeID[:])
@@ -155,9 +165,10 @@ func Decode(text string) (c Claims, signed, sig []byte, err error) {
 	if len(raw) < MinCodeBytes {
 		return c, nil, nil, fmt.Errorf("%w: %d bytes, at least %d", ErrMalformed, len(raw), MinCodeBytes)
 	}
-	if raw[0] != CodeVersion1 {
+	if raw[0] != CodeVersion1 && raw[0] != CodePayment {
 		return c, nil, nil, fmt.Errorf("%w: unknown version %d", ErrMalformed, raw[0])
 	}
+	c.Payment = raw[0] == CodePayment
 	n := int(raw[offChanLen])
 	if n < minChanLen || n > domain.MaxChannelCodeLen {
 		return c, nil, nil, fmt.Errorf("%w: channel code length %d", ErrMalformed, n)
@@ -184,9 +195,24 @@ func Decode(text string) (c Claims, signed, sig []byte, err error) {
 // its signature is that key's, and it has not expired at now (a code is
 // good up to and including its expiry second).
 func Parse(text string, keys PublicKeys, now time.Time) (Claims, error) {
+	return parse(text, keys, now, false)
+}
+
+// ParsePayment is Parse for payment codes: an identity code is malformed here.
+func ParsePayment(text string, keys PublicKeys, now time.Time) (Claims, error) {
+	return parse(text, keys, now, true)
+}
+
+func parse(text string, keys PublicKeys, now time.Time, payment bool) (Claims, error) {
 	c, signed, sig, err := Decode(text)
 	if err != nil {
 		return Claims{}, err
+	}
+	if c.Payment != payment {
+		if payment {
+			return Claims{}, fmt.Errorf("%w: an identity code, not a payment code", ErrMalformed)
+		}
+		return Claims{}, fmt.Errorf("%w: a payment code, not an identity code", ErrMalformed)
 	}
 	pub, ok := keys.PublicKey(c.KeyID, now)
 	if !ok {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -145,4 +146,20 @@ func used(ctx context.Context, db *pgxpool.Pool, key string, w window) (int, err
 		return 0, fmt.Errorf("read usage of %s: %w", key, err)
 	}
 	return n, nil
+}
+
+// ErrNoApp: no app with that id (or client).
+var ErrNoApp = errNoApp
+
+// AppIDOf is the app id of an app's client name ("app-<id>").
+func AppIDOf(client string) (string, bool) {
+	id, ok := strings.CutPrefix(client, appClientPrefix)
+	return id, ok && id != ""
+}
+
+// AppAccount is the account and type of app id (ErrNoApp when none), for
+// modules that bind apps (payments binds merchants to apps).
+func AppAccount(ctx context.Context, db *pgxpool.Pool, id string) (account, appType string, err error) {
+	r, err := getApp(ctx, db, id)
+	return r.AccountID, r.Type, err
 }

@@ -7,13 +7,13 @@ import (
 	"io"
 	"net/http"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/cardledger/cardledger/domain"
 	"github.com/cardledger/cardledger/internal/httpapi"
+	"github.com/cardledger/cardledger/platform"
 )
 
 // Stable codes of the reconciliation API.
@@ -25,17 +25,10 @@ const (
 	CodeDifferent = "settlement_file_different"
 	// CodeNoReport: no settlement file was imported for the day (404).
 	CodeNoReport = "reconciliation_not_found"
-	// CodeScope: the merchant is another account's, or not bound to the
-	// calling app (403).
-	CodeScope = "reconciliation_scope"
 )
 
 // maxSettlementBody bounds a settlement file (about 600,000 lines).
 const maxSettlementBody = 64 << 20
-
-// appClientPrefix starts the client name of an open-platform app
-// ("app-<app id>", platform package).
-const appClientPrefix = "app-"
 
 // API serves reconciliation over HTTP.
 type API struct{ svc *Service }
@@ -50,15 +43,15 @@ func (a *API) Routes() []httpapi.Route {
 	apps := []string{domain.AppFinancialPayment}
 	notFound := httpapi.Problems(http.StatusNotFound)
 	return []httpapi.Route{
-		{Method: http.MethodGet, Path: "/v1/merchants/{id}/statements/{date}", Roles: roles, AppTypes: apps,
+		{Method: http.MethodGet, Path: "/v1/payment/merchants/{id}/statements/{date}", Roles: roles, AppTypes: apps,
 			Summary: "The merchant's daily file (商户对账文件) of a Beijing-time day: every payment and refund, CLR1 framing " +
 				"with count and checksum (docs/platform.md)",
 			Responses: append([]httpapi.Response{{Status: http.StatusOK, ContentType: "text/plain", Body: exampleDaily,
 				Description: "The daily file"}}, notFound...), Handler: a.daily},
-		{Method: http.MethodGet, Path: "/v1/merchants/{id}/statements/{date}/totals", Roles: roles, AppTypes: apps,
+		{Method: http.MethodGet, Path: "/v1/payment/merchants/{id}/statements/{date}/totals", Roles: roles, AppTypes: apps,
 			Summary:  "The day's totals of the merchant: payments, refunds and net, in fen, and the daily file's SHA-256",
 			Response: exampleStatement, Responses: notFound, Handler: a.totals},
-		{Method: http.MethodPost, Path: "/v1/merchants/{id}/settlements", Roles: roles, AppTypes: apps, Status: http.StatusCreated,
+		{Method: http.MethodPost, Path: "/v1/payment/merchants/{id}/settlements", Roles: roles, AppTypes: apps, Status: http.StatusCreated,
 			MaxBody: maxSettlementBody,
 			Summary: "Import the bank's settlement file of a day (its header names the merchant and the day): checked whole " +
 				"(400 settlement_file_rejected, nothing recorded), matched against our payments and refunds; the report " +
@@ -68,32 +61,38 @@ func (a *API) Routes() []httpapi.Route {
 			Responses: append([]httpapi.Response{{Status: http.StatusOK, Body: exampleReport,
 				Description: "This very file was imported before: its stored report, unchanged"}},
 				httpapi.Problems(http.StatusNotFound, http.StatusConflict)...)},
-		{Method: http.MethodGet, Path: "/v1/merchants/{id}/settlements/{date}", Roles: roles, AppTypes: apps,
+		{Method: http.MethodGet, Path: "/v1/payment/merchants/{id}/settlements/{date}", Roles: roles, AppTypes: apps,
 			Summary:  "The reconciliation report of the day: both sides' totals, matched count, every mismatch",
 			Response: exampleReport, Responses: notFound, Handler: a.report},
-		{Method: http.MethodGet, Path: "/v1/merchants/{id}/settlements/{date}/mismatches.csv", Roles: roles, AppTypes: apps,
+		{Method: http.MethodGet, Path: "/v1/payment/merchants/{id}/settlements/{date}/mismatches.csv", Roles: roles, AppTypes: apps,
 			Summary: "The report's mismatches as CSV, one row per mismatch",
 			Responses: append([]httpapi.Response{{Status: http.StatusOK, ContentType: "text/csv", Body: exampleCSV,
 				Description: "The mismatches"}}, notFound...), Handler: a.reportCSV},
 	}
 }
 
-// merchant finds the merchant of the path and checks the caller may reach it.
+// merchant finds the merchant of the path and checks the caller may reach
+// it, as the payments API does: another account's merchant is not found
+// (its existence is nobody else's business); an app of the account must
+// also be bound to it (403 merchant_app_not_bound).
 func (a *API) merchant(c echo.Context) (Merchant, error) {
+	notFound := httpapi.NotFound(domain.CodeMerchantNotFound, "no such merchant")
 	m, err := a.svc.Merchant(c.Request().Context(), c.Param("id"))
 	if errors.Is(err, ErrNoMerchant) {
-		return Merchant{}, httpapi.NotFound(domain.CodeMerchantNotFound, "no such merchant")
+		return Merchant{}, notFound
 	}
 	if err != nil {
 		return Merchant{}, err
 	}
 	p, _ := httpapi.PrincipalFrom(c)
-	switch {
-	case p.Role == httpapi.RoleAdmin:
-	case p.Account == "" || p.Account != m.AccountID:
-		return Merchant{}, httpapi.NewProblem(http.StatusForbidden, CodeScope, "the merchant belongs to another account")
-	case p.Role == httpapi.RoleApp && !slices.Contains(m.AppIDs, strings.TrimPrefix(p.Client, appClientPrefix)):
-		return Merchant{}, httpapi.NewProblem(http.StatusForbidden, CodeScope, "the merchant is not bound to this app")
+	if p.Role == httpapi.RoleAdmin {
+		return m, nil
+	}
+	if p.Account == "" || p.Account != m.AccountID {
+		return Merchant{}, notFound
+	}
+	if app, ok := platform.AppIDOf(p.Client); p.Role == httpapi.RoleApp && (!ok || !slices.Contains(m.AppIDs, app)) {
+		return Merchant{}, httpapi.NewProblem(http.StatusForbidden, domain.CodeMerchantAppNotBound, "the merchant is not bound to this app")
 	}
 	return m, nil
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/cardledger/cardledger/internal/httpapi"
 	"github.com/cardledger/cardledger/internal/unavailable"
 	"github.com/cardledger/cardledger/payments"
+	"github.com/cardledger/cardledger/payments/banksim"
 	"github.com/cardledger/cardledger/permissions"
 	"github.com/cardledger/cardledger/platform"
 	"github.com/cardledger/cardledger/projections"
@@ -177,7 +178,14 @@ func (a *app) server(ctx context.Context) (*echo.Echo, error) {
 		return nil, err
 	}
 	routes = append(routes, ecard.NewLoginAPI(logins).Routes())
-	routes = append(routes, deliveries.NewAPI(d.store, d.pool, d.cfg.DeliveryAllowPrivate).Routes())
+	outbox := deliveries.NewAPI(d.store, d.pool, d.cfg.DeliveryAllowPrivate)
+	routes = append(routes, outbox.Routes())
+	pays, err := payments.NewAPI(payments.Deps{Store: store, Pool: d.pool, Codes: codes, Notify: outbox,
+		Bank: paymentBank(d.cfg.PaymentBankURL), Clock: time.Now, AllowPrivate: d.cfg.DeliveryAllowPrivate, Log: d.log})
+	if err != nil {
+		return nil, err
+	}
+	routes = append(routes, pays.Routes())
 	secrets, err := d.clientSecretKeys()
 	if err != nil {
 		return nil, err
@@ -233,6 +241,14 @@ func (a *app) server(ctx context.Context) (*echo.Echo, error) {
 		},
 	}, routes...)
 	return e, nil
+}
+
+// paymentBank is the bank port at url, or the built-in simulator.
+func paymentBank(url string) payments.Bank {
+	if url == "" {
+		return payments.NewInProcessBank(banksim.Handler(banksim.Options{}))
+	}
+	return payments.NewHTTPBank(url, nil)
 }
 
 // erasureFollowers are the read models that keep personal data in clear:

@@ -3,9 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -15,6 +18,7 @@ import (
 	"github.com/cardledger/cardledger/batch/simulate"
 	"github.com/cardledger/cardledger/commands"
 	"github.com/cardledger/cardledger/domain"
+	"github.com/cardledger/cardledger/payments/banksim"
 )
 
 // The batch-production commands are a thin command line over package batch.
@@ -26,6 +30,7 @@ import (
 //	cardledger import applications FILE [--report OUT.json]
 //	cardledger batch SUBCOMMAND ...                       (batchUsage)
 //	cardledger simulate bank|vendor EXPORT_FILE [--fail-rate 0.02] [--seed N] [-o OUT]
+//	cardledger simulate payment-bank [--listen ADDR] [--fail-rate 0] [--seed N]   (the payment bank port)
 //	cardledger psam SUBCOMMAND ...                        (psamUsage, psam.go)
 
 func runImport(ctx context.Context, env *environment, args []string) error {
@@ -40,18 +45,24 @@ func runImport(ctx context.Context, env *environment, args []string) error {
 	})
 }
 
-// runSimulate needs no database: it turns an export file into a return file.
-func runSimulate(_ context.Context, env *environment, args []string) error {
+// runSimulate needs no database: it turns an export file into a return
+// file, or serves the payment bank port until interrupted.
+func runSimulate(ctx context.Context, env *environment, args []string) error {
 	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
 	rate := fs.Float64("fail-rate", 0.02, "share of lines refused or failed (0..1)")
 	seed := fs.Int64("seed", 1, "seed; the same seed gives the same return file")
 	out := fs.String("o", "", "write the return file here instead of stdout")
+	listen := fs.String("listen", "127.0.0.1:9090", "payment-bank: the address to serve the bank port on")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
 	}
+	if len(pos) == 1 && pos[0] == "payment-bank" && *rate >= 0 && *rate <= 1 {
+		return servePaymentBank(ctx, env, *listen, banksim.Options{FailRate: *rate, Seed: *seed})
+	}
 	if len(pos) != 2 || (pos[0] != "bank" && pos[0] != "vendor") || *rate < 0 || *rate > 1 {
-		return batchUsagef("cardledger simulate bank|vendor EXPORT_FILE [--fail-rate 0.02] [--seed N] [-o OUT]")
+		return batchUsagef("cardledger simulate bank|vendor EXPORT_FILE [--fail-rate 0.02] [--seed N] [-o OUT]\n" +
+			"       cardledger simulate payment-bank [--listen 127.0.0.1:9090] [--fail-rate 0] [--seed N]")
 	}
 	export, err := os.ReadFile(pos[1])
 	if err != nil {
@@ -386,4 +397,25 @@ func jobDone(w io.Writer, st *batch.JobStatus, err error) error {
 		}
 	}
 	return err
+}
+
+// servePaymentBank serves the simulated payment bank port (banksim) on
+// addr until ctx ends; point CARDLEDGER_PAYMENT_BANK_URL at it.
+func servePaymentBank(ctx context.Context, env *environment, addr string, o banksim.Options) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: banksim.Handler(o), ReadHeaderTimeout: 10 * time.Second}
+	fmt.Fprintf(env.stderr, "payment bank simulator on http://%s (fail rate %g, seed %d)\n", ln.Addr(), o.FailRate, o.Seed)
+	go func() {
+		<-ctx.Done()
+		shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shut)
+	}()
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
 }

@@ -39,12 +39,18 @@ func (r *ecardRig) clock() time.Time { return time.Now().Add(time.Duration(r.off
 
 // startECardRig boots the service as boot does, with the rig's clock as
 // the e-card clock.
-func startECardRig(t *testing.T) *ecardRig {
+func startECardRig(t *testing.T) *ecardRig { return startECardRigWith(t, nil) }
+
+// startECardRigWith is startECardRig with more settings (env var → value).
+func startECardRigWith(t *testing.T, more map[string]string) *ecardRig {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	t.Cleanup(cancel)
 	r := &ecardRig{t: t, ctx: ctx, keys: map[string]string{},
 		vars: map[string]string{"CARDLEDGER_POSTGRES_URL": testpg.NewDatabase(t), "CARDLEDGER_LOG_LEVEL": "error", "CARDLEDGER_RATE_LIMIT": "0"}}
+	for k, v := range more {
+		r.vars[k] = v
+	}
 	env := &environment{stdout: io.Discard, stderr: io.Discard, getenv: func(k string) string { return r.vars[k] }}
 	require.Equal(t, 0, run(ctx, env, []string{"migrate"}))
 	d, err := parseConfig(env, flag.NewFlagSet("test", flag.ContinueOnError), nil)

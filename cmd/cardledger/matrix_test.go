@@ -241,13 +241,13 @@ var accessMatrix = map[string]access{
 	"GET /v1/platform/catalogue":                {nil, targetNone},
 
 	// Merchant reconciliation: the merchant's account, the payment apps
-	// bound to it and administrators (its own rule: reconciliation_scope,
-	// reconcile tests).
-	"GET /v1/merchants/{id}/statements/{date}":                 {roles(integr), targetOwn},
-	"GET /v1/merchants/{id}/statements/{date}/totals":          {roles(integr), targetOwn},
-	"POST /v1/merchants/{id}/settlements":                      {roles(integr), targetOwn},
-	"GET /v1/merchants/{id}/settlements/{date}":                {roles(integr), targetOwn},
-	"GET /v1/merchants/{id}/settlements/{date}/mismatches.csv": {roles(integr), targetOwn},
+	// bound to it and administrators (its own rule, as the payments API's:
+	// merchant_not_found, merchant_app_not_bound; reconcile tests).
+	"GET /v1/payment/merchants/{id}/statements/{date}":                 {roles(integr), targetOwn},
+	"GET /v1/payment/merchants/{id}/statements/{date}/totals":          {roles(integr), targetOwn},
+	"POST /v1/payment/merchants/{id}/settlements":                      {roles(integr), targetOwn},
+	"GET /v1/payment/merchants/{id}/settlements/{date}":                {roles(integr), targetOwn},
+	"GET /v1/payment/merchants/{id}/settlements/{date}/mismatches.csv": {roles(integr), targetOwn},
 }
 
 // appAccess lists the routes open-platform apps may call and the app types
@@ -255,11 +255,11 @@ var accessMatrix = map[string]access{
 var appAccess = map[string][]string{
 	"GET /v1/blacklist/{card_no}": {domain.AppIdentityReading, domain.AppFinancialPayment},
 
-	"GET /v1/merchants/{id}/statements/{date}":                 {domain.AppFinancialPayment},
-	"GET /v1/merchants/{id}/statements/{date}/totals":          {domain.AppFinancialPayment},
-	"POST /v1/merchants/{id}/settlements":                      {domain.AppFinancialPayment},
-	"GET /v1/merchants/{id}/settlements/{date}":                {domain.AppFinancialPayment},
-	"GET /v1/merchants/{id}/settlements/{date}/mismatches.csv": {domain.AppFinancialPayment},
+	"GET /v1/payment/merchants/{id}/statements/{date}":                 {domain.AppFinancialPayment},
+	"GET /v1/payment/merchants/{id}/statements/{date}/totals":          {domain.AppFinancialPayment},
+	"POST /v1/payment/merchants/{id}/settlements":                      {domain.AppFinancialPayment},
+	"GET /v1/payment/merchants/{id}/settlements/{date}":                {domain.AppFinancialPayment},
+	"GET /v1/payment/merchants/{id}/settlements/{date}/mismatches.csv": {domain.AppFinancialPayment},
 }
 
 func TestAccessMatrix(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"flag"
 	"fmt"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -47,6 +48,9 @@ type Config struct {
 	// DeliveryAllowPrivate lets subscriptions deliver to loopback and
 	// private addresses (make run and the tests); off, they are refused.
 	DeliveryAllowPrivate bool
+	// PaymentBankURL is the payment bank port (payments.HTTPBank); empty:
+	// the built-in bank simulator, in process.
+	PaymentBankURL string
 
 	AuditSigningKey     string        // Ed25519 seed (hex or base64) signing history digests; secret
 	AuditPublicKey      string        // trusted key for `audit verify --digest`; default derived from the signing key
@@ -122,6 +126,7 @@ var Settings = []Setting{
 	{"CARDLEDGER_API_KEY", "api-key", "(empty)", "API key client commands present; `blacklist sync` needs a blacklist-consumer key; secret"},
 	{"CARDLEDGER_ECARD_CODE_TTL", "ecard-code-ttl", "60s", "how long an e-card dynamic identity code is valid (1s to 10m); key rotations keep the old key at least this plus 2 minutes"},
 	{"CARDLEDGER_DELIVERY_ALLOW_PRIVATE", "delivery-allow-private", "false", "true accepts subscription receiver URLs on loopback and private addresses (make run, tests); false refuses them (receiver_not_public)"},
+	{"CARDLEDGER_PAYMENT_BANK_URL", "payment-bank-url", "(the built-in simulator)", "base URL of the payment bank port (POST …/payments, …/refunds; docs/platform.md); `cardledger simulate payment-bank --listen ADDR` serves the simulator there"},
 	{"CARDLEDGER_ECARD_RISK_WINDOW", "ecard-risk-window", "10m", "one holder's e-card codes verified by terminals of two prefectures within this window raise a risk alert"},
 	{"CARDLEDGER_ECARD_LOGIN_TTL", "ecard-login-ttl", "120s", "how long a scan-to-login session (`/ecard/login`) waits for the holder's confirmation (10s to 10m)"},
 	{"CARDLEDGER_ECARD_LOGIN_RATE", "ecard-login-rate", "20", "scan-to-login sessions one client address may open a minute (per instance); 0 turns the limit off"},
@@ -159,6 +164,7 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	fs.StringVar(&projections, "projections", env("CARDLEDGER_PROJECTIONS", "true"), "run projections inside serve")
 	var allowPrivate string
 	fs.StringVar(&allowPrivate, "delivery-allow-private", env("CARDLEDGER_DELIVERY_ALLOW_PRIVATE", "false"), "accept receiver URLs on loopback and private addresses")
+	fs.StringVar(&c.PaymentBankURL, "payment-bank-url", getenv("CARDLEDGER_PAYMENT_BANK_URL"), "payment bank port base URL (empty: the built-in simulator)")
 	var rateScope string
 	fs.StringVar(&rateScope, "rate-limit-scope", env("CARDLEDGER_RATE_LIMIT_SCOPE", "cluster"), "rate buckets shared by every instance (cluster) or per instance")
 	fs.StringVar(&c.TLSCert, "tls-cert", getenv("CARDLEDGER_TLS_CERT"), "PEM certificate file")
@@ -211,6 +217,11 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	}
 	if c.DashboardPublic, err = strconv.ParseBool(dashboardPublic); err != nil {
 		return Config{}, fmt.Errorf("CARDLEDGER_DASHBOARD_PUBLIC / --dashboard-public: want true or false, got %q", dashboardPublic)
+	}
+	if c.PaymentBankURL != "" {
+		if u, perr := url.Parse(c.PaymentBankURL); perr != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return Config{}, fmt.Errorf("CARDLEDGER_PAYMENT_BANK_URL / --payment-bank-url: want an absolute http or https URL, got %q", c.PaymentBankURL)
+		}
 	}
 	if c.DeliveryAllowPrivate, err = strconv.ParseBool(allowPrivate); err != nil {
 		return Config{}, fmt.Errorf("CARDLEDGER_DELIVERY_ALLOW_PRIVATE / --delivery-allow-private: want true or false, got %q", allowPrivate)

@@ -116,7 +116,6 @@ var Table = []Code{
 	{"account_not_approved", 409, "domain", "the integrator account is pending or rejected: it has no apps"},
 	{"app_not_found", 404, "domain, platform", "no such open-platform app"},
 	{"app_exists", 409, "domain, platform", "the app exists already (its secret was shown once; rotate it for a new one)"},
-	{"merchant_not_found", 404, "domain, reconcile", "no such payment merchant"},
 	{"app_revoked", 409, "domain", "the app is revoked; it changes no more"},
 	{"permission_self_decision", 409, "domain", "nobody decides their own permission request"},
 	{"batch_exists", 409, "domain", "a batch with this id exists already"},
@@ -164,7 +163,6 @@ var Table = []Code{
 	{"settlement_file_rejected", 400, "reconcile", "the bank settlement file is refused whole (framing, header or fields); errors[] names each problem by line and field; nothing was recorded"},
 	{"settlement_file_different", 409, "reconcile", "another settlement file was imported for this merchant and day; the day's report stands"},
 	{"reconciliation_not_found", 404, "reconcile", "no settlement file was imported for this merchant and day"},
-	{"reconciliation_scope", 403, "reconcile", "the merchant belongs to another account, or is not bound to the calling app"},
 
 	// Codes inside a response body only.
 	{"required", 0, "domain", "the field is missing or empty"},
