@@ -95,20 +95,20 @@ func TestReconciliationOverHTTP(t *testing.T) {
 	srv := newServer(t, f)
 	data, ids := plant(t, f)
 
-	daily := call(t, srv, http.MethodGet, "/v1/payment/merchants/m1/statements/2026-12-05", keyApp, nil)
+	daily := call(t, srv, http.MethodGet, "/v1/payment/merchants/"+m1+"/statements/2026-12-05", keyApp, nil)
 	require.Equal(t, http.StatusOK, daily.status, "%s", daily.body)
-	st, err := f.svc.Daily(context.Background(), "m1", mustDay(t, "2026-12-05"))
+	st, err := f.svc.Daily(context.Background(), m1, mustDay(t, "2026-12-05"))
 	require.NoError(t, err)
 	assert.Equal(t, string(st.File), string(daily.body))
-	assert.True(t, strings.HasPrefix(string(daily.body), "H|CLR1|merchant_daily|m1|2026-12-05|5\n"))
+	assert.True(t, strings.HasPrefix(string(daily.body), "H|CLR1|merchant_daily|"+m1+"|2026-12-05|5\n"))
 
-	totals := call(t, srv, http.MethodGet, "/v1/payment/merchants/m1/statements/2026-12-05/totals", keyApp, nil)
+	totals := call(t, srv, http.MethodGet, "/v1/payment/merchants/"+m1+"/statements/2026-12-05/totals", keyApp, nil)
 	require.Equal(t, http.StatusOK, totals.status, "%s", totals.body)
-	assert.Equal(t, map[string]any{"merchant_id": "m1", "date": "2026-12-05", "sha256": st.SHA256,
+	assert.Equal(t, map[string]any{"merchant_id": m1, "date": "2026-12-05", "sha256": st.SHA256,
 		"totals": map[string]any{"payments": 4.0, "payment_fen": 7300.0, "refunds": 1.0, "refund_fen": 200.0, "net_fen": 7100.0}},
 		totals.json(t))
 
-	first := call(t, srv, http.MethodPost, "/v1/payment/merchants/m1/settlements", keyApp, data)
+	first := call(t, srv, http.MethodPost, "/v1/payment/merchants/"+m1+"/settlements", keyApp, data)
 	require.Equal(t, http.StatusCreated, first.status, "%s", first.body)
 	report := first.json(t)
 	assert.Equal(t, "app-app-1", report["imported_by"])
@@ -119,15 +119,15 @@ func TestReconciliationOverHTTP(t *testing.T) {
 	}
 	assert.Equal(t, []string{reconcile.AmountDiffers, reconcile.MissingOurs, reconcile.MissingBank, reconcile.TypeDiffers}, kinds)
 
-	again := call(t, srv, http.MethodPost, "/v1/payment/merchants/m1/settlements", keyIntegrator, data)
+	again := call(t, srv, http.MethodPost, "/v1/payment/merchants/"+m1+"/settlements", keyIntegrator, data)
 	require.Equal(t, http.StatusOK, again.status, "%s", again.body)
 	assert.JSONEq(t, string(first.body), string(again.body))
 
-	stored := call(t, srv, http.MethodGet, "/v1/payment/merchants/m1/settlements/2026-12-05", keyAdmin, nil)
+	stored := call(t, srv, http.MethodGet, "/v1/payment/merchants/"+m1+"/settlements/2026-12-05", keyAdmin, nil)
 	require.Equal(t, http.StatusOK, stored.status, "%s", stored.body)
 	assert.JSONEq(t, string(first.body), string(stored.body))
 
-	csv := call(t, srv, http.MethodGet, "/v1/payment/merchants/m1/settlements/2026-12-05/mismatches.csv", keyApp, nil)
+	csv := call(t, srv, http.MethodGet, "/v1/payment/merchants/"+m1+"/settlements/2026-12-05/mismatches.csv", keyApp, nil)
 	require.Equal(t, http.StatusOK, csv.status, "%s", csv.body)
 	assert.Equal(t, "text/csv; charset=utf-8", csv.header.Get("Content-Type"))
 	rows := strings.Split(strings.TrimSuffix(string(csv.body), "\r\n"), "\r\n")
@@ -135,15 +135,15 @@ func TestReconciliationOverHTTP(t *testing.T) {
 	assert.Equal(t, "missing_bank,102,p-only-ours,"+ids["A-only-ours"]+",A-only-ours,,payment,300,,,", rows[3])
 
 	different := reframe(t, bytes.Replace(data, []byte("|650\n"), []byte("|651\n"), 1))
-	conflict := call(t, srv, http.MethodPost, "/v1/payment/merchants/m1/settlements", keyApp, different)
+	conflict := call(t, srv, http.MethodPost, "/v1/payment/merchants/"+m1+"/settlements", keyApp, different)
 	assert.Equal(t, http.StatusConflict, conflict.status, "%s", conflict.body)
 	assert.Equal(t, reconcile.CodeDifferent, conflict.json(t)["code"])
 
 	// A badly framed file of another day: refused by line, nothing recorded.
-	next, err := reconcile.WriteSettlement("m1", mustDay(t, "2026-12-06"), []reconcile.SettlementLine{sl("p-after", reconcile.TxnPayment, 1)})
+	next, err := reconcile.WriteSettlement(m1, mustDay(t, "2026-12-06"), []reconcile.SettlementLine{sl("p-after", reconcile.TxnPayment, 1)})
 	require.NoError(t, err)
 	broken := bytes.Replace(next, []byte("|payment|"), []byte("|payment|x|"), 1)
-	bad := call(t, srv, http.MethodPost, "/v1/payment/merchants/m1/settlements", keyApp, broken)
+	bad := call(t, srv, http.MethodPost, "/v1/payment/merchants/"+m1+"/settlements", keyApp, broken)
 	require.Equal(t, http.StatusBadRequest, bad.status, "%s", bad.body)
 	problem := bad.json(t)
 	assert.Equal(t, reconcile.CodeRejected, problem["code"])
@@ -152,15 +152,15 @@ func TestReconciliationOverHTTP(t *testing.T) {
 	badField := reframe(t, bytes.Replace(next, []byte("|1\n"), []byte("|1\n"), 1))
 	badField = bytes.Replace(badField, []byte("|payment|"), []byte("|chargeback|"), 1)
 	badField = reframe(t, badField)
-	refused := call(t, srv, http.MethodPost, "/v1/payment/merchants/m1/settlements", keyApp, badField)
+	refused := call(t, srv, http.MethodPost, "/v1/payment/merchants/"+m1+"/settlements", keyApp, badField)
 	require.Equal(t, http.StatusBadRequest, refused.status, "%s", refused.body)
 	assert.Contains(t, refused.json(t)["errors"], map[string]any{"field": "line 2: txn_type", "code": reconcile.CodeBadTxnType,
 		"message": `"chargeback" is not payment or refund`})
 	assert.Equal(t, 1, settlementRows(t, f))
-	none := call(t, srv, http.MethodGet, "/v1/payment/merchants/m1/settlements/2026-12-06", keyApp, nil)
+	none := call(t, srv, http.MethodGet, "/v1/payment/merchants/"+m1+"/settlements/2026-12-06", keyApp, nil)
 	assert.Equal(t, http.StatusNotFound, none.status)
 	assert.Equal(t, reconcile.CodeNoReport, none.json(t)["code"])
-	noneCSV := call(t, srv, http.MethodGet, "/v1/payment/merchants/m1/settlements/2026-12-06/mismatches.csv", keyApp, nil)
+	noneCSV := call(t, srv, http.MethodGet, "/v1/payment/merchants/"+m1+"/settlements/2026-12-06/mismatches.csv", keyApp, nil)
 	assert.Equal(t, http.StatusNotFound, noneCSV.status)
 }
 
@@ -176,18 +176,18 @@ func TestReconciliationScope(t *testing.T) {
 		status int
 		code   string
 	}{
-		{keyAdmin, "/v1/payment/merchants/m1/statements/2026-12-05/totals", http.StatusOK, ""},
-		{keyIntegrator, "/v1/payment/merchants/m1/statements/2026-12-05/totals", http.StatusOK, ""},
-		{keyApp, "/v1/payment/merchants/m1/statements/2026-12-05/totals", http.StatusOK, ""},
-		{keyOtherAcct, "/v1/payment/merchants/m1/statements/2026-12-05/totals", http.StatusNotFound, domain.CodeMerchantNotFound},
-		{keyUnboundApp, "/v1/payment/merchants/m1/statements/2026-12-05/totals", http.StatusForbidden, domain.CodeMerchantAppNotBound},
-		{keyIdentityApp, "/v1/payment/merchants/m1/statements/2026-12-05/totals", http.StatusForbidden, "app_scope"},
-		{keyCounter, "/v1/payment/merchants/m1/statements/2026-12-05/totals", http.StatusForbidden, "forbidden"},
+		{keyAdmin, "/v1/payment/merchants/" + m1 + "/statements/2026-12-05/totals", http.StatusOK, ""},
+		{keyIntegrator, "/v1/payment/merchants/" + m1 + "/statements/2026-12-05/totals", http.StatusOK, ""},
+		{keyApp, "/v1/payment/merchants/" + m1 + "/statements/2026-12-05/totals", http.StatusOK, ""},
+		{keyOtherAcct, "/v1/payment/merchants/" + m1 + "/statements/2026-12-05/totals", http.StatusNotFound, domain.CodeMerchantNotFound},
+		{keyUnboundApp, "/v1/payment/merchants/" + m1 + "/statements/2026-12-05/totals", http.StatusForbidden, domain.CodeMerchantAppNotBound},
+		{keyIdentityApp, "/v1/payment/merchants/" + m1 + "/statements/2026-12-05/totals", http.StatusForbidden, "app_scope"},
+		{keyCounter, "/v1/payment/merchants/" + m1 + "/statements/2026-12-05/totals", http.StatusForbidden, "forbidden"},
 		{keyIntegrator, "/v1/payment/merchants/m404/statements/2026-12-05/totals", http.StatusNotFound, domain.CodeMerchantNotFound},
-		{keyIntegrator, "/v1/payment/merchants/m1/statements/2026-02-30/totals", http.StatusBadRequest, httpapi.CodeInvalid},
-		{keyOtherAcct, "/v1/payment/merchants/m1/statements/2026-12-05", http.StatusNotFound, domain.CodeMerchantNotFound},
-		{keyOtherAcct, "/v1/payment/merchants/m1/settlements/2026-12-05", http.StatusNotFound, domain.CodeMerchantNotFound},
-		{keyUnboundApp, "/v1/payment/merchants/m1/settlements/2026-12-05/mismatches.csv", http.StatusForbidden, domain.CodeMerchantAppNotBound},
+		{keyIntegrator, "/v1/payment/merchants/" + m1 + "/statements/2026-02-30/totals", http.StatusBadRequest, httpapi.CodeInvalid},
+		{keyOtherAcct, "/v1/payment/merchants/" + m1 + "/statements/2026-12-05", http.StatusNotFound, domain.CodeMerchantNotFound},
+		{keyOtherAcct, "/v1/payment/merchants/" + m1 + "/settlements/2026-12-05", http.StatusNotFound, domain.CodeMerchantNotFound},
+		{keyUnboundApp, "/v1/payment/merchants/" + m1 + "/settlements/2026-12-05/mismatches.csv", http.StatusForbidden, domain.CodeMerchantAppNotBound},
 	} {
 		a := call(t, srv, http.MethodGet, c.path, c.key, nil)
 		require.Equal(t, c.status, a.status, "%s %s: %s", c.key, c.path, a.body)
@@ -196,15 +196,15 @@ func TestReconciliationScope(t *testing.T) {
 		}
 	}
 	for key, status := range map[string]int{keyOtherAcct: http.StatusNotFound, keyUnboundApp: http.StatusForbidden} {
-		a := call(t, srv, http.MethodPost, "/v1/payment/merchants/m1/settlements", key, data)
+		a := call(t, srv, http.MethodPost, "/v1/payment/merchants/"+m1+"/settlements", key, data)
 		assert.Equal(t, status, a.status, "%s: %s", key, a.body)
 	}
 	// another merchant's file offered under m1's path
-	other, err := reconcile.WriteSettlement("m2", mustDay(t, "2026-12-05"), []reconcile.SettlementLine{sl("p-other-merchant", reconcile.TxnPayment, 700)})
+	other, err := reconcile.WriteSettlement(m2, mustDay(t, "2026-12-05"), []reconcile.SettlementLine{sl("p-other-merchant", reconcile.TxnPayment, 700)})
 	require.NoError(t, err)
-	a := call(t, srv, http.MethodPost, "/v1/payment/merchants/m1/settlements", keyApp, other)
+	a := call(t, srv, http.MethodPost, "/v1/payment/merchants/"+m1+"/settlements", keyApp, other)
 	require.Equal(t, http.StatusBadRequest, a.status, "%s", a.body)
 	assert.Contains(t, a.json(t)["errors"], map[string]any{"field": "line 1: merchant", "code": reconcile.CodeWrongMerchant,
-		"message": `the file is for merchant "m2", not "m1"`})
+		"message": `the file is for merchant "` + m2 + `", not "` + m1 + `"`})
 	assert.Equal(t, 0, settlementRows(t, f))
 }

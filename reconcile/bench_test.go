@@ -10,6 +10,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cardledger/cardledger/commands"
+	"github.com/cardledger/cardledger/domain"
+	"github.com/cardledger/cardledger/eventstore/pgstore/pgstoretest"
 	"github.com/cardledger/cardledger/internal/testpg"
 	"github.com/cardledger/cardledger/payments"
 	"github.com/cardledger/cardledger/reconcile"
@@ -45,12 +48,12 @@ func BenchmarkMatch100k(b *testing.B) {
 func BenchmarkParseSettlement100k(b *testing.B) {
 	_, bank := dayOf100k(100_000)
 	day, _ := reconcile.ParseDay("2026-12-05")
-	data, err := reconcile.WriteSettlement("m1", day, bank)
+	data, err := reconcile.WriteSettlement(m1, day, bank)
 	require.NoError(b, err)
 	b.SetBytes(int64(len(data)))
 	b.ResetTimer()
 	for range b.N {
-		if _, err := reconcile.ParseSettlement(data, "m1"); err != nil {
+		if _, err := reconcile.ParseSettlement(data, m1); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -63,15 +66,20 @@ func BenchmarkParseSettlement100k(b *testing.B) {
 func BenchmarkImport100k(b *testing.B) {
 	ctx := context.Background()
 	url := testpg.NewDatabase(b)
+	store := pgstoretest.OpenURL(b, url)
 	db, err := pgxpool.New(ctx, url)
 	require.NoError(b, err)
 	b.Cleanup(db.Close)
 	require.NoError(b, payments.NewReadModel(db).Migrate(ctx))
-	svc, err := reconcile.NewService(ctx, reconcile.NewPaymentsOrders(db), db, time.Now)
+	orders, err := reconcile.NewPaymentsOrders(store, db)
 	require.NoError(b, err)
-	_, err = db.Exec(ctx, `INSERT INTO payments.merchants (merchant_id, account_id, name, credit_code, mcc, settlement_bank,
-		settlement_no, settlement_name, status, apps, created_at, revision)
-		VALUES ('m1', 'acc-1', 'x', '91350100M000100Y43', '5912', '102', '6222020000000001', 'x', 'approved', '{app-1}', now(), 2)`)
+	svc, err := reconcile.NewService(ctx, orders, db, time.Now)
+	require.NoError(b, err)
+	merchants, err := commands.NewPipeline(domain.Merchants, store, time.Now)
+	require.NoError(b, err)
+	_, err = merchants.Handle(ctx, m1, env(), domain.RegisterMerchant{MerchantID: m1, AccountID: "acc-1", AppID: "app-1",
+		Name: "药房", CreditCode: "91350100M000100Y43", MCC: "5912",
+		Settlement: domain.SettlementAccount{BankCode: "102", AccountNo: "6222020000000001", Name: "药房"}, By: "bench", At: time.Now()})
 	require.NoError(b, err)
 	ours, bank := dayOf100k(100_000)
 	var files [][]byte
@@ -80,14 +88,14 @@ func BenchmarkImport100k(b *testing.B) {
 		rows := make([][]any, len(ours))
 		for j, x := range ours {
 			paid := x.At.AddDate(0, 0, i)
-			rows[j] = []any{fmt.Sprintf("%d-%s", i, x.OrderID), "m1", fmt.Sprintf("%d-%s", i, x.MerchantOrderNo), "app-1", x.AmountFen,
+			rows[j] = []any{fmt.Sprintf("%d-%s", i, x.OrderID), m1, fmt.Sprintf("%d-%s", i, x.MerchantOrderNo), "app-1", x.AmountFen,
 				"d", "http://shop/n", "paid", "102", x.BankTxnID, x.AmountFen, paid, day.String(), paid, day.String(), 2}
 		}
 		_, err := db.CopyFrom(ctx, pgx.Identifier{"payments", "orders"}, []string{"order_id", "merchant_id", "merchant_order_no",
 			"app_id", "amount_fen", "description", "notify_url", "status", "bank_code", "bank_txn_id", "paid_fen", "created_at",
 			"created_day", "paid_at", "paid_day", "revision"}, pgx.CopyFromRows(rows))
 		require.NoError(b, err)
-		data, err := reconcile.WriteSettlement("m1", day, bank)
+		data, err := reconcile.WriteSettlement(m1, day, bank)
 		require.NoError(b, err)
 		files = append(files, data)
 	}
@@ -95,7 +103,7 @@ func BenchmarkImport100k(b *testing.B) {
 	require.NoError(b, err)
 	b.ResetTimer()
 	for i := range b.N {
-		r, _, err := svc.Import(ctx, "m1", files[i], "bench")
+		r, _, err := svc.Import(ctx, m1, files[i], "bench")
 		if err != nil || len(r.Mismatches) != 1000 || r.Matched != 99_000 {
 			b.Fatalf("%v %+v", err, r.Outcome.Ours)
 		}

@@ -21,6 +21,12 @@ import (
 	"github.com/cardledger/cardledger/reconcile"
 )
 
+// The merchants of the tests.
+const (
+	m1 = "6f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9"
+	m2 = "7a2f3e4d-5c6b-4a89-9706-b5c4d3e2f1a0"
+)
+
 // ledger writes merchants and orders through the one write pipeline and
 // projects them into the payments read model, which the service reads
 // through reconcile.PaymentsOrders.
@@ -102,7 +108,9 @@ func newFixture(t *testing.T) fixture {
 	require.NoError(t, err)
 	l.orders, err = commands.NewPipeline(domain.PaymentOrders, store, time.Now)
 	require.NoError(t, err)
-	svc, err := reconcile.NewService(ctx, reconcile.NewPaymentsOrders(db), db, func() time.Time { return clock })
+	orders, err := reconcile.NewPaymentsOrders(store, db)
+	require.NoError(t, err)
+	svc, err := reconcile.NewService(ctx, orders, db, func() time.Time { return clock })
 	require.NoError(t, err)
 	return fixture{svc: svc, ledger: l, db: db}
 }
@@ -124,23 +132,23 @@ func sl(id, kind string, fen int64) reconcile.SettlementLine {
 // day and the planted orders' ids by merchant order number.
 func plant(t *testing.T, f fixture) ([]byte, map[string]string) {
 	l := f.ledger
-	l.merchant("m1", "acc-1", "app-1")
-	l.merchant("m2", "acc-2", "app-2")
+	l.merchant(m1, "acc-1", "app-1")
+	l.merchant(m2, "acc-2", "app-2")
 	ids := map[string]string{}
-	ids["A-ok"] = l.pay("m1", "A-ok", 1200, "p-ok", at(0, 0)) // the day's first instant
+	ids["A-ok"] = l.pay(m1, "A-ok", 1200, "p-ok", at(0, 0)) // the day's first instant
 	// paid the day before, refunded on the day: only the refund is the day's
-	ids["A-refunded"] = l.pay("m1", "A-refunded", 900, "p-before", time.Date(2026, 12, 4, 23, 59, 59, 0, reconcile.Beijing))
+	ids["A-refunded"] = l.pay(m1, "A-refunded", 900, "p-before", time.Date(2026, 12, 4, 23, 59, 59, 0, reconcile.Beijing))
 	l.refund(ids["A-refunded"], "RF-1", 200, "r-ok", at(23, 59))
-	ids["A-only-ours"] = l.pay("m1", "A-only-ours", 300, "p-only-ours", at(9, 30)) // the bank missed it
-	ids["A-amount"] = l.pay("m1", "A-amount", 5000, "p-amount", at(10, 0))         // the bank settled 4999
-	ids["A-type"] = l.pay("m1", "A-type", 800, "p-type", at(11, 0))                // the bank settled a refund
-	l.pay("m1", "A-after", 1, "p-after", time.Date(2026, 12, 6, 0, 0, 0, 0, reconcile.Beijing))
-	l.pay("m2", "B-1", 700, "p-other-merchant", at(12, 0))
+	ids["A-only-ours"] = l.pay(m1, "A-only-ours", 300, "p-only-ours", at(9, 30)) // the bank missed it
+	ids["A-amount"] = l.pay(m1, "A-amount", 5000, "p-amount", at(10, 0))         // the bank settled 4999
+	ids["A-type"] = l.pay(m1, "A-type", 800, "p-type", at(11, 0))                // the bank settled a refund
+	l.pay(m1, "A-after", 1, "p-after", time.Date(2026, 12, 6, 0, 0, 0, 0, reconcile.Beijing))
+	l.pay(m2, "B-1", 700, "p-other-merchant", at(12, 0))
 	l.project()
 	day, _ := reconcile.ParseDay("2026-12-05")
 	only := sl("p-only-bank", reconcile.TxnPayment, 650)
 	only.OrderID = "ord-unknown"
-	data, err := reconcile.WriteSettlement("m1", day, []reconcile.SettlementLine{
+	data, err := reconcile.WriteSettlement(m1, day, []reconcile.SettlementLine{
 		sl("r-ok", reconcile.TxnRefund, 200),
 		sl("p-amount", reconcile.TxnPayment, 4999),
 		only,
@@ -157,7 +165,7 @@ func TestReconciliationWithPlantedMismatchesOfEachKind(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	data, ids := plant(t, f)
-	r, replayed, err := f.svc.Import(ctx, "m1", data, "app-1")
+	r, replayed, err := f.svc.Import(ctx, m1, data, "app-1")
 	require.NoError(t, err)
 	assert.False(t, replayed)
 	assert.Equal(t, "2026-12-05", r.Date)
@@ -187,7 +195,7 @@ func TestReconciliationWithPlantedMismatchesOfEachKind(t *testing.T) {
 		"missing_bank,102,p-only-ours,"+ids["A-only-ours"]+",A-only-ours,,payment,300,,,\r\n"+
 		"type_differs,102,p-type,"+ids["A-type"]+",A-type,,payment,800,refund,800,6\r\n", buf.String())
 
-	stored, err := f.svc.Report(ctx, "m1", mustDay(t, "2026-12-05"))
+	stored, err := f.svc.Report(ctx, m1, mustDay(t, "2026-12-05"))
 	require.NoError(t, err)
 	assert.Equal(t, r, stored)
 }
@@ -206,24 +214,24 @@ func TestReRunningADayChangesNothing(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	data, _ := plant(t, f)
-	first, _, err := f.svc.Import(ctx, "m1", data, "app-1")
+	first, _, err := f.svc.Import(ctx, m1, data, "app-1")
 	require.NoError(t, err)
-	f.ledger.pay("m1", "A-late", 10, "p-late", at(13, 0))
+	f.ledger.pay(m1, "A-late", 10, "p-late", at(13, 0))
 	f.ledger.project()
-	again, replayed, err := f.svc.Import(ctx, "m1", data, "admin")
+	again, replayed, err := f.svc.Import(ctx, m1, data, "admin")
 	require.NoError(t, err)
 	assert.True(t, replayed)
 	assert.Equal(t, first, again)
 
 	other := bytes.Replace(data, []byte("|650\n"), []byte("|651\n"), 1)
 	other = reframe(t, other)
-	_, _, err = f.svc.Import(ctx, "m1", other, "app-1")
+	_, _, err = f.svc.Import(ctx, m1, other, "app-1")
 	assert.ErrorIs(t, err, reconcile.ErrDifferentFile)
 
 	var rows int
 	require.NoError(t, f.db.QueryRow(ctx, `SELECT count(*) FROM reconciliation_settlements`).Scan(&rows))
 	assert.Equal(t, 1, rows)
-	stored, err := f.svc.Report(ctx, "m1", mustDay(t, "2026-12-05"))
+	stored, err := f.svc.Report(ctx, m1, mustDay(t, "2026-12-05"))
 	require.NoError(t, err)
 	assert.Equal(t, first, stored)
 }
@@ -241,7 +249,7 @@ func TestConcurrentImportsOfADayRecordOnce(t *testing.T) {
 	answers := make(chan answer, 4)
 	for i := range 4 {
 		go func() {
-			r, _, err := f.svc.Import(ctx, "m1", data, fmt.Sprintf("client-%d", i))
+			r, _, err := f.svc.Import(ctx, m1, data, fmt.Sprintf("client-%d", i))
 			answers <- answer{r, err}
 		}()
 	}
@@ -265,12 +273,12 @@ func TestBadSettlementFileRecordsNothing(t *testing.T) {
 	ctx := context.Background()
 	data, _ := plant(t, f)
 	broken := bytes.Replace(data, []byte("|4999\n"), []byte("|4998\n"), 1) // the checksum no longer holds
-	_, _, err := f.svc.Import(ctx, "m1", broken, "app-1")
+	_, _, err := f.svc.Import(ctx, m1, broken, "app-1")
 	var re *reconcile.RejectedError
 	require.ErrorAs(t, err, &re)
 	assert.Equal(t, "bad_checksum", re.Problems[0].Code)
 	assert.Equal(t, 7, re.Problems[0].Line)
-	_, err = f.svc.Report(ctx, "m1", mustDay(t, "2026-12-05"))
+	_, err = f.svc.Report(ctx, m1, mustDay(t, "2026-12-05"))
 	assert.ErrorIs(t, err, reconcile.ErrNoReport)
 	var rows int
 	require.NoError(t, f.db.QueryRow(ctx, `SELECT count(*) FROM reconciliation_settlements`).Scan(&rows))
@@ -280,15 +288,15 @@ func TestBadSettlementFileRecordsNothing(t *testing.T) {
 func TestDailyStatementHasTheDaysTransactionsAndTotals(t *testing.T) {
 	f := newFixture(t)
 	_, ids := plant(t, f)
-	st, err := f.svc.Daily(context.Background(), "m1", mustDay(t, "2026-12-05"))
+	st, err := f.svc.Daily(context.Background(), m1, mustDay(t, "2026-12-05"))
 	require.NoError(t, err)
 	assert.Equal(t, reconcile.Totals{Payments: 4, PaymentFen: 7300, Refunds: 1, RefundFen: 200, NetFen: 7100}, st.Totals)
 	lines := strings.Split(strings.TrimSuffix(string(st.File), "\n"), "\n")
 	require.Len(t, lines, 7)
-	assert.Equal(t, "H|CLR1|merchant_daily|m1|2026-12-05|5", lines[0])
+	assert.Equal(t, "H|CLR1|merchant_daily|"+m1+"|2026-12-05|5", lines[0])
 	assert.Equal(t, "D|1|102|p-ok|payment|"+ids["A-ok"]+"|A-ok||1200|2026-12-05T00:00:00+08:00", lines[1])
 	assert.Equal(t, "D|5|102|r-ok|refund|"+ids["A-refunded"]+"|A-refunded|RF-1|200|2026-12-05T23:59:00+08:00", lines[5])
-	again, err := f.svc.Daily(context.Background(), "m1", mustDay(t, "2026-12-05"))
+	again, err := f.svc.Daily(context.Background(), m1, mustDay(t, "2026-12-05"))
 	require.NoError(t, err)
 	assert.Equal(t, st, again)
 }

@@ -199,7 +199,11 @@ func (a *app) server(ctx context.Context) (*echo.Echo, error) {
 		return nil, err
 	}
 	// Merchant reconciliation reads the payments read model.
-	recon, err := reconcile.NewService(ctx, reconcile.NewPaymentsOrders(d.pool), d.pool, time.Now)
+	reconOrders, err := reconcile.NewPaymentsOrders(store, d.pool)
+	if err != nil {
+		return nil, err
+	}
+	recon, err := reconcile.NewService(ctx, reconOrders, d.pool, time.Now)
 	if err != nil {
 		return nil, err
 	}

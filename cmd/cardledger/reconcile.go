@@ -42,7 +42,15 @@ func runReconcile(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	svc, err := reconcile.NewService(ctx, reconcile.NewPaymentsOrders(pool), pool, time.Now)
+	store, err := d.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	orders, err := reconcile.NewPaymentsOrders(store, pool)
+	if err != nil {
+		return err
+	}
+	svc, err := reconcile.NewService(ctx, orders, pool, time.Now)
 	if err != nil {
 		return err
 	}

@@ -9,10 +9,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cardledger/cardledger/commands"
+	"github.com/cardledger/cardledger/domain"
+	"github.com/cardledger/cardledger/eventstore/pgstore/pgstoretest"
 	"github.com/cardledger/cardledger/internal/testpg"
 	"github.com/cardledger/cardledger/reconcile"
 )
@@ -33,53 +35,53 @@ func TestReconcileCommandLine(t *testing.T) {
 	}
 	code, _, stderr := cli("migrate")
 	require.Equal(t, 0, code, stderr)
-	conn, err := pgx.Connect(ctx, url)
+	const m1 = "6f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9"
+	merchants, err := commands.NewPipeline(domain.Merchants, pgstoretest.OpenURL(t, url), time.Now)
 	require.NoError(t, err)
-	_, err = conn.Exec(ctx, `INSERT INTO payments.merchants (merchant_id, account_id, name, credit_code, mcc, settlement_bank,
-		settlement_no, settlement_name, status, apps, created_at, revision)
-		VALUES ('m1', 'acc-1', '药房', '91350100M000100Y43', '5912', '102', '6222020000000001', '药房', 'approved', '{app-1}', now(), 2)`)
+	_, err = merchants.Handle(ctx, m1, commands.NewEnvelope(domain.Actor{Client: "test"}, "test"), domain.RegisterMerchant{
+		MerchantID: m1, AccountID: "acc-1", AppID: "app-1", Name: "药房", CreditCode: "91350100M000100Y43", MCC: "5912",
+		Settlement: domain.SettlementAccount{BankCode: "102", AccountNo: "6222020000000001", Name: "药房"}, By: "test", At: time.Now()})
 	require.NoError(t, err)
-	require.NoError(t, conn.Close(ctx))
 
 	dir := t.TempDir()
-	code, stdout, stderr := cli("reconcile", "daily", "m1", "2026-12-05")
+	code, stdout, stderr := cli("reconcile", "daily", m1, "2026-12-05")
 	require.Equal(t, 0, code, stderr)
-	assert.True(t, strings.HasPrefix(stdout, "H|CLR1|merchant_daily|m1|2026-12-05|0\nT|0|"), stdout)
-	assert.Contains(t, stderr, "m1 2026-12-05: 0 payments 0 fen, 0 refunds 0 fen, net 0 fen; sha256 ")
+	assert.True(t, strings.HasPrefix(stdout, "H|CLR1|merchant_daily|"+m1+"|2026-12-05|0\nT|0|"), stdout)
+	assert.Contains(t, stderr, m1+" 2026-12-05: 0 payments 0 fen, 0 refunds 0 fen, net 0 fen; sha256 ")
 
 	day, err := reconcile.ParseDay("2026-12-05")
 	require.NoError(t, err)
-	data, err := reconcile.WriteSettlement("m1", day, []reconcile.SettlementLine{
+	data, err := reconcile.WriteSettlement(m1, day, []reconcile.SettlementLine{
 		{BankCode: "102", BankTxnID: "T-9", Type: reconcile.TxnPayment, AmountFen: 650}})
 	require.NoError(t, err)
 	file := filepath.Join(dir, "settlement.txt")
 	require.NoError(t, os.WriteFile(file, data, 0o644))
-	code, stdout, stderr = cli("reconcile", "import", "m1", file)
+	code, stdout, stderr = cli("reconcile", "import", m1, file)
 	require.Equal(t, 0, code, stderr)
-	assert.Equal(t, "m1 2026-12-05: 1 bank lines, 0 matched, 1 mismatches\n"+
+	assert.Equal(t, m1+" 2026-12-05: 1 bank lines, 0 matched, 1 mismatches\n"+
 		"  ours: 0 payments 0 fen, 0 refunds 0 fen, net 0 fen\n"+
 		"  bank: 1 payments 650 fen, 0 refunds 0 fen, net 650 fen\n"+
 		"  missing_ours 102 T-9 bank payment 650 (line 2)\n", stdout)
-	code, again, stderr := cli("reconcile", "import", "m1", file)
+	code, again, stderr := cli("reconcile", "import", m1, file)
 	require.Equal(t, 0, code, stderr)
 	assert.Equal(t, file+": imported before; the day's report, unchanged:\n"+stdout, again)
 
 	bad := filepath.Join(dir, "bad.txt")
 	next, err := reconcile.ParseDay("2026-12-06")
 	require.NoError(t, err)
-	data, err = reconcile.WriteSettlement("m1", next, []reconcile.SettlementLine{
+	data, err = reconcile.WriteSettlement(m1, next, []reconcile.SettlementLine{
 		{BankCode: "102", BankTxnID: "T-10", Type: reconcile.TxnPayment, AmountFen: 1}})
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(bad, bytes.Replace(data, []byte("|payment||1\n"), []byte("|payment||1.00\n"), 1), 0o644))
-	code, _, stderr = cli("reconcile", "import", "m1", bad)
+	code, _, stderr = cli("reconcile", "import", m1, bad)
 	assert.Equal(t, 1, code)
 	assert.Contains(t, stderr, "settlement file rejected, nothing recorded:\n  line 3: bad_checksum (")
-	code, _, stderr = cli("reconcile", "report", "m1", "2026-12-06")
+	code, _, stderr = cli("reconcile", "report", m1, "2026-12-06")
 	assert.Equal(t, 1, code)
 	assert.Contains(t, stderr, "no settlement imported for that day")
 
 	csvPath := filepath.Join(dir, "m.csv")
-	code, report, stderr := cli("reconcile", "report", "m1", "2026-12-05", "--csv", csvPath)
+	code, report, stderr := cli("reconcile", "report", m1, "2026-12-05", "--csv", csvPath)
 	require.Equal(t, 0, code, stderr)
 	assert.Equal(t, stdout, report)
 	csv, err := os.ReadFile(csvPath)
@@ -89,7 +91,7 @@ func TestReconcileCommandLine(t *testing.T) {
 	code, _, stderr = cli("reconcile", "daily", "m404", "2026-12-05")
 	assert.Equal(t, 2, code)
 	assert.Contains(t, stderr, `no merchant "m404"`)
-	code, _, stderr = cli("reconcile", "daily", "m1")
+	code, _, stderr = cli("reconcile", "daily", m1)
 	assert.Equal(t, 2, code)
 	assert.Contains(t, stderr, "usage: cardledger reconcile daily MERCHANT DATE")
 }
