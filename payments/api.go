@@ -119,12 +119,8 @@ func envelope(c echo.Context) commands.Envelope {
 	return env
 }
 
-// problem turns domain refusals into problems; a merchant's app that is
-// not bound is a 403, not the domain's conflict.
+// problem turns domain refusals into problems (commands.ProblemFor).
 func problem(err error) error {
-	if de, ok := domain.AsError(err); ok && de.Code == domain.CodeMerchantAppNotBound {
-		return httpapi.NewProblem(http.StatusForbidden, de.Code, de.Message)
-	}
 	if p := commands.ProblemFor(err); p != nil {
 		return p
 	}

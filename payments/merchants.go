@@ -55,6 +55,20 @@ type (
 		Merchant     MerchantView `json:"merchant"`
 		NotifySecret string       `json:"notify_secret"`
 	}
+	// NotificationStatus is where the merchant's notifications stand.
+	NotificationStatus struct {
+		MerchantID string   `json:"merchant_id"`
+		EventTypes []string `json:"event_types"`
+		// Position is the last notification delivered or dead-lettered.
+		Position      string `json:"position"`
+		Delivered     int64  `json:"delivered"`
+		Pending       int    `json:"pending"` // order events after Position (every merchant's), at most 10,000 scanned
+		PendingCapped bool   `json:"pending_capped"`
+		Failures      int    `json:"failures"` // failed calls of the next notification
+		LastError     string `json:"last_error"`
+		DeadLetters   int    `json:"dead_letters"`
+		CreatedAt     string `json:"created_at"`
+	}
 	// NotifySecret is a new notification secret, shown once.
 	NotifySecret struct {
 		MerchantID   string `json:"merchant_id"`
@@ -185,7 +199,7 @@ func (a *API) notifications(c echo.Context) error {
 	if err != nil {
 		return notificationsProblem(err)
 	}
-	return c.JSON(http.StatusOK, st)
+	return c.JSON(http.StatusOK, notificationStatus(m.ID, st))
 }
 
 func (a *API) deadLetters(c echo.Context) error {
@@ -218,7 +232,7 @@ func (a *API) redeliver(c echo.Context) error {
 	if err != nil {
 		return notificationsProblem(err)
 	}
-	return c.JSON(http.StatusAccepted, st)
+	return c.JSON(http.StatusAccepted, notificationStatus(m.ID, st))
 }
 
 func (a *API) rotateSecret(c echo.Context) error {
@@ -239,4 +253,10 @@ func notificationsProblem(err error) error {
 		return httpapi.NotFound(deliveries.CodeSubscriptionNotFound, "the merchant has no notifications yet; rotate its secret to make them")
 	}
 	return err
+}
+
+func notificationStatus(merchant string, st deliveries.Status) NotificationStatus {
+	return NotificationStatus{MerchantID: merchant, EventTypes: st.EventTypes, Position: st.Position, Delivered: st.Delivered,
+		Pending: st.Pending, PendingCapped: st.PendingCapped, Failures: st.Failures, LastError: st.LastError,
+		DeadLetters: st.DeadLetters, CreatedAt: st.CreatedAt}
 }

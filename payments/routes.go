@@ -43,9 +43,8 @@ func (a *API) Routes() []httpapi.Route {
 	refunded.Refunds = []RefundView{{RefundNo: "R-000123-1", AmountFen: 2800, BankRefundID: "SIMR1027C1D0E5A9B3F2", At: paidAt.Add(time.Hour)}}
 	closed := order
 	closed.Status, closed.Reason, closed.Revision = domain.OrderClosed, "顾客取消", 2
-	status := deliveries.Status{ID: deliveries.MerchantSubscriptionID(merchant.ID).String(), EventTypes: deliveries.MerchantEventTypes,
-		Owner: "app-" + merchant.Apps[0], Position: "2ded3-1", Delivered: 42, Failures: 1, LastError: "receiver answered 500",
-		CreatedAt: "2026-12-05T09:30:00Z"}
+	status := NotificationStatus{MerchantID: merchant.ID, EventTypes: deliveries.MerchantEventTypes, Position: "2ded3-1",
+		Delivered: 42, Pending: 1, Failures: 1, LastError: "receiver answered 500", CreatedAt: "2026-12-05T09:30:00Z"}
 	command := []httpapi.Param{httpapi.IdempotencyKey}
 	merchantNotFound := httpapi.Response{Status: http.StatusNotFound, Description: "merchant_not_found (none, or another account's)"}
 	orderNotFound := httpapi.Response{Status: http.StatusNotFound, Description: "order_not_found (none, or not of a merchant the app is bound to)"}
@@ -114,9 +113,9 @@ func (a *API) Routes() []httpapi.Route {
 				{Status: http.StatusOK, Description: "the same order again: nothing recorded"},
 				{Status: http.StatusBadRequest, Description: "order_amount_invalid (zero, negative, a fraction of a fen, not a number, " +
 					"over 5,000,000 fen), invalid_command (merchant_order_no, description, notify_url)"},
-				{Status: http.StatusForbidden, Description: "merchant_app_not_bound, merchant_scope, app_scope"},
+				{Status: http.StatusForbidden, Description: "merchant_scope, app_scope"},
 				{Status: http.StatusNotFound, Description: "merchant_not_found"},
-				{Status: http.StatusConflict, Description: "merchant_not_approved, order_number_reused"},
+				{Status: http.StatusConflict, Description: "merchant_not_approved, merchant_app_not_bound (the app is not the merchant's), order_number_reused"},
 				{Status: http.StatusUnprocessableEntity, Description: "receiver_not_public: notify_url is a loopback, private or link-local address"},
 			},
 			Handler: a.createOrder},

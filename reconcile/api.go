@@ -41,16 +41,16 @@ func NewAPI(svc *Service) *API { return &API{svc: svc} }
 func (a *API) Routes() []httpapi.Route {
 	roles := []httpapi.Role{httpapi.RoleIntegrator}
 	apps := []string{domain.AppFinancialPayment}
-	notFound := httpapi.Problems(http.StatusNotFound)
+	refusals := httpapi.Problems(http.StatusNotFound, http.StatusConflict) // merchant_not_found; merchant_app_not_bound
 	return []httpapi.Route{
 		{Method: http.MethodGet, Path: "/v1/payment/merchants/{id}/statements/{date}", Roles: roles, AppTypes: apps,
 			Summary: "The merchant's daily file (商户对账文件) of a Beijing-time day: every payment and refund, CLR1 framing " +
 				"with count and checksum (docs/platform.md)",
 			Responses: append([]httpapi.Response{{Status: http.StatusOK, ContentType: "text/plain", Body: exampleDaily,
-				Description: "The daily file"}}, notFound...), Handler: a.daily},
+				Description: "The daily file"}}, refusals...), Handler: a.daily},
 		{Method: http.MethodGet, Path: "/v1/payment/merchants/{id}/statements/{date}/totals", Roles: roles, AppTypes: apps,
 			Summary:  "The day's totals of the merchant: payments, refunds and net, in fen, and the daily file's SHA-256",
-			Response: exampleStatement, Responses: notFound, Handler: a.totals},
+			Response: exampleStatement, Responses: refusals, Handler: a.totals},
 		{Method: http.MethodPost, Path: "/v1/payment/merchants/{id}/settlements", Roles: roles, AppTypes: apps, Status: http.StatusCreated,
 			MaxBody: maxSettlementBody,
 			Summary: "Import the bank's settlement file of a day (its header names the merchant and the day): checked whole " +
@@ -60,21 +60,21 @@ func (a *API) Routes() []httpapi.Route {
 			Request: exampleSettlement, RequestType: "text/plain", Response: exampleReport, Handler: a.importSettlement,
 			Responses: append([]httpapi.Response{{Status: http.StatusOK, Body: exampleReport,
 				Description: "This very file was imported before: its stored report, unchanged"}},
-				httpapi.Problems(http.StatusNotFound, http.StatusConflict)...)},
+				refusals...)},
 		{Method: http.MethodGet, Path: "/v1/payment/merchants/{id}/settlements/{date}", Roles: roles, AppTypes: apps,
 			Summary:  "The reconciliation report of the day: both sides' totals, matched count, every mismatch",
-			Response: exampleReport, Responses: notFound, Handler: a.report},
+			Response: exampleReport, Responses: refusals, Handler: a.report},
 		{Method: http.MethodGet, Path: "/v1/payment/merchants/{id}/settlements/{date}/mismatches.csv", Roles: roles, AppTypes: apps,
 			Summary: "The report's mismatches as CSV, one row per mismatch",
 			Responses: append([]httpapi.Response{{Status: http.StatusOK, ContentType: "text/csv", Body: exampleCSV,
-				Description: "The mismatches"}}, notFound...), Handler: a.reportCSV},
+				Description: "The mismatches"}}, refusals...), Handler: a.reportCSV},
 	}
 }
 
 // merchant finds the merchant of the path and checks the caller may reach
 // it, as the payments API does: another account's merchant is not found
 // (its existence is nobody else's business); an app of the account must
-// also be bound to it (403 merchant_app_not_bound).
+// also be bound to it (409 merchant_app_not_bound).
 func (a *API) merchant(c echo.Context) (Merchant, error) {
 	notFound := httpapi.NotFound(domain.CodeMerchantNotFound, "no such merchant")
 	m, err := a.svc.Merchant(c.Request().Context(), c.Param("id"))
@@ -92,7 +92,7 @@ func (a *API) merchant(c echo.Context) (Merchant, error) {
 		return Merchant{}, notFound
 	}
 	if app, ok := platform.AppIDOf(p.Client); p.Role == httpapi.RoleApp && (!ok || !slices.Contains(m.AppIDs, app)) {
-		return Merchant{}, httpapi.NewProblem(http.StatusForbidden, domain.CodeMerchantAppNotBound, "the merchant is not bound to this app")
+		return Merchant{}, httpapi.Conflict(domain.CodeMerchantAppNotBound, "the merchant is not bound to this app")
 	}
 	return m, nil
 }

@@ -180,14 +180,14 @@ func TestReconciliationScope(t *testing.T) {
 		{keyIntegrator, "/v1/payment/merchants/" + m1 + "/statements/2026-12-05/totals", http.StatusOK, ""},
 		{keyApp, "/v1/payment/merchants/" + m1 + "/statements/2026-12-05/totals", http.StatusOK, ""},
 		{keyOtherAcct, "/v1/payment/merchants/" + m1 + "/statements/2026-12-05/totals", http.StatusNotFound, domain.CodeMerchantNotFound},
-		{keyUnboundApp, "/v1/payment/merchants/" + m1 + "/statements/2026-12-05/totals", http.StatusForbidden, domain.CodeMerchantAppNotBound},
+		{keyUnboundApp, "/v1/payment/merchants/" + m1 + "/statements/2026-12-05/totals", http.StatusConflict, domain.CodeMerchantAppNotBound},
 		{keyIdentityApp, "/v1/payment/merchants/" + m1 + "/statements/2026-12-05/totals", http.StatusForbidden, "app_scope"},
 		{keyCounter, "/v1/payment/merchants/" + m1 + "/statements/2026-12-05/totals", http.StatusForbidden, "forbidden"},
 		{keyIntegrator, "/v1/payment/merchants/m404/statements/2026-12-05/totals", http.StatusNotFound, domain.CodeMerchantNotFound},
 		{keyIntegrator, "/v1/payment/merchants/" + m1 + "/statements/2026-02-30/totals", http.StatusBadRequest, httpapi.CodeInvalid},
 		{keyOtherAcct, "/v1/payment/merchants/" + m1 + "/statements/2026-12-05", http.StatusNotFound, domain.CodeMerchantNotFound},
 		{keyOtherAcct, "/v1/payment/merchants/" + m1 + "/settlements/2026-12-05", http.StatusNotFound, domain.CodeMerchantNotFound},
-		{keyUnboundApp, "/v1/payment/merchants/" + m1 + "/settlements/2026-12-05/mismatches.csv", http.StatusForbidden, domain.CodeMerchantAppNotBound},
+		{keyUnboundApp, "/v1/payment/merchants/" + m1 + "/settlements/2026-12-05/mismatches.csv", http.StatusConflict, domain.CodeMerchantAppNotBound},
 	} {
 		a := call(t, srv, http.MethodGet, c.path, c.key, nil)
 		require.Equal(t, c.status, a.status, "%s %s: %s", c.key, c.path, a.body)
@@ -195,7 +195,7 @@ func TestReconciliationScope(t *testing.T) {
 			assert.Equal(t, c.code, a.json(t)["code"], "%s %s", c.key, c.path)
 		}
 	}
-	for key, status := range map[string]int{keyOtherAcct: http.StatusNotFound, keyUnboundApp: http.StatusForbidden} {
+	for key, status := range map[string]int{keyOtherAcct: http.StatusNotFound, keyUnboundApp: http.StatusConflict} {
 		a := call(t, srv, http.MethodPost, "/v1/payment/merchants/"+m1+"/settlements", key, data)
 		assert.Equal(t, status, a.status, "%s: %s", key, a.body)
 	}

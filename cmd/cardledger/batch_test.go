@@ -33,7 +33,8 @@ func TestBatchCommandLine(t *testing.T) {
 
 	code, _, stderr := cli("simulate", "bank")
 	assert.Equal(t, 2, code)
-	assert.Equal(t, "cardledger simulate: usage: cardledger simulate bank|vendor EXPORT_FILE [--fail-rate 0.02] [--seed N] [-o OUT]\n", stderr)
+	assert.Equal(t, "cardledger simulate: usage: cardledger simulate bank|vendor EXPORT_FILE [--fail-rate 0.02] [--seed N] [-o OUT]\n"+
+		"       cardledger simulate payment-bank [--listen 127.0.0.1:9090] [--fail-rate 0] [--seed N]\n", stderr)
 	code, _, stderr = cli("batch")
 	assert.Equal(t, 2, code)
 	assert.Contains(t, stderr, "cardledger batch: usage: \n"+batchUsage+"\n")

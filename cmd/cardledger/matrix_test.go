@@ -240,6 +240,28 @@ var accessMatrix = map[string]access{
 	"GET /v1/platform/apps/{id}/usage":          {roles(integr), targetOwn},
 	"GET /v1/platform/catalogue":                {nil, targetNone},
 
+	// Payments: financial-payment apps act for their merchants (their own
+	// rules: merchant_not_found for another account's, merchant_scope for a
+	// caller that is not an app; payments tests); an administrator decides
+	// merchants; a channel makes payment codes and confirms orders online.
+	"POST /v1/ecard/payment-codes":                              {roles(channel), targetOwn},
+	"POST /v1/payment/merchants":                                {adminOnly, targetOwn},
+	"GET /v1/payment/merchants/{id}":                            {roles(integr), targetOwn},
+	"POST /v1/payment/merchants/{id}/approval":                  {adminOnly, targetOwn},
+	"POST /v1/payment/merchants/{id}/rejection":                 {adminOnly, targetOwn},
+	"POST /v1/payment/merchants/{id}/apps":                      {roles(integr), targetOwn},
+	"GET /v1/payment/merchants/{id}/orders/{no}":                {roles(integr), targetOwn},
+	"GET /v1/payment/merchants/{id}/notifications":              {roles(integr), targetOwn},
+	"GET /v1/payment/merchants/{id}/notifications/dead-letters": {roles(integr), targetOwn},
+	"POST /v1/payment/merchants/{id}/notifications/redelivery":  {roles(integr), targetOwn},
+	"POST /v1/payment/merchants/{id}/notifications/secret":      {roles(integr), targetOwn},
+	"POST /v1/payment/orders":                                   {adminOnly, targetOwn},
+	"GET /v1/payment/orders/{id}":                               {roles(channel), targetOwn},
+	"POST /v1/payment/orders/{id}/payment":                      {adminOnly, targetOwn},
+	"POST /v1/payment/orders/{id}/confirmation":                 {roles(channel), targetOwn},
+	"POST /v1/payment/orders/{id}/closure":                      {adminOnly, targetOwn},
+	"POST /v1/payment/orders/{id}/refunds":                      {adminOnly, targetOwn},
+
 	// Merchant reconciliation: the merchant's account, the payment apps
 	// bound to it and administrators (its own rule, as the payments API's:
 	// merchant_not_found, merchant_app_not_bound; reconcile tests).
@@ -253,7 +275,20 @@ var accessMatrix = map[string]access{
 // appAccess lists the routes open-platform apps may call and the app types
 // that may (Route.AppTypes); an app gets 403 app_scope on every other route.
 var appAccess = map[string][]string{
-	"GET /v1/blacklist/{card_no}": {domain.AppIdentityReading, domain.AppFinancialPayment},
+	"GET /v1/blacklist/{card_no}":                               {domain.AppIdentityReading, domain.AppFinancialPayment},
+	"POST /v1/payment/merchants":                                {domain.AppFinancialPayment},
+	"GET /v1/payment/merchants/{id}":                            {domain.AppFinancialPayment},
+	"POST /v1/payment/merchants/{id}/apps":                      {domain.AppFinancialPayment},
+	"GET /v1/payment/merchants/{id}/orders/{no}":                {domain.AppFinancialPayment},
+	"GET /v1/payment/merchants/{id}/notifications":              {domain.AppFinancialPayment},
+	"GET /v1/payment/merchants/{id}/notifications/dead-letters": {domain.AppFinancialPayment},
+	"POST /v1/payment/merchants/{id}/notifications/redelivery":  {domain.AppFinancialPayment},
+	"POST /v1/payment/merchants/{id}/notifications/secret":      {domain.AppFinancialPayment},
+	"POST /v1/payment/orders":                                   {domain.AppFinancialPayment},
+	"GET /v1/payment/orders/{id}":                               {domain.AppFinancialPayment},
+	"POST /v1/payment/orders/{id}/payment":                      {domain.AppFinancialPayment},
+	"POST /v1/payment/orders/{id}/closure":                      {domain.AppFinancialPayment},
+	"POST /v1/payment/orders/{id}/refunds":                      {domain.AppFinancialPayment},
 
 	"GET /v1/payment/merchants/{id}/statements/{date}":                 {domain.AppFinancialPayment},
 	"GET /v1/payment/merchants/{id}/statements/{date}/totals":          {domain.AppFinancialPayment},

@@ -158,7 +158,7 @@ func TestPaymentJourney(t *testing.T) {
 	other := newPayWorld(p, r.keys["admin"])
 	assert.Equal(t, domain.CodeMerchantNotFound, p.must(http.StatusNotFound, http.MethodGet,
 		"/v1/payment/merchants/"+w.merchant, other.app, nil)["code"])
-	assert.Equal(t, domain.CodeMerchantAppNotBound, p.must(http.StatusForbidden, http.MethodPost, "/v1/payment/orders",
+	assert.Equal(t, domain.CodeMerchantAppNotBound, p.must(http.StatusConflict, http.MethodPost, "/v1/payment/orders",
 		other.app, w.order("X-1", 100, recv.srv.URL))["code"])
 	assert.Equal(t, domain.CodeOrderNotFound, p.must(http.StatusNotFound, http.MethodGet,
 		"/v1/payment/orders/"+id1, other.app, nil)["code"])

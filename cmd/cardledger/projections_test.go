@@ -113,7 +113,8 @@ func TestMigrateCreatesEveryProjectionsTables(t *testing.T) {
 	require.Equal(t, 0, run(ctx, env, []string{"migrate"}))
 	pool := testpg.NewPool(t, url)
 	for _, table := range []string{"readmodel.checkpoint", "batchrm.checkpoint", "batchrm.applications", "batchrm.batches",
-		"batchrm.psam", "batchrm.import_jobs", "audit.checkpoint", "audit.actions", "audit.digests"} {
+		"batchrm.psam", "batchrm.import_jobs", "audit.checkpoint", "audit.actions", "audit.digests",
+		"payments.checkpoint", "payments.merchants", "payments.orders", "payments.refunds"} {
 		var found bool
 		require.NoError(t, pool.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", table).Scan(&found))
 		require.True(t, found, table)
@@ -122,5 +123,5 @@ func TestMigrateCreatesEveryProjectionsTables(t *testing.T) {
 	cli := &environment{stdout: &out, stderr: io.Discard, getenv: env.getenv}
 	require.Equal(t, 0, run(ctx, cli, []string{"projections", "list"}))
 	require.NotContains(t, out.String(), "unavailable")
-	require.Len(t, strings.Split(strings.TrimSpace(out.String()), "\n"), 4, out.String())
+	require.Len(t, strings.Split(strings.TrimSpace(out.String()), "\n"), 5, out.String())
 }
