@@ -3,6 +3,7 @@ package ecard
 import (
 	"context"
 	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -151,11 +152,11 @@ func (s *Service) Release(ctx context.Context, p Payer) error {
 	if p.CodeID == "" {
 		return nil
 	}
-	var id CodeID
-	if _, err := fmt.Sscanf(p.CodeID, "%x", &id); err != nil {
-		return fmt.Errorf("ecard: release code %s: %w", p.CodeID, err)
+	id, err := hex.DecodeString(p.CodeID)
+	if err != nil || len(id) != codeIDLen {
+		return fmt.Errorf("ecard: release code %q: not a code id", p.CodeID)
 	}
-	if _, err := s.pool.Exec(ctx, `DELETE FROM ecard.verifications WHERE code_id = $1`, id[:]); err != nil {
+	if _, err := s.pool.Exec(ctx, `DELETE FROM ecard.verifications WHERE code_id = $1`, id); err != nil {
 		return fmt.Errorf("ecard: release code %s: %w", p.CodeID, err)
 	}
 	return nil

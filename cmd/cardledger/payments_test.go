@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -14,6 +15,8 @@ import (
 
 	"github.com/cardledger/cardledger/deliveries"
 	"github.com/cardledger/cardledger/domain"
+	"github.com/cardledger/cardledger/payments"
+	"github.com/cardledger/cardledger/payments/banksim"
 )
 
 // startPayments is the e-card rig (admin, channel client "app" of channel
@@ -224,4 +227,32 @@ func TestPaymentBadInputs(t *testing.T) {
 			assert.Equal(t, before, eventCount(t, r), "nothing recorded")
 		})
 	}
+}
+
+// A bank that does not answer: 502 bank_unavailable, nothing recorded, and
+// the payment code given back, so the same code pays once the bank is back.
+func TestPaymentWhenTheBankIsDown(t *testing.T) {
+	var up atomic.Bool
+	sim := banksim.Handler(banksim.Options{})
+	bank := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if !up.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		sim.ServeHTTP(w, req)
+	}))
+	t.Cleanup(bank.Close)
+	r := startECardRigWith(t, map[string]string{"CARDLEDGER_DELIVERY_ALLOW_PRIVATE": "true", "CARDLEDGER_PAYMENT_BANK_URL": bank.URL})
+	p := payAPI{t: t, ctx: r.ctx, url: r.url}
+	w := newPayWorld(p, r.keys["admin"])
+	holder := payHolder(p, r.keys["admin"], r.keys["app"], 4)
+	order := p.must(http.StatusCreated, http.MethodPost, "/v1/payment/orders", w.app, w.order("D-1", 800, "http://127.0.0.1:9/n"))["id"].(string)
+	code := paymentCode(p, r.keys["app"], holder)
+	before := eventCount(t, r)
+	refused := p.must(http.StatusBadGateway, http.MethodPost, "/v1/payment/orders/"+order+"/payment", w.app, map[string]any{"payment_code": code})
+	assert.Equal(t, payments.CodeBankUnavailable, refused["code"])
+	assert.Equal(t, before, eventCount(t, r), "nothing recorded")
+	up.Store(true)
+	paid := p.must(http.StatusOK, http.MethodPost, "/v1/payment/orders/"+order+"/payment", w.app, map[string]any{"payment_code": code})
+	assert.Equal(t, "paid", paid["status"])
 }
