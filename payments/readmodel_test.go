@@ -24,7 +24,7 @@ func TestReadModelFoldsMerchantsOrdersRefunds(t *testing.T) {
 	defer cancel()
 	url := testpg.NewDatabase(t)
 	store := pgstoretest.OpenURL(t, url)
-	pool, err := pgxpool.New(ctx, url+"?pool_max_conns=2")
+	pool, err := pgxpool.New(ctx, url+"&pool_max_conns=2")
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
 	rm := payments.NewReadModel(pool)

@@ -102,9 +102,54 @@ func clean(v string) string {
 	}, v)
 }
 
+// Layout is a family of exchange files that share this framing: its
+// format tag (the header's second field) and, per kind, the detail fields
+// after "D|seq". The batch files are one family (Magic, Columns); the
+// merchant reconciliation files (package reconcile) another.
+type Layout struct {
+	Magic   string
+	Columns func(kind string) ([]string, bool)
+}
+
+// Frame is one file of a Layout: the header's kind, id and date, and the
+// detail records in file order.
+type Frame struct {
+	Kind    string
+	ID      string
+	Date    string     // YYYY-MM-DD
+	Records [][]string // detail fields without "D" and seq
+	// Set by Encode and Parse.
+	SHA256     string // of the whole file
+	BodySHA256 string // of the detail lines, as in the trailer
+}
+
+// batchLayout is the framing of the six batch files.
+var batchLayout = Layout{Magic: Magic, Columns: func(kind string) ([]string, bool) {
+	cols, ok := Columns[domain.BatchFileKind(kind)]
+	return cols, ok
+}}
+
 // Encode writes f and sets its digests.
 func (f *File) Encode() ([]byte, error) {
-	cols, ok := Columns[f.Kind]
+	fr := Frame{Kind: string(f.Kind), ID: f.BatchID, Date: f.CreatedOn, Records: f.Records}
+	data, err := batchLayout.Encode(&fr)
+	f.SHA256, f.BodySHA256 = fr.SHA256, fr.BodySHA256
+	return data, err
+}
+
+// Parse reads a batch exchange file and checks its framing (Layout.Parse).
+func Parse(data []byte) (*File, error) {
+	fr, err := batchLayout.Parse(data)
+	if err != nil {
+		return nil, err
+	}
+	return &File{Kind: domain.BatchFileKind(fr.Kind), BatchID: fr.ID, CreatedOn: fr.Date, Records: fr.Records,
+		SHA256: fr.SHA256, BodySHA256: fr.BodySHA256}, nil
+}
+
+// Encode writes f and sets its digests.
+func (l Layout) Encode(f *Frame) ([]byte, error) {
+	cols, ok := l.Columns(f.Kind)
 	if !ok {
 		return nil, fmt.Errorf("encode: unknown file kind %q", f.Kind)
 	}
@@ -124,7 +169,7 @@ func (f *File) Encode() ([]byte, error) {
 	sum := sha256.Sum256(body.Bytes())
 	f.BodySHA256 = hex.EncodeToString(sum[:])
 	var out bytes.Buffer
-	fmt.Fprintf(&out, "H|%s|%s|%s|%s|%d\n", Magic, f.Kind, clean(f.BatchID), f.CreatedOn, len(f.Records))
+	fmt.Fprintf(&out, "H|%s|%s|%s|%s|%d\n", l.Magic, f.Kind, clean(f.ID), f.Date, len(f.Records))
 	out.Write(body.Bytes())
 	fmt.Fprintf(&out, "T|%d|%s\n", len(f.Records), f.BodySHA256)
 	whole := sha256.Sum256(out.Bytes())
@@ -132,10 +177,10 @@ func (f *File) Encode() ([]byte, error) {
 	return out.Bytes(), nil
 }
 
-// Parse reads an exchange file and checks its framing: header, field
+// Parse reads a file of the layout and checks its framing: header, field
 // counts, sequence numbers, the trailer's line count and checksum. It
-// reports every problem it finds, not just the first.
-func Parse(data []byte) (*File, error) {
+// reports every problem it finds, not just the first, as a *FormatError.
+func (l Layout) Parse(data []byte) (*Frame, error) {
 	var probs []Problem
 	add := func(line int, code, format string, args ...any) {
 		if len(probs) < 100 {
@@ -154,15 +199,15 @@ func Parse(data []byte) (*File, error) {
 		return nil, &FormatError{Problems: []Problem{{0, CodeTrailer, "no header and trailer"}}}
 	}
 	h := strings.Split(lines[0], "|")
-	f := &File{}
+	f := &Frame{}
 	var declared int
-	if len(h) != 6 || h[0] != "H" || h[1] != Magic {
-		return nil, &FormatError{Problems: []Problem{{1, CodeHeader, "want H|" + Magic + "|kind|batch|date|lines"}}}
+	if len(h) != 6 || h[0] != "H" || h[1] != l.Magic {
+		return nil, &FormatError{Problems: []Problem{{1, CodeHeader, "want H|" + l.Magic + "|kind|id|date|lines"}}}
 	}
-	f.Kind, f.BatchID, f.CreatedOn = domain.BatchFileKind(h[2]), h[3], h[4]
-	cols, ok := Columns[f.Kind]
+	f.Kind, f.ID, f.Date = h[2], h[3], h[4]
+	cols, ok := l.Columns(f.Kind)
 	if !ok {
-		return nil, &FormatError{Problems: []Problem{{1, CodeHeader, "unknown file kind " + h[2]}}, BatchID: f.BatchID}
+		return nil, &FormatError{Problems: []Problem{{1, CodeHeader, "unknown file kind " + h[2]}}, BatchID: f.ID}
 	}
 	declared, err := strconv.Atoi(h[5])
 	if err != nil {
@@ -170,17 +215,17 @@ func Parse(data []byte) (*File, error) {
 	}
 	body := lines[1 : len(lines)-1]
 	hash := sha256.New()
-	for i, l := range body {
+	for i, line := range body {
 		n := i + 2
-		hash.Write([]byte(l))
+		hash.Write([]byte(line))
 		hash.Write([]byte{'\n'})
-		if strings.HasSuffix(l, "\r") {
+		if strings.HasSuffix(line, "\r") {
 			add(n, CodeLine, "CR before LF: lines must end with LF only")
 			continue
 		}
-		fs := strings.Split(l, "|")
+		fs := strings.Split(line, "|")
 		if fs[0] != "D" || len(fs) != len(cols)+2 {
-			add(n, CodeLine, "want D|seq and %d fields, got %d fields", len(cols), len(fs)-1)
+			add(n, CodeLine, "want D|seq and %d fields, got %d after D|seq", len(cols), max(0, len(fs)-2))
 			continue
 		}
 		if fs[1] != strconv.Itoa(i+1) {
@@ -203,7 +248,7 @@ func Parse(data []byte) (*File, error) {
 		}
 	}
 	if len(probs) > 0 {
-		return nil, &FormatError{Problems: probs, Kind: f.Kind, BatchID: f.BatchID}
+		return nil, &FormatError{Problems: probs, Kind: domain.BatchFileKind(f.Kind), BatchID: f.ID}
 	}
 	whole := sha256.Sum256(data)
 	f.SHA256 = hex.EncodeToString(whole[:])

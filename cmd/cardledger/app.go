@@ -31,6 +31,7 @@ import (
 	"github.com/cardledger/cardledger/projections"
 	"github.com/cardledger/cardledger/projections/readmodel"
 	"github.com/cardledger/cardledger/readapi"
+	"github.com/cardledger/cardledger/reconcile"
 )
 
 // app is the service assembled from its parts: one place that knows how the
@@ -204,6 +205,16 @@ func (a *app) server(ctx context.Context) (*echo.Echo, error) {
 	if _, err := auth.SealSecrets(ctx, d.pool, secrets); err != nil {
 		return nil, err
 	}
+	// Merchant reconciliation reads the payments read model.
+	reconOrders, err := reconcile.NewPaymentsOrders(store, d.pool)
+	if err != nil {
+		return nil, err
+	}
+	recon, err := reconcile.NewService(ctx, reconOrders, d.pool, time.Now)
+	if err != nil {
+		return nil, err
+	}
+	routes = append(routes, reconcile.NewAPI(recon).Routes())
 	// The open platform: its catalogue is made from every route table, its own included.
 	plat, err := platform.NewAPI(ctx, store, d.pool, secrets, time.Now)
 	if err != nil {

@@ -263,6 +263,15 @@ var accessMatrix = map[string]access{
 	"POST /v1/payment/orders/{id}/confirmation":                 {roles(channel), targetOwn},
 	"POST /v1/payment/orders/{id}/closure":                      {adminOnly, targetOwn},
 	"POST /v1/payment/orders/{id}/refunds":                      {adminOnly, targetOwn},
+
+	// Merchant reconciliation: the merchant's account, the payment apps
+	// bound to it and administrators (its own rule, as the payments API's:
+	// merchant_not_found, merchant_app_not_bound; reconcile tests).
+	"GET /v1/payment/merchants/{id}/statements/{date}":                 {roles(integr), targetOwn},
+	"GET /v1/payment/merchants/{id}/statements/{date}/totals":          {roles(integr), targetOwn},
+	"POST /v1/payment/merchants/{id}/settlements":                      {roles(integr), targetOwn},
+	"GET /v1/payment/merchants/{id}/settlements/{date}":                {roles(integr), targetOwn},
+	"GET /v1/payment/merchants/{id}/settlements/{date}/mismatches.csv": {roles(integr), targetOwn},
 }
 
 // appAccess lists the routes open-platform apps may call and the app types
@@ -282,6 +291,12 @@ var appAccess = map[string][]string{
 	"POST /v1/payment/orders/{id}/payment":                      {domain.AppFinancialPayment},
 	"POST /v1/payment/orders/{id}/closure":                      {domain.AppFinancialPayment},
 	"POST /v1/payment/orders/{id}/refunds":                      {domain.AppFinancialPayment},
+
+	"GET /v1/payment/merchants/{id}/statements/{date}":                 {domain.AppFinancialPayment},
+	"GET /v1/payment/merchants/{id}/statements/{date}/totals":          {domain.AppFinancialPayment},
+	"POST /v1/payment/merchants/{id}/settlements":                      {domain.AppFinancialPayment},
+	"GET /v1/payment/merchants/{id}/settlements/{date}":                {domain.AppFinancialPayment},
+	"GET /v1/payment/merchants/{id}/settlements/{date}/mismatches.csv": {domain.AppFinancialPayment},
 }
 
 func TestAccessMatrix(t *testing.T) {

@@ -16,6 +16,7 @@ import (
 	"github.com/cardledger/cardledger/payments"
 	"github.com/cardledger/cardledger/projections"
 	"github.com/cardledger/cardledger/projections/readmodel"
+	"github.com/cardledger/cardledger/reconcile"
 )
 
 // runMigrate creates or updates every table: the event store (when it is
@@ -46,6 +47,7 @@ func runMigrate(ctx context.Context, env *environment, args []string) error {
 		{"batch import jobs", func(ctx context.Context) error { return batch.MigrateImportJobs(ctx, pool) }},
 		{"audit trail", func(ctx context.Context) error { return audit.Migrate(ctx, pool) }},
 		{"deliveries", func(ctx context.Context) error { return deliveries.Migrate(ctx, pool) }},
+		{"reconciliation", func(ctx context.Context) error { return reconcile.Migrate(ctx, pool) }},
 		{"e-card codes", func(ctx context.Context) error {
 			if err := ecard.Migrate(ctx, pool); err != nil {
 				return err
