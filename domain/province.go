@@ -115,10 +115,7 @@ const (
 // card_held_elsewhere. It refuses nothing else: a holder who cannot apply
 // anyway gets the refusal of the command itself.
 func RefuseHeldElsewhere(c *Cardholder, held []ProvincialCard) error {
-	if !c.Registered || c.Deceased {
-		return nil
-	}
-	if s := c.Status(); s != StatusNone && s != StatusCancelled {
+	if !FirstIssueChecked(c) {
 		return nil
 	}
 	for _, p := range held {
@@ -128,6 +125,17 @@ func RefuseHeldElsewhere(c *Cardholder, held []ProvincialCard) error {
 		}
 	}
 	return nil
+}
+
+// FirstIssueChecked reports whether the first-issue rule applies to c: a
+// registered, living holder whose personal data is not erased, with no
+// valid card here (none yet, or the last one cancelled).
+func FirstIssueChecked(c *Cardholder) bool {
+	if !c.Registered || c.Deceased || c.Erased {
+		return false
+	}
+	s := c.Status()
+	return s == StatusNone || s == StatusCancelled
 }
 
 // anyCard returns the current or a past card numbered cardNo.
