@@ -26,6 +26,7 @@ import (
 //	cardledger import applications FILE [--report OUT.json]
 //	cardledger batch SUBCOMMAND ...                       (batchUsage)
 //	cardledger simulate bank|vendor EXPORT_FILE [--fail-rate 0.02] [--seed N] [-o OUT]
+//	cardledger simulate province [--listen ADDR] ...     (simulate_province.go)
 //	cardledger psam SUBCOMMAND ...                        (psamUsage, psam.go)
 
 func runImport(ctx context.Context, env *environment, args []string) error {
@@ -40,8 +41,12 @@ func runImport(ctx context.Context, env *environment, args []string) error {
 	})
 }
 
-// runSimulate needs no database: it turns an export file into a return file.
-func runSimulate(_ context.Context, env *environment, args []string) error {
+// runSimulate needs no database: it turns an export file into a return
+// file, or (province) serves the provincial card database.
+func runSimulate(ctx context.Context, env *environment, args []string) error {
+	if len(args) > 0 && args[0] == "province" {
+		return runSimulateProvince(ctx, env, args[1:])
+	}
 	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
 	rate := fs.Float64("fail-rate", 0.02, "share of lines refused or failed (0..1)")
 	seed := fs.Int64("seed", 1, "seed; the same seed gives the same return file")
