@@ -49,7 +49,10 @@ type env struct {
 	srv   *httptest.Server
 }
 
-func newEnv(t *testing.T) *env {
+// envOption adjusts the API and the server's options before serving.
+type envOption func(*commands.API, *httpapi.Options)
+
+func newEnv(t *testing.T, opts ...envOption) *env {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -76,7 +79,11 @@ func newEnv(t *testing.T) *env {
 		keyRsapp2:  {Client: "rsapp-2", Role: httpapi.RoleChannel, Channel: "rsapp"},
 		keyIcbcApp: {Client: "icbc-app-1", Role: httpapi.RoleChannel, Channel: "icbc-app"},
 	}
-	e := httpapi.NewServer(httpapi.Options{Auth: auth, Log: log}, api.Routes())
+	o := httpapi.Options{Auth: auth, Log: log}
+	for _, opt := range opts {
+		opt(api, &o)
+	}
+	e := httpapi.NewServer(o, api.Routes())
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
 	return &env{t: t, store: store, pool: pool, srv: srv}

@@ -61,6 +61,10 @@ var answers = map[string]answer{
 	// Personal data upkeep (routes_correction.go).
 	"/v1/cardholders/{id}/corrections":      {domain.StatusActive, []string{"PersonalDataCorrected"}},
 	"/v1/cardholders/{id}/id-number-change": {domain.StatusApplied, []string{"IdentityMovedIn", "CardholderRegistered", "CardApplied"}},
+
+	// The provincial card database (routes_province.go).
+	"/v1/cardholders/{id}/transfer-in":                   {domain.StatusActive, []string{"CardTransferredIn"}},
+	"/v1/cards/{card_no}/provincial-record/cancellation": {domain.StatusCancelled, []string{"ProvincialRecordCancelled"}},
 }
 
 // exampleAnswer is the example answer of the command at path.
