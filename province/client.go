@@ -210,4 +210,3 @@ func (c *Client) call(ctx context.Context, method, path string, body, out any) e
 		return fmt.Errorf("province %s %s answered %d: %w", method, path, resp.StatusCode, commands.ErrProvinceUnavailable)
 	}
 }
-
