@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/cardledger/cardledger/domain"
 	"github.com/cardledger/cardledger/eventstore"
@@ -111,12 +112,16 @@ type TransferIn struct {
 // moved the record (answer lost, or the append failed) finds it already in
 // this region, coming from TransferredFrom, and finishes.
 func (h *ProvinceHandler) TransferIn(ctx context.Context, cmd TransferIn) (Result, error) {
+	// The body's own fields before anything else.
+	switch err := domain.ValidateCardNo(cmd.CardNo); {
+	case strings.TrimSpace(cmd.CardNo) == "":
+		return Result{}, domain.Invalid(domain.FieldError{Field: "card_no", Code: domain.CodeRequired, Message: "card_no is required"})
+	case err != nil:
+		return Result{}, domain.Invalid(domain.FieldError{Field: "card_no", Code: domain.CodeInvalidCardNo, Message: err.Error()})
+	}
 	port, err := h.link.get()
 	if err != nil {
 		return Result{}, err
-	}
-	if err := domain.ValidateCardNo(cmd.CardNo); err != nil {
-		return Result{}, domain.Invalid(domain.FieldError{Field: "card_no", Code: domain.CodeInvalidCardNo, Message: err.Error()})
 	}
 	loaded, err := h.loadHolder(ctx, cmd.Envelope, cmd.CardholderID)
 	if err != nil {
@@ -173,6 +178,9 @@ type CancelProvincialRecord struct {
 // that does not know the card (card_not_found) has nothing to cancel: that
 // is recorded the same way.
 func (h *ProvinceHandler) CancelRecord(ctx context.Context, cmd CancelProvincialRecord) (Result, error) {
+	if strings.TrimSpace(cmd.Reason) == "" {
+		return Result{}, domain.Invalid(domain.FieldError{Field: "reason", Code: domain.CodeRequired, Message: "reason is required"})
+	}
 	port, err := h.link.get()
 	if err != nil {
 		return Result{}, err
