@@ -140,3 +140,15 @@ func (l *provinceLink) firstIssueGate(ctx context.Context, loaded *domain.Cardho
 		return decide(s)
 	}, nil
 }
+
+// RefuseFirstIssueElsewhere applies the first-issue rule to a holder state
+// outside a command (the bulk application import decides rows before it
+// writes them): the domain's card_held_elsewhere refusal, an
+// ErrProvinceUnavailable, or nil (also when no province is configured).
+func (s *Service) RefuseFirstIssueElsewhere(ctx context.Context, c *domain.Cardholder) error {
+	held, err := s.province.heldElsewhere(ctx, c)
+	if err != nil {
+		return err
+	}
+	return domain.RefuseHeldElsewhere(c, held)
+}
