@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -47,6 +48,9 @@ func NewClient(baseURL, token string, timeout time.Duration) (*Client, error) {
 
 // Wire bodies (docs/province.md).
 type (
+	cardsQuery struct {
+		IDNumber string `json:"id_number"`
+	}
 	cardsAnswer struct {
 		Cards []commands.ProvinceCard `json:"cards"`
 	}
@@ -73,7 +77,8 @@ type (
 
 func (c *Client) Cards(ctx context.Context, idNumber string) ([]commands.ProvinceCard, error) {
 	var a cardsAnswer
-	if err := c.call(ctx, http.MethodGet, "/v1/persons/"+url.PathEscape(idNumber)+"/cards", nil, &a); err != nil {
+	// The ID number goes in the body, never in a URL (access logs).
+	if err := c.call(ctx, http.MethodPost, "/v1/card-queries", cardsQuery{IDNumber: idNumber}, &a); err != nil {
 		return nil, err
 	}
 	if a.Cards == nil {
@@ -179,6 +184,10 @@ func (c *Client) call(ctx context.Context, method, path string, body, out any) e
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		// The transport's error without the URL it repeats.
+		if ue, ok := errors.AsType[*url.Error](err); ok {
+			err = ue.Err
 		}
 		return fmt.Errorf("province %s %s: %v: %w", method, path, err, commands.ErrProvinceUnavailable)
 	}

@@ -134,7 +134,7 @@ func (s *Simulator) save() error {
 // Handler serves the wire protocol of docs/province.md.
 func (s *Simulator) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /v1/persons/{id_number}/cards", s.cards)
+	mux.HandleFunc("POST /v1/card-queries", s.cards)
 	mux.HandleFunc("POST /v1/cards/{card_no}/transfer", s.transfer)
 	mux.HandleFunc("POST /v1/cards/{card_no}/cancellation", s.cancel)
 	mux.HandleFunc("PUT /v1/records", s.upload)
@@ -149,6 +149,9 @@ func (s *Simulator) Handler() http.Handler {
 			_, _ = io.WriteString(w, `{"cards":[{"card_no":"B1000`)
 			return
 		case FaultHang:
+			// Reading the body first lets the server notice the caller
+			// hanging up (it watches the connection only after that).
+			_, _ = io.Copy(io.Discard, r.Body)
 			select {
 			case <-r.Context().Done():
 			case <-time.After(5 * time.Minute):
@@ -187,7 +190,11 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 }
 
 func (s *Simulator) cards(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id_number")
+	var q cardsQuery
+	if !decodeBody(w, r, &q) {
+		return
+	}
+	id := q.IDNumber
 	s.mu.Lock()
 	out := []commands.ProvinceCard{}
 	for _, rec := range s.records {

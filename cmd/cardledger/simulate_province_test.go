@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -32,14 +33,19 @@ func TestSimulateProvinceServes(t *testing.T) {
 	url := regexp.MustCompile(`http://[0-9.:]+`).FindString(first)
 	require.NotEmpty(t, url, first)
 
-	req, err := http.NewRequest(http.MethodGet, url+"/v1/persons/11010519900101123X/cards", nil)
-	require.NoError(t, err)
-	res, err := http.DefaultClient.Do(req)
+	query := func(token string) (*http.Response, error) {
+		req, err := http.NewRequest(http.MethodPost, url+"/v1/card-queries", strings.NewReader(`{"id_number":"11010519491231002X"}`))
+		require.NoError(t, err)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		return http.DefaultClient.Do(req)
+	}
+	res, err := query("")
 	require.NoError(t, err)
 	res.Body.Close()
 	assert.Equal(t, http.StatusUnauthorized, res.StatusCode, "no token")
-	req.Header.Set("Authorization", "Bearer t")
-	res, err = http.DefaultClient.Do(req)
+	res, err = query("t")
 	require.NoError(t, err)
 	body, _ := io.ReadAll(res.Body)
 	res.Body.Close()
