@@ -66,11 +66,13 @@ func (h *ProvinceHandler) loadHolder(ctx context.Context, env Envelope, id strin
 
 // Cards downloads the province's records of the holder's cards.
 func (h *ProvinceHandler) Cards(ctx context.Context, env Envelope, cardholderID string) (ProvincialCards, error) {
-	port, err := h.link.get()
+	// The holder and the caller's scope first: nothing about a holder out
+	// of scope shows through, whether a province is there or not.
+	loaded, err := h.loadHolder(ctx, env, cardholderID)
 	if err != nil {
 		return ProvincialCards{}, err
 	}
-	loaded, err := h.loadHolder(ctx, env, cardholderID)
+	port, err := h.link.get()
 	if err != nil {
 		return ProvincialCards{}, err
 	}
@@ -119,16 +121,16 @@ func (h *ProvinceHandler) TransferIn(ctx context.Context, cmd TransferIn) (Resul
 	case err != nil:
 		return Result{}, domain.Invalid(domain.FieldError{Field: "card_no", Code: domain.CodeInvalidCardNo, Message: err.Error()})
 	}
-	port, err := h.link.get()
-	if err != nil {
-		return Result{}, err
-	}
 	loaded, err := h.loadHolder(ctx, cmd.Envelope, cmd.CardholderID)
 	if err != nil {
 		return Result{}, err
 	}
 	if res, ok := h.repo.Replayed(loaded, cmd.Envelope); ok {
 		return res, nil
+	}
+	port, err := h.link.get()
+	if err != nil {
+		return Result{}, err
 	}
 	s := loaded.State
 	cards, err := port.Cards(ctx, s.Profile.IDNumber)
@@ -181,10 +183,6 @@ func (h *ProvinceHandler) CancelRecord(ctx context.Context, cmd CancelProvincial
 	if strings.TrimSpace(cmd.Reason) == "" {
 		return Result{}, domain.Invalid(domain.FieldError{Field: "reason", Code: domain.CodeRequired, Message: "reason is required"})
 	}
-	port, err := h.link.get()
-	if err != nil {
-		return Result{}, err
-	}
 	id, err := h.numbers.Resolve(ctx, cmd.CardNo)
 	if err != nil {
 		return Result{}, err
@@ -198,6 +196,10 @@ func (h *ProvinceHandler) CancelRecord(ctx context.Context, cmd CancelProvincial
 	}
 	dc := domain.CancelProvincialRecord{CardNo: cmd.CardNo, Reason: cmd.Reason}
 	if _, err := domain.Decide(loaded.State, dc); err != nil {
+		return Result{}, err
+	}
+	port, err := h.link.get()
+	if err != nil {
 		return Result{}, err
 	}
 	err = port.CancelRecord(ctx, cmd.CardNo, loaded.State.Profile.RegionCode, cmd.Reason)
@@ -293,11 +295,11 @@ func RecordsOf(s *domain.Cardholder) []ProvinceCard {
 
 // Upload sends the records Records collects to the province, in chunks.
 func (h *ProvinceHandler) Upload(ctx context.Context, from eventstore.Position) (UploadReport, error) {
-	port, err := h.link.get()
+	records, holders, until, more, err := h.Records(ctx, from)
 	if err != nil {
 		return UploadReport{}, err
 	}
-	records, holders, until, more, err := h.Records(ctx, from)
+	port, err := h.link.get()
 	if err != nil {
 		return UploadReport{}, err
 	}
