@@ -96,6 +96,17 @@ func (s *Service) ImportApplications(ctx context.Context, data []byte) (*ImportR
 			continue
 		}
 		id, events, problems := s.decideImportRow(r)
+		if len(problems) == 0 {
+			// The first-issue rule (docs/province.md): asked before anything
+			// is written, so a province that does not answer fails the
+			// whole import with nothing written.
+			if err := s.cmds.RefuseFirstIssueElsewhere(ctx, domain.Replay(id, events[:1])); err != nil {
+				if _, refused := domain.AsError(err); !refused {
+					return nil, fmt.Errorf("line %d: %w", r.Line, err)
+				}
+				problems = problemsOf(err)
+			}
+		}
 		if len(problems) > 0 {
 			out.Status, out.Problems = RowRejected, problems
 			continue

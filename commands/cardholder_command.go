@@ -20,6 +20,8 @@ type CardholderCommand struct {
 type CardholderCommandHandler struct {
 	repo      *Repository
 	followers []ErasureFollower // see FollowErasures
+	// province checks first applications (card_held_elsewhere).
+	province *provinceLink
 }
 
 func NewCardholderCommandHandler(repo *Repository) (*CardholderCommandHandler, error) {
@@ -33,9 +35,14 @@ func (h *CardholderCommandHandler) Handle(ctx context.Context, cmd CardholderCom
 	if err := checkCardholderID(cmd.CardholderID); err != nil {
 		return Result{}, err
 	}
-	res, err := h.repo.Update(ctx, cmd.CardholderID, cmd.Expected, cmd.Envelope, func(s *domain.Cardholder) ([]domain.Event, error) {
-		return domain.Decide(s, cmd.Command)
-	})
+	decide := func(s *domain.Cardholder) ([]domain.Event, error) { return domain.Decide(s, cmd.Command) }
+	if h.province != nil && h.province.port != nil {
+		var err error
+		if decide, err = h.gate(ctx, cmd, decide); err != nil {
+			return Result{}, err
+		}
+	}
+	res, err := h.repo.Update(ctx, cmd.CardholderID, cmd.Expected, cmd.Envelope, decide)
 	if _, erase := cmd.Command.(domain.EraseCardholder); erase {
 		if ferr := h.followErasure(ctx, cmd.CardholderID, res, err); ferr != nil {
 			return Result{}, ferr
@@ -56,4 +63,26 @@ func checkCardholderID(id string) error {
 		return domain.NotFound(domain.CodeCardholderNotFound, "cardholder %q is not registered", id)
 	}
 	return nil
+}
+
+// gate applies the first-issue rule (provinceLink.firstIssueGate) on the
+// holder as loaded; a command already applied is not asked about again.
+func (h *CardholderCommandHandler) gate(ctx context.Context, cmd CardholderCommand,
+	decide func(*domain.Cardholder) ([]domain.Event, error)) (func(*domain.Cardholder) ([]domain.Event, error), error) {
+	switch cmd.Command.(type) {
+	case domain.ApplyForCard, domain.ApplyThroughChannel:
+	default:
+		return decide, nil
+	}
+	loaded, err := h.repo.Load(ctx, cmd.CardholderID)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkScope(cmd.Scope, loaded.State); err != nil {
+		return nil, err
+	}
+	if _, ok := h.repo.Replayed(loaded, cmd.Envelope); ok {
+		return decide, nil
+	}
+	return h.province.firstIssueGate(ctx, loaded.State, cmd.Command, decide)
 }

@@ -121,6 +121,21 @@
 // police_unavailable 503, police_bad_answer 502, police_timeout 504); a
 // match brings the police photo with it.
 //
+// The provincial card database (省持卡库, routes_province.go, province.go:
+// the Province port; docs/province.md):
+//
+//	GET  /v1/cardholders/{id}/provincial-cards                 counter, auditor; the province's records (下载异地卡信息)
+//	POST /v1/cardholders/{id}/transfer-in                      counter; 地市卡转移, inbound
+//	POST /v1/cards/{card_no}/provincial-record/cancellation    counter; 注销省厅卡信息
+//	POST /v1/province/uploads                                  admin; incremental upload of this city's records
+//	GET  /v1/province/records                                  admin; the same records as a JSON Lines file
+//
+// With a province configured, first applications (applications,
+// instant-issuance, self-service instant-application, the bulk import) are
+// refused card_held_elsewhere while the person holds a valid card of
+// another city; a province that fails is 503 province_unavailable and
+// nothing is written.
+//
 // Analysts, blacklist consumers and terminals have no access here: they
 // read projections (terminals verify e-card codes in package ecard). Command responses carry cardholder_id, revision, position
 // (opaque) and the appended event types, and the revision as ETag ("7").

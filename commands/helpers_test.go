@@ -50,10 +50,12 @@ type env struct {
 }
 
 // envOption changes the env's wiring: wrap the store (piistore), then
-// configure the API (identity source, photo store).
+// configure the API (identity source, photo store, province) and the
+// server's options.
 type envOption struct {
 	wrap      func(t *testing.T, store eventstore.Store, pool *pgxpool.Pool) eventstore.Store
 	configure func(api *commands.API)
+	serve     func(api *commands.API, o *httpapi.Options)
 }
 
 func newEnv(t *testing.T, opts ...envOption) *env {
@@ -94,7 +96,13 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		keyRsapp2:  {Client: "rsapp-2", Role: httpapi.RoleChannel, Channel: "rsapp"},
 		keyIcbcApp: {Client: "icbc-app-1", Role: httpapi.RoleChannel, Channel: "icbc-app"},
 	}
-	e := httpapi.NewServer(httpapi.Options{Auth: auth, Log: log}, api.Routes())
+	o := httpapi.Options{Auth: auth, Log: log}
+	for _, opt := range opts {
+		if opt.serve != nil {
+			opt.serve(api, &o)
+		}
+	}
+	e := httpapi.NewServer(o, api.Routes())
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
 	return &env{t: t, store: store, pool: pool, srv: srv}

@@ -31,6 +31,8 @@ type InstantIssueHandler struct {
 	repo    *Repository
 	numbers *CardNumbers
 	clock   func() time.Time
+	// province checks first issues (card_held_elsewhere).
+	province *provinceLink
 }
 
 func NewInstantIssueHandler(repo *Repository, numbers *CardNumbers, clock func() time.Time) (*InstantIssueHandler, error) {
@@ -78,7 +80,14 @@ func (h *InstantIssueHandler) Handle(ctx context.Context, cmd InstantIssue) (Res
 			dc.CardNo = pending.CardNo
 		}
 	}
-	if _, err := domain.Decide(loaded.State, dc); err != nil {
+	decide, err := h.province.firstIssueGate(ctx, loaded.State, dc,
+		func(s *domain.Cardholder) ([]domain.Event, error) { return domain.Decide(s, dc) })
+	if err != nil {
+		return Result{}, err
+	}
+	// Before reserving a number: a refusal (the first-issue rule included)
+	// reserves nothing.
+	if _, err := decide(loaded.State); err != nil {
 		return Result{}, err
 	}
 	if dc.CardNo == placeholderCardNo {
@@ -87,6 +96,6 @@ func (h *InstantIssueHandler) Handle(ctx context.Context, cmd InstantIssue) (Res
 		}
 	}
 	return h.repo.Update(ctx, cmd.CardholderID, cmd.Expected, cmd.Envelope, func(s *domain.Cardholder) ([]domain.Event, error) {
-		return domain.Decide(s, dc)
+		return decide(s)
 	})
 }

@@ -64,6 +64,10 @@ var answers = map[string]answer{
 
 	// Photos (routes_photo.go).
 	"/v1/cardholders/{id}/photo": {domain.StatusActive, []string{"PhotoCollected"}},
+
+	// The provincial card database (routes_province.go).
+	"/v1/cardholders/{id}/transfer-in":                   {domain.StatusActive, []string{"CardTransferredIn"}},
+	"/v1/cards/{card_no}/provincial-record/cancellation": {domain.StatusCancelled, []string{"ProvincialRecordCancelled"}},
 }
 
 // exampleAnswer is the example answer of the command at path.

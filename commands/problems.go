@@ -42,6 +42,9 @@ func ProblemFor(err error) *httpapi.Problem {
 			return httpapi.Conflict(de.Code, de.Message, fields...)
 		}
 	}
+	if p := provinceProblem(err); p != nil {
+		return p
+	}
 	switch {
 	case errors.Is(err, ErrRevisionMismatch):
 		return httpapi.PreconditionFailed(CodeRevisionMismatch, "the cardholder changed since the revision in If-Match; read it again")

@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -98,8 +99,7 @@ var (
 
 // routes is the one table of the command API.
 func (a *API) routes() []httpapi.Route {
-	return append(append(append(append(a.cardRoutes(), a.ecardRoutes()...), a.legacyRoutes()...), a.correctionRoutes()...),
-		a.photoRoutes()...)
+	return slices.Concat(a.cardRoutes(), a.ecardRoutes(), a.legacyRoutes(), a.correctionRoutes(), a.photoRoutes(), a.provinceRoutes())
 }
 
 // cardRoutes are the rows of the card's life at counters and banks.

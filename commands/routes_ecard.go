@@ -289,10 +289,32 @@ func selfServiceRoute[B any](a *API, path, summary string, consent domain.Consen
 			return Result{}, err
 		}
 		env.Consent = consent
+		gate := func(s *domain.Cardholder) error { return nil }
+		if a.svc.province.port != nil && path == "/instant-application" {
+			// The first-issue rule (province.go) needs the province's answer
+			// before the decision; the channel's own checks still come first
+			// inside Update.
+			loaded, err := a.svc.Repository.Load(ctx, holder)
+			if err != nil {
+				return Result{}, err
+			}
+			if _, replayed := a.svc.Repository.Replayed(loaded, env); !replayed {
+				held, err := a.svc.province.heldElsewhere(ctx, loaded.State)
+				if err != nil {
+					return Result{}, err
+				}
+				gate = func(s *domain.Cardholder) error { return domain.RefuseHeldElsewhere(s, held) }
+			}
+		}
 		return a.svc.Repository.Update(ctx, holder, env.Expected, env, func(s *domain.Cardholder) ([]domain.Event, error) {
 			cmd := build(s, env, p, b)
 			if needsCard(cmd) && currentCardNo(s) == "" && s.Registered {
 				return nil, domain.InvalidTransition(s.Status(), cmd.CommandName())
+			}
+			if _, starts := cmd.(domain.ApplyThroughChannel); starts {
+				if err := gate(s); err != nil {
+					return nil, err
+				}
 			}
 			return domain.Decide(s, cmd)
 		})

@@ -23,6 +23,11 @@ type Service struct {
 	// holders' record of channel reads under consent (issue 14).
 	Channels  *ChannelGate
 	AccessLog *AccessLog
+	// Province is the provincial card database's commands (省持卡库,
+	// province_commands.go); the port itself is set by UseProvince.
+	Province *ProvinceHandler
+
+	province *provinceLink
 }
 
 // NewService wires the handlers. idKey is the cardholder-id HMAC key (see
@@ -36,7 +41,7 @@ func NewService(store eventstore.Store, idKey []byte, clock func() time.Time) (*
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{Repository: repo, CardNumbers: numbers, Channels: repo.gate}
+	s := &Service{Repository: repo, CardNumbers: numbers, Channels: repo.gate, province: &provinceLink{}}
 	var errs [7]error
 	s.History, errs[0] = NewHistory(store, numbers)
 	s.Register, errs[1] = NewRegisterHandler(repo, idKey)
@@ -48,5 +53,7 @@ func NewService(store eventstore.Store, idKey []byte, clock func() time.Time) (*
 	if err := errors.Join(errs[:]...); err != nil {
 		return nil, err
 	}
+	s.Cardholder.province, s.InstantIssue.province = s.province, s.province
+	s.Province = &ProvinceHandler{repo: repo, numbers: numbers, link: s.province}
 	return s, nil
 }

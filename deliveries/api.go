@@ -39,6 +39,8 @@ var Deliverable = []string{
 	"CardProduced", "CardProductionFailed", "CardHandedOver", "CardIssued", "CardActivated",
 	"CardReportedLost", "CardTemporarilyLost", "CardUnlocked", "CardCancelled", "CardCancellationRestored",
 	"PINReset", "PINChanged", "CardholderTransferredOut", "ECardIssued", "ECardRevoked",
+	// The provincial card database (docs/province.md).
+	"CardTransferredIn", "ProvincialRecordCancelled",
 }
 
 type createBody struct {

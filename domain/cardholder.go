@@ -88,6 +88,12 @@ type Card struct {
 	Cancellation *Cancellation
 	// TransferredTo is the region the card moved to (status transferred).
 	TransferredTo string
+	// TransferredFrom is the city a card transferred in was issued by
+	// (CardTransferredIn, province.go).
+	TransferredFrom string `json:",omitempty"`
+	// ProvincialRecordCancelled: the province no longer records the card
+	// (注销省厅卡信息).
+	ProvincialRecordCancelled bool `json:",omitempty"`
 	// PendingCancellation is the holder's cancellation request through a
 	// channel, until the card is cancelled.
 	PendingCancellation *CancellationRequest `json:",omitempty"`
@@ -282,7 +288,7 @@ func (c *Cardholder) Apply(e Event) {
 	case IdentityMovedOut, IdentityMovedIn:
 		c.applyIdentityMove(e)
 	default:
-		if !c.applyLegacy(e) {
+		if !c.applyLegacy(e) && !c.applyProvince(e) {
 			c.applyECardChannel(e)
 		}
 	}

@@ -306,4 +306,6 @@ var cardholderCodec = newCodec("event",
 	schema[IdentityMovedOut](),
 	schema[IdentityMovedIn](),
 	schema[PhotoCollected](),
+	schema[CardTransferredIn](),
+	schema[ProvincialRecordCancelled](),
 )

@@ -47,6 +47,9 @@ func oneOfEach() []Event {
 		IdentityMovedOut{ToCardholderID: "new-holder", ReplacedCardNo: testCardNo, Reason: "ID number changed"},
 		IdentityMovedIn{FromCardholderID: testHolderID, ReplacesCardNo: testCardNo, Reason: "ID number changed"},
 		PhotoCollected{Photo: testPhoto},
+		CardTransferredIn{CardNo: otherCardNo, FromRegion: "110105", ToRegion: "320505", Status: StatusActive,
+			IssuedOn: "2020-06-01", ExpiresOn: "2030-06-01", BankCode: "105", Generation: GenerationSecond, Reason: "r"},
+		ProvincialRecordCancelled{CardNo: testCardNo, Reason: "r"},
 	}
 }
 

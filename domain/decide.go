@@ -57,6 +57,10 @@ func Decide(c *Cardholder, cmd CardholderCommand) ([]Event, error) {
 		return decideMigrate(c, cmd)
 	case TransferOut:
 		return decideTransfer(c, cmd)
+	case TransferIn:
+		return decideTransferIn(c, cmd)
+	case CancelProvincialRecord:
+		return decideCancelProvincialRecord(c, cmd)
 	case IssueECard:
 		return decideIssueECard(c, cmd)
 	case RevokeECard:

@@ -57,12 +57,15 @@
 //	correct_personal_data  = (16)  =        =        =        =       =       =       =       =       =
 //	collect_photo          = (18)  =        =        =        =       =       =       =       =       =
 //	move_identity          = (17)  IT       IT       IT       +C(17)  +C(17)  +C(17)  +C(17)  = (17)  TO
+//	transfer_in            +T(19)  VCE      VCE      VCE      VCE     VCE     VCE     VCE     +T      +T
+//	cancel_prov._record    CNF     CNF      CSV      CSV      CSV     CSV     CSV     CSV     =(20)   TO
 //
 //	AR already_registered    VCE valid_card_exists    TO transferred_out
 //	NPA no_pending_application  AAO account_already_open  CNA card_number_already_assigned
 //	CNC card_not_current     IT invalid_transition (Error.From, Error.Command say which)
 //	CNA' card_not_active     +R new application of kind replacement with ReplacesCardNo
 //	ENB ecard_not_bound      NC no_consent            NBR no_bank_to_route
+//	CNF card_not_found       CSV card_still_valid
 //
 //	(1) the reason becomes Card.LastFailure; another bank may then open the account.
 //	(2) the number may be assigned before or after the account is opened.
@@ -120,6 +123,21 @@
 //	     it: photo_ref left out takes it, one that is not it is refused
 //	     (photo_not_collected), except a batch file's free-text reference.
 //	     A photo_ref correction (16) must name it too (photo_not_collected).
+//	(19) 地市卡转移, inbound (province.go, docs/province.md): +T makes the
+//	     province's record of a card of another prefecture (same_prefecture
+//	     otherwise) the current card, in its recorded status issued or
+//	     active (card_not_transferable for any other), CardTransferredIn
+//	     with TransferredFrom; the card before it, if any, becomes a past
+//	     card. From then on it is an ordinary card of this city: the rows
+//	     above apply to it. There is no new status.
+//	(20) 注销省厅卡信息: ProvincialRecordCancelled marks a cancelled card,
+//	     current or past, as no longer recorded by the province (once:
+//	     provincial_record_cancelled); a card still valid here is refused.
+//	     The first-issue rule: apply_for_card, instant_issue and
+//	     apply_through_channel of a holder with no valid card here are
+//	     refused card_held_elsewhere while the province records a valid card
+//	     of the person in another prefecture (RefuseHeldElsewhere, applied
+//	     by the application layer with the province's answer).
 //
 // InstantIssue (即时制卡) emits only the steps still missing, in order:
 // CardApplied (source bank), BankAccountOpened, CardNumberAssigned,
@@ -142,7 +160,8 @@
 //   - Transferred (地市卡转移) is final for this city: the card lives on in the
 //     target city, so nothing more happens to it here and a new application
 //     is refused (transferred_out). The target must be a valid region outside
-//     the holder's prefecture (same_prefecture).
+//     the holder's prefecture (same_prefecture). The way back is
+//     transfer_in (19), as for any card of another city.
 //   - Transitions happen only from the statuses in the table; every other
 //     pair is refused, and Decide never returns events together with an error.
 //   - Card numbers are unique system-wide. The domain checks only the format

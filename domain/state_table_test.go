@@ -109,6 +109,10 @@ func TestStateTable(t *testing.T) {
 			[11]string{nr, ok, it, it, it, ok, ok, ok, ok, ok, tro}},
 		{RaiseECardRiskAlert{CardNo: testCardNo, FirstRegion: "320505", SecondRegion: "110105", FirstAt: testDay, SecondAt: testDay},
 			[11]string{nr, ok, ok, ok, ok, ok, ok, ok, ok, ok, ok}},
+		{TransferIn{Card: ProvincialCard{CardNo: otherCardNo, Region: "110105", Status: StatusActive}},
+			[11]string{nr, ok, vce, vce, vce, vce, vce, vce, vce, ok, ok}},
+		{CancelProvincialRecord{CardNo: testCardNo, Reason: "card destroyed"},
+			[11]string{nr, CodeCardNotFound, CodeCardNotFound, CodeCardStillValid, CodeCardStillValid, CodeCardStillValid, CodeCardStillValid, CodeCardStillValid, CodeCardStillValid, ok, tro}},
 		{migrateCmd(),
 			[11]string{ok, CodeAlreadyRegistered, CodeAlreadyRegistered, CodeAlreadyRegistered, CodeAlreadyRegistered, CodeAlreadyRegistered, CodeAlreadyRegistered, CodeAlreadyRegistered, CodeAlreadyRegistered, CodeAlreadyRegistered, CodeAlreadyRegistered}},
 	}

@@ -30,6 +30,7 @@ import (
 	"github.com/cardledger/cardledger/platform"
 	"github.com/cardledger/cardledger/projections"
 	"github.com/cardledger/cardledger/projections/readmodel"
+	"github.com/cardledger/cardledger/province"
 	"github.com/cardledger/cardledger/readapi"
 	"github.com/cardledger/cardledger/reconcile"
 )
@@ -118,6 +119,13 @@ func (a *app) server(ctx context.Context) (*echo.Echo, error) {
 	}
 	cmds.WithMetrics(cmdMetrics)
 	a.commands = cmds
+	if d.cfg.ProvinceURL != "" {
+		prov, err := province.NewClient(d.cfg.ProvinceURL, d.cfg.ProvinceToken, d.cfg.ProvinceTimeout)
+		if err != nil {
+			return nil, fmt.Errorf("CARDLEDGER_PROVINCE_URL: %w", err)
+		}
+		cmds.Service().UseProvince(prov)
+	}
 	hashKeys, err := d.requestHashKeys()
 	if err != nil {
 		return nil, err

@@ -31,7 +31,17 @@ import (
 //	cardledger batch SUBCOMMAND ...                       (batchUsage)
 //	cardledger simulate bank|vendor EXPORT_FILE [--fail-rate 0.02] [--seed N] [-o OUT]
 //	cardledger simulate payment-bank [--listen ADDR] [--fail-rate 0] [--seed N]   (the payment bank port)
+//	cardledger simulate province [--listen ADDR] ...     (simulate_province.go)
 //	cardledger psam SUBCOMMAND ...                        (psamUsage, psam.go)
+
+// simulatorServers are the counterparties `simulate NAME` serves over HTTP
+// until interrupted (the payment bank is served from runSimulate's flags).
+func simulatorServers() map[string]func(context.Context, *environment, []string) error {
+	return map[string]func(context.Context, *environment, []string) error{
+		"police":   runSimulatePolice,
+		"province": runSimulateProvince,
+	}
+}
 
 func runImport(ctx context.Context, env *environment, args []string) error {
 	return withBatchDeps(ctx, env, "import", args, func(dd *deps, d batch.Deps, rest []string) error {
@@ -46,11 +56,12 @@ func runImport(ctx context.Context, env *environment, args []string) error {
 }
 
 // runSimulate needs no database: it turns an export file into a return
-// file, or serves a counterparty over HTTP until interrupted: the police
-// identity source (police.go), the payment bank port.
+// file, or serves a counterparty over HTTP until interrupted (servers).
 func runSimulate(ctx context.Context, env *environment, args []string) error {
-	if len(args) > 0 && args[0] == "police" {
-		return runSimulatePolice(ctx, env, args[1:])
+	if len(args) > 0 {
+		if serve, ok := simulatorServers()[args[0]]; ok {
+			return serve(ctx, env, args[1:])
+		}
 	}
 	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
 	rate := fs.Float64("fail-rate", 0.02, "share of lines refused or failed (0..1)")

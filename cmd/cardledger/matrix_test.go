@@ -23,6 +23,7 @@ import (
 	"github.com/cardledger/cardledger/internal/auth"
 	"github.com/cardledger/cardledger/internal/httpapi"
 	"github.com/cardledger/cardledger/internal/testpg"
+	"github.com/cardledger/cardledger/province"
 )
 
 // target is what a route acts on, which decides how its scope is checked.
@@ -125,6 +126,15 @@ var accessMatrix = map[string]access{
 	"POST /v1/cardholders/{id}/id-number-change": {roles(counter), targetHolder},
 	"POST /v1/cardholders/{id}/photo":            {roles(counter), targetHolder},
 	"GET /v1/cardholders/{id}/photo":             {roles(bank, counter), targetHolder},
+
+	// The provincial card database (issue 16; the matrix runs the
+	// simulator): the counter downloads, transfers in and cancels the
+	// province's record; an admin uploads.
+	"GET /v1/cardholders/{id}/provincial-cards":               {roles(counter, auditor), targetHolder},
+	"POST /v1/cardholders/{id}/transfer-in":                   {roles(counter), targetHolder},
+	"POST /v1/cards/{card_no}/provincial-record/cancellation": {roles(counter), targetCard},
+	"POST /v1/province/uploads":                               {adminOnly, targetNone},
+	"GET /v1/province/records":                                {adminOnly, targetNone},
 
 	// Read API.
 	"GET /v1/cardholders/{id}":          {roles(counter, bank, auditor), targetHolder},
@@ -412,8 +422,12 @@ const (
 
 func startMatrix(t *testing.T) *matrix {
 	t.Helper()
+	sim, err := province.NewSimulator(province.SimulatorOptions{})
+	require.NoError(t, err)
+	prov := httptest.NewServer(sim.Handler())
+	t.Cleanup(prov.Close)
 	return newMatrix(t, map[string]string{"CARDLEDGER_POSTGRES_URL": testpg.NewDatabase(t),
-		"CARDLEDGER_CLICKHOUSE_URL": chtest.NewDatabase(t)})
+		"CARDLEDGER_CLICKHOUSE_URL": chtest.NewDatabase(t), "CARDLEDGER_PROVINCE_URL": prov.URL})
 }
 
 // newMatrix boots the service with vars (the database URLs) and adds the

@@ -51,6 +51,12 @@ type Config struct {
 	// PaymentBankURL is the payment bank port (payments.HTTPBank); empty:
 	// the built-in bank simulator, in process.
 	PaymentBankURL string
+	// ProvinceURL is the provincial card database (省持卡库); empty: none,
+	// first issues are not checked against it and its routes answer
+	// province_unavailable. ProvinceToken is its bearer token.
+	ProvinceURL     string
+	ProvinceToken   string
+	ProvinceTimeout time.Duration
 
 	AuditSigningKey     string        // Ed25519 seed (hex or base64) signing history digests; secret
 	AuditPublicKey      string        // trusted key for `audit verify --digest`; default derived from the signing key
@@ -132,6 +138,9 @@ var Settings = []Setting{
 	{"CARDLEDGER_ECARD_CODE_TTL", "ecard-code-ttl", "60s", "how long an e-card dynamic identity code is valid (1s to 10m); key rotations keep the old key at least this plus 2 minutes"},
 	{"CARDLEDGER_DELIVERY_ALLOW_PRIVATE", "delivery-allow-private", "false", "true accepts subscription receiver URLs on loopback and private addresses (make run, tests); false refuses them (receiver_not_public)"},
 	{"CARDLEDGER_PAYMENT_BANK_URL", "payment-bank-url", "(the built-in simulator)", "base URL of the payment bank port (POST …/payments, …/refunds; docs/platform.md); `cardledger simulate payment-bank --listen ADDR` serves the simulator there"},
+	{"CARDLEDGER_PROVINCE_URL", "province-url", "(empty: no province)", "base URL of the provincial card database (省持卡库, docs/province.md; `cardledger simulate province` serves one); empty: first issues are not checked against it and the province's routes answer 503 province_unavailable"},
+	{"CARDLEDGER_PROVINCE_TOKEN", "province-token", "(empty)", "bearer token sent to the province; secret"},
+	{"CARDLEDGER_PROVINCE_TIMEOUT", "province-timeout", "5s", "how long one call to the province may take before the command is refused 503 province_unavailable (nothing recorded)"},
 	{"CARDLEDGER_ECARD_RISK_WINDOW", "ecard-risk-window", "10m", "one holder's e-card codes verified by terminals of two prefectures within this window raise a risk alert"},
 	{"CARDLEDGER_ECARD_LOGIN_TTL", "ecard-login-ttl", "120s", "how long a scan-to-login session (`/ecard/login`) waits for the holder's confirmation (10s to 10m)"},
 	{"CARDLEDGER_ECARD_LOGIN_RATE", "ecard-login-rate", "20", "scan-to-login sessions one client address may open a minute (per instance); 0 turns the limit off"},
@@ -172,6 +181,10 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	var allowPrivate string
 	fs.StringVar(&allowPrivate, "delivery-allow-private", env("CARDLEDGER_DELIVERY_ALLOW_PRIVATE", "false"), "accept receiver URLs on loopback and private addresses")
 	fs.StringVar(&c.PaymentBankURL, "payment-bank-url", getenv("CARDLEDGER_PAYMENT_BANK_URL"), "payment bank port base URL (empty: the built-in simulator)")
+	fs.StringVar(&c.ProvinceURL, "province-url", getenv("CARDLEDGER_PROVINCE_URL"), "base URL of the provincial card database")
+	fs.StringVar(&c.ProvinceToken, "province-token", getenv("CARDLEDGER_PROVINCE_TOKEN"), "bearer token sent to the province")
+	var provinceTimeout string
+	fs.StringVar(&provinceTimeout, "province-timeout", env("CARDLEDGER_PROVINCE_TIMEOUT", "5s"), "timeout of one call to the province")
 	var rateScope string
 	fs.StringVar(&rateScope, "rate-limit-scope", env("CARDLEDGER_RATE_LIMIT_SCOPE", "cluster"), "rate buckets shared by every instance (cluster) or per instance")
 	fs.StringVar(&c.TLSCert, "tls-cert", getenv("CARDLEDGER_TLS_CERT"), "PEM certificate file")
@@ -235,6 +248,9 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	}
 	if c.DeliveryAllowPrivate, err = strconv.ParseBool(allowPrivate); err != nil {
 		return Config{}, fmt.Errorf("CARDLEDGER_DELIVERY_ALLOW_PRIVATE / --delivery-allow-private: want true or false, got %q", allowPrivate)
+	}
+	if c.ProvinceTimeout, err = time.ParseDuration(provinceTimeout); err != nil || c.ProvinceTimeout <= 0 {
+		return Config{}, fmt.Errorf("CARDLEDGER_PROVINCE_TIMEOUT / --province-timeout: want a positive duration like 5s, got %q", provinceTimeout)
 	}
 	switch rateScope {
 	case "cluster":

@@ -45,6 +45,7 @@ func TestBadSettingsAreRefusedWithTheirName(t *testing.T) {
 		"CARDLEDGER_PROJECTIONS":       {"CARDLEDGER_PROJECTIONS": "maybe"},
 		"CARDLEDGER_CITY_CODE":         {"CARDLEDGER_CITY_CODE": "32"},
 		"CARDLEDGER_POSTGRES_READ_URL": {"CARDLEDGER_POSTGRES_READ_URL": "esdb://127.0.0.1:2113"},
+		"CARDLEDGER_PROVINCE_TIMEOUT":  {"CARDLEDGER_PROVINCE_TIMEOUT": "soon"},
 	}
 	for name, env := range cases {
 		_, err := Load(newFlagSet(), nil, func(k string) string { return env[k] })

@@ -35,7 +35,7 @@ import (
 func init() {
 	httpapi.SetResponseCheck(Middleware)
 	// Non-JSON bodies are checked as strings (their schema says so).
-	for _, ct := range []string{"text/csv", "text/html", "text/javascript", "application/openmetrics-text"} {
+	for _, ct := range []string{"text/csv", "text/html", "text/javascript", "application/openmetrics-text", "application/x-ndjson"} {
 		openapi3filter.RegisterBodyDecoder(ct, openapi3filter.PlainBodyDecoder)
 	}
 	// Images (holders' photos) are bytes.
