@@ -305,4 +305,6 @@ var cardholderCodec = newCodec("event",
 	schema[PersonalDataCorrected](),
 	schema[IdentityMovedOut](),
 	schema[IdentityMovedIn](),
+	schema[ReplacementFeeAssessed](),
+	schema[ReplacementFeePaid](),
 )

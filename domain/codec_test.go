@@ -46,6 +46,8 @@ func oneOfEach() []Event {
 		PersonalDataCorrected{Field: CorrectPhotoRef, PhotoRef: "photo/2.jpg", ApplicationID: testApp, Reason: "wrong photo"},
 		IdentityMovedOut{ToCardholderID: "new-holder", ReplacedCardNo: testCardNo, Reason: "ID number changed"},
 		IdentityMovedIn{FromCardholderID: testHolderID, ReplacesCardNo: testCardNo, Reason: "ID number changed"},
+		ReplacementFeeAssessed{ApplicationID: testApp, AmountFen: 2000, Exemption: FeeExemptHardship, AssessedOn: "2026-01-02"},
+		ReplacementFeePaid{ApplicationID: testApp, PaymentID: "pos-1", AmountFen: 2000, Terminal: "t1", PaidAt: testDayUTC(2026, 1, 2, 3)},
 	}
 }
 
