@@ -16,6 +16,8 @@ import (
 // out: the bank's return could neither open nor refuse its account (both
 // need the bank code), so it would block its whole batch.
 //
+// An application whose replacement fee is due is held (see feeDueSQL).
+//
 // The generation and expiry conditions read the holder's state: the
 // application's card (Generation, "" counting as second) and, for a
 // replacement, the replaced card, which is the last of PastCards (an
@@ -29,7 +31,8 @@ func (m *ReadModel) Pending(ctx context.Context, filter domain.BatchFilter, crea
 	sql := `SELECT state FROM batchrm.applications
 		WHERE status IN ('applied', 'account_opened') AND batch_id IS NULL
 		AND (coalesce(state->'Card'->>'BankCode', '') <> ''
-			OR (coalesce(state->'Card'->>'AccountNo', '') <> '' AND coalesce(state->'Card'->>'CardNo', '') <> ''))`
+			OR (coalesce(state->'Card'->>'AccountNo', '') <> '' AND coalesce(state->'Card'->>'CardNo', '') <> ''))
+		AND NOT ` + feeDueSQL
 	var args []any
 	add := func(col, v string) {
 		if v != "" {

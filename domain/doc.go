@@ -103,6 +103,13 @@
 //	     channel — for anything but the phone (phone_only_through_channel).
 //	     A phone correction records PhoneChanged with its reason; the
 //	     others PersonalDataCorrected (correction_events.go).
+//	(18) replace_card with a fee schedule also records ReplacementFeeAssessed
+//	     right after its CardApplied (fee.go, docs/fees.md): exempted
+//	     (elderly, hardship, card_defect) or due. A due fee holds the
+//	     application: record_production and instant_issue refuse it
+//	     (replacement_fee_unpaid) until record_fee_payment
+//	     (ReplacementFeePaid; fee_already_paid, fee_amount_mismatch,
+//	     no_fee_due, fee_not_found) — the status does not change.
 //	(17) ID-number change (身份证号码变更, correction_identity.go,
 //	     docs/id-number-change.md): +C cancels the card in hand (cause
 //	     replacement, e-card revoked with it), then IdentityMovedOut names
