@@ -75,6 +75,10 @@ type (
 		// Generation of the new card: second (default) or third; a
 		// migrated holder's first-generation card is replaced so.
 		Generation domain.Generation `json:"generation,omitempty"`
+		// FeeExemption claims a replacement fee exemption the counter
+		// checked: hardship (特困/低保 certificate) or card_defect;
+		// elderly needs no claim (docs/fees.md).
+		FeeExemption domain.FeeExemption `json:"fee_exemption,omitempty"`
 	}
 	ecardRevocationBody struct {
 		Cause  domain.ECardRevocationCause `json:"cause,omitempty"`  // default: request
@@ -195,13 +199,15 @@ func (a *API) cardRoutes() []httpapi.Route {
 			func(no string, _ Envelope, _ httpapi.Principal, b reasonBody) domain.CardholderCommand {
 				return domain.RestoreCancellation{CardNo: no, Reason: b.Reason}
 			}),
-		cardRoute(a, "/replacement", "Replace the card (补换卡): cancel it and apply for a new one; source defaults to the caller's channel",
+		cardRoute(a, "/replacement", "Replace the card (补换卡): cancel it and apply for a new one; source defaults to the caller's channel. "+
+			"With a replacement fee configured, records ReplacementFeeAssessed: exempted (elderly by age, or the claimed fee_exemption) "+
+			"or due, holding production until the non-tax POS reports it paid (docs/fees.md)",
 			rolesCounterBank, true,
 			replaceBody{Source: domain.SourceCounter, BankCode: "102", PhotoRef: "photos/2026/new.jpg", Reason: "damaged", Generation: domain.GenerationThird},
 			func(no string, env Envelope, p httpapi.Principal, b replaceBody) domain.CardholderCommand {
 				return domain.ReplaceCard{CardNo: no, ApplicationID: ApplicationIDFor(env.CommandID),
 					Source: orDefault(b.Source, defaultSource(p)), BankCode: orDefault(b.BankCode, p.Bank),
-					PhotoRef: b.PhotoRef, Reason: b.Reason, Generation: b.Generation}
+					PhotoRef: b.PhotoRef, Reason: b.Reason, Generation: b.Generation, Fee: a.replacementFee(b.FeeExemption)}
 			}),
 		cardRoute(a, "/pin-reset", "Record a PIN reset (重置密码); never carries a PIN", rolesCounterBank, true, emptyBody{},
 			func(no string, _ Envelope, _ httpapi.Principal, _ emptyBody) domain.CardholderCommand {

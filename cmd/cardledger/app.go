@@ -113,7 +113,7 @@ func (a *app) server(ctx context.Context) (*echo.Echo, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmds.WithMetrics(cmdMetrics)
+	cmds.WithMetrics(cmdMetrics).WithReplacementFee(d.cfg.Fees.Schedule())
 	a.commands = cmds
 	hashKeys, err := d.requestHashKeys()
 	if err != nil {
@@ -159,6 +159,11 @@ func (a *app) server(ctx context.Context) (*echo.Echo, error) {
 		return nil, err
 	}
 	routes = append(routes, batch.NewAPI(batches).Routes())
+	feeRoutes, err := feeModule(ctx, d, cmds.Service(), batches)
+	if err != nil {
+		return nil, err
+	}
+	routes = append(routes, feeRoutes)
 	cmds.Service().Cardholder.FollowErasures(erasureFollowers(d, batches)...)
 	perms, err := permissions.NewAPI(store, d.pool, time.Now)
 	if err != nil {
