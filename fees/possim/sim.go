@@ -9,6 +9,7 @@ package possim
 import (
 	"bytes"
 	"context"
+	crand "crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -148,7 +149,7 @@ func (s *Sim) Report(ctx context.Context, p fees.Payment) error {
 		req.Header.Set("Content-Type", "application/json")
 		if s.o.APIKey != "" {
 			req.Header.Set("Authorization", "Bearer "+s.o.APIKey)
-		} else if err := httpapi.SignRequest(req, s.o.Client, s.o.Secret, fmt.Sprintf("%s-%d", p.PaymentID, i), s.o.Now()); err != nil {
+		} else if err := httpapi.SignRequest(req, s.o.Client, s.o.Secret, nonce(), s.o.Now()); err != nil {
 			return err
 		}
 		resp, err := s.o.HTTP.Do(req)
@@ -168,6 +169,13 @@ func (s *Sim) Report(ctx context.Context, p fees.Payment) error {
 		}
 	}
 	return fmt.Errorf("payment %s not reported: %w", p.PaymentID, last)
+}
+
+// nonce is a fresh signed-request nonce: a repeated report is a new request.
+func nonce() string {
+	var b [16]byte
+	_, _ = crand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 // Wait waits for the reports under way and returns their errors.
