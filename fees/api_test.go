@@ -263,12 +263,12 @@ func TestDailyFeeReportAsJSONAndCSV(t *testing.T) {
 	if c := problemCode(t, e.do(http.MethodPost, "/v1/cardholders/"+free+"/fee/collection", "counter-key", nil, http.StatusConflict)); c != domain.CodeNoFeeDue {
 		t.Fatalf("collection of an exempted fee: %s", c)
 	}
-	var r fees.Report
+	var r fees.DailyReport
 	if err := json.Unmarshal(e.do(http.MethodGet, "/v1/fees/daily-report?date=2026-03-02", "counter-key", nil, http.StatusOK), &r); err != nil {
 		t.Fatal(err)
 	}
-	if r.Assessed != (fees.Total{Count: 3, AmountFen: 6000}) || r.Due != (fees.Total{Count: 1, AmountFen: 2000}) ||
-		r.Paid != (fees.Total{Count: 1, AmountFen: 2000}) || r.Exempted["hardship"] != (fees.Total{Count: 1, AmountFen: 2000}) ||
+	if r.Assessed != (fees.FeeTotal{Count: 3, AmountFen: 6000}) || r.Due != (fees.FeeTotal{Count: 1, AmountFen: 2000}) ||
+		r.Paid != (fees.FeeTotal{Count: 1, AmountFen: 2000}) || r.Exempted["hardship"] != (fees.FeeTotal{Count: 1, AmountFen: 2000}) ||
 		len(r.Exempted) != 1 || len(r.Fees) != 3 {
 		t.Fatalf("report %+v", r)
 	}

@@ -14,32 +14,32 @@ import (
 	"github.com/cardledger/cardledger/internal/httpapi"
 )
 
-// Total is a count of fees and their amount in fen.
-type Total struct {
+// FeeTotal is a count of fees and their amount in fen.
+type FeeTotal struct {
 	Count     int   `json:"count"`
 	AmountFen int64 `json:"amount_fen"`
 }
 
-func (t *Total) add(fen int64) { t.Count++; t.AmountFen += fen }
+func (t *FeeTotal) add(fen int64) { t.Count++; t.AmountFen += fen }
 
-// Report is the daily fee report (工本费日报) of one civil day in China.
-type Report struct {
+// DailyReport is the daily fee report (工本费日报) of one civil day in China.
+type DailyReport struct {
 	Date string `json:"date"`
 	// Assessed are the fees recorded with a replacement that day; Exempted
 	// those among them waived, by category; Due those still unpaid now.
-	Assessed Total            `json:"assessed"`
-	Exempted map[string]Total `json:"exempted"`
-	Due      Total            `json:"due"`
+	Assessed FeeTotal            `json:"assessed"`
+	Exempted map[string]FeeTotal `json:"exempted"`
+	Due      FeeTotal            `json:"due"`
 	// Paid are the payments the POS reported for that day (whenever the fee was assessed).
-	Paid Total           `json:"paid"`
+	Paid FeeTotal           `json:"paid"`
 	Fees []batch.FeeRow `json:"fees"`
 }
 
 // csvHeader is the first line of the CSV report (one line per fee).
 const csvHeader = "application_id,cardholder_id,region_code,amount_fen,exemption,assessed_on,payment_id,paid_on"
 
-func buildReport(day string, rows []batch.FeeRow) Report {
-	r := Report{Date: day, Exempted: map[string]Total{}, Fees: rows}
+func buildReport(day string, rows []batch.FeeRow) DailyReport {
+	r := DailyReport{Date: day, Exempted: map[string]FeeTotal{}, Fees: rows}
 	for _, f := range rows {
 		if f.AssessedOn == day {
 			r.Assessed.add(f.AmountFen)
