@@ -20,10 +20,10 @@ import (
 
 // Problem codes of this package (internal/problemcodes lists them).
 const (
-	CodePOSUnavailable   = "pos_unavailable"   // 502: the POS did not acknowledge the notice after its tries
-	CodePOSRefused       = "pos_refused"       // 502: the POS answered the notice with a client error
+	CodePOSUnavailable   = "pos_unavailable"    // 502: the POS did not acknowledge the notice after its tries
+	CodePOSRefused       = "pos_refused"        // 502: the POS answered the notice with a client error
 	CodePOSNotConfigured = "pos_not_configured" // 503: CARDLEDGER_POS_URL is not set
-	CodePaymentIDReused  = "payment_id_reused" // 409: the payment id was reported for another application
+	CodePaymentIDReused  = "payment_id_reused"  // 409: the payment id was reported for another application
 )
 
 // FeeLister is the read model the daily report reads (batch.ReadModel).

@@ -31,7 +31,7 @@ type DailyReport struct {
 	Exempted map[string]FeeTotal `json:"exempted"`
 	Due      FeeTotal            `json:"due"`
 	// Paid are the payments the POS reported for that day (whenever the fee was assessed).
-	Paid FeeTotal           `json:"paid"`
+	Paid FeeTotal       `json:"paid"`
 	Fees []batch.FeeRow `json:"fees"`
 }
 
