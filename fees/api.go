@@ -178,6 +178,7 @@ func (a *API) payment(c echo.Context) error {
 	env := commands.NewEnvelope(domain.Actor{Client: principal.Client}, "pos")
 	env.CommandID = uuid.NewSHA1(paymentNamespace, []byte("pos-payment\x00"+p.PaymentID))
 	env.CorrelationID, env.CausationID, env.RemoteAddr = httpapi.CorrelationID(c), httpapi.RequestID(c), c.RealIP()
+	env.Scope = principal.Scope() // a gateway bound to a region reports its region's fees only
 	res, err := a.cmds.Cardholder.Handle(ctx, commands.CardholderCommand{Envelope: env, CardholderID: p.CardholderID,
 		Command: domain.RecordFeePayment{ApplicationID: p.ApplicationID, PaymentID: p.PaymentID, AmountFen: p.AmountFen,
 			Terminal: p.Terminal, PaidAt: p.PaidAt}})
