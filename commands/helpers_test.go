@@ -49,7 +49,10 @@ type env struct {
 	srv   *httptest.Server
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { t.Helper(); return newEnvWith(t, nil) }
+
+// newEnvWith is newEnv with the API configured by configure (nil: as is).
+func newEnvWith(t *testing.T, configure func(*commands.API)) *env {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -66,6 +69,9 @@ func newEnv(t *testing.T) *env {
 	require.NoError(t, err)
 	t.Cleanup(api.Close)
 	api.WithRequestHashKeys(testRequestHashKey)
+	if configure != nil {
+		configure(api)
+	}
 	auth := httpapi.StaticAuthenticator{
 		keyAdmin:   {Client: "ops", Role: httpapi.RoleAdmin},
 		keyCounter: {Client: "counter-futian", Role: httpapi.RoleCounter},
