@@ -15,11 +15,24 @@ import (
 // bank's account opening but names no bank (possible at a counter) is left
 // out: the bank's return could neither open nor refuse its account (both
 // need the bank code), so it would block its whole batch.
-func (m *ReadModel) Pending(ctx context.Context, filter domain.BatchFilter) ([]domain.BatchMember, error) {
+//
+// An application whose replacement fee is due is held (see feeDueSQL).
+//
+// The generation and expiry conditions read the holder's state: the
+// application's card (Generation, "" counting as second) and, for a
+// replacement, the replaced card, which is the last of PastCards (an
+// application moves the card before it there). createdOn is the batch's
+// creation date the expiry horizon counts from.
+func (m *ReadModel) Pending(ctx context.Context, filter domain.BatchFilter, createdOn string) ([]domain.BatchMember, error) {
+	cutoff, err := filter.ExpiryCutoff(createdOn)
+	if err != nil {
+		return nil, err
+	}
 	sql := `SELECT state FROM batchrm.applications
 		WHERE status IN ('applied', 'account_opened') AND batch_id IS NULL
 		AND (coalesce(state->'Card'->>'BankCode', '') <> ''
-			OR (coalesce(state->'Card'->>'AccountNo', '') <> '' AND coalesce(state->'Card'->>'CardNo', '') <> ''))`
+			OR (coalesce(state->'Card'->>'AccountNo', '') <> '' AND coalesce(state->'Card'->>'CardNo', '') <> ''))
+		AND NOT ` + feeDueSQL
 	var args []any
 	add := func(col, v string) {
 		if v != "" {
@@ -32,6 +45,15 @@ func (m *ReadModel) Pending(ctx context.Context, filter domain.BatchFilter) ([]d
 	add("community_code", filter.CommunityCode)
 	add("source", string(filter.Source))
 	add("kind", string(filter.Kind))
+	add("coalesce(nullif(state->'Card'->>'Generation', ''), 'second')", string(filter.Generation))
+	if filter.SelectsReplacementsOnly() {
+		sql += " AND kind = 'replacement' AND state->'PastCards'->-1->>'CardNo' = state->'Card'->>'ReplacesCardNo'"
+	}
+	add("coalesce(nullif(state->'PastCards'->-1->>'Generation', ''), 'second')", string(filter.ReplacesGeneration))
+	if cutoff != "" {
+		args = append(args, cutoff)
+		sql += " AND nullif(state->'PastCards'->-1->>'ExpiresOn', '') <= $" + strconv.Itoa(len(args))
+	}
 	sql += " ORDER BY region_code, community_code, employer_code, id_number"
 	if filter.Limit > 0 {
 		sql += " LIMIT " + strconv.Itoa(filter.Limit)

@@ -32,9 +32,10 @@ func (s *Service) CreateBatch(ctx context.Context, batchID string, filter domain
 	if !domain.ValidBatchID(batchID) {
 		return nil, domain.Invalid(domain.FieldError{Field: "batch_id", Code: domain.CodeInvalidValue, Message: "1-40 letters, digits, '-' or '_'"})
 	}
-	if filter.Source != "" && !filter.Source.Valid() || filter.Kind != "" && !filter.Kind.Valid() {
-		return nil, domain.Invalid(domain.FieldError{Field: "filter", Code: domain.CodeInvalidValue, Message: "unknown source or kind"})
+	if bad := filter.Check(); len(bad) > 0 {
+		return nil, domain.Invalid(bad...)
 	}
+	createdOn := s.clock().Format(domain.DateLayout)
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("create batch: %w", err)
@@ -49,11 +50,11 @@ func (s *Service) CreateBatch(ctx context.Context, batchID string, filter domain
 	if err := s.catchUp(ctx); err != nil {
 		return nil, err
 	}
-	members, err := s.readModel.Pending(ctx, filter)
+	members, err := s.readModel.Pending(ctx, filter, createdOn)
 	if err != nil {
 		return nil, err
 	}
-	create := domain.CreateBatch{BatchID: batchID, Filter: filter, CreatedOn: s.clock().Format(domain.DateLayout), Members: members}
+	create := domain.CreateBatch{BatchID: batchID, Filter: filter, CreatedOn: createdOn, Members: members}
 	b, _, err := s.updateBatch(ctx, batchID, create)
 	// The members are written in the append that creates the batch, and
 	// one append carries at most eventstore.MaxAppendSize bytes as stored

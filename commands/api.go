@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/sirupsen/logrus"
 
+	"github.com/cardledger/cardledger/domain"
 	"github.com/cardledger/cardledger/eventstore"
 	"github.com/cardledger/cardledger/identity"
 	"github.com/cardledger/cardledger/internal/httpapi"
@@ -29,6 +30,24 @@ type API struct {
 	// photos stores holders' photos (nil: photo routes answer 503).
 	identity identity.Source
 	photos   *photos.Store
+	// fee is the replacement fee schedule (工本费); amount 0 charges none.
+	fee domain.FeeSchedule
+}
+
+// WithReplacementFee makes replacements at a counter or bank record the
+// fee of schedule s (docs/fees.md). Call it before serving.
+func (a *API) WithReplacementFee(s domain.FeeSchedule) *API {
+	a.fee = s
+	return a
+}
+
+// replacementFee is the fee part of a replacement claiming exemption
+// claim: nil while no fee is charged and nothing is claimed.
+func (a *API) replacementFee(claim domain.FeeExemption) *domain.ReplacementFee {
+	if a.fee.AmountFen == 0 && claim == "" {
+		return nil
+	}
+	return &domain.ReplacementFee{Schedule: a.fee, Claim: claim, On: a.now()}
 }
 
 // StaleIdempotencyClaim is how long a claimed Idempotency-Key without a

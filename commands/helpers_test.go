@@ -58,6 +58,12 @@ type envOption struct {
 	serve     func(api *commands.API, o *httpapi.Options)
 }
 
+// newEnvWith is newEnv with the API configured by configure.
+func newEnvWith(t *testing.T, configure func(*commands.API)) *env {
+	t.Helper()
+	return newEnv(t, envOption{configure: configure})
+}
+
 func newEnv(t *testing.T, opts ...envOption) *env {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

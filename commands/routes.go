@@ -76,6 +76,10 @@ type (
 		// Generation of the new card: second (default) or third; a
 		// migrated holder's first-generation card is replaced so.
 		Generation domain.Generation `json:"generation,omitempty"`
+		// FeeExemption claims a replacement fee exemption the counter
+		// checked: hardship (特困/低保 certificate) or card_defect;
+		// elderly needs no claim (docs/fees.md).
+		FeeExemption domain.FeeExemption `json:"fee_exemption,omitempty"`
 	}
 	ecardRevocationBody struct {
 		Cause  domain.ECardRevocationCause `json:"cause,omitempty"`  // default: request
@@ -217,7 +221,9 @@ func (a *API) cardRoutes() []httpapi.Route {
 		commandRoute(a, httpapi.Route{
 			Method: http.MethodPost, Path: "/v1/cards/{card_no}/replacement", Roles: rolesCounterBank,
 			Summary: "Replace the card (补换卡): cancel it and apply for a new one; source defaults to the caller's channel. " +
-				"photo_ref as for applications; a counter replacement is checked with the police as a counter application is",
+				"photo_ref as for applications; a counter replacement is checked with the police as a counter application is. " +
+				"With a replacement fee configured, records ReplacementFeeAssessed: exempted (elderly by age, or the claimed fee_exemption) " +
+				"or due, holding production until the non-tax POS reports it paid (docs/fees.md)",
 			Request: replaceBody{Source: domain.SourceCounter, BankCode: "102", PhotoRef: examplePhotoRef, Reason: "damaged",
 				Generation: domain.GenerationThird},
 			Responses: policeProblems,
@@ -236,7 +242,7 @@ func (a *API) cardRoutes() []httpapi.Route {
 			}
 			return a.svc.Card.Handle(ctx, CardCommand{Envelope: env, CardNo: no, Command: domain.ReplaceCard{CardNo: no,
 				ApplicationID: ApplicationIDFor(env.CommandID), Source: source, BankCode: orDefault(b.BankCode, p.Bank),
-				PhotoRef: b.PhotoRef, Reason: b.Reason, Generation: b.Generation}})
+				PhotoRef: b.PhotoRef, Reason: b.Reason, Generation: b.Generation, Fee: a.replacementFee(b.FeeExemption)}})
 		}),
 		cardRoute(a, "/pin-reset", "Record a PIN reset (重置密码); never carries a PIN", rolesCounterBank, true, emptyBody{},
 			func(no string, _ Envelope, _ httpapi.Principal, _ emptyBody) domain.CardholderCommand {

@@ -1,6 +1,10 @@
 package commands
 
-import "github.com/cardledger/cardledger/domain"
+import (
+	"time"
+
+	"github.com/cardledger/cardledger/domain"
+)
 
 // StateView is the JSON form of a cardholder's state.
 type StateView struct {
@@ -57,6 +61,18 @@ type CardView struct {
 	// CancellationRequestedBy is the channel through which the holder asked
 	// for the card's cancellation, until the counter confirms it.
 	CancellationRequestedBy string `json:"cancellation_requested_by,omitempty"`
+	// Fee is a replacement's fee (工本费, docs/fees.md).
+	Fee *FeeView `json:"fee,omitempty"`
+}
+
+// FeeView is a replacement's fee; Due while it holds the application.
+type FeeView struct {
+	AmountFen  int64               `json:"amount_fen"`
+	Exemption  domain.FeeExemption `json:"exemption,omitempty"`
+	AssessedOn string              `json:"assessed_on"`
+	PaymentID  string              `json:"payment_id,omitempty"`
+	PaidAt     *time.Time          `json:"paid_at,omitempty"`
+	Due        bool                `json:"due"`
 }
 
 // NewStateView renders s at revision rev.
@@ -98,6 +114,12 @@ func cardView(c domain.Card) CardView {
 	}
 	if c.PendingCancellation != nil {
 		v.CancellationRequestedBy = c.PendingCancellation.Channel
+	}
+	if f := c.Fee; f != nil {
+		v.Fee = &FeeView{AmountFen: f.AmountFen, Exemption: f.Exemption, AssessedOn: f.AssessedOn, PaymentID: f.PaymentID, Due: f.Due()}
+		if !f.PaidAt.IsZero() {
+			v.Fee.PaidAt = &f.PaidAt
+		}
 	}
 	return v
 }

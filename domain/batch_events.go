@@ -41,7 +41,17 @@ type BatchFilter struct {
 	CommunityCode string            `json:"community_code,omitempty"`
 	Source        ApplicationSource `json:"source,omitempty"`
 	Kind          ApplicationKind   `json:"kind,omitempty"`
-	Limit         int               `json:"limit,omitempty"`
+	// Generation is the generation of the card the application asks for
+	// (second or third; an application that said none is second).
+	Generation Generation `json:"generation,omitempty"`
+	// ReplacesGeneration keeps replacements of a card of that generation
+	// (first: the migrated holders' legacy cards, 一代卡换二代/三代).
+	ReplacesGeneration Generation `json:"replaces_generation,omitempty"`
+	// ExpiringWithinMonths keeps replacements of a card that expires no
+	// later than this many months after the batch's creation date, or has
+	// expired (到期换卡); 0 does not filter. See BatchFilter.ExpiryCutoff.
+	ExpiringWithinMonths int `json:"expiring_within_months,omitempty"`
+	Limit                int `json:"limit,omitempty"`
 }
 
 // BatchCreated opens a batch; its members follow in BatchMembersAdded events

@@ -97,6 +97,9 @@ type Card struct {
 	// PendingCancellation is the holder's cancellation request through a
 	// channel, until the card is cancelled.
 	PendingCancellation *CancellationRequest `json:",omitempty"`
+	// Fee is a replacement's fee (fee.go); nil for every other application
+	// and for replacements made while no fee was charged.
+	Fee *Fee `json:",omitempty"`
 }
 
 // Custody is where the physical card is and who last handed it over.
@@ -288,7 +291,7 @@ func (c *Cardholder) Apply(e Event) {
 	case IdentityMovedOut, IdentityMovedIn:
 		c.applyIdentityMove(e)
 	default:
-		if !c.applyLegacy(e) && !c.applyProvince(e) {
+		if !c.applyLegacy(e) && !c.applyProvince(e) && !c.applyFee(e) {
 			c.applyECardChannel(e)
 		}
 	}

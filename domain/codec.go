@@ -308,4 +308,6 @@ var cardholderCodec = newCodec("event",
 	schema[PhotoCollected](),
 	schema[CardTransferredIn](),
 	schema[ProvincialRecordCancelled](),
+	schema[ReplacementFeeAssessed](),
+	schema[ReplacementFeePaid](),
 )

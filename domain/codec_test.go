@@ -50,6 +50,8 @@ func oneOfEach() []Event {
 		CardTransferredIn{CardNo: otherCardNo, FromRegion: "110105", ToRegion: "320505", Status: StatusActive,
 			IssuedOn: "2020-06-01", ExpiresOn: "2030-06-01", BankCode: "105", Generation: GenerationSecond, Reason: "r"},
 		ProvincialRecordCancelled{CardNo: testCardNo, Reason: "r"},
+		ReplacementFeeAssessed{ApplicationID: testApp, AmountFen: 2000, Exemption: FeeExemptHardship, AssessedOn: "2026-01-02"},
+		ReplacementFeePaid{ApplicationID: testApp, PaymentID: "pos-1", AmountFen: 2000, Terminal: "t1", PaidAt: testDayUTC(2026, 1, 2, 3)},
 	}
 }
 

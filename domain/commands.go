@@ -109,6 +109,8 @@ type ReplaceCard struct {
 	// Generation is the new card's: second or third; "" leaves it unsaid
 	// (second). A migrated holder's first-generation card is replaced so.
 	Generation Generation
+	// Fee is the replacement fee to assess (fee.go); nil charges none.
+	Fee *ReplacementFee
 }
 
 type TransferOut struct {

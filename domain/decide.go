@@ -91,6 +91,8 @@ func Decide(c *Cardholder, cmd CardholderCommand) ([]Event, error) {
 		return decideCollectPhoto(c, cmd)
 	case MoveIdentity:
 		return decideMoveIdentity(c, cmd)
+	case RecordFeePayment:
+		return decideFeePayment(c, cmd)
 	case RegisterMovedIdentity:
 		return decideRegisterMovedIdentity(c, cmd)
 	case nil:
@@ -354,7 +356,11 @@ func decideProduction(c *Cardholder, cmd RecordProduction) ([]Event, error) {
 	if err := f.err(); err != nil {
 		return nil, err
 	}
-	if _, err := readyForProduction(c, cmd.CommandName(), cmd.CardNo); err != nil {
+	card, err := readyForProduction(c, cmd.CommandName(), cmd.CardNo)
+	if err != nil {
+		return nil, err
+	}
+	if err := refuseUnpaid(card); err != nil {
 		return nil, err
 	}
 	return one(CardProduced{CardNo: cmd.CardNo, ChipID: cmd.ChipID, Vendor: cmd.Vendor})

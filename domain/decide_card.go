@@ -1,5 +1,7 @@
 package domain
 
+import "slices"
+
 func decideHandOver(c *Cardholder, cmd HandOverCard) ([]Event, error) {
 	var f fieldErrors
 	f.cardNo("card_no", cmd.CardNo)
@@ -148,6 +150,7 @@ func decideReplace(c *Cardholder, cmd ReplaceCard) ([]Event, error) {
 	if cmd.Generation != "" && cmd.Generation != GenerationSecond && cmd.Generation != GenerationThird {
 		f.add("generation", CodeInvalidValue, "generation %q: a new card is second or third generation", cmd.Generation)
 	}
+	feeField(&f, cmd.Fee)
 	if err := f.err(); err != nil {
 		return nil, err
 	}
@@ -162,6 +165,21 @@ func decideReplace(c *Cardholder, cmd ReplaceCard) ([]Event, error) {
 	if c.Deceased {
 		return nil, Conflict(CodeCardholderDeceased, "cardholder %s is recorded as deceased", c.ID)
 	}
+	if !in(card.Status, append(cancellable(), StatusCancelled)...) {
+		return nil, InvalidTransition(card.Status, cmd.CommandName())
+	}
+	fee, err := assessFee(c, cmd.ApplicationID, cmd.Fee)
+	if err != nil {
+		return nil, err
+	}
+	withFee := func(events []Event) []Event {
+		if fee == nil {
+			return events
+		}
+		// Right after CardApplied: the fee belongs to the new application.
+		i := slices.IndexFunc(events, func(e Event) bool { _, ok := e.(CardApplied); return ok })
+		return slices.Insert(events, i+1, Event(*fee))
+	}
 	applied := CardApplied{
 		ApplicationID:  cmd.ApplicationID,
 		Source:         cmd.Source,
@@ -174,7 +192,7 @@ func decideReplace(c *Cardholder, cmd ReplaceCard) ([]Event, error) {
 	switch {
 	case card.Status == StatusCancelled:
 		// Already invalid: only the new application is needed.
-		return []Event{applied}, nil
+		return withFee([]Event{applied}), nil
 	case in(card.Status, cancellable()...):
 		events := []Event{
 			CardCancelled{CardNo: cmd.CardNo, Cause: CauseReplacement, From: card.Status, Reason: cmd.Reason},
@@ -185,7 +203,7 @@ func decideReplace(c *Cardholder, cmd ReplaceCard) ([]Event, error) {
 		if card.ECardIssued {
 			events = append(events, ECardCarriedOver{ApplicationID: cmd.ApplicationID, FromCardNo: cmd.CardNo})
 		}
-		return events, nil
+		return withFee(events), nil
 	}
 	return nil, InvalidTransition(card.Status, cmd.CommandName())
 }
@@ -278,6 +296,9 @@ func decideInstantIssue(c *Cardholder, cmd InstantIssue) ([]Event, error) {
 	}
 	var events []Event
 	card := c.Card
+	if err := refuseUnpaid(card); err != nil && in(card.Status, StatusApplied, StatusAccountOpened) {
+		return nil, err
+	}
 	if card == nil || !in(card.Status, StatusApplied, StatusAccountOpened) {
 		replaces, err := canApply(c, name)
 		if err != nil {

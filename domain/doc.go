@@ -138,6 +138,13 @@
 //	     refused card_held_elsewhere while the province records a valid card
 //	     of the person in another prefecture (RefuseHeldElsewhere, applied
 //	     by the application layer with the province's answer).
+//	(21) replace_card with a fee schedule also records ReplacementFeeAssessed
+//	     right after its CardApplied (fee.go, docs/fees.md): exempted
+//	     (elderly, hardship, card_defect) or due. A due fee holds the
+//	     application: record_production and instant_issue refuse it
+//	     (replacement_fee_unpaid) until record_fee_payment
+//	     (ReplacementFeePaid; fee_already_paid, fee_amount_mismatch,
+//	     no_fee_due, fee_not_found) — the status does not change.
 //
 // InstantIssue (即时制卡) emits only the steps still missing, in order:
 // CardApplied (source bank), BankAccountOpened, CardNumberAssigned,

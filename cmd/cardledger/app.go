@@ -117,7 +117,7 @@ func (a *app) server(ctx context.Context) (*echo.Echo, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmds.WithMetrics(cmdMetrics)
+	cmds.WithMetrics(cmdMetrics).WithReplacementFee(d.cfg.Fees.Schedule())
 	a.commands = cmds
 	if d.cfg.ProvinceURL != "" {
 		prov, err := province.NewClient(d.cfg.ProvinceURL, d.cfg.ProvinceToken, d.cfg.ProvinceTimeout)
@@ -177,6 +177,11 @@ func (a *app) server(ctx context.Context) (*echo.Echo, error) {
 		return nil, err
 	}
 	routes = append(routes, batch.NewAPI(batches).Routes())
+	feeRoutes, err := feeModule(ctx, d, cmds.Service(), batches)
+	if err != nil {
+		return nil, err
+	}
+	routes = append(routes, feeRoutes)
 	cmds.Service().Cardholder.FollowErasures(erasureFollowers(d, batches)...)
 	perms, err := permissions.NewAPI(store, d.pool, time.Now)
 	if err != nil {

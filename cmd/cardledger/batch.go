@@ -40,6 +40,7 @@ func simulatorServers() map[string]func(context.Context, *environment, []string)
 	return map[string]func(context.Context, *environment, []string) error{
 		"police":   runSimulatePolice,
 		"province": runSimulateProvince,
+		"pos":      runSimulatePOS,
 	}
 }
 
@@ -220,7 +221,8 @@ func importApplications(ctx context.Context, d batch.Deps, args []string, stdout
 	return nil
 }
 
-const batchUsage = `cardledger batch create [--id ID] [--region R] [--employer E] [--community C] [--source S] [--kind first_issue|replacement] [--limit N]
+const batchUsage = `cardledger batch create [--id ID] [--region R] [--employer E] [--community C] [--source S] [--kind first_issue|replacement]
+                        [--generation second|third] [--replaces-generation first|second|third] [--expiring-within MONTHS] [--limit N]
 cardledger batch list
 cardledger batch review ID --reviewer NAME [--note TEXT]
 cardledger batch confirm ID --by NAME
@@ -255,6 +257,9 @@ func batchCommand(ctx context.Context, d batch.Deps, args []string, stdout io.Wr
 		source    = fs.String("source", "", "application source filter")
 		kind      = fs.String("kind", "", "first_issue or replacement")
 		limit     = fs.Int("limit", 0, "at most this many people")
+		gen       = fs.String("generation", "", "the generation applied for: second or third")
+		replGen   = fs.String("replaces-generation", "", "replacements of a card of this generation: first, second or third")
+		expiring  = fs.Int("expiring-within", 0, "replacements of a card expiring within this many months (到期换卡)")
 		reviewer  = fs.String("reviewer", "", "who reviewed")
 		note      = fs.String("note", "", "review note")
 		by        = fs.String("by", "", "who confirmed")
@@ -286,7 +291,8 @@ func batchCommand(ctx context.Context, d batch.Deps, args []string, stdout io.Wr
 			return err
 		}
 		b, err := s.CreateBatch(ctx, *id, domain.BatchFilter{RegionCode: *region, EmployerCode: *employer, CommunityCode: *community,
-			Source: domain.ApplicationSource(*source), Kind: domain.ApplicationKind(*kind), Limit: *limit})
+			Source: domain.ApplicationSource(*source), Kind: domain.ApplicationKind(*kind), Limit: *limit,
+			Generation: domain.Generation(*gen), ReplacesGeneration: domain.Generation(*replGen), ExpiringWithinMonths: *expiring})
 		if err != nil {
 			return err
 		}

@@ -136,6 +136,14 @@ var accessMatrix = map[string]access{
 	"POST /v1/province/uploads":                               {adminOnly, targetNone},
 	"GET /v1/province/records":                                {adminOnly, targetNone},
 
+	// Replacement fee (issue 16 item 6): the counter sends a fee to the
+	// POS; the POS gateway reports payments (the body names the holder;
+	// the pipeline checks a scoped gateway's region); the daily report
+	// keeps a scoped counter's region only (fees tests).
+	"POST /v1/cardholders/{id}/fee/collection": {roles(counter), targetHolder},
+	"POST /v1/fees/payments":                   {roles(httpapi.RolePOS), targetOwn},
+	"GET /v1/fees/daily-report":                {roles(counter, auditor), targetNone},
+
 	// Read API.
 	"GET /v1/cardholders/{id}":          {roles(counter, bank, auditor), targetHolder},
 	"GET /v1/cardholders":               {roles(counter, bank, auditor), targetIDNumber},

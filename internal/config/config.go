@@ -57,6 +57,8 @@ type Config struct {
 	ProvinceURL     string
 	ProvinceToken   string
 	ProvinceTimeout time.Duration
+	// Fees is the replacement fee and the non-tax POS (fees.go).
+	Fees Fees
 
 	AuditSigningKey     string        // Ed25519 seed (hex or base64) signing history digests; secret
 	AuditPublicKey      string        // trusted key for `audit verify --digest`; default derived from the signing key
@@ -106,7 +108,7 @@ const devIDKey = "6361726465646c65722d6465762d6b65792d646f2d6e6f742d7573652d696e
 const devMasterKey = "636172646c656467657220646576206d6173746572206b6579202d2064656d6f"
 
 // Settings is the table of every knob, in README order.
-var Settings = []Setting{
+var Settings = append([]Setting{
 	{"CARDLEDGER_LISTEN", "listen", "127.0.0.1:8080", "HTTP listen address"},
 	{"CARDLEDGER_POSTGRES_URL", "postgres-url", DefaultPostgresURL, "PostgreSQL for read models, API clients and idempotency keys"},
 	{"CARDLEDGER_POSTGRES_READ_URL", "postgres-read-url", "(empty: reads go to CARDLEDGER_POSTGRES_URL)", "streaming replica of that database serving the read API (records, blacklist, stats); min_position reads wait until the replica has applied the position"},
@@ -146,7 +148,7 @@ var Settings = []Setting{
 	{"CARDLEDGER_ECARD_LOGIN_RATE", "ecard-login-rate", "20", "scan-to-login sessions one client address may open a minute (per instance); 0 turns the limit off"},
 	{"CARDLEDGER_POLICE_URL", "police-url", "(empty: identity check off)", "base URL of the police identity source (`cardledger simulate police` plays it): registrations and counter applications check name and ID number there and take the person's photo"},
 	{"CARDLEDGER_POLICE_TIMEOUT", "police-timeout", "5s", "how long one identity check may take before the request is refused (police_timeout)"},
-}
+}, feeSettings...)
 
 // DefaultServerURL is a server on this machine at the default listen address.
 const DefaultServerURL = "http://127.0.0.1:8080"
@@ -215,8 +217,12 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	var policeTimeout string
 	fs.StringVar(&c.PoliceURL, "police-url", getenv("CARDLEDGER_POLICE_URL"), "base URL of the police identity source; empty: check off")
 	fs.StringVar(&policeTimeout, "police-timeout", env("CARDLEDGER_POLICE_TIMEOUT", "5s"), "time limit of one identity check")
+	applyFees := feeFlags(fs, env)
 	c.ShutdownGrace = 10 * time.Second
 	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	if err := applyFees(&c); err != nil {
 		return Config{}, err
 	}
 	if c.EventStoreURL == "" {

@@ -36,12 +36,15 @@ const (
 	// it may call the routes whose Route.AppTypes name its type, within its
 	// quotas, and no other.
 	RoleApp Role = "app"
+	// RolePOS is the non-tax POS gateway (非税收入 POS): it reports the
+	// replacement fees its terminals collected, and nothing else.
+	RolePOS Role = "pos"
 )
 
 // Roles lists every role.
 func Roles() []Role {
 	return []Role{RoleAdmin, RoleCounter, RoleBank, RoleAuditor, RoleAnalyst, RoleBlacklistConsumer, RoleDisplay,
-		RoleChannel, RoleTerminal, RoleIntegrator, RoleApp}
+		RoleChannel, RoleTerminal, RoleIntegrator, RoleApp, RolePOS}
 }
 
 // Valid reports whether r is one of the declared roles.
