@@ -305,4 +305,5 @@ var cardholderCodec = newCodec("event",
 	schema[PersonalDataCorrected](),
 	schema[IdentityMovedOut](),
 	schema[IdentityMovedIn](),
+	schema[NotificationPreferencesSet](),
 )

@@ -46,6 +46,7 @@ func oneOfEach() []Event {
 		PersonalDataCorrected{Field: CorrectPhotoRef, PhotoRef: "photo/2.jpg", ApplicationID: testApp, Reason: "wrong photo"},
 		IdentityMovedOut{ToCardholderID: "new-holder", ReplacedCardNo: testCardNo, Reason: "ID number changed"},
 		IdentityMovedIn{FromCardholderID: testHolderID, ReplacesCardNo: testCardNo, Reason: "ID number changed"},
+		NotificationPreferencesSet{SMSOptOut: true, Channel: "rsapp"},
 	}
 }
 

@@ -83,6 +83,8 @@ func Decide(c *Cardholder, cmd CardholderCommand) ([]Event, error) {
 		return decideRaiseECardRiskAlert(c, cmd)
 	case CorrectPersonalData:
 		return decideCorrection(c, cmd)
+	case SetNotificationPreferences:
+		return decideNotificationPreferences(c, cmd)
 	case MoveIdentity:
 		return decideMoveIdentity(c, cmd)
 	case RegisterMovedIdentity:
