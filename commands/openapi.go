@@ -61,6 +61,9 @@ var answers = map[string]answer{
 	// Personal data upkeep (routes_correction.go).
 	"/v1/cardholders/{id}/corrections":      {domain.StatusActive, []string{"PersonalDataCorrected"}},
 	"/v1/cardholders/{id}/id-number-change": {domain.StatusApplied, []string{"IdentityMovedIn", "CardholderRegistered", "CardApplied"}},
+
+	// Notification opt-out (routes_notification.go).
+	"/v1/cardholders/{id}/notification-preferences": {domain.StatusActive, []string{"NotificationPreferencesSet"}},
 }
 
 // exampleAnswer is the example answer of the command at path.

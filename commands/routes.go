@@ -98,7 +98,8 @@ var (
 
 // routes is the one table of the command API.
 func (a *API) routes() []httpapi.Route {
-	return append(append(append(a.cardRoutes(), a.ecardRoutes()...), a.legacyRoutes()...), a.correctionRoutes()...)
+	return append(append(append(append(a.cardRoutes(), a.ecardRoutes()...), a.legacyRoutes()...), a.correctionRoutes()...),
+		a.notificationRoutes()...)
 }
 
 // cardRoutes are the rows of the card's life at counters and banks.

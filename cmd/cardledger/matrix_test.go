@@ -124,6 +124,10 @@ var accessMatrix = map[string]access{
 	"POST /v1/cardholders/{id}/corrections":      {roles(channel, counter), targetHolder},
 	"POST /v1/cardholders/{id}/id-number-change": {roles(counter), targetHolder},
 
+	// Notification opt-out (issue 16 item 5): the counter, or a channel
+	// bound to the holder (the matrix holder is bound to none).
+	"POST /v1/cardholders/{id}/notification-preferences": {roles(channel, counter), targetHolder},
+
 	// Read API.
 	"GET /v1/cardholders/{id}":          {roles(counter, bank, auditor), targetHolder},
 	"GET /v1/cardholders":               {roles(counter, bank, auditor), targetIDNumber},
