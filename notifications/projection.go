@@ -172,16 +172,20 @@ func (p *Projection) compose(ctx context.Context, ev eventstore.RecordedEvent) (
 	if !Relevant(ev.Type) {
 		return nil, nil
 	}
-	e, err := domain.DecodeStoredEvent(ev.Type, ev.Data, ev.Metadata)
-	if err != nil {
-		return nil, fmt.Errorf("notifications: decode %s %s: %w", ev.Type, ev.ID, err)
-	}
 	if batchID, ok := domain.BatchIDOfStream(ev.Stream); ok {
+		e, err := domain.DecodeStoredBatchEvent(ev.Type, ev.Data, ev.Metadata)
+		if err != nil {
+			return nil, fmt.Errorf("notifications: decode %s %s: %w", ev.Type, ev.ID, err)
+		}
 		return p.rules.Compose(ev.ID.String(), e, nil, batchID), nil
 	}
 	id, ok := domain.CardholderIDOfStream(ev.Stream)
 	if !ok {
 		return nil, nil
+	}
+	e, err := domain.DecodeStoredEvent(ev.Type, ev.Data, ev.Metadata)
+	if err != nil {
+		return nil, fmt.Errorf("notifications: decode %s %s: %w", ev.Type, ev.ID, err)
 	}
 	h, err := p.holder(ctx, ev.Stream, id)
 	if err != nil {
