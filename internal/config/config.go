@@ -47,6 +47,8 @@ type Config struct {
 	// DeliveryAllowPrivate lets subscriptions deliver to loopback and
 	// private addresses (make run and the tests); off, they are refused.
 	DeliveryAllowPrivate bool
+	// Notify configures notifications to holders (notify.go).
+	Notify Notify
 
 	AuditSigningKey     string        // Ed25519 seed (hex or base64) signing history digests; secret
 	AuditPublicKey      string        // trusted key for `audit verify --digest`; default derived from the signing key
@@ -91,7 +93,7 @@ const devIDKey = "6361726465646c65722d6465762d6b65792d646f2d6e6f742d7573652d696e
 const devMasterKey = "636172646c656467657220646576206d6173746572206b6579202d2064656d6f"
 
 // Settings is the table of every knob, in README order.
-var Settings = []Setting{
+var Settings = append([]Setting{
 	{"CARDLEDGER_LISTEN", "listen", "127.0.0.1:8080", "HTTP listen address"},
 	{"CARDLEDGER_POSTGRES_URL", "postgres-url", DefaultPostgresURL, "PostgreSQL for read models, API clients and idempotency keys"},
 	{"CARDLEDGER_POSTGRES_READ_URL", "postgres-read-url", "(empty: reads go to CARDLEDGER_POSTGRES_URL)", "streaming replica of that database serving the read API (records, blacklist, stats); min_position reads wait until the replica has applied the position"},
@@ -125,7 +127,7 @@ var Settings = []Setting{
 	{"CARDLEDGER_ECARD_RISK_WINDOW", "ecard-risk-window", "10m", "one holder's e-card codes verified by terminals of two prefectures within this window raise a risk alert"},
 	{"CARDLEDGER_ECARD_LOGIN_TTL", "ecard-login-ttl", "120s", "how long a scan-to-login session (`/ecard/login`) waits for the holder's confirmation (10s to 10m)"},
 	{"CARDLEDGER_ECARD_LOGIN_RATE", "ecard-login-rate", "20", "scan-to-login sessions one client address may open a minute (per instance); 0 turns the limit off"},
-}
+}, notifySettings...)
 
 // DefaultServerURL is a server on this machine at the default listen address.
 const DefaultServerURL = "http://127.0.0.1:8080"
@@ -187,9 +189,15 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	fs.StringVar(&ecardLoginRate, "ecard-login-rate", env("CARDLEDGER_ECARD_LOGIN_RATE", "20"), "scan-to-login sessions per client address a minute")
 	fs.StringVar(&ecardRisk, "ecard-risk-window", env("CARDLEDGER_ECARD_RISK_WINDOW", "10m"), "window of the e-card two-city risk check")
 	c.ShutdownGrace = 10 * time.Second
+	notify := bindNotify(fs, env)
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
+	notifyCfg, err := notify()
+	if err != nil {
+		return Config{}, err
+	}
+	c.Notify = notifyCfg
 	if c.EventStoreURL == "" {
 		c.EventStoreURL = c.PostgresURL
 	}
