@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/sirupsen/logrus"
 
 	"github.com/cardledger/cardledger/analytics"
 	"github.com/cardledger/cardledger/audit"
@@ -22,8 +23,10 @@ import (
 	"github.com/cardledger/cardledger/eventstore"
 	"github.com/cardledger/cardledger/eventstore/timedstore"
 	"github.com/cardledger/cardledger/internal/auth"
+	"github.com/cardledger/cardledger/internal/config"
 	"github.com/cardledger/cardledger/internal/httpapi"
 	"github.com/cardledger/cardledger/internal/unavailable"
+	"github.com/cardledger/cardledger/notifications"
 	"github.com/cardledger/cardledger/permissions"
 	"github.com/cardledger/cardledger/platform"
 	"github.com/cardledger/cardledger/projections"
@@ -83,7 +86,29 @@ func buildApp(ctx context.Context, d *deps) (*app, error) {
 		return nil, err
 	}
 	a.deliveries = projections.NewRunner(store, pool, d.log).Add(a.deliveryProjection(store, pool))
+	if d.cfg.Notify.Enabled() {
+		if err := notifications.Migrate(ctx, pool); err != nil {
+			return nil, err
+		}
+		a.deliveries.Add(notifier(store, pool, d.cfg.Notify, d.log))
+	}
 	return a, nil
+}
+
+// notifier is the projection sending notifications (docs/notifications.md)
+// by the media configured; it runs beside the deliveries, on the outbound
+// runner, so a slow mail server or gateway never holds up the read models.
+func notifier(store eventstore.Store, pool *pgxpool.Pool, n config.Notify, log logrus.FieldLogger) *notifications.Projection {
+	var sms, email notifications.Sender
+	if n.SMSGatewayURL != "" {
+		sms = notifications.NewSMSGateway(n.SMSGatewayURL, 10*time.Second)
+	}
+	if n.SMTPHost != "" {
+		email = notifications.SMTP{Host: n.SMTPHost, Port: n.SMTPPort, From: n.SMTPFrom,
+			Username: n.SMTPUsername, Password: n.SMTPPassword, Timeout: 30 * time.Second}
+	}
+	rules := notifications.Rules{PickupPoints: n.PickupPoints, OperatorEmail: n.OperatorEmail}
+	return notifications.NewProjection(store, pool, rules, sms, email, notifications.Options{}, log)
 }
 
 // deliveryProjection is the outbox's projection with the production retry

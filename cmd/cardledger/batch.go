@@ -41,7 +41,10 @@ func runImport(ctx context.Context, env *environment, args []string) error {
 }
 
 // runSimulate needs no database: it turns an export file into a return file.
-func runSimulate(_ context.Context, env *environment, args []string) error {
+func runSimulate(ctx context.Context, env *environment, args []string) error {
+	if len(args) > 0 && args[0] == "sms" {
+		return runSimulateSMS(ctx, env, args[1:])
+	}
 	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
 	rate := fs.Float64("fail-rate", 0.02, "share of lines refused or failed (0..1)")
 	seed := fs.Int64("seed", 1, "seed; the same seed gives the same return file")
