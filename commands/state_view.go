@@ -14,6 +14,14 @@ type StateView struct {
 	ECardUsable  bool        `json:"ecard_usable"`
 	// ECardChannels are the channels the e-card is bound to, in binding order.
 	ECardChannels []string `json:"ecard_channels,omitempty"`
+	// NotificationOptOut is the media the holder refuses notifications by.
+	NotificationOptOut NotificationOptOutView `json:"notification_opt_out"`
+}
+
+// NotificationOptOutView is the holder's opt-out per medium.
+type NotificationOptOutView struct {
+	SMS   bool `json:"sms"`
+	Email bool `json:"email"`
 }
 
 type ProfileView struct {
@@ -24,6 +32,7 @@ type ProfileView struct {
 	Nationality   string     `json:"nationality"`
 	RegionCode    string     `json:"region_code"`
 	Phone         string     `json:"phone,omitempty"`
+	Email         string     `json:"email,omitempty"`
 	EmployerCode  string     `json:"employer_code,omitempty"`
 	CommunityCode string     `json:"community_code,omitempty"`
 }
@@ -64,12 +73,13 @@ func NewStateView(s *domain.Cardholder, rev uint64) StateView {
 		CardholderID: s.ID, Revision: rev, Registered: s.Registered, Deceased: s.Deceased,
 		Profile: ProfileView{
 			IDNumber: p.IDNumber, Name: p.Name, Sex: p.Sex, BirthDate: p.BirthDate,
-			Nationality: p.Nationality, RegionCode: p.RegionCode, Phone: p.Phone,
+			Nationality: p.Nationality, RegionCode: p.RegionCode, Phone: p.Phone, Email: p.Email,
 			EmployerCode: p.EmployerCode, CommunityCode: p.CommunityCode,
 		},
-		PastCards:     make([]CardView, 0, len(s.PastCards)),
-		ECardUsable:   s.ECardUsable(),
-		ECardChannels: s.ECardChannels,
+		PastCards:          make([]CardView, 0, len(s.PastCards)),
+		ECardUsable:        s.ECardUsable(),
+		ECardChannels:      s.ECardChannels,
+		NotificationOptOut: NotificationOptOutView{SMS: s.NotifyOptOut.SMS, Email: s.NotifyOptOut.Email},
 	}
 	if s.Card != nil {
 		c := cardView(*s.Card)
