@@ -134,7 +134,7 @@ func newEnv(t *testing.T, failFirst int) *env {
 	keys, err := piistore.NewKeyring(pool, mk, nil, piistore.KeyringOptions{})
 	require.NoError(t, err)
 	store := piistore.New(raw, keys)
-	require.NoError(t, notifications.Migrate(ctx, pool))
+	require.NoError(t, notifications.Migrate(ctx, pool, eventstore.Start))
 	svc, err := commands.NewService(store, testIDKey, time.Now)
 	require.NoError(t, err)
 	sim := &notifications.SMSSimulator{FailFirst: failFirst}

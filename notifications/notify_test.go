@@ -195,3 +195,23 @@ func TestErasedHolderIsNotNotified(t *testing.T) {
 		assert.False(t, strings.Contains(dump, s), s)
 	}
 }
+
+// Turning notifications on for a ledger with a history does not notify
+// that history: the notifier starts at the log's head of that moment.
+func TestTurningOnDoesNotNotifyThePast(t *testing.T) {
+	e := newEnv(t, 0)
+	_, cardNo := e.person(7, "吴九", "13800138007", "")
+	e.card(domain.HandOverCard{CardNo: cardNo, From: "vendor", To: "pt-gulou", Handler: "h1"}, cardNo)
+	_, err := e.pool.Exec(e.ctx, `DELETE FROM notifications.checkpoint`)
+	require.NoError(t, err)
+	head, _, err := e.store.Head(e.ctx)
+	require.NoError(t, err)
+	require.NoError(t, notifications.Migrate(e.ctx, e.pool, head.Position))
+	require.NoError(t, notifications.Migrate(e.ctx, e.pool, eventstore.Start), "a second migration keeps the checkpoint")
+	r := e.notifier(fast)
+	e.card(domain.IssueCard{CardNo: cardNo, On: time.Now(), Agency: "pt-gulou"}, cardNo)
+	e.card(domain.ActivateCard{CardNo: cardNo}, cardNo)
+	e.caughtUp(r)
+	require.Len(t, e.sms.Received(), 1)
+	assert.Contains(t, e.sms.Received()[0].Text, "已启用")
+}

@@ -51,13 +51,19 @@ CREATE TABLE IF NOT EXISTS notifications.dead_letters (
 );
 `
 
-// Migrate creates the notifier's tables; idempotent.
-func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
+// Migrate creates the notifier's tables; idempotent. A notifier that has
+// no checkpoint yet starts after from (the log's head when notifications
+// are first turned on): turning them on does not notify the past.
+func Migrate(ctx context.Context, pool *pgxpool.Pool, from eventstore.Position) error {
 	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", int64(migrateLockKey)); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, schemaDDL)
+		if _, err := tx.Exec(ctx, schemaDDL); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO notifications.checkpoint (name, pos_commit, pos_prepare) VALUES ($1,$2,$3)
+			ON CONFLICT (name) DO NOTHING`, ProjectionName, int64(from.Commit), int64(from.Prepare))
 		return err
 	})
 	if err != nil {

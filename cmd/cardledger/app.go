@@ -87,7 +87,11 @@ func buildApp(ctx context.Context, d *deps) (*app, error) {
 	}
 	a.deliveries = projections.NewRunner(store, pool, d.log).Add(a.deliveryProjection(store, pool))
 	if d.cfg.Notify.Enabled() {
-		if err := notifications.Migrate(ctx, pool); err != nil {
+		head, _, err := store.Head(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if err := notifications.Migrate(ctx, pool, head.Position); err != nil {
 			return nil, err
 		}
 		a.deliveries.Add(notifier(store, pool, d.cfg.Notify, d.log))
