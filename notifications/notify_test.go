@@ -1,6 +1,9 @@
 package notifications_test
 
 import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +15,7 @@ import (
 	"github.com/cardledger/cardledger/commands"
 	"github.com/cardledger/cardledger/domain"
 	"github.com/cardledger/cardledger/eventstore"
+	"github.com/cardledger/cardledger/internal/httpapi"
 	"github.com/cardledger/cardledger/notifications"
 )
 
@@ -141,7 +145,7 @@ func TestGatewayFailingIsRetriedThenDelivered(t *testing.T) {
 
 func TestGatewayThatNeverAcceptsDeadLettersAndGoesOn(t *testing.T) {
 	e := newEnv(t, 1000)
-	_, cardNo := e.person(4, "赵六", "13800138004", "zhao@mail.example.cn")
+	holder, cardNo := e.person(4, "赵六", "13800138004", "zhao@mail.example.cn")
 	e.card(domain.HandOverCard{CardNo: cardNo, From: "vendor", To: "pt-gulou", Handler: "h1"}, cardNo)
 	opts := fast
 	opts.MaxAttempts = 3
@@ -151,6 +155,26 @@ func TestGatewayThatNeverAcceptsDeadLettersAndGoesOn(t *testing.T) {
 	dl := e.deadLetters()
 	require.Len(t, dl, 1)
 	assert.Equal(t, "card_ready sms 3 sms gateway answered 503", dl[0])
+
+	srv := httptest.NewServer(httpapi.NewServer(httpapi.Options{
+		Auth: httpapi.StaticAuthenticator{"admin-key": {Client: "ops", Role: httpapi.RoleAdmin}}, Log: e.log},
+		notifications.NewAPI(e.pool, true).Routes()))
+	defer srv.Close()
+	req, err := http.NewRequestWithContext(e.ctx, http.MethodGet, srv.URL+"/v1/notifications/status", nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer admin-key")
+	res, err := srv.Client().Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	var st notifications.Status
+	require.NoError(t, json.NewDecoder(res.Body).Decode(&st))
+	assert.True(t, st.Enabled)
+	assert.Equal(t, int64(1), st.Sent, "the e-mail")
+	require.Len(t, st.DeadLetters, 1)
+	assert.Equal(t, notifications.DeadLetterView{EventID: st.DeadLetters[0].EventID, Index: 0, Position: st.DeadLetters[0].Position,
+		Stream: domain.StreamFor(holder), Kind: "card_ready", Medium: notifications.SMS, Attempts: 3,
+		LastError: "sms gateway answered 503", At: st.DeadLetters[0].At}, st.DeadLetters[0])
 }
 
 func (e *env) deadLetters() []string {

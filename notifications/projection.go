@@ -93,11 +93,6 @@ func (p *Projection) Checkpoint(ctx context.Context) (eventstore.Position, error
 	return pr.Position, err
 }
 
-// DeadLetters lists the messages given up on.
-func (p *Projection) DeadLetters(ctx context.Context) ([]DeadLetter, error) {
-	return p.repo.deadLetters(ctx)
-}
-
 // Apply implements projections.Projection: each event's messages in order,
 // each sent before the checkpoint says so.
 func (p *Projection) Apply(ctx context.Context, batch []eventstore.RecordedEvent) error {

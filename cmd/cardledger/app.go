@@ -205,6 +205,7 @@ func (a *app) server(ctx context.Context) (*echo.Echo, error) {
 	}
 	routes = append(routes, ecard.NewLoginAPI(logins).Routes())
 	routes = append(routes, deliveries.NewAPI(d.store, d.pool, d.cfg.DeliveryAllowPrivate).Routes())
+	routes = append(routes, notifications.NewAPI(d.pool, d.cfg.Notify.Enabled()).Routes())
 	secrets, err := d.clientSecretKeys()
 	if err != nil {
 		return nil, err
