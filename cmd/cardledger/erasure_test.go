@@ -33,18 +33,19 @@ import (
 // enough that a match anywhere is a leak, not a coincidence.
 // testPerson's newPhone is the phone they change to later (PhoneChanged,
 // personal data too); fixedName and fixedPhoto are the name and photo a
-// counter corrects to (PersonalDataCorrected, sealed as well).
-type testPerson struct{ idNumber, name, phone, photo, newPhone, fixedName, fixedPhoto string }
+// counter corrects to (PersonalDataCorrected, sealed as well); email is the
+// e-mail address (实名邮箱) the counter records, where notifications go.
+type testPerson struct{ idNumber, name, phone, photo, newPhone, fixedName, fixedPhoto, email string }
 
 var (
 	erasedPerson = testPerson{"11010519491231002X", "欧阳明月", "13912345678", "photos/ouyang-secret.jpg", "13611112222",
-		"欧阳明玥", "photos/ouyang-fixed-secret.jpg"}
+		"欧阳明玥", "photos/ouyang-fixed-secret.jpg", "ouyang.secret@mail.example.cn"}
 	keptPerson = testPerson{"320505199003071336", "司马青云", "13787654321", "photos/sima-secret.jpg", "13533334444",
-		"司马青芸", "photos/sima-fixed-secret.jpg"}
+		"司马青芸", "photos/sima-fixed-secret.jpg", "sima.secret@mail.example.cn"}
 )
 
 func (p testPerson) secrets() []string {
-	return []string{p.idNumber, p.name, p.phone, p.photo, p.newPhone, p.fixedName, p.fixedPhoto}
+	return []string{p.idNumber, p.name, p.phone, p.photo, p.newPhone, p.fixedName, p.fixedPhoto, p.email}
 }
 
 // lockedBuffer collects log lines written from many goroutines.
@@ -177,7 +178,7 @@ func (s *service) registerAndUse(t *testing.T, p testPerson) (id, card string) {
 	require.Equal(t, http.StatusOK, status, "%v", res)
 	// The counter corrects the name and the card's photo (personal data
 	// upkeep, issue 16).
-	for field, value := range map[string]string{"name": p.fixedName, "photo_ref": p.fixedPhoto} {
+	for field, value := range map[string]string{"name": p.fixedName, "photo_ref": p.fixedPhoto, "email": p.email} {
 		status, res = s.doKeyed(t, "POST", "/v1/cardholders/"+id+"/corrections",
 			map[string]string{"field": field, "value": value, "reason": "scenario"})
 		require.Equal(t, http.StatusOK, status, "%s: %v", field, res)
