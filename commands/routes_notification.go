@@ -11,10 +11,11 @@ import (
 )
 
 // notificationPreferencesBody is the body of POST
-// /v1/cardholders/{id}/notification-preferences; true refuses the medium.
+// /v1/cardholders/{id}/notification-preferences; true refuses the medium,
+// absent or false receives it.
 type notificationPreferencesBody struct {
-	SMSOptOut   bool `json:"sms_opt_out"`
-	EmailOptOut bool `json:"email_opt_out"`
+	SMSOptOut   bool `json:"sms_opt_out,omitempty"`
+	EmailOptOut bool `json:"email_opt_out,omitempty"`
 }
 
 // notificationRoutes is the holder's notification opt-out (issue 16 item
