@@ -19,7 +19,9 @@ func TestSimulateSMSIsARealGateway(t *testing.T) {
 	env := &environment{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int)
-	go func() { done <- run(ctx, env, []string{"simulate", "sms", "--listen", "127.0.0.1:0", "--fail-first", "1"}) }()
+	go func() {
+		done <- run(ctx, env, []string{"simulate", "sms", "--listen", "127.0.0.1:0", "--fail-first", "1"})
+	}()
 	url := regexp.MustCompile(`CARDLEDGER_SMS_GATEWAY_URL=(\S+)`)
 	var gateway string
 	for deadline := time.Now().Add(10 * time.Second); gateway == "" && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
