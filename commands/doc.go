@@ -109,6 +109,10 @@
 //	POST /v1/cardholders/{id}/corrections        counter; channel [contact] phone only; body field, value, reason
 //	POST /v1/cardholders/{id}/id-number-change   counter; two streams linked (routes_identity.go)
 //
+// Notification opt-out (routes_notification.go):
+//
+//	POST /v1/cardholders/{id}/notification-preferences   counter; channel [contact]; body sms_opt_out, email_opt_out
+//
 // Analysts, blacklist consumers and terminals have no access here: they
 // read projections (terminals verify e-card codes in package ecard). Command responses carry cardholder_id, revision, position
 // (opaque) and the appended event types, and the revision as ETag ("7").

@@ -55,6 +55,7 @@
 //	raise_ecard_risk_alert =       =        =        =        =       =       =       =       =       =
 //	migrate_cardholder     AR(15)  AR       AR       AR       AR      AR      AR      AR      AR      AR
 //	correct_personal_data  = (16)  =        =        =        =       =       =       =       =       =
+//	set_notification_pref. = (18)  =        =        =        =       =       =       =       =       =
 //	move_identity          = (17)  IT       IT       IT       +C(17)  +C(17)  +C(17)  +C(17)  = (17)  TO
 //
 //	AR already_registered    VCE valid_card_exists    TO transferred_out
@@ -96,7 +97,7 @@
 //	     or cancelled), so the rows above apply to it and replace_card
 //	     (generation second or third) is how the holder gets a new card.
 //	     Cards carry a generation; one stored without is second.
-//	(16) name, employer_code, community_code and phone in every status; a
+//	(16) name, employer_code, community_code, phone and email in every status; a
 //	     photo_ref correction needs a current card (no_card_for_photo
 //	     without one). Refused once erased (already_erased), for the value
 //	     the holder already has (correction_unchanged), and — through a
@@ -112,6 +113,11 @@
 //	     opened by register_moved_identity: IdentityMovedIn first, then
 //	     CardholderRegistered and, if a card was cancelled, CardApplied of
 //	     kind replacement with ReplacesCardNo the old card.
+//	(18) the holder's notification opt-out per medium (notification.go),
+//	     in every status, also after an erasure (it holds no personal
+//	     data); the preferences the holder already has are refused
+//	     (notification_preferences_unchanged). Records
+//	     NotificationPreferencesSet; the notifier reads it when it sends.
 //
 // InstantIssue (即时制卡) emits only the steps still missing, in order:
 // CardApplied (source bank), BankAccountOpened, CardNumberAssigned,
