@@ -28,7 +28,12 @@ const (
 type Message struct {
 	// ID is "<event id>-<index>": the same on every retry, for the
 	// receiver to deduplicate on.
-	ID      string
+	ID string
+	// Index is the message's fixed slot in its event: 0 the SMS (or the
+	// operator's e-mail), 1 the holder's e-mail. Fixed, not counted, so
+	// that a message dropped by an opt-out recorded between a crash and
+	// the retry does not shift the others' ids or progress.
+	Index   int
 	Kind    string
 	Medium  Medium
 	To      string
@@ -94,10 +99,10 @@ func (r Rules) Compose(eventID string, e domain.Event, h *domain.Cardholder, bat
 	}
 	var out []Message
 	if r.has(SMS) && !h.NotifyOptOut.SMS && domain.ValidatePhone(h.Profile.Phone) {
-		out = append(out, Message{Kind: kind, Medium: SMS, To: h.Profile.Phone, Text: smsSign + text})
+		out = append(out, Message{Index: 0, Kind: kind, Medium: SMS, To: h.Profile.Phone, Text: smsSign + text})
 	}
 	if r.has(Email) && !h.NotifyOptOut.Email && domain.ValidateEmail(h.Profile.Email) {
-		out = append(out, Message{Kind: kind, Medium: Email, To: h.Profile.Email, Subject: subject, Text: text})
+		out = append(out, Message{Index: 1, Kind: kind, Medium: Email, To: h.Profile.Email, Subject: subject, Text: text})
 	}
 	return numbered(eventID, out)
 }
@@ -138,7 +143,7 @@ func (r Rules) batchFailed(eventID, batchID string, e domain.BatchJobProgressed)
 
 func numbered(eventID string, ms []Message) []Message {
 	for i := range ms {
-		ms[i].ID = fmt.Sprintf("%s-%d", eventID, i)
+		ms[i].ID = fmt.Sprintf("%s-%d", eventID, ms[i].Index)
 	}
 	return ms
 }

@@ -108,8 +108,11 @@ func (p *Projection) Apply(ctx context.Context, batch []eventstore.RecordedEvent
 		if err != nil {
 			return err
 		}
-		for i := pr.Done; i < len(msgs); i++ {
-			if pr, err = p.send(ctx, ev, i, msgs[i], pr); err != nil {
+		for _, m := range msgs {
+			if m.Index < pr.Done {
+				continue // sent or dead-lettered before a crash
+			}
+			if pr, err = p.send(ctx, ev, m.Index, m, pr); err != nil {
 				return err
 			}
 		}
@@ -121,7 +124,7 @@ func (p *Projection) Apply(ctx context.Context, batch []eventstore.RecordedEvent
 	return p.repo.store(ctx, p.repo.pool, pr)
 }
 
-// send calls the medium until it accepts message i of ev or MaxAttempts
+// send calls the medium until it accepts message i (its Index) of ev or MaxAttempts
 // calls failed (then the message is dead-lettered); either way the
 // progress moves past the message only afterwards.
 func (p *Projection) send(ctx context.Context, ev eventstore.RecordedEvent, i int, m Message, pr progress) (progress, error) {

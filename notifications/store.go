@@ -75,7 +75,7 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, from eventstore.Position) 
 // progress is the stored checkpoint.
 type progress struct {
 	Position  eventstore.Position
-	Done      int // messages of the event after Position already sent or dead-lettered
+	Done      int // message slots (Message.Index) of the event after Position below this are sent or dead-lettered
 	Attempts  int // failed calls of the message after those
 	LastError string
 	Sent      int64
