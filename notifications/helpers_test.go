@@ -47,7 +47,7 @@ type received struct {
 	Body     string
 }
 
-func newMailbox(t *testing.T) *mailbox {
+func newMailbox(t testing.TB) *mailbox {
 	t.Helper()
 	m := &mailbox{}
 	s := smtp.NewServer(m)
@@ -110,7 +110,7 @@ func (s *session) Data(r io.Reader) error {
 // env is a ledger (PostgreSQL store sealed by piistore, the command
 // service), an in-process mailbox and an SMS simulator.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	ctx    context.Context
 	store  eventstore.Store
 	pool   *pgxpool.Pool
@@ -121,7 +121,7 @@ type env struct {
 	log    *logrus.Logger
 }
 
-func newEnv(t *testing.T, failFirst int) *env {
+func newEnv(t testing.TB, failFirst int) *env {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
