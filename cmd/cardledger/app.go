@@ -46,8 +46,9 @@ type app struct {
 	// metrics is this process's one registry: /metrics serves it.
 	metrics      *prometheus.Registry
 	batchMetrics *batch.WorkerMetrics // set by server, for the job worker
-	// deliveries runs the outbox's projection on a runner of its own, so
-	// read-your-writes and readiness never wait for a slow receiver.
+	// deliveries runs the outbox's projection — and the notifier, when a
+	// medium is configured — on a runner of its own, so read-your-writes
+	// and readiness never wait for a slow receiver, mail server or gateway.
 	deliveries *projections.Runner
 	// ecardClock is the e-card codes' clock (expiry, key rotation); nil is
 	// time.Now. Tests set it before server.
