@@ -88,7 +88,7 @@ func (s *Service) ImportApplications(ctx context.Context, data []byte) (*ImportR
 	var todo []importWork
 	for i, r := range rows {
 		out := &rep.Lines[i]
-		out.Line, out.IDNumber = r.Line, mask(r.IDNumber)
+		out.Line, out.IDNumber = r.Line, domain.MaskIDNumber(r.IDNumber)
 		if ls := linesOf[r.IDNumber]; len(ls) > 1 && r.IDNumber != "" {
 			out.Status = RowRejected
 			out.Problems = []domain.FieldError{{Field: "id_number", Code: CodeDuplicateInFile,
@@ -317,14 +317,6 @@ func (s *Service) appendImportRow(ctx context.Context, w importWork, run uuid.UU
 		return RowAlreadyImported, nil
 	}
 	return RowRejected, nil
-}
-
-// mask keeps the last four characters of an ID number.
-func mask(id string) string {
-	if len(id) <= 4 {
-		return id
-	}
-	return strings.Repeat("*", len(id)-4) + id[len(id)-4:]
 }
 
 func joinInts(xs []int) string {

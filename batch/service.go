@@ -12,6 +12,7 @@ import (
 	"github.com/cardledger/cardledger/commands"
 	"github.com/cardledger/cardledger/domain"
 	"github.com/cardledger/cardledger/eventstore"
+	"github.com/cardledger/cardledger/photos"
 )
 
 // Deps is what the batch layer needs from the process.
@@ -22,6 +23,9 @@ type Deps struct {
 	IDKey    []byte            // cardholder id key, as for commands.NewService
 	Clock    func() time.Time
 	Actor    domain.Actor // who the CLI or the process acts as
+	// Photos gives the production file its members' photos; nil leaves
+	// the photo column empty.
+	Photos *photos.Store
 	// Workers is how many cardholder streams are written in parallel by
 	// imports and the process manager (default 32). Parallel appends share
 	// commits (group commit), which is most of the speed of a bulk import;
@@ -39,6 +43,7 @@ type Service struct {
 	clock     func() time.Time
 	actor     domain.Actor
 	workers   int
+	photos    *photos.Store
 	readModel *ReadModel
 	// written is the newest position this Service appended at, so that read
 	// model queries can wait for the service's own writes.
@@ -77,7 +82,7 @@ func New(d Deps) (*Service, error) {
 		return nil, err
 	}
 	return &Service{store: d.Store, writers: w, pool: d.Pool, cmds: d.Commands, idKey: d.IDKey, clock: d.Clock,
-		actor: d.Actor, workers: d.Workers, readModel: NewReadModel(d.Pool), written: &mark{},
+		actor: d.Actor, workers: d.Workers, photos: d.Photos, readModel: NewReadModel(d.Pool), written: &mark{},
 		wake: make(chan struct{}, 1), imports: &sync.WaitGroup{}}, nil
 }
 

@@ -94,7 +94,7 @@ func (s *Service) Members(ctx context.Context, batchID string, stage domain.Memb
 		if stage != "" && p.Stage != stage {
 			continue
 		}
-		out = append(out, MemberStatus{ApplicationID: m.ApplicationID, CardholderID: m.CardholderID, IDNumber: mask(m.IDNumber),
+		out = append(out, MemberStatus{ApplicationID: m.ApplicationID, CardholderID: m.CardholderID, IDNumber: domain.MaskIDNumber(m.IDNumber),
 			Name: m.Name, Stage: p.Stage, CardNo: p.CardNo, ChipID: p.ChipID, Custody: p.Custody, BankConfirmed: p.BankConfirmed, Reason: p.Reason, Failure: p.Failure})
 	}
 	return out, nil

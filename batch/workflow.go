@@ -110,7 +110,7 @@ func (s *Service) Export(ctx context.Context, batchID string, kind domain.BatchF
 	if err != nil {
 		return nil, err
 	}
-	f, err := files.Export(b, kind)
+	f, err := files.Export(b, kind, s.photoOf(ctx))
 	if err != nil {
 		return nil, err
 	}

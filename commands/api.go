@@ -10,7 +10,9 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/cardledger/cardledger/eventstore"
+	"github.com/cardledger/cardledger/identity"
 	"github.com/cardledger/cardledger/internal/httpapi"
+	"github.com/cardledger/cardledger/photos"
 )
 
 // API is the command HTTP API over a Service.
@@ -23,6 +25,10 @@ type API struct {
 	hashKeys [][]byte
 	// metrics counts commands by outcome; nil: not counted.
 	metrics *Metrics
+	// identity checks registrations and counter applications (nil: off);
+	// photos stores holders' photos (nil: photo routes answer 503).
+	identity identity.Source
+	photos   *photos.Store
 }
 
 // StaleIdempotencyClaim is how long a claimed Idempotency-Key without a

@@ -113,6 +113,18 @@
 //
 //	POST /v1/cardholders/{id}/notification-preferences   counter; channel [contact]; body sms_opt_out, email_opt_out
 //
+// Photos and the police identity check (routes_photo.go, identity_check.go):
+//
+//	POST /v1/cardholders/{id}/photo   counter   201; body image (base64 JPEG/PNG card photo) → PhotoCollected
+//	GET  /v1/cardholders/{id}/photo   counter, bank   the image; 404 photo_not_found, 410 photo_erased
+//
+// With an identity source (API.WithIdentity, CARDLEDGER_POLICE_URL),
+// POST /v1/cardholders and counter applications and replacements check
+// name and ID number first and refuse before anything is written
+// (police_identity_mismatch, police_identity_not_found 422;
+// police_unavailable 503, police_bad_answer 502, police_timeout 504); a
+// match brings the police photo with it.
+//
 // Analysts, blacklist consumers and terminals have no access here: they
 // read projections (terminals verify e-card codes in package ecard). Command responses carry cardholder_id, revision, position
 // (opaque) and the appended event types, and the revision as ETag ("7").

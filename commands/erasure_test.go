@@ -48,7 +48,7 @@ func TestErasureBringsEveryFollowerPastItBeforeAnswering(t *testing.T) {
 		commands.ErasureFollower{Name: "fine", CatchUp: fine.catchUp},
 	)
 	_, err := svc.Cardholder.Handle(ctx, commands.CardholderCommand{Envelope: commands.NewEnvelope(domain.Actor{Client: "c"}, "test"),
-		CardholderID: holder, Command: domain.ApplyForCard{ApplicationID: "a1", Source: domain.SourceCounter, PhotoRef: "p.jpg"}})
+		CardholderID: holder, Command: domain.ApplyForCard{ApplicationID: "a1", Source: domain.SourceCounter}})
 	require.NoError(t, err)
 	assert.Empty(t, fine.calls, "only an erasure waits for the followers")
 

@@ -49,16 +49,29 @@ type env struct {
 	srv   *httptest.Server
 }
 
-func newEnv(t *testing.T) *env {
+// envOption changes the env's wiring: wrap the store (piistore), then
+// configure the API (identity source, photo store).
+type envOption struct {
+	wrap      func(t *testing.T, store eventstore.Store, pool *pgxpool.Pool) eventstore.Store
+	configure func(api *commands.API)
+}
+
+func newEnv(t *testing.T, opts ...envOption) *env {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	url := testpg.NewDatabase(t)
-	store := pgstoretest.OpenURL(t, url)
+	raw := pgstoretest.OpenURL(t, url)
 	pool, err := pgxpool.New(ctx, url)
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
 	require.NoError(t, commands.Migrate(ctx, pool))
+	var store eventstore.Store = raw
+	for _, o := range opts {
+		if o.wrap != nil {
+			store = o.wrap(t, store, pool)
+		}
+	}
 
 	log := logrus.New()
 	log.SetOutput(io.Discard)
@@ -66,6 +79,11 @@ func newEnv(t *testing.T) *env {
 	require.NoError(t, err)
 	t.Cleanup(api.Close)
 	api.WithRequestHashKeys(testRequestHashKey)
+	for _, o := range opts {
+		if o.configure != nil {
+			o.configure(api)
+		}
+	}
 	auth := httpapi.StaticAuthenticator{
 		keyAdmin:   {Client: "ops", Role: httpapi.RoleAdmin},
 		keyCounter: {Client: "counter-futian", Role: httpapi.RoleCounter},

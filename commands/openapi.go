@@ -64,6 +64,8 @@ var answers = map[string]answer{
 
 	// Notification opt-out (routes_notification.go).
 	"/v1/cardholders/{id}/notification-preferences": {domain.StatusActive, []string{"NotificationPreferencesSet"}},
+	// Photos (routes_photo.go).
+	"/v1/cardholders/{id}/photo": {domain.StatusActive, []string{"PhotoCollected"}},
 }
 
 // exampleAnswer is the example answer of the command at path.

@@ -98,8 +98,8 @@ var (
 
 // routes is the one table of the command API.
 func (a *API) routes() []httpapi.Route {
-	return append(append(append(append(a.cardRoutes(), a.ecardRoutes()...), a.legacyRoutes()...), a.correctionRoutes()...),
-		a.notificationRoutes()...)
+	return append(append(append(append(append(a.cardRoutes(), a.ecardRoutes()...), a.legacyRoutes()...), a.correctionRoutes()...),
+		a.photoRoutes()...), a.notificationRoutes()...)
 }
 
 // cardRoutes are the rows of the card's life at counters and banks.
@@ -107,22 +107,40 @@ func (a *API) cardRoutes() []httpapi.Route {
 	return []httpapi.Route{
 		commandRoute(a, httpapi.Route{
 			Method: http.MethodPost, Path: "/v1/cardholders", Roles: rolesCounterBank, Status: http.StatusCreated,
-			Summary: "Register a cardholder (一人一号); the id derives from the ID number",
+			Summary: "Register a cardholder (一人一号); the id derives from the ID number. With CARDLEDGER_POLICE_URL set, " +
+				"name and ID number are checked with the police first (police_identity_mismatch, police_identity_not_found; " +
+				"police_unavailable, police_timeout, police_bad_answer when the source fails: nothing is recorded) and the " +
+				"police photo is registered with the person (PhotoCollected)",
 			Request: registerBody{IDNumber: "44030419900307123X", Name: "张三", Sex: domain.Male, Nationality: "CHN",
 				RegionCode: "440304", Phone: "13800138000", EmployerCode: "E1001", CommunityCode: "C2002"},
+			Responses: policeProblems,
 		}, false, func(ctx context.Context, c echo.Context, env Envelope, b registerBody) (Result, error) {
-			return a.svc.Register.Handle(ctx, Register{Envelope: env, Cardholder: domain.RegisterCardholder{
+			return a.register(ctx, env, domain.RegisterCardholder{
 				IDNumber: b.IDNumber, Name: b.Name, Sex: b.Sex, Nationality: b.Nationality, RegionCode: b.RegionCode,
 				Phone: b.Phone, EmployerCode: b.EmployerCode, CommunityCode: b.CommunityCode,
-			}})
+			})
 		}),
 
-		holderRoute(a, "/applications", "Apply for a card (申领)", rolesCounterBank, http.StatusCreated, false,
-			applyBody{Source: domain.SourceCounter, BankCode: "102", PhotoRef: "photos/2026/abc.jpg"},
-			func(env Envelope, p httpapi.Principal, b applyBody) domain.CardholderCommand {
-				return domain.ApplyForCard{ApplicationID: ApplicationIDFor(env.CommandID), Source: b.Source,
-					BankCode: orDefault(b.BankCode, p.Bank), PhotoRef: b.PhotoRef}
-			}),
+		commandRoute(a, httpapi.Route{
+			Method: http.MethodPost, Path: "/v1/cardholders/{id}/applications", Roles: rolesCounterBank, Status: http.StatusCreated,
+			Summary: "Apply for a card (申领). photo_ref names the holder's current photo or is left out to use it " +
+				"(photo_not_collected otherwise); with CARDLEDGER_POLICE_URL set, a counter application checks the holder " +
+				"with the police first and, when the holder has no photo, takes the police photo (PhotoCollected)",
+			Request:   applyBody{Source: domain.SourceCounter, BankCode: "102", PhotoRef: examplePhotoRef},
+			Responses: policeProblems,
+		}, false, func(ctx context.Context, c echo.Context, env Envelope, b applyBody) (Result, error) {
+			p, _ := httpapi.PrincipalFrom(c)
+			holder := c.Param("id")
+			if b.Source == domain.SourceCounter {
+				var err error
+				if env, err = a.beforeCounterApplication(ctx, env, holder, b.PhotoRef); err != nil {
+					return Result{}, err
+				}
+			}
+			return a.svc.Cardholder.Handle(ctx, CardholderCommand{Envelope: env, CardholderID: holder,
+				Command: domain.ApplyForCard{ApplicationID: ApplicationIDFor(env.CommandID), Source: b.Source,
+					BankCode: orDefault(b.BankCode, p.Bank), PhotoRef: b.PhotoRef}})
+		}),
 		holderRoute(a, "/bank-account", "Record the bank account opened for the pending application (预开户)", rolesBank, http.StatusOK, false,
 			bankAccountBody{BankCode: "102", AccountNo: "6212260200012345678"},
 			func(env Envelope, p httpapi.Principal, b bankAccountBody) domain.CardholderCommand {
@@ -196,14 +214,30 @@ func (a *API) cardRoutes() []httpapi.Route {
 			func(no string, _ Envelope, _ httpapi.Principal, b reasonBody) domain.CardholderCommand {
 				return domain.RestoreCancellation{CardNo: no, Reason: b.Reason}
 			}),
-		cardRoute(a, "/replacement", "Replace the card (补换卡): cancel it and apply for a new one; source defaults to the caller's channel",
-			rolesCounterBank, true,
-			replaceBody{Source: domain.SourceCounter, BankCode: "102", PhotoRef: "photos/2026/new.jpg", Reason: "damaged", Generation: domain.GenerationThird},
-			func(no string, env Envelope, p httpapi.Principal, b replaceBody) domain.CardholderCommand {
-				return domain.ReplaceCard{CardNo: no, ApplicationID: ApplicationIDFor(env.CommandID),
-					Source: orDefault(b.Source, defaultSource(p)), BankCode: orDefault(b.BankCode, p.Bank),
-					PhotoRef: b.PhotoRef, Reason: b.Reason, Generation: b.Generation}
-			}),
+		commandRoute(a, httpapi.Route{
+			Method: http.MethodPost, Path: "/v1/cards/{card_no}/replacement", Roles: rolesCounterBank,
+			Summary: "Replace the card (补换卡): cancel it and apply for a new one; source defaults to the caller's channel. " +
+				"photo_ref as for applications; a counter replacement is checked with the police as a counter application is",
+			Request: replaceBody{Source: domain.SourceCounter, BankCode: "102", PhotoRef: examplePhotoRef, Reason: "damaged",
+				Generation: domain.GenerationThird},
+			Responses: policeProblems,
+		}, true, func(ctx context.Context, c echo.Context, env Envelope, b replaceBody) (Result, error) {
+			p, _ := httpapi.PrincipalFrom(c)
+			no := c.Param("card_no")
+			source := orDefault(b.Source, defaultSource(p))
+			if source == domain.SourceCounter && a.identity != nil {
+				holder, err := a.svc.CardNumbers.Resolve(ctx, no)
+				if err != nil {
+					return Result{}, err
+				}
+				if env, err = a.beforeCounterApplication(ctx, env, holder, b.PhotoRef); err != nil {
+					return Result{}, err
+				}
+			}
+			return a.svc.Card.Handle(ctx, CardCommand{Envelope: env, CardNo: no, Command: domain.ReplaceCard{CardNo: no,
+				ApplicationID: ApplicationIDFor(env.CommandID), Source: source, BankCode: orDefault(b.BankCode, p.Bank),
+				PhotoRef: b.PhotoRef, Reason: b.Reason, Generation: b.Generation}})
+		}),
 		cardRoute(a, "/pin-reset", "Record a PIN reset (重置密码); never carries a PIN", rolesCounterBank, true, emptyBody{},
 			func(no string, _ Envelope, _ httpapi.Principal, _ emptyBody) domain.CardholderCommand {
 				return domain.ResetPIN{CardNo: no}

@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 
@@ -9,6 +10,7 @@ import (
 
 	"github.com/cardledger/cardledger/domain"
 	"github.com/cardledger/cardledger/internal/httpapi"
+	"github.com/cardledger/cardledger/photos"
 )
 
 // idNumberChangeBody is the body of POST /v1/cardholders/{id}/id-number-change.
@@ -89,10 +91,34 @@ func (a *API) identityRoute() httpapi.Route {
 		p := s.Profile
 		reg := domain.RegisterCardholder{CardholderID: newID, IDNumber: domain.NormalizeIDNumber(b.NewIDNumber), Name: p.Name,
 			Nationality: p.Nationality, RegionCode: p.RegionCode, Phone: p.Phone, EmployerCode: p.EmployerCode, CommunityCode: p.CommunityCode}
+		if reg.Photo, err = a.carryPhoto(ctx, s, oldID, newID); err != nil {
+			return Result{}, err
+		}
 		env.Expected = nil
 		return a.svc.Repository.Update(ctx, newID, nil, env, func(st *domain.Cardholder) ([]domain.Event, error) {
 			return domain.Decide(st, domain.RegisterMovedIdentity{Register: reg, FromCardholderID: oldID, ReplacesCardNo: replaces,
 				ApplicationID: ApplicationIDFor(env.CommandID), Reason: b.Reason})
 		})
 	})
+}
+
+// carryPhoto stores the holder's current photo again for the new stream
+// (sealed under the new identity's key), so that the new stream's
+// replacement card is printed with it; nil when there is none to carry.
+func (a *API) carryPhoto(ctx context.Context, s *domain.Cardholder, oldID, newID string) (*domain.Photo, error) {
+	if a.photos == nil || s.Photo == nil || !domain.IsPhotoRef(s.Photo.Ref) {
+		return nil, nil
+	}
+	img, err := a.photos.Get(ctx, oldID, s.Photo.Ref)
+	if errors.Is(err, photos.ErrNotFound) || errors.Is(err, photos.ErrErased) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	p, err := a.photos.Put(ctx, newID, img, s.Photo.Source)
+	if err != nil {
+		return nil, err
+	}
+	return &p, nil
 }

@@ -14,6 +14,8 @@ type StateView struct {
 	ECardUsable  bool        `json:"ecard_usable"`
 	// ECardChannels are the channels the e-card is bound to, in binding order.
 	ECardChannels []string `json:"ecard_channels,omitempty"`
+	// Photo is the holder's current stored photo (GET …/photo serves it).
+	Photo *domain.Photo `json:"photo,omitempty"`
 	// NotificationOptOut is the media the holder refuses notifications by.
 	NotificationOptOut NotificationOptOutView `json:"notification_opt_out"`
 }
@@ -79,6 +81,7 @@ func NewStateView(s *domain.Cardholder, rev uint64) StateView {
 		PastCards:          make([]CardView, 0, len(s.PastCards)),
 		ECardUsable:        s.ECardUsable(),
 		ECardChannels:      s.ECardChannels,
+		Photo:              s.Photo,
 		NotificationOptOut: NotificationOptOutView{SMS: s.NotifyOptOut.SMS, Email: s.NotifyOptOut.Email},
 	}
 	if s.Card != nil {

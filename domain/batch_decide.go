@@ -348,7 +348,7 @@ func (b *Batch) checkReturn(c AcceptBatchReturn, export BatchFileKind) ([]Return
 		// answers an export made before the erasure: the application alone
 		// identifies the line then.
 		if !known || !want[i] || b.Members[i].IDNumber != l.IDNumber && b.Members[i].IDNumber != ErasedMarker {
-			add(l.Line, CodeUnknownPerson, "application %s / id %s is not in this batch's %s file", l.ApplicationID, maskID(l.IDNumber), export)
+			add(l.Line, CodeUnknownPerson, "application %s / id %s is not in this batch's %s file", l.ApplicationID, MaskIDNumber(l.IDNumber), export)
 			continue
 		}
 		if first, dup := seenAt[i]; dup {
@@ -382,7 +382,7 @@ func (b *Batch) checkReturn(c AcceptBatchReturn, export BatchFileKind) ([]Return
 	}
 	for _, i := range expected {
 		if _, ok := seenAt[i]; !ok {
-			add(0, CodeMissingPerson, "application %s (%s) has no line", b.Members[i].ApplicationID, maskID(b.Members[i].IDNumber))
+			add(0, CodeMissingPerson, "application %s (%s) has no line", b.Members[i].ApplicationID, MaskIDNumber(b.Members[i].IDNumber))
 		}
 	}
 	if omitted > 0 {
@@ -412,12 +412,4 @@ func (b *Batch) returnLineFields(file BatchFileKind, member int, l ReturnLine) f
 		productionFailureFields(&f, l.Reason)
 	}
 	return f
-}
-
-// maskID keeps ID numbers out of reports and logs except the last four digits.
-func maskID(id string) string {
-	if len(id) <= 4 {
-		return id
-	}
-	return "**************"[:min(14, len(id)-4)] + id[len(id)-4:]
 }

@@ -38,6 +38,8 @@ type Cardholder struct {
 	// NotifyOptOut is the media the holder refuses notifications by
 	// (notification.go).
 	NotifyOptOut NotificationOptOut `json:",omitempty"`
+	// Photo is the holder's current stored photo (photo.go); nil before one.
+	Photo *Photo `json:",omitempty"`
 	// Version is the number of events applied; the stream revision is Version-1.
 	Version int
 }
@@ -281,6 +283,9 @@ func (c *Cardholder) Apply(e Event) {
 		c.applyCorrection(e)
 	case NotificationPreferencesSet:
 		c.NotifyOptOut = NotificationOptOut{SMS: e.SMSOptOut, Email: e.EmailOptOut}
+	case PhotoCollected:
+		p := e.Photo
+		c.Photo = &p
 	case IdentityMovedOut, IdentityMovedIn:
 		c.applyIdentityMove(e)
 	default:

@@ -306,4 +306,5 @@ var cardholderCodec = newCodec("event",
 	schema[IdentityMovedOut](),
 	schema[IdentityMovedIn](),
 	schema[NotificationPreferencesSet](),
+	schema[PhotoCollected](),
 )

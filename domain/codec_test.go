@@ -47,6 +47,7 @@ func oneOfEach() []Event {
 		IdentityMovedOut{ToCardholderID: "new-holder", ReplacedCardNo: testCardNo, Reason: "ID number changed"},
 		IdentityMovedIn{FromCardholderID: testHolderID, ReplacesCardNo: testCardNo, Reason: "ID number changed"},
 		NotificationPreferencesSet{SMSOptOut: true, Channel: "rsapp"},
+		PhotoCollected{Photo: testPhoto},
 	}
 }
 

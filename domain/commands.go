@@ -22,6 +22,9 @@ type RegisterCardholder struct {
 	Phone         string
 	EmployerCode  string
 	CommunityCode string
+	// Photo, when set, is a photo already stored for this person (the
+	// identity source's, fetched at registration): registered with it.
+	Photo *Photo
 }
 
 type ApplyForCard struct {

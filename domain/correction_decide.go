@@ -68,7 +68,8 @@ func decideCorrection(c *Cardholder, cmd CorrectPersonalData) ([]Event, error) {
 	case cmd.Field == CorrectEmployerCode, cmd.Field == CorrectCommunityCode:
 		f.requiredRef("value", cmd.Value)
 	case cmd.Field == CorrectPhotoRef:
-		f.requiredText("value", cmd.Value, maxTextLen)
+		// The card takes the holder's current stored photo (photo.go).
+		f.required("value", cmd.Value)
 	case cmd.Field == CorrectEmail:
 		emailField(&f, "value", cmd.Value)
 	}
@@ -103,6 +104,9 @@ func decideCorrection(c *Cardholder, cmd CorrectPersonalData) ([]Event, error) {
 	case CorrectPhotoRef:
 		if c.Card == nil {
 			return nil, Conflict(CodeNoCardForPhoto, "cardholder %s has no current card whose photo could be corrected", c.ID)
+		}
+		if c.Photo == nil || c.Photo.Ref != value {
+			return nil, notCollected(c)
 		}
 		current, e.PhotoRef, e.ApplicationID = c.Card.PhotoRef, value, c.Card.ApplicationID
 	}

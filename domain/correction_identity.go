@@ -134,8 +134,12 @@ func decideRegisterMovedIdentity(c *Cardholder, cmd RegisterMovedIdentity) ([]Ev
 	out := append([]Event{IdentityMovedIn{FromCardholderID: cmd.FromCardholderID, ReplacesCardNo: cmd.ReplacesCardNo, Reason: cmd.Reason}},
 		registered...)
 	if cmd.ReplacesCardNo != "" {
-		out = append(out, CardApplied{ApplicationID: cmd.ApplicationID, Source: SourceCounter, Kind: Replacement,
-			ReplacesCardNo: cmd.ReplacesCardNo})
+		applied := CardApplied{ApplicationID: cmd.ApplicationID, Source: SourceCounter, Kind: Replacement,
+			ReplacesCardNo: cmd.ReplacesCardNo}
+		if cmd.Register.Photo != nil { // the photo carried over (PhotoCollected above)
+			applied.PhotoRef = cmd.Register.Photo.Ref
+		}
+		out = append(out, applied)
 	}
 	return out, nil
 }

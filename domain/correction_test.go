@@ -25,11 +25,14 @@ func TestCorrectEmployerAndCommunity(t *testing.T) {
 }
 
 func TestCorrectPhotoOfTheCurrentCard(t *testing.T) {
-	c := given(t, active()).when(CorrectPersonalData{Field: CorrectPhotoRef, Value: "photo/2.jpg", Reason: "wrong photo"}).
-		thenEvents(PersonalDataCorrected{Field: CorrectPhotoRef, PhotoRef: "photo/2.jpg", ApplicationID: testApp, Reason: "wrong photo"})
-	require.Equal(t, "photo/2.jpg", c.Card.PhotoRef)
-	given(t, registered()).when(CorrectPersonalData{Field: CorrectPhotoRef, Value: "photo/2.jpg", Reason: "wrong photo"}).
+	c := given(t, withPhoto(active())).when(CorrectPersonalData{Field: CorrectPhotoRef, Value: testPhoto.Ref, Reason: "wrong photo"}).
+		thenEvents(PersonalDataCorrected{Field: CorrectPhotoRef, PhotoRef: testPhoto.Ref, ApplicationID: testApp, Reason: "wrong photo"})
+	require.Equal(t, testPhoto.Ref, c.Card.PhotoRef)
+	given(t, withPhoto(registered())).when(CorrectPersonalData{Field: CorrectPhotoRef, Value: testPhoto.Ref, Reason: "wrong photo"}).
 		thenError(CodeNoCardForPhoto)
+	// Only the holder's current stored photo, never a free-text reference.
+	given(t, active()).when(CorrectPersonalData{Field: CorrectPhotoRef, Value: "photo/2.jpg", Reason: "wrong photo"}).
+		thenError(CodePhotoNotCollected)
 }
 
 // The phone is corrected the one way a phone changes: PhoneChanged, here

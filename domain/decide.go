@@ -85,6 +85,8 @@ func Decide(c *Cardholder, cmd CardholderCommand) ([]Event, error) {
 		return decideCorrection(c, cmd)
 	case SetNotificationPreferences:
 		return decideNotificationPreferences(c, cmd)
+	case CollectPhoto:
+		return decideCollectPhoto(c, cmd)
 	case MoveIdentity:
 		return decideMoveIdentity(c, cmd)
 	case RegisterMovedIdentity:
@@ -180,13 +182,16 @@ func decideRegister(c *Cardholder, cmd RegisterCardholder) ([]Event, error) {
 	phoneField(&f, "phone", cmd.Phone, false)
 	f.ref("employer_code", cmd.EmployerCode)
 	f.ref("community_code", cmd.CommunityCode)
+	if cmd.Photo != nil {
+		photoFields(&f, *cmd.Photo)
+	}
 	if err := f.err(); err != nil {
 		return nil, err
 	}
 	if c.Registered {
 		return nil, Conflict(CodeAlreadyRegistered, "cardholder %s is already registered", c.ID)
 	}
-	return one(CardholderRegistered{
+	registered := CardholderRegistered{
 		CardholderID:  cmd.CardholderID,
 		IDNumber:      cmd.IDNumber,
 		Name:          name,
@@ -197,7 +202,11 @@ func decideRegister(c *Cardholder, cmd RegisterCardholder) ([]Event, error) {
 		Phone:         cmd.Phone,
 		EmployerCode:  cmd.EmployerCode,
 		CommunityCode: cmd.CommunityCode,
-	})
+	}
+	if cmd.Photo == nil {
+		return one(registered)
+	}
+	return []Event{registered, PhotoCollected{Photo: *cmd.Photo}}, nil
 }
 
 // canApply checks that c may start a new application: registered, alive,
@@ -236,11 +245,14 @@ func decideApply(c *Cardholder, cmd ApplyForCard) ([]Event, error) {
 	f.requiredRef("application_id", cmd.ApplicationID)
 	f.source("source", cmd.Source)
 	applicationBankFields(&f, cmd.Source, cmd.BankCode)
-	f.text("photo_ref", cmd.PhotoRef, maxTextLen)
 	if err := f.err(); err != nil {
 		return nil, err
 	}
 	replaces, err := canApply(c, cmd.CommandName())
+	if err != nil {
+		return nil, err
+	}
+	photo, err := applicationPhoto(c, cmd.Source, cmd.PhotoRef)
 	if err != nil {
 		return nil, err
 	}
@@ -249,7 +261,7 @@ func decideApply(c *Cardholder, cmd ApplyForCard) ([]Event, error) {
 		Source:         cmd.Source,
 		Kind:           kindFor(replaces),
 		BankCode:       cmd.BankCode,
-		PhotoRef:       cmd.PhotoRef,
+		PhotoRef:       photo,
 		ReplacesCardNo: replaces,
 	})
 }

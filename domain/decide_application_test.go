@@ -3,9 +3,9 @@ package domain
 import "testing"
 
 func TestApplyForAFirstCard(t *testing.T) {
-	c := given(t, registered()).
-		when(ApplyForCard{ApplicationID: testApp, Source: SourceOnline, BankCode: testBank, PhotoRef: "p/1"}).
-		thenEvents(CardApplied{ApplicationID: testApp, Source: SourceOnline, Kind: FirstIssue, BankCode: testBank, PhotoRef: "p/1"})
+	c := given(t, withPhoto(registered())).
+		when(ApplyForCard{ApplicationID: testApp, Source: SourceOnline, BankCode: testBank, PhotoRef: testPhoto.Ref}).
+		thenEvents(CardApplied{ApplicationID: testApp, Source: SourceOnline, Kind: FirstIssue, BankCode: testBank, PhotoRef: testPhoto.Ref})
 	if c.Status() != StatusApplied || c.Card.ApplicationID != testApp {
 		t.Fatalf("card %+v", c.Card)
 	}

@@ -144,7 +144,6 @@ func decideReplace(c *Cardholder, cmd ReplaceCard) ([]Event, error) {
 	} else {
 		f.ref("bank_code", cmd.BankCode)
 	}
-	f.text("photo_ref", cmd.PhotoRef, maxTextLen)
 	f.text("reason", cmd.Reason, maxTextLen)
 	if cmd.Generation != "" && cmd.Generation != GenerationSecond && cmd.Generation != GenerationThird {
 		f.add("generation", CodeInvalidValue, "generation %q: a new card is second or third generation", cmd.Generation)
@@ -156,6 +155,10 @@ func decideReplace(c *Cardholder, cmd ReplaceCard) ([]Event, error) {
 	if err != nil {
 		return nil, err
 	}
+	photo, err := applicationPhoto(c, cmd.Source, cmd.PhotoRef)
+	if err != nil {
+		return nil, err
+	}
 	if c.Deceased {
 		return nil, Conflict(CodeCardholderDeceased, "cardholder %s is recorded as deceased", c.ID)
 	}
@@ -164,7 +167,7 @@ func decideReplace(c *Cardholder, cmd ReplaceCard) ([]Event, error) {
 		Source:         cmd.Source,
 		Kind:           Replacement,
 		BankCode:       cmd.BankCode,
-		PhotoRef:       cmd.PhotoRef,
+		PhotoRef:       photo,
 		ReplacesCardNo: cmd.CardNo,
 		Generation:     cmd.Generation,
 	}
@@ -293,6 +296,7 @@ func decideInstantIssue(c *Cardholder, cmd InstantIssue) ([]Event, error) {
 			Source:         SourceBank,
 			Kind:           kindFor(replaces),
 			BankCode:       cmd.BankCode,
+			PhotoRef:       currentPhotoRef(c),
 			ReplacesCardNo: replaces,
 		})
 	}

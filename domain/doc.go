@@ -55,7 +55,8 @@
 //	raise_ecard_risk_alert =       =        =        =        =       =       =       =       =       =
 //	migrate_cardholder     AR(15)  AR       AR       AR       AR      AR      AR      AR      AR      AR
 //	correct_personal_data  = (16)  =        =        =        =       =       =       =       =       =
-//	set_notification_pref. = (18)  =        =        =        =       =       =       =       =       =
+//	collect_photo          = (18)  =        =        =        =       =       =       =       =       =
+//	set_notification_pref. = (19)  =        =        =        =       =       =       =       =       =
 //	move_identity          = (17)  IT       IT       IT       +C(17)  +C(17)  +C(17)  +C(17)  = (17)  TO
 //
 //	AR already_registered    VCE valid_card_exists    TO transferred_out
@@ -111,9 +112,16 @@
 //	     carry the old number). Afterwards every command but erase_cardholder
 //	     is refused on the old stream (identity_moved). The new stream is
 //	     opened by register_moved_identity: IdentityMovedIn first, then
-//	     CardholderRegistered and, if a card was cancelled, CardApplied of
+//	     CardholderRegistered (PhotoCollected with it when Register.Photo
+//	     carries the photo over) and, if a card was cancelled, CardApplied of
 //	     kind replacement with ReplacesCardNo the old card.
-//	(18) the holder's notification opt-out per medium (notification.go),
+//	(18) photo.go: PhotoCollected makes a stored photo (content address
+//	     sha256:…) the holder's current one, also after an erasure. An
+//	     application (apply, replace, instant issue, a channel's) carries
+//	     it: photo_ref left out takes it, one that is not it is refused
+//	     (photo_not_collected), except a batch file's free-text reference.
+//	     A photo_ref correction (16) must name it too (photo_not_collected).
+//	(19) the holder's notification opt-out per medium (notification.go),
 //	     in every status, also after an erasure (it holds no personal
 //	     data); the preferences the holder already has are refused
 //	     (notification_preferences_unchanged). Records

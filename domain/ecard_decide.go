@@ -261,7 +261,7 @@ func decideApplyThroughChannel(c *Cardholder, cmd ApplyThroughChannel) ([]Event,
 		return nil, Conflict(CodeNoBankToRoute, "cardholder %s never had a card at a bank; apply at the counter", c.ID)
 	}
 	applied := CardApplied{ApplicationID: cmd.ApplicationID, Source: SourceOnline, Kind: kindFor(replaces),
-		BankCode: bank, ReplacesCardNo: replaces, Channel: cmd.Channel}
+		BankCode: bank, ReplacesCardNo: replaces, Channel: cmd.Channel, PhotoRef: currentPhotoRef(c)}
 	if !lost {
 		return one(applied)
 	}

@@ -52,6 +52,11 @@ func (c *Cardholder) applyErased() {
 	for i := range c.PastCards {
 		erase(&c.PastCards[i].PhotoRef)
 	}
+	if c.Photo != nil {
+		p := *c.Photo // a copy: the event's value may be shared
+		erase(&p.Ref)
+		c.Photo = &p
+	}
 }
 
 func erase(s *string) {

@@ -47,14 +47,16 @@ func TestCommandsStillWorkAfterErasure(t *testing.T) {
 	given(t, erased(lost())).when(UnlockCard{CardNo: testCardNo}).
 		thenEvents(CardUnlocked{CardNo: testCardNo, Lifted: StatusLost})
 	given(t, erased(active())).when(IssueECard{CardNo: testCardNo}).thenEvents(ECardIssued{CardNo: testCardNo})
-	c := given(t, erased(active())).when(ReplaceCard{CardNo: testCardNo, ApplicationID: "app-2", Source: SourceCounter,
-		BankCode: testBank, PhotoRef: "photo/2.jpg", Reason: "damaged"}).
+	given(t, erased(withPhoto(active()))).when(ReplaceCard{CardNo: testCardNo, ApplicationID: "app-2", Source: SourceCounter,
+		BankCode: testBank, PhotoRef: testPhoto.Ref, Reason: "damaged"}).thenError(CodePhotoNotCollected)
+	c := given(t, withPhoto(erased(active()))).when(ReplaceCard{CardNo: testCardNo, ApplicationID: "app-2", Source: SourceCounter,
+		BankCode: testBank, Reason: "damaged"}).
 		thenEvents(
 			CardCancelled{CardNo: testCardNo, Cause: CauseReplacement, From: StatusActive, Reason: "damaged"},
 			CardApplied{ApplicationID: "app-2", Source: SourceCounter, Kind: Replacement, BankCode: testBank,
-				PhotoRef: "photo/2.jpg", ReplacesCardNo: testCardNo},
+				PhotoRef: testPhoto.Ref, ReplacesCardNo: testCardNo},
 		)
-	assert.Equal(t, "photo/2.jpg", c.Card.PhotoRef)
+	assert.Equal(t, testPhoto.Ref, c.Card.PhotoRef)
 	assert.Equal(t, ErasedMarker, c.Profile.Name)
 	given(t, erased(registered())).when(RegisterCardholder{CardholderID: testHolderID, IDNumber: testIDNumber,
 		Name: "张三", Nationality: "CHN", RegionCode: "320505"}).thenError(CodeAlreadyRegistered)

@@ -35,6 +35,7 @@ func TestStateTable(t *testing.T) {
 		tro = CodeTransferredOut
 		cna = CodeCardNotActive
 		enb = CodeECardNotBound
+		pnc = CodePhotoNotCollected
 	)
 	rows := []struct {
 		cmd  CardholderCommand
@@ -100,11 +101,13 @@ func TestStateTable(t *testing.T) {
 			[11]string{nr, CodeNoBankToRoute, vce, vce, vce, vce, vce, ok, ok, ok, tro}},
 		{CorrectPersonalData{Field: CorrectName, Value: "张叁", Reason: "typo at registration"},
 			[11]string{nr, ok, ok, ok, ok, ok, ok, ok, ok, ok, ok}},
-		{CorrectPersonalData{Field: CorrectPhotoRef, Value: "photo/2.jpg", Reason: "wrong photo"},
-			[11]string{nr, CodeNoCardForPhoto, ok, ok, ok, ok, ok, ok, ok, ok, ok}},
+		{CorrectPersonalData{Field: CorrectPhotoRef, Value: testPhoto.Ref, Reason: "wrong photo"},
+			[11]string{nr, CodeNoCardForPhoto, pnc, pnc, pnc, pnc, pnc, pnc, pnc, pnc, pnc}},
 		{CorrectPersonalData{Field: CorrectEmail, Value: "zhangsan@mail.example.cn", Reason: "实名邮箱"},
 			[11]string{nr, ok, ok, ok, ok, ok, ok, ok, ok, ok, ok}},
 		{SetNotificationPreferences{SMSOptOut: true},
+			[11]string{nr, ok, ok, ok, ok, ok, ok, ok, ok, ok, ok}},
+		{CollectPhoto{Photo: testPhoto},
 			[11]string{nr, ok, ok, ok, ok, ok, ok, ok, ok, ok, ok}},
 		{MoveIdentity{NewCardholderID: "fedcba9876543210fedcba9876543210", Reason: "ID number changed"},
 			[11]string{nr, ok, it, it, it, ok, ok, ok, ok, ok, tro}},

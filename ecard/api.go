@@ -84,7 +84,7 @@ func (a *API) Routes() []httpapi.Route {
 			Summary: "A terminal verifies a code once: the holder's masked identity and card status as of now, or a refusal " +
 				"(docs/ecard.md)",
 			Request:  verifyBody{Code: example},
-			Response: Verified{CardNo: "A10984916", Name: "张*", IDNumber: "110105********002X", CardStatus: "active", Channel: "rsapp", VerifiedAt: exp, VerificationID: "0b5e5d0a-4b0e-5c4e-9a57-2a1f3c4d5e6f"},
+			Response: Verified{CardNo: "A10984916", Name: "张*", IDNumber: "110***********002X", CardStatus: "active", Channel: "rsapp", VerifiedAt: exp, VerificationID: "0b5e5d0a-4b0e-5c4e-9a57-2a1f3c4d5e6f"},
 			Responses: []httpapi.Response{
 				{Status: http.StatusBadRequest, Description: "code_malformed (truncated, padded, re-encoded, oversized, " +
 					"unknown version), or a bad body (malformed_json, unknown_field, wrong_type)"},

@@ -264,7 +264,7 @@ func (s *LoginService) Confirm(ctx context.Context, env commands.Envelope, id, h
 			return err
 		}
 		now := s.d.Clock()
-		a := Assertion{Issuer: AssertionIssuer, Subject: s.subject(h.ID), Name: MaskName(h.Profile.Name), Channel: channel,
+		a := Assertion{Issuer: AssertionIssuer, Subject: s.subject(h.ID), Name: domain.MaskName(h.Profile.Name), Channel: channel,
 			Session: id, Issued: now.Unix(), Expiry: now.Add(AssertionTTL).Unix()}
 		token, err := SignAssertion(a, kid, priv)
 		if err != nil {

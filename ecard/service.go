@@ -302,7 +302,7 @@ func (s *Service) Verify(ctx context.Context, r Request, text string) (Verified,
 		return Verified{}, fmt.Errorf("ecard: record usage of code %s: %w", c.CodeID, err)
 	}
 	s.checkRisk(ctx, c, vid, h.ID, p, now)
-	return Verified{CardNo: c.CardNo, Name: MaskName(h.Profile.Name), IDNumber: MaskIDNumber(h.Profile.IDNumber),
+	return Verified{CardNo: c.CardNo, Name: domain.MaskName(h.Profile.Name), IDNumber: domain.MaskIDNumber(h.Profile.IDNumber),
 		CardStatus: string(h.Card.Status), Channel: c.Channel, VerifiedAt: now.UTC().Format(time.RFC3339), VerificationID: vid.String()}, nil
 }
 

@@ -17,7 +17,7 @@
 // gateway or mailbox can deduplicate on.
 //
 // What a message carries is the least the holder needs: the masked name
-// (surname and one asterisk per further character), the last four digits
+// (domain.MaskName: surname and one asterisk per further character), the last four digits
 // of the card number and the pick-up point; never the ID number, birth
 // date or full name. Recipients (phone, e-mail) are read from the holder's
 // stream when the message is sent, so an opt-out, a corrected address or

@@ -213,7 +213,7 @@ func (e *env) person(n int, name, phone, email string) (string, string) {
 	if email != "" {
 		e.holder(domain.CorrectPersonalData{Field: domain.CorrectEmail, Value: email, Reason: "实名邮箱 issued"}, id)
 	}
-	e.holder(domain.ApplyForCard{ApplicationID: fmt.Sprintf("app-%d", n), Source: domain.SourceCounter, BankCode: "102", PhotoRef: "photo/1.jpg"}, id)
+	e.holder(domain.ApplyForCard{ApplicationID: fmt.Sprintf("app-%d", n), Source: domain.SourceCounter, BankCode: "102"}, id)
 	e.holder(domain.OpenBankAccount{BankCode: "102", AccountNo: fmt.Sprintf("62220200000000%04d", n)}, id)
 	cardNo, err := e.svc.CardNumbers.Reserve(e.ctx, e.envelope(), id)
 	require.NoError(e.t, err)

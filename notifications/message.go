@@ -148,21 +148,11 @@ func numbered(eventID string, ms []Message) []Message {
 	return ms
 }
 
-// MaskName keeps the surname's first character and replaces each further
-// one by an asterisk: 张三 → 张*, 欧阳娜娜 → 欧***.
-func MaskName(name string) string {
-	rs := []rune(strings.TrimSpace(name))
-	if len(rs) == 0 {
-		return ""
-	}
-	return string(rs[0]) + strings.Repeat("*", len(rs)-1)
-}
-
 func salutation(h *domain.Cardholder) string {
 	if h == nil || h.Profile.Name == "" || h.Profile.Name == domain.ErasedMarker {
 		return "您好"
 	}
-	return MaskName(h.Profile.Name)
+	return domain.MaskName(strings.TrimSpace(h.Profile.Name))
 }
 
 // tail is the last four characters of a card number.

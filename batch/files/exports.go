@@ -20,9 +20,15 @@ func sexCode(s domain.Sex) string {
 
 func compactDate(d string) string { return strings.ReplaceAll(d, "-", "") }
 
+// PhotoOf gives the photo column of a member's production line: the stored
+// image, base64 (standard alphabet: no '|'), or "" when the member has no
+// stored photo (a batch file's free-text reference, an erased person).
+type PhotoOf func(m domain.BatchMember) (string, error)
+
 // Export builds the export file of kind k from the batch state: one detail
 // line per member that belongs in it (domain.Batch.InFile), in batch order.
-func Export(b *domain.Batch, k domain.BatchFileKind) (*File, error) {
+// photo fills the production file's photo column (nil: empty).
+func Export(b *domain.Batch, k domain.BatchFileKind, photo PhotoOf) (*File, error) {
 	f := &File{Kind: k, BatchID: b.ID, CreatedOn: b.CreatedOn}
 	for _, i := range b.InFile(k) {
 		m, p := b.Members[i], b.Progress[i]
@@ -31,7 +37,14 @@ func Export(b *domain.Batch, k domain.BatchFileKind) (*File, error) {
 		case domain.FileBankOpen:
 			rec = []string{m.ApplicationID, m.IDNumber, m.Name, sexCode(m.Sex), compactDate(m.BirthDate), m.Nationality, m.RegionCode, m.BankCode}
 		case domain.FileProduction:
-			rec = []string{m.ApplicationID, p.CardNo, m.IDNumber, m.Name, sexCode(m.Sex), compactDate(m.BirthDate), m.Nationality, m.RegionCode, m.BankCode, p.AccountNo, m.PhotoRef}
+			img := ""
+			if photo != nil {
+				var err error
+				if img, err = photo(m); err != nil {
+					return nil, fmt.Errorf("export: photo of %s: %w", m.ApplicationID, err)
+				}
+			}
+			rec = []string{m.ApplicationID, p.CardNo, m.IDNumber, m.Name, sexCode(m.Sex), compactDate(m.BirthDate), m.Nationality, m.RegionCode, m.BankCode, p.AccountNo, m.PhotoRef, img}
 		case domain.FileBankData:
 			rec = []string{m.ApplicationID, p.CardNo, m.IDNumber, m.Name, m.BankCode, p.AccountNo, p.ChipID}
 		default:

@@ -31,7 +31,7 @@ const Magic = "CLB1"
 var Columns = map[domain.BatchFileKind][]string{
 	domain.FileBankOpen:         {"application_id", "id_number", "name", "sex", "birth_date", "nationality", "region_code", "bank_code"},
 	domain.FileBankOpenReturn:   {"application_id", "id_number", "result", "account_no", "reason"},
-	domain.FileProduction:       {"application_id", "card_no", "id_number", "name", "sex", "birth_date", "nationality", "region_code", "bank_code", "account_no", "photo_ref"},
+	domain.FileProduction:       {"application_id", "card_no", "id_number", "name", "sex", "birth_date", "nationality", "region_code", "bank_code", "account_no", "photo_ref", "photo"},
 	domain.FileProductionReturn: {"application_id", "card_no", "id_number", "result", "chip_id", "reason"},
 	domain.FileBankData:         {"application_id", "card_no", "id_number", "name", "bank_code", "account_no", "chip_id"},
 	domain.FileBankDataReturn:   {"application_id", "card_no", "id_number", "result", "reason"},

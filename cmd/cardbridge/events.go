@@ -3,10 +3,10 @@ package main
 import (
 	"encoding/json"
 	"io"
-	"strings"
 	"sync"
 	"time"
 
+	"github.com/cardledger/cardledger/domain"
 	"github.com/cardledger/cardledger/hwbridge"
 )
 
@@ -77,31 +77,11 @@ func viewOf(c hwbridge.Card, now time.Time, masked bool) *CardView {
 		Masked:     masked,
 	}
 	if masked {
-		v.Name, v.IDNumber = maskName(c.Holder.Name), maskIDNumber(string(c.Holder.SSN))
+		v.Name, v.IDNumber = domain.MaskName(c.Holder.Name), domain.MaskIDNumber(string(c.Holder.SSN))
 	} else {
 		v.Name, v.IDNumber, v.BirthDate = c.Holder.Name, string(c.Holder.SSN), c.Holder.BirthDate.String()
 	}
 	return v
-}
-
-// maskName keeps the first character (the family name, mostly): "张三" →
-// "张*", "欧阳娜娜" → "欧***".
-func maskName(name string) string {
-	r := []rune(name)
-	if len(r) <= 1 {
-		return "*"
-	}
-	return string(r[0]) + strings.Repeat("*", len(r)-1)
-}
-
-// maskIDNumber keeps the first 3 and last 4 characters of an ID number:
-// "110105199003072311" → "110***********2311". The birth date and most of
-// the region stay hidden.
-func maskIDNumber(id string) string {
-	if len(id) < 8 {
-		return strings.Repeat("*", len(id))
-	}
-	return id[:3] + strings.Repeat("*", len(id)-7) + id[len(id)-4:]
 }
 
 // eventLog writes events as JSON lines; safe for concurrent use (usage

@@ -150,6 +150,9 @@ func (a *app) server(ctx context.Context) (*echo.Echo, error) {
 		return nil, err
 	}
 	cmds.WithRequestHashKeys(hashKeys[0], hashKeys[1:]...)
+	if err := a.identityAndPhotos(ctx, cmds); err != nil {
+		return nil, err
+	}
 	reads := readapi.NewAPI(d.pool, a.runner, d.cfg.IDKey, d.log).WithReadiness(a.readinessChecks(), analytics.ProjectionName).
 		WithMetrics(a.metrics)
 	readPool, err := d.openReadPool(ctx)
@@ -179,8 +182,12 @@ func (a *app) server(ctx context.Context) (*echo.Echo, error) {
 		routes = append(routes, analytics.NewAPI(ingester, analytics.NewQueries(a.ch), analytics.ProjectionLag(d.store, a.ch), time.Now).
 			WithScreen(analytics.Screen{CityName: d.cfg.CityName, Public: d.cfg.DashboardPublic}).Routes())
 	}
+	photoStore, err := d.photoStore(ctx)
+	if err != nil {
+		return nil, err
+	}
 	batches, err := batch.Open(ctx, batch.Deps{Store: store, Pool: d.pool, Commands: cmds.Service(),
-		IDKey: d.cfg.IDKey, Clock: time.Now, Actor: domain.Actor{Client: "batch"}})
+		IDKey: d.cfg.IDKey, Clock: time.Now, Actor: domain.Actor{Client: "batch"}, Photos: photoStore})
 	if err != nil {
 		return nil, err
 	}

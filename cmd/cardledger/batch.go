@@ -40,10 +40,14 @@ func runImport(ctx context.Context, env *environment, args []string) error {
 	})
 }
 
-// runSimulate needs no database: it turns an export file into a return file.
+// runSimulate needs no database: it turns an export file into a return
+// file, or serves the police identity source (police.go).
 func runSimulate(ctx context.Context, env *environment, args []string) error {
 	if len(args) > 0 && args[0] == "sms" {
 		return runSimulateSMS(ctx, env, args[1:])
+	}
+	if len(args) > 0 && args[0] == "police" {
+		return runSimulatePolice(ctx, env, args[1:])
 	}
 	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
 	rate := fs.Float64("fail-rate", 0.02, "share of lines refused or failed (0..1)")
@@ -106,8 +110,12 @@ func withBatchDeps(ctx context.Context, env *environment, name string, args []st
 	if err != nil {
 		return err
 	}
+	photoStore, err := d.photoStore(ctx)
+	if err != nil {
+		return err
+	}
 	deps := batch.Deps{Store: store, Pool: pool, Commands: svc, IDKey: d.cfg.IDKey, Clock: time.Now,
-		Actor: domain.Actor{Client: "cli", Operator: env.getenv("USER")}}
+		Actor: domain.Actor{Client: "cli", Operator: env.getenv("USER")}, Photos: photoStore}
 	return run(d, deps, fs.Args())
 }
 

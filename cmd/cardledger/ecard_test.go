@@ -286,7 +286,7 @@ func TestECardEndToEnd(t *testing.T) {
 	// Verify once; replays refused from this and another terminal.
 	st, v, p := h.verify("hospital-1", out.Code)
 	require.Equal(t, http.StatusOK, st, "%+v", p)
-	assert.Equal(t, ecard.Verified{CardNo: h.card, Name: "张**", IDNumber: "110105********002X", CardStatus: "active",
+	assert.Equal(t, ecard.Verified{CardNo: h.card, Name: "张**", IDNumber: "110***********002X", CardStatus: "active",
 		Channel: "rsapp", VerifiedAt: v.VerifiedAt, VerificationID: v.VerificationID}, v)
 	pos, n := h.head()
 	h.refused("hospital-1", out.Code, http.StatusConflict, ecard.CodeUsed)

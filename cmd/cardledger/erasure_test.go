@@ -24,28 +24,49 @@ import (
 	"github.com/cardledger/cardledger/commands"
 	"github.com/cardledger/cardledger/domain"
 	"github.com/cardledger/cardledger/eventstore"
+	"github.com/cardledger/cardledger/eventstore/piistore"
 	"github.com/cardledger/cardledger/internal/auth"
 	"github.com/cardledger/cardledger/internal/httpapi"
 	"github.com/cardledger/cardledger/internal/testpg"
+	"github.com/cardledger/cardledger/photos/phototest"
 )
 
 // The two people of the erasure scenario. Names and numbers are unusual
 // enough that a match anywhere is a leak, not a coincidence.
 // testPerson's newPhone is the phone they change to later (PhoneChanged,
 // personal data too); fixedName and fixedPhoto are the name and photo a
-// counter corrects to (PersonalDataCorrected, sealed as well); email is the
-// e-mail address (实名邮箱) the counter records, where notifications go.
-type testPerson struct{ idNumber, name, phone, photo, newPhone, fixedName, fixedPhoto, email string }
+// counter corrects to (PersonalDataCorrected, sealed as well). Photos are
+// images uploaded at the counter, stored sealed at their content address;
+// email is the e-mail address (实名邮箱) the counter records, where
+// notifications go.
+type testPerson struct {
+	idNumber, name, phone string
+	photo                 []byte
+	newPhone, fixedName   string
+	fixedPhoto            []byte
+	email                 string
+}
 
 var (
-	erasedPerson = testPerson{"11010519491231002X", "欧阳明月", "13912345678", "photos/ouyang-secret.jpg", "13611112222",
-		"欧阳明玥", "photos/ouyang-fixed-secret.jpg", "ouyang.secret@mail.example.cn"}
-	keptPerson = testPerson{"320505199003071336", "司马青云", "13787654321", "photos/sima-secret.jpg", "13533334444",
-		"司马青芸", "photos/sima-fixed-secret.jpg", "sima.secret@mail.example.cn"}
+	erasedPerson = testPerson{"11010519491231002X", "欧阳明月", "13912345678", phototest.JPEG(358, 441, 11), "13611112222",
+		"欧阳明玥", phototest.JPEG(358, 441, 12), "ouyang.secret@mail.example.cn"}
+	keptPerson = testPerson{"320505199003071336", "司马青云", "13787654321", phototest.JPEG(358, 441, 21), "13533334444",
+		"司马青芸", phototest.JPEG(358, 441, 22), "sima.secret@mail.example.cn"}
 )
 
+// secrets are the person's data as it could appear anywhere; a photo by
+// its content address (the images themselves are only ever stored sealed).
 func (p testPerson) secrets() []string {
-	return []string{p.idNumber, p.name, p.phone, p.photo, p.newPhone, p.fixedName, p.fixedPhoto, p.email}
+	return []string{p.idNumber, p.name, p.phone, piistore.BlobAddress(p.photo), p.newPhone, p.fixedName, piistore.BlobAddress(p.fixedPhoto), p.email}
+}
+
+func photoRef(image []byte) string { return "sha256:" + piistore.BlobAddress(image) }
+
+// uploadPhoto makes image the holder's current photo.
+func (s *service) uploadPhoto(t *testing.T, id string, image []byte) {
+	t.Helper()
+	status, res := s.doKeyed(t, "POST", "/v1/cardholders/"+id+"/photo", map[string]any{"image": image})
+	require.Equal(t, http.StatusCreated, status, "%v", res)
 }
 
 // lockedBuffer collects log lines written from many goroutines.
@@ -165,8 +186,9 @@ func (s *service) registerAndUse(t *testing.T, p testPerson) (id, card string) {
 	})
 	require.Equal(t, http.StatusCreated, status, "%v", reg)
 	id = reg["cardholder_id"].(string)
+	s.uploadPhoto(t, id, p.photo)
 	status, res := s.doKeyed(t, "POST", "/v1/cardholders/"+id+"/applications",
-		map[string]string{"source": "counter", "bank_code": "102", "photo_ref": p.photo})
+		map[string]string{"source": "counter", "bank_code": "102", "photo_ref": photoRef(p.photo)})
 	require.Equal(t, http.StatusCreated, status, "%v", res)
 	status, res = s.doKeyed(t, "POST", "/v1/cardholders/"+id+"/instant-issuance", map[string]string{"bank_code": "102",
 		"account_no": "6212260200012345678", "chip_id": "0123456789ABCDEF0123456789ABCDEF"})
@@ -178,7 +200,8 @@ func (s *service) registerAndUse(t *testing.T, p testPerson) (id, card string) {
 	require.Equal(t, http.StatusOK, status, "%v", res)
 	// The counter corrects the name and the card's photo (personal data
 	// upkeep, issue 16).
-	for field, value := range map[string]string{"name": p.fixedName, "photo_ref": p.fixedPhoto, "email": p.email} {
+	s.uploadPhoto(t, id, p.fixedPhoto)
+	for field, value := range map[string]string{"name": p.fixedName, "photo_ref": photoRef(p.fixedPhoto), "email": p.email} {
 		status, res = s.doKeyed(t, "POST", "/v1/cardholders/"+id+"/corrections",
 			map[string]string{"field": field, "value": value, "reason": "scenario"})
 		require.Equal(t, http.StatusOK, status, "%s: %v", field, res)
@@ -188,7 +211,7 @@ func (s *service) registerAndUse(t *testing.T, p testPerson) (id, card string) {
 		require.Equal(t, http.StatusOK, status, "%s: %v", step, res)
 	}
 	status, res = s.doKeyed(t, "POST", "/v1/cards/"+card+"/replacement",
-		map[string]string{"source": "counter", "bank_code": "102", "photo_ref": p.photo, "reason": "worn"})
+		map[string]string{"source": "counter", "bank_code": "102", "reason": "worn"}) // the current photo: the fixed one
 	require.Equal(t, http.StatusOK, status, "%v", res)
 	// A batch selects what the log shows; $all may hide a commit for a few
 	// milliseconds while an older transaction runs, so wait until the
@@ -288,11 +311,36 @@ func TestErasureEndToEnd(t *testing.T) {
 		return out
 	}
 
+	// The photo is served before the erasure; a copy of its sealed row is
+	// kept, as a backup would keep it.
+	status, photo := s.get(t, "/v1/cardholders/"+id+"/photo")
+	require.Equal(t, http.StatusOK, status)
+	require.Equal(t, string(erasedPerson.fixedPhoto), photo)
+	var (
+		gen    int
+		sealed []byte
+	)
+	require.NoError(t, s.b.d.pool.QueryRow(ctx, `SELECT generation, sealed FROM pii_blobs WHERE subject = $1 AND address = $2`,
+		id, piistore.BlobAddress(erasedPerson.fixedPhoto)).Scan(&gen, &sealed))
+
 	// The erasure, with no projection running: whatever holds personal
 	// data must have dropped it by the time the call answers.
 	resume := s.pauseProjections(t, ctx)
 	status, res = s.doKeyed(t, "POST", "/v1/cardholders/"+id+"/erasure", nil)
 	require.Equal(t, http.StatusOK, status, "%v", res)
+	// The photo: no longer served, no longer stored, the kept copy no
+	// longer opens (its key is gone); the other person's is untouched.
+	status, photo = s.get(t, "/v1/cardholders/"+id+"/photo")
+	require.Equal(t, http.StatusGone, status, photo)
+	require.Contains(t, photo, `"code":"photo_erased"`)
+	var blobs int
+	require.NoError(t, s.b.d.pool.QueryRow(ctx, `SELECT count(*) FROM pii_blobs WHERE subject = $1`, id).Scan(&blobs))
+	require.Zero(t, blobs)
+	_, err = s.b.d.keys.OpenBlob(ctx, id, piistore.BlobAddress(erasedPerson.fixedPhoto), gen, sealed)
+	require.ErrorIs(t, err, piistore.ErrBlobErased)
+	status, photo = s.get(t, "/v1/cardholders/"+keptID+"/photo")
+	require.Equal(t, http.StatusOK, status)
+	require.Equal(t, string(keptPerson.fixedPhoto), photo)
 	noneIn("table at the erasure's answer", postgresTexts(t, ctx, pgURL, erasedPerson.secrets()), erasedPerson.secrets())
 	noneIn("response at the erasure's answer", responses(), erasedPerson.secrets())
 	status, res = s.doKeyed(t, "POST", "/v1/cardholders/"+id+"/erasure", nil)
@@ -526,8 +574,9 @@ func TestErasureCutShortIsCompletedAtStart(t *testing.T) {
 		"name": erasedPerson.name, "nationality": "CHN", "region_code": "320505", "phone": erasedPerson.phone})
 	require.Equal(t, http.StatusCreated, status, "%v", res)
 	id := res["cardholder_id"].(string)
+	s.uploadPhoto(t, id, erasedPerson.photo)
 	status, res = s.doKeyed(t, "POST", "/v1/cardholders/"+id+"/applications",
-		map[string]string{"source": "counter", "bank_code": "102", "photo_ref": erasedPerson.photo})
+		map[string]string{"source": "counter", "bank_code": "102"})
 	require.Equal(t, http.StatusCreated, status, "%v", res)
 	status, list := s.get(t, "/v1/batches") // catches the batch read model up
 	require.Equal(t, http.StatusOK, status, list)

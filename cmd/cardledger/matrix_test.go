@@ -123,6 +123,8 @@ var accessMatrix = map[string]access{
 	// the phone of a holder bound to it (the matrix holder is bound to none).
 	"POST /v1/cardholders/{id}/corrections":      {roles(channel, counter), targetHolder},
 	"POST /v1/cardholders/{id}/id-number-change": {roles(counter), targetHolder},
+	"POST /v1/cardholders/{id}/photo":            {roles(counter), targetHolder},
+	"GET /v1/cardholders/{id}/photo":             {roles(bank, counter), targetHolder},
 
 	// Notification opt-out (issue 16 item 5): the counter, or a channel
 	// bound to the holder (the matrix holder is bound to none).

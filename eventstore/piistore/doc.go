@@ -5,8 +5,9 @@
 // Store decorates any eventstore.Store. On Append it moves the personal
 // fields of an event (the rules in policy.go: CardholderRegistered's
 // id_number, name, birth_date and phone; CardApplied's photo_ref;
-// PhoneChanged's phone; PersonalDataCorrected's name, photo_ref and email; each
-// BatchMembersAdded member's id_number, name, birth_date and photo_ref)
+// PhoneChanged's phone; PersonalDataCorrected's name, photo_ref and email;
+// PhotoCollected's photo_ref; each BatchMembersAdded member's id_number,
+// name, birth_date and photo_ref)
 // into an envelope sealed with AES-256-GCM under the person's data key:
 //
 //	{"cardholder_id":"…","sex":"male",…,"pii":{"v":1,"sub":"<cardholder id>","gen":1,"f":["id_number","name",…],"n":"…","ct":"…"}}
@@ -15,6 +16,10 @@
 // every reader (commands, projections, history API, batch files) sees the
 // event as it was appended — except after an erasure, when each sealed
 // field reads as domain.ErasedMarker.
+//
+// Data too large for an event (photos) is a blob (blobs.go): table
+// pii_blobs, by person and content address, sealed under the same key and
+// deleted with it.
 //
 // # Whose key
 //

@@ -292,6 +292,10 @@ func (k *Keyring) Erase(ctx context.Context, subject string) error {
 			WHERE subject = $1 AND erased_at IS NULL`, subject); err != nil {
 			return err
 		}
+		// The blobs could no longer be opened; they go with their keys.
+		if _, err := tx.Exec(ctx, `DELETE FROM pii_blobs WHERE subject = $1`, subject); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, `INSERT INTO pii_data_keys (subject, generation, erased_at) VALUES ($1, 0, now())
 			ON CONFLICT DO NOTHING`, subject); err != nil {
 			return err

@@ -29,6 +29,8 @@ var rules = map[string]rule{
 	// are personal, employer_code and community_code are not (as in
 	// CardholderRegistered).
 	domain.PersonalDataCorrected{}.EventType(): {fields: []string{"name", "photo_ref", "email"}},
+	// The photo's content address: whoever holds the photo could confirm it.
+	domain.PhotoCollected{}.EventType(): {fields: []string{"photo_ref"}},
 	domain.BatchMembersAdded{}.EventType(): {array: "members", subjectField: "cardholder_id",
 		fields: []string{"id_number", "name", "birth_date", "photo_ref"}},
 }

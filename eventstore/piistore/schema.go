@@ -29,9 +29,21 @@ CREATE TABLE IF NOT EXISTS pii_data_keys (
 		(wrapped IS NULL AND master_key_id IS NULL AND erased_at IS NOT NULL))
 );
 CREATE INDEX IF NOT EXISTS pii_data_keys_master ON pii_data_keys (master_key_id) WHERE master_key_id IS NOT NULL;
+CREATE TABLE IF NOT EXISTS pii_blobs (
+	subject    text        NOT NULL,
+	address    text        NOT NULL,
+	generation integer     NOT NULL CHECK (generation > 0),
+	sealed     bytea       NOT NULL,
+	created_at timestamptz NOT NULL DEFAULT now(),
+	PRIMARY KEY (subject, address)
+);
 `
 
-// Migrate creates the data-key table in the read-model database.
+// pii_blobs: personal data too large for an event (photos), one row per
+// person and content address, sealed under the person's data key of that
+// generation (blobs.go). Erasure deletes the rows with the keys.
+
+// Migrate creates the data-key and blob tables in the read-model database.
 func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", int64(migrateLockKey)); err != nil {

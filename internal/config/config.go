@@ -76,6 +76,11 @@ type Config struct {
 	// ECardLoginRate is how many login sessions one client address may open
 	// a minute (per instance); 0 turns the limit off.
 	ECardLoginRate int
+
+	// PoliceURL is the identity source (公安人口库, package identity);
+	// empty: registrations and counter applications are not checked.
+	PoliceURL     string
+	PoliceTimeout time.Duration // how long one check may take
 }
 
 // Setting documents one configuration knob.
@@ -127,6 +132,8 @@ var Settings = append([]Setting{
 	{"CARDLEDGER_ECARD_RISK_WINDOW", "ecard-risk-window", "10m", "one holder's e-card codes verified by terminals of two prefectures within this window raise a risk alert"},
 	{"CARDLEDGER_ECARD_LOGIN_TTL", "ecard-login-ttl", "120s", "how long a scan-to-login session (`/ecard/login`) waits for the holder's confirmation (10s to 10m)"},
 	{"CARDLEDGER_ECARD_LOGIN_RATE", "ecard-login-rate", "20", "scan-to-login sessions one client address may open a minute (per instance); 0 turns the limit off"},
+	{"CARDLEDGER_POLICE_URL", "police-url", "(empty: identity check off)", "base URL of the police identity source (`cardledger simulate police` plays it): registrations and counter applications check name and ID number there and take the person's photo"},
+	{"CARDLEDGER_POLICE_TIMEOUT", "police-timeout", "5s", "how long one identity check may take before the request is refused (police_timeout)"},
 }, notifySettings...)
 
 // DefaultServerURL is a server on this machine at the default listen address.
@@ -188,6 +195,9 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	fs.StringVar(&ecardLoginTTL, "ecard-login-ttl", env("CARDLEDGER_ECARD_LOGIN_TTL", "120s"), "lifetime of a scan-to-login session")
 	fs.StringVar(&ecardLoginRate, "ecard-login-rate", env("CARDLEDGER_ECARD_LOGIN_RATE", "20"), "scan-to-login sessions per client address a minute")
 	fs.StringVar(&ecardRisk, "ecard-risk-window", env("CARDLEDGER_ECARD_RISK_WINDOW", "10m"), "window of the e-card two-city risk check")
+	var policeTimeout string
+	fs.StringVar(&c.PoliceURL, "police-url", getenv("CARDLEDGER_POLICE_URL"), "base URL of the police identity source; empty: check off")
+	fs.StringVar(&policeTimeout, "police-timeout", env("CARDLEDGER_POLICE_TIMEOUT", "5s"), "time limit of one identity check")
 	c.ShutdownGrace = 10 * time.Second
 	notify := bindNotify(fs, env)
 	if err := fs.Parse(args); err != nil {
@@ -257,6 +267,9 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	}
 	if c.ChannelRateLimit, err = strconv.ParseFloat(channelRate, 64); err != nil || c.ChannelRateLimit < 0 {
 		return Config{}, fmt.Errorf("CARDLEDGER_CHANNEL_RATE_LIMIT / --channel-rate-limit: want a number of requests per second >= 0, got %q", channelRate)
+	}
+	if c.PoliceTimeout, err = time.ParseDuration(policeTimeout); err != nil || c.PoliceTimeout <= 0 || c.PoliceTimeout > time.Minute {
+		return Config{}, fmt.Errorf("CARDLEDGER_POLICE_TIMEOUT / --police-timeout: want a duration up to 1m like 5s, got %q", policeTimeout)
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return Config{}, fmt.Errorf("CARDLEDGER_TLS_CERT and CARDLEDGER_TLS_KEY: set both or neither")

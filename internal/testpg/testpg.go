@@ -62,6 +62,10 @@ func NewDatabase(t testing.TB) string {
 		t.Fatalf("testpg: %v", err)
 	}
 	u.Path = "/" + name
+	// Callers append "&pool_max_conns=…": the URL always carries a query.
+	if u.RawQuery == "" {
+		u.RawQuery = "sslmode=disable"
+	}
 	return u.String()
 }
 

@@ -38,6 +38,10 @@ func init() {
 	for _, ct := range []string{"text/csv", "text/html", "text/javascript", "application/openmetrics-text"} {
 		openapi3filter.RegisterBodyDecoder(ct, openapi3filter.PlainBodyDecoder)
 	}
+	// Images (holders' photos) are bytes.
+	for _, ct := range []string{"image/jpeg", "image/png"} {
+		openapi3filter.RegisterBodyDecoder(ct, openapi3filter.FileBodyDecoder)
+	}
 }
 
 var loaded sync.Map // [32]byte (SHA-256 of the document) → *openapi3.T
