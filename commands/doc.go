@@ -109,6 +109,10 @@
 //	POST /v1/cardholders/{id}/corrections        counter; channel [contact] phone only; body field, value, reason
 //	POST /v1/cardholders/{id}/id-number-change   counter; two streams linked (routes_identity.go)
 //
+// Notification opt-out (routes_notification.go):
+//
+//	POST /v1/cardholders/{id}/notification-preferences   counter; channel [contact]; body sms_opt_out, email_opt_out
+//
 // Photos and the police identity check (routes_photo.go, identity_check.go):
 //
 //	POST /v1/cardholders/{id}/photo   counter   201; body image (base64 JPEG/PNG card photo) → PhotoCollected

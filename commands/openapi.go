@@ -62,6 +62,8 @@ var answers = map[string]answer{
 	"/v1/cardholders/{id}/corrections":      {domain.StatusActive, []string{"PersonalDataCorrected"}},
 	"/v1/cardholders/{id}/id-number-change": {domain.StatusApplied, []string{"IdentityMovedIn", "CardholderRegistered", "CardApplied"}},
 
+	// Notification opt-out (routes_notification.go).
+	"/v1/cardholders/{id}/notification-preferences": {domain.StatusActive, []string{"NotificationPreferencesSet"}},
 	// Photos (routes_photo.go).
 	"/v1/cardholders/{id}/photo": {domain.StatusActive, []string{"PhotoCollected"}},
 

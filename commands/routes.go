@@ -103,7 +103,8 @@ var (
 
 // routes is the one table of the command API.
 func (a *API) routes() []httpapi.Route {
-	return slices.Concat(a.cardRoutes(), a.ecardRoutes(), a.legacyRoutes(), a.correctionRoutes(), a.photoRoutes(), a.provinceRoutes())
+	return slices.Concat(a.cardRoutes(), a.ecardRoutes(), a.legacyRoutes(), a.correctionRoutes(), a.photoRoutes(), a.provinceRoutes(),
+		a.notificationRoutes())
 }
 
 // cardRoutes are the rows of the card's life at counters and banks.

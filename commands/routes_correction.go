@@ -22,7 +22,7 @@ func (a *API) correctionRoutes() []httpapi.Route {
 	return []httpapi.Route{
 		commandRoute(a, httpapi.Route{
 			Method: http.MethodPost, Path: "/v1/cardholders/{id}/corrections", Roles: rolesChannelCounter,
-			Summary: "Correct the holder's name, phone, employer_code, community_code or the current card's photo_ref, " +
+			Summary: "Correct the holder's name, phone, employer_code, community_code, email (实名邮箱, where notifications go) or the current card's photo_ref, " +
 				"with a required reason; the operator (X-Operator) is in the event's metadata. A channel corrects only the phone " +
 				"(phone_only_through_channel) of a holder bound to it, under consent contact. A phone correction records " +
 				"PhoneChanged, the others PersonalDataCorrected; refused once the holder is erased (already_erased) or for " +

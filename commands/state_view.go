@@ -20,6 +20,14 @@ type StateView struct {
 	ECardChannels []string `json:"ecard_channels,omitempty"`
 	// Photo is the holder's current stored photo (GET …/photo serves it).
 	Photo *domain.Photo `json:"photo,omitempty"`
+	// NotificationOptOut is the media the holder refuses notifications by.
+	NotificationOptOut NotificationOptOutView `json:"notification_opt_out"`
+}
+
+// NotificationOptOutView is the holder's opt-out per medium.
+type NotificationOptOutView struct {
+	SMS   bool `json:"sms"`
+	Email bool `json:"email"`
 }
 
 type ProfileView struct {
@@ -30,6 +38,7 @@ type ProfileView struct {
 	Nationality   string     `json:"nationality"`
 	RegionCode    string     `json:"region_code"`
 	Phone         string     `json:"phone,omitempty"`
+	Email         string     `json:"email,omitempty"`
 	EmployerCode  string     `json:"employer_code,omitempty"`
 	CommunityCode string     `json:"community_code,omitempty"`
 }
@@ -82,13 +91,14 @@ func NewStateView(s *domain.Cardholder, rev uint64) StateView {
 		CardholderID: s.ID, Revision: rev, Registered: s.Registered, Deceased: s.Deceased,
 		Profile: ProfileView{
 			IDNumber: p.IDNumber, Name: p.Name, Sex: p.Sex, BirthDate: p.BirthDate,
-			Nationality: p.Nationality, RegionCode: p.RegionCode, Phone: p.Phone,
+			Nationality: p.Nationality, RegionCode: p.RegionCode, Phone: p.Phone, Email: p.Email,
 			EmployerCode: p.EmployerCode, CommunityCode: p.CommunityCode,
 		},
-		PastCards:     make([]CardView, 0, len(s.PastCards)),
-		ECardUsable:   s.ECardUsable(),
-		ECardChannels: s.ECardChannels,
-		Photo:         s.Photo,
+		PastCards:          make([]CardView, 0, len(s.PastCards)),
+		ECardUsable:        s.ECardUsable(),
+		ECardChannels:      s.ECardChannels,
+		Photo:              s.Photo,
+		NotificationOptOut: NotificationOptOutView{SMS: s.NotifyOptOut.SMS, Email: s.NotifyOptOut.Email},
 	}
 	if s.Card != nil {
 		c := cardView(*s.Card)

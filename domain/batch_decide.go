@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -38,6 +39,11 @@ const BatchChunk = 2000
 
 // BatchStreamFor names the stream of a batch.
 func BatchStreamFor(batchID string) string { return "batch-" + batchID }
+
+// BatchIDOfStream is the inverse of BatchStreamFor; ok is false for other streams.
+func BatchIDOfStream(stream string) (id string, ok bool) {
+	return strings.CutPrefix(stream, "batch-")
+}
 
 var (
 	batchIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$`)

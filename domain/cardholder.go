@@ -35,6 +35,9 @@ type Cardholder struct {
 	// (correction_identity.go): the old stream's id, the new stream's id.
 	MovedFrom string `json:",omitempty"`
 	MovedTo   string `json:",omitempty"`
+	// NotifyOptOut is the media the holder refuses notifications by
+	// (notification.go).
+	NotifyOptOut NotificationOptOut `json:",omitempty"`
 	// Photo is the holder's current stored photo (photo.go); nil before one.
 	Photo *Photo `json:",omitempty"`
 	// Version is the number of events applied; the stream revision is Version-1.
@@ -43,13 +46,15 @@ type Cardholder struct {
 
 // Profile is the registration data.
 type Profile struct {
-	IDNumber      string
-	Name          string
-	Sex           Sex
-	BirthDate     string // YYYY-MM-DD
-	Nationality   string
-	RegionCode    string
-	Phone         string
+	IDNumber    string
+	Name        string
+	Sex         Sex
+	BirthDate   string // YYYY-MM-DD
+	Nationality string
+	RegionCode  string
+	Phone       string
+	// Email is the holder's e-mail address (实名邮箱), set by a correction.
+	Email         string `json:",omitempty"`
 	EmployerCode  string
 	CommunityCode string
 }
@@ -285,6 +290,8 @@ func (c *Cardholder) Apply(e Event) {
 		}
 	case PersonalDataCorrected:
 		c.applyCorrection(e)
+	case NotificationPreferencesSet:
+		c.NotifyOptOut = NotificationOptOut{SMS: e.SMSOptOut, Email: e.EmailOptOut}
 	case PhotoCollected:
 		p := e.Photo
 		c.Photo = &p

@@ -46,6 +46,7 @@ func oneOfEach() []Event {
 		PersonalDataCorrected{Field: CorrectPhotoRef, PhotoRef: "photo/2.jpg", ApplicationID: testApp, Reason: "wrong photo"},
 		IdentityMovedOut{ToCardholderID: "new-holder", ReplacedCardNo: testCardNo, Reason: "ID number changed"},
 		IdentityMovedIn{FromCardholderID: testHolderID, ReplacesCardNo: testCardNo, Reason: "ID number changed"},
+		NotificationPreferencesSet{SMSOptOut: true, Channel: "rsapp"},
 		PhotoCollected{Photo: testPhoto},
 		CardTransferredIn{CardNo: otherCardNo, FromRegion: "110105", ToRegion: "320505", Status: StatusActive,
 			IssuedOn: "2020-06-01", ExpiresOn: "2030-06-01", BankCode: "105", Generation: GenerationSecond, Reason: "r"},

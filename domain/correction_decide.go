@@ -58,7 +58,7 @@ func decideCorrection(c *Cardholder, cmd CorrectPersonalData) ([]Event, error) {
 	case cmd.Field == "":
 		f.add("field", CodeRequired, "field is required")
 	case !cmd.Field.Valid():
-		f.add("field", CodeInvalidValue, "field %q is not one of name, phone, employer_code, community_code, photo_ref", cmd.Field)
+		f.add("field", CodeInvalidValue, "field %q is not one of name, phone, employer_code, community_code, photo_ref, email", cmd.Field)
 	case cmd.Channel != "" && cmd.Field != CorrectPhone:
 		f.add("field", CodePhoneOnlyThroughChannel, "a channel may correct the phone only")
 	case cmd.Field == CorrectName:
@@ -70,6 +70,8 @@ func decideCorrection(c *Cardholder, cmd CorrectPersonalData) ([]Event, error) {
 	case cmd.Field == CorrectPhotoRef:
 		// The card takes the holder's current stored photo (photo.go).
 		f.required("value", cmd.Value)
+	case cmd.Field == CorrectEmail:
+		emailField(&f, "value", cmd.Value)
 	}
 	f.requiredText("reason", cmd.Reason, maxTextLen)
 	if cmd.Channel != "" {
@@ -97,6 +99,8 @@ func decideCorrection(c *Cardholder, cmd CorrectPersonalData) ([]Event, error) {
 		current, e.EmployerCode = c.Profile.EmployerCode, value
 	case CorrectCommunityCode:
 		current, e.CommunityCode = c.Profile.CommunityCode, value
+	case CorrectEmail:
+		current, e.Email = c.Profile.Email, value
 	case CorrectPhotoRef:
 		if c.Card == nil {
 			return nil, Conflict(CodeNoCardForPhoto, "cardholder %s has no current card whose photo could be corrected", c.ID)

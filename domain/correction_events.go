@@ -19,11 +19,14 @@ const (
 	CorrectEmployerCode  CorrectionField = "employer_code"
 	CorrectCommunityCode CorrectionField = "community_code"
 	CorrectPhotoRef      CorrectionField = "photo_ref"
+	// CorrectEmail sets the holder's e-mail address (实名邮箱), which
+	// registration does not take: notifications go to it.
+	CorrectEmail CorrectionField = "email"
 )
 
 // CorrectionFields lists every correctable field in a fixed order.
 func CorrectionFields() []CorrectionField {
-	return []CorrectionField{CorrectName, CorrectPhone, CorrectEmployerCode, CorrectCommunityCode, CorrectPhotoRef}
+	return []CorrectionField{CorrectName, CorrectPhone, CorrectEmployerCode, CorrectCommunityCode, CorrectPhotoRef, CorrectEmail}
 }
 
 // Valid reports whether f is one of CorrectionFields.
@@ -48,6 +51,7 @@ type PersonalDataCorrected struct {
 	EmployerCode  string          `json:"employer_code,omitempty"`
 	CommunityCode string          `json:"community_code,omitempty"`
 	PhotoRef      string          `json:"photo_ref,omitempty"`
+	Email         string          `json:"email,omitempty"`
 	ApplicationID string          `json:"application_id,omitempty"`
 	Reason        string          `json:"reason"`
 }
@@ -65,6 +69,8 @@ func (e PersonalDataCorrected) Value() string {
 		return e.CommunityCode
 	case CorrectPhotoRef:
 		return e.PhotoRef
+	case CorrectEmail:
+		return e.Email
 	}
 	return ""
 }
@@ -78,6 +84,8 @@ func (c *Cardholder) applyCorrection(e PersonalDataCorrected) {
 		c.Profile.EmployerCode = e.EmployerCode
 	case CorrectCommunityCode:
 		c.Profile.CommunityCode = e.CommunityCode
+	case CorrectEmail:
+		c.Profile.Email = e.Email
 	case CorrectPhotoRef:
 		if card := c.application(e.ApplicationID); card != nil {
 			card.PhotoRef = e.PhotoRef

@@ -87,6 +87,8 @@ func Decide(c *Cardholder, cmd CardholderCommand) ([]Event, error) {
 		return decideRaiseECardRiskAlert(c, cmd)
 	case CorrectPersonalData:
 		return decideCorrection(c, cmd)
+	case SetNotificationPreferences:
+		return decideNotificationPreferences(c, cmd)
 	case CollectPhoto:
 		return decideCollectPhoto(c, cmd)
 	case MoveIdentity:

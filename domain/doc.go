@@ -56,6 +56,7 @@
 //	migrate_cardholder     AR(15)  AR       AR       AR       AR      AR      AR      AR      AR      AR
 //	correct_personal_data  = (16)  =        =        =        =       =       =       =       =       =
 //	collect_photo          = (18)  =        =        =        =       =       =       =       =       =
+//	set_notification_pref. = (22)  =        =        =        =       =       =       =       =       =
 //	move_identity          = (17)  IT       IT       IT       +C(17)  +C(17)  +C(17)  +C(17)  = (17)  TO
 //	transfer_in            +T(19)  VCE      VCE      VCE      VCE     VCE     VCE     VCE     +T      +T
 //	cancel_prov._record    CNF     CNF      CSV      CSV      CSV     CSV     CSV     CSV     =(20)   TO
@@ -100,7 +101,7 @@
 //	     or cancelled), so the rows above apply to it and replace_card
 //	     (generation second or third) is how the holder gets a new card.
 //	     Cards carry a generation; one stored without is second.
-//	(16) name, employer_code, community_code and phone in every status; a
+//	(16) name, employer_code, community_code, phone and email in every status; a
 //	     photo_ref correction needs a current card (no_card_for_photo
 //	     without one). Refused once erased (already_erased), for the value
 //	     the holder already has (correction_unchanged), and — through a
@@ -145,6 +146,11 @@
 //	     (replacement_fee_unpaid) until record_fee_payment
 //	     (ReplacementFeePaid; fee_already_paid, fee_amount_mismatch,
 //	     no_fee_due, fee_not_found) — the status does not change.
+//	(22) the holder's notification opt-out per medium (notification.go),
+//	     in every status, also after an erasure (it holds no personal
+//	     data); the preferences the holder already has are refused
+//	     (notification_preferences_unchanged). Records
+//	     NotificationPreferencesSet; the notifier reads it when it sends.
 //
 // InstantIssue (即时制卡) emits only the steps still missing, in order:
 // CardApplied (source bank), BankAccountOpened, CardNumberAssigned,

@@ -43,7 +43,7 @@ func decideErase(c *Cardholder) ([]Event, error) {
 // that were empty stay empty so that "never given" stays distinguishable.
 func (c *Cardholder) applyErased() {
 	c.Erased = true
-	for _, f := range []*string{&c.Profile.IDNumber, &c.Profile.Name, &c.Profile.BirthDate, &c.Profile.Phone} {
+	for _, f := range []*string{&c.Profile.IDNumber, &c.Profile.Name, &c.Profile.BirthDate, &c.Profile.Phone, &c.Profile.Email} {
 		erase(f)
 	}
 	if c.Card != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/sirupsen/logrus"
 
 	"github.com/cardledger/cardledger/analytics"
 	"github.com/cardledger/cardledger/audit"
@@ -22,8 +23,10 @@ import (
 	"github.com/cardledger/cardledger/eventstore"
 	"github.com/cardledger/cardledger/eventstore/timedstore"
 	"github.com/cardledger/cardledger/internal/auth"
+	"github.com/cardledger/cardledger/internal/config"
 	"github.com/cardledger/cardledger/internal/httpapi"
 	"github.com/cardledger/cardledger/internal/unavailable"
+	"github.com/cardledger/cardledger/notifications"
 	"github.com/cardledger/cardledger/payments"
 	"github.com/cardledger/cardledger/payments/banksim"
 	"github.com/cardledger/cardledger/permissions"
@@ -47,8 +50,9 @@ type app struct {
 	// metrics is this process's one registry: /metrics serves it.
 	metrics      *prometheus.Registry
 	batchMetrics *batch.WorkerMetrics // set by server, for the job worker
-	// deliveries runs the outbox's projection on a runner of its own, so
-	// read-your-writes and readiness never wait for a slow receiver.
+	// deliveries runs the outbox's projection — and the notifier, when a
+	// medium is configured — on a runner of its own, so read-your-writes
+	// and readiness never wait for a slow receiver, mail server or gateway.
 	deliveries *projections.Runner
 	// ecardClock is the e-card codes' clock (expiry, key rotation); nil is
 	// time.Now. Tests set it before server.
@@ -87,7 +91,33 @@ func buildApp(ctx context.Context, d *deps) (*app, error) {
 		return nil, err
 	}
 	a.deliveries = projections.NewRunner(store, pool, d.log).Add(a.deliveryProjection(store, pool))
+	if d.cfg.Notify.Enabled() {
+		head, _, err := store.Head(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if err := notifications.Migrate(ctx, pool, head.Position); err != nil {
+			return nil, err
+		}
+		a.deliveries.Add(notifier(store, pool, d.cfg.Notify, d.log))
+	}
 	return a, nil
+}
+
+// notifier is the projection sending notifications (docs/notifications.md)
+// by the media configured; it runs beside the deliveries, on the outbound
+// runner, so a slow mail server or gateway never holds up the read models.
+func notifier(store eventstore.Store, pool *pgxpool.Pool, n config.Notify, log logrus.FieldLogger) *notifications.Projection {
+	var sms, email notifications.Sender
+	if n.SMSGatewayURL != "" {
+		sms = notifications.NewSMSGateway(n.SMSGatewayURL, 10*time.Second)
+	}
+	if n.SMTPHost != "" {
+		email = notifications.SMTP{Host: n.SMTPHost, Port: n.SMTPPort, From: n.SMTPFrom,
+			Username: n.SMTPUsername, Password: n.SMTPPassword, Timeout: 30 * time.Second}
+	}
+	rules := notifications.Rules{PickupPoints: n.PickupPoints, OperatorEmail: n.OperatorEmail}
+	return notifications.NewProjection(store, pool, rules, sms, email, notifications.Options{}, log)
 }
 
 // deliveryProjection is the outbox's projection with the production retry
@@ -206,6 +236,7 @@ func (a *app) server(ctx context.Context) (*echo.Echo, error) {
 		return nil, err
 	}
 	routes = append(routes, pays.Routes())
+	routes = append(routes, notifications.NewAPI(d.pool, d.cfg.Notify.Enabled()).Routes())
 	secrets, err := d.clientSecretKeys()
 	if err != nil {
 		return nil, err

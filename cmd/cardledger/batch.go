@@ -41,6 +41,7 @@ func simulatorServers() map[string]func(context.Context, *environment, []string)
 		"police":   runSimulatePolice,
 		"province": runSimulateProvince,
 		"pos":      runSimulatePOS,
+		"sms":      runSimulateSMS,
 	}
 }
 

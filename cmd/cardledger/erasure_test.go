@@ -36,25 +36,28 @@ import (
 // testPerson's newPhone is the phone they change to later (PhoneChanged,
 // personal data too); fixedName and fixedPhoto are the name and photo a
 // counter corrects to (PersonalDataCorrected, sealed as well). Photos are
-// images uploaded at the counter, stored sealed at their content address.
+// images uploaded at the counter, stored sealed at their content address;
+// email is the e-mail address (实名邮箱) the counter records, where
+// notifications go.
 type testPerson struct {
 	idNumber, name, phone string
 	photo                 []byte
 	newPhone, fixedName   string
 	fixedPhoto            []byte
+	email                 string
 }
 
 var (
 	erasedPerson = testPerson{"11010519491231002X", "欧阳明月", "13912345678", phototest.JPEG(358, 441, 11), "13611112222",
-		"欧阳明玥", phototest.JPEG(358, 441, 12)}
+		"欧阳明玥", phototest.JPEG(358, 441, 12), "ouyang.secret@mail.example.cn"}
 	keptPerson = testPerson{"320505199003071336", "司马青云", "13787654321", phototest.JPEG(358, 441, 21), "13533334444",
-		"司马青芸", phototest.JPEG(358, 441, 22)}
+		"司马青芸", phototest.JPEG(358, 441, 22), "sima.secret@mail.example.cn"}
 )
 
 // secrets are the person's data as it could appear anywhere; a photo by
 // its content address (the images themselves are only ever stored sealed).
 func (p testPerson) secrets() []string {
-	return []string{p.idNumber, p.name, p.phone, piistore.BlobAddress(p.photo), p.newPhone, p.fixedName, piistore.BlobAddress(p.fixedPhoto)}
+	return []string{p.idNumber, p.name, p.phone, piistore.BlobAddress(p.photo), p.newPhone, p.fixedName, piistore.BlobAddress(p.fixedPhoto), p.email}
 }
 
 func photoRef(image []byte) string { return "sha256:" + piistore.BlobAddress(image) }
@@ -198,7 +201,7 @@ func (s *service) registerAndUse(t *testing.T, p testPerson) (id, card string) {
 	// The counter corrects the name and the card's photo (personal data
 	// upkeep, issue 16).
 	s.uploadPhoto(t, id, p.fixedPhoto)
-	for field, value := range map[string]string{"name": p.fixedName, "photo_ref": photoRef(p.fixedPhoto)} {
+	for field, value := range map[string]string{"name": p.fixedName, "photo_ref": photoRef(p.fixedPhoto), "email": p.email} {
 		status, res = s.doKeyed(t, "POST", "/v1/cardholders/"+id+"/corrections",
 			map[string]string{"field": field, "value": value, "reason": "scenario"})
 		require.Equal(t, http.StatusOK, status, "%s: %v", field, res)

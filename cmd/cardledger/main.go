@@ -48,7 +48,7 @@ func commandTable() []subcommand {
 		{"import", "import applications FILE | import legacy-cards FILE: bulk applications, first-generation cards (一代卡迁移), CSV in UTF-8 or GB18030", runImport},
 		{"batch", "batch ...: batch production workflow (see `cardledger batch help`)", runBatch},
 		{"psam", "psam ...: PSAM (terminal security module) stock: stock-in, issue, damage, query", runPSAM},
-		{"simulate", "simulate bank|vendor EXPORT_FILE: write the return file that party would send; simulate police|province|payment-bank|pos ...: serve that counterparty over HTTP", runSimulate},
+		{"simulate", "simulate bank|vendor EXPORT_FILE: write the return file that party would send; simulate police|province|payment-bank|pos|sms ...: serve that counterparty over HTTP", runSimulate},
 		{"reconcile", "reconcile daily|import|report MERCHANT ...: merchant reconciliation (商户对账), daily files and bank settlement files", runReconcile},
 		{"bench", "bench http|commands|store: load commands with figures (the other benchmarks: scripts/bench.sh)", runBench},
 		{"audit", "audit verify [--stream S | --all | --digest FILE|ID] | audit digest [--out FILE]: tamper-evidence", runAudit},

@@ -144,6 +144,11 @@ var accessMatrix = map[string]access{
 	"POST /v1/fees/payments":                   {roles(httpapi.RolePOS), targetOwn},
 	"GET /v1/fees/daily-report":                {roles(counter, auditor), targetNone},
 
+	// Notification opt-out (issue 16 item 5): the counter, or a channel
+	// bound to the holder (the matrix holder is bound to none).
+	"POST /v1/cardholders/{id}/notification-preferences": {roles(channel, counter), targetHolder},
+	"GET /v1/notifications/status":                       {adminOnly, targetNone},
+
 	// Read API.
 	"GET /v1/cardholders/{id}":          {roles(counter, bank, auditor), targetHolder},
 	"GET /v1/cardholders":               {roles(counter, bank, auditor), targetIDNumber},

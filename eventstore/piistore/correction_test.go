@@ -41,3 +41,21 @@ func TestCorrectedPersonalDataIsSealedAndErased(t *testing.T) {
 	assert.Equal(t, domain.ErasedMarker, fields(t, events[n-3].Data)["photo_ref"])
 	assert.Equal(t, "EMP-9", fields(t, events[n-2].Data)["employer_code"])
 }
+
+// The holder's e-mail address (实名邮箱) is personal data like the phone.
+func TestCorrectedEmailIsSealedAndErased(t *testing.T) {
+	f := newFixture(t)
+	f.register(t, zhang)
+	const email = "zhangsanfeng@mail.example.cn"
+	f.append(t, f.store, zhang.stream(), event(t, domain.PersonalDataCorrected{Field: domain.CorrectEmail, Email: email, Reason: "实名邮箱"}))
+	stored := f.storedData(t)
+	assert.NotContains(t, stored[len(stored)-1], "zhangsanfeng")
+	events, err := f.store.ReadStream(f.ctx, zhang.stream(), 0, 0)
+	require.NoError(t, err)
+	assert.Equal(t, email, fields(t, events[len(events)-1].Data)["email"])
+
+	f.append(t, f.store, zhang.stream(), event(t, domain.CardholderErased{CardholderID: zhang.id}))
+	events, err = f.store.ReadStream(f.ctx, zhang.stream(), 0, 0)
+	require.NoError(t, err)
+	assert.Equal(t, domain.ErasedMarker, fields(t, events[len(events)-2].Data)["email"])
+}

@@ -5,7 +5,7 @@
 // Store decorates any eventstore.Store. On Append it moves the personal
 // fields of an event (the rules in policy.go: CardholderRegistered's
 // id_number, name, birth_date and phone; CardApplied's photo_ref;
-// PhoneChanged's phone; PersonalDataCorrected's name and photo_ref;
+// PhoneChanged's phone; PersonalDataCorrected's name, photo_ref and email;
 // PhotoCollected's photo_ref; each BatchMembersAdded member's id_number,
 // name, birth_date and photo_ref)
 // into an envelope sealed with AES-256-GCM under the person's data key:

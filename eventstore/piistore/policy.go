@@ -28,7 +28,7 @@ var rules = map[string]rule{
 	// The corrected value is under the key of its field: name and photo_ref
 	// are personal, employer_code and community_code are not (as in
 	// CardholderRegistered).
-	domain.PersonalDataCorrected{}.EventType(): {fields: []string{"name", "photo_ref"}},
+	domain.PersonalDataCorrected{}.EventType(): {fields: []string{"name", "photo_ref", "email"}},
 	// The photo's content address: whoever holds the photo could confirm it.
 	domain.PhotoCollected{}.EventType(): {fields: []string{"photo_ref"}},
 	domain.BatchMembersAdded{}.EventType(): {array: "members", subjectField: "cardholder_id",

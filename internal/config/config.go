@@ -59,6 +59,8 @@ type Config struct {
 	ProvinceTimeout time.Duration
 	// Fees is the replacement fee and the non-tax POS (fees.go).
 	Fees Fees
+	// Notify configures notifications to holders (notify.go).
+	Notify Notify
 
 	AuditSigningKey     string        // Ed25519 seed (hex or base64) signing history digests; secret
 	AuditPublicKey      string        // trusted key for `audit verify --digest`; default derived from the signing key
@@ -148,7 +150,7 @@ var Settings = append([]Setting{
 	{"CARDLEDGER_ECARD_LOGIN_RATE", "ecard-login-rate", "20", "scan-to-login sessions one client address may open a minute (per instance); 0 turns the limit off"},
 	{"CARDLEDGER_POLICE_URL", "police-url", "(empty: identity check off)", "base URL of the police identity source (`cardledger simulate police` plays it): registrations and counter applications check name and ID number there and take the person's photo"},
 	{"CARDLEDGER_POLICE_TIMEOUT", "police-timeout", "5s", "how long one identity check may take before the request is refused (police_timeout)"},
-}, feeSettings...)
+}, append(feeSettings, notifySettings...)...)
 
 // DefaultServerURL is a server on this machine at the default listen address.
 const DefaultServerURL = "http://127.0.0.1:8080"
@@ -219,12 +221,18 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	fs.StringVar(&policeTimeout, "police-timeout", env("CARDLEDGER_POLICE_TIMEOUT", "5s"), "time limit of one identity check")
 	applyFees := feeFlags(fs, env)
 	c.ShutdownGrace = 10 * time.Second
+	notify := bindNotify(fs, env)
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
 	if err := applyFees(&c); err != nil {
 		return Config{}, err
 	}
+	notifyCfg, err := notify()
+	if err != nil {
+		return Config{}, err
+	}
+	c.Notify = notifyCfg
 	if c.EventStoreURL == "" {
 		c.EventStoreURL = c.PostgresURL
 	}
