@@ -28,6 +28,7 @@ const DefaultRegistrationsPerHour = 10
 // API serves the open platform's accounts, apps and catalogue.
 type API struct {
 	accounts *commands.Pipeline[*domain.PlatformAccount, domain.PlatformAccountCommand]
+	channels *commands.ChannelGate
 	db       *pgxpool.Pool
 	secrets  *auth.SecretKeys
 	clock    func() time.Time
@@ -47,10 +48,14 @@ func NewAPI(ctx context.Context, store eventstore.Store, db *pgxpool.Pool, secre
 	if err != nil {
 		return nil, err
 	}
+	channels, err := commands.NewChannelGate(store, clock)
+	if err != nil {
+		return nil, err
+	}
 	if err := Migrate(ctx, db); err != nil {
 		return nil, err
 	}
-	return &API{accounts: accounts, db: db, secrets: secrets, clock: clock,
+	return &API{accounts: accounts, channels: channels, db: db, secrets: secrets, clock: clock,
 		registrationsPerHour: DefaultRegistrationsPerHour, catalogue: catalogueOf()}, nil
 }
 
@@ -158,7 +163,7 @@ func (a *API) Routes() []httpapi.Route {
 	credential := AppCredential{App: app, Client: app.Client, Secret: "cls_3q2+7w…"}
 	command := []httpapi.Param{httpapi.IdempotencyKey}
 	refusals := httpapi.Problems(http.StatusNotFound, http.StatusConflict)
-	return []httpapi.Route{
+	return append([]httpapi.Route{
 		{Method: http.MethodPost, Path: "/v1/platform/accounts", Status: http.StatusCreated,
 			Summary: "An organisation registers an integrator account (账号注册); no key, limited per address " +
 				"(429 registration_rate_limited); the unified social credit code's check character is verified",
@@ -200,7 +205,7 @@ func (a *API) Routes() []httpapi.Route {
 		{Method: http.MethodGet, Path: "/v1/platform/catalogue",
 			Summary:  "The operations each app type may call (标准 API 服务), made from the route tables",
 			Response: exampleCatalogue(), Handler: a.getCatalogue},
-	}
+	}, a.channelRoutes()...)
 }
 
 func (a *API) register(c echo.Context) error {

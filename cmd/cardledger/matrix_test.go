@@ -239,6 +239,11 @@ var accessMatrix = map[string]access{
 	"POST /v1/platform/apps/{id}/revocation":    {roles(integr), targetOwn},
 	"GET /v1/platform/apps/{id}/usage":          {roles(integr), targetOwn},
 	"GET /v1/platform/catalogue":                {nil, targetNone},
+	"POST /v1/platform/channels":                {adminOnly, targetNone},
+	"GET /v1/platform/channels":                 {roles(integr), targetNone},
+	"GET /v1/platform/channels/{code}":          {roles(integr), targetNone},
+	"POST /v1/platform/channels/{code}/opening": {adminOnly, targetNone},
+	"POST /v1/platform/channels/{code}/closing": {adminOnly, targetNone},
 }
 
 // appAccess lists the routes open-platform apps may call and the app types

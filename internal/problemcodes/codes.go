@@ -69,6 +69,7 @@ var Table = []Code{
 	{"consent_required", 403, "commands, ecard", "the holder's consent to the channel does not cover this (never given, revoked, expired, or another scope)"},
 	{"other_channel", 403, "commands", "an e-card channel acts only on its own binding and consent, never another channel's"},
 	{"channel_suspended", 403, "commands, ecard", "the administrator suspended the e-card channel: all its requests, and every code it made, are refused"},
+	{"channel_closed", 403, "commands, ecard", "the e-card channel app is registered and not open (电子渠道开通), or an administrator closed it: all its requests, and every code it made, are refused"},
 
 	// The domain: refused commands (KindInvalid 400, KindNotFound 404, KindConflict 409).
 	{"invalid_command", 400, "domain", "the command is malformed; errors[] names every bad field"},
@@ -102,6 +103,10 @@ var Table = []Code{
 	{"no_bank_to_route", 409, "domain", "the holder never had a card at a bank, so a channel's instant application has no bank to go to"},
 	{"channel_already_suspended", 409, "domain", "the e-card channel is suspended already"},
 	{"channel_not_suspended", 409, "domain", "the e-card channel is not suspended"},
+	{"channel_registered", 409, "domain, platform", "the electronic channel app is registered already"},
+	{"channel_not_registered", 404, "domain, platform", "no electronic channel app is registered with this code"},
+	{"channel_already_open", 409, "domain", "the electronic channel is open already"},
+	{"channel_already_closed", 409, "domain", "the electronic channel is closed already"},
 	{"correction_unchanged", 409, "domain", "the correction's value is already the holder's"},
 	{"identity_moved", 409, "domain", "the holder's ID number changed; the history goes on in another cardholder stream"},
 	{"no_card_for_photo", 409, "domain", "a photo correction needs a current card, whose application carries the photo"},
@@ -171,6 +176,7 @@ var Table = []Code{
 	{"invalid_phone", 0, "domain", "not a valid phone number"},
 	{"invalid_credit_code", 0, "domain", "not a unified social credit code (18 characters, GB 32100 check character)"},
 	{"invalid_app_type", 0, "domain", "not an app type (identity_reading, financial_payment)"},
+	{"invalid_channel_kind", 0, "domain", "not a channel app kind (hrss, icbc, abc, boc, ccb, psbc, rural_credit, unionpay)"},
 	{"invalid_app_channel", 0, "domain", "not an app channel (card, ecard_qr, ecard_online), or named twice"},
 	{"invalid_quota", 0, "domain", "an app quota out of range (per_day at least per_minute)"},
 	{"phone_only_through_channel", 0, "domain", "a channel corrects the holder's phone only; other data at the counter"},
