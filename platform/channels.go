@@ -28,8 +28,11 @@ type (
 		Name string             `json:"name"`
 		Kind domain.ChannelKind `json:"kind"`
 	}
-	channelDecision struct {
-		Reason string `json:"reason,omitempty"` // required to close
+	channelOpening struct {
+		Reason string `json:"reason,omitempty"`
+	}
+	channelClosing struct {
+		Reason string `json:"reason"`
 	}
 	// ChannelAppView is a registered channel app.
 	ChannelAppView struct {
@@ -80,11 +83,11 @@ func (a *API) channelRoutes() []httpapi.Route {
 			Responses: httpapi.Problems(http.StatusNotFound)},
 		{Method: http.MethodPost, Path: "/v1/platform/channels/{code}/opening", Roles: rolesAdmin,
 			Summary: "Open the channel (电子渠道开通): its e-card requests and codes are accepted",
-			Request: channelDecision{Reason: "协议已签"}, RequestOptional: true, Params: command, Response: opened,
+			Request: channelOpening{Reason: "协议已签"}, RequestOptional: true, Params: command, Response: opened,
 			Handler: a.openChannel, Responses: httpapi.Problems(http.StatusNotFound, http.StatusConflict)},
 		{Method: http.MethodPost, Path: "/v1/platform/channels/{code}/closing", Roles: rolesAdmin,
 			Summary: "Close the channel: its e-card requests and every code it made are refused (403 channel_closed) until it is opened again",
-			Request: channelDecision{Reason: "协议到期"}, Params: command, Response: closed,
+			Request: channelClosing{Reason: "协议到期"}, Params: command, Response: closed,
 			Handler: a.closeChannel, Responses: httpapi.Problems(http.StatusNotFound, http.StatusConflict)},
 	}
 }
@@ -155,7 +158,7 @@ func (a *API) getChannel(c echo.Context) error {
 }
 
 func (a *API) openChannel(c echo.Context) error {
-	var b channelDecision
+	var b channelOpening
 	if err := httpapi.DecodeOptionalJSON(c, &b); err != nil {
 		return err
 	}
@@ -164,7 +167,7 @@ func (a *API) openChannel(c echo.Context) error {
 }
 
 func (a *API) closeChannel(c echo.Context) error {
-	var b channelDecision
+	var b channelClosing
 	if err := httpapi.DecodeJSON(c, &b); err != nil {
 		return err
 	}
