@@ -249,7 +249,9 @@ var accessMatrix = map[string]access{
 // appAccess lists the routes open-platform apps may call and the app types
 // that may (Route.AppTypes); an app gets 403 app_scope on every other route.
 var appAccess = map[string][]string{
-	"GET /v1/blacklist/{card_no}": {domain.AppIdentityReading, domain.AppFinancialPayment},
+	"GET /v1/blacklist/{card_no}":             {domain.AppIdentityReading, domain.AppFinancialPayment},
+	"POST /v1/cardholders":                    {domain.AppIdentityReading},
+	"POST /v1/cards/{card_no}/temporary-loss": {domain.AppIdentityReading},
 }
 
 func TestAccessMatrix(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"flag"
 	"fmt"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -74,6 +75,34 @@ type Config struct {
 	// ECardLoginRate is how many login sessions one client address may open
 	// a minute (per instance); 0 turns the limit off.
 	ECardLoginRate int
+
+	// SandboxPostgresURL is the database of the open platform's sandbox
+	// tenant (its event store and read models); "" when the sandbox is off.
+	SandboxPostgresURL string
+}
+
+// SandboxOff is the CARDLEDGER_SANDBOX_POSTGRES_URL that turns the sandbox off.
+const SandboxOff = "off"
+
+// SandboxURLOf is the default sandbox database: the same server as the
+// read-model database, database "<name>_sandbox", a small pool (sandbox
+// traffic is trial traffic; it must not spend production's connections).
+func SandboxURLOf(postgresURL string) (string, error) {
+	u, err := url.Parse(postgresURL)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return "", fmt.Errorf("CARDLEDGER_POSTGRES_URL is no postgres:// URL to derive the sandbox's from; set CARDLEDGER_SANDBOX_POSTGRES_URL")
+	}
+	name := strings.TrimPrefix(u.Path, "/")
+	if name == "" {
+		name = "postgres"
+	}
+	u.Path = "/" + name + "_sandbox"
+	q := u.Query()
+	if q.Get("pool_max_conns") == "" {
+		q.Set("pool_max_conns", "4")
+	}
+	u.RawQuery = q.Encode()
+	return u.String(), nil
 }
 
 // Setting documents one configuration knob.
@@ -125,6 +154,7 @@ var Settings = []Setting{
 	{"CARDLEDGER_ECARD_RISK_WINDOW", "ecard-risk-window", "10m", "one holder's e-card codes verified by terminals of two prefectures within this window raise a risk alert"},
 	{"CARDLEDGER_ECARD_LOGIN_TTL", "ecard-login-ttl", "120s", "how long a scan-to-login session (`/ecard/login`) waits for the holder's confirmation (10s to 10m)"},
 	{"CARDLEDGER_ECARD_LOGIN_RATE", "ecard-login-rate", "20", "scan-to-login sessions one client address may open a minute (per instance); 0 turns the limit off"},
+	{"CARDLEDGER_SANDBOX_POSTGRES_URL", "sandbox-postgres-url", "(same server as CARDLEDGER_POSTGRES_URL, database `<name>_sandbox`, pool of 4)", "PostgreSQL database of the open platform's sandbox tenant (event store and read models), created, migrated and seeded with demo holders on first use; `off` turns the sandbox off (docs/platform.md)"},
 }
 
 // DefaultServerURL is a server on this machine at the default listen address.
@@ -185,6 +215,8 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	var ecardLoginTTL, ecardLoginRate string
 	fs.StringVar(&ecardLoginTTL, "ecard-login-ttl", env("CARDLEDGER_ECARD_LOGIN_TTL", "120s"), "lifetime of a scan-to-login session")
 	fs.StringVar(&ecardLoginRate, "ecard-login-rate", env("CARDLEDGER_ECARD_LOGIN_RATE", "20"), "scan-to-login sessions per client address a minute")
+	var sandboxURL string
+	fs.StringVar(&sandboxURL, "sandbox-postgres-url", getenv("CARDLEDGER_SANDBOX_POSTGRES_URL"), "PostgreSQL URL of the open platform's sandbox tenant, or off")
 	fs.StringVar(&ecardRisk, "ecard-risk-window", env("CARDLEDGER_ECARD_RISK_WINDOW", "10m"), "window of the e-card two-city risk check")
 	c.ShutdownGrace = 10 * time.Second
 	if err := fs.Parse(args); err != nil {
@@ -192,6 +224,14 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	}
 	if c.EventStoreURL == "" {
 		c.EventStoreURL = c.PostgresURL
+	}
+	switch {
+	case sandboxURL == SandboxOff:
+	case sandboxURL != "":
+		c.SandboxPostgresURL = sandboxURL
+	default:
+		// A URL the sandbox cannot derive from turns it off, not the server.
+		c.SandboxPostgresURL, _ = SandboxURLOf(c.PostgresURL)
 	}
 	if c.PostgresReadURL != "" && !strings.HasPrefix(c.PostgresReadURL, "postgres://") && !strings.HasPrefix(c.PostgresReadURL, "postgresql://") {
 		return Config{}, fmt.Errorf("CARDLEDGER_POSTGRES_READ_URL / --postgres-read-url: want a postgres:// URL, got %q", redact(c.PostgresReadURL))
