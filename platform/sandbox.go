@@ -35,6 +35,9 @@ func IsSandboxRequest(r *http.Request) bool {
 // database, opened (created, migrated, seeded) on first use.
 type Sandbox interface {
 	Pool(ctx context.Context) (*pgxpool.Pool, error)
+	// CredentialsChanged says a sandbox credential was rotated or revoked:
+	// the sandbox's authenticator forgets what it cached at once.
+	CredentialsChanged()
 }
 
 // SandboxCredential is an app's sandbox client and signing secret, shown once.
@@ -76,6 +79,7 @@ func (a *API) sandboxCredential(ctx context.Context, row appRow) (*SandboxCreden
 	if err != nil {
 		return nil, fmt.Errorf("sandbox credential of app %s: %w", row.AppID, err)
 	}
+	a.sandbox.CredentialsChanged()
 	return &SandboxCredential{Client: row.Client, Secret: secret}, nil
 }
 
@@ -92,6 +96,7 @@ func (a *API) revokeSandbox(ctx context.Context, appID string) error {
 	if err != nil && !errors.Is(err, auth.ErrRevoked) && !errors.Is(err, auth.ErrNoClient) {
 		return fmt.Errorf("revoke sandbox credential of app %s: %w", appID, err)
 	}
+	a.sandbox.CredentialsChanged()
 	return nil
 }
 

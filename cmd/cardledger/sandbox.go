@@ -74,6 +74,17 @@ func (s *sandbox) Pool(ctx context.Context) (*pgxpool.Pool, error) {
 	return t.d.pool, nil
 }
 
+// CredentialsChanged drops the open tenant's credential cache
+// (platform.Sandbox): a rotation or revocation holds at once here, as the
+// revocation listener makes it hold soon on other instances.
+func (s *sandbox) CredentialsChanged() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.tenant != nil {
+		s.tenant.a.authn.Forget()
+	}
+}
+
 // open returns the tenant, opening it first if needed.
 func (s *sandbox) open(ctx context.Context) (*sandboxTenant, error) {
 	s.mu.Lock()
