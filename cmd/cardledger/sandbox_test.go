@@ -11,8 +11,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -31,7 +29,7 @@ import (
 
 // sandboxRig is a production server (PostgreSQL only) whose sandbox is
 // the default one: database "<name>_sandbox" on the same server, which
-// the server creates on first use and the test drops at its end.
+// the server creates on first use (testpg drops it with the test's).
 type sandboxRig struct {
 	t       *testing.T
 	ctx     context.Context
@@ -47,7 +45,6 @@ func startSandboxRig(t *testing.T) *sandboxRig {
 	dbURL := testpg.NewDatabase(t)
 	sandboxURL, err := config.SandboxURLOf(dbURL)
 	require.NoError(t, err)
-	t.Cleanup(func() { dropDatabase(t, sandboxURL) }) // runs after the server's cleanup
 	vars := map[string]string{"CARDLEDGER_POSTGRES_URL": dbURL, "CARDLEDGER_LOG_LEVEL": "error", "CARDLEDGER_RATE_LIMIT": "0"}
 	env := &environment{stdout: io.Discard, stderr: io.Discard, getenv: func(k string) string { return vars[k] }}
 	require.Equal(t, 0, run(ctx, env, []string{"migrate"}))
@@ -67,26 +64,6 @@ func startSandboxRig(t *testing.T) *sandboxRig {
 	r.admin, err = auth.Add(ctx, d.pool, auth.Client{Name: "admin", Role: httpapi.RoleAdmin})
 	require.NoError(t, err)
 	return r
-}
-
-func dropDatabase(t *testing.T, dbURL string) {
-	u, err := url.Parse(dbURL)
-	if err != nil {
-		t.Logf("drop sandbox database: %v", err)
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, testpg.ServerURL())
-	if err != nil {
-		t.Logf("drop sandbox database: %v", err)
-		return
-	}
-	defer conn.Close(ctx)
-	name := strings.TrimPrefix(u.Path, "/")
-	if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
-		t.Logf("drop sandbox database %s: %v", name, err)
-	}
 }
 
 // cred is how a call authenticates: a bearer key, or a signing client.
