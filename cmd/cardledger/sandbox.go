@@ -108,6 +108,9 @@ func (s *sandbox) build(ctx context.Context) (*sandboxTenant, error) {
 	if err := createDatabase(ctx, cfg.SandboxPostgresURL); err != nil {
 		return nil, err
 	}
+	// Everything the sandbox keeps is its own. A setting that names an
+	// outside party (a bank's or vendor's address) must point at the
+	// built-in simulators here, never at production's counterpart.
 	cfg.PostgresURL, cfg.EventStoreURL = cfg.SandboxPostgresURL, cfg.SandboxPostgresURL
 	cfg.PostgresReadURL, cfg.ClickHouseURL, cfg.SandboxPostgresURL = "", "", ""
 	d := &deps{cfg: cfg, log: s.prod.log}

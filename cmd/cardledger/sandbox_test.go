@@ -156,7 +156,9 @@ func fingerprint(t *testing.T, ctx context.Context, pool *pgxpool.Pool) map[stri
 func TestSandboxCallsNeverTouchProduction(t *testing.T) {
 	r := startSandboxRig(t)
 	ctx := r.ctx
-	appID, prod, sb := r.app()
+	started := time.Now()
+	appID, prod, sb := r.app() // the first app opens the sandbox: create, migrate, seed
+	t.Logf("account, approval and first app, opening the sandbox: %s", time.Since(started).Round(time.Millisecond))
 
 	// Production at rest: its read model has applied its whole log.
 	head, ok, err := r.b.d.store.Head(ctx)
