@@ -334,6 +334,11 @@ func (a *API) createApp(c echo.Context) error {
 	if err := putApp(ctx, a.db, row); err != nil {
 		return err
 	}
+	if _, err := auth.Get(ctx, a.db, row.Client); err == nil {
+		// The same command again (its Idempotency-Key): the secrets were shown
+		// once, and the sandbox's is left as it was.
+		return httpapi.NewProblem(http.StatusConflict, domain.CodeAppExists, "the app exists; rotate its secret to get a new one")
+	}
 	// The sandbox's before production's: a sandbox outage refuses the
 	// request before the secret shown once is made, and a retry (same
 	// Idempotency-Key) appends nothing twice and completes both.
