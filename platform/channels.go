@@ -97,8 +97,8 @@ func (a *API) registerChannel(c echo.Context) error {
 	if err := httpapi.DecodeJSON(c, &b); err != nil {
 		return err
 	}
-	if err := domain.ValidateChannelCode(b.Code); err != nil {
-		return problem(domain.Invalid(domain.FieldError{Field: "code", Code: domain.CodeInvalidValue, Message: err.Error()}))
+	if err := validCode(b.Code); err != nil {
+		return err
 	}
 	p, _ := httpapi.PrincipalFrom(c)
 	ctx := c.Request().Context()
@@ -177,8 +177,8 @@ func (a *API) closeChannel(c echo.Context) error {
 
 func (a *API) decideChannel(c echo.Context, cmd domain.ChannelCommand) error {
 	code := c.Param("code")
-	if domain.ValidateChannelCode(code) != nil {
-		return channelNotFound(code)
+	if err := validCode(code); err != nil {
+		return err
 	}
 	ctx := c.Request().Context()
 	if _, err := a.channels.Handle(ctx, code, a.envelope(c), cmd); err != nil {
@@ -194,6 +194,9 @@ func (a *API) decideChannel(c echo.Context, cmd domain.ChannelCommand) error {
 // channelView reads channel code's stream; a channel never registered is
 // 404 channel_not_registered.
 func (a *API) channelView(ctx context.Context, code string) (ChannelAppView, error) {
+	if err := validCode(code); err != nil {
+		return ChannelAppView{}, err
+	}
 	l, err := a.channels.Load(ctx, code)
 	if err != nil {
 		return ChannelAppView{}, err
@@ -204,6 +207,15 @@ func (a *API) channelView(ctx context.Context, code string) (ChannelAppView, err
 	}
 	return ChannelAppView{Code: code, Name: s.Name, Kind: s.Kind, Open: s.Open, Suspended: s.Suspended, Reason: s.OpenReason,
 		Client: channelClientPrefix + code, Revision: l.Revision}, nil
+}
+
+// validCode refuses a malformed channel code (400, as GET
+// /v1/ecard/channels/{code} does): no stream can have it.
+func validCode(code string) error {
+	if err := domain.ValidateChannelCode(code); err != nil {
+		return problem(domain.Invalid(domain.FieldError{Field: "code", Code: domain.CodeInvalidValue, Message: err.Error()}))
+	}
+	return nil
 }
 
 func channelNotFound(code string) error {
