@@ -50,7 +50,7 @@
 //     whose e-card is bound to it and within their consent; checkChannel
 //     (scope.go) is the one place that says so, for commands
 //     (Repository.Update, at every attempt) and reads (Service.ChannelRead):
-//     403 channel_suspended (read from the channel's stream on every call:
+//     403 channel_suspended or channel_closed (read from the channel's stream on every call:
 //     ChannelGate), holder_not_bound, consent_required; other_channel when it
 //     names another channel's binding or consent. Every read under consent
 //     appends a ChannelAccessed to the holder's "ecard-access-<id>" stream

@@ -3,17 +3,19 @@ package commands
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/cardledger/cardledger/domain"
 	"github.com/cardledger/cardledger/eventstore"
+	"github.com/cardledger/cardledger/internal/httpapi"
 )
 
 // ChannelGate is the e-card channel aggregate's pipeline: it answers
-// whether a channel is suspended and runs the administrator's
-// suspend_channel and resume_channel.
+// whether a channel may act (not suspended, not closed) and runs the
+// administrator's channel commands (suspend, resume; register, open, close).
 type ChannelGate struct {
 	p *Pipeline[*domain.ECardChannel, domain.ChannelCommand]
 }
@@ -27,16 +29,26 @@ func NewChannelGate(store eventstore.Store, clock func() time.Time) (*ChannelGat
 	return &ChannelGate{p: p}, nil
 }
 
-// Suspended reports whether channel code is suspended now. It reads the
-// channel's stream on every call (a handful of events): a suspension
-// refuses the channel's next request on every instance, with no cache to
-// expire. A channel without a stream was never suspended.
-func (g *ChannelGate) Suspended(ctx context.Context, code string) (bool, error) {
+// Check refuses channel code when it is suspended now (403
+// channel_suspended) or registered and not open (403 channel_closed). It
+// reads the channel's stream on every call (a handful of events): a
+// suspension or a closing refuses the channel's next request on every
+// instance, with no cache to expire. A channel without a stream was never
+// suspended nor registered, and passes.
+func (g *ChannelGate) Check(ctx context.Context, code string) error {
 	l, err := g.Load(ctx, code)
 	if err != nil {
-		return false, err
+		return fmt.Errorf("channel %s: %w", code, err)
 	}
-	return l.State.Suspended, nil
+	switch {
+	case l.State.Suspended:
+		return httpapi.NewProblem(http.StatusForbidden, CodeChannelSuspended,
+			fmt.Sprintf("channel %s is suspended by the administrator", code))
+	case l.State.Closed():
+		return httpapi.NewProblem(http.StatusForbidden, CodeChannelClosed,
+			fmt.Sprintf("channel %s is not open (电子渠道未开通 or closed by the administrator)", code))
+	}
+	return nil
 }
 
 // Load reads channel code's stream.

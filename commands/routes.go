@@ -101,6 +101,18 @@ var (
 	rolesAdmin       = []httpapi.Role{httpapi.RoleAdmin}
 )
 
+// appsServingHolders are the open-platform app types that serve holders
+// for the city through a third party (the seed's 通过第三方向服务对象提供卡申请、
+// 卡挂失): registering a holder and a temporary loss, nothing that issues or
+// cancels a card. Apps carry no region scope: they act city-wide.
+var appsServingHolders = []string{domain.AppIdentityReading}
+
+// forApps lets apps of types call r (httpapi.Route.AppTypes).
+func forApps(r httpapi.Route, types ...string) httpapi.Route {
+	r.AppTypes = types
+	return r
+}
+
 // routes is the one table of the command API.
 func (a *API) routes() []httpapi.Route {
 	return slices.Concat(a.cardRoutes(), a.ecardRoutes(), a.legacyRoutes(), a.correctionRoutes(), a.photoRoutes(), a.provinceRoutes(),
@@ -116,6 +128,7 @@ func (a *API) cardRoutes() []httpapi.Route {
 				"name and ID number are checked with the police first (police_identity_mismatch, police_identity_not_found; " +
 				"police_unavailable, police_timeout, police_bad_answer when the source fails: nothing is recorded) and the " +
 				"police photo is registered with the person (PhotoCollected)",
+			AppTypes: appsServingHolders,
 			Request: registerBody{IDNumber: "44030419900307123X", Name: "张三", Sex: domain.Male, Nationality: "CHN",
 				RegionCode: "440304", Phone: "13800138000", EmployerCode: "E1001", CommunityCode: "C2002"},
 			Responses: policeProblems,
@@ -202,10 +215,10 @@ func (a *API) cardRoutes() []httpapi.Route {
 			func(no string, _ Envelope, _ httpapi.Principal, b reasonBody) domain.CardholderCommand {
 				return domain.ReportLoss{CardNo: no, Reason: b.Reason}
 			}),
-		cardRoute(a, "/temporary-loss", "Report the card temporarily lost (临时挂失)", rolesCounterBank, true, reasonBody{Reason: "cannot find it"},
+		forApps(cardRoute(a, "/temporary-loss", "Report the card temporarily lost (临时挂失)", rolesCounterBank, true, reasonBody{Reason: "cannot find it"},
 			func(no string, _ Envelope, _ httpapi.Principal, b reasonBody) domain.CardholderCommand {
 				return domain.ReportTemporaryLoss{CardNo: no, Reason: b.Reason}
-			}),
+			}), appsServingHolders...),
 		cardRoute(a, "/unlock", "Lift a formal or temporary loss (解挂)", rolesCounterBank, true, reasonBody{Reason: "found it"},
 			func(no string, _ Envelope, _ httpapi.Principal, b reasonBody) domain.CardholderCommand {
 				return domain.UnlockCard{CardNo: no, Reason: b.Reason}

@@ -101,7 +101,7 @@ var (
 // plumbing's and the channel rule's (checkChannel, ownChannel).
 var channelForbidden = httpapi.Response{Status: http.StatusForbidden, Description: "The role may not call this route " +
 	"(forbidden), the holder is outside the client's region or bank (scope_region, scope_bank), or the channel rule " +
-	"refuses: channel_suspended, holder_not_bound, consent_required, other_channel"}
+	"refuses: channel_suspended, channel_closed, holder_not_bound, consent_required, other_channel"}
 
 var (
 	exampleExpiry          = time.Date(2027, 6, 30, 16, 0, 0, 0, time.UTC)

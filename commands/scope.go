@@ -60,6 +60,8 @@ const (
 	CodeHolderNotBound   = "holder_not_bound"
 	CodeConsentRequired  = "consent_required"
 	CodeChannelSuspended = "channel_suspended"
+	// CodeChannelClosed: the channel app is registered and not open (电子渠道开通).
+	CodeChannelClosed = "channel_closed"
 	// CodeOtherChannel: a channel named another channel's binding or consent.
 	CodeOtherChannel = "other_channel"
 )
@@ -67,8 +69,9 @@ const (
 // checkChannel is the one place of an e-card channel caller's rules
 // (env.Scope.Channel set; every other caller passes), for the holder a
 // command or a read is about, in this order:
-//   - the channel is not suspended now (channel_suspended): read from the
-//     channel's stream on every call, so a suspension refuses at once;
+//   - the channel is not suspended now (channel_suspended) nor registered
+//     and closed (channel_closed): read from the channel's stream on every
+//     call, so a suspension or a closing refuses at once;
 //   - the holder's e-card is bound to the channel (holder_not_bound), except
 //     for the command that binds it (env.MayBind). An unregistered holder
 //     is not bound: the channel learns nothing more;
@@ -81,13 +84,8 @@ func (r *Repository) checkChannel(ctx context.Context, env Envelope, h *domain.C
 	if ch == "" {
 		return nil
 	}
-	suspended, err := r.gate.Suspended(ctx, ch)
-	if err != nil {
+	if err := r.gate.Check(ctx, ch); err != nil {
 		return err
-	}
-	if suspended {
-		return httpapi.NewProblem(http.StatusForbidden, CodeChannelSuspended,
-			fmt.Sprintf("channel %s is suspended by the administrator", ch))
 	}
 	if !env.MayBind && !h.ECardBoundTo(ch) {
 		return httpapi.NewProblem(http.StatusForbidden, CodeHolderNotBound,

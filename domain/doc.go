@@ -244,7 +244,9 @@
 //     regions within minutes); it changes no state.
 //
 // Two small aggregates live beside the cardholder (ecard_streams.go): the
-// channel ("ecard-channel-<code>": suspend_channel, resume_channel) and the
+// channel ("ecard-channel-<code>": suspend_channel, resume_channel, and the
+// open platform's register_channel_app, open_channel, close_channel — a
+// registered channel is closed until opened, ecard_channel_app.go) and the
 // holder's access log ("ecard-access-<id>": ChannelAccessed per read under
 // consent), each with the "e-card event" codec family.
 //

@@ -10,9 +10,10 @@ import (
 // their events as unknown:
 //
 //   - the channel ("ecard-channel-<code>"): an administrator suspends it
-//     (every code and session of it refused at once) and resumes it. A
-//     channel without a stream is active: channels are registered as API
-//     clients, not here.
+//     (every code and session of it refused at once) and resumes it; since
+//     issue 15 an administrator also registers the channel app here and
+//     opens or closes it (ecard_channel_app.go). A channel without a stream
+//     is active: such channels were made as API clients only.
 //   - the holder's access log ("ecard-access-<cardholder id>"): one
 //     ChannelAccessed per read or code a channel made under the holder's
 //     consent. It is a log, not the holder's stream, so reads never move the
@@ -100,7 +101,15 @@ type ECardChannel struct {
 	Code      string
 	Suspended bool
 	Reason    string // of the last suspension or resumption
-	Version   int
+	// Registered, Name, Kind: the channel app an administrator registered
+	// (ecard_channel_app.go); Open: opened (开通) and not closed since.
+	Registered bool
+	Name       string
+	Kind       ChannelKind
+	Open       bool
+	// OpenReason is the reason of the last opening or closing.
+	OpenReason string
+	Version    int
 }
 
 // Apply folds one channel event.
@@ -110,6 +119,12 @@ func (ch *ECardChannel) Apply(e Event) error {
 		ch.Suspended, ch.Reason = true, e.Reason
 	case ChannelResumed:
 		ch.Suspended, ch.Reason = false, e.Reason
+	case ChannelAppRegistered:
+		ch.Registered, ch.Name, ch.Kind = true, e.Name, e.Kind
+	case ChannelOpened:
+		ch.Open, ch.OpenReason = true, e.Reason
+	case ChannelClosed:
+		ch.Open, ch.OpenReason = false, e.Reason
 	default:
 		return fmt.Errorf("channel %s: unknown event %T", ch.Code, e)
 	}
@@ -145,7 +160,7 @@ func DecideChannel(ch *ECardChannel, cmd ChannelCommand) ([]Event, error) {
 	case nil:
 		return nil, &Error{Kind: KindInvalid, Code: CodeUnknownCommand, Message: "no command"}
 	}
-	return nil, &Error{Kind: KindInvalid, Code: CodeUnknownCommand, Message: "a channel cannot decide " + cmd.CommandName()}
+	return decideChannelApp(ch, cmd, &f)
 }
 
 // AccessLog is the state of a holder's access log: only its length, as
@@ -224,4 +239,7 @@ var ecardCodec = newCodec("e-card event",
 	schema[ChannelSuspended](),
 	schema[ChannelResumed](),
 	schema[ChannelAccessed](),
+	schema[ChannelAppRegistered](),
+	schema[ChannelOpened](),
+	schema[ChannelClosed](),
 )

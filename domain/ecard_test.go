@@ -326,6 +326,8 @@ func TestECardCodecRoundTrips(t *testing.T) {
 	for _, e := range []Event{
 		ChannelSuspended{Channel: "rsapp", Reason: "r"}, ChannelResumed{Channel: "rsapp", Reason: "r"},
 		ChannelAccessed{CardholderID: testHolderID, Channel: "rsapp", Scope: ConsentIdentity, Operation: "code"},
+		ChannelAppRegistered{Channel: "icbc-app", Name: "工银e生活", Kind: ChannelICBC, By: "admin"},
+		ChannelOpened{Channel: "icbc-app", By: "admin", Reason: "r"}, ChannelClosed{Channel: "icbc-app", By: "admin", Reason: "r"},
 	} {
 		typ, data, err := EncodeECardEvent(e)
 		require.NoError(t, err)
@@ -336,5 +338,5 @@ func TestECardCodecRoundTrips(t *testing.T) {
 		_, err = DecodeEvent(typ, 1, data)
 		require.ErrorIs(t, err, ErrUnknownEventType, "cardholder readers skip the e-card family")
 	}
-	require.Equal(t, []string{"ChannelSuspended", "ChannelResumed", "ChannelAccessed"}, ECardEventTypes())
+	require.Equal(t, []string{"ChannelSuspended", "ChannelResumed", "ChannelAccessed", "ChannelAppRegistered", "ChannelOpened", "ChannelClosed"}, ECardEventTypes())
 }

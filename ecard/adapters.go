@@ -79,9 +79,9 @@ func (a CommandAlerts) RaiseRiskAlert(ctx context.Context, r RiskAlert) error {
 // read on every call: a suspension refuses every code of the channel at once).
 type CommandGate struct{ Gate *commands.ChannelGate }
 
-// Suspended reports whether the channel is suspended now.
-func (g CommandGate) Suspended(ctx context.Context, channel string) (bool, error) {
-	return g.Gate.Suspended(ctx, channel)
+// Check refuses a suspended or closed channel.
+func (g CommandGate) Check(ctx context.Context, channel string) error {
+	return g.Gate.Check(ctx, channel)
 }
 
 // CommandAccess records a code made for a holder as a consented access in

@@ -75,7 +75,7 @@ func (a *API) Routes() []httpapi.Route {
 			Request:  issueBody{CardholderID: "077a70c7b0c1d2e3f4a5b6c7d8e9f0a1", Format: FormatPNG},
 			Response: IssueResponse{Code: example, ExpiresAt: exp, TTLSeconds: 60, Format: FormatPNG, QRVersion: 6, Image: "data:image/png;base64,iVBORw0KGgo…"},
 			Responses: []httpapi.Response{
-				{Status: http.StatusForbidden, Description: "channel_suspended, holder_not_bound, consent_required " +
+				{Status: http.StatusForbidden, Description: "channel_suspended, channel_closed, holder_not_bound, consent_required " +
 					"(identity), client_without_channel; or the role or region scope refuses (forbidden, scope_region)"},
 				{Status: http.StatusNotFound, Description: "cardholder_not_found"},
 				{Status: http.StatusConflict, Description: "card_not_usable (lost, temporarily lost, cancelled, not issued) or ecard_revoked"},
@@ -102,7 +102,7 @@ func (a *API) Routes() []httpapi.Route {
 			Responses: []httpapi.Response{
 				{Status: http.StatusBadRequest, Description: "code_malformed (truncated, padded, re-encoded, oversized, " +
 					"unknown version), or a bad body (malformed_json, unknown_field, wrong_type)"},
-				{Status: http.StatusForbidden, Description: "channel_suspended or holder_not_bound (the code's channel); " +
+				{Status: http.StatusForbidden, Description: "channel_suspended, channel_closed or holder_not_bound (the code's channel); " +
 					"or the role refuses (forbidden)"},
 				{Status: http.StatusConflict, Description: "code_used (verified before, by any terminal), card_not_usable " +
 					"(lost, temporarily lost, cancelled, transferred, replaced) or ecard_revoked"},

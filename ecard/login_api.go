@@ -113,7 +113,7 @@ func (a *LoginAPI) Routes() []httpapi.Route {
 			Request:  confirmBody{CardholderID: "077a70c7b0c1d2e3f4a5b6c7d8e9f0a1"},
 			Response: ConfirmationView{SessionID: exampleSession, Status: LoginConfirmed, ConfirmedAt: at, Name: "张*"},
 			Responses: []httpapi.Response{
-				{Status: http.StatusForbidden, Description: "channel_suspended, holder_not_bound, consent_required (identity), " +
+				{Status: http.StatusForbidden, Description: "channel_suspended, channel_closed, holder_not_bound, consent_required (identity), " +
 					"client_without_channel; or the role or region scope refuses (forbidden, scope_region)"},
 				{Status: http.StatusNotFound, Description: "login_session_not_found or cardholder_not_found"},
 				{Status: http.StatusConflict, Description: "login_session_confirmed (a session is confirmed once), " +

@@ -20,9 +20,11 @@ type Holders interface {
 	Resolve(ctx context.Context, cardNo string) (string, error)
 }
 
-// ChannelGate says whether an administrator suspended a channel.
+// ChannelGate refuses a channel an administrator suspended or closed: a
+// *httpapi.Problem (403 channel_suspended, channel_closed), nil when the
+// channel may act, another error when it cannot be told.
 type ChannelGate interface {
-	Suspended(ctx context.Context, channel string) (bool, error)
+	Check(ctx context.Context, channel string) error
 }
 
 // Access is one use of a holder's data by a channel under its consent.
@@ -74,6 +76,6 @@ type (
 	noAlerts struct{}
 )
 
-func (noGate) Suspended(context.Context, string) (bool, error)   { return false, nil }
+func (noGate) Check(context.Context, string) error               { return nil }
 func (noAccess) RecordAccess(context.Context, Access) error      { return nil }
 func (noAlerts) RaiseRiskAlert(context.Context, RiskAlert) error { return nil }

@@ -203,14 +203,11 @@ func (i Issued) DataURL() string {
 }
 
 func (s *Service) checkChannel(ctx context.Context, channel string) error {
-	suspended, err := s.gate.Suspended(ctx, channel)
-	if err != nil {
+	err := s.gate.Check(ctx, channel)
+	if _, refused := err.(*httpapi.Problem); err != nil && !refused {
 		return fmt.Errorf("ecard: channel %s: %w", channel, err)
 	}
-	if suspended {
-		return httpapi.NewProblem(http.StatusForbidden, CodeChannelSuspended, "the channel is suspended")
-	}
-	return nil
+	return err
 }
 
 // cardUsable refuses a holder whose e-card does not work now: the card's

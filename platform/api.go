@@ -28,9 +28,11 @@ const DefaultRegistrationsPerHour = 10
 // API serves the open platform's accounts, apps and catalogue.
 type API struct {
 	accounts *commands.Pipeline[*domain.PlatformAccount, domain.PlatformAccountCommand]
+	channels *commands.ChannelGate
 	db       *pgxpool.Pool
 	secrets  *auth.SecretKeys
 	clock    func() time.Time
+	sandbox  Sandbox // nil: apps get no sandbox credentials
 
 	registrationsPerHour int
 	catalogue            Catalogue
@@ -47,10 +49,14 @@ func NewAPI(ctx context.Context, store eventstore.Store, db *pgxpool.Pool, secre
 	if err != nil {
 		return nil, err
 	}
+	channels, err := commands.NewChannelGate(store, clock)
+	if err != nil {
+		return nil, err
+	}
 	if err := Migrate(ctx, db); err != nil {
 		return nil, err
 	}
-	return &API{accounts: accounts, db: db, secrets: secrets, clock: clock,
+	return &API{accounts: accounts, channels: channels, db: db, secrets: secrets, clock: clock,
 		registrationsPerHour: DefaultRegistrationsPerHour, catalogue: catalogueOf()}, nil
 }
 
@@ -112,11 +118,13 @@ type (
 		Revoked   bool      `json:"revoked"`
 		CreatedAt time.Time `json:"created_at"`
 	}
-	// AppCredential is an app with its signing secret, shown once.
+	// AppCredential is an app with its signing secret, shown once, and
+	// its sandbox credential when the server has a sandbox.
 	AppCredential struct {
-		App    AppView `json:"app"`
-		Client string  `json:"client"`
-		Secret string  `json:"secret"`
+		App     AppView            `json:"app"`
+		Client  string             `json:"client"`
+		Secret  string             `json:"secret"`
+		Sandbox *SandboxCredential `json:"sandbox,omitempty"`
 	}
 	// AppList is an account's apps.
 	AppList struct {
@@ -155,10 +163,11 @@ func (a *API) Routes() []httpapi.Route {
 	app := AppView{ID: "8a1d2c3b-4e5f-4a6b-8c7d-9e0f1a2b3c4d", AccountID: account.ID, Name: "门诊身份核验",
 		Type: domain.AppIdentityReading, Channels: []string{domain.AppChannelCard, domain.AppChannelECardQR},
 		PerMinute: 600, PerDay: 100000, Client: "app-8a1d2c3b-4e5f-4a6b-8c7d-9e0f1a2b3c4d", CreatedAt: at}
-	credential := AppCredential{App: app, Client: app.Client, Secret: "cls_3q2+7w…"}
+	credential := AppCredential{App: app, Client: app.Client, Secret: "cls_3q2+7w…",
+		Sandbox: &SandboxCredential{Client: "sandbox-" + app.Client, Secret: "cls_Zp4q…"}}
 	command := []httpapi.Param{httpapi.IdempotencyKey}
 	refusals := httpapi.Problems(http.StatusNotFound, http.StatusConflict)
-	return []httpapi.Route{
+	return append([]httpapi.Route{
 		{Method: http.MethodPost, Path: "/v1/platform/accounts", Status: http.StatusCreated,
 			Summary: "An organisation registers an integrator account (账号注册); no key, limited per address " +
 				"(429 registration_rate_limited); the unified social credit code's check character is verified",
@@ -178,7 +187,7 @@ func (a *API) Routes() []httpapi.Route {
 			Responses: httpapi.Problems(http.StatusNotFound)},
 		{Method: http.MethodPost, Path: "/v1/platform/apps", Roles: rolesIntegrator, Status: http.StatusCreated,
 			Summary: "The account creates an app of a type, serving channels, with quotas; the answer holds its " +
-				"client name and HMAC signing secret, shown once (应用创建、渠道选择)",
+				"client name and HMAC signing secret, and its sandbox client and secret, shown once (应用创建、渠道选择)",
 			Request: appRequest{Name: app.Name, Type: app.Type, Channels: app.Channels, PerMinute: app.PerMinute, PerDay: app.PerDay},
 			Params:  command, Response: credential, Handler: a.createApp, Responses: refusals},
 		{Method: http.MethodGet, Path: "/v1/platform/apps", Roles: rolesIntegrator,
@@ -186,10 +195,10 @@ func (a *API) Routes() []httpapi.Route {
 		{Method: http.MethodGet, Path: "/v1/platform/apps/{id}", Roles: rolesIntegrator,
 			Summary: "One app of the account", Response: app, Handler: a.getApp, Responses: httpapi.Problems(http.StatusNotFound)},
 		{Method: http.MethodPost, Path: "/v1/platform/apps/{id}/secret", Roles: rolesIntegrator,
-			Summary: "Rotate the app's signing secret: the new one is shown once, the old one stops working",
+			Summary: "Rotate the app's signing secret and its sandbox credential's: the new ones are shown once, the old ones stop working",
 			Params:  command, Response: credential, Handler: a.rotate, Responses: refusals},
 		{Method: http.MethodPost, Path: "/v1/platform/apps/{id}/revocation", Roles: rolesIntegrator,
-			Summary: "Revoke the app: its credential stops working, for good",
+			Summary: "Revoke the app: its credential and its sandbox credential stop working, for good",
 			Params:  command, Response: func() AppView { v := app; v.Revoked = true; return v }(), Handler: a.revoke, Responses: refusals},
 		{Method: http.MethodGet, Path: "/v1/platform/apps/{id}/usage", Roles: rolesIntegrator,
 			Summary: "The app's requests counted in the current minute and Beijing-time day, with its quotas",
@@ -200,7 +209,7 @@ func (a *API) Routes() []httpapi.Route {
 		{Method: http.MethodGet, Path: "/v1/platform/catalogue",
 			Summary:  "The operations each app type may call (标准 API 服务), made from the route tables",
 			Response: exampleCatalogue(), Handler: a.getCatalogue},
-	}
+	}, a.channelRoutes()...)
 }
 
 func (a *API) register(c echo.Context) error {
@@ -325,6 +334,18 @@ func (a *API) createApp(c echo.Context) error {
 	if err := putApp(ctx, a.db, row); err != nil {
 		return err
 	}
+	if _, err := auth.Get(ctx, a.db, row.Client); err == nil {
+		// The same command again (its Idempotency-Key): the secrets were shown
+		// once, and the sandbox's is left as it was.
+		return httpapi.NewProblem(http.StatusConflict, domain.CodeAppExists, "the app exists; rotate its secret to get a new one")
+	}
+	// The sandbox's before production's: a sandbox outage refuses the
+	// request before the secret shown once is made, and a retry (same
+	// Idempotency-Key) appends nothing twice and completes both.
+	sandbox, err := a.sandboxCredential(ctx, row)
+	if err != nil {
+		return err
+	}
 	secret, err := auth.AddSealed(ctx, a.db, auth.Client{Name: row.Client, Role: httpapi.RoleApp, Account: p.Account,
 		AppType: app.Type, Auth: httpapi.MethodHMAC}, a.secrets)
 	if errors.Is(err, auth.ErrClientExists) {
@@ -334,7 +355,7 @@ func (a *API) createApp(c echo.Context) error {
 	if err != nil {
 		return fmt.Errorf("credential of app %s: %w", appID, err)
 	}
-	return c.JSON(http.StatusCreated, AppCredential{App: appView(p.Account, *app), Client: row.Client, Secret: secret})
+	return c.JSON(http.StatusCreated, AppCredential{App: appView(p.Account, *app), Client: row.Client, Secret: secret, Sandbox: sandbox})
 }
 
 func (a *API) listApps(c echo.Context) error {
@@ -392,12 +413,16 @@ func (a *API) rotate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	sandbox, err := a.sandboxCredential(ctx, row)
+	if err != nil {
+		return err
+	}
 	secret, err := auth.RotateSecret(ctx, a.db, row.Client, a.secrets)
 	if err != nil {
 		return fmt.Errorf("rotate secret of app %s: %w", row.AppID, err)
 	}
 	app, _ := l.State.App(row.AppID)
-	return c.JSON(http.StatusOK, AppCredential{App: appView(row.AccountID, *app), Client: row.Client, Secret: secret})
+	return c.JSON(http.StatusOK, AppCredential{App: appView(row.AccountID, *app), Client: row.Client, Secret: secret, Sandbox: sandbox})
 }
 
 func (a *API) revoke(c echo.Context) error {
@@ -413,6 +438,9 @@ func (a *API) revoke(c echo.Context) error {
 	}
 	if err := auth.Revoke(ctx, a.db, row.Client); err != nil && !errors.Is(err, auth.ErrRevoked) {
 		return fmt.Errorf("revoke app %s: %w", row.AppID, err)
+	}
+	if err := a.revokeSandbox(ctx, row.AppID); err != nil {
+		return err
 	}
 	app, _ := l.State.App(row.AppID)
 	return c.JSON(http.StatusOK, appView(row.AccountID, *app))

@@ -33,10 +33,11 @@ func TestRequiredFieldsOfTheDocumentAreThePlatformsOwn(t *testing.T) {
 			continue
 		}
 		cred := bearer(integrator)
-		if strings.HasPrefix(c.Path, "/v1/platform/accounts") {
+		if strings.HasPrefix(c.Path, "/v1/platform/accounts") || strings.HasPrefix(c.Path, "/v1/platform/channels") {
 			cred = bearer(h.admin)
 		}
 		path := strings.ReplaceAll(c.Path, "{id}", "7d0c1f5e-0b7e-4c43-9b8f-1a2b3c4d5e6f")
+		path = strings.ReplaceAll(path, "{code}", "nosuch")
 		status, body, _ := h.call(http.MethodPost, path, cred, c.Body)
 		raw, err := json.Marshal(body)
 		require.NoError(t, err)

@@ -26,6 +26,12 @@ CREATE TABLE IF NOT EXISTS platform_apps (
 CREATE INDEX IF NOT EXISTS platform_apps_account ON platform_apps (account_id);
 -- Request counters per key (an app, a registering address), period and
 -- window start, shared by every instance.
+-- The registered electronic channel apps, for listing them; each channel's
+-- stream is the record. Written after the registration's event.
+CREATE TABLE IF NOT EXISTS platform_channels (
+	code          text PRIMARY KEY,
+	registered_at timestamptz NOT NULL DEFAULT now()
+);
 CREATE TABLE IF NOT EXISTS platform_counters (
 	key          text NOT NULL,
 	period       text NOT NULL CHECK (period IN ('minute', 'day', 'hour')),
@@ -162,4 +168,23 @@ func AppIDOf(client string) (string, bool) {
 func AppAccount(ctx context.Context, db *pgxpool.Pool, id string) (account, appType string, err error) {
 	r, err := getApp(ctx, db, id)
 	return r.AccountID, r.Type, err
+}
+
+func putChannel(ctx context.Context, db *pgxpool.Pool, code string) error {
+	if _, err := db.Exec(ctx, `INSERT INTO platform_channels (code) VALUES ($1) ON CONFLICT (code) DO NOTHING`, code); err != nil {
+		return fmt.Errorf("record channel %s: %w", code, err)
+	}
+	return nil
+}
+
+func channelCodes(ctx context.Context, db *pgxpool.Pool) ([]string, error) {
+	rows, err := db.Query(ctx, `SELECT code FROM platform_channels ORDER BY code`)
+	if err != nil {
+		return nil, fmt.Errorf("list channels: %w", err)
+	}
+	codes, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("list channels: %w", err)
+	}
+	return codes, nil
 }

@@ -57,6 +57,9 @@ type app struct {
 	// ecardClock is the e-card codes' clock (expiry, key rotation); nil is
 	// time.Now. Tests set it before server.
 	ecardClock func() time.Time
+	// sandbox is the open platform's sandbox tenant (set by server unless
+	// CARDLEDGER_SANDBOX_POSTGRES_URL is off; the sandbox's own app has none).
+	sandbox *sandbox
 }
 
 // postgresProjections are the projections kept in PostgreSQL.
@@ -264,6 +267,10 @@ func (a *app) server(ctx context.Context) (*echo.Echo, error) {
 	if err != nil {
 		return nil, err
 	}
+	if d.cfg.SandboxPostgresURL != "" {
+		a.sandbox = newSandbox(ctx, d)
+		plat.WithSandbox(a.sandbox)
+	}
 	routes = append(routes, plat.Routes())
 	plat.SetRouteTables(routes...)
 	authn := auth.NewAuthenticator(d.pool, 30*time.Second).WithSecretKeys(secrets)
@@ -295,6 +302,9 @@ func (a *app) server(ctx context.Context) (*echo.Echo, error) {
 			return err
 		},
 	}, routes...)
+	if a.sandbox != nil {
+		e.Pre(a.sandbox.route)
+	}
 	return e, nil
 }
 
@@ -339,6 +349,9 @@ func (a *app) readinessChecks() []readapi.Dependency {
 }
 
 func (a *app) close() {
+	if a.sandbox != nil {
+		a.sandbox.close()
+	}
 	if a.commands != nil {
 		a.commands.Close()
 	}

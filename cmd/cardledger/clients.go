@@ -11,6 +11,7 @@ import (
 	"github.com/cardledger/cardledger/domain"
 	"github.com/cardledger/cardledger/internal/auth"
 	"github.com/cardledger/cardledger/internal/httpapi"
+	"github.com/cardledger/cardledger/platform"
 )
 
 // runClients: `cardledger clients add --name N --role R [--region CODE]
@@ -39,6 +40,10 @@ func runClients(ctx context.Context, env *environment, args []string) error {
 		defer d.close()
 		if *name == "" || *role == "" {
 			return usagef("--name and --role are required")
+		}
+		if strings.HasPrefix(*name, platform.SandboxClientPrefix) {
+			// The server hands requests signed by such a name to the sandbox.
+			return usagef("--name: names starting with %q are the sandbox's (docs/platform.md)", platform.SandboxClientPrefix)
 		}
 		if !httpapi.Role(*role).Valid() {
 			return usagef("--role: unknown role %q; the roles are %s", *role, roleNames())

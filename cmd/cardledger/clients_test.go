@@ -119,6 +119,7 @@ func TestClientsAddChannelAndTerminal(t *testing.T) {
 		{[]string{"--name", "x", "--role", "counter", "--channel", "rsapp"}, "--channel is only for --role channel"},
 		{[]string{"--name", "x", "--role", "terminal"}, "--role terminal needs --agency CODE"},
 		{[]string{"--name", "x", "--role", "bank", "--agency", "H0001"}, "--agency is only for --role terminal"},
+		{[]string{"--name", "sandbox-x", "--role", "counter"}, "--name: names starting with \"sandbox-\" are the sandbox's"},
 	} {
 		code, _, errOut := cli(append([]string{"clients", "add"}, bad.args...)...)
 		assert.Equal(t, 2, code, "%v", bad.args)

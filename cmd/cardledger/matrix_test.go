@@ -295,6 +295,12 @@ var accessMatrix = map[string]access{
 	"POST /v1/payment/merchants/{id}/settlements":                      {roles(integr), targetOwn},
 	"GET /v1/payment/merchants/{id}/settlements/{date}":                {roles(integr), targetOwn},
 	"GET /v1/payment/merchants/{id}/settlements/{date}/mismatches.csv": {roles(integr), targetOwn},
+
+	"POST /v1/platform/channels":                {adminOnly, targetNone},
+	"GET /v1/platform/channels":                 {roles(integr), targetNone},
+	"GET /v1/platform/channels/{code}":          {roles(integr), targetNone},
+	"POST /v1/platform/channels/{code}/opening": {adminOnly, targetNone},
+	"POST /v1/platform/channels/{code}/closing": {adminOnly, targetNone},
 }
 
 // appAccess lists the routes open-platform apps may call and the app types
@@ -320,6 +326,10 @@ var appAccess = map[string][]string{
 	"POST /v1/payment/merchants/{id}/settlements":                      {domain.AppFinancialPayment},
 	"GET /v1/payment/merchants/{id}/settlements/{date}":                {domain.AppFinancialPayment},
 	"GET /v1/payment/merchants/{id}/settlements/{date}/mismatches.csv": {domain.AppFinancialPayment},
+
+	"GET /v1/blacklist/{card_no}":             {domain.AppIdentityReading, domain.AppFinancialPayment},
+	"POST /v1/cardholders":                    {domain.AppIdentityReading},
+	"POST /v1/cards/{card_no}/temporary-loss": {domain.AppIdentityReading},
 }
 
 func TestAccessMatrix(t *testing.T) {

@@ -27,6 +27,34 @@ func runMigrate(ctx context.Context, env *environment, args []string) error {
 		return err
 	}
 	defer d.close()
+	if err := migratePostgres(ctx, d); err != nil {
+		return err
+	}
+	if d.cfg.ClickHouseURL == "" {
+		d.log.Info("CARDLEDGER_CLICKHOUSE_URL not set: analytics tables skipped")
+		return nil
+	}
+	conn, err := analytics.Open(ctx, d.cfg.ClickHouseURL)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if err := analytics.Migrate(ctx, conn); err != nil {
+		return fmt.Errorf("migrate clickhouse: %w", err)
+	}
+	store, pool := d.store, d.pool // opened by migratePostgres
+	chRunner := projections.NewRunner(store, pool, d.log).AddWithOptions(analytics.RunnerOptions(), analytics.NewProjection(conn))
+	if err := chRunner.DropLeftoverShadows(ctx); err != nil {
+		return fmt.Errorf("migrate clickhouse: %w", err)
+	}
+	d.log.WithField("step", "clickhouse").Info("migrated")
+	return nil
+}
+
+// migratePostgres creates or updates every PostgreSQL table of d: the
+// event store (when it is PostgreSQL), clients, idempotency keys, read
+// models, e-card tables (the sandbox tenant runs it too).
+func migratePostgres(ctx context.Context, d *deps) error {
 	store, err := d.openStore(ctx) // the PostgreSQL store migrates on open
 	if err != nil {
 		return err
@@ -72,22 +100,5 @@ func runMigrate(ctx context.Context, env *environment, args []string) error {
 	if err := runner.DropLeftoverShadows(ctx); err != nil {
 		return fmt.Errorf("migrate read models: %w", err)
 	}
-	if d.cfg.ClickHouseURL == "" {
-		d.log.Info("CARDLEDGER_CLICKHOUSE_URL not set: analytics tables skipped")
-		return nil
-	}
-	conn, err := analytics.Open(ctx, d.cfg.ClickHouseURL)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	if err := analytics.Migrate(ctx, conn); err != nil {
-		return fmt.Errorf("migrate clickhouse: %w", err)
-	}
-	chRunner := projections.NewRunner(store, pool, d.log).AddWithOptions(analytics.RunnerOptions(), analytics.NewProjection(conn))
-	if err := chRunner.DropLeftoverShadows(ctx); err != nil {
-		return fmt.Errorf("migrate clickhouse: %w", err)
-	}
-	d.log.WithField("step", "clickhouse").Info("migrated")
 	return nil
 }

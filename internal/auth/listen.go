@@ -51,6 +51,10 @@ func (a *Authenticator) listenOnce(ctx context.Context, connConfig *pgx.ConnConf
 	}
 }
 
+// Forget empties the credential cache at once: for the process that
+// changed a credential itself, which need not wait for the notification.
+func (a *Authenticator) Forget() { a.forgetAll() }
+
 func (a *Authenticator) forgetAll() {
 	a.mu.Lock()
 	a.cache = map[string]cached{}

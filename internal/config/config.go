@@ -93,6 +93,33 @@ type Config struct {
 	// empty: registrations and counter applications are not checked.
 	PoliceURL     string
 	PoliceTimeout time.Duration // how long one check may take
+	// SandboxPostgresURL is the database of the open platform's sandbox
+	// tenant (its event store and read models); "" when the sandbox is off.
+	SandboxPostgresURL string
+}
+
+// SandboxOff is the CARDLEDGER_SANDBOX_POSTGRES_URL that turns the sandbox off.
+const SandboxOff = "off"
+
+// SandboxURLOf is the default sandbox database: the same server as the
+// read-model database, database "<name>_sandbox", a small pool (sandbox
+// traffic is trial traffic; it must not spend production's connections).
+func SandboxURLOf(postgresURL string) (string, error) {
+	u, err := url.Parse(postgresURL)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return "", fmt.Errorf("CARDLEDGER_POSTGRES_URL is no postgres:// URL to derive the sandbox's from; set CARDLEDGER_SANDBOX_POSTGRES_URL")
+	}
+	name := strings.TrimPrefix(u.Path, "/")
+	if name == "" {
+		name = "postgres"
+	}
+	u.Path = "/" + name + "_sandbox"
+	q := u.Query()
+	if q.Get("pool_max_conns") == "" {
+		q.Set("pool_max_conns", "4")
+	}
+	u.RawQuery = q.Encode()
+	return u.String(), nil
 }
 
 // Setting documents one configuration knob.
@@ -150,6 +177,7 @@ var Settings = append([]Setting{
 	{"CARDLEDGER_ECARD_LOGIN_RATE", "ecard-login-rate", "20", "scan-to-login sessions one client address may open a minute (per instance); 0 turns the limit off"},
 	{"CARDLEDGER_POLICE_URL", "police-url", "(empty: identity check off)", "base URL of the police identity source (`cardledger simulate police` plays it): registrations and counter applications check name and ID number there and take the person's photo"},
 	{"CARDLEDGER_POLICE_TIMEOUT", "police-timeout", "5s", "how long one identity check may take before the request is refused (police_timeout)"},
+	{"CARDLEDGER_SANDBOX_POSTGRES_URL", "sandbox-postgres-url", "(same server as CARDLEDGER_POSTGRES_URL, database `<name>_sandbox`, pool of 4)", "PostgreSQL database of the open platform's sandbox tenant (event store and read models), created, migrated and seeded with demo holders on first use; `off` turns the sandbox off (docs/platform.md)"},
 }, append(feeSettings, notifySettings...)...)
 
 // DefaultServerURL is a server on this machine at the default listen address.
@@ -215,6 +243,8 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	var ecardLoginTTL, ecardLoginRate string
 	fs.StringVar(&ecardLoginTTL, "ecard-login-ttl", env("CARDLEDGER_ECARD_LOGIN_TTL", "120s"), "lifetime of a scan-to-login session")
 	fs.StringVar(&ecardLoginRate, "ecard-login-rate", env("CARDLEDGER_ECARD_LOGIN_RATE", "20"), "scan-to-login sessions per client address a minute")
+	var sandboxURL string
+	fs.StringVar(&sandboxURL, "sandbox-postgres-url", getenv("CARDLEDGER_SANDBOX_POSTGRES_URL"), "PostgreSQL URL of the open platform's sandbox tenant, or off")
 	fs.StringVar(&ecardRisk, "ecard-risk-window", env("CARDLEDGER_ECARD_RISK_WINDOW", "10m"), "window of the e-card two-city risk check")
 	var policeTimeout string
 	fs.StringVar(&c.PoliceURL, "police-url", getenv("CARDLEDGER_POLICE_URL"), "base URL of the police identity source; empty: check off")
@@ -235,6 +265,14 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	c.Notify = notifyCfg
 	if c.EventStoreURL == "" {
 		c.EventStoreURL = c.PostgresURL
+	}
+	switch {
+	case sandboxURL == SandboxOff:
+	case sandboxURL != "":
+		c.SandboxPostgresURL = sandboxURL
+	default:
+		// A URL the sandbox cannot derive from turns it off, not the server.
+		c.SandboxPostgresURL, _ = SandboxURLOf(c.PostgresURL)
 	}
 	if c.PostgresReadURL != "" && !strings.HasPrefix(c.PostgresReadURL, "postgres://") && !strings.HasPrefix(c.PostgresReadURL, "postgresql://") {
 		return Config{}, fmt.Errorf("CARDLEDGER_POSTGRES_READ_URL / --postgres-read-url: want a postgres:// URL, got %q", redact(c.PostgresReadURL))

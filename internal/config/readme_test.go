@@ -82,3 +82,28 @@ func TestClientCommandsServerAndKey(t *testing.T) {
 		t.Fatalf("defaults: server %q key %q", c.ServerURL, c.APIKey)
 	}
 }
+
+// The sandbox's database defaults to "<name>_sandbox" on the read models'
+// server with a small pool; a URL of its own wins, and "off" turns it off.
+func TestSandboxDatabase(t *testing.T) {
+	load := func(env map[string]string) Config {
+		t.Helper()
+		c, err := Load(newFlagSet(), nil, func(k string) string { return env[k] })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	base := map[string]string{"CARDLEDGER_POSTGRES_URL": "postgres://u:p@db:5433/city?sslmode=disable"}
+	if got, want := load(base).SandboxPostgresURL, "postgres://u:p@db:5433/city_sandbox?pool_max_conns=4&sslmode=disable"; got != want {
+		t.Errorf("default sandbox URL: got %q, want %q", got, want)
+	}
+	own := map[string]string{"CARDLEDGER_POSTGRES_URL": base["CARDLEDGER_POSTGRES_URL"], "CARDLEDGER_SANDBOX_POSTGRES_URL": "postgres://other/sbx"}
+	if got := load(own).SandboxPostgresURL; got != "postgres://other/sbx" {
+		t.Errorf("own sandbox URL: got %q", got)
+	}
+	off := map[string]string{"CARDLEDGER_POSTGRES_URL": base["CARDLEDGER_POSTGRES_URL"], "CARDLEDGER_SANDBOX_POSTGRES_URL": SandboxOff}
+	if got := load(off).SandboxPostgresURL; got != "" {
+		t.Errorf("sandbox off: got %q", got)
+	}
+}

@@ -85,6 +85,7 @@ var Table = []Code{
 	{"photo_bad_dimensions", 422, "photos", "the image is not a portrait of 102–1000 × 126–1250 px, height/width 1.15–1.45 (also errors[].code)"},
 	{"photo_unreadable", 422, "photos", "the image's JPEG or PNG header cannot be read (also errors[].code)"},
 	{"channel_suspended", 403, "commands, ecard", "the administrator suspended the e-card channel: all its requests, and every code it made, are refused"},
+	{"channel_closed", 403, "commands, ecard", "the e-card channel app is registered and not open (电子渠道开通), or an administrator closed it: all its requests, and every code it made, are refused"},
 
 	// The domain: refused commands (KindInvalid 400, KindNotFound 404, KindConflict 409).
 	{"invalid_command", 400, "domain", "the command is malformed; errors[] names every bad field"},
@@ -118,6 +119,10 @@ var Table = []Code{
 	{"no_bank_to_route", 409, "domain", "the holder never had a card at a bank, so a channel's instant application has no bank to go to"},
 	{"channel_already_suspended", 409, "domain", "the e-card channel is suspended already"},
 	{"channel_not_suspended", 409, "domain", "the e-card channel is not suspended"},
+	{"channel_registered", 409, "domain, platform", "the electronic channel app is registered already"},
+	{"channel_not_registered", 404, "domain, platform", "no electronic channel app is registered with this code"},
+	{"channel_already_open", 409, "domain", "the electronic channel is open already"},
+	{"channel_already_closed", 409, "domain", "the electronic channel is closed already"},
 	{"correction_unchanged", 409, "domain", "the correction's value is already the holder's"},
 	{"notification_preferences_unchanged", 409, "domain", "the holder already has these notification preferences"},
 	{"identity_moved", 409, "domain", "the holder's ID number changed; the history goes on in another cardholder stream"},
@@ -226,6 +231,7 @@ var Table = []Code{
 	{"invalid_phone", 0, "domain", "not a valid phone number"},
 	{"invalid_credit_code", 0, "domain", "not a unified social credit code (18 characters, GB 32100 check character)"},
 	{"invalid_app_type", 0, "domain", "not an app type (identity_reading, financial_payment)"},
+	{"invalid_channel_kind", 0, "domain", "not a channel app kind (hrss, icbc, abc, boc, ccb, psbc, rural_credit, unionpay)"},
 	{"invalid_app_channel", 0, "domain", "not an app channel (card, ecard_qr, ecard_online), or named twice"},
 	{"invalid_quota", 0, "domain", "an app quota out of range (per_day at least per_minute)"},
 	{"invalid_mcc", 0, "domain", "not a four-digit merchant category code"},

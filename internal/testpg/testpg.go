@@ -30,7 +30,8 @@ func ServerURL() string {
 }
 
 // NewDatabase creates an empty database and returns its URL. The database is
-// dropped (with any open connections) when t ends.
+// dropped (with any open connections) when t ends, with the sandbox
+// database a server made beside it.
 func NewDatabase(t testing.TB) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -53,8 +54,12 @@ func NewDatabase(t testing.TB) string {
 			return
 		}
 		defer admin.Close(ctx)
-		if _, err := admin.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			t.Logf("testpg: drop %s: %v", name, err)
+		// The server's open-platform sandbox makes "<name>_sandbox" on first
+		// use (config.SandboxURLOf); it goes with its database.
+		for _, db := range []string{name, name + "_sandbox"} {
+			if _, err := admin.Exec(ctx, "DROP DATABASE IF EXISTS "+db+" WITH (FORCE)"); err != nil {
+				t.Logf("testpg: drop %s: %v", db, err)
+			}
 		}
 	})
 	u, err := url.Parse(ServerURL())
