@@ -327,7 +327,6 @@ var appAccess = map[string][]string{
 	"GET /v1/payment/merchants/{id}/settlements/{date}":                {domain.AppFinancialPayment},
 	"GET /v1/payment/merchants/{id}/settlements/{date}/mismatches.csv": {domain.AppFinancialPayment},
 
-	"GET /v1/blacklist/{card_no}":             {domain.AppIdentityReading, domain.AppFinancialPayment},
 	"POST /v1/cardholders":                    {domain.AppIdentityReading},
 	"POST /v1/cards/{card_no}/temporary-loss": {domain.AppIdentityReading},
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/cardledger/cardledger/analytics"
 	"github.com/cardledger/cardledger/commands"
+	"github.com/cardledger/cardledger/internal/config"
 	"github.com/cardledger/cardledger/internal/devtools/seed"
 	"github.com/cardledger/cardledger/internal/httpapi"
 	"github.com/cardledger/cardledger/platform"
@@ -113,6 +114,10 @@ func (s *sandbox) build(ctx context.Context) (*sandboxTenant, error) {
 	// built-in simulators here, never at production's counterpart.
 	cfg.PostgresURL, cfg.EventStoreURL = cfg.SandboxPostgresURL, cfg.SandboxPostgresURL
 	cfg.PostgresReadURL, cfg.ClickHouseURL, cfg.SandboxPostgresURL = "", "", ""
+	// The payment bank: the in-process simulator. No police, province or
+	// non-tax POS is called, and nobody real is sent an SMS or e-mail.
+	cfg.PaymentBankURL, cfg.PoliceURL, cfg.ProvinceURL, cfg.Fees.POSURL = "", "", "", ""
+	cfg.Notify = config.Notify{}
 	d := &deps{cfg: cfg, log: s.prod.log}
 	ok := false
 	defer func() {
