@@ -33,6 +33,11 @@ const (
 // included, so data and checkpoint are swapped together.
 var projectionTables = []string{"usage_facts", "card_events", "holders", "cards", "projection_checkpoints"}
 
+// ErrRebuildOnCluster refuses a rebuild of the analytics tables on a
+// ClickHouse cluster: not built yet (drop and re-create the database, then
+// let the projection refill it from the log).
+var ErrRebuildOnCluster = errors.New("rebuild of the analytics tables on a ClickHouse cluster is not supported: drop the database ON CLUSTER, migrate and let the projection refill it")
+
 var _ projections.ExclusiveRebuild = (*Projection)(nil)
 
 // RebuildsUnderLock implements projections.ExclusiveRebuild.
@@ -45,6 +50,12 @@ func (p *Projection) RebuildsUnderLock() {}
 func (p *Projection) Shadow(ctx context.Context) (projections.Projection, error) {
 	if p.suffix != "" {
 		return nil, fmt.Errorf("shadow of %s tables: only the live projection has one", p.suffix)
+	}
+	if p.opts.cluster != "" {
+		// CREATE … AS a Distributed table copies the Distributed table, the
+		// swap would have to rename local and Distributed tables on every
+		// node, and a renamed Replicated table keeps its ZooKeeper path.
+		return nil, ErrRebuildOnCluster
 	}
 	for _, t := range projectionTables {
 		if err := p.conn.Exec(ctx, "DROP TABLE IF EXISTS "+t+rebuildSuffix); err != nil {

@@ -77,10 +77,10 @@ func runMigrate(ctx context.Context, env *environment, args []string) error {
 		return err
 	}
 	defer conn.Close()
-	if err := analytics.Migrate(ctx, conn); err != nil {
+	if err := analytics.Migrate(ctx, conn, analytics.OnCluster(d.cfg.ClickHouseCluster, d.cfg.ClickHouseURL)); err != nil {
 		return fmt.Errorf("migrate clickhouse: %w", err)
 	}
-	chRunner := projections.NewRunner(store, pool, d.log).AddWithOptions(analytics.RunnerOptions(), analytics.NewProjection(conn))
+	chRunner := projections.NewRunner(store, pool, d.log).AddWithOptions(analytics.RunnerOptions(), analytics.NewProjection(conn, analytics.OnCluster(d.cfg.ClickHouseCluster, d.cfg.ClickHouseURL)))
 	if err := chRunner.DropLeftoverShadows(ctx); err != nil {
 		return fmt.Errorf("migrate clickhouse: %w", err)
 	}
