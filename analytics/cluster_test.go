@@ -1,0 +1,197 @@
+package analytics_test
+
+import (
+	"context"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/shopspring/decimal"
+
+	"github.com/cardledger/cardledger/analytics"
+	"github.com/cardledger/cardledger/analytics/chtest"
+	"github.com/cardledger/cardledger/domain"
+	"github.com/cardledger/cardledger/eventstore"
+)
+
+// On a cluster of two shards of two replicas, one replica is stopped while
+// usage is ingested and projected, and the projection crashes once before
+// a checkpoint meanwhile: the analyses answer throughout with every record
+// once, and after the replica returns each replica's own tables hold its
+// shard's rows, which add up to the totals exactly.
+func TestClusterRidesOutAStoppedReplicaWithExactTotals(t *testing.T) {
+	cl := chtest.NewClusterDatabase(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	opt := analytics.OnCluster(cl.Name, cl.URLs[0])
+	s := newSystemOn(t, cl.URLs[0], opt)
+	var cards []string
+	for i, region := range []string{"320505", "320583", "320102", "310104", "340104", "330106", "110105", "320506"} {
+		cards = append(cards, s.register(i+1, region).cardNo)
+	}
+	rng := rand.New(rand.NewPCG(19, 1))
+	var all []domain.UsageInput
+	ingest := func(prefix string, n int) {
+		records := randomUsage(rng, prefix, n, cards)
+		s.ingest(records)
+		all = append(all, records...)
+	}
+	wantStats := func(stage string) {
+		t.Helper()
+		var got analytics.UsageStats
+		s.getJSON("/v1/analytics/usage-stats?from=2024-12-01&to=2025-04-30", &got)
+		count, amount := totals(all)
+		if got.Count != count || got.Amount != amount.StringFixed(2) {
+			t.Fatalf("%s: usage-stats says %d uses, %s yuan; want %d, %s", stage, got.Count, got.Amount, count, amount.StringFixed(2))
+		}
+	}
+	ingest("a", 400)
+	s.project()
+	wantStats("all replicas up")
+
+	const stopped = 1 // shard 1, replica 2
+	cl.StopNode(t, stopped)
+	ingest("b", 400)
+	s.project()
+	wantStats("one replica stopped")
+
+	// A crash while the replica is down: a batch's rows reached the shards,
+	// its checkpoint did not; the next process deletes them and applies the
+	// batch again.
+	cp, err := s.proj.Checkpoint(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ingest("c", 300)
+	batch := readBatch(ctx, t, s, cp)
+	if err := s.proj.Apply(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	dropLatestCheckpoint(ctx, t, s, cl, stopped)
+	restarted := analytics.NewProjection(s.ch, opt)
+	if pos, err := restarted.Recover(ctx); err != nil || pos != cp {
+		t.Fatalf("recovered at %s (%v), want %s", pos, err, cp)
+	}
+	if err := restarted.Apply(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	wantStats("after a crash with one replica stopped")
+
+	cl.StartNode(t, stopped)
+	wantStats("replica back")
+	nodes := make([]driver.Conn, len(cl.URLs))
+	for i, u := range cl.URLs {
+		if nodes[i], err = analytics.Open(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+		defer nodes[i].Close()
+	}
+	// The returned replica fetches what it missed and runs the deletion
+	// from its replication queue.
+	for _, table := range []string{"usage_facts_local", "card_events_local"} {
+		if err := nodes[stopped].Exec(ctx, "SYSTEM SYNC REPLICA "+table); err != nil {
+			t.Fatal(err)
+		}
+		waitMutationsOn(ctx, t, nodes[stopped], table)
+	}
+	wantCount, wantAmount := totals(all)
+	var sumCount uint64
+	var sumFen int64
+	for shard := 0; shard < 2; shard++ {
+		var first [3]uint64
+		for r := 0; r < 2; r++ {
+			i := shard*2 + r
+			var count, events uint64
+			var fen int64
+			if err := nodes[i].QueryRow(ctx, `SELECT count(), uniqExact(event_id), sum(amount_fen) FROM usage_facts_local`).Scan(&count, &events, &fen); err != nil {
+				t.Fatal(err)
+			}
+			if count != events {
+				t.Errorf("node %d: %d rows of %d events", i+1, count, events)
+			}
+			if r == 0 {
+				first = [3]uint64{count, events, uint64(fen)}
+				sumCount += count
+				sumFen += fen
+			} else if [3]uint64{count, events, uint64(fen)} != first {
+				t.Errorf("shard %d: replica 2 holds %d rows (%d events, %d fen), replica 1 %d rows (%d events, %d fen)",
+					shard+1, count, events, fen, first[0], first[1], first[2])
+			}
+		}
+		if first[0] == 0 {
+			t.Errorf("shard %d holds no usage: the sharding key sends everything elsewhere", shard+1)
+		}
+	}
+	if sumCount != wantCount || decimal.New(sumFen, -2).StringFixed(2) != wantAmount.StringFixed(2) {
+		t.Fatalf("the shards hold %d uses, %d fen; want %d, %s yuan", sumCount, sumFen, wantCount, wantAmount.StringFixed(2))
+	}
+}
+
+// totals are the number and amount (yuan) of records.
+func totals(records []domain.UsageInput) (uint64, decimal.Decimal) {
+	sum := decimal.Zero
+	for _, r := range records {
+		if r.Amount != "" {
+			sum = sum.Add(decimal.RequireFromString(r.Amount))
+		}
+	}
+	return uint64(len(records)), sum
+}
+
+// readBatch reads the log after cp up to the newest event the test wrote.
+func readBatch(ctx context.Context, t *testing.T, s *system, cp eventstore.Position) []eventstore.RecordedEvent {
+	t.Helper()
+	var batch []eventstore.RecordedEvent
+	var err error
+	for len(batch) == 0 || batch[len(batch)-1].Position.Less(s.lastWritten()) {
+		if batch, err = s.store.ReadAll(ctx, cp, 0); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return batch
+}
+
+// dropLatestCheckpoint deletes the newest checkpoint row on every node but
+// the stopped one, as if the Apply that wrote it had crashed before.
+func dropLatestCheckpoint(ctx context.Context, t *testing.T, s *system, cl *chtest.Cluster, stopped int) {
+	t.Helper()
+	var seq uint64
+	if err := s.ch.QueryRow(ctx, `SELECT max(seq) FROM projection_checkpoints`).Scan(&seq); err != nil {
+		t.Fatal(err)
+	}
+	for i, u := range cl.URLs {
+		if i == stopped {
+			continue
+		}
+		conn, err := analytics.Open(ctx, u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		if err := conn.Exec(ctx, `ALTER TABLE projection_checkpoints_local DELETE WHERE seq = ?`, seq); err != nil {
+			t.Fatal(err)
+		}
+		waitMutationsOn(ctx, t, conn, "projection_checkpoints_local")
+	}
+}
+
+func waitMutationsOn(ctx context.Context, t *testing.T, conn driver.Conn, table string) {
+	t.Helper()
+	for {
+		var n uint64
+		if err := conn.QueryRow(ctx, `SELECT count() FROM system.mutations
+			WHERE database = currentDatabase() AND table = ? AND is_done = 0`, table).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("mutations of %s did not finish: %v", table, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
