@@ -2,6 +2,7 @@ package analytics_test
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -27,8 +28,10 @@ func TestClusterRidesOutAStoppedReplicaWithExactTotals(t *testing.T) {
 	opt := analytics.OnCluster(cl.Name, cl.URLs[0])
 	s := newSystemOn(t, cl.URLs[0], opt)
 	var cards []string
+	var people []person
 	for i, region := range []string{"320505", "320583", "320102", "310104", "340104", "330106", "110105", "320506"} {
-		cards = append(cards, s.register(i+1, region).cardNo)
+		people = append(people, s.register(i+1, region))
+		cards = append(cards, people[i].cardNo)
 	}
 	rng := rand.New(rand.NewPCG(19, 1))
 	var all []domain.UsageInput
@@ -68,6 +71,20 @@ func TestClusterRidesOutAStoppedReplicaWithExactTotals(t *testing.T) {
 		count, amount := totals(all)
 		if got.Count != count || got.Amount != amount.StringFixed(2) {
 			t.Fatalf("%s: usage-stats says %d uses, %s yuan; want %d, %s", stage, got.Count, got.Amount, count, amount.StringFixed(2))
+		}
+		// A person's history selects their cards with a subquery over
+		// another Distributed table (GLOBAL IN).
+		p := people[2]
+		want := 0
+		for _, r := range all {
+			if r.CardNo == p.cardNo {
+				want++
+			}
+		}
+		var history analytics.HistoryResponse
+		s.getJSON("/v1/analytics/people/"+p.id+"/history?from=2024-12-01&to=2025-04-30", &history)
+		if len(history.Uses) != want {
+			t.Fatalf("%s: %d uses in the history of %s, want %d", stage, len(history.Uses), p.id, want)
 		}
 	}
 	ingest("a", 400)
@@ -116,6 +133,9 @@ func TestClusterRidesOutAStoppedReplicaWithExactTotals(t *testing.T) {
 			t.Fatal(err)
 		}
 		waitMutationsOn(ctx, t, nodes[stopped], table)
+	}
+	if _, err := s.proj.Shadow(ctx); !errors.Is(err, analytics.ErrRebuildOnCluster) {
+		t.Errorf("a rebuild on the cluster: %v, want ErrRebuildOnCluster", err)
 	}
 	wantCount, wantAmount := totals(all)
 	var sumCount uint64
