@@ -14,6 +14,11 @@
 # 18.16 has no max_server_memory_usage, so the default profile caps all
 # queries of a server at 1 GB together) and few background threads;
 # ZooKeeper's heap is 96 MB.
+#
+# The ports are chosen once, when DIR is empty, and kept: replicas find each
+# other through the host:port they registered in ZooKeeper. Should one be
+# taken by something else later, the start fails naming the node; remove DIR
+# (after `stop`) to begin afresh.
 set -euo pipefail
 cmd=$1; dir=$2
 CLUSTER=cardledger
