@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/google/uuid"
 
 	"github.com/cardledger/cardledger/eventstore"
 )
@@ -81,6 +83,13 @@ var (
 // Only CREATE TABLE of a MergeTree family engine is known; anything else is
 // refused rather than run on one node.
 func onCluster(stmt, db, cluster string) ([]string, error) {
+	return onClusterAs(stmt, db, cluster, "", "")
+}
+
+// onClusterAs is onCluster for a copy of the table: name instead of the
+// table's name, and zkName as the last element of its ZooKeeper path ("":
+// the table's own names).
+func onClusterAs(stmt, db, cluster, name, zkName string) ([]string, error) {
 	m := createTablePattern.FindStringSubmatch(stmt)
 	e := enginePattern.FindStringSubmatchIndex(stmt)
 	if m == nil || e == nil {
@@ -91,15 +100,21 @@ func onCluster(stmt, db, cluster string) ([]string, error) {
 	if !ok {
 		return nil, fmt.Errorf("table %s has no sharding key", table)
 	}
+	if name == "" {
+		name = table
+	}
+	if zkName == "" {
+		zkName = table
+	}
 	engine := stmt[e[2]:e[3]]
-	args := fmt.Sprintf("'/clickhouse/tables/{shard}/%s/%s', '{replica}'", db, table)
+	args := fmt.Sprintf("'/clickhouse/tables/{shard}/%s/%s', '{replica}'", db, zkName)
 	if e[6] >= 0 && strings.TrimSpace(stmt[e[6]:e[7]]) != "" {
 		args += ", " + stmt[e[6]:e[7]]
 	}
 	local := stmt[:e[0]] + "ENGINE = Replicated" + engine + "(" + args + ")" + stmt[e[1]:]
-	local = strings.Replace(local, m[0], fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s.%s_local ON CLUSTER %s (", db, table, cluster), 1)
+	local = strings.Replace(local, m[0], fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s.%s_local ON CLUSTER %s (", db, name, cluster), 1)
 	dist := fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s.%s ON CLUSTER %s AS %s.%s_local ENGINE = Distributed(%s, %s, %s_local, %s)",
-		db, table, cluster, db, table, cluster, db, table, key)
+		db, name, cluster, db, name, cluster, db, name, key)
 	return []string{local, dist}, nil
 }
 
@@ -260,6 +275,115 @@ func deleteAfterOnCluster(ctx context.Context, conn driver.Conn, o options, pos 
 					return err
 				}
 			}
+		}
+	}
+	return nil
+}
+
+// A rebuild on a cluster (rebuild.go) fills copies made ON CLUSTER from the
+// migrations' statements: <table>_rebuild_local, replicated under a
+// ZooKeeper path of its own (a renamed replicated table keeps its path, so
+// each copy gets a fresh one), and <table>_rebuild over it. The swap renames
+// only the local tables, ON CLUSTER: the live Distributed tables name their
+// local tables, so they read the rebuilt ones from then on. Unlike on one
+// server, a RENAME ON CLUSTER runs node by node: for a moment a query may
+// read a rebuilt shard beside a replaced one, and a RENAME that fails on a
+// node is not undone (the error says so).
+
+func currentDatabase(ctx context.Context, conn driver.Conn) (string, error) {
+	var db string
+	if err := conn.QueryRow(ctx, `SELECT currentDatabase()`).Scan(&db); err != nil {
+		return "", fmt.Errorf("current database: %w", err)
+	}
+	return db, nil
+}
+
+func (p *Projection) shadowOnCluster(ctx context.Context) (*Projection, error) {
+	db, err := currentDatabase(ctx, p.conn)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.dropShadowOnCluster(ctx); err != nil {
+		return nil, err
+	}
+	nonce := strings.ReplaceAll(uuid.NewString(), "-", "")[:12]
+	created := 0
+	for _, m := range migrations() {
+		for _, stmt := range m.statements {
+			t := createTablePattern.FindStringSubmatch(stmt)
+			if t == nil || !slices.Contains(projectionTables, t[1]) {
+				continue
+			}
+			stmts, err := onClusterAs(stmt, db, p.opts.cluster, t[1]+rebuildSuffix, t[1]+"-"+nonce)
+			if err != nil {
+				return nil, fmt.Errorf("create %s%s: %w", t[1], rebuildSuffix, err)
+			}
+			for _, st := range stmts {
+				if err := p.conn.Exec(ctx, st); err != nil {
+					return nil, fmt.Errorf("create %s%s on cluster %s: %w", t[1], rebuildSuffix, p.opts.cluster, err)
+				}
+			}
+			created++
+		}
+	}
+	if created != len(projectionTables) {
+		// A later migration that alters a table must teach this its form.
+		return nil, fmt.Errorf("shadow on cluster: %d of %d tables found in the migrations", created, len(projectionTables))
+	}
+	return &Projection{conn: p.conn, opts: p.opts, suffix: rebuildSuffix}, nil
+}
+
+func (p *Projection) dropShadowOnCluster(ctx context.Context) error {
+	db, err := currentDatabase(ctx, p.conn)
+	if err != nil {
+		return err
+	}
+	for _, t := range projectionTables {
+		for _, name := range []string{t + rebuildSuffix, t + rebuildSuffix + "_local"} {
+			if err := p.conn.Exec(ctx, fmt.Sprintf("DROP TABLE IF EXISTS %s.%s ON CLUSTER %s", db, name, p.opts.cluster)); err != nil {
+				return fmt.Errorf("drop %s on cluster %s: %w", name, p.opts.cluster, err)
+			}
+		}
+	}
+	return nil
+}
+
+// swapOnCluster renames the rebuilt local tables over the live ones on
+// every node and drops the replaced ones and the copies' Distributed tables.
+func (p *Projection) swapOnCluster(ctx context.Context) error {
+	db, err := currentDatabase(ctx, p.conn)
+	if err != nil {
+		return err
+	}
+	drop := func(name string) error {
+		if err := p.conn.Exec(ctx, fmt.Sprintf("DROP TABLE IF EXISTS %s.%s ON CLUSTER %s", db, name, p.opts.cluster)); err != nil {
+			return fmt.Errorf("drop %s on cluster %s: %w", name, p.opts.cluster, err)
+		}
+		return nil
+	}
+	for _, t := range projectionTables {
+		if err := drop(t + replacedSuffix + "_local"); err != nil {
+			return err
+		}
+	}
+	renames := make([]string, 0, 2*len(projectionTables))
+	for _, t := range projectionTables {
+		renames = append(renames,
+			fmt.Sprintf("%s.%s_local TO %s.%s%s_local", db, t, db, t, replacedSuffix),
+			fmt.Sprintf("%s.%s%s_local TO %s.%s_local", db, t, rebuildSuffix, db, t))
+	}
+	if err := p.conn.Exec(ctx, "RENAME TABLE "+strings.Join(renames, ", ")+" ON CLUSTER "+p.opts.cluster); err != nil {
+		return fmt.Errorf("swap tables on cluster %s (not undone: check every node's tables): %w", p.opts.cluster, err)
+	}
+	p.mu.Lock()
+	p.loaded = false
+	p.mu.Unlock()
+	for _, t := range projectionTables {
+		if err := drop(t + rebuildSuffix); err != nil {
+			return fmt.Errorf("rebuilt tables swapped in, but: %w", err)
+		}
+		if err := drop(t + replacedSuffix + "_local"); err != nil {
+			return fmt.Errorf("rebuilt tables swapped in, but: %w", err)
 		}
 	}
 	return nil

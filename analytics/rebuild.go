@@ -33,11 +33,6 @@ const (
 // included, so data and checkpoint are swapped together.
 var projectionTables = []string{"usage_facts", "card_events", "holders", "cards", "projection_checkpoints"}
 
-// ErrRebuildOnCluster refuses a rebuild of the analytics tables on a
-// ClickHouse cluster: not built yet (drop and re-create the database, then
-// let the projection refill it from the log).
-var ErrRebuildOnCluster = errors.New("rebuild of the analytics tables on a ClickHouse cluster is not supported: drop the database ON CLUSTER, migrate and let the projection refill it")
-
 var _ projections.ExclusiveRebuild = (*Projection)(nil)
 
 // RebuildsUnderLock implements projections.ExclusiveRebuild.
@@ -52,10 +47,7 @@ func (p *Projection) Shadow(ctx context.Context) (projections.Projection, error)
 		return nil, fmt.Errorf("shadow of %s tables: only the live projection has one", p.suffix)
 	}
 	if p.opts.cluster != "" {
-		// CREATE … AS a Distributed table copies the Distributed table, the
-		// swap would have to rename local and Distributed tables on every
-		// node, and a renamed Replicated table keeps its ZooKeeper path.
-		return nil, ErrRebuildOnCluster
+		return p.shadowOnCluster(ctx) // see cluster.go
 	}
 	for _, t := range projectionTables {
 		if err := p.conn.Exec(ctx, "DROP TABLE IF EXISTS "+t+rebuildSuffix); err != nil {
@@ -74,6 +66,9 @@ func (p *Projection) Shadow(ctx context.Context) (projections.Projection, error)
 func (p *Projection) DropShadow(ctx context.Context) error {
 	if p.suffix != "" {
 		return fmt.Errorf("drop shadow of %s tables: only the live projection has one", p.suffix)
+	}
+	if p.opts.cluster != "" {
+		return p.dropShadowOnCluster(ctx)
 	}
 	for _, t := range projectionTables {
 		if err := p.conn.Exec(ctx, "DROP TABLE IF EXISTS "+t+rebuildSuffix); err != nil {
@@ -113,6 +108,9 @@ func (p *Projection) Swap(ctx context.Context, shadow projections.Projection, re
 			return fmt.Errorf("top up rebuilt tables: %w", err)
 		}
 		at = events[len(events)-1].Position
+	}
+	if p.opts.cluster != "" {
+		return p.swapOnCluster(ctx)
 	}
 	for _, t := range projectionTables {
 		if err := p.conn.Exec(ctx, "DROP TABLE IF EXISTS "+t+replacedSuffix); err != nil {

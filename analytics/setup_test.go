@@ -40,6 +40,9 @@ type system struct {
 	http  *echo.Echo
 	clock *testClock
 	pgURL string
+	// chOpts are the projection's options (a cluster), for the projections
+	// a test makes besides proj.
+	chOpts []analytics.Option
 
 	mu   sync.Mutex
 	last eventstore.Position // of the newest event this test wrote
@@ -104,7 +107,7 @@ func newSystemOn(t testing.TB, chURL string, opts ...analytics.Option) *system {
 		bankAnalystKey:   {Client: "bank-analyst", Role: httpapi.RoleAnalyst, Bank: "102"},
 		displayKey:       {Client: "hall-screen-1", Role: httpapi.RoleDisplay},
 	}}, api.Routes())
-	return &system{t: t, store: store, svc: svc, ch: ch, proj: proj, http: srv, clock: clock, pgURL: pgURL}
+	return &system{t: t, store: store, svc: svc, ch: ch, proj: proj, http: srv, clock: clock, pgURL: pgURL, chOpts: opts}
 }
 
 // person is a registered cardholder with an issued card.
