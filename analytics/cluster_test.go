@@ -242,9 +242,13 @@ func readBatch(ctx context.Context, t *testing.T, s *system, cp eventstore.Posit
 // dropCheckpointsAfter deletes the checkpoints after cp on every node but
 // the stopped one, as if the Apply that wrote them had crashed before. (By
 // position, not by the newest row a query finds: that query may read a
-// replica that has not fetched the newest row yet.)
+// replica that has not fetched the newest row yet. And once every replica
+// has fetched it: a part fetched after the deletion was seen to keep its
+// row on 18.16.)
 func dropCheckpointsAfter(ctx context.Context, t *testing.T, cl *chtest.Cluster, stopped int, cp eventstore.Position) {
 	t.Helper()
+	after := fmt.Sprintf("pos_commit > %d OR (pos_commit = %d AND pos_prepare > %d)", cp.Commit, cp.Commit, cp.Prepare)
+	var conns []driver.Conn
 	for i, u := range cl.URLs {
 		if i == stopped {
 			continue
@@ -254,11 +258,22 @@ func dropCheckpointsAfter(ctx context.Context, t *testing.T, cl *chtest.Cluster,
 			t.Fatal(err)
 		}
 		defer conn.Close()
-		if err := conn.Exec(ctx, fmt.Sprintf(`ALTER TABLE projection_checkpoints_local DELETE
-			WHERE pos_commit > %d OR (pos_commit = %d AND pos_prepare > %d)`, cp.Commit, cp.Commit, cp.Prepare)); err != nil {
+		if err := conn.Exec(ctx, "SYSTEM SYNC REPLICA projection_checkpoints_local"); err != nil {
 			t.Fatal(err)
 		}
+		conns = append(conns, conn)
+	}
+	for _, conn := range conns {
+		if err := conn.Exec(ctx, "ALTER TABLE projection_checkpoints_local DELETE WHERE "+after); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, conn := range conns {
 		waitMutationsOn(ctx, t, conn, "projection_checkpoints_local")
+		var left uint64
+		if err := conn.QueryRow(ctx, "SELECT count() FROM projection_checkpoints_local WHERE "+after).Scan(&left); err != nil || left != 0 {
+			t.Fatalf("checkpoints after %s left on a replica: %d (%v)", cp, left, err)
+		}
 	}
 }
 
