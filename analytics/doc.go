@@ -63,8 +63,8 @@
 // (insert_deduplicate=0), because replicated block deduplication would drop
 // the replay of a batch whose rows the recovery deleted; the recovery asks
 // every replica directly for rows after the checkpoint and mutates the
-// local tables of each shard concerned. Rebuilds are refused on a cluster
-// (ErrRebuildOnCluster).
+// local tables of each shard concerned. A rebuild renames rebuilt local
+// tables over the live ones ON CLUSTER (see cluster.go).
 //
 // ClickHouse compatibility: the DDL and queries run on 18.16 (Debian) and on
 // current servers: no LowCardinality, DateTime64, Map, window functions,
