@@ -35,17 +35,23 @@ RACE_PKGS := projections analytics readapi cmd/cardledger
 
 # The read API's tests (and serve's) read through a streaming replica of the
 # test server: scripts/services.sh pg-replica makes it (pg_basebackup -R) or
-# reuses the running one.
+# reuses the running one. The analytics cluster tests run on a private
+# ClickHouse cluster (ZooKeeper, 2 shards x 2 replicas) that
+# scripts/services.sh clickhouse-cluster starts or reuses.
 test: services
 	$(GO) vet ./...
 	set -e; CARDLEDGER_TEST_POSTGRES_READ_URL=$$(scripts/services.sh pg-replica); \
 	export CARDLEDGER_TEST_POSTGRES_READ_URL; \
+	CARDLEDGER_TEST_CLICKHOUSE_CLUSTER_URLS=$$(scripts/services.sh clickhouse-cluster); \
+	export CARDLEDGER_TEST_CLICKHOUSE_CLUSTER_URLS CARDLEDGER_REQUIRE_CLICKHOUSE_CLUSTER=1 \
+		CARDLEDGER_TEST_CLICKHOUSE_CLUSTER_DIR=$${CARDLEDGER_STATE_DIR:-$$PWD/.state}/clickhouse-cluster; \
 	CARDLEDGER_REQUIRE_CLICKHOUSE=1 SSCARD_REQUIRE=1 $(GO) test -count=1 -timeout 20m \
 		$$($(GO) list ./... | grep -vxF $(foreach p,$(RACE_PKGS),-e github.com/cardledger/cardledger/$(p))); \
 	CARDLEDGER_REQUIRE_CLICKHOUSE=1 SSCARD_REQUIRE=1 $(GO) test -race -count=1 -timeout 20m $(addprefix ./,$(RACE_PKGS))
 	docker-compose -f docker-compose.yml config -q && docker-compose -f docker-compose.yml --profile cluster config -q && \
+		docker-compose -f docker-compose.yml --profile clickhouse-cluster config -q && \
 		test "$$(docker-compose -f docker-compose.yml --profile cluster config --services | grep -c '^esdb-node[123]$$')" = 3 && \
-		echo "docker-compose.yml: valid (default stack and cluster profile)"
+		echo "docker-compose.yml: valid (default stack, cluster and clickhouse-cluster profiles)"
 	promtool check rules deploy/prometheus/alerts.yml
 
 # Run every fuzz target for a short while (the corpora run in `make test` anyway).

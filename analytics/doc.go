@@ -52,6 +52,20 @@
 //     integer keys make the city-wide GROUP BYs and distinct counts several
 //     times faster than strings. The API shows codes as 6-digit text.
 //
+// On a ClickHouse cluster (OnCluster, CARDLEDGER_CLICKHOUSE_CLUSTER; see
+// cluster.go): every table is a Replicated*MergeTree <table>_local per shard
+// plus a Distributed <table> over them, created ON CLUSTER, and readers and
+// writers use the plain names, so queries are the same SQL (subqueries over
+// another table are GLOBAL IN, which 18.16 demands on Distributed tables
+// and which is a plain IN on one server). The invariants above hold as on
+// one server: inserts are synchronous (insert_distributed_sync) so the
+// checkpoint follows rows on every shard, and undeduplicated
+// (insert_deduplicate=0), because replicated block deduplication would drop
+// the replay of a batch whose rows the recovery deleted; the recovery asks
+// every replica directly for rows after the checkpoint and mutates the
+// local tables of each shard concerned. A rebuild renames rebuilt local
+// tables over the live ones ON CLUSTER (see cluster.go).
+//
 // ClickHouse compatibility: the DDL and queries run on 18.16 (Debian) and on
 // current servers: no LowCardinality, DateTime64, Map, window functions,
 // CTEs or TTL; explicit column lists on every INSERT. Amounts are stored as

@@ -108,9 +108,13 @@ func migrations() []migration {
 	}
 }
 
-// Migrate brings the ClickHouse schema of the connected database up to date.
-// It is safe to run concurrently with readers and more than once.
-func Migrate(ctx context.Context, conn driver.Conn) error {
+// Migrate brings the ClickHouse schema of the connected database up to date
+// (on every node of the cluster OnCluster names, if any). It is safe to run
+// concurrently with readers and more than once.
+func Migrate(ctx context.Context, conn driver.Conn, opts ...Option) error {
+	if o := optionsOf(opts); o.cluster != "" {
+		return migrateCluster(ctx, conn, o.cluster)
+	}
 	if err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version UInt32,
 		name String,
@@ -118,6 +122,12 @@ func Migrate(ctx context.Context, conn driver.Conn) error {
 	) ENGINE = MergeTree ORDER BY version`); err != nil {
 		return fmt.Errorf("clickhouse migrate: create schema_migrations: %w", err)
 	}
+	return applyMigrations(ctx, conn, func(stmt string) ([]string, error) { return []string{stmt}, nil })
+}
+
+// applyMigrations runs the migrations schema_migrations does not list yet,
+// each statement in the form(s) form gives it, and records them.
+func applyMigrations(ctx context.Context, conn driver.Conn, form func(string) ([]string, error)) error {
 	var current uint32
 	if err := conn.QueryRow(ctx, `SELECT toUInt32(max(version)) FROM schema_migrations`).Scan(&current); err != nil {
 		return fmt.Errorf("clickhouse migrate: read version: %w", err)
@@ -127,8 +137,14 @@ func Migrate(ctx context.Context, conn driver.Conn) error {
 			continue
 		}
 		for i, stmt := range m.statements {
-			if err := conn.Exec(ctx, stmt); err != nil {
+			stmts, err := form(stmt)
+			if err != nil {
 				return fmt.Errorf("clickhouse migrate: %d (%s) statement %d: %w", m.version, m.name, i+1, err)
+			}
+			for _, st := range stmts {
+				if err := conn.Exec(ctx, st); err != nil {
+					return fmt.Errorf("clickhouse migrate: %d (%s) statement %d: %w", m.version, m.name, i+1, err)
+				}
 			}
 		}
 		b, err := conn.PrepareBatch(ctx, `INSERT INTO schema_migrations (version, name, applied_at)`)

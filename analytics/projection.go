@@ -42,6 +42,7 @@ func RunnerOptions() projections.Options {
 // instance may call it at any time.
 type Projection struct {
 	conn driver.Conn
+	opts options // the cluster the tables live on, if any
 	// suffix is appended to every table name: "" for the live tables,
 	// rebuildSuffix for the copy a rebuild fills (Shadow).
 	suffix string
@@ -72,9 +73,17 @@ type checkpoint struct {
 var _ projections.Recoverer = (*Projection)(nil)
 
 // NewProjection returns the projection writing through conn, whose database
-// must be migrated (Migrate).
-func NewProjection(conn driver.Conn) *Projection {
-	return &Projection{conn: conn}
+// must be migrated (Migrate, with the same options).
+func NewProjection(conn driver.Conn, opts ...Option) *Projection {
+	return &Projection{conn: conn, opts: optionsOf(opts)}
+}
+
+// writeContext is ctx with the settings of the projection's inserts.
+func (p *Projection) writeContext(ctx context.Context) context.Context {
+	if p.opts.cluster == "" {
+		return ctx
+	}
+	return clusterWrite(ctx)
 }
 
 func (p *Projection) Name() string { return ProjectionName }
@@ -103,7 +112,12 @@ func (p *Projection) Recover(ctx context.Context) (eventstore.Position, error) {
 	if err != nil {
 		return eventstore.Start, err
 	}
-	if err := deleteAfter(ctx, p.conn, cp.pos, p.suffix); err != nil {
+	if p.opts.cluster != "" {
+		err = deleteAfterOnCluster(ctx, p.conn, p.opts, cp.pos, p.suffix)
+	} else {
+		err = deleteAfter(ctx, p.conn, cp.pos, p.suffix)
+	}
+	if err != nil {
 		return eventstore.Start, err
 	}
 	if err := p.loadState(ctx); err != nil {
@@ -141,6 +155,7 @@ func (p *Projection) Apply(ctx context.Context, batch []eventstore.RecordedEvent
 		return nil
 	}
 	p.dirty = true // until the checkpoint is stored
+	ctx = p.writeContext(ctx)
 	if err := insertHolders(ctx, p.conn, p.table("holders"), holders); err != nil {
 		return err
 	}
@@ -442,7 +457,7 @@ var factTables = []string{"usage_facts", "card_events"}
 // gone. Mutations are slow, so it only starts one when such rows exist,
 // which is only after a crash or a failed Apply.
 func deleteAfter(ctx context.Context, conn driver.Conn, pos eventstore.Position, suffix string) error {
-	cond := fmt.Sprintf("pos_commit > %d OR (pos_commit = %d AND pos_prepare > %d)", pos.Commit, pos.Commit, pos.Prepare)
+	cond := afterCondition(pos)
 	for _, base := range factTables {
 		table := base + suffix
 		var n uint64
@@ -460,6 +475,11 @@ func deleteAfter(ctx context.Context, conn driver.Conn, pos eventstore.Position,
 		}
 	}
 	return nil
+}
+
+// afterCondition selects the fact rows of events after pos.
+func afterCondition(pos eventstore.Position) string {
+	return fmt.Sprintf("pos_commit > %d OR (pos_commit = %d AND pos_prepare > %d)", pos.Commit, pos.Commit, pos.Prepare)
 }
 
 func waitMutations(ctx context.Context, conn driver.Conn, table string) error {

@@ -273,7 +273,10 @@ func (q *Queries) TopPeople(ctx context.Context, w Window, top int, regionPrefix
 	inRegion := ""
 	args := []any{w.from(), w.to()}
 	if regionPrefix != "" {
-		inRegion = ` AND holder IN (SELECT holder FROM holders FINAL WHERE startsWith(home_region, ?))`
+		// GLOBAL: on a cluster the subquery runs once, on the server asked,
+		// not on every shard against every shard (18.16 refuses that);
+		// on one server it is a plain IN.
+		inRegion = ` AND holder GLOBAL IN (SELECT holder FROM holders FINAL WHERE startsWith(home_region, ?))`
 		args = append(args, regionPrefix)
 	}
 	rows, err := q.conn.Query(ctx, `SELECT holder_key, count() AS n FROM usage_facts WHERE `+inWindow+inRegion+`
@@ -402,7 +405,7 @@ func (p Person) filter() (string, string) {
 	if p.CardNo != "" {
 		return `card_no = ?`, p.CardNo
 	}
-	return `card_no IN (SELECT card_no FROM cards WHERE holder = ?)`, p.CardholderID
+	return `card_no GLOBAL IN (SELECT card_no FROM cards WHERE holder = ?)`, p.CardholderID
 }
 
 // HomeRegion returns the home region of the person p names (for a card,

@@ -46,6 +46,9 @@ func (p *Projection) Shadow(ctx context.Context) (projections.Projection, error)
 	if p.suffix != "" {
 		return nil, fmt.Errorf("shadow of %s tables: only the live projection has one", p.suffix)
 	}
+	if p.opts.cluster != "" {
+		return p.shadowOnCluster(ctx) // see cluster.go
+	}
 	for _, t := range projectionTables {
 		if err := p.conn.Exec(ctx, "DROP TABLE IF EXISTS "+t+rebuildSuffix); err != nil {
 			return nil, fmt.Errorf("drop left-over %s%s: %w", t, rebuildSuffix, err)
@@ -63,6 +66,9 @@ func (p *Projection) Shadow(ctx context.Context) (projections.Projection, error)
 func (p *Projection) DropShadow(ctx context.Context) error {
 	if p.suffix != "" {
 		return fmt.Errorf("drop shadow of %s tables: only the live projection has one", p.suffix)
+	}
+	if p.opts.cluster != "" {
+		return p.dropShadowOnCluster(ctx)
 	}
 	for _, t := range projectionTables {
 		if err := p.conn.Exec(ctx, "DROP TABLE IF EXISTS "+t+rebuildSuffix); err != nil {
@@ -102,6 +108,9 @@ func (p *Projection) Swap(ctx context.Context, shadow projections.Projection, re
 			return fmt.Errorf("top up rebuilt tables: %w", err)
 		}
 		at = events[len(events)-1].Position
+	}
+	if p.opts.cluster != "" {
+		return p.swapOnCluster(ctx)
 	}
 	for _, t := range projectionTables {
 		if err := p.conn.Exec(ctx, "DROP TABLE IF EXISTS "+t+replacedSuffix); err != nil {

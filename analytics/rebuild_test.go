@@ -116,7 +116,7 @@ func (s *system) rebuildRunner(conn driver.Conn) *projections.Runner {
 	log := logrus.New()
 	log.SetOutput(io.Discard)
 	return projections.NewRunner(s.store, testpg.NewPool(s.t, s.pgURL), log).
-		AddWithOptions(analytics.RunnerOptions(), analytics.NewProjection(conn))
+		AddWithOptions(analytics.RunnerOptions(), analytics.NewProjection(conn, s.chOpts...))
 }
 
 // `cardledger projections rebuild clickhouse-analytics`: the runner

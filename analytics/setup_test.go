@@ -40,6 +40,9 @@ type system struct {
 	http  *echo.Echo
 	clock *testClock
 	pgURL string
+	// chOpts are the projection's options (a cluster), for the projections
+	// a test makes besides proj.
+	chOpts []analytics.Option
 
 	mu   sync.Mutex
 	last eventstore.Position // of the newest event this test wrote
@@ -66,9 +69,15 @@ const countyAnalystRegion = "320506"
 
 func newSystem(t testing.TB) *system {
 	t.Helper()
+	return newSystemOn(t, chtest.NewDatabase(t))
+}
+
+// newSystemOn is newSystem on the migrated ClickHouse database of chURL,
+// with the projection's options (a cluster).
+func newSystemOn(t testing.TB, chURL string, opts ...analytics.Option) *system {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	chURL := chtest.NewDatabase(t)
 	pgURL := testpg.NewDatabase(t)
 	store, err := pgstore.Open(ctx, withPoolSize(t, pgURL, analytics.DefaultIngestParallelism))
 	if err != nil {
@@ -85,7 +94,7 @@ func newSystem(t testing.TB) *system {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ch.Close() })
-	proj := analytics.NewProjection(ch)
+	proj := analytics.NewProjection(ch, opts...)
 	ingester := analytics.NewIngester(store, analytics.CardNumbersDirectory{Numbers: svc.CardNumbers}, nil)
 	api := analytics.NewAPI(ingester, analytics.NewQueries(ch), analytics.ProjectionLag(store, ch),
 		func() time.Time { return time.Date(2025, 3, 31, 12, 0, 0, 0, time.UTC) }).WithScreen(analytics.Screen{CityName: "苏州市"})
@@ -98,7 +107,7 @@ func newSystem(t testing.TB) *system {
 		bankAnalystKey:   {Client: "bank-analyst", Role: httpapi.RoleAnalyst, Bank: "102"},
 		displayKey:       {Client: "hall-screen-1", Role: httpapi.RoleDisplay},
 	}}, api.Routes())
-	return &system{t: t, store: store, svc: svc, ch: ch, proj: proj, http: srv, clock: clock, pgURL: pgURL}
+	return &system{t: t, store: store, svc: svc, ch: ch, proj: proj, http: srv, clock: clock, pgURL: pgURL, chOpts: opts}
 }
 
 // person is a registered cardholder with an issued card.

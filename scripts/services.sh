@@ -7,14 +7,18 @@
 #   scripts/services.sh clickhouse   start a private ClickHouse under .state/clickhouse; print its URL
 #   scripts/services.sh pg-replica   make (pg_basebackup -R) and start a streaming replica of the
 #                                    PostgreSQL on CARDLEDGER_PG_PRIMARY_PORT (5432); print its URL
-#   scripts/services.sh stop         stop the private ClickHouse and the replica
+#   scripts/services.sh clickhouse-cluster
+#                                    start a private ClickHouse cluster (ZooKeeper, 2 shards x 2
+#                                    replicas, cluster "cardledger") under .state/clickhouse-cluster;
+#                                    print its node URLs, comma-separated (s1r1,s1r2,s2r1,s2r2)
+#   scripts/services.sh stop         stop the private ClickHouse (single and cluster) and the replica
 #   scripts/services.sh all          packages + postgres + clickhouse
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 STATE="${CARDLEDGER_STATE_DIR:-$ROOT/.state}"
 log() { echo "[services] $*" >&2; }
 
-PACKAGES=(postgresql clickhouse-server clickhouse-client
+PACKAGES=(postgresql clickhouse-server clickhouse-client zookeeper
   pcscd libpcsclite-dev vsmartcard-vpcd vsmartcard-vpicc python3-virtualsmartcard python3-pycryptodome pcsc-tools
   chromium fonts-wqy-zenhei docker-compose pkg-config gcc curl python3 prometheus
   zbar-tools)
@@ -64,6 +68,12 @@ clickhouse() {
   echo "clickhouse://127.0.0.1:$tcp/default" > "$dir/url"
   log "ClickHouse $(clickhouse-client --port "$tcp" -q 'select version()') on 127.0.0.1:$tcp"
   cat "$dir/url"
+}
+
+# The cluster is left running for reuse like the single server; a start
+# finds what still runs and starts only the rest (ch-cluster.sh start).
+clickhouse_cluster() {
+  "$ROOT/scripts/clickhouse/ch-cluster.sh" start "$STATE/clickhouse-cluster"
 }
 
 # The test replica: a second cluster of the primary's version on its own
@@ -186,6 +196,7 @@ stop() {
   local dir="$STATE/clickhouse"
   [[ -f "$dir/server.pid" ]] && "$ROOT/scripts/clickhouse/ch-private.sh" stop "$dir" || true
   rm -f "$dir/server.pid" "$dir/url"
+  [[ -d "$STATE/clickhouse-cluster" ]] && "$ROOT/scripts/clickhouse/ch-cluster.sh" stop "$STATE/clickhouse-cluster"
   pg_replica_stop
 }
 
@@ -193,8 +204,9 @@ case "${1:-all}" in
   packages) packages ;;
   postgres) postgres ;;
   clickhouse) clickhouse ;;
+  clickhouse-cluster) clickhouse_cluster ;;
   pg-replica) pg_replica ;;
   stop) stop ;;
   all) packages; postgres; clickhouse >/dev/null ;;
-  *) echo "usage: $0 packages|postgres|clickhouse|pg-replica|stop|all" >&2; exit 2 ;;
+  *) echo "usage: $0 packages|postgres|clickhouse|clickhouse-cluster|pg-replica|stop|all" >&2; exit 2 ;;
 esac

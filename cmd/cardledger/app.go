@@ -88,7 +88,7 @@ func buildApp(ctx context.Context, d *deps) (*app, error) {
 		if err != nil {
 			return nil, err
 		}
-		a.runner.AddWithOptions(analytics.RunnerOptions(), analytics.NewProjection(a.ch))
+		a.runner.AddWithOptions(analytics.RunnerOptions(), analytics.NewProjection(a.ch, analytics.OnCluster(d.cfg.ClickHouseCluster, d.cfg.ClickHouseURL)))
 	}
 	if err := deliveries.Migrate(ctx, pool); err != nil {
 		return nil, err

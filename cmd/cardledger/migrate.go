@@ -39,11 +39,12 @@ func runMigrate(ctx context.Context, env *environment, args []string) error {
 		return err
 	}
 	defer conn.Close()
-	if err := analytics.Migrate(ctx, conn); err != nil {
+	cluster := analytics.OnCluster(d.cfg.ClickHouseCluster, d.cfg.ClickHouseURL)
+	if err := analytics.Migrate(ctx, conn, cluster); err != nil {
 		return fmt.Errorf("migrate clickhouse: %w", err)
 	}
 	store, pool := d.store, d.pool // opened by migratePostgres
-	chRunner := projections.NewRunner(store, pool, d.log).AddWithOptions(analytics.RunnerOptions(), analytics.NewProjection(conn))
+	chRunner := projections.NewRunner(store, pool, d.log).AddWithOptions(analytics.RunnerOptions(), analytics.NewProjection(conn, cluster))
 	if err := chRunner.DropLeftoverShadows(ctx); err != nil {
 		return fmt.Errorf("migrate clickhouse: %w", err)
 	}

@@ -9,10 +9,14 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
 )
+
+// clusterName is what a ClickHouse cluster name may be: it is spliced into DDL.
+var clusterName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // Config holds every setting of the cardledger binary.
 type Config struct {
@@ -23,9 +27,13 @@ type Config struct {
 	PostgresReadURL string
 	EventStoreURL   string
 	ClickHouseURL   string
-	IDKey           []byte // key of the keyed hash that turns an ID number into a cardholder id
-	CityCode        string // prefecture this system serves, GB/T 2260
-	CityName        string // its name, shown on the dashboard
+	// ClickHouseCluster names the cluster (remote_servers) the analytics
+	// tables live on: replicated local tables and Distributed tables over
+	// them; empty: the one server of ClickHouseURL.
+	ClickHouseCluster string
+	IDKey             []byte // key of the keyed hash that turns an ID number into a cardholder id
+	CityCode          string // prefecture this system serves, GB/T 2260
+	CityName          string // its name, shown on the dashboard
 	// DashboardPublic serves the dashboard's data without a key; otherwise
 	// it needs an analyst key or a display client's token.
 	DashboardPublic bool
@@ -143,6 +151,7 @@ var Settings = append([]Setting{
 	{"CARDLEDGER_POSTGRES_READ_URL", "postgres-read-url", "(empty: reads go to CARDLEDGER_POSTGRES_URL)", "streaming replica of that database serving the read API (records, blacklist, stats); min_position reads wait until the replica has applied the position"},
 	{"CARDLEDGER_EVENTSTORE_URL", "eventstore-url", "(same as CARDLEDGER_POSTGRES_URL)", "event store: a postgres:// URL selects the PostgreSQL event store, esdb:// selects EventStoreDB"},
 	{"CARDLEDGER_CLICKHOUSE_URL", "clickhouse-url", "(empty: analytics off)", "ClickHouse native-protocol URL, e.g. clickhouse://127.0.0.1:9000/default"},
+	{"CARDLEDGER_CLICKHOUSE_CLUSTER", "clickhouse-cluster", "(empty: one server)", "ClickHouse cluster (a remote_servers name) the analytics tables live on: migrate creates them ON CLUSTER as Replicated*MergeTree shards (macros {shard}, {replica} and ZooKeeper needed) with Distributed tables over them"},
 	{"CARDLEDGER_ID_KEY", "id-key", "(a fixed development key)", "hex key of the keyed hash deriving cardholder ids from ID numbers; set it in production and never change it"},
 	{"CARDLEDGER_CITY_CODE", "city-code", "320500", "GB/T 2260 code of the prefecture this system serves (home city for analytics)"},
 	{"CARDLEDGER_CITY_NAME", "city-name", "苏州市", "name of that city, shown in the dashboard's title"},
@@ -202,6 +211,7 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	fs.StringVar(&c.PostgresReadURL, "postgres-read-url", getenv("CARDLEDGER_POSTGRES_READ_URL"), "PostgreSQL replica URL serving the read API")
 	fs.StringVar(&c.EventStoreURL, "eventstore-url", getenv("CARDLEDGER_EVENTSTORE_URL"), "event store URL (postgres:// or esdb://)")
 	fs.StringVar(&c.ClickHouseURL, "clickhouse-url", getenv("CARDLEDGER_CLICKHOUSE_URL"), "ClickHouse URL (native protocol)")
+	fs.StringVar(&c.ClickHouseCluster, "clickhouse-cluster", getenv("CARDLEDGER_CLICKHOUSE_CLUSTER"), "ClickHouse cluster of the analytics tables")
 	fs.StringVar(&idKey, "id-key", env("CARDLEDGER_ID_KEY", devIDKey), "hex key deriving cardholder ids")
 	fs.StringVar(&c.CityCode, "city-code", env("CARDLEDGER_CITY_CODE", "320500"), "prefecture code of this city")
 	fs.StringVar(&c.CityName, "city-name", env("CARDLEDGER_CITY_NAME", "苏州市"), "name of this city (dashboard title)")
@@ -273,6 +283,9 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	default:
 		// A URL the sandbox cannot derive from turns it off, not the server.
 		c.SandboxPostgresURL, _ = SandboxURLOf(c.PostgresURL)
+	}
+	if c.ClickHouseCluster != "" && !clusterName.MatchString(c.ClickHouseCluster) {
+		return Config{}, fmt.Errorf("CARDLEDGER_CLICKHOUSE_CLUSTER / --clickhouse-cluster: %q: letters, digits and _ only", c.ClickHouseCluster)
 	}
 	if c.PostgresReadURL != "" && !strings.HasPrefix(c.PostgresReadURL, "postgres://") && !strings.HasPrefix(c.PostgresReadURL, "postgresql://") {
 		return Config{}, fmt.Errorf("CARDLEDGER_POSTGRES_READ_URL / --postgres-read-url: want a postgres:// URL, got %q", redact(c.PostgresReadURL))

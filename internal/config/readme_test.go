@@ -107,3 +107,18 @@ func TestSandboxDatabase(t *testing.T) {
 		t.Errorf("sandbox off: got %q", got)
 	}
 }
+
+// The cluster name is spliced into DDL (ON CLUSTER, Distributed(…)): only
+// an identifier is accepted.
+func TestClickHouseClusterIsAnIdentifier(t *testing.T) {
+	for name, ok := range map[string]bool{"cardledger": true, "prov_1": true, "a b": false, "x;DROP": false, "1st": false} {
+		env := map[string]string{"CARDLEDGER_CLICKHOUSE_CLUSTER": name}
+		c, err := Load(newFlagSet(), nil, func(k string) string { return env[k] })
+		if ok && (err != nil || c.ClickHouseCluster != name) {
+			t.Errorf("%q: %v, cluster %q", name, err, c.ClickHouseCluster)
+		}
+		if !ok && err == nil {
+			t.Errorf("%q accepted", name)
+		}
+	}
+}
