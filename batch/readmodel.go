@@ -267,6 +267,9 @@ func (f *rmFold) decode(page []eventstore.RecordedEvent) error {
 		switch {
 		case strings.HasPrefix(ev.Stream, domain.StreamPrefix):
 			e, err = domain.DecodeStoredEvent(ev.Type, ev.Data, ev.Metadata)
+			if err == nil && unusedByBatches(e) {
+				continue
+			}
 			if err == nil {
 				id, _ := domain.CardholderIDOfStream(ev.Stream)
 				f.touched[id] = true
@@ -295,6 +298,25 @@ func (f *rmFold) decode(page []eventstore.RecordedEvent) error {
 		f.events = append(f.events, rmEvent{ev.Stream, e})
 	}
 	return nil
+}
+
+// unusedByBatches reports the cardholder events the batch read model
+// leaves out: a temporary loss and the unlock that lifts it. Batch
+// selection reads only applications not yet produced (applied, account
+// opened), and only an issued or active card can be temporarily lost; the
+// pair changes nothing else a later event reads (a formal loss records the
+// same status before the loss either way), so the applications row would
+// be rewritten for nothing at each of these, the commonest counter
+// commands. The stored state therefore lacks them (its Version counts only
+// the events applied), live and rebuilt alike.
+func unusedByBatches(e domain.Event) bool {
+	switch e := e.(type) {
+	case domain.CardTemporarilyLost:
+		return true
+	case domain.CardUnlocked:
+		return e.Lifted == domain.StatusTemporarilyLost
+	}
+	return false
 }
 
 func (f *rmFold) load(ctx context.Context, tx pgx.Tx) error {
