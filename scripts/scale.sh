@@ -63,7 +63,7 @@ for people in "${sizes[@]}"; do
 	l0=$(loadavg)
 	step "$people: seeding card lifecycles straight into the store; load $l0"
 	t0=$(date +%s.%N)
-	CARDLEDGER_POSTGRES_URL=$url bin/cardledger seed --lifecycles --people "$people" 2>&1 >/dev/null | tail -1 >&2
+	CARDLEDGER_POSTGRES_URL=$url bin/cardledger seed --lifecycles --people "$people" >/dev/null
 	seed_s=$(echo "$(date +%s.%N) - $t0" | bc)
 	read -r ev bytes idx per < <(store_figures $db)
 	step "$people: $ev events, $bytes bytes ($idx in indexes), $per bytes/event; seeded in ${seed_s%.*} s"
