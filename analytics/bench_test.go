@@ -45,6 +45,16 @@ func BenchmarkQueries(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Logf("loaded %d rows in %s (%.0f rows/s)", load.Rows, load.Elapsed.Round(time.Millisecond), load.RowsPerSec)
+	// What the rows take on disk, for docs/scale.md: every active part of
+	// this database (the usage table holds nearly all of it), as loaded,
+	// before background merges finish.
+	var compressed, uncompressed, partRows uint64
+	if err := conn.QueryRow(ctx, "SELECT sum(data_compressed_bytes), sum(data_uncompressed_bytes), sum(rows) "+
+		"FROM system.parts WHERE active AND database = currentDatabase()").Scan(&compressed, &uncompressed, &partRows); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("stored: %d rows in active parts, %d bytes compressed (%.1f per loaded row), %d uncompressed",
+		partRows, compressed, float64(compressed)/float64(rows), uncompressed)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		timings, err := bench.Queries(ctx, conn, 12, end, envInt("CARDLEDGER_BENCH_RUNS", 20))

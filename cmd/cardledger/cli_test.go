@@ -59,6 +59,21 @@ func TestSecondSeedSaysWhatToDo(t *testing.T) {
 	assert.Equal(t, 0, code, errOut)
 }
 
+func TestSeedLifecyclesAppendsEachPersonsStreamOnce(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	vars := map[string]string{"CARDLEDGER_POSTGRES_URL": testpg.NewDatabase(t), "CARDLEDGER_LOG_LEVEL": "error"}
+	code, _, errOut := cliRun(ctx, vars, "migrate")
+	require.Equal(t, 0, code, errOut)
+	code, out, errOut := cliRun(ctx, vars, "seed", "--people", "40", "--lifecycles")
+	require.Equal(t, 0, code, errOut)
+	assert.Regexp(t, `^seeded in \S+: 40 people's card lifecycles, 369 events\n$`, out)
+	assert.Regexp(t, `^seed: 40 of 40 people, 369 events, \d+ events/s\n$`, errOut)
+	code, _, errOut = cliRun(ctx, vars, "seed", "--people", "40", "--lifecycles")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "the event store already holds events")
+}
+
 func TestServeOnATakenPortSaysWhichSettingMovesIt(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
