@@ -16,7 +16,7 @@ func BenchmarkSignedRequestVerify(b *testing.B) {
 		Timestamp: "1772355600", Nonce: "0123456789abcdef", BodyHash: sha256.Sum256([]byte(`{"reason":"lost"}`))}
 	s.Signature = s.Compute(testSecret)
 	for b.Loop() {
-		if err := s.Verify(testSecret, now); err != nil {
+		if err := s.Verify(httpapi.HMACKey(testSecret), now); err != nil {
 			b.Fatal(err)
 		}
 	}
