@@ -95,3 +95,14 @@ func TestSignatureSchemesAreSeparated(t *testing.T) {
 		"44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a", s.CanonicalString(),
 		"the HMAC layout with its first line changed")
 }
+
+// The worked example of docs/platform.md: Ed25519 signatures are
+// deterministic, so this pins the documented signature.
+func TestEd25519WorkedExampleOfTheDocs(t *testing.T) {
+	priv := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{1}, ed25519.SeedSize))
+	req := httptest.NewRequest(http.MethodGet, "/v1/blacklist/A12345678", nil)
+	require.NoError(t, httpapi.SignRequestEd25519(req, "app-8a1d2c3b-4e5f-4a6b-8c7d-9e0f1a2b3c4d", priv, "n0nce-5f1c2a9e7b3d",
+		time.Unix(1764927000, 0)))
+	assert.Equal(t, "d53d7862775d1a3df05109b6e7e5edcffacfebde03f69b2f53ef7fe12dc118c45a1ffe8f429d6cd048742f0ac503235432ce2cd5281479efd4af7b568fcd1800",
+		req.Header.Get(httpapi.HeaderSignature))
+}
