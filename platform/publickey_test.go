@@ -55,7 +55,9 @@ func TestAppSignsWithItsOwnEd25519Key(t *testing.T) {
 
 	first := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{1}, 32))
 	second := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{2}, 32))
-	pub := func(k ed25519.PrivateKey) string { return base64.StdEncoding.EncodeToString(k.Public().(ed25519.PublicKey)) }
+	pub := func(k ed25519.PrivateKey) string {
+		return base64.StdEncoding.EncodeToString(k.Public().(ed25519.PublicKey))
+	}
 	keyPath := "/v1/platform/apps/" + appID + "/public-key"
 
 	status, body, _ = h.call(http.MethodPut, keyPath, bearer(integrator), map[string]any{"public_key": "c2hvcnQ="})
