@@ -33,6 +33,7 @@ type API struct {
 	secrets  *auth.SecretKeys
 	clock    func() time.Time
 	sandbox  Sandbox // nil: apps get no sandbox credentials
+	cache    CredentialCache
 
 	registrationsPerHour int
 	catalogue            Catalogue
@@ -58,6 +59,24 @@ func NewAPI(ctx context.Context, store eventstore.Store, db *pgxpool.Pool, secre
 	}
 	return &API{accounts: accounts, channels: channels, db: db, secrets: secrets, clock: clock,
 		registrationsPerHour: DefaultRegistrationsPerHour, catalogue: catalogueOf()}, nil
+}
+
+// CredentialCache is this process's credential cache (auth.Authenticator).
+type CredentialCache interface{ Forget() }
+
+// WithCredentialCache makes a changed app credential (a new secret or key,
+// a revocation) take effect at once in this process too, not only when the
+// revocation notification arrives (or the cache expires, without a
+// listener). It returns a.
+func (a *API) WithCredentialCache(c CredentialCache) *API {
+	a.cache = c
+	return a
+}
+
+func (a *API) credentialsChanged() {
+	if a.cache != nil {
+		a.cache.Forget()
+	}
 }
 
 // WithRegistrationsPerHour sets the per-address registration limit; it returns a.
@@ -445,6 +464,7 @@ func (a *API) rotate(c echo.Context) error {
 	if err != nil {
 		return fmt.Errorf("rotate secret of app %s: %w", row.AppID, err)
 	}
+	a.credentialsChanged()
 	app, _ := l.State.App(row.AppID)
 	return c.JSON(http.StatusOK, AppCredential{App: appView(row.AccountID, *app), Client: row.Client, Secret: secret, Sandbox: sandbox})
 }
@@ -479,6 +499,7 @@ func (a *API) setPublicKey(c echo.Context) error {
 	if err := auth.SetPublicKey(ctx, a.db, row.Client, key); err != nil {
 		return fmt.Errorf("public key of app %s: %w", row.AppID, err)
 	}
+	a.credentialsChanged()
 	return c.JSON(http.StatusOK, AppPublicKey{App: appView(row.AccountID, *app), Client: row.Client, Sandbox: sandbox})
 }
 
@@ -496,6 +517,7 @@ func (a *API) revoke(c echo.Context) error {
 	if err := auth.Revoke(ctx, a.db, row.Client); err != nil && !errors.Is(err, auth.ErrRevoked) {
 		return fmt.Errorf("revoke app %s: %w", row.AppID, err)
 	}
+	a.credentialsChanged()
 	if err := a.revokeSandbox(ctx, row.AppID); err != nil {
 		return err
 	}
