@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"encoding/base64"
 	"fmt"
 	"slices"
 	"strings"
@@ -76,6 +77,7 @@ const (
 	CodeInvalidAppType    = "invalid_app_type"
 	CodeInvalidAppChannel = "invalid_app_channel"
 	CodeInvalidQuota      = "invalid_quota"
+	CodeInvalidPublicKey  = "invalid_public_key"
 )
 
 // AccountContact is who answers for an account.
@@ -123,6 +125,16 @@ type (
 		By        string    `json:"by"`
 		At        time.Time `json:"at"`
 	}
+	// PlatformAppPublicKeyRegistered: from now on the app signs with the
+	// private key of PublicKey (standard base64 of the raw 32-byte Ed25519
+	// key); its HMAC secret or previous key stops working.
+	PlatformAppPublicKeyRegistered struct {
+		AccountID string    `json:"account_id"`
+		AppID     string    `json:"app_id"`
+		PublicKey string    `json:"public_key"`
+		By        string    `json:"by"`
+		At        time.Time `json:"at"`
+	}
 	PlatformAppRevoked struct {
 		AccountID string    `json:"account_id"`
 		AppID     string    `json:"app_id"`
@@ -139,6 +151,8 @@ const (
 	TypePlatformAppCreated        = "PlatformAppCreated"
 	TypePlatformAppSecretRotated  = "PlatformAppSecretRotated"
 	TypePlatformAppRevoked        = "PlatformAppRevoked"
+	// TypePlatformAppPublicKeyRegistered is the event of an app's Ed25519 key.
+	TypePlatformAppPublicKeyRegistered = "PlatformAppPublicKeyRegistered"
 )
 
 // PlatformApp is one app of an account.
@@ -150,6 +164,9 @@ type PlatformApp struct {
 	PerMinute int
 	PerDay    int
 	Rotations int // secrets issued after the first
+	// PublicKey is the app's registered Ed25519 key (standard base64), ""
+	// while it signs with an HMAC secret.
+	PublicKey string
 	Revoked   bool
 	CreatedAt time.Time
 }
@@ -192,6 +209,11 @@ func (a *PlatformAccount) Apply(e Event) {
 	case PlatformAppSecretRotated:
 		if app, ok := a.App(e.AppID); ok {
 			app.Rotations++
+			app.PublicKey = ""
+		}
+	case PlatformAppPublicKeyRegistered:
+		if app, ok := a.App(e.AppID); ok {
+			app.PublicKey = e.PublicKey
 		}
 	case PlatformAppRevoked:
 		if app, ok := a.App(e.AppID); ok {
@@ -223,6 +245,9 @@ type (
 	CreatePlatformApp    PlatformAppCreated
 	RotatePlatformAppKey PlatformAppSecretRotated
 	RevokePlatformApp    PlatformAppRevoked
+	// RegisterPlatformAppPublicKey carries the key as sent (base64 or
+	// base64url, padded or not); the event holds it in standard base64.
+	RegisterPlatformAppPublicKey PlatformAppPublicKeyRegistered
 )
 
 // DecidePlatformAccount turns an account command into events or a *Error.
@@ -278,6 +303,16 @@ func DecidePlatformAccount(a *PlatformAccount, cmd PlatformAccountCommand) ([]Ev
 		}
 		c.AccountID = a.ID
 		return []Event{PlatformAppSecretRotated(c)}, nil
+	case RegisterPlatformAppPublicKey:
+		if _, err := liveApp(a, c.AppID); err != nil {
+			return nil, err
+		}
+		key, err := ParseEd25519PublicKey(c.PublicKey)
+		if err != nil {
+			return nil, Invalid(FieldError{Field: "public_key", Code: CodeInvalidPublicKey, Message: err.Error()})
+		}
+		c.AccountID, c.PublicKey = a.ID, base64.StdEncoding.EncodeToString(key)
+		return []Event{PlatformAppPublicKeyRegistered(c)}, nil
 	case RevokePlatformApp:
 		if _, err := liveApp(a, c.AppID); err != nil {
 			return nil, err
@@ -376,13 +411,17 @@ func (PlatformAccountRejected) EventType() string   { return TypePlatformAccount
 func (PlatformAppCreated) EventType() string        { return TypePlatformAppCreated }
 func (PlatformAppSecretRotated) EventType() string  { return TypePlatformAppSecretRotated }
 func (PlatformAppRevoked) EventType() string        { return TypePlatformAppRevoked }
+func (PlatformAppPublicKeyRegistered) EventType() string {
+	return TypePlatformAppPublicKeyRegistered
+}
 
-func (RegisterPlatformAccount) platformAccountCommand() {}
-func (ApprovePlatformAccount) platformAccountCommand()  {}
-func (RejectPlatformAccount) platformAccountCommand()   {}
-func (CreatePlatformApp) platformAccountCommand()       {}
-func (RotatePlatformAppKey) platformAccountCommand()    {}
-func (RevokePlatformApp) platformAccountCommand()       {}
+func (RegisterPlatformAccount) platformAccountCommand()      {}
+func (ApprovePlatformAccount) platformAccountCommand()       {}
+func (RejectPlatformAccount) platformAccountCommand()        {}
+func (CreatePlatformApp) platformAccountCommand()            {}
+func (RotatePlatformAppKey) platformAccountCommand()         {}
+func (RevokePlatformApp) platformAccountCommand()            {}
+func (RegisterPlatformAppPublicKey) platformAccountCommand() {}
 
 func (RegisterPlatformAccount) CommandName() string { return "register_platform_account" }
 func (ApprovePlatformAccount) CommandName() string  { return "approve_platform_account" }
@@ -390,6 +429,9 @@ func (RejectPlatformAccount) CommandName() string   { return "reject_platform_ac
 func (CreatePlatformApp) CommandName() string       { return "create_platform_app" }
 func (RotatePlatformAppKey) CommandName() string    { return "rotate_platform_app_key" }
 func (RevokePlatformApp) CommandName() string       { return "revoke_platform_app" }
+func (RegisterPlatformAppPublicKey) CommandName() string {
+	return "register_platform_app_public_key"
+}
 
 // platformAccountCodec declares the account family; every type is at version 1.
 var platformAccountCodec = newCodec("platform account event",
@@ -399,6 +441,7 @@ var platformAccountCodec = newCodec("platform account event",
 	schema[PlatformAppCreated](),
 	schema[PlatformAppSecretRotated](),
 	schema[PlatformAppRevoked](),
+	schema[PlatformAppPublicKeyRegistered](),
 )
 
 // PlatformAccounts is the integrator account aggregate.

@@ -2,6 +2,7 @@ package domain
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -47,6 +48,10 @@ func TestAccountLifecycle(t *testing.T) {
 		{"rotate", []Event{accountRegistered(), accountApproved(), appCreated()},
 			RotatePlatformAppKey{AppID: "app-1", By: "acc-1-admin", At: accountAt},
 			[]Event{PlatformAppSecretRotated{AccountID: "acc-1", AppID: "app-1", By: "acc-1-admin", At: accountAt}}},
+		{"register a public key, URL-safe and unpadded", []Event{accountRegistered(), accountApproved(), appCreated()},
+			RegisterPlatformAppPublicKey{AppID: "app-1", PublicKey: "A-_" + strings.Repeat("A", 40), By: "acc-1-admin", At: accountAt},
+			[]Event{PlatformAppPublicKeyRegistered{AccountID: "acc-1", AppID: "app-1", PublicKey: "A+/" + strings.Repeat("A", 40) + "=",
+				By: "acc-1-admin", At: accountAt}}},
 		{"revoke", []Event{accountRegistered(), accountApproved(), appCreated()},
 			RevokePlatformApp{AppID: "app-1", By: "acc-1-admin", At: accountAt},
 			[]Event{PlatformAppRevoked{AccountID: "acc-1", AppID: "app-1", By: "acc-1-admin", At: accountAt}}},
@@ -83,6 +88,8 @@ func TestAccountRefusals(t *testing.T) {
 		{"rotate unknown app", []Event{accountRegistered(), accountApproved()}, RotatePlatformAppKey{AppID: "app-9"}, CodeAppNotFound},
 		{"rotate revoked app", []Event{accountRegistered(), accountApproved(), appCreated(), revoked}, RotatePlatformAppKey{AppID: "app-1"}, CodeAppRevoked},
 		{"revoke twice", []Event{accountRegistered(), accountApproved(), appCreated(), revoked}, RevokePlatformApp{AppID: "app-1"}, CodeAppRevoked},
+		{"key of a revoked app", []Event{accountRegistered(), accountApproved(), appCreated(), revoked},
+			RegisterPlatformAppPublicKey{AppID: "app-1", PublicKey: validKey}, CodeAppRevoked},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -94,8 +101,16 @@ func TestAccountRefusals(t *testing.T) {
 	}
 }
 
+// validKey is an Ed25519 public key (of the seed 32 × 0x01) in base64.
+const validKey = "iojj3XQJ8ZX9UtstPLpdcspnCb8dlBIb83SIAbQPb1w="
+
+func keyOf(k string) func() PlatformAccountCommand {
+	return func() PlatformAccountCommand { return RegisterPlatformAppPublicKey{AppID: "app-1", PublicKey: k} }
+}
+
 func TestAccountFieldErrors(t *testing.T) {
 	approved := []Event{accountRegistered(), accountApproved()}
+	withApp := []Event{accountRegistered(), accountApproved(), appCreated()}
 	cases := []struct {
 		name  string
 		given []Event
@@ -136,6 +151,12 @@ func TestAccountFieldErrors(t *testing.T) {
 			return CreatePlatformApp(a)
 		}, "channels", CodeInvalidAppChannel},
 		{"zero per minute", approved, func() PlatformAccountCommand { a := appCreated(); a.PerMinute = 0; return CreatePlatformApp(a) }, "per_minute", CodeInvalidQuota},
+		{"public key: 31 bytes", withApp, keyOf(strings.Repeat("A", 42)), "public_key", CodeInvalidPublicKey},
+		{"public key: hex", withApp, keyOf(strings.Repeat("ab", 32)), "public_key", CodeInvalidPublicKey},
+		{"public key: PEM", withApp, keyOf("-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA" + validKey[:43] + "\n-----END PUBLIC KEY-----"),
+			"public_key", CodeInvalidPublicKey},
+		{"public key: all zero", withApp, keyOf(strings.Repeat("A", 43) + "="), "public_key", CodeInvalidPublicKey},
+		{"public key: none", withApp, keyOf(""), "public_key", CodeInvalidPublicKey},
 		{"day below minute", approved, func() PlatformAccountCommand { a := appCreated(); a.PerDay = 10; return CreatePlatformApp(a) }, "per_day", CodeInvalidQuota},
 	}
 	for _, c := range cases {
@@ -151,7 +172,8 @@ func TestAccountFieldErrors(t *testing.T) {
 
 func TestAccountEventsRoundTrip(t *testing.T) {
 	for _, e := range []Event{accountRegistered(), accountApproved(), appCreated(),
-		PlatformAppSecretRotated{AccountID: "acc-1", AppID: "app-1", By: "x", At: accountAt}} {
+		PlatformAppSecretRotated{AccountID: "acc-1", AppID: "app-1", By: "x", At: accountAt},
+		PlatformAppPublicKeyRegistered{AccountID: "acc-1", AppID: "app-1", PublicKey: validKey, By: "x", At: accountAt}} {
 		typ, data, err := PlatformAccounts.Encode(e)
 		if err != nil {
 			t.Fatal(err)

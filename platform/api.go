@@ -33,6 +33,7 @@ type API struct {
 	secrets  *auth.SecretKeys
 	clock    func() time.Time
 	sandbox  Sandbox // nil: apps get no sandbox credentials
+	cache    CredentialCache
 
 	registrationsPerHour int
 	catalogue            Catalogue
@@ -58,6 +59,24 @@ func NewAPI(ctx context.Context, store eventstore.Store, db *pgxpool.Pool, secre
 	}
 	return &API{accounts: accounts, channels: channels, db: db, secrets: secrets, clock: clock,
 		registrationsPerHour: DefaultRegistrationsPerHour, catalogue: catalogueOf()}, nil
+}
+
+// CredentialCache is this process's credential cache (auth.Authenticator).
+type CredentialCache interface{ Forget() }
+
+// WithCredentialCache makes a changed app credential (a new secret or key,
+// a revocation) take effect at once in this process too, not only when the
+// revocation notification arrives (or the cache expires, without a
+// listener). It returns a.
+func (a *API) WithCredentialCache(c CredentialCache) *API {
+	a.cache = c
+	return a
+}
+
+func (a *API) credentialsChanged() {
+	if a.cache != nil {
+		a.cache.Forget()
+	}
 }
 
 // WithRegistrationsPerHour sets the per-address registration limit; it returns a.
@@ -107,16 +126,30 @@ type (
 	}
 	// AppView is an app as the API shows it.
 	AppView struct {
-		ID        string    `json:"id"`
-		AccountID string    `json:"account_id"`
-		Name      string    `json:"name"`
-		Type      string    `json:"type"`
-		Channels  []string  `json:"channels"`
-		PerMinute int       `json:"per_minute"`
-		PerDay    int       `json:"per_day"`
-		Client    string    `json:"client"`
-		Revoked   bool      `json:"revoked"`
-		CreatedAt time.Time `json:"created_at"`
+		ID        string   `json:"id"`
+		AccountID string   `json:"account_id"`
+		Name      string   `json:"name"`
+		Type      string   `json:"type"`
+		Channels  []string `json:"channels"`
+		PerMinute int      `json:"per_minute"`
+		PerDay    int      `json:"per_day"`
+		Client    string   `json:"client"`
+		// SignatureScheme is how the app signs: CL1-HMAC-SHA256 (its
+		// secret) or CL1-ED25519 (its own key, PublicKey).
+		SignatureScheme string    `json:"signature_scheme"`
+		PublicKey       string    `json:"public_key,omitempty"`
+		Revoked         bool      `json:"revoked"`
+		CreatedAt       time.Time `json:"created_at"`
+	}
+	publicKeyRequest struct {
+		PublicKey string `json:"public_key"`
+	}
+	// AppPublicKey answers a key registration: the app, and the sandbox
+	// client that now checks the same key.
+	AppPublicKey struct {
+		App     AppView `json:"app"`
+		Client  string  `json:"client"`
+		Sandbox string  `json:"sandbox_client,omitempty"`
 	}
 	// AppCredential is an app with its signing secret, shown once, and
 	// its sandbox credential when the server has a sandbox.
@@ -162,7 +195,10 @@ func (a *API) Routes() []httpapi.Route {
 	rejected.Status, rejected.DecidedBy, rejected.Note, rejected.Revision = domain.AccountRejected, "city-admin", "营业执照不符", 2
 	app := AppView{ID: "8a1d2c3b-4e5f-4a6b-8c7d-9e0f1a2b3c4d", AccountID: account.ID, Name: "门诊身份核验",
 		Type: domain.AppIdentityReading, Channels: []string{domain.AppChannelCard, domain.AppChannelECardQR},
-		PerMinute: 600, PerDay: 100000, Client: "app-8a1d2c3b-4e5f-4a6b-8c7d-9e0f1a2b3c4d", CreatedAt: at}
+		PerMinute: 600, PerDay: 100000, Client: "app-8a1d2c3b-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
+		SignatureScheme: httpapi.SignatureScheme, CreatedAt: at}
+	keyed := app
+	keyed.SignatureScheme, keyed.PublicKey = httpapi.SignatureSchemeEd25519, "iojj3XQJ8ZX9UtstPLpdcspnCb8dlBIb83SIAbQPb1w="
 	credential := AppCredential{App: app, Client: app.Client, Secret: "cls_3q2+7w…",
 		Sandbox: &SandboxCredential{Client: "sandbox-" + app.Client, Secret: "cls_Zp4q…"}}
 	command := []httpapi.Param{httpapi.IdempotencyKey}
@@ -197,6 +233,13 @@ func (a *API) Routes() []httpapi.Route {
 		{Method: http.MethodPost, Path: "/v1/platform/apps/{id}/secret", Roles: rolesIntegrator,
 			Summary: "Rotate the app's signing secret and its sandbox credential's: the new ones are shown once, the old ones stop working",
 			Params:  command, Response: credential, Handler: a.rotate, Responses: refusals},
+		{Method: http.MethodPut, Path: "/v1/platform/apps/{id}/public-key", Roles: rolesIntegrator,
+			Summary: "Register the app's own Ed25519 public key (base64 of the raw 32 bytes): from then on the app signs with " +
+				"its private key (scheme CL1-ED25519) and its HMAC secret or previous key stops working; its sandbox client " +
+				"checks the same key. A new key rotates it; POST …/secret goes back to an HMAC secret",
+			Request: publicKeyRequest{PublicKey: keyed.PublicKey}, Params: command,
+			Response: AppPublicKey{App: keyed, Client: app.Client, Sandbox: "sandbox-" + app.Client},
+			Handler:  a.setPublicKey, Responses: refusals},
 		{Method: http.MethodPost, Path: "/v1/platform/apps/{id}/revocation", Roles: rolesIntegrator,
 			Summary: "Revoke the app: its credential and its sandbox credential stop working, for good",
 			Params:  command, Response: func() AppView { v := app; v.Revoked = true; return v }(), Handler: a.revoke, Responses: refusals},
@@ -421,8 +464,43 @@ func (a *API) rotate(c echo.Context) error {
 	if err != nil {
 		return fmt.Errorf("rotate secret of app %s: %w", row.AppID, err)
 	}
+	a.credentialsChanged()
 	app, _ := l.State.App(row.AppID)
 	return c.JSON(http.StatusOK, AppCredential{App: appView(row.AccountID, *app), Client: row.Client, Secret: secret, Sandbox: sandbox})
+}
+
+func (a *API) setPublicKey(c echo.Context) error {
+	row, err := a.ownedApp(c)
+	if err != nil {
+		return err
+	}
+	var b publicKeyRequest
+	if err := httpapi.DecodeJSON(c, &b); err != nil {
+		return err
+	}
+	p, _ := httpapi.PrincipalFrom(c)
+	ctx := c.Request().Context()
+	l, err := a.run(ctx, row.AccountID, a.envelope(c),
+		domain.RegisterPlatformAppPublicKey{AppID: row.AppID, PublicKey: b.PublicKey, By: p.Client, At: a.clock().UTC()})
+	if err != nil {
+		return err
+	}
+	app, _ := l.State.App(row.AppID)
+	// The recorded key, not the body's: a retry with the same
+	// Idempotency-Key appends nothing and completes what a crash left.
+	key, err := domain.ParseEd25519PublicKey(app.PublicKey)
+	if err != nil {
+		return fmt.Errorf("public key of app %s: %w", row.AppID, err)
+	}
+	sandbox, err := a.sandboxPublicKey(ctx, row, key)
+	if err != nil {
+		return err
+	}
+	if err := auth.SetPublicKey(ctx, a.db, row.Client, key); err != nil {
+		return fmt.Errorf("public key of app %s: %w", row.AppID, err)
+	}
+	a.credentialsChanged()
+	return c.JSON(http.StatusOK, AppPublicKey{App: appView(row.AccountID, *app), Client: row.Client, Sandbox: sandbox})
 }
 
 func (a *API) revoke(c echo.Context) error {
@@ -439,6 +517,7 @@ func (a *API) revoke(c echo.Context) error {
 	if err := auth.Revoke(ctx, a.db, row.Client); err != nil && !errors.Is(err, auth.ErrRevoked) {
 		return fmt.Errorf("revoke app %s: %w", row.AppID, err)
 	}
+	a.credentialsChanged()
 	if err := a.revokeSandbox(ctx, row.AppID); err != nil {
 		return err
 	}
@@ -506,9 +585,13 @@ func accountView(s *domain.PlatformAccount) AccountView {
 }
 
 func appView(account string, app domain.PlatformApp) AppView {
-	return AppView{ID: app.ID, AccountID: account, Name: app.Name, Type: app.Type, Channels: app.Channels,
+	v := AppView{ID: app.ID, AccountID: account, Name: app.Name, Type: app.Type, Channels: app.Channels,
 		PerMinute: app.PerMinute, PerDay: app.PerDay, Client: appClientPrefix + app.ID, Revoked: app.Revoked,
-		CreatedAt: app.CreatedAt.UTC()}
+		SignatureScheme: httpapi.SignatureScheme, PublicKey: app.PublicKey, CreatedAt: app.CreatedAt.UTC()}
+	if app.PublicKey != "" {
+		v.SignatureScheme = httpapi.SignatureSchemeEd25519
+	}
+	return v
 }
 
 func notFound() error {

@@ -14,8 +14,12 @@
 //     append and the insert) makes it; otherwise the approval is decided.
 //   - An app's credential is an api_clients row of role app, named
 //     "app-<app id>", bound to the account and the app's type, signing its
-//     requests with an HMAC secret (auth's signed requests); rotating
-//     replaces the secret, revoking revokes the row.
+//     requests with an HMAC secret (auth's signed requests) or, once the
+//     account registered one, with its own Ed25519 key (scheme CL1-ED25519;
+//     only the public key is stored). One credential at a time: a new key
+//     replaces the secret or the old key, a new secret replaces the key;
+//     revoking revokes the row. The sandbox client follows: same scheme,
+//     same public key.
 //   - An integrator sees and manages only its own account and apps (403
 //     platform_account_scope otherwise); an administrator sees every one
 //     but creates no app (it has no account).

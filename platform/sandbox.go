@@ -2,6 +2,7 @@ package platform
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"net/http"
@@ -81,6 +82,36 @@ func (a *API) sandboxCredential(ctx context.Context, row appRow) (*SandboxCreden
 	}
 	a.sandbox.CredentialsChanged()
 	return &SandboxCredential{Client: row.Client, Secret: secret}, nil
+}
+
+// sandboxPublicKey makes the app's sandbox client check key too (making
+// the client first if it is missing): the app tests the signing code it
+// will use in production, and since the client name is signed, a sandbox
+// request never verifies in production. "" without a sandbox.
+func (a *API) sandboxPublicKey(ctx context.Context, row appRow, key ed25519.PublicKey) (string, error) {
+	if a.sandbox == nil {
+		return "", nil
+	}
+	pool, err := a.sandbox.Pool(ctx)
+	if err != nil {
+		return "", sandboxUnavailable(err)
+	}
+	row.Client = sandboxClient(row.AppID)
+	if err := putApp(ctx, pool, row); err != nil {
+		return "", fmt.Errorf("sandbox: %w", err)
+	}
+	err = auth.SetPublicKey(ctx, pool, row.Client, key)
+	if errors.Is(err, auth.ErrNoClient) {
+		if _, err = auth.AddSealed(ctx, pool, auth.Client{Name: row.Client, Role: httpapi.RoleApp, Account: row.AccountID,
+			AppType: row.Type, Auth: httpapi.MethodHMAC}, a.secrets); err == nil {
+			err = auth.SetPublicKey(ctx, pool, row.Client, key)
+		}
+	}
+	if err != nil {
+		return "", fmt.Errorf("sandbox public key of app %s: %w", row.AppID, err)
+	}
+	a.sandbox.CredentialsChanged()
+	return row.Client, nil
 }
 
 // revokeSandbox revokes the app's sandbox credential, if any.

@@ -281,6 +281,7 @@ func (a *app) server(ctx context.Context) (*echo.Echo, error) {
 		rateStore = auth.NewRateBuckets(d.pool)
 	}
 	a.authn = authn
+	plat.WithCredentialCache(authn)
 	e := httpapi.NewServer(httpapi.Options{
 		Auth:      authn,
 		Signed:    authn,

@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"flag"
@@ -66,8 +68,12 @@ func startSandboxRig(t *testing.T) *sandboxRig {
 	return r
 }
 
-// cred is how a call authenticates: a bearer key, or a signing client.
-type cred struct{ key, client, secret string }
+// cred is how a call authenticates: a bearer key, or a signing client
+// (with its HMAC secret, or its Ed25519 key when priv is set).
+type cred struct {
+	key, client, secret string
+	priv                ed25519.PrivateKey
+}
 
 func (r *sandboxRig) call(method, path string, c cred, body any) (int, map[string]any) {
 	r.t.Helper()
@@ -81,6 +87,10 @@ func (r *sandboxRig) call(method, path string, c cred, body any) (int, map[strin
 	require.NoError(r.t, err)
 	req.Header.Set("Content-Type", "application/json")
 	switch {
+	case c.client != "" && c.priv != nil:
+		nonce := make([]byte, 16)
+		_, _ = rand.Read(nonce)
+		require.NoError(r.t, httpapi.SignRequestEd25519(req, c.client, c.priv, hex.EncodeToString(nonce), time.Now()))
 	case c.client != "":
 		nonce := make([]byte, 16)
 		_, _ = rand.Read(nonce)
@@ -212,8 +222,26 @@ func TestSandboxCallsNeverTouchProduction(t *testing.T) {
 	assert.Equal(t, http.StatusUnauthorized, st, "the old sandbox secret")
 	st, _ = r.call(http.MethodGet, "/v1/blacklist/"+card, fresh, nil)
 	assert.Equal(t, http.StatusOK, st, "the rotated sandbox secret")
+
+	// The app's own Ed25519 key: the sandbox client checks the same key,
+	// and its HMAC secret ends with production's.
+	priv := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, ed25519.SeedSize))
+	st, registered := r.call(http.MethodPut, "/v1/platform/apps/"+appID+"/public-key", cred{key: r.admin},
+		map[string]any{"public_key": base64.StdEncoding.EncodeToString(priv.Public().(ed25519.PublicKey))})
+	require.Equal(t, http.StatusOK, st, "%v", registered)
+	assert.Equal(t, sb.client, registered["sandbox_client"])
+	keyed := cred{client: sb.client, priv: priv}
+	st, p = r.call(http.MethodGet, "/v1/blacklist/"+card, keyed, nil)
+	assert.Equal(t, http.StatusOK, st, "the sandbox client signs with the app's key: %v", p)
+	st, p = r.call(http.MethodGet, "/v1/blacklist/"+card, cred{client: prod.client, priv: priv}, nil)
+	assert.Equal(t, http.StatusOK, st, "and so does the production client: %v", p)
+	st, _ = r.call(http.MethodGet, "/v1/blacklist/"+card, fresh, nil)
+	assert.Equal(t, http.StatusUnauthorized, st, "the sandbox's HMAC secret")
+
 	st, _ = r.call(http.MethodPost, "/v1/platform/apps/"+appID+"/revocation", cred{key: r.admin}, nil)
 	require.Equal(t, http.StatusOK, st)
 	st, _ = r.call(http.MethodGet, "/v1/blacklist/"+card, fresh, nil)
 	assert.Equal(t, http.StatusUnauthorized, st, "the revoked app's sandbox credential")
+	st, _ = r.call(http.MethodGet, "/v1/blacklist/"+card, keyed, nil)
+	assert.Equal(t, http.StatusUnauthorized, st, "the revoked app's sandbox key")
 }

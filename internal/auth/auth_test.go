@@ -108,7 +108,7 @@ func TestHMACClientSignsAndNoncesHoldAcrossInstances(t *testing.T) {
 	a := auth.NewAuthenticator(pool, time.Hour)
 	p, got, err := a.SigningKey(ctx, "icbc-gw")
 	require.NoError(t, err)
-	assert.Equal(t, []byte(secret), got)
+	assert.Equal(t, httpapi.HMACKey([]byte(secret)), got)
 	assert.Equal(t, httpapi.Principal{Client: "icbc-gw", Role: httpapi.RoleBank, Bank: "102", RateLimit: 50}, p)
 	_, err = a.Authenticate(ctx, secret)
 	assert.ErrorIs(t, err, httpapi.ErrUnauthenticated, "a signing secret is not a bearer key")

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -42,7 +43,8 @@ type Authenticator struct {
 
 type cached struct {
 	principal httpapi.Principal
-	secret    []byte
+	secret    []byte // HMAC secret (opened) or Ed25519 public key, by auth
+	auth      string
 	known     bool
 	expires   time.Time
 }
@@ -75,15 +77,23 @@ func (a *Authenticator) WithSecretKeys(keys *SecretKeys) *Authenticator {
 func (a *Authenticator) Authenticate(ctx context.Context, key string) (httpapi.Principal, error) {
 	h := hashKey(key)
 	e, err := a.lookup(ctx, "k\x00"+string(h),
-		`SELECT `+clientColumns+`, NULL::bytea FROM api_clients WHERE key_hash = $1 AND auth = 'bearer' AND revoked_at IS NULL`, h)
+		`SELECT `+clientColumns+`, auth, NULL::bytea FROM api_clients WHERE key_hash = $1 AND auth = 'bearer' AND revoked_at IS NULL`, h)
 	return e.principal, err
 }
 
-// SigningKey returns a signing client and its HMAC secret.
-func (a *Authenticator) SigningKey(ctx context.Context, client string) (httpapi.Principal, []byte, error) {
+// SigningKey returns a signing client and what checks its signatures: its
+// HMAC secret or its own Ed25519 public key, whichever it has (one only).
+func (a *Authenticator) SigningKey(ctx context.Context, client string) (httpapi.Principal, httpapi.VerificationKey, error) {
 	e, err := a.lookup(ctx, "h\x00"+client,
-		`SELECT `+clientColumns+`, hmac_secret FROM api_clients WHERE name = $1 AND auth = 'hmac' AND revoked_at IS NULL`, client)
-	return e.principal, e.secret, err
+		`SELECT `+clientColumns+`, auth, CASE auth WHEN 'hmac' THEN hmac_secret ELSE public_key END
+		FROM api_clients WHERE name = $1 AND auth IN ('hmac', 'ed25519') AND revoked_at IS NULL`, client)
+	if err != nil {
+		return httpapi.Principal{}, httpapi.VerificationKey{}, err
+	}
+	if e.auth == httpapi.MethodEd25519 {
+		return e.principal, httpapi.Ed25519Key(e.secret), nil
+	}
+	return e.principal, httpapi.HMACKey(e.secret), nil
 }
 
 // AuthenticateCert returns the client registered for the certificate's
@@ -91,7 +101,7 @@ func (a *Authenticator) SigningKey(ctx context.Context, client string) (httpapi.
 func (a *Authenticator) AuthenticateCert(ctx context.Context, cert *x509.Certificate) (httpapi.Principal, error) {
 	subject := cert.Subject.String()
 	e, err := a.lookup(ctx, "c\x00"+subject,
-		`SELECT `+clientColumns+`, NULL::bytea FROM api_clients WHERE cert_subject = $1 AND auth = 'tls' AND revoked_at IS NULL`, subject)
+		`SELECT `+clientColumns+`, auth, NULL::bytea FROM api_clients WHERE cert_subject = $1 AND auth = 'tls' AND revoked_at IS NULL`, subject)
 	if err != nil {
 		return httpapi.Principal{}, err
 	}
@@ -100,7 +110,7 @@ func (a *Authenticator) AuthenticateCert(ctx context.Context, cert *x509.Certifi
 	return p, nil
 }
 
-// lookup runs query (one row of clientColumns and a secret) through the cache.
+// lookup runs query (one row of clientColumns, auth and a secret or key) through the cache.
 func (a *Authenticator) lookup(ctx context.Context, cacheKey, query string, arg any) (cached, error) {
 	now := a.now()
 	if a.ttl > 0 {
@@ -120,7 +130,8 @@ func (a *Authenticator) lookup(ctx context.Context, cacheKey, query string, arg 
 	var c Client
 	var role string
 	var secret []byte
-	err := a.db.QueryRow(ctx, query, arg).Scan(&c.Name, &role, &c.Region, &c.Bank, &c.Channel, &c.Agency, &c.Account, &c.AppType, &c.RateLimit, &secret)
+	err := a.db.QueryRow(ctx, query, arg).Scan(&c.Name, &role, &c.Region, &c.Bank, &c.Channel, &c.Agency, &c.Account, &c.AppType, &c.RateLimit,
+		&c.Auth, &secret)
 	known := true
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
@@ -128,17 +139,17 @@ func (a *Authenticator) lookup(ctx context.Context, cacheKey, query string, arg 
 	case err != nil:
 		return cached{}, fmt.Errorf("look up client: %w", err)
 	}
-	if known && secret != nil {
+	if known && secret != nil && c.Auth == httpapi.MethodHMAC {
 		if secret, err = a.secrets.open(c.Name, secret); err != nil {
 			return cached{}, fmt.Errorf("look up client: %w", err)
 		}
 	}
 	c.Role = httpapi.Role(role)
-	if known && !c.Role.Valid() {
+	if known && (!c.Role.Valid() || c.Auth == httpapi.MethodEd25519 && len(secret) != ed25519.PublicKeySize) {
 		// A row edited by hand: refuse rather than guess.
 		known = false
 	}
-	e := cached{principal: c.Principal(), secret: secret, known: known, expires: now.Add(a.ttl)}
+	e := cached{principal: c.Principal(), secret: secret, auth: c.Auth, known: known, expires: now.Add(a.ttl)}
 	if a.ttl > 0 {
 		a.mu.Lock()
 		if len(a.cache) >= maxCached {

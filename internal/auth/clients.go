@@ -44,7 +44,8 @@ type Client struct {
 	Account string
 	AppType string
 	// Auth is how the client authenticates: httpapi.MethodBearer (also for
-	// ""), MethodHMAC or MethodTLS. A client has exactly one way in.
+	// ""), MethodHMAC, MethodEd25519 or MethodTLS. A client has exactly one
+	// way in. An Ed25519 client is made by SetPublicKey on a signing client.
 	Auth string
 	// CertSubject is the subject of its client certificate as Go prints it
 	// (x509.Certificate.Subject.String(), e.g. "CN=icbc-suzhou,O=ICBC");
@@ -102,6 +103,11 @@ ALTER TABLE api_clients ADD COLUMN IF NOT EXISTS channel text NOT NULL DEFAULT '
 ALTER TABLE api_clients ADD COLUMN IF NOT EXISTS agency text NOT NULL DEFAULT '';
 ALTER TABLE api_clients ADD COLUMN IF NOT EXISTS account text NOT NULL DEFAULT '';
 ALTER TABLE api_clients ADD COLUMN IF NOT EXISTS app_type text NOT NULL DEFAULT '';
+-- A client signing with its own Ed25519 key (auth 'ed25519'): the public
+-- key, raw 32 bytes; nothing secret, so nothing sealed.
+ALTER TABLE api_clients ADD COLUMN IF NOT EXISTS public_key bytea CHECK (length(public_key) = 32);
+ALTER TABLE api_clients DROP CONSTRAINT IF EXISTS api_clients_auth_check;
+ALTER TABLE api_clients ADD CONSTRAINT api_clients_auth_check CHECK (auth IN ('bearer', 'hmac', 'ed25519', 'tls'));
 -- Nonces of signed requests, shared by every instance; the primary key is
 -- what refuses a replay.
 CREATE TABLE IF NOT EXISTS api_nonces (

@@ -3,7 +3,11 @@
 // nonces they used) and TLS client certificates (by subject).
 //
 // Invariants:
-//   - A client has exactly one way in (auth column: bearer, hmac or tls).
+//   - A client has exactly one way in (auth column: bearer, hmac, ed25519
+//     or tls). An ed25519 client signs with its own key; the table holds its
+//     public key only (nothing to seal), and its signatures are checked
+//     under scheme CL1-ED25519 only, an hmac client's under CL1-HMAC-SHA256
+//     only.
 //   - A bearer key is 32 random bytes, shown once by Add and never stored:
 //     the table holds only its SHA-256, so a database leak does not leak
 //     usable keys. An HMAC secret is shown once too; the server must

@@ -60,7 +60,7 @@ func TestRotateSecret(t *testing.T) {
 	assert.NotEqual(t, old, fresh)
 	_, secret, err := auth.NewAuthenticator(pool, -1).SigningKey(ctx, "signer")
 	require.NoError(t, err)
-	assert.Equal(t, fresh, string(secret))
+	assert.Equal(t, fresh, string(secret.Key))
 
 	_, err = auth.Add(ctx, pool, auth.Client{Name: "bearer", Role: httpapi.RoleBank})
 	require.NoError(t, err)

@@ -39,7 +39,7 @@ func TestHMACSecretsAreSealedAtRest(t *testing.T) {
 
 	_, got, err := auth.NewAuthenticator(pool, -1).WithSecretKeys(keys).SigningKey(ctx, "hospital")
 	require.NoError(t, err)
-	assert.Equal(t, secret, string(got))
+	assert.Equal(t, secret, string(got.Key))
 
 	_, _, err = auth.NewAuthenticator(pool, -1).SigningKey(ctx, "hospital")
 	assert.ErrorIs(t, err, auth.ErrSecretKey)
@@ -79,7 +79,7 @@ func TestSealSecretsMigratesClearAndRetiredSecrets(t *testing.T) {
 	for name, want := range map[string]string{"legacy": clear, "retired": retired} {
 		_, got, err := a.SigningKey(ctx, name)
 		require.NoError(t, err, name)
-		assert.Equal(t, want, string(got), "%s before resealing", name)
+		assert.Equal(t, want, string(got.Key), "%s before resealing", name)
 	}
 
 	n, err := auth.SealSecrets(ctx, pool, keys)
@@ -96,6 +96,6 @@ func TestSealSecretsMigratesClearAndRetiredSecrets(t *testing.T) {
 		assert.NotContains(t, string(storedSecret(t, pool, name)), want, name)
 		_, got, err := a.SigningKey(ctx, name)
 		require.NoError(t, err, name)
-		assert.Equal(t, want, string(got), "%s after resealing", name)
+		assert.Equal(t, want, string(got.Key), "%s after resealing", name)
 	}
 }

@@ -132,14 +132,14 @@ func (a *authenticator) verifySigned(c echo.Context) (Principal, error) {
 		// Refused before any lookup: stale requests cost nothing.
 		return Principal{}, signatureProblem(ErrSignatureStale)
 	}
-	p, secret, err := a.signed.SigningKey(ctx, s.Client)
+	p, key, err := a.signed.SigningKey(ctx, s.Client)
 	if errors.Is(err, ErrUnauthenticated) {
 		return Principal{}, NewProblem(http.StatusUnauthorized, CodeUnauthenticated, "the client is unknown or does not sign requests")
 	}
 	if err != nil {
 		return Principal{}, authUnavailable(err)
 	}
-	if err := s.Verify(secret, now); err != nil {
+	if err := s.Verify(key, now); err != nil {
 		return Principal{}, signatureProblem(err)
 	}
 	// Remembered past the latest moment the timestamp is still accepted.
@@ -151,6 +151,9 @@ func (a *authenticator) verifySigned(c echo.Context) (Principal, error) {
 		return Principal{}, authUnavailable(err)
 	}
 	p.Method = MethodHMAC
+	if key.Scheme == SignatureSchemeEd25519 {
+		p.Method = MethodEd25519
+	}
 	return p, nil
 }
 

@@ -22,12 +22,12 @@ func FuzzSignedRequestVerify(f *testing.F) {
 		now := base.Add(time.Duration(offset%100_000) * time.Second)
 		s := httpapi.SignedRequest{Method: method, Target: target, Client: client, Timestamp: ts, Nonce: nonce,
 			Signature: sig, BodyHash: sha256.Sum256(body)}
-		if err := s.Verify(secret, now); err == nil && sig != s.Compute(secret) {
+		if err := s.Verify(httpapi.HMACKey(secret), now); err == nil && sig != s.Compute(secret) {
 			t.Fatalf("accepted a signature Compute did not make: %q", sig)
 		}
 
 		s.Signature = s.Compute(secret)
-		err := s.Verify(secret, now)
+		err := s.Verify(httpapi.HMACKey(secret), now)
 		if err == nil {
 			at, _ := s.Time()
 			if d := now.Sub(at); d > httpapi.MaxClockSkew || d < -httpapi.MaxClockSkew {
@@ -35,15 +35,15 @@ func FuzzSignedRequestVerify(f *testing.F) {
 			}
 			changed := s
 			changed.BodyHash[0] ^= 1
-			if changed.Verify(secret, now) == nil {
+			if changed.Verify(httpapi.HMACKey(secret), now) == nil {
 				t.Fatal("accepted a changed body")
 			}
 			changed = s
 			changed.Target += "x"
-			if changed.Verify(secret, now) == nil {
+			if changed.Verify(httpapi.HMACKey(secret), now) == nil {
 				t.Fatal("accepted a changed target")
 			}
-			if s.Verify([]byte("another secret"), now) == nil {
+			if s.Verify(httpapi.HMACKey([]byte("another secret")), now) == nil {
 				t.Fatal("accepted under another secret")
 			}
 			return

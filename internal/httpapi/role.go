@@ -80,8 +80,8 @@ type Principal struct {
 	// client; AppType is a RoleApp client's app type (Route.AppTypes).
 	Account string
 	AppType string
-	// Method is how the client proved who it is: MethodBearer, MethodHMAC
-	// or MethodTLS.
+	// Method is how the client proved who it is: MethodBearer, MethodHMAC,
+	// MethodEd25519 or MethodTLS.
 	Method string
 	// Subject is the verified client certificate's subject (MethodTLS), for
 	// the audit trail; "" otherwise.
@@ -96,6 +96,8 @@ const (
 	MethodBearer = "bearer"
 	MethodHMAC   = "hmac"
 	MethodTLS    = "tls"
+	// MethodEd25519: a request signed with the client's own Ed25519 key.
+	MethodEd25519 = "ed25519"
 )
 
 // Authenticator turns a bearer key into the client it belongs to.
@@ -110,9 +112,10 @@ var ErrUnauthenticated = errors.New("unknown API key")
 
 // SignedAuthenticator backs signed requests (see SignedRequest).
 type SignedAuthenticator interface {
-	// SigningKey returns the client and its HMAC secret; ErrUnauthenticated
-	// for an unknown client or one that does not sign.
-	SigningKey(ctx context.Context, client string) (Principal, []byte, error)
+	// SigningKey returns the client and the key that checks its
+	// signatures (an HMAC secret or an Ed25519 public key);
+	// ErrUnauthenticated for an unknown client or one that does not sign.
+	SigningKey(ctx context.Context, client string) (Principal, VerificationKey, error)
 	// UseNonce records that client used nonce, remembering it until
 	// expires; ErrNonceReplayed if it was used before. It must hold across
 	// every server instance (shared storage).

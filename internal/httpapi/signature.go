@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -27,6 +28,33 @@ const (
 // gets a new name, so a signature never verifies under another layout.
 const SignatureScheme = "CL1-HMAC-SHA256"
 
+// SignatureSchemeEd25519 signs the same canonical string, its first line
+// this name, with the client's own Ed25519 private key; the server holds
+// only the public key. The signature is 128 lowercase hex digits. The
+// scheme line differs, so bytes signed under one scheme are never the
+// bytes checked under the other.
+const SignatureSchemeEd25519 = "CL1-ED25519"
+
+// VerificationKey is what checks a client's signatures: the scheme its
+// credential is for and the key, an HMAC secret (SignatureScheme) or a
+// 32-byte Ed25519 public key (SignatureSchemeEd25519). The scheme is the
+// registered credential's, never the request's: a client cannot choose
+// to be checked under another one.
+type VerificationKey struct {
+	Scheme string
+	Key    []byte
+}
+
+// HMACKey is the verification key of an HMAC secret.
+func HMACKey(secret []byte) VerificationKey {
+	return VerificationKey{Scheme: SignatureScheme, Key: secret}
+}
+
+// Ed25519Key is the verification key of an Ed25519 public key.
+func Ed25519Key(pub ed25519.PublicKey) VerificationKey {
+	return VerificationKey{Scheme: SignatureSchemeEd25519, Key: pub}
+}
+
 // MaxClockSkew is how far a signed request's timestamp may be from the
 // server's clock, either way. Nonces are remembered at least this long
 // after the timestamp, so a replay is refused for as long as it is fresh.
@@ -48,8 +76,11 @@ type SignedRequest struct {
 	Client    string
 	Timestamp string // Unix seconds, decimal
 	Nonce     string
-	Signature string // lowercase hex of the HMAC-SHA256
+	Signature string // lowercase hex of the HMAC-SHA256 or of the Ed25519 signature
 	BodyHash  [sha256.Size]byte
+	// Scheme is the first line of the canonical string: SignatureScheme
+	// when empty.
+	Scheme string
 }
 
 // IsSigned reports whether the request carries a signature header at all.
@@ -82,8 +113,9 @@ func (s SignedRequest) checkForm() error {
 		return fmt.Errorf("%w: %s must be Unix seconds", ErrSignatureMalformed, HeaderTimestamp)
 	case !validNonce(s.Nonce):
 		return fmt.Errorf("%w: %s must be 16 to 64 characters of A-Z a-z 0-9 _ -", ErrSignatureMalformed, HeaderNonce)
-	case len(s.Signature) != 2*sha256.Size || strings.Trim(s.Signature, "0123456789abcdef") != "":
-		return fmt.Errorf("%w: %s must be 64 lowercase hex digits", ErrSignatureMalformed, HeaderSignature)
+	case len(s.Signature) != 2*sha256.Size && len(s.Signature) != 2*ed25519.SignatureSize ||
+		strings.Trim(s.Signature, "0123456789abcdef") != "":
+		return fmt.Errorf("%w: %s must be 64 (HMAC) or 128 (Ed25519) lowercase hex digits", ErrSignatureMalformed, HeaderSignature)
 	case s.Method == "" || s.Target == "" || strings.ContainsAny(s.Method+s.Target, "\n\r"):
 		return fmt.Errorf("%w: bad request line", ErrSignatureMalformed)
 	}
@@ -114,8 +146,12 @@ func (s SignedRequest) Time() (time.Time, error) {
 
 // CanonicalString is the exact text that is signed.
 func (s SignedRequest) CanonicalString() string {
+	scheme := s.Scheme
+	if scheme == "" {
+		scheme = SignatureScheme
+	}
 	return strings.Join([]string{
-		SignatureScheme,
+		scheme,
 		strings.ToUpper(s.Method),
 		s.Target,
 		s.Timestamp,
@@ -125,19 +161,26 @@ func (s SignedRequest) CanonicalString() string {
 	}, "\n")
 }
 
-// Compute returns the signature of s under secret.
+// Compute returns the HMAC signature of s under secret.
 func (s SignedRequest) Compute(secret []byte) string {
+	s.Scheme = SignatureScheme
 	m := hmac.New(sha256.New, secret)
 	io.WriteString(m, s.CanonicalString())
 	return hex.EncodeToString(m.Sum(nil))
 }
 
+// ComputeEd25519 returns the Ed25519 signature of s under priv.
+func (s SignedRequest) ComputeEd25519(priv ed25519.PrivateKey) string {
+	s.Scheme = SignatureSchemeEd25519
+	return hex.EncodeToString(ed25519.Sign(priv, []byte(s.CanonicalString())))
+}
+
 // Verify checks the form, the timestamp against now (±MaxClockSkew) and the
-// signature under secret, in that order, so that nothing costly is done for
+// signature under key, in that order, so that nothing costly is done for
 // a request that is malformed or stale. It does not check the nonce: that
 // needs shared storage (SignedAuthenticator.UseNonce) and must only be done
 // once the signature is known to be good, so nobody can burn others' nonces.
-func (s SignedRequest) Verify(secret []byte, now time.Time) error {
+func (s SignedRequest) Verify(key VerificationKey, now time.Time) error {
 	if err := s.checkForm(); err != nil {
 		return err
 	}
@@ -148,18 +191,45 @@ func (s SignedRequest) Verify(secret []byte, now time.Time) error {
 	if d := now.Sub(at); d > MaxClockSkew || d < -MaxClockSkew {
 		return fmt.Errorf("%w: %s is %s away from the server clock", ErrSignatureStale, HeaderTimestamp, d.Round(time.Second))
 	}
-	want := s.Compute(secret)
-	if !hmac.Equal([]byte(want), []byte(s.Signature)) {
-		return ErrSignatureInvalid
+	switch key.Scheme {
+	case SignatureScheme:
+		if !hmac.Equal([]byte(s.Compute(key.Key)), []byte(s.Signature)) {
+			return ErrSignatureInvalid
+		}
+	case SignatureSchemeEd25519:
+		sig, err := hex.DecodeString(s.Signature)
+		if err != nil || len(sig) != ed25519.SignatureSize || len(key.Key) != ed25519.PublicKeySize {
+			return ErrSignatureInvalid
+		}
+		s.Scheme = SignatureSchemeEd25519
+		if !ed25519.Verify(ed25519.PublicKey(key.Key), []byte(s.CanonicalString()), sig) {
+			return ErrSignatureInvalid
+		}
+	default:
+		return fmt.Errorf("%w: the client's credential has no known scheme %q", ErrSignatureInvalid, key.Scheme)
 	}
 	return nil
 }
 
-// SignRequest signs req for client with secret at now, setting the four
-// X-CL-* headers; nonce must be fresh per request (16 to 64 URL-safe
-// characters). It reads the body and puts it back. Go clients of cardledger
-// use it; it also documents the scheme by example.
+// SignRequest signs req for client with secret at now (scheme
+// CL1-HMAC-SHA256), setting the four X-CL-* headers; nonce must be fresh
+// per request (16 to 64 URL-safe characters). It reads the body and puts it
+// back. Go clients of cardledger use it; it also documents the scheme by
+// example.
 func SignRequest(req *http.Request, client string, secret []byte, nonce string, now time.Time) error {
+	return signRequest(req, client, nonce, now, func(s SignedRequest) string { return s.Compute(secret) })
+}
+
+// SignRequestEd25519 is SignRequest under scheme CL1-ED25519, with the
+// client's own private key (whose public key the server has registered).
+func SignRequestEd25519(req *http.Request, client string, priv ed25519.PrivateKey, nonce string, now time.Time) error {
+	if len(priv) != ed25519.PrivateKeySize {
+		return errors.New("sign request: not an Ed25519 private key")
+	}
+	return signRequest(req, client, nonce, now, func(s SignedRequest) string { return s.ComputeEd25519(priv) })
+}
+
+func signRequest(req *http.Request, client, nonce string, now time.Time, sign func(SignedRequest) string) error {
 	var body []byte
 	if req.Body != nil {
 		var err error
@@ -177,7 +247,7 @@ func SignRequest(req *http.Request, client string, secret []byte, nonce string, 
 		Nonce:     nonce,
 		BodyHash:  sha256.Sum256(body),
 	}
-	s.Signature = s.Compute(secret)
+	s.Signature = sign(s)
 	if err := s.checkForm(); err != nil {
 		return fmt.Errorf("sign request: %w", err)
 	}

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/hmac"
 	"crypto/sha256"
 	"fmt"
@@ -24,15 +25,15 @@ import (
 // memorySigners is an in-process SignedAuthenticator; internal/auth has the
 // PostgreSQL one, tested there against a real database.
 type memorySigners struct {
-	secrets map[string][]byte
+	secrets map[string]httpapi.VerificationKey
 	mu      sync.Mutex
 	used    map[string]bool
 }
 
-func (m *memorySigners) SigningKey(_ context.Context, client string) (httpapi.Principal, []byte, error) {
+func (m *memorySigners) SigningKey(_ context.Context, client string) (httpapi.Principal, httpapi.VerificationKey, error) {
 	s, ok := m.secrets[client]
 	if !ok {
-		return httpapi.Principal{}, nil, httpapi.ErrUnauthenticated
+		return httpapi.Principal{}, httpapi.VerificationKey{}, httpapi.ErrUnauthenticated
 	}
 	return httpapi.Principal{Client: client, Role: httpapi.RoleBank, Bank: "102"}, s, nil
 }
@@ -53,7 +54,8 @@ func signedServer(t *testing.T, now time.Time) *echo.Echo {
 	t.Helper()
 	log := logrus.New()
 	log.SetOutput(io.Discard)
-	signers := &memorySigners{secrets: map[string][]byte{"icbc-gw": testSecret}, used: map[string]bool{}}
+	signers := &memorySigners{secrets: map[string]httpapi.VerificationKey{"icbc-gw": httpapi.HMACKey(testSecret),
+		"icbc-ed": httpapi.Ed25519Key(testEd25519.Public().(ed25519.PublicKey))}, used: map[string]bool{}}
 	return httpapi.NewServer(httpapi.Options{
 		Auth: httpapi.StaticAuthenticator{"bank-key": {Client: "icbc", Role: httpapi.RoleBank}}, Signed: signers,
 		Log: log, Now: func() time.Time { return now },

@@ -234,6 +234,7 @@ var Table = []Code{
 	{"invalid_channel_kind", 0, "domain", "not a channel app kind (hrss, icbc, abc, boc, ccb, psbc, rural_credit, unionpay)"},
 	{"invalid_app_channel", 0, "domain", "not an app channel (card, ecard_qr, ecard_online), or named twice"},
 	{"invalid_quota", 0, "domain", "an app quota out of range (per_day at least per_minute)"},
+	{"invalid_public_key", 0, "domain", "not an Ed25519 public key: base64 (standard or URL-safe) of the raw 32 bytes, not all zero"},
 	{"invalid_mcc", 0, "domain", "not a four-digit merchant category code"},
 	{"invalid_settlement_account", 0, "domain", "the settlement account's bank code (3 digits) or account number (8 to 32 digits) is malformed"},
 	{"invalid_order_no", 0, "domain", "an order or refund number is not 1 to 32 letters, digits, '-' or '_'"},
