@@ -179,12 +179,15 @@ func (a *API) cardRoutes() []httpapi.Route {
 			Method: http.MethodPost, Path: "/v1/cardholders/{id}/instant-issuance", Roles: rolesBank,
 			Summary: "Bank counter instant issuance (即时制卡): apply if needed, open the account, assign, produce, issue and activate. " +
 				"account_no and chip_id are the bank's (the account it opened, the chip its writer read) and required; " +
-				"account_no may be left out when the pending application already has an account at this bank",
+				"account_no may be left out when the pending application already has an account at this bank. " +
+				"Opening a replacement application itself, it records the replacement fee; one due (not exempted) is refused " +
+				"replacement_fee_unpaid, as is a pending application whose fee is unpaid: apply for the replacement, pay, then issue",
 			Request: instantIssueBody{BankCode: "102", AccountNo: "6212260200012345678", ChipID: "0123456789abcdef0123456789abcdef", Agency: "102-shenzhen-futian"},
 		}, false, func(ctx context.Context, c echo.Context, env Envelope, b instantIssueBody) (Result, error) {
 			p, _ := httpapi.PrincipalFrom(c)
 			return a.svc.InstantIssue.Handle(ctx, InstantIssue{Envelope: env, CardholderID: c.Param("id"),
-				BankCode: orDefault(b.BankCode, p.Bank), AccountNo: b.AccountNo, ChipID: b.ChipID, Agency: b.Agency})
+				BankCode: orDefault(b.BankCode, p.Bank), AccountNo: b.AccountNo, ChipID: b.ChipID, Agency: b.Agency,
+				Fee: a.replacementFee("")})
 		}),
 
 		cardRoute(a, "/production", "Record that the vendor produced the card (制卡成功)", rolesCounter, false,

@@ -138,6 +138,9 @@ type InstantIssue struct {
 	ChipID        string
 	On            time.Time
 	Agency        string
+	// Fee is the fee schedule for an application this opens as a
+	// replacement (fee.go); no claim. nil charges none.
+	Fee *ReplacementFee
 }
 
 func (RegisterCardholder) CommandName() string      { return "register_cardholder" }
