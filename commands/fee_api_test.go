@@ -113,3 +113,19 @@ func TestInstantIssueReplacingACancelledCardOverHTTPRecordsItsFee(t *testing.T) 
 	assert.Equal(t, domain.FeeExemptElderly, fee.Exemption)
 	assert.False(t, fee.Due)
 }
+
+// A counter's application after a cancellation is a replacement and pays.
+func TestApplicationReplacingACancelledCardOverHTTPRecordsItsFee(t *testing.T) {
+	e := newEnvWith(t, feeSchedule(70))
+	holder, card := e.activeCard(38)
+	r := e.do(http.MethodPost, "/v1/cards/"+card+"/cancellation", keyCounter, map[string]any{"reason": "holder asked"})
+	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+	r = e.do(http.MethodPost, "/v1/cardholders/"+holder+"/applications", keyBank, map[string]any{"source": "bank", "bank_code": "102"})
+	require.Equal(t, http.StatusCreated, r.Status, string(r.Body))
+	assert.Equal(t, []string{"CardApplied", "ReplacementFeeAssessed"}, r.command(t).Events)
+	fee := e.state(holder).Card.Fee
+	require.NotNil(t, fee)
+	assert.True(t, fee.Due)
+	refused(t, e.do(http.MethodPost, "/v1/cardholders/"+holder+"/instant-issuance", keyBank, instantIssueBody()),
+		http.StatusConflict, domain.CodeReplacementFeeUnpaid)
+}

@@ -31,6 +31,9 @@ type (
 		Source   domain.ApplicationSource `json:"source"`
 		BankCode string                   `json:"bank_code,omitempty"` // default: the calling bank's; required for source bank or batch
 		PhotoRef string                   `json:"photo_ref,omitempty"`
+		// FeeExemption claims a replacement fee exemption the counter
+		// checked, for an application replacing a cancelled card.
+		FeeExemption domain.FeeExemption `json:"fee_exemption,omitempty"`
 	}
 	instantIssueBody struct {
 		BankCode  string `json:"bank_code,omitempty"` // default: the calling bank's
@@ -143,7 +146,8 @@ func (a *API) cardRoutes() []httpapi.Route {
 			Method: http.MethodPost, Path: "/v1/cardholders/{id}/applications", Roles: rolesCounterBank, Status: http.StatusCreated,
 			Summary: "Apply for a card (申领). photo_ref names the holder's current photo or is left out to use it " +
 				"(photo_not_collected otherwise); with CARDLEDGER_POLICE_URL set, a counter application checks the holder " +
-				"with the police first and, when the holder has no photo, takes the police photo (PhotoCollected)",
+				"with the police first and, when the holder has no photo, takes the police photo (PhotoCollected). " +
+				"After a cancellation the application is a replacement and records the replacement fee (fee_exemption as for /replacement)",
 			Request:   applyBody{Source: domain.SourceCounter, BankCode: "102", PhotoRef: examplePhotoRef},
 			Responses: policeProblems,
 		}, false, func(ctx context.Context, c echo.Context, env Envelope, b applyBody) (Result, error) {
@@ -157,7 +161,7 @@ func (a *API) cardRoutes() []httpapi.Route {
 			}
 			return a.svc.Cardholder.Handle(ctx, CardholderCommand{Envelope: env, CardholderID: holder,
 				Command: domain.ApplyForCard{ApplicationID: ApplicationIDFor(env.CommandID), Source: b.Source,
-					BankCode: orDefault(b.BankCode, p.Bank), PhotoRef: b.PhotoRef}})
+					BankCode: orDefault(b.BankCode, p.Bank), PhotoRef: b.PhotoRef, Fee: a.replacementFee(b.FeeExemption)}})
 		}),
 		holderRoute(a, "/bank-account", "Record the bank account opened for the pending application (预开户)", rolesBank, http.StatusOK, false,
 			bankAccountBody{BankCode: "102", AccountNo: "6212260200012345678"},

@@ -32,6 +32,9 @@ type ApplyForCard struct {
 	Source        ApplicationSource
 	BankCode      string
 	PhotoRef      string
+	// Fee is the fee schedule and claim, assessed when the application
+	// replaces a cancelled card (fee.go); nil charges none.
+	Fee *ReplacementFee
 }
 
 type OpenBankAccount struct {

@@ -8,7 +8,7 @@ import (
 // Replacement fee (补换卡工本费). Every path that applies for a replacement
 // card records what it costs (ReplacementFeeAssessed, in the append that
 // applies for the new card): replace_card at a counter or bank,
-// apply_through_channel replacing a lost or cancelled card, and an
+// apply_for_card after a cancellation, apply_through_channel replacing a lost or cancelled card, and an
 // instant_issue that opens its own replacement application. A channel
 // claims no exemption (the counter sees the certificate); elderly needs no
 // claim. A fee neither exempted nor paid holds the application: it is

@@ -119,3 +119,25 @@ func TestAnInstantIssueOpeningAReplacementRecordsOrHoldsTheFee(t *testing.T) {
 		CardActivated{CardNo: testCardNo},
 	)
 }
+
+// A counter's application after a cancellation replaces the cancelled
+// card: it pays, with the counter's claims, like replace_card.
+func TestAnApplicationAfterACancellationRecordsTheFee(t *testing.T) {
+	apply := func(claim FeeExemption) ApplyForCard {
+		return ApplyForCard{ApplicationID: feeApp, Source: SourceCounter, BankCode: testBank,
+			Fee: &ReplacementFee{Schedule: testSchedule, Claim: claim, On: testDay}}
+	}
+	c := given(t, cancelled()).when(apply("")).thenEvents(
+		CardApplied{ApplicationID: feeApp, Source: SourceCounter, Kind: Replacement, BankCode: testBank, ReplacesCardNo: testCardNo},
+		ReplacementFeeAssessed{ApplicationID: feeApp, AmountFen: 2000, AssessedOn: "2024-03-01"},
+	)
+	require.True(t, c.Card.Fee.Due())
+	given(t, cancelled()).when(apply(FeeExemptHardship)).thenEvents(
+		CardApplied{ApplicationID: feeApp, Source: SourceCounter, Kind: Replacement, BankCode: testBank, ReplacesCardNo: testCardNo},
+		ReplacementFeeAssessed{ApplicationID: feeApp, AmountFen: 2000, Exemption: FeeExemptHardship, AssessedOn: "2024-03-01"},
+	)
+	given(t, registered()).when(apply("")).thenEvents(
+		CardApplied{ApplicationID: feeApp, Source: SourceCounter, Kind: FirstIssue, BankCode: testBank},
+	)
+	given(t, registered()).when(apply(FeeExemptHardship)).thenError(CodeNoFeeDue)
+}
