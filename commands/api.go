@@ -34,8 +34,8 @@ type API struct {
 	fee domain.FeeSchedule
 }
 
-// WithReplacementFee makes replacements at a counter or bank record the
-// fee of schedule s (docs/fees.md). Call it before serving.
+// WithReplacementFee makes every replacement application (counter, bank,
+// channel, instant issue) record the fee of schedule s (docs/fees.md). Call it before serving.
 func (a *API) WithReplacementFee(s domain.FeeSchedule) *API {
 	a.fee = s
 	return a

@@ -24,6 +24,9 @@ type InstantIssue struct {
 	AccountNo    string
 	ChipID       string
 	Agency       string
+	// Fee is the replacement fee schedule, assessed when this opens a
+	// replacement application (docs/fees.md); nil charges none.
+	Fee *domain.ReplacementFee
 }
 
 // InstantIssueHandler handles InstantIssue.
@@ -65,6 +68,7 @@ func (h *InstantIssueHandler) Handle(ctx context.Context, cmd InstantIssue) (Res
 		On:            h.clock(),
 		Agency:        cmd.Agency,
 		CardNo:        placeholderCardNo,
+		Fee:           cmd.Fee,
 	}
 	if dc.Agency == "" {
 		dc.Agency = cmd.BankCode

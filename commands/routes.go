@@ -31,6 +31,9 @@ type (
 		Source   domain.ApplicationSource `json:"source"`
 		BankCode string                   `json:"bank_code,omitempty"` // default: the calling bank's; required for source bank or batch
 		PhotoRef string                   `json:"photo_ref,omitempty"`
+		// FeeExemption claims a replacement fee exemption the counter
+		// checked, for an application replacing a cancelled card.
+		FeeExemption domain.FeeExemption `json:"fee_exemption,omitempty"`
 	}
 	instantIssueBody struct {
 		BankCode  string `json:"bank_code,omitempty"` // default: the calling bank's
@@ -143,7 +146,8 @@ func (a *API) cardRoutes() []httpapi.Route {
 			Method: http.MethodPost, Path: "/v1/cardholders/{id}/applications", Roles: rolesCounterBank, Status: http.StatusCreated,
 			Summary: "Apply for a card (申领). photo_ref names the holder's current photo or is left out to use it " +
 				"(photo_not_collected otherwise); with CARDLEDGER_POLICE_URL set, a counter application checks the holder " +
-				"with the police first and, when the holder has no photo, takes the police photo (PhotoCollected)",
+				"with the police first and, when the holder has no photo, takes the police photo (PhotoCollected). " +
+				"After a cancellation the application is a replacement and records the replacement fee (fee_exemption as for /replacement)",
 			Request:   applyBody{Source: domain.SourceCounter, BankCode: "102", PhotoRef: examplePhotoRef},
 			Responses: policeProblems,
 		}, false, func(ctx context.Context, c echo.Context, env Envelope, b applyBody) (Result, error) {
@@ -157,7 +161,7 @@ func (a *API) cardRoutes() []httpapi.Route {
 			}
 			return a.svc.Cardholder.Handle(ctx, CardholderCommand{Envelope: env, CardholderID: holder,
 				Command: domain.ApplyForCard{ApplicationID: ApplicationIDFor(env.CommandID), Source: b.Source,
-					BankCode: orDefault(b.BankCode, p.Bank), PhotoRef: b.PhotoRef}})
+					BankCode: orDefault(b.BankCode, p.Bank), PhotoRef: b.PhotoRef, Fee: a.replacementFee(b.FeeExemption)}})
 		}),
 		holderRoute(a, "/bank-account", "Record the bank account opened for the pending application (预开户)", rolesBank, http.StatusOK, false,
 			bankAccountBody{BankCode: "102", AccountNo: "6212260200012345678"},
@@ -179,12 +183,15 @@ func (a *API) cardRoutes() []httpapi.Route {
 			Method: http.MethodPost, Path: "/v1/cardholders/{id}/instant-issuance", Roles: rolesBank,
 			Summary: "Bank counter instant issuance (即时制卡): apply if needed, open the account, assign, produce, issue and activate. " +
 				"account_no and chip_id are the bank's (the account it opened, the chip its writer read) and required; " +
-				"account_no may be left out when the pending application already has an account at this bank",
+				"account_no may be left out when the pending application already has an account at this bank. " +
+				"Opening a replacement application itself, it records the replacement fee; one due (not exempted) is refused " +
+				"replacement_fee_unpaid, as is a pending application whose fee is unpaid: apply for the replacement, pay, then issue",
 			Request: instantIssueBody{BankCode: "102", AccountNo: "6212260200012345678", ChipID: "0123456789abcdef0123456789abcdef", Agency: "102-shenzhen-futian"},
 		}, false, func(ctx context.Context, c echo.Context, env Envelope, b instantIssueBody) (Result, error) {
 			p, _ := httpapi.PrincipalFrom(c)
 			return a.svc.InstantIssue.Handle(ctx, InstantIssue{Envelope: env, CardholderID: c.Param("id"),
-				BankCode: orDefault(b.BankCode, p.Bank), AccountNo: b.AccountNo, ChipID: b.ChipID, Agency: b.Agency})
+				BankCode: orDefault(b.BankCode, p.Bank), AccountNo: b.AccountNo, ChipID: b.ChipID, Agency: b.Agency,
+				Fee: a.replacementFee("")})
 		}),
 
 		cardRoute(a, "/production", "Record that the vendor produced the card (制卡成功)", rolesCounter, false,

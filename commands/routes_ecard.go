@@ -189,9 +189,10 @@ func (a *API) ecardRoutes() []httpapi.Route {
 				return domain.ChangePhone{Phone: b.Phone, Channel: p.Channel}
 			}),
 		selfServiceRoute(a, "/instant-application", "Apply for a card to be made at once (即时制卡申请), routed to the bank of the holder's "+
-			"current or last card, whose counter makes it (instant-issuance continues this application)", domain.ConsentSelfService, emptyBody{},
+			"current or last card, whose counter makes it (instant-issuance continues this application). A replacement records the "+
+			"replacement fee (elderly exempted by age; no other exemption can be claimed here), held until paid", domain.ConsentSelfService, emptyBody{},
 			func(_ *domain.Cardholder, env Envelope, p httpapi.Principal, _ emptyBody) domain.CardholderCommand {
-				return domain.ApplyThroughChannel{ApplicationID: ApplicationIDFor(env.CommandID), Channel: p.Channel}
+				return domain.ApplyThroughChannel{ApplicationID: ApplicationIDFor(env.CommandID), Channel: p.Channel, Fee: a.replacementFee("")}
 			}),
 		{
 			Method: http.MethodGet, Path: "/v1/cardholders/{id}/self-service/status", Roles: rolesChannel,

@@ -32,6 +32,9 @@ type ApplyForCard struct {
 	Source        ApplicationSource
 	BankCode      string
 	PhotoRef      string
+	// Fee is the fee schedule and claim, assessed when the application
+	// replaces a cancelled card (fee.go); nil charges none.
+	Fee *ReplacementFee
 }
 
 type OpenBankAccount struct {
@@ -138,6 +141,9 @@ type InstantIssue struct {
 	ChipID        string
 	On            time.Time
 	Agency        string
+	// Fee is the fee schedule for an application this opens as a
+	// replacement (fee.go); no claim. nil charges none.
+	Fee *ReplacementFee
 }
 
 func (RegisterCardholder) CommandName() string      { return "register_cardholder" }

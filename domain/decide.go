@@ -251,6 +251,7 @@ func decideApply(c *Cardholder, cmd ApplyForCard) ([]Event, error) {
 	f.requiredRef("application_id", cmd.ApplicationID)
 	f.source("source", cmd.Source)
 	applicationBankFields(&f, cmd.Source, cmd.BankCode)
+	feeField(&f, cmd.Fee)
 	if err := f.err(); err != nil {
 		return nil, err
 	}
@@ -262,14 +263,25 @@ func decideApply(c *Cardholder, cmd ApplyForCard) ([]Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	return one(CardApplied{
+	// After a cancellation the application replaces the cancelled card
+	// and pays like replace_card; a first issue is free.
+	var fee *ReplacementFeeAssessed
+	switch {
+	case replaces != "":
+		if fee, err = assessFee(c, cmd.ApplicationID, cmd.Fee); err != nil {
+			return nil, err
+		}
+	case cmd.Fee != nil && cmd.Fee.Claim != "":
+		return nil, Conflict(CodeNoFeeDue, "a first issue costs nothing, so there is nothing to exempt")
+	}
+	return withFee([]Event{CardApplied{
 		ApplicationID:  cmd.ApplicationID,
 		Source:         cmd.Source,
 		Kind:           kindFor(replaces),
 		BankCode:       cmd.BankCode,
 		PhotoRef:       photo,
 		ReplacesCardNo: replaces,
-	})
+	}}, fee), nil
 }
 
 // pendingApplication returns the current card if it is an application

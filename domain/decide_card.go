@@ -1,7 +1,5 @@
 package domain
 
-import "slices"
-
 func decideHandOver(c *Cardholder, cmd HandOverCard) ([]Event, error) {
 	var f fieldErrors
 	f.cardNo("card_no", cmd.CardNo)
@@ -172,14 +170,6 @@ func decideReplace(c *Cardholder, cmd ReplaceCard) ([]Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	withFee := func(events []Event) []Event {
-		if fee == nil {
-			return events
-		}
-		// Right after CardApplied: the fee belongs to the new application.
-		i := slices.IndexFunc(events, func(e Event) bool { _, ok := e.(CardApplied); return ok })
-		return slices.Insert(events, i+1, Event(*fee))
-	}
 	applied := CardApplied{
 		ApplicationID:  cmd.ApplicationID,
 		Source:         cmd.Source,
@@ -192,7 +182,7 @@ func decideReplace(c *Cardholder, cmd ReplaceCard) ([]Event, error) {
 	switch {
 	case card.Status == StatusCancelled:
 		// Already invalid: only the new application is needed.
-		return withFee([]Event{applied}), nil
+		return withFee([]Event{applied}, fee), nil
 	case in(card.Status, cancellable()...):
 		events := []Event{
 			CardCancelled{CardNo: cmd.CardNo, Cause: CauseReplacement, From: card.Status, Reason: cmd.Reason},
@@ -203,7 +193,7 @@ func decideReplace(c *Cardholder, cmd ReplaceCard) ([]Event, error) {
 		if card.ECardIssued {
 			events = append(events, ECardCarriedOver{ApplicationID: cmd.ApplicationID, FromCardNo: cmd.CardNo})
 		}
-		return withFee(events), nil
+		return withFee(events, fee), nil
 	}
 	return nil, InvalidTransition(card.Status, cmd.CommandName())
 }
@@ -288,6 +278,8 @@ func decideInstantIssue(c *Cardholder, cmd InstantIssue) ([]Event, error) {
 	}
 	f.text("agency", cmd.Agency, maxRefLen)
 	f.ref("application_id", cmd.ApplicationID)
+	feeField(&f, cmd.Fee)
+	unclaimedFeeField(&f, cmd.Fee, "an instant issue")
 	if err := f.err(); err != nil {
 		return nil, err
 	}
@@ -320,6 +312,20 @@ func decideInstantIssue(c *Cardholder, cmd InstantIssue) ([]Event, error) {
 			PhotoRef:       currentPhotoRef(c),
 			ReplacesCardNo: replaces,
 		})
+		if replaces != "" {
+			fee, err := assessFee(c, cmd.ApplicationID, cmd.Fee)
+			if err != nil {
+				return nil, err
+			}
+			// A due fee holds the card it would make at once: the bank
+			// applies (replace_card), the holder pays, then instant issue
+			// continues that application.
+			if fee != nil && fee.Exemption == "" {
+				return nil, Conflict(CodeReplacementFeeUnpaid, "a replacement costs %d fen, paid before the card is made: "+
+					"apply for the replacement first (replace_card), then issue once it is paid", fee.AmountFen)
+			}
+			events = withFee(events, fee)
+		}
 	}
 	switch {
 	case card.AccountNo == "":

@@ -141,7 +141,12 @@
 //	     by the application layer with the province's answer).
 //	(21) replace_card with a fee schedule also records ReplacementFeeAssessed
 //	     right after its CardApplied (fee.go, docs/fees.md): exempted
-//	     (elderly, hardship, card_defect) or due. A due fee holds the
+//	     (elderly, hardship, card_defect) or due. So does every other
+//	     application of kind replacement: apply_for_card after a
+//	     cancellation (with the counter's claim), apply_through_channel (14)
+//	     and an instant_issue opening its own application (no claim there;
+//	     elderly applies by age; instant_issue is refused
+//	     replacement_fee_unpaid when that fee would be due). A due fee holds the
 //	     application: record_production and instant_issue refuse it
 //	     (replacement_fee_unpaid) until record_fee_payment
 //	     (ReplacementFeePaid; fee_already_paid, fee_amount_mismatch,

@@ -69,6 +69,9 @@ type ChangePhone struct {
 type ApplyThroughChannel struct {
 	ApplicationID string
 	Channel       string
+	// Fee is the schedule for a replacement (fee.go); a channel claims no
+	// exemption, elderly applies by itself. nil charges none.
+	Fee *ReplacementFee
 }
 
 // RaiseECardRiskAlert records that the holder's codes were verified in two

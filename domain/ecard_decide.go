@@ -233,6 +233,8 @@ func decideApplyThroughChannel(c *Cardholder, cmd ApplyThroughChannel) ([]Event,
 	var f fieldErrors
 	f.requiredRef("application_id", cmd.ApplicationID)
 	f.channel("channel", cmd.Channel)
+	feeField(&f, cmd.Fee)
+	unclaimedFeeField(&f, cmd.Fee, "a channel")
 	if err := f.err(); err != nil {
 		return nil, err
 	}
@@ -262,14 +264,21 @@ func decideApplyThroughChannel(c *Cardholder, cmd ApplyThroughChannel) ([]Event,
 	}
 	applied := CardApplied{ApplicationID: cmd.ApplicationID, Source: SourceOnline, Kind: kindFor(replaces),
 		BankCode: bank, ReplacesCardNo: replaces, Channel: cmd.Channel, PhotoRef: currentPhotoRef(c)}
+	var fee *ReplacementFeeAssessed
+	if replaces != "" {
+		var err error
+		if fee, err = assessFee(c, cmd.ApplicationID, cmd.Fee); err != nil {
+			return nil, err
+		}
+	}
 	if !lost {
-		return one(applied)
+		return withFee([]Event{applied}, fee), nil
 	}
 	events := []Event{CardCancelled{CardNo: replaces, Cause: CauseReplacement, From: c.Card.Status}, applied}
 	if c.Card.ECardIssued {
 		events = append(events, ECardCarriedOver{ApplicationID: cmd.ApplicationID, FromCardNo: replaces})
 	}
-	return events, nil
+	return withFee(events, fee), nil
 }
 
 func decideRaiseECardRiskAlert(c *Cardholder, cmd RaiseECardRiskAlert) ([]Event, error) {

@@ -5,9 +5,13 @@ import (
 	"time"
 )
 
-// Replacement fee (补换卡工本费). A replacement at a counter or bank records
-// what it costs (ReplacementFeeAssessed, in the append that applies for the
-// new card); a fee neither exempted nor paid holds the application: it is
+// Replacement fee (补换卡工本费). Every path that applies for a replacement
+// card records what it costs (ReplacementFeeAssessed, in the append that
+// applies for the new card): replace_card at a counter or bank,
+// apply_for_card after a cancellation, apply_through_channel replacing a lost or cancelled card, and an
+// instant_issue that opens its own replacement application. A channel
+// claims no exemption (the counter sees the certificate); elderly needs no
+// claim. A fee neither exempted nor paid holds the application: it is
 // not produced (record_production, instant_issue: replacement_fee_unpaid)
 // and batch selection leaves it out. The non-tax POS (非税收入 POS) reports
 // the payment (record_fee_payment: ReplacementFeePaid).
@@ -124,6 +128,24 @@ func assessFee(c *Cardholder, appID string, fee *ReplacementFee) (*ReplacementFe
 		e.Exemption = fee.Claim
 	}
 	return e, nil
+}
+
+// withFee puts fee (if any) right after the CardApplied in events: the
+// fee belongs to the new application.
+func withFee(events []Event, fee *ReplacementFeeAssessed) []Event {
+	if fee == nil {
+		return events
+	}
+	i := slices.IndexFunc(events, func(e Event) bool { _, ok := e.(CardApplied); return ok })
+	return slices.Insert(events, i+1, Event(*fee))
+}
+
+// unclaimedFeeField refuses an exemption claim where no counter sees the
+// certificate (a channel, an instant issue's own application).
+func unclaimedFeeField(f *fieldErrors, fee *ReplacementFee, where string) {
+	if fee != nil && fee.Claim != "" {
+		f.add("fee_exemption", CodeInvalidValue, "%s claims no fee exemption; the counter checks the certificate (replace_card)", where)
+	}
 }
 
 // ageOn is the age in whole years on day of someone born on birth

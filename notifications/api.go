@@ -1,6 +1,7 @@
 package notifications
 
 import (
+	"errors"
 	"net/http"
 	"time"
 
@@ -10,10 +11,19 @@ import (
 	"github.com/cardledger/cardledger/internal/httpapi"
 )
 
-// API is the notifier's status route.
+// API is the notifier's status and redelivery routes.
 type API struct {
 	repo    repo
 	enabled bool
+	// notifier redelivers dead letters; nil: this server runs none.
+	notifier *Projection
+}
+
+// WithRedelivery makes the redelivery route send through p (the notifier
+// this server built with its configured media).
+func (a *API) WithRedelivery(p *Projection) *API {
+	a.notifier = p
+	return a
 }
 
 // NewAPI serves the status of the notifier whose tables are in pool;
@@ -56,7 +66,39 @@ func (a *API) Routes() []httpapi.Route {
 			Summary: "Notifier status (docs/notifications.md): whether a medium is configured, the log position notified, " +
 				"messages sent, failed attempts on the message in flight and the dead letters (never a recipient or text)",
 			Response: example, Handler: a.status},
+		{Method: http.MethodPost, Path: "/v1/notifications/dead-letters/{id}/redelivery", Roles: []httpapi.Role{httpapi.RoleAdmin},
+			Summary: "Send a dead letter once more (docs/notifications.md); id is the message id <event id>-<index> of the status. " +
+				"Composed again from its event with the holder's recipient and opt-out of now, sent with the same message id " +
+				"(at least once: a receiver recognises a duplicate by it). Sent or withdrawn (nothing to send any more): " +
+				"the dead letter is gone; refused again: it stays, with the new error",
+			Response: Redelivered{MessageID: "0b5e5d0a-4b0e-5c4e-9a57-2a1f3c4d5e6f-1", Kind: KindCardActivated, Medium: Email, Outcome: RedeliverySent},
+			Responses: []httpapi.Response{
+				{Status: http.StatusNotFound, Description: "No dead letter has this message id (notification_dead_letter_not_found)"},
+				{Status: http.StatusBadGateway, Description: "The medium refused it again (notification_redelivery_failed); the dead letter stays"},
+				{Status: http.StatusConflict, Description: "This server sends no notifications (notifications_off): redeliver from one that does"},
+			},
+			Handler: a.redeliver},
 	}
+}
+
+func (a *API) redeliver(c echo.Context) error {
+	if a.notifier == nil {
+		return httpapi.Conflict("notifications_off", "this server sends no notifications (no SMS gateway or SMTP server configured)")
+	}
+	eventID, idx, err := ParseMessageID(c.Param("id"))
+	if err != nil {
+		return httpapi.NotFound("notification_dead_letter_not_found", err.Error())
+	}
+	out, err := a.notifier.Redeliver(c.Request().Context(), eventID, idx)
+	switch {
+	case errors.Is(err, ErrDeadLetterNotFound):
+		return httpapi.NotFound("notification_dead_letter_not_found", "no dead letter has message id "+c.Param("id"))
+	case errors.Is(err, ErrRedeliveryFailed):
+		return httpapi.NewProblem(http.StatusBadGateway, "notification_redelivery_failed", err.Error())
+	case err != nil:
+		return err
+	}
+	return c.JSON(http.StatusOK, out)
 }
 
 func (a *API) status(c echo.Context) error {

@@ -149,14 +149,19 @@ var pickupPoints = map[string]string{"pt-gulou": "鼓楼区社保服务中心"}
 
 const operatorMailbox = "ops@agency.example.cn"
 
+// projection is a notifier over the test's SMS simulator and SMTP server.
+func (e *env) projection(opts notifications.Options) *notifications.Projection {
+	email := notifications.SMTP{Host: "127.0.0.1", Port: e.box.addr.Port, From: "noreply@card.example.cn",
+		Clock: func() time.Time { return time.Date(2026, 12, 5, 8, 0, 0, 0, time.UTC) }}
+	return notifications.NewProjection(e.store, e.pool,
+		notifications.Rules{PickupPoints: pickupPoints, OperatorEmail: operatorMailbox},
+		notifications.NewSMSGateway(e.smsURL, 5*time.Second), email, opts, e.log)
+}
+
 // notifier runs the notifier on a runner of its own until the test ends.
 func (e *env) notifier(opts notifications.Options) *projections.Runner {
 	e.t.Helper()
-	email := notifications.SMTP{Host: "127.0.0.1", Port: e.box.addr.Port, From: "noreply@card.example.cn",
-		Clock: func() time.Time { return time.Date(2026, 12, 5, 8, 0, 0, 0, time.UTC) }}
-	p := notifications.NewProjection(e.store, e.pool,
-		notifications.Rules{PickupPoints: pickupPoints, OperatorEmail: operatorMailbox},
-		notifications.NewSMSGateway(e.smsURL, 5*time.Second), email, opts, e.log)
+	p := e.projection(opts)
 	r := projections.NewRunner(e.store, e.pool, e.log).
 		WithOptions(projections.Options{LockPoll: 50 * time.Millisecond, Retry: 50 * time.Millisecond}).Add(p)
 	ctx, cancel := context.WithCancel(e.ctx)

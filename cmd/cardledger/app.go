@@ -57,6 +57,9 @@ type app struct {
 	// ecardClock is the e-card codes' clock (expiry, key rotation); nil is
 	// time.Now. Tests set it before server.
 	ecardClock func() time.Time
+	// notifier is the notifications projection (nil: no medium configured);
+	// the redelivery route sends dead letters through it.
+	notifier *notifications.Projection
 	// sandbox is the open platform's sandbox tenant (set by server unless
 	// CARDLEDGER_SANDBOX_POSTGRES_URL is off; the sandbox's own app has none).
 	sandbox *sandbox
@@ -102,7 +105,8 @@ func buildApp(ctx context.Context, d *deps) (*app, error) {
 		if err := notifications.Migrate(ctx, pool, head.Position); err != nil {
 			return nil, err
 		}
-		a.deliveries.Add(notifier(store, pool, d.cfg.Notify, d.log))
+		a.notifier = notifier(store, pool, d.cfg.Notify, d.log)
+		a.deliveries.Add(a.notifier)
 	}
 	return a, nil
 }
@@ -239,7 +243,7 @@ func (a *app) server(ctx context.Context) (*echo.Echo, error) {
 		return nil, err
 	}
 	routes = append(routes, pays.Routes())
-	routes = append(routes, notifications.NewAPI(d.pool, d.cfg.Notify.Enabled()).Routes())
+	routes = append(routes, notifications.NewAPI(d.pool, d.cfg.Notify.Enabled()).WithRedelivery(a.notifier).Routes())
 	secrets, err := d.clientSecretKeys()
 	if err != nil {
 		return nil, err

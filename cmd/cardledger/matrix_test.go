@@ -146,8 +146,9 @@ var accessMatrix = map[string]access{
 
 	// Notification opt-out (issue 16 item 5): the counter, or a channel
 	// bound to the holder (the matrix holder is bound to none).
-	"POST /v1/cardholders/{id}/notification-preferences": {roles(channel, counter), targetHolder},
-	"GET /v1/notifications/status":                       {adminOnly, targetNone},
+	"POST /v1/cardholders/{id}/notification-preferences":  {roles(channel, counter), targetHolder},
+	"GET /v1/notifications/status":                        {adminOnly, targetNone},
+	"POST /v1/notifications/dead-letters/{id}/redelivery": {adminOnly, targetNone},
 
 	// Read API.
 	"GET /v1/cardholders/{id}":          {roles(counter, bank, auditor), targetHolder},
