@@ -7,14 +7,9 @@
 //
 //   - It reads the checkpoint (a Recoverer instead repairs its storage and
 //     reloads its state: Recover), catches up with large ReadAll pages,
-//     then follows $all live, and hands events to Apply in batches (up to
-//     MaxBatch events, or whatever arrived within Linger), so catch-up costs
-//     a few round trips per batch, not per event. The live events come from
-//     one subscription per runner, shared by every projection of the
-//     process that has caught up with it (fanout.go): one read of $all per
-//     notification, not one per projection. A projection behind it, or too
-//     slow to keep its buffer from filling, catches up alone with pages and
-//     joins again.
+//     then subscribes to $all for live events, and hands events to Apply in
+//     batches (up to MaxBatch events, or whatever arrived within Linger), so
+//     catch-up costs a few round trips per batch, not per event.
 //   - Only one instance of each projection is active in a deployment: the
 //     runner holds a session-level PostgreSQL advisory lock per projection
 //     name on a dedicated connection. Other instances wait on that lock and
