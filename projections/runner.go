@@ -67,7 +67,6 @@ type Runner struct {
 	log     logrus.FieldLogger
 	opts    Options
 	changed *signal
-	fanout  *fanout
 
 	mu      sync.Mutex
 	entries []*entry
@@ -92,8 +91,7 @@ func NewRunner(store eventstore.Store, pool *pgxpool.Pool, log logrus.FieldLogge
 	if log == nil {
 		log = logrus.StandardLogger()
 	}
-	return &Runner{store: store, pool: pool, log: log, opts: Options{}.withDefaults(), changed: newSignal(),
-		fanout: newFanout(store)}
+	return &Runner{store: store, pool: pool, log: log, opts: Options{}.withDefaults(), changed: newSignal()}
 }
 
 // WithOptions sets the options; call it before Run.
@@ -169,9 +167,6 @@ func (r *Runner) Changed() <-chan struct{} { return r.changed.wait() }
 // its lock, catching up, following live, and starting over after errors.
 // It returns ctx.Err().
 func (r *Runner) Run(ctx context.Context) error {
-	r.fanout.start(ctx)
-	// No read of the store outlives Run (its caller may close the store).
-	defer r.fanout.wait()
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
@@ -332,92 +327,54 @@ func (r *Runner) catchUp(ctx context.Context, p Projection, pageSize int, after 
 	return after, times, ctx.Err()
 }
 
-// live follows the runner's shared subscription (fanout.go) from pos and
-// applies events in batches of up to MaxBatch, each closed when nothing
-// more arrives within Linger. Behind the subscription, or dropped from it
-// for being slow, the projection catches up alone with ReadAll pages and
-// joins again.
+// live subscribes after pos and applies events in batches of up to
+// MaxBatch, each closed when the subscription has nothing more within Linger.
 func (r *Runner) live(ctx context.Context, e *entry, pos eventstore.Position) error {
-	opts := r.optionsOf(e)
-	linger := time.NewTimer(opts.Linger)
+	ctx, cancel := context.WithCancel(ctx)
+	events := make(chan eventstore.RecordedEvent, 2*r.optionsOf(e).MaxBatch)
+	subErr := make(chan error, 1)
+	subscribed := make(chan struct{})
+	defer func() { cancel(); <-subscribed }() // no subscription outlives Run
+	go func() {
+		defer close(subscribed)
+		subErr <- r.store.SubscribeAll(ctx, pos, func(ev eventstore.RecordedEvent) error {
+			select {
+			case events <- ev:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+	}()
+	linger := time.NewTimer(r.optionsOf(e).Linger)
 	defer linger.Stop()
-	batch := make([]eventstore.RecordedEvent, 0, opts.MaxBatch)
-	for {
-		feed, ok := r.fanout.join(pos, 2*opts.MaxBatch)
-		if !ok {
-			caught, _, err := r.catchUp(ctx, e.p, opts.PageSize, pos, func(batch []eventstore.RecordedEvent) {
-				e.setPosition(batch[len(batch)-1].Position, len(batch))
-				r.changed.fire()
-			})
-			if err != nil {
-				return err
-			}
-			if caught == pos {
-				// $all does not show what the subscription delivered yet
-				// (cannot happen while visibility only grows; never spin).
-				select {
-				case <-ctx.Done():
-					return ctx.Err()
-				case <-time.After(rejoinPause):
-				}
-			}
-			pos = caught
-			continue
-		}
-		var err error
-		pos, err = r.follow1(ctx, e, feed, pos, linger, batch)
-		r.fanout.leave(feed)
-		if err != nil {
-			return err
-		}
-	}
-}
-
-// rejoinPause is the wait before joining again after a catch-up that found
-// nothing new.
-const rejoinPause = 5 * time.Millisecond
-
-// follow1 applies the events of feed in batches until feed is closed
-// (then it returns the position reached, or the subscription's error) or
-// ctx ends.
-func (r *Runner) follow1(ctx context.Context, e *entry, feed *liveFeed, pos eventstore.Position,
-	linger *time.Timer, batch []eventstore.RecordedEvent) (eventstore.Position, error) {
-	opts := r.optionsOf(e)
+	batch := make([]eventstore.RecordedEvent, 0, r.optionsOf(e).MaxBatch)
 	for {
 		batch = batch[:0]
-		open := true
 		select {
 		case <-ctx.Done():
-			return pos, ctx.Err()
-		case ev, ok := <-feed.events:
-			if !ok {
-				return pos, feed.err
-			}
+			return ctx.Err()
+		case err := <-subErr:
+			return fmt.Errorf("subscribe after %s: %w", pos, err)
+		case ev := <-events:
 			batch = append(batch, ev)
 		}
-		linger.Reset(opts.Linger)
+		linger.Reset(r.optionsOf(e).Linger)
 	fill:
-		for len(batch) < opts.MaxBatch {
+		for len(batch) < r.optionsOf(e).MaxBatch {
 			select {
-			case ev, ok := <-feed.events:
-				if !ok {
-					open = false
-					break fill
-				}
+			case ev := <-events:
 				batch = append(batch, ev)
 			case <-linger.C:
 				break fill
 			}
 		}
 		if err := e.p.Apply(ctx, batch); err != nil {
-			return pos, fmt.Errorf("apply %d events after %s: %w", len(batch), pos, err)
+			return fmt.Errorf("apply %d events after %s: %w", len(batch), pos, err)
 		}
 		pos = batch[len(batch)-1].Position
 		e.setPosition(pos, len(batch))
 		r.changed.fire()
-		if !open {
-			return pos, feed.err
-		}
 	}
 }
 
