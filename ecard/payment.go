@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -102,43 +101,9 @@ func (s *Service) channelHolder(ctx context.Context, p httpapi.Principal, cardho
 // order is the record.
 func (s *Service) Redeem(ctx context.Context, r Request, text string) (Payer, error) {
 	now := s.clock()
-	keys := s.ring.Verifier(ctx)
-	c, err := ParsePayment(text, keys, now)
-	if kerr := keys.Err(); kerr != nil {
-		return Payer{}, kerr
-	}
-	switch {
-	case errors.Is(err, ErrMalformed):
-		return Payer{}, httpapi.BadRequest(CodeMalformed, err.Error())
-	case errors.Is(err, ErrBadSignature):
-		return Payer{}, httpapi.Unprocessable(CodeBadSignature, err.Error())
-	case errors.Is(err, ErrExpired):
-		return Payer{}, httpapi.Unprocessable(CodeExpired, err.Error())
-	case err != nil:
-		return Payer{}, err
-	}
-	if err := s.checkChannel(ctx, c.Channel); err != nil {
-		return Payer{}, err
-	}
-	holderID, err := s.holders.Resolve(ctx, c.CardNo)
-	if err != nil {
-		if de, ok := domain.AsError(err); ok && de.Kind == domain.KindNotFound {
-			return Payer{}, httpapi.Conflict(CodeCardNotUsable, "the card does not exist")
-		}
-		return Payer{}, err
-	}
-	h, err := s.holders.Load(ctx, holderID)
+	c, h, err := s.checkCode(ctx, ParsePayment, text, now)
 	if err != nil {
 		return Payer{}, err
-	}
-	if h.Card == nil || h.Card.CardNo != c.CardNo {
-		return Payer{}, httpapi.Conflict(CodeCardNotUsable, "the card was replaced")
-	}
-	if err := cardUsable(h); err != nil {
-		return Payer{}, err
-	}
-	if !h.ECardBoundTo(c.Channel) {
-		return Payer{}, httpapi.NewProblem(http.StatusForbidden, CodeHolderNotBound, "the holder's e-card is no longer bound to the code's channel")
 	}
 	if err := s.claim(ctx, c, VerificationID(c.CodeID), h.ID, r.Principal, now); err != nil {
 		return Payer{}, err

@@ -243,43 +243,9 @@ type Verified struct {
 func (s *Service) Verify(ctx context.Context, r Request, text string) (Verified, error) {
 	p := r.Principal
 	now := s.clock()
-	keys := s.ring.Verifier(ctx)
-	c, err := Parse(text, keys, now)
-	if kerr := keys.Err(); kerr != nil {
-		return Verified{}, kerr // the keys could not be read: not the code's fault
-	}
-	switch {
-	case errors.Is(err, ErrMalformed):
-		return Verified{}, httpapi.BadRequest(CodeMalformed, err.Error())
-	case errors.Is(err, ErrBadSignature):
-		return Verified{}, httpapi.Unprocessable(CodeBadSignature, err.Error())
-	case errors.Is(err, ErrExpired):
-		return Verified{}, httpapi.Unprocessable(CodeExpired, err.Error())
-	case err != nil:
-		return Verified{}, err
-	}
-	if err := s.checkChannel(ctx, c.Channel); err != nil {
-		return Verified{}, err
-	}
-	holderID, err := s.holders.Resolve(ctx, c.CardNo)
-	if err != nil {
-		if de, ok := domain.AsError(err); ok && de.Kind == domain.KindNotFound {
-			return Verified{}, httpapi.Conflict(CodeCardNotUsable, "the card does not exist")
-		}
-		return Verified{}, err
-	}
-	h, err := s.holders.Load(ctx, holderID)
+	c, h, err := s.checkCode(ctx, Parse, text, now)
 	if err != nil {
 		return Verified{}, err
-	}
-	if h.Card == nil || h.Card.CardNo != c.CardNo {
-		return Verified{}, httpapi.Conflict(CodeCardNotUsable, "the card was replaced")
-	}
-	if err := cardUsable(h); err != nil {
-		return Verified{}, err
-	}
-	if !h.ECardBoundTo(c.Channel) {
-		return Verified{}, httpapi.NewProblem(http.StatusForbidden, CodeHolderNotBound, "the holder's e-card is no longer bound to the code's channel")
 	}
 	vid := VerificationID(c.CodeID)
 	if err := s.claim(ctx, c, vid, h.ID, p, now); err != nil {
@@ -363,3 +329,50 @@ func VerificationID(id CodeID) uuid.UUID {
 // UsageRecordID is the usage record id of a code's verification: derived
 // from the code id, so a retried record is stored once.
 func UsageRecordID(id CodeID) string { return "ecard-" + id.String() }
+
+// checkCode is what Verify and Redeem check alike: the code's form,
+// signature and expiry (parse), its channel, and the card now — it exists,
+// is the holder's current card, is usable, and the e-card is still bound
+// to the code's channel. It answers the code's claims and the holder.
+func (s *Service) checkCode(ctx context.Context, parse func(string, PublicKeys, time.Time) (Claims, error),
+	text string, now time.Time) (Claims, *domain.Cardholder, error) {
+	keys := s.ring.Verifier(ctx)
+	c, err := parse(text, keys, now)
+	if kerr := keys.Err(); kerr != nil {
+		return Claims{}, nil, kerr // the keys could not be read: not the code's fault
+	}
+	switch {
+	case errors.Is(err, ErrMalformed):
+		return Claims{}, nil, httpapi.BadRequest(CodeMalformed, err.Error())
+	case errors.Is(err, ErrBadSignature):
+		return Claims{}, nil, httpapi.Unprocessable(CodeBadSignature, err.Error())
+	case errors.Is(err, ErrExpired):
+		return Claims{}, nil, httpapi.Unprocessable(CodeExpired, err.Error())
+	case err != nil:
+		return Claims{}, nil, err
+	}
+	if err := s.checkChannel(ctx, c.Channel); err != nil {
+		return Claims{}, nil, err
+	}
+	holderID, err := s.holders.Resolve(ctx, c.CardNo)
+	if err != nil {
+		if de, ok := domain.AsError(err); ok && de.Kind == domain.KindNotFound {
+			return Claims{}, nil, httpapi.Conflict(CodeCardNotUsable, "the card does not exist")
+		}
+		return Claims{}, nil, err
+	}
+	h, err := s.holders.Load(ctx, holderID)
+	if err != nil {
+		return Claims{}, nil, err
+	}
+	if h.Card == nil || h.Card.CardNo != c.CardNo {
+		return Claims{}, nil, httpapi.Conflict(CodeCardNotUsable, "the card was replaced")
+	}
+	if err := cardUsable(h); err != nil {
+		return Claims{}, nil, err
+	}
+	if !h.ECardBoundTo(c.Channel) {
+		return Claims{}, nil, httpapi.NewProblem(http.StatusForbidden, CodeHolderNotBound, "the holder's e-card is no longer bound to the code's channel")
+	}
+	return c, h, nil
+}
