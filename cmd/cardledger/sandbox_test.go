@@ -171,10 +171,8 @@ func TestSandboxCallsNeverTouchProduction(t *testing.T) {
 	t.Logf("account, approval and first app, opening the sandbox: %s", time.Since(started).Round(time.Millisecond))
 
 	// Production at rest: its read model has applied its whole log.
-	head, ok, err := r.b.d.store.Head(ctx)
-	require.NoError(t, err)
-	require.True(t, ok)
-	st, body := r.call(http.MethodGet, "/v1/blacklist/A00000000?min_position="+head.Position.String(), cred{key: r.admin}, nil)
+	head := committedHead(t, ctx, r.b.d.pool)
+	st, body := r.call(http.MethodGet, "/v1/blacklist/A00000000?min_position="+head.String(), cred{key: r.admin}, nil)
 	require.Equal(t, http.StatusOK, st, "%v", body)
 	before := fingerprint(t, ctx, r.b.d.pool)
 
