@@ -3,6 +3,7 @@ package pgstore
 import (
 	"context"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -173,5 +174,79 @@ func TestOtherDatabaseTransactionDoesNotHoldBackAll(t *testing.T) {
 	}
 	if h, ok, err := s.Head(ctx); err != nil || !ok || h.Position != res.Position {
 		t.Errorf("Head = %+v, %v, %v; want %s", h, ok, err, res.Position)
+	}
+}
+
+// A $all read looks at pg_stat_activity (a row built for every backend of
+// the cluster) only when a row lies at or above the oldest running
+// transaction: not when it finds nothing new, the common read of a caught-up
+// subscription woken by an append, nor when every row it finds lies below.
+func TestAllReadsBelowTheOldestTransactionSkipTheActivityLookup(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	s, _ := openTest(t)
+	first, err := s.Append(ctx, "card-1", eventstore.NoStream(), []eventstore.EventData{event("First")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A transaction running from after the first append to after the second:
+	// the reads' snapshots must place it (running xids newer than the last
+	// one to finish are not in a snapshot's list, and without any to place
+	// PostgreSQL skips the lookup whatever the query).
+	other, err := pgx.Connect(ctx, testpg.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close(context.Background())
+	tx, err := other.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(context.Background())
+	if _, err := tx.Exec(ctx, "SELECT pg_current_xact_id()"); err != nil {
+		t.Fatal(err)
+	}
+	second, err := s.Append(ctx, "card-1", eventstore.Exact(0), []eventstore.EventData{event("Second")})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	looksAtActivity := func(after eventstore.Position, limit int64) bool {
+		t.Helper()
+		rows, err := s.pool.Query(ctx, "EXPLAIN (ANALYZE, COSTS off) "+readAllSQL,
+			after.Commit, int64(after.Prepare), limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range lines {
+			if strings.Contains(l, "pg_stat_get_activity") {
+				return !strings.Contains(l, "never executed")
+			}
+		}
+		t.Fatalf("no pg_stat_activity lookup in the plan:\n%s", strings.Join(lines, "\n"))
+		return false
+	}
+
+	if looksAtActivity(second.Position, subscribeBatch) {
+		t.Error("a read that finds nothing new looked at pg_stat_activity")
+	}
+	// The first event is below the oldest running transaction as soon as
+	// every transaction older than it has ended (other test packages may
+	// hold some of this cluster's for a moment).
+	deadline := time.Now().Add(5 * time.Second)
+	for looksAtActivity(eventstore.Start, 1) {
+		if time.Now().After(deadline) {
+			t.Fatalf("a read of the event at %s, below every running transaction, looks at pg_stat_activity", first.Position)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// The second is above the open transaction: only the lookup can tell
+	// that it belongs to another database.
+	if !looksAtActivity(first.Position, subscribeBatch) {
+		t.Error("a read of an event above a running transaction did not look at pg_stat_activity")
 	}
 }
