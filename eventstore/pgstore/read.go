@@ -87,7 +87,7 @@ func (s *Store) ReadAll(ctx context.Context, after eventstore.Position, limit in
 
 // readAllSQL reads $all after a position ($1, $2), at most $3 events.
 const readAllSQL = `SELECT ` + eventColumns + ` FROM eventstore_events
-	WHERE (xid, seq) > ($1::xid8, $2::bigint) AND ` + visibleToAll + `
+	WHERE (xid, seq) > ($1::xid8, $2::bigint) AND ` + visibleAfter + `
 	ORDER BY xid, seq LIMIT $3`
 
 func readAll(ctx context.Context, q querier, after eventstore.Position, limit int) ([]eventstore.RecordedEvent, error) {
