@@ -57,6 +57,9 @@ type app struct {
 	// ecardClock is the e-card codes' clock (expiry, key rotation); nil is
 	// time.Now. Tests set it before server.
 	ecardClock func() time.Time
+	// codes is the e-card code service (serve prunes its spent
+	// verifications).
+	codes *ecard.Service
 	// notifier is the notifications projection (nil: no medium configured);
 	// the redelivery route sends dead letters through it.
 	notifier *notifications.Projection
@@ -229,6 +232,7 @@ func (a *app) server(ctx context.Context) (*echo.Echo, error) {
 	if err != nil {
 		return nil, err
 	}
+	a.codes = codes
 	routes = append(routes, ecard.NewAPI(codes).Routes())
 	logins, err := a.ecardLoginModule(ctx, cmds.Service(), codes)
 	if err != nil {
