@@ -97,7 +97,7 @@ func startDeliveries(t testing.TB, b *booted, opts deliveries.Options) {
 	ctx, cancel := context.WithCancel(context.Background())
 	opts.AllowPrivate = true
 	r := projections.NewRunner(b.d.store, b.d.pool, nil).WithOptions(projections.Options{Retry: 50 * time.Millisecond}).
-		Add(deliveries.NewProjection(b.d.store, b.d.pool, opts, nil))
+		Add(deliveries.NewProjection(b.d.store, b.d.pool, b.a.deliveryKeys, opts, nil))
 	done := make(chan struct{})
 	go func() { defer close(done); _ = r.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
