@@ -22,9 +22,9 @@ import (
 	"github.com/cardledger/cardledger/internal/auth"
 )
 
-// The signing secrets of a bank subscription and of a merchant's
-// notifications are sealed at rest: after creating both and rotating the
-// merchant's, no row of any table holds a secret shown; deliveries are
+// The signing secrets of a subscription and of a merchant's notifications
+// are sealed at rest: after creating both and rotating the merchant's, no
+// row of any table holds a secret shown (nor the merchant's app's); deliveries are
 // signed with the secrets shown. A row left in clear by an older version
 // (the column still text) is sealed at the next start and signs with its
 // secret as before; after a master-key rotation the next start reseals
@@ -48,7 +48,8 @@ func TestDeliverySecretsAreSealedAtRest(t *testing.T) {
 	w.notifySecret = rotated["notify_secret"].(string)
 	require.NotEqual(t, registered, w.notifySecret)
 
-	shown := []string{sub.Secret, registered, w.notifySecret}
+	// The app's HMAC secret too: the answers that showed them are not kept.
+	shown := []string{sub.Secret, registered, w.notifySecret, w.app.secret}
 	require.Empty(t, postgresTexts(t, ctx, dbURL, shown), "a secret shown is in a row in clear")
 
 	// phase makes a card event and a merchant notification and checks that
