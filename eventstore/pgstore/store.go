@@ -51,6 +51,7 @@ type Store struct {
 	pool     *pgxpool.Pool
 	ownsPool bool // Close closes the pool (Open), not a pool shared with others (OpenPool)
 	notifier *notifier
+	streams  *streamCache // whole-stream reads (ReadStream from 0)
 }
 
 var _ eventstore.Store = (*Store)(nil)
@@ -99,7 +100,7 @@ func OpenPool(ctx context.Context, pool *pgxpool.Pool) (*Store, error) {
 	if err := pool.Ping(ctx); err != nil {
 		return nil, fmt.Errorf("pgstore: connect: %w", err)
 	}
-	s := &Store{pool: pool}
+	s := &Store{pool: pool, streams: newStreamCache(streamCacheBytes)}
 	if err := s.Migrate(ctx); err != nil {
 		return nil, err
 	}
