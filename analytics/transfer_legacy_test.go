@@ -18,7 +18,9 @@ import (
 
 // fakeProvince is the provincial card database holding cards of other
 // cities, by ID number.
-type fakeProvince struct{ cards map[string][]commands.ProvinceCard }
+type fakeProvince struct {
+	cards map[string][]commands.ProvinceCard
+}
 
 func (f *fakeProvince) Cards(_ context.Context, idNumber string) ([]commands.ProvinceCard, error) {
 	return f.cards[idNumber], nil
