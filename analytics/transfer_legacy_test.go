@@ -2,7 +2,9 @@ package analytics_test
 
 import (
 	"context"
+	"encoding/csv"
 	"fmt"
+	"net/http"
 	"reflect"
 	"slices"
 	"strings"
@@ -194,6 +196,16 @@ func TestTransferredInCardsUsageIsItsHoldersFromTheirCity(t *testing.T) {
 	}
 	if l := lifecycleMonth(t, all, "2025-02"); l.TransferredIn != 2 || l.TransferredOut != 0 || l.BlacklistAdded != 0 {
 		t.Errorf("2025-02: %+v, want 2 transferred in, none out, none blacklisted", l)
+	}
+	rec := s.do(http.MethodGet, "/v1/analytics/lifecycle?from=2025-01-01&to=2025-02-28&format=csv", analystKey, nil)
+	table, err := csv.NewReader(rec.Body).ReadAll()
+	if err != nil || len(table) != 3 {
+		t.Fatalf("lifecycle CSV: %v, %q", err, table)
+	}
+	// The newer counts come last, after blacklist_size.
+	if head, feb := table[0][len(table[0])-4:], table[2][len(table[2])-4:]; !slices.Equal(head,
+		[]string{"blacklist_size", "transferred_in", "transferred_out", "migrated"}) || !slices.Equal(feb, []string{"0", "2", "0", "0"}) {
+		t.Errorf("lifecycle CSV ends %q / %q", head, feb)
 	}
 	var detail, home, holder string
 	if err := s.ch.QueryRow(ctx, `SELECT detail, home_city, holder FROM card_events
