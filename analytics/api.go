@@ -489,12 +489,15 @@ func (a *API) getLifecycle(c echo.Context) error {
 	}
 	return reply(c, LifecycleResponse{Rows: rows},
 		[]string{"month", "registered", "applied", "issued", "lost", "temporarily_lost", "unlocked", "cancelled",
-			"replacements", "ecards_issued", "blacklist_added", "blacklist_removed", "blacklist_size"},
+			"replacements", "ecards_issued", "blacklist_added", "blacklist_removed", "blacklist_size",
+			// Newer counts last: CSV readers that go by position keep working.
+			"transferred_in", "transferred_out", "migrated"},
 		func(add func(...string)) {
 			for _, r := range rows {
 				add(r.Month, u64(r.Registered), u64(r.Applied), u64(r.Issued), u64(r.Lost), u64(r.TemporarilyLost),
 					u64(r.Unlocked), u64(r.Cancelled), u64(r.Replacements), u64(r.ECardsIssued),
-					u64(r.BlacklistAdded), u64(r.BlacklistRemoved), strconv.FormatInt(r.BlacklistSize, 10))
+					u64(r.BlacklistAdded), u64(r.BlacklistRemoved), strconv.FormatInt(r.BlacklistSize, 10),
+					u64(r.TransferredIn), u64(r.TransferredOut), u64(r.Migrated))
 			}
 		})
 }

@@ -35,10 +35,31 @@
 //     small). The projection keeps them, and the set of blacklisted cards,
 //     in memory too, and reloads them from ClickHouse in Recover.
 //   - A usage fact's home_city is the card's home city (prefecture of the
-//     holder's registration region, or of the region they transferred to)
-//     when the event was projected; the card is always known by then,
-//     because the ingester refuses usage of unknown cards and card numbers
-//     are assigned in the holder's stream before any usage.
+//     holder's registration region, of the region they transferred out to,
+//     or of the region a card transferred in made theirs again) when the
+//     event was projected; the card is always known by then, because the
+//     ingester refuses usage of unknown cards and a card number is bound to
+//     its holder in the holder's stream before any usage: CardNumberAssigned
+//     for a card made here, CardTransferredIn for one of another city
+//     (地市卡转移), LegacyCardRecorded for a migrated first-generation card.
+//   - card_events holds one lifecycle fact per counted cardholder event:
+//     registered, applied (detail: kind), produced, issued, activated,
+//     lost, temporarily_lost, unlocked, cancelled (detail: cause),
+//     restored, transferred_out (detail: region it left for),
+//     transferred_in (detail: region it came from), migrated, ecard_issued,
+//     ecard_revoked (detail: cause), corrected (detail: field). A migration
+//     appends CardholderMigrated, CardholderRegistered and
+//     LegacyCardRecorded together; it counts as registered (the holder) and
+//     migrated (LegacyCardRecorded, with the legacy card and its generation
+//     as detail), one each per person; CardholderMigrated names only the
+//     source file and is not counted. A legacy card recorded lost,
+//     temporarily lost or cancelled enters the blacklist on the migration
+//     day (not on its old issue date: this system refuses it from then
+//     on), and counts as blacklist_added but not as lost or cancelled,
+//     which count reports made here. blacklist_delta counts a card's entry
+//     and exit once each, however it got there (lost then cancelled, a
+//     legacy loss made formal, …); a card transferred in is issued or
+//     active, so it is off the blacklist.
 //   - `cardledger projections rebuild clickhouse-analytics` refills copies
 //     of all five tables (suffix _rebuild, checkpoint included) from the log
 //     through the same Apply, then renames them over the live tables in one

@@ -25,7 +25,8 @@ var (
 		Total:  CrossRegion{HomeRegion: "all", Count: 1861, RemoteCount: 37, RemoteShare: "0.0199", RemoteAmount: "4120.00", RemotePeople: 12},
 		ByHome: []CrossRegion{{HomeRegion: "320500", Count: 1861, RemoteCount: 37, RemoteShare: "0.0199", RemoteAmount: "4120.00", RemotePeople: 12}}}
 	exampleLifecycle = LifecycleResponse{Rows: []LifecycleMonth{{Month: "2025-03", Registered: 120, Applied: 118, Issued: 97,
-		Lost: 4, TemporarilyLost: 2, Unlocked: 1, Cancelled: 3, Replacements: 2, ECardsIssued: 60, BlacklistAdded: 6,
+		Lost: 4, TemporarilyLost: 2, Unlocked: 1, Cancelled: 3, Replacements: 2, ECardsIssued: 60, TransferredIn: 3, TransferredOut: 1,
+		Migrated: 15, BlacklistAdded: 6,
 		BlacklistRemoved: 1, BlacklistSize: 42}}}
 	exampleUses = HistoryResponse{Uses: []Use{{At: time.Date(2025, 3, 10, 1, 30, 0, 0, time.UTC), RecordID: "hosp-42-000123",
 		CardNo: "A10984916", Kind: "medical_settlement", Channel: "card", Amount: "128.40", RegionCode: "320508",

@@ -228,7 +228,19 @@ func (p *Projection) project(ev eventstore.RecordedEvent, holders map[string]hol
 		h := holderInfo{region: e.ToRegion, city: domain.PrefectureOf(e.ToRegion)}
 		p.holders[holder] = h
 		holders[holder] = holderRow{h, ev.Revision}
+	case domain.CardTransferredIn:
+		// The card is this city's now, and so is its holder again (after a
+		// transfer out, the holder's home was the city they left for).
+		h := holderInfo{region: e.ToRegion, city: domain.PrefectureOf(e.ToRegion)}
+		p.holders[holder] = h
+		holders[holder] = holderRow{h, ev.Revision}
+		p.cards[e.CardNo] = holder
+		cards[e.CardNo] = cardRow{holder, ev.Revision}
 	case domain.CardNumberAssigned:
+		p.cards[e.CardNo] = holder
+		cards[e.CardNo] = cardRow{holder, ev.Revision}
+	case domain.LegacyCardRecorded:
+		// A legacy card was never assigned here: this is its only record.
 		p.cards[e.CardNo] = holder
 		cards[e.CardNo] = cardRow{holder, ev.Revision}
 	}
@@ -304,6 +316,20 @@ func (p *Projection) lifecycle(holder string, e domain.Event) (f lifecycleFact, 
 		f.event, f.cardNo, f.detail = "transferred_out", e.CardNo, e.ToRegion
 		if e.CardNo != "" {
 			f.blacklistDelta = leave(e.CardNo)
+		}
+	case domain.CardTransferredIn:
+		// Counterpart of transferred_out: detail is the city it came from.
+		// The card arrives issued or active, so it is not listed here.
+		f.event, f.cardNo, f.detail, f.blacklistDelta = "transferred_in", e.CardNo, e.FromRegion, leave(e.CardNo)
+	case domain.LegacyCardRecorded:
+		// One fact per migrated holder (a migration records exactly one
+		// legacy card; CardholderMigrated carries only the file's
+		// provenance and is not counted). A card the old system had lost or
+		// cancelled enters the blacklist on the day of the migration, when
+		// this system starts refusing it.
+		f.event, f.cardNo, f.detail = "migrated", e.CardNo, string(e.Generation)
+		if e.Status.Blacklisted() {
+			f.blacklistDelta = enter(e.CardNo)
 		}
 	case domain.ECardIssued:
 		f.event, f.cardNo = "ecard_issued", e.CardNo

@@ -543,16 +543,25 @@ func (q *Queries) shares(ctx context.Context, expr, cond, arg string, w Window, 
 // LifecycleMonth counts card lifecycle facts of one month. BlacklistSize is
 // the number of blacklisted cards at the end of the month.
 type LifecycleMonth struct {
-	Month            string `json:"month"`
-	Registered       uint64 `json:"registered"`
-	Applied          uint64 `json:"applied"`
-	Issued           uint64 `json:"issued"`
-	Lost             uint64 `json:"lost"`
-	TemporarilyLost  uint64 `json:"temporarily_lost"`
-	Unlocked         uint64 `json:"unlocked"`
-	Cancelled        uint64 `json:"cancelled"`
-	Replacements     uint64 `json:"replacements"` // cancellations for a replacement card
-	ECardsIssued     uint64 `json:"ecards_issued"`
+	Month           string `json:"month"`
+	Registered      uint64 `json:"registered"`
+	Applied         uint64 `json:"applied"`
+	Issued          uint64 `json:"issued"`
+	Lost            uint64 `json:"lost"`
+	TemporarilyLost uint64 `json:"temporarily_lost"`
+	Unlocked        uint64 `json:"unlocked"`
+	Cancelled       uint64 `json:"cancelled"`
+	Replacements    uint64 `json:"replacements"` // cancellations for a replacement card
+	ECardsIssued    uint64 `json:"ecards_issued"`
+	// TransferredIn are cards of other cities that became cards here
+	// (地市卡转移), TransferredOut cards that left for another city.
+	TransferredIn  uint64 `json:"transferred_in"`
+	TransferredOut uint64 `json:"transferred_out"`
+	// Migrated are people brought in with their legacy (first-generation)
+	// card; they are counted in Registered too, and a legacy card recorded
+	// lost or cancelled in BlacklistAdded (not in Lost or Cancelled: it
+	// was not reported that month).
+	Migrated         uint64 `json:"migrated"`
 	BlacklistAdded   uint64 `json:"blacklist_added"`
 	BlacklistRemoved uint64 `json:"blacklist_removed"`
 	BlacklistSize    int64  `json:"blacklist_size"`
@@ -569,7 +578,8 @@ func (q *Queries) Lifecycle(ctx context.Context, w Window) ([]LifecycleMonth, er
 			countIf(event = 'registered'), countIf(event = 'applied'), countIf(event = 'issued'),
 			countIf(event = 'lost'), countIf(event = 'temporarily_lost'), countIf(event = 'unlocked'),
 			countIf(event = 'cancelled'), countIf(event = 'cancelled' AND detail = 'replacement'),
-			countIf(event = 'ecard_issued'), countIf(blacklist_delta > 0), countIf(blacklist_delta < 0)
+			countIf(event = 'ecard_issued'), countIf(event = 'transferred_in'), countIf(event = 'transferred_out'),
+			countIf(event = 'migrated'), countIf(blacklist_delta > 0), countIf(blacklist_delta < 0)
 		FROM card_events WHERE `+inWindow+` GROUP BY m ORDER BY m`, w.from(), w.to())
 	if err != nil {
 		return nil, fmt.Errorf("lifecycle: %w", err)
@@ -580,7 +590,8 @@ func (q *Queries) Lifecycle(ctx context.Context, w Window) ([]LifecycleMonth, er
 		var l LifecycleMonth
 		var yyyymm string
 		if err := rows.Scan(&yyyymm, &l.Registered, &l.Applied, &l.Issued, &l.Lost, &l.TemporarilyLost,
-			&l.Unlocked, &l.Cancelled, &l.Replacements, &l.ECardsIssued, &l.BlacklistAdded, &l.BlacklistRemoved); err != nil {
+			&l.Unlocked, &l.Cancelled, &l.Replacements, &l.ECardsIssued, &l.TransferredIn, &l.TransferredOut, &l.Migrated,
+			&l.BlacklistAdded, &l.BlacklistRemoved); err != nil {
 			return nil, fmt.Errorf("lifecycle: %w", err)
 		}
 		l.Month = yyyymm[:4] + "-" + yyyymm[4:]

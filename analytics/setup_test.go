@@ -113,6 +113,7 @@ func newSystemOn(t testing.TB, chURL string, opts ...analytics.Option) *system {
 // person is a registered cardholder with an issued card.
 type person struct {
 	id       string // cardholder id
+	idNumber string
 	region   string
 	homeCity string
 	cardNo   string
@@ -122,6 +123,14 @@ type person struct {
 // the clock's time.
 func (s *system) register(seq int, region string) person {
 	s.t.Helper()
+	p := s.registerOnly(seq, region)
+	p.cardNo = s.issue(p.id)
+	return p
+}
+
+// registerOnly registers someone living in region, with no card.
+func (s *system) registerOnly(seq int, region string) person {
+	s.t.Helper()
 	ctx := context.Background()
 	birth := time.Date(1960+seq%40, time.Month(1+seq%12), 1+seq%28, 0, 0, 0, 0, time.UTC)
 	sex := domain.Male
@@ -129,17 +138,16 @@ func (s *system) register(seq int, region string) person {
 		sex = domain.Female
 	}
 	env := commands.NewEnvelope(domain.Actor{Client: "test"}, "test")
+	idNumber := seed.IDNumber(region, birth, seq, sex)
 	res, err := s.svc.Register.Handle(ctx, commands.Register{Envelope: env, Cardholder: domain.RegisterCardholder{
-		IDNumber: seed.IDNumber(region, birth, seq, sex), Name: "测试" + string(rune('甲'+seq%10)), Sex: sex,
+		IDNumber: idNumber, Name: "测试" + string(rune('甲'+seq%10)), Sex: sex,
 		Nationality: "CHN", RegionCode: region,
 	}})
 	if err != nil {
 		s.t.Fatalf("register %d: %v", seq, err)
 	}
 	s.wrote(res.Position)
-	p := person{id: res.CardholderID, region: region, homeCity: domain.PrefectureOf(region)}
-	p.cardNo = s.issue(p.id)
-	return p
+	return person{id: res.CardholderID, idNumber: idNumber, region: region, homeCity: domain.PrefectureOf(region)}
 }
 
 // issue runs the bank-counter flow for a holder and returns the card number.

@@ -2,8 +2,6 @@ package deliveries
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"net/http"
 	"slices"
@@ -16,6 +14,7 @@ import (
 
 	"github.com/cardledger/cardledger/domain"
 	"github.com/cardledger/cardledger/eventstore"
+	"github.com/cardledger/cardledger/internal/auth"
 	"github.com/cardledger/cardledger/internal/httpapi"
 )
 
@@ -23,13 +22,15 @@ import (
 type API struct {
 	store        eventstore.Store
 	repo         repo
+	keys         *auth.SecretKeys
 	allowPrivate bool
 }
 
-// NewAPI serves the subscriptions kept in pool; allowPrivate is
+// NewAPI serves the subscriptions kept in pool; keys seal their signing
+// secrets (as NewProjection's open them); allowPrivate is
 // CARDLEDGER_DELIVERY_ALLOW_PRIVATE.
-func NewAPI(store eventstore.Store, pool *pgxpool.Pool, allowPrivate bool) *API {
-	return &API{store: store, repo: repo{pool}, allowPrivate: allowPrivate}
+func NewAPI(store eventstore.Store, pool *pgxpool.Pool, keys *auth.SecretKeys, allowPrivate bool) *API {
+	return &API{store: store, repo: repo{pool}, keys: keys, allowPrivate: allowPrivate}
 }
 
 // Deliverable are the event types a subscription may name: the cardholder
@@ -193,10 +194,13 @@ func (a *API) create(c echo.Context) error {
 	if ok {
 		start = head.Position
 	}
-	secret := make([]byte, 32)
-	_, _ = rand.Read(secret)
 	s := Subscription{ID: uuid.New(), Owner: p.Client, URL: b.URL, EventTypes: b.EventTypes, Region: b.Region,
-		Bank: b.Bank, Secret: hex.EncodeToString(secret), Position: start}
+		Bank: b.Bank, Position: start}
+	secret, sealed, err := newSecret(a.keys, s.secretLabel())
+	if err != nil {
+		return err
+	}
+	s.sealedSecret = sealed
 	if _, err := a.repo.insert(c.Request().Context(), s); err != nil {
 		return err
 	}
@@ -205,7 +209,7 @@ func (a *API) create(c echo.Context) error {
 		return err
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
-	return c.JSON(http.StatusCreated, Created{Status: st, Secret: s.Secret})
+	return c.JSON(http.StatusCreated, Created{Status: st, Secret: secret})
 }
 
 // visible loads the subscription if the caller may see it: admins any, a

@@ -2,8 +2,6 @@ package deliveries
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -61,12 +59,16 @@ func (a *API) EnsureMerchant(ctx context.Context, merchantID, owner string) (sec
 		start = head.Position
 	}
 	s := Subscription{ID: MerchantSubscriptionID(merchantID), Owner: owner, EventTypes: MerchantEventTypes,
-		Merchant: merchantID, Secret: newSecret(), Position: start}
+		Merchant: merchantID, Position: start}
+	secret, s.sealedSecret, err = newSecret(a.keys, s.secretLabel())
+	if err != nil {
+		return "", false, err
+	}
 	created, err = a.repo.insert(ctx, s)
 	if err != nil || !created {
 		return "", false, err
 	}
-	return s.Secret, true, nil
+	return secret, true, nil
 }
 
 // RotateMerchantSecret replaces the merchant's signing secret (making the
@@ -75,9 +77,13 @@ func (a *API) RotateMerchantSecret(ctx context.Context, merchantID, owner string
 	if secret, created, err := a.EnsureMerchant(ctx, merchantID, owner); err != nil || created {
 		return secret, err
 	}
-	secret := newSecret()
+	id := MerchantSubscriptionID(merchantID)
+	secret, sealed, err := newSecret(a.keys, secretLabel(id, merchantID))
+	if err != nil {
+		return "", err
+	}
 	if _, err := a.repo.pool.Exec(ctx, `UPDATE deliveries.subscriptions SET secret = $2 WHERE id = $1`,
-		MerchantSubscriptionID(merchantID), secret); err != nil {
+		id, sealed); err != nil {
 		return "", fmt.Errorf("deliveries: rotate secret of merchant %s: %w", merchantID, err)
 	}
 	return secret, nil
@@ -108,12 +114,6 @@ func (a *API) RedeliverMerchant(ctx context.Context, merchantID string, from eve
 		return Status{}, err
 	}
 	return a.statusOf(ctx, id)
-}
-
-func newSecret() string {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }
 
 // merchantMatches: an order event of the subscription's merchant.

@@ -14,7 +14,9 @@ const migrateLockKey = 0x64_65_6c_69_76 // "deliv"
 // subscriptions: one row per subscription with its checkpoint (commit,
 // prepare of the last event delivered or dead-lettered) and the attempts
 // made on the event after it. The secret is the HMAC key shown once at
-// creation.
+// creation, sealed (secrets.go); bytea since the sealed form is binary
+// (before, it was text and in clear: the DO block converts such a table,
+// SealSecrets then seals its rows).
 //
 // generation counts redeliveries: a worker that loaded the subscription
 // before one writes nothing more (its updates name the generation).
@@ -31,7 +33,7 @@ CREATE TABLE IF NOT EXISTS deliveries.subscriptions (
 	event_types text[]      NOT NULL,
 	region      text        NOT NULL DEFAULT '',
 	bank        text        NOT NULL DEFAULT '',
-	secret      text        NOT NULL,
+	secret      bytea       NOT NULL,
 	pos_commit  bigint      NOT NULL DEFAULT 0,
 	pos_prepare bigint      NOT NULL DEFAULT 0,
 	delivered   bigint      NOT NULL DEFAULT 0,
@@ -40,6 +42,12 @@ CREATE TABLE IF NOT EXISTS deliveries.subscriptions (
 	generation  bigint      NOT NULL DEFAULT 0,
 	created_at  timestamptz NOT NULL DEFAULT now()
 );
+DO $$ BEGIN
+	IF (SELECT data_type FROM information_schema.columns WHERE table_schema = 'deliveries'
+		AND table_name = 'subscriptions' AND column_name = 'secret') = 'text' THEN
+		ALTER TABLE deliveries.subscriptions ALTER COLUMN secret TYPE bytea USING convert_to(secret, 'UTF8');
+	END IF;
+END $$;
 CREATE TABLE IF NOT EXISTS deliveries.dead_letters (
 	subscription_id uuid        NOT NULL REFERENCES deliveries.subscriptions(id),
 	event_id        uuid        NOT NULL,

@@ -29,16 +29,17 @@ type Subscription struct {
 	Owner      string // the client that made it
 	URL        string
 	EventTypes []string
-	Region     string // "" every region
-	Bank       string // "" every bank (admins only)
-	Merchant   string // a payment merchant's notifications (merchants.go)
-	Secret     string
+	Region     string              // "" every region
+	Bank       string              // "" every bank (admins only)
+	Merchant   string              // a payment merchant's notifications (merchants.go)
 	Position   eventstore.Position // last event delivered or dead-lettered
 	Delivered  int64
 	Attempts   int // failed attempts on the event after Position
 	LastError  string
 	Generation int64 // redeliveries so far
 	CreatedAt  time.Time
+	// sealedSecret is the HMAC key as stored, sealed (secrets.go).
+	sealedSecret []byte
 }
 
 // errRewound: a redelivery moved the checkpoint since the worker loaded the
@@ -63,7 +64,7 @@ func (r repo) insert(ctx context.Context, s Subscription) (bool, error) {
 	tag, err := r.pool.Exec(ctx, `INSERT INTO deliveries.subscriptions
 		(id, owner, url, event_types, region, bank, secret, pos_commit, pos_prepare, merchant)
 		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) ON CONFLICT (id) DO NOTHING`,
-		s.ID, s.Owner, s.URL, s.EventTypes, s.Region, s.Bank, s.Secret, int64(s.Position.Commit), int64(s.Position.Prepare), s.Merchant)
+		s.ID, s.Owner, s.URL, s.EventTypes, s.Region, s.Bank, s.sealedSecret, int64(s.Position.Commit), int64(s.Position.Prepare), s.Merchant)
 	if err != nil {
 		return false, fmt.Errorf("deliveries: insert subscription: %w", err)
 	}
@@ -76,7 +77,7 @@ const subscriptionColumns = `id, owner, url, event_types, region, bank, secret, 
 func scanSubscription(row pgx.Row) (Subscription, error) {
 	var s Subscription
 	var c, p int64
-	err := row.Scan(&s.ID, &s.Owner, &s.URL, &s.EventTypes, &s.Region, &s.Bank, &s.Secret, &c, &p,
+	err := row.Scan(&s.ID, &s.Owner, &s.URL, &s.EventTypes, &s.Region, &s.Bank, &s.sealedSecret, &c, &p,
 		&s.Delivered, &s.Attempts, &s.LastError, &s.Generation, &s.CreatedAt, &s.Merchant)
 	s.Position = eventstore.Position{Commit: uint64(c), Prepare: uint64(p)}
 	return s, err

@@ -19,6 +19,7 @@ import (
 
 	"github.com/cardledger/cardledger/domain"
 	"github.com/cardledger/cardledger/eventstore"
+	"github.com/cardledger/cardledger/internal/auth"
 	"github.com/cardledger/cardledger/internal/httpapi"
 )
 
@@ -77,13 +78,15 @@ func (o Options) backoff(n int) time.Duration {
 type Projection struct {
 	store  eventstore.Store
 	repo   repo
+	keys   *auth.SecretKeys
 	opts   Options
 	client *http.Client
 	log    logrus.FieldLogger
 }
 
-// NewProjection delivers events of store to the subscriptions kept in pool.
-func NewProjection(store eventstore.Store, pool *pgxpool.Pool, opts Options, log logrus.FieldLogger) *Projection {
+// NewProjection delivers events of store to the subscriptions kept in pool,
+// signed with their secrets opened with keys (the API's).
+func NewProjection(store eventstore.Store, pool *pgxpool.Pool, keys *auth.SecretKeys, opts Options, log logrus.FieldLogger) *Projection {
 	opts = opts.withDefaults()
 	if log == nil {
 		log = logrus.StandardLogger()
@@ -96,7 +99,7 @@ func NewProjection(store eventstore.Store, pool *pgxpool.Pool, opts Options, log
 		// 3xx is a failed call.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-	return &Projection{store: store, repo: repo{pool}, opts: opts, client: client, log: log.WithField("module", "deliveries")}
+	return &Projection{store: store, repo: repo{pool}, keys: keys, opts: opts, client: client, log: log.WithField("module", "deliveries")}
 }
 
 // Name implements projections.Projection.
@@ -186,8 +189,14 @@ func (p *Projection) deliver(ctx context.Context, s Subscription, ev eventstore.
 	if err != nil {
 		return err
 	}
+	// Not a failed call: an unknown key is this instance's configuration,
+	// and the event waits for a fix instead of being dead-lettered.
+	secret, err := p.keys.Open(s.secretLabel(), s.sealedSecret)
+	if err != nil {
+		return fmt.Errorf("deliveries: signing secret of %s: %w", s.ID, err)
+	}
 	for {
-		callErr := p.post(ctx, s, target, ev, body)
+		callErr := p.post(ctx, string(secret), target, ev, body)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -236,7 +245,7 @@ func deliveryBody(ev eventstore.RecordedEvent) ([]byte, error) {
 	return b, nil
 }
 
-func (p *Projection) post(ctx context.Context, s Subscription, target string, ev eventstore.RecordedEvent, body []byte) error {
+func (p *Projection) post(ctx context.Context, secret, target string, ev eventstore.RecordedEvent, body []byte) error {
 	ctx, cancel := context.WithTimeout(ctx, p.opts.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
@@ -249,7 +258,7 @@ func (p *Projection) post(ctx context.Context, s Subscription, target string, ev
 	req.Header.Set("User-Agent", "cardledger-deliveries/1")
 	req.Header.Set(HeaderTimestamp, ts)
 	req.Header.Set(HeaderEventID, id)
-	req.Header.Set(HeaderSignature, Sign(s.Secret, ts, id, body))
+	req.Header.Set(HeaderSignature, Sign(secret, ts, id, body))
 	resp, err := p.client.Do(req)
 	if err != nil {
 		return err

@@ -19,8 +19,10 @@ const migrateLockKey = 0x65_63_61_72_64 // "ecard"
 // in clear. not_after is null until a rotation retires the key.
 //
 // verifications: one row per code that verified, keyed by its code id, so
-// a code verifies once across every instance. Rows older than a code's
-// lifetime could go; they are kept for the risk check's window and audit.
+// a code verifies once across every instance. expires_at is the code's
+// expiry (null in rows written before it was kept): PruneVerifications
+// deletes a row once the code has expired everywhere and the risk check's
+// window has passed.
 const schemaDDL = `
 CREATE SCHEMA IF NOT EXISTS ecard;
 CREATE TABLE IF NOT EXISTS ecard.signing_keys (
@@ -42,6 +44,7 @@ CREATE TABLE IF NOT EXISTS ecard.verifications (
 	verified_at     timestamptz NOT NULL
 );
 CREATE INDEX IF NOT EXISTS verifications_holder_time ON ecard.verifications (cardholder_id, verified_at);
+ALTER TABLE ecard.verifications ADD COLUMN IF NOT EXISTS expires_at timestamptz;
 `
 
 // Migrate creates the e-card tables; idempotent.

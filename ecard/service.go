@@ -273,9 +273,9 @@ func (s *Service) Verify(ctx context.Context, r Request, text string) (Verified,
 // code_used, whoever verified it.
 func (s *Service) claim(ctx context.Context, c Claims, vid uuid.UUID, holderID string, p httpapi.Principal, now time.Time) error {
 	tag, err := s.pool.Exec(ctx, `INSERT INTO ecard.verifications
-		(code_id, verification_id, cardholder_id, card_no, channel, terminal, region, verified_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (code_id) DO NOTHING`,
-		c.CodeID[:], vid, holderID, c.CardNo, c.Channel, p.Client, p.Region, now)
+		(code_id, verification_id, cardholder_id, card_no, channel, terminal, region, verified_at, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (code_id) DO NOTHING`,
+		c.CodeID[:], vid, holderID, c.CardNo, c.Channel, p.Client, p.Region, now, c.Expiry)
 	if err != nil {
 		return fmt.Errorf("ecard: claim code %s: %w", c.CodeID, err)
 	}

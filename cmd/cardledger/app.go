@@ -54,9 +54,14 @@ type app struct {
 	// medium is configured — on a runner of its own, so read-your-writes
 	// and readiness never wait for a slow receiver, mail server or gateway.
 	deliveries *projections.Runner
+	// deliveryKeys seal and open the outbox's signing secrets.
+	deliveryKeys *auth.SecretKeys
 	// ecardClock is the e-card codes' clock (expiry, key rotation); nil is
 	// time.Now. Tests set it before server.
 	ecardClock func() time.Time
+	// codes is the e-card code service (serve prunes its spent
+	// verifications).
+	codes *ecard.Service
 	// notifier is the notifications projection (nil: no medium configured);
 	// the redelivery route sends dead letters through it.
 	notifier *notifications.Projection
@@ -93,7 +98,7 @@ func buildApp(ctx context.Context, d *deps) (*app, error) {
 		}
 		a.runner.AddWithOptions(analytics.RunnerOptions(), analytics.NewProjection(a.ch, analytics.OnCluster(d.cfg.ClickHouseCluster, d.cfg.ClickHouseURL)))
 	}
-	if err := deliveries.Migrate(ctx, pool); err != nil {
+	if a.deliveryKeys, err = d.migrateDeliveries(ctx, pool); err != nil {
 		return nil, err
 	}
 	a.deliveries = projections.NewRunner(store, pool, d.log).Add(a.deliveryProjection(store, pool))
@@ -130,7 +135,7 @@ func notifier(store eventstore.Store, pool *pgxpool.Pool, n config.Notify, log l
 // deliveryProjection is the outbox's projection with the production retry
 // schedule (docs/deliveries.md).
 func (a *app) deliveryProjection(store eventstore.Store, pool *pgxpool.Pool) *deliveries.Projection {
-	return deliveries.NewProjection(store, pool, deliveries.Options{AllowPrivate: a.d.cfg.DeliveryAllowPrivate}, a.d.log)
+	return deliveries.NewProjection(store, pool, a.deliveryKeys, deliveries.Options{AllowPrivate: a.d.cfg.DeliveryAllowPrivate}, a.d.log)
 }
 
 // server builds the HTTP server with every module's routes.
@@ -229,13 +234,14 @@ func (a *app) server(ctx context.Context) (*echo.Echo, error) {
 	if err != nil {
 		return nil, err
 	}
+	a.codes = codes
 	routes = append(routes, ecard.NewAPI(codes).Routes())
 	logins, err := a.ecardLoginModule(ctx, cmds.Service(), codes)
 	if err != nil {
 		return nil, err
 	}
 	routes = append(routes, ecard.NewLoginAPI(logins).Routes())
-	outbox := deliveries.NewAPI(d.store, d.pool, d.cfg.DeliveryAllowPrivate)
+	outbox := deliveries.NewAPI(d.store, d.pool, a.deliveryKeys, d.cfg.DeliveryAllowPrivate)
 	routes = append(routes, outbox.Routes())
 	pays, err := payments.NewAPI(payments.Deps{Store: store, Pool: d.pool, Codes: codes, Notify: outbox,
 		Bank: paymentBank(d.cfg.PaymentBankURL), Clock: time.Now, AllowPrivate: d.cfg.DeliveryAllowPrivate, Log: d.log})

@@ -10,9 +10,11 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/google/uuid"
@@ -32,6 +34,7 @@ type httpBenchFlags struct {
 	raw      *bool
 	count    *int
 	profile  *string
+	memprof  *string
 }
 
 func (h *httpBenchFlags) register(fs *flag.FlagSet) {
@@ -43,10 +46,12 @@ func (h *httpBenchFlags) register(fs *flag.FlagSet) {
 	h.count = fs.Int("count", 0, "also send this many commands one at a time and print what each cost the database "+
 		"(pg_stat_database, pg_stat_user_tables, projection batches); 0: skip")
 	h.profile = fs.String("cpuprofile", "", "write a CPU profile of this process (bench clients and, without --url, the server) during the timed run to this file")
+	h.memprof = fs.String("memprofile", "", "write this process's allocations during the timed run to this file "+
+		"(and those before it to FILE.base: go tool pprof -sample_index=alloc_space -base FILE.base FILE)")
 }
 
 var httpBenchOwnFlags = map[string]bool{"n": true, "concurrency": true, "url": true, "key": true, "cards": true,
-	"hot-share": true, "raw": true, "count": true, "cpuprofile": true}
+	"hot-share": true, "raw": true, "count": true, "cpuprofile": true, "memprofile": true}
 
 // runBenchHTTP measures commands as a client sees them: over HTTP, with
 // authentication, idempotency keys, the event store with sealing and the
@@ -113,13 +118,21 @@ func runBenchHTTP(ctx context.Context, env *environment, d *deps, fs *flag.FlagS
 	if err != nil {
 		return err
 	}
+	if err := writeAllocProfile(*h.memprof, ".base"); err != nil {
+		return err
+	}
+	cpuBefore := processCPU()
 	before, err := readProjectionCounters(ctx, target)
 	if err != nil {
 		return err
 	}
 	res, err := target.Run(ctx, cardNos, bench.HTTPLoad{Commands: n, Concurrency: workers, HotShare: *h.hotShare})
+	cpu := processCPU() - cpuBefore
 	stopProfile()
 	if err != nil {
+		return err
+	}
+	if err := writeAllocProfile(*h.memprof, ""); err != nil {
 		return err
 	}
 	after, err := readProjectionCounters(ctx, target)
@@ -127,6 +140,8 @@ func runBenchHTTP(ctx context.Context, env *environment, d *deps, fs *flag.FlagS
 		return err
 	}
 	fmt.Fprintf(out, "%-34s %s\n", "commands over HTTP", res)
+	fmt.Fprintf(out, "CPU of this process during the load (user+system, server and bench clients): %.0f ms, %.3f ms per command\n",
+		ms(cpu), ms(cpu)/float64(n))
 	if *h.raw {
 		fmt.Fprintf(out, "commands/s ÷ raw inserts/s = %.2f\n", res.PerSecond/raw.PerSecond)
 	}
@@ -170,6 +185,34 @@ func startCPUProfile(file string) (stop func(), err error) {
 		return nil, err
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// writeAllocProfile writes the allocations so far to file+suffix (file "":
+// none). Its counts are cumulative: the run's own are the difference from
+// the .base profile written before it.
+func writeAllocProfile(file, suffix string) error {
+	if file == "" {
+		return nil
+	}
+	runtime.GC() // the profile shows allocations up to the last collection
+	f, err := os.Create(file + suffix)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", file+suffix, err)
+	}
+	return f.Close()
+}
+
+// processCPU is the CPU time this process used so far, user and system.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"regexp"
 	"testing"
 	"time"
@@ -21,8 +23,9 @@ func TestBenchHTTPPrintsItsFigures(t *testing.T) {
 	settle, idle := statsSettle, idleSpell
 	statsSettle, idleSpell = 100*time.Millisecond, 100*time.Millisecond // the figures are not checked, only their shape
 	defer func() { statsSettle, idleSpell = settle, idle }()
+	mem := filepath.Join(t.TempDir(), "allocs.pprof")
 	code, out, errOut := cliRun(ctx, vars, "bench", "http", "-n", "20", "-concurrency", "2", "--cards", "3", "--hot-share", "0.2",
-		"--count", "6")
+		"--count", "6", "--memprofile", mem)
 	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
 	for _, line := range []string{
 		`(?m)^server: started in this process on http://127\.0\.0\.1:\d+ \(serve, projections=true, audit, idempotency, authentication; database .*\)$`,
@@ -30,6 +33,7 @@ func TestBenchHTTPPrintsItsFigures(t *testing.T) {
 		`(?m)^raw single-row INSERT +20 ops in .* ops/s +p50 .* p99 .* errors 0$`,
 		`(?m)^load: 20 temporary-loss/unlock commands, 2 clients on distinct cards, hot-card share 0\.20$`,
 		`(?m)^commands over HTTP +\d+ commands in \S+: \d+ commands/s, p50 [\d.]+ ms, p99 [\d.]+ ms, p99\.9 [\d.]+ ms, max [\d.]+ ms; \d+ rejected \(4xx\), 0 errors$`,
+		`(?m)^CPU of this process during the load \(user\+system, server and bench clients\): \d+ ms, \d+\.\d{3} ms per command$`,
 		`(?m)^commands/s ÷ raw inserts/s = \d+\.\d\d$`,
 		`(?m)^loss → visible in the blacklist feed: [1-9]\d* losses, p50 [\d.]+ ms, p99 [\d.]+ ms, max [\d.]+ ms, 0 not seen within 5 s$`,
 		`(?m)^projections during the load, events per batch \(one transaction each\): (\w+ [\d.]+(, )?)+$`,
@@ -38,6 +42,12 @@ func TestBenchHTTPPrintsItsFigures(t *testing.T) {
 		`(?m)^  projection readmodel +-?[\d.]+ batches \(transactions\), -?[\d.]+ events applied$`,
 	} {
 		assert.Regexp(t, regexp.MustCompile(line), out)
+	}
+	for _, f := range []string{mem + ".base", mem} {
+		st, err := os.Stat(f)
+		if assert.NoError(t, err, "--memprofile") {
+			assert.Positive(t, st.Size(), f)
+		}
 	}
 
 	code, _, errOut = cliRun(ctx, vars, "bench", "http", "--hot-share", "2")

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -94,13 +95,21 @@ func (r *receiver) ids() []string {
 
 // startDeliveries runs the delivery projection with a short retry schedule.
 func startDeliveries(t testing.TB, b *booted, opts deliveries.Options) {
+	runDeliveries(t, b.d.store, b.d.pool, b.a.deliveryKeys, opts)
+}
+
+// runDeliveries is startDeliveries with the secrets opened with keys; stop
+// (idempotent, also run by cleanup) returns once the projection stopped.
+func runDeliveries(t testing.TB, store eventstore.Store, pool *pgxpool.Pool, keys *auth.SecretKeys, opts deliveries.Options) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	opts.AllowPrivate = true
-	r := projections.NewRunner(b.d.store, b.d.pool, nil).WithOptions(projections.Options{Retry: 50 * time.Millisecond}).
-		Add(deliveries.NewProjection(b.d.store, b.d.pool, opts, nil))
+	r := projections.NewRunner(store, pool, nil).WithOptions(projections.Options{Retry: 50 * time.Millisecond}).
+		Add(deliveries.NewProjection(store, pool, keys, opts, nil))
 	done := make(chan struct{})
 	go func() { defer close(done); _ = r.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	stop = func() { cancel(); <-done }
+	t.Cleanup(stop)
+	return stop
 }
 
 // issueAt registers a holder and issues a card at bank.

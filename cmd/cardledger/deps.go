@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/sirupsen/logrus"
 
+	"github.com/cardledger/cardledger/deliveries"
 	"github.com/cardledger/cardledger/eventstore"
 	"github.com/cardledger/cardledger/eventstore/esdbstore"
 	"github.com/cardledger/cardledger/eventstore/pgstore"
@@ -178,19 +179,47 @@ func (d *deps) openKeyring(ctx context.Context) (*piistore.Keyring, error) {
 	return d.keys, err
 }
 
-// clientSecretKeys seal API clients' HMAC secrets under keys derived from
-// the master keys (current first), so rotating the master key rotates them.
-func (d *deps) clientSecretKeys() (*auth.SecretKeys, error) {
+// sealKeys seal one kind of secret at rest under keys derived, for
+// purpose, from the master keys (current first): rotating the master key
+// rotates them, and each store resealing at start-up moves its rows over.
+func (d *deps) sealKeys(purpose string) (*auth.SecretKeys, error) {
 	current, old, err := d.masterKeys()
 	if err != nil {
 		return nil, err
 	}
-	const purpose = "api-client-hmac-secrets"
 	var olds [][]byte
 	for _, k := range old {
 		olds = append(olds, k.Derive(purpose))
 	}
 	return auth.NewSecretKeys(current.Derive(purpose), olds...)
+}
+
+// clientSecretKeys seal API clients' HMAC secrets (auth.SealSecrets).
+func (d *deps) clientSecretKeys() (*auth.SecretKeys, error) {
+	return d.sealKeys("api-client-hmac-secrets")
+}
+
+// deliverySecretKeys seal the signing secrets of delivery subscriptions
+// and merchant notifications (deliveries.SealSecrets).
+func (d *deps) deliverySecretKeys() (*auth.SecretKeys, error) {
+	return d.sealKeys("delivery-signing-secrets")
+}
+
+// migrateDeliveries makes the outbox's tables and, before anything is
+// delivered, seals the signing secrets stored in clear (before sealing) or
+// under a retired master key; it returns the keys that open them.
+func (d *deps) migrateDeliveries(ctx context.Context, pool *pgxpool.Pool) (*auth.SecretKeys, error) {
+	if err := deliveries.Migrate(ctx, pool); err != nil {
+		return nil, err
+	}
+	keys, err := d.deliverySecretKeys()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := deliveries.SealSecrets(ctx, pool, keys); err != nil {
+		return nil, err
+	}
+	return keys, nil
 }
 
 // requestHashKeys key the request hashes of the idempotency table (current

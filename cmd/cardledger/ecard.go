@@ -12,20 +12,10 @@ import (
 	"github.com/cardledger/cardledger/internal/auth"
 )
 
-// ecardSealKeys seal the e-card signing keys at rest under keys derived
-// from the master keys (current first): rotating the master key reseals
-// them at the next start (ecard.KeyStore.Ensure).
+// ecardSealKeys seal the e-card signing keys at rest: rotating the master
+// key reseals them at the next start (ecard.KeyStore.Ensure).
 func (d *deps) ecardSealKeys() (*auth.SecretKeys, error) {
-	current, old, err := d.masterKeys()
-	if err != nil {
-		return nil, err
-	}
-	const purpose = "ecard-signing-keys"
-	var olds [][]byte
-	for _, k := range old {
-		olds = append(olds, k.Derive(purpose))
-	}
-	return auth.NewSecretKeys(current.Derive(purpose), olds...)
+	return d.sealKeys("ecard-signing-keys")
 }
 
 // ecardKeyStore opens the signing-key table (migrated by the caller).

@@ -10,7 +10,6 @@ import (
 	"github.com/cardledger/cardledger/audit"
 	"github.com/cardledger/cardledger/batch"
 	"github.com/cardledger/cardledger/commands"
-	"github.com/cardledger/cardledger/deliveries"
 	"github.com/cardledger/cardledger/ecard"
 	"github.com/cardledger/cardledger/internal/auth"
 	"github.com/cardledger/cardledger/payments"
@@ -75,7 +74,7 @@ func migratePostgres(ctx context.Context, d *deps) error {
 		{"payments read model", func(ctx context.Context) error { return payments.NewReadModel(pool).Migrate(ctx) }},
 		{"batch import jobs", func(ctx context.Context) error { return batch.MigrateImportJobs(ctx, pool) }},
 		{"audit trail", func(ctx context.Context) error { return audit.Migrate(ctx, pool) }},
-		{"deliveries", func(ctx context.Context) error { return deliveries.Migrate(ctx, pool) }},
+		{"deliveries", func(ctx context.Context) error { _, err := d.migrateDeliveries(ctx, pool); return err }},
 		{"reconciliation", func(ctx context.Context) error { return reconcile.Migrate(ctx, pool) }},
 		{"e-card codes", func(ctx context.Context) error {
 			if err := ecard.Migrate(ctx, pool); err != nil {

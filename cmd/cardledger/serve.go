@@ -13,6 +13,7 @@ import (
 	"github.com/cardledger/cardledger/audit"
 	"github.com/cardledger/cardledger/batch"
 	"github.com/cardledger/cardledger/commands"
+	"github.com/cardledger/cardledger/ecard"
 	"github.com/cardledger/cardledger/internal/httpapi"
 	"github.com/cardledger/cardledger/projections"
 )
@@ -73,6 +74,7 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 	}
 	startBatchJobs(ctx, &wg, d, a)
 	startIdempotencyRetention(ctx, &wg, d)
+	startVerificationRetention(ctx, &wg, d, a.codes)
 	if d.cfg.TLSCert != "" {
 		if srv.TLSConfig, err = httpapi.ServerTLSConfig(d.cfg.TLSCert, d.cfg.TLSKey, d.cfg.TLSClientCA); err != nil {
 			return err
@@ -180,25 +182,42 @@ func startDigests(ctx context.Context, wg *sync.WaitGroup, d *deps) error {
 }
 
 // startIdempotencyRetention deletes idempotency records older than
-// CARDLEDGER_IDEMPOTENCY_RETENTION, at start and then every tenth of the
-// window (at most hourly), in bounded batches: the records hold request
-// hashes and responses that can concern a person, and a retry after the
-// window is a new command anyway.
+// CARDLEDGER_IDEMPOTENCY_RETENTION, every tenth of the window (at most
+// hourly): the records hold request hashes and responses that can concern
+// a person, and a retry after the window is a new command anyway.
 func startIdempotencyRetention(ctx context.Context, wg *sync.WaitGroup, d *deps) {
 	retention := d.cfg.IdempotencyRetention
-	every := max(min(retention/10, time.Hour), time.Second)
+	startRetention(ctx, wg, d, "expired idempotency keys", max(min(retention/10, time.Hour), time.Second),
+		func(ctx context.Context) (int64, error) {
+			return commands.DeleteExpiredIdempotency(ctx, d.pool, retention, 1000)
+		})
+}
+
+// startVerificationRetention deletes e-card verification rows once their
+// codes have expired everywhere and the risk window has passed, every
+// minute: one row per verified code would otherwise grow without end.
+func startVerificationRetention(ctx context.Context, wg *sync.WaitGroup, d *deps, codes *ecard.Service) {
+	startRetention(ctx, wg, d, "spent e-card verifications", time.Minute,
+		func(ctx context.Context) (int64, error) { return codes.PruneVerifications(ctx, 1000) })
+}
+
+// startRetention runs prune at start and then every interval until ctx
+// ends, logging what it deleted. Every instance runs it: deletes of rows
+// past their time are idempotent, and each statement is bounded.
+func startRetention(ctx context.Context, wg *sync.WaitGroup, d *deps, what string, every time.Duration,
+	prune func(context.Context) (int64, error)) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
-			n, err := commands.DeleteExpiredIdempotency(ctx, d.pool, retention, 1000)
+			n, err := prune(ctx)
 			switch {
 			case err != nil && ctx.Err() == nil:
-				d.log.WithError(err).Warn("delete expired idempotency keys")
+				d.log.WithError(err).Warn("delete " + what)
 			case n > 0:
-				d.log.WithField("deleted", n).Info("deleted expired idempotency keys")
+				d.log.WithField("deleted", n).Info("deleted " + what)
 			}
 			select {
 			case <-ctx.Done():

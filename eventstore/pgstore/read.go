@@ -44,14 +44,19 @@ func sqlLimit(limit int) *int64 {
 
 // ReadStream reads stream forwards from revision from. Stream reads see every
 // committed event; they are not held back like $all (see visibility.go).
+// A whole stream (from 0, no limit) comes through the stream cache.
 func (s *Store) ReadStream(ctx context.Context, stream string, from uint64, limit int) ([]eventstore.RecordedEvent, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+eventColumns+` FROM eventstore_events
-		WHERE stream = $1 AND revision >= $2 ORDER BY revision LIMIT $3`,
-		stream, int64(from), sqlLimit(limit))
-	if err != nil {
-		return nil, fmt.Errorf("read stream %s: %w", stream, err)
+	var (
+		events []eventstore.RecordedEvent
+		err    error
+	)
+	if from == 0 && limit <= 0 && s.streams != nil {
+		events, err = s.streams.readAll(ctx, stream, func(ctx context.Context, from uint64) ([]eventstore.RecordedEvent, error) {
+			return s.readStream(ctx, stream, from, 0)
+		})
+	} else {
+		events, err = s.readStream(ctx, stream, from, limit)
 	}
-	events, err := scanEvents(rows)
 	if err != nil {
 		return nil, fmt.Errorf("read stream %s: %w", stream, err)
 	}
@@ -74,6 +79,16 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from uint64, limi
 		return nil, fmt.Errorf("read stream %s: %w", stream, eventstore.ErrStreamNotFound)
 	}
 	return nil, nil
+}
+
+func (s *Store) readStream(ctx context.Context, stream string, from uint64, limit int) ([]eventstore.RecordedEvent, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+eventColumns+` FROM eventstore_events
+		WHERE stream = $1 AND revision >= $2 ORDER BY revision LIMIT $3`,
+		stream, int64(from), sqlLimit(limit))
+	if err != nil {
+		return nil, err
+	}
+	return scanEvents(rows)
 }
 
 // ReadAll reads the global log after position after. limit <= 0 reads all.

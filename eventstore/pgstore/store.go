@@ -25,6 +25,12 @@
 //     from forking. Someone with the rights to disable the triggers can
 //     still rewrite rows, but not without breaking the chain or the
 //     signed digests of package audit.
+//   - Because rows never change, whole-stream reads (ReadStream from 0,
+//     how commands load their aggregate) keep what they read in a bounded
+//     per-process cache and fetch only the rows from the last cached event
+//     on, checked by its id (streamcache.go). A row rewritten behind the
+//     triggers' back is not seen by that cache; audit's chain checks read
+//     in pages (a limit), which always go to the table.
 //
 // SubscribeAll reads in batches and then waits for a NOTIFY that the Store
 // sends after each committed append (notify.go), polling every 200 ms as
@@ -51,6 +57,7 @@ type Store struct {
 	pool     *pgxpool.Pool
 	ownsPool bool // Close closes the pool (Open), not a pool shared with others (OpenPool)
 	notifier *notifier
+	streams  *streamCache // whole-stream reads (ReadStream from 0)
 }
 
 var _ eventstore.Store = (*Store)(nil)
@@ -99,7 +106,7 @@ func OpenPool(ctx context.Context, pool *pgxpool.Pool) (*Store, error) {
 	if err := pool.Ping(ctx); err != nil {
 		return nil, fmt.Errorf("pgstore: connect: %w", err)
 	}
-	s := &Store{pool: pool}
+	s := &Store{pool: pool, streams: newStreamCache(streamCacheBytes)}
 	if err := s.Migrate(ctx); err != nil {
 		return nil, err
 	}

@@ -35,7 +35,10 @@
 // Data keys (random, 32 bytes) live in the read-model database, table
 // pii_data_keys, wrapped (AES-256-GCM) by a master key from configuration;
 // a row names its master key by id (a hash of the key). Unwrapped keys are
-// cached per process (bounded count and age, see KeyringOptions).
+// cached per process (bounded count and age, see KeyringOptions), and so
+// are events opened with them, each only while the key-cache entries it
+// was opened with are still the cached ones (opened.go): the plaintext
+// goes when the keys go.
 //
 // # Invariants
 //

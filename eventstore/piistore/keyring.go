@@ -41,6 +41,7 @@ type Keyring struct {
 	current MasterKey
 	masters map[string]MasterKey // by id; current included
 	cache   *keyCache
+	opened  *openedCache // events opened with cache's keys
 }
 
 // NewKeyring seals new data keys under current and unwraps keys under
@@ -59,7 +60,7 @@ func NewKeyring(pool *pgxpool.Pool, current MasterKey, old []MasterKey, opts Key
 		opts.Now = time.Now
 	}
 	k := &Keyring{pool: pool, current: current, masters: map[string]MasterKey{current.id: current},
-		cache: newKeyCache(opts.CacheSize, opts.CacheTTL, opts.Now)}
+		cache: newKeyCache(opts.CacheSize, opts.CacheTTL, opts.Now), opened: newOpenedCache(openedCacheSize)}
 	for _, m := range old {
 		if !m.IsZero() {
 			k.masters[m.id] = m

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/google/uuid"
 
@@ -263,6 +264,10 @@ func (s *Store) open(ctx context.Context, events []eventstore.RecordedEvent) err
 		if !bytes.Contains(e.Data, envelopeKey) {
 			continue
 		}
+		if data, ok := s.keys.opened.get(openedKeyOf(e), s.keys.cache); ok {
+			events[i].Data = data
+			continue
+		}
 		d, err := parseSealed(e)
 		if err != nil {
 			return fmt.Errorf("open %s@%d: %w", e.Stream, e.Revision, err)
@@ -293,11 +298,23 @@ func (s *Store) open(ctx context.Context, events []eventstore.RecordedEvent) err
 		if d == nil {
 			continue
 		}
+		key := openedKeyOf(events[i])
 		if err := openDoc(&events[i], d, lookup); err != nil {
 			return err
 		}
+		var with []*subjectKeys
+		for _, p := range d.parts {
+			if sk := keys[p.env.Subject]; !slices.Contains(with, sk) {
+				with = append(with, sk)
+			}
+		}
+		s.keys.opened.put(key, events[i].Data, with)
 	}
 	return nil
+}
+
+func openedKeyOf(e eventstore.RecordedEvent) openedKey {
+	return openedKey{id: e.ID, typ: e.Type, data: string(e.Data)}
 }
 
 // openDoc opens every part of e's data with the keys lookup gives (key nil

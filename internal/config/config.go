@@ -78,7 +78,7 @@ type Config struct {
 	// serve deletes older records, and a retry after it is a new command.
 	IdempotencyRetention time.Duration
 
-	MasterKey     string   // hex or base64 of 32 bytes wrapping the per-person data keys; secret
+	MasterKey     string   // hex or base64 of 32 bytes wrapping the per-person data keys (and deriving the keys that seal stored secrets); secret
 	OldMasterKeys []string // earlier master keys still accepted while `keys rotate` runs; secret
 
 	// Client commands (`blacklist sync`) talk to a running server over HTTP.

@@ -88,6 +88,18 @@ func accessLog(log *logrus.Logger) echo.MiddlewareFunc {
 				c.Error(err)
 			}
 			res := c.Response()
+			reqErr, failed := c.Get(ctxError).(error)
+			level := logrus.InfoLevel
+			switch {
+			case failed:
+				level = logrus.ErrorLevel
+			case denied(res.Status):
+				// Denials are security events: operators alert on them.
+				level = logrus.WarnLevel
+			}
+			if !log.IsLevelEnabled(level) {
+				return nil // the fields are a map and a dozen boxed values per request
+			}
 			fields := logrus.Fields{
 				"request_id":     RequestID(c),
 				"correlation_id": CorrelationID(c),
@@ -112,12 +124,12 @@ func accessLog(log *logrus.Logger) echo.MiddlewareFunc {
 				fields["problem"] = code
 			}
 			entry := log.WithFields(fields)
-			if err, ok := c.Get(ctxError).(error); ok {
-				entry.WithError(err).Error("http request failed")
-			} else if denied(res.Status) {
-				// Denials are security events: operators alert on them.
+			switch level {
+			case logrus.ErrorLevel:
+				entry.WithError(reqErr).Error("http request failed")
+			case logrus.WarnLevel:
 				entry.Warn("http request denied")
-			} else {
+			default:
 				entry.Info("http request")
 			}
 			return nil

@@ -63,7 +63,8 @@ const acquireTimeoutParam = "pool_acquire_timeout"
 var acquireTimeoutKV = regexp.MustCompile(`(^|\s)` + acquireTimeoutParam + `=(\S*)`)
 
 // ParseConfig is pgxpool.ParseConfig with this package's defaults: pool
-// size, connect timeout and the acquire timeout.
+// size, connect timeout, the acquire timeout, and uuid.UUID arguments
+// encoded directly (EncodeUUIDs).
 func ParseConfig(rawURL string) (*pgxpool.Config, error) {
 	rest, timeout, err := takeAcquireTimeout(rawURL)
 	if err != nil {
@@ -81,6 +82,14 @@ func ParseConfig(rawURL string) (*pgxpool.Config, error) {
 	}
 	if timeout > 0 && cfg.ConnConfig.Tracer == nil {
 		cfg.ConnConfig.Tracer = acquireDeadline{timeout}
+	}
+	after := cfg.AfterConnect
+	cfg.AfterConnect = func(ctx context.Context, conn *pgx.Conn) error {
+		EncodeUUIDs(conn.TypeMap())
+		if after != nil {
+			return after(ctx, conn)
+		}
+		return nil
 	}
 	return cfg, nil
 }
