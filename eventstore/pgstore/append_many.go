@@ -80,6 +80,7 @@ func isDeadlock(err error) bool {
 func appendManyOnce(ctx context.Context, tx pgx.Tx, appends []eventstore.StreamAppend, order []int) ([]eventstore.AppendResult, error) {
 	ids := make([][][16]byte, len(appends))
 	var b pgx.Batch
+	b.Queue(genericPlanSQL)
 	for _, i := range order {
 		a := appends[i]
 		var args []any
@@ -88,6 +89,10 @@ func appendManyOnce(ctx context.Context, tx pgx.Tx, appends []eventstore.StreamA
 	}
 	rows := make([]appendRow, len(appends))
 	br := tx.SendBatch(ctx, &b)
+	if _, err := br.Exec(); err != nil {
+		br.Close()
+		return nil, fmt.Errorf("append many: %w", err)
+	}
 	for _, i := range order {
 		r, err := scanAppendRow(br.QueryRow())
 		if err != nil {

@@ -2,9 +2,13 @@ package pgstore
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/cardledger/cardledger/eventstore"
+	"github.com/cardledger/cardledger/internal/testpg"
 )
 
 // Cases beyond the conformance suite: what a stored event id means when the
@@ -111,5 +115,55 @@ func TestMigrateIsIdempotentAndTableAppendOnly(t *testing.T) {
 	}
 	if got, err := s.ReadStream(t.Context(), "card-1", 0, 0); err != nil || len(got) != 1 || got[0].Type != "A" {
 		t.Errorf("events changed: %+v, %v", got, err)
+	}
+}
+
+// The append plans its statement once per connection even on a pool that
+// keeps the server's plan_cache_mode (one shared with the read models), and
+// leaves that setting as it found it for the pool's other users.
+func TestAppendReusesItsGenericPlanOnASharedPool(t *testing.T) {
+	ctx := t.Context()
+	cfg, err := pgxpool.ParseConfig(testpg.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.MaxConns = 1 // every statement on the connection the test inspects
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	s, err := OpenPool(ctx, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+
+	// More than the five custom plans after which PostgreSQL would weigh
+	// the generic one.
+	const appends = 8
+	for i := range appends {
+		if _, err := s.Append(ctx, fmt.Sprintf("card-%d", i), eventstore.NoStream(), []eventstore.EventData{event("A")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.AppendMany(ctx, []eventstore.StreamAppend{
+		{Stream: "card-x", Expected: eventstore.NoStream(), Events: []eventstore.EventData{event("A")}},
+		{Stream: "card-y", Expected: eventstore.NoStream(), Events: []eventstore.EventData{event("A"), event("B")}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var generic, custom int64
+	var mode string
+	if err := pool.QueryRow(ctx, `SELECT coalesce(sum(generic_plans), 0), coalesce(sum(custom_plans), 0),
+		current_setting('plan_cache_mode') FROM pg_prepared_statements
+		WHERE statement = $1`, appendSQL).Scan(&generic, &custom, &mode); err != nil {
+		t.Fatal(err)
+	}
+	if custom != 0 || generic < appends+2 {
+		t.Errorf("append statement: %d generic and %d custom plans, want %d+ generic and no custom", generic, custom, appends+2)
+	}
+	if mode != "auto" {
+		t.Errorf("plan_cache_mode after appends = %q, want the server's auto", mode)
 	}
 }

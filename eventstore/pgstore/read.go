@@ -100,11 +100,13 @@ func (s *Store) ReadAll(ctx context.Context, after eventstore.Position, limit in
 	return events, nil
 }
 
+// readAllSQL reads $all after a position ($1, $2), at most $3 events.
+const readAllSQL = `SELECT ` + eventColumns + ` FROM eventstore_events
+	WHERE (xid, seq) > ($1::xid8, $2::bigint) AND ` + visibleAfter + `
+	ORDER BY xid, seq LIMIT $3`
+
 func readAll(ctx context.Context, q querier, after eventstore.Position, limit int) ([]eventstore.RecordedEvent, error) {
-	rows, err := q.Query(ctx, `SELECT `+eventColumns+` FROM eventstore_events
-		WHERE (xid, seq) > ($1::xid8, $2::bigint) AND `+visibleToAll+`
-		ORDER BY xid, seq LIMIT $3`,
-		after.Commit, int64(after.Prepare), sqlLimit(limit))
+	rows, err := q.Query(ctx, readAllSQL, after.Commit, int64(after.Prepare), sqlLimit(limit))
 	if err != nil {
 		return nil, err
 	}

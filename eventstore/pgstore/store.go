@@ -85,13 +85,13 @@ func Open(ctx context.Context, url string) (*Store, error) {
 
 // TuneConfig sets what a pool used only by the store should run with.
 //
-// The append statement is cheap to run but costly to plan (~0.6 ms, more
-// than its execution), and PostgreSQL keeps re-planning it because the
-// generic plan's estimate looks worse than the custom plans'. Every
-// statement of the store is an index lookup whose plan does not depend on
-// its parameters, so reuse the generic plan always. A pool shared with the
-// read models (OpenPool) keeps the server's setting instead: their
-// optional-filter queries need custom plans.
+// Every statement of the store is an index lookup whose plan does not
+// depend on its parameters, so reuse the generic plan always instead of
+// planning again and again whenever PostgreSQL's estimate of the generic
+// plan looks worse than custom ones. A pool shared with the read models
+// (OpenPool) keeps the server's setting instead: their optional-filter
+// queries need custom plans. The append, whose planning costs the most,
+// sets it for its own transaction on either pool (genericPlanSQL).
 func TuneConfig(cfg *pgxpool.Config) {
 	if _, set := cfg.ConnConfig.RuntimeParams["plan_cache_mode"]; !set {
 		cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
@@ -130,4 +130,5 @@ type querier interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 }

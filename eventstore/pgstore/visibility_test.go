@@ -3,6 +3,7 @@ package pgstore
 import (
 	"context"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -173,5 +174,93 @@ func TestOtherDatabaseTransactionDoesNotHoldBackAll(t *testing.T) {
 	}
 	if h, ok, err := s.Head(ctx); err != nil || !ok || h.Position != res.Position {
 		t.Errorf("Head = %+v, %v, %v; want %s", h, ok, err, res.Position)
+	}
+}
+
+// A $all read looks at pg_stat_activity (a row built for every backend of
+// the cluster) only when a row after its position lies at or above the
+// oldest running transaction: not when it finds nothing new, the common read
+// of a caught-up subscription woken by an append, nor when every row after
+// it lies below.
+func TestAllReadsBelowTheOldestTransactionSkipTheActivityLookup(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	s, _ := openTest(t)
+	otherURL := testpg.NewDatabase(t)
+	// runningTx starts a transaction of another database that has an xid,
+	// and ends one after it, so that the reads' snapshots must place it
+	// (running xids newer than the last one to finish are not in a
+	// snapshot's list, and with none to place PostgreSQL skips the lookup
+	// whatever the query).
+	runningTx := func() pgx.Tx {
+		t.Helper()
+		conn, err := pgx.Connect(ctx, otherURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close(context.Background()) })
+		tx, err := conn.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Exec(ctx, "SELECT pg_current_xact_id()"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.pool.Exec(ctx, "SELECT pg_current_xact_id()"); err != nil {
+			t.Fatal(err)
+		}
+		return tx
+	}
+	looksAtActivity := func(after eventstore.Position) bool {
+		t.Helper()
+		rows, err := s.pool.Query(ctx, "EXPLAIN (ANALYZE, COSTS off) "+readAllSQL,
+			after.Commit, int64(after.Prepare), int64(subscribeBatch))
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range lines {
+			if strings.Contains(l, "pg_stat_get_activity") {
+				return !strings.Contains(l, "never executed")
+			}
+		}
+		t.Fatalf("no pg_stat_activity lookup in the plan:\n%s", strings.Join(lines, "\n"))
+		return false
+	}
+
+	first, err := s.Append(ctx, "card-1", eventstore.NoStream(), []eventstore.EventData{event("First")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx := runningTx()
+	second, err := s.Append(ctx, "card-1", eventstore.Exact(0), []eventstore.EventData{event("Second")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if looksAtActivity(second.Position) {
+		t.Error("a read that finds nothing new looked at pg_stat_activity")
+	}
+	// Only the lookup can tell that the transaction running below the
+	// second event belongs to another database.
+	if !looksAtActivity(first.Position) {
+		t.Error("a read of an event above a running transaction did not look at pg_stat_activity")
+	}
+
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	runningTx()
+	// Both events are below the oldest running transaction as soon as every
+	// transaction older than them has ended (other test packages may hold
+	// some of this cluster's for a moment).
+	deadline := time.Now().Add(5 * time.Second)
+	for looksAtActivity(eventstore.Start) {
+		if time.Now().After(deadline) {
+			t.Fatal("a read of events below every running transaction looks at pg_stat_activity")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
