@@ -138,6 +138,33 @@ func (m *ReadModel) Checkpoint(ctx context.Context) (eventstore.Position, error)
 	return eventstore.Position{Commit: uint64(c), Prepare: uint64(p)}, nil
 }
 
+var _ projections.Selective = (*ReadModel)(nil)
+
+// Uses implements projections.Selective: batch and PSAM streams, and
+// cardholder events but a temporary loss and the unlock lifting it
+// (unusedByBatches), the commonest counter commands.
+func (m *ReadModel) Uses(ev eventstore.RecordedEvent) bool {
+	switch {
+	case strings.HasPrefix(ev.Stream, domain.StreamPrefix):
+		if ev.Type != (domain.CardTemporarilyLost{}).EventType() && ev.Type != (domain.CardUnlocked{}).EventType() {
+			return true
+		}
+		e, err := domain.DecodeStoredEvent(ev.Type, ev.Data, ev.Metadata)
+		return err != nil || !unusedByBatches(e)
+	case strings.HasPrefix(ev.Stream, "batch-"), strings.HasPrefix(ev.Stream, "psam-"):
+		return true
+	}
+	return false
+}
+
+// Advance implements projections.Selective.
+func (m *ReadModel) Advance(ctx context.Context, to eventstore.Position) error {
+	if _, err := m.pool.Exec(ctx, projections.AdvanceSQL(m.schema+".checkpoint"), int64(to.Commit), int64(to.Prepare)); err != nil {
+		return fmt.Errorf("batch read model: advance checkpoint to %s: %w", to, err)
+	}
+	return nil
+}
+
 // catchUpPage is how many events CatchUp reads per round trip.
 const catchUpPage = 5000
 

@@ -154,3 +154,42 @@ func TestTemporaryLossAndUnlockLeaveApplicationsUntouched(t *testing.T) {
 		t.Fatalf("after the rebuild:\n%v\nwant the rows built live:\n%v", got, live)
 	}
 }
+
+// Advance (the runner's call for a live batch of events the model does not
+// use) moves the checkpoint forward in one statement and never back; Uses
+// leaves out exactly the temporary loss and the unlock that lifts it.
+func TestAdvanceMovesTheCheckpointOnlyForward(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	m := NewReadModel(e.pool)
+	to := eventstore.Position{Commit: 900, Prepare: 7}
+	for _, pos := range []eventstore.Position{to, {Commit: 900, Prepare: 6}, {Commit: 12, Prepare: 99}} {
+		if err := m.Advance(ctx, pos); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if cp, err := m.Checkpoint(ctx); err != nil || cp != to {
+		t.Fatalf("checkpoint %s (%v), want %s: Advance must not move it back", cp, err, to)
+	}
+
+	ev := func(e domain.Event) eventstore.RecordedEvent {
+		data, err := seed.Encode([]domain.Event{e}, time.Now().UTC())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return eventstore.RecordedEvent{Stream: domain.StreamPrefix + "x", Type: data[0].Type, Data: data[0].Data, Metadata: data[0].Metadata}
+	}
+	for _, c := range []struct {
+		e    domain.Event
+		uses bool
+	}{
+		{domain.CardTemporarilyLost{CardNo: "c"}, false},
+		{domain.CardUnlocked{CardNo: "c", Lifted: domain.StatusTemporarilyLost}, false},
+		{domain.CardUnlocked{CardNo: "c", Lifted: domain.StatusLost}, true},
+		{domain.CardReportedLost{CardNo: "c"}, true},
+	} {
+		if got := m.Uses(ev(c.e)); got != c.uses {
+			t.Errorf("Uses(%T %+v) = %v, want %v", c.e, c.e, got, c.uses)
+		}
+	}
+}

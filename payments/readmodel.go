@@ -164,6 +164,21 @@ func (m *ReadModel) Checkpoint(ctx context.Context) (eventstore.Position, error)
 	return eventstore.Position{Commit: uint64(c), Prepare: uint64(p)}, nil
 }
 
+var _ projections.Selective = (*ReadModel)(nil)
+
+// Uses implements projections.Selective: merchant and payment-order streams.
+func (m *ReadModel) Uses(ev eventstore.RecordedEvent) bool {
+	return strings.HasPrefix(ev.Stream, domain.MerchantStreamPrefix) || strings.HasPrefix(ev.Stream, domain.PaymentOrderStreamPrefix)
+}
+
+// Advance implements projections.Selective.
+func (m *ReadModel) Advance(ctx context.Context, to eventstore.Position) error {
+	if _, err := m.pool.Exec(ctx, projections.AdvanceSQL(m.schema+".checkpoint"), int64(to.Commit), int64(to.Prepare)); err != nil {
+		return fmt.Errorf("payments read model: advance checkpoint to %s: %w", to, err)
+	}
+	return nil
+}
+
 // Apply implements projections.Projection.
 func (m *ReadModel) Apply(ctx context.Context, page []eventstore.RecordedEvent) error {
 	return pgx.BeginTxFunc(ctx, m.pool, projections.ApplyTx, func(tx pgx.Tx) error { return m.ApplyTx(ctx, tx, page) })

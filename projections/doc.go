@@ -7,7 +7,8 @@
 //
 //   - It reads the checkpoint (a Recoverer instead repairs its storage and
 //     reloads its state: Recover), catches up with large ReadAll pages,
-//     then subscribes to $all for live events, and hands events to Apply in
+//     then subscribes to $all for live events (the PostgreSQL store has one
+//     live reader per process, shared by every subscription), and hands events to Apply in
 //     batches (up to MaxBatch events, or whatever arrived within Linger), so
 //     catch-up costs a few round trips per batch, not per event.
 //   - Only one instance of each projection is active in a deployment: the
@@ -22,7 +23,9 @@
 //     transaction. A crash anywhere therefore neither loses nor repeats an
 //     event, and a stray second writer is harmless.
 //   - Event types a projection does not know are skipped (the checkpoint
-//     still moves past them). Known types are decoded with the schema
+//     still moves past them). A Selective projection (batch, payments) also
+//     says which events it uses: a live batch of none of them only moves its
+//     checkpoint, in one statement (Advance), instead of a transaction. Known types are decoded with the schema
 //     version their metadata records (domain.DecodeStoredEvent), so live
 //     and rebuilt projections read old versions upcast to the current
 //     shape; a version newer than the code fails the batch, never skipped.

@@ -62,3 +62,28 @@ var (
 	// ErrNotCaughtUp: WaitFor gave up before the projection reached the position.
 	ErrNotCaughtUp = errors.New("projection has not reached the position yet")
 )
+
+// Selective is a Projection that uses few of the log's events. For a live
+// batch holding none it uses, the runner calls Advance instead of Apply:
+// one statement moving the checkpoint instead of a transaction that locks
+// it, finds nothing to write and updates it (five to seven statements).
+// Nothing is written but the checkpoint, so exactly-once holds as before,
+// and the checkpoint keeps moving for read-your-writes on other instances.
+type Selective interface {
+	Projection
+	// Uses reports whether Apply could write anything for e; when unsure,
+	// true. Apply must ignore every event for which Uses is false.
+	Uses(e eventstore.RecordedEvent) bool
+	// Advance stores to as the checkpoint unless it is already at or past
+	// it.
+	Advance(ctx context.Context, to eventstore.Position) error
+}
+
+// AdvanceSQL is the statement a PostgreSQL Selective projection's Advance
+// runs on its checkpoint table (columns pos_commit, pos_prepare; $1, $2 the
+// position): like ApplyTx, its commit does not wait for the WAL flush.
+func AdvanceSQL(checkpointTable string) string {
+	return `WITH no_flush_wait AS (SELECT set_config('synchronous_commit', 'off', true))
+		UPDATE ` + checkpointTable + ` SET pos_commit = $1, pos_prepare = $2 FROM no_flush_wait
+		WHERE (pos_commit, pos_prepare) < ($1::bigint, $2::bigint)`
+}

@@ -369,13 +369,28 @@ func (r *Runner) live(ctx context.Context, e *entry, pos eventstore.Position) er
 				break fill
 			}
 		}
-		if err := e.p.Apply(ctx, batch); err != nil {
+		if err := applyLive(ctx, e.p, batch); err != nil {
 			return fmt.Errorf("apply %d events after %s: %w", len(batch), pos, err)
 		}
 		pos = batch[len(batch)-1].Position
 		e.setPosition(pos, len(batch))
 		r.changed.fire()
 	}
+}
+
+// applyLive applies a live batch, or only moves the checkpoint of a
+// Selective projection that uses none of its events.
+func applyLive(ctx context.Context, p Projection, batch []eventstore.RecordedEvent) error {
+	sel, ok := p.(Selective)
+	if !ok {
+		return p.Apply(ctx, batch)
+	}
+	for _, ev := range batch {
+		if sel.Uses(ev) {
+			return p.Apply(ctx, batch)
+		}
+	}
+	return sel.Advance(ctx, batch[len(batch)-1].Position)
 }
 
 func (e *entry) setActive(active bool) {

@@ -58,6 +58,7 @@ type Store struct {
 	ownsPool bool // Close closes the pool (Open), not a pool shared with others (OpenPool)
 	notifier *notifier
 	streams  *streamCache // whole-stream reads (ReadStream from 0)
+	tail     tail         // the one live reader of $all its subscriptions share (subscribe.go)
 }
 
 var _ eventstore.Store = (*Store)(nil)
@@ -117,6 +118,7 @@ func OpenPool(ctx context.Context, pool *pgxpool.Pool) (*Store, error) {
 // Close stops the store and closes its pool if Open made it. Subscriptions
 // still running fail.
 func (s *Store) Close() error {
+	s.tail.close()
 	s.notifier.close()
 	if s.ownsPool {
 		s.pool.Close()
