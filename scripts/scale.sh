@@ -19,7 +19,9 @@
 #                  event with sealed personal data and usage (1000; 0: skip)
 #   SCALE_ROWS     usage-row counts for the analyses ("1000000 3000000 10000000"; "": skip)
 #   SCALE_REBUILD  the one projection to rebuild (readmodel, batchrm, audit;
-#                  "": all of them in turn), for sizes where all take too long
+#                  "": all of them in turn), for sizes where all take too long;
+#                  bench http then measures nothing (its serve would first
+#                  catch the other projections up on the whole store)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pg=${SCALE_PG:-postgres://postgres@127.0.0.1:5434}
