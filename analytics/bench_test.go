@@ -29,11 +29,25 @@ func envInt(name string, def int) int {
 }
 
 // BenchmarkQueries loads CARDLEDGER_BENCH_ROWS synthetic usage rows
-// (default 1,000,000; the target is 10,000,000) and times each analysis.
-// Run with -benchtime=1x: one iteration is one full measurement.
+// (default 1,000,000; the target is 10,000,000) and times each analysis
+// CARDLEDGER_BENCH_RUNS times (20). Run with -benchtime=1x: one iteration
+// is one full measurement.
+//
+// CARDLEDGER_BENCH_CLUSTER=1 runs it on the test cluster of
+// scripts/services.sh clickhouse-cluster (two shards of two replicas, the
+// environment of chtest.NewClusterDatabase) instead of one server: the rows
+// go through the Distributed tables synchronously, as the projection
+// writes them, every replica has fetched them before the first query, and
+// the bytes on disk are summed over the four nodes.
 func BenchmarkQueries(b *testing.B) {
 	ctx := context.Background()
-	conn, err := analytics.Open(ctx, chtest.NewDatabase(b))
+	url, nodes := chtest.NewDatabase, []string(nil)
+	if os.Getenv("CARDLEDGER_BENCH_CLUSTER") == "1" {
+		cl := chtest.NewClusterDatabase(b)
+		nodes = cl.URLs
+		url = func(testing.TB) string { return cl.URLs[0] + "?insert_distributed_sync=1" }
+	}
+	conn, err := analytics.Open(ctx, url(b))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -45,16 +59,34 @@ func BenchmarkQueries(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Logf("loaded %d rows in %s (%.0f rows/s)", load.Rows, load.Elapsed.Round(time.Millisecond), load.RowsPerSec)
-	// What the rows take on disk, for docs/scale.md: every active part of
-	// this database (the usage table holds nearly all of it), as loaded,
-	// before background merges finish.
-	var compressed, uncompressed, partRows uint64
-	if err := conn.QueryRow(ctx, "SELECT sum(data_compressed_bytes), sum(data_uncompressed_bytes), sum(rows) "+
-		"FROM system.parts WHERE active AND database = currentDatabase()").Scan(&compressed, &uncompressed, &partRows); err != nil {
-		b.Fatal(err)
+	if nodes == nil {
+		nodes = []string{""}
 	}
-	b.Logf("stored: %d rows in active parts, %d bytes compressed (%.1f per loaded row), %d uncompressed",
-		partRows, compressed, float64(compressed)/float64(rows), uncompressed)
+	// What the rows take on disk, for docs/scale.md: every active part of
+	// this database (the usage table holds nearly all of it) on every node,
+	// as loaded, before background merges finish.
+	var compressed, uncompressed, partRows uint64
+	for _, node := range nodes {
+		c := conn
+		if node != "" {
+			if c, err = analytics.Open(ctx, node); err != nil {
+				b.Fatal(err)
+			}
+			defer c.Close()
+			// The insert was acknowledged by one replica of each shard.
+			if err := c.Exec(ctx, "SYSTEM SYNC REPLICA usage_facts_local"); err != nil {
+				b.Fatal(err)
+			}
+		}
+		var comp, uncomp, n uint64
+		if err := c.QueryRow(ctx, "SELECT sum(data_compressed_bytes), sum(data_uncompressed_bytes), sum(rows) "+
+			"FROM system.parts WHERE active AND database = currentDatabase()").Scan(&comp, &uncomp, &n); err != nil {
+			b.Fatal(err)
+		}
+		compressed, uncompressed, partRows = compressed+comp, uncompressed+uncomp, partRows+n
+	}
+	b.Logf("stored on %d node(s): %d rows in active parts, %d bytes compressed (%.1f per loaded row), %d uncompressed",
+		len(nodes), partRows, compressed, float64(compressed)/float64(rows), uncompressed)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		timings, err := bench.Queries(ctx, conn, 12, end, envInt("CARDLEDGER_BENCH_RUNS", 20))

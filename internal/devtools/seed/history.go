@@ -3,6 +3,7 @@ package seed
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -22,8 +23,15 @@ type HistoryOptions struct {
 	First int
 	// Concurrency is the number of parallel appenders (4).
 	Concurrency int
+	// Batch is how many people one append carries when the store is an
+	// eventstore.MultiAppender (100): one transaction and one commit for
+	// all of them instead of one each, which is what makes seeding a large
+	// store fast. 1 appends person by person.
+	Batch int
 	// Listed makes every person's card end lost, so all are on the blacklist.
 	Listed bool
+	// Progress is told of every person appended (phase "card lifecycles").
+	Progress Progress
 }
 
 // HistoryResult tells what History appended.
@@ -35,13 +43,15 @@ type HistoryResult struct {
 // HistoryKey is the cardholder-id key History uses when none is given.
 var HistoryKey = []byte("cardledger-seed-key")
 
-// History appends the lifecycles of persons cardholders directly to store, one
-// append per person: registration, application, account, number,
-// production, handover, issue and activation, then (varying by person) a
-// production failure first, a loss, a temporary loss and unlock, a
-// cancellation, or a replacement. It reports the number of events written
-// (about 10 per person, so 100,000 persons give about a million) and the
-// greatest position appended.
+// History appends the lifecycles of persons cardholders directly to store:
+// registration, application, account, number, production, handover, issue
+// and activation, then (varying by person) a production failure first, a
+// loss, a temporary loss and unlock, a cancellation, or a replacement. Each
+// person is one stream written in one piece (expecting no stream); a
+// MultiAppender store gets Batch people per call, any other store one
+// append per person, with the same events either way. It reports the
+// number of events written (about 10 per person, so 100,000 persons give
+// about a million) and the greatest position appended.
 func History(ctx context.Context, store eventstore.Store, persons int, opts HistoryOptions) (HistoryResult, error) {
 	if opts.Key == nil {
 		opts.Key = HistoryKey
@@ -49,9 +59,20 @@ func History(ctx context.Context, store eventstore.Store, persons int, opts Hist
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = 4
 	}
+	if opts.Batch <= 0 {
+		opts.Batch = 100
+	}
+	if opts.Progress == nil {
+		opts.Progress = NoProgress{}
+	}
+	multi, _ := store.(eventstore.MultiAppender)
+	if multi == nil {
+		opts.Batch = 1
+	}
 	var (
 		next    atomic.Int64
 		written atomic.Int64
+		single  atomic.Bool // the store said it cannot AppendMany: append one by one
 		wg      sync.WaitGroup
 		errOnce sync.Once
 		first   error
@@ -60,31 +81,72 @@ func History(ctx context.Context, store eventstore.Store, persons int, opts Hist
 	)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	fail := func(from, to int, err error) {
+		errOnce.Do(func() {
+			if to-from == 1 {
+				first = fmt.Errorf("seed person %d: %w", opts.First+from, err)
+			} else {
+				first = fmt.Errorf("seed persons %d to %d: %w", opts.First+from, opts.First+to-1, err)
+			}
+			cancel()
+		})
+	}
+	done := func(events int, results ...eventstore.AppendResult) {
+		written.Add(int64(events))
+		lastMu.Lock()
+		for _, res := range results {
+			if last.Less(res.Position) {
+				last = res.Position
+			}
+		}
+		lastMu.Unlock()
+	}
+	opts.Progress.Phase("card lifecycles", persons)
+	defer opts.Progress.Finish()
 	for range opts.Concurrency {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for {
-				i := int(next.Add(1)) - 1
-				if i >= persons || ctx.Err() != nil {
+				from := int(next.Add(int64(opts.Batch))) - opts.Batch
+				if from >= persons || ctx.Err() != nil {
 					return
 				}
-				stream, events := Lifecycle(opts.Key, opts.First+i, opts.Listed)
-				data, err := Encode(events, time.Date(2024, 1, 1, 8, 0, 0, 0, time.UTC).Add(time.Duration(opts.First+i)*time.Minute))
-				var res eventstore.AppendResult
-				if err == nil {
-					res, err = store.Append(ctx, stream, eventstore.NoStream(), data)
+				to := min(from+opts.Batch, persons)
+				appends := make([]eventstore.StreamAppend, 0, to-from)
+				events := 0
+				for i := from; i < to; i++ {
+					stream, evs := Lifecycle(opts.Key, opts.First+i, opts.Listed)
+					data, err := Encode(evs, time.Date(2024, 1, 1, 8, 0, 0, 0, time.UTC).Add(time.Duration(opts.First+i)*time.Minute))
+					if err != nil {
+						fail(i, i+1, err)
+						return
+					}
+					appends = append(appends, eventstore.StreamAppend{Stream: stream, Expected: eventstore.NoStream(), Events: data})
+					events += len(data)
 				}
-				if err != nil {
-					errOnce.Do(func() { first = fmt.Errorf("seed person %d: %w", opts.First+i, err); cancel() })
-					return
+				if multi != nil && !single.Load() {
+					results, err := multi.AppendMany(ctx, appends)
+					if err == nil {
+						done(events, results...)
+						opts.Progress.Add(to - from)
+						continue
+					}
+					if !errors.Is(err, eventstore.ErrAppendManyUnsupported) {
+						fail(from, to, err)
+						return
+					}
+					single.Store(true)
 				}
-				written.Add(int64(len(data)))
-				lastMu.Lock()
-				if last.Less(res.Position) {
-					last = res.Position
+				for k, a := range appends {
+					res, err := store.Append(ctx, a.Stream, a.Expected, a.Events)
+					if err != nil {
+						fail(from+k, from+k+1, err)
+						return
+					}
+					done(len(a.Events), res)
+					opts.Progress.Add(1)
 				}
-				lastMu.Unlock()
 			}
 		}()
 	}
