@@ -3,6 +3,7 @@ package deliveries
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -136,7 +137,42 @@ func (a *API) Routes() []httpapi.Route {
 				"receivers recognise repeats by event_id",
 			Request: redeliveryBody{FromPosition: "2ded3-0"}, Response: st,
 			Responses: []httpapi.Response{notFound}, MaxBody: 4 << 10, Handler: a.redeliver},
+		{Method: http.MethodPost, Path: "/v1/subscriptions/{id}/secret", Roles: roles,
+			Summary: "Replace the signing secret and show the new one once; every delivery attempt from now on is " +
+				"signed with it",
+			Response:  Created{Status: st, Secret: "60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752"},
+			Responses: []httpapi.Response{notFound}, Handler: a.rotate},
 	}
+}
+
+// rotate gives a visible subscription a new signing secret.
+func (a *API) rotate(c echo.Context) error {
+	s, err := a.visible(c)
+	if err != nil {
+		return err
+	}
+	secret, err := a.replaceSecret(c.Request().Context(), s.ID, s.secretLabel())
+	if err != nil {
+		return err
+	}
+	st, err := a.statusOf(c.Request().Context(), s.ID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, Created{Status: st, Secret: secret})
+}
+
+// replaceSecret stores a new secret, sealed under label, for subscription
+// id and returns it in clear (shown once).
+func (a *API) replaceSecret(ctx context.Context, id uuid.UUID, label string) (string, error) {
+	secret, sealed, err := newSecret(a.keys, label)
+	if err != nil {
+		return "", err
+	}
+	if _, err := a.repo.pool.Exec(ctx, `UPDATE deliveries.subscriptions SET secret = $2 WHERE id = $1`, id, sealed); err != nil {
+		return "", fmt.Errorf("deliveries: replace the secret of %s: %w", id, err)
+	}
+	return secret, nil
 }
 
 func (a *API) create(c echo.Context) error {

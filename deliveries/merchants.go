@@ -78,15 +78,7 @@ func (a *API) RotateMerchantSecret(ctx context.Context, merchantID, owner string
 		return secret, err
 	}
 	id := MerchantSubscriptionID(merchantID)
-	secret, sealed, err := newSecret(a.keys, secretLabel(id, merchantID))
-	if err != nil {
-		return "", err
-	}
-	if _, err := a.repo.pool.Exec(ctx, `UPDATE deliveries.subscriptions SET secret = $2 WHERE id = $1`,
-		id, sealed); err != nil {
-		return "", fmt.Errorf("deliveries: rotate secret of merchant %s: %w", merchantID, err)
-	}
-	return secret, nil
+	return a.replaceSecret(ctx, id, secretLabel(id, merchantID))
 }
 
 // MerchantStatus is the merchant's delivery status (ErrNotFound without one).

@@ -308,6 +308,28 @@ func TestDeliveriesToBanksAndTheProvince(t *testing.T) {
 		again = append(again, c.body.EventID)
 	}
 	assert.Equal(t, eventIDs(wantA), again)
+
+	// The bank replaces its secret: another bank cannot; deliveries from
+	// then on are signed with the new secret, never the old one.
+	st, _ = h.do(http.MethodPost, "/v1/subscriptions/"+bank102.ID+"/secret", "bank-103", nil)
+	assert.Equal(t, http.StatusNotFound, st)
+	st, raw = h.do(http.MethodPost, "/v1/subscriptions/"+bank102.ID+"/secret", "bank-102", nil)
+	require.Equal(t, http.StatusOK, st, "%s", raw)
+	var rotated deliveries.Created
+	require.NoError(t, json.Unmarshal(raw, &rotated))
+	require.Len(t, rotated.Secret, 64)
+	require.NotEqual(t, bank102.Secret, rotated.Secret)
+	assert.Equal(t, bank102.ID, rotated.ID)
+	before = len(flaky.got())
+	st, raw = h.do(http.MethodPost, "/v1/subscriptions/"+bank102.ID+"/redelivery", "bank-102",
+		map[string]string{"from_position": bank102.Position})
+	require.Equal(t, http.StatusAccepted, st, "%s", raw)
+	h.issueAt(idNumber("004"), "钱七", "104")
+	require.Eventually(t, func() bool { return len(flaky.got()) >= before+len(wantA) }, 30*time.Second, 20*time.Millisecond)
+	for _, c := range flaky.got()[before:] {
+		assert.True(t, deliveries.Verify(rotated.Secret, c.timestamp, c.eventID, c.raw, c.signature), "new secret signs %s", c.eventID)
+		assert.False(t, deliveries.Verify(bank102.Secret, c.timestamp, c.eventID, c.raw, c.signature), "old secret signs %s", c.eventID)
+	}
 }
 
 // Receiver URLs on loopback or private addresses are refused unless
