@@ -239,6 +239,7 @@ var accessMatrix = map[string]access{
 	"GET /v1/subscriptions/{id}":              {roles(bank), targetOwn},
 	"GET /v1/subscriptions/{id}/dead-letters": {roles(bank), targetOwn},
 	"POST /v1/subscriptions/{id}/redelivery":  {roles(bank), targetOwn},
+	"POST /v1/subscriptions/{id}/secret":      {roles(bank), targetOwn},
 	"GET /v1/ecard/keys":                      {nil, targetNone},
 	"POST /v1/ecard/codes":                    {roles(channel), targetOwn},
 	"POST /v1/ecard/verify":                   {roles(terminal), targetNone},
