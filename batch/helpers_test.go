@@ -84,17 +84,10 @@ func people(n, offset int) []files.ApplicationRow {
 	return rows
 }
 
-// head is the newest committed event's position, read from the table:
-// $all's Head trails commits while an older transaction of the cluster
-// runs, so waiting for it could stop short of the last events.
+// head is the newest committed event's position (pgstoretest.CommittedHead).
 func head(t testing.TB, e *env) eventstore.Position {
 	t.Helper()
-	var p eventstore.Position
-	if err := e.pool.QueryRow(context.Background(), `SELECT xid::text::bigint, seq FROM eventstore_events
-		ORDER BY xid DESC, seq DESC LIMIT 1`).Scan(&p.Commit, &p.Prepare); err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return pgstoretest.CommittedHead(t, e.pool)
 }
 
 // eventCount counts every event in the store, committed or not yet visible in $all.

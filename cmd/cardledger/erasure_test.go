@@ -24,6 +24,7 @@ import (
 	"github.com/cardledger/cardledger/commands"
 	"github.com/cardledger/cardledger/domain"
 	"github.com/cardledger/cardledger/eventstore"
+	"github.com/cardledger/cardledger/eventstore/pgstore/pgstoretest"
 	"github.com/cardledger/cardledger/eventstore/piistore"
 	"github.com/cardledger/cardledger/internal/auth"
 	"github.com/cardledger/cardledger/internal/httpapi"
@@ -279,7 +280,7 @@ func TestErasureEndToEnd(t *testing.T) {
 	require.Equal(t, http.StatusOK, status)
 	require.Contains(t, before, erasedPerson.name, "the history shows personal data before the erasure")
 	waitForAnalytics(t, ctx, chURL, 2)
-	require.NoError(t, s.b.a.runner.WaitFor(ctx, headOf(t, ctx, s)), "every projection holds everything before the erasure")
+	require.NoError(t, s.b.a.runner.WaitFor(ctx, headOf(t, s)), "every projection holds everything before the erasure")
 	held := postgresTexts(t, ctx, pgURL, erasedPerson.secrets())
 	for _, table := range []string{"readmodel.cardholders", "batchrm.applications"} {
 		require.Contains(t, held, table, "the scan finds the person's data in %s before the erasure", table)
@@ -369,7 +370,7 @@ func TestErasureEndToEnd(t *testing.T) {
 	}, 30*time.Second, 50*time.Millisecond, "the return's job finishes in the background")
 	_, body := s.get(t, jobPath)
 	assert.Contains(t, body, `"failures":[]`, "both accounts opened")
-	position := headOf(t, ctx, s).String()
+	position := headOf(t, s).String()
 
 	status, holder := s.get(t, "/v1/cardholders/"+id+"?min_position="+position)
 	require.Equal(t, http.StatusOK, status, holder)
@@ -385,7 +386,7 @@ func TestErasureEndToEnd(t *testing.T) {
 	assert.Equal(t, http.StatusOK, status)
 	noneIn("lookup by ID number", map[string]string{"": found}, erasedPerson.secrets())
 
-	require.NoError(t, s.b.a.runner.WaitFor(ctx, headOf(t, ctx, s)))
+	require.NoError(t, s.b.a.runner.WaitFor(ctx, headOf(t, s)))
 	assert.Contains(t, postgresTexts(t, ctx, pgURL, []string{keptPerson.fixedName}), "batchrm.applications",
 		"the scan finds what is there")
 	noneIn("table", postgresTexts(t, ctx, pgURL, erasedPerson.secrets()), erasedPerson.secrets())
@@ -429,9 +430,9 @@ func TestErasureEndToEnd(t *testing.T) {
 // store. It reads the table, not $all's head, which trails a commit while
 // an older transaction of the cluster runs: waiting for that head could end
 // before the newest event was applied.
-func headOf(t *testing.T, ctx context.Context, s *loggedService) eventstore.Position {
+func headOf(t *testing.T, s *loggedService) eventstore.Position {
 	t.Helper()
-	return committedHead(t, ctx, s.b.d.pool)
+	return pgstoretest.CommittedHead(t, s.b.d.pool)
 }
 
 // postgresTexts returns, per table, the rows that contain one of secrets,
@@ -580,7 +581,7 @@ func TestErasureCutShortIsCompletedAtStart(t *testing.T) {
 	require.Equal(t, http.StatusCreated, status, "%v", res)
 	status, list := s.get(t, "/v1/batches") // catches the batch read model up
 	require.Equal(t, http.StatusOK, status, list)
-	require.NoError(t, s.b.a.runner.WaitFor(ctx, headOf(t, ctx, s)))
+	require.NoError(t, s.b.a.runner.WaitFor(ctx, headOf(t, s)))
 	require.Contains(t, postgresTexts(t, ctx, vars["CARDLEDGER_POSTGRES_URL"], erasedPerson.secrets()), "batchrm.applications")
 
 	// The erasure as a process that died right after the append leaves it:

@@ -23,6 +23,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cardledger/cardledger/domain"
+	"github.com/cardledger/cardledger/eventstore/pgstore/pgstoretest"
 	"github.com/cardledger/cardledger/internal/auth"
 	"github.com/cardledger/cardledger/internal/config"
 	"github.com/cardledger/cardledger/internal/httpapi"
@@ -171,7 +172,7 @@ func TestSandboxCallsNeverTouchProduction(t *testing.T) {
 	t.Logf("account, approval and first app, opening the sandbox: %s", time.Since(started).Round(time.Millisecond))
 
 	// Production at rest: its read model has applied its whole log.
-	head := committedHead(t, ctx, r.b.d.pool)
+	head := pgstoretest.CommittedHead(t, r.b.d.pool)
 	st, body := r.call(http.MethodGet, "/v1/blacklist/A00000000?min_position="+head.String(), cred{key: r.admin}, nil)
 	require.Equal(t, http.StatusOK, st, "%v", body)
 	before := fingerprint(t, ctx, r.b.d.pool)
