@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -157,7 +158,7 @@ type loginRow struct {
 	pollHash  []byte
 	expiresAt time.Time
 	confirmed *time.Time
-	assertion *string
+	claims    *string // JSON of the confirmed session's Assertion
 }
 
 func (s *LoginService) load(ctx context.Context, q pgx.Tx, id string) (loginRow, error) {
@@ -165,12 +166,12 @@ func (s *LoginService) load(ctx context.Context, q pgx.Tx, id string) (loginRow,
 	if len(id) != sessionIDLen || strings.Trim(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") != "" {
 		return r, notFoundSession()
 	}
-	sql := `SELECT poll_hash, expires_at, confirmed_at, assertion FROM ecard.login_sessions WHERE id = $1`
+	sql := `SELECT poll_hash, expires_at, confirmed_at, claims FROM ecard.login_sessions WHERE id = $1`
 	var err error
 	if q != nil {
-		err = q.QueryRow(ctx, sql+" FOR UPDATE", id).Scan(&r.pollHash, &r.expiresAt, &r.confirmed, &r.assertion)
+		err = q.QueryRow(ctx, sql+" FOR UPDATE", id).Scan(&r.pollHash, &r.expiresAt, &r.confirmed, &r.claims)
 	} else {
-		err = s.d.Pool.QueryRow(ctx, sql, id).Scan(&r.pollHash, &r.expiresAt, &r.confirmed, &r.assertion)
+		err = s.d.Pool.QueryRow(ctx, sql, id).Scan(&r.pollHash, &r.expiresAt, &r.confirmed, &r.claims)
 	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		return r, notFoundSession()
@@ -208,14 +209,21 @@ func (s *LoginService) Poll(ctx context.Context, id, pollSecret string) (LoginSt
 		}
 		return LoginStatus{Status: LoginPending, ExpiresAt: r.expiresAt.UTC()}, nil
 	}
-	out := LoginStatus{Status: LoginConfirmed, ExpiresAt: r.expiresAt.UTC(), Assertion: *r.assertion}
-	a, err := VerifyAssertion(out.Assertion, s.d.Keys.Verifier(ctx), now)
-	if err != nil {
-		// Past the assertion's own expiry (or its key's): the page must start over.
+	var a Assertion
+	if r.claims == nil || json.Unmarshal([]byte(*r.claims), &a) != nil || now.Unix() > a.Expiry {
+		// Past the assertion's expiry, or confirmed before claims were
+		// kept (an upgrade emptied its stored token): the page must start over.
 		return LoginStatus{}, expiredSession(r.expiresAt)
 	}
-	out.Claims = &a
-	return out, nil
+	kid, priv, err := s.d.Keys.Signer(ctx)
+	if err != nil {
+		return LoginStatus{}, err
+	}
+	token, err := SignAssertion(a, kid, priv)
+	if err != nil {
+		return LoginStatus{}, err
+	}
+	return LoginStatus{Status: LoginConfirmed, ExpiresAt: r.expiresAt.UTC(), Assertion: token, Claims: &a}, nil
 }
 
 // Confirmed is a confirmation's answer to the channel.
@@ -250,8 +258,8 @@ func (s *LoginService) Confirm(ctx context.Context, env commands.Envelope, id, h
 	if err := cardUsable(h); err != nil {
 		return Confirmed{}, err
 	}
-	kid, priv, err := s.d.Keys.Signer(ctx)
-	if err != nil {
+	// A signing key must exist before the session is confirmed for good.
+	if _, _, err := s.d.Keys.Signer(ctx); err != nil {
 		return Confirmed{}, err
 	}
 	var out Confirmed
@@ -266,12 +274,12 @@ func (s *LoginService) Confirm(ctx context.Context, env commands.Envelope, id, h
 		now := s.d.Clock()
 		a := Assertion{Issuer: AssertionIssuer, Subject: s.subject(h.ID), Name: domain.MaskName(h.Profile.Name), Channel: channel,
 			Session: id, Issued: now.Unix(), Expiry: now.Add(AssertionTTL).Unix()}
-		token, err := SignAssertion(a, kid, priv)
+		claims, err := json.Marshal(a)
 		if err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE ecard.login_sessions SET confirmed_at = $2, channel = $3, client = $4,
-			cardholder_id = $5, assertion = $6 WHERE id = $1`, id, now, channel, env.Actor.Client, h.ID, token); err != nil {
+			cardholder_id = $5, claims = $6 WHERE id = $1`, id, now, channel, env.Actor.Client, h.ID, string(claims)); err != nil {
 			return fmt.Errorf("ecard: confirm login session: %w", err)
 		}
 		out = Confirmed{SessionID: id, ConfirmedAt: now.UTC(), Name: a.Name}

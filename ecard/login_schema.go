@@ -10,9 +10,14 @@ import (
 
 // login_sessions: one row per scan-to-login session, shared by every
 // instance. poll_hash is the SHA-256 of the page's poll secret (the
-// secret itself is only in the page); the holder columns and the signed
-// assertion are set once, by the confirmation. Rows an hour past their
-// expiry are deleted as new sessions are made.
+// secret itself is only in the page); the holder columns and the
+// assertion's claims are set once, by the confirmation. The signed
+// assertion is never stored: it is a bearer credential for five minutes,
+// so a reader of this table must not be able to log in with it; each poll
+// signs the stored claims (Ed25519 is deterministic: the same key gives
+// the same token). The column assertion is from before that: the
+// migration empties it. Rows an hour past their expiry are deleted as new
+// sessions are made.
 const loginDDL = `
 CREATE SCHEMA IF NOT EXISTS ecard;
 CREATE TABLE IF NOT EXISTS ecard.login_sessions (
@@ -27,6 +32,8 @@ CREATE TABLE IF NOT EXISTS ecard.login_sessions (
 	assertion     text
 );
 CREATE INDEX IF NOT EXISTS login_sessions_expiry ON ecard.login_sessions (expires_at);
+ALTER TABLE ecard.login_sessions ADD COLUMN IF NOT EXISTS claims text;
+UPDATE ecard.login_sessions SET assertion = NULL WHERE assertion IS NOT NULL;
 `
 
 // MigrateLogin creates the login sessions table; idempotent.

@@ -134,6 +134,11 @@ func TestECardScanToLoginOverHTTP(t *testing.T) {
 	}
 	_, err = ecard.VerifyAssertion(token[:len(token)-4]+"AAAA", keys, r.clock())
 	assert.ErrorIs(t, err, ecard.ErrAssertion, "a forged signature is refused")
+	_, again := r.poll(id, secret)
+	assert.Equal(t, token, again["assertion"], "each poll signs the same claims into the same token")
+	var table string
+	require.NoError(t, r.b.d.pool.QueryRow(r.ctx, `SELECT coalesce(string_agg(t::text, ' '), '') FROM ecard.login_sessions t`).Scan(&table))
+	assert.NotContains(t, table, strings.Split(token, ".")[2], "the signed assertion is not stored: a reader of the table cannot log in with it")
 
 	// Another login of Alice's has the same pseudonymous subject.
 	s2 := r.loginSession()
