@@ -3,6 +3,7 @@ package commands
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -38,6 +39,11 @@ type Envelope struct {
 	// MayBind lets a channel caller act on a holder not bound to it yet:
 	// the command that binds them (bind_ecard_channel).
 	MayBind bool
+	// OccurredAt, if set, is the occurred_at of the command's events
+	// instead of the writer's clock, stored as given: for writers that
+	// record what happened earlier (the seeder's simulated lifecycles).
+	// Commands leave it zero.
+	OccurredAt time.Time
 }
 
 // NewEnvelope returns an envelope with a fresh random command id.
