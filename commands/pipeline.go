@@ -240,7 +240,7 @@ func (p *Pipeline[S, C]) envelop(env Envelope, stream string, events []domain.Ev
 
 // EncodeEvents is the one event envelope: each event encoded by encode,
 // with id EventID(env.CommandID, stream, i) and domain.Metadata (schema
-// version of its type, occurred_at now (env.OccurredAt if set), env's actor, channel, correlation
+// version of its type, occurred_at now (env.OccurredAt(i) if set), env's actor, channel, correlation
 // and causation). The pipeline uses it; so does the batch import, which
 // appends many cardholder streams at once. Writers of a stream that is no
 // aggregate's and whose event ids derive from what the event records use
@@ -249,8 +249,12 @@ func EncodeEvents(encode func(domain.Event) (string, []byte, error), env Envelop
 	events []domain.Event) ([]eventstore.EventData, error) {
 	out := make([]eventstore.EventData, len(events))
 	for i, e := range events {
+		at := now
+		if env.OccurredAt != nil {
+			at = env.OccurredAt(i)
+		}
 		var err error
-		if out[i], err = EncodeEvent(encode, env, EventID(env.CommandID, stream, i), now, e); err != nil {
+		if out[i], err = encodeEvent(encode, env, EventID(env.CommandID, stream, i), at, e); err != nil {
 			return nil, err
 		}
 	}
@@ -262,8 +266,17 @@ func EncodeEvents(encode func(domain.Event) (string, []byte, error), env Envelop
 // (domain.UsageEventID of the sender's record id), a signed digest's
 // announcement (its signature), so the same record is always the same
 // event. Such writers may leave env.CommandID zero (uuid.Nil): their
-// events then carry no causation id unless env names one.
+// events then carry no causation id unless env names one. The event
+// occurs at now, or env.OccurredAt(0) if set.
 func EncodeEvent(encode func(domain.Event) (string, []byte, error), env Envelope, id uuid.UUID, now time.Time,
+	e domain.Event) (eventstore.EventData, error) {
+	if env.OccurredAt != nil {
+		now = env.OccurredAt(0)
+	}
+	return encodeEvent(encode, env, id, now, e)
+}
+
+func encodeEvent(encode func(domain.Event) (string, []byte, error), env Envelope, id uuid.UUID, now time.Time,
 	e domain.Event) (eventstore.EventData, error) {
 	typ, data, err := encode(e)
 	if err != nil {
@@ -272,9 +285,6 @@ func EncodeEvent(encode func(domain.Event) (string, []byte, error), env Envelope
 	version := domain.SchemaVersion(typ)
 	if v, ok := e.(OwnVersion); ok && version == 0 {
 		version = v.SchemaVersion()
-	}
-	if !env.OccurredAt.IsZero() {
-		now = env.OccurredAt
 	}
 	md, err := domain.EncodeMetadata(metadataFor(env, id.String(), version, now))
 	if err != nil {

@@ -48,8 +48,8 @@ var HistoryKey = []byte("cardledger-seed-key")
 // production failure first, a loss, a temporary loss and unlock, a
 // cancellation, or a replacement. Each person is a new stream created in
 // one piece by a command of its own (random id, so seeding a person twice
-// fails on the existing stream), its events occurring at the person's
-// simulated time (Born); the pipeline applies them, so a lifecycle the
+// fails on the existing stream), its events occurring a second apart from
+// the person's simulated time (Born); the pipeline applies them, so a lifecycle the
 // domain could not replay fails the seed. A store that appends many
 // streams at once (eventstore.MultiAppender) gets Batch people per call,
 // any other store one per call, with the same events either way. It
@@ -152,8 +152,8 @@ func History(ctx context.Context, store eventstore.Store, persons int, opts Hist
 	return HistoryResult{Events: int(written.Load()), Last: last}, first
 }
 
-// Born is when synthetic person i's lifecycle occurred (every event of it:
-// it is one command): a minute per person from 2024-01-01 08:00 UTC.
+// Born is when synthetic person i's lifecycle began: a minute per person
+// from 2024-01-01 08:00 UTC. Its k-th event occurred k seconds later.
 func Born(i int) time.Time {
 	return time.Date(2024, 1, 1, 8, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Minute)
 }
@@ -164,7 +164,8 @@ func lifecycleStart(key []byte, i int, listed bool) commands.Start[*domain.Cardh
 	stream, events := Lifecycle(key, i, listed)
 	id, _ := domain.CardholderIDOfStream(stream)
 	env := commands.NewEnvelope(domain.Actor{Client: "seed"}, "seed")
-	env.OccurredAt = Born(i)
+	born := Born(i)
+	env.OccurredAt = func(k int) time.Time { return born.Add(time.Duration(k) * time.Second) }
 	return commands.Start[*domain.Cardholder]{ID: id, Env: env,
 		Decide: func(*domain.Cardholder) ([]domain.Event, error) { return events, nil }}
 }

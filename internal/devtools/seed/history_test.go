@@ -27,7 +27,8 @@ import (
 // people per CreateMany call from several workers, then every person's
 // stream says what the one-person-per-Create path writes: the same event
 // types, the same data (opened), the same metadata but for event_id and
-// causation_id, occurred_at the person's own time (seed.Born), personal
+// causation_id, occurred_at a second apart from the person's seed.Born
+// (as the person's steps would be, not one instant per batch), personal
 // data sealed at rest, every hash chain verifying, and seeding a person
 // again fails without writing anything.
 //
@@ -139,8 +140,9 @@ func seedAndRead(ctx context.Context, t *testing.T, persons int, opts seed.Histo
 			t.Errorf("%s revision %d: event id %s (metadata %v), causation %q: not the id the command derives", e.Stream, e.Revision, e.ID, meta["event_id"], cause)
 		}
 		i, ok := person[e.Stream]
-		if at, _ := time.Parse(time.RFC3339Nano, meta["occurred_at"].(string)); !ok || !at.Equal(seed.Born(i)) {
-			t.Errorf("%s revision %d: occurred at %v, want person %d's %v", e.Stream, e.Revision, meta["occurred_at"], i, seed.Born(i))
+		want := seed.Born(i).Add(time.Duration(e.Revision) * time.Second)
+		if at, _ := time.Parse(time.RFC3339Nano, meta["occurred_at"].(string)); !ok || !at.Equal(want) {
+			t.Errorf("%s revision %d: occurred at %v, want person %d's %v", e.Stream, e.Revision, meta["occurred_at"], i, want)
 		}
 		delete(meta, "event_id")
 		delete(meta, "causation_id")
