@@ -65,15 +65,7 @@ func (d *Digester) Create(ctx context.Context) (*Digest, error) {
 		if err != nil {
 			return err
 		}
-		heads, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Head, error) {
-			var (
-				h   Head
-				rev int64
-			)
-			err := r.Scan(&h.Stream, &rev, (*[]byte)(&h.Hash))
-			h.Revision = uint64(rev)
-			return h, err
-		})
+		heads, err := pgx.CollectRows(rows, scanHead)
 		if err != nil {
 			return err
 		}
@@ -151,19 +143,22 @@ func LoadDigest(ctx context.Context, pool *pgxpool.Pool, id int64) (*Digest, err
 	if err != nil {
 		return nil, fmt.Errorf("audit: load digest %d: %w", id, err)
 	}
-	dg.Heads, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Head, error) {
-		var (
-			h   Head
-			rev int64
-		)
-		err := r.Scan(&h.Stream, &rev, (*[]byte)(&h.Hash))
-		h.Revision = uint64(rev)
-		return h, err
-	})
+	dg.Heads, err = pgx.CollectRows(rows, scanHead)
 	if err != nil {
 		return nil, fmt.Errorf("audit: load digest %d: %w", id, err)
 	}
 	return dg, nil
+}
+
+// scanHead reads a (stream, revision, hash) row.
+func scanHead(r pgx.CollectableRow) (Head, error) {
+	var (
+		h   Head
+		rev int64
+	)
+	err := r.Scan(&h.Stream, &rev, (*[]byte)(&h.Hash))
+	h.Revision = uint64(rev)
+	return h, err
 }
 
 // digestLockKey is the advisory lock of the instance signing a digest.
