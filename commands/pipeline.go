@@ -240,11 +240,11 @@ func (p *Pipeline[S, C]) envelop(env Envelope, stream string, events []domain.Ev
 
 // EncodeEvents is the one event envelope: each event encoded by encode,
 // with id EventID(env.CommandID, stream, i) and domain.Metadata (schema
-// version of its type, occurred_at now (env.OccurredAt(i) if set), env's actor, channel, correlation
-// and causation). The pipeline uses it; so does the batch import, which
-// appends many cardholder streams at once. Writers of a stream that is no
-// aggregate's and whose event ids derive from what the event records use
-// EncodeEvent.
+// version of its type, occurred_at now or env.OccurredAt(i), env's actor,
+// channel, correlation and causation). The pipeline uses it; so does the
+// batch import, which appends many cardholder streams at once. Writers of
+// a stream that is no aggregate's and whose event ids derive from what
+// the event records use EncodeEvent.
 func EncodeEvents(encode func(domain.Event) (string, []byte, error), env Envelope, stream string, now time.Time,
 	events []domain.Event) ([]eventstore.EventData, error) {
 	out := make([]eventstore.EventData, len(events))
