@@ -2,7 +2,6 @@ package analytics
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/cardledger/cardledger/commands"
 	"github.com/cardledger/cardledger/domain"
 	"github.com/cardledger/cardledger/eventstore"
 )
@@ -361,17 +361,13 @@ func (in *Ingester) appendOneByOne(ctx context.Context, stream string, idx []int
 	return written, rejected, last, nil
 }
 
+// usageEvent is record u as an event: id domain.UsageEventID(record id),
+// occurred at the time of use, no command (so no causation id).
 func usageEvent(u domain.UsageRecorded, actor domain.Actor) (eventstore.EventData, error) {
-	id := domain.UsageEventID(u.RecordID)
-	data, err := json.Marshal(u)
+	ev, err := commands.EncodeEvent(commands.EncodeJSON, commands.Envelope{Actor: actor, Channel: "http"},
+		domain.UsageEventID(u.RecordID), u.At, u)
 	if err != nil {
 		return eventstore.EventData{}, fmt.Errorf("encode usage %s: %w", u.RecordID, err)
 	}
-	md, err := domain.EncodeMetadata(domain.Metadata{
-		EventID: id.String(), SchemaVersion: domain.SchemaVersion(domain.UsageEventType), OccurredAt: u.At, Actor: actor, Channel: "http",
-	})
-	if err != nil {
-		return eventstore.EventData{}, fmt.Errorf("encode usage metadata: %w", err)
-	}
-	return eventstore.EventData{ID: id, Type: domain.UsageEventType, Data: data, Metadata: md}, nil
+	return ev, nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -15,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/sirupsen/logrus"
 
+	"github.com/cardledger/cardledger/commands"
 	"github.com/cardledger/cardledger/domain"
 	"github.com/cardledger/cardledger/eventstore"
 )
@@ -65,15 +65,7 @@ func (d *Digester) Create(ctx context.Context) (*Digest, error) {
 		if err != nil {
 			return err
 		}
-		heads, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Head, error) {
-			var (
-				h   Head
-				rev int64
-			)
-			err := r.Scan(&h.Stream, &rev, (*[]byte)(&h.Hash))
-			h.Revision = uint64(rev)
-			return h, err
-		})
+		heads, err := pgx.CollectRows(rows, scanHead)
 		if err != nil {
 			return err
 		}
@@ -113,22 +105,22 @@ type DigestSigned struct {
 	Signature string    `json:"signature"`
 }
 
+// EventType and SchemaVersion make DigestSigned an event with its own
+// version (commands.OwnVersion), encoded as its JSON (commands.EncodeJSON).
+func (DigestSigned) EventType() string  { return DigestSignedType }
+func (DigestSigned) SchemaVersion() int { return DigestSignedVersion }
+
+// announce appends dg's DigestSigned, its id from the signature, so a
+// retried announcement is the same event.
 func announce(ctx context.Context, store eventstore.Store, dg *Digest) error {
-	data, err := json.Marshal(DigestSigned{DigestID: dg.ID, CreatedAt: dg.CreatedAt, Position: dg.Position,
-		Streams: len(dg.Heads), Root: hex.EncodeToString(dg.Root), PublicKey: hex.EncodeToString(dg.PublicKey),
-		Signature: hex.EncodeToString(dg.Signature)})
+	ev, err := commands.EncodeEvent(commands.EncodeJSON, commands.Envelope{Actor: domain.Actor{Client: "audit"}, Channel: "audit"},
+		uuid.NewSHA1(digestNamespace, dg.Signature), dg.CreatedAt,
+		DigestSigned{DigestID: dg.ID, CreatedAt: dg.CreatedAt, Position: dg.Position, Streams: len(dg.Heads),
+			Root: hex.EncodeToString(dg.Root), PublicKey: hex.EncodeToString(dg.PublicKey), Signature: hex.EncodeToString(dg.Signature)})
 	if err != nil {
 		return err
 	}
-	id := uuid.NewSHA1(digestNamespace, dg.Signature)
-	md, err := domain.EncodeMetadata(domain.Metadata{EventID: id.String(), SchemaVersion: DigestSignedVersion,
-		OccurredAt: dg.CreatedAt, Actor: domain.Actor{Client: "audit"}, Channel: "audit"})
-	if err != nil {
-		return err
-	}
-	if _, err := store.Append(ctx, DigestStream, eventstore.Any(), []eventstore.EventData{
-		{ID: id, Type: DigestSignedType, Data: data, Metadata: md},
-	}); err != nil {
+	if _, err := store.Append(ctx, DigestStream, eventstore.Any(), []eventstore.EventData{ev}); err != nil {
 		return fmt.Errorf("audit: announce digest %d: %w", dg.ID, err)
 	}
 	return nil
@@ -151,19 +143,22 @@ func LoadDigest(ctx context.Context, pool *pgxpool.Pool, id int64) (*Digest, err
 	if err != nil {
 		return nil, fmt.Errorf("audit: load digest %d: %w", id, err)
 	}
-	dg.Heads, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Head, error) {
-		var (
-			h   Head
-			rev int64
-		)
-		err := r.Scan(&h.Stream, &rev, (*[]byte)(&h.Hash))
-		h.Revision = uint64(rev)
-		return h, err
-	})
+	dg.Heads, err = pgx.CollectRows(rows, scanHead)
 	if err != nil {
 		return nil, fmt.Errorf("audit: load digest %d: %w", id, err)
 	}
 	return dg, nil
+}
+
+// scanHead reads a (stream, revision, hash) row.
+func scanHead(r pgx.CollectableRow) (Head, error) {
+	var (
+		h   Head
+		rev int64
+	)
+	err := r.Scan(&h.Stream, &rev, (*[]byte)(&h.Hash))
+	h.Revision = uint64(rev)
+	return h, err
 }
 
 // digestLockKey is the advisory lock of the instance signing a digest.

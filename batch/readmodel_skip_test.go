@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cardledger/cardledger/commands"
 	"github.com/cardledger/cardledger/domain"
 	"github.com/cardledger/cardledger/eventstore"
 	"github.com/cardledger/cardledger/internal/devtools/seed"
@@ -72,11 +73,11 @@ func TestTemporaryLossAndUnlockLeaveApplicationsUntouched(t *testing.T) {
 	}
 	var last eventstore.Position
 	for _, a := range active {
-		data, err := seed.Encode([]domain.Event{
+		data, err := commands.EncodeEvents(domain.EncodeEvent, commands.NewEnvelope(domain.Actor{Client: "test"}, "test"), domain.StreamFor(a.id), time.Now().UTC(), []domain.Event{
 			domain.CardTemporarilyLost{CardNo: a.cardNo, Reason: "wallet"},
 			domain.CardUnlocked{CardNo: a.cardNo, Lifted: domain.StatusTemporarilyLost, Reason: "found"},
 			domain.CardTemporarilyLost{CardNo: a.cardNo, Reason: "again"},
-		}, time.Now().UTC())
+		})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -173,7 +174,7 @@ func TestAdvanceMovesTheCheckpointOnlyForward(t *testing.T) {
 	}
 
 	ev := func(e domain.Event) eventstore.RecordedEvent {
-		data, err := seed.Encode([]domain.Event{e}, time.Now().UTC())
+		data, err := commands.EncodeEvents(domain.EncodeEvent, commands.NewEnvelope(domain.Actor{Client: "test"}, "test"), domain.StreamPrefix+"x", time.Now().UTC(), []domain.Event{e})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -25,6 +25,25 @@ type CardNumberReserved struct {
 	CardholderID string `json:"cardholder_id"`
 }
 
+func (CardNumberReserved) EventType() string { return CardNumberReservedType }
+
+// SchemaVersion is 1: the domain codecs do not know the type (OwnVersion).
+func (CardNumberReserved) SchemaVersion() int { return 1 }
+
+// reserve appends the reservation of cardNo for cardholderID, expecting no
+// stream. The holder is part of the event id: the same command id
+// reserving for another holder must collide, not pass for a retry.
+func (n *CardNumbers) reserve(ctx context.Context, env Envelope, cardNo, cardholderID string) error {
+	stream := CardNumberStream(cardNo)
+	id := EventID(env.CommandID, stream+"\x00"+cardholderID, 0)
+	ev, err := EncodeEvent(EncodeJSON, env, id, n.clock().UTC(), CardNumberReserved{CardNo: cardNo, CardholderID: cardholderID})
+	if err != nil {
+		return fmt.Errorf("reserve %s: %w", cardNo, err)
+	}
+	_, err = n.store.Append(ctx, stream, eventstore.NoStream(), []eventstore.EventData{ev})
+	return err
+}
+
 // CardNumberStreamPrefix starts every card-number stream name.
 const CardNumberStreamPrefix = "cardno-"
 
@@ -74,21 +93,7 @@ func NewCardNumbers(store eventstore.Store, clock func() time.Time) (*CardNumber
 func (n *CardNumbers) Reserve(ctx context.Context, env Envelope, cardholderID string) (string, error) {
 	for attempt := range uint64(maxReserveAttempts) {
 		cardNo := candidateCardNo(env, attempt)
-		stream := CardNumberStream(cardNo)
-		data, err := json.Marshal(CardNumberReserved{CardNo: cardNo, CardholderID: cardholderID})
-		if err != nil {
-			return "", fmt.Errorf("reserve %s: %w", cardNo, err)
-		}
-		// The holder is part of the id: the same command id reserving for
-		// another holder must collide, not pass for a retry.
-		id := EventID(env.CommandID, stream+"\x00"+cardholderID, 0)
-		md, err := domain.EncodeMetadata(metadataFor(env, id.String(), 1, n.clock().UTC()))
-		if err != nil {
-			return "", fmt.Errorf("reserve %s: %w", cardNo, err)
-		}
-		_, err = n.store.Append(ctx, stream, eventstore.NoStream(), []eventstore.EventData{{
-			ID: id, Type: CardNumberReservedType, Data: data, Metadata: md,
-		}})
+		err := n.reserve(ctx, env, cardNo, cardholderID)
 		if errors.Is(err, eventstore.ErrWrongRevision) {
 			continue // taken by someone else
 		}
@@ -149,19 +154,7 @@ func (n *CardNumbers) remember(cardNo, cardholderID string) {
 // when the reservation is new or was this holder's already, another id when
 // the number is taken.
 func (n *CardNumbers) reserveExact(ctx context.Context, env Envelope, cardNo, cardholderID string) (string, error) {
-	stream := CardNumberStream(cardNo)
-	data, err := json.Marshal(CardNumberReserved{CardNo: cardNo, CardholderID: cardholderID})
-	if err != nil {
-		return "", fmt.Errorf("reserve %s: %w", cardNo, err)
-	}
-	id := EventID(env.CommandID, stream+"\x00"+cardholderID, 0)
-	md, err := domain.EncodeMetadata(metadataFor(env, id.String(), 1, n.clock().UTC()))
-	if err != nil {
-		return "", fmt.Errorf("reserve %s: %w", cardNo, err)
-	}
-	_, err = n.store.Append(ctx, stream, eventstore.NoStream(), []eventstore.EventData{{
-		ID: id, Type: CardNumberReservedType, Data: data, Metadata: md,
-	}})
+	err := n.reserve(ctx, env, cardNo, cardholderID)
 	if errors.Is(err, eventstore.ErrWrongRevision) {
 		return n.Resolve(ctx, cardNo)
 	}

@@ -19,12 +19,28 @@
 //     log) without reading its stream (expected revision Any).
 //   - Streams that are no aggregate's state are appended outside it, each
 //     by one writer with its own rule, and pipeline_guard_test.go lists
-//     them: card-number reservations (CardNumbers.Reserve, below; its
-//     metadata is the pipeline's), usage records (analytics.Ingester: ids
-//     from the record id, so a re-sent record is a duplicate, not a new
-//     event), the audit digest stream (audit.announce), and the developer
-//     tools (seeder, load generator). Everything else appends through
-//     Pipeline; the guard test fails on a new direct append.
+//     them: card-number reservations (CardNumbers.Reserve, below), usage
+//     records (analytics.Ingester: ids from the record id, so a re-sent
+//     record is a duplicate, not a new event), the audit digest stream
+//     (audit.announce), and the event store's own baseline
+//     (devtools/loadgen). Everything else appends through Pipeline,
+//     including the developer seeder (seed.History creates its synthetic
+//     people with CreateMany); TestOnlyThePipelineAppends fails on a new
+//     direct append.
+//   - One envelope: every event's id, domain.Metadata and encoding come
+//     from EncodeEvents (ids from the command id) or EncodeEvent (an id
+//     the writer derives from what the event records: usage records,
+//     digests, reservations), whoever appends it. Writers that record
+//     what happened earlier set Envelope.OccurredAt (the seeder's
+//     simulated dates) and writers with no command leave CommandID zero
+//     (no causation id then); types no domain codec knows name their
+//     schema version (OwnVersion) and encode as JSON (EncodeJSON).
+//     TestOnlyCommandsBuildsEnvelopes fails when a package other than
+//     commands and the event stores builds a domain.Metadata or an
+//     eventstore.EventData. Personal data is sealed and the hash chain
+//     computed below all of them, in the store every writer is given
+//     (eventstore/piistore over the adapter), for Append and AppendMany
+//     alike.
 //   - Event ids derive from the command id and the event's index, and the
 //     command id from (client, Idempotency-Key) when one is sent; so a
 //     retried command appends nothing new, even after a crash between the

@@ -3,6 +3,7 @@ package commands
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -38,6 +39,12 @@ type Envelope struct {
 	// MayBind lets a channel caller act on a holder not bound to it yet:
 	// the command that binds them (bind_ecard_channel).
 	MayBind bool
+	// OccurredAt, if set, is the occurred_at of the command's index-th
+	// event, stored as given, instead of the writer's clock (one time for
+	// all its events): for writers that record what happened earlier, such
+	// as the seeder, whose one command per synthetic person carries a whole
+	// lifecycle, a step a second. Commands leave it nil.
+	OccurredAt func(index int) time.Time
 }
 
 // NewEnvelope returns an envelope with a fresh random command id.

@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -239,31 +240,79 @@ func (p *Pipeline[S, C]) envelop(env Envelope, stream string, events []domain.Ev
 
 // EncodeEvents is the one event envelope: each event encoded by encode,
 // with id EventID(env.CommandID, stream, i) and domain.Metadata (schema
-// version of its type, env's actor, channel, correlation and causation).
-// The pipeline uses it; so do the writers of streams that are no
-// aggregate's (card-number reservations, usage records, digests) and the
-// batch import, which appends many cardholder streams at once.
+// version of its type, occurred_at now or env.OccurredAt(i), env's actor,
+// channel, correlation and causation). The pipeline uses it; so does the
+// batch import, which appends many cardholder streams at once. Writers of
+// a stream that is no aggregate's and whose event ids derive from what
+// the event records use EncodeEvent.
 func EncodeEvents(encode func(domain.Event) (string, []byte, error), env Envelope, stream string, now time.Time,
 	events []domain.Event) ([]eventstore.EventData, error) {
 	out := make([]eventstore.EventData, len(events))
 	for i, e := range events {
-		typ, data, err := encode(e)
-		if err != nil {
+		at := now
+		if env.OccurredAt != nil {
+			at = env.OccurredAt(i)
+		}
+		var err error
+		if out[i], err = encodeEvent(encode, env, EventID(env.CommandID, stream, i), at, e); err != nil {
 			return nil, err
 		}
-		id := EventID(env.CommandID, stream, i)
-		md, err := domain.EncodeMetadata(metadataFor(env, id.String(), domain.SchemaVersion(typ), now))
-		if err != nil {
-			return nil, fmt.Errorf("metadata of %s: %w", typ, err)
-		}
-		out[i] = eventstore.EventData{ID: id, Type: typ, Data: data, Metadata: md}
 	}
 	return out, nil
 }
 
+// EncodeEvent is EncodeEvents for one event whose id its writer names:
+// a card-number reservation (the command and the holder), a usage record
+// (domain.UsageEventID of the sender's record id), a signed digest's
+// announcement (its signature), so the same record is always the same
+// event. Such writers may leave env.CommandID zero (uuid.Nil): their
+// events then carry no causation id unless env names one. The event
+// occurs at now, or env.OccurredAt(0) if set.
+func EncodeEvent(encode func(domain.Event) (string, []byte, error), env Envelope, id uuid.UUID, now time.Time,
+	e domain.Event) (eventstore.EventData, error) {
+	if env.OccurredAt != nil {
+		now = env.OccurredAt(0)
+	}
+	return encodeEvent(encode, env, id, now, e)
+}
+
+func encodeEvent(encode func(domain.Event) (string, []byte, error), env Envelope, id uuid.UUID, now time.Time,
+	e domain.Event) (eventstore.EventData, error) {
+	typ, data, err := encode(e)
+	if err != nil {
+		return eventstore.EventData{}, err
+	}
+	version := domain.SchemaVersion(typ)
+	if v, ok := e.(OwnVersion); ok && version == 0 {
+		version = v.SchemaVersion()
+	}
+	md, err := domain.EncodeMetadata(metadataFor(env, id.String(), version, now))
+	if err != nil {
+		return eventstore.EventData{}, fmt.Errorf("metadata of %s: %w", typ, err)
+	}
+	return eventstore.EventData{ID: id, Type: typ, Data: data, Metadata: md}, nil
+}
+
+// OwnVersion is an event of a type no domain codec knows (the card-number
+// reservation, audit's digest announcement): it names the schema version
+// its metadata records itself.
+type OwnVersion interface {
+	domain.Event
+	SchemaVersion() int
+}
+
+// EncodeJSON is the codec of events no domain codec knows (OwnVersion
+// types, usage records): their EventType and their JSON.
+func EncodeJSON(e domain.Event) (string, []byte, error) {
+	data, err := json.Marshal(e)
+	return e.EventType(), data, err
+}
+
+// metadataFor is the one place domain.Metadata is filled. The causation id
+// defaults to the command id, if there is one.
 func metadataFor(env Envelope, eventID string, schemaVersion int, now time.Time) domain.Metadata {
 	causation := env.CausationID
-	if causation == "" {
+	if causation == "" && env.CommandID != uuid.Nil {
 		causation = env.CommandID.String()
 	}
 	return domain.Metadata{

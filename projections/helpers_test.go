@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/sirupsen/logrus"
 
+	"github.com/cardledger/cardledger/commands"
 	"github.com/cardledger/cardledger/domain"
 	"github.com/cardledger/cardledger/eventstore"
 	"github.com/cardledger/cardledger/eventstore/pgstore"
@@ -131,7 +132,7 @@ func (e *env) waitCaughtUp(t *testing.T, r *projections.Runner) {
 // appendEvents appends domain events to the stream of cardholder id.
 func (e *env) appendEvents(t *testing.T, stream string, events ...domain.Event) eventstore.AppendResult {
 	t.Helper()
-	data, err := seed.Encode(events, time.Now().UTC())
+	data, err := commands.EncodeEvents(domain.EncodeEvent, commands.NewEnvelope(domain.Actor{Client: "test"}, "test"), stream, time.Now().UTC(), events)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/sirupsen/logrus"
 
+	"github.com/cardledger/cardledger/commands"
 	"github.com/cardledger/cardledger/domain"
 	"github.com/cardledger/cardledger/eventstore"
 	"github.com/cardledger/cardledger/eventstore/pgstore"
@@ -130,7 +131,7 @@ func (h *harness) seed(persons int, opts seed.HistoryOptions) {
 
 func (h *harness) appendEvents(stream string, events ...domain.Event) eventstore.Position {
 	h.t.Helper()
-	data, err := seed.Encode(events, time.Now().UTC())
+	data, err := commands.EncodeEvents(domain.EncodeEvent, commands.NewEnvelope(domain.Actor{Client: "test"}, "test"), stream, time.Now().UTC(), events)
 	if err != nil {
 		h.t.Error(err)
 		return eventstore.Position{}

@@ -47,7 +47,11 @@ func runBench(ctx context.Context, env *environment, args []string) error {
 	fmt.Fprintln(env.stdout, raw)
 	switch v {
 	case "store":
-		fmt.Fprintln(env.stdout, loadgen.StoreAppend(ctx, store, *n, *workers))
+		res, err := loadgen.StoreAppend(ctx, store, *n, *workers)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(env.stdout, res)
 	case "commands":
 		// n loss/unlock pairs on n/2 cardholders: every command is one append.
 		res, err := bench.LossUnlock(ctx, store, max(*n/2, 1), *workers)

@@ -22,8 +22,8 @@ func runSeed(ctx context.Context, env *environment, args []string) error {
 	ifEmpty := fs.Bool("if-empty", false, "do nothing when the event store already holds events")
 	randSeed := fs.Uint64("seed", 1, "the same seed gives the same city")
 	lifecycles := fs.Bool("lifecycles", false, "instead of a city, append --people synthetic card lifecycles (about 10 events each) "+
-		"straight to the event store, 500 people per transaction, 8 at a time: the fast way to grow a store for scale runs "+
-		"(no usage records, no command handlers; test data only)")
+		"through the write pipeline without the command handlers (Pipeline.CreateMany), 500 people per transaction, 8 at a time: "+
+		"the fast way to grow a store for scale runs (no usage records; test data only)")
 	first := fs.Int("first", 0, "with --lifecycles: the index of the first synthetic person; a value above 0 adds people "+
 		"to a store that already holds some (seeded with lower indexes), to grow one store in steps")
 	d, err := parseConfig(env, fs, args)

@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/cardledger/cardledger/commands"
 	"github.com/cardledger/cardledger/domain"
 	"github.com/cardledger/cardledger/eventstore"
 )
@@ -82,7 +83,11 @@ func RawInsert(ctx context.Context, pool *pgxpool.Pool, n, workers int) (Result,
 		return Result{}, fmt.Errorf("raw insert baseline: %w", err)
 	}
 	defer pool.Exec(context.Background(), `DROP TABLE IF EXISTS `+table)
-	data, meta := sampleEvent()
+	sample, err := sampleEvents("raw", 1)
+	if err != nil {
+		return Result{}, err
+	}
+	data, meta := sample[0].Data, sample[0].Metadata
 	return Run(ctx, "raw single-row INSERT", n, workers, func(ctx context.Context, i int) error {
 		_, err := pool.Exec(ctx, `INSERT INTO `+table+` (stream, revision, id, type, data, metadata) VALUES ($1, 0, $2, 'CardReportedLost', $3, $4)`,
 			fmt.Sprintf("raw-%d", i), uuid.New(), data, meta)
@@ -91,20 +96,34 @@ func RawInsert(ctx context.Context, pool *pgxpool.Pool, n, workers int) (Result,
 }
 
 // StoreAppend measures the event store alone: one-event appends to distinct
-// new streams.
-func StoreAppend(ctx context.Context, store eventstore.Store, n, workers int) Result {
-	data, meta := sampleEvent()
+// new streams, encoded (commands.EncodeEvents) before the clock starts.
+func StoreAppend(ctx context.Context, store eventstore.Store, n, workers int) (Result, error) {
 	run := uuid.NewString()[:8]
+	events, err := sampleEvents(run, n)
+	if err != nil {
+		return Result{}, err
+	}
 	return Run(ctx, "event store append (1 event)", n, workers, func(ctx context.Context, i int) error {
-		_, err := store.Append(ctx, fmt.Sprintf("loadgen-%s-%d", run, i), eventstore.NoStream(),
-			[]eventstore.EventData{{ID: uuid.New(), Type: "CardReportedLost", Data: data, Metadata: meta}})
+		_, err := store.Append(ctx, streamOf(run, i), eventstore.NoStream(), events[i:i+1])
 		return err
-	})
+	}), nil
 }
 
-// sampleEvent is a CardReportedLost at the codec's current version.
-func sampleEvent() (data, meta []byte) {
-	return []byte(`{"card_no":"A12345678","reason":"load"}`),
-		fmt.Appendf(nil, `{"event_id":"00000000-0000-0000-0000-000000000000","schema_version":%d,"occurred_at":"2026-01-01T00:00:00Z","actor":{"client":"loadgen"},"channel":"bench"}`,
-			domain.SchemaVersion(domain.CardReportedLost{}.EventType()))
+func streamOf(run string, i int) string { return fmt.Sprintf("loadgen-%s-%d", run, i) }
+
+// sampleEvents are n CardReportedLost events as a command writes them, the
+// i-th for stream streamOf(run, i).
+func sampleEvents(run string, n int) ([]eventstore.EventData, error) {
+	out := make([]eventstore.EventData, n)
+	lost := []domain.Event{domain.CardReportedLost{CardNo: "A12345678", Reason: "load"}}
+	now := time.Now().UTC()
+	for i := range out {
+		data, err := commands.EncodeEvents(domain.EncodeEvent, commands.NewEnvelope(domain.Actor{Client: "loadgen"}, "bench"),
+			streamOf(run, i), now, lost)
+		if err != nil {
+			return nil, fmt.Errorf("loadgen: %w", err)
+		}
+		out[i] = data[0]
+	}
+	return out, nil
 }

@@ -16,8 +16,12 @@
 // card only falls inside the time it was valid (issued, not lost or
 // cancelled), and never in the future.
 //
-// History, by contrast, appends synthetic lifecycles straight to the event
-// store, bypassing the command handlers, so benchmarks can set up a million
-// events quickly; BlacklistRows writes listed cards straight into the
+// History, by contrast, creates synthetic lifecycles without the command
+// handlers: each person is one command of the write pipeline
+// (commands.Pipeline.CreateMany, hundreds of new streams per commit)
+// whose events are given rather than decided, a second apart from the
+// person's simulated time (Born); ids, metadata, sealing and hash chain
+// are those of every other write. So benchmarks can set up a million
+// events quickly. BlacklistRows writes listed cards straight into the
 // blacklist read model for lookup and feed benchmarks.
 package seed

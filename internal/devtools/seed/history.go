@@ -2,15 +2,13 @@ package seed
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/google/uuid"
-
+	"github.com/cardledger/cardledger/commands"
 	"github.com/cardledger/cardledger/domain"
 	"github.com/cardledger/cardledger/eventstore"
 )
@@ -43,15 +41,20 @@ type HistoryResult struct {
 // HistoryKey is the cardholder-id key History uses when none is given.
 var HistoryKey = []byte("cardledger-seed-key")
 
-// History appends the lifecycles of persons cardholders directly to store:
-// registration, application, account, number, production, handover, issue
-// and activation, then (varying by person) a production failure first, a
-// loss, a temporary loss and unlock, a cancellation, or a replacement. Each
-// person is one stream written in one piece (expecting no stream); a
-// MultiAppender store gets Batch people per call, any other store one
-// append per person, with the same events either way. It reports the
-// number of events written (about 10 per person, so 100,000 persons give
-// about a million) and the greatest position appended.
+// History writes the lifecycles of persons cardholders through the one
+// write path (commands.Pipeline.CreateMany, or Create), bypassing the
+// command handlers: registration, application, account, number,
+// production, handover, issue and activation, then (varying by person) a
+// production failure first, a loss, a temporary loss and unlock, a
+// cancellation, or a replacement. Each person is a new stream created in
+// one piece by a command of its own (random id, so seeding a person twice
+// fails on the existing stream), its events occurring a second apart from
+// the person's simulated time (Born); the pipeline applies them, so a lifecycle the
+// domain could not replay fails the seed. A store that appends many
+// streams at once (eventstore.MultiAppender) gets Batch people per call,
+// any other store one per call, with the same events either way. It
+// reports the number of events written (about 10 per person, so 100,000
+// persons give about a million) and the greatest position appended.
 func History(ctx context.Context, store eventstore.Store, persons int, opts HistoryOptions) (HistoryResult, error) {
 	if opts.Key == nil {
 		opts.Key = HistoryKey
@@ -65,14 +68,17 @@ func History(ctx context.Context, store eventstore.Store, persons int, opts Hist
 	if opts.Progress == nil {
 		opts.Progress = NoProgress{}
 	}
-	multi, _ := store.(eventstore.MultiAppender)
-	if multi == nil {
+	p, err := commands.NewPipeline(domain.Cardholders, store, time.Now)
+	if err != nil {
+		return HistoryResult{}, err
+	}
+	if !p.CreatesManyAtOnce() {
 		opts.Batch = 1
 	}
 	var (
 		next    atomic.Int64
 		written atomic.Int64
-		single  atomic.Bool // the store said it cannot AppendMany: append one by one
+		single  atomic.Bool // the store said it cannot AppendMany: create one by one
 		wg      sync.WaitGroup
 		errOnce sync.Once
 		first   error
@@ -91,15 +97,15 @@ func History(ctx context.Context, store eventstore.Store, persons int, opts Hist
 			cancel()
 		})
 	}
-	done := func(events int, results ...eventstore.AppendResult) {
-		written.Add(int64(events))
+	done := func(outs ...commands.Outcome[*domain.Cardholder]) {
 		lastMu.Lock()
-		for _, res := range results {
-			if last.Less(res.Position) {
-				last = res.Position
+		defer lastMu.Unlock()
+		for _, out := range outs {
+			written.Add(int64(len(out.Events)))
+			if last.Less(out.Position) {
+				last = out.Position
 			}
 		}
-		lastMu.Unlock()
 	}
 	opts.Progress.Phase("card lifecycles", persons)
 	defer opts.Progress.Finish()
@@ -113,22 +119,14 @@ func History(ctx context.Context, store eventstore.Store, persons int, opts Hist
 					return
 				}
 				to := min(from+opts.Batch, persons)
-				appends := make([]eventstore.StreamAppend, 0, to-from)
-				events := 0
+				starts := make([]commands.Start[*domain.Cardholder], 0, to-from)
 				for i := from; i < to; i++ {
-					stream, evs := Lifecycle(opts.Key, opts.First+i, opts.Listed)
-					data, err := Encode(evs, time.Date(2024, 1, 1, 8, 0, 0, 0, time.UTC).Add(time.Duration(opts.First+i)*time.Minute))
-					if err != nil {
-						fail(i, i+1, err)
-						return
-					}
-					appends = append(appends, eventstore.StreamAppend{Stream: stream, Expected: eventstore.NoStream(), Events: data})
-					events += len(data)
+					starts = append(starts, lifecycleStart(opts.Key, opts.First+i, opts.Listed))
 				}
-				if multi != nil && !single.Load() {
-					results, err := multi.AppendMany(ctx, appends)
+				if opts.Batch > 1 && !single.Load() {
+					outs, err := p.CreateMany(ctx, starts)
 					if err == nil {
-						done(events, results...)
+						done(outs...)
 						opts.Progress.Add(to - from)
 						continue
 					}
@@ -138,13 +136,13 @@ func History(ctx context.Context, store eventstore.Store, persons int, opts Hist
 					}
 					single.Store(true)
 				}
-				for k, a := range appends {
-					res, err := store.Append(ctx, a.Stream, a.Expected, a.Events)
+				for k, st := range starts {
+					out, err := p.Create(ctx, st)
 					if err != nil {
 						fail(from+k, from+k+1, err)
 						return
 					}
-					done(len(a.Events), res)
+					done(out)
 					opts.Progress.Add(1)
 				}
 			}
@@ -152,6 +150,24 @@ func History(ctx context.Context, store eventstore.Store, persons int, opts Hist
 	}
 	wg.Wait()
 	return HistoryResult{Events: int(written.Load()), Last: last}, first
+}
+
+// Born is when synthetic person i's lifecycle began: a minute per person
+// from 2024-01-01 08:00 UTC. Its k-th event occurred k seconds later.
+func Born(i int) time.Time {
+	return time.Date(2024, 1, 1, 8, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Minute)
+}
+
+// lifecycleStart is the command that creates person i's stream: Lifecycle's
+// events, decided on the new cardholder, by client and channel "seed".
+func lifecycleStart(key []byte, i int, listed bool) commands.Start[*domain.Cardholder] {
+	stream, events := Lifecycle(key, i, listed)
+	id, _ := domain.CardholderIDOfStream(stream)
+	env := commands.NewEnvelope(domain.Actor{Client: "seed"}, "seed")
+	born := Born(i)
+	env.OccurredAt = func(k int) time.Time { return born.Add(time.Duration(k) * time.Second) }
+	return commands.Start[*domain.Cardholder]{ID: id, Env: env,
+		Decide: func(*domain.Cardholder) ([]domain.Event, error) { return events, nil }}
 }
 
 // Lifecycle returns the stream and events of synthetic person i.
@@ -212,24 +228,4 @@ func Lifecycle(key []byte, i int, listed bool) (string, []domain.Event) {
 		events = append(events, domain.CardCancelled{CardNo: cardNo, Cause: domain.CauseRequest, From: domain.StatusActive})
 	}
 	return domain.StreamFor(id), events
-}
-
-// Encode encodes events with an envelope, one minute apart from at.
-// Event ids are random: seeded streams are appended once.
-func Encode(events []domain.Event, at time.Time) ([]eventstore.EventData, error) {
-	out := make([]eventstore.EventData, 0, len(events))
-	for k, e := range events {
-		typ, data, err := domain.EncodeEvent(e)
-		if err != nil {
-			return nil, err
-		}
-		id := uuid.New()
-		meta, err := json.Marshal(domain.Metadata{EventID: id.String(), SchemaVersion: domain.SchemaVersion(typ),
-			OccurredAt: at.Add(time.Duration(k) * time.Second), Actor: domain.Actor{Client: "seed"}, Channel: "seed"})
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, eventstore.EventData{ID: id, Type: typ, Data: data, Metadata: meta})
-	}
-	return out, nil
 }
