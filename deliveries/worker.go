@@ -43,6 +43,8 @@ type Options struct {
 	AllowPrivate bool
 	// Clock stamps the signature's timestamp (time.Now).
 	Clock func() time.Time
+	// Metrics counts calls and shows each subscription's lag (nil: none).
+	Metrics *Metrics
 }
 
 func (o Options) withDefaults() Options {
@@ -149,6 +151,7 @@ const pageSize = 500
 func (p *Projection) deliverUpTo(ctx context.Context, s Subscription, end eventstore.Position) error {
 	pos := s.Position
 	attempts := s.Attempts
+	p.opts.Metrics.known(s.ID.String())
 	for pos.Less(end) {
 		events, err := p.store.ReadAll(ctx, pos, pageSize)
 		if err != nil {
@@ -195,12 +198,16 @@ func (p *Projection) deliver(ctx context.Context, s Subscription, ev eventstore.
 	if err != nil {
 		return fmt.Errorf("deliveries: signing secret of %s: %w", s.ID, err)
 	}
+	sub := s.ID.String()
+	p.opts.Metrics.onEvent(sub, ev.RecordedAt)
+	defer p.opts.Metrics.onEvent(sub, time.Time{})
 	for {
 		callErr := p.post(ctx, string(secret), target, ev, body)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		if callErr == nil {
+			p.opts.Metrics.count(sub, OutcomeDelivered)
 			return p.repo.delivered(ctx, s, ev.Position)
 		}
 		attempts++
@@ -208,8 +215,10 @@ func (p *Projection) deliver(ctx context.Context, s Subscription, ev eventstore.
 		if attempts >= p.opts.MaxAttempts {
 			p.log.WithFields(logrus.Fields{"subscription": s.ID, "event_id": ev.ID, "attempts": attempts}).
 				WithError(callErr).Warn("deliveries: dead-lettered")
+			p.opts.Metrics.count(sub, OutcomeDeadLettered)
 			return p.repo.deadLetter(ctx, s, ev, attempts, msg)
 		}
+		p.opts.Metrics.count(sub, OutcomeFailed)
 		if err := p.repo.failed(ctx, s, attempts, msg); err != nil {
 			return err
 		}

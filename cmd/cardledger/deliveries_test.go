@@ -241,7 +241,7 @@ func TestDeliveriesToBanksAndTheProvince(t *testing.T) {
 	}
 	streamA, streamB := domain.StreamFor(holderA), domain.StreamFor(holderB)
 	startDeliveries(t, h.b, deliveries.Options{MaxAttempts: 3, Backoff: 10 * time.Millisecond, MaxBackoff: 40 * time.Millisecond,
-		Timeout: 300 * time.Millisecond})
+		Timeout: 300 * time.Millisecond, Metrics: h.b.a.deliveryMetrics})
 
 	wantA := storedEvents(t, h.b, []string{streamA}, bankTypes)
 	require.NotEmpty(t, wantA)
@@ -294,6 +294,25 @@ func TestDeliveriesToBanksAndTheProvince(t *testing.T) {
 	// Another bank sees no such subscription.
 	st, _ = h.do(http.MethodGet, "/v1/subscriptions/"+bank103.ID, "bank-102", nil)
 	assert.Equal(t, http.StatusNotFound, st)
+
+	// /metrics counts the calls per subscription: bank 102's receiver
+	// failed each first call, bank 103's three calls of each CardActivated
+	// (two failed, the third dead-lettered), the province's hung first
+	// calls; nothing is in flight now.
+	m := gathered(t, h.b.a.metrics)
+	for _, c := range []struct {
+		sub                     string
+		delivered, failed, dead int
+	}{
+		{bank102.ID, len(wantA), len(wantA), 0},
+		{bank103.ID, len(rest), 2 * len(activated), len(activated)},
+		{province.ID, len(wantProvince), len(wantProvince), 0},
+	} {
+		assert.Equal(t, float64(c.delivered), m.value(t, "cardledger_deliveries_total", "subscription", c.sub, "outcome", "delivered"), c.sub)
+		assert.Equal(t, float64(c.failed), m.value(t, "cardledger_deliveries_total", "subscription", c.sub, "outcome", "failed"), c.sub)
+		assert.Equal(t, float64(c.dead), m.value(t, "cardledger_deliveries_total", "subscription", c.sub, "outcome", "dead_lettered"), c.sub)
+		assert.Equal(t, 0.0, m.value(t, "cardledger_delivery_lag_seconds", "subscription", c.sub), c.sub)
+	}
 
 	// Redelivery from the subscription's start: the same events again,
 	// under the same ids (the receiver answers 200 twice).
