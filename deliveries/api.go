@@ -210,6 +210,15 @@ func (a *API) create(c echo.Context) error {
 		}
 		b.Bank = scope.Bank
 	}
+	if b.Bank != "" {
+		for _, t := range b.EventTypes {
+			if slices.Contains(notForBanks, t) {
+				return httpapi.BadRequest(httpapi.CodeInvalid, "invalid subscription", httpapi.FieldError{Field: "event_types",
+					Code: CodeNotForBankSubscriptions, Message: t + " carries a holder's identity, which a bank gets only with its " +
+						"own card's application (CardApplied.holder); leave it out"})
+			}
+		}
+	}
 	if scope.Region != "" {
 		if b.Region == "" {
 			b.Region = scope.Region

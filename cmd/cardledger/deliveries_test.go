@@ -370,3 +370,79 @@ func TestSubscriptionRefusesPrivateReceivers(t *testing.T) {
 	require.NoError(t, h.b.d.pool.QueryRow(context.Background(), `SELECT count(*) FROM deliveries.subscriptions`).Scan(&n))
 	assert.Zero(t, n, "nothing stored")
 }
+
+// Each party gets the personal data its records need (docs/deliveries.md,
+// Personal data): a bank no registration (it cannot subscribe to one, and a
+// subscription stored with one still gets none), its own card's application
+// with the holder's identity for the account; the province the
+// registrations' identity without the phone; nobody a photo reference.
+func TestDeliveriesCarryOnlyThePersonalDataEachPartyNeeds(t *testing.T) {
+	h := newECardHarness(t, map[string]string{"CARDLEDGER_DELIVERY_ALLOW_PRIVATE": "true"})
+	ctx := context.Background()
+	key, err := auth.Add(ctx, h.b.d.pool, auth.Client{Name: "bank-102", Role: httpapi.RoleBank, Bank: "102"})
+	require.NoError(t, err)
+	h.keys["bank-102"] = key
+	bankRecv, provRecv := newReceiver(t, nil), newReceiver(t, nil)
+	for _, c := range []struct {
+		client string
+		body   map[string]any
+	}{
+		{"bank-102", map[string]any{"url": bankRecv.srv.URL, "event_types": []string{"CardApplied", "CardholderRegistered"}}},
+		{"admin", map[string]any{"url": bankRecv.srv.URL, "event_types": []string{"CardholderRegistered"}, "bank": "102"}},
+	} {
+		st, raw := h.do(http.MethodPost, "/v1/subscriptions", c.client, c.body)
+		require.Equal(t, http.StatusBadRequest, st, "%s: %s", c.client, raw)
+		assert.Contains(t, string(raw), `"`+deliveries.CodeNotForBankSubscriptions+`"`, c.client)
+	}
+	bank := h.subscribe("bank-102", map[string]any{"url": bankRecv.srv.URL, "event_types": []string{"CardApplied", "CardIssued"}})
+	// As if stored before the rule: the bank's row names registrations too.
+	_, err = h.b.d.pool.Exec(ctx, `UPDATE deliveries.subscriptions SET event_types = event_types || '{CardholderRegistered}' WHERE id = $1`, bank.ID)
+	require.NoError(t, err)
+	prov := h.subscribe("admin", map[string]any{"url": provRecv.srv.URL, "event_types": []string{"CardholderRegistered", "CardApplied"}})
+	require.Empty(t, prov.Bank)
+
+	holderA, cardA := h.issueAt(idNumber("021"), "李四", "102")
+	holderB, _ := h.issueAt(idNumber("022"), "王五", "103")
+	startDeliveries(t, h.b, deliveries.Options{Backoff: 10 * time.Millisecond})
+	require.Eventually(t, func() bool { return len(provRecv.ids()) >= 4 && len(bankRecv.ids()) >= 2 }, 30*time.Second, 20*time.Millisecond)
+
+	data := func(c received) map[string]json.RawMessage {
+		var m map[string]json.RawMessage
+		require.NoError(t, json.Unmarshal(c.body.Data, &m))
+		return m
+	}
+	var bankTypes []string
+	for _, c := range bankRecv.got() {
+		bankTypes = append(bankTypes, c.body.Type)
+		assert.Equal(t, domain.StreamFor(holderA), c.body.Stream, "bank 102 gets its own card's events only")
+		d := data(c)
+		assert.NotContains(t, d, "photo_ref")
+		if c.body.Type != "CardApplied" {
+			assert.NotContains(t, d, "holder", c.body.Type)
+			continue
+		}
+		var holder deliveries.Holder
+		require.NoError(t, json.Unmarshal(d["holder"], &holder), "%s", c.raw)
+		assert.Equal(t, deliveries.Holder{IDNumber: idNumber("021"), Name: "李四", Sex: domain.SexOf(idNumber("021")),
+			BirthDate: "1980-01-01", Nationality: "CHN"}, holder, "what opening the account of its card needs")
+	}
+	assert.Equal(t, []string{"CardApplied", "CardIssued"}, bankTypes, "no registration, not even from a row that names it")
+
+	var provTypes []string
+	for _, c := range provRecv.got() {
+		provTypes = append(provTypes, c.body.Type)
+		d := data(c)
+		assert.NotContains(t, d, "holder")
+		assert.NotContains(t, d, "photo_ref")
+		assert.NotContains(t, d, "phone", "no party's card record needs the phone")
+		if c.body.Type == "CardholderRegistered" {
+			var reg domain.CardholderRegistered
+			require.NoError(t, json.Unmarshal(c.body.Data, &reg))
+			want := map[string]string{domain.StreamFor(holderA): "李四", domain.StreamFor(holderB): "王五"}[c.body.Stream]
+			assert.Equal(t, want, reg.Name, "the province keys its records by identity")
+			assert.NotEmpty(t, reg.IDNumber)
+		}
+	}
+	assert.ElementsMatch(t, []string{"CardholderRegistered", "CardholderRegistered", "CardApplied", "CardApplied"}, provTypes)
+	require.NotEmpty(t, cardA)
+}
