@@ -43,6 +43,9 @@ var Deliverable = []string{
 	"PINReset", "PINChanged", "CardholderTransferredOut", "ECardIssued", "ECardRevoked",
 	// The provincial card database (docs/province.md).
 	"CardTransferredIn", "ProvincialRecordCancelled",
+	// An ID-number change links the old stream and the new one
+	// (docs/id-number-change.md); both carry cardholder ids, no identity.
+	"IdentityMovedOut", "IdentityMovedIn",
 }
 
 type createBody struct {

@@ -446,3 +446,36 @@ func TestDeliveriesCarryOnlyThePersonalDataEachPartyNeeds(t *testing.T) {
 	assert.ElementsMatch(t, []string{"CardholderRegistered", "CardholderRegistered", "CardApplied", "CardApplied"}, provTypes)
 	require.NotEmpty(t, cardA)
 }
+
+// An ID-number change reaches the province as the link between the two
+// streams, in order: the old stream's IdentityMovedOut naming the new
+// cardholder id, then the new stream's IdentityMovedIn and registration.
+func TestDeliveriesLinkAnIDNumberChange(t *testing.T) {
+	h := newECardHarness(t, map[string]string{"CARDLEDGER_DELIVERY_ALLOW_PRIVATE": "true"})
+	recv := newReceiver(t, nil)
+	h.subscribe("admin", map[string]any{"url": recv.srv.URL,
+		"event_types": []string{"IdentityMovedOut", "IdentityMovedIn", "CardholderRegistered"}})
+	oldID, cardNo := h.issueAt(idNumber("031"), "李四", "102")
+	st, raw := h.do(http.MethodPost, "/v1/cardholders/"+oldID+"/id-number-change", "admin",
+		map[string]string{"new_id_number": idNumber("032"), "reason": "birth date corrected by the police"})
+	require.Equal(t, http.StatusOK, st, "%s", raw)
+	var moved struct {
+		CardholderID string `json:"cardholder_id"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &moved))
+	startDeliveries(t, h.b, deliveries.Options{Backoff: 10 * time.Millisecond})
+	require.Eventually(t, func() bool { return len(recv.ids()) >= 4 }, 30*time.Second, 20*time.Millisecond)
+
+	calls := recv.got()
+	var got []string
+	for _, c := range calls {
+		got = append(got, c.body.Type+"@"+c.body.Stream)
+	}
+	oldStream, newStream := domain.StreamFor(oldID), domain.StreamFor(moved.CardholderID)
+	require.Equal(t, []string{"CardholderRegistered@" + oldStream, "IdentityMovedOut@" + oldStream,
+		"IdentityMovedIn@" + newStream, "CardholderRegistered@" + newStream}, got)
+	assert.JSONEq(t, `{"to_cardholder_id":"`+moved.CardholderID+`","replaced_card_no":"`+cardNo+`","reason":"birth date corrected by the police"}`,
+		string(calls[1].body.Data))
+	assert.JSONEq(t, `{"from_cardholder_id":"`+oldID+`","replaces_card_no":"`+cardNo+`","reason":"birth date corrected by the police"}`,
+		string(calls[2].body.Data))
+}
