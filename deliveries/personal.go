@@ -15,7 +15,8 @@ import (
 //     (it cannot name it: CodeNotForBankSubscriptions). It learns a holder's
 //     identity with its own card's application only: CardApplied at its bank
 //     carries "holder" (ID number, name, sex, birth date, nationality), what
-//     opening the card's account needs.
+//     opening the card's account needs; an application naming no bank or
+//     another one does not.
 //   - Every other subscription (the province's) gets CardholderRegistered's
 //     identity (the provincial database keys by ID number), not the phone.
 //   - No delivery carries a photo reference or a phone number.
@@ -47,7 +48,10 @@ type Holder struct {
 // to match).
 func deliveredData(s Subscription, ev eventstore.RecordedEvent, h *domain.Cardholder) (json.RawMessage, error) {
 	drop := withheld[ev.Type]
-	addHolder := s.Bank != "" && ev.Type == "CardApplied" && h != nil
+	// Only an application at the subscription's bank: one without a bank
+	// reaches the bank of the holder's past card (worker.go, bankOf), which
+	// opens no account for it.
+	addHolder := s.Bank != "" && ev.Type == "CardApplied" && h != nil && h.Card != nil && h.Card.BankCode == s.Bank
 	if len(drop) == 0 && !addHolder {
 		return json.RawMessage(ev.Data), nil
 	}
