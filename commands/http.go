@@ -31,12 +31,15 @@ type CommandResponse struct {
 	Revision      uint64            `json:"revision"`
 	Position      string            `json:"position"`
 	Events        []string          `json:"events"`
+	// LinkedCardholders: an erasure of a person whose ID number changed
+	// names the other cardholder ids of the chain, erased in the same call.
+	LinkedCardholders []string `json:"linked_cardholders,omitempty"`
 }
 
 func responseFor(r Result) CommandResponse {
 	out := CommandResponse{
 		CardholderID: r.CardholderID, Revision: r.Revision, Position: r.Position.String(),
-		Events: make([]string, len(r.Events)),
+		Events: make([]string, len(r.Events)), LinkedCardholders: r.Linked,
 	}
 	for i, e := range r.Events {
 		out.Events[i] = e.EventType()

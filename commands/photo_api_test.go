@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/cardledger/cardledger/commands"
@@ -237,4 +238,55 @@ func TestIDNumberChangeCarriesThePhoto(t *testing.T) {
 	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
 	require.Equal(t, img, r.Body)
 	require.Equal(t, 1, e.blobRows(moved.CardholderID))
+}
+
+// Erasing a person whose ID number changed reaches every stream of the
+// chain in one call, addressed by the old number's id or the new one's:
+// both profiles read as erased, both stored photos are gone (410), and a
+// repeat is already_erased. The reads name the other stream.
+func TestErasureReachesEveryStreamOfAnIDNumberChange(t *testing.T) {
+	e := newEnv(t, withPhotos(nil))
+	move := func(n, to int) (old, moved string) {
+		old = e.register(n)
+		require.Equal(t, http.StatusCreated, e.uploadPhoto(old, phototest.JPEG(358, 441, byte(n))).Status)
+		r := e.do(http.MethodPost, "/v1/cardholders/"+old+"/instant-issuance", keyBank, instantIssueBody())
+		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+		r = e.do(http.MethodPost, "/v1/cardholders/"+old+"/id-number-change", keyCounter,
+			map[string]string{"new_id_number": idNumber(to), "reason": "number corrected by the police"})
+		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+		moved = r.command(t).CardholderID
+		require.Equal(t, 1, e.blobRows(old))
+		require.Equal(t, 1, e.blobRows(moved))
+		return old, moved
+	}
+	for _, tc := range []struct {
+		name       string
+		from, to   int
+		eraseNewer bool
+	}{{"addressed by the new number", 1, 7, true}, {"addressed by the old number", 2, 8, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			old, moved := move(tc.from, tc.to)
+			assert.Equal(t, moved, e.state(old).MovedTo)
+			assert.Equal(t, old, e.state(moved).MovedFrom)
+			addressed, other := old, moved
+			if tc.eraseNewer {
+				addressed, other = moved, old
+			}
+			r := e.do(http.MethodPost, "/v1/cardholders/"+addressed+"/erasure", keyAdmin, nil)
+			require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+			res := r.command(t)
+			assert.Equal(t, addressed, res.CardholderID)
+			assert.Equal(t, []string{"CardholderErased"}, res.Events)
+			assert.Equal(t, []string{other}, res.LinkedCardholders)
+			for _, id := range []string{old, moved} {
+				s := e.state(id)
+				assert.True(t, s.Erased, id)
+				assert.Equal(t, domain.ErasedMarker, s.Profile.Name, id)
+				assert.Equal(t, domain.ErasedMarker, s.Profile.IDNumber, id)
+				assert.Equal(t, 0, e.blobRows(id), "the photo of %s is gone with its key", id)
+				refused(t, e.do(http.MethodGet, "/v1/cardholders/"+id+"/photo", keyCounter, nil), http.StatusGone, commands.CodePhotoErased)
+			}
+			refused(t, e.do(http.MethodPost, "/v1/cardholders/"+other+"/erasure", keyAdmin, nil), http.StatusConflict, domain.CodeAlreadyErased)
+		})
+	}
 }

@@ -69,6 +69,9 @@ type Result struct {
 	// Replayed is true when the command had already been applied (same
 	// command id) and nothing was appended this time.
 	Replayed bool
+	// Linked are the other streams an erasure reached, linked to this one
+	// by ID-number changes (erasureRoute); nil for every other command.
+	Linked []string
 }
 
 // Update runs one command on the cardholder through the pipeline (see

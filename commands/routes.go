@@ -287,10 +287,7 @@ func (a *API) cardRoutes() []httpapi.Route {
 			func(no string, _ Envelope, _ httpapi.Principal, b ecardRevocationBody) domain.CardholderCommand {
 				return domain.RevokeECard{CardNo: no, Cause: b.Cause, Reason: b.Reason}
 			}),
-		holderRoute(a, "/erasure", "Erase the holder's personal data (个人信息删除): their data keys are deleted, "+
-			"history and cards stay, and name, ID number, birth date, phone and photo read as [erased] everywhere; once only",
-			rolesAdmin, http.StatusOK, true, emptyBody{},
-			func(Envelope, httpapi.Principal, emptyBody) domain.CardholderCommand { return domain.EraseCardholder{} }),
+		a.erasureRoute(),
 
 		{
 			Method: http.MethodGet, Path: "/v1/cardholders/{id}/history", Roles: rolesReaders,

@@ -8,14 +8,21 @@ import (
 
 // StateView is the JSON form of a cardholder's state.
 type StateView struct {
-	CardholderID string      `json:"cardholder_id"`
-	Revision     uint64      `json:"revision"`
-	Registered   bool        `json:"registered"`
-	Deceased     bool        `json:"deceased"`
-	Profile      ProfileView `json:"profile"`
-	Card         *CardView   `json:"card"`
-	PastCards    []CardView  `json:"past_cards"`
-	ECardUsable  bool        `json:"ecard_usable"`
+	CardholderID string `json:"cardholder_id"`
+	Revision     uint64 `json:"revision"`
+	Registered   bool   `json:"registered"`
+	Deceased     bool   `json:"deceased"`
+	// Erased: the holder's personal data was erased (it reads as [erased]).
+	Erased bool `json:"erased,omitempty"`
+	// MovedTo and MovedFrom link an ID-number change
+	// (docs/id-number-change.md): the cardholder id the history goes on
+	// under, and the one it came from.
+	MovedTo     string      `json:"moved_to,omitempty"`
+	MovedFrom   string      `json:"moved_from,omitempty"`
+	Profile     ProfileView `json:"profile"`
+	Card        *CardView   `json:"card"`
+	PastCards   []CardView  `json:"past_cards"`
+	ECardUsable bool        `json:"ecard_usable"`
 	// ECardChannels are the channels the e-card is bound to, in binding order.
 	ECardChannels []string `json:"ecard_channels,omitempty"`
 	// Photo is the holder's current stored photo (GET …/photo serves it).
@@ -89,6 +96,7 @@ func NewStateView(s *domain.Cardholder, rev uint64) StateView {
 	p := s.Profile
 	v := StateView{
 		CardholderID: s.ID, Revision: rev, Registered: s.Registered, Deceased: s.Deceased,
+		Erased: s.Erased, MovedTo: s.MovedTo, MovedFrom: s.MovedFrom,
 		Profile: ProfileView{
 			IDNumber: p.IDNumber, Name: p.Name, Sex: p.Sex, BirthDate: p.BirthDate,
 			Nationality: p.Nationality, RegionCode: p.RegionCode, Phone: p.Phone, Email: p.Email,

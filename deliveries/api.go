@@ -43,6 +43,9 @@ var Deliverable = []string{
 	"PINReset", "PINChanged", "CardholderTransferredOut", "ECardIssued", "ECardRevoked",
 	// The provincial card database (docs/province.md).
 	"CardTransferredIn", "ProvincialRecordCancelled",
+	// An ID-number change links the old stream and the new one
+	// (docs/id-number-change.md); both carry cardholder ids, no identity.
+	"IdentityMovedOut", "IdentityMovedIn",
 }
 
 type createBody struct {
@@ -209,6 +212,15 @@ func (a *API) create(c echo.Context) error {
 			return (&httpapi.ScopeError{Code: httpapi.CodeScopeBank, Scope: scope}).Problem()
 		}
 		b.Bank = scope.Bank
+	}
+	if b.Bank != "" {
+		for _, t := range b.EventTypes {
+			if slices.Contains(notForBanks, t) {
+				return httpapi.BadRequest(httpapi.CodeInvalid, "invalid subscription", httpapi.FieldError{Field: "event_types",
+					Code: CodeNotForBankSubscriptions, Message: t + " carries a holder's identity, which a bank gets only with its " +
+						"own card's application (CardApplied.holder); leave it out"})
+			}
+		}
 	}
 	if scope.Region != "" {
 		if b.Region == "" {

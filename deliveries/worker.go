@@ -43,6 +43,8 @@ type Options struct {
 	AllowPrivate bool
 	// Clock stamps the signature's timestamp (time.Now).
 	Clock func() time.Time
+	// Metrics counts calls and shows each subscription's lag (nil: none).
+	Metrics *Metrics
 }
 
 func (o Options) withDefaults() Options {
@@ -149,6 +151,7 @@ const pageSize = 500
 func (p *Projection) deliverUpTo(ctx context.Context, s Subscription, end eventstore.Position) error {
 	pos := s.Position
 	attempts := s.Attempts
+	p.opts.Metrics.known(s.ID.String())
 	for pos.Less(end) {
 		events, err := p.store.ReadAll(ctx, pos, pageSize)
 		if err != nil {
@@ -161,12 +164,12 @@ func (p *Projection) deliverUpTo(ctx context.Context, s Subscription, end events
 			if end.Less(ev.Position) {
 				return p.repo.skipped(ctx, s, pos)
 			}
-			ok, err := p.matches(ctx, s, ev)
+			ok, h, err := p.matches(ctx, s, ev)
 			if err != nil {
 				return err
 			}
 			if ok {
-				if err := p.deliver(ctx, s, ev, attempts); err != nil {
+				if err := p.deliver(ctx, s, ev, h, attempts); err != nil {
 					return err
 				}
 				attempts = 0
@@ -180,8 +183,8 @@ func (p *Projection) deliverUpTo(ctx context.Context, s Subscription, end events
 // deliver calls the receiver until it answers 2xx or MaxAttempts calls
 // failed (then the event is dead-lettered); either way the checkpoint
 // moves past the event only afterwards.
-func (p *Projection) deliver(ctx context.Context, s Subscription, ev eventstore.RecordedEvent, attempts int) error {
-	body, err := deliveryBody(ev)
+func (p *Projection) deliver(ctx context.Context, s Subscription, ev eventstore.RecordedEvent, h *domain.Cardholder, attempts int) error {
+	body, err := deliveryBody(s, ev, h)
 	if err != nil {
 		return err
 	}
@@ -195,12 +198,16 @@ func (p *Projection) deliver(ctx context.Context, s Subscription, ev eventstore.
 	if err != nil {
 		return fmt.Errorf("deliveries: signing secret of %s: %w", s.ID, err)
 	}
+	sub := s.ID.String()
+	p.opts.Metrics.onEvent(sub, ev.RecordedAt)
+	defer p.opts.Metrics.onEvent(sub, time.Time{})
 	for {
 		callErr := p.post(ctx, string(secret), target, ev, body)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		if callErr == nil {
+			p.opts.Metrics.count(sub, OutcomeDelivered)
 			return p.repo.delivered(ctx, s, ev.Position)
 		}
 		attempts++
@@ -208,8 +215,10 @@ func (p *Projection) deliver(ctx context.Context, s Subscription, ev eventstore.
 		if attempts >= p.opts.MaxAttempts {
 			p.log.WithFields(logrus.Fields{"subscription": s.ID, "event_id": ev.ID, "attempts": attempts}).
 				WithError(callErr).Warn("deliveries: dead-lettered")
+			p.opts.Metrics.count(sub, OutcomeDeadLettered)
 			return p.repo.deadLetter(ctx, s, ev, attempts, msg)
 		}
+		p.opts.Metrics.count(sub, OutcomeFailed)
 		if err := p.repo.failed(ctx, s, attempts, msg); err != nil {
 			return err
 		}
@@ -232,10 +241,15 @@ type Body struct {
 	Data       json.RawMessage `json:"data"`
 }
 
-func deliveryBody(ev eventstore.RecordedEvent) ([]byte, error) {
+func deliveryBody(s Subscription, ev eventstore.RecordedEvent, h *domain.Cardholder) ([]byte, error) {
 	data := json.RawMessage(ev.Data)
 	if !json.Valid(data) {
 		data = json.RawMessage("null")
+	} else if s.Merchant == "" {
+		var err error
+		if data, err = deliveredData(s, ev, h); err != nil {
+			return nil, err
+		}
 	}
 	b, err := json.Marshal(Body{EventID: ev.ID.String(), Type: ev.Type, Stream: ev.Stream, Revision: ev.Revision,
 		Position: ev.Position.String(), RecordedAt: ev.RecordedAt.UTC().Format(time.RFC3339Nano), Data: data})
@@ -273,26 +287,30 @@ func (p *Projection) post(ctx context.Context, secret, target string, ev eventst
 
 // matches reports whether the subscription takes ev: its type is
 // subscribed and, for a subscription with a region or bank, ev is in a
-// cardholder stream whose holder (as of ev) is registered in the region
-// and whose card is at the bank. Anything not known to be the bank's is
-// not sent to it.
-func (p *Projection) matches(ctx context.Context, s Subscription, ev eventstore.RecordedEvent) (bool, error) {
+// cardholder stream whose holder (as of ev, returned) is registered in
+// the region and whose card is at the bank. Anything not known to be the
+// bank's is not sent to it, and a bank never gets a registration (see
+// personal.go), also from a subscription stored before that rule.
+func (p *Projection) matches(ctx context.Context, s Subscription, ev eventstore.RecordedEvent) (bool, *domain.Cardholder, error) {
 	if !slices.Contains(s.EventTypes, ev.Type) {
-		return false, nil
+		return false, nil, nil
 	}
 	if s.Merchant != "" {
-		return merchantMatches(s, ev), nil
+		return merchantMatches(s, ev), nil, nil
+	}
+	if s.Bank != "" && slices.Contains(notForBanks, ev.Type) {
+		return false, nil, nil
 	}
 	if s.Region == "" && s.Bank == "" {
-		return true, nil
+		return true, nil, nil
 	}
 	id, ok := domain.CardholderIDOfStream(ev.Stream)
 	if !ok {
-		return false, nil
+		return false, nil, nil
 	}
 	stored, err := p.store.ReadStream(ctx, ev.Stream, 0, int(ev.Revision)+1)
 	if err != nil {
-		return false, fmt.Errorf("deliveries: read %s to %d: %w", ev.Stream, ev.Revision, err)
+		return false, nil, fmt.Errorf("deliveries: read %s to %d: %w", ev.Stream, ev.Revision, err)
 	}
 	h := domain.NewCardholder(id)
 	for _, r := range stored {
@@ -303,12 +321,12 @@ func (p *Projection) matches(ctx context.Context, s Subscription, ev eventstore.
 		h.Apply(e)
 	}
 	if s.Region != "" && (h.Profile.RegionCode == "" || !httpapi.RegionCovers(s.Region, h.Profile.RegionCode)) {
-		return false, nil
+		return false, nil, nil
 	}
 	if s.Bank != "" && bankOf(h) != s.Bank {
-		return false, nil
+		return false, nil, nil
 	}
-	return true, nil
+	return true, h, nil
 }
 
 // bankOf is the bank of the holder's current card, else of its last past

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -149,8 +151,20 @@ func TestGatewayThatNeverAcceptsDeadLettersAndGoesOn(t *testing.T) {
 	e.card(domain.HandOverCard{CardNo: cardNo, From: "vendor", To: "pt-gulou", Handler: "h1"}, cardNo)
 	opts := fast
 	opts.MaxAttempts = 3
+	reg := prometheus.NewRegistry()
+	m, err := notifications.NewMetrics(reg)
+	require.NoError(t, err)
+	opts.Metrics = m
 	e.caughtUp(e.notifier(opts))
 	assert.Equal(t, 3, e.sms.Calls())
+	// /metrics: two failed SMS sends, the third dead-lettered; the e-mail sent.
+	assert.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(`
+# HELP cardledger_notifications_total Notification sends by medium (sms, email), kind and outcome (sent, failed: tried again, dead_lettered).
+# TYPE cardledger_notifications_total counter
+cardledger_notifications_total{kind="card_ready",medium="email",outcome="sent"} 1
+cardledger_notifications_total{kind="card_ready",medium="sms",outcome="dead_lettered"} 1
+cardledger_notifications_total{kind="card_ready",medium="sms",outcome="failed"} 2
+`)))
 	assert.Equal(t, []string{"card_ready"}, kinds(e.box.messages()), "the e-mail after the dead SMS went out")
 	dl := e.deadLetters()
 	require.Len(t, dl, 1)

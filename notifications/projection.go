@@ -30,6 +30,8 @@ type Options struct {
 	// each further one (1s), capped at MaxBackoff (5m).
 	Backoff    time.Duration
 	MaxBackoff time.Duration
+	// Metrics counts sends (nil: none).
+	Metrics *Metrics
 }
 
 func (o Options) withDefaults() Options {
@@ -135,6 +137,7 @@ func (p *Projection) send(ctx context.Context, ev eventstore.RecordedEvent, i in
 			return pr, ctx.Err()
 		}
 		if err == nil {
+			p.opts.Metrics.count(m, OutcomeSent)
 			next := progress{Position: pr.Position, Done: i + 1, Sent: pr.Sent + 1}
 			p.log.WithFields(logrus.Fields{"event_id": ev.ID, "message": m.ID, "kind": m.Kind, "medium": m.Medium,
 				"attempts": attempts + 1}).Info("notifications: sent")
@@ -146,10 +149,12 @@ func (p *Projection) send(ctx context.Context, ev eventstore.RecordedEvent, i in
 		msg := strings.ReplaceAll(err.Error(), m.To, "<recipient>")
 		fields := logrus.Fields{"event_id": ev.ID, "message": m.ID, "kind": m.Kind, "medium": m.Medium, "attempts": attempts}
 		if attempts >= p.opts.MaxAttempts {
+			p.opts.Metrics.count(m, OutcomeDeadLettered)
 			p.log.WithFields(fields).WithField("error", msg).Warn("notifications: dead-lettered")
 			next := progress{Position: pr.Position, Done: i + 1, Sent: pr.Sent}
 			return next, p.repo.deadLetter(ctx, ev, i, m, attempts, msg, next)
 		}
+		p.opts.Metrics.count(m, OutcomeFailed)
 		p.log.WithFields(fields).WithField("error", msg).Info("notifications: send failed, retrying")
 		pr = progress{Position: pr.Position, Done: i, Attempts: attempts, LastError: msg, Sent: pr.Sent}
 		if err := p.repo.store(ctx, p.repo.pool, pr); err != nil {

@@ -14,11 +14,12 @@ const collectTimeout = 2 * statusTimeout
 // never stale. A projection whose status cannot be read shows as
 // cardledger_projection_status_ok 0 without lag gauges; a store whose head
 // cannot be read gives no projection series at all (the scrape reports the
-// error).
-func Collector(r *Runner) prometheus.Collector { return &collector{r: r} }
+// error). Several runners (serve's read models and its outbound runner)
+// share the series, each projection under its own name.
+func Collector(rs ...*Runner) prometheus.Collector { return &collector{rs: rs} }
 
 type collector struct {
-	r   *Runner
+	rs  []*Runner
 	ctx context.Context // nil: a fresh one per scrape
 }
 
@@ -50,10 +51,14 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ctx, cancel := context.WithTimeout(parent, collectTimeout)
 	defer cancel()
-	reports, err := c.r.Reports(ctx)
-	if err != nil {
-		ch <- prometheus.NewInvalidMetric(descStatusOK, err)
-		return
+	var reports []Report
+	for _, r := range c.rs {
+		rep, err := r.Reports(ctx)
+		if err != nil {
+			ch <- prometheus.NewInvalidMetric(descStatusOK, err)
+			return
+		}
+		reports = append(reports, rep...)
 	}
 	for _, rep := range reports {
 		ch <- prometheus.MustNewConstMetric(descStatusOK, prometheus.GaugeValue, b2f(rep.Error == ""), rep.Name)

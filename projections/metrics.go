@@ -111,7 +111,7 @@ func (r *Runner) Ready(ctx context.Context) (bool, []Status, error) {
 // Prometheus text format, reading the statuses under ctx.
 func (r *Runner) WriteMetrics(ctx context.Context, w io.Writer) error {
 	reg := prometheus.NewPedanticRegistry()
-	if err := reg.Register(&collector{r: r, ctx: ctx}); err != nil {
+	if err := reg.Register(&collector{rs: []*Runner{r}, ctx: ctx}); err != nil {
 		return err
 	}
 	families, err := reg.Gather()

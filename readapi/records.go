@@ -2,7 +2,9 @@ package readapi
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -15,22 +17,28 @@ import (
 
 // Cardholder is a person with the current application and local cards.
 type Cardholder struct {
-	CardholderID  string       `json:"cardholder_id"`
-	IDNumber      string       `json:"id_number"`
-	Name          string       `json:"name"`
-	Sex           string       `json:"sex"`
-	BirthDate     string       `json:"birth_date"`
-	Nationality   string       `json:"nationality"`
-	RegionCode    string       `json:"region_code"`
-	Phone         string       `json:"phone,omitempty"`
-	EmployerCode  string       `json:"employer_code,omitempty"`
-	CommunityCode string       `json:"community_code,omitempty"`
-	Deceased      bool         `json:"deceased"`
-	RegisteredAt  *time.Time   `json:"registered_at,omitempty"`
-	UpdatedAt     time.Time    `json:"updated_at"`
-	Revision      int64        `json:"revision"`
-	Application   *Application `json:"current_application,omitempty"`
-	CurrentCard   *Card        `json:"current_card"`
+	CardholderID  string `json:"cardholder_id"`
+	IDNumber      string `json:"id_number"`
+	Name          string `json:"name"`
+	Sex           string `json:"sex"`
+	BirthDate     string `json:"birth_date"`
+	Nationality   string `json:"nationality"`
+	RegionCode    string `json:"region_code"`
+	Phone         string `json:"phone,omitempty"`
+	EmployerCode  string `json:"employer_code,omitempty"`
+	CommunityCode string `json:"community_code,omitempty"`
+	Deceased      bool   `json:"deceased"`
+	// MovedTo and MovedFrom link an ID-number change (身份证号码变更,
+	// docs/id-number-change.md): the cardholder id the person's history
+	// goes on under (this stream is closed), and the one it came from.
+	// Either number finds the person: follow the link.
+	MovedTo      string       `json:"moved_to,omitempty"`
+	MovedFrom    string       `json:"moved_from,omitempty"`
+	RegisteredAt *time.Time   `json:"registered_at,omitempty"`
+	UpdatedAt    time.Time    `json:"updated_at"`
+	Revision     int64        `json:"revision"`
+	Application  *Application `json:"current_application,omitempty"`
+	CurrentCard  *Card        `json:"current_card"`
 	// Cards are the person's cards known to this city (本地卡信息), current and past.
 	Cards []Card `json:"cards"`
 }
@@ -153,7 +161,7 @@ func (a *API) recordRoutes() []httpapi.Route {
 
 const cardholderColumns = `cardholder_id, id_number, name, sex, birth_date, nationality, region_code, phone,
 	employer_code, community_code, deceased, registered_at, updated_at, revision,
-	application_id, card_no, card_status, last_failure, stream`
+	application_id, card_no, card_status, last_failure, stream, state`
 
 func (a *API) getCardholder(c echo.Context) error {
 	if err := a.consistent(c); err != nil {
@@ -186,15 +194,19 @@ func (a *API) cardholderResponse(c echo.Context, id string) error {
 	var h Cardholder
 	var app Application
 	var stream string
+	var state []byte
 	err := a.read.QueryRow(ctx, "SELECT "+cardholderColumns+" FROM "+a.t("cardholders")+" WHERE stream = $1",
 		domain.StreamFor(id)).Scan(&h.CardholderID, &h.IDNumber, &h.Name, &h.Sex, &h.BirthDate, &h.Nationality,
 		&h.RegionCode, &h.Phone, &h.EmployerCode, &h.CommunityCode, &h.Deceased, &h.RegisteredAt, &h.UpdatedAt,
-		&h.Revision, &app.ApplicationID, &app.CardNo, &app.Status, &app.LastFailure, &stream)
+		&h.Revision, &app.ApplicationID, &app.CardNo, &app.Status, &app.LastFailure, &stream, &state)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return httpapi.NotFound(domain.CodeCardholderNotFound, "no cardholder with this id")
 	}
 	if err != nil {
 		return err
+	}
+	if h.MovedTo, h.MovedFrom, err = movedLinks(state); err != nil {
+		return fmt.Errorf("cardholder %s: read model state: %w", id, err)
 	}
 	if app.ApplicationID != "" {
 		h.Application = &app
@@ -209,6 +221,21 @@ func (a *API) cardholderResponse(c echo.Context, id string) error {
 		}
 	}
 	return c.JSON(http.StatusOK, h)
+}
+
+// movedLinks reads the ID-number change links from a read-model state
+// (projections/readmodel's holderDoc: the domain state under "state").
+func movedLinks(state []byte) (to, from string, err error) {
+	var doc struct {
+		State struct{ MovedTo, MovedFrom string } `json:"state"`
+	}
+	if len(state) == 0 {
+		return "", "", nil
+	}
+	if err := json.Unmarshal(state, &doc); err != nil {
+		return "", "", err
+	}
+	return doc.State.MovedTo, doc.State.MovedFrom, nil
 }
 
 const cardColumns = `card_no, cardholder_id, application_id, kind, source, status, is_current, bank_code,

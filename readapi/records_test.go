@@ -204,3 +204,39 @@ func TestStatisticsAsJSONAndCSV(t *testing.T) {
 		})
 	}
 }
+
+// An ID-number change links two streams: a read of either names the
+// other, so a client finds the person under the old number or the new.
+func TestCardholderReadNamesTheStreamOfAnIDNumberChange(t *testing.T) {
+	h := newHarness(t)
+	h.run()
+	oldNo, newNo := idNumberOf(5), idNumberOf(6)
+	oldID, newID := domain.CardholderIDFor(seed.HistoryKey, oldNo), domain.CardholderIDFor(seed.HistoryKey, newNo)
+	reg := func(id, no string) domain.CardholderRegistered {
+		born, err := domain.BirthDateOf(no)
+		require.NoError(t, err)
+		return domain.CardholderRegistered{CardholderID: id, IDNumber: no, Name: "欧阳明月", Sex: domain.SexOf(no),
+			BirthDate: born.Format(domain.DateLayout), Nationality: "CHN", RegionCode: "320506"}
+	}
+	h.appendEvents(domain.StreamFor(oldID), reg(oldID, oldNo),
+		domain.IdentityMovedOut{ToCardholderID: newID, Reason: "birth date corrected"})
+	h.appendEvents(domain.StreamFor(newID), domain.IdentityMovedIn{FromCardholderID: oldID, Reason: "birth date corrected"},
+		reg(newID, newNo))
+	h.caughtUp()
+
+	var old, moved, plain readapi.Cardholder
+	h.getJSON(keyCounter, "/v1/cardholders?id_number="+oldNo, http.StatusOK, &old)
+	require.Equal(t, oldID, old.CardholderID)
+	require.Equal(t, newID, old.MovedTo, "the old number's read names where the person went")
+	require.Empty(t, old.MovedFrom)
+	h.getJSON(keyCounter, "/v1/cardholders/"+old.MovedTo, http.StatusOK, &moved)
+	require.Equal(t, newNo, moved.IDNumber)
+	require.Equal(t, oldID, moved.MovedFrom, "the new number's read names where the person came from")
+	require.Empty(t, moved.MovedTo)
+
+	h.appendEvents(domain.StreamFor(domain.CardholderIDFor(seed.HistoryKey, idNumberOf(7))),
+		reg(domain.CardholderIDFor(seed.HistoryKey, idNumberOf(7)), idNumberOf(7)))
+	h.caughtUp()
+	h.getJSON(keyCounter, "/v1/cardholders?id_number="+idNumberOf(7), http.StatusOK, &plain)
+	require.Empty(t, plain.MovedTo+plain.MovedFrom, "a holder who never changed number has no link")
+}

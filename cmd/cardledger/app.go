@@ -54,6 +54,9 @@ type app struct {
 	// medium is configured — on a runner of its own, so read-your-writes
 	// and readiness never wait for a slow receiver, mail server or gateway.
 	deliveries *projections.Runner
+	// deliveryMetrics and notifyMetrics count the outbound calls (/metrics).
+	deliveryMetrics *deliveries.Metrics
+	notifyMetrics   *notifications.Metrics
 	// deliveryKeys seal and open the outbox's signing secrets.
 	deliveryKeys *auth.SecretKeys
 	// ecardClock is the e-card codes' clock (expiry, key rotation); nil is
@@ -86,8 +89,7 @@ func buildApp(ctx context.Context, d *deps) (*app, error) {
 	}
 	a := &app{d: d, metrics: prometheus.NewRegistry()}
 	a.runner = projections.NewRunner(store, pool, d.log).Add(postgresProjections(pool)...)
-	a.metrics.MustRegister(projections.Collector(a.runner),
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if d.cfg.ClickHouseURL != "" {
 		// Not Open: a ClickHouse outage at start is ridden out like one
 		// while running (analytics 503, its projection retrying), not a
@@ -101,6 +103,12 @@ func buildApp(ctx context.Context, d *deps) (*app, error) {
 	if a.deliveryKeys, err = d.migrateDeliveries(ctx, pool); err != nil {
 		return nil, err
 	}
+	if a.deliveryMetrics, err = deliveries.NewMetrics(a.metrics); err != nil {
+		return nil, err
+	}
+	if a.notifyMetrics, err = notifications.NewMetrics(a.metrics); err != nil {
+		return nil, err
+	}
 	a.deliveries = projections.NewRunner(store, pool, d.log).Add(a.deliveryProjection(store, pool))
 	if d.cfg.Notify.Enabled() {
 		head, _, err := store.Head(ctx)
@@ -110,16 +118,19 @@ func buildApp(ctx context.Context, d *deps) (*app, error) {
 		if err := notifications.Migrate(ctx, pool, head.Position); err != nil {
 			return nil, err
 		}
-		a.notifier = notifier(store, pool, d.cfg.Notify, d.log)
+		a.notifier = notifier(store, pool, d.cfg.Notify, a.notifyMetrics, d.log)
 		a.deliveries.Add(a.notifier)
 	}
+	// The read models' and the outbound runner's projections share the
+	// projection series (deliveries and notifications lag among them).
+	a.metrics.MustRegister(projections.Collector(a.runner, a.deliveries))
 	return a, nil
 }
 
 // notifier is the projection sending notifications (docs/notifications.md)
 // by the media configured; it runs beside the deliveries, on the outbound
 // runner, so a slow mail server or gateway never holds up the read models.
-func notifier(store eventstore.Store, pool *pgxpool.Pool, n config.Notify, log logrus.FieldLogger) *notifications.Projection {
+func notifier(store eventstore.Store, pool *pgxpool.Pool, n config.Notify, m *notifications.Metrics, log logrus.FieldLogger) *notifications.Projection {
 	var sms, email notifications.Sender
 	if n.SMSGatewayURL != "" {
 		sms = notifications.NewSMSGateway(n.SMSGatewayURL, 10*time.Second)
@@ -129,13 +140,13 @@ func notifier(store eventstore.Store, pool *pgxpool.Pool, n config.Notify, log l
 			Username: n.SMTPUsername, Password: n.SMTPPassword, Timeout: 30 * time.Second}
 	}
 	rules := notifications.Rules{PickupPoints: n.PickupPoints, OperatorEmail: n.OperatorEmail}
-	return notifications.NewProjection(store, pool, rules, sms, email, notifications.Options{}, log)
+	return notifications.NewProjection(store, pool, rules, sms, email, notifications.Options{Metrics: m}, log)
 }
 
 // deliveryProjection is the outbox's projection with the production retry
 // schedule (docs/deliveries.md).
 func (a *app) deliveryProjection(store eventstore.Store, pool *pgxpool.Pool) *deliveries.Projection {
-	return deliveries.NewProjection(store, pool, a.deliveryKeys, deliveries.Options{AllowPrivate: a.d.cfg.DeliveryAllowPrivate}, a.d.log)
+	return deliveries.NewProjection(store, pool, a.deliveryKeys, deliveries.Options{AllowPrivate: a.d.cfg.DeliveryAllowPrivate, Metrics: a.deliveryMetrics}, a.d.log)
 }
 
 // server builds the HTTP server with every module's routes.

@@ -241,7 +241,7 @@ func TestDeliveriesToBanksAndTheProvince(t *testing.T) {
 	}
 	streamA, streamB := domain.StreamFor(holderA), domain.StreamFor(holderB)
 	startDeliveries(t, h.b, deliveries.Options{MaxAttempts: 3, Backoff: 10 * time.Millisecond, MaxBackoff: 40 * time.Millisecond,
-		Timeout: 300 * time.Millisecond})
+		Timeout: 300 * time.Millisecond, Metrics: h.b.a.deliveryMetrics})
 
 	wantA := storedEvents(t, h.b, []string{streamA}, bankTypes)
 	require.NotEmpty(t, wantA)
@@ -294,6 +294,25 @@ func TestDeliveriesToBanksAndTheProvince(t *testing.T) {
 	// Another bank sees no such subscription.
 	st, _ = h.do(http.MethodGet, "/v1/subscriptions/"+bank103.ID, "bank-102", nil)
 	assert.Equal(t, http.StatusNotFound, st)
+
+	// /metrics counts the calls per subscription: bank 102's receiver
+	// failed each first call, bank 103's three calls of each CardActivated
+	// (two failed, the third dead-lettered), the province's hung first
+	// calls; nothing is in flight now.
+	m := gathered(t, h.b.a.metrics)
+	for _, c := range []struct {
+		sub                     string
+		delivered, failed, dead int
+	}{
+		{bank102.ID, len(wantA), len(wantA), 0},
+		{bank103.ID, len(rest), 2 * len(activated), len(activated)},
+		{province.ID, len(wantProvince), len(wantProvince), 0},
+	} {
+		assert.Equal(t, float64(c.delivered), m.value(t, "cardledger_deliveries_total", "subscription", c.sub, "outcome", "delivered"), c.sub)
+		assert.Equal(t, float64(c.failed), m.value(t, "cardledger_deliveries_total", "subscription", c.sub, "outcome", "failed"), c.sub)
+		assert.Equal(t, float64(c.dead), m.value(t, "cardledger_deliveries_total", "subscription", c.sub, "outcome", "dead_lettered"), c.sub)
+		assert.Equal(t, 0.0, m.value(t, "cardledger_delivery_lag_seconds", "subscription", c.sub), c.sub)
+	}
 
 	// Redelivery from the subscription's start: the same events again,
 	// under the same ids (the receiver answers 200 twice).
@@ -350,4 +369,117 @@ func TestSubscriptionRefusesPrivateReceivers(t *testing.T) {
 	n := 0
 	require.NoError(t, h.b.d.pool.QueryRow(context.Background(), `SELECT count(*) FROM deliveries.subscriptions`).Scan(&n))
 	assert.Zero(t, n, "nothing stored")
+}
+
+// Each party gets the personal data its records need (docs/deliveries.md,
+// Personal data): a bank no registration (it cannot subscribe to one, and a
+// subscription stored with one still gets none), its own card's application
+// with the holder's identity for the account; the province the
+// registrations' identity without the phone; nobody a photo reference.
+func TestDeliveriesCarryOnlyThePersonalDataEachPartyNeeds(t *testing.T) {
+	h := newECardHarness(t, map[string]string{"CARDLEDGER_DELIVERY_ALLOW_PRIVATE": "true"})
+	ctx := context.Background()
+	key, err := auth.Add(ctx, h.b.d.pool, auth.Client{Name: "bank-102", Role: httpapi.RoleBank, Bank: "102"})
+	require.NoError(t, err)
+	h.keys["bank-102"] = key
+	bankRecv, provRecv := newReceiver(t, nil), newReceiver(t, nil)
+	for _, c := range []struct {
+		client string
+		body   map[string]any
+	}{
+		{"bank-102", map[string]any{"url": bankRecv.srv.URL, "event_types": []string{"CardApplied", "CardholderRegistered"}}},
+		{"admin", map[string]any{"url": bankRecv.srv.URL, "event_types": []string{"CardholderRegistered"}, "bank": "102"}},
+	} {
+		st, raw := h.do(http.MethodPost, "/v1/subscriptions", c.client, c.body)
+		require.Equal(t, http.StatusBadRequest, st, "%s: %s", c.client, raw)
+		assert.Contains(t, string(raw), `"`+deliveries.CodeNotForBankSubscriptions+`"`, c.client)
+	}
+	bank := h.subscribe("bank-102", map[string]any{"url": bankRecv.srv.URL, "event_types": []string{"CardApplied", "CardIssued"}})
+	// As if stored before the rule: the bank's row names registrations too.
+	_, err = h.b.d.pool.Exec(ctx, `UPDATE deliveries.subscriptions SET event_types = event_types || '{CardholderRegistered}' WHERE id = $1`, bank.ID)
+	require.NoError(t, err)
+	prov := h.subscribe("admin", map[string]any{"url": provRecv.srv.URL, "event_types": []string{"CardholderRegistered", "CardApplied"}})
+	require.Empty(t, prov.Bank)
+
+	holderA, cardA := h.issueAt(idNumber("021"), "李四", "102")
+	holderB, _ := h.issueAt(idNumber("022"), "王五", "103")
+	// A's replacement names no bank: bank 102 still gets the application
+	// (A's past card is its), but no identity with it: it opens no account.
+	st, raw := h.do(http.MethodPost, "/v1/cards/"+cardA+"/replacement", "admin", map[string]string{"reason": "damaged"})
+	require.Equal(t, http.StatusOK, st, "%s", raw)
+	startDeliveries(t, h.b, deliveries.Options{Backoff: 10 * time.Millisecond})
+	require.Eventually(t, func() bool { return len(provRecv.ids()) >= 5 && len(bankRecv.ids()) >= 3 }, 30*time.Second, 20*time.Millisecond)
+
+	data := func(c received) map[string]json.RawMessage {
+		var m map[string]json.RawMessage
+		require.NoError(t, json.Unmarshal(c.body.Data, &m))
+		return m
+	}
+	var bankTypes []string
+	for i, c := range bankRecv.got() {
+		bankTypes = append(bankTypes, c.body.Type)
+		assert.Equal(t, domain.StreamFor(holderA), c.body.Stream, "bank 102 gets its own card's events only")
+		d := data(c)
+		assert.NotContains(t, d, "photo_ref")
+		if c.body.Type != "CardApplied" || i > 0 {
+			assert.NotContains(t, d, "holder", "%s %s", c.body.Type, c.raw)
+			continue
+		}
+		var holder deliveries.Holder
+		require.NoError(t, json.Unmarshal(d["holder"], &holder), "%s", c.raw)
+		assert.Equal(t, deliveries.Holder{IDNumber: idNumber("021"), Name: "李四", Sex: domain.SexOf(idNumber("021")),
+			BirthDate: "1980-01-01", Nationality: "CHN"}, holder, "what opening the account of its card needs")
+	}
+	assert.Equal(t, []string{"CardApplied", "CardIssued", "CardApplied"}, bankTypes, "no registration, not even from a row that names it")
+
+	var provTypes []string
+	for _, c := range provRecv.got() {
+		provTypes = append(provTypes, c.body.Type)
+		d := data(c)
+		assert.NotContains(t, d, "holder")
+		assert.NotContains(t, d, "photo_ref")
+		assert.NotContains(t, d, "phone", "no party's card record needs the phone")
+		if c.body.Type == "CardholderRegistered" {
+			var reg domain.CardholderRegistered
+			require.NoError(t, json.Unmarshal(c.body.Data, &reg))
+			want := map[string]string{domain.StreamFor(holderA): "李四", domain.StreamFor(holderB): "王五"}[c.body.Stream]
+			assert.Equal(t, want, reg.Name, "the province keys its records by identity")
+			assert.NotEmpty(t, reg.IDNumber)
+		}
+	}
+	assert.ElementsMatch(t, []string{"CardholderRegistered", "CardholderRegistered", "CardApplied", "CardApplied", "CardApplied"}, provTypes)
+	require.NotEmpty(t, cardA)
+}
+
+// An ID-number change reaches the province as the link between the two
+// streams, in order: the old stream's IdentityMovedOut naming the new
+// cardholder id, then the new stream's IdentityMovedIn and registration.
+func TestDeliveriesLinkAnIDNumberChange(t *testing.T) {
+	h := newECardHarness(t, map[string]string{"CARDLEDGER_DELIVERY_ALLOW_PRIVATE": "true"})
+	recv := newReceiver(t, nil)
+	h.subscribe("admin", map[string]any{"url": recv.srv.URL,
+		"event_types": []string{"IdentityMovedOut", "IdentityMovedIn", "CardholderRegistered"}})
+	oldID, cardNo := h.issueAt(idNumber("031"), "李四", "102")
+	st, raw := h.do(http.MethodPost, "/v1/cardholders/"+oldID+"/id-number-change", "admin",
+		map[string]string{"new_id_number": idNumber("032"), "reason": "birth date corrected by the police"})
+	require.Equal(t, http.StatusOK, st, "%s", raw)
+	var moved struct {
+		CardholderID string `json:"cardholder_id"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &moved))
+	startDeliveries(t, h.b, deliveries.Options{Backoff: 10 * time.Millisecond})
+	require.Eventually(t, func() bool { return len(recv.ids()) >= 4 }, 30*time.Second, 20*time.Millisecond)
+
+	calls := recv.got()
+	var got []string
+	for _, c := range calls {
+		got = append(got, c.body.Type+"@"+c.body.Stream)
+	}
+	oldStream, newStream := domain.StreamFor(oldID), domain.StreamFor(moved.CardholderID)
+	require.Equal(t, []string{"CardholderRegistered@" + oldStream, "IdentityMovedOut@" + oldStream,
+		"IdentityMovedIn@" + newStream, "CardholderRegistered@" + newStream}, got)
+	assert.JSONEq(t, `{"to_cardholder_id":"`+moved.CardholderID+`","replaced_card_no":"`+cardNo+`","reason":"birth date corrected by the police"}`,
+		string(calls[1].body.Data))
+	assert.JSONEq(t, `{"from_cardholder_id":"`+oldID+`","replaces_card_no":"`+cardNo+`","reason":"birth date corrected by the police"}`,
+		string(calls[2].body.Data))
 }

@@ -5,11 +5,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cardledger/cardledger/deliveries"
 	"github.com/cardledger/cardledger/internal/testpg"
 )
 
@@ -65,6 +67,9 @@ func TestMetricsCountRequestsCommandsAndAppends(t *testing.T) {
 
 	// The projection series keep their names; the Go runtime is there.
 	require.Contains(t, m, "cardledger_projection_lag_events")
+	// The outbound runner's projection is among them (its lag is the
+	// deliveries' backlog).
+	m.find(t, "cardledger_projection_lag_events", "projection", deliveries.ProjectionName)
 	require.Contains(t, m, "go_goroutines")
 	require.Contains(t, m, "process_resident_memory_bytes")
 }
@@ -81,6 +86,18 @@ func scrape(t *testing.T, url string) families {
 	m, err := p.TextToMetricFamilies(res.Body)
 	require.NoError(t, err)
 	return m
+}
+
+// gathered is what reg would serve on /metrics.
+func gathered(t *testing.T, reg prometheus.Gatherer) families {
+	t.Helper()
+	fams, err := reg.Gather()
+	require.NoError(t, err)
+	out := families{}
+	for _, f := range fams {
+		out[f.GetName()] = f
+	}
+	return out
 }
 
 // find is the series of name with exactly the labels given (name, value pairs).

@@ -258,6 +258,7 @@ var Table = []Code{
 	{"duplicate_id", 0, "analytics", "the usage record's id names a different record already"},
 	{"invalid_role", 0, "permissions", "not a role that can be requested"},
 	{"bad_encoding", 0, "batch/files", "the exchange file's text encoding is wrong"},
+	{"not_for_bank_subscriptions", 0, "deliveries", "a bank's subscription cannot name CardholderRegistered: a bank gets a holder's identity only with its own card's application (CardApplied.holder)"},
 	{"bad_header", 0, "batch/files", "the exchange file's header line is wrong"},
 	{"bad_line", 0, "batch/files", "an exchange file line cannot be parsed"},
 	{"bad_sequence", 0, "batch/files", "the exchange file's line numbers are out of sequence"},
