@@ -268,8 +268,8 @@ func countCommands(ctx context.Context, env *environment, d *deps, target *bench
 	fmt.Fprintf(out, "  database: %.2f commits, %.2f rollbacks, %.2f rows inserted, %.2f updated, %.2f deleted, %.1f fetched, %.1f returned\n",
 		db("xact_commit"), db("xact_rollback"), db("tup_inserted"), db("tup_updated"), db("tup_deleted"), db("tup_fetched"), db("tup_returned"))
 	if s0.stmts >= 0 {
-		fmt.Fprintf(out, "  statements (pg_stat_statements): %.2f; those run at least 0.05 times per command, with their mean execution time:\n", k.of(func(c dbCounters) float64 { return c.stmts }))
-		printStatements(out, k, 0.05)
+		fmt.Fprintf(out, "  statements (pg_stat_statements): %.2f; those run at least 0.02 times per command, with their mean execution time:\n", k.of(func(c dbCounters) float64 { return c.stmts }))
+		printStatements(out, k, 0.02)
 	} else {
 		fmt.Fprintln(out, "  statements: pg_stat_statements is not loaded in this cluster (it needs shared_preload_libraries and a restart)")
 	}
