@@ -261,6 +261,24 @@ func TestRateLeasesHoldTheSharedLimitWithFewerStatements(t *testing.T) {
 	require.Positive(t, held, "instance 0 holds the rest of its lease")
 	advance(60 * time.Millisecond)
 	assert.Equal(t, 60+held, passed(200, 0, 1, 2), "60 ms of refill and the %d tokens given back", held)
+
+	// Concurrent requests on every instance share the leases without
+	// spending a token twice: exactly the burst passes.
+	advance(time.Hour)
+	var wg sync.WaitGroup
+	var ok atomic.Int64
+	for i := range 1200 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if getX(servers[i%3], key).Code == http.StatusNoContent {
+				ok.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	ok.Add(int64(passed(300, all...))) // leases still held when the bucket ran dry
+	assert.Equal(t, int64(1000), ok.Load(), "1,500 requests, 1,200 of them at once, over three instances")
 }
 
 // The bucket's statement takes up to the number wanted, only whole
