@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"maps"
 	"slices"
 	"strings"
@@ -33,6 +34,13 @@ type dbCounters struct {
 	batches map[string]float64            // projection → batches applied
 	events  map[string]float64            // projection → events applied
 	stmts   float64                       // pg_stat_statements calls, when loaded (else -1)
+	byStmt  map[int64]stmtCounters        // pg_stat_statements by queryid, when loaded
+}
+
+// stmtCounters is one pg_stat_statements entry of the database.
+type stmtCounters struct {
+	calls, execMS float64
+	query         string
 }
 
 var dbCounterColumns = []string{"xact_commit", "xact_rollback", "tup_inserted", "tup_updated", "tup_deleted", "tup_fetched", "tup_returned"}
@@ -78,6 +86,9 @@ func readCounters(ctx context.Context, pool *pgxpool.Pool, target *bench.HTTP) (
 			WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())`).Scan(&c.stmts); err != nil {
 			return c, err
 		}
+		if c.byStmt, err = readStatements(ctx, pool); err != nil {
+			return c, err
+		}
 	}
 	p, err := readProjectionCounters(ctx, target)
 	if err != nil {
@@ -85,6 +96,68 @@ func readCounters(ctx context.Context, pool *pgxpool.Pool, target *bench.HTTP) (
 	}
 	c.batches, c.events = p.batches, p.events
 	return c, nil
+}
+
+// readStatements reads the database's pg_stat_statements entries.
+func readStatements(ctx context.Context, pool *pgxpool.Pool) (map[int64]stmtCounters, error) {
+	rows, err := pool.Query(ctx, `SELECT queryid, sum(calls)::float8, sum(total_exec_time)::float8,
+			left(regexp_replace(min(query), '\s+', ' ', 'g'), 90)
+		FROM pg_stat_statements
+		WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND queryid IS NOT NULL
+		GROUP BY queryid`)
+	if err != nil {
+		return nil, fmt.Errorf("read pg_stat_statements: %w", err)
+	}
+	defer rows.Close()
+	out := map[int64]stmtCounters{}
+	for rows.Next() {
+		var id int64
+		var s stmtCounters
+		if err := rows.Scan(&id, &s.calls, &s.execMS, &s.query); err != nil {
+			return nil, err
+		}
+		out[id] = s
+	}
+	return out, rows.Err()
+}
+
+// printStatements lists the statements of the commands sent one at a time
+// that ran at least minPerCommand times each, most frequent first, with
+// their mean execution time over those commands (idle server subtracted
+// from the counts, as for every counter).
+func printStatements(out io.Writer, k costs, minPerCommand float64) {
+	type row struct {
+		perCommand, meanMS float64
+		query              string
+	}
+	var rows []row
+	for id, s2 := range k.s2.byStmt {
+		get := func(f func(stmtCounters) float64) func(dbCounters) float64 {
+			return func(c dbCounters) float64 { return f(c.byStmt[id]) }
+		}
+		per := k.of(get(func(s stmtCounters) float64 { return s.calls }))
+		if per < minPerCommand {
+			continue
+		}
+		calls := s2.calls - k.s1.byStmt[id].calls
+		mean := 0.0
+		if calls > 0 {
+			mean = (s2.execMS - k.s1.byStmt[id].execMS) / calls
+		}
+		rows = append(rows, row{per, mean, s2.query})
+	}
+	slices.SortFunc(rows, func(a, b row) int {
+		if a.perCommand != b.perCommand {
+			if a.perCommand > b.perCommand {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a.query, b.query)
+	})
+	for _, r := range rows {
+		fmt.Fprintf(out, "    %5.2f × %6.3f ms  %s\n", r.perCommand, r.meanMS, r.query)
+	}
 }
 
 // projectionCounters are the server's batches and events applied, by
@@ -195,7 +268,8 @@ func countCommands(ctx context.Context, env *environment, d *deps, target *bench
 	fmt.Fprintf(out, "  database: %.2f commits, %.2f rollbacks, %.2f rows inserted, %.2f updated, %.2f deleted, %.1f fetched, %.1f returned\n",
 		db("xact_commit"), db("xact_rollback"), db("tup_inserted"), db("tup_updated"), db("tup_deleted"), db("tup_fetched"), db("tup_returned"))
 	if s0.stmts >= 0 {
-		fmt.Fprintf(out, "  statements (pg_stat_statements): %.2f\n", k.of(func(c dbCounters) float64 { return c.stmts }))
+		fmt.Fprintf(out, "  statements (pg_stat_statements): %.2f; those run at least 0.02 times per command, with their mean execution time:\n", k.of(func(c dbCounters) float64 { return c.stmts }))
+		printStatements(out, k, 0.02)
 	} else {
 		fmt.Fprintln(out, "  statements: pg_stat_statements is not loaded in this cluster (it needs shared_preload_libraries and a restart)")
 	}

@@ -124,7 +124,9 @@ CREATE UNLOGGED TABLE IF NOT EXISTS api_rate_buckets (
 	tokens     double precision NOT NULL,
 	touched_at timestamptz NOT NULL,
 	granted    boolean NOT NULL
-);`
+);
+-- Tokens the row's last statement took (RateBuckets.Lease takes several).
+ALTER TABLE api_rate_buckets ADD COLUMN IF NOT EXISTS taken double precision NOT NULL DEFAULT 0;`
 
 // Migrate creates or upgrades the clients, nonces and rate-bucket tables. Safe to run
 // concurrently: the statements run in one implicit transaction under an

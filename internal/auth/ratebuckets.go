@@ -3,14 +3,16 @@ package auth
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 )
 
 // RateBuckets are the rate-limit token buckets every server instance
 // shares (httpapi.RateStore), one row per client in the UNLOGGED table
-// api_rate_buckets. A request costs one statement on one row: the row is
-// refilled for the time since it was last touched and a token is taken, or
-// not, under the row's lock, so instances never double-spend a token.
+// api_rate_buckets. A statement on one row refills it for the time since
+// it was last touched and takes a token, or a few (a lease, see
+// httpapi.RateStore), or none, under the row's lock, so instances never
+// double-spend a token.
 //
 // UNLOGGED: the buckets are not worth a WAL write per request; a crash of
 // PostgreSQL empties the table and every bucket starts full again, which
@@ -34,36 +36,51 @@ func (b *RateBuckets) WithClock(now func() time.Time) *RateBuckets {
 	return b
 }
 
-// takeSQL refills key's bucket for the time since it was last touched (a
-// clock that went back refills nothing), caps it at the burst, and takes a
-// token when a whole one is there. granted says whether it did.
-const takeSQL = `
-INSERT INTO api_rate_buckets AS b (key, tokens, touched_at, granted)
-VALUES ($1, $3::float8 - 1, coalesce($4::timestamptz, clock_timestamp()), true)
+// leaseSQL refills key's bucket for the time since it was last touched (a
+// clock that went back refills nothing) and by the tokens given back ($6),
+// caps it at the burst, and takes as many whole tokens as are there, up to
+// the number wanted ($5). taken says how many it took.
+var leaseSQL = strings.NewReplacer("AVAIL", leaseAvail, "TAKE", leaseTake).Replace(`
+INSERT INTO api_rate_buckets AS b (key, tokens, touched_at, granted, taken)
+VALUES ($1, $3::float8 - least($5::float8, floor($3::float8)), coalesce($4::timestamptz, clock_timestamp()), true,
+	least($5::float8, floor($3::float8)))
 ON CONFLICT (key) DO UPDATE SET
-	tokens = least($3::float8, b.tokens + $2::float8 * greatest(0, extract(epoch FROM excluded.touched_at - b.touched_at)::float8))
-		- CASE WHEN least($3::float8, b.tokens + $2::float8 * greatest(0, extract(epoch FROM excluded.touched_at - b.touched_at)::float8)) >= 1 THEN 1 ELSE 0 END,
-	granted = least($3::float8, b.tokens + $2::float8 * greatest(0, extract(epoch FROM excluded.touched_at - b.touched_at)::float8)) >= 1,
+	tokens = AVAIL - TAKE,
+	granted = TAKE >= 1,
+	taken = TAKE,
 	touched_at = greatest(b.touched_at, excluded.touched_at)
-RETURNING granted, tokens`
+RETURNING taken, tokens`)
 
-// Take implements httpapi.RateStore.
+const (
+	leaseAvail = `least($3::float8, b.tokens + $6::float8 + $2::float8 * greatest(0, extract(epoch FROM excluded.touched_at - b.touched_at)::float8))`
+	leaseTake  = `least($5::float8, floor(` + leaseAvail + `))`
+)
+
+// Take takes one token; when none is left it returns how long until one is.
 func (b *RateBuckets) Take(ctx context.Context, key string, rate, burst float64) (time.Duration, bool, error) {
-	if rate <= 0 || burst < 1 {
-		return 0, false, fmt.Errorf("rate bucket %s: rate %g and burst %g must be positive", key, rate, burst)
+	got, wait, err := b.Lease(ctx, key, rate, burst, 1, 0)
+	return wait, got == 1, err
+}
+
+// Lease implements httpapi.RateStore: after adding giveBack unspent tokens
+// of an earlier lease, it takes up to want tokens from key's bucket, as
+// many whole ones as are there; when none is, it returns how long until
+// one is.
+func (b *RateBuckets) Lease(ctx context.Context, key string, rate, burst float64, want int, giveBack float64) (int, time.Duration, error) {
+	if rate <= 0 || burst < 1 || want < 1 || giveBack < 0 {
+		return 0, 0, fmt.Errorf("rate bucket %s: rate %g, burst %g, want %d and give-back %g out of range", key, rate, burst, want, giveBack)
 	}
 	var at *time.Time
 	if b.now != nil {
 		t := b.now()
 		at = &t
 	}
-	var granted bool
-	var tokens float64
-	if err := b.db.QueryRow(ctx, takeSQL, key, rate, burst, at).Scan(&granted, &tokens); err != nil {
-		return 0, false, fmt.Errorf("rate bucket %s: %w", key, err)
+	var taken, tokens float64
+	if err := b.db.QueryRow(ctx, leaseSQL, key, rate, burst, at, float64(want), giveBack).Scan(&taken, &tokens); err != nil {
+		return 0, 0, fmt.Errorf("rate bucket %s: %w", key, err)
 	}
-	if granted {
-		return 0, true, nil
+	if taken >= 1 {
+		return int(taken), 0, nil
 	}
-	return time.Duration((1 - tokens) / rate * float64(time.Second)), false, nil
+	return 0, time.Duration((1 - tokens) / rate * float64(time.Second)), nil
 }

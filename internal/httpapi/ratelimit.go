@@ -75,7 +75,7 @@ func (l *rateLimiter) allow(p Principal, now time.Time) (time.Duration, bool) {
 	if l.shared != nil {
 		// Shared mode (Options.RateStore): one bucket per key (client, or
 		// channel for every client of one channel) for every instance.
-		if wait, ok, answered := l.shared.take(key, rate, burst); answered {
+		if wait, ok, answered := l.shared.allow(key, rate, burst, now); answered {
 			return wait, ok
 		}
 	}
