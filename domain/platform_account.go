@@ -135,6 +135,26 @@ type (
 		By        string    `json:"by"`
 		At        time.Time `json:"at"`
 	}
+	// PlatformAppChannelsChanged: the account changed the channels the
+	// app serves (渠道选择); Channels is the whole new list.
+	PlatformAppChannelsChanged struct {
+		AccountID string    `json:"account_id"`
+		AppID     string    `json:"app_id"`
+		Channels  []string  `json:"channels"`
+		By        string    `json:"by"`
+		At        time.Time `json:"at"`
+	}
+	// PlatformAppQuotasChanged: an administrator changed the app's quotas
+	// (they are contractual: the account does not set its own after
+	// creation).
+	PlatformAppQuotasChanged struct {
+		AccountID string    `json:"account_id"`
+		AppID     string    `json:"app_id"`
+		PerMinute int       `json:"per_minute"`
+		PerDay    int       `json:"per_day"`
+		By        string    `json:"by"`
+		At        time.Time `json:"at"`
+	}
 	PlatformAppRevoked struct {
 		AccountID string    `json:"account_id"`
 		AppID     string    `json:"app_id"`
@@ -153,6 +173,8 @@ const (
 	TypePlatformAppRevoked        = "PlatformAppRevoked"
 	// TypePlatformAppPublicKeyRegistered is the event of an app's Ed25519 key.
 	TypePlatformAppPublicKeyRegistered = "PlatformAppPublicKeyRegistered"
+	TypePlatformAppChannelsChanged     = "PlatformAppChannelsChanged"
+	TypePlatformAppQuotasChanged       = "PlatformAppQuotasChanged"
 )
 
 // PlatformApp is one app of an account.
@@ -215,6 +237,14 @@ func (a *PlatformAccount) Apply(e Event) {
 		if app, ok := a.App(e.AppID); ok {
 			app.PublicKey = e.PublicKey
 		}
+	case PlatformAppChannelsChanged:
+		if app, ok := a.App(e.AppID); ok {
+			app.Channels = slices.Clone(e.Channels)
+		}
+	case PlatformAppQuotasChanged:
+		if app, ok := a.App(e.AppID); ok {
+			app.PerMinute, app.PerDay = e.PerMinute, e.PerDay
+		}
 	case PlatformAppRevoked:
 		if app, ok := a.App(e.AppID); ok {
 			app.Revoked = true
@@ -248,6 +278,12 @@ type (
 	// RegisterPlatformAppPublicKey carries the key as sent (base64 or
 	// base64url, padded or not); the event holds it in standard base64.
 	RegisterPlatformAppPublicKey PlatformAppPublicKeyRegistered
+	// ChangePlatformAppChannels sets the app's channels; the same list
+	// again (in any order) records nothing.
+	ChangePlatformAppChannels PlatformAppChannelsChanged
+	// ChangePlatformAppQuotas sets the app's quotas; the same quotas again
+	// record nothing.
+	ChangePlatformAppQuotas PlatformAppQuotasChanged
 )
 
 // DecidePlatformAccount turns an account command into events or a *Error.
@@ -313,6 +349,32 @@ func DecidePlatformAccount(a *PlatformAccount, cmd PlatformAccountCommand) ([]Ev
 		}
 		c.AccountID, c.PublicKey = a.ID, base64.StdEncoding.EncodeToString(key)
 		return []Event{PlatformAppPublicKeyRegistered(c)}, nil
+	case ChangePlatformAppChannels:
+		app, err := liveApp(a, c.AppID)
+		if err != nil {
+			return nil, err
+		}
+		if f := checkChannels(nil, c.Channels); len(f) > 0 {
+			return nil, Invalid(f...)
+		}
+		if sameSet(app.Channels, c.Channels) {
+			return nil, nil
+		}
+		c.AccountID = a.ID
+		return []Event{PlatformAppChannelsChanged(c)}, nil
+	case ChangePlatformAppQuotas:
+		app, err := liveApp(a, c.AppID)
+		if err != nil {
+			return nil, err
+		}
+		if f := checkQuotas(nil, c.PerMinute, c.PerDay); len(f) > 0 {
+			return nil, Invalid(f...)
+		}
+		if app.PerMinute == c.PerMinute && app.PerDay == c.PerDay {
+			return nil, nil
+		}
+		c.AccountID = a.ID
+		return []Event{PlatformAppQuotasChanged(c)}, nil
 	case RevokePlatformApp:
 		if _, err := liveApp(a, c.AppID); err != nil {
 			return nil, err
@@ -350,25 +412,47 @@ func checkApp(c CreatePlatformApp) []FieldError {
 	if !slices.Contains(AppTypes(), c.Type) {
 		f = append(f, FieldError{Field: "type", Code: CodeInvalidAppType, Message: fmt.Sprintf("one of %v", AppTypes())})
 	}
-	if len(c.Channels) == 0 {
+	f = checkChannels(f, c.Channels)
+	return checkQuotas(f, c.PerMinute, c.PerDay)
+}
+
+func checkChannels(f []FieldError, channels []string) []FieldError {
+	if len(channels) == 0 {
 		f = append(f, FieldError{Field: "channels", Code: CodeRequired, Message: "at least one channel"})
 	}
 	seen := map[string]bool{}
-	for _, ch := range c.Channels {
+	for _, ch := range channels {
 		if !slices.Contains(AppChannels(), ch) || seen[ch] {
 			f = append(f, FieldError{Field: "channels", Code: CodeInvalidAppChannel,
 				Message: fmt.Sprintf("%q: each channel once, one of %v", ch, AppChannels())})
 		}
 		seen[ch] = true
 	}
-	if c.PerMinute <= 0 || c.PerMinute > MaxAppPerMinute {
+	return f
+}
+
+func checkQuotas(f []FieldError, perMinute, perDay int) []FieldError {
+	if perMinute <= 0 || perMinute > MaxAppPerMinute {
 		f = append(f, FieldError{Field: "per_minute", Code: CodeInvalidQuota, Message: fmt.Sprintf("1 to %d", MaxAppPerMinute)})
 	}
-	if c.PerDay <= 0 || c.PerDay > MaxAppPerDay || c.PerDay < c.PerMinute {
+	if perDay <= 0 || perDay > MaxAppPerDay || perDay < perMinute {
 		f = append(f, FieldError{Field: "per_day", Code: CodeInvalidQuota,
 			Message: fmt.Sprintf("1 to %d and at least per_minute", MaxAppPerDay)})
 	}
 	return f
+}
+
+// sameSet: a and b hold the same strings (each once), in any order.
+func sameSet(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, x := range b {
+		if !slices.Contains(a, x) {
+			return false
+		}
+	}
+	return true
 }
 
 func accountDecidable(a *PlatformAccount) error {
@@ -411,6 +495,10 @@ func (PlatformAccountRejected) EventType() string   { return TypePlatformAccount
 func (PlatformAppCreated) EventType() string        { return TypePlatformAppCreated }
 func (PlatformAppSecretRotated) EventType() string  { return TypePlatformAppSecretRotated }
 func (PlatformAppRevoked) EventType() string        { return TypePlatformAppRevoked }
+func (PlatformAppChannelsChanged) EventType() string {
+	return TypePlatformAppChannelsChanged
+}
+func (PlatformAppQuotasChanged) EventType() string { return TypePlatformAppQuotasChanged }
 func (PlatformAppPublicKeyRegistered) EventType() string {
 	return TypePlatformAppPublicKeyRegistered
 }
@@ -422,6 +510,8 @@ func (CreatePlatformApp) platformAccountCommand()            {}
 func (RotatePlatformAppKey) platformAccountCommand()         {}
 func (RevokePlatformApp) platformAccountCommand()            {}
 func (RegisterPlatformAppPublicKey) platformAccountCommand() {}
+func (ChangePlatformAppChannels) platformAccountCommand()    {}
+func (ChangePlatformAppQuotas) platformAccountCommand()      {}
 
 func (RegisterPlatformAccount) CommandName() string { return "register_platform_account" }
 func (ApprovePlatformAccount) CommandName() string  { return "approve_platform_account" }
@@ -432,6 +522,8 @@ func (RevokePlatformApp) CommandName() string       { return "revoke_platform_ap
 func (RegisterPlatformAppPublicKey) CommandName() string {
 	return "register_platform_app_public_key"
 }
+func (ChangePlatformAppChannels) CommandName() string { return "change_platform_app_channels" }
+func (ChangePlatformAppQuotas) CommandName() string   { return "change_platform_app_quotas" }
 
 // platformAccountCodec declares the account family; every type is at version 1.
 var platformAccountCodec = newCodec("platform account event",
@@ -442,6 +534,8 @@ var platformAccountCodec = newCodec("platform account event",
 	schema[PlatformAppSecretRotated](),
 	schema[PlatformAppRevoked](),
 	schema[PlatformAppPublicKeyRegistered](),
+	schema[PlatformAppChannelsChanged](),
+	schema[PlatformAppQuotasChanged](),
 )
 
 // PlatformAccounts is the integrator account aggregate.

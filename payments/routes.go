@@ -153,7 +153,8 @@ func (a *API) Routes() []httpapi.Route {
 			Request: paymentRequest{PaymentCode: "AIFAWDANNMJ7Z7ABAIBQIBIGA4EECMJQHE4DIOJRGYCXE43BOBYPVMH3…"}, Params: command, Response: paid,
 			Responses: []httpapi.Response{
 				{Status: http.StatusBadRequest, Description: "code_malformed (an identity code is not a payment code)"},
-				{Status: http.StatusForbidden, Description: "holder_not_bound, channel_suspended, merchant_scope"},
+				{Status: http.StatusForbidden, Description: "holder_not_bound, channel_suspended, merchant_scope, " +
+					"app_channel_not_served (the app does not serve ecard_qr)"},
 				orderNotFound, busy,
 				{Status: http.StatusUnprocessableEntity, Description: "code_bad_signature, code_expired"}, bank,
 			},

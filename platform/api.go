@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -240,6 +241,21 @@ func (a *API) Routes() []httpapi.Route {
 			Request: publicKeyRequest{PublicKey: keyed.PublicKey}, Params: command,
 			Response: AppPublicKey{App: keyed, Client: app.Client, Sandbox: "sandbox-" + app.Client},
 			Handler:  a.setPublicKey, Responses: refusals},
+		{Method: http.MethodPut, Path: "/v1/platform/apps/{id}/channels", Roles: rolesIntegrator,
+			Summary: "The account changes the channels its app serves (渠道选择): the whole new list. The same list again records nothing",
+			Request: channelsRequest{Channels: []string{domain.AppChannelCard, domain.AppChannelECardOnline}}, Params: command,
+			Response: func() AppView {
+				v := app
+				v.Channels = []string{domain.AppChannelCard, domain.AppChannelECardOnline}
+				return v
+			}(),
+			Handler: a.setChannels, Responses: refusals},
+		{Method: http.MethodPut, Path: "/v1/platform/apps/{id}/quotas", Roles: rolesAdmin,
+			Summary: "An administrator changes the app's quotas (they are contractual); every instance counts against the new " +
+				"ones from the answer on, in the current windows. The same quotas again record nothing",
+			Request: quotasRequest{PerMinute: 1200, PerDay: 200000}, Params: command,
+			Response: func() AppView { v := app; v.PerMinute, v.PerDay = 1200, 200000; return v }(),
+			Handler:  a.setQuotas, Responses: refusals},
 		{Method: http.MethodPost, Path: "/v1/platform/apps/{id}/revocation", Roles: rolesIntegrator,
 			Summary: "Revoke the app: its credential and its sandbox credential stop working, for good",
 			Params:  command, Response: func() AppView { v := app; v.Revoked = true; return v }(), Handler: a.revoke, Responses: refusals},
@@ -372,8 +388,7 @@ func (a *API) createApp(c echo.Context) error {
 		return err
 	}
 	app, _ := l.State.App(appID)
-	row := appRow{AppID: appID, AccountID: p.Account, Client: appClientPrefix + appID, Type: app.Type,
-		PerMinute: app.PerMinute, PerDay: app.PerDay}
+	row := appRowOf(p.Account, *app)
 	if err := putApp(ctx, a.db, row); err != nil {
 		return err
 	}
@@ -501,6 +516,82 @@ func (a *API) setPublicKey(c echo.Context) error {
 	}
 	a.credentialsChanged()
 	return c.JSON(http.StatusOK, AppPublicKey{App: appView(row.AccountID, *app), Client: row.Client, Sandbox: sandbox})
+}
+
+// appRowOf is the platform_apps row of app, as its stream says.
+func appRowOf(account string, app domain.PlatformApp) appRow {
+	return appRow{AppID: app.ID, AccountID: account, Client: appClientPrefix + app.ID, Type: app.Type,
+		PerMinute: app.PerMinute, PerDay: app.PerDay, Channels: slices.Clone(app.Channels)}
+}
+
+type (
+	channelsRequest struct {
+		Channels []string `json:"channels"`
+	}
+	quotasRequest struct {
+		PerMinute int `json:"per_minute"`
+		PerDay    int `json:"per_day"`
+	}
+)
+
+// setChannels is PUT /v1/platform/apps/{id}/channels: the account changes
+// the channels its app serves.
+func (a *API) setChannels(c echo.Context) error {
+	var b channelsRequest
+	if err := httpapi.DecodeJSON(c, &b); err != nil {
+		return err
+	}
+	row, err := a.ownedApp(c)
+	if err != nil {
+		return err
+	}
+	p, _ := httpapi.PrincipalFrom(c)
+	return a.changeApp(c, row, domain.ChangePlatformAppChannels{AppID: row.AppID, Channels: b.Channels, By: p.Client, At: a.clock().UTC()})
+}
+
+// setQuotas is PUT /v1/platform/apps/{id}/quotas: an administrator changes
+// the app's quotas (contractual, so not the account's own to set).
+func (a *API) setQuotas(c echo.Context) error {
+	var b quotasRequest
+	if err := httpapi.DecodeJSON(c, &b); err != nil {
+		return err
+	}
+	row, err := a.ownedApp(c)
+	if err != nil {
+		return err
+	}
+	p, _ := httpapi.PrincipalFrom(c)
+	return a.changeApp(c, row, domain.ChangePlatformAppQuotas{AppID: row.AppID, PerMinute: b.PerMinute, PerDay: b.PerDay,
+		By: p.Client, At: a.clock().UTC()})
+}
+
+// changeApp records cmd on the account's stream, then writes the app's
+// row (production's, and the sandbox's: its quotas are the app's) from
+// the stream: the per-request checks read the row, so the change holds on
+// every instance from the answer on. The same change again records
+// nothing and writes the rows again, which mends a crash in between.
+func (a *API) changeApp(c echo.Context, row appRow, cmd domain.PlatformAccountCommand) error {
+	ctx := c.Request().Context()
+	l, err := a.run(ctx, row.AccountID, a.envelope(c), cmd)
+	if err != nil {
+		return err
+	}
+	app, _ := l.State.App(row.AppID)
+	next := appRowOf(row.AccountID, *app)
+	if err := putApp(ctx, a.db, next); err != nil {
+		return err
+	}
+	if a.sandbox != nil {
+		pool, err := a.sandbox.Pool(ctx)
+		if err != nil {
+			return sandboxUnavailable(err)
+		}
+		next.Client = sandboxClient(row.AppID)
+		if err := putApp(ctx, pool, next); err != nil {
+			return fmt.Errorf("sandbox: %w", err)
+		}
+	}
+	return c.JSON(http.StatusOK, appView(row.AccountID, *app))
 }
 
 func (a *API) revoke(c echo.Context) error {

@@ -264,6 +264,8 @@ var accessMatrix = map[string]access{
 	"GET /v1/platform/apps/{id}":                {roles(integr), targetOwn},
 	"POST /v1/platform/apps/{id}/secret":        {roles(integr), targetOwn},
 	"PUT /v1/platform/apps/{id}/public-key":     {roles(integr), targetOwn},
+	"PUT /v1/platform/apps/{id}/channels":       {roles(integr), targetOwn},
+	"PUT /v1/platform/apps/{id}/quotas":         {adminOnly, targetOwn},
 	"POST /v1/platform/apps/{id}/revocation":    {roles(integr), targetOwn},
 	"GET /v1/platform/apps/{id}/usage":          {roles(integr), targetOwn},
 	"GET /v1/platform/catalogue":                {nil, targetNone},

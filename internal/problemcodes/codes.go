@@ -189,6 +189,7 @@ var Table = []Code{
 	{"requester_not_county", 403, "permissions", "only a county administrator requests permissions"},
 	{"platform_account_scope", 403, "platform", "an integrator asked for another account's account or apps, or an administrator for what only an account's key does"},
 	{"app_quota_exceeded", 429, "platform", "the app's quota per minute or per Beijing-time day is spent; retry after Retry-After"},
+	{"app_channel_not_served", 403, "platform, payments", "the app called for a channel it does not serve (scanning a payment code needs ecard_qr); PUT /v1/platform/apps/{id}/channels changes them"},
 	{"registration_rate_limited", 429, "platform", "too many account registrations from this address; retry after Retry-After"},
 	{"approver_not_city", 403, "permissions", "only a city administrator decides permission requests"},
 	{"role_not_grantable", 403, "permissions", "the admin role is never delegated"},
