@@ -42,7 +42,9 @@ CREATE TABLE IF NOT EXISTS platform_counters (
 	window_start timestamptz NOT NULL,
 	count        integer NOT NULL,
 	PRIMARY KEY (key, period, window_start)
-);`
+);
+-- For the sweep of ended windows (PruneCounters).
+CREATE INDEX IF NOT EXISTS platform_counters_window ON platform_counters (window_start);`
 
 // Migrate creates the platform tables; safe to run concurrently.
 func Migrate(ctx context.Context, db *pgxpool.Pool) error {
@@ -150,6 +152,35 @@ func spend(ctx context.Context, db *pgxpool.Pool, key string, windows ...window)
 		return nil, fmt.Errorf("count request of %s: %w", key, err)
 	}
 	return nil, nil
+}
+
+// CounterGrace is how long a counter row outlives its window before
+// PruneCounters deletes it: instances' clocks may differ a little, and a
+// row deleted while one still counts in its window would start it again.
+const CounterGrace = time.Hour
+
+// PruneCounters deletes request counters (platform_counters: the apps'
+// minutes and Beijing days, the registrations' hours) whose window ended
+// more than CounterGrace before now, batch rows per statement; it returns
+// how many it deleted. Nothing reads an ended window (usage shows the
+// current ones), and one row per app per minute would otherwise grow
+// without end.
+func PruneCounters(ctx context.Context, db *pgxpool.Pool, now time.Time, batch int) (int64, error) {
+	var total int64
+	for {
+		tag, err := db.Exec(ctx, `DELETE FROM platform_counters WHERE ctid = ANY (ARRAY(
+			SELECT ctid FROM platform_counters WHERE window_start < $1::timestamptz - $2::interval - interval '1 minute'
+			AND window_start + CASE period WHEN 'minute' THEN interval '1 minute' WHEN 'hour' THEN interval '1 hour'
+				ELSE interval '1 day' END < $1::timestamptz - $2::interval
+			LIMIT $3))`, now, CounterGrace, batch)
+		if err != nil {
+			return total, fmt.Errorf("delete ended request counters: %w", err)
+		}
+		total += tag.RowsAffected()
+		if tag.RowsAffected() < int64(batch) {
+			return total, nil
+		}
+	}
 }
 
 // used reads the count of key in w.
