@@ -14,8 +14,9 @@ import (
 // channels. Each account is its own stream ("platform-account-<id>") and
 // holds its apps, so the account's whole history (registration, decision,
 // every app and credential change) stays together. Rules kept here:
-//   - an account registers once, with a name, a valid unified social
-//     credit code and a contact;
+//   - an organisation has one account, named by its unified social credit
+//     code (the account id derives from it): it registers with a name, a
+//     valid code and a contact, and again only after a rejection;
 //   - it is decided once, approved or rejected;
 //   - only an approved account creates and manages apps;
 //   - an app has a known type, at least one known channel, positive quotas;
@@ -66,13 +67,16 @@ const (
 
 // Codes of refused account and app commands.
 const (
-	CodeAccountExists      = "platform_account_exists"    // KindConflict
-	CodeAccountNotFound    = "platform_account_not_found" // KindNotFound
-	CodeAccountDecided     = "platform_account_decided"   // KindConflict
-	CodeAccountNotApproved = "account_not_approved"       // KindConflict
-	CodeAppNotFound        = "app_not_found"              // KindNotFound
-	CodeAppExists          = "app_exists"                 // KindConflict
-	CodeAppRevoked         = "app_revoked"                // KindConflict
+	// CodeCreditCodeRegistered: an organisation's unified social credit
+	// code has an account pending or approved already (one account per
+	// organisation; a rejected one may register again).
+	CodeCreditCodeRegistered = "credit_code_registered"     // KindConflict
+	CodeAccountNotFound      = "platform_account_not_found" // KindNotFound
+	CodeAccountDecided       = "platform_account_decided"   // KindConflict
+	CodeAccountNotApproved   = "account_not_approved"       // KindConflict
+	CodeAppNotFound          = "app_not_found"              // KindNotFound
+	CodeAppExists            = "app_exists"                 // KindConflict
+	CodeAppRevoked           = "app_revoked"                // KindConflict
 	// Field codes.
 	CodeInvalidAppType    = "invalid_app_type"
 	CodeInvalidAppChannel = "invalid_app_channel"
@@ -219,8 +223,9 @@ func (a *PlatformAccount) App(id string) (*PlatformApp, bool) {
 // Apply folds one account event into the state.
 func (a *PlatformAccount) Apply(e Event) {
 	switch e := e.(type) {
-	case PlatformAccountRegistered:
+	case PlatformAccountRegistered: // the first registration, or again after a rejection
 		a.ID, a.Status, a.Name, a.CreditCode, a.Contact = e.AccountID, AccountPending, e.Name, e.CreditCode, e.Contact
+		a.DecidedBy, a.Note = "", ""
 	case PlatformAccountApproved:
 		a.Status, a.DecidedBy, a.Note = AccountApproved, e.ApprovedBy, e.Note
 	case PlatformAccountRejected:
@@ -290,8 +295,9 @@ type (
 func DecidePlatformAccount(a *PlatformAccount, cmd PlatformAccountCommand) ([]Event, error) {
 	switch c := cmd.(type) {
 	case RegisterPlatformAccount:
-		if a.Status != AccountNone {
-			return nil, Conflict(CodeAccountExists, "account %s exists", a.ID)
+		if a.Status == AccountPending || a.Status == AccountApproved {
+			return nil, Conflict(CodeCreditCodeRegistered, "the unified social credit code %s has an account (%s, %s)",
+				a.CreditCode, a.ID, a.Status)
 		}
 		var f []FieldError
 		f = accountText(f, "name", c.Name, 100)

@@ -43,6 +43,12 @@ func TestAccountLifecycle(t *testing.T) {
 			[]Event{accountApproved()}},
 		{"reject", []Event{accountRegistered()}, RejectPlatformAccount{By: "city-admin", Reason: "no licence", At: accountAt},
 			[]Event{PlatformAccountRejected{AccountID: "acc-1", RejectedBy: "city-admin", Reason: "no licence", At: accountAt}}},
+		{"register again after a rejection", []Event{accountRegistered(),
+			PlatformAccountRejected{AccountID: "acc-1", RejectedBy: "city-admin", Reason: "no licence"}},
+			RegisterPlatformAccount(accountRegistered()), []Event{accountRegistered()}},
+		{"approve after registering again", []Event{accountRegistered(),
+			PlatformAccountRejected{AccountID: "acc-1", RejectedBy: "city-admin", Reason: "no licence"}, accountRegistered()},
+			ApprovePlatformAccount{By: "city-admin", At: accountAt}, []Event{accountApproved()}},
 		{"create app", []Event{accountRegistered(), accountApproved()}, CreatePlatformApp(appCreated()),
 			[]Event{appCreated()}},
 		{"rotate", []Event{accountRegistered(), accountApproved(), appCreated()},
@@ -98,7 +104,9 @@ func TestAccountRefusals(t *testing.T) {
 		cmd   PlatformAccountCommand
 		code  string
 	}{
-		{"registered twice", []Event{accountRegistered()}, RegisterPlatformAccount(accountRegistered()), CodeAccountExists},
+		{"registered twice", []Event{accountRegistered()}, RegisterPlatformAccount(accountRegistered()), CodeCreditCodeRegistered},
+		{"registered again once approved", []Event{accountRegistered(), accountApproved()}, RegisterPlatformAccount(accountRegistered()),
+			CodeCreditCodeRegistered},
 		{"approve unknown", nil, ApprovePlatformAccount{By: "a"}, CodeAccountNotFound},
 		{"approve twice", []Event{accountRegistered(), accountApproved()}, ApprovePlatformAccount{By: "a"}, CodeAccountDecided},
 		{"reject approved", []Event{accountRegistered(), accountApproved()}, RejectPlatformAccount{By: "a"}, CodeAccountDecided},

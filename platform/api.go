@@ -207,10 +207,13 @@ func (a *API) Routes() []httpapi.Route {
 	return append([]httpapi.Route{
 		{Method: http.MethodPost, Path: "/v1/platform/accounts", Status: http.StatusCreated,
 			Summary: "An organisation registers an integrator account (账号注册); no key, limited per address " +
-				"(429 registration_rate_limited); the unified social credit code's check character is verified",
+				"(429 registration_rate_limited); the unified social credit code's check character is verified, and the " +
+				"code names the account: one per organisation",
 			Request:  accountRegistration{Name: account.Name, CreditCode: account.CreditCode, Contact: contact},
 			Response: account, Handler: a.register,
-			Responses: httpapi.Problems(http.StatusTooManyRequests)},
+			Responses: append(httpapi.Problems(http.StatusTooManyRequests), httpapi.Response{Status: http.StatusConflict,
+				Description: "credit_code_registered: the organisation (its unified social credit code) has an account pending " +
+					"or approved; after a rejection it registers again, as the same account"})},
 		{Method: http.MethodPost, Path: "/v1/platform/accounts/{id}/approval", Roles: rolesAdmin,
 			Summary: "An administrator approves the account; the answer holds the account's integrator key, shown once",
 			Request: accountDecision{Note: "资料齐全"}, RequestOptional: true, Params: command, Responses: refusals,
@@ -290,13 +293,21 @@ func (a *API) register(c echo.Context) error {
 	}
 	env := commands.NewEnvelope(domain.Actor{Client: "platform-registration"}, "http")
 	env.CorrelationID, env.CausationID, env.RemoteAddr = httpapi.CorrelationID(c), httpapi.RequestID(c), c.RealIP()
-	id := commands.IDFor("platform-account", env.CommandID).String()
+	id := AccountIDFor(b.CreditCode)
 	cmd := domain.RegisterPlatformAccount{AccountID: id, Name: b.Name, CreditCode: b.CreditCode, Contact: b.Contact, At: now.UTC()}
 	l, err := a.run(ctx, id, env, cmd)
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusCreated, accountView(l.State))
+}
+
+// AccountIDFor is the account id of an organisation: it derives from its
+// unified social credit code, so the code registered again finds the same
+// stream (409 credit_code_registered while that account is pending or
+// approved), however many instances take the registrations at once.
+func AccountIDFor(creditCode string) string {
+	return commands.IDFor("platform-account-credit-code", uuid.NewSHA1(uuid.Nil, []byte(creditCode))).String()
 }
 
 func (a *API) approve(c echo.Context) error { return a.decide(c, true) }

@@ -146,7 +146,7 @@ var Table = []Code{
 	{"permission_request_exists", 409, "domain", "a permission request with this id exists already"},
 	{"permission_request_not_found", 404, "domain", "no such permission request"},
 	{"permission_request_decided", 409, "domain", "the permission request is decided already"},
-	{"platform_account_exists", 409, "domain", "an integrator account with this id exists already"},
+	{"credit_code_registered", 409, "domain", "the unified social credit code has an integrator account pending or approved already (one per organisation; a rejected one may register again)"},
 	{"platform_account_not_found", 404, "domain", "no such integrator account"},
 	{"platform_account_decided", 409, "domain, platform", "the integrator account is approved or rejected already (an approved account's key was issued)"},
 	{"account_not_approved", 409, "domain", "the integrator account is pending or rejected: it has no apps"},
