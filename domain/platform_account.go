@@ -14,8 +14,9 @@ import (
 // channels. Each account is its own stream ("platform-account-<id>") and
 // holds its apps, so the account's whole history (registration, decision,
 // every app and credential change) stays together. Rules kept here:
-//   - an account registers once, with a name, a valid unified social
-//     credit code and a contact;
+//   - an organisation has one account, named by its unified social credit
+//     code (the account id derives from it): it registers with a name, a
+//     valid code and a contact, and again only after a rejection;
 //   - it is decided once, approved or rejected;
 //   - only an approved account creates and manages apps;
 //   - an app has a known type, at least one known channel, positive quotas;
@@ -66,13 +67,16 @@ const (
 
 // Codes of refused account and app commands.
 const (
-	CodeAccountExists      = "platform_account_exists"    // KindConflict
-	CodeAccountNotFound    = "platform_account_not_found" // KindNotFound
-	CodeAccountDecided     = "platform_account_decided"   // KindConflict
-	CodeAccountNotApproved = "account_not_approved"       // KindConflict
-	CodeAppNotFound        = "app_not_found"              // KindNotFound
-	CodeAppExists          = "app_exists"                 // KindConflict
-	CodeAppRevoked         = "app_revoked"                // KindConflict
+	// CodeCreditCodeRegistered: an organisation's unified social credit
+	// code has an account pending or approved already (one account per
+	// organisation; a rejected one may register again).
+	CodeCreditCodeRegistered = "credit_code_registered"     // KindConflict
+	CodeAccountNotFound      = "platform_account_not_found" // KindNotFound
+	CodeAccountDecided       = "platform_account_decided"   // KindConflict
+	CodeAccountNotApproved   = "account_not_approved"       // KindConflict
+	CodeAppNotFound          = "app_not_found"              // KindNotFound
+	CodeAppExists            = "app_exists"                 // KindConflict
+	CodeAppRevoked           = "app_revoked"                // KindConflict
 	// Field codes.
 	CodeInvalidAppType    = "invalid_app_type"
 	CodeInvalidAppChannel = "invalid_app_channel"
@@ -135,6 +139,26 @@ type (
 		By        string    `json:"by"`
 		At        time.Time `json:"at"`
 	}
+	// PlatformAppChannelsChanged: the account changed the channels the
+	// app serves (渠道选择); Channels is the whole new list.
+	PlatformAppChannelsChanged struct {
+		AccountID string    `json:"account_id"`
+		AppID     string    `json:"app_id"`
+		Channels  []string  `json:"channels"`
+		By        string    `json:"by"`
+		At        time.Time `json:"at"`
+	}
+	// PlatformAppQuotasChanged: an administrator changed the app's quotas
+	// (they are contractual: the account does not set its own after
+	// creation).
+	PlatformAppQuotasChanged struct {
+		AccountID string    `json:"account_id"`
+		AppID     string    `json:"app_id"`
+		PerMinute int       `json:"per_minute"`
+		PerDay    int       `json:"per_day"`
+		By        string    `json:"by"`
+		At        time.Time `json:"at"`
+	}
 	PlatformAppRevoked struct {
 		AccountID string    `json:"account_id"`
 		AppID     string    `json:"app_id"`
@@ -153,6 +177,8 @@ const (
 	TypePlatformAppRevoked        = "PlatformAppRevoked"
 	// TypePlatformAppPublicKeyRegistered is the event of an app's Ed25519 key.
 	TypePlatformAppPublicKeyRegistered = "PlatformAppPublicKeyRegistered"
+	TypePlatformAppChannelsChanged     = "PlatformAppChannelsChanged"
+	TypePlatformAppQuotasChanged       = "PlatformAppQuotasChanged"
 )
 
 // PlatformApp is one app of an account.
@@ -197,8 +223,9 @@ func (a *PlatformAccount) App(id string) (*PlatformApp, bool) {
 // Apply folds one account event into the state.
 func (a *PlatformAccount) Apply(e Event) {
 	switch e := e.(type) {
-	case PlatformAccountRegistered:
+	case PlatformAccountRegistered: // the first registration, or again after a rejection
 		a.ID, a.Status, a.Name, a.CreditCode, a.Contact = e.AccountID, AccountPending, e.Name, e.CreditCode, e.Contact
+		a.DecidedBy, a.Note = "", ""
 	case PlatformAccountApproved:
 		a.Status, a.DecidedBy, a.Note = AccountApproved, e.ApprovedBy, e.Note
 	case PlatformAccountRejected:
@@ -214,6 +241,14 @@ func (a *PlatformAccount) Apply(e Event) {
 	case PlatformAppPublicKeyRegistered:
 		if app, ok := a.App(e.AppID); ok {
 			app.PublicKey = e.PublicKey
+		}
+	case PlatformAppChannelsChanged:
+		if app, ok := a.App(e.AppID); ok {
+			app.Channels = slices.Clone(e.Channels)
+		}
+	case PlatformAppQuotasChanged:
+		if app, ok := a.App(e.AppID); ok {
+			app.PerMinute, app.PerDay = e.PerMinute, e.PerDay
 		}
 	case PlatformAppRevoked:
 		if app, ok := a.App(e.AppID); ok {
@@ -248,14 +283,21 @@ type (
 	// RegisterPlatformAppPublicKey carries the key as sent (base64 or
 	// base64url, padded or not); the event holds it in standard base64.
 	RegisterPlatformAppPublicKey PlatformAppPublicKeyRegistered
+	// ChangePlatformAppChannels sets the app's channels; the same list
+	// again (in any order) records nothing.
+	ChangePlatformAppChannels PlatformAppChannelsChanged
+	// ChangePlatformAppQuotas sets the app's quotas; the same quotas again
+	// record nothing.
+	ChangePlatformAppQuotas PlatformAppQuotasChanged
 )
 
 // DecidePlatformAccount turns an account command into events or a *Error.
 func DecidePlatformAccount(a *PlatformAccount, cmd PlatformAccountCommand) ([]Event, error) {
 	switch c := cmd.(type) {
 	case RegisterPlatformAccount:
-		if a.Status != AccountNone {
-			return nil, Conflict(CodeAccountExists, "account %s exists", a.ID)
+		if a.Status == AccountPending || a.Status == AccountApproved {
+			return nil, Conflict(CodeCreditCodeRegistered, "the unified social credit code %s has an account (%s, %s)",
+				a.CreditCode, a.ID, a.Status)
 		}
 		var f []FieldError
 		f = accountText(f, "name", c.Name, 100)
@@ -313,6 +355,32 @@ func DecidePlatformAccount(a *PlatformAccount, cmd PlatformAccountCommand) ([]Ev
 		}
 		c.AccountID, c.PublicKey = a.ID, base64.StdEncoding.EncodeToString(key)
 		return []Event{PlatformAppPublicKeyRegistered(c)}, nil
+	case ChangePlatformAppChannels:
+		app, err := liveApp(a, c.AppID)
+		if err != nil {
+			return nil, err
+		}
+		if f := checkChannels(nil, c.Channels); len(f) > 0 {
+			return nil, Invalid(f...)
+		}
+		if sameSet(app.Channels, c.Channels) {
+			return nil, nil
+		}
+		c.AccountID = a.ID
+		return []Event{PlatformAppChannelsChanged(c)}, nil
+	case ChangePlatformAppQuotas:
+		app, err := liveApp(a, c.AppID)
+		if err != nil {
+			return nil, err
+		}
+		if f := checkQuotas(nil, c.PerMinute, c.PerDay); len(f) > 0 {
+			return nil, Invalid(f...)
+		}
+		if app.PerMinute == c.PerMinute && app.PerDay == c.PerDay {
+			return nil, nil
+		}
+		c.AccountID = a.ID
+		return []Event{PlatformAppQuotasChanged(c)}, nil
 	case RevokePlatformApp:
 		if _, err := liveApp(a, c.AppID); err != nil {
 			return nil, err
@@ -350,25 +418,47 @@ func checkApp(c CreatePlatformApp) []FieldError {
 	if !slices.Contains(AppTypes(), c.Type) {
 		f = append(f, FieldError{Field: "type", Code: CodeInvalidAppType, Message: fmt.Sprintf("one of %v", AppTypes())})
 	}
-	if len(c.Channels) == 0 {
+	f = checkChannels(f, c.Channels)
+	return checkQuotas(f, c.PerMinute, c.PerDay)
+}
+
+func checkChannels(f []FieldError, channels []string) []FieldError {
+	if len(channels) == 0 {
 		f = append(f, FieldError{Field: "channels", Code: CodeRequired, Message: "at least one channel"})
 	}
 	seen := map[string]bool{}
-	for _, ch := range c.Channels {
+	for _, ch := range channels {
 		if !slices.Contains(AppChannels(), ch) || seen[ch] {
 			f = append(f, FieldError{Field: "channels", Code: CodeInvalidAppChannel,
 				Message: fmt.Sprintf("%q: each channel once, one of %v", ch, AppChannels())})
 		}
 		seen[ch] = true
 	}
-	if c.PerMinute <= 0 || c.PerMinute > MaxAppPerMinute {
+	return f
+}
+
+func checkQuotas(f []FieldError, perMinute, perDay int) []FieldError {
+	if perMinute <= 0 || perMinute > MaxAppPerMinute {
 		f = append(f, FieldError{Field: "per_minute", Code: CodeInvalidQuota, Message: fmt.Sprintf("1 to %d", MaxAppPerMinute)})
 	}
-	if c.PerDay <= 0 || c.PerDay > MaxAppPerDay || c.PerDay < c.PerMinute {
+	if perDay <= 0 || perDay > MaxAppPerDay || perDay < perMinute {
 		f = append(f, FieldError{Field: "per_day", Code: CodeInvalidQuota,
 			Message: fmt.Sprintf("1 to %d and at least per_minute", MaxAppPerDay)})
 	}
 	return f
+}
+
+// sameSet: a and b hold the same strings (each once), in any order.
+func sameSet(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, x := range b {
+		if !slices.Contains(a, x) {
+			return false
+		}
+	}
+	return true
 }
 
 func accountDecidable(a *PlatformAccount) error {
@@ -411,6 +501,10 @@ func (PlatformAccountRejected) EventType() string   { return TypePlatformAccount
 func (PlatformAppCreated) EventType() string        { return TypePlatformAppCreated }
 func (PlatformAppSecretRotated) EventType() string  { return TypePlatformAppSecretRotated }
 func (PlatformAppRevoked) EventType() string        { return TypePlatformAppRevoked }
+func (PlatformAppChannelsChanged) EventType() string {
+	return TypePlatformAppChannelsChanged
+}
+func (PlatformAppQuotasChanged) EventType() string { return TypePlatformAppQuotasChanged }
 func (PlatformAppPublicKeyRegistered) EventType() string {
 	return TypePlatformAppPublicKeyRegistered
 }
@@ -422,6 +516,8 @@ func (CreatePlatformApp) platformAccountCommand()            {}
 func (RotatePlatformAppKey) platformAccountCommand()         {}
 func (RevokePlatformApp) platformAccountCommand()            {}
 func (RegisterPlatformAppPublicKey) platformAccountCommand() {}
+func (ChangePlatformAppChannels) platformAccountCommand()    {}
+func (ChangePlatformAppQuotas) platformAccountCommand()      {}
 
 func (RegisterPlatformAccount) CommandName() string { return "register_platform_account" }
 func (ApprovePlatformAccount) CommandName() string  { return "approve_platform_account" }
@@ -432,6 +528,8 @@ func (RevokePlatformApp) CommandName() string       { return "revoke_platform_ap
 func (RegisterPlatformAppPublicKey) CommandName() string {
 	return "register_platform_app_public_key"
 }
+func (ChangePlatformAppChannels) CommandName() string { return "change_platform_app_channels" }
+func (ChangePlatformAppQuotas) CommandName() string   { return "change_platform_app_quotas" }
 
 // platformAccountCodec declares the account family; every type is at version 1.
 var platformAccountCodec = newCodec("platform account event",
@@ -442,6 +540,8 @@ var platformAccountCodec = newCodec("platform account event",
 	schema[PlatformAppSecretRotated](),
 	schema[PlatformAppRevoked](),
 	schema[PlatformAppPublicKeyRegistered](),
+	schema[PlatformAppChannelsChanged](),
+	schema[PlatformAppQuotasChanged](),
 )
 
 // PlatformAccounts is the integrator account aggregate.

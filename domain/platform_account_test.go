@@ -43,6 +43,12 @@ func TestAccountLifecycle(t *testing.T) {
 			[]Event{accountApproved()}},
 		{"reject", []Event{accountRegistered()}, RejectPlatformAccount{By: "city-admin", Reason: "no licence", At: accountAt},
 			[]Event{PlatformAccountRejected{AccountID: "acc-1", RejectedBy: "city-admin", Reason: "no licence", At: accountAt}}},
+		{"register again after a rejection", []Event{accountRegistered(),
+			PlatformAccountRejected{AccountID: "acc-1", RejectedBy: "city-admin", Reason: "no licence"}},
+			RegisterPlatformAccount(accountRegistered()), []Event{accountRegistered()}},
+		{"approve after registering again", []Event{accountRegistered(),
+			PlatformAccountRejected{AccountID: "acc-1", RejectedBy: "city-admin", Reason: "no licence"}, accountRegistered()},
+			ApprovePlatformAccount{By: "city-admin", At: accountAt}, []Event{accountApproved()}},
 		{"create app", []Event{accountRegistered(), accountApproved()}, CreatePlatformApp(appCreated()),
 			[]Event{appCreated()}},
 		{"rotate", []Event{accountRegistered(), accountApproved(), appCreated()},
@@ -52,6 +58,26 @@ func TestAccountLifecycle(t *testing.T) {
 			RegisterPlatformAppPublicKey{AppID: "app-1", PublicKey: "A-_" + strings.Repeat("A", 40), By: "acc-1-admin", At: accountAt},
 			[]Event{PlatformAppPublicKeyRegistered{AccountID: "acc-1", AppID: "app-1", PublicKey: "A+/" + strings.Repeat("A", 40) + "=",
 				By: "acc-1-admin", At: accountAt}}},
+		{"change channels", []Event{accountRegistered(), accountApproved(), appCreated()},
+			ChangePlatformAppChannels{AppID: "app-1", Channels: []string{AppChannelECardOnline}, By: "acc-1-admin", At: accountAt},
+			[]Event{PlatformAppChannelsChanged{AccountID: "acc-1", AppID: "app-1", Channels: []string{AppChannelECardOnline},
+				By: "acc-1-admin", At: accountAt}}},
+		{"the same channels in another order: nothing", []Event{accountRegistered(), accountApproved(), appCreated()},
+			ChangePlatformAppChannels{AppID: "app-1", Channels: []string{AppChannelECardQR, AppChannelCard}, By: "x", At: accountAt}, nil},
+		{"change channels back", []Event{accountRegistered(), accountApproved(), appCreated(),
+			PlatformAppChannelsChanged{AccountID: "acc-1", AppID: "app-1", Channels: []string{AppChannelECardOnline}}},
+			ChangePlatformAppChannels{AppID: "app-1", Channels: []string{AppChannelCard, AppChannelECardQR}, By: "x", At: accountAt},
+			[]Event{PlatformAppChannelsChanged{AccountID: "acc-1", AppID: "app-1", Channels: []string{AppChannelCard, AppChannelECardQR},
+				By: "x", At: accountAt}}},
+		{"change quotas", []Event{accountRegistered(), accountApproved(), appCreated()},
+			ChangePlatformAppQuotas{AppID: "app-1", PerMinute: 5, PerDay: 5, By: "city-admin", At: accountAt},
+			[]Event{PlatformAppQuotasChanged{AccountID: "acc-1", AppID: "app-1", PerMinute: 5, PerDay: 5, By: "city-admin", At: accountAt}}},
+		{"the same quotas: nothing", []Event{accountRegistered(), accountApproved(), appCreated()},
+			ChangePlatformAppQuotas{AppID: "app-1", PerMinute: 60, PerDay: 10000, By: "city-admin", At: accountAt}, nil},
+		{"quotas after a change", []Event{accountRegistered(), accountApproved(), appCreated(),
+			PlatformAppQuotasChanged{AccountID: "acc-1", AppID: "app-1", PerMinute: 5, PerDay: 5}},
+			ChangePlatformAppQuotas{AppID: "app-1", PerMinute: 60, PerDay: 10000, By: "city-admin", At: accountAt},
+			[]Event{PlatformAppQuotasChanged{AccountID: "acc-1", AppID: "app-1", PerMinute: 60, PerDay: 10000, By: "city-admin", At: accountAt}}},
 		{"revoke", []Event{accountRegistered(), accountApproved(), appCreated()},
 			RevokePlatformApp{AppID: "app-1", By: "acc-1-admin", At: accountAt},
 			[]Event{PlatformAppRevoked{AccountID: "acc-1", AppID: "app-1", By: "acc-1-admin", At: accountAt}}},
@@ -78,7 +104,9 @@ func TestAccountRefusals(t *testing.T) {
 		cmd   PlatformAccountCommand
 		code  string
 	}{
-		{"registered twice", []Event{accountRegistered()}, RegisterPlatformAccount(accountRegistered()), CodeAccountExists},
+		{"registered twice", []Event{accountRegistered()}, RegisterPlatformAccount(accountRegistered()), CodeCreditCodeRegistered},
+		{"registered again once approved", []Event{accountRegistered(), accountApproved()}, RegisterPlatformAccount(accountRegistered()),
+			CodeCreditCodeRegistered},
 		{"approve unknown", nil, ApprovePlatformAccount{By: "a"}, CodeAccountNotFound},
 		{"approve twice", []Event{accountRegistered(), accountApproved()}, ApprovePlatformAccount{By: "a"}, CodeAccountDecided},
 		{"reject approved", []Event{accountRegistered(), accountApproved()}, RejectPlatformAccount{By: "a"}, CodeAccountDecided},
@@ -90,6 +118,14 @@ func TestAccountRefusals(t *testing.T) {
 		{"revoke twice", []Event{accountRegistered(), accountApproved(), appCreated(), revoked}, RevokePlatformApp{AppID: "app-1"}, CodeAppRevoked},
 		{"key of a revoked app", []Event{accountRegistered(), accountApproved(), appCreated(), revoked},
 			RegisterPlatformAppPublicKey{AppID: "app-1", PublicKey: validKey}, CodeAppRevoked},
+		{"channels of a revoked app", []Event{accountRegistered(), accountApproved(), appCreated(), revoked},
+			ChangePlatformAppChannels{AppID: "app-1", Channels: []string{AppChannelCard}}, CodeAppRevoked},
+		{"quotas of a revoked app", []Event{accountRegistered(), accountApproved(), appCreated(), revoked},
+			ChangePlatformAppQuotas{AppID: "app-1", PerMinute: 1, PerDay: 1}, CodeAppRevoked},
+		{"quotas of an unknown app", []Event{accountRegistered(), accountApproved()},
+			ChangePlatformAppQuotas{AppID: "app-9", PerMinute: 1, PerDay: 1}, CodeAppNotFound},
+		{"channels of an unknown app", []Event{accountRegistered(), accountApproved()},
+			ChangePlatformAppChannels{AppID: "app-9", Channels: []string{AppChannelCard}}, CodeAppNotFound},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -157,6 +193,17 @@ func TestAccountFieldErrors(t *testing.T) {
 			"public_key", CodeInvalidPublicKey},
 		{"public key: all zero", withApp, keyOf(strings.Repeat("A", 43) + "="), "public_key", CodeInvalidPublicKey},
 		{"public key: none", withApp, keyOf(""), "public_key", CodeInvalidPublicKey},
+		{"changed to no channel", withApp, func() PlatformAccountCommand { return ChangePlatformAppChannels{AppID: "app-1"} },
+			"channels", CodeRequired},
+		{"changed to an unknown channel", withApp, func() PlatformAccountCommand {
+			return ChangePlatformAppChannels{AppID: "app-1", Channels: []string{"wechat"}}
+		}, "channels", CodeInvalidAppChannel},
+		{"quota over the bound", withApp, func() PlatformAccountCommand {
+			return ChangePlatformAppQuotas{AppID: "app-1", PerMinute: MaxAppPerMinute + 1, PerDay: MaxAppPerDay}
+		}, "per_minute", CodeInvalidQuota},
+		{"changed day below minute", withApp, func() PlatformAccountCommand {
+			return ChangePlatformAppQuotas{AppID: "app-1", PerMinute: 10, PerDay: 9}
+		}, "per_day", CodeInvalidQuota},
 		{"day below minute", approved, func() PlatformAccountCommand { a := appCreated(); a.PerDay = 10; return CreatePlatformApp(a) }, "per_day", CodeInvalidQuota},
 	}
 	for _, c := range cases {
@@ -173,7 +220,9 @@ func TestAccountFieldErrors(t *testing.T) {
 func TestAccountEventsRoundTrip(t *testing.T) {
 	for _, e := range []Event{accountRegistered(), accountApproved(), appCreated(),
 		PlatformAppSecretRotated{AccountID: "acc-1", AppID: "app-1", By: "x", At: accountAt},
-		PlatformAppPublicKeyRegistered{AccountID: "acc-1", AppID: "app-1", PublicKey: validKey, By: "x", At: accountAt}} {
+		PlatformAppPublicKeyRegistered{AccountID: "acc-1", AppID: "app-1", PublicKey: validKey, By: "x", At: accountAt},
+		PlatformAppChannelsChanged{AccountID: "acc-1", AppID: "app-1", Channels: []string{AppChannelCard}, By: "x", At: accountAt},
+		PlatformAppQuotasChanged{AccountID: "acc-1", AppID: "app-1", PerMinute: 1, PerDay: 2, By: "x", At: accountAt}} {
 		typ, data, err := PlatformAccounts.Encode(e)
 		if err != nil {
 			t.Fatal(err)

@@ -178,6 +178,14 @@ func (a *API) bindApp(c echo.Context) error {
 	return a.runMerchant(c, m.ID, domain.BindMerchantApp{AppID: b.AppID, AppAccount: account, By: callerOf(c).p.Client, At: a.now()})
 }
 
+func (a *API) unbindApp(c echo.Context) error {
+	m, err := a.seenMerchant(c)
+	if err != nil {
+		return err
+	}
+	return a.runMerchant(c, m.ID, domain.UnbindMerchantApp{AppID: c.Param("app_id"), By: callerOf(c).p.Client, At: a.now()})
+}
+
 func (a *API) runMerchant(c echo.Context, id string, cmd domain.MerchantCommand) error {
 	ctx := c.Request().Context()
 	if _, err := a.merchants.Handle(ctx, id, envelope(c), cmd); err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"math"
@@ -18,6 +19,7 @@ import (
 	"github.com/cardledger/cardledger/domain"
 	"github.com/cardledger/cardledger/ecard"
 	"github.com/cardledger/cardledger/internal/httpapi"
+	"github.com/cardledger/cardledger/platform"
 )
 
 // Fen is an amount in fen as a request carries it: a JSON integer. Any
@@ -236,8 +238,19 @@ func (a *API) pay(c echo.Context) error {
 		return httpapi.BadRequest(ecard.CodeMalformed, "payment_code is required",
 			httpapi.FieldError{Field: "payment_code", Code: "required", Message: "payment_code is required"})
 	}
-	if err := callerOf(c).needApp(); err != nil {
+	k := callerOf(c)
+	if err := k.needApp(); err != nil {
 		return err
+	}
+	// Scanning a payment code is the e-card QR channel: the app must serve
+	// it (its channels as they are now, on every instance).
+	serves, err := platform.AppServes(c.Request().Context(), a.d.Pool, k.appID, domain.AppChannelECardQR)
+	if err != nil && !errors.Is(err, platform.ErrNoApp) {
+		return err
+	}
+	if !serves {
+		return httpapi.NewProblem(http.StatusForbidden, platform.CodeAppChannel,
+			"the app does not serve the e-card QR channel (ecard_qr): it may not scan payment codes")
 	}
 	return a.settle(c, domain.PayByCode, func(ctx context.Context) (ecard.Payer, error) {
 		return a.d.Codes.Redeem(ctx, ecard.RequestOf(c), b.PaymentCode)

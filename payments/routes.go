@@ -80,6 +80,31 @@ func (a *API) Routes() []httpapi.Route {
 			Responses: []httpapi.Response{{Status: http.StatusNotFound, Description: "merchant_not_found, app_not_found " +
 				"(none, another account's, or not a financial-payment app)"}, {Status: http.StatusConflict, Description: "merchant_app_bound"}},
 			Handler: a.bindApp},
+		{Method: http.MethodDelete, Path: "/v1/payment/merchants/{id}/apps/{app_id}", Roles: rolesAccount, AppTypes: paymentApps,
+			Summary: "Unbind an app from the merchant: it takes no more orders for it (409 merchant_app_not_bound) and no " +
+				"longer reads its orders; a merchant keeps at least one app",
+			Params: command, Response: approved,
+			Responses: []httpapi.Response{merchantNotFound, {Status: http.StatusConflict,
+				Description: "merchant_app_not_bound (not bound), merchant_last_app (the merchant's only app)"}},
+			Handler: a.unbindApp},
+		{Method: http.MethodGet, Path: "/v1/payment/merchants/{id}/orders", Roles: rolesAccount, AppTypes: paymentApps,
+			Summary: "The merchant's orders, newest first, from the payments read model (an order created a moment ago may " +
+				"be missing for a moment): filtered by status and by the Beijing-time day they were created; limit " +
+				"(1-500, default 100) a page, cursor=next_cursor the next",
+			Params: []httpapi.Param{
+				httpapi.Query("status", "Only orders in this status", string(domain.OrderPaid)).OneOf(orderStatuses...),
+				httpapi.Query("day", "Only orders created on this Beijing-time (UTC+8) day, YYYY-MM-DD", "2026-12-05"),
+				httpapi.Query("limit", "Page size, 1 to 500 (default 100)", 100),
+				httpapi.Query("cursor", "next_cursor of the previous page", "MjAyNi0xMi0wNVQwOTozMDowMFp8NGJkZWViYTY"),
+			},
+			Response: OrderPage{MerchantID: merchant.ID, Orders: []OrderSummary{{ID: paid.ID, MerchantOrderNo: paid.MerchantOrderNo,
+				AppID: paid.AppID, Status: paid.Status, AmountFen: paid.AmountFen, Description: paid.Description, CreatedAt: at,
+				CreatedDay: "2026-12-05", Method: paid.Method, Channel: paid.Channel, BankCode: paid.BankCode, BankTxnID: paid.BankTxnID,
+				PaidFen: paid.PaidFen, PaidAt: paid.PaidAt, Revision: paid.Revision}},
+				NextCursor: "MjAyNi0xMi0wNVQwOTozMDowMFp8NGJkZWViYTY"},
+			Responses: []httpapi.Response{{Status: http.StatusBadRequest, Description: "invalid_query (status, day, limit, cursor)"},
+				merchantNotFound},
+			Handler: a.listOrders},
 		{Method: http.MethodGet, Path: "/v1/payment/merchants/{id}/orders/{no}", Roles: rolesAccount, AppTypes: paymentApps,
 			Summary: "An order by the merchant's own order number", Response: paid,
 			Responses: []httpapi.Response{merchantNotFound}, Handler: a.getOrderByNumber},
@@ -128,7 +153,8 @@ func (a *API) Routes() []httpapi.Route {
 			Request: paymentRequest{PaymentCode: "AIFAWDANNMJ7Z7ABAIBQIBIGA4EECMJQHE4DIOJRGYCXE43BOBYPVMH3…"}, Params: command, Response: paid,
 			Responses: []httpapi.Response{
 				{Status: http.StatusBadRequest, Description: "code_malformed (an identity code is not a payment code)"},
-				{Status: http.StatusForbidden, Description: "holder_not_bound, channel_suspended, merchant_scope"},
+				{Status: http.StatusForbidden, Description: "holder_not_bound, channel_suspended, merchant_scope, " +
+					"app_channel_not_served (the app does not serve ecard_qr)"},
 				orderNotFound, busy,
 				{Status: http.StatusUnprocessableEntity, Description: "code_bad_signature, code_expired"}, bank,
 			},

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -206,10 +207,13 @@ func (a *API) Routes() []httpapi.Route {
 	return append([]httpapi.Route{
 		{Method: http.MethodPost, Path: "/v1/platform/accounts", Status: http.StatusCreated,
 			Summary: "An organisation registers an integrator account (账号注册); no key, limited per address " +
-				"(429 registration_rate_limited); the unified social credit code's check character is verified",
+				"(429 registration_rate_limited); the unified social credit code's check character is verified, and the " +
+				"code names the account: one per organisation",
 			Request:  accountRegistration{Name: account.Name, CreditCode: account.CreditCode, Contact: contact},
 			Response: account, Handler: a.register,
-			Responses: httpapi.Problems(http.StatusTooManyRequests)},
+			Responses: append(httpapi.Problems(http.StatusTooManyRequests), httpapi.Response{Status: http.StatusConflict,
+				Description: "credit_code_registered: the organisation (its unified social credit code) has an account pending " +
+					"or approved; after a rejection it registers again, as the same account"})},
 		{Method: http.MethodPost, Path: "/v1/platform/accounts/{id}/approval", Roles: rolesAdmin,
 			Summary: "An administrator approves the account; the answer holds the account's integrator key, shown once",
 			Request: accountDecision{Note: "资料齐全"}, RequestOptional: true, Params: command, Responses: refusals,
@@ -240,6 +244,21 @@ func (a *API) Routes() []httpapi.Route {
 			Request: publicKeyRequest{PublicKey: keyed.PublicKey}, Params: command,
 			Response: AppPublicKey{App: keyed, Client: app.Client, Sandbox: "sandbox-" + app.Client},
 			Handler:  a.setPublicKey, Responses: refusals},
+		{Method: http.MethodPut, Path: "/v1/platform/apps/{id}/channels", Roles: rolesIntegrator,
+			Summary: "The account changes the channels its app serves (渠道选择): the whole new list. The same list again records nothing",
+			Request: channelsRequest{Channels: []string{domain.AppChannelCard, domain.AppChannelECardOnline}}, Params: command,
+			Response: func() AppView {
+				v := app
+				v.Channels = []string{domain.AppChannelCard, domain.AppChannelECardOnline}
+				return v
+			}(),
+			Handler: a.setChannels, Responses: refusals},
+		{Method: http.MethodPut, Path: "/v1/platform/apps/{id}/quotas", Roles: rolesAdmin,
+			Summary: "An administrator changes the app's quotas (they are contractual); every instance counts against the new " +
+				"ones from the answer on, in the current windows. The same quotas again record nothing",
+			Request: quotasRequest{PerMinute: 1200, PerDay: 200000}, Params: command,
+			Response: func() AppView { v := app; v.PerMinute, v.PerDay = 1200, 200000; return v }(),
+			Handler:  a.setQuotas, Responses: refusals},
 		{Method: http.MethodPost, Path: "/v1/platform/apps/{id}/revocation", Roles: rolesIntegrator,
 			Summary: "Revoke the app: its credential and its sandbox credential stop working, for good",
 			Params:  command, Response: func() AppView { v := app; v.Revoked = true; return v }(), Handler: a.revoke, Responses: refusals},
@@ -274,13 +293,21 @@ func (a *API) register(c echo.Context) error {
 	}
 	env := commands.NewEnvelope(domain.Actor{Client: "platform-registration"}, "http")
 	env.CorrelationID, env.CausationID, env.RemoteAddr = httpapi.CorrelationID(c), httpapi.RequestID(c), c.RealIP()
-	id := commands.IDFor("platform-account", env.CommandID).String()
+	id := AccountIDFor(b.CreditCode)
 	cmd := domain.RegisterPlatformAccount{AccountID: id, Name: b.Name, CreditCode: b.CreditCode, Contact: b.Contact, At: now.UTC()}
 	l, err := a.run(ctx, id, env, cmd)
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusCreated, accountView(l.State))
+}
+
+// AccountIDFor is the account id of an organisation: it derives from its
+// unified social credit code, so the code registered again finds the same
+// stream (409 credit_code_registered while that account is pending or
+// approved), however many instances take the registrations at once.
+func AccountIDFor(creditCode string) string {
+	return commands.IDFor("platform-account-credit-code", uuid.NewSHA1(uuid.Nil, []byte(creditCode))).String()
 }
 
 func (a *API) approve(c echo.Context) error { return a.decide(c, true) }
@@ -372,8 +399,7 @@ func (a *API) createApp(c echo.Context) error {
 		return err
 	}
 	app, _ := l.State.App(appID)
-	row := appRow{AppID: appID, AccountID: p.Account, Client: appClientPrefix + appID, Type: app.Type,
-		PerMinute: app.PerMinute, PerDay: app.PerDay}
+	row := appRowOf(p.Account, *app)
 	if err := putApp(ctx, a.db, row); err != nil {
 		return err
 	}
@@ -501,6 +527,82 @@ func (a *API) setPublicKey(c echo.Context) error {
 	}
 	a.credentialsChanged()
 	return c.JSON(http.StatusOK, AppPublicKey{App: appView(row.AccountID, *app), Client: row.Client, Sandbox: sandbox})
+}
+
+// appRowOf is the platform_apps row of app, as its stream says.
+func appRowOf(account string, app domain.PlatformApp) appRow {
+	return appRow{AppID: app.ID, AccountID: account, Client: appClientPrefix + app.ID, Type: app.Type,
+		PerMinute: app.PerMinute, PerDay: app.PerDay, Channels: slices.Clone(app.Channels)}
+}
+
+type (
+	channelsRequest struct {
+		Channels []string `json:"channels"`
+	}
+	quotasRequest struct {
+		PerMinute int `json:"per_minute"`
+		PerDay    int `json:"per_day"`
+	}
+)
+
+// setChannels is PUT /v1/platform/apps/{id}/channels: the account changes
+// the channels its app serves.
+func (a *API) setChannels(c echo.Context) error {
+	var b channelsRequest
+	if err := httpapi.DecodeJSON(c, &b); err != nil {
+		return err
+	}
+	row, err := a.ownedApp(c)
+	if err != nil {
+		return err
+	}
+	p, _ := httpapi.PrincipalFrom(c)
+	return a.changeApp(c, row, domain.ChangePlatformAppChannels{AppID: row.AppID, Channels: b.Channels, By: p.Client, At: a.clock().UTC()})
+}
+
+// setQuotas is PUT /v1/platform/apps/{id}/quotas: an administrator changes
+// the app's quotas (contractual, so not the account's own to set).
+func (a *API) setQuotas(c echo.Context) error {
+	var b quotasRequest
+	if err := httpapi.DecodeJSON(c, &b); err != nil {
+		return err
+	}
+	row, err := a.ownedApp(c)
+	if err != nil {
+		return err
+	}
+	p, _ := httpapi.PrincipalFrom(c)
+	return a.changeApp(c, row, domain.ChangePlatformAppQuotas{AppID: row.AppID, PerMinute: b.PerMinute, PerDay: b.PerDay,
+		By: p.Client, At: a.clock().UTC()})
+}
+
+// changeApp records cmd on the account's stream, then writes the app's
+// row (production's, and the sandbox's: its quotas are the app's) from
+// the stream: the per-request checks read the row, so the change holds on
+// every instance from the answer on. The same change again records
+// nothing and writes the rows again, which mends a crash in between.
+func (a *API) changeApp(c echo.Context, row appRow, cmd domain.PlatformAccountCommand) error {
+	ctx := c.Request().Context()
+	l, err := a.run(ctx, row.AccountID, a.envelope(c), cmd)
+	if err != nil {
+		return err
+	}
+	app, _ := l.State.App(row.AppID)
+	next := appRowOf(row.AccountID, *app)
+	if err := putApp(ctx, a.db, next); err != nil {
+		return err
+	}
+	if a.sandbox != nil {
+		pool, err := a.sandbox.Pool(ctx)
+		if err != nil {
+			return sandboxUnavailable(err)
+		}
+		next.Client = sandboxClient(row.AppID)
+		if err := putApp(ctx, pool, next); err != nil {
+			return fmt.Errorf("sandbox: %w", err)
+		}
+	}
+	return c.JSON(http.StatusOK, appView(row.AccountID, *app))
 }
 
 func (a *API) revoke(c echo.Context) error {

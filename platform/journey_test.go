@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
@@ -109,13 +110,34 @@ type credential struct{ key, client, secret string }
 
 func bearer(key string) credential { return credential{key: key} }
 
-var registration = map[string]any{"name": "济宁某某信息技术有限公司", "credit_code": "91350100M000100Y43",
-	"contact": map[string]any{"name": "王工", "phone": "13800000000"}}
+var contact = map[string]any{"name": "王工", "phone": "13800000000"}
+
+// registration is an organisation's registration with a new valid unified
+// social credit code (Jining's region, a random organisation code): an
+// organisation registers one account.
+func registration(t testing.TB) map[string]any {
+	return map[string]any{"name": "济宁某某信息技术有限公司", "credit_code": newCreditCode(t), "contact": contact}
+}
+
+func newCreditCode(t testing.TB) string {
+	t.Helper()
+	const alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+	b := make([]byte, 9)
+	_, err := rand.Read(b)
+	require.NoError(t, err)
+	base := "91370800"
+	for _, c := range b {
+		base += string(alphabet[int(c)%len(alphabet)])
+	}
+	check, err := domain.CreditCodeCheckChar(base)
+	require.NoError(t, err)
+	return base + string(check)
+}
 
 // registerApproved registers an account and approves it: its id and key.
 func (h *harness) registerApproved() (string, string) {
 	h.t.Helper()
-	status, acc, _ := h.call(http.MethodPost, "/v1/platform/accounts", credential{}, registration)
+	status, acc, _ := h.call(http.MethodPost, "/v1/platform/accounts", credential{}, registration(h.t))
 	require.Equal(h.t, http.StatusCreated, status, acc)
 	require.Equal(h.t, "pending", acc["status"])
 	id := acc["id"].(string)
@@ -131,7 +153,7 @@ func TestIntegratorJourney(t *testing.T) {
 	h := newHarness(t, 10)
 
 	// Register → approval.
-	bad := map[string]any{"name": "x", "credit_code": "91350100M000100Y44", "contact": registration["contact"]}
+	bad := map[string]any{"name": "x", "credit_code": "91350100M000100Y44", "contact": contact}
 	status, body, _ := h.call(http.MethodPost, "/v1/platform/accounts", credential{}, bad)
 	require.Equal(t, http.StatusBadRequest, status, body)
 	assert.Equal(t, "credit_code", body["errors"].([]any)[0].(map[string]any)["field"])
@@ -228,7 +250,7 @@ func TestIntegratorJourney(t *testing.T) {
 
 func TestRejectedAccountGetsNoKey(t *testing.T) {
 	h := newHarness(t, 10)
-	status, acc, _ := h.call(http.MethodPost, "/v1/platform/accounts", credential{}, registration)
+	status, acc, _ := h.call(http.MethodPost, "/v1/platform/accounts", credential{}, registration(t))
 	require.Equal(t, http.StatusCreated, status, acc)
 	id := acc["id"].(string)
 	status, body, _ := h.call(http.MethodPost, "/v1/platform/accounts/"+id+"/rejection", bearer(h.admin), map[string]any{"reason": "营业执照不符"})
@@ -248,11 +270,73 @@ func TestRejectedAccountGetsNoKey(t *testing.T) {
 func TestRegistrationIsLimitedPerAddress(t *testing.T) {
 	h := newHarness(t, 2)
 	for range 2 {
-		status, body, _ := h.call(http.MethodPost, "/v1/platform/accounts", credential{}, registration)
+		status, body, _ := h.call(http.MethodPost, "/v1/platform/accounts", credential{}, registration(t))
 		require.Equal(t, http.StatusCreated, status, body)
 	}
-	status, body, header := h.call(http.MethodPost, "/v1/platform/accounts", credential{}, registration)
+	status, body, header := h.call(http.MethodPost, "/v1/platform/accounts", credential{}, registration(t))
 	assert.Equal(t, http.StatusTooManyRequests, status)
 	assert.Equal(t, platform.CodeRegistrationRateLimited, code(body))
 	assert.NotEmpty(t, header.Get("Retry-After"))
+}
+
+// An organisation has one account: its unified social credit code
+// registered again is 409 credit_code_registered while the account is
+// pending or approved (nothing recorded), however many registrations race;
+// after a rejection the organisation registers again, as the same account.
+func TestCreditCodeRegisteredAgain(t *testing.T) {
+	h := newHarness(t, 100)
+	first := registration(t)
+	status, acc, _ := h.call(http.MethodPost, "/v1/platform/accounts", credential{}, first)
+	require.Equal(t, http.StatusCreated, status, acc)
+	id := acc["id"].(string)
+	assert.Equal(t, platform.AccountIDFor(first["credit_code"].(string)), id)
+	again := map[string]any{"name": "另一个名字有限公司", "credit_code": first["credit_code"], "contact": contact}
+	revision := func() any {
+		status, acc, _ := h.call(http.MethodGet, "/v1/platform/accounts/"+id, bearer(h.admin), nil)
+		require.Equal(t, http.StatusOK, status, acc)
+		return acc["revision"]
+	}
+	status, body, _ := h.call(http.MethodPost, "/v1/platform/accounts", credential{}, again)
+	assert.Equal(t, []any{http.StatusConflict, domain.CodeCreditCodeRegistered}, []any{status, code(body)}, "pending")
+	assert.Equal(t, 1.0, revision(), "nothing recorded")
+	status, body, _ = h.call(http.MethodPost, "/v1/platform/accounts/"+id+"/approval", bearer(h.admin), nil)
+	require.Equal(t, http.StatusOK, status, body)
+	status, body, _ = h.call(http.MethodPost, "/v1/platform/accounts", credential{}, again)
+	assert.Equal(t, []any{http.StatusConflict, domain.CodeCreditCodeRegistered}, []any{status, code(body)}, "approved")
+	assert.Equal(t, 2.0, revision(), "nothing recorded")
+
+	// Rejected, then registered again: the same account, pending, decided anew.
+	second := registration(t)
+	status, acc, _ = h.call(http.MethodPost, "/v1/platform/accounts", credential{}, second)
+	require.Equal(t, http.StatusCreated, status, acc)
+	rejectedID := acc["id"].(string)
+	status, body, _ = h.call(http.MethodPost, "/v1/platform/accounts/"+rejectedID+"/rejection", bearer(h.admin), map[string]any{"reason": "营业执照不符"})
+	require.Equal(t, http.StatusOK, status, body)
+	second["name"] = "济宁某某信息技术有限公司（更正）"
+	status, acc, _ = h.call(http.MethodPost, "/v1/platform/accounts", credential{}, second)
+	require.Equal(t, http.StatusCreated, status, acc)
+	assert.Equal(t, []any{rejectedID, "pending", second["name"], 3.0, nil}, []any{acc["id"], acc["status"], acc["name"], acc["revision"], acc["note"]})
+	status, body, _ = h.call(http.MethodPost, "/v1/platform/accounts/"+rejectedID+"/approval", bearer(h.admin), nil)
+	require.Equal(t, http.StatusOK, status, body)
+	assert.NotEmpty(t, body["api_key"])
+
+	// Eight registrations of one new code at once: one account.
+	racing := registration(t)
+	statuses := make(chan int, 8)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			status, _, _ := h.call(http.MethodPost, "/v1/platform/accounts", credential{}, racing)
+			statuses <- status
+		}()
+	}
+	wg.Wait()
+	close(statuses)
+	count := map[int]int{}
+	for s := range statuses {
+		count[s]++
+	}
+	assert.Equal(t, map[int]int{http.StatusCreated: 1, http.StatusConflict: 7}, count)
 }

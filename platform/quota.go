@@ -15,6 +15,10 @@ const (
 	CodeRegistrationRateLimited = "registration_rate_limited"
 )
 
+// CodeAppChannel: the app called for a channel it does not serve (403):
+// e.g. scanning a payment code (ecard_qr) by an app without that channel.
+const CodeAppChannel = "app_channel_not_served"
+
 // appClientPrefix starts the client name of every app ("app-<app id>").
 const appClientPrefix = "app-"
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -24,6 +25,9 @@ CREATE TABLE IF NOT EXISTS platform_apps (
 	per_day    integer NOT NULL CHECK (per_day > 0)
 );
 CREATE INDEX IF NOT EXISTS platform_apps_account ON platform_apps (account_id);
+-- The channels the app serves, as its events say; NULL on rows written
+-- before the column (not checked until the app's channels change).
+ALTER TABLE platform_apps ADD COLUMN IF NOT EXISTS channels text[];
 -- Request counters per key (an app, a registering address), period and
 -- window start, shared by every instance.
 -- The registered electronic channel apps, for listing them; each channel's
@@ -38,7 +42,9 @@ CREATE TABLE IF NOT EXISTS platform_counters (
 	window_start timestamptz NOT NULL,
 	count        integer NOT NULL,
 	PRIMARY KEY (key, period, window_start)
-);`
+);
+-- For the sweep of ended windows (PruneCounters).
+CREATE INDEX IF NOT EXISTS platform_counters_window ON platform_counters (window_start);`
 
 // Migrate creates the platform tables; safe to run concurrently.
 func Migrate(ctx context.Context, db *pgxpool.Pool) error {
@@ -52,6 +58,7 @@ func Migrate(ctx context.Context, db *pgxpool.Pool) error {
 type appRow struct {
 	AppID, AccountID, Client, Type string
 	PerMinute, PerDay              int
+	Channels                       []string // nil: not recorded (a row from before the column)
 }
 
 var errNoApp = errors.New("no such app")
@@ -67,8 +74,8 @@ func getAppOfClient(ctx context.Context, db *pgxpool.Pool, client string) (appRo
 
 func queryApp(ctx context.Context, db *pgxpool.Pool, column, id string) (appRow, error) {
 	var r appRow
-	err := db.QueryRow(ctx, `SELECT app_id, account_id, client, app_type, per_minute, per_day FROM platform_apps WHERE `+column+` = $1`, id).
-		Scan(&r.AppID, &r.AccountID, &r.Client, &r.Type, &r.PerMinute, &r.PerDay)
+	err := db.QueryRow(ctx, `SELECT app_id, account_id, client, app_type, per_minute, per_day, channels FROM platform_apps WHERE `+column+` = $1`, id).
+		Scan(&r.AppID, &r.AccountID, &r.Client, &r.Type, &r.PerMinute, &r.PerDay, &r.Channels)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return appRow{}, errNoApp
 	}
@@ -78,9 +85,13 @@ func queryApp(ctx context.Context, db *pgxpool.Pool, column, id string) (appRow,
 	return r, nil
 }
 
+// putApp writes the app's row: made, or its quotas and channels set to
+// r's (which come from the app's stream: the row follows the events).
 func putApp(ctx context.Context, db *pgxpool.Pool, r appRow) error {
-	_, err := db.Exec(ctx, `INSERT INTO platform_apps (app_id, account_id, client, app_type, per_minute, per_day)
-		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (app_id) DO NOTHING`, r.AppID, r.AccountID, r.Client, r.Type, r.PerMinute, r.PerDay)
+	_, err := db.Exec(ctx, `INSERT INTO platform_apps (app_id, account_id, client, app_type, per_minute, per_day, channels)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (app_id) DO UPDATE
+		SET per_minute = EXCLUDED.per_minute, per_day = EXCLUDED.per_day, channels = EXCLUDED.channels`,
+		r.AppID, r.AccountID, r.Client, r.Type, r.PerMinute, r.PerDay, r.Channels)
 	if err != nil {
 		return fmt.Errorf("record app %s: %w", r.AppID, err)
 	}
@@ -143,6 +154,35 @@ func spend(ctx context.Context, db *pgxpool.Pool, key string, windows ...window)
 	return nil, nil
 }
 
+// CounterGrace is how long a counter row outlives its window before
+// PruneCounters deletes it: instances' clocks may differ a little, and a
+// row deleted while one still counts in its window would start it again.
+const CounterGrace = time.Hour
+
+// PruneCounters deletes request counters (platform_counters: the apps'
+// minutes and Beijing days, the registrations' hours) whose window ended
+// more than CounterGrace before now, batch rows per statement; it returns
+// how many it deleted. Nothing reads an ended window (usage shows the
+// current ones), and one row per app per minute would otherwise grow
+// without end.
+func PruneCounters(ctx context.Context, db *pgxpool.Pool, now time.Time, batch int) (int64, error) {
+	var total int64
+	for {
+		tag, err := db.Exec(ctx, `DELETE FROM platform_counters WHERE ctid = ANY (ARRAY(
+			SELECT ctid FROM platform_counters WHERE window_start < $1::timestamptz - $2::interval - interval '1 minute'
+			AND window_start + CASE period WHEN 'minute' THEN interval '1 minute' WHEN 'hour' THEN interval '1 hour'
+				ELSE interval '1 day' END < $1::timestamptz - $2::interval
+			LIMIT $3))`, now, CounterGrace, batch)
+		if err != nil {
+			return total, fmt.Errorf("delete ended request counters: %w", err)
+		}
+		total += tag.RowsAffected()
+		if tag.RowsAffected() < int64(batch) {
+			return total, nil
+		}
+	}
+}
+
 // used reads the count of key in w.
 func used(ctx context.Context, db *pgxpool.Pool, key string, w window) (int, error) {
 	var n int
@@ -168,6 +208,18 @@ func AppIDOf(client string) (string, bool) {
 func AppAccount(ctx context.Context, db *pgxpool.Pool, id string) (account, appType string, err error) {
 	r, err := getApp(ctx, db, id)
 	return r.AccountID, r.Type, err
+}
+
+// AppServes reports whether app id serves channel (domain.AppChannels),
+// as its row says now, so a change takes effect at once on every
+// instance. An app whose row predates the recorded channels serves every
+// channel until its channels are changed; an unknown app is ErrNoApp.
+func AppServes(ctx context.Context, db *pgxpool.Pool, id, channel string) (bool, error) {
+	r, err := getApp(ctx, db, id)
+	if err != nil {
+		return false, err
+	}
+	return r.Channels == nil || slices.Contains(r.Channels, channel), nil
 }
 
 func putChannel(ctx context.Context, db *pgxpool.Pool, code string) error {

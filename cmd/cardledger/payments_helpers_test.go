@@ -93,7 +93,7 @@ func newPayWorld(p payAPI, admin string) payWorld {
 	p.t.Helper()
 	var w payWorld
 	acc := p.must(http.StatusCreated, http.MethodPost, "/v1/platform/accounts", payCred{}, map[string]any{
-		"name": "济宁某某信息技术有限公司", "credit_code": "91350100M000100Y43",
+		"name": "济宁某某信息技术有限公司", "credit_code": newCreditCode(p.t),
 		"contact": map[string]any{"name": "王工", "phone": "13800000000"}})
 	w.account = acc["id"].(string)
 	appr := p.must(http.StatusOK, http.MethodPost, "/v1/platform/accounts/"+w.account+"/approval", bearerCred(admin), nil)
@@ -108,6 +108,24 @@ func newPayWorld(p payAPI, admin string) payWorld {
 	w.notifySecret = reg["notify_secret"].(string)
 	p.must(http.StatusOK, http.MethodPost, "/v1/payment/merchants/"+w.merchant+"/approval", bearerCred(admin), nil)
 	return w
+}
+
+// newCreditCode is a valid unified social credit code (Jining's region
+// code, a random organisation code), new for each account: an
+// organisation registers one account.
+func newCreditCode(t testing.TB) string {
+	t.Helper()
+	const alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+	b := make([]byte, 9)
+	_, err := rand.Read(b)
+	require.NoError(t, err)
+	base := "91370800"
+	for _, c := range b {
+		base += string(alphabet[int(c)%len(alphabet)])
+	}
+	check, err := domain.CreditCodeCheckChar(base)
+	require.NoError(t, err)
+	return base + string(check)
 }
 
 func merchantBody() map[string]any {

@@ -75,6 +75,20 @@ func (s *sandbox) Pool(ctx context.Context) (*pgxpool.Pool, error) {
 	return t.d.pool, nil
 }
 
+// openPool is the sandbox's clients database if the tenant is open, else
+// nil (nil for no sandbox too): what runs in the background opens none.
+func (s *sandbox) openPool() *pgxpool.Pool {
+	if s == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.tenant == nil {
+		return nil
+	}
+	return s.tenant.d.pool
+}
+
 // CredentialsChanged drops the open tenant's credential cache
 // (platform.Sandbox): a rotation or revocation holds at once here, as the
 // revocation listener makes it hold soon on other instances.

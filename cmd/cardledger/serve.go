@@ -15,6 +15,7 @@ import (
 	"github.com/cardledger/cardledger/commands"
 	"github.com/cardledger/cardledger/ecard"
 	"github.com/cardledger/cardledger/internal/httpapi"
+	"github.com/cardledger/cardledger/platform"
 	"github.com/cardledger/cardledger/projections"
 )
 
@@ -75,6 +76,7 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 	startBatchJobs(ctx, &wg, d, a)
 	startIdempotencyRetention(ctx, &wg, d)
 	startVerificationRetention(ctx, &wg, d, a.codes)
+	startCounterRetention(ctx, &wg, d, a.sandbox)
 	if d.cfg.TLSCert != "" {
 		if srv.TLSConfig, err = httpapi.ServerTLSConfig(d.cfg.TLSCert, d.cfg.TLSKey, d.cfg.TLSClientCA); err != nil {
 			return err
@@ -199,6 +201,23 @@ func startIdempotencyRetention(ctx context.Context, wg *sync.WaitGroup, d *deps)
 func startVerificationRetention(ctx context.Context, wg *sync.WaitGroup, d *deps, codes *ecard.Service) {
 	startRetention(ctx, wg, d, "spent e-card verifications", time.Minute,
 		func(ctx context.Context) (int64, error) { return codes.PruneVerifications(ctx, 1000) })
+}
+
+// startCounterRetention deletes the open platform's request counters an
+// hour after their window ended, every ten minutes, in production's
+// database and in the sandbox's once it is open: one row per app per
+// minute would otherwise grow without end.
+func startCounterRetention(ctx context.Context, wg *sync.WaitGroup, d *deps, sb *sandbox) {
+	startRetention(ctx, wg, d, "ended platform request counters", 10*time.Minute,
+		func(ctx context.Context) (int64, error) {
+			n, err := platform.PruneCounters(ctx, d.pool, time.Now(), 1000)
+			if pool := sb.openPool(); pool != nil && err == nil {
+				var m int64
+				m, err = platform.PruneCounters(ctx, pool, time.Now(), 1000)
+				n += m
+			}
+			return n, err
+		})
 }
 
 // startRetention runs prune at start and then every interval until ctx
