@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
+	"io"
 	"maps"
 	"slices"
 	"strings"
@@ -33,6 +35,13 @@ type dbCounters struct {
 	batches map[string]float64            // projection → batches applied
 	events  map[string]float64            // projection → events applied
 	stmts   float64                       // pg_stat_statements calls, when loaded (else -1)
+	byStmt  map[int64]stmtCounter         // pg_stat_statements by queryid, when loaded
+}
+
+// stmtCounter is one pg_stat_statements entry of the database.
+type stmtCounter struct {
+	query        string
+	calls, total float64 // total: execution time, ms
 }
 
 var dbCounterColumns = []string{"xact_commit", "xact_rollback", "tup_inserted", "tup_updated", "tup_deleted", "tup_fetched", "tup_returned"}
@@ -78,6 +87,9 @@ func readCounters(ctx context.Context, pool *pgxpool.Pool, target *bench.HTTP) (
 			WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())`).Scan(&c.stmts); err != nil {
 			return c, err
 		}
+		if c.byStmt, err = readStatements(ctx, pool); err != nil {
+			return c, err
+		}
 	}
 	p, err := readProjectionCounters(ctx, target)
 	if err != nil {
@@ -85,6 +97,62 @@ func readCounters(ctx context.Context, pool *pgxpool.Pool, target *bench.HTTP) (
 	}
 	c.batches, c.events = p.batches, p.events
 	return c, nil
+}
+
+// readStatements reads pg_stat_statements of the current database by
+// statement (summed over users).
+func readStatements(ctx context.Context, pool *pgxpool.Pool) (map[int64]stmtCounter, error) {
+	rows, err := pool.Query(ctx, `SELECT queryid, min(query), sum(calls)::float8, sum(total_exec_time)::float8
+		FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+		GROUP BY queryid`)
+	if err != nil {
+		return nil, fmt.Errorf("read pg_stat_statements: %w", err)
+	}
+	defer rows.Close()
+	out := map[int64]stmtCounter{}
+	for rows.Next() {
+		var id int64
+		var s stmtCounter
+		if err := rows.Scan(&id, &s.query, &s.calls, &s.total); err != nil {
+			return nil, err
+		}
+		out[id] = s
+	}
+	return out, rows.Err()
+}
+
+// printStatements lists the statements the commands ran, most frequent
+// first: calls per command (the idle server's subtracted) and mean
+// execution time of the calls made while they ran.
+func printStatements(out io.Writer, k costs) {
+	type line struct {
+		query       string
+		calls, mean float64
+	}
+	var lines []line
+	for id, s2 := range k.s2.byStmt {
+		get := func(f func(stmtCounter) float64) func(dbCounters) float64 {
+			return func(c dbCounters) float64 { return f(c.byStmt[id]) }
+		}
+		calls := k.of(get(func(s stmtCounter) float64 { return s.calls }))
+		if calls < 0.02 {
+			continue
+		}
+		mean := 0.0
+		if n := s2.calls - k.s1.byStmt[id].calls; n > 0 {
+			mean = (s2.total - k.s1.byStmt[id].total) / n
+		}
+		lines = append(lines, line{strings.Join(strings.Fields(s2.query), " "), calls, mean})
+	}
+	slices.SortFunc(lines, func(a, b line) int { return cmp.Compare(b.calls, a.calls) })
+	fmt.Fprintln(out, "  by statement (calls per command, mean execution time):")
+	for _, l := range lines {
+		q := l.query
+		if r := []rune(q); len(r) > 110 {
+			q = string(r[:110]) + "…"
+		}
+		fmt.Fprintf(out, "    %5.2f  %7.3f ms  %s\n", l.calls, l.mean, q)
+	}
 }
 
 // projectionCounters are the server's batches and events applied, by
@@ -196,6 +264,7 @@ func countCommands(ctx context.Context, env *environment, d *deps, target *bench
 		db("xact_commit"), db("xact_rollback"), db("tup_inserted"), db("tup_updated"), db("tup_deleted"), db("tup_fetched"), db("tup_returned"))
 	if s0.stmts >= 0 {
 		fmt.Fprintf(out, "  statements (pg_stat_statements): %.2f\n", k.of(func(c dbCounters) float64 { return c.stmts }))
+		defer printStatements(out, k)
 	} else {
 		fmt.Fprintln(out, "  statements: pg_stat_statements is not loaded in this cluster (it needs shared_preload_libraries and a restart)")
 	}
