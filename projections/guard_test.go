@@ -89,3 +89,23 @@ func rowsOf(t *testing.T, pool *pgxpool.Pool, q string) []string {
 	require.NoError(t, rows.Err())
 	return out
 }
+
+// A guarded batch of the read model notifies the other processes at commit
+// (the runner's listener wakes read-your-writes waiters and feed polls).
+func TestGuardedBatchNotifiesAtCommit(t *testing.T) {
+	e := newEnv(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	e.seed(t, 3, seed.HistoryOptions{})
+	events, err := e.store.ReadAll(ctx, eventstore.Start, 0)
+	require.NoError(t, err)
+	conn, err := e.pool.Acquire(ctx)
+	require.NoError(t, err)
+	defer conn.Release()
+	_, err = conn.Exec(ctx, "LISTEN "+projections.NotifyChannel)
+	require.NoError(t, err)
+	require.NoError(t, readmodel.New(e.pool).Apply(ctx, events))
+	n, err := conn.Conn().WaitForNotification(ctx)
+	require.NoError(t, err)
+	require.Equal(t, readmodel.Name, n.Payload)
+}

@@ -119,10 +119,11 @@ func (m *Model) applyGuarded(ctx context.Context, batch []eventstore.RecordedEve
 	last := fresh[len(fresh)-1].Position
 	b := &pgx.Batch{}
 	// The fold's statements are small indexed ones: planned with their
-	// parameters and without JIT (as applyTx sets).
+	// parameters and without JIT (as applyTx sets). The change
+	// notification rides on the guard (sent at commit, as queueWrites' own).
 	b.Queue(projections.GuardSQL(m.schema+".checkpoint", ", last_seq = $6, updated_at = now()",
-		", set_config('jit', 'off', true), set_config('plan_cache_mode', 'force_custom_plan', true)"),
-		append(g.GuardArgs(last), f.lastSeq)...)
+		", set_config('jit', 'off', true), set_config('plan_cache_mode', 'force_custom_plan', true), pg_notify($7, $8)"),
+		append(g.GuardArgs(last), f.lastSeq, projections.NotifyChannel, Name)...)
 	if err := m.queueWrites(b, f, false); err != nil {
 		return err
 	}

@@ -141,10 +141,10 @@ var (
 	changeColumns = []string{"seq", "card_no", "op", "reason", "at", "pos_commit", "pos_prepare"}
 )
 
-// queueWrites queues the fold's row writes and the change notification
-// (sent at commit) on b. copied: write has already COPYed the steps, the
-// changes and the new streams; otherwise they are queued too, as inserts
-// from arrays.
+// queueWrites queues the fold's row writes on b. copied: write has
+// already COPYed the steps, the changes and the new streams, and the change
+// notification is queued here; otherwise those rows are queued too, as
+// inserts from arrays, and the guard sends the notification.
 func (m *Model) queueWrites(b *pgx.Batch, f *fold, copied bool) error {
 	if !copied && len(f.steps) > 0 {
 		n := len(f.steps)
@@ -216,9 +216,11 @@ func (m *Model) queueWrites(b *pgx.Batch, f *fold, copied bool) error {
 			b.Queue("DELETE FROM "+m.schema+".blacklist WHERE card_no = ANY($1)", del)
 		}
 	}
-	// Sent at commit: wakes read-your-writes waiters and feed long polls in
-	// every process.
-	b.Queue("SELECT pg_notify($1, $2)", projections.NotifyChannel, Name)
+	if copied {
+		// Sent at commit: wakes read-your-writes waiters and feed long
+		// polls in every process. (A guarded batch's guard sends it.)
+		b.Queue("SELECT pg_notify($1, $2)", projections.NotifyChannel, Name)
+	}
 	return nil
 }
 
