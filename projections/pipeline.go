@@ -80,16 +80,22 @@ func GuardErr(err error) error {
 	return nil
 }
 
+// guardedAttempts bounds the retries of one guarded Apply. Each failed
+// guard means another writer stored events of the same log, so the batch's
+// fresh part shrinks: writers side by side (the runner and an erasure's
+// CatchUpTo) finish in a few attempts.
+const guardedAttempts = 10
+
 // Guarded runs apply, and again (after forgetting the checkpoint) when the
 // guard found the row moved; any other failure also forgets it.
 func Guarded(ctx context.Context, g *Guard, apply func() error) error {
-	for attempt := 0; ; attempt++ {
+	for attempt := 1; ; attempt++ {
 		err := apply()
 		if err == nil {
 			return nil
 		}
 		g.Known = false
-		if !errors.Is(err, ErrCheckpointMoved) || attempt == 2 || ctx.Err() != nil {
+		if !errors.Is(err, ErrCheckpointMoved) || attempt == guardedAttempts || ctx.Err() != nil {
 			return err
 		}
 	}
