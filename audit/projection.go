@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/cardledger/cardledger/domain"
@@ -24,6 +26,9 @@ type Projection struct {
 	pool   *pgxpool.Pool
 	schema string // Schema, or a rebuild's shadow
 	bulk   bool   // a rebuild's shadow: commits need not be durable
+
+	mu    sync.Mutex // one Apply at a time
+	guard projections.Guard
 }
 
 var _ projections.SchemaProjection = (*Projection)(nil)
@@ -66,19 +71,59 @@ func readCheckpoint(ctx context.Context, q queryRower, schema string, forUpdate 
 	return eventstore.Position{Commit: uint64(c), Prepare: uint64(pr)}, nil
 }
 
-// Apply implements projections.Projection: rows, heads and checkpoint in
-// one transaction, events at or before the checkpoint skipped.
+// Apply implements projections.Projection: rows, heads and checkpoint
+// stored together, events at or before the checkpoint skipped. A batch of up
+// to projections.PipelineMax events is one guarded pgx batch (one implicit
+// transaction, one round trip: projections.GuardSQL); a larger one a
+// transaction that locks the checkpoint and COPYs.
 func (p *Projection) Apply(ctx context.Context, batch []eventstore.RecordedEvent) error {
-	return pgx.BeginTxFunc(ctx, p.pool, projections.ApplyTx, func(tx pgx.Tx) error { return p.ApplyTx(ctx, tx, batch) })
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(batch) > projections.PipelineMax || p.bulk {
+		p.guard.Known = false
+		return pgx.BeginTxFunc(ctx, p.pool, projections.ApplyTx, func(tx pgx.Tx) error { return p.ApplyTx(ctx, tx, batch) })
+	}
+	return projections.Guarded(ctx, &p.guard, func() error { return p.applyGuarded(ctx, batch) })
 }
 
-// ApplyTx implements projections.SchemaProjection.
-func (p *Projection) ApplyTx(ctx context.Context, tx pgx.Tx, batch []eventstore.RecordedEvent) error {
-	cp, err := readCheckpoint(ctx, tx, p.schema, true)
+// applyGuarded is Apply as one guarded pgx batch.
+func (p *Projection) applyGuarded(ctx context.Context, batch []eventstore.RecordedEvent) error {
+	g := &p.guard
+	if !g.Known {
+		var c, pr int64
+		if err := p.pool.QueryRow(ctx, projections.GuardReadSQL(p.schema+".checkpoint", "")).Scan(&g.Table, &c, &pr); err != nil {
+			return fmt.Errorf("read audit checkpoint: %w", err)
+		}
+		g.Pos, g.Known = eventstore.Position{Commit: uint64(c), Prepare: uint64(pr)}, true
+	}
+	rows, streams, revs, hashes := freshRows(batch, g.Pos)
+	if len(rows) == 0 {
+		return nil
+	}
+	last := batch[len(batch)-1].Position
+	b := &pgx.Batch{}
+	b.Queue(projections.GuardSQL(p.schema+".checkpoint", "", ""), g.GuardArgs(last)...)
+	b.Queue(`INSERT INTO `+p.schema+`.actions (`+strings.Join(actionColumns, ", ")+`)
+		SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::uuid[], $6::text[],
+			$7::timestamptz[], $8::timestamptz[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[],
+			$14::text[], $15::text[])`, actionArrays(rows)...)
+	b.Queue(headsSQL(p.schema), streams, revs, hashes)
+	res := p.pool.SendBatch(ctx, b)
+	_, err := res.Exec()
+	err = projections.GuardErr(err)
+	if cerr := res.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("audit: store actions, heads and checkpoint: %w", cerr)
+	}
 	if err != nil {
 		return err
 	}
-	var rows [][]any
+	g.Pos = last
+	return nil
+}
+
+// freshRows are the action rows of the events after cp and the new head of
+// each stream they touch.
+func freshRows(batch []eventstore.RecordedEvent, cp eventstore.Position) (rows [][]any, streams []string, revs []int64, hashes [][]byte) {
 	heads := map[string]eventstore.RecordedEvent{}
 	var order []string
 	for _, e := range batch {
@@ -91,6 +136,71 @@ func (p *Projection) ApplyTx(ctx context.Context, tx pgx.Tx, batch []eventstore.
 		}
 		heads[e.Stream] = e
 	}
+	streams = make([]string, len(order))
+	revs = make([]int64, len(order))
+	hashes = make([][]byte, len(order))
+	for i, s := range order {
+		streams[i], revs[i], hashes[i] = text(s), int64(heads[s].Revision), heads[s].Hash
+	}
+	return rows, streams, revs, hashes
+}
+
+func headsSQL(schema string) string {
+	return `INSERT INTO ` + schema + `.stream_heads (stream, revision, hash)
+		SELECT * FROM unnest($1::text[], $2::bigint[], $3::bytea[])
+		ON CONFLICT (stream) DO UPDATE SET revision = excluded.revision, hash = excluded.hash`
+}
+
+// actionArrays turns action rows (actionRow) into one array per column.
+func actionArrays(rows [][]any) []any {
+	cols := make([]any, len(actionColumns))
+	for j := range cols {
+		switch rows[0][j].(type) {
+		case int64:
+			a := make([]int64, len(rows))
+			for i, r := range rows {
+				a[i] = r[j].(int64)
+			}
+			cols[j] = a
+		case string:
+			a := make([]string, len(rows))
+			for i, r := range rows {
+				a[i] = r[j].(string)
+			}
+			cols[j] = a
+		case [16]byte:
+			a := make([]pgtype.UUID, len(rows))
+			for i, r := range rows {
+				a[i] = pgtype.UUID{Bytes: r[j].([16]byte), Valid: true}
+			}
+			cols[j] = a
+		case time.Time, *time.Time:
+			a := make([]pgtype.Timestamptz, len(rows))
+			for i, r := range rows {
+				switch v := r[j].(type) {
+				case time.Time:
+					a[i] = pgtype.Timestamptz{Time: v, Valid: true}
+				case *time.Time:
+					if v != nil {
+						a[i] = pgtype.Timestamptz{Time: *v, Valid: true}
+					}
+				}
+			}
+			cols[j] = a
+		default:
+			panic(fmt.Sprintf("audit: no array for column %s of type %T", actionColumns[j], rows[0][j]))
+		}
+	}
+	return cols
+}
+
+// ApplyTx implements projections.SchemaProjection.
+func (p *Projection) ApplyTx(ctx context.Context, tx pgx.Tx, batch []eventstore.RecordedEvent) error {
+	cp, err := readCheckpoint(ctx, tx, p.schema, true)
+	if err != nil {
+		return err
+	}
+	rows, streams, revs, hashes := freshRows(batch, cp)
 	if len(rows) == 0 {
 		return nil
 	}
@@ -102,17 +212,9 @@ func (p *Projection) ApplyTx(ctx context.Context, tx pgx.Tx, batch []eventstore.
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{p.schema, "actions"}, actionColumns, pgx.CopyFromRows(rows)); err != nil {
 		return fmt.Errorf("audit: store actions: %w", err)
 	}
-	streams := make([]string, len(order))
-	revs := make([]int64, len(order))
-	hashes := make([][]byte, len(order))
-	for i, s := range order {
-		streams[i], revs[i], hashes[i] = text(s), int64(heads[s].Revision), heads[s].Hash
-	}
 	last := batch[len(batch)-1].Position
 	b := &pgx.Batch{}
-	b.Queue(`INSERT INTO `+p.schema+`.stream_heads (stream, revision, hash)
-		SELECT * FROM unnest($1::text[], $2::bigint[], $3::bytea[])
-		ON CONFLICT (stream) DO UPDATE SET revision = excluded.revision, hash = excluded.hash`, streams, revs, hashes)
+	b.Queue(headsSQL(p.schema), streams, revs, hashes)
 	b.Queue(`UPDATE `+p.schema+`.checkpoint SET pos_commit = $1, pos_prepare = $2`, int64(last.Commit), int64(last.Prepare))
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("audit: store heads and checkpoint: %w", err)

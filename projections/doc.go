@@ -20,8 +20,11 @@
 //   - Apply must be atomic with its checkpoint: a PostgreSQL projection
 //     writes its rows and the checkpoint in one transaction, and skips
 //     events at or before the checkpoint it reads (FOR UPDATE) in that
-//     transaction. A crash anywhere therefore neither loses nor repeats an
-//     event, and a stray second writer is harmless.
+//     transaction; or, for a live batch (pipeline.go), sends its writes as
+//     one pgx batch (one implicit transaction) led by a guard that moves
+//     the checkpoint only if it is still the one the projection read. A
+//     crash anywhere therefore neither loses nor repeats an event, and a
+//     stray second writer is harmless.
 //   - Event types a projection does not know are skipped (the checkpoint
 //     still moves past them). A Selective projection (batch, payments) also
 //     says which events it uses: a live batch of none of them only moves its

@@ -369,7 +369,7 @@ func (r *Runner) live(ctx context.Context, e *entry, pos eventstore.Position) er
 				break fill
 			}
 		}
-		if err := applyLive(ctx, e.p, batch); err != nil {
+		if err := ApplySelective(ctx, e.p, batch); err != nil {
 			return fmt.Errorf("apply %d events after %s: %w", len(batch), pos, err)
 		}
 		pos = batch[len(batch)-1].Position
@@ -378,9 +378,13 @@ func (r *Runner) live(ctx context.Context, e *entry, pos eventstore.Position) er
 	}
 }
 
-// applyLive applies a live batch, or only moves the checkpoint of a
-// Selective projection that uses none of its events.
-func applyLive(ctx context.Context, p Projection, batch []eventstore.RecordedEvent) error {
+// ApplySelective applies batch to p, or, if p is Selective and uses none of
+// its events, only moves its checkpoint (one statement, no checkpoint
+// lock). The runner applies live batches with it; a writer catching a
+// projection up outside the runner (batch.ReadModel.CatchUp) should too, so
+// that it does not hold the checkpoint's lock against the runner for
+// events neither uses.
+func ApplySelective(ctx context.Context, p Projection, batch []eventstore.RecordedEvent) error {
 	sel, ok := p.(Selective)
 	if !ok {
 		return p.Apply(ctx, batch)

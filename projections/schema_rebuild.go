@@ -98,12 +98,14 @@ func (s schemaRebuild) DropShadow(ctx context.Context) error {
 }
 
 // Swap implements Rebuildable. Locking the live checkpoint table stops live
-// applies (each starts by locking its row) and makes readers of the
-// checkpoint wait for the switch; inside the lock the shadow catches up to
-// where the live projection is, then the shadow's tables take the live
-// ones' place. A live writer waiting on the lock looks the table up again
-// once it gets it, and so continues on the new tables, skipping what they
-// already hold.
+// applies (each starts by locking its row, or, guarded, by updating it) and
+// makes readers of the checkpoint wait for the switch; inside the lock the
+// shadow catches up to where the live projection is, then the shadow's
+// tables take the live ones' place. A live writer waiting on the lock looks
+// the table up again once it gets it, and so continues on the new tables,
+// skipping what they already hold; a guarded one finds a checkpoint table
+// of another oid, fails its batch and reads the new checkpoint (rows it had
+// read from the old tables are not used).
 func (s schemaRebuild) Swap(ctx context.Context, shadow Projection, readAll ReadAllFunc) error {
 	st := s.Storage()
 	sh, ok := shadow.(SchemaProjection)

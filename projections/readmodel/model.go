@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -29,6 +30,9 @@ type Model struct {
 	// reads and the next rebuild starts over. Never for the live model: a
 	// blacklist seq a consumer saw must not vanish in a crash.
 	bulk bool
+
+	mu    sync.Mutex // one Apply at a time
+	guard projections.Guard
 }
 
 var _ projections.SchemaProjection = (*Model)(nil)
@@ -73,12 +77,101 @@ func readCheckpoint(ctx context.Context, q queryRower, schema string, forUpdate 
 	return eventstore.Position{Commit: uint64(c), Prepare: uint64(p)}, seq, nil
 }
 
-// Apply implements projections.Projection: one transaction writes the batch's rows and
-// the checkpoint.
+// Apply implements projections.Projection. A batch of up to
+// projections.PipelineMax events is read outside a transaction and written
+// as one guarded pgx batch (projections.GuardSQL: one implicit transaction
+// that moves the checkpoint only if no other writer did); a larger one (a
+// catch-up page) in one transaction that locks the checkpoint and COPYs.
 func (m *Model) Apply(ctx context.Context, batch []eventstore.RecordedEvent) error {
-	return pgx.BeginTxFunc(ctx, m.pool, projections.ApplyTx, func(tx pgx.Tx) error {
-		return m.applyTx(ctx, tx, batch)
-	})
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(batch) > projections.PipelineMax || m.bulk {
+		m.guard.Known = false
+		return pgx.BeginTxFunc(ctx, m.pool, projections.ApplyTx, func(tx pgx.Tx) error {
+			return m.applyTx(ctx, tx, batch)
+		})
+	}
+	return projections.Guarded(ctx, &m.guard, func() error { return m.applyGuarded(ctx, batch) })
+}
+
+// applyGuarded is Apply as one guarded pgx batch.
+func (m *Model) applyGuarded(ctx context.Context, batch []eventstore.RecordedEvent) error {
+	g := &m.guard
+	if !g.Known {
+		var c, p int64
+		if err := m.pool.QueryRow(ctx, projections.GuardReadSQL(m.schema+".checkpoint", ", last_seq")).
+			Scan(&g.Table, &c, &p, &g.Seq); err != nil {
+			return fmt.Errorf("read checkpoint of %s: %w", m.schema, err)
+		}
+		g.Pos, g.Known = eventstore.Position{Commit: uint64(c), Prepare: uint64(p)}, true
+	}
+	fresh, events, streams, err := decodeFresh(batch, g.Pos)
+	if err != nil || len(fresh) == 0 {
+		return err
+	}
+	f := newFold(g.Seq)
+	if err := m.loadDocs(ctx, m.pool, streams, f); err != nil {
+		return err
+	}
+	for _, d := range events {
+		f.apply(d.ev, d.e)
+	}
+	last := fresh[len(fresh)-1].Position
+	b := &pgx.Batch{}
+	// The fold's statements are small indexed ones: planned with their
+	// parameters and without JIT (as applyTx sets). The change
+	// notification rides on the guard (sent at commit, as queueWrites' own).
+	b.Queue(projections.GuardSQL(m.schema+".checkpoint", ", last_seq = $6, updated_at = now()",
+		", set_config('jit', 'off', true), set_config('plan_cache_mode', 'force_custom_plan', true), pg_notify($7, $8)"),
+		append(g.GuardArgs(last), f.lastSeq, projections.NotifyChannel, Name)...)
+	if err := m.queueWrites(b, f, false); err != nil {
+		return err
+	}
+	res := m.pool.SendBatch(ctx, b)
+	_, err = res.Exec()
+	err = projections.GuardErr(err)
+	if cerr := res.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("write read model: %w", cerr)
+	}
+	if err != nil {
+		return err
+	}
+	g.Pos, g.Seq = last, f.lastSeq
+	return nil
+}
+
+// decoded is a fresh event of a cardholder stream, decoded.
+type decoded struct {
+	ev eventstore.RecordedEvent
+	e  domain.Event
+}
+
+// decodeFresh keeps the events after cp and decodes those the read model
+// reads, naming their streams.
+func decodeFresh(batch []eventstore.RecordedEvent, cp eventstore.Position) ([]eventstore.RecordedEvent, []decoded, map[string]bool, error) {
+	fresh := batch[:0:0]
+	for _, ev := range batch {
+		if cp.Less(ev.Position) {
+			fresh = append(fresh, ev)
+		}
+	}
+	events := make([]decoded, 0, len(fresh))
+	streams := map[string]bool{}
+	for _, ev := range fresh {
+		if _, ok := domain.CardholderIDOfStream(ev.Stream); !ok {
+			continue // other aggregates (batches, PSAMs, usage) are not read here
+		}
+		e, err := domain.DecodeStoredEvent(ev.Type, ev.Data, ev.Metadata)
+		if errors.Is(err, domain.ErrUnknownEventType) {
+			continue
+		}
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("event %s at %s: %w", ev.ID, ev.Position, err)
+		}
+		events = append(events, decoded{ev, e})
+		streams[ev.Stream] = true
+	}
+	return fresh, events, streams, nil
 }
 
 // applyTx locks the checkpoint row first: it serialises writers (so blacklist
@@ -102,34 +195,9 @@ func (m *Model) applyTx(ctx context.Context, tx pgx.Tx, batch []eventstore.Recor
 	if err != nil {
 		return err
 	}
-	fresh := batch[:0:0]
-	for _, ev := range batch {
-		if cp.Less(ev.Position) {
-			fresh = append(fresh, ev)
-		}
-	}
-	if len(fresh) == 0 {
-		return nil
-	}
-	type decoded struct {
-		ev eventstore.RecordedEvent
-		e  domain.Event
-	}
-	events := make([]decoded, 0, len(fresh))
-	streams := map[string]bool{}
-	for _, ev := range fresh {
-		if _, ok := domain.CardholderIDOfStream(ev.Stream); !ok {
-			continue // other aggregates (batches, PSAMs, usage) are not read here
-		}
-		e, err := domain.DecodeStoredEvent(ev.Type, ev.Data, ev.Metadata)
-		if errors.Is(err, domain.ErrUnknownEventType) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("event %s at %s: %w", ev.ID, ev.Position, err)
-		}
-		events = append(events, decoded{ev, e})
-		streams[ev.Stream] = true
+	fresh, events, streams, err := decodeFresh(batch, cp)
+	if err != nil || len(fresh) == 0 {
+		return err
 	}
 	f := newFold(lastSeq)
 	if err := m.loadDocs(ctx, tx, streams, f); err != nil {
@@ -141,7 +209,12 @@ func (m *Model) applyTx(ctx context.Context, tx pgx.Tx, batch []eventstore.Recor
 	return m.write(ctx, tx, f, fresh[len(fresh)-1].Position)
 }
 
-func (m *Model) loadDocs(ctx context.Context, tx pgx.Tx, streams map[string]bool, f *fold) error {
+// querier is a pool or a transaction.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+func (m *Model) loadDocs(ctx context.Context, tx querier, streams map[string]bool, f *fold) error {
 	if len(streams) == 0 {
 		return nil
 	}

@@ -72,14 +72,13 @@ var blacklistColumns = []column{
 	{name: "card_no", typ: "text"}, {name: "reason", typ: "text"}, {name: "since", typ: "timestamptz"}, {name: "seq", typ: "bigint"},
 }
 
-// write stores the fold's rows and the new checkpoint. Steps and changes
-// go by COPY; the upserts, the deletes and the checkpoint in one pipelined
-// batch, so a batch of events costs a handful of round trips.
+// write stores the fold's rows and the new checkpoint in tx. Steps,
+// changes and new streams go by COPY; the upserts, the deletes and the
+// checkpoint in one pipelined batch, so a batch of events costs a handful
+// of round trips.
 func (m *Model) write(ctx context.Context, tx pgx.Tx, f *fold, last eventstore.Position) error {
 	if len(f.steps) > 0 {
-		_, err := tx.CopyFrom(ctx, pgx.Identifier{m.schema, "steps"},
-			[]string{"pos_commit", "pos_prepare", "stream", "application_id", "card_no", "step", "at",
-				"from_party", "to_party", "handler", "detail"},
+		_, err := tx.CopyFrom(ctx, pgx.Identifier{m.schema, "steps"}, stepColumns,
 			pgx.CopyFromSlice(len(f.steps), func(i int) ([]any, error) {
 				s := f.steps[i]
 				return []any{int64(s.pos.Commit), int64(s.pos.Prepare), s.stream, s.applicationID, s.cardNo,
@@ -90,8 +89,7 @@ func (m *Model) write(ctx context.Context, tx pgx.Tx, f *fold, last eventstore.P
 		}
 	}
 	if len(f.changes) > 0 {
-		_, err := tx.CopyFrom(ctx, pgx.Identifier{m.schema, "blacklist_changes"},
-			[]string{"seq", "card_no", "op", "reason", "at", "pos_commit", "pos_prepare"},
+		_, err := tx.CopyFrom(ctx, pgx.Identifier{m.schema, "blacklist_changes"}, changeColumns,
 			pgx.CopyFromSlice(len(f.changes), func(i int) ([]any, error) {
 				c := f.changes[i]
 				return []any{c.seq, c.cardNo, c.op, c.reason, c.at, int64(c.pos.Commit), int64(c.pos.Prepare)}, nil
@@ -100,20 +98,13 @@ func (m *Model) write(ctx context.Context, tx pgx.Tx, f *fold, last eventstore.P
 			return fmt.Errorf("copy blacklist changes: %w", err)
 		}
 	}
-
-	b := &pgx.Batch{}
-	if m.bulk {
-		b.Queue("SET LOCAL synchronous_commit = off")
-	}
 	// Streams without rows yet (every stream, in a rebuild's first pass over
 	// it) are plain inserts and go by COPY; the others are upserted. No
 	// other writer can add them meanwhile: the checkpoint lock serialises
 	// writers, and card numbers are unique, so a new stream's cards are new.
-	var fresh, stored []string
+	var fresh []string
 	for _, stream := range sortedKeys(f.dirty) {
-		if f.stored[stream] {
-			stored = append(stored, stream)
-		} else {
+		if !f.stored[stream] {
 			fresh = append(fresh, stream)
 		}
 	}
@@ -129,8 +120,69 @@ func (m *Model) write(ctx context.Context, tx pgx.Tx, f *fold, last eventstore.P
 			return err
 		}
 	}
-	if len(stored) > 0 {
-		holders, cards, err := rowsOf(f, stored)
+	b := &pgx.Batch{}
+	if m.bulk {
+		b.Queue("SET LOCAL synchronous_commit = off")
+	}
+	if err := m.queueWrites(b, f, true); err != nil {
+		return err
+	}
+	b.Queue("UPDATE "+m.schema+".checkpoint SET pos_commit = $1, pos_prepare = $2, last_seq = $3, updated_at = now()",
+		int64(last.Commit), int64(last.Prepare), f.lastSeq)
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("write read model: %w", err)
+	}
+	return nil
+}
+
+var (
+	stepColumns = []string{"pos_commit", "pos_prepare", "stream", "application_id", "card_no", "step", "at",
+		"from_party", "to_party", "handler", "detail"}
+	changeColumns = []string{"seq", "card_no", "op", "reason", "at", "pos_commit", "pos_prepare"}
+)
+
+// queueWrites queues the fold's row writes on b. copied: write has
+// already COPYed the steps, the changes and the new streams, and the change
+// notification is queued here; otherwise those rows are queued too, as
+// inserts from arrays, and the guard sends the notification.
+func (m *Model) queueWrites(b *pgx.Batch, f *fold, copied bool) error {
+	if !copied && len(f.steps) > 0 {
+		n := len(f.steps)
+		pc, pp := make([]int64, n), make([]int64, n)
+		stream, app, card, step, from, to, handler, detail := make([]string, n), make([]string, n), make([]string, n),
+			make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		at := make([]time.Time, n)
+		for i, s := range f.steps {
+			pc[i], pp[i], stream[i], app[i], card[i], step[i], at[i] = int64(s.pos.Commit), int64(s.pos.Prepare),
+				s.stream, s.applicationID, s.cardNo, s.step, s.at
+			from[i], to[i], handler[i], detail[i] = s.from, s.to, s.handler, s.detail
+		}
+		b.Queue("INSERT INTO "+m.schema+".steps ("+strings.Join(stepColumns, ", ")+`)
+			SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[],
+				$7::timestamptz[], $8::text[], $9::text[], $10::text[], $11::text[])`,
+			pc, pp, stream, app, card, step, at, from, to, handler, detail)
+	}
+	if !copied && len(f.changes) > 0 {
+		n := len(f.changes)
+		seq, pc, pp := make([]int64, n), make([]int64, n), make([]int64, n)
+		card, op, reason := make([]string, n), make([]string, n), make([]string, n)
+		at := make([]time.Time, n)
+		for i, c := range f.changes {
+			seq[i], card[i], op[i], reason[i], at[i], pc[i], pp[i] = c.seq, c.cardNo, c.op, c.reason, c.at,
+				int64(c.pos.Commit), int64(c.pos.Prepare)
+		}
+		b.Queue("INSERT INTO "+m.schema+".blacklist_changes ("+strings.Join(changeColumns, ", ")+`)
+			SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::bigint[], $7::bigint[])`,
+			seq, card, op, reason, at, pc, pp)
+	}
+	var upsert []string
+	for _, stream := range sortedKeys(f.dirty) {
+		if !copied || f.stored[stream] {
+			upsert = append(upsert, stream)
+		}
+	}
+	if len(upsert) > 0 {
+		holders, cards, err := rowsOf(f, upsert)
 		if err != nil {
 			return err
 		}
@@ -164,13 +216,10 @@ func (m *Model) write(ctx context.Context, tx pgx.Tx, f *fold, last eventstore.P
 			b.Queue("DELETE FROM "+m.schema+".blacklist WHERE card_no = ANY($1)", del)
 		}
 	}
-	b.Queue("UPDATE "+m.schema+".checkpoint SET pos_commit = $1, pos_prepare = $2, last_seq = $3, updated_at = now()",
-		int64(last.Commit), int64(last.Prepare), f.lastSeq)
-	// Sent at commit: wakes read-your-writes waiters and feed long polls in
-	// every process.
-	b.Queue("SELECT pg_notify($1, $2)", projections.NotifyChannel, Name)
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
-		return fmt.Errorf("write read model: %w", err)
+	if copied {
+		// Sent at commit: wakes read-your-writes waiters and feed long
+		// polls in every process. (A guarded batch's guard sends it.)
+		b.Queue("SELECT pg_notify($1, $2)", projections.NotifyChannel, Name)
 	}
 	return nil
 }
