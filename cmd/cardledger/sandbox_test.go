@@ -296,6 +296,12 @@ func TestSandboxProductionDesk(t *testing.T) {
 	}, time.Minute, 100*time.Millisecond, "the sandbox's desk produces the app's application")
 	assert.Regexp(t, `^621\d{16}$`, got.account, "the bank simulator's account")
 	assert.Regexp(t, `^[0-9A-F]{32}$`, got.chip, "the vendor simulator's chip")
+	// What the app itself sees of it: applying again is refused with the
+	// card's status.
+	st, again := r.call(http.MethodPost, "/v1/cardholders/"+holder+"/applications", sb, map[string]any{"source": "online", "bank_code": "102"})
+	assert.Equal(t, http.StatusConflict, st, "%v", again)
+	assert.Equal(t, domain.CodeValidCardExists, again["code"])
+	assert.Contains(t, again["detail"], "already has a produced card")
 
 	// The batch that made it went through every file of the exchange.
 	var batchID string
