@@ -114,14 +114,18 @@ func runSandboxDesk(ctx context.Context, svc *batch.Service, t *sandboxTenant) (
 	if err != nil {
 		return round, err
 	}
+	// A batch that cannot go on does not hold up the others nor the new
+	// one; every error is returned (and logged) and tried again next round.
+	var errs []error
 	since := time.Now().AddDate(0, 0, -sandboxDeskRevisitDays).Format(domain.DateLayout)
 	for _, b := range batches {
-		if b.CreatedOn < since {
+		if b.CreatedOn < since || ctx.Err() != nil {
 			break // newest first: the rest are older
 		}
 		done, err := driveSandboxBatch(ctx, svc, b.BatchID, round)
 		if err != nil {
-			return round, err
+			errs = append(errs, err)
+			continue
 		}
 		if done {
 			round.Finished = append(round.Finished, b.BatchID)
@@ -129,17 +133,17 @@ func runSandboxDesk(ctx context.Context, svc *batch.Service, t *sandboxTenant) (
 	}
 	b, err := svc.CreateBatch(ctx, "", domain.BatchFilter{})
 	if de, ok := domain.AsError(err); ok && de.Code == domain.CodeBatchEmpty {
-		return round, nil
+		return round, errors.Join(errs...)
 	}
 	if err != nil {
-		return round, fmt.Errorf("select pending applications: %w", err)
+		return round, errors.Join(append(errs, fmt.Errorf("select pending applications: %w", err))...)
 	}
 	round.Created = b.ID
 	if _, err := driveSandboxBatch(ctx, svc, b.ID, round); err != nil {
-		return round, err
+		return round, errors.Join(append(errs, err)...)
 	}
 	round.Finished = append(round.Finished, b.ID)
-	return round, nil
+	return round, errors.Join(errs...)
 }
 
 // driveSandboxBatch takes the batch from the step it is at to the end of
