@@ -106,8 +106,9 @@ var (
 
 // appsServingHolders are the open-platform app types that serve holders
 // for the city through a third party (the seed's 通过第三方向服务对象提供卡申请、
-// 卡挂失): registering a holder and a temporary loss, nothing that issues or
-// cancels a card. Apps carry no region scope: they act city-wide.
+// 卡挂失): registering a holder, applying for a card and a temporary loss,
+// nothing that issues or cancels a card. Apps carry no region scope: they
+// act city-wide.
 var appsServingHolders = []string{domain.AppIdentityReading}
 
 // forApps lets apps of types call r (httpapi.Route.AppTypes).
@@ -150,6 +151,7 @@ func (a *API) cardRoutes() []httpapi.Route {
 				"After a cancellation the application is a replacement and records the replacement fee (fee_exemption as for /replacement)",
 			Request:   applyBody{Source: domain.SourceCounter, BankCode: "102", PhotoRef: examplePhotoRef},
 			Responses: policeProblems,
+			AppTypes:  appsServingHolders,
 		}, false, func(ctx context.Context, c echo.Context, env Envelope, b applyBody) (Result, error) {
 			p, _ := httpapi.PrincipalFrom(c)
 			holder := c.Param("id")

@@ -337,6 +337,7 @@ var appAccess = map[string][]string{
 	"GET /v1/payment/merchants/{id}/settlements/{date}/mismatches.csv": {domain.AppFinancialPayment},
 
 	"POST /v1/cardholders":                    {domain.AppIdentityReading},
+	"POST /v1/cardholders/{id}/applications":  {domain.AppIdentityReading},
 	"POST /v1/cards/{card_no}/temporary-loss": {domain.AppIdentityReading},
 }
 

@@ -30,7 +30,10 @@ import (
 // of its own (CARDLEDGER_SANDBOX_POSTGRES_URL, always its own PostgreSQL
 // event store, no ClickHouse, no replica, no sandbox of its own). It is
 // opened on first use: the database is created if missing, migrated, and
-// seeded with a small demo city when its event store is empty.
+// seeded with a small demo city when its event store is empty. While it is
+// open, its production desk (sandbox_desk.go) takes its pending
+// applications through the batch exchange with the bank and vendor
+// simulators.
 
 // Sandbox demo city: small, so that opening it stays quick.
 const (
@@ -156,6 +159,9 @@ func (s *sandbox) build(ctx context.Context) (*sandboxTenant, error) {
 	run, stop := context.WithCancel(s.base)
 	t := &sandboxTenant{d: d, a: a, e: e, stop: stop}
 	startProjections(run, &t.wg, d, a.runner)
+	if every := cfg.SandboxProductionInterval; every > 0 {
+		startSandboxDesk(run, &t.wg, a.batches, t, every, d.log)
+	}
 	t.wg.Add(1)
 	go func() {
 		defer t.wg.Done()

@@ -11,8 +11,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -22,6 +24,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cardledger/cardledger/batch"
 	"github.com/cardledger/cardledger/domain"
 	"github.com/cardledger/cardledger/eventstore/pgstore/pgstoretest"
 	"github.com/cardledger/cardledger/internal/auth"
@@ -42,6 +45,11 @@ type sandboxRig struct {
 }
 
 func startSandboxRig(t *testing.T) *sandboxRig {
+	return startSandboxRigWith(t, nil)
+}
+
+// startSandboxRigWith is startSandboxRig with more settings.
+func startSandboxRigWith(t *testing.T, more map[string]string) *sandboxRig {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	t.Cleanup(cancel)
@@ -49,6 +57,7 @@ func startSandboxRig(t *testing.T) *sandboxRig {
 	sandboxURL, err := config.SandboxURLOf(dbURL)
 	require.NoError(t, err)
 	vars := map[string]string{"CARDLEDGER_POSTGRES_URL": dbURL, "CARDLEDGER_LOG_LEVEL": "error", "CARDLEDGER_RATE_LIMIT": "0"}
+	maps.Copy(vars, more)
 	env := &environment{stdout: io.Discard, stderr: io.Discard, getenv: func(k string) string { return vars[k] }}
 	require.Equal(t, 0, run(ctx, env, []string{"migrate"}))
 	d, err := parseConfig(env, flag.NewFlagSet("test", flag.ContinueOnError), nil)
@@ -130,18 +139,19 @@ func (r *sandboxRig) app() (id string, prod, sandbox cred) {
 		cred{client: sb["client"].(string), secret: sb["secret"].(string)}
 }
 
-// fingerprint is the content of a database's event log and read models:
-// per table, its row count and an md5 of its rows.
+// fingerprint is the content of a database's event log and read models
+// (the batch read model's too): per table, its row count and an md5 of its rows.
 func fingerprint(t *testing.T, ctx context.Context, pool *pgxpool.Pool) map[string]string {
 	t.Helper()
 	rows, err := pool.Query(ctx, `SELECT table_schema || '.' || table_name FROM information_schema.tables
-		WHERE (table_schema = 'readmodel' OR table_name IN ('eventstore_events', 'platform_apps', 'platform_counters', 'api_clients'))
+		WHERE (table_schema IN ('readmodel', 'batchrm') OR table_name IN ('eventstore_events', 'platform_apps', 'platform_counters', 'api_clients'))
 		AND table_type = 'BASE TABLE' ORDER BY 1`)
 	require.NoError(t, err)
 	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	require.NoError(t, err)
 	require.Contains(t, tables, "public.eventstore_events")
 	require.Contains(t, tables, "readmodel.cardholders")
+	require.Contains(t, tables, "batchrm.batches")
 	out := map[string]string{}
 	for _, tbl := range tables {
 		var n int
@@ -171,11 +181,7 @@ func TestSandboxCallsNeverTouchProduction(t *testing.T) {
 	appID, prod, sb := r.app() // the first app opens the sandbox: create, migrate, seed
 	t.Logf("account, approval and first app, opening the sandbox: %s", time.Since(started).Round(time.Millisecond))
 
-	// Production at rest: its read model has applied its whole log.
-	head := pgstoretest.CommittedHead(t, r.b.d.pool)
-	st, body := r.call(http.MethodGet, "/v1/blacklist/A00000000?min_position="+head.String(), cred{key: r.admin}, nil)
-	require.Equal(t, http.StatusOK, st, "%v", body)
-	before := fingerprint(t, ctx, r.b.d.pool)
+	before := r.productionAtRest()
 
 	sandboxPool := testpg.NewPool(t, r.sandbox)
 	var card string
@@ -243,4 +249,159 @@ func TestSandboxCallsNeverTouchProduction(t *testing.T) {
 	assert.Equal(t, http.StatusUnauthorized, st, "the revoked app's sandbox credential")
 	st, _ = r.call(http.MethodGet, "/v1/blacklist/"+card, keyed, nil)
 	assert.Equal(t, http.StatusUnauthorized, st, "the revoked app's sandbox key")
+}
+
+// productionAtRest waits until production's read models have applied its
+// whole log and returns their fingerprint.
+func (r *sandboxRig) productionAtRest() map[string]string {
+	r.t.Helper()
+	head := pgstoretest.CommittedHead(r.t, r.b.d.pool)
+	st, body := r.call(http.MethodGet, "/v1/blacklist/A00000000?min_position="+head.String(), cred{key: r.admin}, nil)
+	require.Equal(r.t, http.StatusOK, st, "%v", body)
+	require.NoError(r.t, r.b.a.batches.ReadModel().CatchUp(r.ctx, r.b.d.store))
+	return fingerprint(r.t, r.ctx, r.b.d.pool)
+}
+
+// sandboxDeskInterval is the desk's interval in TestSandboxProductionDesk.
+const sandboxDeskInterval = "200ms"
+
+// TestSandboxProductionDesk: an identity-reading app's sandbox credential
+// registers a holder and applies for a card; within a few rounds of the
+// sandbox's production desk (every 200 ms here) the application has gone
+// through a batch — bank account opened by the bank simulator, card
+// produced by the vendor simulator, bank data confirmed — and the card is
+// produced in the sandbox's read model, while production's event log,
+// read models (batch read model included), clients and counters stay
+// byte-for-byte unchanged and no batch exists there.
+func TestSandboxProductionDesk(t *testing.T) {
+	r := startSandboxRigWith(t, map[string]string{"CARDLEDGER_SANDBOX_PRODUCTION_INTERVAL": sandboxDeskInterval})
+	ctx := r.ctx
+	_, _, sb := r.app() // opens the sandbox and starts its desk
+	before := r.productionAtRest()
+
+	st, reg := r.call(http.MethodPost, "/v1/cardholders", sb, map[string]any{"id_number": "11010519491231002X", "name": "张三",
+		"sex": "female", "nationality": "CHN", "region_code": "320506"})
+	require.Equal(t, http.StatusCreated, st, "%v", reg)
+	holder := reg["cardholder_id"].(string)
+	st, applied := r.call(http.MethodPost, "/v1/cardholders/"+holder+"/applications", sb, map[string]any{"source": "online", "bank_code": "102"})
+	require.Equal(t, http.StatusCreated, st, "%v", applied)
+
+	sandboxPool := testpg.NewPool(t, r.sandbox)
+	type card struct{ no, status, account, chip, vendor string }
+	var got card
+	require.Eventually(t, func() bool {
+		err := sandboxPool.QueryRow(ctx, `SELECT card_no, status, account_no, chip_id, vendor FROM readmodel.cards
+			WHERE cardholder_id = $1 AND is_current`, holder).Scan(&got.no, &got.status, &got.account, &got.chip, &got.vendor)
+		return err == nil && got.status == string(domain.StatusProduced)
+	}, time.Minute, 100*time.Millisecond, "the sandbox's desk produces the app's application")
+	assert.Regexp(t, `^621\d{16}$`, got.account, "the bank simulator's account")
+	assert.Regexp(t, `^[0-9A-F]{32}$`, got.chip, "the vendor simulator's chip")
+	// What the app itself sees of it: applying again is refused with the
+	// card's status.
+	st, again := r.call(http.MethodPost, "/v1/cardholders/"+holder+"/applications", sb, map[string]any{"source": "online", "bank_code": "102"})
+	assert.Equal(t, http.StatusConflict, st, "%v", again)
+	assert.Equal(t, domain.CodeValidCardExists, again["code"])
+	assert.Contains(t, again["detail"], "already has a produced card")
+
+	// The batch that made it went through every file of the exchange.
+	var batchID string
+	require.NoError(t, sandboxPool.QueryRow(ctx, `SELECT batch_id FROM batchrm.applications WHERE cardholder_id = $1`, holder).Scan(&batchID))
+	tenant, err := r.b.a.sandbox.open(ctx)
+	require.NoError(t, err)
+	stt, err := tenant.a.batches.Status(ctx, batchID)
+	require.NoError(t, err)
+	assert.Equal(t, domain.StepActivationApplied, stt.Step)
+	assert.ElementsMatch(t, []domain.BatchFileKind{domain.FileBankOpen, domain.FileProduction, domain.FileBankData}, slices.Collect(maps.Keys(stt.Exports)))
+
+	// Production: untouched, and no batch of its own.
+	assert.Equal(t, before, fingerprint(t, ctx, r.b.d.pool), "production's log, read models, clients and counters are unchanged")
+	var batches int
+	require.NoError(t, r.b.d.pool.QueryRow(ctx, `SELECT count(*) FROM batchrm.batches`).Scan(&batches))
+	assert.Zero(t, batches, "production has no batch")
+	st, p := r.call(http.MethodGet, "/v1/cardholders/"+holder, cred{key: r.admin}, nil)
+	assert.Equal(t, http.StatusNotFound, st, "the sandbox's holder is not production's: %v", p)
+}
+
+// TestSandboxProductionDeskGoesOnAndRunsOnce: a round that stopped half-way
+// (here a batch selected, confirmed and its bank file exported by hand,
+// the desk off) is finished by the next round from the step the batch
+// reached; while another instance holds the desk's lock, a round does
+// nothing.
+func TestSandboxProductionDeskGoesOnAndRunsOnce(t *testing.T) {
+	r := startSandboxRigWith(t, map[string]string{"CARDLEDGER_SANDBOX_PRODUCTION_INTERVAL": "off"})
+	ctx := r.ctx
+	_, _, sb := r.app()
+	st, reg := r.call(http.MethodPost, "/v1/cardholders", sb, map[string]any{"id_number": "11010519491231002X", "name": "张三",
+		"sex": "female", "nationality": "CHN", "region_code": "320506"})
+	require.Equal(t, http.StatusCreated, st, "%v", reg)
+	holder := reg["cardholder_id"].(string)
+	st, applied := r.call(http.MethodPost, "/v1/cardholders/"+holder+"/applications", sb, map[string]any{"source": "online", "bank_code": "102"})
+	require.Equal(t, http.StatusCreated, st, "%v", applied)
+
+	tenant, err := r.b.a.sandbox.open(ctx)
+	require.NoError(t, err)
+	svc := tenant.a.batches
+	require.NoError(t, svc.ReadModel().CatchUp(ctx, tenant.d.store))
+	b, err := svc.CreateBatch(ctx, "HALFWAY", domain.BatchFilter{})
+	require.NoError(t, err)
+	_, err = svc.Review(ctx, b.ID, "clerk", "")
+	require.NoError(t, err)
+	_, err = svc.Confirm(ctx, b.ID, "clerk")
+	require.NoError(t, err)
+	_, err = svc.Export(ctx, b.ID, domain.FileBankOpen)
+	require.NoError(t, err)
+
+	// Another instance's desk holds the lock: this one does nothing.
+	other := testpg.NewPool(t, r.sandbox)
+	conn, err := other.Acquire(ctx)
+	require.NoError(t, err)
+	_, err = conn.Exec(ctx, "SELECT pg_advisory_lock($1)", int64(sandboxDeskLock))
+	require.NoError(t, err)
+	round, err := runSandboxDesk(ctx, svc, tenant)
+	require.NoError(t, err)
+	assert.Nil(t, round, "another instance's desk holds the lock")
+	status, err := svc.Status(ctx, b.ID)
+	require.NoError(t, err)
+	assert.Equal(t, domain.StepBankExported, status.Step)
+	_, err = conn.Exec(ctx, "SELECT pg_advisory_unlock($1)", int64(sandboxDeskLock))
+	require.NoError(t, err)
+	conn.Release()
+
+	round, err = runSandboxDesk(ctx, svc, tenant)
+	require.NoError(t, err)
+	require.NotNil(t, round)
+	assert.Equal(t, []string{"HALFWAY"}, round.Finished, "the half-done batch, and no other")
+	assert.Empty(t, round.Created, "nobody else was pending")
+	status, err = svc.Status(ctx, b.ID)
+	require.NoError(t, err)
+	assert.Equal(t, domain.StepActivationApplied, status.Step)
+	members, err := svc.Members(ctx, b.ID, "")
+	require.NoError(t, err)
+	var mine []batch.MemberStatus
+	for _, m := range members {
+		if m.CardholderID == holder {
+			mine = append(mine, m)
+		}
+	}
+	require.Len(t, mine, 1)
+	// The bank and the vendor answer this batch with a seed of its own (2%
+	// refused or failed): the round's counts are the batch's outcomes.
+	assert.Equal(t, status.Stages[domain.MemberAccountRefused]+status.Stages[domain.MemberAccountOpened]+
+		status.Stages[domain.MemberProduced]+status.Stages[domain.MemberProductionFailed], status.Members)
+	assert.Equal(t, status.Stages[domain.MemberProduced], round.Counts["production.produced"])
+	assert.Equal(t, status.Stages[domain.MemberProductionFailed], round.Counts["production.production_failed"])
+	assert.Equal(t, status.Stages[domain.MemberAccountRefused], round.Counts["bank_open.account_refused"])
+	var cardStatus string
+	if mine[0].Stage == domain.MemberProduced {
+		require.Eventually(t, func() bool {
+			err := tenant.d.pool.QueryRow(ctx, `SELECT status FROM readmodel.cards WHERE card_no = $1`, mine[0].CardNo).Scan(&cardStatus)
+			return err == nil && cardStatus == string(domain.StatusProduced)
+		}, 30*time.Second, 50*time.Millisecond, "the member produced is a produced card")
+	}
+
+	round, err = runSandboxDesk(ctx, svc, tenant)
+	require.NoError(t, err)
+	if mine[0].Stage == domain.MemberProduced {
+		assert.Equal(t, &deskRound{Counts: map[string]int{}}, round, "a round with nothing to do does nothing")
+	}
 }

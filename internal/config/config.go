@@ -104,6 +104,10 @@ type Config struct {
 	// SandboxPostgresURL is the database of the open platform's sandbox
 	// tenant (its event store and read models); "" when the sandbox is off.
 	SandboxPostgresURL string
+	// SandboxProductionInterval is how often the sandbox's production desk
+	// runs its pending applications through the batch exchange with the
+	// bank and vendor simulators; 0 ("off") turns the desk off.
+	SandboxProductionInterval time.Duration
 }
 
 // SandboxOff is the CARDLEDGER_SANDBOX_POSTGRES_URL that turns the sandbox off.
@@ -187,6 +191,7 @@ var Settings = append([]Setting{
 	{"CARDLEDGER_POLICE_URL", "police-url", "(empty: identity check off)", "base URL of the police identity source (`cardledger simulate police` plays it): registrations and counter applications check name and ID number there and take the person's photo"},
 	{"CARDLEDGER_POLICE_TIMEOUT", "police-timeout", "5s", "how long one identity check may take before the request is refused (police_timeout)"},
 	{"CARDLEDGER_SANDBOX_POSTGRES_URL", "sandbox-postgres-url", "(same server as CARDLEDGER_POSTGRES_URL, database `<name>_sandbox`, pool of 4)", "PostgreSQL database of the open platform's sandbox tenant (event store and read models), created, migrated and seeded with demo holders on first use; `off` turns the sandbox off (docs/platform.md)"},
+	{"CARDLEDGER_SANDBOX_PRODUCTION_INTERVAL", "sandbox-production-interval", "30s", "how often the sandbox's production desk puts the sandbox's pending applications into a batch and answers its files with the bank and vendor simulators, so they reach produced (docs/platform.md, \"Sandbox\"); a positive duration up to 24h, or `off`"},
 }, append(feeSettings, notifySettings...)...)
 
 // DefaultServerURL is a server on this machine at the default listen address.
@@ -255,6 +260,8 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	fs.StringVar(&ecardLoginRate, "ecard-login-rate", env("CARDLEDGER_ECARD_LOGIN_RATE", "20"), "scan-to-login sessions per client address a minute")
 	var sandboxURL string
 	fs.StringVar(&sandboxURL, "sandbox-postgres-url", getenv("CARDLEDGER_SANDBOX_POSTGRES_URL"), "PostgreSQL URL of the open platform's sandbox tenant, or off")
+	var sandboxProduction string
+	fs.StringVar(&sandboxProduction, "sandbox-production-interval", env("CARDLEDGER_SANDBOX_PRODUCTION_INTERVAL", "30s"), "how often the sandbox's production desk runs, or off")
 	fs.StringVar(&ecardRisk, "ecard-risk-window", env("CARDLEDGER_ECARD_RISK_WINDOW", "10m"), "window of the e-card two-city risk check")
 	var policeTimeout string
 	fs.StringVar(&c.PoliceURL, "police-url", getenv("CARDLEDGER_POLICE_URL"), "base URL of the police identity source; empty: check off")
@@ -324,6 +331,12 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 		c.RateLimitShared = false
 	default:
 		return Config{}, fmt.Errorf("CARDLEDGER_RATE_LIMIT_SCOPE / --rate-limit-scope: want cluster or instance, got %q", rateScope)
+	}
+	if sandboxProduction != SandboxOff {
+		if c.SandboxProductionInterval, err = time.ParseDuration(sandboxProduction); err != nil ||
+			c.SandboxProductionInterval <= 0 || c.SandboxProductionInterval > 24*time.Hour {
+			return Config{}, fmt.Errorf("CARDLEDGER_SANDBOX_PRODUCTION_INTERVAL / --sandbox-production-interval: want a positive duration up to 24h like 30s, or off, got %q", sandboxProduction)
+		}
 	}
 	if c.AuditDigestInterval, err = time.ParseDuration(digestEvery); err != nil || c.AuditDigestInterval <= 0 {
 		return Config{}, fmt.Errorf("CARDLEDGER_AUDIT_DIGEST_INTERVAL / --audit-digest-interval: want a positive duration like 1h, got %q", digestEvery)

@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Every setting must be documented in the README's configuration table.
@@ -105,6 +106,27 @@ func TestSandboxDatabase(t *testing.T) {
 	off := map[string]string{"CARDLEDGER_POSTGRES_URL": base["CARDLEDGER_POSTGRES_URL"], "CARDLEDGER_SANDBOX_POSTGRES_URL": SandboxOff}
 	if got := load(off).SandboxPostgresURL; got != "" {
 		t.Errorf("sandbox off: got %q", got)
+	}
+}
+
+// The sandbox's production desk runs every 30 s by default; a duration of
+// its own wins, "off" turns it off, and anything else is refused by name.
+func TestSandboxProductionInterval(t *testing.T) {
+	load := func(v string) (Config, error) {
+		return Load(newFlagSet(), nil, func(k string) string {
+			return map[string]string{"CARDLEDGER_SANDBOX_PRODUCTION_INTERVAL": v}[k]
+		})
+	}
+	for v, want := range map[string]time.Duration{"": 30 * time.Second, "250ms": 250 * time.Millisecond, "2m": 2 * time.Minute, "off": 0} {
+		c, err := load(v)
+		if err != nil || c.SandboxProductionInterval != want {
+			t.Errorf("%q: got %s, %v; want %s", v, c.SandboxProductionInterval, err, want)
+		}
+	}
+	for _, v := range []string{"0s", "-1s", "soon", "25h", "OFF"} {
+		if _, err := load(v); err == nil || !strings.Contains(err.Error(), "CARDLEDGER_SANDBOX_PRODUCTION_INTERVAL") {
+			t.Errorf("%q: error %v should name the setting", v, err)
+		}
 	}
 }
 
