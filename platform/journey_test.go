@@ -25,6 +25,7 @@ import (
 	"github.com/cardledger/cardledger/internal/httpapi"
 	"github.com/cardledger/cardledger/internal/testpg"
 	"github.com/cardledger/cardledger/platform"
+	"github.com/cardledger/cardledger/platform/platformtest"
 )
 
 // The quota clock stands still inside one minute, so a minute quota cannot
@@ -116,22 +117,7 @@ var contact = map[string]any{"name": "王工", "phone": "13800000000"}
 // social credit code (Jining's region, a random organisation code): an
 // organisation registers one account.
 func registration(t testing.TB) map[string]any {
-	return map[string]any{"name": "济宁某某信息技术有限公司", "credit_code": newCreditCode(t), "contact": contact}
-}
-
-func newCreditCode(t testing.TB) string {
-	t.Helper()
-	const alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-	b := make([]byte, 9)
-	_, err := rand.Read(b)
-	require.NoError(t, err)
-	base := "91370800"
-	for _, c := range b {
-		base += string(alphabet[int(c)%len(alphabet)])
-	}
-	check, err := domain.CreditCodeCheckChar(base)
-	require.NoError(t, err)
-	return base + string(check)
+	return map[string]any{"name": "济宁某某信息技术有限公司", "credit_code": platformtest.NewCreditCode(t), "contact": contact}
 }
 
 // registerApproved registers an account and approves it: its id and key.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/cardledger/cardledger/domain"
 	"github.com/cardledger/cardledger/internal/httpapi"
+	"github.com/cardledger/cardledger/platform/platformtest"
 )
 
 // payCred is how a test calls: a bearer key, or signed as an app.
@@ -93,7 +94,7 @@ func newPayWorld(p payAPI, admin string) payWorld {
 	p.t.Helper()
 	var w payWorld
 	acc := p.must(http.StatusCreated, http.MethodPost, "/v1/platform/accounts", payCred{}, map[string]any{
-		"name": "济宁某某信息技术有限公司", "credit_code": newCreditCode(p.t),
+		"name": "济宁某某信息技术有限公司", "credit_code": platformtest.NewCreditCode(p.t),
 		"contact": map[string]any{"name": "王工", "phone": "13800000000"}})
 	w.account = acc["id"].(string)
 	appr := p.must(http.StatusOK, http.MethodPost, "/v1/platform/accounts/"+w.account+"/approval", bearerCred(admin), nil)
@@ -108,24 +109,6 @@ func newPayWorld(p payAPI, admin string) payWorld {
 	w.notifySecret = reg["notify_secret"].(string)
 	p.must(http.StatusOK, http.MethodPost, "/v1/payment/merchants/"+w.merchant+"/approval", bearerCred(admin), nil)
 	return w
-}
-
-// newCreditCode is a valid unified social credit code (Jining's region
-// code, a random organisation code), new for each account: an
-// organisation registers one account.
-func newCreditCode(t testing.TB) string {
-	t.Helper()
-	const alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-	b := make([]byte, 9)
-	_, err := rand.Read(b)
-	require.NoError(t, err)
-	base := "91370800"
-	for _, c := range b {
-		base += string(alphabet[int(c)%len(alphabet)])
-	}
-	check, err := domain.CreditCodeCheckChar(base)
-	require.NoError(t, err)
-	return base + string(check)
 }
 
 func merchantBody() map[string]any {

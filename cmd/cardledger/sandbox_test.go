@@ -31,6 +31,7 @@ import (
 	"github.com/cardledger/cardledger/internal/config"
 	"github.com/cardledger/cardledger/internal/httpapi"
 	"github.com/cardledger/cardledger/internal/testpg"
+	"github.com/cardledger/cardledger/platform/platformtest"
 )
 
 // sandboxRig is a production server (PostgreSQL only) whose sandbox is
@@ -125,7 +126,7 @@ func (r *sandboxRig) call(method, path string, c cred, body any) (int, map[strin
 func (r *sandboxRig) app() (id string, prod, sandbox cred) {
 	r.t.Helper()
 	st, acc := r.call(http.MethodPost, "/v1/platform/accounts", cred{}, map[string]any{"name": "济宁某某信息技术有限公司",
-		"credit_code": newCreditCode(r.t), "contact": map[string]any{"name": "王工", "phone": "13800000000"}})
+		"credit_code": platformtest.NewCreditCode(r.t), "contact": map[string]any{"name": "王工", "phone": "13800000000"}})
 	require.Equal(r.t, http.StatusCreated, st, "%v", acc)
 	st, appr := r.call(http.MethodPost, "/v1/platform/accounts/"+acc["id"].(string)+"/approval", cred{key: r.admin}, nil)
 	require.Equal(r.t, http.StatusOK, st, "%v", appr)
