@@ -17,8 +17,14 @@ import (
 type Options struct {
 	// MaxBatch is the most events handed to one Apply while live (2000).
 	MaxBatch int
-	// Linger is how long a live batch waits for more events (5ms).
+	// Linger is how long a live batch waits for more events after its
+	// first (5ms).
 	Linger time.Duration
+	// LingerIdle, when set and shorter than Linger, closes a live batch
+	// sooner: once no event came for LingerIdle. A batch then waits the
+	// whole Linger only while events keep arriving (under load), and a
+	// lone event is applied after LingerIdle (0: only Linger closes it).
+	LingerIdle time.Duration
 	// PageSize is the ReadAll page during catch-up and rebuild; each page
 	// is one Apply (5000).
 	PageSize int
@@ -328,7 +334,8 @@ func (r *Runner) catchUp(ctx context.Context, p Projection, pageSize int, after 
 }
 
 // live subscribes after pos and applies events in batches of up to
-// MaxBatch, each closed when the subscription has nothing more within Linger.
+// MaxBatch, each closed Linger after its first event, or sooner when
+// LingerIdle passed without a new one.
 func (r *Runner) live(ctx context.Context, e *entry, pos eventstore.Position) error {
 	ctx, cancel := context.WithCancel(ctx)
 	events := make(chan eventstore.RecordedEvent, 2*r.optionsOf(e).MaxBatch)
@@ -346,9 +353,20 @@ func (r *Runner) live(ctx context.Context, e *entry, pos eventstore.Position) er
 			}
 		})
 	}()
-	linger := time.NewTimer(r.optionsOf(e).Linger)
+	opts := r.optionsOf(e)
+	linger := time.NewTimer(opts.Linger)
 	defer linger.Stop()
-	batch := make([]eventstore.RecordedEvent, 0, r.optionsOf(e).MaxBatch)
+	// idle fires at most once per LingerIdle; whether the batch was idle
+	// that long is judged from the last arrival, so an event costs a clock
+	// read, not a timer reset.
+	idleAfter := opts.LingerIdle
+	if idleAfter >= opts.Linger {
+		idleAfter = 0
+	}
+	idle := time.NewTimer(time.Hour)
+	idle.Stop()
+	defer idle.Stop()
+	batch := make([]eventstore.RecordedEvent, 0, opts.MaxBatch)
 	for {
 		batch = batch[:0]
 		select {
@@ -359,14 +377,29 @@ func (r *Runner) live(ctx context.Context, e *entry, pos eventstore.Position) er
 		case ev := <-events:
 			batch = append(batch, ev)
 		}
-		linger.Reset(r.optionsOf(e).Linger)
+		linger.Reset(opts.Linger)
+		var idleC <-chan time.Time
+		var last time.Time
+		if idleAfter > 0 {
+			idle.Reset(idleAfter)
+			idleC, last = idle.C, time.Now()
+		}
 	fill:
-		for len(batch) < r.optionsOf(e).MaxBatch {
+		for len(batch) < opts.MaxBatch {
 			select {
 			case ev := <-events:
 				batch = append(batch, ev)
+				if idleC != nil {
+					last = time.Now()
+				}
 			case <-linger.C:
 				break fill
+			case <-idleC:
+				quiet := time.Since(last)
+				if quiet >= idleAfter {
+					break fill
+				}
+				idle.Reset(idleAfter - quiet)
 			}
 		}
 		if err := ApplySelective(ctx, e.p, batch); err != nil {

@@ -1,0 +1,119 @@
+package projections_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/cardledger/cardledger/eventstore"
+	"github.com/cardledger/cardledger/projections"
+)
+
+// batches records the live batches it is handed, as their event types.
+type batches struct {
+	mu  sync.Mutex
+	cp  eventstore.Position
+	got [][]string
+}
+
+func (b *batches) Name() string { return "batches" }
+
+func (b *batches) Checkpoint(context.Context) (eventstore.Position, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.cp, nil
+}
+
+func (b *batches) Apply(_ context.Context, batch []eventstore.RecordedEvent) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var types []string
+	for _, e := range batch {
+		types = append(types, e.Type)
+	}
+	b.got = append(b.got, types)
+	b.cp = batch[len(batch)-1].Position
+	return nil
+}
+
+func (b *batches) reset() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.got = nil
+}
+
+func (b *batches) batches() [][]string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.got)
+}
+
+// lingerEnv runs a batches projection with a linger of a minute and the
+// given LingerIdle, live after a first event; append adds one event.
+func lingerEnv(t *testing.T, idle time.Duration) (r *projections.Runner, p *batches, appendOne func(typ string) eventstore.Position) {
+	e := newEnv(t)
+	p = &batches{}
+	r = projections.NewRunner(e.store, e.pool, e.log).
+		WithOptions(projections.Options{Linger: time.Minute, LingerIdle: idle,
+			LockPoll: 20 * time.Millisecond, Retry: 20 * time.Millisecond}).
+		Add(p)
+	appendOne = func(typ string) eventstore.Position {
+		res, err := e.store.Append(context.Background(), "linger-"+uuid.NewString(), eventstore.NoStream(),
+			[]eventstore.EventData{{ID: uuid.New(), Type: typ, Data: []byte(`{}`)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Position
+	}
+	e.start(t, r)
+	// The first event may come in catch-up's page, or live after the idle
+	// gap; either way the runner is live once it is applied.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := r.WaitFor(ctx, appendOne("Warm")); err != nil {
+		t.Fatal(err)
+	}
+	p.reset()
+	return r, p, appendOne
+}
+
+// With a linger of a minute, a lone live event is applied once LingerIdle
+// passed without another: a quiet system does not wait out the linger.
+func TestLoneLiveEventWaitsOnlyTheIdleGap(t *testing.T) {
+	r, p, appendOne := lingerEnv(t, 20*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := r.WaitFor(ctx, appendOne("Lone")); err != nil {
+		t.Fatalf("a lone event with a 1 minute linger and a 20 ms idle gap: %v", err)
+	}
+	if got, want := fmt.Sprint(p.batches()), "[[Lone]]"; got != want {
+		t.Fatalf("batches %s, want %s", got, want)
+	}
+}
+
+// Events that keep coming, each within LingerIdle of the one before, share
+// one batch even when together they span more than LingerIdle: the gap is
+// measured from the last event, not the first.
+func TestEventsWithinTheIdleGapShareOneBatch(t *testing.T) {
+	r, p, appendOne := lingerEnv(t, time.Second)
+	var last eventstore.Position
+	for i := range 6 { // 0, 250, …, 1250 ms: more than the idle gap from first to last
+		if i > 0 {
+			time.Sleep(250 * time.Millisecond)
+		}
+		last = appendOne(fmt.Sprintf("E%d", i))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := r.WaitFor(ctx, last); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := fmt.Sprint(p.batches()), "[[E0 E1 E2 E3 E4 E5]]"; got != want {
+		t.Fatalf("batches %s, want %s", got, want)
+	}
+}
