@@ -53,13 +53,13 @@ func (b *batches) batches() [][]string {
 	return slices.Clone(b.got)
 }
 
-// lingerEnv runs a batches projection with a linger of a minute and the
-// given LingerIdle, live after a first event; append adds one event.
-func lingerEnv(t *testing.T, idle time.Duration) (r *projections.Runner, p *batches, appendOne func(typ string) eventstore.Position) {
+// lingerEnv runs a batches projection with the given Linger and
+// LingerIdle, live after a first event; appendOne adds one event.
+func lingerEnv(t *testing.T, linger, idle time.Duration) (r *projections.Runner, p *batches, appendOne func(typ string) eventstore.Position) {
 	e := newEnv(t)
 	p = &batches{}
 	r = projections.NewRunner(e.store, e.pool, e.log).
-		WithOptions(projections.Options{Linger: time.Minute, LingerIdle: idle,
+		WithOptions(projections.Options{Linger: linger, LingerIdle: idle,
 			LockPoll: 20 * time.Millisecond, Retry: 20 * time.Millisecond}).
 		Add(p)
 	appendOne = func(typ string) eventstore.Position {
@@ -83,9 +83,9 @@ func lingerEnv(t *testing.T, idle time.Duration) (r *projections.Runner, p *batc
 }
 
 // With a linger of a minute, a lone live event is applied once LingerIdle
-// passed without another: a quiet system does not wait out the linger.
+// passed without a second: a quiet system does not wait out the linger.
 func TestLoneLiveEventWaitsOnlyTheIdleGap(t *testing.T) {
-	r, p, appendOne := lingerEnv(t, 20*time.Millisecond)
+	r, p, appendOne := lingerEnv(t, time.Minute, 20*time.Millisecond)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := r.WaitFor(ctx, appendOne("Lone")); err != nil {
@@ -96,24 +96,22 @@ func TestLoneLiveEventWaitsOnlyTheIdleGap(t *testing.T) {
 	}
 }
 
-// Events that keep coming, each within LingerIdle of the one before, share
-// one batch even when together they span more than LingerIdle: the gap is
-// measured from the last event, not the first.
-func TestEventsWithinTheIdleGapShareOneBatch(t *testing.T) {
-	r, p, appendOne := lingerEnv(t, time.Second)
-	var last eventstore.Position
-	for i := range 6 { // 0, 250, …, 1250 ms: more than the idle gap from first to last
-		if i > 0 {
-			time.Sleep(250 * time.Millisecond)
-		}
-		last = appendOne(fmt.Sprintf("E%d", i))
-	}
+// Once a second event came within LingerIdle, events keep coming and the
+// batch waits out the whole linger: an event after the idle gap but within
+// the linger joins it.
+func TestBatchWithASecondEventWaitsTheWholeLinger(t *testing.T) {
+	r, p, appendOne := lingerEnv(t, 3*time.Second, time.Second)
+	appendOne("E0")
+	time.Sleep(200 * time.Millisecond)
+	appendOne("E1")
+	time.Sleep(1300 * time.Millisecond) // past the idle gap, within the linger
+	last := appendOne("E2")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	if err := r.WaitFor(ctx, last); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := fmt.Sprint(p.batches()), "[[E0 E1 E2 E3 E4 E5]]"; got != want {
+	if got, want := fmt.Sprint(p.batches()), "[[E0 E1 E2]]"; got != want {
 		t.Fatalf("batches %s, want %s", got, want)
 	}
 }

@@ -21,9 +21,10 @@ type Options struct {
 	// first (5ms).
 	Linger time.Duration
 	// LingerIdle, when set and shorter than Linger, closes a live batch
-	// sooner: once no event came for LingerIdle. A batch then waits the
-	// whole Linger only while events keep arriving (under load), and a
-	// lone event is applied after LingerIdle (0: only Linger closes it).
+	// that is still one event LingerIdle after it began: a lone event (a
+	// quiet system) is applied after LingerIdle, and only a batch to which
+	// events keep coming (load) waits the whole Linger (0: every batch
+	// waits Linger).
 	LingerIdle time.Duration
 	// PageSize is the ReadAll page during catch-up and rebuild; each page
 	// is one Apply (5000).
@@ -334,8 +335,8 @@ func (r *Runner) catchUp(ctx context.Context, p Projection, pageSize int, after 
 }
 
 // live subscribes after pos and applies events in batches of up to
-// MaxBatch, each closed Linger after its first event, or sooner when
-// LingerIdle passed without a new one.
+// MaxBatch, each closed Linger after its first event, or LingerIdle after
+// it when it is still that one event.
 func (r *Runner) live(ctx context.Context, e *entry, pos eventstore.Position) error {
 	ctx, cancel := context.WithCancel(ctx)
 	events := make(chan eventstore.RecordedEvent, 2*r.optionsOf(e).MaxBatch)
@@ -356,9 +357,6 @@ func (r *Runner) live(ctx context.Context, e *entry, pos eventstore.Position) er
 	opts := r.optionsOf(e)
 	linger := time.NewTimer(opts.Linger)
 	defer linger.Stop()
-	// idle fires at most once per LingerIdle; whether the batch was idle
-	// that long is judged from the last arrival, so an event costs a clock
-	// read, not a timer reset.
 	idleAfter := opts.LingerIdle
 	if idleAfter >= opts.Linger {
 		idleAfter = 0
@@ -379,27 +377,24 @@ func (r *Runner) live(ctx context.Context, e *entry, pos eventstore.Position) er
 		}
 		linger.Reset(opts.Linger)
 		var idleC <-chan time.Time
-		var last time.Time
 		if idleAfter > 0 {
 			idle.Reset(idleAfter)
-			idleC, last = idle.C, time.Now()
+			idleC = idle.C
 		}
 	fill:
 		for len(batch) < opts.MaxBatch {
 			select {
 			case ev := <-events:
 				batch = append(batch, ev)
-				if idleC != nil {
-					last = time.Now()
-				}
 			case <-linger.C:
 				break fill
 			case <-idleC:
-				quiet := time.Since(last)
-				if quiet >= idleAfter {
+				// A lone event goes now; once a second one came, events
+				// keep coming and the batch waits out the linger.
+				if len(batch) == 1 {
 					break fill
 				}
-				idle.Reset(idleAfter - quiet)
+				idleC = nil
 			}
 		}
 		if err := ApplySelective(ctx, e.p, batch); err != nil {

@@ -78,9 +78,9 @@ func postgresProjections(pool *pgxpool.Pool) []projections.Projection {
 	return append(readmodel.All(pool), batch.NewReadModel(pool), audit.NewProjection(pool), payments.NewReadModel(pool))
 }
 
-// liveIdle closes a live batch of the PostgreSQL projections once no event
-// came for it, so that the linger is waited out only while events keep
-// coming (under load) and a lone event is applied soon.
+// liveIdle closes a live batch of the PostgreSQL projections still holding
+// one event after it, so that only a batch to which events keep coming
+// (load) waits out the linger and a lone event is applied soon.
 const liveIdle = 5 * time.Millisecond
 
 // postgresRunnerOptions are the batching of the runners of PostgreSQL

@@ -162,7 +162,7 @@ var Settings = append([]Setting{
 	{"CARDLEDGER_LOG_LEVEL", "log-level", "info", "debug, info, warn or error"},
 	{"CARDLEDGER_LOG_FORMAT", "log-format", "json", "json or text"},
 	{"CARDLEDGER_PROJECTIONS", "projections", "true", "run the projections inside serve (false when `cardledger project` runs them)"},
-	{"CARDLEDGER_PROJECTION_LINGER", "projection-linger", DefaultProjectionLinger.String(), "how long a live batch of the PostgreSQL projections (read models, audit, deliveries) waits for more events after its first (1ms to 1s); it closes sooner once events stop coming for 5ms. Longer: fewer, larger batches (fewer statements per command under load), later visibility (README, Performance)"},
+	{"CARDLEDGER_PROJECTION_LINGER", "projection-linger", DefaultProjectionLinger.String(), "how long a live batch of the PostgreSQL projections (read models, audit, deliveries) waits for more events after its first (1ms to 1s); a batch still holding one event after 5ms goes then. Longer: fewer, larger batches (fewer statements per command under load), later visibility (README, Performance)"},
 	{"CARDLEDGER_TLS_CERT", "tls-cert", "(empty: plain HTTP)", "PEM certificate file; with CARDLEDGER_TLS_KEY, serve HTTPS"},
 	{"CARDLEDGER_TLS_KEY", "tls-key", "", "PEM private key file of CARDLEDGER_TLS_CERT"},
 	{"CARDLEDGER_TLS_CLIENT_CA", "tls-client-ca", "(empty: no client certificates)", "PEM CA bundle; a verified client certificate whose subject is registered (`clients add --auth tls --subject S`) identifies the client"},
