@@ -18,7 +18,7 @@ type Options struct {
 	// MaxBatch is the most events handed to one Apply while live (2000).
 	MaxBatch int
 	// Linger is how long a live batch waits for more events after its
-	// first (5ms).
+	// first (5ms; serve and project: CARDLEDGER_PROJECTION_LINGER).
 	Linger time.Duration
 	// LingerIdle, when set and shorter than Linger, closes a live batch
 	// that is still one event LingerIdle after it began: a lone event (a

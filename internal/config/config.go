@@ -194,7 +194,7 @@ var Settings = append([]Setting{
 }, append(feeSettings, notifySettings...)...)
 
 // DefaultProjectionLinger is CARDLEDGER_PROJECTION_LINGER's default.
-const DefaultProjectionLinger = 5 * time.Millisecond
+const DefaultProjectionLinger = 15 * time.Millisecond
 
 // DefaultServerURL is a server on this machine at the default listen address.
 const DefaultServerURL = "http://127.0.0.1:8080"
