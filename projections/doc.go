@@ -9,8 +9,9 @@
 //     reloads its state: Recover), catches up with large ReadAll pages,
 //     then subscribes to $all for live events (the PostgreSQL store has one
 //     live reader per process, shared by every subscription), and hands events to Apply in
-//     batches (up to MaxBatch events, or whatever arrived within Linger), so
-//     catch-up costs a few round trips per batch, not per event.
+//     batches (up to MaxBatch events, or whatever arrived within Linger; a
+//     lone event only LingerIdle), so catch-up costs a few round trips per
+//     batch, not per event.
 //   - Only one instance of each projection is active in a deployment: the
 //     runner holds a session-level PostgreSQL advisory lock per projection
 //     name on a dedicated connection. Other instances wait on that lock and

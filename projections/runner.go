@@ -17,8 +17,15 @@ import (
 type Options struct {
 	// MaxBatch is the most events handed to one Apply while live (2000).
 	MaxBatch int
-	// Linger is how long a live batch waits for more events (5ms).
+	// Linger is how long a live batch waits for more events after its
+	// first (5ms; serve and project: CARDLEDGER_PROJECTION_LINGER).
 	Linger time.Duration
+	// LingerIdle, when set and shorter than Linger, closes a live batch
+	// that is still one event LingerIdle after it began: a lone event (a
+	// quiet system) is applied after LingerIdle, and only a batch to which
+	// events keep coming (load) waits the whole Linger (0: every batch
+	// waits Linger).
+	LingerIdle time.Duration
 	// PageSize is the ReadAll page during catch-up and rebuild; each page
 	// is one Apply (5000).
 	PageSize int
@@ -328,7 +335,8 @@ func (r *Runner) catchUp(ctx context.Context, p Projection, pageSize int, after 
 }
 
 // live subscribes after pos and applies events in batches of up to
-// MaxBatch, each closed when the subscription has nothing more within Linger.
+// MaxBatch, each closed Linger after its first event, or LingerIdle after
+// it when it is still that one event.
 func (r *Runner) live(ctx context.Context, e *entry, pos eventstore.Position) error {
 	ctx, cancel := context.WithCancel(ctx)
 	events := make(chan eventstore.RecordedEvent, 2*r.optionsOf(e).MaxBatch)
@@ -346,9 +354,17 @@ func (r *Runner) live(ctx context.Context, e *entry, pos eventstore.Position) er
 			}
 		})
 	}()
-	linger := time.NewTimer(r.optionsOf(e).Linger)
+	opts := r.optionsOf(e)
+	linger := time.NewTimer(opts.Linger)
 	defer linger.Stop()
-	batch := make([]eventstore.RecordedEvent, 0, r.optionsOf(e).MaxBatch)
+	idleAfter := opts.LingerIdle
+	if idleAfter >= opts.Linger {
+		idleAfter = 0
+	}
+	idle := time.NewTimer(time.Hour)
+	idle.Stop()
+	defer idle.Stop()
+	batch := make([]eventstore.RecordedEvent, 0, opts.MaxBatch)
 	for {
 		batch = batch[:0]
 		select {
@@ -359,14 +375,26 @@ func (r *Runner) live(ctx context.Context, e *entry, pos eventstore.Position) er
 		case ev := <-events:
 			batch = append(batch, ev)
 		}
-		linger.Reset(r.optionsOf(e).Linger)
+		linger.Reset(opts.Linger)
+		var idleC <-chan time.Time
+		if idleAfter > 0 {
+			idle.Reset(idleAfter)
+			idleC = idle.C
+		}
 	fill:
-		for len(batch) < r.optionsOf(e).MaxBatch {
+		for len(batch) < opts.MaxBatch {
 			select {
 			case ev := <-events:
 				batch = append(batch, ev)
 			case <-linger.C:
 				break fill
+			case <-idleC:
+				// A lone event goes now; once a second one came, events
+				// keep coming and the batch waits out the linger.
+				if len(batch) == 1 {
+					break fill
+				}
+				idleC = nil
 			}
 		}
 		if err := ApplySelective(ctx, e.p, batch); err != nil {

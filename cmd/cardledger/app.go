@@ -78,6 +78,17 @@ func postgresProjections(pool *pgxpool.Pool) []projections.Projection {
 	return append(readmodel.All(pool), batch.NewReadModel(pool), audit.NewProjection(pool), payments.NewReadModel(pool))
 }
 
+// liveIdle closes a live batch of the PostgreSQL projections still holding
+// one event after it, so that only a batch to which events keep coming
+// (load) waits out the linger and a lone event is applied soon.
+const liveIdle = 5 * time.Millisecond
+
+// postgresRunnerOptions are the batching of the runners of PostgreSQL
+// projections (read models, audit, deliveries); analytics has its own.
+func postgresRunnerOptions(cfg config.Config) projections.Options {
+	return projections.Options{Linger: cfg.ProjectionLinger, LingerIdle: liveIdle}
+}
+
 func buildApp(ctx context.Context, d *deps) (*app, error) {
 	store, err := d.openStore(ctx)
 	if err != nil {
@@ -88,7 +99,7 @@ func buildApp(ctx context.Context, d *deps) (*app, error) {
 		return nil, err
 	}
 	a := &app{d: d, metrics: prometheus.NewRegistry()}
-	a.runner = projections.NewRunner(store, pool, d.log).Add(postgresProjections(pool)...)
+	a.runner = projections.NewRunner(store, pool, d.log).WithOptions(postgresRunnerOptions(d.cfg)).Add(postgresProjections(pool)...)
 	a.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if d.cfg.ClickHouseURL != "" {
 		// Not Open: a ClickHouse outage at start is ridden out like one
@@ -109,7 +120,7 @@ func buildApp(ctx context.Context, d *deps) (*app, error) {
 	if a.notifyMetrics, err = notifications.NewMetrics(a.metrics); err != nil {
 		return nil, err
 	}
-	a.deliveries = projections.NewRunner(store, pool, d.log).Add(a.deliveryProjection(store, pool))
+	a.deliveries = projections.NewRunner(store, pool, d.log).WithOptions(postgresRunnerOptions(d.cfg)).Add(a.deliveryProjection(store, pool))
 	if d.cfg.Notify.Enabled() {
 		head, _, err := store.Head(ctx)
 		if err != nil {

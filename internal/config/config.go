@@ -40,7 +40,10 @@ type Config struct {
 	LogLevel        string
 	LogFormat       string // json or text
 	Projections     bool   // run projections inside serve
-	ShutdownGrace   time.Duration
+	// ProjectionLinger is how long a live batch of the PostgreSQL
+	// projections waits for more events after its first (projections.Options.Linger).
+	ProjectionLinger time.Duration
+	ShutdownGrace    time.Duration
 	// RateLimitShared keeps the buckets in PostgreSQL for every instance
 	// (CARDLEDGER_RATE_LIMIT_SCOPE=cluster); false: per instance.
 	RateLimitShared bool
@@ -163,6 +166,7 @@ var Settings = append([]Setting{
 	{"CARDLEDGER_LOG_LEVEL", "log-level", "info", "debug, info, warn or error"},
 	{"CARDLEDGER_LOG_FORMAT", "log-format", "json", "json or text"},
 	{"CARDLEDGER_PROJECTIONS", "projections", "true", "run the projections inside serve (false when `cardledger project` runs them)"},
+	{"CARDLEDGER_PROJECTION_LINGER", "projection-linger", DefaultProjectionLinger.String(), "how long a live batch of the PostgreSQL projections (read models, audit, deliveries) waits for more events after its first (1ms to 1s); a batch still holding one event after 5ms goes then. Longer: fewer, larger batches (fewer statements per command under load), later visibility (README, Performance)"},
 	{"CARDLEDGER_TLS_CERT", "tls-cert", "(empty: plain HTTP)", "PEM certificate file; with CARDLEDGER_TLS_KEY, serve HTTPS"},
 	{"CARDLEDGER_TLS_KEY", "tls-key", "", "PEM private key file of CARDLEDGER_TLS_CERT"},
 	{"CARDLEDGER_TLS_CLIENT_CA", "tls-client-ca", "(empty: no client certificates)", "PEM CA bundle; a verified client certificate whose subject is registered (`clients add --auth tls --subject S`) identifies the client"},
@@ -193,6 +197,9 @@ var Settings = append([]Setting{
 	{"CARDLEDGER_SANDBOX_POSTGRES_URL", "sandbox-postgres-url", "(same server as CARDLEDGER_POSTGRES_URL, database `<name>_sandbox`, pool of 4)", "PostgreSQL database of the open platform's sandbox tenant (event store and read models), created, migrated and seeded with demo holders on first use; `off` turns the sandbox off (docs/platform.md)"},
 	{"CARDLEDGER_SANDBOX_PRODUCTION_INTERVAL", "sandbox-production-interval", "30s", "how often the sandbox's production desk puts the sandbox's pending applications into a batch and answers its files with the bank and vendor simulators, so they reach produced (docs/platform.md, \"Sandbox\"); a positive duration up to 24h, or `off`"},
 }, append(feeSettings, notifySettings...)...)
+
+// DefaultProjectionLinger is CARDLEDGER_PROJECTION_LINGER's default.
+const DefaultProjectionLinger = 15 * time.Millisecond
 
 // DefaultServerURL is a server on this machine at the default listen address.
 const DefaultServerURL = "http://127.0.0.1:8080"
@@ -225,6 +232,8 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	fs.StringVar(&c.LogLevel, "log-level", env("CARDLEDGER_LOG_LEVEL", "info"), "log level")
 	fs.StringVar(&c.LogFormat, "log-format", env("CARDLEDGER_LOG_FORMAT", "json"), "log format: json or text")
 	fs.StringVar(&projections, "projections", env("CARDLEDGER_PROJECTIONS", "true"), "run projections inside serve")
+	var linger string
+	fs.StringVar(&linger, "projection-linger", env("CARDLEDGER_PROJECTION_LINGER", DefaultProjectionLinger.String()), "how long a live projection batch waits for more events")
 	var allowPrivate string
 	fs.StringVar(&allowPrivate, "delivery-allow-private", env("CARDLEDGER_DELIVERY_ALLOW_PRIVATE", "false"), "accept receiver URLs on loopback and private addresses")
 	fs.StringVar(&c.PaymentBankURL, "payment-bank-url", getenv("CARDLEDGER_PAYMENT_BANK_URL"), "payment bank port base URL (empty: the built-in simulator)")
@@ -309,6 +318,9 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 		c.Projections = false
 	default:
 		return Config{}, fmt.Errorf("CARDLEDGER_PROJECTIONS / --projections: want true or false, got %q", projections)
+	}
+	if c.ProjectionLinger, err = time.ParseDuration(linger); err != nil || c.ProjectionLinger < time.Millisecond || c.ProjectionLinger > time.Second {
+		return Config{}, fmt.Errorf("CARDLEDGER_PROJECTION_LINGER / --projection-linger: want a duration from 1ms to 1s like 30ms, got %q", linger)
 	}
 	if c.DashboardPublic, err = strconv.ParseBool(dashboardPublic); err != nil {
 		return Config{}, fmt.Errorf("CARDLEDGER_DASHBOARD_PUBLIC / --dashboard-public: want true or false, got %q", dashboardPublic)

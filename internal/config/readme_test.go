@@ -47,6 +47,7 @@ func TestBadSettingsAreRefusedWithTheirName(t *testing.T) {
 		"CARDLEDGER_CITY_CODE":         {"CARDLEDGER_CITY_CODE": "32"},
 		"CARDLEDGER_POSTGRES_READ_URL": {"CARDLEDGER_POSTGRES_READ_URL": "esdb://127.0.0.1:2113"},
 		"CARDLEDGER_PROVINCE_TIMEOUT":  {"CARDLEDGER_PROVINCE_TIMEOUT": "soon"},
+		"CARDLEDGER_PROJECTION_LINGER": {"CARDLEDGER_PROJECTION_LINGER": "2s"},
 	}
 	for name, env := range cases {
 		_, err := Load(newFlagSet(), nil, func(k string) string { return env[k] })
@@ -141,6 +142,30 @@ func TestClickHouseClusterIsAnIdentifier(t *testing.T) {
 		}
 		if !ok && err == nil {
 			t.Errorf("%q accepted", name)
+		}
+	}
+}
+
+// The projections' linger: the default, the environment's, a flag's over
+// it; outside 1ms..1s it is refused.
+func TestProjectionLinger(t *testing.T) {
+	load := func(env map[string]string, args ...string) (Config, error) {
+		return Load(newFlagSet(), args, func(k string) string { return env[k] })
+	}
+	c, err := load(nil)
+	if err != nil || c.ProjectionLinger != DefaultProjectionLinger {
+		t.Fatalf("default: %v, %v; want %v", c.ProjectionLinger, err, DefaultProjectionLinger)
+	}
+	env := map[string]string{"CARDLEDGER_PROJECTION_LINGER": "30ms"}
+	if c, err = load(env); err != nil || c.ProjectionLinger != 30*time.Millisecond {
+		t.Fatalf("env 30ms: %v, %v", c.ProjectionLinger, err)
+	}
+	if c, err = load(env, "--projection-linger", "60ms"); err != nil || c.ProjectionLinger != 60*time.Millisecond {
+		t.Fatalf("flag 60ms over env 30ms: %v, %v", c.ProjectionLinger, err)
+	}
+	for _, bad := range []string{"0s", "500us", "1001ms", "-5ms", "soon"} {
+		if _, err := load(map[string]string{"CARDLEDGER_PROJECTION_LINGER": bad}); err == nil {
+			t.Errorf("linger %q accepted", bad)
 		}
 	}
 }
