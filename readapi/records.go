@@ -143,7 +143,12 @@ func (a *API) recordRoutes() []httpapi.Route {
 			Summary:  "Card by number: status, bank, dates, custody (where the card is, who handled it) and custody history. Accepts min_position.",
 			Response: exampleCard, Params: minPosition, Responses: notFound},
 		{Method: http.MethodGet, Path: "/v1/cardholders/{id}/progress", Roles: rolesRecords, Handler: a.getProgress,
-			Summary:  "Production progress (制卡进度) of the current application, or of ?application_id=: each step with its time. Accepts min_position.",
+			Summary: "Production progress (制卡进度) of the current application, or of ?application_id=: each step with its time. Accepts min_position.",
+			// Identity-reading apps apply for cards for holders (a third
+			// party's 卡申请) and follow them here; the answer holds no
+			// personal data, and a cardholder id is a keyed hash only a
+			// registration or an ID-number lookup gives out.
+			AppTypes: []string{domain.AppIdentityReading},
 			Response: exampleProgress, Responses: notFound, Params: []httpapi.Param{
 				httpapi.Query("application_id", "An earlier application of the holder; default the current one", "0b8e3c1d-5a7f-4e2b-9c6d-1f2a3b4c5d6e"),
 				httpapi.MinPosition}},

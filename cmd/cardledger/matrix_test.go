@@ -338,6 +338,7 @@ var appAccess = map[string][]string{
 
 	"POST /v1/cardholders":                    {domain.AppIdentityReading},
 	"POST /v1/cardholders/{id}/applications":  {domain.AppIdentityReading},
+	"GET /v1/cardholders/{id}/progress":       {domain.AppIdentityReading},
 	"POST /v1/cards/{card_no}/temporary-loss": {domain.AppIdentityReading},
 }
 

@@ -297,8 +297,13 @@ func TestSandboxProductionDesk(t *testing.T) {
 	}, time.Minute, 100*time.Millisecond, "the sandbox's desk produces the app's application")
 	assert.Regexp(t, `^621\d{16}$`, got.account, "the bank simulator's account")
 	assert.Regexp(t, `^[0-9A-F]{32}$`, got.chip, "the vendor simulator's chip")
-	// What the app itself sees of it: applying again is refused with the
-	// card's status.
+	// What the app itself sees of it: the application's progress, and
+	// applying again is refused with the card's status.
+	st, progress := r.call(http.MethodGet, "/v1/cardholders/"+holder+"/progress", sb, nil)
+	require.Equal(t, http.StatusOK, st, "%v", progress)
+	assert.Equal(t, string(domain.StatusProduced), progress["status"])
+	assert.Equal(t, got.no, progress["card_no"])
+	assert.Equal(t, applied["application_id"], progress["application_id"], "%v", applied)
 	st, again := r.call(http.MethodPost, "/v1/cardholders/"+holder+"/applications", sb, map[string]any{"source": "online", "bank_code": "102"})
 	assert.Equal(t, http.StatusConflict, st, "%v", again)
 	assert.Equal(t, domain.CodeValidCardExists, again["code"])
