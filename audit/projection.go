@@ -52,23 +52,7 @@ func (p *Projection) Name() string { return ProjectionName }
 
 // Checkpoint implements projections.Projection.
 func (p *Projection) Checkpoint(ctx context.Context) (eventstore.Position, error) {
-	return readCheckpoint(ctx, p.pool, p.schema, false)
-}
-
-type queryRower interface {
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
-
-func readCheckpoint(ctx context.Context, q queryRower, schema string, forUpdate bool) (eventstore.Position, error) {
-	sql := "SELECT pos_commit, pos_prepare FROM " + schema + ".checkpoint"
-	if forUpdate {
-		sql += " FOR UPDATE"
-	}
-	var c, pr int64
-	if err := q.QueryRow(ctx, sql).Scan(&c, &pr); err != nil {
-		return eventstore.Position{}, fmt.Errorf("read audit checkpoint: %w", err)
-	}
-	return eventstore.Position{Commit: uint64(c), Prepare: uint64(pr)}, nil
+	return projections.SchemaCheckpoint(ctx, p.pool, p.schema)
 }
 
 // Apply implements projections.Projection: rows, heads and checkpoint
@@ -196,7 +180,7 @@ func actionArrays(rows [][]any) []any {
 
 // ApplyTx implements projections.SchemaProjection.
 func (p *Projection) ApplyTx(ctx context.Context, tx pgx.Tx, batch []eventstore.RecordedEvent) error {
-	cp, err := readCheckpoint(ctx, tx, p.schema, true)
+	cp, err := projections.LockSchemaCheckpoint(ctx, tx, p.schema)
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/cardledger/cardledger/commands"
 	"github.com/cardledger/cardledger/domain"
 	"github.com/cardledger/cardledger/eventstore"
+	"github.com/cardledger/cardledger/projections"
 )
 
 // DigestStream is the stream every stored digest is announced in, so the
@@ -57,7 +58,7 @@ func NewDigester(pool *pgxpool.Pool, store eventstore.Store, key ed25519.Private
 func (d *Digester) Create(ctx context.Context) (*Digest, error) {
 	var dg *Digest
 	err := pgx.BeginTxFunc(ctx, d.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead}, func(tx pgx.Tx) error {
-		pos, err := readCheckpoint(ctx, tx, Schema, false)
+		pos, err := projections.SchemaCheckpoint(ctx, tx, Schema)
 		if err != nil {
 			return err
 		}

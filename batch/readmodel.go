@@ -131,11 +131,7 @@ func (m *ReadModel) Name() string { return ReadModelName }
 
 // Checkpoint implements projections.Projection.
 func (m *ReadModel) Checkpoint(ctx context.Context) (eventstore.Position, error) {
-	var c, p int64
-	if err := m.pool.QueryRow(ctx, "SELECT pos_commit, pos_prepare FROM "+m.schema+".checkpoint").Scan(&c, &p); err != nil {
-		return eventstore.Position{}, fmt.Errorf("batch read model checkpoint: %w", err)
-	}
-	return eventstore.Position{Commit: uint64(c), Prepare: uint64(p)}, nil
+	return projections.SchemaCheckpoint(ctx, m.pool, m.schema)
 }
 
 var _ projections.Selective = (*ReadModel)(nil)
@@ -238,11 +234,10 @@ func (m *ReadModel) Apply(ctx context.Context, page []eventstore.RecordedEvent) 
 
 // ApplyTx implements projections.SchemaProjection.
 func (m *ReadModel) ApplyTx(ctx context.Context, tx pgx.Tx, page []eventstore.RecordedEvent) error {
-	var c, p int64
-	if err := tx.QueryRow(ctx, "SELECT pos_commit, pos_prepare FROM "+m.schema+".checkpoint FOR UPDATE").Scan(&c, &p); err != nil {
-		return fmt.Errorf("batch read model checkpoint: %w", err)
+	cp, err := projections.LockSchemaCheckpoint(ctx, tx, m.schema)
+	if err != nil {
+		return fmt.Errorf("batch read model: %w", err)
 	}
-	cp := eventstore.Position{Commit: uint64(c), Prepare: uint64(p)}
 	var fresh []eventstore.RecordedEvent
 	for _, ev := range page {
 		if cp.Less(ev.Position) {
@@ -269,7 +264,7 @@ func (m *ReadModel) ApplyTx(ctx context.Context, tx pgx.Tx, page []eventstore.Re
 		return err
 	}
 	last := fresh[len(fresh)-1].Position
-	_, err := tx.Exec(ctx, "UPDATE "+m.schema+".checkpoint SET pos_commit = $1, pos_prepare = $2", int64(last.Commit), int64(last.Prepare))
+	_, err = tx.Exec(ctx, "UPDATE "+m.schema+".checkpoint SET pos_commit = $1, pos_prepare = $2", int64(last.Commit), int64(last.Prepare))
 	return err
 }
 

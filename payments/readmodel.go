@@ -157,11 +157,7 @@ func (m *ReadModel) Name() string { return ReadModelName }
 
 // Checkpoint implements projections.Projection.
 func (m *ReadModel) Checkpoint(ctx context.Context) (eventstore.Position, error) {
-	var c, p int64
-	if err := m.pool.QueryRow(ctx, "SELECT pos_commit, pos_prepare FROM "+m.schema+".checkpoint").Scan(&c, &p); err != nil {
-		return eventstore.Position{}, fmt.Errorf("payments read model checkpoint: %w", err)
-	}
-	return eventstore.Position{Commit: uint64(c), Prepare: uint64(p)}, nil
+	return projections.SchemaCheckpoint(ctx, m.pool, m.schema)
 }
 
 var _ projections.Selective = (*ReadModel)(nil)
@@ -186,11 +182,10 @@ func (m *ReadModel) Apply(ctx context.Context, page []eventstore.RecordedEvent) 
 
 // ApplyTx implements projections.SchemaProjection.
 func (m *ReadModel) ApplyTx(ctx context.Context, tx pgx.Tx, page []eventstore.RecordedEvent) error {
-	var c, p int64
-	if err := tx.QueryRow(ctx, "SELECT pos_commit, pos_prepare FROM "+m.schema+".checkpoint FOR UPDATE").Scan(&c, &p); err != nil {
-		return fmt.Errorf("payments read model checkpoint: %w", err)
+	cp, err := projections.LockSchemaCheckpoint(ctx, tx, m.schema)
+	if err != nil {
+		return fmt.Errorf("payments read model: %w", err)
 	}
-	cp := eventstore.Position{Commit: uint64(c), Prepare: uint64(p)}
 	b := &pgx.Batch{}
 	var last eventstore.Position
 	for _, ev := range page {

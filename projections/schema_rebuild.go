@@ -125,11 +125,11 @@ func (s schemaRebuild) Swap(ctx context.Context, shadow Projection, readAll Read
 		if _, err := tx.Exec(ctx, "LOCK TABLE "+st.Schema+".checkpoint IN ACCESS EXCLUSIVE MODE"); err != nil {
 			return fmt.Errorf("lock live checkpoint: %w", err)
 		}
-		want, err := schemaCheckpoint(ctx, tx, st.Schema)
+		want, err := SchemaCheckpoint(ctx, tx, st.Schema)
 		if err != nil {
 			return err
 		}
-		at, err := schemaCheckpoint(ctx, tx, shSchema)
+		at, err := SchemaCheckpoint(ctx, tx, shSchema)
 		if err != nil {
 			return err
 		}
@@ -178,14 +178,28 @@ func (s schemaRebuild) Swap(ctx context.Context, shadow Projection, readAll Read
 // rebuildSuffix names a SchemaProjection's shadow schema during a rebuild.
 const rebuildSuffix = "_rebuild"
 
-type queryRower interface {
+// QueryRower is what reading a checkpoint needs: a pool, a connection or
+// a transaction.
+type QueryRower interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-// schemaCheckpoint reads the checkpoint row of schema.
-func schemaCheckpoint(ctx context.Context, q queryRower, schema string) (eventstore.Position, error) {
+// SchemaCheckpoint reads the checkpoint row of a schema projection.
+func SchemaCheckpoint(ctx context.Context, q QueryRower, schema string) (eventstore.Position, error) {
+	return scanCheckpoint(q.QueryRow(ctx, "SELECT pos_commit, pos_prepare FROM "+schema+".checkpoint"), schema)
+}
+
+// LockSchemaCheckpoint reads the checkpoint row of a schema projection in
+// tx and locks it until tx ends: the writer applying a batch in a
+// transaction holds it, so another writer waits and then sees the new
+// position.
+func LockSchemaCheckpoint(ctx context.Context, tx pgx.Tx, schema string) (eventstore.Position, error) {
+	return scanCheckpoint(tx.QueryRow(ctx, "SELECT pos_commit, pos_prepare FROM "+schema+".checkpoint FOR UPDATE"), schema)
+}
+
+func scanCheckpoint(row pgx.Row, schema string) (eventstore.Position, error) {
 	var c, p int64
-	if err := q.QueryRow(ctx, "SELECT pos_commit, pos_prepare FROM "+schema+".checkpoint").Scan(&c, &p); err != nil {
+	if err := row.Scan(&c, &p); err != nil {
 		return eventstore.Position{}, fmt.Errorf("read checkpoint of %s: %w", schema, err)
 	}
 	return eventstore.Position{Commit: uint64(c), Prepare: uint64(p)}, nil
