@@ -2,7 +2,7 @@ package projections_test
 
 import (
 	"context"
-	"sync"
+	"slices"
 	"testing"
 	"time"
 
@@ -12,31 +12,17 @@ import (
 	"github.com/cardledger/cardledger/projections"
 )
 
-// selective uses only events of type "Used" and counts how it was called.
+// selective records its batches as batches does (linger_test.go), uses
+// only events of type "Used" and counts its Advance calls.
 type selective struct {
-	mu       sync.Mutex
-	cp       eventstore.Position
-	applied  []string // types handed to Apply
+	batches
 	advances int
 }
 
 func (s *selective) Name() string { return "selective" }
 
-func (s *selective) Checkpoint(context.Context) (eventstore.Position, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.cp, nil
-}
-
-func (s *selective) Apply(_ context.Context, batch []eventstore.RecordedEvent) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, e := range batch {
-		s.applied = append(s.applied, e.Type)
-	}
-	s.cp = batch[len(batch)-1].Position
-	return nil
-}
+// applied are the types handed to Apply since the last reset.
+func (s *selective) applied() []string { return slices.Concat(s.batches.batches()...) }
 
 func (s *selective) Uses(e eventstore.RecordedEvent) bool { return e.Type == "Used" }
 
@@ -75,8 +61,9 @@ func TestLiveBatchOfUnusedEventsOnlyAdvancesTheCheckpoint(t *testing.T) {
 	if err := r.WaitFor(ctx, appendOne("Unused")); err != nil {
 		t.Fatal(err)
 	}
+	p.reset()
 	p.mu.Lock()
-	p.applied, p.advances = nil, 0
+	p.advances = 0
 	p.mu.Unlock()
 
 	var last eventstore.Position
@@ -87,8 +74,9 @@ func TestLiveBatchOfUnusedEventsOnlyAdvancesTheCheckpoint(t *testing.T) {
 		}
 	}
 	p.mu.Lock()
-	applied, advances := len(p.applied), p.advances
+	advances := p.advances
 	p.mu.Unlock()
+	applied := len(p.applied())
 	if applied != 0 || advances == 0 {
 		t.Fatalf("unused events: Apply got %d events, Advance called %d times; want 0 and at least 1", applied, advances)
 	}
@@ -100,9 +88,7 @@ func TestLiveBatchOfUnusedEventsOnlyAdvancesTheCheckpoint(t *testing.T) {
 	if err := r.WaitFor(ctx, last); err != nil {
 		t.Fatal(err)
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if len(p.applied) == 0 || p.applied[len(p.applied)-1] != "Used" {
-		t.Fatalf("Apply got %v, want the used event", p.applied)
+	if got := p.applied(); len(got) == 0 || got[len(got)-1] != "Used" {
+		t.Fatalf("Apply got %v, want the used event", got)
 	}
 }
