@@ -43,12 +43,18 @@ func NewRepository(store eventstore.Store, clock func() time.Time) (*Repository,
 	if err != nil {
 		return nil, err
 	}
+	p.CacheStreams(DefaultStreamCache)
 	gate, err := NewChannelGate(store, clock)
 	if err != nil {
 		return nil, err
 	}
 	return &Repository{p: p, gate: gate}, nil
 }
+
+// CacheStreams sets how many cardholder streams Update may decide on
+// without reading them (DefaultStreamCache until set; 0 turns the cache
+// off): see Pipeline. Set it before serving commands.
+func (r *Repository) CacheStreams(streams int) { r.p.CacheStreams(streams) }
 
 // Loaded is a cardholder as read from its stream.
 type Loaded = Stream[*domain.Cardholder]

@@ -181,7 +181,7 @@ func (a *app) server(ctx context.Context) (*echo.Echo, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmds.WithMetrics(cmdMetrics).WithReplacementFee(d.cfg.Fees.Schedule())
+	cmds.WithMetrics(cmdMetrics).WithStreamCache(d.cfg.StreamCache).WithReplacementFee(d.cfg.Fees.Schedule())
 	a.commands = cmds
 	if d.cfg.ProvinceURL != "" {
 		prov, err := province.NewClient(d.cfg.ProvinceURL, d.cfg.ProvinceToken, d.cfg.ProvinceTimeout)
