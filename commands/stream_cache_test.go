@@ -1,0 +1,129 @@
+package commands
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cardledger/cardledger/domain"
+	"github.com/cardledger/cardledger/eventstore/pgstore/pgstoretest"
+	"github.com/cardledger/cardledger/eventstore/piistore"
+	"github.com/cardledger/cardledger/internal/testpg"
+)
+
+// cachedEvents returns n events and their ids.
+func cachedEvents(n int) ([]domain.Event, []uuid.UUID) {
+	events, ids := make([]domain.Event, n), make([]uuid.UUID, n)
+	for i := range events {
+		events[i], ids[i] = domain.CardActivated{CardNo: "A00000001"}, uuid.New()
+	}
+	return events, ids
+}
+
+func cachedIDs(c *streamCache) []string {
+	var out []string
+	for el := c.lru.Front(); el != nil; el = el.Next() {
+		out = append(out, el.Value.(*cachedStream).id)
+	}
+	return out
+}
+
+// The cache holds at most maxStreams streams and maxEvents events; the
+// least recently used stream goes first.
+func TestStreamCacheEvictsTheLeastRecentlyUsed(t *testing.T) {
+	c := newStreamCache(3) // 3 streams, 96 events
+	for _, id := range []string{"a", "b", "c"} {
+		e, ids := cachedEvents(10)
+		c.put(id, 9, e, ids)
+	}
+	_, ok := c.get("a") // a is used: b is now the oldest
+	require.True(t, ok)
+	e, ids := cachedEvents(10)
+	c.put("d", 9, e, ids)
+	assert.Equal(t, []string{"d", "a", "c"}, cachedIDs(c), "by streams")
+
+	e, ids = cachedEvents(80) // 30 + 80 > 96: c, then a go
+	c.put("e", 79, e, ids)
+	assert.Equal(t, []string{"e", "d"}, cachedIDs(c), "by events")
+	streams, events := c.len()
+	assert.Equal(t, 2, streams)
+	assert.Equal(t, 90, events)
+
+	e, ids = cachedEvents(97) // more than the whole cache: not cached
+	c.put("f", 96, e, ids)
+	assert.Equal(t, []string{"e", "d"}, cachedIDs(c))
+
+	// An older revision never replaces a newer one; a newer one does.
+	e, ids = cachedEvents(5)
+	c.put("d", 4, e, ids)
+	got, _ := c.get("d")
+	assert.Equal(t, uint64(9), got.revision)
+	e, ids = cachedEvents(12)
+	c.put("d", 11, e, ids)
+	got, _ = c.get("d")
+	assert.Equal(t, uint64(11), got.revision)
+	_, events = c.len()
+	assert.Equal(t, 92, events)
+
+	assert.Nil(t, newStreamCache(0), "0 turns the cache off")
+}
+
+// An erasure appended through the pipeline drops the holder's decoded
+// events (personal data opened) from the cache at once, and a command
+// that loaded before the erasure cannot put them back.
+func TestAnErasureDropsTheCachedStream(t *testing.T) {
+	ctx := context.Background()
+	url := testpg.NewDatabase(t)
+	pool, err := pgxpool.New(ctx, url)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	require.NoError(t, piistore.Migrate(ctx, pool))
+	master, err := piistore.NewMasterKey(make([]byte, piistore.MasterKeySize))
+	require.NoError(t, err)
+	keys, err := piistore.NewKeyring(pool, master, nil, piistore.KeyringOptions{})
+	require.NoError(t, err)
+	store := piistore.New(pgstoretest.OpenURL(t, url), keys) // personal data sealed, as serve does
+	repo, err := NewRepository(store, time.Now)
+	require.NoError(t, err)
+	holder := uuid.NewString()
+	registered := domain.CardholderRegistered{CardholderID: holder, IDNumber: "110101199003074578", Name: "张三",
+		Sex: domain.Male, BirthDate: "1990-03-07", Nationality: "CHN", RegionCode: "320505"}
+	run := func(decide func(*domain.Cardholder) ([]domain.Event, error)) Result {
+		t.Helper()
+		res, err := repo.Update(ctx, holder, nil, NewEnvelope(domain.Actor{Client: "test"}, "test"), decide)
+		require.NoError(t, err)
+		return res
+	}
+	run(func(*domain.Cardholder) ([]domain.Event, error) { return []domain.Event{registered}, nil })
+	cached, ok := repo.p.cache.get(holder)
+	require.True(t, ok)
+	assert.Equal(t, []domain.Event{registered}, cached.events)
+
+	erased := run(func(c *domain.Cardholder) ([]domain.Event, error) { return domain.Decide(c, domain.EraseCardholder{}) })
+	require.Equal(t, uint64(1), erased.Revision)
+	_, ok = repo.p.cache.get(holder)
+	assert.False(t, ok, "the erased holder's data must be gone from the cache")
+	_, events := repo.p.cache.len()
+	assert.Equal(t, 0, events)
+
+	// What a command loaded before the erasure (revision 0) stays out.
+	repo.p.cache.put(holder, 0, []domain.Event{registered}, []uuid.UUID{uuid.New()})
+	_, ok = repo.p.cache.get(holder)
+	assert.False(t, ok)
+	// A command after the erasure caches the stream as it reads now:
+	// without the person's data.
+	run(func(*domain.Cardholder) ([]domain.Event, error) {
+		return []domain.Event{domain.NotificationPreferencesSet{SMSOptOut: true}}, nil
+	})
+	cached, ok = repo.p.cache.get(holder)
+	require.True(t, ok)
+	assert.Equal(t, uint64(2), cached.revision)
+	require.Len(t, cached.events, 3)
+	assert.Equal(t, domain.ErasedMarker, cached.events[0].(domain.CardholderRegistered).Name)
+	assert.Equal(t, domain.ErasedMarker, cached.events[0].(domain.CardholderRegistered).IDNumber)
+}
