@@ -3,6 +3,7 @@ package commands
 import (
 	"container/list"
 	"sync"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -12,6 +13,12 @@ import (
 // DefaultStreamCache is how many streams a Repository's pipeline keeps
 // decoded (CARDLEDGER_STREAM_CACHE's default).
 const DefaultStreamCache = 10000
+
+// streamCacheTTL is how long an entry is believed after the append or read
+// that stored it: the data-key cache's age (piistore.KeyringOptions), so
+// that personal data opened here outlives an erasure by another instance
+// no longer than the key that opened it would have.
+const streamCacheTTL = 5 * time.Minute
 
 // cachedEventsPerStream bounds the events a stream cache holds, as an
 // allowance per stream it may hold: long streams share it with short ones.
@@ -24,7 +31,7 @@ const cachedEventsPerStream = 32
 // an entry may be applied by many requests at once.
 //
 // It is bounded by streams and by events; the least recently used streams
-// go first. An erased stream leaves a tombstone at the erasure's revision:
+// go first, and an entry is used for streamCacheTTL after it was stored. An erased stream leaves a tombstone at the erasure's revision:
 // a put racing with the erasure (a command that loaded before it) cannot
 // bring the person's data back.
 type streamCache struct {
@@ -34,6 +41,7 @@ type streamCache struct {
 	events     int
 	lru        *list.List // of *cachedStream, most recently used first
 	byID       map[string]*list.Element
+	now        func() time.Time
 }
 
 type cachedStream struct {
@@ -42,6 +50,7 @@ type cachedStream struct {
 	events   []domain.Event // nil for a tombstone
 	ids      []uuid.UUID
 	erased   bool // a tombstone: only later revisions may be put
+	expires  time.Time
 }
 
 // newStreamCache returns a cache of at most streams streams, or nil (no
@@ -51,7 +60,7 @@ func newStreamCache(streams int) *streamCache {
 		return nil
 	}
 	return &streamCache{maxStreams: streams, maxEvents: streams * cachedEventsPerStream,
-		lru: list.New(), byID: map[string]*list.Element{}}
+		lru: list.New(), byID: map[string]*list.Element{}, now: time.Now}
 }
 
 // get returns the cached events of stream id and their revision. The
@@ -64,6 +73,10 @@ func (c *streamCache) get(id string) (cachedStream, bool) {
 	defer c.mu.Unlock()
 	el, ok := c.byID[id]
 	if !ok || el.Value.(*cachedStream).erased {
+		return cachedStream{}, false
+	}
+	if !c.now().Before(el.Value.(*cachedStream).expires) {
+		c.remove(el)
 		return cachedStream{}, false
 	}
 	c.lru.MoveToFront(el)
@@ -110,6 +123,7 @@ func (c *streamCache) store(e *cachedStream, onlyExisting bool) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	e.expires = c.now().Add(streamCacheTTL)
 	el, ok := c.byID[e.id]
 	switch {
 	case ok:

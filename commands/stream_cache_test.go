@@ -73,6 +73,25 @@ func TestStreamCacheEvictsTheLeastRecentlyUsed(t *testing.T) {
 	assert.Nil(t, newStreamCache(0), "0 turns the cache off")
 }
 
+// An entry is used for streamCacheTTL after it was stored, no longer: the
+// age of the data keys that opened its personal data.
+func TestStreamCacheForgetsAfterItsTTL(t *testing.T) {
+	c := newStreamCache(3)
+	now := time.Date(2026, 12, 6, 8, 0, 0, 0, time.UTC)
+	c.now = func() time.Time { return now }
+	e, ids := cachedEvents(2)
+	c.put("a", 1, e, ids)
+	now = now.Add(streamCacheTTL - time.Second)
+	_, ok := c.get("a")
+	assert.True(t, ok)
+	now = now.Add(time.Second)
+	_, ok = c.get("a")
+	assert.False(t, ok)
+	streams, events := c.len()
+	assert.Equal(t, 0, streams)
+	assert.Equal(t, 0, events)
+}
+
 // An erasure appended through the pipeline drops the holder's decoded
 // events (personal data opened) from the cache at once, and a command
 // that loaded before the erasure cannot put them back.
