@@ -46,7 +46,9 @@ import (
 //     appended here replaces the stream's entry with a tombstone at once;
 //     a copy cached before another instance's erasure can only lead to an
 //     append refused at its revision (the erasure moved the stream), so it
-//     answers nothing and is dropped on use, or falls out by LRU.
+//     answers nothing and is dropped on use, and it is used for no longer
+//     than streamCacheTTL after it was stored (the data keys' cache age)
+//     nor kept past the LRU bounds.
 //   - Entries are never changed once stored and every command replays its
 //     own state from them (Aggregate.New, Apply), so requests share no
 //     state; an aggregate whose Apply writes into what an event holds must
