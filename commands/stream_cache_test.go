@@ -7,6 +7,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -145,4 +147,40 @@ func TestAnErasureDropsTheCachedStream(t *testing.T) {
 	require.Len(t, cached.events, 3)
 	assert.Equal(t, domain.ErasedMarker, cached.events[0].(domain.CardholderRegistered).Name)
 	assert.Equal(t, domain.ErasedMarker, cached.events[0].(domain.CardholderRegistered).IDNumber)
+}
+
+// The stream cache's uses are counted by result: a miss and a hit, a
+// stale copy (another instance appended) and a re-check (a refusal on the
+// cached copy, decided again on a fresh read).
+func TestStreamCacheUsesAreCounted(t *testing.T) {
+	ctx := context.Background()
+	store := pgstoretest.OpenTest(t)
+	a, err := NewRepository(store, time.Now)
+	require.NoError(t, err)
+	b, err := NewRepository(store, time.Now)
+	require.NoError(t, err)
+	m, err := NewMetrics(prometheus.NewRegistry())
+	require.NoError(t, err)
+	a.p.metrics = m
+	holder := uuid.NewString()
+	run := func(r *Repository, events ...domain.Event) error {
+		_, err := r.Update(ctx, holder, nil, NewEnvelope(domain.Actor{Client: "test"}, "test"),
+			func(c *domain.Cardholder) ([]domain.Event, error) {
+				if c.Registered && events[0].EventType() == "CardholderRegistered" {
+					return nil, domain.Conflict("registered", "registered already")
+				}
+				return events, nil
+			})
+		return err
+	}
+	registered := domain.CardholderRegistered{CardholderID: holder, IDNumber: "110101199003074578", Name: "张三",
+		Sex: domain.Male, BirthDate: "1990-03-07", Nationality: "CHN", RegionCode: "320505"}
+	optOut := domain.NotificationPreferencesSet{SMSOptOut: true}
+	require.NoError(t, run(a, registered)) // miss
+	require.NoError(t, run(a, optOut))     // hit
+	require.NoError(t, run(b, optOut))
+	require.NoError(t, run(a, optOut))   // hit, stale, then a fresh read
+	require.Error(t, run(a, registered)) // hit, refused, re-checked on a fresh read: refused
+	count := func(result string) float64 { return testutil.ToFloat64(m.streamCaches.WithLabelValues(result)) }
+	assert.Equal(t, []float64{3, 1, 1, 1}, []float64{count(cacheHit), count(cacheMiss), count(cacheStale), count(cacheRecheck)})
 }
