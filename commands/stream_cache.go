@@ -117,6 +117,31 @@ func (c *streamCache) dropAt(id string, revision uint64) {
 	}
 }
 
+// forget drops the entry of stream id, whatever its revision: its
+// personal data's keys were erased (by any instance).
+func (c *streamCache) forget(id string) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.byID[id]; ok {
+		c.remove(el)
+	}
+}
+
+// clear drops every entry.
+func (c *streamCache) clear() {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.lru.Init()
+	c.byID = map[string]*list.Element{}
+	c.events = 0
+}
+
 func (c *streamCache) store(e *cachedStream, onlyExisting bool) {
 	if c == nil || len(e.events) > c.maxEvents {
 		return

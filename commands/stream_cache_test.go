@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/sirupsen/logrus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -183,4 +185,63 @@ func TestStreamCacheUsesAreCounted(t *testing.T) {
 	require.Error(t, run(a, registered)) // hit, refused, re-checked on a fresh read: refused
 	count := func(result string) float64 { return testutil.ToFloat64(m.streamCaches.WithLabelValues(result)) }
 	assert.Equal(t, []float64{3, 1, 1, 1}, []float64{count(cacheHit), count(cacheMiss), count(cacheStale), count(cacheRecheck)})
+}
+
+// Another instance's erasure drops this instance's cached copy of the
+// holder as soon as this instance's keyring hears of it (Listen,
+// OnErasure), not only when the copy's next append fails.
+func TestAnotherInstancesErasureDropsTheCachedStream(t *testing.T) {
+	ctx := context.Background()
+	url := testpg.NewDatabase(t)
+	pool, err := pgxpool.New(ctx, url)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	require.NoError(t, piistore.Migrate(ctx, pool))
+	master, err := piistore.NewMasterKey(make([]byte, piistore.MasterKeySize))
+	require.NoError(t, err)
+	raw := pgstoretest.OpenURL(t, url)
+	instance := func() (*Repository, *piistore.Keyring) {
+		keys, err := piistore.NewKeyring(pool, master, nil, piistore.KeyringOptions{})
+		require.NoError(t, err)
+		repo, err := NewRepository(piistore.New(raw, keys), time.Now)
+		require.NoError(t, err)
+		return repo, keys
+	}
+	a, aKeys := instance()
+	b, _ := instance()
+	listens := make(chan struct{}) // closed once a's keyring listens: "" told
+	var once sync.Once
+	aKeys.OnErasure(func(subject string) {
+		a.Erased(subject)
+		if subject == "" {
+			once.Do(func() { close(listens) })
+		}
+	})
+	listening, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); aKeys.Listen(listening, logrus.New()) }()
+	t.Cleanup(func() { stop(); <-done })
+	<-listens
+
+	holder := uuid.NewString()
+	registered := domain.CardholderRegistered{CardholderID: holder, IDNumber: "110101199003074578", Name: "张三",
+		Sex: domain.Male, BirthDate: "1990-03-07", Nationality: "CHN", RegionCode: "320505"}
+	env := func() Envelope { return NewEnvelope(domain.Actor{Client: "test"}, "test") }
+	_, err = a.Update(ctx, holder, nil, env(), func(*domain.Cardholder) ([]domain.Event, error) { return []domain.Event{registered}, nil })
+	require.NoError(t, err)
+	_, ok := a.p.cache.get(holder)
+	require.True(t, ok)
+
+	_, err = b.Update(ctx, holder, nil, env(), func(c *domain.Cardholder) ([]domain.Event, error) {
+		return domain.Decide(c, domain.EraseCardholder{})
+	})
+	require.NoError(t, err)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, ok := a.p.cache.get(holder); !ok {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "a still holds the holder erased by b")
+		time.Sleep(10 * time.Millisecond) // polling for the notification
+	}
 }

@@ -182,6 +182,10 @@ func (a *app) server(ctx context.Context) (*echo.Echo, error) {
 		return nil, err
 	}
 	cmds.WithMetrics(cmdMetrics).WithStreamCache(d.cfg.StreamCache).WithReplacementFee(d.cfg.Fees.Schedule())
+	if d.keys != nil {
+		// An erasure by any instance drops the holder's cached stream.
+		d.keys.OnErasure(cmds.Service().Repository.Erased)
+	}
 	a.commands = cmds
 	if d.cfg.ProvinceURL != "" {
 		prov, err := province.NewClient(d.cfg.ProvinceURL, d.cfg.ProvinceToken, d.cfg.ProvinceTimeout)

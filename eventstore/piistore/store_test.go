@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -178,6 +179,9 @@ func TestAnotherProcessForgetsAnErasedKeyAtOnce(t *testing.T) {
 	f.register(t, zhang)
 	f.append(t, f.store, domain.BatchStreamFor("b1"), event(t, domain.BatchMembersAdded{Members: []domain.BatchMember{zhang.member()}}))
 	otherKeys := f.keyring(t, f.master)
+	var toldMu sync.Mutex
+	var told []string // what OnErasure heard
+	otherKeys.OnErasure(func(subject string) { toldMu.Lock(); told = append(told, subject); toldMu.Unlock() })
 	listening, stop := context.WithCancel(f.ctx)
 	done := make(chan struct{})
 	go func() {
@@ -204,6 +208,9 @@ func TestAnotherProcessForgetsAnErasedKeyAtOnce(t *testing.T) {
 		time.Sleep(10 * time.Millisecond) // polling for the notification
 	}
 	assert.Equal(t, domain.ErasedMarker, firstMember().IDNumber)
+	toldMu.Lock()
+	defer toldMu.Unlock()
+	assert.Equal(t, []string{"", zhang.id}, told, "OnErasure hears the connection (everything may be stale) and the erasure")
 }
 
 func TestDataGivenAfterErasureGetsANewKey(t *testing.T) {
