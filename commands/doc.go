@@ -23,8 +23,10 @@
 //     exactly the cached revision succeeds; a refusal, no-op, replay or
 //     If-Match mismatch found on one, and a refused append, are decided
 //     again on a fresh read. Load always reads. An erasure appended here
-//     drops the holder's entry; one appended elsewhere moves the stream,
-//     so the stale copy's append fails; entries live 5 minutes at most.
+//     drops the holder's entry at once, one by another instance when the
+//     keyring's erasure listener hears of it (and it moved the stream, so
+//     the stale copy's append fails meanwhile); entries live 5 minutes
+//     at most.
 //   - Streams that are no aggregate's state are appended outside it, each
 //     by one writer with its own rule, and pipeline_guard_test.go lists
 //     them: card-number reservations (CardNumbers.Reserve, below), usage

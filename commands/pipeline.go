@@ -44,11 +44,12 @@ import (
 //     a fresh read, as an attempt like any other.
 //   - The cache holds personal data opened (decoded events). An erasure
 //     appended here replaces the stream's entry with a tombstone at once;
-//     a copy cached before another instance's erasure can only lead to an
+//     another instance's erasure drops it when the keyring hears of it
+//     (Repository.Erased, given to piistore.Keyring.OnErasure by serve).
+//     Until then, a copy cached before that erasure can only lead to an
 //     append refused at its revision (the erasure moved the stream), so it
-//     answers nothing and is dropped on use, and it is used for no longer
-//     than streamCacheTTL after it was stored (the data keys' cache age)
-//     nor kept past the LRU bounds.
+//     answers nothing and is dropped on use; and no copy is used longer
+//     than streamCacheTTL after it was stored (the data keys' cache age).
 //   - Entries are never changed once stored and every command replays its
 //     own state from them (Aggregate.New, Apply), so requests share no
 //     state; an aggregate whose Apply writes into what an event holds must
