@@ -131,3 +131,18 @@ func (c *streamCache) removeLocked(el *list.Element) {
 	delete(c.byKey, cs.stream)
 	c.size -= cs.size
 }
+
+// event returns the cached event of stream at revision rev.
+func (c *streamCache) event(stream string, rev uint64) (eventstore.RecordedEvent, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	el, ok := c.byKey[stream]
+	if !ok {
+		return eventstore.RecordedEvent{}, false
+	}
+	events := el.Value.(*cachedStream).events
+	if rev >= uint64(len(events)) || events[rev].Revision != rev {
+		return eventstore.RecordedEvent{}, false
+	}
+	return events[rev], true
+}
