@@ -43,6 +43,11 @@ const (
 // later one waits for the first to commit and then fails with a unique
 // violation, and Append runs it again on the new state, chaining to the
 // hash the first one wrote. So a chain can never fork.
+//
+// When the event to chain to is known before the append (no stream, or the
+// stream cache's event at an Exact revision), appendOnce runs
+// appendHashedSQL instead (append_hashed.go): the same checks and answer,
+// with the hashes computed in Go.
 const appendSQL = `
 WITH RECURSIVE cur AS (
 	SELECT last.rev, last.hash FROM (SELECT) one LEFT JOIN LATERAL (

@@ -31,6 +31,10 @@ const eventOverhead = 256
 // Events appended by other writers or instances are simply the rows after
 // it. The cache holds what the table holds (personal data sealed, see
 // eventstore/piistore), and callers get their own copy of the slice.
+//
+// An append at Exact(rev) chains to the cached event at rev when there is
+// one (append_hashed.go); its statement checks that event's revision and
+// hash against the table, and a mismatch drops the entry here too.
 type streamCache struct {
 	mu    sync.Mutex
 	max   int // bytes
