@@ -225,10 +225,10 @@ func TestConcurrentHashedAppendsKeepOneChain(t *testing.T) {
 			defer wg.Done()
 			for i := range each {
 				e := event(fmt.Sprintf("W%d-%d", w, i))
-				for {
+				for attempt := 1; ; attempt++ {
 					_, err := readThenAppend(ctx, s, "card-1", e)
-					if errors.Is(err, eventstore.ErrWrongRevision) {
-						continue
+					if errors.Is(err, eventstore.ErrWrongRevision) && attempt < 1000 {
+						continue // another writer got there first
 					}
 					mu.Lock()
 					if err != nil {
