@@ -16,8 +16,11 @@
 //     deliver events in position order and never skip an event that commits
 //     later with a lower position than one already delivered.
 //   - Every appended event carries Hash, chaining it to the previous event of
-//     its stream by the rule of eventstore/chain, computed inside the append
-//     so that concurrent appends cannot fork a chain.
+//     its stream by the rule of eventstore/chain. The append that writes it
+//     checks, in the same atomic step as the write, that the previous event
+//     it chained to is the one stored (by computing the hash from it, or by
+//     comparing revision and hash), so concurrent appends cannot fork a
+//     chain.
 //   - An append whose events exceed MaxAppendSize (counted by AppendSize)
 //     fails with *AppendTooLargeError (errors.Is(err, ErrAppendTooLarge))
 //     and writes nothing, on every adapter: EventStoreDB refuses such

@@ -43,6 +43,11 @@ const (
 // later one waits for the first to commit and then fails with a unique
 // violation, and Append runs it again on the new state, chaining to the
 // hash the first one wrote. So a chain can never fork.
+//
+// When the event to chain to is known before the append (no stream, or the
+// stream cache's event at an Exact revision), appendOnce runs
+// appendHashedSQL instead (append_hashed.go): the same checks and answer,
+// with the hashes computed in Go.
 const appendSQL = `
 WITH RECURSIVE cur AS (
 	SELECT last.rev, last.hash FROM (SELECT) one LEFT JOIN LATERAL (
@@ -102,7 +107,7 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 		return eventstore.AppendResult{}, err
 	}
 	for attempt := 1; ; attempt++ {
-		res, err := appendOnce(ctx, s.pool, stream, expected, events)
+		res, err := appendOnce(ctx, s.pool, s.streams, stream, expected, events)
 		if err == nil {
 			s.notifier.appended()
 		}
@@ -130,7 +135,17 @@ func isUniqueViolation(err error) bool {
 // transaction only, in the same round trip.
 const genericPlanSQL = `SELECT set_config('plan_cache_mode', 'force_generic_plan', true)`
 
-func appendOnce(ctx context.Context, q querier, stream string, expected eventstore.ExpectedRevision, events []eventstore.EventData) (eventstore.AppendResult, error) {
+// appendOnce runs one append statement: appendHashedSQL when the event to
+// chain to is known (append_hashed.go), else, or when what was known is
+// stale (the cache entry then goes), appendSQL. cache may be nil.
+func appendOnce(ctx context.Context, q querier, cache *streamCache, stream string, expected eventstore.ExpectedRevision, events []eventstore.EventData) (eventstore.AppendResult, error) {
+	if prev, ok := knownPrev(cache, stream, expected); ok {
+		res, stale, err := appendHashed(ctx, q, stream, expected, events, prev)
+		if !stale {
+			return res, err
+		}
+		cache.drop(stream) // stale only when the cache named the row
+	}
 	args, ids := appendArgs(stream, expected, events)
 	b := &pgx.Batch{}
 	b.Queue(genericPlanSQL)

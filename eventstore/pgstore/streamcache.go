@@ -31,6 +31,10 @@ const eventOverhead = 256
 // Events appended by other writers or instances are simply the rows after
 // it. The cache holds what the table holds (personal data sealed, see
 // eventstore/piistore), and callers get their own copy of the slice.
+//
+// An append at Exact(rev) chains to the cached event at rev when there is
+// one (append_hashed.go); its statement checks that event's revision and
+// hash against the table, and a mismatch drops the entry here too.
 type streamCache struct {
 	mu    sync.Mutex
 	max   int // bytes
@@ -130,4 +134,19 @@ func (c *streamCache) removeLocked(el *list.Element) {
 	cs := c.lru.Remove(el).(*cachedStream)
 	delete(c.byKey, cs.stream)
 	c.size -= cs.size
+}
+
+// event returns the cached event of stream at revision rev.
+func (c *streamCache) event(stream string, rev uint64) (eventstore.RecordedEvent, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	el, ok := c.byKey[stream]
+	if !ok {
+		return eventstore.RecordedEvent{}, false
+	}
+	events := el.Value.(*cachedStream).events
+	if rev >= uint64(len(events)) || events[rev].Revision != rev {
+		return eventstore.RecordedEvent{}, false
+	}
+	return events[rev], true
 }
