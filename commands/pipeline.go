@@ -184,10 +184,11 @@ func (p *Pipeline[S, C]) Run(ctx context.Context, id string, call Call[S]) (Outc
 		if loaded.Exists {
 			want = eventstore.Exact(loaded.Revision)
 		}
-		appended, err := p.store.Append(ctx, stream, want, data)
+		appended, replayed, err := p.append(ctx, stream, want, data, env.Record)
 		switch {
 		case err == nil:
-			return Outcome[S]{Revision: appended.Revision, Position: appended.Position, Events: events, State: loaded.State}, nil
+			return Outcome[S]{Revision: appended.Revision, Position: appended.Position, Events: events, State: loaded.State,
+				Replayed: replayed}, nil
 		case !errors.Is(err, eventstore.ErrWrongRevision):
 			return Outcome[S]{}, fmt.Errorf("append %s: %w", stream, err)
 		case call.Expected != nil:
@@ -196,6 +197,22 @@ func (p *Pipeline[S, C]) Run(ctx context.Context, id string, call Call[S]) (Outc
 			return Outcome[S]{}, fmt.Errorf("%s after %d attempts: %w", stream, attempt, ErrContention)
 		}
 	}
+}
+
+// append appends data at want, with rec's row in the same transaction
+// when rec is set and not written yet and the store can (RowAppender);
+// replayed is true when the row found the events appended already (an
+// idempotent retry: another request of the same command got there first).
+func (p *Pipeline[S, C]) append(ctx context.Context, stream string, want eventstore.ExpectedRevision,
+	data []eventstore.EventData, rec *AppendRecord) (res eventstore.AppendResult, replayed bool, err error) {
+	if ra, ok := p.store.(eventstore.RowAppender); ok && rec != nil && !rec.Written {
+		res, rec.Written, err = ra.AppendWithRow(ctx, stream, want, data, rec.Row)
+		if !errors.Is(err, eventstore.ErrRowAppendUnsupported) {
+			return res, err == nil && !rec.Written, err
+		}
+	}
+	res, err = p.store.Append(ctx, stream, want, data)
+	return res, false, err
 }
 
 // alreadyApplied finds the events of command commandID in the loaded
