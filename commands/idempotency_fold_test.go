@@ -2,6 +2,7 @@ package commands_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"sync"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cardledger/cardledger/commands"
+	"github.com/cardledger/cardledger/eventstore"
 )
 
 // folded wires the API as cmd/cardledger does on PostgreSQL: the event
@@ -75,6 +77,15 @@ func TestFoldedKeyIsWrittenByTheAppend(t *testing.T) {
 	assert.Equal(t, "true", again.Header.Get(commands.HeaderReplayed))
 	assert.Equal(t, count+1, e.streamLen(holder), "a retry appends nothing")
 	assert.Len(t, writes(), 1, "and writes no row")
+
+	// Later commands do not change the answer: it is the state right
+	// after the command's own events.
+	unlock := e.do(http.MethodPost, "/v1/cards/"+cardNo+"/unlock", keyCounter, nil)
+	require.Equal(t, http.StatusOK, unlock.Status, string(unlock.Body))
+	later := e.do(http.MethodPost, "/v1/cards/"+cardNo+"/temporary-loss", keyCounter, body, "Idempotency-Key", "tl-1")
+	require.Equal(t, http.StatusOK, later.Status, string(later.Body))
+	assert.Equal(t, string(first.Body), string(later.Body), "byte for byte, after an unlock")
+	count++
 
 	// The same key with another body is refused, on the same card as on
 	// another: the other card's append went back with the key's row.
@@ -154,4 +165,10 @@ func TestFoldedKeyLeavesOtherRoutesClaimingFirst(t *testing.T) {
 	r := e.do(http.MethodPost, "/v1/cardholders", keyCounter, registerBody(1), "Idempotency-Key", "reg-1")
 	require.Equal(t, http.StatusCreated, r.Status, string(r.Body))
 	assert.Equal(t, []string{"INSERT claim no response", "UPDATE 201 with response"}, writes())
+}
+
+// A run whose append lost its key's row to another request lost a race.
+func TestFoldedKeyRowConflictIsAConflictOutcome(t *testing.T) {
+	err := fmt.Errorf("append cardholder-x: %w", fmt.Errorf("append with a row: %w", eventstore.ErrRowConflict))
+	assert.Equal(t, commands.OutcomeConflict, commands.OutcomeOf(err))
 }
