@@ -47,7 +47,8 @@ type Envelope struct {
 	// lifecycle, a step a second. Commands leave it nil.
 	OccurredAt func(index int) time.Time
 	// Record, if set, is a row the command's first append writes in its
-	// own transaction (Pipeline.Run, on an eventstore.RowAppender): the
+	// own transaction (Pipeline.Run, on an eventstore.RowAppender; a store
+	// that cannot gets no append: eventstore.ErrRowAppendUnsupported): the
 	// Idempotency-Key record of a request (see Idempotency). Nil for
 	// everything else.
 	Record *AppendRecord

@@ -204,13 +204,16 @@ type ranFirst struct {
 // answered (or failed with err, a 5xx that stores nothing). Otherwise the
 // key has a row already and Claim must say what it holds; first is the
 // run's answer, or nil when the append was refused for the key's row
-// (nothing was written: that success must never be answered).
+// (nothing was written: that success must never be answered) or because
+// the store cannot write the row with the events.
 func (a *API) runFirst(c echo.Context, env Envelope, status int, key string, hash []byte,
 	exec func(Envelope) (Result, error)) (done bool, first *ranFirst, err error) {
 	rec := &AppendRecord{Row: a.idem.Row(env.Actor.Client, key, hash, status)}
 	env.Record = rec
 	res, err := exec(env)
-	if errors.Is(err, eventstore.ErrRowConflict) {
+	if errors.Is(err, eventstore.ErrRowConflict) || errors.Is(err, eventstore.ErrRowAppendUnsupported) {
+		// Nothing was written: the key has a row, or the store cannot
+		// write one with the events (then claiming first decides).
 		return false, nil, nil
 	}
 	out, err := answerOf(c, status, res, err)

@@ -73,9 +73,10 @@ type Idempotency struct {
 // InAppends lets the keys of commands that append to one stream be
 // recorded by their append (see Idempotency). Call it only when the event
 // store the commands append to is an eventstore.RowAppender in this
-// table's database (PostgreSQL); with another store the row cannot go with
-// the events and every answer is settled after the fact, correctly but
-// with one more statement than claiming first.
+// table's database (PostgreSQL). A store that cannot write the row appends
+// nothing for such a run (eventstore.ErrRowAppendUnsupported), and the
+// request claims its key first as any other: events are never written
+// before their key is known to be this request's.
 func (s *Idempotency) InAppends() { s.inAppends = true }
 
 // Row is the record of a request run without a claim, written with its

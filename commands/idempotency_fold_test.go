@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -171,4 +172,31 @@ func TestFoldedKeyLeavesOtherRoutesClaimingFirst(t *testing.T) {
 func TestFoldedKeyRowConflictIsAConflictOutcome(t *testing.T) {
 	err := fmt.Errorf("append cardholder-x: %w", fmt.Errorf("append with a row: %w", eventstore.ErrRowConflict))
 	assert.Equal(t, commands.OutcomeConflict, commands.OutcomeOf(err))
+}
+
+// plainStore hides every optional capability of the store it wraps.
+type plainStore struct{ eventstore.Store }
+
+// Told to fold over a store that cannot write the key's row with the
+// events, a request appends nothing before its key is known to be its
+// own: it claims first, as any other, and a key reused on another card
+// still appends nothing there.
+func TestFoldedKeyOverAStoreWithoutRowsClaimsFirst(t *testing.T) {
+	e := newEnv(t, envOption{wrap: func(_ *testing.T, s eventstore.Store, _ *pgxpool.Pool) eventstore.Store {
+		return plainStore{s}
+	}}, folded)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	holder, cardNo := e.activeCard(1)
+	holder2, cardNo2 := e.activeCard(2)
+	writes := e.recordWrites(ctx)
+	count, count2 := e.streamLen(holder), e.streamLen(holder2)
+
+	first := e.do(http.MethodPost, "/v1/cards/"+cardNo+"/temporary-loss", keyCounter, nil, "Idempotency-Key", "k")
+	require.Equal(t, http.StatusOK, first.Status, string(first.Body))
+	assert.Equal(t, []string{"INSERT claim no response", "UPDATE 200 with response"}, writes())
+	reused := e.do(http.MethodPost, "/v1/cards/"+cardNo2+"/temporary-loss", keyCounter, nil, "Idempotency-Key", "k")
+	require.Equal(t, http.StatusUnprocessableEntity, reused.Status, string(reused.Body))
+	assert.Equal(t, count2, e.streamLen(holder2), "nothing appended on the other card")
+	assert.Equal(t, count+1, e.streamLen(holder))
 }

@@ -200,19 +200,23 @@ func (p *Pipeline[S, C]) Run(ctx context.Context, id string, call Call[S]) (Outc
 }
 
 // append appends data at want, with rec's row in the same transaction
-// when rec is set and not written yet and the store can (RowAppender);
-// replayed is true when the row found the events appended already (an
-// idempotent retry: another request of the same command got there first).
+// when rec is set and not written yet; replayed is true when the row
+// found the events appended already (an idempotent retry: another request
+// of the same command got there first). A store that cannot write the row
+// (no RowAppender) gets nothing: the events must not go without it, and
+// the caller learns so from eventstore.ErrRowAppendUnsupported.
 func (p *Pipeline[S, C]) append(ctx context.Context, stream string, want eventstore.ExpectedRevision,
 	data []eventstore.EventData, rec *AppendRecord) (res eventstore.AppendResult, replayed bool, err error) {
-	if ra, ok := p.store.(eventstore.RowAppender); ok && rec != nil && !rec.Written {
-		res, rec.Written, err = ra.AppendWithRow(ctx, stream, want, data, rec.Row)
-		if !errors.Is(err, eventstore.ErrRowAppendUnsupported) {
-			return res, err == nil && !rec.Written, err
-		}
+	if rec == nil || rec.Written {
+		res, err = p.store.Append(ctx, stream, want, data)
+		return res, false, err
 	}
-	res, err = p.store.Append(ctx, stream, want, data)
-	return res, false, err
+	ra, ok := p.store.(eventstore.RowAppender)
+	if !ok {
+		return res, false, eventstore.ErrRowAppendUnsupported
+	}
+	res, rec.Written, err = ra.AppendWithRow(ctx, stream, want, data, rec.Row)
+	return res, err == nil && !rec.Written, err
 }
 
 // alreadyApplied finds the events of command commandID in the loaded
