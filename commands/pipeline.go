@@ -184,10 +184,11 @@ func (p *Pipeline[S, C]) Run(ctx context.Context, id string, call Call[S]) (Outc
 		if loaded.Exists {
 			want = eventstore.Exact(loaded.Revision)
 		}
-		appended, err := p.store.Append(ctx, stream, want, data)
+		appended, replayed, err := p.append(ctx, stream, want, data, env.Record)
 		switch {
 		case err == nil:
-			return Outcome[S]{Revision: appended.Revision, Position: appended.Position, Events: events, State: loaded.State}, nil
+			return Outcome[S]{Revision: appended.Revision, Position: appended.Position, Events: events, State: loaded.State,
+				Replayed: replayed}, nil
 		case !errors.Is(err, eventstore.ErrWrongRevision):
 			return Outcome[S]{}, fmt.Errorf("append %s: %w", stream, err)
 		case call.Expected != nil:
@@ -196,6 +197,26 @@ func (p *Pipeline[S, C]) Run(ctx context.Context, id string, call Call[S]) (Outc
 			return Outcome[S]{}, fmt.Errorf("%s after %d attempts: %w", stream, attempt, ErrContention)
 		}
 	}
+}
+
+// append appends data at want, with rec's row in the same transaction
+// when rec is set and not written yet; replayed is true when the row
+// found the events appended already (an idempotent retry: another request
+// of the same command got there first). A store that cannot write the row
+// (no RowAppender) gets nothing: the events must not go without it, and
+// the caller learns so from eventstore.ErrRowAppendUnsupported.
+func (p *Pipeline[S, C]) append(ctx context.Context, stream string, want eventstore.ExpectedRevision,
+	data []eventstore.EventData, rec *AppendRecord) (res eventstore.AppendResult, replayed bool, err error) {
+	if rec == nil || rec.Written {
+		res, err = p.store.Append(ctx, stream, want, data)
+		return res, false, err
+	}
+	ra, ok := p.store.(eventstore.RowAppender)
+	if !ok {
+		return res, false, eventstore.ErrRowAppendUnsupported
+	}
+	res, rec.Written, err = ra.AppendWithRow(ctx, stream, want, data, rec.Row)
+	return res, err == nil && !rec.Written, err
 }
 
 // alreadyApplied finds the events of command commandID in the loaded

@@ -182,6 +182,9 @@ func (a *app) server(ctx context.Context) (*echo.Echo, error) {
 		return nil, err
 	}
 	cmds.WithMetrics(cmdMetrics).WithReplacementFee(d.cfg.Fees.Schedule())
+	if d.idempotencyInAppends() {
+		cmds.WithIdempotencyInAppends()
+	}
 	a.commands = cmds
 	if d.cfg.ProvinceURL != "" {
 		prov, err := province.NewClient(d.cfg.ProvinceURL, d.cfg.ProvinceToken, d.cfg.ProvinceTimeout)

@@ -30,10 +30,8 @@ import (
 // new events' hashes (bytea[]), $7 the revision of the stream's last event
 // (NULL: no stream), $8 its hash (NULL: no stream).
 //
-// A variant with another data-modifying CTE that reads what was written
-// (as appendSQL's variants do from last) is
-// appendHashedCTEs + `, name AS (INSERT ... SELECT ... FROM last)` +
-// appendHashedResult, with its own parameters numbered from $9.
+// rowStep adds a row's insert to it as to appendSQL (append_row.go), its
+// parameters numbered from $9.
 const appendHashedCTEs = `
 WITH cur AS (
 	SELECT last.rev, last.hash FROM (SELECT) one LEFT JOIN LATERAL (
@@ -62,6 +60,9 @@ FROM cur CROSS JOIN dup LEFT JOIN last ON true`
 
 const appendHashedSQL = appendHashedCTEs + appendHashedResult
 
+// appendHashedParams is how many parameters appendHashedSQL takes ($1 to $8).
+const appendHashedParams = 8
+
 // prevLink is the stream's last event as an append expects to find it.
 type prevLink struct {
 	rev  *int64 // nil: no stream
@@ -70,7 +71,8 @@ type prevLink struct {
 
 // knownPrev returns the event an append must chain to when it is known
 // without asking the table: none for NoStream, and for Exact(rev) the
-// cached event at rev. ok is false otherwise (Any, StreamExists, nothing
+// cached event at rev or the head this process appended last
+// (streamCache.prevHash). ok is false otherwise (Any, StreamExists, nothing
 // cached), and the append computes the chain in SQL (appendSQL).
 func knownPrev(cache *streamCache, stream string, expected eventstore.ExpectedRevision) (prev prevLink, ok bool) {
 	if expected.IsNoStream() {
@@ -80,23 +82,28 @@ func knownPrev(cache *streamCache, stream string, expected eventstore.ExpectedRe
 	if !exact || cache == nil {
 		return prevLink{}, false
 	}
-	e, ok := cache.event(stream, rev)
-	if !ok || len(e.Hash) == 0 {
+	hash, ok := cache.prevHash(stream, rev)
+	if !ok || len(hash) == 0 {
 		return prevLink{}, false
 	}
 	r := int64(rev)
-	return prevLink{rev: &r, hash: e.Hash}, true
+	return prevLink{rev: &r, hash: hash}, true
 }
 
 // appendHashed runs appendHashedSQL. stale reports that the stored event
 // at prev's revision is not the one prev names; then nothing was written
 // and the caller decides again without prev.
-func appendHashed(ctx context.Context, q querier, stream string, expected eventstore.ExpectedRevision, events []eventstore.EventData, prev prevLink) (res eventstore.AppendResult, stale bool, err error) {
+func appendHashed(ctx context.Context, q querier, row *rowStep, stream string, expected eventstore.ExpectedRevision,
+	events []eventstore.EventData, prev prevLink, hashes [][]byte) (res eventstore.AppendResult, wrote, stale bool, err error) {
 	args, ids := appendArgs(stream, expected, events)
-	args = append(args[:5:5], chainHashes(stream, prev, events), prev.rev, prev.hash) // appendSQL's first five, then the chain
+	args = append(args[:5:5], hashes, prev.rev, prev.hash) // appendSQL's first five, then the chain
+	stmt := appendHashedSQL
+	if row != nil {
+		stmt, args = row.hashed, append(args, row.values...)
+	}
 	b := &pgx.Batch{}
 	b.Queue(genericPlanSQL)
-	b.Queue(appendHashedSQL, args...)
+	b.Queue(stmt, args...)
 	br := q.SendBatch(ctx, b)
 	_, err = br.Exec()
 	var r appendRow
@@ -107,13 +114,13 @@ func appendHashed(ctx context.Context, q querier, stream string, expected events
 		err = cerr
 	}
 	if err != nil {
-		return eventstore.AppendResult{}, false, fmt.Errorf("append %s: %w", stream, err)
+		return eventstore.AppendResult{}, false, false, fmt.Errorf("append %s: %w", stream, err)
 	}
 	if stale {
-		return eventstore.AppendResult{}, true, nil
+		return eventstore.AppendResult{}, false, true, nil
 	}
 	res, err = r.outcome(ctx, q, stream, expected, ids)
-	return res, false, err
+	return res, err == nil && r.lastRev != nil, false, err
 }
 
 // chainHashes are the hashes of events appended after prev, as

@@ -17,6 +17,10 @@
 //     below the oldest transaction of this database still running when
 //     their snapshot was taken, which makes the visible log a prefix that
 //     only ever grows at its end. See visibility.go for why.
+//   - AppendWithRow inserts a row of another table of the database in the
+//     append's own statement, only when the events are written; a unique
+//     violation on that table is eventstore.ErrRowConflict, one on
+//     eventstore_events a concurrent writer (the append runs again).
 //   - UPDATE, DELETE and TRUNCATE on the table are refused by triggers.
 //   - Every row's hash is eventstore/chain's hash of the row and of the hash
 //     of the stream's previous row. The append statement computes it from
@@ -61,8 +65,9 @@ type Store struct {
 	pool     *pgxpool.Pool
 	ownsPool bool // Close closes the pool (Open), not a pool shared with others (OpenPool)
 	notifier *notifier
-	streams  *streamCache // whole-stream reads (ReadStream from 0)
-	tail     tail         // the one live reader of $all its subscriptions share (subscribe.go)
+	streams  *streamCache  // whole-stream reads (ReadStream from 0)
+	tail     tail          // the one live reader of $all its subscriptions share (subscribe.go)
+	rows     rowStatements // AppendWithRow's statements (append_row.go)
 }
 
 var _ eventstore.Store = (*Store)(nil)
