@@ -104,6 +104,15 @@ func (a *API) requestHashes(method, path string, body []byte) (hash []byte, also
 	return also[0], append(also[1:], sum(sha256.New()))
 }
 
+// WithIdempotencyInAppends records the Idempotency-Key of a command that
+// appends to one stream with its append, in the append's transaction
+// (Idempotency.InAppends). Call it before serving, and only when the
+// event store is PostgreSQL in the idempotency table's database.
+func (a *API) WithIdempotencyInAppends() *API {
+	a.idem.InAppends()
+	return a
+}
+
 // WithMetrics counts the API's commands, and how its cardholder stream
 // cache serves them, in m.
 func (a *API) WithMetrics(m *Metrics) *API {

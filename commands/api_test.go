@@ -159,7 +159,12 @@ func TestBadInputIsRefusedAndAppendsNothing(t *testing.T) {
 // lags open transactions (eventstore/pgstore/visibility.go), so a count of
 // it can miss an event that a replay appended, or one the first request did.
 func TestIdempotencyKeyReturnsTheFirstResponse(t *testing.T) {
-	e := newEnv(t)
+	t.Run("claimed first", func(t *testing.T) { testIdempotencyKeyReturnsTheFirstResponse(t) })
+	t.Run("folded into the append", func(t *testing.T) { testIdempotencyKeyReturnsTheFirstResponse(t, folded) })
+}
+
+func testIdempotencyKeyReturnsTheFirstResponse(t *testing.T, opts ...envOption) {
+	e := newEnv(t, opts...)
 	const key = "c0ffee-1"
 
 	first := e.do(http.MethodPost, "/v1/cardholders", keyCounter, registerBody(1), "Idempotency-Key", key)

@@ -61,6 +61,11 @@
 //     PostgreSQL advisory lock (owner_lock.go), which dies with the
 //     process, so a retry after a crash runs (or replays) the command at
 //     once. A live process's claim is taken over after StaleIdempotencyClaim.
+//   - A keyed command of one append to one stream (holderRoute, cardRoute)
+//     on PostgreSQL claims nothing: its append writes the key's record in
+//     the same statement (eventstore.RowAppender), so the record exists
+//     exactly when the events do, and two requests of the key append once
+//     and both answer from those events (see Idempotency).
 //   - Card numbers are unique: each is reserved by the first and only event
 //     (CardNumberReserved) of stream "cardno-<card_no>", appended with
 //     NoStream before the cardholder stream records the assignment. Card
@@ -172,7 +177,8 @@
 // Headers: Idempotency-Key (same key and body → the first response again,
 // marked Idempotent-Replayed: true, also when the first request died after
 // its command happened; same key, other body → 422; 409 while the first
-// request still runs),
+// request still runs, except on one-append routes, where it gets the
+// answer),
 // If-Match: <revision> (412 when the cardholder moved on), X-Operator (the
 // person at the client's counter, recorded in the actor).
 package commands

@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/cardledger/cardledger/domain"
+	"github.com/cardledger/cardledger/eventstore"
 	"github.com/cardledger/cardledger/internal/httpapi"
 )
 
@@ -45,6 +46,19 @@ type Envelope struct {
 	// as the seeder, whose one command per synthetic person carries a whole
 	// lifecycle, a step a second. Commands leave it nil.
 	OccurredAt func(index int) time.Time
+	// Record, if set, is a row the command's first append writes in its
+	// own transaction (Pipeline.Run, on an eventstore.RowAppender; a store
+	// that cannot gets no append: eventstore.ErrRowAppendUnsupported): the
+	// Idempotency-Key record of a request (see Idempotency). Nil for
+	// everything else.
+	Record *AppendRecord
+}
+
+// AppendRecord is a row to write with an append, and whether it was.
+type AppendRecord struct {
+	Row eventstore.Row
+	// Written: the row is committed with the command's events.
+	Written bool
 }
 
 // NewEnvelope returns an envelope with a fresh random command id.

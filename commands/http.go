@@ -1,8 +1,11 @@
 package commands
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -12,6 +15,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/cardledger/cardledger/domain"
+	"github.com/cardledger/cardledger/eventstore"
 	"github.com/cardledger/cardledger/internal/httpapi"
 )
 
@@ -61,6 +65,19 @@ func etag(rev uint64) string { return `"` + strconv.FormatUint(rev, 10) + `"` }
 // Idempotency-Key rules.
 func commandRoute[B any](a *API, r httpapi.Route, optionalBody bool,
 	run func(ctx context.Context, c echo.Context, env Envelope, body B) (Result, error)) httpapi.Route {
+	return keyedRoute(a, r, optionalBody, false, run)
+}
+
+// oneAppendRoute is commandRoute for a run that is one load–decide–append
+// of one stream (Pipeline.Run once, nothing written before or after it):
+// its Idempotency-Key record may ride on that append (see Idempotency).
+func oneAppendRoute[B any](a *API, r httpapi.Route, optionalBody bool,
+	run func(ctx context.Context, c echo.Context, env Envelope, body B) (Result, error)) httpapi.Route {
+	return keyedRoute(a, r, optionalBody, true, run)
+}
+
+func keyedRoute[B any](a *API, r httpapi.Route, optionalBody, oneAppend bool,
+	run func(ctx context.Context, c echo.Context, env Envelope, body B) (Result, error)) httpapi.Route {
 	if r.Status == 0 {
 		r.Status = http.StatusOK
 	}
@@ -73,7 +90,7 @@ func commandRoute[B any](a *API, r httpapi.Route, optionalBody bool,
 	r.RequestOptional = optionalBody
 	status, command := r.Status, r.Path
 	r.Handler = func(c echo.Context) error {
-		return a.serveCommand(c, status, func(env Envelope) (res Result, err error) {
+		return a.serveCommand(c, status, oneAppend, func(env Envelope) (res Result, err error) {
 			// Counted per run: an answer replayed from an Idempotency-Key
 			// runs nothing and counts nothing.
 			defer func() { a.metrics.observe(command, err) }()
@@ -91,7 +108,7 @@ func commandRoute[B any](a *API, r httpapi.Route, optionalBody bool,
 	return r
 }
 
-func (a *API) serveCommand(c echo.Context, status int, exec func(Envelope) (Result, error)) error {
+func (a *API) serveCommand(c echo.Context, status int, oneAppend bool, exec func(Envelope) (Result, error)) error {
 	env, err := envelopeFrom(c)
 	if err != nil {
 		return err
@@ -116,9 +133,28 @@ func (a *API) serveCommand(c echo.Context, status int, exec func(Envelope) (Resu
 	hash, also := a.requestHashes(c.Request().Method, c.Request().URL.Path, raw)
 	env.CommandID = CommandIDFor(env.Actor.Client, key)
 	ctx := c.Request().Context()
+	// A request may run its command more than once (runFirst, then
+	// answerAgain or under a claim): each run decodes the body afresh.
+	exec = func(run func(Envelope) (Result, error)) func(Envelope) (Result, error) {
+		return func(env Envelope) (Result, error) {
+			c.Request().Body = io.NopCloser(bytes.NewReader(raw))
+			return run(env)
+		}
+	}(exec)
+	var ran *ranFirst
+	if oneAppend && a.idem.inAppends {
+		done, first, err := a.runFirst(c, env, status, key, hash, exec)
+		if done {
+			return err
+		}
+		ran = first
+	}
 	claim, stored, err := a.idem.Claim(ctx, env.Actor.Client, key, hash, also...)
 	if err != nil {
 		return a.commandError(err)
+	}
+	if stored != nil && stored.Rerun {
+		return a.answerAgain(c, status, ran, func() (Result, error) { return exec(env) })
 	}
 	if stored != nil {
 		c.Response().Header().Set(HeaderReplayed, "true")
@@ -137,21 +173,7 @@ func (a *API) serveCommand(c echo.Context, status int, exec func(Envelope) (Resu
 	}()
 
 	res, err := exec(env)
-	var out StoredResponse
-	if err != nil {
-		p := ProblemFor(err)
-		if p == nil || p.Status >= 500 {
-			return err
-		}
-		cp := *p
-		cp.RequestID = httpapi.RequestID(c)
-		out.Status = cp.Status
-		out.Body, err = json.Marshal(cp)
-	} else {
-		out.Status = status
-		out.ETag = etag(res.Revision)
-		out.Body, err = json.Marshal(responseFor(res))
-	}
+	out, err := answerOf(c, status, res, err)
 	if err != nil {
 		return err
 	}
@@ -169,6 +191,87 @@ func (a *API) serveCommand(c echo.Context, status int, exec func(Envelope) (Resu
 		c.Response().Header().Set(HeaderReplayed, "true")
 	}
 	return writeStored(c, first)
+}
+
+// ranFirst is the answer of a run made before the key was claimed.
+type ranFirst struct {
+	out      StoredResponse
+	replayed bool // a success found applied already
+}
+
+// runFirst runs a one-append command before claiming its key, the key's
+// row riding on its append (see Idempotency). done: the request is
+// answered (or failed with err, a 5xx that stores nothing). Otherwise the
+// key has a row already and Claim must say what it holds; first is the
+// run's answer, or nil when the append was refused for the key's row
+// (nothing was written: that success must never be answered) or because
+// the store cannot write the row with the events.
+func (a *API) runFirst(c echo.Context, env Envelope, status int, key string, hash []byte,
+	exec func(Envelope) (Result, error)) (done bool, first *ranFirst, err error) {
+	rec := &AppendRecord{Row: a.idem.Row(env.Actor.Client, key, hash, status)}
+	env.Record = rec
+	res, err := exec(env)
+	if errors.Is(err, eventstore.ErrRowConflict) || errors.Is(err, eventstore.ErrRowAppendUnsupported) {
+		// Nothing was written: the key has a row, or the store cannot
+		// write one with the events (then claiming first decides).
+		return false, nil, nil
+	}
+	out, err := answerOf(c, status, res, err)
+	if err != nil {
+		return true, nil, err
+	}
+	if rec.Written {
+		return true, nil, writeStored(c, out)
+	}
+	ctx := c.Request().Context()
+	recorded, err := a.idem.Record(context.WithoutCancel(ctx), env.Actor.Client, key, hash, out)
+	if err != nil {
+		// As when Complete fails: the answer stands, a retry runs again.
+		a.log.WithError(err).Warn("store idempotent response")
+		recorded = true
+	}
+	if !recorded {
+		return false, &ranFirst{out: out, replayed: out.Status < 400 && res.Replayed}, nil
+	}
+	if res.Replayed {
+		c.Response().Header().Set(HeaderReplayed, "true")
+	}
+	return true, nil, writeStored(c, out)
+}
+
+// answerAgain answers a key recorded with its command's events: from the
+// events, found by running the command again (Replayed), or by our own
+// run if it found them already.
+func (a *API) answerAgain(c echo.Context, status int, ran *ranFirst, rerun func() (Result, error)) error {
+	out := StoredResponse{}
+	if ran != nil && ran.replayed {
+		out = ran.out
+	} else {
+		res, err := rerun()
+		if out, err = answerOf(c, status, res, err); err != nil {
+			return err
+		}
+	}
+	c.Response().Header().Set(HeaderReplayed, "true")
+	return writeStored(c, out)
+}
+
+// answerOf is the answer to store and send for a run's result: the
+// success, or the problem of a refusal (4xx). A run that failed otherwise
+// (5xx) has no answer to keep and returns its error.
+func answerOf(c echo.Context, status int, res Result, err error) (StoredResponse, error) {
+	if err != nil {
+		p := ProblemFor(err)
+		if p == nil || p.Status >= 500 {
+			return StoredResponse{}, err
+		}
+		cp := *p
+		cp.RequestID = httpapi.RequestID(c)
+		body, err := json.Marshal(cp)
+		return StoredResponse{Status: cp.Status, Body: body}, err
+	}
+	body, err := json.Marshal(responseFor(res))
+	return StoredResponse{Status: status, ETag: etag(res.Revision), Body: body}, err
 }
 
 // commandError passes known errors on as problems and the rest as they are

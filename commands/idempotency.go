@@ -10,6 +10,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/cardledger/cardledger/eventstore"
 )
 
 // Idempotency remembers, per client and Idempotency-Key, the hash of the
@@ -33,10 +35,74 @@ import (
 // whose events never made it is decided afresh and appended once (event ids
 // derive from the command id too). Even a takeover of a request that is in
 // fact still running (its lock connection dropped) appends nothing twice.
+//
+// Folded into the append (InAppends: the event store is PostgreSQL in this
+// table's database), a command whose run is one load–decide–append of one
+// stream (holderRoute, cardRoute) claims nothing first. Its run carries
+// the key's row (Row: request hash, the route's success status, no
+// response) in the envelope, and the append writes it in its own
+// statement (eventstore.RowAppender): a success costs one read and one
+// append, no claim and no Complete. A completed row without response
+// means "answer by running the command again": its events were committed
+// with it, so a retry's run finds them (Pipeline.Run, Replayed) and
+// answers from them, marked as a replay, byte for byte the first answer.
+// When the row was not written with events, the answer is settled after
+// the fact:
+//   - a refusal (4xx), a success without events or one found applied
+//     already is stored with Record, one INSERT that keeps a row the key
+//     has already (commits as Complete's: durable for refusals only);
+//   - a key that has a row already (Record stored nothing, or the append
+//     failed with eventstore.ErrRowConflict, which rolled the events back:
+//     that request's success is never answered) is answered by Claim:
+//     its stored answer, ErrKeyReused (another request under the key,
+//     whose events were not appended), ErrKeyInFlight (a claim of the
+//     protocol above), or a row to answer by running again;
+//   - a 5xx stores nothing, as above.
+//
+// Two requests of one key that run together append once: the second
+// append finds the first's events (the store's idempotent retry) and
+// writes no row, and both answer the first's events.
 type Idempotency struct {
 	db         DB
 	staleClaim time.Duration
 	owner      *ownerLock
+	// inAppends: the key's row may ride on the command's append.
+	inAppends bool
+}
+
+// InAppends lets the keys of commands that append to one stream be
+// recorded by their append (see Idempotency). Call it only when the event
+// store the commands append to is an eventstore.RowAppender in this
+// table's database (PostgreSQL). A store that cannot write the row appends
+// nothing for such a run (eventstore.ErrRowAppendUnsupported), and the
+// request claims its key first as any other: events are never written
+// before their key is known to be this request's.
+func (s *Idempotency) InAppends() { s.inAppends = true }
+
+// Row is the record of a request run without a claim, written with its
+// command's events: completed with status and no response (answer by
+// running again).
+func (s *Idempotency) Row(client, key string, hash []byte, status int) eventstore.Row {
+	return eventstore.Row{Table: "command_idempotency", Columns: []string{"client", "key", "request_hash", "status"},
+		Values: []any{client, key, hash, status}}
+}
+
+// Record stores r as the answer of a request run without a claim, unless
+// the key has a row already (then it reports false and Claim says what
+// the key holds). A success commits without waiting for the flush, a
+// refusal durably, as Complete does.
+func (s *Idempotency) Record(ctx context.Context, client, key string, hash []byte, r StoredResponse) (bool, error) {
+	insert := `INSERT INTO command_idempotency (client, key, request_hash, status, etag, response)
+		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`
+	if r.Status < 400 {
+		insert = withoutFlushWait + `INSERT INTO command_idempotency (client, key, request_hash, status, etag, response)
+		SELECT $1, $2, $3, $4, $5, $6 FROM no_flush_wait ON CONFLICT DO NOTHING`
+	}
+	tag, err := s.db.Exec(ctx, insert, client, key, hash, r.Status, r.ETag, r.Body)
+	if err != nil {
+		return false, fmt.Errorf("record idempotent response: %w", err)
+	}
+	return tag.RowsAffected() == 1, nil
 }
 
 // NewIdempotency returns the key store on pool; a claim without response
@@ -107,6 +173,9 @@ type StoredResponse struct {
 	Status int
 	ETag   string
 	Body   []byte
+	// Rerun: no body is stored; the answer is the command's, rebuilt by
+	// running it again (a row written with the command's events, Row).
+	Rerun bool
 }
 
 var (
@@ -151,18 +220,19 @@ func (s *Idempotency) Claim(ctx context.Context, client, key string, hash []byte
 			status     *int
 			etag       string
 			body       []byte
+			noBody     bool
 			token      *uuid.UUID
 			stale      bool
 			orphaned   bool
 		)
 		// The owner's lock is free exactly when its process is gone; trying
 		// it in the statement's own transaction frees it again at once.
-		err = s.db.QueryRow(ctx, `SELECT request_hash, status, etag, response, token,
+		err = s.db.QueryRow(ctx, `SELECT request_hash, status, etag, response, response IS NULL, token,
 				claimed_at < now() - $3::interval,
 				CASE WHEN status IS NULL AND owner IS NOT NULL
 					THEN pg_try_advisory_xact_lock($4, owner) ELSE false END
 			FROM command_idempotency WHERE client = $1 AND key = $2`, client, key, s.staleClaim, ownerLockClass).
-			Scan(&storedHash, &status, &etag, &body, &token, &stale, &orphaned)
+			Scan(&storedHash, &status, &etag, &body, &noBody, &token, &stale, &orphaned)
 		if errors.Is(err, pgx.ErrNoRows) {
 			continue // released between our insert and select
 		}
@@ -173,7 +243,7 @@ func (s *Idempotency) Claim(ctx context.Context, client, key string, hash []byte
 		case !sameRequest(storedHash, hash, also):
 			return nil, nil, ErrKeyReused
 		case status != nil:
-			return nil, &StoredResponse{Status: *status, ETag: etag, Body: body}, nil
+			return nil, &StoredResponse{Status: *status, ETag: etag, Body: body, Rerun: noBody}, nil
 		case !stale && !orphaned:
 			return nil, nil, ErrKeyInFlight
 		}
@@ -218,8 +288,10 @@ func (c *Claim) Complete(ctx context.Context, r StoredResponse) (StoredResponse,
 	)
 	err = c.s.db.QueryRow(ctx, `SELECT status, etag, response FROM command_idempotency
 		WHERE client = $1 AND key = $2`, c.client, c.key).Scan(&status, &stored.ETag, &stored.Body)
-	if errors.Is(err, pgx.ErrNoRows) || (err == nil && status == nil) {
-		return r, nil // taken over and still running, or released: ours stands
+	if errors.Is(err, pgx.ErrNoRows) || (err == nil && (status == nil || stored.Body == nil)) {
+		// Taken over and still running, released, or recorded with the
+		// command's events (no body: the same command's answer): ours stands.
+		return r, nil
 	}
 	if err != nil {
 		return r, fmt.Errorf("complete idempotency key: %w", err)

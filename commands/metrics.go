@@ -6,13 +6,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cardledger/cardledger/domain"
+	"github.com/cardledger/cardledger/eventstore"
 )
 
 // Command outcomes, the values of cardledger_commands_total{outcome}.
 const (
 	OutcomeOK       = "ok"       // events appended (or already there: a retry)
 	OutcomeRejected = "rejected" // refused: a domain rule or a malformed request (4xx)
-	OutcomeConflict = "conflict" // lost a race: If-Match revision or concurrent change
+	OutcomeConflict = "conflict" // lost a race: If-Match revision, concurrent change, or its Idempotency-Key recorded first by another request
 	OutcomeError    = "error"    // failed: storage, bug (5xx)
 )
 
@@ -71,7 +72,7 @@ func OutcomeOf(err error) string {
 	if err == nil {
 		return OutcomeOK
 	}
-	if errors.Is(err, ErrRevisionMismatch) || errors.Is(err, ErrContention) {
+	if errors.Is(err, ErrRevisionMismatch) || errors.Is(err, ErrContention) || errors.Is(err, eventstore.ErrRowConflict) {
 		return OutcomeConflict
 	}
 	if _, ok := domain.AsError(err); ok {

@@ -58,9 +58,12 @@ import (
 //     never decide on the cache.
 //
 // A retried command whose events another instance appended at exactly
-// the cached revision is taken by the store as an idempotent retry and
-// answered as appended rather than Replayed, as two concurrent runs of it
-// are answered without a cache.
+// the cached revision is taken by the store as an idempotent retry. With
+// its Idempotency-Key's row (Envelope.Record) the append says so, and the
+// command is answered from a fresh read as Replayed; without one (a store
+// that writes no row, a route that does not fold its key) it is answered
+// as appended rather than Replayed, as two concurrent runs of it are
+// answered without a cache.
 type Pipeline[S any, C domain.Command] struct {
 	kind     domain.Aggregate[S, C]
 	store    eventstore.Store
@@ -271,10 +274,20 @@ func (p *Pipeline[S, C]) Run(ctx context.Context, id string, call Call[S]) (Outc
 		if loaded.Exists {
 			want = eventstore.Exact(loaded.Revision)
 		}
-		appended, err := p.append(ctx, stream, want, d.data, d.env)
+		appended, replayed, err := p.append(ctx, stream, want, d.data, d.env.Record)
+		if err == nil && replayed && loaded.cached {
+			// The key's row says the command was appended before, maybe
+			// not at the cached revision: answer from its recorded events.
+			p.metrics.streamCache(cacheRecheck)
+			useCache = false
+			attempt--
+			continue
+		}
 		if err == nil {
-			d.out.Revision, d.out.Position = appended.Revision, appended.Position
-			p.remember(id, loaded, d)
+			d.out.Revision, d.out.Position, d.out.Replayed = appended.Revision, appended.Position, replayed
+			if !replayed {
+				p.remember(id, loaded, d)
+			}
 			return d.out, nil
 		}
 		if !errors.Is(err, eventstore.ErrWrongRevision) {
@@ -292,12 +305,6 @@ func (p *Pipeline[S, C]) Run(ctx context.Context, id string, call Call[S]) (Outc
 			return Outcome[S]{}, fmt.Errorf("%s after %d attempts: %w", stream, attempt, ErrContention)
 		}
 	}
-}
-
-// append writes the events of a command to stream at want.
-func (p *Pipeline[S, C]) append(ctx context.Context, stream string, want eventstore.ExpectedRevision,
-	data []eventstore.EventData, _ Envelope) (eventstore.AppendResult, error) {
-	return p.store.Append(ctx, stream, want, data)
 }
 
 // decision is what a command decided on a loaded stream: the outcome it
@@ -368,6 +375,26 @@ func (p *Pipeline[S, C]) decideOn(id string, loaded Stream[S], call Call[S]) (de
 		return decision[S]{}, err
 	}
 	return decision[S]{out: Outcome[S]{Events: events, State: loaded.State}, env: env, data: data}, nil
+}
+
+// append appends data at want, with rec's row in the same transaction
+// when rec is set and not written yet; replayed is true when the row
+// found the events appended already (an idempotent retry: another request
+// of the same command got there first). A store that cannot write the row
+// (no RowAppender) gets nothing: the events must not go without it, and
+// the caller learns so from eventstore.ErrRowAppendUnsupported.
+func (p *Pipeline[S, C]) append(ctx context.Context, stream string, want eventstore.ExpectedRevision,
+	data []eventstore.EventData, rec *AppendRecord) (res eventstore.AppendResult, replayed bool, err error) {
+	if rec == nil || rec.Written {
+		res, err = p.store.Append(ctx, stream, want, data)
+		return res, false, err
+	}
+	ra, ok := p.store.(eventstore.RowAppender)
+	if !ok {
+		return res, false, eventstore.ErrRowAppendUnsupported
+	}
+	res, rec.Written, err = ra.AppendWithRow(ctx, stream, want, data, rec.Row)
+	return res, err == nil && !rec.Written, err
 }
 
 // alreadyApplied finds the events of command commandID in the loaded

@@ -310,10 +310,11 @@ func (a *API) cardRoutes() []httpapi.Route {
 	}
 }
 
-// holderRoute is a row for a domain command addressed by cardholder id.
+// holderRoute is a row for a domain command addressed by cardholder id:
+// one append to the holder's stream (oneAppendRoute).
 func holderRoute[B any](a *API, path, summary string, roles []httpapi.Role, status int, optional bool, example B,
 	build func(env Envelope, p httpapi.Principal, body B) domain.CardholderCommand) httpapi.Route {
-	return commandRoute(a, httpapi.Route{
+	return oneAppendRoute(a, httpapi.Route{
 		Method: http.MethodPost, Path: "/v1/cardholders/{id}" + path, Roles: roles, Status: status,
 		Summary: summary, Request: example,
 	}, optional, func(ctx context.Context, c echo.Context, env Envelope, b B) (Result, error) {
@@ -322,10 +323,12 @@ func holderRoute[B any](a *API, path, summary string, roles []httpapi.Role, stat
 	})
 }
 
-// cardRoute is a row for a domain command addressed by card number.
+// cardRoute is a row for a domain command addressed by card number: a
+// read of the card's holder, then one append to the holder's stream
+// (oneAppendRoute).
 func cardRoute[B any](a *API, path, summary string, roles []httpapi.Role, optional bool, example B,
 	build func(cardNo string, env Envelope, p httpapi.Principal, body B) domain.CardholderCommand) httpapi.Route {
-	return commandRoute(a, httpapi.Route{
+	return oneAppendRoute(a, httpapi.Route{
 		Method: http.MethodPost, Path: "/v1/cards/{card_no}" + path, Roles: roles,
 		Summary: summary, Request: example,
 	}, optional, func(ctx context.Context, c echo.Context, env Envelope, b B) (Result, error) {

@@ -16,8 +16,11 @@
 //     deliver events in position order and never skip an event that commits
 //     later with a lower position than one already delivered.
 //   - Every appended event carries Hash, chaining it to the previous event of
-//     its stream by the rule of eventstore/chain, computed inside the append
-//     so that concurrent appends cannot fork a chain.
+//     its stream by the rule of eventstore/chain. The append that writes it
+//     checks, in the same atomic step as the write, that the previous event
+//     it chained to is the one stored (by computing the hash from it, or by
+//     comparing revision and hash), so concurrent appends cannot fork a
+//     chain.
 //   - An append whose events exceed MaxAppendSize (counted by AppendSize)
 //     fails with *AppendTooLargeError (errors.Is(err, ErrAppendTooLarge))
 //     and writes nothing, on every adapter: EventStoreDB refuses such
@@ -44,6 +47,23 @@
 //   - A wrapper that implements the method but cannot serve it (its inner
 //     store is no MultiAppender) fails with ErrAppendManyUnsupported
 //     before doing anything.
+//
+// An adapter may also implement RowAppender, inserting one row of another
+// table of its database in the same transaction as an append (pgstore
+// does; EventStoreDB has no other tables, so esdbstore does not). A writer
+// that must record something exactly when its events are written (the
+// commands' Idempotency-Key record) saves a transaction of its own. Its
+// invariants:
+//   - The events follow the rules of Append; the row is inserted exactly
+//     when they are written: both or neither.
+//   - A row that collides with a unique key of its table fails the whole
+//     append with ErrRowConflict (errors.Is); nothing is written.
+//   - When the events were written already by an earlier identical append
+//     (Append's idempotent retry), the original result is returned and the
+//     row is not inserted (rowWritten false): it went with the first.
+//   - A wrapper that implements the method but cannot serve it (its inner
+//     store is no RowAppender) fails with ErrRowAppendUnsupported before
+//     doing anything.
 package eventstore
 
 import (
@@ -83,6 +103,22 @@ type MultiAppender interface {
 	// AppendMany appends every StreamAppend atomically and returns one
 	// result per stream, in the order given.
 	AppendMany(ctx context.Context, appends []StreamAppend) ([]AppendResult, error)
+}
+
+// RowAppender is the optional append with a row; see the package doc.
+type RowAppender interface {
+	// AppendWithRow appends events as Append does and inserts row in the
+	// same transaction; rowWritten is false when the events were there
+	// already (idempotent retry) and nothing was written.
+	AppendWithRow(ctx context.Context, stream string, expected ExpectedRevision, events []EventData, row Row) (res AppendResult, rowWritten bool, err error)
+}
+
+// Row is one row of a table in the event store's database: Values[i] goes
+// into Columns[i]; columns left out take their defaults.
+type Row struct {
+	Table   string
+	Columns []string
+	Values  []any
 }
 
 // StreamAppend is one stream's part of an AppendMany.
@@ -243,6 +279,13 @@ var (
 	// ErrAppendManyUnsupported: a wrapper's inner store cannot AppendMany;
 	// nothing was written, use Append per stream.
 	ErrAppendManyUnsupported = errors.New("multi-stream append not supported")
+	// ErrRowAppendUnsupported: a wrapper's inner store cannot
+	// AppendWithRow; nothing was written, use Append and write the row
+	// apart.
+	ErrRowAppendUnsupported = errors.New("append with a row not supported")
+	// ErrRowConflict: the row of an AppendWithRow collides with a unique
+	// key of its table; nothing was written, neither row nor events.
+	ErrRowConflict = errors.New("row conflicts with a stored row")
 	// ErrDuplicateEventID: an event id of the append is stored already and
 	// the append is not a retry of the one that stored it; nothing was
 	// written. Only adapters whose UniqueEventIDs reports true return it.

@@ -186,6 +186,9 @@ func (a *app) server(ctx context.Context) (*echo.Echo, error) {
 		// An erasure by any instance drops the holder's cached stream.
 		d.keys.OnErasure(cmds.Service().Repository.Erased)
 	}
+	if d.idempotencyInAppends() {
+		cmds.WithIdempotencyInAppends()
+	}
 	a.commands = cmds
 	if d.cfg.ProvinceURL != "" {
 		prov, err := province.NewClient(d.cfg.ProvinceURL, d.cfg.ProvinceToken, d.cfg.ProvinceTimeout)

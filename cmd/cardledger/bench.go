@@ -52,6 +52,13 @@ func runBench(ctx context.Context, env *environment, args []string) error {
 			return err
 		}
 		fmt.Fprintln(env.stdout, res)
+		// A command reads its stream before it appends: the second line is
+		// the store as commands use it.
+		res, err = loadgen.StoreReadAppend(ctx, store, *n, *workers)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(env.stdout, res)
 	case "commands":
 		// n loss/unlock pairs on n/2 cardholders: every command is one append.
 		res, err := bench.LossUnlock(ctx, store, max(*n/2, 1), *workers)

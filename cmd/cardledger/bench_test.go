@@ -54,3 +54,20 @@ func TestBenchHTTPPrintsItsFigures(t *testing.T) {
 	assert.Equal(t, 2, code)
 	assert.Contains(t, errOut, "--hot-share must be between 0 and 1")
 }
+
+// TestBenchStorePrintsItsFigures runs `bench store` tiny: the raw baseline,
+// the append alone, and the read-then-append a command does.
+func TestBenchStorePrintsItsFigures(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	vars := map[string]string{"CARDLEDGER_POSTGRES_URL": testpg.NewDatabase(t), "CARDLEDGER_LOG_LEVEL": "error"}
+	code, out, errOut := cliRun(ctx, vars, "bench", "store", "-n", "20", "-concurrency", "2")
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
+	for _, line := range []string{
+		`(?m)^raw single-row INSERT +20 ops in .* ops/s +p50 .* p99 .* errors 0$`,
+		`(?m)^event store append \(1 event\) +20 ops in .* ops/s +p50 .* p99 .* errors 0$`,
+		`(?m)^event store read\+append \(1 event\) +20 ops in .* ops/s +p50 .* p99 .* errors 0$`,
+	} {
+		assert.Regexp(t, regexp.MustCompile(line), out)
+	}
+}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -225,24 +224,7 @@ func (s *crashServer) kill(t *testing.T, ctx context.Context, pool *pgxpool.Pool
 
 // send registers body with an Idempotency-Key.
 func send(ctx context.Context, url, key, idemKey string, body any) (int, []byte, http.Header, error) {
-	raw, err := json.Marshal(body)
-	if err != nil {
-		return 0, nil, nil, err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url+"/v1/cardholders", bytes.NewReader(raw))
-	if err != nil {
-		return 0, nil, nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+key)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(commands.HeaderIdempotencyKey, idemKey)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, nil, nil, err
-	}
-	defer res.Body.Close()
-	out, err := io.ReadAll(res.Body)
-	return res.StatusCode, out, res.Header, err
+	return postErr(ctx, url, "/v1/cardholders", key, idemKey, body)
 }
 
 func sendOK(t *testing.T, ctx context.Context, url, key, idemKey string, body any) (int, []byte, http.Header) {

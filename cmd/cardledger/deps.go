@@ -299,6 +299,14 @@ func (d *deps) openReadPool(ctx context.Context) (*pgxpool.Pool, error) {
 	return pool, nil
 }
 
+// idempotencyInAppends tells whether the commands' Idempotency-Key records
+// can be written by their appends: the event store is PostgreSQL in the
+// database of the idempotency table (the read models').
+func (d *deps) idempotencyInAppends() bool {
+	kind, err := d.cfg.EventStoreKind()
+	return err == nil && kind == "postgres" && pgpool.SameDatabase(d.cfg.EventStoreURL, d.cfg.PostgresURL)
+}
+
 // openPGStore opens the PostgreSQL event store on the read models' pool
 // when both URLs name one database (one budget of connections), else on a
 // pool of its own.

@@ -43,7 +43,15 @@ const (
 // later one waits for the first to commit and then fails with a unique
 // violation, and Append runs it again on the new state, chaining to the
 // hash the first one wrote. So a chain can never fork.
-const appendSQL = `
+//
+// When the event to chain to is known before the append (no stream, or the
+// stream cache's event at an Exact revision), appendOnce runs
+// appendHashedSQL instead (append_hashed.go): the same checks and answer,
+// with the hashes computed in Go.
+const appendSQL = appendCTEs + appendAnswer
+
+// appendCTEs are appendSQL's steps; a row's step (rowInsert) goes after them.
+const appendCTEs = `
 WITH RECURSIVE cur AS (
 	SELECT last.rev, last.hash FROM (SELECT) one LEFT JOIN LATERAL (
 		SELECT revision AS rev, hash FROM eventstore_events
@@ -76,7 +84,10 @@ WITH RECURSIVE cur AS (
 	RETURNING revision, xid, seq
 ), last AS (
 	SELECT revision, xid, seq FROM ins ORDER BY seq DESC LIMIT 1
-)
+)`
+
+// appendAnswer is appendSQL's one row.
+const appendAnswer = `
 SELECT cur.rev, dup.n, last.revision, last.xid, last.seq
 FROM cur CROSS JOIN dup LEFT JOIN last ON true`
 
@@ -88,21 +99,11 @@ const maxAppendAttempts = 100
 // Append writes events to stream in one transaction if the stream is at
 // expected. See the package doc for idempotency.
 func (s *Store) Append(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events []eventstore.EventData) (eventstore.AppendResult, error) {
-	if len(events) == 0 {
-		return eventstore.AppendResult{}, fmt.Errorf("append %s: no events", stream)
-	}
-	for i, e := range events {
-		if e.ID == uuid.Nil {
-			return eventstore.AppendResult{}, fmt.Errorf("append %s: event %d has no id", stream, i)
-		}
-	}
-	// PostgreSQL has no such limit; the port's is kept so that writers
-	// split their appends here as they must on EventStoreDB.
-	if err := eventstore.CheckAppendSize(stream, events); err != nil {
+	if err := checkAppend(stream, events); err != nil {
 		return eventstore.AppendResult{}, err
 	}
 	for attempt := 1; ; attempt++ {
-		res, err := appendOnce(ctx, s.pool, stream, expected, events)
+		res, _, err := appendOnce(ctx, s.pool, s.streams, nil, stream, expected, events)
 		if err == nil {
 			s.notifier.appended()
 		}
@@ -110,6 +111,21 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 			return res, err
 		}
 	}
+}
+
+// checkAppend refuses what no append may carry, before any round trip.
+func checkAppend(stream string, events []eventstore.EventData) error {
+	if len(events) == 0 {
+		return fmt.Errorf("append %s: no events", stream)
+	}
+	for i, e := range events {
+		if e.ID == uuid.Nil {
+			return fmt.Errorf("append %s: event %d has no id", stream, i)
+		}
+	}
+	// PostgreSQL has no such limit; the port's is kept so that writers
+	// split their appends here as they must on EventStoreDB.
+	return eventstore.CheckAppendSize(stream, events)
 }
 
 func isUniqueViolation(err error) bool {
@@ -130,13 +146,34 @@ func isUniqueViolation(err error) bool {
 // transaction only, in the same round trip.
 const genericPlanSQL = `SELECT set_config('plan_cache_mode', 'force_generic_plan', true)`
 
-func appendOnce(ctx context.Context, q querier, stream string, expected eventstore.ExpectedRevision, events []eventstore.EventData) (eventstore.AppendResult, error) {
+// appendOnce runs one append statement: appendHashedSQL when the event to
+// chain to is known (append_hashed.go), else, or when what was known is
+// stale (the cache entry then goes), appendSQL; row, if not nil, adds its
+// insert step to either (append_row.go). cache may be nil. wrote is false
+// when it wrote nothing (an idempotent retry, or an error).
+func appendOnce(ctx context.Context, q querier, cache *streamCache, row *rowStep, stream string, expected eventstore.ExpectedRevision,
+	events []eventstore.EventData) (res eventstore.AppendResult, wrote bool, err error) {
+	if prev, ok := knownPrev(cache, stream, expected); ok {
+		hashes := chainHashes(stream, prev, events)
+		res, wrote, stale, err := appendHashed(ctx, q, row, stream, expected, events, prev, hashes)
+		if !stale {
+			if wrote && cache != nil {
+				cache.appended(stream, res.Revision, hashes[len(hashes)-1])
+			}
+			return res, wrote, err
+		}
+		cache.drop(stream) // stale only when the cache named the row
+	}
+	stmt, extra := appendSQL, []any(nil)
+	if row != nil {
+		stmt, extra = row.plain, row.values
+	}
 	args, ids := appendArgs(stream, expected, events)
 	b := &pgx.Batch{}
 	b.Queue(genericPlanSQL)
-	b.Queue(appendSQL, args...)
+	b.Queue(stmt, append(args, extra...)...)
 	br := q.SendBatch(ctx, b)
-	_, err := br.Exec()
+	_, err = br.Exec()
 	var r appendRow
 	if err == nil {
 		r, err = scanAppendRow(br.QueryRow())
@@ -145,10 +182,14 @@ func appendOnce(ctx context.Context, q querier, stream string, expected eventsto
 		err = cerr
 	}
 	if err != nil {
-		return eventstore.AppendResult{}, fmt.Errorf("append %s: %w", stream, err)
+		return eventstore.AppendResult{}, false, fmt.Errorf("append %s: %w", stream, err)
 	}
-	return r.outcome(ctx, q, stream, expected, ids)
+	res, err = r.outcome(ctx, q, stream, expected, ids)
+	return res, err == nil && r.lastRev != nil, err
 }
+
+// appendParams is how many parameters appendSQL takes ($1 to $7).
+const appendParams = 7
 
 // appendArgs are appendSQL's parameters for one stream, and the event ids.
 func appendArgs(stream string, expected eventstore.ExpectedRevision, events []eventstore.EventData) ([]any, [][16]byte) {

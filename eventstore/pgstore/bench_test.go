@@ -135,3 +135,48 @@ func BenchmarkSubscribeDelivery(b *testing.B) {
 	b.ReportMetric(float64(total.Microseconds())/1000/float64(b.N), "ms-mean-delivery")
 	b.ReportMetric(float64(worst.Microseconds())/1000, "ms-max-delivery")
 }
+
+// BenchmarkReadThenAppend: what a command does to the store, read a stream
+// whole and append one event at the revision read, through appendSQL (the
+// chain computed in SQL) and through appendHashedSQL (the previous hash from
+// the stream cache, the chain computed in Go). Each stream has one event
+// before the clock starts.
+func BenchmarkReadThenAppend(b *testing.B) {
+	for _, bc := range []struct {
+		name   string
+		hashed bool
+	}{{"appendSQL", false}, {"appendHashedSQL", true}} {
+		b.Run(bc.name, func(b *testing.B) {
+			s, err := Open(context.Background(), benchURL(b))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			ctx := context.Background()
+			data := []byte(`{"card_no":"D12345678","holder":"张三","reason":"lost"}`)
+			meta := []byte(`{"causation":"cmd-1"}`)
+			for i := range int64(b.N) {
+				if _, err := s.Append(ctx, "card-"+strconv.FormatInt(i+1, 10), eventstore.NoStream(), []eventstore.EventData{
+					{ID: uuid.New(), Type: "CardIssued", Data: data, Metadata: meta},
+				}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			cache := s.streams
+			if !bc.hashed {
+				cache = nil
+			}
+			runParallel(b, func(ctx context.Context, i int64) error {
+				stream := "card-" + strconv.FormatInt(i, 10)
+				got, err := s.ReadStream(ctx, stream, 0, 0)
+				if err != nil {
+					return err
+				}
+				_, _, err = appendOnce(ctx, s.pool, cache, nil, stream, eventstore.Exact(got[len(got)-1].Revision), []eventstore.EventData{
+					{ID: uuid.New(), Type: "CardReported", Data: data, Metadata: meta},
+				})
+				return err
+			})
+		})
+	}
+}

@@ -89,8 +89,8 @@ func TestMigrateChainsExistingHistory(t *testing.T) {
 	}
 }
 
-// BenchmarkAppendBatch: one append of 10 events to a new stream, the case
-// where the chain is computed step by step inside the statement.
+// BenchmarkAppendBatch: one append of 10 events to a new stream, chained
+// in Go (appendHashedSQL; appendSQL would chain them step by step).
 func BenchmarkAppendBatch(b *testing.B) {
 	s, err := Open(context.Background(), benchURL(b))
 	if err != nil {

@@ -17,12 +17,20 @@
 //     below the oldest transaction of this database still running when
 //     their snapshot was taken, which makes the visible log a prefix that
 //     only ever grows at its end. See visibility.go for why.
+//   - AppendWithRow inserts a row of another table of the database in the
+//     append's own statement, only when the events are written; a unique
+//     violation on that table is eventstore.ErrRowConflict, one on
+//     eventstore_events a concurrent writer (the append runs again).
 //   - UPDATE, DELETE and TRUNCATE on the table are refused by triggers.
 //   - Every row's hash is eventstore/chain's hash of the row and of the hash
-//     of the stream's previous row, computed inside the append statement
-//     from the row that statement read as the stream's last; the (stream,
-//     revision) uniqueness that serialises writers also keeps the chain
-//     from forking. Someone with the rights to disable the triggers can
+//     of the stream's previous row. The append statement computes it from
+//     the row it reads as the stream's last (appendSQL), or, when that row
+//     is known beforehand (no stream, or the stream cache's event at an
+//     Exact revision), gets it computed in Go and inserts only if the row it
+//     reads as the stream's last has exactly that revision and hash
+//     (appendHashedSQL). Either way the statement ties each new hash to the
+//     hash stored before it, and the (stream, revision) uniqueness that
+//     serialises writers keeps the chain from forking. Someone with the rights to disable the triggers can
 //     still rewrite rows, but not without breaking the chain or the
 //     signed digests of package audit.
 //   - Because rows never change, whole-stream reads (ReadStream from 0,
@@ -57,8 +65,9 @@ type Store struct {
 	pool     *pgxpool.Pool
 	ownsPool bool // Close closes the pool (Open), not a pool shared with others (OpenPool)
 	notifier *notifier
-	streams  *streamCache // whole-stream reads (ReadStream from 0)
-	tail     tail         // the one live reader of $all its subscriptions share (subscribe.go)
+	streams  *streamCache  // whole-stream reads (ReadStream from 0)
+	tail     tail          // the one live reader of $all its subscriptions share (subscribe.go)
+	rows     rowStatements // AppendWithRow's statements (append_row.go)
 }
 
 var _ eventstore.Store = (*Store)(nil)

@@ -31,6 +31,10 @@ const eventOverhead = 256
 // Events appended by other writers or instances are simply the rows after
 // it. The cache holds what the table holds (personal data sealed, see
 // eventstore/piistore), and callers get their own copy of the slice.
+//
+// An append at Exact(rev) chains to the cached event at rev when there is
+// one (append_hashed.go); its statement checks that event's revision and
+// hash against the table, and a mismatch drops the entry here too.
 type streamCache struct {
 	mu    sync.Mutex
 	max   int // bytes
@@ -43,6 +47,17 @@ type cachedStream struct {
 	stream string
 	events []eventstore.RecordedEvent // never modified once stored
 	size   int
+	// head is the last event this process appended after events, when it
+	// appended one: all an append needs of it (appendHashedSQL checks it
+	// against the stored row), kept without the rest of the row, which the
+	// next read brings.
+	head *chainHead
+}
+
+// chainHead is a stream's event an append chains to.
+type chainHead struct {
+	rev  uint64
+	hash []byte
 }
 
 func newStreamCache(maxBytes int) *streamCache {
@@ -130,4 +145,57 @@ func (c *streamCache) removeLocked(el *list.Element) {
 	cs := c.lru.Remove(el).(*cachedStream)
 	delete(c.byKey, cs.stream)
 	c.size -= cs.size
+}
+
+// prevHash returns the hash of stream's event at revision rev, if it is
+// cached or is the head this process appended last.
+func (c *streamCache) prevHash(stream string, rev uint64) ([]byte, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	el, ok := c.byKey[stream]
+	if !ok {
+		return nil, false
+	}
+	cs := el.Value.(*cachedStream)
+	if h := cs.head; h != nil && h.rev == rev {
+		return h.hash, true
+	}
+	if rev >= uint64(len(cs.events)) || cs.events[rev].Revision != rev {
+		return nil, false
+	}
+	return cs.events[rev].Hash, true
+}
+
+// appended notes that this process appended stream up to revision rev,
+// whose hash is hash, so that a writer deciding on what it wrote (without
+// reading the stream again) chains its next append in Go too. Only a
+// cached stream keeps it.
+func (c *streamCache) appended(stream string, rev uint64, hash []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	el, ok := c.byKey[stream]
+	if !ok {
+		return
+	}
+	cs := el.Value.(*cachedStream)
+	if n := len(cs.events); n > 0 && cs.events[n-1].Revision >= rev || cs.head != nil && cs.head.rev >= rev {
+		return
+	}
+	cs.head = &chainHead{rev: rev, hash: hash}
+	c.lru.MoveToFront(el)
+}
+
+// event returns the cached event of stream at revision rev.
+func (c *streamCache) event(stream string, rev uint64) (eventstore.RecordedEvent, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	el, ok := c.byKey[stream]
+	if !ok {
+		return eventstore.RecordedEvent{}, false
+	}
+	events := el.Value.(*cachedStream).events
+	if rev >= uint64(len(events)) || events[rev].Revision != rev {
+		return eventstore.RecordedEvent{}, false
+	}
+	return events[rev], true
 }

@@ -31,6 +31,7 @@ type Store struct {
 var (
 	_ eventstore.Store          = (*Store)(nil)
 	_ eventstore.MultiAppender  = (*Store)(nil)
+	_ eventstore.RowAppender    = (*Store)(nil)
 	_ eventstore.UniqueEventIDs = (*Store)(nil)
 )
 
@@ -67,6 +68,26 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 		return eventstore.AppendResult{}, fmt.Errorf("append %s: seal personal data: %w", stream, err)
 	}
 	return s.inner.Append(ctx, stream, expected, sealed)
+}
+
+// AppendWithRow seals events as Append does, then appends them with row
+// through the inner store's AppendWithRow; the row passes as it is (it is
+// the caller's, not an event). An inner store without one gives
+// eventstore.ErrRowAppendUnsupported before anything is done.
+func (s *Store) AppendWithRow(ctx context.Context, stream string, expected eventstore.ExpectedRevision,
+	events []eventstore.EventData, row eventstore.Row) (eventstore.AppendResult, bool, error) {
+	inner, ok := s.inner.(eventstore.RowAppender)
+	if !ok {
+		return eventstore.AppendResult{}, false, eventstore.ErrRowAppendUnsupported
+	}
+	if err := s.eraseFor(ctx, stream, events); err != nil {
+		return eventstore.AppendResult{}, false, err
+	}
+	sealed, err := s.seal(ctx, stream, events)
+	if err != nil {
+		return eventstore.AppendResult{}, false, fmt.Errorf("append %s: seal personal data: %w", stream, err)
+	}
+	return inner.AppendWithRow(ctx, stream, expected, sealed, row)
 }
 
 // eraseFor deletes the data keys of the holder of stream if events erase them.

@@ -22,7 +22,12 @@ import (
 // The decorator is a Store like any other: events without personal data
 // pass through byte for byte, chains and all.
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) eventstore.Store { return newFixture(t).store })
+	storetest.Run(t, func(t *testing.T) eventstore.Store {
+		f := newFixture(t)
+		_, err := f.pool.Exec(f.ctx, storetest.RowTableDDL)
+		require.NoError(t, err)
+		return f.store
+	})
 }
 
 func TestEventsReadBackAsAppended(t *testing.T) {

@@ -6,6 +6,9 @@
 //		storetest.Run(t, func(t *testing.T) eventstore.Store { return pgstoretest.OpenTest(t) })
 //	}
 //
+// An adapter that implements eventstore.RowAppender creates RowTable in
+// the store's database in open (RowTableDDL): the cases insert into it.
+//
 // Each case is a subtest named for the rule it checks, so one rule can be
 // run alone: go test -run 'TestConformance/idempotent_retry'.
 //
@@ -63,6 +66,11 @@ var cases = []testCase{
 	{"append many is all or nothing", testAppendManyIsAllOrNothing},
 	{"append many refuses a stream twice", testAppendManyRefusesAStreamTwice},
 	{"append many refuses a part over the maximum size", testAppendManyPartOverMaxSize},
+	// Only for adapters that implement eventstore.RowAppender (RowTable).
+	{"append with a row writes both", testRowWrittenWithEvents},
+	{"a conflicting row writes nothing", testRowConflictWritesNothing},
+	{"a failed expectation writes no row", testRowNotWrittenOnWrongRevision},
+	{"a retried append with a row writes it once", testRowIdempotentRetry},
 	// Only for adapters whose UniqueEventIDs says true.
 	{"an id stored in another stream is refused", testDuplicateIDInAnotherStream},
 }

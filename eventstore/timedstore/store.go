@@ -1,5 +1,6 @@
 // Package timedstore wraps an event store to time its appends:
-// cardledger_append_duration_seconds{op="append"|"append_many",result="ok"|"error"}.
+// cardledger_append_duration_seconds{op="append"|"append_many",result="ok"|"error"}
+// (an AppendWithRow is timed as an append: it is one, with a row).
 // Reads and subscriptions pass through untimed: the projections' own
 // series say how far behind they are, which is what matters for reads.
 package timedstore
@@ -22,6 +23,7 @@ type Store struct {
 var (
 	_ eventstore.Store          = (*Store)(nil)
 	_ eventstore.MultiAppender  = (*Store)(nil)
+	_ eventstore.RowAppender    = (*Store)(nil)
 	_ eventstore.UniqueEventIDs = (*Store)(nil)
 )
 
@@ -61,6 +63,21 @@ func (s *Store) AppendMany(ctx context.Context, appends []eventstore.StreamAppen
 	r, err := inner.AppendMany(ctx, appends)
 	s.observe("append_many", start, err)
 	return r, err
+}
+
+// AppendWithRow appends through the inner store's AppendWithRow and times
+// it as an append; an inner store without one gives
+// eventstore.ErrRowAppendUnsupported, untimed.
+func (s *Store) AppendWithRow(ctx context.Context, stream string, expected eventstore.ExpectedRevision,
+	events []eventstore.EventData, row eventstore.Row) (eventstore.AppendResult, bool, error) {
+	inner, ok := s.Store.(eventstore.RowAppender)
+	if !ok {
+		return eventstore.AppendResult{}, false, eventstore.ErrRowAppendUnsupported
+	}
+	start := time.Now()
+	r, written, err := inner.AppendWithRow(ctx, stream, expected, events, row)
+	s.observe("append", start, err)
+	return r, written, err
 }
 
 // UniqueEventIDs is the inner store's answer.

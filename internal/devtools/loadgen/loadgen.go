@@ -109,6 +109,38 @@ func StoreAppend(ctx context.Context, store eventstore.Store, n, workers int) (R
 	}), nil
 }
 
+// StoreReadAppend measures the event store as a command uses it: read a
+// stream whole, then append one event at the revision read (so the append
+// knows the event it chains to). Each of the n streams first gets one
+// event, before the clock starts, so that every read finds a stream.
+func StoreReadAppend(ctx context.Context, store eventstore.Store, n, workers int) (Result, error) {
+	run := uuid.NewString()[:8]
+	first, err := sampleEvents(run, n)
+	if err != nil {
+		return Result{}, err
+	}
+	next, err := sampleEvents(run, n)
+	if err != nil {
+		return Result{}, err
+	}
+	setup := Run(ctx, "setup", n, workers, func(ctx context.Context, i int) error {
+		_, err := store.Append(ctx, streamOf(run, i), eventstore.NoStream(), first[i:i+1])
+		return err
+	})
+	if setup.Errors > 0 {
+		return Result{}, fmt.Errorf("loadgen: %d of %d streams not written", setup.Errors, n)
+	}
+	return Run(ctx, "event store read+append (1 event)", n, workers, func(ctx context.Context, i int) error {
+		stream := streamOf(run, i)
+		events, err := store.ReadStream(ctx, stream, 0, 0)
+		if err != nil {
+			return err
+		}
+		_, err = store.Append(ctx, stream, eventstore.Exact(events[len(events)-1].Revision), next[i:i+1])
+		return err
+	}), nil
+}
+
 func streamOf(run string, i int) string { return fmt.Sprintf("loadgen-%s-%d", run, i) }
 
 // sampleEvents are n CardReportedLost events as a command writes them, the
