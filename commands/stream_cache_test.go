@@ -245,3 +245,55 @@ func TestAnotherInstancesErasureDropsTheCachedStream(t *testing.T) {
 		time.Sleep(10 * time.Millisecond) // polling for the notification
 	}
 }
+
+// A keyed command (its Idempotency-Key's row in the append) that another
+// instance ran after this one cached the holder, sent again here: the
+// append at the cached revision finds the row and the events (an
+// idempotent retry), so it is answered from a fresh read as the replay it
+// is, and the cache is not set back to the command's revision.
+func TestAKeyedRetryOnAStaleCacheAnswersFromAFreshRead(t *testing.T) {
+	ctx := context.Background()
+	url := testpg.NewDatabase(t)
+	pool, err := pgxpool.New(ctx, url)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	require.NoError(t, Migrate(ctx, pool))
+	store := pgstoretest.OpenURL(t, url)
+	a, err := NewRepository(store, time.Now)
+	require.NoError(t, err)
+	b, err := NewRepository(store, time.Now)
+	require.NoError(t, err)
+	holder := uuid.NewString()
+	registered := domain.CardholderRegistered{CardholderID: holder, IDNumber: "110101199003074578", Name: "张三",
+		Sex: domain.Male, BirthDate: "1990-03-07", Nationality: "CHN", RegionCode: "320505"}
+	set := func(sms bool) func(*domain.Cardholder) ([]domain.Event, error) {
+		return func(*domain.Cardholder) ([]domain.Event, error) {
+			return []domain.Event{domain.NotificationPreferencesSet{SMSOptOut: sms}}, nil
+		}
+	}
+	env := func() Envelope { return NewEnvelope(domain.Actor{Client: "test"}, "test") }
+	_, err = a.Update(ctx, holder, nil, env(), func(*domain.Cardholder) ([]domain.Event, error) { return []domain.Event{registered}, nil })
+	require.NoError(t, err) // a caches revision 0
+
+	keyed := func() Envelope {
+		e := env()
+		e.CommandID = CommandIDFor("test", "key-1")
+		e.Record = &AppendRecord{Row: NewIdempotency(pool, StaleIdempotencyClaim).Row("test", "key-1", []byte("hash"), 200)}
+		return e
+	}
+	first, err := b.Update(ctx, holder, nil, keyed(), set(true)) // revision 1
+	require.NoError(t, err)
+	_, err = b.Update(ctx, holder, nil, env(), set(false)) // revision 2
+	require.NoError(t, err)
+
+	again, err := a.Update(ctx, holder, nil, keyed(), set(true))
+	require.NoError(t, err)
+	assert.True(t, again.Replayed)
+	assert.Equal(t, first.Revision, again.Revision)
+	assert.Equal(t, first.Position, again.Position)
+	assert.Equal(t, first.Events, again.Events)
+	assert.True(t, again.State.NotifyOptOut.SMS)
+	cached, ok := a.p.cache.get(holder)
+	require.True(t, ok)
+	assert.Equal(t, uint64(2), cached.revision, "the fresh read refreshed a's copy")
+}
