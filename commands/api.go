@@ -113,9 +113,18 @@ func (a *API) WithIdempotencyInAppends() *API {
 	return a
 }
 
-// WithMetrics counts the API's commands in m.
+// WithMetrics counts the API's commands, and how its cardholder stream
+// cache serves them, in m.
 func (a *API) WithMetrics(m *Metrics) *API {
 	a.metrics = m
+	a.svc.Repository.p.metrics = m
+	return a
+}
+
+// WithStreamCache sets how many cardholder streams commands may decide on
+// without reading them (CARDLEDGER_STREAM_CACHE; Repository.CacheStreams).
+func (a *API) WithStreamCache(streams int) *API {
+	a.svc.Repository.CacheStreams(streams)
 	return a
 }
 

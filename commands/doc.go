@@ -17,6 +17,16 @@
 //     eventstore.MultiAppender). Log appends to an append-only log
 //     aggregate whose decisions read no state (the holder's e-card access
 //     log) without reading its stream (expected revision Any).
+//   - The cardholder pipeline decides on a bounded cache of decoded
+//     streams (CARDLEDGER_STREAM_CACHE; Pipeline's doc has the rules): a
+//     command is answered from a cached copy only when its append at
+//     exactly the cached revision succeeds; a refusal, no-op, replay or
+//     If-Match mismatch found on one, and a refused append, are decided
+//     again on a fresh read. Load always reads. An erasure appended here
+//     drops the holder's entry at once, one by another instance when the
+//     keyring's erasure listener hears of it (and it moved the stream, so
+//     the stale copy's append fails meanwhile); entries live 5 minutes
+//     at most.
 //   - Streams that are no aggregate's state are appended outside it, each
 //     by one writer with its own rule, and pipeline_guard_test.go lists
 //     them: card-number reservations (CardNumbers.Reserve, below), usage

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -25,11 +26,51 @@ import (
 //     whose events are already in the stream answers Replayed;
 //   - one metadata envelope (domain.Metadata, with the schema version of
 //     each event's type) and the aggregate's own codec.
+//
+// A pipeline may keep a bounded cache of decoded streams (CacheStreams;
+// the cardholder pipeline of Repository does), so that a command on a
+// stream this process wrote recently reads nothing. Its rules:
+//   - Only Run decides on the cache; Load always reads the store (and
+//     refreshes a cached stream with what it read).
+//   - The cache may be stale: another instance, or another pipeline of
+//     this one (the batch import's CreateMany, batch jobs), may have moved
+//     the stream. A decision on a cached copy is answered only when its
+//     append at exactly the cached revision succeeds, which proves the
+//     copy was the stream; the cache then holds the appended events too.
+//     Everything else decided on a cached copy (a refusal, a no-op, an
+//     If-Match mismatch, a command whose events the copy holds already) is
+//     decided again on a fresh read before it is answered, and an append
+//     refused at the cached revision drops the entry and decides again on
+//     a fresh read, as an attempt like any other.
+//   - The cache holds personal data opened (decoded events). An erasure
+//     appended here replaces the stream's entry with a tombstone at once;
+//     another instance's erasure drops it when the keyring hears of it
+//     (Repository.Erased, given to piistore.Keyring.OnErasure by serve).
+//     Until then, a copy cached before that erasure can only lead to an
+//     append refused at its revision (the erasure moved the stream), so it
+//     answers nothing and is dropped on use; and no copy is used longer
+//     than streamCacheTTL after it was stored (the data keys' cache age).
+//   - Entries are never changed once stored and every command replays its
+//     own state from them (Aggregate.New, Apply), so requests share no
+//     state; an aggregate whose Apply writes into what an event holds must
+//     not be cached.
+//   - Writers whose command ids derive from the revision (Call.CommandIDAt)
+//     never decide on the cache.
+//
+// A retried command whose events another instance appended at exactly
+// the cached revision is taken by the store as an idempotent retry. With
+// its Idempotency-Key's row (Envelope.Record) the append says so, and the
+// command is answered from a fresh read as Replayed; without one (a store
+// that writes no row, a route that does not fold its key) it is answered
+// as appended rather than Replayed, as two concurrent runs of it are
+// answered without a cache.
 type Pipeline[S any, C domain.Command] struct {
 	kind     domain.Aggregate[S, C]
 	store    eventstore.Store
 	clock    func() time.Time
 	attempts int
+	cache    *streamCache // nil: none
+	metrics  *Metrics     // nil: not counted
 }
 
 // NewPipeline returns the pipeline of aggregate kind over store; clock
@@ -44,12 +85,81 @@ func NewPipeline[S any, C domain.Command](kind domain.Aggregate[S, C], store eve
 	return &Pipeline[S, C]{kind: kind, store: store, clock: clock, attempts: DefaultAttempts}, nil
 }
 
+// CacheStreams gives the pipeline a cache of the last streams Run decided
+// on, at most streams of them (and cachedEventsPerStream events each on
+// average); 0 turns it off. Set it before the pipeline runs commands.
+func (p *Pipeline[S, C]) CacheStreams(streams int) {
+	p.cache = newStreamCache(streams)
+}
+
+// loadForRun returns the cached copy of stream id, replayed into a state
+// of the call's own, or Load's fresh read when there is none or useCache
+// is false.
+func (p *Pipeline[S, C]) loadForRun(ctx context.Context, id string, useCache bool) (Stream[S], error) {
+	if !useCache || p.cache == nil {
+		return p.Load(ctx, id)
+	}
+	c, ok := p.cache.get(id)
+	if !ok {
+		p.metrics.streamCache(cacheMiss)
+		return p.Load(ctx, id)
+	}
+	state := p.kind.New(id)
+	for i, e := range c.events {
+		if err := p.kind.Apply(state, e); err != nil {
+			return Stream[S]{}, fmt.Errorf("cached %s event %d: %w", p.kind.Stream(id), i, err)
+		}
+	}
+	p.metrics.streamCache(cacheHit)
+	return Stream[S]{State: state, Exists: true, Revision: c.revision, events: c.events, ids: c.ids, cached: true}, nil
+}
+
+// remember caches the stream as the successful append of d on loaded left
+// it, or drops what it holds of it when d erased the stream's personal
+// data.
+func (p *Pipeline[S, C]) remember(id string, loaded Stream[S], d decision[S]) {
+	if p.cache == nil {
+		return
+	}
+	for _, e := range d.out.Events {
+		if e.EventType() == (domain.CardholderErased{}).EventType() {
+			p.cache.erase(id, d.out.Revision)
+			return
+		}
+	}
+	ids := make([]uuid.UUID, len(d.data))
+	for i, e := range d.data {
+		ids[i] = e.ID
+	}
+	events := slices.Concat(loaded.events, d.out.Events)
+	if uint64(len(events)) != d.out.Revision+1 { // revisions count from 0: not the whole stream
+		return
+	}
+	p.cache.put(id, d.out.Revision, events, slices.Concat(loaded.eventIDs(), ids))
+}
+
 // Stream is an aggregate as read from its stream.
 type Stream[S any] struct {
 	State    S
 	Recorded []eventstore.RecordedEvent
 	Exists   bool
 	Revision uint64 // of the last event; meaningless when !Exists
+
+	events []domain.Event // Recorded decoded, or the cached events (then Recorded is nil)
+	ids    []uuid.UUID    // of the cached events
+	cached bool           // from the pipeline's cache, not read: see Pipeline
+}
+
+// eventIDs returns the ids of the stream's events.
+func (l Stream[S]) eventIDs() []uuid.UUID {
+	if l.cached {
+		return l.ids
+	}
+	ids := make([]uuid.UUID, len(l.Recorded))
+	for i, r := range l.Recorded {
+		ids[i] = r.ID
+	}
+	return ids
 }
 
 func (l Stream[S]) revisionText() string {
@@ -60,7 +170,9 @@ func (l Stream[S]) revisionText() string {
 }
 
 // Load reads and replays the stream of aggregate id. A missing stream is
-// not an error: it loads as the aggregate's new state.
+// not an error: it loads as the aggregate's new state. It always reads
+// the store (reads, erasure, handlers that look before they act); what it
+// read refreshes a stream the pipeline's cache holds.
 func (p *Pipeline[S, C]) Load(ctx context.Context, id string) (Stream[S], error) {
 	stream := p.kind.Stream(id)
 	recorded, err := p.store.ReadStream(ctx, stream, 0, 0)
@@ -71,7 +183,8 @@ func (p *Pipeline[S, C]) Load(ctx context.Context, id string) (Stream[S], error)
 		return Stream[S]{}, fmt.Errorf("load %s: %w", stream, err)
 	}
 	state := p.kind.New(id)
-	for _, e := range recorded {
+	events := make([]domain.Event, len(recorded))
+	for i, e := range recorded {
 		ev, err := p.kind.DecodeStored(e.Type, e.Data, e.Metadata)
 		if err != nil {
 			return Stream[S]{}, fmt.Errorf("load %s revision %d: %w", stream, e.Revision, err)
@@ -79,10 +192,12 @@ func (p *Pipeline[S, C]) Load(ctx context.Context, id string) (Stream[S], error)
 		if err := p.kind.Apply(state, ev); err != nil {
 			return Stream[S]{}, fmt.Errorf("load %s revision %d: %w", stream, e.Revision, err)
 		}
+		events[i] = ev
 	}
-	l := Stream[S]{State: state, Recorded: recorded, Exists: len(recorded) > 0}
+	l := Stream[S]{State: state, Recorded: recorded, Exists: len(recorded) > 0, events: events}
 	if l.Exists {
 		l.Revision = recorded[len(recorded)-1].Revision
+		p.cache.refresh(id, l.Revision, events, l.eventIDs())
 	}
 	return l, nil
 }
@@ -127,7 +242,84 @@ func (p *Pipeline[S, C]) Handle(ctx context.Context, id string, env Envelope, cm
 // one, a moved stream is ErrRevisionMismatch. A command whose events are
 // already in the stream (same command id) returns them with Replayed set
 // instead of deciding again.
+//
+// It decides on the pipeline's cached copy of the stream when it has one
+// (see Pipeline for when that copy is believed).
 func (p *Pipeline[S, C]) Run(ctx context.Context, id string, call Call[S]) (Outcome[S], error) {
+	stream := p.kind.Stream(id)
+	// Writers whose command ids name the revision they decide at must not
+	// decide at a cached, maybe older, revision: the store would take
+	// their append there as a retry of the command sent at it then.
+	useCache := call.CommandIDAt == nil
+	for attempt := 1; ; attempt++ {
+		loaded, err := p.loadForRun(ctx, id, useCache)
+		if err != nil {
+			return Outcome[S]{}, err
+		}
+		d, err := p.decideOn(id, loaded, call)
+		if loaded.cached && (err != nil || d.data == nil) {
+			// Only a successful append proves a cached copy current: a
+			// refusal, a no-op, a replay or a revision mismatch found on
+			// one is decided again on a fresh read, as another attempt
+			// of nothing.
+			p.metrics.streamCache(cacheRecheck)
+			useCache = false
+			attempt--
+			continue
+		}
+		if err != nil || d.data == nil {
+			return d.out, err
+		}
+		want := eventstore.NoStream()
+		if loaded.Exists {
+			want = eventstore.Exact(loaded.Revision)
+		}
+		appended, replayed, err := p.append(ctx, stream, want, d.data, d.env.Record)
+		if err == nil && replayed && loaded.cached {
+			// The key's row says the command was appended before, maybe
+			// not at the cached revision: answer from its recorded events.
+			p.metrics.streamCache(cacheRecheck)
+			useCache = false
+			attempt--
+			continue
+		}
+		if err == nil {
+			d.out.Revision, d.out.Position, d.out.Replayed = appended.Revision, appended.Position, replayed
+			if !replayed {
+				p.remember(id, loaded, d)
+			}
+			return d.out, nil
+		}
+		if !errors.Is(err, eventstore.ErrWrongRevision) {
+			return Outcome[S]{}, fmt.Errorf("append %s: %w", stream, err)
+		}
+		if loaded.cached {
+			p.metrics.streamCache(cacheStale)
+			p.cache.dropAt(id, loaded.Revision)
+			useCache = false
+		}
+		switch {
+		case call.Expected != nil:
+			return Outcome[S]{}, fmt.Errorf("%w: %w", ErrRevisionMismatch, err)
+		case attempt >= p.attempts:
+			return Outcome[S]{}, fmt.Errorf("%s after %d attempts: %w", stream, attempt, ErrContention)
+		}
+	}
+}
+
+// decision is what a command decided on a loaded stream: the outcome it
+// answers and, when it appends, the envelope and events to append (nil
+// when it answers without appending: a no-op or a replay).
+type decision[S any] struct {
+	out  Outcome[S]
+	env  Envelope
+	data []eventstore.EventData
+}
+
+// decideOn decides call on loaded: the scope check, the replay of an
+// applied command, the If-Match revision, the decision and the check of
+// the state it leaves.
+func (p *Pipeline[S, C]) decideOn(id string, loaded Stream[S], call Call[S]) (decision[S], error) {
 	stream := p.kind.Stream(id)
 	check := func(s S) error {
 		if call.Check == nil {
@@ -138,65 +330,51 @@ func (p *Pipeline[S, C]) Run(ctx context.Context, id string, call Call[S]) (Outc
 		}
 		return nil
 	}
-	for attempt := 1; ; attempt++ {
-		loaded, err := p.Load(ctx, id)
-		if err != nil {
-			return Outcome[S]{}, err
-		}
-		if err := check(loaded.State); err != nil {
-			return Outcome[S]{}, err
-		}
-		env := call.Env
-		if call.CommandIDAt != nil {
-			rev := "none"
-			if loaded.Exists {
-				rev = strconv.FormatUint(loaded.Revision, 10)
-			}
-			env.CommandID = call.CommandIDAt(rev)
-		}
-		if res, ok := p.alreadyApplied(id, loaded, env.CommandID); ok {
-			return res, nil
-		}
-		if call.Expected != nil && (!loaded.Exists || loaded.Revision != *call.Expected) {
-			return Outcome[S]{}, fmt.Errorf("%s at %s, expected %d: %w", stream, loaded.revisionText(), *call.Expected, ErrRevisionMismatch)
-		}
-		events, err := call.Decide(loaded.State)
-		if err != nil {
-			return Outcome[S]{}, err
-		}
-		if len(events) == 0 {
-			return Outcome[S]{Revision: loaded.Revision, State: loaded.State}, nil
-		}
-		// Applying before the append is safe: a failed append reloads.
-		for _, e := range events {
-			if err := p.kind.Apply(loaded.State, e); err != nil {
-				return Outcome[S]{}, fmt.Errorf("%s: %w", stream, err)
-			}
-		}
-		if err := check(loaded.State); err != nil {
-			return Outcome[S]{}, err
-		}
-		data, err := p.envelop(env, stream, events)
-		if err != nil {
-			return Outcome[S]{}, err
-		}
-		want := eventstore.NoStream()
+	if err := check(loaded.State); err != nil {
+		return decision[S]{}, err
+	}
+	env := call.Env
+	if call.CommandIDAt != nil {
+		rev := "none"
 		if loaded.Exists {
-			want = eventstore.Exact(loaded.Revision)
+			rev = strconv.FormatUint(loaded.Revision, 10)
 		}
-		appended, replayed, err := p.append(ctx, stream, want, data, env.Record)
-		switch {
-		case err == nil:
-			return Outcome[S]{Revision: appended.Revision, Position: appended.Position, Events: events, State: loaded.State,
-				Replayed: replayed}, nil
-		case !errors.Is(err, eventstore.ErrWrongRevision):
-			return Outcome[S]{}, fmt.Errorf("append %s: %w", stream, err)
-		case call.Expected != nil:
-			return Outcome[S]{}, fmt.Errorf("%w: %w", ErrRevisionMismatch, err)
-		case attempt >= p.attempts:
-			return Outcome[S]{}, fmt.Errorf("%s after %d attempts: %w", stream, attempt, ErrContention)
+		env.CommandID = call.CommandIDAt(rev)
+	}
+	if loaded.cached {
+		// The outcome of a replay is built from the recorded events (the
+		// caller reads the stream again for it).
+		if slices.Contains(loaded.ids, EventID(env.CommandID, stream, 0)) {
+			return decision[S]{out: Outcome[S]{Replayed: true}}, nil
+		}
+	} else if res, ok := p.alreadyApplied(id, loaded, env.CommandID); ok {
+		return decision[S]{out: res}, nil
+	}
+	if call.Expected != nil && (!loaded.Exists || loaded.Revision != *call.Expected) {
+		return decision[S]{}, fmt.Errorf("%s at %s, expected %d: %w", stream, loaded.revisionText(), *call.Expected, ErrRevisionMismatch)
+	}
+	events, err := call.Decide(loaded.State)
+	if err != nil {
+		return decision[S]{}, err
+	}
+	if len(events) == 0 {
+		return decision[S]{out: Outcome[S]{Revision: loaded.Revision, State: loaded.State}}, nil
+	}
+	// Applying before the append is safe: a failed append reloads, and
+	// loaded.State is this call's own (never the cache's).
+	for _, e := range events {
+		if err := p.kind.Apply(loaded.State, e); err != nil {
+			return decision[S]{}, fmt.Errorf("%s: %w", stream, err)
 		}
 	}
+	if err := check(loaded.State); err != nil {
+		return decision[S]{}, err
+	}
+	data, err := p.envelop(env, stream, events)
+	if err != nil {
+		return decision[S]{}, err
+	}
+	return decision[S]{out: Outcome[S]{Events: events, State: loaded.State}, env: env, data: data}, nil
 }
 
 // append appends data at want, with rec's row in the same transaction

@@ -43,11 +43,30 @@ func NewRepository(store eventstore.Store, clock func() time.Time) (*Repository,
 	if err != nil {
 		return nil, err
 	}
+	p.CacheStreams(DefaultStreamCache)
 	gate, err := NewChannelGate(store, clock)
 	if err != nil {
 		return nil, err
 	}
 	return &Repository{p: p, gate: gate}, nil
+}
+
+// CacheStreams sets how many cardholder streams Update may decide on
+// without reading them (DefaultStreamCache until set; 0 turns the cache
+// off): see Pipeline. Set it before serving commands.
+func (r *Repository) CacheStreams(streams int) { r.p.CacheStreams(streams) }
+
+// Erased drops what the stream cache holds of holder cardholderID, whose
+// personal-data keys were erased, by this instance or another; "" drops
+// everything (erasures may have been missed). Give it to the keyring
+// (piistore.Keyring.OnErasure) so that opened personal data lives no
+// longer here than the keys that open it.
+func (r *Repository) Erased(cardholderID string) {
+	if cardholderID == "" {
+		r.p.cache.clear()
+		return
+	}
+	r.p.cache.forget(cardholderID)
 }
 
 // Loaded is a cardholder as read from its stream.

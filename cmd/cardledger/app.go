@@ -181,7 +181,11 @@ func (a *app) server(ctx context.Context) (*echo.Echo, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmds.WithMetrics(cmdMetrics).WithReplacementFee(d.cfg.Fees.Schedule())
+	cmds.WithMetrics(cmdMetrics).WithStreamCache(d.cfg.StreamCache).WithReplacementFee(d.cfg.Fees.Schedule())
+	if d.keys != nil {
+		// An erasure by any instance drops the holder's cached stream.
+		d.keys.OnErasure(cmds.Service().Repository.Erased)
+	}
 	if d.idempotencyInAppends() {
 		cmds.WithIdempotencyInAppends()
 	}

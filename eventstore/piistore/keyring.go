@@ -42,6 +42,8 @@ type Keyring struct {
 	masters map[string]MasterKey // by id; current included
 	cache   *keyCache
 	opened  *openedCache // events opened with cache's keys
+	// onErasure are told what Listen learns (OnErasure).
+	onErasure []func(subject string)
 }
 
 // NewKeyring seals new data keys under current and unwraps keys under

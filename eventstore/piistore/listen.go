@@ -36,6 +36,22 @@ func (k *Keyring) Listen(ctx context.Context, log logrus.FieldLogger) {
 	}
 }
 
+// OnErasure has f told of every erasure Listen learns of, with the
+// subject whose keys were erased, and called with "" when Listen
+// (re)connects, since erasures while nobody listened are unknown: for
+// what holds personal data opened outside the keyring (the commands'
+// stream cache), so that it lives no longer than the keys here. Call it
+// before Listen.
+func (k *Keyring) OnErasure(f func(subject string)) {
+	k.onErasure = append(k.onErasure, f)
+}
+
+func (k *Keyring) erased(subject string) {
+	for _, f := range k.onErasure {
+		f(subject)
+	}
+}
+
 func (k *Keyring) listenOnce(ctx context.Context) error {
 	conn, err := pgx.ConnectConfig(ctx, k.pool.Config().ConnConfig)
 	if err != nil {
@@ -46,11 +62,13 @@ func (k *Keyring) listenOnce(ctx context.Context) error {
 		return err
 	}
 	k.cache.clear()
+	k.erased("")
 	for {
 		n, err := conn.WaitForNotification(ctx)
 		if err != nil {
 			return err
 		}
 		k.cache.forget(n.Payload)
+		k.erased(n.Payload)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -183,6 +184,10 @@ func TestAnotherProcessForgetsAnErasedKeyAtOnce(t *testing.T) {
 	f.register(t, zhang)
 	f.append(t, f.store, domain.BatchStreamFor("b1"), event(t, domain.BatchMembersAdded{Members: []domain.BatchMember{zhang.member()}}))
 	otherKeys := f.keyring(t, f.master)
+	var toldMu sync.Mutex
+	var told []string // what OnErasure heard
+	heard := func() []string { toldMu.Lock(); defer toldMu.Unlock(); return append([]string(nil), told...) }
+	otherKeys.OnErasure(func(subject string) { toldMu.Lock(); told = append(told, subject); toldMu.Unlock() })
 	listening, stop := context.WithCancel(f.ctx)
 	done := make(chan struct{})
 	go func() {
@@ -190,6 +195,11 @@ func TestAnotherProcessForgetsAnErasedKeyAtOnce(t *testing.T) {
 		otherKeys.Listen(listening, logrus.New())
 	}()
 	t.Cleanup(func() { stop(); <-done })
+	deadline := time.Now().Add(10 * time.Second)
+	for len(heard()) == 0 { // Listen has connected (and told "")
+		require.True(t, time.Now().Before(deadline), "the keyring does not listen")
+		time.Sleep(10 * time.Millisecond)
+	}
 	other := piistore.New(f.raw, otherKeys)
 	firstMember := func() domain.BatchMember {
 		t.Helper()
@@ -203,12 +213,15 @@ func TestAnotherProcessForgetsAnErasedKeyAtOnce(t *testing.T) {
 
 	f.append(t, f.store, zhang.stream(), event(t, domain.CardholderErased{CardholderID: zhang.id}))
 
-	deadline := time.Now().Add(10 * time.Second)
 	for firstMember().Name != domain.ErasedMarker {
 		require.True(t, time.Now().Before(deadline), "the other process still opens the erased member with its cached key")
 		time.Sleep(10 * time.Millisecond) // polling for the notification
 	}
 	assert.Equal(t, domain.ErasedMarker, firstMember().IDNumber)
+	for len(heard()) < 2 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	assert.Equal(t, []string{"", zhang.id}, heard(), "OnErasure hears the connection (everything may be stale) and the erasure")
 }
 
 func TestDataGivenAfterErasureGetsANewKey(t *testing.T) {

@@ -80,6 +80,9 @@ type Config struct {
 	// IdempotencyRetention is how long an Idempotency-Key is remembered;
 	// serve deletes older records, and a retry after it is a new command.
 	IdempotencyRetention time.Duration
+	// StreamCache is how many cardholder streams commands decide on
+	// without reading them (commands.Pipeline); 0 turns the cache off.
+	StreamCache int
 
 	MasterKey     string   // hex or base64 of 32 bytes wrapping the per-person data keys (and deriving the keys that seal stored secrets); secret
 	OldMasterKeys []string // earlier master keys still accepted while `keys rotate` runs; secret
@@ -178,6 +181,7 @@ var Settings = append([]Setting{
 	{"CARDLEDGER_AUDIT_PUBLIC_KEY", "audit-public-key", "(derived from the signing key)", "trusted public key for `audit verify --digest`"},
 	{"CARDLEDGER_AUDIT_DIGEST_INTERVAL", "audit-digest-interval", "1h", "how often serve signs a digest"},
 	{"CARDLEDGER_IDEMPOTENCY_RETENTION", "idempotency-retention", "24h", "how long an Idempotency-Key is remembered; serve deletes older records"},
+	{"CARDLEDGER_STREAM_CACHE", "stream-cache", "10000", "cardholder streams (decoded, personal data opened, in memory) a server keeps so that a command on a recently written holder reads nothing; at most 32 events a stream on average; a stale copy is caught by the append's revision check and decided again (README, Performance); 0 turns it off"},
 	{"CARDLEDGER_MASTER_KEY", "master-key", "(a fixed development key)", "master key (32 bytes, hex or base64) wrapping the per-person keys that encrypt personal data in events; secret"},
 	{"CARDLEDGER_MASTER_KEY_FILE", "master-key-file", "(empty)", "file holding the master key instead of CARDLEDGER_MASTER_KEY"},
 	{"CARDLEDGER_MASTER_KEY_OLD", "master-key-old", "(empty)", "comma-separated earlier master keys still accepted during a rotation (`cardledger keys rotate`)"},
@@ -262,6 +266,8 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	fs.StringVar(&digestEvery, "audit-digest-interval", env("CARDLEDGER_AUDIT_DIGEST_INTERVAL", "1h"), "how often serve signs a digest")
 	var idemRetention string
 	fs.StringVar(&idemRetention, "idempotency-retention", env("CARDLEDGER_IDEMPOTENCY_RETENTION", "24h"), "how long an Idempotency-Key is remembered")
+	var streamCache string
+	fs.StringVar(&streamCache, "stream-cache", env("CARDLEDGER_STREAM_CACHE", "10000"), "cardholder streams kept decoded for commands; 0: off")
 	var ecardTTL, ecardRisk string
 	fs.StringVar(&ecardTTL, "ecard-code-ttl", env("CARDLEDGER_ECARD_CODE_TTL", "60s"), "lifetime of an e-card identity code")
 	var ecardLoginTTL, ecardLoginRate string
@@ -355,6 +361,9 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	}
 	if c.IdempotencyRetention, err = time.ParseDuration(idemRetention); err != nil || c.IdempotencyRetention <= 0 {
 		return Config{}, fmt.Errorf("CARDLEDGER_IDEMPOTENCY_RETENTION / --idempotency-retention: want a positive duration like 24h, got %q", idemRetention)
+	}
+	if c.StreamCache, err = strconv.Atoi(streamCache); err != nil || c.StreamCache < 0 {
+		return Config{}, fmt.Errorf("CARDLEDGER_STREAM_CACHE / --stream-cache: want a whole number of streams >= 0, got %q", streamCache)
 	}
 	if c.ECardCodeTTL, err = time.ParseDuration(ecardTTL); err != nil || c.ECardCodeTTL < time.Second || c.ECardCodeTTL > 10*time.Minute {
 		return Config{}, fmt.Errorf("CARDLEDGER_ECARD_CODE_TTL / --ecard-code-ttl: want a duration from 1s to 10m, got %q", ecardTTL)

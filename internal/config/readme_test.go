@@ -48,6 +48,7 @@ func TestBadSettingsAreRefusedWithTheirName(t *testing.T) {
 		"CARDLEDGER_POSTGRES_READ_URL": {"CARDLEDGER_POSTGRES_READ_URL": "esdb://127.0.0.1:2113"},
 		"CARDLEDGER_PROVINCE_TIMEOUT":  {"CARDLEDGER_PROVINCE_TIMEOUT": "soon"},
 		"CARDLEDGER_PROJECTION_LINGER": {"CARDLEDGER_PROJECTION_LINGER": "2s"},
+		"CARDLEDGER_STREAM_CACHE":      {"CARDLEDGER_STREAM_CACHE": "-1"},
 	}
 	for name, env := range cases {
 		_, err := Load(newFlagSet(), nil, func(k string) string { return env[k] })

@@ -1,0 +1,191 @@
+package commands
+
+import (
+	"container/list"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/cardledger/cardledger/domain"
+)
+
+// DefaultStreamCache is how many streams a Repository's pipeline keeps
+// decoded (CARDLEDGER_STREAM_CACHE's default).
+const DefaultStreamCache = 10000
+
+// streamCacheTTL is how long an entry is believed after the append or read
+// that stored it: the data-key cache's age (piistore.KeyringOptions), so
+// that personal data opened here outlives an erasure by another instance
+// no longer than the key that opened it would have.
+const streamCacheTTL = 5 * time.Minute
+
+// cachedEventsPerStream bounds the events a stream cache holds, as an
+// allowance per stream it may hold: long streams share it with short ones.
+const cachedEventsPerStream = 32
+
+// streamCache keeps, per stream, the decoded events and their ids as of a
+// revision, so that Pipeline.Run decides without reading the stream: see
+// Pipeline for when an entry is believed and how a stale one is found out.
+// Entries never change once stored (put replaces them), so the events of
+// an entry may be applied by many requests at once.
+//
+// It is bounded by streams and by events; the least recently used streams
+// go first, and an entry is used for streamCacheTTL after it was stored. An erased stream leaves a tombstone at the erasure's revision:
+// a put racing with the erasure (a command that loaded before it) cannot
+// bring the person's data back.
+type streamCache struct {
+	mu         sync.Mutex
+	maxStreams int
+	maxEvents  int
+	events     int
+	lru        *list.List // of *cachedStream, most recently used first
+	byID       map[string]*list.Element
+	now        func() time.Time
+}
+
+type cachedStream struct {
+	id       string
+	revision uint64
+	events   []domain.Event // nil for a tombstone
+	ids      []uuid.UUID
+	erased   bool // a tombstone: only later revisions may be put
+	expires  time.Time
+}
+
+// newStreamCache returns a cache of at most streams streams, or nil (no
+// cache) for streams <= 0.
+func newStreamCache(streams int) *streamCache {
+	if streams <= 0 {
+		return nil
+	}
+	return &streamCache{maxStreams: streams, maxEvents: streams * cachedEventsPerStream,
+		lru: list.New(), byID: map[string]*list.Element{}, now: time.Now}
+}
+
+// get returns the cached events of stream id and their revision. The
+// slices are the entry's: read them, never write.
+func (c *streamCache) get(id string) (cachedStream, bool) {
+	if c == nil {
+		return cachedStream{}, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	el, ok := c.byID[id]
+	if !ok || el.Value.(*cachedStream).erased {
+		return cachedStream{}, false
+	}
+	if !c.now().Before(el.Value.(*cachedStream).expires) {
+		c.remove(el)
+		return cachedStream{}, false
+	}
+	c.lru.MoveToFront(el)
+	return *el.Value.(*cachedStream), true
+}
+
+// put stores the events of stream id up to revision, unless the cache
+// holds a later revision already (or a tombstone at or after it).
+// Revisions of one stream name the same events, so the later one wins.
+func (c *streamCache) put(id string, revision uint64, events []domain.Event, ids []uuid.UUID) {
+	c.store(&cachedStream{id: id, revision: revision, events: events, ids: ids}, false)
+}
+
+// refresh is put for a stream the cache holds already: what a plain read
+// (Pipeline.Load) found keeps a cached entry current without filling the
+// cache with every stream that is only read.
+func (c *streamCache) refresh(id string, revision uint64, events []domain.Event, ids []uuid.UUID) {
+	c.store(&cachedStream{id: id, revision: revision, events: events, ids: ids}, true)
+}
+
+// erase drops the decoded events of stream id, erased at revision.
+func (c *streamCache) erase(id string, revision uint64) {
+	c.store(&cachedStream{id: id, revision: revision, erased: true}, false)
+}
+
+// dropAt drops the entry of stream id if it is still at revision: a
+// command decided on it and the store refused the append there.
+func (c *streamCache) dropAt(id string, revision uint64) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.byID[id]; ok {
+		if e := el.Value.(*cachedStream); !e.erased && e.revision == revision {
+			c.remove(el)
+		}
+	}
+}
+
+// forget drops the entry of stream id, whatever its revision: its
+// personal data's keys were erased (by any instance).
+func (c *streamCache) forget(id string) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.byID[id]; ok {
+		c.remove(el)
+	}
+}
+
+// clear drops every entry.
+func (c *streamCache) clear() {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.lru.Init()
+	c.byID = map[string]*list.Element{}
+	c.events = 0
+}
+
+func (c *streamCache) store(e *cachedStream, onlyExisting bool) {
+	if c == nil || len(e.events) > c.maxEvents {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e.expires = c.now().Add(streamCacheTTL)
+	el, ok := c.byID[e.id]
+	switch {
+	case ok:
+		old := el.Value.(*cachedStream)
+		if old.revision > e.revision || old.revision == e.revision && (old.erased || !e.erased) {
+			return
+		}
+		if onlyExisting && old.erased {
+			return
+		}
+		c.events += len(e.events) - len(old.events)
+		el.Value = e
+		c.lru.MoveToFront(el)
+	case onlyExisting:
+		return
+	default:
+		c.byID[e.id] = c.lru.PushFront(e)
+		c.events += len(e.events)
+	}
+	for c.lru.Len() > c.maxStreams || c.events > c.maxEvents {
+		c.remove(c.lru.Back())
+	}
+}
+
+func (c *streamCache) remove(el *list.Element) {
+	e := el.Value.(*cachedStream)
+	c.lru.Remove(el)
+	delete(c.byID, e.id)
+	c.events -= len(e.events)
+}
+
+// len returns how many streams and events the cache holds (tests).
+func (c *streamCache) len() (streams, events int) {
+	if c == nil {
+		return 0, 0
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lru.Len(), c.events
+}
