@@ -251,7 +251,7 @@ func wrongRevision(stream string, expected eventstore.ExpectedRevision, curRev *
 // findRetried decides whether an append whose ids are already stored is a
 // retry: the ids must be stored in this stream, in this order, at
 // consecutive revisions, and expected must have accepted the stream as it
-// was just before them. Then it returns the original result.
+// was just before them. Then it returns the original result, Retried.
 func findRetried(ctx context.Context, q querier, stream string, expected eventstore.ExpectedRevision, ids [][16]byte) (eventstore.AppendResult, error) {
 	rows, err := q.Query(ctx, `SELECT `+eventColumns+` FROM eventstore_events
 		WHERE id = ANY($1::uuid[]) ORDER BY xid, seq`, ids)
@@ -264,7 +264,7 @@ func findRetried(ctx context.Context, q querier, stream string, expected eventst
 	}
 	if isRetry(stream, expected, ids, stored) {
 		last := stored[len(stored)-1]
-		return eventstore.AppendResult{Revision: last.Revision, Position: last.Position}, nil
+		return eventstore.AppendResult{Revision: last.Revision, Position: last.Position, Retried: true}, nil
 	}
 	var curRev *int64
 	if err := q.QueryRow(ctx, `SELECT max(revision) FROM eventstore_events WHERE stream = $1`,
