@@ -154,7 +154,8 @@ func isStoredID(err error) bool {
 // on the pool would do the same, but the event store shares its pool with
 // the read models when both live in one database (OpenPool), and some of
 // their queries need custom plans; so the append sets it for its own
-// transaction only, in the same round trip.
+// transaction only, in the same round trip. appendHashedSQL, cheap to
+// plan and whose generic plan PostgreSQL picks by itself, goes without.
 const genericPlanSQL = `SELECT set_config('plan_cache_mode', 'force_generic_plan', true)`
 
 // appendOnce runs one append statement: appendHashedSQL when the event to

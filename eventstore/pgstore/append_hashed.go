@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/cardledger/cardledger/eventstore"
 	"github.com/cardledger/cardledger/eventstore/chain"
 )
@@ -33,9 +31,9 @@ import (
 // violation apart by name from the (stream, revision) one and asks
 // findRetried; an append refused by its expectation asks findRetried too
 // (a retry after the stream moved on), on that rarer path only. The probe
-// also cost more than its index lookup on a young table: the cached
-// generic plan (genericPlanSQL), built while the table is small, scans
-// the table for it until an ANALYZE replaces the plan.
+// also cost more than its index lookup on a young table: a generic plan
+// built while the table is small scans the table for it, until an ANALYZE
+// replaces the plan (a fresh database's first minutes; appendSQL keeps it).
 //
 // Parameters: $1 stream, $2..$5 the event arrays as for appendSQL, $6 the
 // new events' hashes (bytea[]), $7 the revision of the stream's last event
@@ -110,18 +108,12 @@ func appendHashed(ctx context.Context, q querier, row *rowStep, stream string, e
 	if row != nil {
 		stmt, args = row.hashed, append(args, row.values...)
 	}
-	b := &pgx.Batch{}
-	b.Queue(genericPlanSQL)
-	b.Queue(stmt, args...)
-	br := q.SendBatch(ctx, b)
-	_, err = br.Exec()
+	// No genericPlanSQL before it: this statement's generic plan costs less
+	// than a custom one with its planning, so PostgreSQL settles on it by
+	// itself after the first few custom plans of each connection, and the
+	// append is one statement, not a batch of two.
 	var r appendRow
-	if err == nil {
-		err = br.QueryRow().Scan(&r.curRev, &r.dups, &r.lastRev, &r.lastXID, &r.lastSeq, &stale)
-	}
-	if cerr := br.Close(); err == nil {
-		err = cerr
-	}
+	err = q.QueryRow(ctx, stmt, args...).Scan(&r.curRev, &r.dups, &r.lastRev, &r.lastXID, &r.lastSeq, &stale)
 	if isStoredID(err) {
 		res, err = findRetried(ctx, q, stream, expected, ids, nil, false)
 		return res, false, false, err
