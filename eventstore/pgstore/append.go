@@ -156,7 +156,14 @@ func isStoredID(err error) bool {
 // their queries need custom plans; so the append sets it for its own
 // transaction only, in the same round trip. appendHashedSQL, cheap to
 // plan and whose generic plan PostgreSQL picks by itself, goes without.
-const genericPlanSQL = `SELECT set_config('plan_cache_mode', 'force_generic_plan', true)`
+//
+// It also turns sequential scans off for that transaction: a generic plan
+// made while eventstore_events is young (a new database, before autovacuum
+// first analyzes it) estimated the id probe (dup) cheaper as a scan of the
+// whole table, and a connection keeps its generic plan until the table's
+// statistics change, so its appends slowed as the table grew. The plan
+// has an index for every lookup; now it always takes it.
+const genericPlanSQL = `SELECT set_config('plan_cache_mode', 'force_generic_plan', true), set_config('enable_seqscan', 'off', true)`
 
 // appendOnce runs one append statement: appendHashedSQL when the event to
 // chain to is known (append_hashed.go), else, or when what was known is

@@ -1,10 +1,13 @@
 package pgstore
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/cardledger/cardledger/eventstore"
@@ -179,5 +182,48 @@ func TestAppendReusesItsGenericPlanOnASharedPool(t *testing.T) {
 	}
 	if mode != "auto" {
 		t.Errorf("plan_cache_mode after appends = %q, want the server's auto", mode)
+	}
+}
+
+// appendSQL's generic plan probes ids through the index even when made on
+// a young table (no statistics yet), whose estimates make a sequential
+// scan of eventstore_events look cheaper: such a plan stays with the
+// connection and grows with the table.
+func TestAppendSQLPlansIndexLookupsOnAYoungTable(t *testing.T) {
+	ctx := t.Context()
+	s, pool := oneConnStore(t, testpg.NewDatabase(t))
+	for i := range 3 {
+		if _, err := s.Append(ctx, fmt.Sprintf("card-%d", i), eventstore.NoStream(), []eventstore.EventData{event("A")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(context.Background())
+	for _, stmt := range []string{
+		genericPlanSQL,
+		`PREPARE young_append(text, uuid[], text[], bytea[], bytea[], int, bigint) AS ` + appendSQL,
+	} {
+		if _, err := tx.Exec(ctx, stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows, err := tx.Query(ctx, `EXPLAIN EXECUTE young_append('card-9', ARRAY[gen_random_uuid()], ARRAY['A'],
+		ARRAY['\x00'::bytea], ARRAY['\x00'::bytea], 0, 0)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := strings.Join(lines, "\n")
+	if strings.Contains(plan, "Seq Scan on eventstore_events") {
+		t.Errorf("appendSQL's generic plan scans the table:\n%s", plan)
+	}
+	if !strings.Contains(plan, "eventstore_events_id") {
+		t.Errorf("appendSQL's generic plan does not probe ids through their index:\n%s", plan)
 	}
 }
