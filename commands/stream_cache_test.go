@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -326,4 +327,40 @@ func TestStreamTailExtendsInPlaceOnlyTheNewestCopy(t *testing.T) {
 	assert.Equal(t, append(slices.Clone(base), other...), second)
 	assert.Equal(t, append(slices.Clone(baseIDs), otherIDs...), secondIDs)
 	assert.Equal(t, base, events[:2], "what was handed out is never written")
+}
+
+// Concurrent appends decided on the same copy (go test -race): one grows
+// it in place, every other gets arrays of its own, and each result holds
+// its own event after the copy's.
+func TestStreamTailUnderConcurrentExtends(t *testing.T) {
+	base, baseIDs := cachedEvents(3)
+	events, ids := append(make([]domain.Event, 0, 64), base...), append(make([]uuid.UUID, 0, 64), baseIDs...)
+	tail := &streamTail{n: 3}
+	const writers = 16
+	results := make([][]domain.Event, writers)
+	inPlace := make([]bool, writers)
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			more := []domain.Event{domain.CardTemporarilyLost{CardNo: fmt.Sprintf("A%08d", w)}}
+			got, gotIDs, gotTail := tail.extend(events, more, ids, []uuid.UUID{uuid.New()})
+			results[w], inPlace[w] = got, gotTail == tail
+			_ = slices.Contains(gotIDs, uuid.Nil) // read what another writer may be extending
+		})
+	}
+	wg.Wait()
+	assert.Equal(t, 1, countTrue(inPlace), "in place")
+	for w, got := range results {
+		assert.Equal(t, append(slices.Clone(base), domain.CardTemporarilyLost{CardNo: fmt.Sprintf("A%08d", w)}), got)
+	}
+}
+
+func countTrue(bs []bool) int {
+	n := 0
+	for _, b := range bs {
+		if b {
+			n++
+		}
+	}
+	return n
 }
