@@ -59,12 +59,13 @@ import (
 //     never decide on the cache.
 //
 // A retried command whose events another instance appended at exactly
-// the cached revision is taken by the store as an idempotent retry. With
-// its Idempotency-Key's row (Envelope.Record) the append says so, and the
-// command is answered from a fresh read as Replayed; without one (a store
-// that writes no row, a route that does not fold its key) it is answered
-// as appended rather than Replayed, as two concurrent runs of it are
-// answered without a cache.
+// the cached revision is taken by the store as an idempotent retry: the
+// append says so (AppendResult.Retried, or its Idempotency-Key's row not
+// written), and the command is answered from a fresh read as Replayed.
+// A store that cannot always tell (eventstore.RetryReporter: EventStoreDB
+// when the retry's first copy lands between its read and its send)
+// answers such a retry as appended rather than Replayed, as two
+// concurrent runs of it are answered without a cache.
 type Pipeline[S any, C domain.Command] struct {
 	kind     domain.Aggregate[S, C]
 	store    eventstore.Store
@@ -278,8 +279,9 @@ func (p *Pipeline[S, C]) Run(ctx context.Context, id string, call Call[S]) (Outc
 		}
 		appended, replayed, err := p.append(ctx, stream, want, d.data, d.env.Record)
 		if err == nil && replayed && loaded.cached {
-			// The key's row says the command was appended before, maybe
-			// not at the cached revision: answer from its recorded events.
+			// The store says the command was appended before (by another
+			// instance, after this one cached the stream): answer from its
+			// recorded events on a fresh read.
 			p.metrics.streamCache(cacheRecheck)
 			useCache = false
 			attempt--
@@ -380,16 +382,17 @@ func (p *Pipeline[S, C]) decideOn(id string, loaded Stream[S], call Call[S]) (de
 }
 
 // append appends data at want, with rec's row in the same transaction
-// when rec is set and not written yet; replayed is true when the row
-// found the events appended already (an idempotent retry: another request
-// of the same command got there first). A store that cannot write the row
+// when rec is set and not written yet; replayed is true when the events
+// were appended already (the store's idempotent retry, AppendResult.Retried,
+// or the row not written: another request of the same command got there
+// first). A store that cannot write the row
 // (no RowAppender) gets nothing: the events must not go without it, and
 // the caller learns so from eventstore.ErrRowAppendUnsupported.
 func (p *Pipeline[S, C]) append(ctx context.Context, stream string, want eventstore.ExpectedRevision,
 	data []eventstore.EventData, rec *AppendRecord) (res eventstore.AppendResult, replayed bool, err error) {
 	if rec == nil || rec.Written {
 		res, err = p.store.Append(ctx, stream, want, data)
-		return res, false, err
+		return res, err == nil && res.Retried, err
 	}
 	ra, ok := p.store.(eventstore.RowAppender)
 	if !ok {

@@ -229,3 +229,26 @@ func TestAReplayOnACachedStreamAnswersAsBefore(t *testing.T) {
 	assert.Equal(t, domain.StatusTemporarilyLost, again.State.Card.Status)
 	assert.Len(t, w.recorded(t, 0), 10)
 }
+
+// Another instance applied a command after this one cached the stream;
+// the command's retry here (same command id), decided on the copy cached
+// at exactly the revision the other instance appended at, is the store's
+// idempotent retry (AppendResult.Retried): it answers Replayed with what
+// the other instance's run answered, and appends nothing.
+func TestARetryOfACommandAnotherInstanceAppliedAnswersReplayed(t *testing.T) {
+	w := newTwoInstances(t)
+	_, err := w.run(w.a, nil, newEnvelope(), domain.ResetPIN{CardNo: cacheCardNo}) // a caches revision 7
+	require.NoError(t, err)
+	env := newEnvelope()
+	first, err := w.run(w.b, nil, env, tempLoss) // b: revision 8
+	require.NoError(t, err)
+
+	again, err := w.run(w.a, nil, env, tempLoss)
+	require.NoError(t, err)
+	assert.True(t, again.Replayed)
+	assert.Equal(t, first.Revision, again.Revision)
+	assert.Equal(t, first.Position, again.Position)
+	assert.Equal(t, first.Events, again.Events)
+	assert.Equal(t, first.State, again.State)
+	assert.Len(t, w.recorded(t, 0), 9)
+}

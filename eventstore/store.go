@@ -11,7 +11,8 @@
 //     (errors.Is(err, ErrWrongRevision)) when the stream is elsewhere.
 //   - Appending events whose ids are already the stream's last events at the
 //     same expected revision succeeds without writing them again (idempotent
-//     retry) and returns the original result.
+//     retry) and returns the original result, with Retried set (where the
+//     adapter can tell: RetryReporter).
 //   - Positions in the global log are totally ordered; ReadAll and SubscribeAll
 //     deliver events in position order and never skip an event that commits
 //     later with a lower position than one already delivered.
@@ -156,6 +157,28 @@ type RecordedEvent struct {
 type AppendResult struct {
 	Revision uint64   // revision of the stream's last event after the append
 	Position Position // global position of the last appended event
+	// Retried: the events were already stored by an earlier identical
+	// append (the idempotent retry); nothing was written. A writer that
+	// decided on what it believed the stream to be learns that another
+	// writer (another instance running the same command) got there first.
+	// An adapter that cannot always tell says where with RetryReporter.
+	Retried bool
+}
+
+// RetryReporter is implemented by adapters that cannot tell every
+// idempotent retry apart from a fresh append. An adapter that does not
+// implement it sets AppendResult.Retried on every retry it recognises.
+type RetryReporter interface {
+	// ReportsRetry reports whether a retry of an append at expected is
+	// answered with Retried set; false: it may be answered as written.
+	ReportsRetry(expected ExpectedRevision) bool
+}
+
+// ReportsRetry is s's RetryReporter answer, true for an adapter without
+// one; wrappers forward it with this.
+func ReportsRetry(s Store, expected ExpectedRevision) bool {
+	r, ok := s.(RetryReporter)
+	return !ok || r.ReportsRetry(expected)
 }
 
 // Head is the newest event of the global log.

@@ -17,8 +17,10 @@ func runBench(ctx context.Context, env *environment, args []string) error {
 	n := fs.Int("n", 5000, "operations")
 	workers := fs.Int("concurrency", 16, "concurrent workers")
 	var h httpBenchFlags
+	var profile *string
 	switch v {
 	case "commands", "store":
+		profile = fs.String("cpuprofile", "", "write a CPU profile of this process during the timed runs (not the raw INSERT baseline) to this file")
 	case "http":
 		h.register(fs)
 	default:
@@ -45,6 +47,11 @@ func runBench(ctx context.Context, env *environment, args []string) error {
 		return err
 	}
 	fmt.Fprintln(env.stdout, raw)
+	stopProfile, err := startCPUProfile(*profile)
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
 	switch v {
 	case "store":
 		res, err := loadgen.StoreAppend(ctx, store, *n, *workers)

@@ -347,8 +347,16 @@ func TestSandboxProductionDeskGoesOnAndRunsOnce(t *testing.T) {
 	tenant, err := r.b.a.sandbox.open(ctx)
 	require.NoError(t, err)
 	svc := tenant.a.batches
-	require.NoError(t, svc.ReadModel().CatchUp(ctx, tenant.d.store))
-	b, err := svc.CreateBatch(ctx, "HALFWAY", domain.BatchFilter{})
+	// The batch read model sees the application once the $all horizon
+	// passes it (a write transaction of the database still running holds
+	// it back: eventstore/pgstore/visibility.go), so catch up until it does.
+	var b *domain.Batch
+	require.Eventually(t, func() bool {
+		if err = svc.ReadModel().CatchUp(ctx, tenant.d.store); err == nil {
+			b, err = svc.CreateBatch(ctx, "HALFWAY", domain.BatchFilter{})
+		}
+		return err == nil
+	}, 30*time.Second, 50*time.Millisecond, "the application reaches the batch read model")
 	require.NoError(t, err)
 	_, err = svc.Review(ctx, b.ID, "clerk", "")
 	require.NoError(t, err)
@@ -376,8 +384,6 @@ func TestSandboxProductionDeskGoesOnAndRunsOnce(t *testing.T) {
 	round, err = runSandboxDesk(ctx, svc, tenant)
 	require.NoError(t, err)
 	require.NotNil(t, round)
-	assert.Equal(t, []string{"HALFWAY"}, round.Finished, "the half-done batch, and no other")
-	assert.Empty(t, round.Created, "nobody else was pending")
 	status, err = svc.Status(ctx, b.ID)
 	require.NoError(t, err)
 	assert.Equal(t, domain.StepActivationApplied, status.Step)
@@ -390,6 +396,16 @@ func TestSandboxProductionDeskGoesOnAndRunsOnce(t *testing.T) {
 		}
 	}
 	require.Len(t, mine, 1)
+	// The application's id is random, so the simulators refuse it in some
+	// runs (2 % at each of three files): then it is pending again and the
+	// same round selects it into a batch of its own.
+	if mine[0].Stage.Dropped() {
+		require.NotEmpty(t, round.Created, "the refused application is selected again")
+		assert.Equal(t, []string{"HALFWAY", round.Created}, round.Finished, "the half-done batch, then the new one")
+	} else {
+		assert.Equal(t, []string{"HALFWAY"}, round.Finished, "the half-done batch, and no other")
+		assert.Empty(t, round.Created, "nobody else was pending")
+	}
 	// The bank and the vendor answer this batch with a seed of its own (2%
 	// refused or failed): the round's counts are the batch's outcomes.
 	assert.Equal(t, status.Stages[domain.MemberAccountRefused]+status.Stages[domain.MemberAccountOpened]+

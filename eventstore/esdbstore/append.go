@@ -118,12 +118,18 @@ func (s *Store) chainBase(ctx context.Context, stream string, expected eventstor
 		return base{expected: esdb.NoStream{}}, nil
 	}
 	if rev, ok := expected.Revision(); ok {
-		page, err := s.readPage(ctx, stream, rev, 1)
+		// The same read shows whether the events are already right after
+		// rev (a retry), which the server would answer as a success.
+		page, err := s.readPage(ctx, stream, rev, 1+uint64(len(events)))
 		if err != nil && !hasCode(err, esdb.ErrorCodeResourceNotFound) {
 			return base{}, opError(ctx, "append "+stream+": read the chain's last event", err)
 		}
+		if len(page) == 1+len(events) && page[0].Revision == rev && isRetry(page[1:], events) {
+			last := page[len(page)-1]
+			return base{retried: &eventstore.AppendResult{Revision: last.Revision, Position: last.Position, Retried: true}}, nil
+		}
 		b := base{expected: esdb.StreamRevision{Value: rev}, next: rev + 1}
-		if len(page) == 1 && page[0].Revision == rev {
+		if len(page) > 0 && page[0].Revision == rev {
 			b.prev = page[0].Hash
 		}
 		return b, nil
@@ -142,7 +148,7 @@ func (s *Store) chainBase(ctx context.Context, stream string, expected eventstor
 	}
 	last := tail[len(tail)-1]
 	if isRetry(tail, events) {
-		return base{retried: &eventstore.AppendResult{Revision: last.Revision, Position: last.Position}}, nil
+		return base{retried: &eventstore.AppendResult{Revision: last.Revision, Position: last.Position, Retried: true}}, nil
 	}
 	return base{expected: esdb.StreamRevision{Value: last.Revision}, next: last.Revision + 1, prev: last.Hash, rerunOnConflict: true}, nil
 }
@@ -159,6 +165,18 @@ func isRetry(tail []eventstore.RecordedEvent, events []eventstore.EventData) boo
 		}
 	}
 	return true
+}
+
+var _ eventstore.RetryReporter = (*Store)(nil)
+
+// ReportsRetry is false for NoStream: such an append reads nothing before
+// it is sent, and the server answers a retry of it as a success like any
+// other (the client does not say which). Exact, Any and StreamExists
+// appends read the stream first (chainBase) and find a retry there; one
+// whose first copy lands between that read and the send is still answered
+// as written.
+func (s *Store) ReportsRetry(expected eventstore.ExpectedRevision) bool {
+	return !expected.IsNoStream()
 }
 
 // landed reports whether events are stream's events from revision next on,

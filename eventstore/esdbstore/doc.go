@@ -46,6 +46,11 @@
 //     state. Such appends recognise a retry while its events are still the
 //     stream's last ones (the port's promise); the server's own id cache
 //     no longer matters because the server always gets an exact revision.
+//   - AppendResult.Retried is set when the read before the send finds the
+//     events in place (Exact, Any, StreamExists); a NoStream append reads
+//     nothing first and the server answers its retry as a success, so it
+//     is reported as written (ReportsRetry false), as is a retry whose
+//     first copy lands between the read and the send.
 //   - An append over eventstore.MaxAppendSize (the server's default
 //     MaxAppendSize) is refused before anything is sent: the server refuses
 //     it as soon as its running total passes the limit, and a client still

@@ -133,6 +133,17 @@ func isUniqueViolation(err error) bool {
 	return errors.As(err, &pgErr) && pgErr.Code == "23505"
 }
 
+// idConstraint is the schema's unique constraint on event ids.
+const idConstraint = "eventstore_events_id"
+
+// isStoredID is a unique violation on the event ids: one of the append's
+// ids is stored already (a retry, or a reused id), not a concurrent writer
+// that took the revision.
+func isStoredID(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == idConstraint
+}
+
 // genericPlanSQL makes the statements after it in the same transaction
 // (implicit or not) reuse their cached generic plan. appendSQL is costly to
 // plan (≈ 0.4 ms, more than it takes to run) and, under the server's default
@@ -143,7 +154,8 @@ func isUniqueViolation(err error) bool {
 // on the pool would do the same, but the event store shares its pool with
 // the read models when both live in one database (OpenPool), and some of
 // their queries need custom plans; so the append sets it for its own
-// transaction only, in the same round trip.
+// transaction only, in the same round trip. appendHashedSQL, cheap to
+// plan and whose generic plan PostgreSQL picks by itself, goes without.
 const genericPlanSQL = `SELECT set_config('plan_cache_mode', 'force_generic_plan', true)`
 
 // appendOnce runs one append statement: appendHashedSQL when the event to
@@ -216,7 +228,7 @@ func appendArgs(stream string, expected eventstore.ExpectedRevision, events []ev
 type appendRow struct {
 	curRev, lastRev, lastSeq *int64
 	lastXID                  *uint64
-	dups                     int64
+	dups                     *int64 // how many of the ids are stored; nil: not looked up (appendHashedSQL)
 }
 
 func scanAppendRow(row pgx.Row) (appendRow, error) {
@@ -234,8 +246,8 @@ func (r appendRow) outcome(ctx context.Context, q querier, stream string, expect
 			Position: eventstore.Position{Commit: *r.lastXID, Prepare: uint64(*r.lastSeq)},
 		}, nil
 	}
-	if r.dups > 0 {
-		return findRetried(ctx, q, stream, expected, ids)
+	if r.dups == nil || *r.dups > 0 {
+		return findRetried(ctx, q, stream, expected, ids, r.curRev, true)
 	}
 	return eventstore.AppendResult{}, wrongRevision(stream, expected, r.curRev)
 }
@@ -248,11 +260,16 @@ func wrongRevision(stream string, expected eventstore.ExpectedRevision, curRev *
 	return e
 }
 
-// findRetried decides whether an append whose ids are already stored is a
-// retry: the ids must be stored in this stream, in this order, at
-// consecutive revisions, and expected must have accepted the stream as it
-// was just before them. Then it returns the original result.
-func findRetried(ctx context.Context, q querier, stream string, expected eventstore.ExpectedRevision, ids [][16]byte) (eventstore.AppendResult, error) {
+// findRetried decides whether an append that wrote nothing, refused by its
+// expectation or by a stored id, is a retry: the ids must be stored in
+// this stream, in this order, at consecutive revisions, and expected must
+// have accepted the stream as it was just before them. Then it returns the
+// original result, Retried. refused says the expectation refused the
+// append, the stream being at curRev (nil: no stream): with none of the
+// ids stored that is the answer. Otherwise (an insert that failed on a
+// stored id) the stream's revision is read again when needed.
+func findRetried(ctx context.Context, q querier, stream string, expected eventstore.ExpectedRevision, ids [][16]byte,
+	curRev *int64, refused bool) (eventstore.AppendResult, error) {
 	rows, err := q.Query(ctx, `SELECT `+eventColumns+` FROM eventstore_events
 		WHERE id = ANY($1::uuid[]) ORDER BY xid, seq`, ids)
 	if err != nil {
@@ -264,9 +281,11 @@ func findRetried(ctx context.Context, q querier, stream string, expected eventst
 	}
 	if isRetry(stream, expected, ids, stored) {
 		last := stored[len(stored)-1]
-		return eventstore.AppendResult{Revision: last.Revision, Position: last.Position}, nil
+		return eventstore.AppendResult{Revision: last.Revision, Position: last.Position, Retried: true}, nil
 	}
-	var curRev *int64
+	if len(stored) == 0 && refused {
+		return eventstore.AppendResult{}, wrongRevision(stream, expected, curRev)
+	}
 	if err := q.QueryRow(ctx, `SELECT max(revision) FROM eventstore_events WHERE stream = $1`,
 		stream).Scan(&curRev); err != nil {
 		return eventstore.AppendResult{}, fmt.Errorf("append %s: %w", stream, err)

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/cardledger/cardledger/eventstore"
 	"github.com/cardledger/cardledger/eventstore/chain"
 )
@@ -18,13 +16,24 @@ import (
 //
 // The statement inserts only if, in its own snapshot, the stream's last row
 // is at revision $7 and holds exactly hash $8 (both NULL: the stream has no
-// row), and none of the ids is stored. So every new hash chains to the hash
-// that is really stored before it, whatever the cache said; and two appends
-// after the same row still collide on (stream, revision) as with appendSQL,
-// the later failing and rerunning: the chain cannot fork. Its answer is
-// appendSQL's (cur_rev, dup count, last revision/xid/seq, so appendRow's
-// outcome applies unchanged) plus stale: the row at $7 is there but its
-// hash is not $8 (the cache outlived its database), and nothing was written.
+// row). So every new hash chains to the hash that is really stored before
+// it, whatever the cache said; and two appends after the same row still
+// collide on (stream, revision) as with appendSQL, the later failing and
+// rerunning: the chain cannot fork. Its answer is appendSQL's (cur_rev, dup
+// count, last revision/xid/seq, so appendRow's outcome applies) plus stale:
+// the row at $7 is there but its hash is not $8 (the cache outlived its
+// database), and nothing was written.
+//
+// Unlike appendSQL it does not look the ids up first (its dup count is
+// NULL: not looked at). This is the append of every command and every new
+// stream, and the ids are almost never stored: the eventstore_events_id
+// constraint finds one that is, for nothing, and appendHashed tells its
+// violation apart by name from the (stream, revision) one and asks
+// findRetried; an append refused by its expectation asks findRetried too
+// (a retry after the stream moved on), on that rarer path only. The probe
+// also cost more than its index lookup on a young table: a generic plan
+// built while the table is small scans the table for it, until an ANALYZE
+// replaces the plan (a fresh database's first minutes; appendSQL keeps it).
 //
 // Parameters: $1 stream, $2..$5 the event arrays as for appendSQL, $6 the
 // new events' hashes (bytea[]), $7 the revision of the stream's last event
@@ -38,15 +47,13 @@ WITH cur AS (
 		SELECT revision AS rev, hash FROM eventstore_events
 		WHERE stream = $1 ORDER BY revision DESC LIMIT 1
 	) last ON true
-), dup AS (
-	SELECT count(*) AS n FROM eventstore_events WHERE id = ANY($2::uuid[])
 ), ins AS (
 	INSERT INTO eventstore_events (stream, revision, id, type, data, metadata, hash)
 	SELECT $1, coalesce($7::bigint, -1) + e.ord, e.id, e.type,
 		coalesce(e.data, ''), coalesce(e.metadata, ''), e.hash
-	FROM cur, dup, unnest($2::uuid[], $3::text[], $4::bytea[], $5::bytea[], $6::bytea[])
+	FROM cur, unnest($2::uuid[], $3::text[], $4::bytea[], $5::bytea[], $6::bytea[])
 		WITH ORDINALITY AS e(id, type, data, metadata, hash, ord)
-	WHERE dup.n = 0 AND cur.rev IS NOT DISTINCT FROM $7::bigint AND cur.hash IS NOT DISTINCT FROM $8::bytea
+	WHERE cur.rev IS NOT DISTINCT FROM $7::bigint AND cur.hash IS NOT DISTINCT FROM $8::bytea
 	ORDER BY e.ord
 	RETURNING revision, xid, seq
 ), last AS (
@@ -54,9 +61,9 @@ WITH cur AS (
 )`
 
 const appendHashedResult = `
-SELECT cur.rev, dup.n, last.revision, last.xid, last.seq,
+SELECT cur.rev, NULL::bigint, last.revision, last.xid, last.seq,
 	cur.rev IS NOT DISTINCT FROM $7::bigint AND cur.hash IS DISTINCT FROM $8::bytea AS stale
-FROM cur CROSS JOIN dup LEFT JOIN last ON true`
+FROM cur LEFT JOIN last ON true`
 
 const appendHashedSQL = appendHashedCTEs + appendHashedResult
 
@@ -101,17 +108,15 @@ func appendHashed(ctx context.Context, q querier, row *rowStep, stream string, e
 	if row != nil {
 		stmt, args = row.hashed, append(args, row.values...)
 	}
-	b := &pgx.Batch{}
-	b.Queue(genericPlanSQL)
-	b.Queue(stmt, args...)
-	br := q.SendBatch(ctx, b)
-	_, err = br.Exec()
+	// No genericPlanSQL before it: this statement's generic plan costs less
+	// than a custom one with its planning, so PostgreSQL settles on it by
+	// itself after the first few custom plans of each connection, and the
+	// append is one statement, not a batch of two.
 	var r appendRow
-	if err == nil {
-		err = br.QueryRow().Scan(&r.curRev, &r.dups, &r.lastRev, &r.lastXID, &r.lastSeq, &stale)
-	}
-	if cerr := br.Close(); err == nil {
-		err = cerr
+	err = q.QueryRow(ctx, stmt, args...).Scan(&r.curRev, &r.dups, &r.lastRev, &r.lastXID, &r.lastSeq, &stale)
+	if isStoredID(err) {
+		res, err = findRetried(ctx, q, stream, expected, ids, nil, false)
+		return res, false, false, err
 	}
 	if err != nil {
 		return eventstore.AppendResult{}, false, false, fmt.Errorf("append %s: %w", stream, err)

@@ -100,8 +100,9 @@ func Open(ctx context.Context, url string) (*Store, error) {
 // planning again and again whenever PostgreSQL's estimate of the generic
 // plan looks worse than custom ones. A pool shared with the read models
 // (OpenPool) keeps the server's setting instead: their optional-filter
-// queries need custom plans. The append, whose planning costs the most,
-// sets it for its own transaction on either pool (genericPlanSQL).
+// queries need custom plans. The append whose planning costs the most
+// (appendSQL) sets it for its own transaction on either pool
+// (genericPlanSQL).
 func TuneConfig(cfg *pgxpool.Config) {
 	if _, set := cfg.ConnConfig.RuntimeParams["plan_cache_mode"]; !set {
 		cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_generic_plan"

@@ -33,6 +33,7 @@ var (
 	_ eventstore.MultiAppender  = (*Store)(nil)
 	_ eventstore.RowAppender    = (*Store)(nil)
 	_ eventstore.UniqueEventIDs = (*Store)(nil)
+	_ eventstore.RetryReporter  = (*Store)(nil)
 )
 
 // New wraps inner. Closing the Store closes inner; the keyring's pool is
@@ -49,6 +50,12 @@ func (s *Store) Inner() eventstore.Store { return s.inner }
 func (s *Store) UniqueEventIDs() bool {
 	u, ok := s.inner.(eventstore.UniqueEventIDs)
 	return ok && u.UniqueEventIDs()
+}
+
+// ReportsRetry is the inner store's answer: sealing keeps event ids, and
+// the inner store's AppendResult (its Retried) is returned as it is.
+func (s *Store) ReportsRetry(expected eventstore.ExpectedRevision) bool {
+	return eventstore.ReportsRetry(s.inner, expected)
 }
 
 // Append seals the personal fields of events, then appends them. A

@@ -161,8 +161,14 @@ func testIdempotentRetry(t *testing.T, f *fixture) {
 			if err != nil {
 				t.Fatalf("retry: %v", err)
 			}
-			if second != first {
+			if first.Retried {
+				t.Errorf("first append says Retried: it wrote the events")
+			}
+			if second.Revision != first.Revision || second.Position != first.Position {
 				t.Errorf("retry result = %+v, want the original %+v", second, first)
+			}
+			if !second.Retried && eventstore.ReportsRetry(f.Store, tc.expected) {
+				t.Errorf("retry result = %+v, want Retried (nothing was written)", second)
 			}
 			got := f.mustReadStream(t, stream, 0, 0)
 			if want := append(dataIDs(before), dataIDs(events)...); !slices.Equal(ids(got), want) {

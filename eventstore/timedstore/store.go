@@ -25,6 +25,7 @@ var (
 	_ eventstore.MultiAppender  = (*Store)(nil)
 	_ eventstore.RowAppender    = (*Store)(nil)
 	_ eventstore.UniqueEventIDs = (*Store)(nil)
+	_ eventstore.RetryReporter  = (*Store)(nil)
 )
 
 // New wraps inner and registers the append histogram in reg. Closing the
@@ -84,6 +85,11 @@ func (s *Store) AppendWithRow(ctx context.Context, stream string, expected event
 func (s *Store) UniqueEventIDs() bool {
 	u, ok := s.Store.(eventstore.UniqueEventIDs)
 	return ok && u.UniqueEventIDs()
+}
+
+// ReportsRetry is the inner store's answer; results pass as they are.
+func (s *Store) ReportsRetry(expected eventstore.ExpectedRevision) bool {
+	return eventstore.ReportsRetry(s.Store, expected)
 }
 
 func (s *Store) observe(op string, start time.Time, err error) {
