@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"errors"
+	"hash"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -86,22 +87,28 @@ func (a *API) WithRequestHashKeys(current []byte, old ...[]byte) *API {
 	return a
 }
 
-// requestHashes returns the hash of a request to store, and the hashes an
-// earlier row of the same request may hold: under the old keys, and the
-// unkeyed SHA-256 of rows from before keyed hashes (kept until they expire).
-func (a *API) requestHashes(method, path string, body []byte) (hash []byte, also [][]byte) {
-	sum := func(m interface {
-		Write([]byte) (int, error)
-		Sum([]byte) []byte
-	}) []byte {
-		m.Write([]byte(method + " " + path + "\n"))
-		m.Write(body)
-		return m.Sum(nil)
+// requestHash returns the hash of a request to store: HMAC-SHA256 under
+// the current key.
+func (a *API) requestHash(method, path string, body []byte) []byte {
+	return hashRequest(hmac.New(sha256.New, a.hashKeys[0]), method, path, body)
+}
+
+// earlierHashes returns the hashes an earlier row of the same request may
+// hold: under the old keys, and the unkeyed SHA-256 of rows from before
+// keyed hashes (kept until they expire). Only a claim reads them, so a
+// command its append answers (runFirst) does not compute them.
+func (a *API) earlierHashes(method, path string, body []byte) [][]byte {
+	also := make([][]byte, 0, len(a.hashKeys))
+	for _, k := range a.hashKeys[1:] {
+		also = append(also, hashRequest(hmac.New(sha256.New, k), method, path, body))
 	}
-	for _, k := range a.hashKeys {
-		also = append(also, sum(hmac.New(sha256.New, k)))
-	}
-	return also[0], append(also[1:], sum(sha256.New()))
+	return append(also, hashRequest(sha256.New(), method, path, body))
+}
+
+func hashRequest(m hash.Hash, method, path string, body []byte) []byte {
+	m.Write([]byte(method + " " + path + "\n"))
+	m.Write(body)
+	return m.Sum(nil)
 }
 
 // WithIdempotencyInAppends records the Idempotency-Key of a command that

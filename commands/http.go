@@ -130,7 +130,7 @@ func (a *API) serveCommand(c echo.Context, status int, oneAppend bool, exec func
 	if err != nil {
 		return err
 	}
-	hash, also := a.requestHashes(c.Request().Method, c.Request().URL.Path, raw)
+	hash := a.requestHash(c.Request().Method, c.Request().URL.Path, raw)
 	env.CommandID = CommandIDFor(env.Actor.Client, key)
 	ctx := c.Request().Context()
 	// A request may run its command more than once (runFirst, then
@@ -149,6 +149,7 @@ func (a *API) serveCommand(c echo.Context, status int, oneAppend bool, exec func
 		}
 		ran = first
 	}
+	also := a.earlierHashes(c.Request().Method, c.Request().URL.Path, raw)
 	claim, stored, err := a.idem.Claim(ctx, env.Actor.Client, key, hash, also...)
 	if err != nil {
 		return a.commandError(err)

@@ -50,7 +50,8 @@ import (
 //     append refused at its revision (the erasure moved the stream), so it
 //     answers nothing and is dropped on use; and no copy is used longer
 //     than streamCacheTTL after it was stored (the data keys' cache age).
-//   - Entries are never changed once stored and every command replays its
+//   - Entries are never changed once stored (a later one may extend their
+//     arrays past their length: streamTail) and every command replays its
 //     own state from them (Aggregate.New, Apply), so requests share no
 //     state; an aggregate whose Apply writes into what an event holds must
 //     not be cached.
@@ -112,7 +113,7 @@ func (p *Pipeline[S, C]) loadForRun(ctx context.Context, id string, useCache boo
 		}
 	}
 	p.metrics.streamCache(cacheHit)
-	return Stream[S]{State: state, Exists: true, Revision: c.revision, events: c.events, ids: c.ids, cached: true}, nil
+	return Stream[S]{State: state, Exists: true, Revision: c.revision, events: c.events, ids: c.ids, tail: c.tail, cached: true}, nil
 }
 
 // remember caches the stream as the successful append of d on loaded left
@@ -132,11 +133,11 @@ func (p *Pipeline[S, C]) remember(id string, loaded Stream[S], d decision[S]) {
 	for i, e := range d.data {
 		ids[i] = e.ID
 	}
-	events := slices.Concat(loaded.events, d.out.Events)
-	if uint64(len(events)) != d.out.Revision+1 { // revisions count from 0: not the whole stream
+	if uint64(len(loaded.events)+len(d.out.Events)) != d.out.Revision+1 { // revisions count from 0: not the whole stream
 		return
 	}
-	p.cache.put(id, d.out.Revision, events, slices.Concat(loaded.eventIDs(), ids))
+	events, all, tail := loaded.tail.extend(loaded.events, d.out.Events, loaded.eventIDs(), ids)
+	p.cache.put(id, d.out.Revision, events, all, tail)
 }
 
 // Stream is an aggregate as read from its stream.
@@ -148,6 +149,7 @@ type Stream[S any] struct {
 
 	events []domain.Event // Recorded decoded, or the cached events (then Recorded is nil)
 	ids    []uuid.UUID    // of the cached events
+	tail   *streamTail    // of the cached events and ids; nil: none
 	cached bool           // from the pipeline's cache, not read: see Pipeline
 }
 

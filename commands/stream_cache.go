@@ -28,7 +28,9 @@ const cachedEventsPerStream = 32
 // revision, so that Pipeline.Run decides without reading the stream: see
 // Pipeline for when an entry is believed and how a stale one is found out.
 // Entries never change once stored (put replaces them), so the events of
-// an entry may be applied by many requests at once.
+// an entry may be applied by many requests at once. A later entry of a
+// stream may extend its predecessor's slices in place, past their length
+// (streamTail), so that caching an append copies only its own events.
 //
 // It is bounded by streams and by events; the least recently used streams
 // go first, and an entry is used for streamCacheTTL after it was stored. An erased stream leaves a tombstone at the erasure's revision:
@@ -51,6 +53,37 @@ type cachedStream struct {
 	ids      []uuid.UUID
 	erased   bool // a tombstone: only later revisions may be put
 	expires  time.Time
+	tail     *streamTail // of events and ids; nil: not extended in place yet
+}
+
+// streamTail guards the spare capacity past the events and ids of a
+// stream's cache entries. n is the most events any slice over these
+// arrays ever handed out holds: only a writer extending a copy of exactly
+// n events may write past it (its append proves that copy was the stream,
+// so it extends the newest entry); any other extends a copy of its own.
+// Nothing is ever written below n, so readers of an entry need no lock.
+type streamTail struct {
+	mu sync.Mutex
+	n  int
+}
+
+// extend returns events and ids with more and moreIDs after them, and the
+// tail of the result: in place when events and ids are the whole of t,
+// else in new arrays with room to grow. events and ids are not changed.
+func (t *streamTail) extend(events, more []domain.Event, ids, moreIDs []uuid.UUID) ([]domain.Event, []uuid.UUID, *streamTail) {
+	if t != nil {
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		if t.n == len(events) && t.n == len(ids) {
+			events, ids = append(events, more...), append(ids, moreIDs...)
+			t.n = len(events)
+			return events, ids, t
+		}
+	}
+	// Clipped, append allocates new arrays, with the room it grows by.
+	events = append(events[:len(events):len(events)], more...)
+	ids = append(ids[:len(ids):len(ids)], moreIDs...)
+	return events, ids, &streamTail{n: len(events)}
 }
 
 // newStreamCache returns a cache of at most streams streams, or nil (no
@@ -86,8 +119,8 @@ func (c *streamCache) get(id string) (cachedStream, bool) {
 // put stores the events of stream id up to revision, unless the cache
 // holds a later revision already (or a tombstone at or after it).
 // Revisions of one stream name the same events, so the later one wins.
-func (c *streamCache) put(id string, revision uint64, events []domain.Event, ids []uuid.UUID) {
-	c.store(&cachedStream{id: id, revision: revision, events: events, ids: ids}, false)
+func (c *streamCache) put(id string, revision uint64, events []domain.Event, ids []uuid.UUID, tail *streamTail) {
+	c.store(&cachedStream{id: id, revision: revision, events: events, ids: ids, tail: tail}, false)
 }
 
 // refresh is put for a stream the cache holds already: what a plain read

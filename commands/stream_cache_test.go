@@ -2,6 +2,8 @@ package commands
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -43,32 +45,32 @@ func TestStreamCacheEvictsTheLeastRecentlyUsed(t *testing.T) {
 	c := newStreamCache(3) // 3 streams, 96 events
 	for _, id := range []string{"a", "b", "c"} {
 		e, ids := cachedEvents(10)
-		c.put(id, 9, e, ids)
+		c.put(id, 9, e, ids, nil)
 	}
 	_, ok := c.get("a") // a is used: b is now the oldest
 	require.True(t, ok)
 	e, ids := cachedEvents(10)
-	c.put("d", 9, e, ids)
+	c.put("d", 9, e, ids, nil)
 	assert.Equal(t, []string{"d", "a", "c"}, cachedIDs(c), "by streams")
 
 	e, ids = cachedEvents(80) // 30 + 80 > 96: c, then a go
-	c.put("e", 79, e, ids)
+	c.put("e", 79, e, ids, nil)
 	assert.Equal(t, []string{"e", "d"}, cachedIDs(c), "by events")
 	streams, events := c.len()
 	assert.Equal(t, 2, streams)
 	assert.Equal(t, 90, events)
 
 	e, ids = cachedEvents(97) // more than the whole cache: not cached
-	c.put("f", 96, e, ids)
+	c.put("f", 96, e, ids, nil)
 	assert.Equal(t, []string{"e", "d"}, cachedIDs(c))
 
 	// An older revision never replaces a newer one; a newer one does.
 	e, ids = cachedEvents(5)
-	c.put("d", 4, e, ids)
+	c.put("d", 4, e, ids, nil)
 	got, _ := c.get("d")
 	assert.Equal(t, uint64(9), got.revision)
 	e, ids = cachedEvents(12)
-	c.put("d", 11, e, ids)
+	c.put("d", 11, e, ids, nil)
 	got, _ = c.get("d")
 	assert.Equal(t, uint64(11), got.revision)
 	_, events = c.len()
@@ -84,7 +86,7 @@ func TestStreamCacheForgetsAfterItsTTL(t *testing.T) {
 	now := time.Date(2026, 12, 6, 8, 0, 0, 0, time.UTC)
 	c.now = func() time.Time { return now }
 	e, ids := cachedEvents(2)
-	c.put("a", 1, e, ids)
+	c.put("a", 1, e, ids, nil)
 	now = now.Add(streamCacheTTL - time.Second)
 	_, ok := c.get("a")
 	assert.True(t, ok)
@@ -135,7 +137,7 @@ func TestAnErasureDropsTheCachedStream(t *testing.T) {
 	assert.Equal(t, 0, events)
 
 	// What a command loaded before the erasure (revision 0) stays out.
-	repo.p.cache.put(holder, 0, []domain.Event{registered}, []uuid.UUID{uuid.New()})
+	repo.p.cache.put(holder, 0, []domain.Event{registered}, []uuid.UUID{uuid.New()}, nil)
 	_, ok = repo.p.cache.get(holder)
 	assert.False(t, ok)
 	// A command after the erasure caches the stream as it reads now:
@@ -296,4 +298,69 @@ func TestAKeyedRetryOnAStaleCacheAnswersFromAFreshRead(t *testing.T) {
 	cached, ok := a.p.cache.get(holder)
 	require.True(t, ok)
 	assert.Equal(t, uint64(2), cached.revision, "the fresh read refreshed a's copy")
+}
+
+// A cached stream grows in place only from its newest copy: a second
+// append decided on the same copy (an idempotent retry the store took, a
+// stale entry) gets arrays of its own and leaves the first one's events
+// as they were.
+func TestStreamTailExtendsInPlaceOnlyTheNewestCopy(t *testing.T) {
+	loss := func(cardNo string) ([]domain.Event, []uuid.UUID) {
+		return []domain.Event{domain.CardTemporarilyLost{CardNo: cardNo}}, []uuid.UUID{uuid.New()}
+	}
+	base, baseIDs := cachedEvents(2)
+	// Arrays with room, as extend leaves them.
+	events, ids := append(make([]domain.Event, 0, 8), base...), append(make([]uuid.UUID, 0, 8), baseIDs...)
+	tail := &streamTail{n: 2}
+
+	more, moreIDs := loss("A00000001")
+	first, firstIDs, firstTail := tail.extend(events, more, ids, moreIDs)
+	require.Same(t, tail, firstTail, "the newest copy grows in place")
+	require.Same(t, &events[:3][2], &first[2], "in place")
+	require.Equal(t, 3, tail.n)
+	other, otherIDs := loss("A00000002")
+	second, secondIDs, secondTail := tail.extend(events, other, ids, otherIDs)
+	assert.NotSame(t, tail, secondTail, "an older copy gets arrays of its own")
+
+	assert.Equal(t, append(slices.Clone(base), more...), first)
+	assert.Equal(t, append(slices.Clone(baseIDs), moreIDs...), firstIDs)
+	assert.Equal(t, append(slices.Clone(base), other...), second)
+	assert.Equal(t, append(slices.Clone(baseIDs), otherIDs...), secondIDs)
+	assert.Equal(t, base, events[:2], "what was handed out is never written")
+}
+
+// Concurrent appends decided on the same copy (go test -race): one grows
+// it in place, every other gets arrays of its own, and each result holds
+// its own event after the copy's.
+func TestStreamTailUnderConcurrentExtends(t *testing.T) {
+	base, baseIDs := cachedEvents(3)
+	events, ids := append(make([]domain.Event, 0, 64), base...), append(make([]uuid.UUID, 0, 64), baseIDs...)
+	tail := &streamTail{n: 3}
+	const writers = 16
+	results := make([][]domain.Event, writers)
+	inPlace := make([]bool, writers)
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			more := []domain.Event{domain.CardTemporarilyLost{CardNo: fmt.Sprintf("A%08d", w)}}
+			got, gotIDs, gotTail := tail.extend(events, more, ids, []uuid.UUID{uuid.New()})
+			results[w], inPlace[w] = got, gotTail == tail
+			_ = slices.Contains(gotIDs, uuid.Nil) // read what another writer may be extending
+		})
+	}
+	wg.Wait()
+	assert.Equal(t, 1, countTrue(inPlace), "in place")
+	for w, got := range results {
+		assert.Equal(t, append(slices.Clone(base), domain.CardTemporarilyLost{CardNo: fmt.Sprintf("A%08d", w)}), got)
+	}
+}
+
+func countTrue(bs []bool) int {
+	n := 0
+	for _, b := range bs {
+		if b {
+			n++
+		}
+	}
+	return n
 }
