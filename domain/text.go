@@ -44,9 +44,6 @@ func checkText(what string, data []byte) error {
 // EncodeMetadata encodes an event's metadata, refusing text that is not
 // UTF-8 (an X-Operator header, say) with CodeInvalidUTF8.
 func EncodeMetadata(m Metadata) ([]byte, error) {
-	if data, ok := m.appendJSON(make([]byte, 0, 384)); ok {
-		return data, nil // plain ASCII: nothing json could have replaced
-	}
 	data, err := json.Marshal(m)
 	if err != nil {
 		return nil, fmt.Errorf("encode metadata: %w", err)
