@@ -2,7 +2,6 @@ package audit
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -213,8 +212,7 @@ var actionColumns = []string{"pos_commit", "pos_prepare", "stream", "revision", 
 // that is not domain.Metadata (events other tools wrote) still gives a row,
 // with those fields empty: the audit trail lists every event.
 func actionRow(e eventstore.RecordedEvent) []any {
-	var md domain.Metadata
-	_ = json.Unmarshal(e.Metadata, &md)
+	md := domain.DecodeStoredMetadata(e.Metadata)
 	var occurred *time.Time
 	if !md.OccurredAt.IsZero() {
 		occurred = &md.OccurredAt

@@ -122,23 +122,31 @@ const (
 // without encoding/json: projections read it for every event. Anything
 // else (ok=false) takes the general path, which gives the same answer.
 func fastSchemaVersion(md []byte) (int, bool) {
-	rest, ok := bytes.CutPrefix(md, []byte(metadataHead))
+	v, _, ok := fastMetadataHead(md)
+	return v, ok
+}
+
+// fastMetadataHead reads the event id and the schema version at the start
+// of metadata that Metadata marshalled and returns the version and what
+// follows it (from the comma or closing brace on).
+func fastMetadataHead(md []byte) (version int, rest []byte, ok bool) {
+	rest, ok = bytes.CutPrefix(md, []byte(metadataHead))
 	if !ok || len(rest) < uuidTextLen || bytes.IndexAny(rest[:uuidTextLen], `"\`) >= 0 {
-		return 0, false
+		return 0, nil, false
 	}
 	rest, ok = bytes.CutPrefix(rest[uuidTextLen:], []byte(metadataVersion))
 	if !ok {
-		return 0, false
+		return 0, nil, false
 	}
 	end := 0
 	for end < len(rest) && end < 4 && rest[end] >= '0' && rest[end] <= '9' {
 		end++
 	}
 	if end == 0 || end == len(rest) || (rest[end] != ',' && rest[end] != '}') {
-		return 0, false
+		return 0, nil, false
 	}
 	v, err := strconv.Atoi(string(rest[:end]))
-	return v, err == nil
+	return v, rest[end:], err == nil
 }
 
 // codec is the JSON codec of one family of event types; each family knows

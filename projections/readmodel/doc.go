@@ -17,4 +17,9 @@
 //     their position across a rebuild.
 //   - Each commit notifies projections.NotifyChannel, waking read-your-writes
 //     waiters and feed long polls in every process.
+//   - The holder documents a guarded batch wrote are kept in memory and
+//     used only while the guard that proved nobody else wrote is known;
+//     everything that forgets the guard (a failed batch, a moved
+//     checkpoint, a locking batch, Recover on taking the lock) drops them
+//     (cache.go).
 package readmodel

@@ -125,11 +125,8 @@ func (f *fold) loaded(stream string, doc *holderDoc) {
 // envelopeTime is the event's occurred-at from its metadata, or the time the
 // store recorded it when the metadata has none.
 func envelopeTime(ev eventstore.RecordedEvent) time.Time {
-	var m struct {
-		OccurredAt time.Time `json:"occurred_at"`
-	}
-	if len(ev.Metadata) > 0 && json.Unmarshal(ev.Metadata, &m) == nil && !m.OccurredAt.IsZero() {
-		return m.OccurredAt.UTC()
+	if t := domain.StoredOccurredAt(ev.Metadata); !t.IsZero() {
+		return t.UTC()
 	}
 	return ev.RecordedAt.UTC()
 }

@@ -33,9 +33,13 @@ type Model struct {
 
 	mu    sync.Mutex // one Apply at a time
 	guard projections.Guard
+	docs  docCache // valid while guard.Known (cache.go)
 }
 
-var _ projections.SchemaProjection = (*Model)(nil)
+var (
+	_ projections.SchemaProjection = (*Model)(nil)
+	_ projections.Recoverer        = (*Model)(nil)
+)
 
 // New returns the read model writing to Schema.
 func New(pool *pgxpool.Pool) *Model {
@@ -54,6 +58,17 @@ func (m *Model) Name() string { return Name }
 func (m *Model) Checkpoint(ctx context.Context) (eventstore.Position, error) {
 	pos, _, err := readCheckpoint(ctx, m.pool, m.schema, false)
 	return pos, err
+}
+
+// Recover implements projections.Recoverer: the runner calls it each time
+// it takes the lock. Others may have written while this instance did not
+// hold it, so the checkpoint and the cached documents are forgotten.
+func (m *Model) Recover(ctx context.Context) (eventstore.Position, error) {
+	m.mu.Lock()
+	m.guard.Known = false
+	m.docs.clear()
+	m.mu.Unlock()
+	return m.Checkpoint(ctx)
 }
 
 // batchRow lets readCheckpoint take its row from a batch result.
@@ -87,6 +102,7 @@ func (m *Model) Apply(ctx context.Context, batch []eventstore.RecordedEvent) err
 	defer m.mu.Unlock()
 	if len(batch) > projections.PipelineMax || m.bulk {
 		m.guard.Known = false
+		m.docs.clear()
 		return pgx.BeginTxFunc(ctx, m.pool, projections.ApplyTx, func(tx pgx.Tx) error {
 			return m.applyTx(ctx, tx, batch)
 		})
@@ -98,6 +114,9 @@ func (m *Model) Apply(ctx context.Context, batch []eventstore.RecordedEvent) err
 func (m *Model) applyGuarded(ctx context.Context, batch []eventstore.RecordedEvent) error {
 	g := &m.guard
 	if !g.Known {
+		// Whatever made the guard unknown may have left the cached
+		// documents behind the table (cache.go).
+		m.docs.clear()
 		var c, p int64
 		if err := m.pool.QueryRow(ctx, projections.GuardReadSQL(m.schema+".checkpoint", ", last_seq")).
 			Scan(&g.Table, &c, &p, &g.Seq); err != nil {
@@ -110,6 +129,12 @@ func (m *Model) applyGuarded(ctx context.Context, batch []eventstore.RecordedEve
 		return err
 	}
 	f := newFold(g.Seq)
+	for s := range streams {
+		if doc, ok := m.docs.get(s); ok {
+			f.loaded(s, doc)
+			delete(streams, s)
+		}
+	}
 	if err := m.loadDocs(ctx, m.pool, streams, f); err != nil {
 		return err
 	}
@@ -137,6 +162,7 @@ func (m *Model) applyGuarded(ctx context.Context, batch []eventstore.RecordedEve
 		return err
 	}
 	g.Pos, g.Seq = last, f.lastSeq
+	m.docs.keep(f.docs)
 	return nil
 }
 

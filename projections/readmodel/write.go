@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -16,10 +17,23 @@ import (
 	"github.com/cardledger/cardledger/projections"
 )
 
-// upsertSQL builds one INSERT ... SELECT FROM unnest(...) ON CONFLICT
+// upserts holds upsertSQL's statements by table: built once, not per batch.
+var upserts sync.Map
+
+// upsertSQL is one INSERT ... SELECT FROM unnest(...) ON CONFLICT
 // statement: a whole batch of rows in one statement, one array per column.
-// expr, when set, turns the unnested value into the column's value.
+// expr, when set, turns the unnested value into the column's value. A
+// table's key and columns never change.
 func upsertSQL(table, key string, cols []column) string {
+	if sql, ok := upserts.Load(table); ok {
+		return sql.(string)
+	}
+	sql := buildUpsertSQL(table, key, cols)
+	upserts.Store(table, sql)
+	return sql
+}
+
+func buildUpsertSQL(table, key string, cols []column) string {
 	var names, params, sel, set []string
 	for i, c := range cols {
 		names = append(names, c.name)
