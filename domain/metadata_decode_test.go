@@ -45,23 +45,3 @@ func FuzzDecodeStoredMetadataAgreesWithJSON(f *testing.F) {
 		}
 	})
 }
-
-func BenchmarkDecodeStoredMetadata(b *testing.B) {
-	md := []byte(`{"event_id":"52473402-4bf6-59b0-abe9-d17f5a5ef879","schema_version":1,"occurred_at":"2026-12-06T06:55:53.104621208Z","actor":{"client":"bench-91933779"},"channel":"http","correlation_id":"769fed11-bb7b-4186-b186-3abb90ef490f","causation_id":"769fed11-bb7b-4186-b186-3abb90ef490f","remote_addr":"127.0.0.1"}`)
-	b.Run("fast", func(b *testing.B) {
-		for b.Loop() {
-			DecodeStoredMetadata(md)
-		}
-	})
-	b.Run("json", func(b *testing.B) {
-		for b.Loop() {
-			var m Metadata
-			_ = json.Unmarshal(md, &m)
-		}
-	})
-	b.Run("occurred_at", func(b *testing.B) {
-		for b.Loop() {
-			StoredOccurredAt(md)
-		}
-	})
-}
