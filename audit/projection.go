@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -212,7 +213,8 @@ var actionColumns = []string{"pos_commit", "pos_prepare", "stream", "revision", 
 // that is not domain.Metadata (events other tools wrote) still gives a row,
 // with those fields empty: the audit trail lists every event.
 func actionRow(e eventstore.RecordedEvent) []any {
-	md := domain.DecodeStoredMetadata(e.Metadata)
+	var md domain.Metadata
+	_ = json.Unmarshal(e.Metadata, &md)
 	var occurred *time.Time
 	if !md.OccurredAt.IsZero() {
 		occurred = &md.OccurredAt

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 )
 
 // Versioned events. Every event type has a schema version, recorded in the
@@ -147,6 +148,46 @@ func fastMetadataHead(md []byte) (version int, rest []byte, ok bool) {
 	}
 	v, err := strconv.Atoi(string(rest[:end]))
 	return v, rest[end:], err == nil
+}
+
+// StoredOccurredAt reads when an event occurred from its stored metadata
+// (the Metadata envelope); zero when the metadata has no time or is not
+// JSON. Read models take it for every event: metadata that Metadata
+// marshalled is read without encoding/json, with the same answer.
+func StoredOccurredAt(metadata []byte) time.Time {
+	if t, ok := fastOccurredAt(metadata); ok {
+		return t
+	}
+	var m struct {
+		OccurredAt time.Time `json:"occurred_at"`
+	}
+	if len(metadata) == 0 || json.Unmarshal(metadata, &m) != nil {
+		return time.Time{}
+	}
+	return m.OccurredAt
+}
+
+const metadataOccurredAt = `,"occurred_at":"`
+
+// fastOccurredAt reads occurred_at where Metadata puts it, right after the
+// schema version, as encoding/json would (a time with no escapes in it).
+func fastOccurredAt(md []byte) (time.Time, bool) {
+	_, rest, ok := fastMetadataHead(md)
+	if !ok {
+		return time.Time{}, false
+	}
+	if rest, ok = bytes.CutPrefix(rest, []byte(metadataOccurredAt)); !ok {
+		return time.Time{}, false
+	}
+	end := bytes.IndexByte(rest, '"')
+	if end < 0 || bytes.IndexByte(rest[:end], '\\') >= 0 {
+		return time.Time{}, false
+	}
+	var t time.Time
+	if err := t.UnmarshalText(rest[:end]); err != nil {
+		return time.Time{}, false
+	}
+	return t, true
 }
 
 // codec is the JSON codec of one family of event types; each family knows
