@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"time"
 )
 
 // Versioned events. Every event type has a schema version, recorded in the
@@ -123,71 +122,23 @@ const (
 // without encoding/json: projections read it for every event. Anything
 // else (ok=false) takes the general path, which gives the same answer.
 func fastSchemaVersion(md []byte) (int, bool) {
-	v, _, ok := fastMetadataHead(md)
-	return v, ok
-}
-
-// fastMetadataHead reads the event id and the schema version at the start
-// of metadata that Metadata marshalled and returns the version and what
-// follows it (from the comma or closing brace on).
-func fastMetadataHead(md []byte) (version int, rest []byte, ok bool) {
-	rest, ok = bytes.CutPrefix(md, []byte(metadataHead))
+	rest, ok := bytes.CutPrefix(md, []byte(metadataHead))
 	if !ok || len(rest) < uuidTextLen || bytes.IndexAny(rest[:uuidTextLen], `"\`) >= 0 {
-		return 0, nil, false
+		return 0, false
 	}
 	rest, ok = bytes.CutPrefix(rest[uuidTextLen:], []byte(metadataVersion))
 	if !ok {
-		return 0, nil, false
+		return 0, false
 	}
 	end := 0
 	for end < len(rest) && end < 4 && rest[end] >= '0' && rest[end] <= '9' {
 		end++
 	}
 	if end == 0 || end == len(rest) || (rest[end] != ',' && rest[end] != '}') {
-		return 0, nil, false
+		return 0, false
 	}
 	v, err := strconv.Atoi(string(rest[:end]))
-	return v, rest[end:], err == nil
-}
-
-// StoredOccurredAt reads when an event occurred from its stored metadata
-// (the Metadata envelope); zero when the metadata has no time or is not
-// JSON. Read models take it for every event: metadata that Metadata
-// marshalled is read without encoding/json, with the same answer.
-func StoredOccurredAt(metadata []byte) time.Time {
-	if t, ok := fastOccurredAt(metadata); ok {
-		return t
-	}
-	var m struct {
-		OccurredAt time.Time `json:"occurred_at"`
-	}
-	if len(metadata) == 0 || json.Unmarshal(metadata, &m) != nil {
-		return time.Time{}
-	}
-	return m.OccurredAt
-}
-
-const metadataOccurredAt = `,"occurred_at":"`
-
-// fastOccurredAt reads occurred_at where Metadata puts it, right after the
-// schema version, as encoding/json would (a time with no escapes in it).
-func fastOccurredAt(md []byte) (time.Time, bool) {
-	_, rest, ok := fastMetadataHead(md)
-	if !ok {
-		return time.Time{}, false
-	}
-	if rest, ok = bytes.CutPrefix(rest, []byte(metadataOccurredAt)); !ok {
-		return time.Time{}, false
-	}
-	end := bytes.IndexByte(rest, '"')
-	if end < 0 || bytes.IndexByte(rest[:end], '\\') >= 0 {
-		return time.Time{}, false
-	}
-	var t time.Time
-	if err := t.UnmarshalText(rest[:end]); err != nil {
-		return time.Time{}, false
-	}
-	return t, true
+	return v, err == nil
 }
 
 // codec is the JSON codec of one family of event types; each family knows

@@ -7,7 +7,6 @@ import (
 	"os"
 	"reflect"
 	"testing"
-	"time"
 )
 
 // storedEvent is one line of a stored-log fixture in testdata (written by
@@ -233,38 +232,6 @@ func TestSchemaVersionOfEveryFamily(t *testing.T) {
 		TypePermissionApproved: 1, UsageEventType: 1, TypeMerchantRegistered: 1, TypePaymentOrderRefunded: 1, "CardTeleported": 0, "AuditDigestSigned": 0} {
 		if got := SchemaVersion(typ); got != want {
 			t.Errorf("%s: version %d, want %d", typ, got, want)
-		}
-	}
-}
-
-// StoredOccurredAt's fast path and encoding/json agree on every fixture
-// line, and metadata in another shape takes the general path.
-func TestStoredOccurredAtAgreesWithJSON(t *testing.T) {
-	lines := readStoredLog(t, "testdata/v1_lifecycle.jsonl")
-	for _, ev := range lines {
-		var m Metadata
-		if err := json.Unmarshal(ev.Metadata, &m); err != nil {
-			t.Fatal(err)
-		}
-		fast, ok := fastOccurredAt(ev.Metadata)
-		if !ok || !fast.Equal(m.OccurredAt) || fast.Location().String() != m.OccurredAt.Location().String() {
-			t.Fatalf("%s: fast %v %v, json %v", ev.Metadata, fast, ok, m.OccurredAt)
-		}
-	}
-	at := time.Date(2026, 12, 6, 7, 5, 1, 123456789, time.UTC)
-	id := `"event_id":"4473a2fb-44b4-57b6-9cf1-b0a8e2bbc880"`
-	for md, want := range map[string]time.Time{
-		`{` + id + `,"schema_version":1,"occurred_at":"2026-12-06T07:05:01.123456789Z","channel":"http"}`: at,
-		`{` + id + `,"schema_version":1,"occurred_at":"2026-12-06T15:05:01.123456789+08:00"}`:             at,
-		`{"schema_version":1,` + id + `,"occurred_at":"2026-12-06T07:05:01.123456789Z"}`:                  at,
-		`{` + id + `,"schema_version":1,"occurred_at":"2026-12-06T07:05:01.123456789\u005a"}`:             {}, // time's JSON takes no escapes
-		`{` + id + `,"schema_version":1}`:                           {},
-		`{` + id + `,"schema_version":1,"occurred_at":"yesterday"}`: {},
-		``:         {},
-		`not json`: {},
-	} {
-		if got := StoredOccurredAt([]byte(md)); !got.Equal(want) {
-			t.Errorf("%s: %v, want %v", md, got, want)
 		}
 	}
 }

@@ -125,8 +125,11 @@ func (f *fold) loaded(stream string, doc *holderDoc) {
 // envelopeTime is the event's occurred-at from its metadata, or the time the
 // store recorded it when the metadata has none.
 func envelopeTime(ev eventstore.RecordedEvent) time.Time {
-	if t := domain.StoredOccurredAt(ev.Metadata); !t.IsZero() {
-		return t.UTC()
+	var m struct {
+		OccurredAt time.Time `json:"occurred_at"`
+	}
+	if len(ev.Metadata) > 0 && json.Unmarshal(ev.Metadata, &m) == nil && !m.OccurredAt.IsZero() {
+		return m.OccurredAt.UTC()
 	}
 	return ev.RecordedAt.UTC()
 }
