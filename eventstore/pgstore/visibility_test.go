@@ -2,6 +2,7 @@ package pgstore
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -262,5 +263,63 @@ func TestAllReadsBelowTheOldestTransactionSkipTheActivityLookup(t *testing.T) {
 			t.Fatal("a read of events below every running transaction looks at pg_stat_activity")
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// A read of $all never scans the event table: a caught-up subscription's
+// read (nothing new) touches a few index pages whatever the table holds,
+// statistics or none. Asked as "is any later row at or above xmin",
+// PostgreSQL without statistics scanned the whole table sequentially for
+// it, on every live read.
+func TestCaughtUpAllReadScansNoTable(t *testing.T) {
+	ctx := t.Context()
+	s, _ := openTest(t)
+	appends := make([]eventstore.StreamAppend, 0, 500)
+	for i := range cap(appends) {
+		appends = append(appends, eventstore.StreamAppend{Stream: fmt.Sprintf("card-%d", i), Expected: eventstore.NoStream(),
+			Events: []eventstore.EventData{event("A"), event("B"), event("C"), event("D")}})
+	}
+	for range 4 { // 8,000 events
+		for i := range appends {
+			for j := range appends[i].Events {
+				appends[i].Events[j].ID = uuid.New()
+			}
+			appends[i].Stream += "x"
+		}
+		if _, err := s.AppendMany(ctx, appends); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// No ANALYZE: a new database's table has no statistics for minutes
+	// (until autovacuum comes by), and the reads must not need them.
+	head, ok, err := s.Head(ctx)
+	if err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	for _, mode := range []string{"force_custom_plan", "force_generic_plan"} {
+		conn, err := s.pool.Acquire(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := conn.Exec(ctx, "SET plan_cache_mode = "+mode); err != nil {
+			t.Fatal(err)
+		}
+		rows, err := conn.Query(ctx, "EXPLAIN (ANALYZE, BUFFERS, COSTS off) "+readAllSQL,
+			head.Position.Commit, int64(head.Position.Prepare), int64(subscribeBatch))
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if _, rerr := conn.Exec(ctx, "RESET plan_cache_mode"); rerr != nil {
+			t.Fatal(rerr)
+		}
+		conn.Release()
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan := strings.Join(lines, "\n")
+		if strings.Contains(plan, "Seq Scan on eventstore_events") {
+			t.Errorf("%s: a caught-up read of $all scans the table:\n%s", mode, plan)
+		}
 	}
 }
