@@ -234,3 +234,33 @@ func TestFoldedKeyRetryAfterTheHolderLeftTheScope(t *testing.T) {
 		})
 	}
 }
+
+// A request whose run wrote no row (here it found the key's command
+// applied already) settles its key after the fact; when that record
+// fails, the key's row still decides the answer: another body under the
+// key is refused, never answered with the first body's events.
+func TestFoldedKeyReusedWhileItsRecordFails(t *testing.T) {
+	e := newEnv(t, folded)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	holder, cardNo := e.activeCard(1)
+	first := e.do(http.MethodPost, "/v1/cards/"+cardNo+"/temporary-loss", keyCounter,
+		map[string]string{"reason": "left it at home"}, "Idempotency-Key", "tl-rec")
+	require.Equal(t, http.StatusOK, first.Status, string(first.Body))
+	count := e.streamLen(holder)
+	// Every answer stored after the fact fails from now on.
+	_, err := e.pool.Exec(ctx, `CREATE FUNCTION refuse_record() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			IF NEW.response IS NOT NULL THEN RAISE EXCEPTION 'record refused by the test'; END IF;
+			RETURN NEW;
+		END $$;
+		CREATE TRIGGER refuse_record BEFORE INSERT ON command_idempotency
+			FOR EACH ROW EXECUTE FUNCTION refuse_record();`)
+	require.NoError(t, err)
+
+	other := e.do(http.MethodPost, "/v1/cards/"+cardNo+"/temporary-loss", keyCounter,
+		map[string]string{"reason": "another body"}, "Idempotency-Key", "tl-rec")
+	require.Equal(t, http.StatusUnprocessableEntity, other.Status, string(other.Body))
+	assert.Equal(t, "idempotency_key_reused", other.problem(t).Code)
+	assert.Equal(t, count, e.streamLen(holder))
+}
