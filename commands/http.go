@@ -227,9 +227,10 @@ func (a *API) runFirst(c echo.Context, env Envelope, status int, key string, has
 	ctx := c.Request().Context()
 	recorded, err := a.idem.Record(context.WithoutCancel(ctx), env.Actor.Client, key, hash, out)
 	if err != nil {
-		// As when Complete fails: the answer stands, a retry runs again.
+		// Whether the key has a row (another request's: this run may have
+		// found that request's events, under the same command id) is not
+		// known: the claim reads it, as when Record stores nothing.
 		a.log.WithError(err).Warn("store idempotent response")
-		recorded = true
 	}
 	if !recorded {
 		return false, &ranFirst{out: out, replayed: out.Status < 400 && res.Replayed}, nil

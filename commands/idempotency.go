@@ -51,8 +51,9 @@ import (
 //   - a refusal (4xx), a success without events or one found applied
 //     already is stored with Record, one INSERT that keeps a row the key
 //     has already (commits as Complete's: durable for refusals only);
-//   - a key that has a row already (Record stored nothing, or the append
-//     failed with eventstore.ErrRowConflict, which rolled the events back:
+//   - a key that has a row already, or may have (Record stored nothing or
+//     failed, or the append failed with eventstore.ErrRowConflict, which
+//     rolled the events back:
 //     that request's success is never answered) is answered by Claim:
 //     its stored answer, ErrKeyReused (another request under the key,
 //     whose events were not appended), ErrKeyInFlight (a claim of the

@@ -200,3 +200,67 @@ func TestFoldedKeyOverAStoreWithoutRowsClaimsFirst(t *testing.T) {
 	assert.Equal(t, count2, e.streamLen(holder2), "nothing appended on the other card")
 	assert.Equal(t, count+1, e.streamLen(holder))
 }
+
+// A keyed success answered again by running the command (its row has no
+// body) is the first answer even when the holder has since left the
+// caller's scope: the bank that reported the loss retries after the card
+// was replaced at another bank, and gets its 200 again, not a scope
+// refusal (the classic path answers the stored body the same way).
+func TestFoldedKeyRetryAfterTheHolderLeftTheScope(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts []envOption
+	}{{"claimed", nil}, {"folded", []envOption{folded}}} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, tc.opts...)
+			holder, cardNo := e.activeCard(1) // at bank 102, keyBank's
+			body := map[string]string{"reason": "left it at home"}
+			first := e.do(http.MethodPost, "/v1/cards/"+cardNo+"/temporary-loss", keyBank, body, "Idempotency-Key", "tl-scope")
+			require.Equal(t, http.StatusOK, first.Status, string(first.Body))
+
+			r := e.do(http.MethodPost, "/v1/cards/"+cardNo+"/replacement", keyCounter,
+				map[string]string{"bank_code": "103", "source": "bank", "reason": "damaged"})
+			require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+			requireDeniedBank := e.do(http.MethodPost, "/v1/cards/"+cardNo+"/unlock", keyBank, nil)
+			require.Equal(t, http.StatusForbidden, requireDeniedBank.Status, "the holder's card is at bank 103 now: %s", requireDeniedBank.Body)
+			count := e.streamLen(holder)
+
+			again := e.do(http.MethodPost, "/v1/cards/"+cardNo+"/temporary-loss", keyBank, body, "Idempotency-Key", "tl-scope")
+			require.Equal(t, http.StatusOK, again.Status, string(again.Body))
+			assert.Equal(t, string(first.Body), string(again.Body), "byte for byte")
+			assert.Equal(t, first.Header.Get("ETag"), again.Header.Get("ETag"))
+			assert.Equal(t, "true", again.Header.Get(commands.HeaderReplayed))
+			assert.Equal(t, count, e.streamLen(holder), "a retry appends nothing")
+		})
+	}
+}
+
+// A request whose run wrote no row (here it found the key's command
+// applied already) settles its key after the fact; when that record
+// fails, the key's row still decides the answer: another body under the
+// key is refused, never answered with the first body's events.
+func TestFoldedKeyReusedWhileItsRecordFails(t *testing.T) {
+	e := newEnv(t, folded)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	holder, cardNo := e.activeCard(1)
+	first := e.do(http.MethodPost, "/v1/cards/"+cardNo+"/temporary-loss", keyCounter,
+		map[string]string{"reason": "left it at home"}, "Idempotency-Key", "tl-rec")
+	require.Equal(t, http.StatusOK, first.Status, string(first.Body))
+	count := e.streamLen(holder)
+	// Every answer stored after the fact fails from now on.
+	_, err := e.pool.Exec(ctx, `CREATE FUNCTION refuse_record() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			IF NEW.response IS NOT NULL THEN RAISE EXCEPTION 'record refused by the test'; END IF;
+			RETURN NEW;
+		END $$;
+		CREATE TRIGGER refuse_record BEFORE INSERT ON command_idempotency
+			FOR EACH ROW EXECUTE FUNCTION refuse_record();`)
+	require.NoError(t, err)
+
+	other := e.do(http.MethodPost, "/v1/cards/"+cardNo+"/temporary-loss", keyCounter,
+		map[string]string{"reason": "another body"}, "Idempotency-Key", "tl-rec")
+	require.Equal(t, http.StatusUnprocessableEntity, other.Status, string(other.Body))
+	assert.Equal(t, "idempotency_key_reused", other.problem(t).Code)
+	assert.Equal(t, count, e.streamLen(holder))
+}

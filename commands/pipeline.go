@@ -214,7 +214,8 @@ type Call[S any] struct {
 	// Decide returns the events of the command on the loaded state.
 	Decide func(S) ([]domain.Event, error)
 	// Check, if set, must accept the loaded state and the state the events
-	// leave (the caller's scope); its refusal appends nothing.
+	// leave (the caller's scope); its refusal appends nothing. A command
+	// applied already is answered as it was, without it (decideOn).
 	Check func(S) error
 	// CommandIDAt, if set, names the command by the revision it is decided
 	// at ("none" for no stream) instead of Env.CommandID: for writers whose
@@ -334,9 +335,6 @@ func (p *Pipeline[S, C]) decideOn(id string, loaded Stream[S], call Call[S]) (de
 		}
 		return nil
 	}
-	if err := check(loaded.State); err != nil {
-		return decision[S]{}, err
-	}
 	env := call.Env
 	if call.CommandIDAt != nil {
 		rev := "none"
@@ -345,6 +343,13 @@ func (p *Pipeline[S, C]) decideOn(id string, loaded Stream[S], call Call[S]) (de
 		}
 		env.CommandID = call.CommandIDAt(rev)
 	}
+	// A command applied already is answered as it was, before the scope
+	// check of the state as it is now: the holder may have left the
+	// caller's scope since (a card replaced at another bank), and a
+	// keyed retry answered by running again (a key recorded with its
+	// events, see Idempotency) must still get its first answer. Only the
+	// caller that ran it can name its command id, and the answer is the
+	// state right after its own events, which it was answered then.
 	if loaded.cached {
 		// The outcome of a replay is built from the recorded events (the
 		// caller reads the stream again for it).
@@ -353,6 +358,9 @@ func (p *Pipeline[S, C]) decideOn(id string, loaded Stream[S], call Call[S]) (de
 		}
 	} else if res, ok := p.alreadyApplied(id, loaded, env.CommandID); ok {
 		return decision[S]{out: res}, nil
+	}
+	if err := check(loaded.State); err != nil {
+		return decision[S]{}, err
 	}
 	if call.Expected != nil && (!loaded.Exists || loaded.Revision != *call.Expected) {
 		return decision[S]{}, fmt.Errorf("%s at %s, expected %d: %w", stream, loaded.revisionText(), *call.Expected, ErrRevisionMismatch)

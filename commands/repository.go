@@ -97,7 +97,8 @@ type Result struct {
 // Pipeline.Run): load, decide, append at the revision it loaded, deciding
 // again when another writer got there first; with an expected revision a
 // moved stream is ErrRevisionMismatch; a command already applied (same
-// env.CommandID) answers Replayed. The holder must be in env.Scope before
+// env.CommandID) answers Replayed, as it was answered then, whatever the
+// scope now. The holder must be in env.Scope before
 // and after the command (a registration in another region, an application
 // for another bank is refused before anything is appended). A channel
 // caller must also meet checkChannel on the loaded state, at every attempt.
