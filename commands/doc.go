@@ -26,7 +26,8 @@
 //     drops the holder's entry at once, one by another instance when the
 //     keyring's erasure listener hears of it (and it moved the stream, so
 //     the stale copy's append fails meanwhile); entries live 5 minutes
-//     at most.
+//     at most after their events were read from the store, however often
+//     this process appends to them.
 //   - Streams that are no aggregate's state are appended outside it, each
 //     by one writer with its own rule, and pipeline_guard_test.go lists
 //     them: card-number reservations (CardNumbers.Reserve, below), usage

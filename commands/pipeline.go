@@ -49,7 +49,8 @@ import (
 //     Until then, a copy cached before that erasure can only lead to an
 //     append refused at its revision (the erasure moved the stream), so it
 //     answers nothing and is dropped on use; and no copy is used longer
-//     than streamCacheTTL after it was stored (the data keys' cache age).
+//     than streamCacheTTL after its events were read from the store (the
+//     data keys' cache age; appends extending it keep that age).
 //   - Entries are never changed once stored (a later one may extend their
 //     arrays past their length: streamTail) and every command replays its
 //     own state from them (Aggregate.New, Apply), so requests share no
@@ -113,7 +114,7 @@ func (p *Pipeline[S, C]) loadForRun(ctx context.Context, id string, useCache boo
 		}
 	}
 	p.metrics.streamCache(cacheHit)
-	return Stream[S]{State: state, Exists: true, Revision: c.revision, events: c.events, ids: c.ids, tail: c.tail, cached: true}, nil
+	return Stream[S]{State: state, Exists: true, Revision: c.revision, events: c.events, ids: c.ids, tail: c.tail, cached: true, read: c.read}, nil
 }
 
 // remember caches the stream as the successful append of d on loaded left
@@ -137,7 +138,7 @@ func (p *Pipeline[S, C]) remember(id string, loaded Stream[S], d decision[S]) {
 		return
 	}
 	events, all, tail := loaded.tail.extend(loaded.events, d.out.Events, loaded.eventIDs(), ids)
-	p.cache.put(id, d.out.Revision, events, all, tail)
+	p.cache.put(id, d.out.Revision, events, all, tail, loaded.read)
 }
 
 // Stream is an aggregate as read from its stream.
@@ -151,6 +152,7 @@ type Stream[S any] struct {
 	ids    []uuid.UUID    // of the cached events
 	tail   *streamTail    // of the cached events and ids; nil: none
 	cached bool           // from the pipeline's cache, not read: see Pipeline
+	read   time.Time      // of the cached events, when they were read from the store; zero: read now
 }
 
 // eventIDs returns the ids of the stream's events.

@@ -14,10 +14,12 @@ import (
 // decoded (CARDLEDGER_STREAM_CACHE's default).
 const DefaultStreamCache = 10000
 
-// streamCacheTTL is how long an entry is believed after the append or read
-// that stored it: the data-key cache's age (piistore.KeyringOptions), so
-// that personal data opened here outlives an erasure by another instance
-// no longer than the key that opened it would have.
+// streamCacheTTL is how long an entry is believed after its events were
+// read from the store (an entry extended by this process's appends keeps
+// the age of the read it started from): the data-key cache's age
+// (piistore.KeyringOptions), so that personal data opened here outlives an
+// erasure by another instance no longer than the key that opened it would
+// have, however often the holder is written meanwhile.
 const streamCacheTTL = 5 * time.Minute
 
 // cachedEventsPerStream bounds the events a stream cache holds, as an
@@ -51,8 +53,9 @@ type cachedStream struct {
 	revision uint64
 	events   []domain.Event // nil for a tombstone
 	ids      []uuid.UUID
-	erased   bool // a tombstone: only later revisions may be put
-	expires  time.Time
+	erased   bool        // a tombstone: only later revisions may be put
+	read     time.Time   // when its events were read from the store
+	expires  time.Time   // read + streamCacheTTL
 	tail     *streamTail // of events and ids; nil: not extended in place yet
 }
 
@@ -119,8 +122,9 @@ func (c *streamCache) get(id string) (cachedStream, bool) {
 // put stores the events of stream id up to revision, unless the cache
 // holds a later revision already (or a tombstone at or after it).
 // Revisions of one stream name the same events, so the later one wins.
-func (c *streamCache) put(id string, revision uint64, events []domain.Event, ids []uuid.UUID, tail *streamTail) {
-	c.store(&cachedStream{id: id, revision: revision, events: events, ids: ids, tail: tail}, false)
+// read is when the oldest of them were read from the store (zero: now).
+func (c *streamCache) put(id string, revision uint64, events []domain.Event, ids []uuid.UUID, tail *streamTail, read time.Time) {
+	c.store(&cachedStream{id: id, revision: revision, events: events, ids: ids, tail: tail, read: read}, false)
 }
 
 // refresh is put for a stream the cache holds already: what a plain read
@@ -181,7 +185,10 @@ func (c *streamCache) store(e *cachedStream, onlyExisting bool) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e.expires = c.now().Add(streamCacheTTL)
+	if e.read.IsZero() {
+		e.read = c.now()
+	}
+	e.expires = e.read.Add(streamCacheTTL)
 	el, ok := c.byID[e.id]
 	switch {
 	case ok:

@@ -45,32 +45,32 @@ func TestStreamCacheEvictsTheLeastRecentlyUsed(t *testing.T) {
 	c := newStreamCache(3) // 3 streams, 96 events
 	for _, id := range []string{"a", "b", "c"} {
 		e, ids := cachedEvents(10)
-		c.put(id, 9, e, ids, nil)
+		c.put(id, 9, e, ids, nil, time.Time{})
 	}
 	_, ok := c.get("a") // a is used: b is now the oldest
 	require.True(t, ok)
 	e, ids := cachedEvents(10)
-	c.put("d", 9, e, ids, nil)
+	c.put("d", 9, e, ids, nil, time.Time{})
 	assert.Equal(t, []string{"d", "a", "c"}, cachedIDs(c), "by streams")
 
 	e, ids = cachedEvents(80) // 30 + 80 > 96: c, then a go
-	c.put("e", 79, e, ids, nil)
+	c.put("e", 79, e, ids, nil, time.Time{})
 	assert.Equal(t, []string{"e", "d"}, cachedIDs(c), "by events")
 	streams, events := c.len()
 	assert.Equal(t, 2, streams)
 	assert.Equal(t, 90, events)
 
 	e, ids = cachedEvents(97) // more than the whole cache: not cached
-	c.put("f", 96, e, ids, nil)
+	c.put("f", 96, e, ids, nil, time.Time{})
 	assert.Equal(t, []string{"e", "d"}, cachedIDs(c))
 
 	// An older revision never replaces a newer one; a newer one does.
 	e, ids = cachedEvents(5)
-	c.put("d", 4, e, ids, nil)
+	c.put("d", 4, e, ids, nil, time.Time{})
 	got, _ := c.get("d")
 	assert.Equal(t, uint64(9), got.revision)
 	e, ids = cachedEvents(12)
-	c.put("d", 11, e, ids, nil)
+	c.put("d", 11, e, ids, nil, time.Time{})
 	got, _ = c.get("d")
 	assert.Equal(t, uint64(11), got.revision)
 	_, events = c.len()
@@ -86,7 +86,7 @@ func TestStreamCacheForgetsAfterItsTTL(t *testing.T) {
 	now := time.Date(2026, 12, 6, 8, 0, 0, 0, time.UTC)
 	c.now = func() time.Time { return now }
 	e, ids := cachedEvents(2)
-	c.put("a", 1, e, ids, nil)
+	c.put("a", 1, e, ids, nil, time.Time{})
 	now = now.Add(streamCacheTTL - time.Second)
 	_, ok := c.get("a")
 	assert.True(t, ok)
@@ -96,6 +96,29 @@ func TestStreamCacheForgetsAfterItsTTL(t *testing.T) {
 	streams, events := c.len()
 	assert.Equal(t, 0, streams)
 	assert.Equal(t, 0, events)
+}
+
+// Appends extending an entry keep the age of the read it started from: a
+// holder written every minute is read from the store again after
+// streamCacheTTL, so personal data opened before another instance's
+// erasure (with a data key not yet dropped here) is not kept alive by
+// writes.
+func TestStreamCacheEntryExtendedByAppendsKeepsItsReadAge(t *testing.T) {
+	c := newStreamCache(3)
+	read := time.Date(2026, 12, 6, 8, 0, 0, 0, time.UTC)
+	now := read
+	c.now = func() time.Time { return now }
+	e, ids := cachedEvents(2)
+	c.put("a", 0, e[:1], ids[:1], nil, time.Time{}) // read from the store now
+	got, ok := c.get("a")
+	require.True(t, ok)
+	now = read.Add(streamCacheTTL - time.Second)
+	c.put("a", 1, e, ids, nil, got.read) // an append on the cached copy, just before it expires
+	_, ok = c.get("a")
+	assert.True(t, ok)
+	now = read.Add(streamCacheTTL)
+	_, ok = c.get("a")
+	assert.False(t, ok, "the read it started from is streamCacheTTL old")
 }
 
 // An erasure appended through the pipeline drops the holder's decoded
@@ -137,7 +160,7 @@ func TestAnErasureDropsTheCachedStream(t *testing.T) {
 	assert.Equal(t, 0, events)
 
 	// What a command loaded before the erasure (revision 0) stays out.
-	repo.p.cache.put(holder, 0, []domain.Event{registered}, []uuid.UUID{uuid.New()}, nil)
+	repo.p.cache.put(holder, 0, []domain.Event{registered}, []uuid.UUID{uuid.New()}, nil, time.Time{})
 	_, ok = repo.p.cache.get(holder)
 	assert.False(t, ok)
 	// A command after the erasure caches the stream as it reads now:
