@@ -68,6 +68,7 @@ type Store struct {
 	streams  *streamCache  // whole-stream reads (ReadStream from 0)
 	tail     tail          // the one live reader of $all its subscriptions share (subscribe.go)
 	rows     rowStatements // AppendWithRow's statements (append_row.go)
+	group    grouper       // group commit of hashed appends (append_group.go)
 }
 
 var _ eventstore.Store = (*Store)(nil)
