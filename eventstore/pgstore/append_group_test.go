@@ -111,7 +111,9 @@ func TestGroupWritesTheAppendsWhoseGuardHolds(t *testing.T) {
 	var resA, resC eventstore.AppendResult
 	var errA, errB, errC error
 	inOneGroup(t, s,
-		func() { resA, errA = s.Append(ctx, "a", eventstore.NoStream(), []eventstore.EventData{event("A1"), event("A2")}) },
+		func() {
+			resA, errA = s.Append(ctx, "a", eventstore.NoStream(), []eventstore.EventData{event("A1"), event("A2")})
+		},
 		func() { _, errB = s.Append(ctx, "taken", eventstore.NoStream(), []eventstore.EventData{event("B")}) },
 		func() { resC, errC = s.Append(ctx, "c", eventstore.NoStream(), []eventstore.EventData{event("C")}) },
 	)
