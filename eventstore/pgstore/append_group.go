@@ -1,8 +1,10 @@
 package pgstore
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -156,6 +158,11 @@ func (g *grouper) runGroup(ctx context.Context, q querier, group []*groupAppend)
 	if err != nil {
 		return err
 	}
+	// Inserted in stream order, as AppendMany inserts, so that writers of
+	// other processes sharing streams with this group wait for each other
+	// instead of deadlocking (index locks taken in one order).
+	group = slices.Clone(group)
+	slices.SortFunc(group, func(a, b *groupAppend) int { return cmp.Compare(a.stream, b.stream) })
 	n := len(group)
 	streams := make([]string, n)
 	prevRevs := make([]*int64, n)
