@@ -224,3 +224,54 @@ func TestGroupWritesRowsWithTheirEvents(t *testing.T) {
 	require.NoError(t, rows.Err())
 	assert.Equal(t, []string{"k1"}, keys, "only the written append's row")
 }
+
+// A group whose append collides with another writer's uncommitted append
+// at the same revision waits for it, fails on (stream, revision) when it
+// commits, and its appends run alone: that one gets WrongRevision, the
+// other is written, and the stream holds one chain.
+func TestGroupCollidingWithAnotherWriterDoesNotFork(t *testing.T) {
+	ctx := t.Context()
+	s, err := Open(ctx, testpg.NewDatabase(t))
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	_, err = s.Append(ctx, "x", eventstore.NoStream(), []eventstore.EventData{event("Start")})
+	require.NoError(t, err)
+	_, err = s.ReadStream(ctx, "x", 0, 0) // cached: the next append to x is hashed
+	require.NoError(t, err)
+
+	tx, err := s.pool.Begin(ctx)
+	require.NoError(t, err)
+	defer tx.Rollback(ctx)
+	other := event("Other")
+	_, _, err = appendOnce(ctx, tx, nil, nil, nil, "x", eventstore.Exact(0), []eventstore.EventData{other})
+	require.NoError(t, err)
+
+	var resZ eventstore.AppendResult
+	var errX, errZ error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		inOneGroup(t, s,
+			func() { _, errX = s.Append(ctx, "x", eventstore.Exact(0), []eventstore.EventData{event("Mine")}) },
+			func() { resZ, errZ = s.Append(ctx, "z", eventstore.NoStream(), []eventstore.EventData{event("Z")}) },
+		)
+	}()
+	require.Eventually(t, func() bool { // the group waits for the transaction
+		var waiting bool
+		require.NoError(t, s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock')`).Scan(&waiting))
+		return waiting
+	}, 10*time.Second, 5*time.Millisecond)
+	require.NoError(t, tx.Commit(ctx))
+	<-done
+
+	var wrong *eventstore.WrongRevisionError
+	require.ErrorAs(t, errX, &wrong)
+	assert.Equal(t, eventstore.WrongRevisionError{Stream: "x", Expected: eventstore.Exact(0), Actual: 1, ActualExists: true}, *wrong)
+	require.NoError(t, errZ)
+	requireStoredAs(t, s, "z", resZ, 1)
+	assert.Equal(t, int64(1), s.group.fallbacks.Load(), "groups run alone")
+	events := verifyChain(t, s, "x")
+	require.Len(t, events, 2)
+	assert.Equal(t, other.ID, events[1].ID)
+}
