@@ -103,7 +103,7 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 		return eventstore.AppendResult{}, err
 	}
 	for attempt := 1; ; attempt++ {
-		res, _, err := appendOnce(ctx, s.pool, s.streams, nil, stream, expected, events)
+		res, _, err := appendOnce(ctx, s.pool, &s.group, s.streams, nil, stream, expected, events)
 		if err == nil {
 			s.notifier.appended()
 		}
@@ -168,13 +168,14 @@ const genericPlanSQL = `SELECT set_config('plan_cache_mode', 'force_generic_plan
 // appendOnce runs one append statement: appendHashedSQL when the event to
 // chain to is known (append_hashed.go), else, or when what was known is
 // stale (the cache entry then goes), appendSQL; row, if not nil, adds its
-// insert step to either (append_row.go). cache may be nil. wrote is false
+// insert step to either (append_row.go). g, if not nil, groups hashed
+// appends with concurrent ones (append_group.go). cache may be nil. wrote is false
 // when it wrote nothing (an idempotent retry, or an error).
-func appendOnce(ctx context.Context, q querier, cache *streamCache, row *rowStep, stream string, expected eventstore.ExpectedRevision,
+func appendOnce(ctx context.Context, q querier, g *grouper, cache *streamCache, row *rowStep, stream string, expected eventstore.ExpectedRevision,
 	events []eventstore.EventData) (res eventstore.AppendResult, wrote bool, err error) {
 	if prev, ok := knownPrev(cache, stream, expected); ok {
 		hashes := chainHashes(stream, prev, events)
-		res, wrote, stale, err := appendHashed(ctx, q, row, stream, expected, events, prev, hashes)
+		res, wrote, stale, err := appendHashed(ctx, q, g, row, stream, expected, events, prev, hashes)
 		if !stale {
 			if wrote && cache != nil {
 				cache.appended(stream, res.Revision, hashes[len(hashes)-1])

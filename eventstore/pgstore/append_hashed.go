@@ -97,23 +97,28 @@ func knownPrev(cache *streamCache, stream string, expected eventstore.ExpectedRe
 	return prevLink{rev: &r, hash: hash}, true
 }
 
-// appendHashed runs appendHashedSQL. stale reports that the stored event
+// appendHashed runs appendHashedSQL, in a group of concurrent appends
+// when g is not nil (append_group.go). stale reports that the stored event
 // at prev's revision is not the one prev names; then nothing was written
 // and the caller decides again without prev.
-func appendHashed(ctx context.Context, q querier, row *rowStep, stream string, expected eventstore.ExpectedRevision,
+func appendHashed(ctx context.Context, q querier, g *grouper, row *rowStep, stream string, expected eventstore.ExpectedRevision,
 	events []eventstore.EventData, prev prevLink, hashes [][]byte) (res eventstore.AppendResult, wrote, stale bool, err error) {
 	args, ids := appendArgs(stream, expected, events)
 	args = append(args[:5:5], hashes, prev.rev, prev.hash) // appendSQL's first five, then the chain
-	stmt := appendHashedSQL
 	if row != nil {
-		stmt, args = row.hashed, append(args, row.values...)
+		args = append(args, row.values...)
 	}
-	// No genericPlanSQL before it: this statement's generic plan costs less
-	// than a custom one with its planning, so PostgreSQL settles on it by
-	// itself after the first few custom plans of each connection, and the
-	// append is one statement, not a batch of two.
 	var r appendRow
-	err = q.QueryRow(ctx, stmt, args...).Scan(&r.curRev, &r.dups, &r.lastRev, &r.lastXID, &r.lastSeq, &stale)
+	if g != nil {
+		shape := ""
+		if row != nil {
+			shape = row.shape
+		}
+		r, stale, err = g.append(ctx, q, &groupAppend{stream: stream, events: events, prev: prev, hashes: hashes,
+			row: row, shape: shape, args: args})
+	} else {
+		r, stale, err = hashedQuery(ctx, q, row, args)
+	}
 	if isStoredID(err) {
 		res, err = findRetried(ctx, q, stream, expected, ids, nil, false)
 		return res, false, false, err
@@ -126,6 +131,20 @@ func appendHashed(ctx context.Context, q querier, row *rowStep, stream string, e
 	}
 	res, err = r.outcome(ctx, q, stream, expected, ids)
 	return res, err == nil && r.lastRev != nil, false, err
+}
+
+// hashedQuery runs appendHashedSQL (with row's step if not nil) alone.
+func hashedQuery(ctx context.Context, q querier, row *rowStep, args []any) (r appendRow, stale bool, err error) {
+	stmt := appendHashedSQL
+	if row != nil {
+		stmt = row.hashed
+	}
+	// No genericPlanSQL before it: this statement's generic plan costs less
+	// than a custom one with its planning, so PostgreSQL settles on it by
+	// itself after the first few custom plans of each connection, and the
+	// append is one statement, not a batch of two.
+	err = q.QueryRow(ctx, stmt, args...).Scan(&r.curRev, &r.dups, &r.lastRev, &r.lastXID, &r.lastSeq, &stale)
+	return r, stale, err
 }
 
 // chainHashes are the hashes of events appended after prev, as

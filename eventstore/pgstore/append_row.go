@@ -39,7 +39,7 @@ func (s *Store) AppendWithRow(ctx context.Context, stream string, expected event
 		return eventstore.AppendResult{}, false, fmt.Errorf("append %s: %w", stream, err)
 	}
 	for attempt := 1; ; attempt++ {
-		res, wrote, err := appendOnce(ctx, s.pool, s.streams, &step, stream, expected, events)
+		res, wrote, err := appendOnce(ctx, s.pool, &s.group, s.streams, &step, stream, expected, events)
 		if err == nil {
 			s.notifier.appended()
 		}
@@ -70,6 +70,7 @@ func isRowConflict(err error, table string) bool {
 // parameters, after each statement's own.
 type rowStep struct {
 	plain, hashed string
+	shape         string // table and columns, NUL-separated (grouped appends share a shape)
 	values        []any
 }
 
@@ -95,7 +96,7 @@ func (c *rowStatements) step(row eventstore.Row) (rowStep, error) {
 		c.byShape.Store(shape, t)
 	}
 	texts := t.(rowTexts)
-	return rowStep{plain: texts.plain, hashed: texts.hashed, values: row.Values}, nil
+	return rowStep{plain: texts.plain, hashed: texts.hashed, shape: shape, values: row.Values}, nil
 }
 
 // rowInsert is the step INSERT INTO table (columns) SELECT $n+1, ... FROM

@@ -172,7 +172,7 @@ func BenchmarkReadThenAppend(b *testing.B) {
 				if err != nil {
 					return err
 				}
-				_, _, err = appendOnce(ctx, s.pool, cache, nil, stream, eventstore.Exact(got[len(got)-1].Revision), []eventstore.EventData{
+				_, _, err = appendOnce(ctx, s.pool, nil, cache, nil, stream, eventstore.Exact(got[len(got)-1].Revision), []eventstore.EventData{
 					{ID: uuid.New(), Type: "CardReported", Data: data, Metadata: meta},
 				})
 				return err

@@ -33,6 +33,11 @@
 //     serialises writers keeps the chain from forking. Someone with the rights to disable the triggers can
 //     still rewrite rows, but not without breaking the chain or the
 //     signed digests of package audit.
+//   - Concurrent appends that take the hashed path join a group and share
+//     one statement, so one commit (append_group.go): each keeps its own
+//     guard and answer, a group runs only while another is in flight (a
+//     quiet append runs at once, alone), and any error of the group's
+//     statement runs each of its appends alone.
 //   - Because rows never change, whole-stream reads (ReadStream from 0,
 //     how commands load their aggregate) keep what they read in a bounded
 //     per-process cache and fetch only the rows from the last cached event
@@ -68,6 +73,7 @@ type Store struct {
 	streams  *streamCache  // whole-stream reads (ReadStream from 0)
 	tail     tail          // the one live reader of $all its subscriptions share (subscribe.go)
 	rows     rowStatements // AppendWithRow's statements (append_row.go)
+	group    grouper       // group commit of hashed appends (append_group.go)
 }
 
 var _ eventstore.Store = (*Store)(nil)

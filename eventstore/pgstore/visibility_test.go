@@ -71,7 +71,7 @@ func TestEarlierPositionCommittingLaterIsNotSkipped(t *testing.T) {
 	}
 	defer tx.Rollback(context.Background())
 	early := event("Early")
-	earlyRes, _, err := appendOnce(ctx, tx, nil, nil, "early", eventstore.NoStream(), []eventstore.EventData{early})
+	earlyRes, _, err := appendOnce(ctx, tx, nil, nil, nil, "early", eventstore.NoStream(), []eventstore.EventData{early})
 	if err != nil {
 		t.Fatal(err)
 	}
