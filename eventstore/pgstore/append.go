@@ -50,14 +50,18 @@ const (
 // with the hashes computed in Go.
 const appendSQL = appendCTEs + appendAnswer
 
-// appendCTEs are appendSQL's steps; a row's step (rowInsert) goes after them.
-const appendCTEs = `
-WITH RECURSIVE cur AS (
+// curStep is the first step of both append statements: the stream's last
+// row ($1), one row of NULLs when it has none.
+const curStep = `cur AS (
 	SELECT last.rev, last.hash FROM (SELECT) one LEFT JOIN LATERAL (
 		SELECT revision AS rev, hash FROM eventstore_events
 		WHERE stream = $1 ORDER BY revision DESC LIMIT 1
 	) last ON true
-), dup AS (
+)`
+
+// appendCTEs are appendSQL's steps; a row's step (rowInsert) goes after them.
+const appendCTEs = `
+WITH RECURSIVE ` + curStep + `, dup AS (
 	SELECT count(*) AS n FROM eventstore_events WHERE id = ANY($2::uuid[])
 ), e AS (
 	SELECT e.id, e.type, coalesce(e.data, '') AS data, coalesce(e.metadata, '') AS metadata, e.ord

@@ -42,12 +42,7 @@ import (
 // rowStep adds a row's insert to it as to appendSQL (append_row.go), its
 // parameters numbered from $9.
 const appendHashedCTEs = `
-WITH cur AS (
-	SELECT last.rev, last.hash FROM (SELECT) one LEFT JOIN LATERAL (
-		SELECT revision AS rev, hash FROM eventstore_events
-		WHERE stream = $1 ORDER BY revision DESC LIMIT 1
-	) last ON true
-), ins AS (
+WITH ` + curStep + `, ins AS (
 	INSERT INTO eventstore_events (stream, revision, id, type, data, metadata, hash)
 	SELECT $1, coalesce($7::bigint, -1) + e.ord, e.id, e.type,
 		coalesce(e.data, ''), coalesce(e.metadata, ''), e.hash
